@@ -1,0 +1,114 @@
+// The resolved run configuration, its validation (fail fast naming the value and the fix, STYLE.md #8)
+// and the derived numbers printed before step 1.
+
+import { TrainerError } from './errors.js';
+import { trainSplitSize, validateDatasetSpec, type DatasetSpec } from './datasets.js';
+import { buildManifest, getModelSpec, paramCount } from './model.js';
+import { validateOptimizer, type OptimizerConfig } from './optimizer.js';
+import { scaledLr, validateSchedule, type ScalingRule, type ScheduleConfig, type ScheduleKind } from './schedule.js';
+import { stepsPerEpoch } from './sharding.js';
+import { MAX_BATCH_SIZE, MAX_WORKERS } from './limits.js';
+
+export interface TrainConfig {
+  model: string;
+  dataset: DatasetSpec;
+  seed: number;
+  /** GLOBAL batch size, split across workers. */
+  batchSize: number;
+  epochs: number;
+  /** Stop after this many steps in total (0: epochs x steps per epoch). */
+  maxSteps: number;
+  lr: number;
+  schedule: ScheduleKind;
+  decaySteps: number;
+  gamma: number;
+  minLr: number;
+  warmupSteps: number;
+  scaling: ScalingRule;
+  baseBatchSize: number;
+  optimizer: OptimizerConfig;
+  /** Workers to wait for before step 1. */
+  workers: number;
+  /** Keep training while at least this many are alive. */
+  minWorkers: number;
+  /** Evaluate every K steps (0: at the end of each epoch). */
+  evalEvery: number;
+  /** Samples per evaluation shard. */
+  evalChunk: number;
+  /** Write a checkpoint every K steps (0: only step 0 and the final state). */
+  checkpointEvery: number;
+  stepTimeoutMs: number;
+}
+
+export interface Derived {
+  paramCount: number;
+  trainSamples: number;
+  stepsPerEpoch: number;
+  totalSteps: number;
+  perWorkerBatch: number;
+  peakLr: number;
+  bytesPerBroadcast: number;
+  bytesPerStep: number;
+}
+
+export function totalSteps(c: TrainConfig): number {
+  const spe = stepsPerEpoch(trainSplitSize(c.dataset), c.batchSize);
+  return c.maxSteps > 0 ? c.maxSteps : c.epochs * spe;
+}
+
+export function scheduleOf(c: TrainConfig): ScheduleConfig {
+  return {
+    lr: c.lr, schedule: c.schedule, decaySteps: c.decaySteps, gamma: c.gamma, minLr: c.minLr,
+    warmupSteps: c.warmupSteps, scaling: c.scaling, baseBatchSize: c.baseBatchSize, batchSize: c.batchSize,
+    totalSteps: totalSteps(c),
+  };
+}
+
+function intIn(value: number, min: number, max: number, flag: string, hint: string): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new TrainerError('ERR_BAD_CONFIG', `${flag} ${value} must be a whole number in ${min}..${max}`, { hint });
+  }
+}
+
+/** Throws ERR_BAD_CONFIG naming the value and the fix; returns the derived numbers. */
+export function validateConfig(c: TrainConfig): Derived {
+  const manifest = buildManifest(getModelSpec(c.model));
+  validateDatasetSpec(c.dataset);
+  validateOptimizer(c.optimizer);
+  intIn(c.seed, 0, 2 ** 32 - 1, '--seed', 'use e.g. --seed 1');
+  intIn(c.workers, 1, MAX_WORKERS, '--workers', 'use e.g. --workers 2');
+  intIn(c.minWorkers, 1, c.workers, '--min-workers', `use a value between 1 and --workers (${c.workers})`);
+  intIn(c.batchSize, 1, MAX_BATCH_SIZE, '--batch-size', 'use e.g. --batch-size 64 (the GLOBAL batch)');
+  if (c.batchSize < c.workers) {
+    throw new TrainerError('ERR_BAD_CONFIG', `--batch-size ${c.batchSize} is smaller than --workers ${c.workers}: some workers would get no samples`, {
+      hint: `use --batch-size ${c.workers} or more (the batch is global and split across workers), or fewer workers`,
+    });
+  }
+  const train = trainSplitSize(c.dataset);
+  if (c.batchSize > train) {
+    throw new TrainerError('ERR_BAD_CONFIG', `--batch-size ${c.batchSize} is larger than the ${train} training samples`, {
+      hint: 'lower --batch-size or use a larger dataset (--train-size)',
+    });
+  }
+  intIn(c.epochs, 1, 100_000, '--epochs', 'use e.g. --epochs 10');
+  intIn(c.maxSteps, 0, 1e9, '--max-steps', 'use 0 to train for --epochs');
+  intIn(c.evalEvery, 0, 1e9, '--eval-every', 'use 0 to evaluate at the end of each epoch');
+  intIn(c.evalChunk, 1, MAX_BATCH_SIZE, '--eval-chunk', 'use e.g. --eval-chunk 500');
+  intIn(c.checkpointEvery, 0, 1e9, '--checkpoint-every', 'use 0 for only the initial and final checkpoints');
+  if (!(c.stepTimeoutMs >= 100)) {
+    throw new TrainerError('ERR_BAD_CONFIG', `--step-timeout ${c.stepTimeoutMs / 1000}s is too short`, { hint: 'use e.g. --step-timeout 120' });
+  }
+  validateSchedule(scheduleOf(c));
+  const p = paramCount(manifest);
+  const frame = 4 * p;
+  return {
+    paramCount: p,
+    trainSamples: train,
+    stepsPerEpoch: stepsPerEpoch(train, c.batchSize),
+    totalSteps: totalSteps(c),
+    perWorkerBatch: c.batchSize / c.workers,
+    peakLr: scaledLr(scheduleOf(c)),
+    bytesPerBroadcast: frame,
+    bytesPerStep: 2 * c.workers * frame,
+  };
+}

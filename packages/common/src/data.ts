@@ -1,0 +1,87 @@
+// Datasets: a uint8 image store behind one interface (32x32x3 HWC, labels 0..classes-1), Keras-style
+// validation split (the last fraction of the training data, before shuffling), float batches on demand.
+
+import { createHash } from 'node:crypto';
+import { TrainerError } from './errors.js';
+
+export type Split = 'train' | 'val' | 'test';
+
+export interface ImageSet {
+  /** count x (H*W*C) bytes, HWC row-major. */
+  images: Uint8Array;
+  labels: Uint8Array;
+  count: number;
+}
+
+export interface Dataset {
+  name: string;
+  height: number;
+  width: number;
+  channels: number;
+  classes: number;
+  /** Identifies the exact data; both sides of a run must agree on it. */
+  fingerprint: string;
+  size(split: Split): number;
+  /** Writes images of `indices` as float32 in [0,1] into `x` (n*H*W*C) and labels into `y`. */
+  fillBatch(split: Split, indices: ArrayLike<number>, x: Float32Array, y: Int32Array): void;
+}
+
+/** A dataset over in-memory train/test image sets, with the validation split cut off the train set. */
+export class InMemoryDataset implements Dataset {
+  readonly height = 32;
+  readonly width = 32;
+  readonly channels = 3;
+  readonly fingerprint: string;
+  private readonly trainCount: number;
+
+  constructor(
+    readonly name: string,
+    readonly classes: number,
+    private readonly train: ImageSet,
+    private readonly test: ImageSet,
+    valFraction: number,
+    fingerprintSeed: string,
+  ) {
+    if (!(valFraction >= 0 && valFraction < 1)) {
+      throw new TrainerError('ERR_BAD_CONFIG', `validation fraction ${valFraction} is outside [0, 1)`, {
+        hint: 'use e.g. --val-fraction 0.2, or 0 for no validation split',
+      });
+    }
+    this.trainCount = train.count - Math.floor(train.count * valFraction);
+    const h = createHash('sha256').update(fingerprintSeed);
+    h.update(`|${this.trainCount}|${train.count}|${test.count}`);
+    h.update(train.images).update(train.labels).update(test.images).update(test.labels);
+    this.fingerprint = h.digest('hex').slice(0, 16);
+  }
+
+  size(split: Split): number {
+    switch (split) {
+      case 'train':
+        return this.trainCount;
+      case 'val':
+        return this.train.count - this.trainCount;
+      case 'test':
+        return this.test.count;
+    }
+  }
+
+  fillBatch(split: Split, indices: ArrayLike<number>, x: Float32Array, y: Int32Array): void {
+    const set = split === 'test' ? this.test : this.train;
+    const base = split === 'val' ? this.trainCount : 0;
+    const limit = this.size(split);
+    const px = this.height * this.width * this.channels;
+    if (x.length < indices.length * px || y.length < indices.length) {
+      throw new TrainerError('ERR_SHAPE_MISMATCH', `batch buffers too small for ${indices.length} samples`);
+    }
+    for (let i = 0; i < indices.length; i++) {
+      const idx = indices[i]!;
+      if (!(idx >= 0 && idx < limit)) {
+        throw new TrainerError('ERR_BAD_FRAME', `sample index ${idx} is outside the ${split} split (size ${limit})`);
+      }
+      const src = (base + idx) * px;
+      const dst = i * px;
+      for (let j = 0; j < px; j++) x[dst + j] = set.images[src + j]! / 255;
+      y[i] = set.labels[base + idx]!;
+    }
+  }
+}

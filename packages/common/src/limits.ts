@@ -1,0 +1,31 @@
+// Named limits with units, in one place (STYLE.md #6; defaults after ws and tRPC keep-alive).
+
+/** Protocol version; bump on any incompatible change to protocol.ts. */
+export const PROTOCOL_VERSION = 1;
+
+/** Coordinator pings every worker this often. */
+export const HEARTBEAT_INTERVAL_MS = 10_000;
+/** A worker that has not answered a ping within this time is terminated. */
+export const PONG_DEADLINE_MS = 20_000;
+/** Default deadline for one shard before it is reassigned to another worker. */
+export const STEP_TIMEOUT_MS = 120_000;
+/** Most workers one coordinator accepts. */
+export const MAX_WORKERS = 256;
+/** Frames before the handshake completes must be at most this large. */
+export const MAX_HANDSHAKE_BYTES = 64 * 1024;
+/** Room for message fields around the float payload. */
+export const FRAME_OVERHEAD_BYTES = 64 * 1024;
+/** Largest global batch we plan (bounds index lists on the wire). */
+export const MAX_BATCH_SIZE = 1 << 20;
+/** Worker-side cap on incoming frames before the manifest is known. */
+export const MAX_CLIENT_FRAME_BYTES = 1 << 30;
+/** How long a worker waits for the handshake to finish. */
+export const HANDSHAKE_TIMEOUT_MS = 15_000;
+/** Reconnect backoff for workers: first delay, cap. */
+export const RECONNECT_INITIAL_MS = 250;
+export const RECONNECT_MAX_MS = 5_000;
+
+/** Largest frame the coordinator accepts once the model is known: a gradient plus overhead. */
+export function maxMessageBytes(paramCount: number): number {
+  return paramCount * 4 + FRAME_OVERHEAD_BYTES;
+}

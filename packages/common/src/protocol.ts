@@ -1,0 +1,190 @@
+// Wire protocol: a discriminated union keyed on `kind`, narrowed once at the boundary by parse functions
+// that check type, fields, sizes against the manifest and finiteness (STYLE.md #4, after tRPC parseTRPCMessage).
+// Handshake: challenge -> hello (HMAC of the nonce when a token is set) -> welcome -> ready -> weights.
+
+import { TrainerError, type ErrorCode } from './errors.js';
+import type { DatasetSpec } from './datasets.js';
+import type { Manifest } from './model.js';
+import { MAX_BATCH_SIZE } from './limits.js';
+
+export type EvalSplit = 'val' | 'test';
+
+// ---- coordinator -> worker ----
+export interface ChallengeMsg { kind: 'challenge'; protocol: number; nonce: string; auth: boolean }
+export interface WelcomeMsg {
+  kind: 'welcome'; workerId: number; runId: string; model: string; modelFingerprint: string;
+  manifest: Manifest; dataset: DatasetSpec; datasetFingerprint: string;
+}
+export interface RejectMsg { kind: 'reject'; code: string; message: string }
+export interface WeightsMsg { kind: 'weights'; version: number; data: Float32Array }
+export interface AssignMsg { kind: 'assign'; step: number; version: number; shardId: number; indices: Uint32Array }
+export interface EvaluateMsg { kind: 'evaluate'; evalId: number; split: EvalSplit; shardId: number; indices: Uint32Array }
+export interface ShutdownMsg { kind: 'shutdown'; reason: string }
+export type CoordinatorMsg = ChallengeMsg | WelcomeMsg | RejectMsg | WeightsMsg | AssignMsg | EvaluateMsg | ShutdownMsg;
+
+// ---- worker -> coordinator ----
+export interface HelloMsg {
+  kind: 'hello'; protocol: number; mac: string; name: string; host: string; pid: number;
+  backend: string; backendReason: string;
+}
+export interface ReadyMsg { kind: 'ready'; modelFingerprint: string; datasetFingerprint: string }
+export interface GradientMsg {
+  kind: 'gradient'; step: number; version: number; shardId: number; count: number;
+  lossSum: number; correct: number; computeMs: number; grad: Float32Array;
+}
+export interface EvalResultMsg {
+  kind: 'evalResult'; evalId: number; shardId: number; count: number; lossSum: number; correct: number; computeMs: number;
+}
+export interface FailMsg { kind: 'fail'; code: string; message: string }
+export type WorkerMsg = HelloMsg | ReadyMsg | GradientMsg | EvalResultMsg | FailMsg;
+
+// ---- validation helpers ----
+type Obj = Record<string, unknown>;
+
+function fail(code: ErrorCode, message: string): never {
+  throw new TrainerError(code, message);
+}
+
+function asObject(raw: unknown): Obj {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw) || ArrayBuffer.isView(raw)) {
+    fail('ERR_BAD_FRAME', 'frame is not an object');
+  }
+  return raw as Obj;
+}
+
+function str(o: Obj, key: string, maxLen = 256): string {
+  const v = o[key];
+  if (typeof v !== 'string') fail('ERR_BAD_FRAME', `field "${key}" must be a string`);
+  if (v.length > maxLen) fail('ERR_BAD_FRAME', `field "${key}" is longer than ${maxLen} characters`);
+  return v;
+}
+
+function int(o: Obj, key: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const v = o[key];
+  if (typeof v !== 'number' || !Number.isInteger(v)) fail('ERR_BAD_FRAME', `field "${key}" must be an integer`);
+  if (v < min || v > max) fail('ERR_BAD_FRAME', `field "${key}" = ${v} is outside [${min}, ${max}]`);
+  return v;
+}
+
+function finite(o: Obj, key: string, min = -Infinity): number {
+  const v = o[key];
+  if (typeof v !== 'number') fail('ERR_BAD_FRAME', `field "${key}" must be a number`);
+  if (!Number.isFinite(v)) fail('ERR_NON_FINITE', `field "${key}" is not finite`);
+  if (v < min) fail('ERR_BAD_FRAME', `field "${key}" = ${v} is below ${min}`);
+  return v;
+}
+
+function bool(o: Obj, key: string): boolean {
+  const v = o[key];
+  if (typeof v !== 'boolean') fail('ERR_BAD_FRAME', `field "${key}" must be a boolean`);
+  return v;
+}
+
+function floats(o: Obj, key: string, length: number): Float32Array {
+  const v = o[key];
+  if (!(v instanceof Float32Array)) fail('ERR_BAD_FRAME', `field "${key}" must be a float32 array`);
+  if (v.length !== length) fail('ERR_SHAPE_MISMATCH', `field "${key}" has ${v.length} values, the manifest says ${length}`);
+  for (let i = 0; i < v.length; i++) {
+    if (!Number.isFinite(v[i]!)) fail('ERR_NON_FINITE', `field "${key}" has a non-finite value at ${i}`);
+  }
+  return v;
+}
+
+function indices(o: Obj, key: string, limit: number): Uint32Array {
+  const v = o[key];
+  if (!(v instanceof Uint32Array)) fail('ERR_BAD_FRAME', `field "${key}" must be a uint32 array`);
+  if (v.length < 1 || v.length > MAX_BATCH_SIZE) fail('ERR_BAD_FRAME', `field "${key}" has ${v.length} entries`);
+  for (let i = 0; i < v.length; i++) {
+    if (v[i]! >= limit) fail('ERR_BAD_FRAME', `field "${key}" index ${v[i]} is outside the dataset (${limit})`);
+  }
+  return v;
+}
+
+function manifest(o: Obj, key: string): Manifest {
+  const v = o[key];
+  if (!Array.isArray(v) || v.length > 10_000) fail('ERR_BAD_FRAME', `field "${key}" must be a manifest array`);
+  return v.map((e: unknown) => {
+    const p = asObject(e);
+    const shape = p['shape'];
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d > 0)) fail('ERR_BAD_FRAME', 'manifest shape is invalid');
+    return { name: str(p, 'name'), shape: shape as number[], offset: int(p, 'offset'), length: int(p, 'length') };
+  });
+}
+
+function datasetSpec(o: Obj, key: string): DatasetSpec {
+  const d = asObject(o[key]);
+  const name = str(d, 'name', 32);
+  if (name !== 'synthetic') fail('ERR_BAD_FRAME', `unknown dataset "${name}"`);
+  return { name, trainSize: int(d, 'trainSize', 1), testSize: int(d, 'testSize', 1), seed: int(d, 'seed', 0, 2 ** 32 - 1), valFraction: finite(d, 'valFraction', 0) };
+}
+
+/** What a side knows when it parses: the parameter count (after the handshake) and data split sizes. */
+export interface ParseContext {
+  paramCount: number;
+  trainSize: number;
+  evalSize: number;
+}
+
+/** Validate a decoded frame from a worker. Throws TrainerError with a code on anything malformed. */
+export function parseWorkerMsg(raw: unknown, ctx: ParseContext): WorkerMsg {
+  const o = asObject(raw);
+  const kind = o['kind'];
+  switch (kind) {
+    case 'hello':
+      return {
+        kind, protocol: int(o, 'protocol'), mac: str(o, 'mac', 128), name: str(o, 'name'), host: str(o, 'host'),
+        pid: int(o, 'pid'), backend: str(o, 'backend', 32), backendReason: str(o, 'backendReason', 2000),
+      };
+    case 'ready':
+      return { kind, modelFingerprint: str(o, 'modelFingerprint', 64), datasetFingerprint: str(o, 'datasetFingerprint', 64) };
+    case 'gradient':
+      return {
+        kind, step: int(o, 'step'), version: int(o, 'version'), shardId: int(o, 'shardId'),
+        count: int(o, 'count', 1, MAX_BATCH_SIZE), lossSum: finite(o, 'lossSum', 0), correct: int(o, 'correct'),
+        computeMs: finite(o, 'computeMs', 0), grad: floats(o, 'grad', ctx.paramCount),
+      };
+    case 'evalResult':
+      return {
+        kind, evalId: int(o, 'evalId'), shardId: int(o, 'shardId'), count: int(o, 'count', 1, MAX_BATCH_SIZE),
+        lossSum: finite(o, 'lossSum', 0), correct: int(o, 'correct'), computeMs: finite(o, 'computeMs', 0),
+      };
+    case 'fail':
+      return { kind, code: str(o, 'code', 64), message: str(o, 'message', 4000) };
+    default:
+      return fail('ERR_UNKNOWN_KIND', `unknown message kind ${JSON.stringify(kind)?.slice(0, 40)}`);
+  }
+}
+
+/** Validate a decoded frame from the coordinator. */
+export function parseCoordinatorMsg(raw: unknown, ctx: ParseContext): CoordinatorMsg {
+  const o = asObject(raw);
+  const kind = o['kind'];
+  switch (kind) {
+    case 'challenge':
+      return { kind, protocol: int(o, 'protocol'), nonce: str(o, 'nonce', 128), auth: bool(o, 'auth') };
+    case 'welcome':
+      return {
+        kind, workerId: int(o, 'workerId'), runId: str(o, 'runId'), model: str(o, 'model', 64),
+        modelFingerprint: str(o, 'modelFingerprint', 64), manifest: manifest(o, 'manifest'),
+        dataset: datasetSpec(o, 'dataset'), datasetFingerprint: str(o, 'datasetFingerprint', 64),
+      };
+    case 'reject':
+      return { kind, code: str(o, 'code', 64), message: str(o, 'message', 4000) };
+    case 'weights':
+      return { kind, version: int(o, 'version'), data: floats(o, 'data', ctx.paramCount) };
+    case 'assign':
+      return {
+        kind, step: int(o, 'step'), version: int(o, 'version'), shardId: int(o, 'shardId'),
+        indices: indices(o, 'indices', ctx.trainSize),
+      };
+    case 'evaluate': {
+      const split = str(o, 'split', 8);
+      if (split !== 'val' && split !== 'test') fail('ERR_BAD_FRAME', `unknown split "${split}"`);
+      return { kind, evalId: int(o, 'evalId'), split, shardId: int(o, 'shardId'), indices: indices(o, 'indices', ctx.evalSize) };
+    }
+    case 'shutdown':
+      return { kind, reason: str(o, 'reason', 4000) };
+    default:
+      return fail('ERR_UNKNOWN_KIND', `unknown message kind ${JSON.stringify(kind)?.slice(0, 40)}`);
+  }
+}
