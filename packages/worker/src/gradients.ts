@@ -1,0 +1,125 @@
+// Fast gradients for the wasm and cpu backends, installed over tfjs' gradient registry when the native
+// TensorFlow backend is not in use (its own kernels are right and faster there):
+//  - Conv2D filter gradient as im2col + one matMul (wasm has no Conv2DBackpropFilter kernel; cpu's is slow):
+//      dW[kh,kw,ci,co] = sum_{n,oh,ow} x[n, oh*s+kh-pt, ow*s+kw-pl, ci] * dy[n,oh,ow,co]
+//  - Conv2D input gradient (stride 1) as a forward convolution with the flipped filter.
+
+import * as tf from '@tensorflow/tfjs-core';
+
+type Pad = 'valid' | 'same';
+
+export interface ConvGeometry {
+  outH: number;
+  outW: number;
+  padTop: number;
+  padBottom: number;
+  padLeft: number;
+  padRight: number;
+}
+
+/** TensorFlow's output size and padding for a 2-D convolution. */
+export function convGeometry(inH: number, inW: number, k: number, kw: number, stride: number, pad: Pad): ConvGeometry {
+  if (pad === 'valid') {
+    return { outH: Math.floor((inH - k) / stride) + 1, outW: Math.floor((inW - kw) / stride) + 1, padTop: 0, padBottom: 0, padLeft: 0, padRight: 0 };
+  }
+  const outH = Math.ceil(inH / stride);
+  const outW = Math.ceil(inW / stride);
+  const padH = Math.max((outH - 1) * stride + k - inH, 0);
+  const padW = Math.max((outW - 1) * stride + kw - inW, 0);
+  const padTop = Math.floor(padH / 2);
+  const padLeft = Math.floor(padW / 2);
+  return { outH, outW, padTop, padBottom: padH - padTop, padLeft, padRight: padW - padLeft };
+}
+
+/**
+ * Transposed im2col in plain JS: [KH*KW*C, N*OH*OW] in (kh, kw, c) row order, so that
+ * dW = colsT x dy[N*OH*OW, CO] needs no transpose (wasm matMul with transposeA is slow).
+ */
+export function im2colT(x: Float32Array, shape: readonly number[], kh: number, kw: number, stride: number, g: ConvGeometry): Float32Array {
+  const [n, h, w, c] = shape as [number, number, number, number];
+  const m = n * g.outH * g.outW;
+  const cols = new Float32Array(kh * kw * c * m);
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      for (let b = 0, col = 0; b < n; b++) {
+        for (let oy = 0; oy < g.outH; oy++) {
+          const iy = oy * stride + i - g.padTop;
+          for (let ox = 0; ox < g.outW; ox++, col++) {
+            const ix = ox * stride + j - g.padLeft;
+            if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+            const src = ((b * h + iy) * w + ix) * c;
+            const row = (i * kw + j) * c;
+            for (let ch = 0; ch < c; ch++) cols[(row + ch) * m + col] = x[src + ch]!;
+          }
+        }
+      }
+    }
+  }
+  return cols;
+}
+
+/** Conv2D filter gradient via im2col + one matMul. */
+export function conv2dFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [number, number, number, number], stride: number, pad: Pad): tf.Tensor4D {
+  const [kh, kw, ci, co] = filterShape;
+  const g = convGeometry(x.shape[1], x.shape[2], kh, kw, stride, pad);
+  const m = x.shape[0] * g.outH * g.outW;
+  const cols = im2colT(x.dataSync() as Float32Array, x.shape, kh, kw, stride, g);
+  return tf.tidy(() => {
+    const colsT = tf.tensor2d(cols, [kh * kw * ci, m]);
+    return tf.reshape(tf.matMul(colsT, tf.reshape(dy, [m, co])), [kh, kw, ci, co]) as tf.Tensor4D;
+  });
+}
+
+/**
+ * Conv2D input gradient. Stride 1: a forward convolution of the padded dy with the spatially flipped,
+ * in/out-swapped filter (wasm's forward Conv2D is XNNPACK; its Conv2DBackpropInput is not).
+ * Other strides: tfjs' conv2dTranspose.
+ */
+export function conv2dInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, xShape: [number, number, number, number], stride: number, pad: Pad): tf.Tensor4D {
+  if (stride !== 1) return tf.conv2dTranspose(dy, filter, xShape, stride, pad);
+  return tf.tidy(() => {
+    const [kh, kw] = filter.shape;
+    const g = convGeometry(xShape[1], xShape[2], kh, kw, 1, pad);
+    const flipped = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
+    const padded = tf.pad(dy, [[0, 0], [kh - 1 - g.padTop, kh - 1 - g.padBottom], [kw - 1 - g.padLeft, kw - 1 - g.padRight], [0, 0]]);
+    return tf.conv2d(padded, flipped, 1, 'valid');
+  });
+}
+
+function asPad(pad: unknown): Pad | null {
+  return pad === 'valid' || pad === 'same' ? pad : null;
+}
+
+function singleStride(strides: unknown): number | null {
+  const s = Array.isArray(strides) ? strides : [strides, strides];
+  return s[0] === s[1] && typeof s[0] === 'number' ? s[0] : null;
+}
+
+let installed = false;
+
+/** Replace tfjs' Conv2D gradient with the ones above (idempotent, process-wide). */
+export function installFastGradients(): void {
+  if (installed) return;
+  installed = true;
+  const convDefault = tf.getGradient('Conv2D');
+  tf.registerGradient({
+    kernelName: 'Conv2D',
+    inputsToSave: ['x', 'filter'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
+      const a = attrs as { strides: unknown; pad: unknown; dilations: unknown; dataFormat: string };
+      const stride = singleStride(a.strides);
+      const pad = asPad(a.pad);
+      const dil = singleStride(a.dilations ?? 1);
+      if (stride === null || pad === null || dil !== 1 || a.dataFormat !== 'NHWC') {
+        if (!convDefault) throw new Error('tfjs has no Conv2D gradient');
+        return convDefault.gradFunc(dy, saved, attrs);
+      }
+      const d = dy as tf.Tensor4D;
+      return {
+        x: () => conv2dInputGrad(d, filter, x.shape, stride, pad),
+        filter: () => conv2dFilterGrad(x, d, filter.shape, stride, pad),
+      };
+    },
+  });
+}

@@ -1,0 +1,134 @@
+// The model zoo in TensorFlow.js ops over the flat parameter vector: forward pass, summed softmax
+// cross-entropy, and one call that returns the shard's loss sum, correct count and gradient SUM.
+
+import * as tf from '@tensorflow/tfjs-core';
+import { buildManifest, paramCount, TrainerError, type Manifest, type ModelSpec } from '@dtrain/common';
+
+export interface ShardOutput {
+  lossSum: number;
+  correct: number;
+  /** Sum of per-example gradients, flat in manifest order. */
+  grad: Float32Array;
+}
+
+export interface EvalOutput {
+  lossSum: number;
+  correct: number;
+}
+
+export class Network {
+  readonly manifest: Manifest;
+  readonly paramCount: number;
+  private params: tf.Tensor[] = [];
+
+  constructor(readonly spec: ModelSpec) {
+    this.manifest = buildManifest(spec);
+    this.paramCount = paramCount(this.manifest);
+  }
+
+  /** Replace the weights (disposes the previous tensors). */
+  setWeights(flat: Float32Array): void {
+    if (flat.length !== this.paramCount) {
+      throw new TrainerError('ERR_SHAPE_MISMATCH', `weights have ${flat.length} values, the model has ${this.paramCount}`);
+    }
+    const next = this.manifest.map((p) => tf.tensor(flat.subarray(p.offset, p.offset + p.length), p.shape, 'float32'));
+    this.disposeParams();
+    this.params = next;
+  }
+
+  disposeParams(): void {
+    for (const t of this.params) t.dispose();
+    this.params = [];
+  }
+
+  /** Logits [n, classes] for input x [n, H, W, C]. */
+  forward(x: tf.Tensor4D, params: readonly tf.Tensor[]): tf.Tensor2D {
+    let h: tf.Tensor = x;
+    let p = 0;
+    const next = (): tf.Tensor => {
+      const t = params[p++];
+      if (!t) throw new TrainerError('ERR_SHAPE_MISMATCH', 'model has fewer parameters than its layers need');
+      return t;
+    };
+    for (const layer of this.spec.layers) {
+      switch (layer.type) {
+        case 'conv2d': {
+          const w = next() as tf.Tensor4D;
+          const b = next();
+          h = tf.add(tf.conv2d(h as tf.Tensor4D, w, layer.stride, layer.padding), b);
+          if (layer.activation === 'relu') h = tf.relu(h);
+          break;
+        }
+        case 'maxpool':
+          h = tf.maxPool(h as tf.Tensor4D, layer.size, layer.stride, 'valid');
+          break;
+        case 'flatten':
+          h = tf.reshape(h, [h.shape[0]!, -1]);
+          break;
+        case 'dense': {
+          const w = next() as tf.Tensor2D;
+          const b = next();
+          h = tf.add(tf.matMul(h as tf.Tensor2D, w), b);
+          if (layer.activation === 'relu') h = tf.relu(h);
+          break;
+        }
+      }
+    }
+    return h as tf.Tensor2D;
+  }
+
+  private lossSum(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+    const oneHot = tf.oneHot(labels, this.spec.classes);
+    return tf.neg(tf.sum(tf.mul(oneHot, tf.logSoftmax(logits)))) as tf.Scalar;
+  }
+
+  private input(x: Float32Array, y: Int32Array, n: number): { xs: tf.Tensor4D; ys: tf.Tensor1D } {
+    const [h, w, c] = this.spec.inputShape;
+    return {
+      xs: tf.tensor4d(x.subarray(0, n * h * w * c), [n, h, w, c]),
+      ys: tf.tensor1d(y.subarray(0, n), 'int32'),
+    };
+  }
+
+  private countCorrect(logits: tf.Tensor2D, ys: tf.Tensor1D): tf.Scalar {
+    return tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), ys), 'int32'));
+  }
+
+  /** Loss sum, correct count and gradient sum over n examples. */
+  computeShard(x: Float32Array, y: Int32Array, n: number, out: Float32Array): ShardOutput {
+    if (this.params.length === 0) throw new TrainerError('ERR_SHAPE_MISMATCH', 'weights were never set');
+    const { lossT, correctT, grads } = tf.tidy(() => {
+      const { xs, ys } = this.input(x, y, n);
+      let logits: tf.Tensor2D | null = null;
+      const { value, grads } = tf.valueAndGrads((...ps: tf.Tensor[]) => {
+        const out = tf.keep(this.forward(xs, ps));
+        logits = out;
+        return this.lossSum(out, ys);
+      })(this.params);
+      const kept = logits as tf.Tensor2D | null;
+      if (!kept) throw new TrainerError('ERR_SHAPE_MISMATCH', 'forward pass produced no logits');
+      const correctT = this.countCorrect(kept, ys);
+      kept.dispose();
+      return { lossT: value, correctT, grads };
+    });
+    try {
+      this.manifest.forEach((p, i) => out.set(grads[i]!.dataSync() as Float32Array, p.offset));
+      return { lossSum: lossT.dataSync()[0]!, correct: correctT.dataSync()[0]!, grad: out };
+    } finally {
+      tf.dispose([lossT, correctT, ...grads]);
+    }
+  }
+
+  evaluate(x: Float32Array, y: Int32Array, n: number): EvalOutput {
+    const [lossT, correctT] = tf.tidy(() => {
+      const { xs, ys } = this.input(x, y, n);
+      const logits = this.forward(xs, this.params);
+      return [this.lossSum(logits, ys), this.countCorrect(logits, ys)];
+    });
+    try {
+      return { lossSum: lossT.dataSync()[0]!, correct: correctT.dataSync()[0]! };
+    } finally {
+      tf.dispose([lossT, correctT]);
+    }
+  }
+}
