@@ -5,7 +5,7 @@
 import { Packr } from 'msgpackr';
 import { TrainerError } from './errors.js';
 
-const packr = new Packr({ useRecords: false, moreTypes: false, bundleStrings: false });
+const packr = new Packr({ useRecords: false, moreTypes: true, bundleStrings: false });
 
 export function encode(msg: object): Uint8Array {
   return packr.pack(msg);

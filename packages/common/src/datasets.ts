@@ -1,7 +1,9 @@
 // Dataset specs as agreed between coordinator and workers; the coordinator sends one at the handshake and
 // every worker builds (or loads) the same data and proves it by fingerprint.
 
+import type { Dataset } from './data.js';
 import { TrainerError } from './errors.js';
+import { syntheticDataset } from './synthetic.js';
 
 export interface SyntheticDatasetSpec {
   name: 'synthetic';
@@ -32,4 +34,10 @@ export function validateDatasetSpec(spec: DatasetSpec): void {
 /** Training samples left after the validation split is cut off. */
 export function trainSplitSize(spec: DatasetSpec): number {
   return spec.trainSize - Math.floor(spec.trainSize * spec.valFraction);
+}
+
+/** Build the dataset a spec names (pure: the embedded dataset is generated, not read). */
+export function buildDataset(spec: DatasetSpec): Dataset {
+  validateDatasetSpec(spec);
+  return syntheticDataset(spec, spec.valFraction);
 }

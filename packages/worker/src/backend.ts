@@ -2,7 +2,9 @@
 // from @tensorflow/tfjs-node-gpu, then @tensorflow/tfjs-node, then wasm, then cpu, and says why each
 // earlier choice was not used. Fast replacement gradients are installed only off the native backend.
 
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 // tfjs-core's node bundle registers no gradient configs; the union package does (and shares the registry).
 import '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs-core';
@@ -29,6 +31,18 @@ function firstLine(e: unknown): string {
 
 /** Try to load one native package; returns null on success or the reason it failed. */
 export function tryNative(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node'): string | null {
+  let root: string;
+  try {
+    root = dirname(require.resolve(`${pkg}/package.json`));
+  } catch {
+    return `${pkg} is not installed`;
+  }
+  // Check for the binding before require(): a failed load leaves half-registered kernels behind.
+  const lib = join(root, 'lib');
+  const hasBinding = existsSync(lib) && readdirSync(lib).some((d) => existsSync(join(lib, d, 'tfjs_binding.node')));
+  if (!hasBinding) {
+    return `${pkg} is installed without its native binding (its install step downloads libtensorflow, which failed or was skipped)`;
+  }
   try {
     require(pkg);
     return null;

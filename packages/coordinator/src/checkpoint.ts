@@ -1,0 +1,149 @@
+// Checkpoints for exact resume. Layout of <run>/checkpoints/step-NNNNNNNN/:
+//   weights.f32   parameters, flat little-endian float32 in manifest order
+//   velocity.f32  momentum buffer, same layout (absent for plain SGD)
+//   state.json    { format, step, epoch, position, seed, config, manifest, paramCount, sha256 of each file, ... }
+// Writes go to a temporary sibling directory, are fsynced, then renamed into place: a crash never leaves
+// a half-written checkpoint under a final name.
+
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { endianness } from 'node:os';
+import { join } from 'node:path';
+import { TrainerError, type Manifest, type TrainConfig } from '@dtrain/common';
+
+export const CHECKPOINT_FORMAT = 'dtrain-checkpoint/1';
+
+export interface TrainState {
+  step: number;
+  epoch: number;
+  /** Batches of `epoch` already consumed. */
+  position: number;
+  samplesSeen: number;
+  wallMs: number;
+}
+
+export interface CheckpointState extends TrainState {
+  format: string;
+  seed: number;
+  config: TrainConfig;
+  manifest: Manifest;
+  paramCount: number;
+  modelFingerprint: string;
+  files: Record<string, { bytes: number; sha256: string }>;
+  writtenAt: string;
+}
+
+export interface Checkpoint {
+  dir: string;
+  state: CheckpointState;
+  weights: Float32Array;
+  velocity: Float32Array;
+}
+
+function assertLittleEndian(): void {
+  if (endianness() !== 'LE') throw new TrainerError('ERR_CHECKPOINT', 'checkpoints are little-endian; this machine is big-endian');
+}
+
+function writeFileSynced(path: string, data: Uint8Array): void {
+  const fd = openSync(path, 'w');
+  try {
+    let off = 0;
+    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function bytesOf(a: Float32Array): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+function sha256(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export function checkpointName(step: number): string {
+  return `step-${String(step).padStart(8, '0')}`;
+}
+
+/** Atomically write a checkpoint under `root`; returns its directory. */
+export function writeCheckpoint(
+  root: string,
+  s: Omit<CheckpointState, 'files' | 'format' | 'writtenAt'>,
+  weights: Float32Array,
+  velocity: Float32Array | null,
+): string {
+  assertLittleEndian();
+  mkdirSync(root, { recursive: true });
+  const final = join(root, checkpointName(s.step));
+  const tmp = join(root, `.tmp-${checkpointName(s.step)}-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp);
+  const files: CheckpointState['files'] = {};
+  const put = (name: string, a: Float32Array): void => {
+    const b = bytesOf(a);
+    writeFileSynced(join(tmp, name), b);
+    files[name] = { bytes: b.length, sha256: sha256(b) };
+  };
+  put('weights.f32', weights);
+  if (velocity) put('velocity.f32', velocity);
+  const state: CheckpointState = { format: CHECKPOINT_FORMAT, ...s, files, writtenAt: new Date().toISOString() };
+  writeFileSynced(join(tmp, 'state.json'), Buffer.from(JSON.stringify(state, null, 2)));
+  rmSync(final, { recursive: true, force: true });
+  renameSync(tmp, final);
+  const dirFd = openSync(root, 'r');
+  try {
+    fsyncSync(dirFd);
+  } finally {
+    closeSync(dirFd);
+  }
+  return final;
+}
+
+function readFloats(path: string, expected: { bytes: number; sha256: string } | undefined, n: number): Float32Array {
+  if (!expected) throw new TrainerError('ERR_CHECKPOINT', `${path} is not listed in state.json`);
+  const buf = readFileSync(path);
+  if (buf.length !== expected.bytes || buf.length !== n * 4) {
+    throw new TrainerError('ERR_CHECKPOINT', `${path} has ${buf.length} bytes, expected ${n * 4}`, { hint: 'the checkpoint is damaged; resume from an earlier one' });
+  }
+  if (sha256(buf) !== expected.sha256) {
+    throw new TrainerError('ERR_CHECKPOINT', `${path} fails its sha256 check`, { hint: 'the checkpoint is damaged; resume from an earlier one' });
+  }
+  const out = new Float32Array(n);
+  new Uint8Array(out.buffer).set(buf);
+  return out;
+}
+
+/** Checkpoint directories under a run directory, oldest first. */
+export function listCheckpoints(runDir: string): string[] {
+  const root = join(runDir, 'checkpoints');
+  if (!existsSync(root)) return [];
+  return readdirSync(root).filter((n) => /^step-\d{8}$/.test(n)).sort().map((n) => join(root, n));
+}
+
+/** Read a checkpoint directory, or the newest checkpoint of a run directory. */
+export function readCheckpoint(path: string): Checkpoint {
+  assertLittleEndian();
+  let dir = path;
+  if (!existsSync(join(dir, 'state.json'))) {
+    const all = listCheckpoints(path);
+    if (all.length === 0) {
+      throw new TrainerError('ERR_CHECKPOINT', `no checkpoint in ${path}`, { hint: 'pass a run directory (with checkpoints/) or a checkpoints/step-N directory' });
+    }
+    dir = all[all.length - 1]!;
+  }
+  let state: CheckpointState;
+  try {
+    state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as CheckpointState;
+  } catch (cause) {
+    throw new TrainerError('ERR_CHECKPOINT', `cannot read ${join(dir, 'state.json')}: ${(cause as Error).message}`, { cause });
+  }
+  if (state.format !== CHECKPOINT_FORMAT) {
+    throw new TrainerError('ERR_CHECKPOINT', `${dir} has format ${String(state.format)}, expected ${CHECKPOINT_FORMAT}`);
+  }
+  const n = state.paramCount;
+  const weights = readFloats(join(dir, 'weights.f32'), state.files['weights.f32'], n);
+  const velocity = state.files['velocity.f32'] ? readFloats(join(dir, 'velocity.f32'), state.files['velocity.f32'], n) : new Float32Array(n);
+  return { dir, state, weights, velocity };
+}

@@ -1,0 +1,426 @@
+// The coordinator's step loop (DESIGN.md "One step"): plan the global batch from the (seed, epoch)
+// permutation, shard it over live workers, reduce gradient sums in shard order, apply the optimizer,
+// broadcast the new weights once; evaluate, checkpoint, and log metrics. States:
+// WAITING_FOR_WORKERS -> STEP_OPEN -> APPLYING -> (EVALUATING) -> ... -> DONE.
+
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { join } from 'node:path';
+import {
+  buildDataset, buildManifest, encode, epochOrder, evalChunks, getModelSpec, initWeights, learningRate,
+  modelFingerprint, planBatch, reduceShards, scheduleOf, sgdStep, splitShards, TrainerError, usesMomentum,
+  validateConfig, type Dataset, type Derived, type EvalResultMsg, type EvalSplit, type GradientMsg, type Manifest,
+  type TrainConfig,
+} from '@dtrain/common';
+import { readCheckpoint, writeCheckpoint, type TrainState } from './checkpoint.js';
+import { Round, type RoundTask } from './round.js';
+import { RunDir, type EvalRecord, type StepRecord } from './rundir.js';
+import { CoordinatorServer, type WorkerConn } from './server.js';
+import { buildSummary, type RunSummary, type WorkerStats } from './summary.js';
+
+export type CoordinatorState = 'STARTING' | 'WAITING_FOR_WORKERS' | 'STEP_OPEN' | 'APPLYING' | 'EVALUATING' | 'DONE';
+
+export interface CoordinatorOptions {
+  config: TrainConfig;
+  host: string;
+  port: number;
+  token: string | undefined;
+  out: string;
+  /** Checkpoint or run directory to continue from. */
+  resume?: string;
+  /** How long to wait for workers (start, or after losing them) before giving up. */
+  waitTimeoutMs: number;
+  heartbeatMs?: number;
+  pongDeadlineMs?: number;
+  log: (line: string) => void;
+}
+
+export interface CoordinatorEvents {
+  info: [Derived];
+  step: [StepRecord];
+  eval: [EvalRecord];
+  workers: [number];
+  state: [CoordinatorState];
+}
+
+const JOIN_GRACE_MS = 3_000;
+
+export class Coordinator extends EventEmitter<CoordinatorEvents> {
+  readonly config: TrainConfig;
+  readonly derived: Derived;
+  readonly manifest: Manifest;
+  readonly runDir: RunDir;
+  readonly runId = randomBytes(6).toString('hex');
+  state: CoordinatorState = 'STARTING';
+  weights: Float32Array;
+  velocity: Float32Array;
+  private readonly meanGrad: Float32Array;
+  private readonly dataset: Dataset;
+  private readonly server: CoordinatorServer;
+  private train: TrainState = { step: 0, epoch: 0, position: 0, samplesSeen: 0, wallMs: 0 };
+  private order: Uint32Array | null = null;
+  private orderEpoch = -1;
+  private stepRound: Round<GradientMsg> | null = null;
+  private evalRound: Round<EvalResultMsg> | null = null;
+  private evalId = 0;
+  private decodeMs = 0;
+  private stepCompute: Record<string, number> = {};
+  private weightsFrame: Uint8Array | null = null;
+  private stopReason: string | null = null;
+  private abortWait: (() => void) | null = null;
+  private readonly workerStats = new Map<string, WorkerStats>();
+  private readonly lastEval: Partial<Record<EvalSplit, EvalRecord>> = {};
+  private readonly resumedFrom: string | null = null;
+
+  constructor(private readonly opts: CoordinatorOptions) {
+    super();
+    let config = opts.config;
+    const ckpt = opts.resume ? readCheckpoint(opts.resume) : null;
+    if (ckpt) {
+      config = { ...ckpt.state.config, workers: opts.config.workers, minWorkers: opts.config.minWorkers };
+      this.resumedFrom = ckpt.dir;
+    }
+    this.config = config;
+    this.derived = validateConfig(config);
+    const spec = getModelSpec(config.model);
+    this.manifest = buildManifest(spec);
+    if (ckpt) {
+      if (ckpt.state.modelFingerprint !== modelFingerprint(spec)) {
+        throw new TrainerError('ERR_CHECKPOINT', `checkpoint ${ckpt.dir} was written for a different model layout`);
+      }
+      this.weights = ckpt.weights;
+      this.velocity = ckpt.velocity;
+      const { step, epoch, position, samplesSeen, wallMs } = ckpt.state;
+      this.train = { step, epoch, position, samplesSeen, wallMs };
+    } else {
+      this.weights = initWeights(this.manifest, config.seed);
+      this.velocity = new Float32Array(this.weights.length);
+    }
+    this.meanGrad = new Float32Array(this.weights.length);
+    this.dataset = buildDataset(config.dataset);
+    this.runDir = new RunDir(opts.out);
+    this.server = new CoordinatorServer({
+      host: opts.host, port: opts.port, token: opts.token, log: opts.log,
+      heartbeatMs: opts.heartbeatMs, pongDeadlineMs: opts.pongDeadlineMs,
+      ctx: { paramCount: this.weights.length, trainSize: this.dataset.size('train'), evalSize: Math.max(this.dataset.size('val'), this.dataset.size('test')) },
+      welcome: {
+        runId: this.runId, model: config.model, modelFingerprint: modelFingerprint(spec), manifest: this.manifest,
+        dataset: config.dataset, datasetFingerprint: this.dataset.fingerprint,
+      },
+    });
+    this.wireServer();
+  }
+
+  get step(): number {
+    return this.train.step;
+  }
+
+  /** Bind the server; returns the port. */
+  async start(): Promise<number> {
+    const port = await this.server.listen();
+    this.emit('info', this.derived);
+    return port;
+  }
+
+  /** Ask the run to stop after the current step (first Ctrl-C); a final checkpoint is written. */
+  stop(reason: string): void {
+    if (this.stopReason === null) this.stopReason = reason;
+    if (this.server.readyWorkers().length === 0 || this.state === 'WAITING_FOR_WORKERS') this.abortWait?.();
+  }
+
+  /** Train to the end (or until stopped); always writes the final checkpoint and summary. */
+  async run(): Promise<RunSummary> {
+    const t0 = performance.now();
+    const wall0 = this.train.wallMs;
+    let status: RunSummary['status'] = 'completed';
+    let error: string | undefined;
+    this.runDir.writeConfig({ ...this.config, runId: this.runId, resumedFrom: this.resumedFrom, derived: this.derived });
+    if (this.resumedFrom) {
+      this.runDir.truncateAfter(this.train.step);
+      this.runDir.append({ type: 'event', step: this.train.step, event: 'resume', detail: this.resumedFrom, time: Date.now() });
+    } else {
+      this.checkpoint();
+    }
+    try {
+      while (this.train.step < this.derived.totalSteps && this.stopReason === null) {
+        await this.ensureWorkers();
+        if (this.stopReason !== null) break;
+        await this.runStep();
+        this.train.wallMs = wall0 + (performance.now() - t0);
+        const endOfEpoch = this.train.position === 0;
+        const last = this.train.step === this.derived.totalSteps;
+        const every = this.config.evalEvery;
+        if ((every > 0 ? this.train.step % every === 0 : endOfEpoch) && !last) await this.evaluateAll();
+        if (this.config.checkpointEvery > 0 && this.train.step % this.config.checkpointEvery === 0 && !last) this.checkpoint();
+      }
+      if (this.stopReason !== null) status = 'stopped';
+      else await this.evaluateAll();
+    } catch (e) {
+      status = 'failed';
+      error = e instanceof TrainerError ? e.describe() : String((e as Error)?.stack ?? e);
+      this.opts.log(`run failed: ${error}`);
+    } finally {
+      this.stepRound?.cancel();
+      this.evalRound?.cancel();
+      this.train.wallMs = wall0 + (performance.now() - t0);
+    }
+    const finalDir = this.checkpoint();
+    this.setState('DONE');
+    const summary = buildSummary({
+      status, error, stopReason: this.stopReason, config: this.config, derived: this.derived, train: this.train,
+      workers: [...this.workerStats.values()], lastEval: this.lastEval, metricsPath: this.runDir.metricsPath,
+      finalCheckpoint: finalDir, resumedFrom: this.resumedFrom, runId: this.runId,
+    });
+    this.runDir.writeSummary(summary);
+    this.server.shutdownAll(status === 'completed' ? 'run completed' : `run ${status}`);
+    await new Promise((r) => setTimeout(r, 50));
+    await this.server.close();
+    return summary;
+  }
+
+  private checkpoint(): string {
+    return writeCheckpoint(this.runDir.checkpointsDir, {
+      ...this.train, seed: this.config.seed, config: this.config, manifest: this.manifest, paramCount: this.weights.length,
+      modelFingerprint: modelFingerprint(getModelSpec(this.config.model)),
+    }, this.weights, usesMomentum(this.config.optimizer) ? this.velocity : null);
+  }
+
+  private setState(s: CoordinatorState): void {
+    this.state = s;
+    this.emit('state', s);
+  }
+
+  private wireServer(): void {
+    this.server.on('ready', (conn) => {
+      const h = conn.hello!;
+      this.opts.log(`worker ${conn.label} ready (backend ${h.backend}: ${h.backendReason})`);
+      if (!this.workerStats.has(conn.label)) {
+        this.workerStats.set(conn.label, { label: conn.label, host: h.host, backend: h.backend, backendReason: h.backendReason, shards: 0, samples: 0, computeMs: 0 });
+      }
+      this.server.send(conn, this.currentWeightsFrame());
+      this.emit('workers', this.server.readyWorkers().length);
+      this.stepRound?.workerJoined();
+      this.evalRound?.workerJoined();
+      this.abortWaitIfEnough();
+    });
+    this.server.on('lost', (conn, why) => {
+      this.opts.log(`worker ${conn.label} left (${why})`);
+      this.runDir.append({ type: 'event', step: this.train.step, event: 'worker-lost', detail: `${conn.label} ${why}`, time: Date.now() });
+      this.emit('workers', this.server.readyWorkers().length);
+      this.stepRound?.workerLost(conn);
+      this.evalRound?.workerLost(conn);
+      if (this.stopReason !== null && this.server.readyWorkers().length === 0) this.abortWait?.();
+    });
+    this.server.on('gradient', (conn, msg, ms) => this.onGradient(conn, msg, ms));
+    this.server.on('evalResult', (conn, msg) => this.onEvalResult(conn, msg));
+  }
+
+  private currentWeightsFrame(): Uint8Array {
+    if (!this.weightsFrame) this.weightsFrame = encode({ kind: 'weights', version: this.train.step, data: this.weights });
+    return this.weightsFrame;
+  }
+
+  private onGradient(conn: WorkerConn, msg: GradientMsg, decodeMs: number): void {
+    const round = this.stepRound;
+    if (!round || msg.step !== this.train.step + 1 || this.state !== 'STEP_OPEN') {
+      this.opts.log(`worker ${conn.label}: ERR_STALE_GRADIENT: gradient for step ${msg.step} while at step ${this.train.step + 1}; dropped`);
+      return;
+    }
+    const expected = round.expectedCount(msg.shardId);
+    if (expected === undefined || expected !== msg.count || msg.version !== this.train.step) {
+      this.server.reject(conn, new TrainerError('ERR_SHAPE_MISMATCH', `shard ${msg.shardId}: ${msg.count} samples at v${msg.version}, planned ${expected} at v${this.train.step}`));
+      return;
+    }
+    this.decodeMs += decodeMs;
+    const verdict = round.offer(conn, msg.shardId, msg);
+    if (verdict === 'duplicate') this.opts.log(`worker ${conn.label}: ERR_DUPLICATE_GRADIENT: shard ${msg.shardId} already reduced; dropped`);
+    if (verdict === 'not-assigned') this.server.reject(conn, new TrainerError('ERR_UNEXPECTED_MESSAGE', `shard ${msg.shardId} was not assigned to this worker`));
+    if (verdict === 'accepted') {
+      this.stepCompute[conn.label] = (this.stepCompute[conn.label] ?? 0) + msg.computeMs;
+      const s = this.workerStats.get(conn.label);
+      if (s) {
+        s.shards++;
+        s.samples += msg.count;
+        s.computeMs += msg.computeMs;
+      }
+    }
+  }
+
+  private onEvalResult(conn: WorkerConn, msg: EvalResultMsg): void {
+    const round = this.evalRound;
+    if (!round || msg.evalId !== this.evalId) {
+      this.opts.log(`worker ${conn.label}: ERR_STALE_GRADIENT: result of evaluation ${msg.evalId} while at ${this.evalId}; dropped`);
+      return;
+    }
+    if (round.expectedCount(msg.shardId) !== msg.count) {
+      this.server.reject(conn, new TrainerError('ERR_SHAPE_MISMATCH', `evaluation chunk ${msg.shardId}: ${msg.count} samples, planned ${round.expectedCount(msg.shardId)}`));
+      return;
+    }
+    if (round.offer(conn, msg.shardId, msg) === 'not-assigned') {
+      this.server.reject(conn, new TrainerError('ERR_UNEXPECTED_MESSAGE', `evaluation chunk ${msg.shardId} was not assigned to this worker`));
+    }
+  }
+
+  private roundHost() {
+    return {
+      liveWorkers: () => this.server.readyWorkers(),
+      send: (c: WorkerConn, f: Uint8Array) => this.server.send(c, f),
+      timeoutMs: this.config.stepTimeoutMs,
+      log: this.opts.log,
+    };
+  }
+
+  private abortWaitIfEnough(): void {
+    const n = this.server.readyWorkers().length;
+    if (this.state === 'WAITING_FOR_WORKERS' && n >= this.config.workers) this.abortWait?.();
+  }
+
+  /** Wait until enough workers are ready: all `workers` at the start, `minWorkers` later. */
+  private async ensureWorkers(): Promise<void> {
+    const started = this.train.step > 0 || this.resumedFrom !== null;
+    const need = () => (started ? this.config.minWorkers : this.config.workers);
+    if (this.server.readyWorkers().length >= need()) return;
+    this.setState('WAITING_FOR_WORKERS');
+    this.opts.log(`waiting for ${need()} worker(s); ${this.server.readyWorkers().length} ready`);
+    const deadline = Date.now() + this.opts.waitTimeoutMs;
+    let enoughSince = 0;
+    while (this.stopReason === null) {
+      const n = this.server.readyWorkers().length;
+      if (n >= this.config.workers) return;
+      if (n >= this.config.minWorkers) {
+        enoughSince ||= Date.now();
+        if (started || Date.now() - enoughSince > JOIN_GRACE_MS) return;
+      } else {
+        enoughSince = 0;
+      }
+      if (Date.now() > deadline) {
+        throw new TrainerError('ERR_NO_WORKERS', `only ${n} of ${need()} workers after ${Math.round(this.opts.waitTimeoutMs / 1000)} s`, {
+          hint: 'start more workers (dtrain worker --connect ws://HOST:PORT), lower --min-workers, or raise --wait-timeout; resume with --resume',
+        });
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 250);
+        this.abortWait = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.abortWait = null;
+    }
+  }
+
+  private ensureOrder(): Uint32Array {
+    if (this.orderEpoch !== this.train.epoch || !this.order) {
+      this.order = epochOrder(this.dataset.size('train'), this.config.seed, this.train.epoch);
+      this.orderEpoch = this.train.epoch;
+    }
+    return this.order;
+  }
+
+  private async runStep(): Promise<void> {
+    const t0 = performance.now();
+    const in0 = this.server.bytesIn;
+    const out0 = this.server.bytesOut;
+    this.decodeMs = 0;
+    this.stepCompute = {};
+    this.setState('STEP_OPEN');
+    const step = this.train.step + 1;
+    const version = this.train.step;
+    const batch = planBatch(this.ensureOrder(), this.train.position, this.config.batchSize);
+    const live = this.server.readyWorkers().length;
+    const shards = splitShards(batch, Math.max(1, Math.min(live, batch.length)));
+    const tasks: RoundTask[] = shards.map((s) => ({
+      id: s.shardId, count: s.indices.length,
+      frame: encode({ kind: 'assign', step, version, shardId: s.shardId, indices: s.indices.slice() }),
+    }));
+    const round = new Round<GradientMsg>(this.roundHost(), tasks);
+    this.stepRound = round;
+    const pending = round.run();
+    const tAssigned = performance.now();
+    const results = await this.untilStopped(pending);
+    this.stepRound = null;
+    if (!results) return;
+    const tReduce = performance.now();
+    this.setState('APPLYING');
+    const reduced = reduceShards([...results.values()], this.meanGrad);
+    const lr = learningRate(scheduleOf(this.config), this.train.step);
+    sgdStep(this.config.optimizer, lr, this.weights, reduced.meanGrad, this.velocity);
+    this.train.step = step;
+    this.train.samplesSeen += reduced.samples;
+    this.train.position++;
+    if (this.train.position >= this.derived.stepsPerEpoch) {
+      this.train.epoch++;
+      this.train.position = 0;
+    }
+    const tBroadcast = performance.now();
+    this.weightsFrame = encode({ kind: 'weights', version: this.train.step, data: this.weights });
+    for (const c of this.server.readyWorkers()) this.server.send(c, this.weightsFrame);
+    const tEnd = performance.now();
+    const computeMs = this.stepCompute;
+    const record: StepRecord = {
+      type: 'step', step, epoch: this.train.epoch + this.train.position / this.derived.stepsPerEpoch,
+      loss: reduced.meanLoss, accuracy: reduced.accuracy, lr, samples: reduced.samples, workers: live, computeMs,
+      stepMs: tEnd - t0, waitMs: tReduce - tAssigned, decodeMs: this.decodeMs, reduceUpdateMs: tBroadcast - tReduce,
+      broadcastMs: tEnd - tBroadcast, assignMs: tAssigned - t0,
+      coordMs: this.decodeMs + (tEnd - tReduce) + (tAssigned - t0),
+      bytesIn: this.server.bytesIn - in0, bytesOut: this.server.bytesOut - out0, reassigned: round.reassigned, time: Date.now(),
+    };
+    this.runDir.append(record);
+    this.emit('step', record);
+  }
+
+  /** Resolve with the round's results, or null if the run was stopped with no worker left to finish it. */
+  private untilStopped<T>(p: Promise<T>): Promise<T | null> {
+    return new Promise((resolve) => {
+      let done = false;
+      this.abortWait = () => {
+        if (done) return;
+        done = true;
+        resolve(null);
+      };
+      void p.then((v) => {
+        if (done) return;
+        done = true;
+        this.abortWait = null;
+        resolve(v);
+      });
+    });
+  }
+
+  /** Sharded evaluation of the validation (if any) and test splits. */
+  private async evaluateAll(): Promise<void> {
+    this.setState('EVALUATING');
+    for (const split of ['val', 'test'] as const) {
+      const n = this.dataset.size(split);
+      if (n === 0) continue;
+      await this.ensureWorkers();
+      if (this.stopReason !== null) return;
+      const t0 = performance.now();
+      const id = ++this.evalId;
+      const tasks: RoundTask[] = evalChunks(n, this.config.evalChunk).map((c) => ({
+        id: c.shardId, count: c.indices.length,
+        frame: encode({ kind: 'evaluate', evalId: id, split, shardId: c.shardId, indices: c.indices }),
+      }));
+      const round = new Round<EvalResultMsg>(this.roundHost(), tasks);
+      this.evalRound = round;
+      const results = await this.untilStopped(round.run());
+      this.evalRound = null;
+      if (!results) return;
+      const sorted = [...results.values()].sort((a, b) => a.shardId - b.shardId);
+      const samples = sorted.reduce((a, r) => a + r.count, 0);
+      const record: EvalRecord = {
+        type: 'eval', step: this.train.step, epoch: this.train.epoch + this.train.position / this.derived.stepsPerEpoch, split,
+        loss: sorted.reduce((a, r) => a + r.lossSum, 0) / samples, accuracy: sorted.reduce((a, r) => a + r.correct, 0) / samples,
+        samples, ms: performance.now() - t0, time: Date.now(),
+      };
+      this.lastEval[split] = record;
+      this.runDir.append(record);
+      this.emit('eval', record);
+    }
+  }
+}
+
+export function defaultRunDir(root = 'runs'): string {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace('T', '_').slice(0, 19);
+  return join(root, stamp);
+}

@@ -1,0 +1,100 @@
+// The run directory: config.json, metrics.jsonl (one JSON record per line, appended as the run goes),
+// summary.json; all JSON files written atomically (temp file + rename).
+
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface StepRecord {
+  type: 'step';
+  step: number;
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  lr: number;
+  samples: number;
+  workers: number;
+  /** Per-worker compute time (worker-reported), by worker label. */
+  computeMs: Record<string, number>;
+  /** Step wall time, and the part spent waiting for gradients after the last assignment went out. */
+  stepMs: number;
+  waitMs: number;
+  /** Coordinator's own work: decode+validate gradients, reduce+update, encode+send weights, assign. */
+  decodeMs: number;
+  reduceUpdateMs: number;
+  broadcastMs: number;
+  assignMs: number;
+  coordMs: number;
+  bytesIn: number;
+  bytesOut: number;
+  reassigned: number;
+  time: number;
+}
+
+export interface EvalRecord {
+  type: 'eval';
+  step: number;
+  epoch: number;
+  split: 'val' | 'test';
+  loss: number;
+  accuracy: number;
+  samples: number;
+  ms: number;
+  time: number;
+}
+
+export interface EventRecord {
+  type: 'event';
+  step: number;
+  event: string;
+  detail: string;
+  time: number;
+}
+
+export type MetricRecord = StepRecord | EvalRecord | EventRecord;
+
+export function writeJsonAtomic(path: string, value: unknown): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
+  renameSync(tmp, path);
+}
+
+export class RunDir {
+  readonly metricsPath: string;
+
+  constructor(readonly dir: string) {
+    mkdirSync(dir, { recursive: true });
+    this.metricsPath = join(dir, 'metrics.jsonl');
+  }
+
+  get checkpointsDir(): string {
+    return join(this.dir, 'checkpoints');
+  }
+
+  writeConfig(config: unknown): void {
+    writeJsonAtomic(join(this.dir, 'config.json'), config);
+  }
+
+  writeSummary(summary: unknown): void {
+    writeJsonAtomic(join(this.dir, 'summary.json'), summary);
+  }
+
+  append(record: MetricRecord): void {
+    appendFileSync(this.metricsPath, JSON.stringify(record) + '\n');
+  }
+
+  /** On resume into the same directory: keep only records up to `step` (they are redone after it). */
+  truncateAfter(step: number): void {
+    if (!existsSync(this.metricsPath)) return;
+    const kept = readFileSync(this.metricsPath, 'utf8').split('\n').filter((line) => {
+      if (!line.trim()) return false;
+      try {
+        return (JSON.parse(line) as { step: number }).step <= step;
+      } catch {
+        return false;
+      }
+    });
+    const tmp = `${this.metricsPath}.tmp-${process.pid}`;
+    writeFileSync(tmp, kept.map((l) => l + '\n').join(''));
+    renameSync(tmp, this.metricsPath);
+  }
+}

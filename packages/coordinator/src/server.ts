@@ -1,0 +1,245 @@
+// The coordinator's WebSocket boundary: handshake (challenge -> hello [HMAC] -> welcome -> ready), size
+// limits, validation of every frame, liveness by ping/pong with terminate(), and byte accounting.
+// A bad frame closes that one connection with a code and reason; it never stops the run.
+
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { WebSocketServer, type WebSocket } from 'ws';
+import {
+  closeCodeFor, decode, encode, HANDSHAKE_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, isTrainerError, MAX_HANDSHAKE_BYTES,
+  MAX_WORKERS, maxMessageBytes, parseWorkerMsg, PONG_DEADLINE_MS, PROTOCOL_VERSION, TrainerError,
+  type CoordinatorMsg, type EvalResultMsg, type GradientMsg, type HelloMsg, type ParseContext, type WelcomeMsg,
+} from '@dtrain/common';
+
+export type ConnState = 'challenged' | 'welcomed' | 'ready' | 'closed';
+
+export interface WorkerConn {
+  id: number;
+  ws: WebSocket;
+  state: ConnState;
+  nonce: string;
+  hello: HelloMsg | null;
+  lastPong: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** Label for logs and metrics: name@host#id. */
+  label: string;
+}
+
+export interface ServerOptions {
+  host: string;
+  port: number;
+  token: string | undefined;
+  welcome: Omit<WelcomeMsg, 'kind' | 'workerId'>;
+  ctx: ParseContext;
+  maxWorkers?: number;
+  heartbeatMs?: number;
+  pongDeadlineMs?: number;
+  log: (line: string) => void;
+}
+
+export interface ServerEvents {
+  ready: [WorkerConn];
+  lost: [WorkerConn, string];
+  gradient: [WorkerConn, GradientMsg, number];
+  evalResult: [WorkerConn, EvalResultMsg];
+}
+
+/** Decode+validate time of the last gradient frame, for the step's time breakdown. */
+export class CoordinatorServer extends EventEmitter<ServerEvents> {
+  private wss: WebSocketServer | null = null;
+  private readonly conns = new Map<number, WorkerConn>();
+  private nextId = 0;
+  private heartbeat: NodeJS.Timeout | null = null;
+  bytesIn = 0;
+  bytesOut = 0;
+
+  constructor(private readonly opts: ServerOptions) {
+    super();
+  }
+
+  /** Listen; resolves with the bound port (useful with port 0). */
+  listen(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const wss = new WebSocketServer({
+        host: this.opts.host, port: this.opts.port, perMessageDeflate: false,
+        maxPayload: maxMessageBytes(this.opts.ctx.paramCount),
+      });
+      this.wss = wss;
+      wss.once('error', (e) => reject(new TrainerError('ERR_BAD_CONFIG', `cannot listen on ${this.opts.host}:${this.opts.port}: ${e.message}`, {
+        hint: 'choose another --port (or 0 for any free port) or stop the process using it',
+      })));
+      wss.on('listening', () => {
+        const addr = wss.address();
+        resolve(typeof addr === 'object' && addr ? addr.port : this.opts.port);
+      });
+      wss.on('connection', (ws) => this.accept(ws));
+      const every = this.opts.heartbeatMs ?? HEARTBEAT_INTERVAL_MS;
+      this.heartbeat = setInterval(() => this.checkLiveness(), every);
+    });
+  }
+
+  readyWorkers(): WorkerConn[] {
+    return [...this.conns.values()].filter((c) => c.state === 'ready');
+  }
+
+  send(conn: WorkerConn, frame: Uint8Array): void {
+    if (conn.state === 'closed') return;
+    conn.ws.send(frame);
+    conn.bytesOut += frame.length;
+    this.bytesOut += frame.length;
+  }
+
+  sendMsg(conn: WorkerConn, msg: CoordinatorMsg): void {
+    this.send(conn, encode(msg));
+  }
+
+  /** Close one connection with an error's close code and reason. */
+  reject(conn: WorkerConn, err: TrainerError): void {
+    if (conn.state === 'closed') return;
+    this.opts.log(`worker ${conn.label}: ${err.code}: ${err.message}`);
+    try {
+      this.sendMsg(conn, { kind: 'reject', code: err.code, message: err.describe() });
+    } catch {
+      /* socket already gone */
+    }
+    conn.ws.close(closeCodeFor(err.code), `${err.code}: ${err.message}`.slice(0, 120));
+  }
+
+  shutdownAll(reason: string): void {
+    for (const c of this.conns.values()) {
+      if (c.state === 'closed') continue;
+      try {
+        this.sendMsg(c, { kind: 'shutdown', reason });
+      } catch {
+        /* ignore */
+      }
+      c.ws.close(1000, 'run finished');
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
+    for (const c of this.conns.values()) c.ws.terminate();
+    await new Promise<void>((r) => (this.wss ? this.wss.close(() => r()) : r()));
+  }
+
+  private accept(ws: WebSocket): void {
+    const conn: WorkerConn = {
+      id: this.nextId++, ws, state: 'challenged', nonce: randomBytes(24).toString('hex'), hello: null,
+      lastPong: Date.now(), bytesIn: 0, bytesOut: 0, label: `#${this.nextId - 1}`,
+    };
+    if (this.conns.size >= (this.opts.maxWorkers ?? MAX_WORKERS)) {
+      ws.close(1013, 'ERR_TOO_MANY_WORKERS: the coordinator is full');
+      return;
+    }
+    this.conns.set(conn.id, conn);
+    const timer = setTimeout(() => {
+      if (conn.state !== 'ready' && conn.state !== 'closed') {
+        this.reject(conn, new TrainerError('ERR_UNEXPECTED_MESSAGE', `handshake not finished within ${HANDSHAKE_TIMEOUT_MS} ms`));
+      }
+    }, HANDSHAKE_TIMEOUT_MS);
+    ws.on('pong', () => (conn.lastPong = Date.now()));
+    ws.on('error', (e) => this.opts.log(`worker ${conn.label}: socket error: ${e.message}`));
+    ws.on('close', (code, reason) => {
+      clearTimeout(timer);
+      const wasReady = conn.state === 'ready';
+      conn.state = 'closed';
+      this.conns.delete(conn.id);
+      if (wasReady) this.emit('lost', conn, `${code} ${reason.toString()}`.trim());
+    });
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.onFrame(conn, data, isBinary));
+    this.sendMsg(conn, { kind: 'challenge', protocol: PROTOCOL_VERSION, nonce: conn.nonce, auth: !!this.opts.token });
+  }
+
+  private onFrame(conn: WorkerConn, data: Buffer, isBinary: boolean): void {
+    const t0 = performance.now();
+    conn.bytesIn += data.length;
+    this.bytesIn += data.length;
+    try {
+      if (!isBinary) throw new TrainerError('ERR_BAD_FRAME', 'text frames are not part of the protocol');
+      const limit = conn.state === 'ready' ? maxMessageBytes(this.opts.ctx.paramCount) : MAX_HANDSHAKE_BYTES;
+      const msg = parseWorkerMsg(decode(data, limit), this.opts.ctx);
+      switch (msg.kind) {
+        case 'hello':
+          this.expect(conn, 'challenged', msg.kind);
+          this.onHello(conn, msg);
+          return;
+        case 'ready':
+          this.expect(conn, 'welcomed', msg.kind);
+          if (msg.modelFingerprint !== this.opts.welcome.modelFingerprint) {
+            throw new TrainerError('ERR_MODEL_MISMATCH', `worker model fingerprint ${msg.modelFingerprint} differs from ${this.opts.welcome.modelFingerprint}`, {
+              hint: 'run the same dtrain version on coordinator and workers',
+            });
+          }
+          if (msg.datasetFingerprint !== this.opts.welcome.datasetFingerprint) {
+            throw new TrainerError('ERR_DATASET_MISMATCH', `worker dataset fingerprint ${msg.datasetFingerprint} differs from ${this.opts.welcome.datasetFingerprint}`, {
+              hint: 'give every worker the same dataset files (--data-dir) and dtrain version',
+            });
+          }
+          conn.state = 'ready';
+          this.emit('ready', conn);
+          return;
+        case 'gradient':
+          this.expect(conn, 'ready', msg.kind);
+          this.emit('gradient', conn, msg, performance.now() - t0);
+          return;
+        case 'evalResult':
+          this.expect(conn, 'ready', msg.kind);
+          this.emit('evalResult', conn, msg);
+          return;
+        case 'fail':
+          this.opts.log(`worker ${conn.label} reported ${msg.code}: ${msg.message}`);
+          conn.ws.close(1000, 'worker failed');
+          return;
+        default: {
+          const never: never = msg;
+          throw new TrainerError('ERR_UNKNOWN_KIND', `unhandled ${(never as { kind: string }).kind}`);
+        }
+      }
+    } catch (e) {
+      const err = isTrainerError(e) ? e : new TrainerError('ERR_BAD_FRAME', String((e as Error)?.message ?? e));
+      this.reject(conn, err);
+    }
+  }
+
+  private expect(conn: WorkerConn, state: ConnState, kind: string): void {
+    if (conn.state !== state) {
+      throw new TrainerError('ERR_UNEXPECTED_MESSAGE', `"${kind}" is not allowed in state ${conn.state}`);
+    }
+  }
+
+  private onHello(conn: WorkerConn, hello: HelloMsg): void {
+    if (hello.protocol !== PROTOCOL_VERSION) {
+      throw new TrainerError('ERR_PROTOCOL_VERSION', `worker speaks protocol ${hello.protocol}, coordinator ${PROTOCOL_VERSION}`, {
+        hint: 'run the same dtrain version on coordinator and workers',
+      });
+    }
+    if (this.opts.token) {
+      const expected = createHmac('sha256', this.opts.token).update(conn.nonce).digest();
+      const got = Buffer.from(hello.mac, 'hex');
+      if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
+        throw new TrainerError('ERR_AUTH_FAILED', 'token proof does not match', { hint: 'pass the coordinator\'s --token (or DTRAIN_TOKEN) to the worker' });
+      }
+    }
+    conn.hello = hello;
+    conn.label = `${hello.name}@${hello.host}#${conn.id}`;
+    conn.state = 'welcomed';
+    this.sendMsg(conn, { kind: 'welcome', workerId: conn.id, ...this.opts.welcome });
+  }
+
+  private checkLiveness(): void {
+    const now = Date.now();
+    const deadline = this.opts.pongDeadlineMs ?? PONG_DEADLINE_MS;
+    for (const c of this.conns.values()) {
+      if (c.state === 'closed') continue;
+      if (now - c.lastPong > deadline) {
+        this.opts.log(`worker ${c.label}: ERR_PONG_TIMEOUT: no pong for ${now - c.lastPong} ms; terminating`);
+        c.ws.terminate();
+        continue;
+      }
+      c.ws.ping();
+    }
+  }
+}

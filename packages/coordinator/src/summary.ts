@@ -1,0 +1,77 @@
+// summary.json: what a run did, in one small file (steps, epochs, samples, workers and their backends,
+// final validation/test metrics, throughput, wall time, time breakdown medians).
+
+import { readFileSync } from 'node:fs';
+import type { Derived, EvalSplit, TrainConfig } from '@dtrain/common';
+import type { TrainState } from './checkpoint.js';
+import type { EvalRecord, StepRecord } from './rundir.js';
+
+export interface WorkerStats {
+  label: string;
+  host: string;
+  backend: string;
+  backendReason: string;
+  shards: number;
+  samples: number;
+  computeMs: number;
+}
+
+export interface RunSummary {
+  status: 'completed' | 'stopped' | 'failed';
+  error?: string;
+  stopReason: string | null;
+  runId: string;
+  resumedFrom: string | null;
+  steps: number;
+  epochs: number;
+  samplesSeen: number;
+  workers: WorkerStats[];
+  backends: string[];
+  final: Partial<Record<EvalSplit, { loss: number; accuracy: number; step: number }>>;
+  imagesPerSecond: number;
+  wallSeconds: number;
+  medianStepMs: number;
+  medianCoordMs: number;
+  bytesPerStep: number;
+  finalCheckpoint: string;
+  config: TrainConfig;
+  derived: Derived;
+}
+
+function median(xs: number[]): number {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+export function readStepRecords(metricsPath: string): StepRecord[] {
+  try {
+    return readFileSync(metricsPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as StepRecord).filter((r) => r.type === 'step');
+  } catch {
+    return [];
+  }
+}
+
+export function buildSummary(a: {
+  status: RunSummary['status']; error: string | undefined; stopReason: string | null; config: TrainConfig; derived: Derived;
+  train: TrainState; workers: WorkerStats[]; lastEval: Partial<Record<EvalSplit, EvalRecord>>; metricsPath: string;
+  finalCheckpoint: string; resumedFrom: string | null; runId: string;
+}): RunSummary {
+  const steps = readStepRecords(a.metricsPath);
+  const trainMs = steps.reduce((s, r) => s + r.stepMs, 0);
+  const samples = steps.reduce((s, r) => s + r.samples, 0);
+  const final: RunSummary['final'] = {};
+  for (const split of ['val', 'test'] as const) {
+    const e = a.lastEval[split];
+    if (e) final[split] = { loss: e.loss, accuracy: e.accuracy, step: e.step };
+  }
+  return {
+    status: a.status, ...(a.error ? { error: a.error } : {}), stopReason: a.stopReason, runId: a.runId, resumedFrom: a.resumedFrom,
+    steps: a.train.step, epochs: a.train.epoch + a.train.position / a.derived.stepsPerEpoch, samplesSeen: a.train.samplesSeen,
+    workers: a.workers, backends: [...new Set(a.workers.map((w) => w.backend))], final,
+    imagesPerSecond: trainMs > 0 ? samples / (trainMs / 1000) : 0, wallSeconds: a.train.wallMs / 1000,
+    medianStepMs: median(steps.map((r) => r.stepMs)), medianCoordMs: median(steps.map((r) => r.coordMs)),
+    bytesPerStep: median(steps.map((r) => r.bytesIn + r.bytesOut)), finalCheckpoint: a.finalCheckpoint,
+    config: a.config, derived: a.derived,
+  };
+}

@@ -1,0 +1,189 @@
+// The worker's connection: ws client with exponential-backoff reconnect, the handshake (challenge ->
+// hello -> welcome -> ready), frame validation, and dispatch to the WorkerTrainer.
+
+import { hostname } from 'node:os';
+import WebSocket from 'ws';
+import {
+  decode, encode, HANDSHAKE_TIMEOUT_MS, isTrainerError, MAX_CLIENT_FRAME_BYTES, maxMessageBytes, parseCoordinatorMsg,
+  PROTOCOL_VERSION, RECONNECT_INITIAL_MS, RECONNECT_MAX_MS, TrainerError, closeCodeFor,
+  type CoordinatorMsg, type ParseContext, type WorkerMsg,
+} from '@dtrain/common';
+import type { BackendInfo } from './backend.js';
+import { proveToken } from './auth.js';
+import { WorkerTrainer } from './trainer.js';
+
+export interface WorkerOptions {
+  url: string;
+  token: string | undefined;
+  name: string;
+  backend: BackendInfo;
+  /** Give up after this long without a connection (0: never). */
+  giveUpMs: number;
+  log: (line: string) => void;
+}
+
+export interface WorkerResult {
+  /** Why the worker stopped: the coordinator's shutdown reason or a rejection. */
+  reason: string;
+  ok: boolean;
+  steps: number;
+}
+
+/** An all-zero mask: ws then skips the per-byte JS masking of client frames (loopback/LAN between our own processes). */
+function zeroMask(mask: Buffer): void {
+  mask.fill(0);
+}
+
+export class WorkerClient {
+  private ws: WebSocket | null = null;
+  private trainer: WorkerTrainer | null = null;
+  private ctx: ParseContext = { paramCount: 0, trainSize: 0, evalSize: 0 };
+  private steps = 0;
+  private stopped = false;
+  private finish: ((r: WorkerResult) => void) | null = null;
+
+  constructor(private readonly opts: WorkerOptions) {}
+
+  /** Connect (retrying with backoff) and serve until the coordinator shuts us down or rejects us. */
+  run(): Promise<WorkerResult> {
+    return new Promise((resolve) => {
+      this.finish = resolve;
+      void this.connectLoop();
+    });
+  }
+
+  /** Stop serving (Ctrl-C). */
+  stop(reason: string): void {
+    this.end({ reason, ok: true, steps: this.steps });
+    this.ws?.close(1001, 'worker stopping');
+  }
+
+  private end(r: WorkerResult): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.trainer?.dispose();
+    this.finish?.(r);
+  }
+
+  private async connectLoop(): Promise<void> {
+    let delay = RECONNECT_INITIAL_MS;
+    let downSince = Date.now();
+    while (!this.stopped) {
+      const connected = await this.connectOnce();
+      if (this.stopped) return;
+      if (connected) {
+        delay = RECONNECT_INITIAL_MS;
+        downSince = Date.now();
+      }
+      if (this.opts.giveUpMs > 0 && Date.now() - downSince > this.opts.giveUpMs) {
+        this.end({ reason: `no coordinator at ${this.opts.url} for ${Math.round(this.opts.giveUpMs / 1000)}s`, ok: false, steps: this.steps });
+        return;
+      }
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(RECONNECT_MAX_MS, delay * 2);
+    }
+  }
+
+  /** One connection's life; resolves true if the handshake completed before it closed. */
+  private connectOnce(): Promise<boolean> {
+    return new Promise((resolve) => {
+      let welcomed = false;
+      const ws = new WebSocket(this.opts.url, {
+        maxPayload: MAX_CLIENT_FRAME_BYTES,
+        perMessageDeflate: false,
+        generateMask: zeroMask,
+        handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+      });
+      this.ws = ws;
+      ws.binaryType = 'nodebuffer';
+      ws.on('error', () => undefined); // 'close' follows and drives the retry
+      ws.on('close', (code, reason) => {
+        this.ws = null;
+        if (welcomed && !this.stopped) this.opts.log(`connection closed (${code} ${reason.toString() || 'no reason'}); reconnecting`);
+        resolve(welcomed);
+      });
+      ws.on('message', (data: Buffer) => {
+        try {
+          const limit = this.ctx.paramCount > 0 ? maxMessageBytes(this.ctx.paramCount) + 8 * this.ctx.trainSize : MAX_CLIENT_FRAME_BYTES;
+          const msg = parseCoordinatorMsg(decode(data, limit), this.ctx);
+          if (msg.kind === 'welcome') welcomed = true;
+          this.handle(ws, msg);
+        } catch (e) {
+          const err = isTrainerError(e) ? e : new TrainerError('ERR_BAD_FRAME', String((e as Error).message ?? e));
+          this.opts.log(`error: ${err.code}: ${err.message}`);
+          this.send(ws, { kind: 'fail', code: err.code, message: err.message.slice(0, 3000) });
+          ws.close(closeCodeFor(err.code), err.message.slice(0, 120));
+        }
+      });
+    });
+  }
+
+  private send(ws: WebSocket, msg: WorkerMsg): void {
+    if (ws.readyState === WebSocket.OPEN) ws.send(encode(msg));
+  }
+
+  private handle(ws: WebSocket, msg: CoordinatorMsg): void {
+    switch (msg.kind) {
+      case 'challenge': {
+        if (msg.protocol !== PROTOCOL_VERSION) {
+          throw new TrainerError('ERR_PROTOCOL_VERSION', `coordinator speaks protocol ${msg.protocol}, this worker ${PROTOCOL_VERSION}`);
+        }
+        if (msg.auth && !this.opts.token) {
+          this.end({ reason: 'the coordinator requires a token: pass --token or set DTRAIN_TOKEN', ok: false, steps: this.steps });
+          ws.close(1008, 'no token');
+          return;
+        }
+        const b = this.opts.backend;
+        this.send(ws, {
+          kind: 'hello', protocol: PROTOCOL_VERSION, mac: msg.auth && this.opts.token ? proveToken(this.opts.token, msg.nonce) : '',
+          name: this.opts.name, host: hostname(), pid: process.pid, backend: b.name, backendReason: b.reason.slice(0, 1900),
+        });
+        return;
+      }
+      case 'welcome': {
+        const t0 = performance.now();
+        this.trainer?.dispose();
+        this.trainer = new WorkerTrainer(msg);
+        const fp = this.trainer.modelFingerprint;
+        if (fp !== msg.modelFingerprint) {
+          throw new TrainerError('ERR_MODEL_MISMATCH', `model ${msg.model}: coordinator fingerprint ${msg.modelFingerprint}, ours ${fp}`, {
+            hint: 'run the same dtrain version on the coordinator and the workers',
+          });
+        }
+        const ds = this.trainer.dataset;
+        this.ctx = { paramCount: this.trainer.net.paramCount, trainSize: ds.size('train'), evalSize: Math.max(ds.size('val'), ds.size('test')) };
+        this.opts.log(`joined run ${msg.runId} as worker ${msg.workerId}; model ${msg.model}, dataset ${msg.dataset.name} ready in ${(performance.now() - t0).toFixed(0)} ms`);
+        this.send(ws, { kind: 'ready', modelFingerprint: fp, datasetFingerprint: ds.fingerprint });
+        return;
+      }
+      case 'reject':
+        this.end({ reason: `rejected by coordinator: ${msg.code}: ${msg.message}`, ok: false, steps: this.steps });
+        return;
+      case 'weights':
+        this.requireTrainer().setWeights(msg.version, msg.data);
+        return;
+      case 'assign': {
+        const out = this.requireTrainer().computeGradient(msg);
+        this.steps++;
+        this.send(ws, out);
+        return;
+      }
+      case 'evaluate':
+        this.send(ws, this.requireTrainer().evaluate(msg));
+        return;
+      case 'shutdown':
+        this.end({ reason: msg.reason, ok: true, steps: this.steps });
+        ws.close(1000, 'bye');
+        return;
+      default: {
+        const never: never = msg;
+        throw new TrainerError('ERR_UNKNOWN_KIND', `unhandled ${(never as { kind: string }).kind}`);
+      }
+    }
+  }
+
+  private requireTrainer(): WorkerTrainer {
+    if (!this.trainer) throw new TrainerError('ERR_UNEXPECTED_MESSAGE', 'work arrived before the welcome');
+    return this.trainer;
+  }
+}

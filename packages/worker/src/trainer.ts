@@ -1,0 +1,84 @@
+// The worker's compute side: holds the model, the dataset and the current weights version; turns an
+// assignment into a gradient message and an evaluation request into sums. No sockets here.
+
+import {
+  buildDataset, getModelSpec, modelFingerprint, TrainerError,
+  type AssignMsg, type Dataset, type DatasetSpec, type EvalResultMsg, type EvaluateMsg, type GradientMsg, type WelcomeMsg,
+} from '@dtrain/common';
+import { Network } from './network.js';
+
+const datasetCache = new Map<string, Dataset>();
+
+/** Build (or reuse) the dataset a coordinator asked for. */
+export function loadDataset(spec: DatasetSpec): Dataset {
+  const key = JSON.stringify(spec);
+  let ds = datasetCache.get(key);
+  if (!ds) {
+    ds = buildDataset(spec);
+    datasetCache.set(key, ds);
+  }
+  return ds;
+}
+
+export class WorkerTrainer {
+  readonly net: Network;
+  readonly dataset: Dataset;
+  version = -1;
+  private x = new Float32Array(0);
+  private y = new Int32Array(0);
+  private readonly grad: Float32Array;
+
+  constructor(welcome: WelcomeMsg) {
+    const spec = getModelSpec(welcome.model);
+    this.net = new Network(spec);
+    this.dataset = loadDataset(welcome.dataset);
+    this.grad = new Float32Array(this.net.paramCount);
+  }
+
+  get modelFingerprint(): string {
+    return modelFingerprint(this.net.spec);
+  }
+
+  setWeights(version: number, data: Float32Array): void {
+    this.net.setWeights(data);
+    this.version = version;
+  }
+
+  private fill(split: 'train' | 'val' | 'test', indices: Uint32Array): number {
+    const n = indices.length;
+    const px = this.dataset.height * this.dataset.width * this.dataset.channels;
+    if (this.x.length < n * px) {
+      this.x = new Float32Array(n * px);
+      this.y = new Int32Array(n);
+    }
+    this.dataset.fillBatch(split, indices, this.x, this.y);
+    return n;
+  }
+
+  computeGradient(msg: AssignMsg): GradientMsg {
+    if (msg.version !== this.version) {
+      throw new TrainerError('ERR_STALE_GRADIENT', `assignment for weights v${msg.version} but this worker holds v${this.version}`);
+    }
+    const t0 = performance.now();
+    const n = this.fill('train', msg.indices);
+    const out = this.net.computeShard(this.x, this.y, n, this.grad);
+    return {
+      kind: 'gradient', step: msg.step, version: msg.version, shardId: msg.shardId, count: n,
+      lossSum: out.lossSum, correct: out.correct, computeMs: performance.now() - t0, grad: out.grad,
+    };
+  }
+
+  evaluate(msg: EvaluateMsg): EvalResultMsg {
+    const t0 = performance.now();
+    const n = this.fill(msg.split, msg.indices);
+    const out = this.net.evaluate(this.x, this.y, n);
+    return {
+      kind: 'evalResult', evalId: msg.evalId, shardId: msg.shardId, count: n, lossSum: out.lossSum,
+      correct: out.correct, computeMs: performance.now() - t0,
+    };
+  }
+
+  dispose(): void {
+    this.net.disposeParams();
+  }
+}

@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+// dtrain command line: coordinator, worker, launch. Bad values are refused before anything starts.
+
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { isTrainerError } from '@dtrain/common';
+import { BACKEND_CHOICES } from '@dtrain/worker';
+import { exitCodeFor, startCoordinator, type CoordinatorArgs } from './coordinator-cmd.js';
+import { runLaunch, type LaunchArgs } from './launch.js';
+import { trainOptions } from './options.js';
+import { runWorkerCommand } from './worker-cmd.js';
+
+const TOKEN_ENV = 'DTRAIN_TOKEN';
+
+function serveOptions<T>(y: Argv<T>) {
+  return trainOptions(y)
+    .option('token', { type: 'string', describe: `shared secret workers must prove by HMAC (default: $${TOKEN_ENV}; none if unset)`, group: 'Network:' });
+}
+
+function fail(e: unknown): never {
+  if (isTrainerError(e)) {
+    process.stderr.write(`dtrain: ${e.code}: ${e.describe()}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`dtrain: ${(e as Error)?.stack ?? String(e)}\n`);
+  process.exit(1);
+}
+
+async function main(): Promise<void> {
+  await yargs(hideBin(process.argv))
+    .scriptName('dtrain')
+    .usage('$0 <command> [options]\n\nSynchronous data-parallel CNN training over WebSockets.')
+    .command('coordinator', 'serve a training run and train once --workers have joined', (y) =>
+      serveOptions(y)
+        .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on (0.0.0.0 for workers on other machines)', group: 'Network:' })
+        .option('port', { type: 'number', default: 7070, describe: 'TCP port (0: any free port)', group: 'Network:' }),
+    async (a) => {
+      const started = await startCoordinator({ ...(a as unknown as CoordinatorArgs), token: a.token ?? process.env[TOKEN_ENV] });
+      process.exitCode = exitCodeFor(await started.finished);
+    })
+    .command('worker', 'join a coordinator and compute gradients', (y) =>
+      y.option('connect', { type: 'string', demandOption: true, describe: 'coordinator address, e.g. ws://10.0.0.1:7070' })
+        .option('token', { type: 'string', describe: `shared secret (default: $${TOKEN_ENV})` })
+        .option('name', { type: 'string', describe: 'name in logs and metrics (default: host-pid)' })
+        .option('backend', { type: 'string', default: 'auto', choices: BACKEND_CHOICES, describe: 'tfjs backend: auto = tensorflow (native, GPU if present) if it loads, else wasm, else cpu' })
+        .option('gpu', { type: 'number', describe: 'GPU index for this worker (sets CUDA_VISIBLE_DEVICES)' })
+        .option('give-up', { type: 'number', default: 0, describe: 'exit after this many seconds without a coordinator (0: keep retrying)' })
+        .option('quiet', { type: 'boolean', default: false, describe: 'log only problems' })
+        .check((a) => {
+          if (!/^wss?:\/\/[^/\s]+/.test(a.connect)) throw new Error(`--connect "${a.connect}" is not a ws:// address; use e.g. ws://127.0.0.1:7070`);
+          if (a.gpu !== undefined && (!Number.isInteger(a.gpu) || a.gpu < 0)) throw new Error(`--gpu ${a.gpu} must be a GPU index >= 0`);
+          return true;
+        }),
+    async (a) => {
+      const code = await runWorkerCommand({ ...a, token: a.token ?? process.env[TOKEN_ENV] });
+      // The IPC channel to a launcher and tfjs' wasm runtime keep the loop alive: leave explicitly.
+      process.exit(code);
+    })
+    .command('launch', 'start a coordinator and N local workers; one progress display', (y) =>
+      serveOptions(y)
+        .option('backend', { type: 'string', default: 'auto', choices: BACKEND_CHOICES, describe: 'tfjs backend for the workers', group: 'Network:' })
+        .option('gpus', { type: 'string', describe: 'comma-separated GPU indices, one per worker (round robin), e.g. 0,1,2,3', group: 'Network:' }),
+    async (a) => {
+      process.exitCode = await runLaunch({ ...(a as unknown as LaunchArgs), host: '127.0.0.1', port: 0, token: a.token ?? process.env[TOKEN_ENV] });
+    })
+    .demandCommand(1, 'choose a command: coordinator, worker or launch')
+    .strict()
+    .recommendCommands()
+    .wrap(Math.min(120, process.stdout.columns ?? 100))
+    .fail((msg, err) => {
+      if (err) fail(err);
+      process.stderr.write(`dtrain: ${msg}\n(see dtrain <command> --help)\n`);
+      process.exit(2);
+    })
+    .help()
+    .parseAsync();
+}
+
+main().catch(fail);

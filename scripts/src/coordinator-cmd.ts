@@ -1,0 +1,65 @@
+// `dtrain coordinator`: serve one training run on --host/--port and train once enough workers joined.
+
+import { Coordinator, defaultRunDir, type RunSummary } from '@dtrain/coordinator';
+import { validateConfig } from '@dtrain/common';
+import { toTrainConfig, type TrainArgs } from './options.js';
+import { attachProgress, describeRun, summaryLines } from './progress.js';
+
+export interface CoordinatorArgs extends TrainArgs {
+  host: string;
+  port: number;
+  token?: string | undefined;
+  out?: string | undefined;
+  resume?: string | undefined;
+  waitTimeout: number;
+}
+
+export interface StartedCoordinator {
+  coord: Coordinator;
+  port: number;
+  finished: Promise<RunSummary>;
+}
+
+/** Build, bind and start a coordinator with a progress display; Ctrl-C stops it gracefully. */
+export async function startCoordinator(a: CoordinatorArgs, onListening?: (port: number) => void): Promise<StartedCoordinator> {
+  const config = toTrainConfig(a);
+  if (!a.resume) validateConfig(config);
+  const out = a.out ?? (a.resume ? a.resume.replace(/\/checkpoints\/step-\d+\/?$/, '') : defaultRunDir());
+  let reporterLog: (l: string) => void = (l) => process.stderr.write(l + '\n');
+  const coord = new Coordinator({
+    config, host: a.host, port: a.port, token: a.token, out, waitTimeoutMs: a.waitTimeout * 1000,
+    ...(a.resume ? { resume: a.resume } : {}),
+    log: (l) => reporterLog(l),
+  });
+  const port = await coord.start();
+  for (const line of describeRun(coord.config, coord.derived)) process.stderr.write(line + '\n');
+  process.stderr.write(`run directory ${out}; listening on ws://${a.host}:${port}${a.token ? ' (token required)' : ''}\n`);
+  onListening?.(port);
+  const reporter = attachProgress(coord);
+  reporterLog = reporter.log;
+  let interrupts = 0;
+  const onSigint = (): void => {
+    interrupts++;
+    if (interrupts === 1) {
+      reporter.log('interrupt: finishing the current step and writing a checkpoint (Ctrl-C again to quit at once)');
+      coord.stop('interrupted');
+    } else {
+      reporter.done();
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  const finished = coord.run().then((summary) => {
+    reporter.done();
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+    for (const line of summaryLines(summary, out)) process.stderr.write(line + '\n');
+    return summary;
+  });
+  return { coord, port, finished };
+}
+
+export function exitCodeFor(s: RunSummary): number {
+  return s.status === 'completed' ? 0 : s.status === 'stopped' ? 130 : 1;
+}

@@ -1,0 +1,66 @@
+// `dtrain launch`: a coordinator in this process plus N local worker processes on loopback, one combined
+// progress display, Ctrl-C forwarded, the coordinator's exit status, and no orphans (workers hold an IPC
+// channel to this process and exit when it closes).
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { exitCodeFor, startCoordinator, type CoordinatorArgs } from './coordinator-cmd.js';
+
+export interface LaunchArgs extends CoordinatorArgs {
+  backend: string;
+  gpus?: string | undefined;
+}
+
+const CLI = fileURLToPath(new URL('./cli.js', import.meta.url));
+
+export function parseGpus(spec: string | undefined, workers: number): (string | undefined)[] {
+  if (!spec) return Array.from({ length: workers }, () => undefined);
+  const ids = spec.split(',').map((s) => s.trim()).filter(Boolean);
+  if (ids.length === 0 || ids.some((s) => !/^\d+$/.test(s))) {
+    throw new Error(`--gpus "${spec}" must be a comma-separated list of GPU indices, e.g. --gpus 0,1`);
+  }
+  return Array.from({ length: workers }, (_, i) => ids[i % ids.length]);
+}
+
+function spawnWorker(i: number, url: string, token: string, a: LaunchArgs, gpu: string | undefined): ChildProcess {
+  const env: NodeJS.ProcessEnv = { ...process.env, DTRAIN_TOKEN: token };
+  if (gpu !== undefined) env['CUDA_VISIBLE_DEVICES'] = gpu;
+  const child = spawn(process.execPath, [CLI, 'worker', '--connect', url, '--name', `w${i}`, '--backend', a.backend, '--give-up', '30', '--quiet'], {
+    env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  for (const s of [child.stdout, child.stderr]) {
+    if (s) createInterface({ input: s }).on('line', (l) => process.stderr.write(`${l}\n`));
+  }
+  return child;
+}
+
+export async function runLaunch(a: LaunchArgs): Promise<number> {
+  const gpus = parseGpus(a.gpus, a.workers);
+  const token = a.token ?? randomBytes(16).toString('hex');
+  const children: ChildProcess[] = [];
+  const killAll = (): void => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+  };
+  process.on('exit', killAll);
+  let finished = false;
+  const started = await startCoordinator({ ...a, host: '127.0.0.1', token }, (port) => {
+    const url = `ws://127.0.0.1:${port}`;
+    for (let i = 0; i < a.workers; i++) {
+      const child = spawnWorker(i, url, token, a, gpus[i]);
+      child.on('exit', (code, sig) => {
+        if (code !== 0 && !finished) process.stderr.write(`worker w${i} exited (${sig ?? code})\n`);
+      });
+      children.push(child);
+    }
+  });
+  const summary = await started.finished;
+  finished = true;
+  await Promise.race([
+    Promise.all(children.map((c) => (c.exitCode !== null || c.signalCode !== null ? null : new Promise((r) => c.once('exit', r))))),
+    new Promise((r) => setTimeout(r, 5_000)),
+  ]);
+  killAll();
+  return exitCodeFor(summary);
+}

@@ -1,0 +1,78 @@
+// Command-line options for training runs (yargs), each with help text and default, and their mapping
+// onto a TrainConfig; validation itself lives in @dtrain/common (validateConfig).
+
+import type { Argv } from 'yargs';
+import type { MomentumForm, ScalingRule, ScheduleKind, TrainConfig } from '@dtrain/common';
+
+export function trainOptions<T>(y: Argv<T>) {
+  return y
+    .option('model', { type: 'string', default: 'reference-cnn', describe: 'model from the zoo: reference-cnn (122,570 params) or tiny-cnn', group: 'Model and data:' })
+    .option('dataset', { type: 'string', default: 'synthetic', choices: ['synthetic'], describe: 'dataset: synthetic (embedded, CIFAR-10-shaped, generated from --seed)', group: 'Model and data:' })
+    .option('train-size', { type: 'number', default: 10000, describe: 'embedded dataset: training images (before the validation split)', group: 'Model and data:' })
+    .option('test-size', { type: 'number', default: 2000, describe: 'embedded dataset: test images', group: 'Model and data:' })
+    .option('val-fraction', { type: 'number', default: 0.2, describe: 'fraction of the training images held out for validation (the last ones, as Keras validation_split)', group: 'Model and data:' })
+    .option('seed', { type: 'number', default: 1, describe: 'seed for initial weights, sample order and the embedded dataset', group: 'Model and data:' })
+    .option('batch-size', { type: 'number', default: 64, describe: 'GLOBAL batch size per step, split across workers', group: 'Optimization:' })
+    .option('epochs', { type: 'number', default: 4, describe: 'epochs to train', group: 'Optimization:' })
+    .option('max-steps', { type: 'number', default: 0, describe: 'stop after this many steps in total (0: train for --epochs)', group: 'Optimization:' })
+    .option('lr', { type: 'number', default: 0.01, describe: 'learning rate (peak, before warmup and decay; at --base-batch-size when scaling)', group: 'Optimization:' })
+    .option('momentum', { type: 'number', default: 0.9, describe: 'momentum mu (0: plain SGD)', group: 'Optimization:' })
+    .option('momentum-form', { type: 'string', default: 'pytorch', choices: ['pytorch', 'ema', 'keras'], describe: 'pytorch: v=mu*v+(1-dampening)*g, w-=lr*v; ema: dampening=mu (v=b*v+(1-b)*g); keras: v=mu*v-lr*g, w+=v', group: 'Optimization:' })
+    .option('dampening', { type: 'number', default: 0, describe: 'PyTorch dampening (pytorch form only)', group: 'Optimization:' })
+    .option('nesterov', { type: 'boolean', default: false, describe: 'Nesterov momentum', group: 'Optimization:' })
+    .option('weight-decay', { type: 'number', default: 0, describe: 'L2 weight decay added to the gradient', group: 'Optimization:' })
+    .option('lr-schedule', { type: 'string', default: 'constant', choices: ['constant', 'step', 'exponential', 'cosine'], describe: 'learning-rate schedule after warmup', group: 'Optimization:' })
+    .option('lr-decay-steps', { type: 'number', default: 1000, describe: 'step: multiply by --lr-gamma every N steps; exponential: lr*gamma^(t/N)', group: 'Optimization:' })
+    .option('lr-gamma', { type: 'number', default: 0.1, describe: 'decay factor for step and exponential schedules', group: 'Optimization:' })
+    .option('lr-min', { type: 'number', default: 0, describe: 'cosine schedule floor', group: 'Optimization:' })
+    .option('warmup-steps', { type: 'number', default: 0, describe: 'linear warmup steps', group: 'Optimization:' })
+    .option('lr-scaling', { type: 'string', default: 'none', choices: ['none', 'linear', 'sqrt'], describe: 'scale lr with batch size relative to --base-batch-size', group: 'Optimization:' })
+    .option('base-batch-size', { type: 'number', default: 64, describe: 'reference batch size for --lr-scaling', group: 'Optimization:' })
+    .option('workers', { type: 'number', default: 2, describe: 'workers to wait for before step 1', group: 'Run:' })
+    .option('min-workers', { type: 'number', describe: 'keep training while at least this many workers are alive (default: --workers)', group: 'Run:' })
+    .option('eval-every', { type: 'number', default: 0, describe: 'evaluate every N steps (0: at the end of each epoch)', group: 'Run:' })
+    .option('eval-chunk', { type: 'number', default: 500, describe: 'samples per evaluation shard', group: 'Run:' })
+    .option('checkpoint-every', { type: 'number', default: 0, describe: 'write a checkpoint every N steps (0: only the initial and final ones)', group: 'Run:' })
+    .option('step-timeout', { type: 'number', default: 120, describe: 'seconds before an unfinished shard is given to another worker', group: 'Run:' })
+    .option('wait-timeout', { type: 'number', default: 600, describe: 'seconds to wait for enough workers before giving up (a checkpoint is kept)', group: 'Run:' })
+    .option('out', { type: 'string', describe: 'run directory (default: runs/<timestamp>)', group: 'Run:' })
+    .option('resume', { type: 'string', describe: 'continue from a run directory or checkpoint directory (its config is used)', group: 'Run:' });
+}
+
+export interface TrainArgs {
+  model: string; dataset: string; trainSize: number; testSize: number; valFraction: number; seed: number;
+  batchSize: number; epochs: number; maxSteps: number; lr: number; momentum: number; momentumForm: string;
+  dampening: number; nesterov: boolean; weightDecay: number; lrSchedule: string; lrDecaySteps: number;
+  lrGamma: number; lrMin: number; warmupSteps: number; lrScaling: string; baseBatchSize: number;
+  workers: number; minWorkers?: number | undefined; evalEvery: number; evalChunk: number; checkpointEvery: number;
+  stepTimeout: number;
+}
+
+export function toTrainConfig(a: TrainArgs): TrainConfig {
+  return {
+    model: a.model,
+    dataset: { name: 'synthetic', trainSize: a.trainSize, testSize: a.testSize, seed: a.seed, valFraction: a.valFraction },
+    seed: a.seed,
+    batchSize: a.batchSize,
+    epochs: a.epochs,
+    maxSteps: a.maxSteps,
+    lr: a.lr,
+    schedule: a.lrSchedule as ScheduleKind,
+    decaySteps: a.lrDecaySteps,
+    gamma: a.lrGamma,
+    minLr: a.lrMin,
+    warmupSteps: a.warmupSteps,
+    scaling: a.lrScaling as ScalingRule,
+    baseBatchSize: a.baseBatchSize,
+    optimizer: {
+      momentum: a.momentum, dampening: a.dampening, nesterov: a.nesterov, weightDecay: a.weightDecay,
+      form: a.momentumForm as MomentumForm,
+    },
+    workers: a.workers,
+    minWorkers: a.minWorkers ?? a.workers,
+    evalEvery: a.evalEvery,
+    evalChunk: a.evalChunk,
+    checkpointEvery: a.checkpointEvery,
+    stepTimeoutMs: a.stepTimeout * 1000,
+  };
+}
