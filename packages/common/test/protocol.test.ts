@@ -1,0 +1,46 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decode, encode, parseCoordinatorMsg, parseWorkerMsg, TrainerError, type ParseContext } from '@dtrain/common';
+
+const ctx: ParseContext = { paramCount: 5, trainSize: 100, evalSize: 20 };
+const grad = (o: object = {}) => ({ kind: 'gradient', step: 1, version: 0, shardId: 0, count: 4, lossSum: 9.2, correct: 2, computeMs: 3, grad: new Float32Array([1, 2, 3, 4, 5]), ...o });
+const code = (c: string) => (e: unknown) => e instanceof TrainerError && e.code === c;
+
+test('gradient and weights frames round-trip through the codec as aligned typed arrays', () => {
+  const g = parseWorkerMsg(decode(encode(grad()), 1 << 20), ctx);
+  assert.equal(g.kind, 'gradient');
+  if (g.kind !== 'gradient') return;
+  assert.ok(g.grad instanceof Float32Array);
+  assert.equal(g.grad.byteOffset % 4, 0);
+  assert.deepEqual([...g.grad], [1, 2, 3, 4, 5]);
+  const a = parseCoordinatorMsg(decode(encode({ kind: 'assign', step: 2, version: 1, shardId: 1, indices: new Uint32Array([5, 7, 99]) }), 1 << 20), ctx);
+  assert.deepEqual(a.kind === 'assign' && [...a.indices], [5, 7, 99]);
+});
+
+test('malformed frames are refused with a reason', () => {
+  assert.throws(() => decode(encode(grad()).subarray(0, 30), 1 << 20), code('ERR_BAD_FRAME'));
+  assert.throws(() => parseWorkerMsg(42, ctx), code('ERR_BAD_FRAME'));
+  assert.throws(() => parseWorkerMsg({ kind: 'launchMissiles' }, ctx), code('ERR_UNKNOWN_KIND'));
+  assert.throws(() => parseWorkerMsg(grad({ step: -1 }), ctx), code('ERR_BAD_FRAME'));
+  assert.throws(() => parseWorkerMsg(grad({ step: 1.5 }), ctx), code('ERR_BAD_FRAME'));
+  assert.throws(() => parseWorkerMsg(grad({ grad: [1, 2, 3, 4, 5] }), ctx), code('ERR_BAD_FRAME'));
+  assert.throws(() => parseWorkerMsg({ kind: 'hello', protocol: 1 }, ctx), /"mac" must be a string/);
+  assert.throws(() => parseCoordinatorMsg({ kind: 'assign', step: 1, version: 0, shardId: 0, indices: new Uint32Array([100]) }, ctx), /outside the dataset/);
+});
+
+test('oversized frames are refused', () => {
+  const bytes = encode(grad());
+  assert.throws(() => decode(bytes, bytes.length - 1), code('ERR_FRAME_TOO_LARGE'));
+});
+
+test('wrong-shape gradients are refused', () => {
+  assert.throws(() => parseWorkerMsg(grad({ grad: new Float32Array(4) }), ctx), code('ERR_SHAPE_MISMATCH'));
+  assert.throws(() => parseCoordinatorMsg({ kind: 'weights', version: 1, data: new Float32Array(6) }, ctx), code('ERR_SHAPE_MISMATCH'));
+});
+
+test('non-finite numbers are refused', () => {
+  assert.throws(() => parseWorkerMsg(grad({ grad: new Float32Array([1, NaN, 3, 4, 5]) }), ctx), code('ERR_NON_FINITE'));
+  assert.throws(() => parseWorkerMsg(grad({ grad: new Float32Array([1, 2, Infinity, 4, 5]) }), ctx), code('ERR_NON_FINITE'));
+  assert.throws(() => parseWorkerMsg(grad({ lossSum: NaN }), ctx), code('ERR_NON_FINITE'));
+  assert.throws(() => parseCoordinatorMsg({ kind: 'weights', version: 1, data: new Float32Array([0, 0, -Infinity, 0, 0]) }, ctx), code('ERR_NON_FINITE'));
+});
