@@ -1,0 +1,39 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { listCheckpoints, readCheckpoint, writeCheckpoint } from '@dtrain/coordinator';
+import { buildManifest, getModelSpec, TrainerError, type TrainConfig } from '@dtrain/common';
+
+const manifest = buildManifest(getModelSpec('tiny-cnn'));
+const state = (step: number) => ({
+  step, epoch: 1, position: 2, samplesSeen: 99, wallMs: 5, seed: 3, config: { seed: 3 } as unknown as TrainConfig,
+  manifest, paramCount: 4, modelFingerprint: 'x',
+});
+
+test('a checkpoint round-trips weights, velocity and state', () => {
+  const root = mkdtempSync(join(tmpdir(), 'ck-'));
+  const dir = writeCheckpoint(join(root, 'checkpoints'), state(7), new Float32Array([1, 2, 3, 4]), new Float32Array([0.5, 0, 0, -1]));
+  const ck = readCheckpoint(dir);
+  assert.deepEqual([...ck.weights], [1, 2, 3, 4]);
+  assert.deepEqual([...ck.velocity], [0.5, 0, 0, -1]);
+  assert.equal(ck.state.step, 7);
+  assert.equal(ck.state.position, 2);
+  writeCheckpoint(join(root, 'checkpoints'), state(12), new Float32Array(4), null);
+  assert.equal(readCheckpoint(root).state.step, 12, 'a run directory resolves to its newest checkpoint');
+  assert.deepEqual([...readCheckpoint(root).velocity], [0, 0, 0, 0]);
+  assert.equal(listCheckpoints(root).length, 2);
+  assert.ok(readdirSync(join(root, 'checkpoints')).every((n) => !n.startsWith('.tmp')), 'no temporary directory left');
+});
+
+test('damaged checkpoints are refused with ERR_CHECKPOINT', () => {
+  const root = mkdtempSync(join(tmpdir(), 'ck-'));
+  const dir = writeCheckpoint(root, state(1), new Float32Array([1, 2, 3, 4]), null);
+  writeFileSync(join(dir, 'weights.f32'), Buffer.alloc(16, 7));
+  assert.throws(() => readCheckpoint(dir), (e: TrainerError) => e.code === 'ERR_CHECKPOINT' && /sha256/.test(e.message));
+  writeFileSync(join(dir, 'weights.f32'), Buffer.alloc(8));
+  assert.throws(() => readCheckpoint(dir), /has 8 bytes/);
+  assert.throws(() => readCheckpoint(mkdtempSync(join(tmpdir(), 'empty-'))), /no checkpoint/);
+});

@@ -1,0 +1,37 @@
+// The command line: bad values refused before anything starts; `launch` runs a coordinator and local
+// worker processes to completion and exits with the coordinator's status.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tempDir } from './harness.js';
+
+const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+const dtrain = (args: string[], timeout = 60_000) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout });
+
+test('bad values are refused before anything starts, naming the value and the fix', () => {
+  const r = dtrain(['launch', '--workers', '4', '--batch-size', '2']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--batch-size 2 is smaller than --workers 4/);
+  assert.match(r.stderr, /hint: use --batch-size 4 or more/);
+  assert.equal(dtrain(['coordinator', '--momentum', '1.5']).status, 2);
+  assert.match(dtrain(['launch', '--lr-schedule', 'zigzag']).stderr, /Invalid values/);
+  assert.match(dtrain(['worker', '--connect', 'localhost:7070']).stderr, /not a ws:\/\/ address/);
+  assert.match(dtrain(['--help']).stdout, /launch/);
+});
+
+test('dtrain launch trains with 2 local worker processes and writes the run directory', () => {
+  const out = join(tempDir('launch'), 'run');
+  const r = dtrain(['launch', '--workers', '2', '--model', 'tiny-cnn', '--train-size', '400', '--test-size', '100', '--max-steps', '6', '--batch-size', '32', '--out', out, '--backend', 'wasm']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /global batch 32 = 2 workers x 16/);
+  assert.match(r.stderr, /run completed: 6 steps/);
+  for (const f of ['config.json', 'metrics.jsonl', 'summary.json', 'checkpoints/step-00000000/weights.f32', 'checkpoints/step-00000006/state.json']) {
+    assert.ok(existsSync(join(out, f)), f);
+  }
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { workers: { backend: string }[]; steps: number };
+  assert.equal(summary.steps, 6);
+  assert.deepEqual(summary.workers.map((w) => w.backend), ['wasm', 'wasm']);
+});

@@ -1,0 +1,62 @@
+// Integration harness: a real coordinator on port 0 with real WorkerClients over loopback sockets.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Coordinator, readCheckpoint, type MetricRecord, type RunSummary } from '@dtrain/coordinator';
+import type { TrainConfig } from '@dtrain/common';
+import { selectBackend, WorkerClient, type BackendInfo, type WorkerResult } from '@dtrain/worker';
+
+export const quiet = (): void => undefined;
+
+export const testConfig = (o: Partial<TrainConfig> = {}): TrainConfig => ({
+  model: 'tiny-cnn', dataset: { name: 'synthetic', trainSize: 640, testSize: 100, seed: 1, valFraction: 0.2 }, seed: 1,
+  batchSize: 32, epochs: 1, maxSteps: 6, lr: 0.05, schedule: 'constant', decaySteps: 100, gamma: 0.1, minLr: 0,
+  warmupSteps: 0, scaling: 'none', baseBatchSize: 32, optimizer: { momentum: 0.9, dampening: 0, nesterov: false, weightDecay: 0, form: 'pytorch' },
+  workers: 2, minWorkers: 1, evalEvery: 0, evalChunk: 50, checkpointEvery: 0, stepTimeoutMs: 20_000, ...o,
+});
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `dtrain-${prefix}-`));
+}
+
+let backend: Promise<BackendInfo> | null = null;
+export function testBackend(): Promise<BackendInfo> {
+  backend ??= selectBackend('wasm');
+  return backend;
+}
+
+export interface Run {
+  coord: Coordinator;
+  port: number;
+  url: string;
+  out: string;
+}
+
+export async function startRun(config: TrainConfig, o: { token?: string; resume?: string; out?: string } = {}): Promise<Run> {
+  const out = o.out ?? tempDir('run');
+  const coord = new Coordinator({
+    config, host: '127.0.0.1', port: 0, token: o.token, out, waitTimeoutMs: 30_000, log: quiet,
+    ...(o.resume ? { resume: o.resume } : {}),
+  });
+  const port = await coord.start();
+  return { coord, port, url: `ws://127.0.0.1:${port}`, out };
+}
+
+export async function worker(url: string, name: string, token?: string): Promise<{ client: WorkerClient; done: Promise<WorkerResult> }> {
+  const client = new WorkerClient({ url, token, name, backend: await testBackend(), giveUpMs: 5_000, log: quiet });
+  return { client, done: client.run() };
+}
+
+/** Run to the end with n in-process workers. */
+export async function train(config: TrainConfig, n: number, o: { resume?: string; out?: string } = {}): Promise<{ summary: RunSummary; out: string; weights: Float32Array }> {
+  const run = await startRun(config, o);
+  const summaryP = run.coord.run();
+  const ws = await Promise.all(Array.from({ length: n }, (_, i) => worker(run.url, `w${i}`)));
+  const summary = await summaryP;
+  await Promise.all(ws.map((w) => w.done));
+  return { summary, out: run.out, weights: readCheckpoint(run.out).weights };
+}
+
+export function records(out: string): MetricRecord[] {
+  return readFileSync(join(out, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as MetricRecord);
+}

@@ -1,0 +1,58 @@
+// End-to-end training over real sockets on port 0 (STYLE.md #11).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { listCheckpoints, type StepRecord } from '@dtrain/coordinator';
+import { records, testConfig, train } from './harness.js';
+
+const rel = (a: Float32Array, b: Float32Array): number => {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num += (a[i]! - b[i]!) ** 2;
+    den += b[i]! ** 2;
+  }
+  return Math.sqrt(num / den);
+};
+
+test('a coordinator and 2 workers train, loss falls, and the run directory is complete', async () => {
+  const { summary, out } = await train(testConfig({ maxSteps: 40, batchSize: 32, lr: 0.05 }), 2);
+  assert.equal(summary.status, 'completed');
+  assert.equal(summary.steps, 40);
+  assert.equal(summary.samplesSeen, 40 * 32);
+  assert.equal(summary.workers.length, 2);
+  const steps = records(out).filter((r): r is StepRecord => r.type === 'step');
+  assert.equal(steps.length, 40);
+  const mean = (rs: StepRecord[]) => rs.reduce((a, r) => a + r.loss, 0) / rs.length;
+  assert.ok(mean(steps.slice(-10)) < mean(steps.slice(0, 10)), `loss ${mean(steps.slice(0, 10))} -> ${mean(steps.slice(-10))}`);
+  for (const r of steps) {
+    assert.equal(r.samples, 32);
+    assert.equal(Object.keys(r.computeMs).length, 2);
+    assert.ok(r.bytesIn > 0 && r.bytesOut > 0 && r.coordMs >= 0);
+  }
+  assert.ok(summary.final.test && summary.final.val);
+  for (const f of ['config.json', 'summary.json', 'metrics.jsonl']) assert.ok(existsSync(join(out, f)), f);
+  const cks = listCheckpoints(out).map((d) => d.slice(-13));
+  assert.deepEqual(cks, ['step-00000000', 'step-00000040']);
+});
+
+test('1 worker with batch B and 2 workers with B/2 give the same weights (rel err <= 1e-5)', async () => {
+  const cfg = testConfig({ maxSteps: 5, batchSize: 32, model: 'reference-cnn' });
+  const one = await train({ ...cfg, workers: 1, minWorkers: 1 }, 1);
+  const two = await train({ ...cfg, workers: 2, minWorkers: 2 }, 2);
+  const err = rel(two.weights, one.weights);
+  assert.ok(err <= 1e-5, `relative error ${err}`);
+  assert.ok(rel(two.weights, (await train({ ...cfg, maxSteps: 1, workers: 1, minWorkers: 1 }, 1)).weights) > 1e-4, 'weights moved');
+});
+
+test('resume: stop after K steps, resume, finish = uninterrupted run, bit for bit', async () => {
+  const cfg = testConfig({ maxSteps: 8, checkpointEvery: 3, workers: 2, minWorkers: 2, evalEvery: 4 });
+  const full = await train(cfg, 2);
+  const ck = listCheckpoints(full.out).find((d) => d.endsWith('step-00000003'));
+  assert.ok(ck, 'checkpoint at step 3');
+  const resumed = await train(cfg, 2, { resume: ck! });
+  assert.equal(resumed.summary.steps, 8);
+  assert.equal(resumed.summary.resumedFrom, ck);
+  assert.deepEqual(Buffer.from(resumed.weights.buffer), Buffer.from(full.weights.buffer));
+});
