@@ -9,6 +9,9 @@ import { exitCodeFor, startCoordinator, type CoordinatorArgs } from './coordinat
 import { runLaunch, type LaunchArgs } from './launch.js';
 import { trainOptions } from './options.js';
 import { runWorkerCommand } from './worker-cmd.js';
+import { runEchoWorker } from './bench/echo-worker.js';
+import { benchExchange } from './bench/exchange.js';
+import type { TrainArgs } from './options.js';
 
 const TOKEN_ENV = 'DTRAIN_TOKEN';
 
@@ -63,7 +66,19 @@ async function main(): Promise<void> {
     async (a) => {
       process.exitCode = await runLaunch({ ...(a as unknown as LaunchArgs), host: '127.0.0.1', port: 0, token: a.token ?? process.env[TOKEN_ENV] });
     })
-    .demandCommand(1, 'choose a command: coordinator, worker or launch')
+    .command('bench <what>', 'benchmarks: exchange (coordinator time per step with echo workers)', (y) =>
+      trainOptions(y)
+        .positional('what', { choices: ['exchange', 'echo-worker'] as const, demandOption: true, describe: 'which benchmark' })
+        .option('steps', { type: 'number', default: 300, describe: 'steps to measure' })
+        .option('connect', { type: 'string', describe: 'echo-worker: coordinator address' }),
+    async (a) => {
+      if (a.what === 'echo-worker') {
+        await runEchoWorker(a.connect ?? '', process.env[TOKEN_ENV]);
+        process.exit(0);
+      }
+      process.stdout.write(JSON.stringify(await benchExchange(a as unknown as TrainArgs & { steps: number })) + '\n');
+    })
+    .demandCommand(1, 'choose a command: coordinator, worker, launch or bench')
     .strict()
     .recommendCommands()
     .wrap(Math.min(120, process.stdout.columns ?? 100))

@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { decode, encode, PROTOCOL_VERSION, type CoordinatorMsg } from '@dtrain/common';
 import type { StepRecord } from '@dtrain/coordinator';
-import { records, startRun, testConfig, worker } from './harness.js';
+import { Coordinator } from '@dtrain/coordinator';
+import { WorkerClient } from '@dtrain/worker';
+import { records, startRun, tempDir, testBackend, testConfig, worker } from './harness.js';
 
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 
@@ -79,4 +81,40 @@ test('a worker sending a malformed gradient is disconnected and the run goes on'
   assert.equal(closeCode, 1008);
   assert.equal(summary.status, 'completed');
   assert.ok(stepsOf(run.out).every((r) => r.samples === 32));
+});
+
+test('a worker that joins mid-run gets the current weights and work from the next step', async () => {
+  const cfg = testConfig({ maxSteps: 12, batchSize: 32, workers: 1, minWorkers: 1 });
+  const run = await startRun(cfg);
+  const summaryP = run.coord.run();
+  const first = await worker(run.url, 'first');
+  let late: Awaited<ReturnType<typeof worker>> | null = null;
+  run.coord.on('step', (r) => {
+    if (r.step === 3) void worker(run.url, 'late').then((w) => (late = w));
+  });
+  const summary = await summaryP;
+  await first.done;
+  await (late as Awaited<ReturnType<typeof worker>> | null)?.done;
+  assert.equal(summary.status, 'completed');
+  const steps = stepsOf(run.out);
+  assert.ok(steps.slice(0, 3).every((r) => r.workers === 1));
+  assert.ok(steps.slice(-3).every((r) => r.workers === 2 && Object.keys(r.computeMs).length === 2), JSON.stringify(steps.map((r) => r.workers)));
+});
+
+test('a worker started before its coordinator keeps retrying and joins when it comes up', async () => {
+  const probe = await startRun(testConfig({ workers: 1, minWorkers: 1, maxSteps: 1 }));
+  const port = probe.port;
+  const early = await worker(probe.url, 'probe');
+  await probe.coord.run();
+  await early.done;
+  // the port is free again; start a worker first, then the coordinator on that port
+  const client = new WorkerClient({ url: `ws://127.0.0.1:${port}`, token: undefined, name: 'eager', backend: await testBackend(), giveUpMs: 20_000, log: () => undefined });
+  const done = client.run();
+  await new Promise((r) => setTimeout(r, 700));
+  const coord = new Coordinator({ config: testConfig({ workers: 1, minWorkers: 1, maxSteps: 2 }), host: '127.0.0.1', port, token: undefined, out: tempDir('late'), waitTimeoutMs: 20_000, log: () => undefined });
+  await coord.start();
+  const summary = await coord.run();
+  const result = await done;
+  assert.equal(summary.status, 'completed');
+  assert.ok(result.ok && result.steps === 2);
 });

@@ -1,0 +1,41 @@
+// `dtrain bench exchange`: the coordinator's part of a step (receive + decode + validate, reduce + update,
+// encode + send, assign) with N echo workers in their own processes; prints one JSON line of medians.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Coordinator, type StepRecord } from '@dtrain/coordinator';
+import { toTrainConfig, type TrainArgs } from '../options.js';
+
+const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? 0;
+}
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(s.length * p))] ?? 0;
+}
+
+export async function benchExchange(a: TrainArgs & { steps: number }): Promise<Record<string, unknown>> {
+  const config = { ...toTrainConfig({ ...a, maxSteps: a.steps }), evalEvery: 1e9, dataset: { name: 'synthetic' as const, trainSize: Math.max(4 * a.batchSize, 1000), testSize: 10, seed: 1, valFraction: 0 } };
+  const coord = new Coordinator({ config, host: '127.0.0.1', port: 0, token: undefined, out: mkdtempSync(join(tmpdir(), 'dtrain-bench-')), waitTimeoutMs: 60_000, log: () => undefined });
+  const port = await coord.start();
+  const kids = Array.from({ length: a.workers }, () => spawn(process.execPath, [CLI, 'bench', 'echo-worker', '--connect', `ws://127.0.0.1:${port}`], { stdio: 'inherit' }));
+  const steps: StepRecord[] = [];
+  coord.on('step', (r) => steps.push(r));
+  const summary = await coord.run();
+  await Promise.all(kids.map((k) => new Promise((r) => (k.exitCode !== null ? r(null) : k.once('exit', r)))));
+  const warm = steps.slice(Math.min(20, Math.floor(steps.length / 5)));
+  const m = (k: keyof StepRecord) => Number(median(warm.map((r) => r[k] as number)).toFixed(3));
+  return {
+    bench: 'exchange', model: config.model, params: coord.derived.paramCount, workers: a.workers, batchSize: a.batchSize,
+    steps: summary.steps, coordMsMedian: m('coordMs'), coordMsP90: Number(pct(warm.map((r) => r.coordMs), 0.9).toFixed(3)),
+    decodeMs: m('decodeMs'), reduceUpdateMs: m('reduceUpdateMs'), broadcastMs: m('broadcastMs'), assignMs: m('assignMs'),
+    stepMs: m('stepMs'), bytesPerStep: m('bytesIn') + m('bytesOut'), node: process.version, cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length,
+  };
+}
