@@ -7,13 +7,15 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import {
-  buildDataset, buildManifest, encode, epochOrder, evalChunks, getModelSpec, initWeights, learningRate,
+  buildDataset, buildManifest, encode, epochOrder, getModelSpec, initWeights, learningRate,
   modelFingerprint, planBatch, reduceShards, scheduleOf, sgdStep, splitShards, TrainerError, usesMomentum,
   validateConfig, type Dataset, type Derived, type EvalResultMsg, type EvalSplit, type GradientMsg, type Manifest,
   type TrainConfig,
 } from '@dtrain/common';
 import { readCheckpoint, writeCheckpoint, type TrainState } from './checkpoint.js';
+import { evalRecord, evalTasks } from './evaluation.js';
 import { Round, type RoundTask } from './round.js';
+import { waitForWorkers } from './waiting.js';
 import { RunDir, type EvalRecord, type StepRecord } from './rundir.js';
 import { CoordinatorServer, type WorkerConn } from './server.js';
 import { buildSummary, type RunSummary, type WorkerStats } from './summary.js';
@@ -42,8 +44,6 @@ export interface CoordinatorEvents {
   workers: [number];
   state: [CoordinatorState];
 }
-
-const JOIN_GRACE_MS = 3_000;
 
 export class Coordinator extends EventEmitter<CoordinatorEvents> {
   readonly config: TrainConfig;
@@ -278,35 +278,14 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   /** Wait until enough workers are ready: all `workers` at the start, `minWorkers` later. */
   private async ensureWorkers(): Promise<void> {
     const started = this.train.step > 0 || this.resumedFrom !== null;
-    const need = () => (started ? this.config.minWorkers : this.config.workers);
-    if (this.server.readyWorkers().length >= need()) return;
+    const need = started ? this.config.minWorkers : this.config.workers;
+    if (this.server.readyWorkers().length >= need) return;
     this.setState('WAITING_FOR_WORKERS');
-    this.opts.log(`waiting for ${need()} worker(s); ${this.server.readyWorkers().length} ready`);
-    const deadline = Date.now() + this.opts.waitTimeoutMs;
-    let enoughSince = 0;
-    while (this.stopReason === null) {
-      const n = this.server.readyWorkers().length;
-      if (n >= this.config.workers) return;
-      if (n >= this.config.minWorkers) {
-        enoughSince ||= Date.now();
-        if (started || Date.now() - enoughSince > JOIN_GRACE_MS) return;
-      } else {
-        enoughSince = 0;
-      }
-      if (Date.now() > deadline) {
-        throw new TrainerError('ERR_NO_WORKERS', `only ${n} of ${need()} workers after ${Math.round(this.opts.waitTimeoutMs / 1000)} s`, {
-          hint: 'start more workers (dtrain worker --connect ws://HOST:PORT), lower --min-workers, or raise --wait-timeout; resume with --resume',
-        });
-      }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, 250);
-        this.abortWait = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-      this.abortWait = null;
-    }
+    this.opts.log(`waiting for ${need} worker(s); ${this.server.readyWorkers().length} ready`);
+    await waitForWorkers({
+      ready: () => this.server.readyWorkers().length, workers: this.config.workers, minWorkers: this.config.minWorkers,
+      started, timeoutMs: this.opts.waitTimeoutMs, stopped: () => this.stopReason !== null, setWake: (f) => (this.abortWait = f),
+    });
   }
 
   private ensureOrder(): Uint32Array {
@@ -358,7 +337,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const tEnd = performance.now();
     const computeMs = this.stepCompute;
     const record: StepRecord = {
-      type: 'step', step, epoch: this.train.epoch + this.train.position / this.derived.stepsPerEpoch,
+      type: 'step', step, epoch: this.epochFloat(),
       loss: reduced.meanLoss, accuracy: reduced.accuracy, lr, samples: reduced.samples, workers: live, computeMs,
       stepMs: tEnd - t0, waitMs: tReduce - tAssigned, decodeMs: this.decodeMs, reduceUpdateMs: tBroadcast - tReduce,
       broadcastMs: tEnd - tBroadcast, assignMs: tAssigned - t0,
@@ -387,6 +366,10 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     });
   }
 
+  private epochFloat(): number {
+    return this.train.epoch + this.train.position / this.derived.stepsPerEpoch;
+  }
+
   /** Sharded evaluation of the validation (if any) and test splits. */
   private async evaluateAll(): Promise<void> {
     this.setState('EVALUATING');
@@ -396,23 +379,12 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       await this.ensureWorkers();
       if (this.stopReason !== null) return;
       const t0 = performance.now();
-      const id = ++this.evalId;
-      const tasks: RoundTask[] = evalChunks(n, this.config.evalChunk).map((c) => ({
-        id: c.shardId, count: c.indices.length,
-        frame: encode({ kind: 'evaluate', evalId: id, split, shardId: c.shardId, indices: c.indices }),
-      }));
-      const round = new Round<EvalResultMsg>(this.roundHost(), tasks);
+      const round = new Round<EvalResultMsg>(this.roundHost(), evalTasks(++this.evalId, split, n, this.config.evalChunk));
       this.evalRound = round;
       const results = await this.untilStopped(round.run());
       this.evalRound = null;
       if (!results) return;
-      const sorted = [...results.values()].sort((a, b) => a.shardId - b.shardId);
-      const samples = sorted.reduce((a, r) => a + r.count, 0);
-      const record: EvalRecord = {
-        type: 'eval', step: this.train.step, epoch: this.train.epoch + this.train.position / this.derived.stepsPerEpoch, split,
-        loss: sorted.reduce((a, r) => a + r.lossSum, 0) / samples, accuracy: sorted.reduce((a, r) => a + r.correct, 0) / samples,
-        samples, ms: performance.now() - t0, time: Date.now(),
-      };
+      const record = evalRecord(results, { step: this.train.step, epoch: this.epochFloat(), split, ms: performance.now() - t0 });
       this.lastEval[split] = record;
       this.runDir.append(record);
       this.emit('eval', record);
