@@ -28,7 +28,8 @@ function spawnWorker(i: number, url: string, token: string, a: LaunchArgs, gpu: 
   const env: NodeJS.ProcessEnv = { ...process.env, DTRAIN_TOKEN: token };
   if (gpu !== undefined) env['CUDA_VISIBLE_DEVICES'] = gpu;
   const child = spawn(process.execPath, [CLI, 'worker', '--connect', url, '--name', `w${i}`, '--backend', a.backend, '--give-up', '30', '--quiet'], {
-    env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    // Own process group: a terminal's Ctrl-C reaches only the launcher, which stops the run in order.
+    env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true,
   });
   for (const s of [child.stdout, child.stderr]) {
     if (s) createInterface({ input: s }).on('line', (l) => process.stderr.write(`${l}\n`));
