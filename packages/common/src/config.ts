@@ -5,11 +5,14 @@ import { TrainerError } from './errors.js';
 import { trainSplitSize, validateDatasetSpec, type DatasetSpec } from './datasets.js';
 import { buildManifest, getModelSpec, paramCount } from './model.js';
 import { validateOptimizer, type OptimizerConfig } from './optimizer.js';
-import { scaledLr, validateSchedule, type ScalingRule, type ScheduleConfig, type ScheduleKind } from './schedule.js';
+import { scaledLr, validateSchedule, type ScheduleConfig } from './schedule.js';
 import { stepsPerEpoch } from './sharding.js';
 import { MAX_BATCH_SIZE, MAX_WORKERS } from './limits.js';
 
-export interface TrainConfig {
+/** Learning-rate settings of a run (batch size and total steps come from the run itself). */
+export type ScheduleParams = Omit<ScheduleConfig, 'batchSize' | 'totalSteps'>;
+
+export interface TrainConfig extends ScheduleParams {
   model: string;
   dataset: DatasetSpec;
   seed: number;
@@ -18,14 +21,6 @@ export interface TrainConfig {
   epochs: number;
   /** Stop after this many steps in total (0: epochs x steps per epoch). */
   maxSteps: number;
-  lr: number;
-  schedule: ScheduleKind;
-  decaySteps: number;
-  gamma: number;
-  minLr: number;
-  warmupSteps: number;
-  scaling: ScalingRule;
-  baseBatchSize: number;
   optimizer: OptimizerConfig;
   /** Workers to wait for before step 1. */
   workers: number;
