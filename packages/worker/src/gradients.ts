@@ -17,6 +17,24 @@ export interface ConvGeometry {
   padRight: number;
 }
 
+interface WasmBackendLike {
+  wasm?: { HEAPU8: Uint8Array };
+  getMemoryOffset?: (dataId: object) => number;
+}
+
+/**
+ * Read a float32 tensor without a copy where possible: on wasm a view of the tensor on the wasm heap
+ * (valid until the next wasm allocation, so read it before creating tensors), elsewhere dataSync().
+ * A wasm read-back copies at about 1 GB/s here (7 ms for a 7 MB activation).
+ */
+export function readFloats(t: tf.Tensor): Float32Array {
+  const b = tf.backend() as unknown as WasmBackendLike;
+  if (t.dtype === 'float32' && b.wasm && b.getMemoryOffset) {
+    return new Float32Array(b.wasm.HEAPU8.buffer, b.getMemoryOffset(t.dataId), t.size);
+  }
+  return t.dataSync() as Float32Array;
+}
+
 /** TensorFlow's output size and padding for a 2-D convolution. */
 export function convGeometry(inH: number, inW: number, k: number, kw: number, stride: number, pad: Pad): ConvGeometry {
   if (pad === 'valid') {
@@ -63,7 +81,7 @@ export function conv2dFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [
   const [kh, kw, ci, co] = filterShape;
   const g = convGeometry(x.shape[1], x.shape[2], kh, kw, stride, pad);
   const m = x.shape[0] * g.outH * g.outW;
-  const cols = im2colT(x.dataSync() as Float32Array, x.shape, kh, kw, stride, g);
+  const cols = im2colT(readFloats(x), x.shape, kh, kw, stride, g);
   return tf.tidy(() => {
     const colsT = tf.tensor2d(cols, [kh * kw * ci, m]);
     return tf.reshape(tf.matMul(colsT, tf.reshape(dy, [m, co])), [kh, kw, ci, co]) as tf.Tensor4D;
