@@ -4,13 +4,14 @@
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { isTrainerError } from '@dtrain/common';
-import { BACKEND_CHOICES } from '@dtrain/worker';
+import { BACKEND_CHOICES, benchCompute, selectBackend, type BackendChoice } from '@dtrain/worker';
 import { exitCodeFor, startCoordinator, type CoordinatorArgs } from './coordinator-cmd.js';
 import { runLaunch, type LaunchArgs } from './launch.js';
 import { trainOptions } from './options.js';
 import { runWorkerCommand } from './worker-cmd.js';
 import { runEchoWorker } from './bench/echo-worker.js';
 import { benchExchange } from './bench/exchange.js';
+import { runDoctor } from './doctor.js';
 import type { TrainArgs } from './options.js';
 
 const TOKEN_ENV = 'DTRAIN_TOKEN';
@@ -66,19 +67,29 @@ async function main(): Promise<void> {
     async (a) => {
       process.exitCode = await runLaunch({ ...(a as unknown as LaunchArgs), host: '127.0.0.1', port: 0, token: a.token ?? process.env[TOKEN_ENV] });
     })
-    .command('bench <what>', 'benchmarks: exchange (coordinator time per step with echo workers)', (y) =>
+    .command('bench <what>', 'benchmarks: compute (one worker, images/s, GFLOP/s, kernel times) or exchange (coordinator ms/step with echo workers)', (y) =>
       trainOptions(y)
-        .positional('what', { choices: ['exchange', 'echo-worker'] as const, demandOption: true, describe: 'which benchmark' })
-        .option('steps', { type: 'number', default: 300, describe: 'steps to measure' })
+        .positional('what', { choices: ['compute', 'exchange', 'echo-worker'] as const, demandOption: true, describe: 'which benchmark' })
+        .option('steps', { type: 'number', default: 300, describe: 'steps (exchange) or iterations (compute) to measure' })
+        .option('backend', { type: 'string', default: 'auto', choices: BACKEND_CHOICES, describe: 'compute: tfjs backend' })
         .option('connect', { type: 'string', describe: 'echo-worker: coordinator address' }),
     async (a) => {
       if (a.what === 'echo-worker') {
         await runEchoWorker(a.connect ?? '', process.env[TOKEN_ENV]);
         process.exit(0);
       }
+      if (a.what === 'compute') {
+        const backend = await selectBackend(a.backend as BackendChoice);
+        process.stdout.write(JSON.stringify(await benchCompute(backend, a.model, a.batchSize, a.steps)) + '\n');
+        return;
+      }
       process.stdout.write(JSON.stringify(await benchExchange(a as unknown as TrainArgs & { steps: number })) + '\n');
     })
-    .demandCommand(1, 'choose a command: coordinator, worker, launch or bench')
+    .command('doctor', 'print versions, which backends load and why not, GPU visibility, and a 2-second speed probe', (y) => y,
+      async () => {
+        await runDoctor((l) => process.stdout.write(l + '\n'));
+      })
+    .demandCommand(1, 'choose a command: coordinator, worker, launch, bench or doctor')
     .strict()
     .recommendCommands()
     .wrap(Math.min(120, process.stdout.columns ?? 100))

@@ -35,3 +35,12 @@ test('dtrain launch trains with 2 local worker processes and writes the run dire
   assert.equal(summary.steps, 6);
   assert.deepEqual(summary.workers.map((w) => w.backend), ['wasm', 'wasm']);
 });
+
+test('dtrain doctor reports versions, backends and a speed probe', () => {
+  const r = dtrain(['doctor']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /@tensorflow\/tfjs-core: 4\.22\.0/);
+  assert.match(r.stdout, /native @tensorflow\/tfjs-node-gpu: /);
+  assert.match(r.stdout, /auto backend: \w+ \(/);
+  assert.match(r.stdout, /speed probe .*: [\d.]+ images\/s/);
+});

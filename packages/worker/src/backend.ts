@@ -93,3 +93,16 @@ export async function selectBackend(choice: BackendChoice): Promise<BackendInfo>
   installFastGradients();
   return { name: 'cpu', provider: '@tensorflow/tfjs-backend-cpu', reason: [...notes, 'using the pure-JS cpu backend with dtrain gradients'].join('; ') };
 }
+
+/** Installed versions of the tfjs packages, as this package resolves them. */
+export function tfjsVersions(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu']) {
+    try {
+      out[p] = (require(`${p}/package.json`) as { version: string }).version;
+    } catch {
+      out[p] = 'not installed';
+    }
+  }
+  return out;
+}

@@ -1,0 +1,55 @@
+// Compute benchmark for one worker process: forward + backward + gradient read-back of a batch, timed
+// over many iterations, with a per-kernel breakdown from tf.profile and tensor/memory drift.
+
+import * as tf from '@tensorflow/tfjs-core';
+import { forwardFlops, getModelSpec, initWeights, syntheticDataset } from '@dtrain/common';
+import { Network } from './network.js';
+import type { BackendInfo } from './backend.js';
+
+export interface ComputeBenchResult {
+  bench: 'compute';
+  backend: string;
+  model: string;
+  batchSize: number;
+  iterations: number;
+  msPerBatch: number;
+  imagesPerSecond: number;
+  /** Training FLOPs counted as 3 x forward (forward, input gradient, weight gradient). */
+  gflopsPerSecond: number;
+  kernelsMs: Record<string, number>;
+  numTensorsDrift: number;
+  rssMbStart: number;
+  rssMbEnd: number;
+}
+
+export async function benchCompute(backend: BackendInfo, model: string, batchSize: number, iterations: number): Promise<ComputeBenchResult> {
+  const spec = getModelSpec(model);
+  const net = new Network(spec);
+  net.setWeights(initWeights(net.manifest, 1));
+  const ds = syntheticDataset({ trainSize: batchSize, testSize: 1, seed: 1 }, 0);
+  const x = new Float32Array(batchSize * 3072);
+  const y = new Int32Array(batchSize);
+  ds.fillBatch('train', [...Array(batchSize).keys()], x, y);
+  const g = new Float32Array(net.paramCount);
+  for (let i = 0; i < 3; i++) net.computeShard(x, y, batchSize, g);
+  const tensors0 = tf.memory().numTensors;
+  const rss0 = process.memoryUsage().rss;
+  const t0 = performance.now();
+  for (let i = 0; i < iterations; i++) net.computeShard(x, y, batchSize, g);
+  const ms = (performance.now() - t0) / iterations;
+  const prof = await tf.profile(() => {
+    net.computeShard(x, y, batchSize, g);
+  });
+  const kernelsMs: Record<string, number> = {};
+  for (const k of prof.kernels) kernelsMs[k.name] = (kernelsMs[k.name] ?? 0) + (typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0);
+  const sorted = Object.fromEntries(Object.entries(kernelsMs).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, Number(v.toFixed(2))]));
+  const result: ComputeBenchResult = {
+    bench: 'compute', backend: backend.name, model, batchSize, iterations, msPerBatch: Number(ms.toFixed(2)),
+    imagesPerSecond: Number(((batchSize * 1000) / ms).toFixed(1)),
+    gflopsPerSecond: Number(((3 * forwardFlops(spec) * batchSize) / (ms * 1e6)).toFixed(2)),
+    kernelsMs: sorted, numTensorsDrift: tf.memory().numTensors - tensors0,
+    rssMbStart: Math.round(rss0 / 2 ** 20), rssMbEnd: Math.round(process.memoryUsage().rss / 2 ** 20),
+  };
+  net.disposeParams();
+  return result;
+}
