@@ -11,6 +11,7 @@ import { trainOptions } from './options.js';
 import { runWorkerCommand } from './worker-cmd.js';
 import { runEchoWorker } from './bench/echo-worker.js';
 import { benchExchange } from './bench/exchange.js';
+import { benchScaling } from './bench/scaling.js';
 import { runDoctor } from './doctor.js';
 import type { TrainArgs } from './options.js';
 
@@ -67,9 +68,9 @@ async function main(): Promise<void> {
     async (a) => {
       process.exitCode = await runLaunch({ ...(a as unknown as LaunchArgs), host: '127.0.0.1', port: 0, token: a.token ?? process.env[TOKEN_ENV] });
     })
-    .command('bench <what>', 'benchmarks: compute (one worker, images/s, GFLOP/s, kernel times) or exchange (coordinator ms/step with echo workers)', (y) =>
+    .command('bench <what>', 'benchmarks: compute (one worker: images/s, GFLOP/s, kernel times), scaling (1 vs 2 local workers at the same per-worker --batch-size), exchange (coordinator ms/step with echo workers)', (y) =>
       trainOptions(y)
-        .positional('what', { choices: ['compute', 'exchange', 'echo-worker'] as const, demandOption: true, describe: 'which benchmark' })
+        .positional('what', { choices: ['compute', 'exchange', 'scaling', 'echo-worker'] as const, demandOption: true, describe: 'which benchmark' })
         .option('steps', { type: 'number', default: 300, describe: 'steps (exchange) or iterations (compute) to measure' })
         .option('backend', { type: 'string', default: 'auto', choices: BACKEND_CHOICES, describe: 'compute: tfjs backend' })
         .option('connect', { type: 'string', describe: 'echo-worker: coordinator address' }),
@@ -81,6 +82,10 @@ async function main(): Promise<void> {
       if (a.what === 'compute') {
         const backend = await selectBackend(a.backend as BackendChoice);
         process.stdout.write(JSON.stringify(await benchCompute(backend, a.model, a.batchSize, a.steps)) + '\n');
+        return;
+      }
+      if (a.what === 'scaling') {
+        process.stdout.write(JSON.stringify(await benchScaling(a as unknown as TrainArgs & { steps: number; backend: string })) + '\n');
         return;
       }
       process.stdout.write(JSON.stringify(await benchExchange(a as unknown as TrainArgs & { steps: number })) + '\n');

@@ -1,0 +1,43 @@
+// `dtrain bench scaling`: the whole trainer with 1 and then 2 local worker processes at the same
+// per-worker batch (coordinator included); prints images/s of each and their ratio as one JSON line.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Coordinator, type StepRecord } from '@dtrain/coordinator';
+import { toTrainConfig, type TrainArgs } from '../options.js';
+
+const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
+
+async function measure(a: TrainArgs, workers: number, perWorker: number, steps: number, backend: string): Promise<{ imagesPerSecond: number; medianStepMs: number; medianCoordMs: number }> {
+  const base = toTrainConfig({ ...a, workers, minWorkers: workers, batchSize: perWorker * workers, maxSteps: steps });
+  const config = { ...base, evalEvery: 1e9, dataset: { ...base.dataset, trainSize: Math.max(base.dataset.trainSize, 4 * perWorker * workers), testSize: 64, valFraction: 0 } };
+  const coord = new Coordinator({ config, host: '127.0.0.1', port: 0, token: undefined, out: mkdtempSync(join(tmpdir(), 'dtrain-scaling-')), waitTimeoutMs: 120_000, log: () => undefined });
+  const port = await coord.start();
+  const kids = Array.from({ length: workers }, (_, i) => spawn(process.execPath, [CLI, 'worker', '--connect', `ws://127.0.0.1:${port}`, '--backend', backend, '--quiet', '--name', `s${i}`], { stdio: 'inherit' }));
+  const records: StepRecord[] = [];
+  coord.on('step', (r) => records.push(r));
+  await coord.run();
+  await Promise.all(kids.map((k) => new Promise((r) => (k.exitCode !== null ? r(null) : k.once('exit', r)))));
+  const warm = records.slice(Math.min(10, Math.floor(records.length / 4)));
+  const ms = warm.reduce((s, r) => s + r.stepMs, 0);
+  const samples = warm.reduce((s, r) => s + r.samples, 0);
+  const med = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? 0;
+  return {
+    imagesPerSecond: Number((samples / (ms / 1000)).toFixed(1)),
+    medianStepMs: Number(med(warm.map((r) => r.stepMs)).toFixed(2)),
+    medianCoordMs: Number(med(warm.map((r) => r.coordMs)).toFixed(3)),
+  };
+}
+
+export async function benchScaling(a: TrainArgs & { steps: number; backend: string }): Promise<Record<string, unknown>> {
+  const perWorker = a.batchSize;
+  const one = await measure(a, 1, perWorker, a.steps, a.backend);
+  const two = await measure(a, 2, perWorker, a.steps, a.backend);
+  return {
+    bench: 'scaling', model: a.model, backend: a.backend, perWorkerBatch: perWorker, steps: a.steps, one, two,
+    ratio: Number((two.imagesPerSecond / one.imagesPerSecond).toFixed(3)), cores: cpus().length, node: process.version,
+  };
+}
