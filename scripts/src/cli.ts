@@ -13,6 +13,7 @@ import { runEchoWorker } from './bench/echo-worker.js';
 import { benchExchange } from './bench/exchange.js';
 import { benchScaling } from './bench/scaling.js';
 import { runDoctor } from './doctor.js';
+import { defaultCifarDir, fetchCifar10 } from './data-fetch.js';
 import type { TrainArgs } from './options.js';
 
 const TOKEN_ENV = 'DTRAIN_TOKEN';
@@ -51,6 +52,7 @@ async function main(): Promise<void> {
         .option('gpu', { type: 'number', describe: 'GPU index for this worker (sets CUDA_VISIBLE_DEVICES)' })
         .option('give-up', { type: 'number', default: 0, describe: 'exit after this many seconds without a coordinator (0: keep retrying)' })
         .option('quiet', { type: 'boolean', default: false, describe: 'log only problems' })
+        .option('data-dir', { type: 'string', describe: 'cifar10: directory with the binary files (default: the cache; fetched on first use)' })
         .check((a) => {
           if (!/^wss?:\/\/[^/\s]+/.test(a.connect)) throw new Error(`--connect "${a.connect}" is not a ws:// address; use e.g. ws://127.0.0.1:7070`);
           if (a.gpu !== undefined && (!Number.isInteger(a.gpu) || a.gpu < 0)) throw new Error(`--gpu ${a.gpu} must be a GPU index >= 0`);
@@ -89,6 +91,13 @@ async function main(): Promise<void> {
         return;
       }
       process.stdout.write(JSON.stringify(await benchExchange(a as unknown as TrainArgs & { steps: number })) + '\n');
+    })
+    .command('data fetch <dataset>', 'download and verify a dataset into the cache (or --dir)', (y) =>
+      y.positional('dataset', { choices: ['cifar10'] as const, demandOption: true, describe: 'dataset to fetch' })
+        .option('dir', { type: 'string', describe: `target directory (default: ${defaultCifarDir()})` }),
+    async (a) => {
+      const dir = await fetchCifar10(a.dir ?? defaultCifarDir(), (l) => process.stderr.write(l + '\n'));
+      process.stdout.write(`${dir}\n`);
     })
     .command('doctor', 'print versions, which backends load and why not, GPU visibility, and a 2-second speed probe', (y) => y,
       async () => {

@@ -2,6 +2,7 @@
 
 import { Coordinator, defaultRunDir, type RunSummary } from '@dtrain/coordinator';
 import { validateConfig } from '@dtrain/common';
+import { defaultCifarDir, fetchCifar10 } from './data-fetch.js';
 import { toTrainConfig, type TrainArgs } from './options.js';
 import { attachProgress, describeRun, summaryLines } from './progress.js';
 
@@ -12,6 +13,14 @@ export interface CoordinatorArgs extends TrainArgs {
   out?: string | undefined;
   resume?: string | undefined;
   waitTimeout: number;
+  dataDir?: string | undefined;
+}
+
+/** Where CIFAR-10 lives for this run; fetched into the cache on first use unless --data-dir is given. */
+export async function prepareCifar(dataset: string, dataDir: string | undefined): Promise<string> {
+  const dir = dataDir ?? defaultCifarDir();
+  if (dataset === 'cifar10' && !dataDir) await fetchCifar10(dir, (l) => process.stderr.write(`[data] ${l}\n`));
+  return dir;
 }
 
 export interface StartedCoordinator {
@@ -26,8 +35,9 @@ export async function startCoordinator(a: CoordinatorArgs, onListening?: (port: 
   if (!a.resume) validateConfig(config);
   const out = a.out ?? (a.resume ? a.resume.replace(/\/checkpoints\/step-\d+\/?$/, '') : defaultRunDir());
   let reporterLog: (l: string) => void = (l) => process.stderr.write(l + '\n');
+  const cifarDir = await prepareCifar(config.dataset.name, a.dataDir);
   const coord = new Coordinator({
-    config, host: a.host, port: a.port, token: a.token, out, waitTimeoutMs: a.waitTimeout * 1000,
+    config, host: a.host, port: a.port, token: a.token, out, waitTimeoutMs: a.waitTimeout * 1000, data: { cifarDir },
     ...(a.resume ? { resume: a.resume } : {}),
     log: (l) => reporterLog(l),
   });

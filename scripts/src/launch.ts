@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { exitCodeFor, startCoordinator, type CoordinatorArgs } from './coordinator-cmd.js';
+import { exitCodeFor, prepareCifar, startCoordinator, type CoordinatorArgs } from './coordinator-cmd.js';
 
 export interface LaunchArgs extends CoordinatorArgs {
   backend: string;
@@ -27,7 +27,8 @@ export function parseGpus(spec: string | undefined, workers: number): (string | 
 function spawnWorker(i: number, url: string, token: string, a: LaunchArgs, gpu: string | undefined): ChildProcess {
   const env: NodeJS.ProcessEnv = { ...process.env, DTRAIN_TOKEN: token };
   if (gpu !== undefined) env['CUDA_VISIBLE_DEVICES'] = gpu;
-  const child = spawn(process.execPath, [CLI, 'worker', '--connect', url, '--name', `w${i}`, '--backend', a.backend, '--give-up', '30', '--quiet'], {
+  const data = a.dataDir ? ['--data-dir', a.dataDir] : [];
+  const child = spawn(process.execPath, [CLI, 'worker', '--connect', url, '--name', `w${i}`, '--backend', a.backend, '--give-up', '30', '--quiet', ...data], {
     // Own process group: a terminal's Ctrl-C reaches only the launcher, which stops the run in order.
     env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true,
   });
@@ -46,10 +47,12 @@ export async function runLaunch(a: LaunchArgs): Promise<number> {
   };
   process.on('exit', killAll);
   let finished = false;
-  const started = await startCoordinator({ ...a, host: '127.0.0.1', token }, (port) => {
+  // Fetch once here so the workers find the files in place instead of fetching side by side.
+  const dataDir = a.dataset === 'cifar10' ? await prepareCifar(a.dataset, a.dataDir) : a.dataDir;
+  const started = await startCoordinator({ ...a, dataDir, host: '127.0.0.1', token }, (port) => {
     const url = `ws://127.0.0.1:${port}`;
     for (let i = 0; i < a.workers; i++) {
-      const child = spawnWorker(i, url, token, a, gpus[i]);
+      const child = spawnWorker(i, url, token, { ...a, dataDir }, gpus[i]);
       child.on('exit', (code, sig) => {
         if (code !== 0 && !finished) process.stderr.write(`worker w${i} exited (${sig ?? code})\n`);
       });

@@ -7,9 +7,14 @@ import type { MomentumForm, ScalingRule, ScheduleKind, TrainConfig } from '@dtra
 export function trainOptions<T>(y: Argv<T>) {
   return y
     .option('model', { type: 'string', default: 'reference-cnn', describe: 'model from the zoo: reference-cnn (122,570 params) or tiny-cnn', group: 'Model and data:' })
-    .option('dataset', { type: 'string', default: 'synthetic', choices: ['synthetic'], describe: 'dataset: synthetic (embedded, CIFAR-10-shaped, generated from --seed)', group: 'Model and data:' })
-    .option('train-size', { type: 'number', default: 10000, describe: 'embedded dataset: training images (before the validation split)', group: 'Model and data:' })
-    .option('test-size', { type: 'number', default: 2000, describe: 'embedded dataset: test images', group: 'Model and data:' })
+    .option('dataset', { type: 'string', default: 'synthetic', choices: ['synthetic', 'cifar10'], describe: 'synthetic (embedded, CIFAR-10-shaped, generated from --seed) or cifar10 (fetched on first use)', group: 'Model and data:' })
+    .option('data-dir', { type: 'string', describe: 'cifar10: directory with the six binary files (default: the cache, $XDG_CACHE_HOME/dtrain/cifar10 or ~/.cache/dtrain/cifar10)', group: 'Model and data:' })
+    .option('limit-train', { type: 'number', default: 0, describe: 'cifar10: use the first N training images (0: all 50,000)', group: 'Model and data:' })
+    .option('limit-test', { type: 'number', default: 0, describe: 'cifar10: use the first N test images (0: all 10,000)', group: 'Model and data:' })
+    .option('normalize', { type: 'boolean', default: false, describe: 'standardize each channel with the training mean/std (default: divide by 255 only)', group: 'Model and data:' })
+    .option('augment', { type: 'boolean', default: false, describe: 'random crop (4-pixel zero padding) + horizontal flip of training images, keyed on (seed, epoch, sample)', group: 'Model and data:' })
+    .option('train-size', { type: 'number', default: 10000, describe: 'synthetic: training images (before the validation split)', group: 'Model and data:' })
+    .option('test-size', { type: 'number', default: 2000, describe: 'synthetic: test images', group: 'Model and data:' })
     .option('val-fraction', { type: 'number', default: 0.2, describe: 'fraction of the training images held out for validation (the last ones, as Keras validation_split)', group: 'Model and data:' })
     .option('seed', { type: 'number', default: 1, describe: 'seed for initial weights, sample order and the embedded dataset', group: 'Model and data:' })
     .option('batch-size', { type: 'number', default: 64, describe: 'GLOBAL batch size per step, split across workers', group: 'Optimization:' })
@@ -40,7 +45,7 @@ export function trainOptions<T>(y: Argv<T>) {
 }
 
 export interface TrainArgs {
-  model: string; dataset: string; trainSize: number; testSize: number; valFraction: number; seed: number;
+  model: string; dataset: string; limitTrain: number; limitTest: number; normalize: boolean; augment: boolean; trainSize: number; testSize: number; valFraction: number; seed: number;
   batchSize: number; epochs: number; maxSteps: number; lr: number; momentum: number; momentumForm: string;
   dampening: number; nesterov: boolean; weightDecay: number; lrSchedule: string; lrDecaySteps: number;
   lrGamma: number; lrMin: number; warmupSteps: number; lrScaling: string; baseBatchSize: number;
@@ -51,7 +56,9 @@ export interface TrainArgs {
 export function toTrainConfig(a: TrainArgs): TrainConfig {
   return {
     model: a.model,
-    dataset: { name: 'synthetic', trainSize: a.trainSize, testSize: a.testSize, seed: a.seed, valFraction: a.valFraction },
+    dataset: a.dataset === 'cifar10'
+      ? { name: 'cifar10', limitTrain: a.limitTrain, limitTest: a.limitTest, seed: a.seed, valFraction: a.valFraction, normalize: a.normalize, augment: a.augment }
+      : { name: 'synthetic', trainSize: a.trainSize, testSize: a.testSize, seed: a.seed, valFraction: a.valFraction, normalize: a.normalize, augment: a.augment },
     seed: a.seed,
     batchSize: a.batchSize,
     epochs: a.epochs,

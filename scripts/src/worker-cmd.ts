@@ -2,6 +2,7 @@
 
 import { hostname } from 'node:os';
 import { selectBackend, WorkerClient, type BackendChoice } from '@dtrain/worker';
+import { prepareCifar } from './coordinator-cmd.js';
 
 export interface WorkerArgs {
   connect: string;
@@ -11,6 +12,7 @@ export interface WorkerArgs {
   gpu?: number | undefined;
   giveUp: number;
   quiet: boolean;
+  dataDir?: string | undefined;
 }
 
 export async function runWorkerCommand(a: WorkerArgs): Promise<number> {
@@ -21,7 +23,9 @@ export async function runWorkerCommand(a: WorkerArgs): Promise<number> {
   };
   const backend = await selectBackend(a.backend as BackendChoice);
   if (!a.quiet) log(`backend ${backend.name} (${backend.reason})`);
-  const client = new WorkerClient({ url: a.connect, token: a.token, name, backend, giveUpMs: a.giveUp * 1000, log: a.quiet ? () => undefined : log });
+  const client = new WorkerClient({ url: a.connect, token: a.token, name, backend, giveUpMs: a.giveUp * 1000,
+    prepareData: async (spec) => ({ cifarDir: await prepareCifar(spec.name, a.dataDir) }),
+    log: a.quiet ? () => undefined : log });
   const stop = (): void => client.stop('interrupted');
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

@@ -9,7 +9,7 @@ import { selectBackend, WorkerClient, type BackendInfo, type WorkerResult } from
 export const quiet = (): void => undefined;
 
 export const testConfig = (o: Partial<TrainConfig> = {}): TrainConfig => ({
-  model: 'tiny-cnn', dataset: { name: 'synthetic', trainSize: 640, testSize: 100, seed: 1, valFraction: 0.2 }, seed: 1,
+  model: 'tiny-cnn', dataset: { name: 'synthetic', trainSize: 640, testSize: 100, seed: 1, valFraction: 0.2, normalize: false, augment: false }, seed: 1,
   batchSize: 32, epochs: 1, maxSteps: 6, lr: 0.05, schedule: 'constant', decaySteps: 100, gamma: 0.1, minLr: 0,
   warmupSteps: 0, scaling: 'none', baseBatchSize: 32, optimizer: { momentum: 0.9, dampening: 0, nesterov: false, weightDecay: 0, form: 'pytorch' },
   workers: 2, minWorkers: 1, evalEvery: 0, evalChunk: 50, checkpointEvery: 0, stepTimeoutMs: 20_000, ...o,

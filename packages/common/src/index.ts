@@ -13,3 +13,5 @@ export * from './datasets.js';
 export * from './protocol.js';
 export * from './codec.js';
 export * from './config.js';
+export * from './cifar.js';
+export * from './cifar-files.js';

@@ -1,7 +1,7 @@
 // Named limits with units, in one place (STYLE.md #6; defaults after ws and tRPC keep-alive).
 
 /** Protocol version; bump on any incompatible change to protocol.ts. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Coordinator pings every worker this often. */
 export const HEARTBEAT_INTERVAL_MS = 10_000;
@@ -19,8 +19,10 @@ export const FRAME_OVERHEAD_BYTES = 64 * 1024;
 export const MAX_BATCH_SIZE = 1 << 20;
 /** Worker-side cap on incoming frames before the manifest is known. */
 export const MAX_CLIENT_FRAME_BYTES = 1 << 30;
-/** How long a worker waits for the handshake to finish. */
+/** Time from connection to a valid hello. */
 export const HANDSHAKE_TIMEOUT_MS = 15_000;
+/** Time from welcome to ready: the worker may be fetching and verifying the dataset. */
+export const DATA_PREP_TIMEOUT_MS = 15 * 60_000;
 /** Reconnect backoff for workers: first delay, cap. */
 export const RECONNECT_INITIAL_MS = 250;
 export const RECONNECT_MAX_MS = 5_000;

@@ -17,7 +17,7 @@ export interface WelcomeMsg {
 }
 export interface RejectMsg { kind: 'reject'; code: string; message: string }
 export interface WeightsMsg { kind: 'weights'; version: number; data: Float32Array }
-export interface AssignMsg { kind: 'assign'; step: number; version: number; shardId: number; indices: Uint32Array }
+export interface AssignMsg { kind: 'assign'; step: number; version: number; epoch: number; shardId: number; indices: Uint32Array }
 export interface EvaluateMsg { kind: 'evaluate'; evalId: number; split: EvalSplit; shardId: number; indices: Uint32Array }
 export interface ShutdownMsg { kind: 'shutdown'; reason: string }
 export type CoordinatorMsg = ChallengeMsg | WelcomeMsg | RejectMsg | WeightsMsg | AssignMsg | EvaluateMsg | ShutdownMsg;
@@ -114,8 +114,10 @@ function manifest(o: Obj, key: string): Manifest {
 function datasetSpec(o: Obj, key: string): DatasetSpec {
   const d = asObject(o[key]);
   const name = str(d, 'name', 32);
-  if (name !== 'synthetic') fail('ERR_BAD_FRAME', `unknown dataset "${name}"`);
-  return { name, trainSize: int(d, 'trainSize', 1), testSize: int(d, 'testSize', 1), seed: int(d, 'seed', 0, 2 ** 32 - 1), valFraction: finite(d, 'valFraction', 0) };
+  const common = { seed: int(d, 'seed', 0, 2 ** 32 - 1), valFraction: finite(d, 'valFraction', 0), normalize: bool(d, 'normalize'), augment: bool(d, 'augment') };
+  if (name === 'synthetic') return { name, ...common, trainSize: int(d, 'trainSize', 1), testSize: int(d, 'testSize', 1) };
+  if (name === 'cifar10') return { name, ...common, limitTrain: int(d, 'limitTrain'), limitTest: int(d, 'limitTest') };
+  return fail('ERR_BAD_FRAME', `unknown dataset "${name}"`);
 }
 
 /** What a side knows when it parses: the parameter count (after the handshake) and data split sizes. */
@@ -174,7 +176,7 @@ export function parseCoordinatorMsg(raw: unknown, ctx: ParseContext): Coordinato
       return { kind, version: int(o, 'version'), data: floats(o, 'data', ctx.paramCount) };
     case 'assign':
       return {
-        kind, step: int(o, 'step'), version: int(o, 'version'), shardId: int(o, 'shardId'),
+        kind, step: int(o, 'step'), version: int(o, 'version'), epoch: int(o, 'epoch'), shardId: int(o, 'shardId'),
         indices: indices(o, 'indices', ctx.trainSize),
       };
     case 'evaluate': {

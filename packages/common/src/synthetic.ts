@@ -4,7 +4,7 @@
 // pixel noise: colour says nothing about the class, and orientations 36 degrees apart are jittered by
 // +-12 degrees, so a CNN needs several epochs and optimizer choices show.
 
-import { InMemoryDataset, type ImageSet } from './data.js';
+import { InMemoryDataset, type DatasetOptions, type ImageSet } from './data.js';
 import { hashInts, Rng } from './rng.js';
 
 export interface SyntheticSpec {
@@ -66,8 +66,9 @@ function generate(count: number, seed: number, split: number): ImageSet {
 }
 
 /** Build the embedded dataset; `valFraction` of the training images become the validation split. */
-export function syntheticDataset(spec: SyntheticSpec, valFraction: number): InMemoryDataset {
+export function syntheticDataset(spec: SyntheticSpec, options: DatasetOptions | number): InMemoryDataset {
   const train = generate(spec.trainSize, spec.seed, TRAIN_SPLIT);
   const test = generate(spec.testSize, spec.seed, TEST_SPLIT);
-  return new InMemoryDataset('synthetic', 10, train, test, valFraction, `synthetic:${spec.seed}`);
+  const opts = typeof options === 'number' ? { valFraction: options, normalize: false, augment: false } : options;
+  return new InMemoryDataset('synthetic', 10, train, test, opts, `synthetic:${spec.seed}`);
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { validateConfig, TrainerError, type TrainConfig } from '@dtrain/common';
 
 export const baseConfig: TrainConfig = {
-  model: 'tiny-cnn', dataset: { name: 'synthetic', trainSize: 500, testSize: 100, seed: 1, valFraction: 0.2 }, seed: 1,
+  model: 'tiny-cnn', dataset: { name: 'synthetic', trainSize: 500, testSize: 100, seed: 1, valFraction: 0.2, normalize: false, augment: false }, seed: 1,
   batchSize: 32, epochs: 1, maxSteps: 0, lr: 0.01, schedule: 'constant', decaySteps: 100, gamma: 0.1, minLr: 0,
   warmupSteps: 0, scaling: 'none', baseBatchSize: 32, optimizer: { momentum: 0.9, dampening: 0, nesterov: false, weightDecay: 0, form: 'pytorch' },
   workers: 2, minWorkers: 2, evalEvery: 0, evalChunk: 100, checkpointEvery: 0, stepTimeoutMs: 10_000,

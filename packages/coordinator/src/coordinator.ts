@@ -10,7 +10,7 @@ import {
   buildDataset, buildManifest, encode, epochOrder, getModelSpec, initWeights, learningRate,
   modelFingerprint, planBatch, reduceShards, scheduleOf, sgdStep, splitShards, TrainerError, usesMomentum,
   validateConfig, type Dataset, type Derived, type EvalResultMsg, type EvalSplit, type GradientMsg, type Manifest,
-  type TrainConfig,
+  type DataLocation, type TrainConfig,
 } from '@dtrain/common';
 import { readCheckpoint, writeCheckpoint, type TrainState } from './checkpoint.js';
 import { evalRecord, evalTasks } from './evaluation.js';
@@ -32,6 +32,8 @@ export interface CoordinatorOptions {
   resume?: string;
   /** How long to wait for workers (start, or after losing them) before giving up. */
   waitTimeoutMs: number;
+  /** Where this machine keeps dataset files (CIFAR-10). */
+  data?: DataLocation;
   heartbeatMs?: number;
   pongDeadlineMs?: number;
   log: (line: string) => void;
@@ -97,7 +99,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       this.velocity = new Float32Array(this.weights.length);
     }
     this.meanGrad = new Float32Array(this.weights.length);
-    this.dataset = buildDataset(config.dataset);
+    this.dataset = buildDataset(config.dataset, opts.data);
     this.runDir = new RunDir(opts.out);
     this.server = new CoordinatorServer({
       host: opts.host, port: opts.port, token: opts.token, log: opts.log,
@@ -310,7 +312,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const shards = splitShards(batch, Math.max(1, Math.min(live, batch.length)));
     const tasks: RoundTask[] = shards.map((s) => ({
       id: s.shardId, count: s.indices.length,
-      frame: encode({ kind: 'assign', step, version, shardId: s.shardId, indices: s.indices.slice() }),
+      frame: encode({ kind: 'assign', step, version, epoch: this.train.epoch, shardId: s.shardId, indices: s.indices.slice() }),
     }));
     const round = new Round<GradientMsg>(this.roundHost(), tasks);
     this.stepRound = round;

@@ -6,7 +6,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
-  closeCodeFor, decode, encode, HANDSHAKE_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, isTrainerError, MAX_HANDSHAKE_BYTES,
+  closeCodeFor, DATA_PREP_TIMEOUT_MS, decode, encode, HANDSHAKE_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, isTrainerError, MAX_HANDSHAKE_BYTES,
   MAX_WORKERS, maxMessageBytes, parseWorkerMsg, PONG_DEADLINE_MS, PROTOCOL_VERSION, TrainerError,
   type CoordinatorMsg, type EvalResultMsg, type GradientMsg, type HelloMsg, type ParseContext, type WelcomeMsg,
 } from '@dtrain/common';
@@ -135,9 +135,14 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
       return;
     }
     this.conns.set(conn.id, conn);
-    const timer = setTimeout(() => {
-      if (conn.state !== 'ready' && conn.state !== 'closed') {
+    // Until hello: HANDSHAKE_TIMEOUT_MS. After welcome the worker may be fetching the dataset: DATA_PREP_TIMEOUT_MS.
+    let timer = setTimeout(() => {
+      if (conn.state === 'challenged') {
         this.reject(conn, new TrainerError('ERR_UNEXPECTED_MESSAGE', `handshake not finished within ${HANDSHAKE_TIMEOUT_MS} ms`));
+      } else if (conn.state === 'welcomed') {
+        timer = setTimeout(() => {
+          if (conn.state === 'welcomed') this.reject(conn, new TrainerError('ERR_UNEXPECTED_MESSAGE', `not ready within ${DATA_PREP_TIMEOUT_MS / 1000} s of the welcome`));
+        }, DATA_PREP_TIMEOUT_MS);
       }
     }, HANDSHAKE_TIMEOUT_MS);
     ws.on('pong', () => (conn.lastPong = Date.now()));

@@ -17,7 +17,7 @@ before(async () => {
     ctx: { paramCount: 4, trainSize: 10, evalSize: 10 },
     welcome: {
       runId: 'r', model: 'tiny-cnn', modelFingerprint: 'mfp', manifest: [{ name: 'w', shape: [4], offset: 0, length: 4 }],
-      dataset: { name: 'synthetic', trainSize: 10, testSize: 10, seed: 1, valFraction: 0 }, datasetFingerprint: 'dfp',
+      dataset: { name: 'synthetic', trainSize: 10, testSize: 10, seed: 1, valFraction: 0, normalize: false, augment: false }, datasetFingerprint: 'dfp',
     },
   });
   server.on('ready', (c) => readyIds.push(c.id));

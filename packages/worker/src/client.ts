@@ -6,7 +6,7 @@ import WebSocket from 'ws';
 import {
   decode, encode, HANDSHAKE_TIMEOUT_MS, isTrainerError, MAX_CLIENT_FRAME_BYTES, maxMessageBytes, parseCoordinatorMsg,
   PROTOCOL_VERSION, RECONNECT_INITIAL_MS, RECONNECT_MAX_MS, TrainerError, closeCodeFor,
-  type CoordinatorMsg, type ParseContext, type WorkerMsg,
+  type CoordinatorMsg, type DataLocation, type DatasetSpec, type ParseContext, type WorkerMsg,
 } from '@dtrain/common';
 import type { BackendInfo } from './backend.js';
 import { proveToken } from './auth.js';
@@ -19,6 +19,8 @@ export interface WorkerOptions {
   backend: BackendInfo;
   /** Give up after this long without a connection (0: never). */
   giveUpMs: number;
+  /** Makes the dataset available on this machine (e.g. fetches CIFAR-10) and says where it is. */
+  prepareData?: (spec: DatasetSpec) => Promise<DataLocation>;
   log: (line: string) => void;
 }
 
@@ -102,18 +104,23 @@ export class WorkerClient {
         if (welcomed && !this.stopped) this.opts.log(`connection closed (${code} ${reason.toString() || 'no reason'}); reconnecting`);
         resolve(welcomed);
       });
+      // Messages are handled strictly in order; a handler may await (the welcome may fetch data).
+      let chain: Promise<void> = Promise.resolve();
       ws.on('message', (data: Buffer) => {
-        try {
-          const limit = this.ctx.paramCount > 0 ? maxMessageBytes(this.ctx.paramCount) + 8 * this.ctx.trainSize : MAX_CLIENT_FRAME_BYTES;
-          const msg = parseCoordinatorMsg(decode(data, limit), this.ctx);
-          if (msg.kind === 'welcome') welcomed = true;
-          this.handle(ws, msg);
-        } catch (e) {
-          const err = isTrainerError(e) ? e : new TrainerError('ERR_BAD_FRAME', String((e as Error).message ?? e));
-          this.opts.log(`error: ${err.code}: ${err.message}`);
-          this.send(ws, { kind: 'fail', code: err.code, message: err.message.slice(0, 3000) });
-          ws.close(closeCodeFor(err.code), err.message.slice(0, 120));
-        }
+        chain = chain.then(async () => {
+          if (ws.readyState !== WebSocket.OPEN) return;
+          try {
+            const limit = this.ctx.paramCount > 0 ? maxMessageBytes(this.ctx.paramCount) + 8 * this.ctx.trainSize : MAX_CLIENT_FRAME_BYTES;
+            const msg = parseCoordinatorMsg(decode(data, limit), this.ctx);
+            if (msg.kind === 'welcome') welcomed = true;
+            await this.handle(ws, msg);
+          } catch (e) {
+            const err = isTrainerError(e) ? e : new TrainerError('ERR_BAD_FRAME', String((e as Error).message ?? e));
+            this.opts.log(`error: ${err.code}: ${err.describe()}`);
+            this.send(ws, { kind: 'fail', code: err.code, message: err.describe().slice(0, 3000) });
+            ws.close(closeCodeFor(err.code), err.message.slice(0, 120));
+          }
+        });
       });
     });
   }
@@ -122,7 +129,7 @@ export class WorkerClient {
     if (ws.readyState === WebSocket.OPEN) ws.send(encode(msg));
   }
 
-  private handle(ws: WebSocket, msg: CoordinatorMsg): void {
+  private async handle(ws: WebSocket, msg: CoordinatorMsg): Promise<void> {
     switch (msg.kind) {
       case 'challenge': {
         if (msg.protocol !== PROTOCOL_VERSION) {
@@ -143,7 +150,8 @@ export class WorkerClient {
       case 'welcome': {
         const t0 = performance.now();
         this.trainer?.dispose();
-        this.trainer = new WorkerTrainer(msg);
+        const loc = this.opts.prepareData ? await this.opts.prepareData(msg.dataset) : {};
+        this.trainer = new WorkerTrainer(msg, loc);
         const fp = this.trainer.modelFingerprint;
         if (fp !== msg.modelFingerprint) {
           throw new TrainerError('ERR_MODEL_MISMATCH', `model ${msg.model}: coordinator fingerprint ${msg.modelFingerprint}, ours ${fp}`, {

@@ -3,18 +3,18 @@
 
 import {
   buildDataset, getModelSpec, modelFingerprint, TrainerError,
-  type AssignMsg, type Dataset, type DatasetSpec, type EvalResultMsg, type EvaluateMsg, type GradientMsg, type WelcomeMsg,
+  type AssignMsg, type DataLocation, type Dataset, type DatasetSpec, type EvalResultMsg, type EvaluateMsg, type GradientMsg, type WelcomeMsg,
 } from '@dtrain/common';
 import { Network } from './network.js';
 
 const datasetCache = new Map<string, Dataset>();
 
 /** Build (or reuse) the dataset a coordinator asked for. */
-export function loadDataset(spec: DatasetSpec): Dataset {
-  const key = JSON.stringify(spec);
+export function loadDataset(spec: DatasetSpec, loc: DataLocation = {}): Dataset {
+  const key = JSON.stringify([spec, loc]);
   let ds = datasetCache.get(key);
   if (!ds) {
-    ds = buildDataset(spec);
+    ds = buildDataset(spec, loc);
     datasetCache.set(key, ds);
   }
   return ds;
@@ -28,10 +28,13 @@ export class WorkerTrainer {
   private y = new Int32Array(0);
   private readonly grad: Float32Array;
 
-  constructor(welcome: WelcomeMsg) {
+  private readonly augmentSeed: number;
+
+  constructor(welcome: WelcomeMsg, loc: DataLocation = {}) {
     const spec = getModelSpec(welcome.model);
     this.net = new Network(spec);
-    this.dataset = loadDataset(welcome.dataset);
+    this.dataset = loadDataset(welcome.dataset, loc);
+    this.augmentSeed = welcome.dataset.seed;
     this.grad = new Float32Array(this.net.paramCount);
   }
 
@@ -44,14 +47,14 @@ export class WorkerTrainer {
     this.version = version;
   }
 
-  private fill(split: 'train' | 'val' | 'test', indices: Uint32Array): number {
+  private fill(split: 'train' | 'val' | 'test', indices: Uint32Array, epoch = 0): number {
     const n = indices.length;
     const px = this.dataset.height * this.dataset.width * this.dataset.channels;
     if (this.x.length < n * px) {
       this.x = new Float32Array(n * px);
       this.y = new Int32Array(n);
     }
-    this.dataset.fillBatch(split, indices, this.x, this.y);
+    this.dataset.fillBatch(split, indices, this.x, this.y, split === 'train' ? { seed: this.augmentSeed, epoch } : undefined);
     return n;
   }
 
@@ -60,7 +63,7 @@ export class WorkerTrainer {
       throw new TrainerError('ERR_STALE_GRADIENT', `assignment for weights v${msg.version} but this worker holds v${this.version}`);
     }
     const t0 = performance.now();
-    const n = this.fill('train', msg.indices);
+    const n = this.fill('train', msg.indices, msg.epoch);
     const out = this.net.computeShard(this.x, this.y, n, this.grad);
     return {
       kind: 'gradient', step: msg.step, version: msg.version, shardId: msg.shardId, count: n,
