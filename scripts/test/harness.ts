@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Coordinator, readCheckpoint, type MetricRecord, type RunSummary } from '@dtrain/coordinator';
-import type { TrainConfig } from '@dtrain/common';
+import type { DataLocation, TrainConfig } from '@dtrain/common';
 import { selectBackend, WorkerClient, type BackendInfo, type WorkerResult } from '@dtrain/worker';
 
 export const quiet = (): void => undefined;
@@ -32,18 +32,18 @@ export interface Run {
   out: string;
 }
 
-export async function startRun(config: TrainConfig, o: { token?: string; resume?: string; out?: string } = {}): Promise<Run> {
+export async function startRun(config: TrainConfig, o: { token?: string; resume?: string; out?: string; data?: DataLocation } = {}): Promise<Run> {
   const out = o.out ?? tempDir('run');
   const coord = new Coordinator({
-    config, host: '127.0.0.1', port: 0, token: o.token, out, waitTimeoutMs: 30_000, log: quiet,
+    config, host: '127.0.0.1', port: 0, token: o.token, out, waitTimeoutMs: 30_000, log: quiet, ...(o.data ? { data: o.data } : {}),
     ...(o.resume ? { resume: o.resume } : {}),
   });
   const port = await coord.start();
   return { coord, port, url: `ws://127.0.0.1:${port}`, out };
 }
 
-export async function worker(url: string, name: string, token?: string): Promise<{ client: WorkerClient; done: Promise<WorkerResult> }> {
-  const client = new WorkerClient({ url, token, name, backend: await testBackend(), giveUpMs: 5_000, log: quiet });
+export async function worker(url: string, name: string, token?: string, data?: DataLocation): Promise<{ client: WorkerClient; done: Promise<WorkerResult> }> {
+  const client = new WorkerClient({ url, token, name, backend: await testBackend(), giveUpMs: 5_000, log: quiet, ...(data ? { prepareData: async () => data } : {}) });
   return { client, done: client.run() };
 }
 

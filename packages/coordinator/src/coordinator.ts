@@ -5,7 +5,6 @@
 
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { join } from 'node:path';
 import {
   buildDataset, buildManifest, encode, epochOrder, getModelSpec, initWeights, learningRate,
   modelFingerprint, planBatch, reduceShards, scheduleOf, sgdStep, splitShards, TrainerError, usesMomentum,
@@ -392,9 +391,4 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       this.emit('eval', record);
     }
   }
-}
-
-export function defaultRunDir(root = 'runs'): string {
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace('T', '_').slice(0, 19);
-  return join(root, stamp);
 }

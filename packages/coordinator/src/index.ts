@@ -1,7 +1,7 @@
 // Public surface of @dtrain/coordinator.
-export { Coordinator, defaultRunDir, type CoordinatorOptions, type CoordinatorState } from './coordinator.js';
+export { Coordinator, type CoordinatorOptions, type CoordinatorState } from './coordinator.js';
 export { CoordinatorServer, type WorkerConn } from './server.js';
 export { Round } from './round.js';
 export { readCheckpoint, writeCheckpoint, listCheckpoints, checkpointName, CHECKPOINT_FORMAT } from './checkpoint.js';
-export { RunDir, type StepRecord, type EvalRecord, type MetricRecord } from './rundir.js';
+export { RunDir, defaultRunDir, type StepRecord, type EvalRecord, type MetricRecord } from './rundir.js';
 export { type RunSummary } from './summary.js';

@@ -98,3 +98,9 @@ export class RunDir {
     renameSync(tmp, this.metricsPath);
   }
 }
+
+/** runs/<UTC timestamp> */
+export function defaultRunDir(root = 'runs'): string {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace('T', '_').slice(0, 19);
+  return join(root, stamp);
+}

@@ -108,7 +108,7 @@ export class WorkerClient {
       let chain: Promise<void> = Promise.resolve();
       ws.on('message', (data: Buffer) => {
         chain = chain.then(async () => {
-          if (ws.readyState !== WebSocket.OPEN) return;
+          if (this.stopped) return;
           try {
             const limit = this.ctx.paramCount > 0 ? maxMessageBytes(this.ctx.paramCount) + 8 * this.ctx.trainSize : MAX_CLIENT_FRAME_BYTES;
             const msg = parseCoordinatorMsg(decode(data, limit), this.ctx);
