@@ -13,7 +13,7 @@ test('gradient and weights frames round-trip through the codec as aligned typed 
   assert.ok(g.grad instanceof Float32Array);
   assert.equal(g.grad.byteOffset % 4, 0);
   assert.deepEqual([...g.grad], [1, 2, 3, 4, 5]);
-  const a = parseCoordinatorMsg(decode(encode({ kind: 'assign', step: 2, version: 1, shardId: 1, indices: new Uint32Array([5, 7, 99]) }), 1 << 20), ctx);
+  const a = parseCoordinatorMsg(decode(encode({ kind: 'assign', step: 2, version: 1, epoch: 0, shardId: 1, indices: new Uint32Array([5, 7, 99]) }), 1 << 20), ctx);
   assert.deepEqual(a.kind === 'assign' && [...a.indices], [5, 7, 99]);
 });
 
@@ -25,7 +25,7 @@ test('malformed frames are refused with a reason', () => {
   assert.throws(() => parseWorkerMsg(grad({ step: 1.5 }), ctx), code('ERR_BAD_FRAME'));
   assert.throws(() => parseWorkerMsg(grad({ grad: [1, 2, 3, 4, 5] }), ctx), code('ERR_BAD_FRAME'));
   assert.throws(() => parseWorkerMsg({ kind: 'hello', protocol: 1 }, ctx), /"mac" must be a string/);
-  assert.throws(() => parseCoordinatorMsg({ kind: 'assign', step: 1, version: 0, shardId: 0, indices: new Uint32Array([100]) }, ctx), /outside the dataset/);
+  assert.throws(() => parseCoordinatorMsg({ kind: 'assign', step: 1, version: 0, epoch: 0, shardId: 0, indices: new Uint32Array([100]) }, ctx), /outside the dataset/);
 });
 
 test('oversized frames are refused', () => {
