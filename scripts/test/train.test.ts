@@ -30,6 +30,7 @@ test('a coordinator and 2 workers train, loss falls, and the run directory is co
     assert.equal(r.samples, 32);
     assert.equal(Object.keys(r.computeMs).length, 2);
     assert.ok(r.bytesIn > 0 && r.bytesOut > 0 && r.coordMs >= 0);
+    assert.ok(r.traceSigma !== null && r.traceSigma > 0 && r.gradNormSq !== null, 'noise estimates from 2 equal shards');
   }
   assert.ok(summary.final.test && summary.final.val);
   for (const f of ['config.json', 'summary.json', 'metrics.jsonl']) assert.ok(existsSync(join(out, f)), f);

@@ -15,3 +15,4 @@ export * from './codec.js';
 export * from './config.js';
 export * from './cifar.js';
 export * from './cifar-files.js';
+export * from './noise-scale.js';

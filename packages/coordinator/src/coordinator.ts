@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import {
   buildDataset, buildManifest, encode, epochOrder, getModelSpec, initWeights, learningRate,
-  modelFingerprint, planBatch, reduceShards, scheduleOf, sgdStep, splitShards, TrainerError, usesMomentum,
+  modelFingerprint, noiseEstimate, NoiseScaleTracker, planBatch, reduceShards, scheduleOf, sgdStep, splitShards, TrainerError, usesMomentum,
   validateConfig, type Dataset, type Derived, type EvalResultMsg, type EvalSplit, type GradientMsg, type Manifest,
   type DataLocation, type TrainConfig,
 } from '@dtrain/common';
@@ -66,6 +66,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private evalId = 0;
   private decodeMs = 0;
   private stepCompute: Record<string, number> = {};
+  private readonly noise = new NoiseScaleTracker();
   private weightsFrame: Uint8Array | null = null;
   private stopReason: string | null = null;
   private abortWait: (() => void) | null = null;
@@ -323,6 +324,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const tReduce = performance.now();
     this.setState('APPLYING');
     const reduced = reduceShards([...results.values()], this.meanGrad);
+    const est = noiseEstimate([...results.values()], reduced.meanGrad);
+    const bSimple = est ? this.noise.update(est) : null;
     const lr = learningRate(scheduleOf(this.config), this.train.step);
     sgdStep(this.config.optimizer, lr, this.weights, reduced.meanGrad, this.velocity);
     this.train.step = step;
@@ -343,7 +346,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       stepMs: tEnd - t0, waitMs: tReduce - tAssigned, decodeMs: this.decodeMs, reduceUpdateMs: tBroadcast - tReduce,
       broadcastMs: tEnd - tBroadcast, assignMs: tAssigned - t0,
       coordMs: this.decodeMs + (tEnd - tReduce) + (tAssigned - t0),
-      bytesIn: this.server.bytesIn - in0, bytesOut: this.server.bytesOut - out0, reassigned: round.reassigned, time: Date.now(),
+      bytesIn: this.server.bytesIn - in0, bytesOut: this.server.bytesOut - out0, reassigned: round.reassigned,
+      gradNormSq: est?.gradNormSq ?? null, traceSigma: est?.traceSigma ?? null, bSimple, time: Date.now(),
     };
     this.runDir.append(record);
     this.emit('step', record);

@@ -27,6 +27,10 @@ export interface StepRecord {
   bytesIn: number;
   bytesOut: number;
   reassigned: number;
+  /** Two-batch estimates of |G|^2 and tr(Sigma) from the shards (null with one shard), and the smoothed B_simple. */
+  gradNormSq: number | null;
+  traceSigma: number | null;
+  bSimple: number | null;
   time: number;
 }
 

@@ -1,0 +1,55 @@
+// Gradient noise scale from the shards of one step (McCandlish et al. 2018, "An Empirical Model of
+// Large-Batch Training", Appendix A). With gradients at a small batch (each shard: b samples, mean
+// g_b) and at the big batch (the step: B samples, mean G_B), unbiased estimates are
+//   |G|^2  ~ (B |G_B|^2 - b |g_b|^2) / (B - b)
+//   tr(S)  ~ (|g_b|^2 - |G_B|^2) / (1/b - 1/B)
+// where |g_b|^2 is averaged over the shards. B_simple = tr(S) / |G|^2, with both estimates smoothed by
+// an exponential moving average before the ratio is taken (the individual estimates are very noisy).
+
+export interface NoiseEstimate {
+  /** Estimate of |G|^2 (true gradient norm squared). */
+  gradNormSq: number;
+  /** Estimate of tr(Sigma) (per-example gradient covariance trace). */
+  traceSigma: number;
+}
+
+function normSq(a: Float32Array, scale: number): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i]! * scale;
+    s += v * v;
+  }
+  return s;
+}
+
+/**
+ * Estimates from shard gradient SUMS and the step's mean gradient; null with fewer than two shards or
+ * unequal shard sizes (the two-batch estimator needs one small batch size).
+ */
+export function noiseEstimate(shards: readonly { count: number; grad: Float32Array }[], meanGrad: Float32Array): NoiseEstimate | null {
+  if (shards.length < 2) return null;
+  const b = shards[0]!.count;
+  if (shards.some((s) => s.count !== b)) return null;
+  const big = b * shards.length;
+  const small = shards.reduce((acc, s) => acc + normSq(s.grad, 1 / b), 0) / shards.length;
+  const bigSq = normSq(meanGrad, 1);
+  return {
+    gradNormSq: (big * bigSq - b * small) / (big - b),
+    traceSigma: (small - bigSq) / (1 / b - 1 / big),
+  };
+}
+
+/** EMA-smoothed B_simple = tr(S) / |G|^2. */
+export class NoiseScaleTracker {
+  private g = 0;
+  private s = 0;
+
+  constructor(private readonly decay = 0.95) {}
+
+  /** Fold in one step's estimate; returns the smoothed B_simple (null until |G|^2 is positive). */
+  update(e: NoiseEstimate): number | null {
+    this.g = this.decay * this.g + (1 - this.decay) * e.gradNormSq;
+    this.s = this.decay * this.s + (1 - this.decay) * e.traceSigma;
+    return this.g > 0 ? this.s / this.g : null;
+  }
+}
