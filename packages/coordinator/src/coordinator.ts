@@ -13,7 +13,7 @@ import {
 } from '@dtrain/common';
 import { readCheckpoint, writeCheckpoint, type TrainState } from './checkpoint.js';
 import { evalRecord, evalTasks } from './evaluation.js';
-import { Round, type RoundTask } from './round.js';
+import { abortable, Round, type RoundTask } from './round.js';
 import { waitForWorkers } from './waiting.js';
 import { RunDir, type EvalRecord, type StepRecord } from './rundir.js';
 import { CoordinatorServer, type WorkerConn } from './server.js';
@@ -31,6 +31,8 @@ export interface CoordinatorOptions {
   resume?: string;
   /** How long to wait for workers (start, or after losing them) before giving up. */
   waitTimeoutMs: number;
+  /** A worker pool shared by several runs (experiments): the run neither binds nor closes it. */
+  server?: CoordinatorServer;
   /** Where this machine keeps dataset files (CIFAR-10). */
   data?: DataLocation;
   heartbeatMs?: number;
@@ -73,6 +75,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private readonly workerStats = new Map<string, WorkerStats>();
   private readonly lastEval: Partial<Record<EvalSplit, EvalRecord>> = {};
   private readonly resumedFrom: string | null = null;
+  private readonly shared: boolean;
+  private readonly unwire: () => void;
 
   constructor(private readonly opts: CoordinatorOptions) {
     super();
@@ -101,16 +105,18 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.meanGrad = new Float32Array(this.weights.length);
     this.dataset = buildDataset(config.dataset, opts.data);
     this.runDir = new RunDir(opts.out);
-    this.server = new CoordinatorServer({
+    const ctx = { paramCount: this.weights.length, trainSize: this.dataset.size('train'), evalSize: Math.max(this.dataset.size('val'), this.dataset.size('test')) };
+    const welcome = {
+      runId: this.runId, model: config.model, modelFingerprint: modelFingerprint(spec), manifest: this.manifest,
+      dataset: config.dataset, datasetFingerprint: this.dataset.fingerprint,
+    };
+    this.shared = opts.server !== undefined;
+    this.server = opts.server ?? new CoordinatorServer({
       host: opts.host, port: opts.port, token: opts.token, log: opts.log,
-      heartbeatMs: opts.heartbeatMs, pongDeadlineMs: opts.pongDeadlineMs,
-      ctx: { paramCount: this.weights.length, trainSize: this.dataset.size('train'), evalSize: Math.max(this.dataset.size('val'), this.dataset.size('test')) },
-      welcome: {
-        runId: this.runId, model: config.model, modelFingerprint: modelFingerprint(spec), manifest: this.manifest,
-        dataset: config.dataset, datasetFingerprint: this.dataset.fingerprint,
-      },
+      heartbeatMs: opts.heartbeatMs, pongDeadlineMs: opts.pongDeadlineMs, ctx, welcome,
     });
-    this.wireServer();
+    if (opts.server) opts.server.setRun(welcome, ctx);
+    this.unwire = this.wireServer();
   }
 
   get step(): number {
@@ -119,7 +125,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
 
   /** Bind the server; returns the port. */
   async start(): Promise<number> {
-    const port = await this.server.listen();
+    const port = this.shared ? this.server.port : await this.server.listen();
     this.emit('info', this.derived);
     return port;
   }
@@ -174,9 +180,12 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       finalCheckpoint: finalDir, resumedFrom: this.resumedFrom, runId: this.runId,
     });
     this.runDir.writeSummary(summary);
-    this.server.shutdownAll(status === 'completed' ? 'run completed' : `run ${status}`);
-    await new Promise((r) => setTimeout(r, 50));
-    await this.server.close();
+    this.unwire();
+    if (!this.shared) {
+      this.server.shutdownAll(status === 'completed' ? 'run completed' : `run ${status}`);
+      await new Promise((r) => setTimeout(r, 50));
+      await this.server.close();
+    }
     return summary;
   }
 
@@ -192,8 +201,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.emit('state', s);
   }
 
-  private wireServer(): void {
-    this.server.on('ready', (conn) => {
+  /** Subscribe to the server; returns the unsubscribe function. */
+  private wireServer(): () => void {
+    const onReady = (conn: WorkerConn): void => {
       const h = conn.hello!;
       this.opts.log(`worker ${conn.label} ready (backend ${h.backend}: ${h.backendReason})`);
       if (!this.workerStats.has(conn.label)) {
@@ -204,17 +214,21 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       this.stepRound?.workerJoined();
       this.evalRound?.workerJoined();
       this.abortWaitIfEnough();
-    });
-    this.server.on('lost', (conn, why) => {
+    };
+    const onLost = (conn: WorkerConn, why: string): void => {
       this.opts.log(`worker ${conn.label} left (${why})`);
       this.runDir.append({ type: 'event', step: this.train.step, event: 'worker-lost', detail: `${conn.label} ${why}`, time: Date.now() });
       this.emit('workers', this.server.readyWorkers().length);
       this.stepRound?.workerLost(conn);
       this.evalRound?.workerLost(conn);
       if (this.stopReason !== null && this.server.readyWorkers().length === 0) this.abortWait?.();
-    });
-    this.server.on('gradient', (conn, msg, ms) => this.onGradient(conn, msg, ms));
-    this.server.on('evalResult', (conn, msg) => this.onEvalResult(conn, msg));
+    };
+    const onGradient = (conn: WorkerConn, msg: GradientMsg, ms: number): void => this.onGradient(conn, msg, ms);
+    const onEval = (conn: WorkerConn, msg: EvalResultMsg): void => this.onEvalResult(conn, msg);
+    this.server.on('ready', onReady).on('lost', onLost).on('gradient', onGradient).on('evalResult', onEval);
+    return () => {
+      this.server.off('ready', onReady).off('lost', onLost).off('gradient', onGradient).off('evalResult', onEval);
+    };
   }
 
   private currentWeightsFrame(): Uint8Array {
@@ -355,20 +369,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
 
   /** Resolve with the round's results, or null if the run was stopped with no worker left to finish it. */
   private untilStopped<T>(p: Promise<T>): Promise<T | null> {
-    return new Promise((resolve) => {
-      let done = false;
-      this.abortWait = () => {
-        if (done) return;
-        done = true;
-        resolve(null);
-      };
-      void p.then((v) => {
-        if (done) return;
-        done = true;
-        this.abortWait = null;
-        resolve(v);
-      });
-    });
+    return abortable(p, (f) => (this.abortWait = f));
   }
 
   private epochFloat(): number {

@@ -53,14 +53,36 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
   private heartbeat: NodeJS.Timeout | null = null;
   bytesIn = 0;
   bytesOut = 0;
+  port = 0;
+  private maxParams = 0;
 
   constructor(private readonly opts: ServerOptions) {
     super();
   }
 
+  /**
+   * Switch the pool to a new run (experiments and sweeps run back to back on one pool): every connected
+   * worker gets the new welcome and must answer `ready` again; later arrivals get it at their hello.
+   */
+  setRun(welcome: ServerOptions['welcome'], ctx: ParseContext): void {
+    if (ctx.paramCount > this.maxParams) {
+      throw new TrainerError('ERR_BAD_CONFIG', `a run with ${ctx.paramCount} parameters cannot reuse a pool sized for ${this.maxParams}`, {
+        hint: 'run models of different sizes in separate pools, largest first',
+      });
+    }
+    this.opts.welcome = welcome;
+    this.opts.ctx = ctx;
+    for (const c of this.conns.values()) {
+      if (c.state !== 'ready' && c.state !== 'welcomed') continue;
+      c.state = 'welcomed';
+      this.sendMsg(c, { kind: 'welcome', workerId: c.id, ...welcome });
+    }
+  }
+
   /** Listen; resolves with the bound port (useful with port 0). */
   listen(): Promise<number> {
     return new Promise((resolve, reject) => {
+      this.maxParams = this.opts.ctx.paramCount;
       const wss = new WebSocketServer({
         host: this.opts.host, port: this.opts.port, perMessageDeflate: false,
         maxPayload: maxMessageBytes(this.opts.ctx.paramCount),
@@ -71,7 +93,8 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
       })));
       wss.on('listening', () => {
         const addr = wss.address();
-        resolve(typeof addr === 'object' && addr ? addr.port : this.opts.port);
+        this.port = typeof addr === 'object' && addr ? addr.port : this.opts.port;
+        resolve(this.port);
       });
       wss.on('connection', (ws) => this.accept(ws));
       const every = this.opts.heartbeatMs ?? HEARTBEAT_INTERVAL_MS;
