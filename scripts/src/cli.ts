@@ -7,20 +7,39 @@ import { isTrainerError } from '@dtrain/common';
 import { BACKEND_CHOICES, benchCompute, selectBackend, type BackendChoice } from '@dtrain/worker';
 import { exitCodeFor, startCoordinator, type CoordinatorArgs } from './coordinator-cmd.js';
 import { runLaunch, type LaunchArgs } from './launch.js';
-import { trainOptions } from './options.js';
 import { runWorkerCommand } from './worker-cmd.js';
 import { runEchoWorker } from './bench/echo-worker.js';
 import { benchExchange } from './bench/exchange.js';
 import { benchScaling } from './bench/scaling.js';
 import { runDoctor } from './doctor.js';
 import { defaultCifarDir, fetchCifar10 } from './data-fetch.js';
-import type { TrainArgs } from './options.js';
+import { toTrainConfig, trainOptions, type TrainArgs } from './options.js';
+import { runExperiment, type PoolArgs } from './experiment-cmd.js';
+import { list, momentumPlan, numbers, sweepPlan, type SweepAxes } from './plans.js';
+import type { MomentumForm, ScalingRule, ScheduleKind } from '@dtrain/common';
 
 const TOKEN_ENV = 'DTRAIN_TOKEN';
 
 function serveOptions<T>(y: Argv<T>) {
   return trainOptions(y)
     .option('token', { type: 'string', describe: `shared secret workers must prove by HMAC (default: $${TOKEN_ENV}; none if unset)`, group: 'Network:' });
+}
+
+function poolOptions<T>(y: Argv<T>) {
+  return y
+    .option('host', { type: 'string', default: '127.0.0.1', describe: 'pool address (0.0.0.0 for workers on other machines)', group: 'Network:' })
+    .option('port', { type: 'number', default: 7070, describe: 'pool port when --local 0', group: 'Network:' })
+    .option('local', { type: 'number', default: 2, describe: 'local worker processes to start (0: wait for workers to connect)', group: 'Network:' })
+    .option('backend', { type: 'string', default: 'auto', choices: BACKEND_CHOICES, describe: 'tfjs backend for local workers', group: 'Network:' })
+    .option('target', { type: 'number', default: 0.5, describe: 'target validation accuracy for steps/epochs/examples to target', group: 'Run:' });
+}
+
+function poolArgs(a: Record<string, unknown>): PoolArgs {
+  return {
+    host: String(a['host']), port: Number(a['port']), token: (a['token'] as string | undefined) ?? process.env[TOKEN_ENV], local: Number(a['local']),
+    backend: String(a['backend']), dataDir: a['dataDir'] as string | undefined, out: a['out'] as string | undefined,
+    target: Number(a['target']), waitTimeout: Number(a['waitTimeout']), dataset: String(a['dataset']),
+  };
 }
 
 function fail(e: unknown): never {
@@ -92,6 +111,38 @@ async function main(): Promise<void> {
       }
       process.stdout.write(JSON.stringify(await benchExchange(a as unknown as TrainArgs & { steps: number })) + '\n');
     })
+    .command('experiment momentum', 'reproduce the momentum-SGD comparison: plain SGD vs momentum runs on one pool, a table and a report', (y) =>
+      poolOptions(serveOptions(y))
+        .option('epochs', { type: 'number', default: 10, describe: 'epochs per run (the article: 10)' })
+        .option('dataset', { type: 'string', default: 'cifar10', choices: ['synthetic', 'cifar10'], describe: 'dataset (the article: CIFAR-10)' })
+        .option('momenta', { type: 'string', default: '0.9', describe: 'comma-separated momentum values, e.g. 0.9,0.95,0.99' })
+        .option('forms', { type: 'string', default: 'keras', describe: 'comma-separated momentum forms: keras (the article\'s code), ema (the article\'s formula), pytorch' })
+        .option('with-nesterov', { type: 'boolean', default: false, describe: 'also run a Nesterov variant of each' }),
+    async (a) => {
+      const base = toTrainConfig(a as unknown as TrainArgs);
+      const forms = list(a.forms) as MomentumForm[];
+      const plan = momentumPlan(base, numbers(a.momenta, '--momenta'), forms, a.withNesterov);
+      await runExperiment('momentum', plan, poolArgs(a), (o) => String(o.labels['optimizer']));
+    })
+    .command('sweep', 'grid over batch size x optimizer x momentum x lr scaling x warmup x schedule x seed on one pool; steps to target, reports', (y) =>
+      poolOptions(serveOptions(y))
+        .option('batch-sizes', { type: 'string', default: '32,64,128,256', describe: 'comma-separated GLOBAL batch sizes' })
+        .option('optimizers', { type: 'string', default: 'sgd,momentum', describe: 'comma-separated: sgd, momentum, nesterov' })
+        .option('momenta', { type: 'string', default: '0.9', describe: 'comma-separated momentum values (momentum/nesterov runs)' })
+        .option('lr-scalings', { type: 'string', default: 'none', describe: 'comma-separated: none, linear, sqrt' })
+        .option('warmups', { type: 'string', default: '0', describe: 'comma-separated warmup steps' })
+        .option('schedules', { type: 'string', default: 'constant', describe: 'comma-separated: constant, step, exponential, cosine' })
+        .option('seeds', { type: 'string', default: '1', describe: 'comma-separated seeds (repeats)' }),
+    async (a) => {
+      const axes: SweepAxes = {
+        batchSizes: numbers(a.batchSizes, '--batch-sizes'), optimizers: list(a.optimizers) as SweepAxes['optimizers'],
+        momenta: numbers(a.momenta, '--momenta'), scalings: list(a.lrScalings) as ScalingRule[], warmups: numbers(a.warmups, '--warmups'),
+        schedules: list(a.schedules) as ScheduleKind[], seeds: numbers(a.seeds, '--seeds'),
+      };
+      for (const o of axes.optimizers) if (!['sgd', 'momentum', 'nesterov'].includes(o)) throw new Error(`--optimizers: unknown "${o}"; use sgd, momentum, nesterov`);
+      const plan = sweepPlan(toTrainConfig(a as unknown as TrainArgs), axes);
+      await runExperiment('sweep', plan, poolArgs(a), (o) => `${o.labels['optimizer']} ${o.labels['scaling']} w${o.labels['warmup']} ${o.labels['schedule']}`);
+    })
     .command('data fetch <dataset>', 'download and verify a dataset into the cache (or --dir)', (y) =>
       y.positional('dataset', { choices: ['cifar10'] as const, demandOption: true, describe: 'dataset to fetch' })
         .option('dir', { type: 'string', describe: `target directory (default: ${defaultCifarDir()})` }),
@@ -103,7 +154,7 @@ async function main(): Promise<void> {
       async () => {
         await runDoctor((l) => process.stdout.write(l + '\n'));
       })
-    .demandCommand(1, 'choose a command: coordinator, worker, launch, bench or doctor')
+    .demandCommand(1, 'choose a command: coordinator, worker, launch, experiment, sweep, data, bench or doctor')
     .strict()
     .recommendCommands()
     .wrap(Math.min(120, process.stdout.columns ?? 100))

@@ -24,7 +24,7 @@ export function parseGpus(spec: string | undefined, workers: number): (string | 
   return Array.from({ length: workers }, (_, i) => ids[i % ids.length]);
 }
 
-function spawnWorker(i: number, url: string, token: string, a: LaunchArgs, gpu: string | undefined): ChildProcess {
+export function spawnWorker(i: number, url: string, token: string, a: Pick<LaunchArgs, 'backend' | 'dataDir'>, gpu: string | undefined): ChildProcess {
   const env: NodeJS.ProcessEnv = { ...process.env, DTRAIN_TOKEN: token };
   if (gpu !== undefined) env['CUDA_VISIBLE_DEVICES'] = gpu;
   const data = a.dataDir ? ['--data-dir', a.dataDir] : [];

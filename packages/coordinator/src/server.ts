@@ -54,10 +54,12 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
   bytesIn = 0;
   bytesOut = 0;
   port = 0;
-  private maxParams = 0;
+  /** The largest model this server's frame limit (ws maxPayload) admits. */
+  private readonly maxParams: number;
 
   constructor(private readonly opts: ServerOptions) {
     super();
+    this.maxParams = opts.ctx.paramCount;
   }
 
   /**
@@ -82,10 +84,9 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
   /** Listen; resolves with the bound port (useful with port 0). */
   listen(): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.maxParams = this.opts.ctx.paramCount;
       const wss = new WebSocketServer({
         host: this.opts.host, port: this.opts.port, perMessageDeflate: false,
-        maxPayload: maxMessageBytes(this.opts.ctx.paramCount),
+        maxPayload: maxMessageBytes(this.maxParams),
       });
       this.wss = wss;
       wss.once('error', (e) => reject(new TrainerError('ERR_BAD_CONFIG', `cannot listen on ${this.opts.host}:${this.opts.port}: ${e.message}`, {

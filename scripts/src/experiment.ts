@@ -1,0 +1,129 @@
+// Experiments: a plan of runs executed back to back on ONE pool of workers (no process restarts between
+// runs), resumable (a run whose summary says "completed" is kept and skipped), with steps- and
+// examples-to-target taken from each run's metrics.
+
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildManifest, getModelSpec, paramCount, type TrainConfig } from '@dtrain/common';
+import { Coordinator, CoordinatorServer, type MetricRecord, type RunSummary } from '@dtrain/coordinator';
+
+export interface PlannedRun {
+  name: string;
+  config: TrainConfig;
+  /** What varies in this run (shown in tables and reports). */
+  labels: Record<string, string | number | boolean>;
+}
+
+export interface RunOutcome {
+  name: string;
+  labels: PlannedRun['labels'];
+  dir: string;
+  summary: RunSummary;
+  skipped: boolean;
+  batchSize: number;
+  bestValAccuracy: number | null;
+  /** First evaluation at or above the target validation accuracy (null if never reached). */
+  stepsToTarget: number | null;
+  examplesToTarget: number | null;
+  epochsToTarget: number | null;
+  secondsToTarget: number | null;
+}
+
+export interface PoolOptions {
+  host: string;
+  port: number;
+  token: string | undefined;
+  cifarDir: string;
+  waitTimeoutMs: number;
+  log: (line: string) => void;
+}
+
+export function readMetrics(dir: string): MetricRecord[] {
+  const p = join(dir, 'metrics.jsonl');
+  if (!existsSync(p)) return [];
+  return readFileSync(p, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as MetricRecord);
+}
+
+/** Steps, examples, epochs and training seconds until validation accuracy first reaches `target`. */
+export function toTarget(records: MetricRecord[], target: number, batchSize: number): Pick<RunOutcome, 'stepsToTarget' | 'examplesToTarget' | 'epochsToTarget' | 'secondsToTarget' | 'bestValAccuracy'> {
+  let ms = 0;
+  let best: number | null = null;
+  let hit: { step: number; epoch: number; ms: number } | null = null;
+  for (const r of records) {
+    if (r.type === 'step') ms += r.stepMs;
+    if (r.type === 'eval' && r.split === 'val') {
+      best = Math.max(best ?? 0, r.accuracy);
+      if (!hit && r.accuracy >= target) hit = { step: r.step, epoch: r.epoch, ms };
+    }
+  }
+  return {
+    bestValAccuracy: best,
+    stepsToTarget: hit?.step ?? null,
+    examplesToTarget: hit ? hit.step * batchSize : null,
+    epochsToTarget: hit?.epoch ?? null,
+    secondsToTarget: hit ? hit.ms / 1000 : null,
+  };
+}
+
+function completedSummary(dir: string): RunSummary | null {
+  try {
+    const s = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as RunSummary;
+    return s.status === 'completed' ? s : null;
+  } catch {
+    return null;
+  }
+}
+
+export interface Pool {
+  server: CoordinatorServer;
+  port: number;
+}
+
+/** Run every planned run in order on one pool; `onPoolReady` is called once the port is bound. */
+export async function runPlan(
+  plan: readonly PlannedRun[], outRoot: string, target: number, pool: PoolOptions,
+  hooks: { onPoolReady?: (port: number) => void; onRunStart?: (i: number, run: PlannedRun, coord: Coordinator) => void; onRunEnd?: (i: number, o: RunOutcome) => void } = {},
+): Promise<RunOutcome[]> {
+  const maxParams = Math.max(...plan.map((r) => paramCount(buildManifest(getModelSpec(r.config.model)))));
+  const server = new CoordinatorServer({
+    host: pool.host, port: pool.port, token: pool.token, log: pool.log,
+    ctx: { paramCount: maxParams, trainSize: 0, evalSize: 0 },
+    welcome: { runId: 'pending', model: '', modelFingerprint: '', manifest: [], dataset: plan[0]!.config.dataset, datasetFingerprint: '' },
+  });
+  const outcomes: RunOutcome[] = [];
+  let listening = false;
+  try {
+    for (const [i, run] of plan.entries()) {
+      const dir = join(outRoot, run.name);
+      const done = completedSummary(dir);
+      let summary: RunSummary;
+      if (done) {
+        summary = done;
+      } else {
+        rmSync(dir, { recursive: true, force: true });
+        const coord = new Coordinator({
+          config: run.config, host: pool.host, port: pool.port, token: pool.token, out: dir, server,
+          waitTimeoutMs: pool.waitTimeoutMs, data: { cifarDir: pool.cifarDir }, log: pool.log,
+        });
+        if (!listening) {
+          hooks.onPoolReady?.(await server.listen());
+          listening = true;
+        }
+        hooks.onRunStart?.(i, run, coord);
+        summary = await coord.run();
+      }
+      const outcome: RunOutcome = {
+        name: run.name, labels: run.labels, dir, summary, skipped: done !== null, batchSize: run.config.batchSize,
+        ...toTarget(readMetrics(dir), target, run.config.batchSize),
+      };
+      outcomes.push(outcome);
+      hooks.onRunEnd?.(i, outcome);
+      if (summary.status !== 'completed') break;
+    }
+  } finally {
+    server.shutdownAll('experiment finished');
+    await new Promise((r) => setTimeout(r, 50));
+    await server.close();
+  }
+  return outcomes;
+}

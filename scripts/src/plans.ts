@@ -1,0 +1,62 @@
+// Experiment plans: the momentum-SGD comparison of the article we reproduce, and batch-size sweeps
+// (batch x optimizer x momentum x lr scaling x warmup x schedule x seed).
+
+import type { MomentumForm, ScalingRule, ScheduleKind, TrainConfig } from '@dtrain/common';
+import type { PlannedRun } from './experiment.js';
+
+export const list = (s: string): string[] => s.split(',').map((x) => x.trim()).filter(Boolean);
+export const numbers = (s: string, flag: string): number[] => list(s).map((x) => {
+  const v = Number(x);
+  if (!Number.isFinite(v)) throw new Error(`${flag}: "${x}" is not a number`);
+  return v;
+});
+
+/** Plain SGD, then momentum runs for every (form, mu), Nesterov variants if asked. */
+export function momentumPlan(base: TrainConfig, momenta: number[], forms: MomentumForm[], nesterov: boolean): PlannedRun[] {
+  const runs: PlannedRun[] = [{
+    name: 'sgd', labels: { optimizer: 'sgd', momentum: 0, form: '-' },
+    config: { ...base, optimizer: { ...base.optimizer, momentum: 0, dampening: 0, nesterov: false, form: 'pytorch' } },
+  }];
+  for (const form of forms) {
+    for (const mu of momenta) {
+      for (const nest of nesterov ? [false, true] : [false]) {
+        runs.push({
+          name: `momentum-${form}-${mu}${nest ? '-nesterov' : ''}`,
+          labels: { optimizer: nest ? 'nesterov' : 'momentum', momentum: mu, form },
+          config: { ...base, optimizer: { ...base.optimizer, momentum: mu, dampening: 0, nesterov: nest, form } },
+        });
+      }
+    }
+  }
+  return runs;
+}
+
+export interface SweepAxes {
+  batchSizes: number[];
+  optimizers: ('sgd' | 'momentum' | 'nesterov')[];
+  momenta: number[];
+  scalings: ScalingRule[];
+  warmups: number[];
+  schedules: ScheduleKind[];
+  seeds: number[];
+}
+
+export function sweepPlan(base: TrainConfig, ax: SweepAxes): PlannedRun[] {
+  const runs: PlannedRun[] = [];
+  const seen = new Set<string>();
+  for (const batch of ax.batchSizes) for (const opt of ax.optimizers) for (const mu of opt === 'sgd' ? [0] : ax.momenta) {
+    for (const scaling of ax.scalings) for (const warmup of ax.warmups) for (const schedule of ax.schedules) for (const seed of ax.seeds) {
+      const name = `b${batch}-${opt}${opt === 'sgd' ? '' : mu}-${scaling}-w${warmup}-${schedule}-s${seed}`;
+      if (seen.has(name)) continue;
+      seen.add(name);
+      runs.push({
+        name, labels: { batchSize: batch, optimizer: opt, momentum: mu, scaling, warmup, schedule, seed },
+        config: {
+          ...base, batchSize: batch, seed, scaling, warmupSteps: warmup, schedule,
+          optimizer: { ...base.optimizer, momentum: mu, nesterov: opt === 'nesterov', dampening: 0 },
+        },
+      });
+    }
+  }
+  return runs;
+}
