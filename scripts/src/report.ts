@@ -49,7 +49,8 @@ table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;paddin
 <script>${chartLibrary()}</script></head><body><h1>${esc(title)}</h1><p>${intro}</p>
 <div class="grid">${charts.map((c) => `<div><canvas id="${c.id}" data-chart="${esc(c.title)}"></canvas></div>`).join('')}</div>
 <h2>Numbers</h2>${table}
-<script>window.dtrainCharts=[];for(const c of ${configs}){window.dtrainCharts.push(new Chart(document.getElementById(c.id),c.config));}document.body.dataset.rendered=String(window.dtrainCharts.length);</script>
+<script>window.dtrainCharts=[];for(const c of ${configs}){window.dtrainCharts.push(new Chart(document.getElementById(c.id),c.config));}document.body.dataset.rendered=String(window.dtrainCharts.length);
+document.body.dataset.drawn=String(window.dtrainCharts.filter((ch)=>{const c=ch.canvas,x=c.getContext('2d').getImageData(0,0,c.width,c.height).data;let n=0;for(let i=3;i<x.length;i+=4)if(x[i]>0)n++;return n>500;}).length);</script>
 </body></html>`;
 }
 
@@ -76,6 +77,7 @@ export function runCharts(records: MetricRecord[], key = ''): ChartSpec[] {
   return [
     { id: `${key}loss`, title: 'Loss', x: 'step', y: 'cross-entropy', series: [{ label: 'train (batch)', data: s((r) => r.loss) }, { label: 'validation', data: by('val', (e) => e.loss) }, { label: 'test', data: by('test', (e) => e.loss) }] },
     { id: `${key}acc`, title: 'Accuracy', x: 'step', y: 'accuracy', series: [{ label: 'train (batch)', data: s((r) => r.accuracy) }, { label: 'validation', data: by('val', (e) => e.accuracy) }, { label: 'test', data: by('test', (e) => e.accuracy) }] },
+    { id: `${key}epochs`, title: 'Accuracy by epoch', x: 'epoch', y: 'accuracy', series: [{ label: 'validation', data: evals.filter((e) => e.split === 'val').map((e) => ({ x: e.epoch, y: e.accuracy })) }, { label: 'test', data: evals.filter((e) => e.split === 'test').map((e) => ({ x: e.epoch, y: e.accuracy })) }] },
     { id: `${key}lr`, title: 'Learning rate', x: 'step', y: 'lr', series: [{ label: 'lr', data: s((r) => r.lr) }] },
     { id: `${key}ips`, title: 'Throughput', x: 'step', y: 'images/s', series: [{ label: 'images/s', data: s((r) => r.samples / (r.stepMs / 1000)) }] },
     { id: `${key}time`, title: 'Time per step', x: 'step', y: 'ms', series: [{ label: 'step', data: s((r) => r.stepMs) }, { label: 'waiting for workers', data: s((r) => r.waitMs) }, { label: 'coordinator', data: s((r) => r.coordMs) }] },

@@ -62,6 +62,6 @@ test('chart data: perfect-scaling line from the smallest batch that reached the 
   const charts = sweepCharts([o(32, 100), o(64, 60), o(128, null)], () => 'm');
   const perfect = charts[0]!.series.find((s) => s.label === 'perfect scaling')!;
   assert.deepEqual(perfect.data, [{ x: 32, y: 100 }, { x: 64, y: 50 }, { x: 128, y: 25 }]);
-  assert.equal(runCharts([]).length, 6);
+  assert.equal(runCharts([]).length, 7);
   assert.equal(toCsv([{ a: 1, b: 'x,y' }]), 'a,b\n1,"x,y"\n');
 });
