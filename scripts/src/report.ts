@@ -48,7 +48,7 @@ export function htmlPage(title: string, intro: string, charts: ChartSpec[], tabl
 table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f4f4f4}</style>
 <script>${chartLibrary()}</script></head><body><h1>${esc(title)}</h1><p>${intro}</p>
 <div class="grid">${charts.map((c) => `<div><canvas id="${c.id}" data-chart="${esc(c.title)}"></canvas></div>`).join('')}</div>
-<h2>Numbers</h2>${table}
+<h2>Numbers</h2><div style="overflow-x:auto">${table}</div>
 <script>window.dtrainCharts=[];for(const c of ${configs}){window.dtrainCharts.push(new Chart(document.getElementById(c.id),c.config));}document.body.dataset.rendered=String(window.dtrainCharts.length);
 document.body.dataset.drawn=String(window.dtrainCharts.filter((ch)=>{const c=ch.canvas,x=c.getContext('2d').getImageData(0,0,c.width,c.height).data;let n=0;for(let i=3;i<x.length;i+=4)if(x[i]>0)n++;return n>500;}).length);</script>
 </body></html>`;
