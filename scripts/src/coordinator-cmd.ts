@@ -1,7 +1,9 @@
 // `dtrain coordinator`: serve one training run on --host/--port and train once enough workers joined.
 
 import { Coordinator, defaultRunDir, type RunSummary } from '@dtrain/coordinator';
-import { validateConfig } from '@dtrain/common';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { TrainerError, validateConfig } from '@dtrain/common';
 import { defaultCifarDir, fetchCifar10 } from './data-fetch.js';
 import { toTrainConfig, type TrainArgs } from './options.js';
 import { attachProgress, describeRun, summaryLines } from './progress.js';
@@ -14,6 +16,7 @@ export interface CoordinatorArgs extends TrainArgs {
   resume?: string | undefined;
   waitTimeout: number;
   dataDir?: string | undefined;
+  overwrite?: boolean | undefined;
 }
 
 /** Where CIFAR-10 lives for this run; fetched into the cache on first use unless --data-dir is given. */
@@ -35,6 +38,12 @@ export async function startCoordinator(a: CoordinatorArgs, onListening?: (port: 
   if (!a.resume) validateConfig(config);
   const out = a.out ?? (a.resume ? a.resume.replace(/\/checkpoints\/step-\d+\/?$/, '') : defaultRunDir());
   let reporterLog: (l: string) => void = (l) => process.stderr.write(l + '\n');
+  if (!a.resume && existsSync(join(out, 'metrics.jsonl'))) {
+    if (!a.overwrite) {
+      throw new TrainerError('ERR_BAD_CONFIG', `${out} already holds a run`, { hint: `continue it with --resume ${out}, choose another --out, or pass --overwrite to replace it` });
+    }
+    rmSync(out, { recursive: true, force: true });
+  }
   const cifarDir = await prepareCifar(config.dataset.name, a.dataDir);
   const coord = new Coordinator({
     config, host: a.host, port: a.port, token: a.token, out, waitTimeoutMs: a.waitTimeout * 1000, data: { cifarDir },

@@ -41,6 +41,7 @@ export function trainOptions<T>(y: Argv<T>) {
     .option('step-timeout', { type: 'number', default: 120, describe: 'seconds before an unfinished shard is given to another worker', group: 'Run:' })
     .option('wait-timeout', { type: 'number', default: 600, describe: 'seconds to wait for enough workers before giving up (a checkpoint is kept)', group: 'Run:' })
     .option('out', { type: 'string', describe: 'run directory (default: runs/<timestamp>)', group: 'Run:' })
+    .option('overwrite', { type: 'boolean', default: false, describe: 'replace an earlier run in --out instead of refusing', group: 'Run:' })
     .option('resume', { type: 'string', describe: 'continue from a run directory or checkpoint directory (its config is used)', group: 'Run:' });
 }
 

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from './harness.js';
@@ -20,6 +20,12 @@ test('bad values are refused before anything starts, naming the value and the fi
   assert.match(dtrain(['launch', '--lr-schedule', 'zigzag']).stderr, /Invalid values/);
   assert.match(dtrain(['worker', '--connect', 'localhost:7070']).stderr, /not a ws:\/\/ address/);
   assert.match(dtrain(['--help']).stdout, /launch/);
+  const used = tempDir('used');
+  writeFileSync(join(used, 'metrics.jsonl'), '{}\n');
+  const again = dtrain(['launch', '--model', 'tiny-cnn', '--out', used]);
+  assert.equal(again.status, 2);
+  assert.match(again.stderr, /already holds a run/);
+  assert.match(again.stderr, /--resume|--overwrite/);
 });
 
 test('dtrain launch trains with 2 local worker processes and writes the run directory', () => {
