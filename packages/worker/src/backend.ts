@@ -41,7 +41,7 @@ export function tryNative(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-n
   const lib = join(root, 'lib');
   const hasBinding = existsSync(lib) && readdirSync(lib).some((d) => existsSync(join(lib, d, 'tfjs_binding.node')));
   if (!hasBinding) {
-    return `${pkg} is installed without its native binding (its install step downloads libtensorflow, which failed or was skipped)`;
+    return `${pkg}: no native binding (its install step could not download libtensorflow)`;
   }
   try {
     require(pkg);
