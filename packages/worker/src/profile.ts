@@ -1,6 +1,8 @@
 // Compute benchmark for one worker process: forward + backward + gradient read-back of a batch, timed
 // over many iterations, with a per-kernel breakdown from tf.profile and tensor/memory drift.
 
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import * as tf from '@tensorflow/tfjs-core';
 import { forwardFlops, getModelSpec, initWeights, syntheticDataset } from '@dtrain/common';
 import { Network } from './network.js';
@@ -20,6 +22,14 @@ export interface ComputeBenchResult {
   numTensorsDrift: number;
   rssMbStart: number;
   rssMbEnd: number;
+  /** RSS after a full GC at each tenth of the iterations: flat means no growth (without the GC it drifts up until V8 collects). */
+  rssMbTrace: number[];
+}
+
+/** A full-GC function, also when node runs without --expose-gc. */
+function fullGc(): () => void {
+  setFlagsFromString('--expose_gc');
+  return runInNewContext('gc') as () => void;
 }
 
 export async function benchCompute(backend: BackendInfo, model: string, batchSize: number, iterations: number): Promise<ComputeBenchResult> {
@@ -34,8 +44,17 @@ export async function benchCompute(backend: BackendInfo, model: string, batchSiz
   for (let i = 0; i < 3; i++) net.computeShard(x, y, batchSize, g);
   const tensors0 = tf.memory().numTensors;
   const rss0 = process.memoryUsage().rss;
+  const rssTrace: number[] = [];
+  const gc = fullGc();
+  const every = Math.max(1, Math.floor(iterations / 10));
   const t0 = performance.now();
-  for (let i = 0; i < iterations; i++) net.computeShard(x, y, batchSize, g);
+  for (let i = 0; i < iterations; i++) {
+    net.computeShard(x, y, batchSize, g);
+    if ((i + 1) % every === 0) {
+      gc();
+      rssTrace.push(Math.round(process.memoryUsage().rss / 2 ** 20));
+    }
+  }
   const ms = (performance.now() - t0) / iterations;
   const prof = await tf.profile(() => {
     net.computeShard(x, y, batchSize, g);
@@ -48,7 +67,7 @@ export async function benchCompute(backend: BackendInfo, model: string, batchSiz
     imagesPerSecond: Number(((batchSize * 1000) / ms).toFixed(1)),
     gflopsPerSecond: Number(((3 * forwardFlops(spec) * batchSize) / (ms * 1e6)).toFixed(2)),
     kernelsMs: sorted, numTensorsDrift: tf.memory().numTensors - tensors0,
-    rssMbStart: Math.round(rss0 / 2 ** 20), rssMbEnd: Math.round(process.memoryUsage().rss / 2 ** 20),
+    rssMbStart: Math.round(rss0 / 2 ** 20), rssMbEnd: Math.round(process.memoryUsage().rss / 2 ** 20), rssMbTrace: rssTrace,
   };
   net.disposeParams();
   return result;
