@@ -3,7 +3,7 @@
 
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { isTrainerError } from '@dtrain/common';
+import { isTrainerError, TrainerError } from '@dtrain/common';
 import { BACKEND_CHOICES, benchCompute, selectBackend, type BackendChoice } from '@dtrain/worker';
 import { exitCodeFor, startCoordinator, type CoordinatorArgs } from './coordinator-cmd.js';
 import { runLaunch, type LaunchArgs } from './launch.js';
@@ -139,7 +139,9 @@ async function main(): Promise<void> {
         momenta: numbers(a.momenta, '--momenta'), scalings: list(a.lrScalings) as ScalingRule[], warmups: numbers(a.warmups, '--warmups'),
         schedules: list(a.schedules) as ScheduleKind[], seeds: numbers(a.seeds, '--seeds'),
       };
-      for (const o of axes.optimizers) if (!['sgd', 'momentum', 'nesterov'].includes(o)) throw new Error(`--optimizers: unknown "${o}"; use sgd, momentum, nesterov`);
+      for (const o of axes.optimizers) {
+        if (!['sgd', 'momentum', 'nesterov'].includes(o)) throw new TrainerError('ERR_BAD_CONFIG', `--optimizers: unknown "${o}"`, { hint: 'use sgd, momentum, nesterov' });
+      }
       const plan = sweepPlan(toTrainConfig(a as unknown as TrainArgs), axes);
       await runExperiment('sweep', plan, poolArgs(a), (o) => `${o.labels['optimizer']} ${o.labels['scaling']} w${o.labels['warmup']} ${o.labels['schedule']}`);
     })

@@ -46,7 +46,7 @@ export async function runExperiment(kind: string, plan: PlannedRun[], a: PoolArg
   mkdirSync(outRoot, { recursive: true });
   const cifarDir = await prepareCifar(a.dataset, a.dataDir);
   const token = a.token ?? (a.local > 0 ? randomBytes(16).toString('hex') : undefined);
-  const host = a.local > 0 && a.host === '127.0.0.1' ? '127.0.0.1' : a.host;
+  const host = a.host;
   const log = (l: string) => process.stderr.write(l + '\n');
   const children: ChildProcess[] = [];
   const started = Date.now();

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { TrainerError } from '@dtrain/common';
 import { exitCodeFor, prepareCifar, startCoordinator, type CoordinatorArgs } from './coordinator-cmd.js';
 
 export interface LaunchArgs extends CoordinatorArgs {
@@ -19,7 +20,7 @@ export function parseGpus(spec: string | undefined, workers: number): (string | 
   if (!spec) return Array.from({ length: workers }, () => undefined);
   const ids = spec.split(',').map((s) => s.trim()).filter(Boolean);
   if (ids.length === 0 || ids.some((s) => !/^\d+$/.test(s))) {
-    throw new Error(`--gpus "${spec}" must be a comma-separated list of GPU indices, e.g. --gpus 0,1`);
+    throw new TrainerError('ERR_BAD_CONFIG', `--gpus "${spec}" is not a list of GPU indices`, { hint: 'use e.g. --gpus 0,1' });
   }
   return Array.from({ length: workers }, (_, i) => ids[i % ids.length]);
 }

@@ -1,13 +1,13 @@
 // Experiment plans: the momentum-SGD comparison of the article we reproduce, and batch-size sweeps
 // (batch x optimizer x momentum x lr scaling x warmup x schedule x seed).
 
-import type { MomentumForm, ScalingRule, ScheduleKind, TrainConfig } from '@dtrain/common';
+import { TrainerError, type MomentumForm, type ScalingRule, type ScheduleKind, type TrainConfig } from '@dtrain/common';
 import type { PlannedRun } from './experiment.js';
 
 export const list = (s: string): string[] => s.split(',').map((x) => x.trim()).filter(Boolean);
 export const numbers = (s: string, flag: string): number[] => list(s).map((x) => {
   const v = Number(x);
-  if (!Number.isFinite(v)) throw new Error(`${flag}: "${x}" is not a number`);
+  if (!Number.isFinite(v)) throw new TrainerError('ERR_BAD_CONFIG', `${flag}: "${x}" is not a number`, { hint: `give a comma-separated list of numbers, e.g. ${flag} 32,64,128` });
   return v;
 });
 
