@@ -50,3 +50,19 @@ test('dtrain doctor reports versions, backends and a speed probe', () => {
   assert.match(r.stdout, /auto backend: \w+ \(/);
   assert.match(r.stdout, /speed probe .*: [\d.]+ images\/s/);
 });
+
+test('dtrain experiment momentum runs plain SGD and momentum on local workers, prints the table, writes reports', () => {
+  const out = join(tempDir('exp'), 'm');
+  const args = ['experiment', 'momentum', '--dataset', 'synthetic', '--model', 'tiny-cnn', '--train-size', '400', '--test-size', '100',
+    '--epochs', '1', '--batch-size', '32', '--lr', '0.05', '--target', '0.05', '--out', out, '--backend', 'wasm'];
+  const r = dtrain(args, 120_000);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^run\s+test acc\s+test loss\s+best val acc\s+epochs to 5\.00%/m);
+  assert.match(r.stdout, /^sgd\s+\d+\.\d+%/m);
+  assert.match(r.stdout, /^momentum-keras-0\.9\s+\d+\.\d+%/m);
+  assert.match(r.stderr, /run 2\/2: momentum-keras-0\.9/);
+  for (const f of ['report.html', 'results.csv', 'results.json', 'sgd/report.html', 'momentum-keras-0.9/summary.json']) assert.ok(existsSync(join(out, f)), f);
+  const again = dtrain(args, 120_000);
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stderr, /sgd already completed; kept/);
+});
