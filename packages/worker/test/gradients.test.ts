@@ -73,3 +73,19 @@ test('autodiff through tf.conv2d uses the installed gradient and agrees with the
   assert.ok(relError(dx!.dataSync(), ref.dX) <= 1e-5);
   await tf.setBackend('wasm');
 });
+
+test('the 2-D MatMul gradient (no transposed operands) matches dA = dC B^T, dB = A^T dC', async () => {
+  for (const backend of ['wasm', 'cpu']) {
+    await tf.setBackend(backend);
+    const a = tf.tensor2d(randomArray(7 * 5, 31), [7, 5]);
+    const b = tf.tensor2d(randomArray(5 * 3, 32), [5, 3]);
+    const dc = tf.tensor2d(randomArray(7 * 3, 33), [7, 3]);
+    const [da, db] = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x as tf.Tensor2D, y as tf.Tensor2D), dc)))([a, b]);
+    const refA = tf.matMul(dc, b, false, true);
+    const refB = tf.matMul(a, dc, true, false);
+    assert.ok(relError(da!.dataSync(), refA.dataSync()) <= 1e-6, `${backend} dA`);
+    assert.ok(relError(db!.dataSync(), refB.dataSync()) <= 1e-6, `${backend} dB`);
+    tf.dispose([a, b, dc, da!, db!, refA, refB]);
+  }
+  await tf.setBackend('wasm');
+});
