@@ -2,10 +2,10 @@
 // runs), resumable (a run whose summary says "completed" is kept and skipped), with steps- and
 // examples-to-target taken from each run's metrics.
 
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildManifest, getModelSpec, paramCount, type TrainConfig } from '@dtrain/common';
-import { Coordinator, CoordinatorServer, type MetricRecord, type RunSummary } from '@dtrain/coordinator';
+import { Coordinator, CoordinatorServer, readMetrics, type MetricRecord, type RunSummary } from '@dtrain/coordinator';
 
 export interface PlannedRun {
   name: string;
@@ -36,12 +36,6 @@ export interface PoolOptions {
   cifarDir: string;
   waitTimeoutMs: number;
   log: (line: string) => void;
-}
-
-export function readMetrics(dir: string): MetricRecord[] {
-  const p = join(dir, 'metrics.jsonl');
-  if (!existsSync(p)) return [];
-  return readFileSync(p, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as MetricRecord);
 }
 
 /** Steps, examples, epochs and training seconds until validation accuracy first reaches `target`. */

@@ -2,7 +2,7 @@
 // onto a TrainConfig; validation itself lives in @dtrain/common (validateConfig).
 
 import type { Argv } from 'yargs';
-import type { MomentumForm, ScalingRule, ScheduleKind, TrainConfig } from '@dtrain/common';
+import { STEP_TIMEOUT_MS, type MomentumForm, type ScalingRule, type ScheduleKind, type TrainConfig } from '@dtrain/common';
 
 export function trainOptions<T>(y: Argv<T>) {
   return y
@@ -38,7 +38,7 @@ export function trainOptions<T>(y: Argv<T>) {
     .option('eval-every', { type: 'number', default: 0, describe: 'evaluate every N steps (0: at the end of each epoch)', group: 'Run:' })
     .option('eval-chunk', { type: 'number', default: 500, describe: 'samples per evaluation shard', group: 'Run:' })
     .option('checkpoint-every', { type: 'number', default: 0, describe: 'write a checkpoint every N steps (0: only the initial and final ones)', group: 'Run:' })
-    .option('step-timeout', { type: 'number', default: 120, describe: 'seconds before an unfinished shard is given to another worker', group: 'Run:' })
+    .option('step-timeout', { type: 'number', default: STEP_TIMEOUT_MS / 1000, describe: 'seconds before an unfinished shard is given to another worker', group: 'Run:' })
     .option('wait-timeout', { type: 'number', default: 600, describe: 'seconds to wait for enough workers before giving up (a checkpoint is kept)', group: 'Run:' })
     .option('out', { type: 'string', describe: 'run directory (default: runs/<timestamp>)', group: 'Run:' })
     .option('overwrite', { type: 'boolean', default: false, describe: 'replace an earlier run in --out instead of refusing', group: 'Run:' })

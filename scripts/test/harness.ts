@@ -1,8 +1,8 @@
 // Integration harness: a real coordinator on port 0 with real WorkerClients over loopback sockets.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Coordinator, readCheckpoint, type MetricRecord, type RunSummary } from '@dtrain/coordinator';
+import { Coordinator, readCheckpoint, type RunSummary } from '@dtrain/coordinator';
 import type { DataLocation, TrainConfig } from '@dtrain/common';
 import { selectBackend, WorkerClient, type BackendInfo, type WorkerResult } from '@dtrain/worker';
 
@@ -57,6 +57,4 @@ export async function train(config: TrainConfig, n: number, o: { resume?: string
   return { summary, out: run.out, weights: readCheckpoint(run.out).weights };
 }
 
-export function records(out: string): MetricRecord[] {
-  return readFileSync(join(out, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as MetricRecord);
-}
+export { readMetrics as records } from '@dtrain/coordinator';

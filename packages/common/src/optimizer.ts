@@ -17,8 +17,6 @@ export interface OptimizerConfig {
   form: MomentumForm;
 }
 
-export const PLAIN_SGD: OptimizerConfig = { momentum: 0, dampening: 0, nesterov: false, weightDecay: 0, form: 'pytorch' };
-
 export function validateOptimizer(c: OptimizerConfig): void {
   const bad = (msg: string, hint: string): never => {
     throw new TrainerError('ERR_BAD_CONFIG', msg, { hint });

@@ -16,7 +16,7 @@ function fakeBatch(count: number, seed: number): { bytes: Uint8Array; images: Ui
   return { bytes: encodeCifarBatch(images, labels), images, labels };
 }
 
-export function fakeCifarDir(perFile = 20): string {
+function fakeCifarDir(perFile = 20): string {
   const dir = mkdtempSync(join(tmpdir(), 'cifar-'));
   [...CIFAR_TRAIN_FILES, CIFAR_TEST_FILE].forEach((f, i) => writeFileSync(join(dir, f), fakeBatch(perFile, i + 1).bytes));
   return dir;

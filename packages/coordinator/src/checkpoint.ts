@@ -5,11 +5,10 @@
 // Writes go to a temporary sibling directory, are fsynced, then renamed into place: a crash never leaves
 // a half-written checkpoint under a final name.
 
-import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { join } from 'node:path';
-import { TrainerError, type Manifest, type TrainConfig } from '@dtrain/common';
+import { sha256Hex, TrainerError, type Manifest, type TrainConfig } from '@dtrain/common';
 
 export const CHECKPOINT_FORMAT = 'dtrain-checkpoint/1';
 
@@ -59,10 +58,6 @@ function bytesOf(a: Float32Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
-function sha256(data: Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
 export function checkpointName(step: number): string {
   return `step-${String(step).padStart(8, '0')}`;
 }
@@ -84,7 +79,7 @@ export function writeCheckpoint(
   const put = (name: string, a: Float32Array): void => {
     const b = bytesOf(a);
     writeFileSynced(join(tmp, name), b);
-    files[name] = { bytes: b.length, sha256: sha256(b) };
+    files[name] = { bytes: b.length, sha256: sha256Hex(b) };
   };
   put('weights.f32', weights);
   if (velocity) put('velocity.f32', velocity);
@@ -107,7 +102,7 @@ function readFloats(path: string, expected: { bytes: number; sha256: string } | 
   if (buf.length !== expected.bytes || buf.length !== n * 4) {
     throw new TrainerError('ERR_CHECKPOINT', `${path} has ${buf.length} bytes, expected ${n * 4}`, { hint: 'the checkpoint is damaged; resume from an earlier one' });
   }
-  if (sha256(buf) !== expected.sha256) {
+  if (sha256Hex(buf) !== expected.sha256) {
     throw new TrainerError('ERR_CHECKPOINT', `${path} fails its sha256 check`, { hint: 'the checkpoint is damaged; resume from an earlier one' });
   }
   const out = new Float32Array(n);

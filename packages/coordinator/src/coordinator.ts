@@ -176,7 +176,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.setState('DONE');
     const summary = buildSummary({
       status, error, stopReason: this.stopReason, config: this.config, derived: this.derived, train: this.train,
-      workers: [...this.workerStats.values()], lastEval: this.lastEval, metricsPath: this.runDir.metricsPath,
+      workers: [...this.workerStats.values()], lastEval: this.lastEval, runDir: this.runDir.dir,
       finalCheckpoint: finalDir, resumedFrom: this.resumedFrom, runId: this.runId,
     });
     this.runDir.writeSummary(summary);

@@ -56,6 +56,13 @@ export interface EventRecord {
 
 export type MetricRecord = StepRecord | EvalRecord | EventRecord;
 
+/** The records of a run directory's metrics.jsonl (none if it has no such file yet). */
+export function readMetrics(dir: string): MetricRecord[] {
+  const p = join(dir, 'metrics.jsonl');
+  if (!existsSync(p)) return [];
+  return readFileSync(p, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as MetricRecord);
+}
+
 export function writeJsonAtomic(path: string, value: unknown): void {
   const tmp = `${path}.tmp-${process.pid}`;
   writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');

@@ -1,10 +1,9 @@
 // summary.json: what a run did, in one small file (steps, epochs, samples, workers and their backends,
 // final validation/test metrics, throughput, wall time, time breakdown medians).
 
-import { readFileSync } from 'node:fs';
 import type { Derived, EvalSplit, TrainConfig } from '@dtrain/common';
 import type { TrainState } from './checkpoint.js';
-import type { EvalRecord, StepRecord } from './rundir.js';
+import { readMetrics, type EvalRecord, type StepRecord } from './rundir.js';
 
 export interface WorkerStats {
   label: string;
@@ -38,26 +37,23 @@ export interface RunSummary {
   derived: Derived;
 }
 
-function median(xs: number[]): number {
+/** The value at fraction p (0..1) of the sorted values; 0 for none. */
+export function percentile(xs: readonly number[], p: number): number {
   if (xs.length === 0) return 0;
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
+  return s[Math.min(s.length - 1, Math.floor(s.length * p))]!;
 }
 
-export function readStepRecords(metricsPath: string): StepRecord[] {
-  try {
-    return readFileSync(metricsPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as StepRecord).filter((r) => r.type === 'step');
-  } catch {
-    return [];
-  }
+export function median(xs: readonly number[]): number {
+  return percentile(xs, 0.5);
 }
 
 export function buildSummary(a: {
   status: RunSummary['status']; error: string | undefined; stopReason: string | null; config: TrainConfig; derived: Derived;
-  train: TrainState; workers: WorkerStats[]; lastEval: Partial<Record<EvalSplit, EvalRecord>>; metricsPath: string;
+  train: TrainState; workers: WorkerStats[]; lastEval: Partial<Record<EvalSplit, EvalRecord>>; runDir: string;
   finalCheckpoint: string; resumedFrom: string | null; runId: string;
 }): RunSummary {
-  const steps = readStepRecords(a.metricsPath);
+  const steps = readMetrics(a.runDir).filter((r): r is StepRecord => r.type === 'step');
   const trainMs = steps.reduce((s, r) => s + r.stepMs, 0);
   const samples = steps.reduce((s, r) => s + r.samples, 0);
   const final: RunSummary['final'] = {};

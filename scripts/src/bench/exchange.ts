@@ -6,20 +6,10 @@ import { mkdtempSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Coordinator, type StepRecord } from '@dtrain/coordinator';
+import { Coordinator, median, percentile, type StepRecord } from '@dtrain/coordinator';
 import { toTrainConfig, type TrainArgs } from '../options.js';
 
 const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? 0;
-}
-
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(s.length * p))] ?? 0;
-}
 
 export async function benchExchange(a: TrainArgs & { steps: number }): Promise<Record<string, unknown>> {
   const config = { ...toTrainConfig({ ...a, maxSteps: a.steps }), evalEvery: 1e9, dataset: { name: 'synthetic' as const, trainSize: Math.max(4 * a.batchSize, 1000), testSize: 10, seed: 1, valFraction: 0, normalize: false, augment: false } };
@@ -34,7 +24,7 @@ export async function benchExchange(a: TrainArgs & { steps: number }): Promise<R
   const m = (k: keyof StepRecord) => Number(median(warm.map((r) => r[k] as number)).toFixed(3));
   return {
     bench: 'exchange', model: config.model, params: coord.derived.paramCount, workers: a.workers, batchSize: a.batchSize,
-    steps: summary.steps, coordMsMedian: m('coordMs'), coordMsP90: Number(pct(warm.map((r) => r.coordMs), 0.9).toFixed(3)),
+    steps: summary.steps, coordMsMedian: m('coordMs'), coordMsP90: Number(percentile(warm.map((r) => r.coordMs), 0.9).toFixed(3)),
     decodeMs: m('decodeMs'), reduceUpdateMs: m('reduceUpdateMs'), broadcastMs: m('broadcastMs'), assignMs: m('assignMs'),
     stepMs: m('stepMs'), bytesPerStep: m('bytesIn') + m('bytesOut'), node: process.version, cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length,
   };

@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Coordinator, type StepRecord } from '@dtrain/coordinator';
+import { Coordinator, median, type StepRecord } from '@dtrain/coordinator';
 import { toTrainConfig, type TrainArgs } from '../options.js';
 
 const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
@@ -24,11 +24,10 @@ async function measure(a: TrainArgs, workers: number, perWorker: number, steps: 
   const warm = records.slice(Math.min(10, Math.floor(records.length / 4)));
   const ms = warm.reduce((s, r) => s + r.stepMs, 0);
   const samples = warm.reduce((s, r) => s + r.samples, 0);
-  const med = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? 0;
   return {
     imagesPerSecond: Number((samples / (ms / 1000)).toFixed(1)),
-    medianStepMs: Number(med(warm.map((r) => r.stepMs)).toFixed(2)),
-    medianCoordMs: Number(med(warm.map((r) => r.coordMs)).toFixed(3)),
+    medianStepMs: Number(median(warm.map((r) => r.stepMs)).toFixed(2)),
+    medianCoordMs: Number(median(warm.map((r) => r.coordMs)).toFixed(3)),
   };
 }
 
