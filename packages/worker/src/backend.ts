@@ -10,6 +10,7 @@ import '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs-core';
 import { TrainerError } from '@dtrain/common';
 import { installFastGradients } from './gradients.js';
+import { installWasmKernels } from './wasm-kernels.js';
 
 export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
@@ -82,8 +83,9 @@ export async function selectBackend(choice: BackendChoice): Promise<BackendInfo>
   if (choice === 'auto' || choice === 'wasm') {
     try {
       await useBackend('wasm');
+      installWasmKernels();
       installFastGradients();
-      return { name: 'wasm', provider: '@tensorflow/tfjs-backend-wasm', reason: [...notes, 'using wasm (XNNPACK) with dtrain gradients'].join('; ') };
+      return { name: 'wasm', provider: '@tensorflow/tfjs-backend-wasm', reason: [...notes, 'using wasm (XNNPACK) with dtrain SIMD kernels and gradients'].join('; ') };
     } catch (e) {
       if (choice === 'wasm') throw new TrainerError('ERR_BACKEND', `wasm backend failed: ${firstLine(e)}`, { hint: 'use --backend cpu' });
       notes.push(`wasm failed (${firstLine(e)})`);

@@ -1,13 +1,17 @@
 // Fast gradients for the wasm and cpu backends, installed over tfjs' gradient registry when the native
 // TensorFlow backend is not in use (its own kernels are right and faster there):
-//  - Conv2D filter gradient as im2col + one matMul (wasm has no Conv2DBackpropFilter kernel; cpu's is slow):
+//  - Conv2D filter gradient: on wasm dtrain's SIMD Conv2DBackpropFilter kernel (wasm-kernels.ts), on cpu
+//    im2col + one matMul (cpu's own kernel is slow):
 //      dW[kh,kw,ci,co] = sum_{n,oh,ow} x[n, oh*s+kh-pt, ow*s+kw-pl, ci] * dy[n,oh,ow,co]
 //  - Conv2D input gradient (stride 1) as a forward convolution with the flipped filter.
 //  - MatMul (2-D, no transposes) gradients without transposed-operand matMuls, which wasm runs on a slow
 //    path (dense_1's weight gradient: 9.3 ms with transposeA, 1.4 ms with an explicit transpose):
 //      dA = (B x dC^T)^T,  dB = A^T x dC
+//  - Add with a bias ([..., c] + [c]): the bias gradient by dtrain's DtrainBiasGrad kernel where the
+//    backend has it (stock Sum over leading axes transposes the whole activation first).
 
 import * as tf from '@tensorflow/tfjs-core';
+import { BIAS_GRAD_KERNEL } from './wasm-kernels.js';
 
 type Pad = 'valid' | 'same';
 
@@ -18,24 +22,6 @@ export interface ConvGeometry {
   padBottom: number;
   padLeft: number;
   padRight: number;
-}
-
-interface WasmBackendLike {
-  wasm?: { HEAPU8: Uint8Array };
-  getMemoryOffset?: (dataId: object) => number;
-}
-
-/**
- * Read a float32 tensor without a copy where possible: on wasm a view of the tensor on the wasm heap
- * (valid until the next wasm allocation, so read it before creating tensors), elsewhere dataSync().
- * A wasm read-back copies at about 1 GB/s here (7 ms for a 7 MB activation).
- */
-export function readFloats(t: tf.Tensor): Float32Array {
-  const b = tf.backend() as unknown as WasmBackendLike;
-  if (t.dtype === 'float32' && b.wasm && b.getMemoryOffset) {
-    return new Float32Array(b.wasm.HEAPU8.buffer, b.getMemoryOffset(t.dataId), t.size);
-  }
-  return t.dataSync() as Float32Array;
 }
 
 /** TensorFlow's output size and padding for a 2-D convolution. */
@@ -53,7 +39,7 @@ export function convGeometry(inH: number, inW: number, k: number, kw: number, st
 }
 
 /**
- * Transposed im2col in plain JS: [KH*KW*C, N*OH*OW] in (kh, kw, c) row order, so that
+ * Transposed im2col in plain JS (cpu backend): [KH*KW*C, N*OH*OW] in (kh, kw, c) row order, so that
  * dW = colsT x dy[N*OH*OW, CO] needs no transpose (wasm matMul with transposeA is slow).
  */
 export function im2colT(x: Float32Array, shape: readonly number[], kh: number, kw: number, stride: number, g: ConvGeometry): Float32Array {
@@ -79,12 +65,16 @@ export function im2colT(x: Float32Array, shape: readonly number[], kh: number, k
   return cols;
 }
 
-/** Conv2D filter gradient via im2col + one matMul. */
+/** Conv2D filter gradient: the backend's kernel on wasm (dtrain's), else im2col + one matMul. */
 export function conv2dFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [number, number, number, number], stride: number, pad: Pad): tf.Tensor4D {
+  if (tf.getBackend() === 'wasm') {
+    const attrs = { strides: [stride, stride], pad, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape };
+    return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs as never) as tf.Tensor4D;
+  }
   const [kh, kw, ci, co] = filterShape;
   const g = convGeometry(x.shape[1], x.shape[2], kh, kw, stride, pad);
   const m = x.shape[0] * g.outH * g.outW;
-  const cols = im2colT(readFloats(x), x.shape, kh, kw, stride, g);
+  const cols = im2colT(x.dataSync() as Float32Array, x.shape, kh, kw, stride, g);
   return tf.tidy(() => {
     const colsT = tf.tensor2d(cols, [kh * kw * ci, m]);
     return tf.reshape(tf.matMul(colsT, tf.reshape(dy, [m, co])), [kh, kw, ci, co]) as tf.Tensor4D;
@@ -137,6 +127,24 @@ export function installFastGradients(): void {
       return {
         a: () => tf.transpose(tf.matMul(b, tf.transpose(d))),
         b: () => tf.matMul(tf.transpose(a), d),
+      };
+    },
+  });
+  const addDefault = tf.getGradient('Add');
+  tf.registerGradient({
+    kernelName: 'Add',
+    inputsToSave: ['a', 'b'],
+    gradFunc: (dy, saved, attrs) => {
+      const [a, b] = saved as [tf.Tensor, tf.Tensor];
+      const d = dy as tf.Tensor;
+      const isBias = b.rank === 1 && a.rank >= 2 && tf.util.arraysEqual(a.shape, d.shape) && b.shape[0] === a.shape[a.rank - 1];
+      if (!isBias || !tf.getKernel(BIAS_GRAD_KERNEL, tf.getBackend())) {
+        if (!addDefault) throw new Error('tfjs has no Add gradient');
+        return addDefault.gradFunc(dy, saved, attrs);
+      }
+      return {
+        a: () => tf.reshape(d, a.shape),
+        b: () => tf.engine().runKernel(BIAS_GRAD_KERNEL, { x: d }, {}) as tf.Tensor,
       };
     },
   });

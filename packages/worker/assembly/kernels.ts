@@ -1,0 +1,199 @@
+// SIMD kernels for tfjs' wasm backend (AssemblyScript, built by `asc`; see asconfig.json).
+// The module imports the backend's WebAssembly.Memory: every pointer is a byte offset into tfjs-wasm's
+// heap and every tensor is float32 NHWC. The module has no data segments and allocates nothing, so
+// sharing that memory is safe (a test checks the built binary has no data section).
+
+/** dx = 0, then dy of each pooling window added at the window's first maximum (tfjs' rule: `>`). */
+export function maxPoolGrad(x: usize, dy: usize, dx: usize, n: i32, h: i32, w: i32, c: i32,
+  oh: i32, ow: i32, fh: i32, fw: i32, sh: i32, sw: i32, padT: i32, padL: i32): void {
+  memory.fill(dx, 0, (<usize>(n * h * w * c)) << 2);
+  const c4 = c & ~3;
+  const lanes = i32x4(0, 1, 2, 3);
+  for (let b = 0; b < n; b++) {
+    const img = b * h * w * c;
+    for (let oy = 0; oy < oh; oy++) {
+      const y0 = max(oy * sh - padT, 0);
+      const y1 = min(oy * sh - padT + fh, h);
+      for (let ox = 0; ox < ow; ox++) {
+        const x0 = max(ox * sw - padL, 0);
+        const x1 = min(ox * sw - padL + fw, w);
+        const dyRow = dy + ((<usize>(((b * oh + oy) * ow + ox) * c)) << 2);
+        let ch = 0;
+        for (; ch < c4; ch += 4) {
+          let best = f32x4.splat(-Infinity);
+          let at = i32x4.splat(-1);
+          for (let y = y0; y < y1; y++) {
+            for (let xx = x0; xx < x1; xx++) {
+              const e = img + (y * w + xx) * c + ch;
+              const v = v128.load(x + ((<usize>e) << 2));
+              const gt = f32x4.gt(v, best);
+              best = v128.bitselect(v, best, gt);
+              at = v128.bitselect(i32x4.add(i32x4.splat(e), lanes), at, gt);
+            }
+          }
+          const g = v128.load(dyRow + ((<usize>ch) << 2));
+          scatterAdd(dx, i32x4.extract_lane(at, 0), f32x4.extract_lane(g, 0));
+          scatterAdd(dx, i32x4.extract_lane(at, 1), f32x4.extract_lane(g, 1));
+          scatterAdd(dx, i32x4.extract_lane(at, 2), f32x4.extract_lane(g, 2));
+          scatterAdd(dx, i32x4.extract_lane(at, 3), f32x4.extract_lane(g, 3));
+        }
+        for (; ch < c; ch++) {
+          let best: f32 = -Infinity;
+          let at = -1;
+          for (let y = y0; y < y1; y++) {
+            for (let xx = x0; xx < x1; xx++) {
+              const e = img + (y * w + xx) * c + ch;
+              const v = load<f32>(x + ((<usize>e) << 2));
+              if (v > best) {
+                best = v;
+                at = e;
+              }
+            }
+          }
+          scatterAdd(dx, at, load<f32>(dyRow + ((<usize>ch) << 2)));
+        }
+      }
+    }
+  }
+}
+
+@inline function scatterAdd(dx: usize, at: i32, g: f32): void {
+  if (at < 0) return;
+  const p = dx + ((<usize>at) << 2);
+  store<f32>(p, load<f32>(p) + g);
+}
+
+/** Zero-padded copy of x [n,h,w,c] into out [n, h+padT+padB, w+padL+padR, c]. */
+export function padCopy(x: usize, out: usize, n: i32, h: i32, w: i32, c: i32, padT: i32, padB: i32, padL: i32, padR: i32): void {
+  const hp = h + padT + padB;
+  const wp = w + padL + padR;
+  memory.fill(out, 0, (<usize>(n * hp * wp * c)) << 2);
+  const rowBytes = (<usize>(w * c)) << 2;
+  for (let b = 0; b < n; b++) {
+    for (let y = 0; y < h; y++) {
+      const src = x + ((<usize>((b * h + y) * w * c)) << 2);
+      const dst = out + ((<usize>(((b * hp + y + padT) * wp + padL) * c)) << 2);
+      memory.copy(dst, src, rowBytes);
+    }
+  }
+}
+
+// Positions per tile of the filter gradient: the tile's dy rows stay in L1 while every filter row
+// block streams over them.
+const TILE_POSITIONS: i32 = 96;
+
+/**
+ * Conv2D filter gradient over a padded input xp [n,hp,wp,c] and dy [n,oh,ow,co]:
+ *   dw[ki,kj,ci,o] = sum_{b,oy,ox} xp[b, oy*sh+ki, ox*sw+kj, ci] * dy[b,oy,ox,o]
+ * For a fixed ki, the (kj, ci) rows of dw read kw*c contiguous floats of xp, so blocks of 4 such rows
+ * times 8 output channels form a register-blocked GEMM micro-kernel with implicit im2col.
+ */
+export function conv2dFilterGrad(xp: usize, dy: usize, dw: usize, n: i32, hp: i32, wp: i32, c: i32,
+  oh: i32, ow: i32, co: i32, kh: i32, kw: i32, sh: i32, sw: i32): void {
+  const kwc = kw * c;
+  memory.fill(dw, 0, (<usize>(kh * kwc * co)) << 2);
+  const rows = n * oh;
+  const tileRows = max(1, (TILE_POSITIONS + ow - 1) / ow);
+  for (let q0 = 0; q0 < rows; q0 += tileRows) {
+    const q1 = min(rows, q0 + tileRows);
+    for (let ki = 0; ki < kh; ki++) {
+      let j = 0;
+      for (; j + 4 <= kwc; j += 4) {
+        const r = ki * kwc + j;
+        let o = 0;
+        for (; o + 8 <= co; o += 8) block4x8(xp, dy, dw + ((<usize>(r * co + o)) << 2), q0, q1, oh, ow, hp, wp, c, co, ki, j, o, sh, sw);
+        for (; o < co; o++) blockScalar(xp, dy, dw, 4, r, q0, q1, oh, ow, hp, wp, c, co, ki, j, o, sh, sw);
+      }
+      if (j < kwc) {
+        const r = ki * kwc + j;
+        for (let o = 0; o < co; o++) blockScalar(xp, dy, dw, kwc - j, r, q0, q1, oh, ow, hp, wp, c, co, ki, j, o, sh, sw);
+      }
+    }
+  }
+}
+
+@inline function xRow(xp: usize, q: i32, oh: i32, hp: i32, wp: i32, c: i32, ki: i32, j: i32, sh: i32): usize {
+  const b = q / oh;
+  const oy = q - b * oh;
+  return xp + ((<usize>(((b * hp + oy * sh + ki) * wp) * c + j)) << 2);
+}
+
+function block4x8(xp: usize, dy: usize, out: usize, q0: i32, q1: i32, oh: i32, ow: i32, hp: i32, wp: i32,
+  c: i32, co: i32, ki: i32, j: i32, o: i32, sh: i32, sw: i32): void {
+  const rowStride = (<usize>co) << 2;
+  let a0 = v128.load(out), a1 = v128.load(out, 16);
+  let b0 = v128.load(out + rowStride), b1 = v128.load(out + rowStride, 16);
+  let c0 = v128.load(out + 2 * rowStride), c1 = v128.load(out + 2 * rowStride, 16);
+  let d0 = v128.load(out + 3 * rowStride), d1 = v128.load(out + 3 * rowStride, 16);
+  const xStep = (<usize>(sw * c)) << 2;
+  for (let q = q0; q < q1; q++) {
+    let px = xRow(xp, q, oh, hp, wp, c, ki, j, sh);
+    let pd = dy + ((<usize>(q * ow * co + o)) << 2);
+    for (let ox = 0; ox < ow; ox++) {
+      const g0 = v128.load(pd), g1 = v128.load(pd, 16);
+      const x0 = v128.load32_splat(px);
+      a0 = f32x4.add(a0, f32x4.mul(x0, g0));
+      a1 = f32x4.add(a1, f32x4.mul(x0, g1));
+      const x1 = v128.load32_splat(px, 4);
+      b0 = f32x4.add(b0, f32x4.mul(x1, g0));
+      b1 = f32x4.add(b1, f32x4.mul(x1, g1));
+      const x2 = v128.load32_splat(px, 8);
+      c0 = f32x4.add(c0, f32x4.mul(x2, g0));
+      c1 = f32x4.add(c1, f32x4.mul(x2, g1));
+      const x3 = v128.load32_splat(px, 12);
+      d0 = f32x4.add(d0, f32x4.mul(x3, g0));
+      d1 = f32x4.add(d1, f32x4.mul(x3, g1));
+      px += xStep;
+      pd += rowStride;
+    }
+  }
+  v128.store(out, a0); v128.store(out, a1, 16);
+  v128.store(out + rowStride, b0); v128.store(out + rowStride, b1, 16);
+  v128.store(out + 2 * rowStride, c0); v128.store(out + 2 * rowStride, c1, 16);
+  v128.store(out + 3 * rowStride, d0); v128.store(out + 3 * rowStride, d1, 16);
+}
+
+/** Scalar fallback for `count` filter rows starting at row r (and column o): remainders only. */
+function blockScalar(xp: usize, dy: usize, dw: usize, count: i32, r: i32, q0: i32, q1: i32, oh: i32, ow: i32,
+  hp: i32, wp: i32, c: i32, co: i32, ki: i32, j: i32, o: i32, sh: i32, sw: i32): void {
+  for (let k = 0; k < count; k++) {
+    let acc: f32 = 0;
+    for (let q = q0; q < q1; q++) {
+      const px = xRow(xp, q, oh, hp, wp, c, ki, j + k, sh);
+      const pd = dy + ((<usize>(q * ow * co + o)) << 2);
+      for (let ox = 0; ox < ow; ox++) {
+        acc += load<f32>(px + ((<usize>(ox * sw * c)) << 2)) * load<f32>(pd + ((<usize>(ox * co)) << 2));
+      }
+    }
+    const p = dw + ((<usize>((r + k) * co + o)) << 2);
+    store<f32>(p, load<f32>(p) + acc);
+  }
+}
+
+/** Bias gradient: out[ch] = sum over the m rows of dy [m, c]; 16 channels (one cache line) per pass. */
+export function sumRows(dy: usize, out: usize, m: i32, c: i32): void {
+  const rowBytes = (<usize>c) << 2;
+  let ch = 0;
+  for (; ch + 16 <= c; ch += 16) {
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+    let p = dy + ((<usize>ch) << 2);
+    for (let i = 0; i < m; i++) {
+      a0 = f32x4.add(a0, v128.load(p));
+      a1 = f32x4.add(a1, v128.load(p, 16));
+      a2 = f32x4.add(a2, v128.load(p, 32));
+      a3 = f32x4.add(a3, v128.load(p, 48));
+      p += rowBytes;
+    }
+    const q = out + ((<usize>ch) << 2);
+    v128.store(q, a0); v128.store(q, a1, 16); v128.store(q, a2, 32); v128.store(q, a3, 48);
+  }
+  for (; ch < c; ch++) {
+    let acc: f32 = 0;
+    let p = dy + ((<usize>ch) << 2);
+    for (let i = 0; i < m; i++) {
+      acc += load<f32>(p);
+      p += rowBytes;
+    }
+    store<f32>(out + ((<usize>ch) << 2), acc);
+  }
+}
