@@ -1,0 +1,103 @@
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+import { selectBackend } from '@dtrain/worker';
+import { KERNELS_WASM_URL } from '../src/wasm-kernels.js';
+import { randomArray, relError } from './helpers.js';
+
+type Shape4 = [number, number, number, number];
+type Pad = 'valid' | 'same';
+
+before(async () => {
+  await selectBackend('wasm');
+});
+
+/** Run one kernel on a backend and read its output back. */
+async function runOn(backend: string, kernel: string, inputs: Record<string, { values: Float32Array; shape: number[] }>, attrs: object): Promise<Float32Array> {
+  await tf.setBackend(backend);
+  const ts: Record<string, tf.Tensor> = {};
+  for (const [name, v] of Object.entries(inputs)) ts[name] = tf.tensor(v.values, v.shape);
+  const out = tf.engine().runKernel(kernel, ts, attrs as never) as tf.Tensor;
+  const values = out.dataSync().slice() as Float32Array;
+  tf.dispose([out, ...Object.values(ts)]);
+  return values;
+}
+
+/** Values with many exact ties (integers in [-2, 2]) so the first-maximum rule is exercised. */
+function tiedArray(n: number, seed: number): Float32Array {
+  return randomArray(n, seed, 2.5).map((v) => Math.round(v));
+}
+
+test('MaxPoolGrad matches the tfjs cpu kernel (valid/same, stride 1/2, overlapping windows, ties)', async () => {
+  let seed = 500;
+  const shapes: Shape4[] = [[2, 8, 8, 8], [3, 7, 9, 5], [1, 13, 13, 4], [2, 6, 5, 3]];
+  for (const shape of shapes) {
+    for (const pad of ['valid', 'same'] as Pad[]) {
+      for (const [filterSize, stride] of [[2, 2], [3, 2], [2, 1], [3, 1]] as const) {
+        for (const tied of [false, true]) {
+          const size = shape.reduce((a, b) => a * b);
+          const x = tied ? tiedArray(size, seed++) : randomArray(size, seed++);
+          const info = tf.backend_util.computePool2DInfo(shape, filterSize, stride, 1, pad);
+          const dyShape = [shape[0], info.outHeight, info.outWidth, shape[3]];
+          const dy = randomArray(dyShape.reduce((a, b) => a * b), seed++);
+          const attrs = { filterSize, strides: stride, pad, dimRoundingMode: undefined };
+          await tf.setBackend('cpu');
+          const xt = tf.tensor4d(x, shape);
+          const y = tf.maxPool(xt, filterSize, stride, pad);
+          const output = { values: y.dataSync().slice() as Float32Array, shape: y.shape };
+          tf.dispose([xt, y]);
+          const inputs = { dy: { values: dy, shape: dyShape }, input: { values: x, shape }, output };
+          const ref = await runOn('cpu', 'MaxPoolGrad', inputs, attrs);
+          const got = await runOn('wasm', 'MaxPoolGrad', inputs, attrs);
+          const err = relError(got, ref);
+          assert.ok(err <= 1e-5, `${JSON.stringify({ shape, pad, filterSize, stride, tied })}: rel err ${err}`);
+        }
+      }
+    }
+  }
+  await tf.setBackend('wasm');
+});
+
+test('the bias gradient of Add ([..., c] + [c]) matches the cpu backend, for c with and without a 16-lane remainder', async () => {
+  for (const shape of [[4, 5, 6, 32], [3, 7, 20], [9, 3], [2, 3, 3, 64]]) {
+    const c = shape[shape.length - 1]!;
+    const size = shape.reduce((a, b) => a * b);
+    const x = randomArray(size, 7 + c);
+    const b = randomArray(c, 8 + c);
+    const r = randomArray(size, 9 + c);
+    const grads: Float32Array[][] = [];
+    for (const backend of ['cpu', 'wasm']) {
+      await tf.setBackend(backend);
+      const [xt, bt, rt] = [tf.tensor(x, shape), tf.tensor(b, [c]), tf.tensor(r, shape)];
+      const gs = tf.grads((u: tf.Tensor, v: tf.Tensor) => tf.sum(tf.mul(tf.add(u, v), rt)))([xt, bt]);
+      grads.push(gs.map((g) => g.dataSync().slice() as Float32Array));
+      tf.dispose([xt, bt, rt, ...gs]);
+    }
+    assert.ok(relError(grads[1]![0]!, grads[0]![0]!) <= 1e-6, `dx ${shape}`);
+    assert.ok(relError(grads[1]![1]!, grads[0]![1]!) <= 1e-5, `db ${shape}: ${relError(grads[1]![1]!, grads[0]![1]!)}`);
+  }
+  await tf.setBackend('wasm');
+});
+
+test('the kernel module imports only a memory and has no data section (safe to share tfjs-wasm memory)', () => {
+  const bytes = readFileSync(KERNELS_WASM_URL);
+  const mod = new WebAssembly.Module(bytes);
+  const imports = (WebAssembly.Module as unknown as { imports(m: WebAssembly.Module): { module: string; name: string; kind: string }[] }).imports(mod);
+  assert.deepEqual(imports, [{ module: 'env', name: 'memory', kind: 'memory' }]);
+  // Walk the top-level sections: id (1 byte) + LEB128 size; id 11 is the data section.
+  const ids: number[] = [];
+  for (let at = 8; at < bytes.length;) {
+    const id = bytes[at++]!;
+    let size = 0;
+    for (let shift = 0; ; shift += 7) {
+      const byte = bytes[at++]!;
+      size |= (byte & 0x7f) << shift;
+      if (byte < 0x80) break;
+    }
+    ids.push(id);
+    at += size;
+  }
+  assert.ok(ids.includes(10), 'module has a code section');
+  assert.ok(!ids.includes(11), `module has a data section (sections: ${ids.join(',')})`);
+});
