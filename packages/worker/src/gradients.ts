@@ -3,7 +3,8 @@
 //  - Conv2D filter gradient: on wasm dtrain's SIMD Conv2DBackpropFilter kernel (wasm-kernels.ts), on cpu
 //    im2col + one matMul (cpu's own kernel is slow):
 //      dW[kh,kw,ci,co] = sum_{n,oh,ow} x[n, oh*s+kh-pt, ow*s+kw-pl, ci] * dy[n,oh,ow,co]
-//  - Conv2D input gradient (stride 1) as a forward convolution with the flipped filter.
+//  - Conv2D input gradient: on wasm dtrain's Conv2DBackpropInput kernel; on cpu (stride 1) a forward
+//    convolution with the flipped filter.
 //  - MatMul (2-D, no transposes) gradients without transposed-operand matMuls, which wasm runs on a slow
 //    path (dense_1's weight gradient: 9.3 ms with transposeA, 1.4 ms with an explicit transpose):
 //      dA = (B x dC^T)^T,  dB = A^T x dC
@@ -82,12 +83,12 @@ export function conv2dFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [
 }
 
 /**
- * Conv2D input gradient. Stride 1: a forward convolution of the padded dy with the spatially flipped,
- * in/out-swapped filter (wasm's forward Conv2D is XNNPACK; its Conv2DBackpropInput is not).
- * Other strides: tfjs' conv2dTranspose.
+ * Conv2D input gradient. On wasm dtrain's Conv2DBackpropInput kernel (any stride). Elsewhere, stride 1:
+ * a forward convolution of the padded dy with the spatially flipped, in/out-swapped filter; other
+ * strides: tfjs' conv2dTranspose.
  */
 export function conv2dInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, xShape: [number, number, number, number], stride: number, pad: Pad): tf.Tensor4D {
-  if (stride !== 1) return tf.conv2dTranspose(dy, filter, xShape, stride, pad);
+  if (stride !== 1 || tf.getBackend() === 'wasm') return tf.conv2dTranspose(dy, filter, xShape, stride, pad);
   return tf.tidy(() => {
     const [kh, kw] = filter.shape;
     const g = convGeometry(xShape[1], xShape[2], kh, kw, 1, pad);

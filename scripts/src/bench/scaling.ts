@@ -11,7 +11,7 @@ import { toTrainConfig, type TrainArgs } from '../options.js';
 
 const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
 
-async function measure(a: TrainArgs, workers: number, perWorker: number, steps: number, backend: string): Promise<{ imagesPerSecond: number; medianStepMs: number; medianCoordMs: number }> {
+async function measure(a: TrainArgs, workers: number, perWorker: number, steps: number, backend: string): Promise<{ imagesPerSecond: number; medianStepMs: number; medianCoordMs: number; medianComputeMs: number }> {
   const base = toTrainConfig({ ...a, workers, minWorkers: workers, batchSize: perWorker * workers, maxSteps: steps });
   const config = { ...base, evalEvery: 1e9, dataset: { name: 'synthetic' as const, seed: 1, normalize: false, augment: false, trainSize: Math.max(a.trainSize, 4 * perWorker * workers), testSize: 64, valFraction: 0 } };
   const coord = new Coordinator({ config, host: '127.0.0.1', port: 0, token: undefined, out: mkdtempSync(join(tmpdir(), 'dtrain-scaling-')), waitTimeoutMs: 120_000, log: () => undefined });
@@ -28,6 +28,9 @@ async function measure(a: TrainArgs, workers: number, perWorker: number, steps: 
     imagesPerSecond: Number((samples / (ms / 1000)).toFixed(1)),
     medianStepMs: Number(median(warm.map((r) => r.stepMs)).toFixed(2)),
     medianCoordMs: Number(median(warm.map((r) => r.coordMs)).toFixed(3)),
+    // The slowest worker's forward + backward + read-back in each step; stepMs minus this is the wire,
+    // the weights upload and the coordinator.
+    medianComputeMs: Number(median(warm.map((r) => Math.max(...Object.values(r.computeMs)))).toFixed(2)),
   };
 }
 
