@@ -94,6 +94,7 @@ async function main(): Promise<void> {
         .positional('what', { choices: ['compute', 'exchange', 'scaling', 'echo-worker'] as const, demandOption: true, describe: 'which benchmark' })
         .option('steps', { type: 'number', default: 300, describe: 'steps (exchange) or iterations (compute) to measure' })
         .option('backend', { type: 'string', default: 'auto', choices: BACKEND_CHOICES, describe: 'compute: tfjs backend' })
+        .option('repeats', { type: 'number', default: 3, describe: 'scaling: rounds of (1 worker, 2 workers); the ratio printed is their median' })
         .option('connect', { type: 'string', describe: 'echo-worker: coordinator address' }),
     async (a) => {
       if (a.what === 'echo-worker') {
@@ -106,7 +107,8 @@ async function main(): Promise<void> {
         return;
       }
       if (a.what === 'scaling') {
-        process.stdout.write(JSON.stringify(await benchScaling(a as unknown as TrainArgs & { steps: number; backend: string })) + '\n');
+        if (!Number.isInteger(a.repeats) || a.repeats < 1) throw new TrainerError('ERR_BAD_CONFIG', `--repeats must be a positive integer, got ${a.repeats}`);
+        process.stdout.write(JSON.stringify(await benchScaling(a as unknown as TrainArgs & { steps: number; backend: string; repeats: number })) + '\n');
         return;
       }
       process.stdout.write(JSON.stringify(await benchExchange(a as unknown as TrainArgs & { steps: number })) + '\n');

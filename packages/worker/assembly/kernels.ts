@@ -330,3 +330,15 @@ export function sumRows(dy: usize, out: usize, m: i32, c: i32): void {
     store<f32>(out + ((<usize>ch) << 2), acc);
   }
 }
+
+/** ReLU gradient in one pass: dx = x > 0 ? dy : 0 (tfjs: dy * cast(step(x)), three kernels). */
+export function reluGrad(dy: usize, x: usize, dx: usize, size: i32): void {
+  const zero = f32x4.splat(0);
+  const end4 = (<usize>(size & ~3)) << 2;
+  let i: usize = 0;
+  for (; i < end4; i += 16) {
+    v128.store(dx + i, v128.and(v128.load(dy + i), f32x4.gt(v128.load(x + i), zero)));
+  }
+  const end = (<usize>size) << 2;
+  for (; i < end; i += 4) store<f32>(dx + i, load<f32>(x + i) > 0 ? load<f32>(dy + i) : 0);
+}

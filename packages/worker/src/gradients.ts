@@ -10,9 +10,10 @@
 //      dA = (B x dC^T)^T,  dB = A^T x dC
 //  - Add with a bias ([..., c] + [c]): the bias gradient by dtrain's DtrainBiasGrad kernel where the
 //    backend has it (stock Sum over leading axes transposes the whole activation first).
+//  - Relu (float32): dtrain's one-pass DtrainReluGrad kernel where the backend has it.
 
 import * as tf from '@tensorflow/tfjs-core';
-import { BIAS_GRAD_KERNEL } from './wasm-kernels.js';
+import { BIAS_GRAD_KERNEL, RELU_GRAD_KERNEL } from './wasm-kernels.js';
 
 type Pad = 'valid' | 'same';
 
@@ -129,6 +130,19 @@ export function installFastGradients(): void {
         a: () => tf.transpose(tf.matMul(b, tf.transpose(d))),
         b: () => tf.matMul(tf.transpose(a), d),
       };
+    },
+  });
+  const reluDefault = tf.getGradient('Relu');
+  tf.registerGradient({
+    kernelName: 'Relu',
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x] = saved as [tf.Tensor];
+      if (x.dtype !== 'float32' || !tf.getKernel(RELU_GRAD_KERNEL, tf.getBackend())) {
+        if (!reluDefault) throw new Error('tfjs has no Relu gradient');
+        return reluDefault.gradFunc(dy, saved, attrs);
+      }
+      return { x: () => tf.engine().runKernel(RELU_GRAD_KERNEL, { dy: dy as tf.Tensor, x }, {}) as tf.Tensor };
     },
   });
   const addDefault = tf.getGradient('Add');

@@ -101,3 +101,33 @@ test('the kernel module imports only a memory and has no data section (safe to s
   assert.ok(ids.includes(10), 'module has a code section');
   assert.ok(!ids.includes(11), `module has a data section (sections: ${ids.join(',')})`);
 });
+
+test('the Relu gradient (one pass) matches the cpu backend, zeros and negatives included', async () => {
+  const x = tiedArray(4 * 6 * 6 * 5, 77);
+  const dy = randomArray(x.length, 78);
+  const got: Float32Array[] = [];
+  for (const backend of ['cpu', 'wasm']) {
+    await tf.setBackend(backend);
+    const [xt, dyt] = [tf.tensor(x, [4, 6, 6, 5]), tf.tensor(dy, [4, 6, 6, 5])];
+    const [g] = tf.grads((u: tf.Tensor) => tf.sum(tf.mul(tf.relu(u), dyt)))([xt]);
+    got.push(g!.dataSync().slice() as Float32Array);
+    tf.dispose([xt, dyt, g!]);
+  }
+  assert.ok(x.some((v) => v === 0) && x.some((v) => v < 0));
+  assert.equal(relError(got[1]!, got[0]!), 0, "same values (up to the sign of zero)");
+  await tf.setBackend('wasm');
+});
+
+test('Identity shares memory by reference count: a clone outlives its source and keeps its values', async () => {
+  await tf.setBackend('wasm');
+  const a = tf.tensor([1, 2, 3, 4], [2, 2]);
+  const before = tf.memory().numBytes;
+  const b = tf.clone(a);
+  assert.equal(tf.memory().numBytes, before + 16, 'engine counts the clone');
+  a.dispose();
+  assert.deepEqual([...b.dataSync()], [1, 2, 3, 4]);
+  const c = tf.add(b, 1);
+  b.dispose();
+  assert.deepEqual([...c.dataSync()], [2, 3, 4, 5]);
+  c.dispose();
+});

@@ -1,0 +1,10 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { selectBackend, Network } from '@dtrain/worker';
+import { getModelSpec, initWeights } from '@dtrain/common';
+await selectBackend('wasm');
+const net = new Network(getModelSpec('reference-cnn'));
+net.setWeights(initWeights(net.manifest, 1));
+const B=64, x = new Float32Array(B*3072).map((_, i) => Math.sin(i)), y = new Int32Array(B), g = new Float32Array(net.paramCount);
+net.computeShard(x,y,B,g);
+const prof = await tf.profile(() => net.computeShard(x,y,B,g));
+console.log(prof.kernels.map(k => k.name + JSON.stringify(k.inputShapes)).join('\n'));
