@@ -16,6 +16,21 @@ export interface EvalOutput {
   correct: number;
 }
 
+interface WasmHeap {
+  wasm?: { HEAPU8: Uint8Array };
+  getMemoryOffset?: (dataId: object) => number;
+}
+
+/** Copy a float32 tensor into out at offset; on wasm straight from the heap (dataSync allocates a copy). */
+function copyInto(t: tf.Tensor, out: Float32Array, offset: number): void {
+  const b = tf.backend() as unknown as WasmHeap;
+  if (t.dtype === 'float32' && b.wasm && b.getMemoryOffset) {
+    out.set(new Float32Array(b.wasm.HEAPU8.buffer, b.getMemoryOffset(t.dataId), t.size), offset);
+  } else {
+    out.set(t.dataSync() as Float32Array, offset);
+  }
+}
+
 export class Network {
   readonly manifest: Manifest;
   readonly paramCount: number;
@@ -112,7 +127,7 @@ export class Network {
       return { lossT: value, correctT, grads };
     });
     try {
-      this.manifest.forEach((p, i) => out.set(grads[i]!.dataSync() as Float32Array, p.offset));
+      this.manifest.forEach((p, i) => copyInto(grads[i]!, out, p.offset));
       return { lossSum: lossT.dataSync()[0]!, correct: correctT.dataSync()[0]!, grad: out };
     } finally {
       tf.dispose([lossT, correctT, ...grads]);
