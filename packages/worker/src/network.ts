@@ -2,6 +2,7 @@
 // cross-entropy, and one call that returns the shard's loss sum, correct count and gradient SUM.
 
 import * as tf from '@tensorflow/tfjs-core';
+import { convLayer } from './conv.js';
 import { buildManifest, paramCount, TrainerError, type Manifest, type ModelSpec } from '@dtrain/common';
 
 export interface ShardOutput {
@@ -70,8 +71,7 @@ export class Network {
         case 'conv2d': {
           const w = next() as tf.Tensor4D;
           const b = next();
-          h = tf.add(tf.conv2d(h as tf.Tensor4D, w, layer.stride, layer.padding), b);
-          if (layer.activation === 'relu') h = tf.relu(h);
+          h = convLayer(h as tf.Tensor4D, w, b, layer.stride, layer.padding, layer.activation);
           break;
         }
         case 'maxpool':

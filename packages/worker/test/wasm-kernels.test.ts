@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '@dtrain/worker';
 import { KERNELS_WASM_URL } from '../src/wasm-kernels.js';
+import { convLayer } from '../src/conv.js';
 import { randomArray, relError } from './helpers.js';
 
 type Shape4 = [number, number, number, number];
@@ -130,4 +131,44 @@ test('Identity shares memory by reference count: a clone outlives its source and
   b.dispose();
   assert.deepEqual([...c.dataSync()], [2, 3, 4, 5]);
   c.dispose();
+});
+
+test('fused Conv2D + bias + ReLU and its gradients match conv2d + add + relu on the cpu backend', async () => {
+  let seed = 900;
+  const shapes: [Shape4, number][] = [[[2, 9, 9, 3], 8], [[3, 8, 7, 5], 6], [[1, 6, 6, 8], 16], [[2, 7, 7, 4], 3]];
+  for (const [xShape, co] of shapes) {
+    for (const pad of ['valid', 'same'] as Pad[]) {
+      for (const stride of [1, 2]) {
+        for (const activation of ['relu', 'linear'] as const) {
+          const wShape: Shape4 = [3, 3, xShape[3], co];
+          const x = randomArray(xShape.reduce((a, b) => a * b), seed++);
+          const w = randomArray(wShape.reduce((a, b) => a * b), seed++);
+          const b = randomArray(co, seed++, 0.3);
+          const out: Float32Array[][] = [];
+          for (const backend of ['cpu', 'wasm']) {
+            await tf.setBackend(backend);
+            const [xt, wt, bt] = [tf.tensor4d(x, xShape), tf.tensor4d(w, wShape), tf.tensor1d(b)];
+            const f = (u: tf.Tensor, v: tf.Tensor, c: tf.Tensor): tf.Tensor4D => {
+              if (backend === 'cpu') {
+                const z = tf.add(tf.conv2d(u as tf.Tensor4D, v as tf.Tensor4D, stride, pad), c) as tf.Tensor4D;
+                return activation === 'relu' ? tf.relu(z) : z;
+              }
+              return convLayer(u as tf.Tensor4D, v as tf.Tensor4D, c, stride, pad, activation);
+            };
+            const y = f(xt, wt, bt);
+            const r = tf.randomUniform(y.shape, -1, 1, 'float32', seed);
+            const gs = tf.grads((u: tf.Tensor, v: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(f(u, v, c), r)))([xt, wt, bt]);
+            out.push([y, ...gs].map((t) => t.dataSync().slice() as Float32Array));
+            tf.dispose([xt, wt, bt, y, r, ...gs]);
+          }
+          const label = JSON.stringify({ xShape, co, pad, stride, activation });
+          ['y', 'dx', 'dw', 'db'].forEach((name, i) => {
+            const err = relError(out[1]![i]!, out[0]![i]!);
+            assert.ok(err <= 1e-5, `${label} ${name}: rel err ${err}`);
+          });
+        }
+      }
+    }
+  }
+  await tf.setBackend('wasm');
 });
