@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs-core';
 import { TrainerError } from '@dtrain/common';
+import { installConvGradient } from './conv.js';
 import { installFastGradients } from './gradients.js';
 import { installWasmKernels } from './wasm-kernels.js';
 
@@ -84,6 +85,7 @@ export async function selectBackend(choice: BackendChoice): Promise<BackendInfo>
     try {
       await useBackend('wasm');
       installWasmKernels();
+      installConvGradient();
       installFastGradients();
       return { name: 'wasm', provider: '@tensorflow/tfjs-backend-wasm', reason: [...notes, 'using wasm (XNNPACK) with dtrain SIMD kernels and gradients'].join('; ') };
     } catch (e) {

@@ -4,6 +4,7 @@
 // tf.conv2d + tf.add + tf.relu.
 
 import * as tf from '@tensorflow/tfjs-core';
+import { conv2dFilterGrad, conv2dInputGrad } from './gradients.js';
 import { BIAS_GRAD_KERNEL, CONV_KERNEL, RELU_GRAD_KERNEL } from './wasm-kernels.js';
 
 type Pad = 'valid' | 'same';
@@ -40,9 +41,8 @@ export function installConvGradient(): void {
       // y > 0 exactly where the pre-activation is > 0, so the saved output gives the ReLU mask.
       const dz = (a.activation === 'relu' ? tf.engine().runKernel(RELU_GRAD_KERNEL, { dy: dy as tf.Tensor, x: y }, {}) : dy) as tf.Tensor4D;
       return {
-        x: () => tf.conv2dTranspose(dz, filter, x.shape, a.strides, a.pad),
-        filter: () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy: dz },
-          { strides: [a.strides, a.strides], pad: a.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: filter.shape } as never) as tf.Tensor,
+        x: () => conv2dInputGrad(dz, filter, x.shape, a.strides, a.pad),
+        filter: () => conv2dFilterGrad(x, dz, filter.shape, a.strides, a.pad),
         bias: () => tf.engine().runKernel(BIAS_GRAD_KERNEL, { x: dz }, {}) as tf.Tensor,
       };
     },

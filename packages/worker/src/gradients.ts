@@ -13,7 +13,6 @@
 //  - Relu (float32): dtrain's one-pass DtrainReluGrad kernel where the backend has it.
 
 import * as tf from '@tensorflow/tfjs-core';
-import { installConvGradient } from './conv.js';
 import { BIAS_GRAD_KERNEL, RELU_GRAD_KERNEL } from './wasm-kernels.js';
 
 type Pad = 'valid' | 'same';
@@ -115,7 +114,6 @@ let installed = false;
 export function installFastGradients(): void {
   if (installed) return;
   installed = true;
-  installConvGradient();
   const matMulDefault = tf.getGradient('BatchMatMul');
   tf.registerGradient({
     kernelName: 'BatchMatMul',

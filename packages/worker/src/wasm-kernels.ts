@@ -57,6 +57,19 @@ function float32(t: tf.TensorInfo, kernel: string): void {
   if (t.dtype !== 'float32') throw new TrainerError('ERR_BACKEND', `${kernel}: dtrain's wasm kernel needs float32, got ${t.dtype}`);
 }
 
+/** The input a kernel should read: x itself, or a zero-padded scratch copy (release() frees it). */
+function paddedInput(backend: BackendWasm, k: KernelExports, x: tf.TensorInfo, pad: { top: number; bottom: number; left: number; right: number }):
+  { ptr: number; hp: number; wp: number; release(): void } {
+  const [n, h, w, c] = x.shape as Shape4;
+  const { top, bottom, left, right } = pad;
+  const hp = h + top + bottom;
+  const wp = w + left + right;
+  if (!(top || bottom || left || right)) return { ptr: backend.getMemoryOffset(x.dataId), hp, wp, release: () => undefined };
+  const scratch = backend.makeOutput([n, hp, wp, c], 'float32');
+  k.padCopy(backend.getMemoryOffset(x.dataId), backend.getMemoryOffset(scratch.dataId), n, h, w, c, top, bottom, left, right);
+  return { ptr: backend.getMemoryOffset(scratch.dataId), hp, wp, release: () => void backend.disposeData(scratch.dataId) };
+}
+
 let installed = false;
 
 /** Register the kernels on the current (wasm) backend; idempotent. */
@@ -98,14 +111,12 @@ export function installWasmKernels(): void {
       float32(dy, 'Conv2DBackpropFilter');
       if (a.dataFormat !== 'NHWC') throw new TrainerError('ERR_BACKEND', `Conv2DBackpropFilter: dtrain's wasm kernel supports NHWC only, got ${a.dataFormat}`);
       const info = tf.backend_util.computeConv2DInfo(x.shape as Shape4, a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode);
-      const { top, bottom, left, right } = info.padInfo;
-      const [n, h, w, c] = x.shape as Shape4;
-      const padded = top || bottom || left || right ? backend.makeOutput([n, h + top + bottom, w + left + right, c], 'float32') : null;
+      const [n, , , c] = x.shape as Shape4;
       const dw = backend.makeOutput([...a.filterShape], 'float32');
-      if (padded) k.padCopy(at(x), at(padded), n, h, w, c, top, bottom, left, right);
-      k.conv2dFilterGrad(at(padded ?? x), at(dy), at(dw), n, h + top + bottom, w + left + right, c,
+      const xp = paddedInput(backend, k, x, info.padInfo);
+      k.conv2dFilterGrad(xp.ptr, at(dy), at(dw), n, xp.hp, xp.wp, c,
         info.outHeight, info.outWidth, info.outChannels, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth);
-      if (padded) backend.disposeData(padded.dataId);
+      xp.release();
       return dw;
     },
   });
@@ -174,15 +185,13 @@ export function installWasmKernels(): void {
       if (bias.shape.length !== 1 || bias.shape[0] !== info.outChannels || info.inChannels !== x.shape[3]) {
         throw new TrainerError('ERR_BACKEND', `${CONV_KERNEL}: x ${x.shape}, filter ${filter.shape}, bias ${bias.shape} do not fit`);
       }
-      const { top, bottom, left, right } = info.padInfo;
-      const [n, h, w, c] = x.shape as Shape4;
-      const padded = top || bottom || left || right ? backend.makeOutput([n, h + top + bottom, w + left + right, c], 'float32') : null;
+      const [n, , , c] = x.shape as Shape4;
       const y = backend.makeOutput([n, info.outHeight, info.outWidth, info.outChannels], 'float32');
-      if (padded) k.padCopy(at(x), at(padded), n, h, w, c, top, bottom, left, right);
-      k.conv2dForward(at(padded ?? x), at(filter), at(bias), at(y), n, h + top + bottom, w + left + right, c,
+      const xp = paddedInput(backend, k, x, info.padInfo);
+      k.conv2dForward(xp.ptr, at(filter), at(bias), at(y), n, xp.hp, xp.wp, c,
         info.outHeight, info.outWidth, info.outChannels, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth,
         a.activation === 'relu' ? 1 : 0);
-      if (padded) backend.disposeData(padded.dataId);
+      xp.release();
       return y;
     },
   });
