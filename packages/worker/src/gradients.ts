@@ -108,80 +108,67 @@ function singleStride(strides: unknown): number | null {
   return s[0] === s[1] && typeof s[0] === 'number' ? s[0] : null;
 }
 
+type GradFunc = Parameters<typeof tf.registerGradient>[0]['gradFunc'];
+
+/**
+ * Register a gradient for kernelName computed by `fast`, falling back to tfjs' own gradient wherever
+ * `fast` returns null (an attribute or shape it does not handle, or a backend without dtrain's kernel).
+ */
+function overrideGradient(kernelName: string, inputsToSave: string[],
+  fast: (dy: tf.Tensor, saved: tf.Tensor[], attrs: Parameters<GradFunc>[2]) => ReturnType<GradFunc> | null): void {
+  const stock = tf.getGradient(kernelName);
+  tf.registerGradient({
+    kernelName,
+    inputsToSave,
+    gradFunc: (dy, saved, attrs) => {
+      const grads = fast(dy as tf.Tensor, saved, attrs);
+      if (grads) return grads;
+      if (!stock) throw new Error(`tfjs has no ${kernelName} gradient`);
+      return stock.gradFunc(dy, saved, attrs);
+    },
+  });
+}
+
 let installed = false;
 
-/** Replace tfjs' Conv2D and 2-D MatMul gradients with the ones above (idempotent, process-wide). */
+/** Replace tfjs' BatchMatMul, Relu, Add and Conv2D gradients with the ones above (idempotent, process-wide). */
 export function installFastGradients(): void {
   if (installed) return;
   installed = true;
-  const matMulDefault = tf.getGradient('BatchMatMul');
-  tf.registerGradient({
-    kernelName: 'BatchMatMul',
-    inputsToSave: ['a', 'b'],
-    gradFunc: (dy, saved, attrs) => {
-      const [a, b] = saved as [tf.Tensor2D, tf.Tensor2D];
-      const t = attrs as { transposeA?: boolean; transposeB?: boolean };
-      const d = dy as tf.Tensor2D;
-      if (t.transposeA || t.transposeB || a.rank !== 2 || b.rank !== 2 || d.rank !== 2) {
-        if (!matMulDefault) throw new Error('tfjs has no BatchMatMul gradient');
-        return matMulDefault.gradFunc(dy, saved, attrs);
-      }
-      return {
-        a: () => tf.transpose(tf.matMul(b, tf.transpose(d))),
-        b: () => tf.matMul(tf.transpose(a), d),
-      };
-    },
+  overrideGradient('BatchMatMul', ['a', 'b'], (d, saved, attrs) => {
+    const [a, b] = saved as [tf.Tensor2D, tf.Tensor2D];
+    const t = attrs as { transposeA?: boolean; transposeB?: boolean };
+    if (t.transposeA || t.transposeB || a.rank !== 2 || b.rank !== 2 || d.rank !== 2) return null;
+    return {
+      a: () => tf.transpose(tf.matMul(b, tf.transpose(d as tf.Tensor2D))),
+      b: () => tf.matMul(tf.transpose(a), d as tf.Tensor2D),
+    };
   });
-  const reluDefault = tf.getGradient('Relu');
-  tf.registerGradient({
-    kernelName: 'Relu',
-    inputsToSave: ['x'],
-    gradFunc: (dy, saved, attrs) => {
-      const [x] = saved as [tf.Tensor];
-      if (x.dtype !== 'float32' || !tf.getKernel(RELU_GRAD_KERNEL, tf.getBackend())) {
-        if (!reluDefault) throw new Error('tfjs has no Relu gradient');
-        return reluDefault.gradFunc(dy, saved, attrs);
-      }
-      return { x: () => tf.engine().runKernel(RELU_GRAD_KERNEL, { dy: dy as tf.Tensor, x }, {}) as tf.Tensor };
-    },
+  overrideGradient('Relu', ['x'], (dy, saved) => {
+    const [x] = saved as [tf.Tensor];
+    if (x.dtype !== 'float32' || !tf.getKernel(RELU_GRAD_KERNEL, tf.getBackend())) return null;
+    return { x: () => tf.engine().runKernel(RELU_GRAD_KERNEL, { dy, x }, {}) as tf.Tensor };
   });
-  const addDefault = tf.getGradient('Add');
-  tf.registerGradient({
-    kernelName: 'Add',
-    inputsToSave: ['a', 'b'],
-    gradFunc: (dy, saved, attrs) => {
-      const [a, b] = saved as [tf.Tensor, tf.Tensor];
-      const d = dy as tf.Tensor;
-      const isBias = b.rank === 1 && a.rank >= 2 && tf.util.arraysEqual(a.shape, d.shape) && b.shape[0] === a.shape[a.rank - 1];
-      if (!isBias || !tf.getKernel(BIAS_GRAD_KERNEL, tf.getBackend())) {
-        if (!addDefault) throw new Error('tfjs has no Add gradient');
-        return addDefault.gradFunc(dy, saved, attrs);
-      }
-      return {
-        a: () => tf.reshape(d, a.shape),
-        b: () => tf.engine().runKernel(BIAS_GRAD_KERNEL, { x: d }, {}) as tf.Tensor,
-      };
-    },
+  overrideGradient('Add', ['a', 'b'], (d, saved) => {
+    const [a, b] = saved as [tf.Tensor, tf.Tensor];
+    const isBias = b.rank === 1 && a.rank >= 2 && tf.util.arraysEqual(a.shape, d.shape) && b.shape[0] === a.shape[a.rank - 1];
+    if (!isBias || !tf.getKernel(BIAS_GRAD_KERNEL, tf.getBackend())) return null;
+    return {
+      a: () => tf.reshape(d, a.shape),
+      b: () => tf.engine().runKernel(BIAS_GRAD_KERNEL, { x: d }, {}) as tf.Tensor,
+    };
   });
-  const convDefault = tf.getGradient('Conv2D');
-  tf.registerGradient({
-    kernelName: 'Conv2D',
-    inputsToSave: ['x', 'filter'],
-    gradFunc: (dy, saved, attrs) => {
-      const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
-      const a = attrs as { strides: unknown; pad: unknown; dilations: unknown; dataFormat: string };
-      const stride = singleStride(a.strides);
-      const pad = asPad(a.pad);
-      const dil = singleStride(a.dilations ?? 1);
-      if (stride === null || pad === null || dil !== 1 || a.dataFormat !== 'NHWC') {
-        if (!convDefault) throw new Error('tfjs has no Conv2D gradient');
-        return convDefault.gradFunc(dy, saved, attrs);
-      }
-      const d = dy as tf.Tensor4D;
-      return {
-        x: () => conv2dInputGrad(d, filter, x.shape, stride, pad),
-        filter: () => conv2dFilterGrad(x, d, filter.shape, stride, pad),
-      };
-    },
+  overrideGradient('Conv2D', ['x', 'filter'], (dy, saved, attrs) => {
+    const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
+    const a = attrs as { strides: unknown; pad: unknown; dilations: unknown; dataFormat: string };
+    const stride = singleStride(a.strides);
+    const pad = asPad(a.pad);
+    const dil = singleStride(a.dilations ?? 1);
+    if (stride === null || pad === null || dil !== 1 || a.dataFormat !== 'NHWC') return null;
+    const d = dy as tf.Tensor4D;
+    return {
+      x: () => conv2dInputGrad(d, filter, x.shape, stride, pad),
+      filter: () => conv2dFilterGrad(x, d, filter.shape, stride, pad),
+    };
   });
 }

@@ -53,8 +53,24 @@ export function instantiateKernels(memory: WebAssembly.Memory): KernelExports {
 
 type Shape4 = [number, number, number, number];
 
-function float32(t: tf.TensorInfo, kernel: string): void {
-  if (t.dtype !== 'float32') throw new TrainerError('ERR_BACKEND', `${kernel}: dtrain's wasm kernel needs float32, got ${t.dtype}`);
+function float32(kernel: string, ...tensors: tf.TensorInfo[]): void {
+  for (const t of tensors) {
+    if (t.dtype !== 'float32') throw new TrainerError('ERR_BACKEND', `${kernel}: dtrain's wasm kernel needs float32, got ${t.dtype}`);
+  }
+}
+
+interface ConvGradAttrs {
+  strides: number | [number, number];
+  pad: 'valid' | 'same' | number;
+  dataFormat: string;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+/** Geometry of a convolution gradient kernel's call, after its NHWC and float32 checks. */
+function convGradInfo(kernel: string, a: ConvGradAttrs, xShape: Shape4, filterShape: Shape4, ...tensors: tf.TensorInfo[]): ReturnType<typeof tf.backend_util.computeConv2DInfo> {
+  float32(kernel, ...tensors);
+  if (a.dataFormat !== 'NHWC') throw new TrainerError('ERR_BACKEND', `${kernel}: dtrain's wasm kernel supports NHWC only, got ${a.dataFormat}`);
+  return tf.backend_util.computeConv2DInfo(xShape, filterShape, a.strides, 1, a.pad, a.dimRoundingMode);
 }
 
 /** The input a kernel should read: x itself, or a zero-padded scratch copy (release() frees it). */
@@ -90,8 +106,7 @@ export function installWasmKernels(): void {
     kernelFunc: ({ inputs, attrs }) => {
       const { dy, input } = inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
       const a = attrs as unknown as { filterSize: number | [number, number]; strides: number | [number, number]; pad: 'valid' | 'same' | number; dimRoundingMode?: 'floor' | 'round' | 'ceil' };
-      float32(input, 'MaxPoolGrad');
-      float32(dy, 'MaxPoolGrad');
+      float32('MaxPoolGrad', input, dy);
       const info = tf.backend_util.computePool2DInfo(input.shape as Shape4, a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
       const dx = backend.makeOutput([...input.shape], 'float32');
       k.maxPoolGrad(at(input), at(dy), at(dx), info.batchSize, info.inHeight, info.inWidth, info.inChannels,
@@ -106,11 +121,8 @@ export function installWasmKernels(): void {
     backendName: 'wasm',
     kernelFunc: ({ inputs, attrs }) => {
       const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-      const a = attrs as unknown as { strides: number | [number, number]; pad: 'valid' | 'same' | number; dataFormat: string; dimRoundingMode?: 'floor' | 'round' | 'ceil'; filterShape: Shape4 };
-      float32(x, 'Conv2DBackpropFilter');
-      float32(dy, 'Conv2DBackpropFilter');
-      if (a.dataFormat !== 'NHWC') throw new TrainerError('ERR_BACKEND', `Conv2DBackpropFilter: dtrain's wasm kernel supports NHWC only, got ${a.dataFormat}`);
-      const info = tf.backend_util.computeConv2DInfo(x.shape as Shape4, a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode);
+      const a = attrs as unknown as ConvGradAttrs & { filterShape: Shape4 };
+      const info = convGradInfo('Conv2DBackpropFilter', a, x.shape as Shape4, a.filterShape, x, dy);
       const [n, , , c] = x.shape as Shape4;
       const dw = backend.makeOutput([...a.filterShape], 'float32');
       const xp = paddedInput(backend, k, x, info.padInfo);
@@ -127,11 +139,8 @@ export function installWasmKernels(): void {
     backendName: 'wasm',
     kernelFunc: ({ inputs, attrs }) => {
       const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-      const a = attrs as unknown as { strides: number | [number, number]; pad: 'valid' | 'same' | number; dataFormat: string; dimRoundingMode?: 'floor' | 'round' | 'ceil'; inputShape: Shape4 };
-      float32(dy, 'Conv2DBackpropInput');
-      float32(filter, 'Conv2DBackpropInput');
-      if (a.dataFormat !== 'NHWC') throw new TrainerError('ERR_BACKEND', `Conv2DBackpropInput: dtrain's wasm kernel supports NHWC only, got ${a.dataFormat}`);
-      const info = tf.backend_util.computeConv2DInfo(a.inputShape, filter.shape as Shape4, a.strides, 1, a.pad, a.dimRoundingMode);
+      const a = attrs as unknown as ConvGradAttrs & { inputShape: Shape4 };
+      const info = convGradInfo('Conv2DBackpropInput', a, a.inputShape, filter.shape as Shape4, dy, filter);
       const { top, bottom, left, right } = info.padInfo;
       const [n, h, w, c] = a.inputShape;
       const hp = h + top + bottom;
@@ -155,7 +164,7 @@ export function installWasmKernels(): void {
     backendName: 'wasm',
     kernelFunc: ({ inputs }) => {
       const { x } = inputs as { x: tf.TensorInfo };
-      float32(x, BIAS_GRAD_KERNEL);
+      float32(BIAS_GRAD_KERNEL, x);
       const c = x.shape[x.shape.length - 1] ?? 1;
       const out = backend.makeOutput([c], 'float32');
       k.sumRows(at(x), at(out), tf.util.sizeFromShape(x.shape) / c, c);
@@ -180,7 +189,7 @@ export function installWasmKernels(): void {
     kernelFunc: ({ inputs, attrs }) => {
       const { x, filter, bias } = inputs as { x: tf.TensorInfo; filter: tf.TensorInfo; bias: tf.TensorInfo };
       const a = attrs as unknown as { strides: number; pad: 'valid' | 'same'; activation: 'relu' | 'linear' };
-      for (const t of [x, filter, bias]) float32(t, CONV_KERNEL);
+      float32(CONV_KERNEL, x, filter, bias);
       const info = tf.backend_util.computeConv2DInfo(x.shape as Shape4, filter.shape as Shape4, a.strides, 1, a.pad);
       if (bias.shape.length !== 1 || bias.shape[0] !== info.outChannels || info.inChannels !== x.shape[3]) {
         throw new TrainerError('ERR_BACKEND', `${CONV_KERNEL}: x ${x.shape}, filter ${filter.shape}, bias ${bias.shape} do not fit`);
@@ -201,8 +210,7 @@ export function installWasmKernels(): void {
     backendName: 'wasm',
     kernelFunc: ({ inputs }) => {
       const { dy, x } = inputs as { dy: tf.TensorInfo; x: tf.TensorInfo };
-      float32(dy, RELU_GRAD_KERNEL);
-      float32(x, RELU_GRAD_KERNEL);
+      float32(RELU_GRAD_KERNEL, dy, x);
       if (!tf.util.arraysEqual(dy.shape, x.shape)) throw new TrainerError('ERR_BACKEND', `${RELU_GRAD_KERNEL}: dy ${dy.shape} and x ${x.shape} differ`);
       const dx = backend.makeOutput([...x.shape], 'float32');
       k.reluGrad(at(dy), at(x), at(dx), tf.util.sizeFromShape(x.shape));
