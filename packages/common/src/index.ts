@@ -12,6 +12,7 @@ export * from './synthetic.js';
 export * from './datasets.js';
 export * from './protocol.js';
 export * from './codec.js';
+export * from './frame-pool.js';
 export * from './config.js';
 export * from './cifar.js';
 export * from './cifar-files.js';

@@ -15,6 +15,7 @@ import { readCheckpoint, writeCheckpoint, type TrainState } from './checkpoint.j
 import { evalRecord, evalTasks } from './evaluation.js';
 import { abortable, Round, type RoundTask } from './round.js';
 import { waitForWorkers } from './waiting.js';
+import { WeightsFrames } from './weights-frame.js';
 import { RunDir, type EvalRecord, type StepRecord } from './rundir.js';
 import { CoordinatorServer, type WorkerConn } from './server.js';
 import { buildSummary, type RunSummary, type WorkerStats } from './summary.js';
@@ -69,7 +70,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private decodeMs = 0;
   private stepCompute: Record<string, number> = {};
   private readonly noise = new NoiseScaleTracker();
-  private weightsFrame: Uint8Array | null = null;
+  private readonly weightsFrames: WeightsFrames;
   private stopReason: string | null = null;
   private abortWait: (() => void) | null = null;
   private readonly workerStats = new Map<string, WorkerStats>();
@@ -103,6 +104,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       this.velocity = new Float32Array(this.weights.length);
     }
     this.meanGrad = new Float32Array(this.weights.length);
+    this.weightsFrames = new WeightsFrames(this.weights.length);
     this.dataset = buildDataset(config.dataset, opts.data);
     this.runDir = new RunDir(opts.out);
     const ctx = { paramCount: this.weights.length, trainSize: this.dataset.size('train'), evalSize: Math.max(this.dataset.size('val'), this.dataset.size('test')) };
@@ -209,7 +211,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       if (!this.workerStats.has(conn.label)) {
         this.workerStats.set(conn.label, { label: conn.label, host: h.host, backend: h.backend, backendReason: h.backendReason, shards: 0, samples: 0, computeMs: 0 });
       }
-      this.server.send(conn, this.currentWeightsFrame());
+      const w = this.weightsFrames.frame(this.train.step, this.weights);
+      this.server.send(conn, w.bytes, w.pooled);
       this.emit('workers', this.server.readyWorkers().length);
       this.stepRound?.workerJoined();
       this.evalRound?.workerJoined();
@@ -229,11 +232,6 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     return () => {
       this.server.off('ready', onReady).off('lost', onLost).off('gradient', onGradient).off('evalResult', onEval);
     };
-  }
-
-  private currentWeightsFrame(): Uint8Array {
-    if (!this.weightsFrame) this.weightsFrame = encode({ kind: 'weights', version: this.train.step, data: this.weights });
-    return this.weightsFrame;
   }
 
   private onGradient(conn: WorkerConn, msg: GradientMsg, decodeMs: number): void {
@@ -350,8 +348,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       this.train.position = 0;
     }
     const tBroadcast = performance.now();
-    this.weightsFrame = encode({ kind: 'weights', version: this.train.step, data: this.weights });
-    for (const c of this.server.readyWorkers()) this.server.send(c, this.weightsFrame);
+    const w = this.weightsFrames.frame(this.train.step, this.weights);
+    for (const c of this.server.readyWorkers()) this.server.send(c, w.bytes, w.pooled);
     const tEnd = performance.now();
     const computeMs = this.stepCompute;
     const record: StepRecord = {

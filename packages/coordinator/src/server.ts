@@ -8,7 +8,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import {
   closeCodeFor, DATA_PREP_TIMEOUT_MS, decode, encode, HANDSHAKE_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, isTrainerError, MAX_HANDSHAKE_BYTES,
   MAX_WORKERS, maxMessageBytes, parseWorkerMsg, PONG_DEADLINE_MS, PROTOCOL_VERSION, TrainerError,
-  type CoordinatorMsg, type EvalResultMsg, type GradientMsg, type HelloMsg, type ParseContext, type WelcomeMsg,
+  type CoordinatorMsg, type PooledFrame, type EvalResultMsg, type GradientMsg, type HelloMsg, type ParseContext, type WelcomeMsg,
 } from '@dtrain/common';
 
 export type ConnState = 'challenged' | 'welcomed' | 'ready' | 'closed';
@@ -107,9 +107,11 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     return [...this.conns.values()].filter((c) => c.state === 'ready');
   }
 
-  send(conn: WorkerConn, frame: Uint8Array): void {
+  /** Send one frame; a pooled frame is held until ws has written it out (then its buffer may be reused). */
+  send(conn: WorkerConn, frame: Uint8Array, pooled?: PooledFrame): void {
     if (conn.state === 'closed') return;
-    conn.ws.send(frame);
+    if (pooled) pooled.sendWith((done) => conn.ws.send(frame, done));
+    else conn.ws.send(frame);
     conn.bytesOut += frame.length;
     this.bytesOut += frame.length;
   }

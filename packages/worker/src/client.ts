@@ -4,7 +4,7 @@
 import { hostname } from 'node:os';
 import WebSocket from 'ws';
 import {
-  decode, encode, HANDSHAKE_TIMEOUT_MS, isTrainerError, MAX_CLIENT_FRAME_BYTES, maxMessageBytes, parseCoordinatorMsg,
+  decode, encode, finishTensorFrame, floatPayload, FramePool, tensorFrameCapacity, HANDSHAKE_TIMEOUT_MS, isTrainerError, MAX_CLIENT_FRAME_BYTES, maxMessageBytes, parseCoordinatorMsg,
   PROTOCOL_VERSION, RECONNECT_INITIAL_MS, RECONNECT_MAX_MS, TrainerError, closeCodeFor,
   type CoordinatorMsg, type DataLocation, type DatasetSpec, type ParseContext, type WorkerMsg,
 } from '@dtrain/common';
@@ -41,6 +41,8 @@ export class WorkerClient {
   private trainer: WorkerTrainer | null = null;
   private ctx: ParseContext = { paramCount: 0, trainSize: 0, evalSize: 0 };
   private steps = 0;
+  /** Reused gradient frames: the gradient is computed straight into one (no per-step 490 KB buffer). */
+  private gradFrames = new FramePool(0);
   private stopped = false;
   private finish: ((r: WorkerResult) => void) | null = null;
 
@@ -159,6 +161,7 @@ export class WorkerClient {
           });
         }
         const ds = this.trainer.dataset;
+        this.gradFrames = new FramePool(tensorFrameCapacity(this.trainer.net.paramCount));
         this.ctx = { paramCount: this.trainer.net.paramCount, trainSize: ds.size('train'), evalSize: Math.max(ds.size('val'), ds.size('test')) };
         this.opts.log(`joined run ${msg.runId} as worker ${msg.workerId}; model ${msg.model}, dataset ${msg.dataset.name} ready in ${(performance.now() - t0).toFixed(0)} ms`);
         this.send(ws, { kind: 'ready', modelFingerprint: fp, datasetFingerprint: ds.fingerprint });
@@ -171,9 +174,16 @@ export class WorkerClient {
         this.requireTrainer().setWeights(msg.version, msg.data);
         return;
       case 'assign': {
-        const out = this.requireTrainer().computeGradient(msg);
-        this.steps++;
-        this.send(ws, out);
+        const trainer = this.requireTrainer();
+        const pooled = this.gradFrames.take();
+        try {
+          const { grad, ...fields } = trainer.computeGradient(msg, floatPayload(pooled.buffer, trainer.net.paramCount));
+          this.steps++;
+          const frame = finishTensorFrame(pooled.buffer, 'grad', 'float32', grad.length, fields);
+          if (ws.readyState === WebSocket.OPEN) pooled.sendWith((done) => ws.send(frame, done));
+        } finally {
+          pooled.release();
+        }
         return;
       }
       case 'evaluate':

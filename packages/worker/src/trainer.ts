@@ -26,7 +26,6 @@ export class WorkerTrainer {
   version = -1;
   private x = new Float32Array(0);
   private y = new Int32Array(0);
-  private readonly grad: Float32Array;
 
   private readonly augmentSeed: number;
 
@@ -35,7 +34,6 @@ export class WorkerTrainer {
     this.net = new Network(spec);
     this.dataset = loadDataset(welcome.dataset, loc);
     this.augmentSeed = welcome.dataset.seed;
-    this.grad = new Float32Array(this.net.paramCount);
   }
 
   get modelFingerprint(): string {
@@ -58,13 +56,14 @@ export class WorkerTrainer {
     return n;
   }
 
-  computeGradient(msg: AssignMsg): GradientMsg {
+  /** The gradient sum of an assignment, written into `grad` (paramCount floats: a frame's payload). */
+  computeGradient(msg: AssignMsg, grad: Float32Array): GradientMsg {
     if (msg.version !== this.version) {
       throw new TrainerError('ERR_STALE_GRADIENT', `assignment for weights v${msg.version} but this worker holds v${this.version}`);
     }
     const t0 = performance.now();
     const n = this.fill('train', msg.indices, msg.epoch);
-    const out = this.net.computeShard(this.x, this.y, n, this.grad);
+    const out = this.net.computeShard(this.x, this.y, n, grad);
     return {
       kind: 'gradient', step: msg.step, version: msg.version, shardId: msg.shardId, count: n,
       lossSum: out.lossSum, correct: out.correct, computeMs: performance.now() - t0, grad: out.grad,
