@@ -38,6 +38,7 @@ export function trainOptions<T>(y: Argv<T>) {
     .option('eval-every', { type: 'number', default: 0, describe: 'evaluate every N steps (0: at the end of each epoch)', group: 'Run:' })
     .option('eval-chunk', { type: 'number', default: 500, describe: 'samples per evaluation shard', group: 'Run:' })
     .option('checkpoint-every', { type: 'number', default: 0, describe: 'write a checkpoint every N steps (0: only the initial and final ones)', group: 'Run:' })
+    .option('balance', { type: 'string', default: 'even', choices: ['even', 'speed'], describe: 'cut each batch evenly (bit-reproducible) or in proportion to each worker\'s measured speed (uneven GPUs or hosts)', group: 'Run:' })
     .option('step-timeout', { type: 'number', default: STEP_TIMEOUT_MS / 1000, describe: 'seconds before an unfinished shard is given to another worker', group: 'Run:' })
     .option('wait-timeout', { type: 'number', default: 600, describe: 'seconds to wait for enough workers before giving up (a checkpoint is kept)', group: 'Run:' })
     .option('out', { type: 'string', describe: 'run directory (default: runs/<timestamp>)', group: 'Run:' })
@@ -51,7 +52,7 @@ export interface TrainArgs {
   dampening: number; nesterov: boolean; weightDecay: number; lrSchedule: string; lrDecaySteps: number;
   lrGamma: number; lrMin: number; warmupSteps: number; lrScaling: string; baseBatchSize: number;
   workers: number; minWorkers?: number | undefined; evalEvery: number; evalChunk: number; checkpointEvery: number;
-  stepTimeout: number;
+  stepTimeout: number; balance: string;
 }
 
 export function toTrainConfig(a: TrainArgs): TrainConfig {
@@ -82,5 +83,6 @@ export function toTrainConfig(a: TrainArgs): TrainConfig {
     evalChunk: a.evalChunk,
     checkpointEvery: a.checkpointEvery,
     stepTimeoutMs: a.stepTimeout * 1000,
+    balance: a.balance === 'speed' ? 'speed' : 'even',
   };
 }

@@ -33,6 +33,8 @@ export interface TrainConfig extends ScheduleParams {
   /** Write a checkpoint every K steps (0: only step 0 and the final state). */
   checkpointEvery: number;
   stepTimeoutMs: number;
+  /** How a batch is cut over the workers: even sizes (default; bit-reproducible) or by measured speed. */
+  balance?: 'even' | 'speed';
 }
 
 export interface Derived {
@@ -90,6 +92,9 @@ export function validateConfig(c: TrainConfig): Derived {
   intIn(c.evalEvery, 0, 1e9, '--eval-every', 'use 0 to evaluate at the end of each epoch');
   intIn(c.evalChunk, 1, MAX_BATCH_SIZE, '--eval-chunk', 'use e.g. --eval-chunk 500');
   intIn(c.checkpointEvery, 0, 1e9, '--checkpoint-every', 'use 0 for only the initial and final checkpoints');
+  if (c.balance !== undefined && c.balance !== 'even' && c.balance !== 'speed') {
+    throw new TrainerError('ERR_BAD_CONFIG', `--balance ${String(c.balance)} is not one of even, speed`, { hint: 'use --balance even or --balance speed' });
+  }
   if (!(c.stepTimeoutMs >= 100)) {
     throw new TrainerError('ERR_BAD_CONFIG', `--step-timeout ${c.stepTimeoutMs / 1000}s is too short`, { hint: 'use e.g. --step-timeout 120' });
   }

@@ -13,6 +13,7 @@ export * from './datasets.js';
 export * from './protocol.js';
 export * from './codec.js';
 export * from './frame-pool.js';
+export * from './balance.js';
 export * from './config.js';
 export * from './cifar.js';
 export * from './cifar-files.js';

@@ -3,7 +3,9 @@
 // g_b) and at the big batch (the step: B samples, mean G_B), unbiased estimates are
 //   |G|^2  ~ (B |G_B|^2 - b |g_b|^2) / (B - b)
 //   tr(S)  ~ (|g_b|^2 - |G_B|^2) / (1/b - 1/B)
-// where |g_b|^2 is averaged over the shards. B_simple = tr(S) / |G|^2, with both estimates smoothed by
+// where |g_b|^2 is averaged over the shards. Shards of unequal sizes b_i (uneven batches, --balance
+// speed) use the harmonic mean b = k / sum(1/b_i): E|g_bi|^2 = |G|^2 + tr(S)/b_i, so the shard average
+// has expectation |G|^2 + tr(S)/b and the same formulas stay unbiased. B_simple = tr(S) / |G|^2, with both estimates smoothed by
 // an exponential moving average before the ratio is taken (the individual estimates are very noisy).
 
 export interface NoiseEstimate {
@@ -22,16 +24,12 @@ function normSq(a: Float32Array, scale: number): number {
   return s;
 }
 
-/**
- * Estimates from shard gradient SUMS and the step's mean gradient; null with fewer than two shards or
- * unequal shard sizes (the two-batch estimator needs one small batch size).
- */
+/** Estimates from shard gradient SUMS and the step's mean gradient; null with fewer than two shards. */
 export function noiseEstimate(shards: readonly { count: number; grad: Float32Array }[], meanGrad: Float32Array): NoiseEstimate | null {
-  if (shards.length < 2) return null;
-  const b = shards[0]!.count;
-  if (shards.some((s) => s.count !== b)) return null;
-  const big = b * shards.length;
-  const small = shards.reduce((acc, s) => acc + normSq(s.grad, 1 / b), 0) / shards.length;
+  if (shards.length < 2 || shards.some((s) => !(s.count > 0))) return null;
+  const big = shards.reduce((acc, s) => acc + s.count, 0);
+  const b = shards.length / shards.reduce((acc, s) => acc + 1 / s.count, 0);
+  const small = shards.reduce((acc, s) => acc + normSq(s.grad, 1 / s.count), 0) / shards.length;
   const bigSq = normSq(meanGrad, 1);
   return {
     gradNormSq: (big * bigSq - b * small) / (big - b),

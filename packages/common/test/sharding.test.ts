@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { epochOrder, evalChunks, planBatch, splitShards, stepsPerEpoch } from '@dtrain/common';
+import { epochOrder, evalChunks, planBatch, shardSizes, splitShards, stepsPerEpoch } from '@dtrain/common';
 
 test('every planned sample is used exactly once per step, for 1..16 workers', () => {
   const n = 1000;
@@ -45,4 +45,22 @@ test('evaluation chunks cover the split once', () => {
   const c = evalChunks(1234, 500);
   assert.deepEqual(c.map((s) => s.indices.length), [500, 500, 234]);
   assert.deepEqual(c.flatMap((s) => [...s.indices]), [...Array(1234).keys()]);
+});
+
+test('weighted shards: sizes proportional to the weights, at least one sample each, summing to the batch', () => {
+  assert.deepEqual(shardSizes(128, [1, 1]), [64, 64]);
+  assert.deepEqual(shardSizes(128, [2, 1]), [85, 43]);
+  assert.deepEqual(shardSizes(10, [1, 1, 1]), [4, 3, 3], 'ties go to the lower index');
+  assert.deepEqual(shardSizes(5, [1000, 1, 1]), [3, 1, 1], 'a very slow worker still gets one sample');
+  for (const w of [[0.3, 0.9, 0.01], [5, 5, 5, 5, 1e-6], [1]]) {
+    const s = shardSizes(37, w);
+    assert.equal(s.reduce((a, b) => a + b, 0), 37);
+    assert.ok(s.every((x) => x >= 1));
+  }
+  assert.throws(() => shardSizes(3, [1, 0]), /cannot cut/);
+  assert.throws(() => shardSizes(1, [1, 1]), /cannot cut/);
+  const batch = Uint32Array.from({ length: 12 }, (_, i) => 100 + i);
+  const shards = splitShards(batch, 2, [3, 1]);
+  assert.deepEqual(shards.map((s) => [...s.indices]), [[100, 101, 102, 103, 104, 105, 106, 107, 108], [109, 110, 111]]);
+  assert.throws(() => splitShards(batch, 2, [1]), /cannot cut/);
 });

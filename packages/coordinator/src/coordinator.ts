@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import {
   buildDataset, buildManifest, encode, epochOrder, getModelSpec, initWeights, learningRate,
-  modelFingerprint, noiseEstimate, NoiseScaleTracker, planBatch, reduceShards, scheduleOf, sgdStep, splitShards, TrainerError, usesMomentum,
+  modelFingerprint, noiseEstimate, NoiseScaleTracker, planBatch, reduceShards, scheduleOf, sgdStep, SpeedTracker, cutBatch, TrainerError, usesMomentum,
   validateConfig, type Dataset, type Derived, type EvalResultMsg, type EvalSplit, type GradientMsg, type Manifest,
   type DataLocation, type TrainConfig,
 } from '@dtrain/common';
@@ -70,6 +70,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private decodeMs = 0;
   private stepCompute: Record<string, number> = {};
   private readonly noise = new NoiseScaleTracker();
+  private readonly speeds = new SpeedTracker();
   private readonly weightsFrames: WeightsFrames;
   private stopReason: string | null = null;
   private abortWait: (() => void) | null = null;
@@ -222,6 +223,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       this.opts.log(`worker ${conn.label} left (${why})`);
       this.runDir.append({ type: 'event', step: this.train.step, event: 'worker-lost', detail: `${conn.label} ${why}`, time: Date.now() });
       this.emit('workers', this.server.readyWorkers().length);
+      this.speeds.forget(conn.id);
       this.stepRound?.workerLost(conn);
       this.evalRound?.workerLost(conn);
       if (this.stopReason !== null && this.server.readyWorkers().length === 0) this.abortWait?.();
@@ -251,6 +253,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     if (verdict === 'not-assigned') this.server.reject(conn, new TrainerError('ERR_UNEXPECTED_MESSAGE', `shard ${msg.shardId} was not assigned to this worker`));
     if (verdict === 'accepted') {
       this.stepCompute[conn.label] = (this.stepCompute[conn.label] ?? 0) + msg.computeMs;
+      this.speeds.observe(conn.id, msg.computeMs, msg.count);
       const s = this.workerStats.get(conn.label);
       if (s) {
         s.shards++;
@@ -312,16 +315,15 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
 
   private async runStep(): Promise<void> {
     const t0 = performance.now();
-    const in0 = this.server.bytesIn;
-    const out0 = this.server.bytesOut;
+    const [in0, out0] = [this.server.bytesIn, this.server.bytesOut];
     this.decodeMs = 0;
     this.stepCompute = {};
     this.setState('STEP_OPEN');
     const step = this.train.step + 1;
     const version = this.train.step;
     const batch = planBatch(this.ensureOrder(), this.train.position, this.config.batchSize);
-    const live = this.server.readyWorkers().length;
-    const shards = splitShards(batch, Math.max(1, Math.min(live, batch.length)));
+    const live = this.server.readyWorkers().map((w) => w.id);
+    const shards = cutBatch(batch, live, this.config.balance === 'speed' ? this.speeds : null);
     const tasks: RoundTask[] = shards.map((s) => ({
       id: s.shardId, count: s.indices.length,
       frame: encode({ kind: 'assign', step, version, epoch: this.train.epoch, shardId: s.shardId, indices: s.indices.slice() }),
@@ -354,7 +356,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const computeMs = this.stepCompute;
     const record: StepRecord = {
       type: 'step', step, epoch: this.epochFloat(),
-      loss: reduced.meanLoss, accuracy: reduced.accuracy, lr, samples: reduced.samples, workers: live, computeMs,
+      loss: reduced.meanLoss, accuracy: reduced.accuracy, lr, samples: reduced.samples, workers: live.length, computeMs,
       stepMs: tEnd - t0, waitMs: tReduce - tAssigned, decodeMs: this.decodeMs, reduceUpdateMs: tBroadcast - tReduce,
       broadcastMs: tEnd - tBroadcast, assignMs: tAssigned - t0,
       coordMs: this.decodeMs + (tEnd - tReduce) + (tAssigned - t0),

@@ -55,7 +55,7 @@ export async function benchScaling(a: TrainArgs & { steps: number; backend: stri
   }
   const ratios = rounds.map((r) => r.ratio);
   return {
-    bench: 'scaling', model: a.model, backend: a.backend, perWorkerBatch: perWorker, steps: a.steps,
+    bench: 'scaling', model: a.model, backend: a.backend, balance: a.balance, perWorkerBatch: perWorker, steps: a.steps,
     ratio: Number(median(ratios).toFixed(3)), ratioMin: Math.min(...ratios), ratioMax: Math.max(...ratios),
     oneImagesPerSecond: median(rounds.map((r) => r.one.imagesPerSecond)),
     twoImagesPerSecond: median(rounds.map((r) => r.two.imagesPerSecond)),

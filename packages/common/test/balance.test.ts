@@ -1,0 +1,35 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cutBatch, SpeedTracker } from '@dtrain/common';
+
+const batch = Uint32Array.from({ length: 128 }, (_, i) => i);
+const sizes = (ids: number[], speeds: SpeedTracker | null) => cutBatch(batch, ids, speeds).map((s) => s.indices.length);
+
+test('even cut until every live worker has been measured, then in proportion to speed', () => {
+  const speeds = new SpeedTracker();
+  assert.deepEqual(sizes([7, 3], speeds), [64, 64]);
+  speeds.observe(3, 50, 64); // worker 3: 0.78 ms per sample
+  assert.deepEqual(sizes([7, 3], speeds), [64, 64], 'worker 7 not measured yet');
+  speeds.observe(7, 100, 64); // worker 7 twice as slow
+  assert.deepEqual(sizes([7, 3], speeds), [85, 43], 'shard 0 goes to the lower id (3), the faster one');
+  assert.deepEqual(sizes([7, 3], null), [64, 64], '--balance even ignores speeds');
+  speeds.forget(7);
+  assert.deepEqual(sizes([7, 3], speeds), [64, 64]);
+});
+
+test('the estimate follows a change of speed within a few steps, and the skew is bounded', () => {
+  const speeds = new SpeedTracker(0.5, 4);
+  speeds.observe(0, 64, 64);
+  speeds.observe(1, 64, 64);
+  for (let i = 0; i < 3; i++) {
+    speeds.observe(0, 96, 64); // worker 0 became 1.5x slower
+    speeds.observe(1, 64, 64);
+  }
+  const [a, b] = speeds.weights([0, 1])!;
+  assert.ok(b! / a! > 1.4 && b! / a! < 1.5, `ratio ${b! / a!}`);
+  speeds.observe(0, 64_000, 64); // one pathological step
+  const [c, d] = speeds.weights([0, 1])!;
+  assert.equal(d! / c!, 4);
+  speeds.observe(2, 0, 64); // nonsense measurements are ignored
+  assert.equal(speeds.weights([2]), null);
+});
