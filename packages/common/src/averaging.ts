@@ -1,5 +1,10 @@
 // Gradient reduction: shard gradient SUMS added in shard-id order (not arrival order, so runs are
 // reproducible), divided by the global batch size (Horovod-style averaging weighted by shard size).
+// The reduction runs as the shards arrive: shards that are next in id order are folded into the sum at
+// once (while other workers still compute), and each shard's sum of squares for the noise-scale
+// estimate is taken on arrival; only the last shard's add, the division and |mean|^2 (one fused pass)
+// stay on the critical path between the last gradient and the broadcast. The values are exactly those
+// of adding all shards in id order after the fact.
 
 import { TrainerError } from './errors.js';
 
@@ -16,27 +21,79 @@ export interface Reduced {
   meanLoss: number;
   accuracy: number;
   samples: number;
+  /** |meanGrad|^2 */
+  meanNormSq: number;
+  /** Per shard in id order: its sample count and the sum of squares of its gradient sum. */
+  shards: { count: number; sumSq: number }[];
 }
 
-/** Reduce shard results (any order in the array; summed by shardId) into `out` (reused buffer). */
-export function reduceShards(results: readonly ShardResult[], out: Float32Array): Reduced {
-  const sorted = [...results].sort((a, b) => a.shardId - b.shardId);
-  let samples = 0;
-  let lossSum = 0;
-  let correct = 0;
-  out.fill(0);
-  for (const r of sorted) {
-    if (r.grad.length !== out.length) {
-      throw new TrainerError('ERR_SHAPE_MISMATCH', `shard ${r.shardId} gradient has ${r.grad.length} values, expected ${out.length}`);
+export function sumSquares(a: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * a[i]!;
+  return s;
+}
+
+/** One step's reduction; feed shards as they arrive, then finish() once all of them are in. */
+export class ShardReducer {
+  private readonly pending = new Map<number, ShardResult>();
+  private readonly stats: { count: number; sumSq: number }[] = [];
+  private next = 0;
+  private lossSum = 0;
+  private correct = 0;
+  private samples = 0;
+
+  /** @param out the running sum and then the mean (a reused buffer) */
+  constructor(private readonly out: Float32Array, private readonly shardCount: number) {}
+
+  add(r: ShardResult): void {
+    if (r.grad.length !== this.out.length) {
+      throw new TrainerError('ERR_SHAPE_MISMATCH', `shard ${r.shardId} gradient has ${r.grad.length} values, expected ${this.out.length}`);
     }
-    const g = r.grad;
-    for (let i = 0; i < out.length; i++) out[i] = out[i]! + g[i]!;
-    samples += r.count;
-    lossSum += r.lossSum;
-    correct += r.correct;
+    if (!Number.isInteger(r.shardId) || r.shardId < 0 || r.shardId >= this.shardCount || r.shardId < this.next || this.pending.has(r.shardId)) {
+      throw new TrainerError('ERR_DUPLICATE_GRADIENT', `shard ${r.shardId} is not expected in this reduction`);
+    }
+    this.stats[r.shardId] = { count: r.count, sumSq: sumSquares(r.grad) };
+    this.lossSum += r.lossSum;
+    this.correct += r.correct;
+    this.samples += r.count;
+    this.pending.set(r.shardId, r);
+    // fold every shard that is next in id order, except the very last one (finish() fuses it)
+    for (let s = this.pending.get(this.next); s && this.next < this.shardCount - 1; s = this.pending.get(this.next)) {
+      if (this.next === 0) this.out.set(s.grad);
+      else for (let i = 0, o = this.out, g = s.grad; i < o.length; i++) o[i] = o[i]! + g[i]!;
+      this.pending.delete(this.next++);
+    }
   }
-  if (samples === 0) throw new TrainerError('ERR_NO_WORKERS', 'no samples to reduce');
-  const inv = 1 / samples;
-  for (let i = 0; i < out.length; i++) out[i] = out[i]! * inv;
-  return { meanGrad: out, meanLoss: lossSum / samples, accuracy: correct / samples, samples };
+
+  get complete(): boolean {
+    return this.pending.size + this.next === this.shardCount;
+  }
+
+  /** Add the last shard, divide by the sample count and take |mean|^2, in one pass. */
+  finish(): Reduced {
+    const last = this.pending.get(this.shardCount - 1);
+    if (!this.complete || !last) throw new TrainerError('ERR_NO_WORKERS', `reduction finished with ${this.pending.size + this.next} of ${this.shardCount} shards`);
+    if (this.samples === 0) throw new TrainerError('ERR_NO_WORKERS', 'no samples to reduce');
+    const inv = 1 / this.samples;
+    const o = this.out;
+    const g = last.grad;
+    let normSq = 0;
+    if (this.shardCount === 1) {
+      for (let i = 0; i < o.length; i++) {
+        const v = (0 + g[i]!) * inv;
+        o[i] = v;
+        normSq += Math.fround(v) * Math.fround(v);
+      }
+    } else {
+      for (let i = 0; i < o.length; i++) {
+        const v = Math.fround(o[i]! + g[i]!) * inv;
+        o[i] = v;
+        normSq += Math.fround(v) * Math.fround(v);
+      }
+    }
+    return {
+      meanGrad: o, meanLoss: this.lossSum / this.samples, accuracy: this.correct / this.samples, samples: this.samples,
+      meanNormSq: normSq, shards: this.stats,
+    };
+  }
 }

@@ -15,25 +15,18 @@ export interface NoiseEstimate {
   traceSigma: number;
 }
 
-function normSq(a: Float32Array, scale: number): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) {
-    const v = a[i]! * scale;
-    s += v * v;
-  }
-  return s;
-}
-
-/** Estimates from shard gradient SUMS and the step's mean gradient; null with fewer than two shards. */
-export function noiseEstimate(shards: readonly { count: number; grad: Float32Array }[], meanGrad: Float32Array): NoiseEstimate | null {
+/**
+ * Estimates from one step's shards (sample count and sum of squares of each shard's gradient SUM) and
+ * |mean gradient|^2; null with fewer than two shards.
+ */
+export function noiseEstimate(shards: readonly { count: number; sumSq: number }[], meanNormSq: number): NoiseEstimate | null {
   if (shards.length < 2 || shards.some((s) => !(s.count > 0))) return null;
   const big = shards.reduce((acc, s) => acc + s.count, 0);
   const b = shards.length / shards.reduce((acc, s) => acc + 1 / s.count, 0);
-  const small = shards.reduce((acc, s) => acc + normSq(s.grad, 1 / s.count), 0) / shards.length;
-  const bigSq = normSq(meanGrad, 1);
+  const small = shards.reduce((acc, s) => acc + s.sumSq / (s.count * s.count), 0) / shards.length;
   return {
-    gradNormSq: (big * bigSq - b * small) / (big - b),
-    traceSigma: (small - bigSq) / (1 / b - 1 / big),
+    gradNormSq: (big * meanNormSq - b * small) / (big - b),
+    traceSigma: (small - meanNormSq) / (1 / b - 1 / big),
   };
 }
 

@@ -1,20 +1,46 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { reduceShards } from '@dtrain/common';
+import { ShardReducer, sumSquares, type ShardResult } from '@dtrain/common';
 
-test('shard sums are reduced in shard order and divided by the sample count', () => {
-  const out = new Float32Array(2);
-  const r = reduceShards([
-    { shardId: 1, count: 3, lossSum: 3, correct: 1, grad: new Float32Array([3, 6]) },
-    { shardId: 0, count: 1, lossSum: 1, correct: 1, grad: new Float32Array([1, -2]) },
-  ], out);
-  assert.deepEqual([...r.meanGrad], [1, 1]);
-  assert.equal(r.meanLoss, 1);
-  assert.equal(r.accuracy, 0.5);
-  assert.equal(r.samples, 4);
+const shard = (shardId: number, count: number, grad: number[]): ShardResult => ({ shardId, count, lossSum: count, correct: shardId % 2, grad: Float32Array.from(grad) });
+
+test('shard sums are reduced in shard order and divided by the sample count, with each shard\'s sum of squares', () => {
+  const r = new ShardReducer(new Float32Array(2), 2);
+  r.add(shard(1, 3, [3, 6]));
+  assert.equal(r.complete, false);
+  r.add(shard(0, 1, [1, -2]));
+  const out = r.finish();
+  assert.deepEqual([...out.meanGrad], [1, 1]);
+  assert.equal(out.meanNormSq, 2);
+  assert.equal(out.meanLoss, 1);
+  assert.equal(out.accuracy, 0.25);
+  assert.equal(out.samples, 4);
+  assert.deepEqual(out.shards, [{ count: 1, sumSq: 5 }, { count: 3, sumSq: 45 }]);
 });
 
-test('a wrong-length gradient is refused', () => {
-  assert.throws(() => reduceShards([{ shardId: 0, count: 1, lossSum: 0, correct: 0, grad: new Float32Array(3) }], new Float32Array(2)),
-    (e: { code: string }) => e.code === 'ERR_SHAPE_MISMATCH');
+test('any arrival order gives exactly the values of adding in shard order afterwards', () => {
+  const n = 1000;
+  const grads = [0, 1, 2, 3].map((s) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * (s + 1.37)) * 10 ** (s - 2)));
+  const reference = new Float32Array(n);
+  for (const g of grads) for (let i = 0; i < n; i++) reference[i] = reference[i]! + g[i]!;
+  for (let i = 0; i < n; i++) reference[i] = reference[i]! / 10;
+  for (const order of [[0, 1, 2, 3], [3, 2, 1, 0], [2, 0, 3, 1], [1, 3, 0, 2]]) {
+    const r = new ShardReducer(new Float32Array(n), 4);
+    for (const s of order) r.add({ shardId: s, count: [1, 2, 3, 4][s]!, lossSum: 0, correct: 0, grad: grads[s]! });
+    const out = r.finish();
+    assert.deepEqual(out.meanGrad, reference, `order ${order}`);
+    assert.ok(Math.abs(out.meanNormSq - sumSquares(reference)) <= 1e-9 * sumSquares(reference));
+  }
+});
+
+test('wrong-length, duplicate, out-of-range and missing shards are refused', () => {
+  const code = (c: string) => (e: unknown) => (e as { code?: string }).code === c;
+  assert.throws(() => new ShardReducer(new Float32Array(2), 1).add(shard(0, 1, [1, 2, 3])), code('ERR_SHAPE_MISMATCH'));
+  const r = new ShardReducer(new Float32Array(2), 3);
+  r.add(shard(0, 1, [1, 2]));
+  assert.throws(() => r.add(shard(0, 1, [1, 2])), code('ERR_DUPLICATE_GRADIENT'));
+  assert.throws(() => r.add(shard(3, 1, [1, 2])), code('ERR_DUPLICATE_GRADIENT'));
+  r.add(shard(2, 1, [1, 2]));
+  assert.throws(() => r.add(shard(2, 1, [1, 2])), code('ERR_DUPLICATE_GRADIENT'));
+  assert.throws(() => r.finish(), code('ERR_NO_WORKERS'));
 });

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import {
   buildDataset, buildManifest, encode, epochOrder, getModelSpec, initWeights, learningRate,
-  modelFingerprint, noiseEstimate, NoiseScaleTracker, planBatch, reduceShards, scheduleOf, sgdStep, SpeedTracker, cutBatch, TrainerError, usesMomentum,
+  modelFingerprint, noiseEstimate, NoiseScaleTracker, planBatch, ShardReducer, scheduleOf, sgdStep, SpeedTracker, cutBatch, TrainerError, usesMomentum,
   validateConfig, type Dataset, type Derived, type EvalResultMsg, type EvalSplit, type GradientMsg, type Manifest,
   type DataLocation, type TrainConfig,
 } from '@dtrain/common';
@@ -18,7 +18,7 @@ import { waitForWorkers } from './waiting.js';
 import { WeightsFrames } from './weights-frame.js';
 import { RunDir, type EvalRecord, type StepRecord } from './rundir.js';
 import { CoordinatorServer, type WorkerConn } from './server.js';
-import { buildSummary, type RunSummary, type WorkerStats } from './summary.js';
+import { buildSummary, countShard, type RunSummary, type WorkerStats } from './summary.js';
 
 export type CoordinatorState = 'STARTING' | 'WAITING_FOR_WORKERS' | 'STEP_OPEN' | 'APPLYING' | 'EVALUATING' | 'DONE';
 
@@ -65,6 +65,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private order: Uint32Array | null = null;
   private orderEpoch = -1;
   private stepRound: Round<GradientMsg> | null = null;
+  private reducer: ShardReducer | null = null;
   private evalRound: Round<EvalResultMsg> | null = null;
   private evalId = 0;
   private decodeMs = 0;
@@ -252,14 +253,10 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     if (verdict === 'duplicate') this.opts.log(`worker ${conn.label}: ERR_DUPLICATE_GRADIENT: shard ${msg.shardId} already reduced; dropped`);
     if (verdict === 'not-assigned') this.server.reject(conn, new TrainerError('ERR_UNEXPECTED_MESSAGE', `shard ${msg.shardId} was not assigned to this worker`));
     if (verdict === 'accepted') {
+      this.reducer!.add(msg);
       this.stepCompute[conn.label] = (this.stepCompute[conn.label] ?? 0) + msg.computeMs;
       this.speeds.observe(conn.id, msg.computeMs, msg.count);
-      const s = this.workerStats.get(conn.label);
-      if (s) {
-        s.shards++;
-        s.samples += msg.count;
-        s.computeMs += msg.computeMs;
-      }
+      countShard(this.workerStats.get(conn.label), msg);
     }
   }
 
@@ -328,6 +325,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       id: s.shardId, count: s.indices.length,
       frame: encode({ kind: 'assign', step, version, epoch: this.train.epoch, shardId: s.shardId, indices: s.indices.slice() }),
     }));
+    this.reducer = new ShardReducer(this.meanGrad, tasks.length);
     const round = new Round<GradientMsg>(this.roundHost(), tasks);
     this.stepRound = round;
     const pending = round.run();
@@ -337,8 +335,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     if (!results) return;
     const tReduce = performance.now();
     this.setState('APPLYING');
-    const reduced = reduceShards([...results.values()], this.meanGrad);
-    const est = noiseEstimate([...results.values()], reduced.meanGrad);
+    const reduced = this.reducer!.finish();
+    const est = noiseEstimate(reduced.shards, reduced.meanNormSq);
     const bSimple = est ? this.noise.update(est) : null;
     const lr = learningRate(scheduleOf(this.config), this.train.step);
     sgdStep(this.config.optimizer, lr, this.weights, reduced.meanGrad, this.velocity);

@@ -15,6 +15,14 @@ export interface WorkerStats {
   computeMs: number;
 }
 
+/** Count one reduced shard in a worker's totals. */
+export function countShard(s: WorkerStats | undefined, shard: { count: number; computeMs: number }): void {
+  if (!s) return;
+  s.shards++;
+  s.samples += shard.count;
+  s.computeMs += shard.computeMs;
+}
+
 export interface RunSummary {
   status: 'completed' | 'stopped' | 'failed';
   error?: string;
