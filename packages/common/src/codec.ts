@@ -37,11 +37,15 @@ export function tensorFrameCapacity(n: number): number {
   return TENSOR_PREFIX_BYTES + 4 * n + MAX_TENSOR_HEADER_BYTES;
 }
 
+function checkFrameBuffer(buffer: Uint8Array, n: number): void {
+  if (buffer.byteOffset % 4 !== 0 || buffer.byteLength < tensorFrameCapacity(n)) {
+    throw new Error(`frame buffer of ${buffer.byteLength} bytes at offset ${buffer.byteOffset} cannot hold ${n} elements`);
+  }
+}
+
 /** The float elements of a tensor frame being built in `buffer` (4-byte aligned): fill them, then finishTensorFrame. */
 export function floatPayload(buffer: Uint8Array, n: number): Float32Array {
-  if (buffer.byteOffset % 4 !== 0 || buffer.byteLength < tensorFrameCapacity(n)) {
-    throw new Error(`frame buffer of ${buffer.byteLength} bytes at offset ${buffer.byteOffset} cannot hold ${n} floats`);
-  }
+  checkFrameBuffer(buffer, n);
   return new Float32Array(buffer.buffer, buffer.byteOffset + TENSOR_PREFIX_BYTES, n);
 }
 
@@ -76,9 +80,7 @@ export function encode(msg: object, into?: Uint8Array): Uint8Array {
   if (tensors.length > 1) throw new Error(`a frame carries at most one tensor; got ${tensors.map(([k]) => k).join(', ')}`);
   const [field, t] = tensors[0] as [string, TensorArray];
   const buffer = into ?? new Uint8Array(tensorFrameCapacity(t.length));
-  if (buffer.byteOffset % 4 !== 0 || buffer.byteLength < tensorFrameCapacity(t.length)) {
-    throw new Error(`frame buffer of ${buffer.byteLength} bytes cannot hold ${t.length} elements`);
-  }
+  checkFrameBuffer(buffer, t.length);
   buffer.set(new Uint8Array(t.buffer, t.byteOffset, t.byteLength), TENSOR_PREFIX_BYTES);
   const fields = Object.fromEntries(entries.filter(([k]) => k !== field));
   return finishTensorFrame(buffer, field, t instanceof Float32Array ? 'float32' : 'uint32', t.length, fields);
