@@ -4,7 +4,7 @@
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { isTrainerError, TrainerError } from '@dtrain/common';
-import { BACKEND_CHOICES, benchCompute, selectBackend, type BackendChoice } from '@dtrain/worker';
+import { BACKEND_CHOICES, benchCompute, SCHED_POLICIES, selectBackend, type BackendChoice } from '@dtrain/worker';
 import { exitCodeFor, startCoordinator, type CoordinatorArgs } from './coordinator-cmd.js';
 import { runLaunch, type LaunchArgs } from './launch.js';
 import { runWorkerCommand } from './worker-cmd.js';
@@ -72,6 +72,7 @@ async function main(): Promise<void> {
         .option('give-up', { type: 'number', default: 0, describe: 'exit after this many seconds without a coordinator (0: keep retrying)' })
         .option('quiet', { type: 'boolean', default: false, describe: 'log only problems' })
         .option('data-dir', { type: 'string', describe: 'cifar10: directory with the binary files (default: the cache; fetched on first use)' })
+        .option('sched', { type: 'string', default: 'batch', choices: SCHED_POLICIES, describe: 'Linux CPU policy: batch = SCHED_BATCH via chrt (a woken worker does not preempt a coordinator on the same cores), normal = leave as is' })
         .check((a) => {
           if (!/^wss?:\/\/[^/\s]+/.test(a.connect)) throw new Error(`--connect "${a.connect}" is not a ws:// address; use e.g. ws://127.0.0.1:7070`);
           if (a.gpu !== undefined && (!Number.isInteger(a.gpu) || a.gpu < 0)) throw new Error(`--gpu ${a.gpu} must be a GPU index >= 0`);

@@ -1,7 +1,7 @@
 // `dtrain worker`: select the compute backend, join a coordinator (retrying until it is up) and serve.
 
 import { hostname } from 'node:os';
-import { selectBackend, WorkerClient, type BackendChoice } from '@dtrain/worker';
+import { applySchedPolicy, selectBackend, WorkerClient, type BackendChoice, type SchedPolicy } from '@dtrain/worker';
 import { prepareCifar } from './coordinator-cmd.js';
 
 export interface WorkerArgs {
@@ -13,6 +13,7 @@ export interface WorkerArgs {
   giveUp: number;
   quiet: boolean;
   dataDir?: string | undefined;
+  sched: string;
 }
 
 export async function runWorkerCommand(a: WorkerArgs): Promise<number> {
@@ -23,6 +24,8 @@ export async function runWorkerCommand(a: WorkerArgs): Promise<number> {
   };
   const backend = await selectBackend(a.backend as BackendChoice);
   if (!a.quiet) log(`backend ${backend.name} (${backend.reason})`);
+  const sched = applySchedPolicy(a.sched as SchedPolicy);
+  if (!a.quiet || (a.sched !== 'normal' && sched.policy === 'normal')) log(`scheduling ${sched.reason}`);
   const client = new WorkerClient({ url: a.connect, token: a.token, name, backend, giveUpMs: a.giveUp * 1000,
     prepareData: async (spec) => ({ cifarDir: await prepareCifar(spec.name, a.dataDir) }),
     log: a.quiet ? () => undefined : log });

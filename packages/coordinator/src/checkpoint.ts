@@ -8,7 +8,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { join } from 'node:path';
-import { sha256Hex, TrainerError, type Manifest, type TrainConfig } from '@dtrain/common';
+import { buildManifest, getModelSpec, initWeights, modelFingerprint, sha256Hex, TrainerError, type Manifest, type TrainConfig } from '@dtrain/common';
 
 export const CHECKPOINT_FORMAT = 'dtrain-checkpoint/1';
 
@@ -141,4 +141,31 @@ export function readCheckpoint(path: string): Checkpoint {
   const weights = readFloats(join(dir, 'weights.f32'), state.files['weights.f32'], n);
   const velocity = state.files['velocity.f32'] ? readFloats(join(dir, 'velocity.f32'), state.files['velocity.f32'], n) : new Float32Array(n);
   return { dir, state, weights, velocity };
+}
+
+export interface StartState {
+  config: TrainConfig;
+  /** The checkpoint directory resumed from, or null for a fresh run. */
+  resumedFrom: string | null;
+  weights: Float32Array;
+  velocity: Float32Array;
+  train: TrainState;
+}
+
+/**
+ * Where a run starts: from `resume` (a checkpoint or run directory; its config, with the worker counts
+ * of `config`), or fresh from `config` (seeded initial weights, zero velocity).
+ */
+export function startState(config: TrainConfig, resume: string | undefined): StartState {
+  if (!resume) {
+    const weights = initWeights(buildManifest(getModelSpec(config.model)), config.seed);
+    return { config, resumedFrom: null, weights, velocity: new Float32Array(weights.length), train: { step: 0, epoch: 0, position: 0, samplesSeen: 0, wallMs: 0 } };
+  }
+  const ckpt = readCheckpoint(resume);
+  const resumed = { ...ckpt.state.config, workers: config.workers, minWorkers: config.minWorkers };
+  if (ckpt.state.modelFingerprint !== modelFingerprint(getModelSpec(resumed.model))) {
+    throw new TrainerError('ERR_CHECKPOINT', `checkpoint ${ckpt.dir} was written for a different model layout`);
+  }
+  const { step, epoch, position, samplesSeen, wallMs } = ckpt.state;
+  return { config: resumed, resumedFrom: ckpt.dir, weights: ckpt.weights, velocity: ckpt.velocity, train: { step, epoch, position, samplesSeen, wallMs } };
 }

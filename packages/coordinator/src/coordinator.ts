@@ -6,17 +6,18 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import {
-  buildDataset, buildManifest, encode, epochOrder, getModelSpec, initWeights, learningRate,
+  buildDataset, buildManifest, epochOrder, getModelSpec, learningRate,
   modelFingerprint, noiseEstimate, NoiseScaleTracker, planBatch, ShardReducer, scheduleOf, sgdStep, SpeedTracker, cutBatch, TrainerError, usesMomentum,
   validateConfig, type Dataset, type Derived, type EvalResultMsg, type EvalSplit, type GradientMsg, type Manifest,
   type DataLocation, type TrainConfig,
 } from '@dtrain/common';
-import { readCheckpoint, writeCheckpoint, type TrainState } from './checkpoint.js';
-import { evalRecord, evalTasks } from './evaluation.js';
-import { abortable, Round, type RoundTask } from './round.js';
+import { startState, writeCheckpoint, type TrainState } from './checkpoint.js';
+import { evalRecord } from './evaluation.js';
+import { evalTasks, stepTasks } from './tasks.js';
+import { abortable, Round } from './round.js';
 import { waitForWorkers } from './waiting.js';
 import { WeightsFrames } from './weights-frame.js';
-import { RunDir, type EvalRecord, type StepRecord } from './rundir.js';
+import { RunDir, stepTimes, type EvalRecord, type StepRecord } from './rundir.js';
 import { CoordinatorServer, type WorkerConn } from './server.js';
 import { buildSummary, countShard, type RunSummary, type WorkerStats } from './summary.js';
 
@@ -61,11 +62,12 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private readonly meanGrad: Float32Array;
   private readonly dataset: Dataset;
   private readonly server: CoordinatorServer;
-  private train: TrainState = { step: 0, epoch: 0, position: 0, samplesSeen: 0, wallMs: 0 };
+  private train: TrainState;
   private order: Uint32Array | null = null;
   private orderEpoch = -1;
   private stepRound: Round<GradientMsg> | null = null;
   private reducer: ShardReducer | null = null;
+  private pendingRecord: StepRecord | null = null;
   private evalRound: Round<EvalResultMsg> | null = null;
   private evalId = 0;
   private decodeMs = 0;
@@ -77,34 +79,22 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private abortWait: (() => void) | null = null;
   private readonly workerStats = new Map<string, WorkerStats>();
   private readonly lastEval: Partial<Record<EvalSplit, EvalRecord>> = {};
-  private readonly resumedFrom: string | null = null;
+  private readonly resumedFrom: string | null;
   private readonly shared: boolean;
   private readonly unwire: () => void;
 
   constructor(private readonly opts: CoordinatorOptions) {
     super();
-    let config = opts.config;
-    const ckpt = opts.resume ? readCheckpoint(opts.resume) : null;
-    if (ckpt) {
-      config = { ...ckpt.state.config, workers: opts.config.workers, minWorkers: opts.config.minWorkers };
-      this.resumedFrom = ckpt.dir;
-    }
+    const start = startState(opts.config, opts.resume);
+    const config = start.config;
+    this.resumedFrom = start.resumedFrom;
     this.config = config;
     this.derived = validateConfig(config);
     const spec = getModelSpec(config.model);
     this.manifest = buildManifest(spec);
-    if (ckpt) {
-      if (ckpt.state.modelFingerprint !== modelFingerprint(spec)) {
-        throw new TrainerError('ERR_CHECKPOINT', `checkpoint ${ckpt.dir} was written for a different model layout`);
-      }
-      this.weights = ckpt.weights;
-      this.velocity = ckpt.velocity;
-      const { step, epoch, position, samplesSeen, wallMs } = ckpt.state;
-      this.train = { step, epoch, position, samplesSeen, wallMs };
-    } else {
-      this.weights = initWeights(this.manifest, config.seed);
-      this.velocity = new Float32Array(this.weights.length);
-    }
+    this.weights = start.weights;
+    this.velocity = start.velocity;
+    this.train = start.train;
     this.meanGrad = new Float32Array(this.weights.length);
     this.weightsFrames = new WeightsFrames(this.weights.length);
     this.dataset = buildDataset(config.dataset, opts.data);
@@ -163,7 +153,10 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         const last = this.train.step === this.derived.totalSteps;
         const every = this.config.evalEvery;
         if ((every > 0 ? this.train.step % every === 0 : endOfEpoch) && !last) await this.evaluateAll();
-        if (this.config.checkpointEvery > 0 && this.train.step % this.config.checkpointEvery === 0 && !last) this.checkpoint();
+        if (this.config.checkpointEvery > 0 && this.train.step % this.config.checkpointEvery === 0 && !last) {
+          this.flushRecord();
+          this.checkpoint();
+        }
       }
       if (this.stopReason !== null) status = 'stopped';
       else await this.evaluateAll();
@@ -172,6 +165,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       error = e instanceof TrainerError ? e.describe() : String((e as Error)?.stack ?? e);
       this.opts.log(`run failed: ${error}`);
     } finally {
+      this.flushRecord();
       this.stepRound?.cancel();
       this.evalRound?.cancel();
       this.train.wallMs = wall0 + (performance.now() - t0);
@@ -213,8 +207,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       if (!this.workerStats.has(conn.label)) {
         this.workerStats.set(conn.label, { label: conn.label, host: h.host, backend: h.backend, backendReason: h.backendReason, shards: 0, samples: 0, computeMs: 0 });
       }
-      const w = this.weightsFrames.frame(this.train.step, this.weights);
-      this.server.send(conn, w.bytes, w.pooled);
+      this.shareWeights();
       this.emit('workers', this.server.readyWorkers().length);
       this.stepRound?.workerJoined();
       this.evalRound?.workerJoined();
@@ -225,6 +218,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       this.runDir.append({ type: 'event', step: this.train.step, event: 'worker-lost', detail: `${conn.label} ${why}`, time: Date.now() });
       this.emit('workers', this.server.readyWorkers().length);
       this.speeds.forget(conn.id);
+      this.weightsFrames.forget(conn.id);
       this.stepRound?.workerLost(conn);
       this.evalRound?.workerLost(conn);
       if (this.stopReason !== null && this.server.readyWorkers().length === 0) this.abortWait?.();
@@ -321,19 +315,20 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const batch = planBatch(this.ensureOrder(), this.train.position, this.config.batchSize);
     const live = this.server.readyWorkers().map((w) => w.id);
     const shards = cutBatch(batch, live, this.config.balance === 'speed' ? this.speeds : null);
-    const tasks: RoundTask[] = shards.map((s) => ({
-      id: s.shardId, count: s.indices.length,
-      frame: encode({ kind: 'assign', step, version, epoch: this.train.epoch, shardId: s.shardId, indices: s.indices.slice() }),
-    }));
+    const tasks = stepTasks(shards, step, version, this.train.epoch);
     this.reducer = new ShardReducer(this.meanGrad, tasks.length);
     const round = new Round<GradientMsg>(this.roundHost(), tasks);
     this.stepRound = round;
     const pending = round.run();
-    const tAssigned = performance.now();
+    // Assignments, then the weights they need, then the last step's bookkeeping (off the critical path).
+    const assigned = performance.now();
+    this.shareWeights();
+    const shared = performance.now();
+    this.flushRecord();
     const results = await this.untilStopped(pending);
     this.stepRound = null;
     if (!results) return;
-    const tReduce = performance.now();
+    const reduce = performance.now();
     this.setState('APPLYING');
     const reduced = this.reducer!.finish();
     const est = noiseEstimate(reduced.shards, reduced.meanNormSq);
@@ -347,22 +342,27 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       this.train.epoch++;
       this.train.position = 0;
     }
-    const tBroadcast = performance.now();
-    const w = this.weightsFrames.frame(this.train.step, this.weights);
-    for (const c of this.server.readyWorkers()) this.server.send(c, w.bytes, w.pooled);
-    const tEnd = performance.now();
-    const computeMs = this.stepCompute;
-    const record: StepRecord = {
-      type: 'step', step, epoch: this.epochFloat(),
-      loss: reduced.meanLoss, accuracy: reduced.accuracy, lr, samples: reduced.samples, workers: live.length, computeMs,
-      stepMs: tEnd - t0, waitMs: tReduce - tAssigned, decodeMs: this.decodeMs, reduceUpdateMs: tBroadcast - tReduce,
-      broadcastMs: tEnd - tBroadcast, assignMs: tAssigned - t0,
-      coordMs: this.decodeMs + (tEnd - tReduce) + (tAssigned - t0),
+    this.pendingRecord = {
+      type: 'step', step, epoch: this.epochFloat(), loss: reduced.meanLoss, accuracy: reduced.accuracy, lr,
+      samples: reduced.samples, workers: live.length, computeMs: this.stepCompute,
+      ...stepTimes({ t0, assigned, shared, reduce, end: performance.now() }, this.decodeMs),
       bytesIn: this.server.bytesIn - in0, bytesOut: this.server.bytesOut - out0, reassigned: round.reassigned,
       gradNormSq: est?.gradNormSq ?? null, traceSigma: est?.traceSigma ?? null, bSimple, time: Date.now(),
     };
-    this.runDir.append(record);
-    this.emit('step', record);
+  }
+
+  /** Send the current weights to every ready worker that does not have them yet. */
+  private shareWeights(): void {
+    this.weightsFrames.share(this.server.readyWorkers(), this.train.step, this.weights, (c, bytes, pooled) => this.server.send(c, bytes, pooled));
+  }
+
+  /** Log the last step's record (held back from the step's critical path). */
+  private flushRecord(): void {
+    const r = this.pendingRecord;
+    this.pendingRecord = null;
+    if (!r) return;
+    this.runDir.append(r);
+    this.emit('step', r);
   }
 
   /** Resolve with the round's results, or null if the run was stopped with no worker left to finish it. */
@@ -376,7 +376,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
 
   /** Sharded evaluation of the validation (if any) and test splits. */
   private async evaluateAll(): Promise<void> {
+    this.flushRecord();
     this.setState('EVALUATING');
+    this.shareWeights();
     for (const split of ['val', 'test'] as const) {
       const n = this.dataset.size(split);
       if (n === 0) continue;

@@ -1,16 +1,7 @@
-// Sharded evaluation: the chunks of one split as round tasks, and their loss/correct sums folded into
-// one record (summed in chunk order).
+// Sharded evaluation: the chunks' loss/correct sums folded into one record (summed in chunk order).
 
-import { encode, evalChunks, type EvalResultMsg, type EvalSplit } from '@dtrain/common';
-import type { RoundTask } from './round.js';
+import type { EvalResultMsg, EvalSplit } from '@dtrain/common';
 import type { EvalRecord } from './rundir.js';
-
-export function evalTasks(evalId: number, split: EvalSplit, n: number, chunk: number): RoundTask[] {
-  return evalChunks(n, chunk).map((c) => ({
-    id: c.shardId, count: c.indices.length,
-    frame: encode({ kind: 'evaluate', evalId, split, shardId: c.shardId, indices: c.indices }),
-  }));
-}
 
 export function evalRecord(results: Map<number, EvalResultMsg>, at: { step: number; epoch: number; split: EvalSplit; ms: number }): EvalRecord {
   const sorted = [...results.values()].sort((a, b) => a.shardId - b.shardId);

@@ -18,7 +18,7 @@ export interface StepRecord {
   /** Step wall time, and the part spent waiting for gradients after the last assignment went out. */
   stepMs: number;
   waitMs: number;
-  /** Coordinator's own work: decode+validate gradients, reduce+update, encode+send weights, assign. */
+  /** Coordinator's own work: decode+validate gradients, reduce+update, send weights (after the assignments), assign. */
   decodeMs: number;
   reduceUpdateMs: number;
   broadcastMs: number;
@@ -32,6 +32,23 @@ export interface StepRecord {
   traceSigma: number | null;
   bSimple: number | null;
   time: number;
+}
+
+/** Timestamps (performance.now) of one step: start, assignments sent, weights sent, last gradient in, end. */
+export interface StepMarks {
+  t0: number;
+  assigned: number;
+  shared: number;
+  reduce: number;
+  end: number;
+}
+
+/** A step record's timing fields; decodeMs is the gradients' receive + decode + validate time. */
+export function stepTimes(m: StepMarks, decodeMs: number): Pick<StepRecord, 'stepMs' | 'waitMs' | 'decodeMs' | 'reduceUpdateMs' | 'broadcastMs' | 'assignMs' | 'coordMs'> {
+  return {
+    stepMs: m.end - m.t0, waitMs: m.reduce - m.shared, decodeMs, reduceUpdateMs: m.end - m.reduce,
+    broadcastMs: m.shared - m.assigned, assignMs: m.assigned - m.t0, coordMs: decodeMs + (m.end - m.reduce) + (m.shared - m.t0),
+  };
 }
 
 export interface EvalRecord {

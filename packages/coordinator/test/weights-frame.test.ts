@@ -21,3 +21,22 @@ test('one frame per version; a buffer still being sent is not overwritten by the
   assert.equal(v2.pooled, v0.pooled, 'the buffer of version 0 is reused once its send finished');
   assert.equal((decode(v2.bytes, 1 << 20) as { version: number }).version, 2);
 });
+
+test('share sends a version once per connection, again after forget, and the next version to all', () => {
+  const w = new Float32Array([1, 2, 3]);
+  const frames = new WeightsFrames(w.length);
+  const sent: string[] = [];
+  const send = (c: { id: number }, bytes: Uint8Array): void => {
+    sent.push(`${c.id}:v${(decode(bytes, 1 << 20) as { version: number }).version}`);
+  };
+  const a = { id: 1 };
+  const b = { id: 2 };
+  frames.share([a], 0, w, send);
+  frames.share([a, b], 0, w, send);
+  frames.share([a, b], 0, w, send);
+  assert.deepEqual(sent, ['1:v0', '2:v0']);
+  frames.forget(1);
+  frames.share([a, b], 0, w, send);
+  frames.share([a, b], 1, w, send);
+  assert.deepEqual(sent, ['1:v0', '2:v0', '1:v0', '1:v1', '2:v1']);
+});

@@ -6,7 +6,7 @@ import WebSocket from 'ws';
 import {
   decode, encode, finishTensorFrame, floatPayload, FramePool, tensorFrameCapacity, HANDSHAKE_TIMEOUT_MS, isTrainerError, MAX_CLIENT_FRAME_BYTES, maxMessageBytes, parseCoordinatorMsg,
   PROTOCOL_VERSION, RECONNECT_INITIAL_MS, RECONNECT_MAX_MS, TrainerError, closeCodeFor,
-  type CoordinatorMsg, type DataLocation, type DatasetSpec, type ParseContext, type WorkerMsg,
+  type AssignMsg, type CoordinatorMsg, type DataLocation, type DatasetSpec, type ParseContext, type WorkerMsg,
 } from '@dtrain/common';
 import type { BackendInfo } from './backend.js';
 import { proveToken } from './auth.js';
@@ -31,6 +31,9 @@ export interface WorkerResult {
   steps: number;
 }
 
+/** More assignments than this waiting for weights is a coordinator bug: the next one fails as stale. */
+const MAX_EARLY_ASSIGNMENTS = 16;
+
 /** An all-zero mask: ws then skips the per-byte JS masking of client frames (loopback/LAN between our own processes). */
 function zeroMask(mask: Buffer): void {
   mask.fill(0);
@@ -45,6 +48,8 @@ export class WorkerClient {
   private gradFrames = new FramePool(0);
   private stopped = false;
   private finish: ((r: WorkerResult) => void) | null = null;
+  /** Assignments that arrived ahead of their weights version. */
+  private early: AssignMsg[] = [];
 
   constructor(private readonly opts: WorkerOptions) {}
 
@@ -152,6 +157,7 @@ export class WorkerClient {
       case 'welcome': {
         const t0 = performance.now();
         this.trainer?.dispose();
+        this.early = [];
         const loc = this.opts.prepareData ? await this.opts.prepareData(msg.dataset) : {};
         this.trainer = new WorkerTrainer(msg, loc);
         const fp = this.trainer.modelFingerprint;
@@ -170,22 +176,17 @@ export class WorkerClient {
       case 'reject':
         this.end({ reason: `rejected by coordinator: ${msg.code}: ${msg.message}`, ok: false, steps: this.steps });
         return;
-      case 'weights':
+      case 'weights': {
         this.requireTrainer().setWeights(msg.version, msg.data);
-        return;
-      case 'assign': {
-        const trainer = this.requireTrainer();
-        const pooled = this.gradFrames.take();
-        try {
-          const { grad, ...fields } = trainer.computeGradient(msg, floatPayload(pooled.buffer, trainer.net.paramCount));
-          this.steps++;
-          const frame = finishTensorFrame(pooled.buffer, 'grad', 'float32', grad.length, fields);
-          if (ws.readyState === WebSocket.OPEN) pooled.sendWith((done) => ws.send(frame, done));
-        } finally {
-          pooled.release();
-        }
+        const early = this.early.splice(0);
+        for (const a of early) this.compute(ws, a);
         return;
       }
+      case 'assign':
+        // The coordinator sends a step's assignments before the weights they need.
+        if (msg.version > this.requireTrainer().version && this.early.length < MAX_EARLY_ASSIGNMENTS) this.early.push(msg);
+        else this.compute(ws, msg);
+        return;
       case 'evaluate':
         this.send(ws, this.requireTrainer().evaluate(msg));
         return;
@@ -197,6 +198,20 @@ export class WorkerClient {
         const never: never = msg;
         throw new TrainerError('ERR_UNKNOWN_KIND', `unhandled ${(never as { kind: string }).kind}`);
       }
+    }
+  }
+
+  /** Compute an assignment's gradient straight into a pooled frame and send it. */
+  private compute(ws: WebSocket, msg: AssignMsg): void {
+    const trainer = this.requireTrainer();
+    const pooled = this.gradFrames.take();
+    try {
+      const { grad, ...fields } = trainer.computeGradient(msg, floatPayload(pooled.buffer, trainer.net.paramCount));
+      this.steps++;
+      const frame = finishTensorFrame(pooled.buffer, 'grad', 'float32', grad.length, fields);
+      if (ws.readyState === WebSocket.OPEN) pooled.sendWith((done) => ws.send(frame, done));
+    } finally {
+      pooled.release();
     }
   }
 

@@ -1,0 +1,71 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { WebSocketServer, type WebSocket } from 'ws';
+import {
+  buildManifest, decode, encode, getModelSpec, initWeights, modelFingerprint, PROTOCOL_VERSION,
+  type CoordinatorMsg, type DatasetSpec, type GradientMsg,
+} from '@dtrain/common';
+import { selectBackend, WorkerClient, WorkerTrainer } from '@dtrain/worker';
+
+/** A scripted coordinator: handshake, then `script(ws)` once the worker says ready. */
+async function fakeCoordinator(script: (ws: WebSocket, next: () => Promise<Record<string, unknown>>) => Promise<void>): Promise<{ url: string; done: Promise<void> }> {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise((r) => wss.once('listening', r));
+  const { port } = wss.address() as { port: number };
+  const done = new Promise<void>((resolve, reject) => {
+    wss.once('connection', (ws) => {
+      const inbox: Record<string, unknown>[] = [];
+      const waiters: ((m: Record<string, unknown>) => void)[] = [];
+      ws.on('message', (d: Buffer) => {
+        const m = decode(d, 1 << 24) as Record<string, unknown>;
+        const w = waiters.shift();
+        if (w) w(m);
+        else inbox.push(m);
+      });
+      const next = (): Promise<Record<string, unknown>> => new Promise((r) => (inbox.length ? r(inbox.shift()!) : waiters.push(r)));
+      const send = (m: CoordinatorMsg): void => ws.send(encode(m));
+      void (async () => {
+        send({ kind: 'challenge', protocol: PROTOCOL_VERSION, nonce: 'n', auth: false });
+        assert.equal((await next())['kind'], 'hello');
+        const spec = getModelSpec('tiny-cnn');
+        send({
+          kind: 'welcome', workerId: 1, runId: 'r', model: 'tiny-cnn', modelFingerprint: modelFingerprint(spec),
+          manifest: buildManifest(spec), dataset: DATASET, datasetFingerprint: 'x',
+        });
+        assert.equal((await next())['kind'], 'ready');
+        await script(ws, next);
+        send({ kind: 'shutdown', reason: 'done' });
+      })().then(resolve, reject);
+    });
+  }).finally(() => wss.close());
+  return { url: `ws://127.0.0.1:${port}`, done };
+}
+
+const DATASET: DatasetSpec = { name: 'synthetic', trainSize: 64, testSize: 8, seed: 1, valFraction: 0, normalize: false, augment: false };
+
+test('an assignment that arrives before its weights waits for them; one for the held version runs at once', async () => {
+  const manifest = buildManifest(getModelSpec('tiny-cnn'));
+  const w0 = initWeights(manifest, 1);
+  const w1 = w0.map((v) => v * 0.5);
+  const indices = Uint32Array.from([0, 1, 2, 3]);
+  const grads: GradientMsg[] = [];
+  const coord = await fakeCoordinator(async (ws, next) => {
+    ws.send(encode({ kind: 'weights', version: 0, data: w0 }));
+    ws.send(encode({ kind: 'assign', step: 1, version: 0, epoch: 0, shardId: 0, indices }));
+    grads.push((await next()) as unknown as GradientMsg);
+    ws.send(encode({ kind: 'assign', step: 2, version: 1, epoch: 0, shardId: 0, indices }));
+    ws.send(encode({ kind: 'weights', version: 1, data: w1 }));
+    grads.push((await next()) as unknown as GradientMsg);
+  });
+  const client = new WorkerClient({ url: coord.url, token: undefined, name: 't', backend: await selectBackend('wasm'), giveUpMs: 5000, log: () => undefined });
+  const result = await client.run();
+  await coord.done;
+  assert.equal(result.ok, true, result.reason);
+  assert.deepEqual(grads.map((g) => [g.kind, g.step, g.version]), [['gradient', 1, 0], ['gradient', 2, 1]]);
+  // The second gradient is that of the weights sent after its assignment.
+  const ref = new WorkerTrainer({ kind: 'welcome', workerId: 1, runId: 'r', model: 'tiny-cnn', modelFingerprint: '', manifest, dataset: DATASET, datasetFingerprint: '' });
+  ref.setWeights(1, w1);
+  const expected = ref.computeGradient({ kind: 'assign', step: 2, version: 1, epoch: 0, shardId: 0, indices }, new Float32Array(ref.net.paramCount));
+  assert.deepEqual([...grads[1]!.grad], [...expected.grad]);
+  ref.dispose();
+});
