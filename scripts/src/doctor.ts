@@ -1,9 +1,9 @@
 // `dtrain doctor`: what a person needs to debug a setup: Node and tfjs versions, which backends load and
-// why not, CUDA visibility for the GPU package, CPU count, and a 2-second speed probe.
+// why not, CUDA visibility for the GPU package, CPU count, worker scheduling, and a 2-second speed probe.
 
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
-import { benchCompute, selectBackend, tfjsVersions, tryNative } from '@dtrain/worker';
+import { applySchedPolicy, benchCompute, selectBackend, tfjsVersions, tryNative } from '@dtrain/worker';
 
 function nvidiaSmi(): string {
   try {
@@ -22,6 +22,8 @@ export async function runDoctor(write: (line: string) => void): Promise<void> {
   write(`CUDA_VISIBLE_DEVICES=${process.env['CUDA_VISIBLE_DEVICES'] ?? '(unset: all GPUs visible)'}`);
   write(`GPUs: ${nvidiaSmi()}`);
   write('@tensorflow/tfjs-node-gpu 4.22 needs Linux x86-64 with CUDA 11.2 and cuDNN 8.1; one worker process per GPU (--gpu K)');
+  // What a worker does at start (harmless here: doctor is a throughput job too).
+  write(`worker scheduling (--sched batch): ${applySchedPolicy('batch').reason}`);
   const backend = await selectBackend('auto');
   write(`auto backend: ${backend.name} (${backend.reason})`);
   const probe = await benchCompute(backend, 'reference-cnn', 64, 1);

@@ -48,6 +48,7 @@ test('dtrain doctor reports versions, backends and a speed probe', () => {
   assert.match(r.stdout, /@tensorflow\/tfjs-core: 4\.22\.0/);
   assert.match(r.stdout, /native @tensorflow\/tfjs-node-gpu: /);
   assert.match(r.stdout, /auto backend: \w+ \(/);
+  assert.match(r.stdout, /worker scheduling \(--sched batch\): (SCHED_BATCH|normal: )/);
   assert.match(r.stdout, /speed probe .*: [\d.]+ images\/s/);
 });
 
