@@ -153,10 +153,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         const last = this.train.step === this.derived.totalSteps;
         const every = this.config.evalEvery;
         if ((every > 0 ? this.train.step % every === 0 : endOfEpoch) && !last) await this.evaluateAll();
-        if (this.config.checkpointEvery > 0 && this.train.step % this.config.checkpointEvery === 0 && !last) {
-          this.flushRecord();
-          this.checkpoint();
-        }
+        if (this.config.checkpointEvery > 0 && this.train.step % this.config.checkpointEvery === 0 && !last) this.checkpoint();
       }
       if (this.stopReason !== null) status = 'stopped';
       else await this.evaluateAll();
@@ -187,7 +184,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     return summary;
   }
 
+  /** Write a checkpoint of the current state, after the metrics records up to it. */
   private checkpoint(): string {
+    this.flushRecord();
     return writeCheckpoint(this.runDir.checkpointsDir, {
       ...this.train, seed: this.config.seed, config: this.config, manifest: this.manifest, paramCount: this.weights.length,
       modelFingerprint: modelFingerprint(getModelSpec(this.config.model)),
@@ -215,6 +214,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     };
     const onLost = (conn: WorkerConn, why: string): void => {
       this.opts.log(`worker ${conn.label} left (${why})`);
+      this.flushRecord(); // the step before the event stays before it in metrics.jsonl
       this.runDir.append({ type: 'event', step: this.train.step, event: 'worker-lost', detail: `${conn.label} ${why}`, time: Date.now() });
       this.emit('workers', this.server.readyWorkers().length);
       this.speeds.forget(conn.id);
