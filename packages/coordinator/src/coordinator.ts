@@ -1,6 +1,6 @@
 // The coordinator's step loop (DESIGN.md "One step"): plan the global batch from the (seed, epoch)
-// permutation, shard it over live workers, reduce gradient sums in shard order, apply the optimizer,
-// broadcast the new weights once; evaluate, checkpoint, and log metrics. States:
+// permutation, send the shards, then the weights they need (once per version), reduce gradient sums in
+// shard order, apply the optimizer; evaluate, checkpoint, and log metrics. States:
 // WAITING_FOR_WORKERS -> STEP_OPEN -> APPLYING -> (EVALUATING) -> ... -> DONE.
 
 import { randomBytes } from 'node:crypto';
