@@ -184,8 +184,11 @@ export class WorkerClient {
       }
       case 'assign':
         // The coordinator sends a step's assignments before the weights they need.
-        if (msg.version > this.requireTrainer().version && this.early.length < MAX_EARLY_ASSIGNMENTS) this.early.push(msg);
-        else this.compute(ws, msg);
+        if (msg.version > this.requireTrainer().version && this.early.length < MAX_EARLY_ASSIGNMENTS) {
+          if (this.early.push(msg) === 1) this.trainer!.prepare(msg); // its batch is ready when the weights come
+        } else {
+          this.compute(ws, msg);
+        }
         return;
       case 'evaluate':
         this.send(ws, this.requireTrainer().evaluate(msg));

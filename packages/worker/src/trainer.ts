@@ -26,6 +26,8 @@ export class WorkerTrainer {
   version = -1;
   private x = new Float32Array(0);
   private y = new Int32Array(0);
+  /** The assignment whose batch x/y already hold (gathered while its weights were on the way). */
+  private prepared: AssignMsg | null = null;
 
   private readonly augmentSeed: number;
 
@@ -46,6 +48,7 @@ export class WorkerTrainer {
   }
 
   private fill(split: 'train' | 'val' | 'test', indices: Uint32Array, epoch = 0): number {
+    this.prepared = null;
     const n = indices.length;
     const px = this.dataset.height * this.dataset.width * this.dataset.channels;
     if (this.x.length < n * px) {
@@ -56,13 +59,23 @@ export class WorkerTrainer {
     return n;
   }
 
+  /**
+   * Gather and augment an assignment's batch before its weights arrive (0.44 ms of a step at batch 64,
+   * then off the critical path); computeGradient of the same message uses it.
+   */
+  prepare(msg: AssignMsg): void {
+    this.fill('train', msg.indices, msg.epoch);
+    this.prepared = msg;
+  }
+
   /** The gradient sum of an assignment, written into `grad` (paramCount floats: a frame's payload). */
   computeGradient(msg: AssignMsg, grad: Float32Array): GradientMsg {
     if (msg.version !== this.version) {
       throw new TrainerError('ERR_STALE_GRADIENT', `assignment for weights v${msg.version} but this worker holds v${this.version}`);
     }
     const t0 = performance.now();
-    const n = this.fill('train', msg.indices, msg.epoch);
+    const n = this.prepared === msg ? msg.indices.length : this.fill('train', msg.indices, msg.epoch);
+    this.prepared = null;
     const out = this.net.computeShard(this.x, this.y, n, grad);
     return {
       kind: 'gradient', step: msg.step, version: msg.version, shardId: msg.shardId, count: n,
