@@ -95,6 +95,7 @@ async function main(): Promise<void> {
         .positional('what', { choices: ['compute', 'exchange', 'scaling', 'echo-worker'] as const, demandOption: true, describe: 'which benchmark' })
         .option('steps', { type: 'number', default: 300, describe: 'steps (exchange) or iterations (compute) to measure' })
         .option('backend', { type: 'string', default: 'auto', choices: BACKEND_CHOICES, describe: 'compute: tfjs backend' })
+        .option('ceiling', { type: 'boolean', default: true, describe: 'scaling: also measure each round\'s compute-only ceiling (1 then 2 `bench compute` processes, no trainer) and print ratio / ceiling' })
         .option('repeats', { type: 'number', default: 3, describe: 'scaling: rounds of (1 worker, 2 workers); the ratio printed is their median' })
         .option('connect', { type: 'string', describe: 'echo-worker: coordinator address' }),
     async (a) => {
@@ -109,7 +110,7 @@ async function main(): Promise<void> {
       }
       if (a.what === 'scaling') {
         if (!Number.isInteger(a.repeats) || a.repeats < 1) throw new TrainerError('ERR_BAD_CONFIG', `--repeats must be a positive integer, got ${a.repeats}`);
-        process.stdout.write(JSON.stringify(await benchScaling(a as unknown as TrainArgs & { steps: number; backend: string; repeats: number })) + '\n');
+        process.stdout.write(JSON.stringify(await benchScaling(a as unknown as Parameters<typeof benchScaling>[0])) + '\n');
         return;
       }
       process.stdout.write(JSON.stringify(await benchExchange(a as unknown as TrainArgs & { steps: number })) + '\n');
