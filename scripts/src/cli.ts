@@ -95,7 +95,7 @@ async function main(): Promise<void> {
         .positional('what', { choices: ['compute', 'exchange', 'scaling', 'echo-worker'] as const, demandOption: true, describe: 'which benchmark' })
         .option('steps', { type: 'number', default: 300, describe: 'steps (exchange) or iterations (compute) to measure' })
         .option('backend', { type: 'string', default: 'auto', choices: BACKEND_CHOICES, describe: 'compute: tfjs backend' })
-        .option('ceiling', { type: 'boolean', default: true, describe: 'scaling: also measure each round\'s compute-only ceiling (1 then 2 `bench compute` processes, no trainer) and print ratio / ceiling' })
+        .option('compute-only', { type: 'boolean', default: true, describe: 'scaling: each round also runs `bench compute` alone and then two at once (no trainer) and prints that ratio next to the trainer\'s' })
         .option('repeats', { type: 'number', default: 3, describe: 'scaling: rounds of (1 worker, 2 workers); the ratio printed is their median' })
         .option('connect', { type: 'string', describe: 'echo-worker: coordinator address' }),
     async (a) => {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Coordinator, median, type StepRecord } from '@dtrain/coordinator';
 import { toTrainConfig, type TrainArgs } from '../options.js';
-import { measureCeiling, type Ceiling } from './ceiling.js';
+import { measureComputeOnly, type ComputeOnly } from './compute-only.js';
 
 const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
 
@@ -45,34 +45,34 @@ interface Round {
   one: Measured;
   two: Measured;
   ratio: number;
-  /** The machine's own 2-process scaling measured right after (see ceiling.ts), and ratio / ceiling. */
-  ceiling?: Ceiling;
-  ofCeiling?: number;
+  /** The machine's 2-process scaling without the trainer, measured right after (compute-only.ts), and ratio / its ratio. */
+  computeOnly?: ComputeOnly;
+  vsComputeOnly?: number;
 }
 
 /**
  * Alternates 1-worker and 2-worker runs for `repeats` rounds (this VM's speed drifts by tens of percent
  * over minutes, so a single 1-then-2 pair can say 1.4 or 1.95); the headline ratio is the median of the
- * rounds' ratios, and every round is printed. With `ceiling`, each round also measures the compute-only
- * ceiling, so the trainer's share of the loss is told apart from the machine's.
+ * rounds' ratios, and every round is printed. With `computeOnly`, each round also measures what two
+ * processes get over one with no trainer between them, so the trainer's share of a loss is told apart.
  */
-export async function benchScaling(a: TrainArgs & { steps: number; backend: string; repeats: number; ceiling: boolean }): Promise<Record<string, unknown>> {
+export async function benchScaling(a: TrainArgs & { steps: number; backend: string; repeats: number; computeOnly: boolean }): Promise<Record<string, unknown>> {
   const perWorker = a.batchSize;
   const rounds: Round[] = [];
   for (let r = 0; r < a.repeats; r++) {
     const one = await measure(a, 1, perWorker, a.steps, a.backend);
     const two = await measure(a, 2, perWorker, a.steps, a.backend);
     const ratio = Number((two.imagesPerSecond / one.imagesPerSecond).toFixed(3));
-    const ceiling = a.ceiling ? await measureCeiling(a.model, a.backend, perWorker, a.steps) : undefined;
-    rounds.push({ one, two, ratio, ...(ceiling ? { ceiling, ofCeiling: Number((ratio / ceiling.ceiling).toFixed(3)) } : {}) });
+    const c = a.computeOnly ? await measureComputeOnly(a.model, a.backend, perWorker, a.steps) : undefined;
+    rounds.push({ one, two, ratio, ...(c ? { computeOnly: c, vsComputeOnly: Number((ratio / c.ratio).toFixed(3)) } : {}) });
   }
   const ratios = rounds.map((r) => r.ratio);
-  const ceilings = rounds.flatMap((r) => (r.ceiling ? [r.ceiling.ceiling] : []));
-  const ofCeiling = rounds.flatMap((r) => (r.ofCeiling !== undefined ? [r.ofCeiling] : []));
+  const machine = rounds.flatMap((r) => (r.computeOnly ? [r.computeOnly.ratio] : []));
+  const versus = rounds.flatMap((r) => (r.vsComputeOnly !== undefined ? [r.vsComputeOnly] : []));
   return {
     bench: 'scaling', model: a.model, backend: a.backend, balance: a.balance, perWorkerBatch: perWorker, steps: a.steps,
     ratio: Number(median(ratios).toFixed(3)), ratioMin: Math.min(...ratios), ratioMax: Math.max(...ratios),
-    ...(ceilings.length ? { ceiling: Number(median(ceilings).toFixed(3)), ofCeiling: Number(median(ofCeiling).toFixed(3)) } : {}),
+    ...(machine.length ? { computeOnlyRatio: Number(median(machine).toFixed(3)), vsComputeOnly: Number(median(versus).toFixed(3)) } : {}),
     oneImagesPerSecond: median(rounds.map((r) => r.one.imagesPerSecond)),
     twoImagesPerSecond: median(rounds.map((r) => r.two.imagesPerSecond)),
     rounds, cores: cpus().length, node: process.version,

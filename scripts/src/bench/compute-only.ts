@@ -1,23 +1,24 @@
-// The machine's own 1 -> 2 process scaling, with no trainer in it: `bench compute` alone, then two
-// `bench compute` processes at once. A synchronous step waits for the slower worker, so 2 x alone /
-// slower-of-the-pair bounds what 2 workers can reach over 1 on this machine; `bench scaling` prints its
-// ratio next to this ceiling. (On the 2-vCPU VM of bench/RESULTS.md the ceiling itself ranged 1.55-1.82.)
+// What this machine gives two processes over one with no trainer at all: `bench compute` alone, then two
+// `bench compute` processes at once (each computes back to back, nothing exchanged). `bench scaling`
+// prints it next to the trainer's ratio, so a scaling loss can be told apart as the machine's (cores
+// that slow each other down) or the trainer's (communication, coordinator). It is not a strict bound:
+// workers in a synchronous step also wait, so they contend less than two processes that never pause.
 
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
 
-export interface Ceiling {
+export interface ComputeOnly {
   aloneMs: number;
   pairMs: [number, number];
-  /** 2 x aloneMs / the slower of the pair. */
-  ceiling: number;
+  /** 2 x aloneMs / the slower of the pair (a synchronous step waits for the slower worker). */
+  ratio: number;
 }
 
-export function ceilingOf(aloneMs: number, pairMs: [number, number]): Ceiling {
+export function computeOnlyRatio(aloneMs: number, pairMs: [number, number]): ComputeOnly {
   if (!(aloneMs > 0) || !pairMs.every((m) => m > 0)) throw new Error(`compute times must be positive: ${aloneMs}, ${pairMs.join(', ')}`);
-  return { aloneMs, pairMs, ceiling: Number(((2 * aloneMs) / Math.max(...pairMs)).toFixed(3)) };
+  return { aloneMs, pairMs, ratio: Number(((2 * aloneMs) / Math.max(...pairMs)).toFixed(3)) };
 }
 
 /** ms per batch of one `dtrain bench compute` child process. */
@@ -41,8 +42,8 @@ function computeMs(model: string, backend: string, batchSize: number, steps: num
   });
 }
 
-export async function measureCeiling(model: string, backend: string, batchSize: number, steps: number): Promise<Ceiling> {
+export async function measureComputeOnly(model: string, backend: string, batchSize: number, steps: number): Promise<ComputeOnly> {
   const alone = await computeMs(model, backend, batchSize, steps);
   const [a, b] = await Promise.all([computeMs(model, backend, batchSize, steps), computeMs(model, backend, batchSize, steps)]);
-  return ceilingOf(alone, [a, b]);
+  return computeOnlyRatio(alone, [a, b]);
 }
