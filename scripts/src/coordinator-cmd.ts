@@ -4,7 +4,7 @@ import { Coordinator, defaultRunDir, type RunSummary } from '@dtrain/coordinator
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { TrainerError, validateConfig } from '@dtrain/common';
-import { defaultCifarDir, fetchCifar10 } from './data-fetch.js';
+import { defaultCifarDir, fetchCifar10, syntheticCacheDir } from './data-fetch.js';
 import { toTrainConfig, type TrainArgs } from './options.js';
 import { attachProgress, describeRun, summaryLines } from './progress.js';
 
@@ -46,7 +46,7 @@ export async function startCoordinator(a: CoordinatorArgs, onListening?: (port: 
   }
   const cifarDir = await prepareCifar(config.dataset.name, a.dataDir);
   const coord = new Coordinator({
-    config, host: a.host, port: a.port, token: a.token, out, waitTimeoutMs: a.waitTimeout * 1000, data: { cifarDir },
+    config, host: a.host, port: a.port, token: a.token, out, waitTimeoutMs: a.waitTimeout * 1000, data: { cifarDir, syntheticCacheDir: syntheticCacheDir() },
     ...(a.resume ? { resume: a.resume } : {}),
     log: (l) => reporterLog(l),
   });

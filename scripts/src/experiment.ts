@@ -6,6 +6,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildManifest, getModelSpec, paramCount, type TrainConfig } from '@dtrain/common';
 import { Coordinator, CoordinatorServer, readMetrics, type MetricRecord, type RunSummary } from '@dtrain/coordinator';
+import { syntheticCacheDir } from './data-fetch.js';
 
 export interface PlannedRun {
   name: string;
@@ -97,7 +98,7 @@ export async function runPlan(
         rmSync(dir, { recursive: true, force: true });
         const coord = new Coordinator({
           config: run.config, host: pool.host, port: pool.port, token: pool.token, out: dir, server,
-          waitTimeoutMs: pool.waitTimeoutMs, data: { cifarDir: pool.cifarDir }, log: pool.log,
+          waitTimeoutMs: pool.waitTimeoutMs, data: { cifarDir: pool.cifarDir, syntheticCacheDir: syntheticCacheDir() }, log: pool.log,
         });
         if (!listening) {
           hooks.onPoolReady?.(await server.listen());

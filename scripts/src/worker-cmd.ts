@@ -3,6 +3,7 @@
 import { hostname } from 'node:os';
 import { applySchedPolicy, selectBackend, WorkerClient, type BackendChoice, type SchedPolicy } from '@dtrain/worker';
 import { prepareCifar } from './coordinator-cmd.js';
+import { syntheticCacheDir } from './data-fetch.js';
 
 export interface WorkerArgs {
   connect: string;
@@ -27,7 +28,7 @@ export async function runWorkerCommand(a: WorkerArgs): Promise<number> {
   const sched = applySchedPolicy(a.sched as SchedPolicy);
   if (!a.quiet || (a.sched !== 'normal' && sched.policy === 'normal')) log(`scheduling ${sched.reason}`);
   const client = new WorkerClient({ url: a.connect, token: a.token, name, backend, giveUpMs: a.giveUp * 1000,
-    prepareData: async (spec) => ({ cifarDir: await prepareCifar(spec.name, a.dataDir) }),
+    prepareData: async (spec) => ({ cifarDir: await prepareCifar(spec.name, a.dataDir), syntheticCacheDir: syntheticCacheDir() }),
     log: a.quiet ? () => undefined : log });
   const stop = (): void => client.stop('interrupted');
   process.on('SIGINT', stop);

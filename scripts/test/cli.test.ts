@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { tempDir } from './harness.js';
 
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+// The processes started here keep their generated images in a cache of this test run, not the user's.
+process.env['DTRAIN_CACHE'] = tempDir('cache');
 const dtrain = (args: string[], timeout = 60_000) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout });
 
 test('bad values are refused before anything starts, naming the value and the fix', () => {

@@ -12,6 +12,7 @@ import { WorkerClient } from '@dtrain/worker';
 import { records, startRun, tempDir, testBackend, testConfig, worker } from './harness.js';
 
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+process.env['DTRAIN_CACHE'] = tempDir('cache');
 
 /** A raw client that completes the handshake (echoing fingerprints) and then does `onWork`. */
 function fakeWorker(url: string, onWork: (ws: WebSocket, m: CoordinatorMsg) => void): WebSocket {

@@ -74,13 +74,15 @@ export interface DataLocation {
   cifarDir?: string;
   /** Check official checksums (default true). */
   verify?: boolean;
+  /** Where generated (synthetic) images are cached; none: generate every time. */
+  syntheticCacheDir?: string;
 }
 
 /** Build the dataset a spec names: the embedded one is generated, CIFAR-10 is read from `loc.cifarDir`. */
 export function buildDataset(spec: DatasetSpec, loc: DataLocation = {}): Dataset {
   validateDatasetSpec(spec);
   const opts = { valFraction: spec.valFraction, normalize: spec.normalize, augment: spec.augment };
-  if (spec.name === 'synthetic') return syntheticDataset(spec, opts);
+  if (spec.name === 'synthetic') return syntheticDataset(spec, opts, loc.syntheticCacheDir);
   if (!loc.cifarDir) bad('no CIFAR-10 directory given', 'pass --data-dir DIR or run: dtrain data fetch cifar10');
   return loadCifar10(loc.cifarDir, { ...opts, limitTrain: spec.limitTrain, limitTest: spec.limitTest, verify: loc.verify ?? true });
 }

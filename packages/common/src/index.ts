@@ -18,3 +18,4 @@ export * from './config.js';
 export * from './cifar.js';
 export * from './cifar-files.js';
 export * from './noise-scale.js';
+export * from './synthetic-files.js';

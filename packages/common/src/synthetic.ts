@@ -6,6 +6,7 @@
 
 import { InMemoryDataset, type DatasetOptions, type ImageSet } from './data.js';
 import { hashInts, Rng } from './rng.js';
+import { cachedImageSet } from './synthetic-files.js';
 
 export interface SyntheticSpec {
   trainSize: number;
@@ -65,10 +66,20 @@ function generate(count: number, seed: number, split: number): ImageSet {
   return { images, labels, count };
 }
 
-/** Build the embedded dataset; `valFraction` of the training images become the validation split. */
-export function syntheticDataset(spec: SyntheticSpec, options: DatasetOptions | number): InMemoryDataset {
-  const train = generate(spec.trainSize, spec.seed, TRAIN_SPLIT);
-  const test = generate(spec.testSize, spec.seed, TEST_SPLIT);
+/** The code the images depend on: part of the cache key, so editing the generator invalidates old files. */
+const GENERATOR = [drawImage, generate, Rng, hashInts].map(String).join('\n');
+
+function generateCached(count: number, seed: number, split: number, cacheDir: string | undefined): ImageSet {
+  return cachedImageSet(cacheDir, `${GENERATOR}\n${count} ${seed} ${split}`, count, PIXELS * 3, () => generate(count, seed, split));
+}
+
+/**
+ * Build the embedded dataset; `valFraction` of the training images become the validation split. With
+ * `cacheDir`, generated images are kept there and read back by later builds (synthetic-files.ts).
+ */
+export function syntheticDataset(spec: SyntheticSpec, options: DatasetOptions | number, cacheDir?: string): InMemoryDataset {
+  const train = generateCached(spec.trainSize, spec.seed, TRAIN_SPLIT, cacheDir);
+  const test = generateCached(spec.testSize, spec.seed, TEST_SPLIT, cacheDir);
   const opts = typeof options === 'number' ? { valFraction: options, normalize: false, augment: false } : options;
   return new InMemoryDataset('synthetic', 10, train, test, opts, `synthetic:${spec.seed}`);
 }
