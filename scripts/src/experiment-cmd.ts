@@ -3,9 +3,8 @@
 
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { validateConfig } from '@dtrain/common';
+import { makeDir, validateConfig } from '@dtrain/common';
 import { defaultRunDir, readMetrics } from '@dtrain/coordinator';
 import { prepareCifar } from './coordinator-cmd.js';
 import { runPlan, type PlannedRun, type RunOutcome } from './experiment.js';
@@ -43,7 +42,7 @@ export function formatTable(outcomes: RunOutcome[], target: number): string[] {
 export async function runExperiment(kind: string, plan: PlannedRun[], a: PoolArgs, group: (o: RunOutcome) => string): Promise<RunOutcome[]> {
   for (const r of plan) validateConfig(r.config);
   const outRoot = a.out ?? defaultRunDir(join('runs', kind));
-  mkdirSync(outRoot, { recursive: true });
+  makeDir(outRoot);
   const cifarDir = await prepareCifar(a.dataset, a.dataDir);
   const token = a.token ?? (a.local > 0 ? randomBytes(16).toString('hex') : undefined);
   const host = a.host;

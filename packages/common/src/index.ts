@@ -19,3 +19,4 @@ export * from './cifar.js';
 export * from './cifar-files.js';
 export * from './noise-scale.js';
 export * from './synthetic-files.js';
+export * from './make-dir.js';

@@ -6,9 +6,10 @@
 // may race; each rename installs a complete file). The cache is best effort: any problem regenerates.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ImageSet } from './data.js';
+import { makeDir } from './make-dir.js';
 
 const DIGEST_BYTES = 32;
 
@@ -35,7 +36,7 @@ function read(path: string, count: number, imageBytes: number): ImageSet | null 
 function write(path: string, set: ImageSet): void {
   const tmp = `${path}.partial-${randomBytes(6).toString('hex')}`;
   try {
-    mkdirSync(join(path, '..'), { recursive: true });
+    makeDir(join(path, '..'));
     writeFileSync(tmp, Buffer.concat([digest([set.labels, set.images]), set.labels, set.images]));
     renameSync(tmp, path);
   } catch {

@@ -8,7 +8,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { join } from 'node:path';
-import { buildManifest, getModelSpec, initWeights, modelFingerprint, sha256Hex, TrainerError, type Manifest, type TrainConfig } from '@dtrain/common';
+import { buildManifest, makeDir, getModelSpec, initWeights, modelFingerprint, sha256Hex, TrainerError, type Manifest, type TrainConfig } from '@dtrain/common';
 
 export const CHECKPOINT_FORMAT = 'dtrain-checkpoint/1';
 
@@ -70,7 +70,7 @@ export function writeCheckpoint(
   velocity: Float32Array | null,
 ): string {
   assertLittleEndian();
-  mkdirSync(root, { recursive: true });
+  makeDir(root);
   const final = join(root, checkpointName(s.step));
   const tmp = join(root, `.tmp-${checkpointName(s.step)}-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });

@@ -1,8 +1,9 @@
 // The run directory: config.json, metrics.jsonl (one JSON record per line, appended as the run goes),
 // summary.json; all JSON files written atomically (temp file + rename).
 
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeDir, TrainerError } from '@dtrain/common';
 
 export interface StepRecord {
   type: 'step';
@@ -90,7 +91,11 @@ export class RunDir {
   readonly metricsPath: string;
 
   constructor(readonly dir: string) {
-    mkdirSync(dir, { recursive: true });
+    try {
+      makeDir(dir);
+    } catch (e) {
+      throw new TrainerError('ERR_BAD_CONFIG', `cannot create the run directory ${dir}: ${(e as Error).message}`, { hint: 'choose a writable --out directory' });
+    }
     this.metricsPath = join(dir, 'metrics.jsonl');
   }
 
