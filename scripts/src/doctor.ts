@@ -1,7 +1,9 @@
 // `dtrain doctor`: what a person needs to debug a setup: Node and tfjs versions, which backends load and
-// why not, CUDA visibility for the GPU package, CPU count, worker scheduling, and a 2-second speed probe.
+// why not, CUDA visibility for the GPU package, CPU count, worker scheduling, a 2-second speed probe, and
+// the same probe beside a busy core: on VMs whose vCPUs share physical cores, a second worker slows the
+// first, and that caps what 2 workers can give over 1 before any trainer overhead (bench/RESULTS.md).
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { applySchedPolicy, benchCompute, selectBackend, tfjsVersions, tryNative } from '@dtrain/worker';
 
@@ -10,6 +12,20 @@ function nvidiaSmi(): string {
     return execFileSync('nvidia-smi', ['--query-gpu=index,name,memory.total,driver_version', '--format=csv,noheader'], { encoding: 'utf8', timeout: 5000 }).trim();
   } catch {
     return 'nvidia-smi not found or failed (no NVIDIA driver visible)';
+  }
+}
+
+/** The busy loop; it ends by itself after 30 s, so a doctor killed mid-probe leaves nothing spinning. */
+const BUSY_LOOP = 'const end = Date.now() + 30000; let x = 1; while (Date.now() < end) for (let i = 0; i < 1e6; i++) x = (Math.imul(x, 1103515245) + 12345) | 0;';
+
+/** Run `fn` while another process keeps a core busy with integer work (no memory traffic). */
+async function besideBusyCore<T>(fn: () => Promise<T>): Promise<T> {
+  const child = spawn(process.execPath, ['-e', BUSY_LOOP], { stdio: 'ignore' });
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    return await fn();
+  } finally {
+    child.kill();
   }
 }
 
@@ -30,4 +46,26 @@ export async function runDoctor(write: (line: string) => void): Promise<void> {
   const iterations = Math.max(1, Math.min(50, Math.floor(2000 / probe.msPerBatch)));
   const r = iterations > 1 ? await benchCompute(backend, 'reference-cnn', 64, iterations) : probe;
   write(`speed probe (reference-cnn, batch 64, forward+backward, ${r.iterations} iterations): ${r.imagesPerSecond} images/s, ${r.gflopsPerSecond} GFLOP/s`);
+  if (cpus().length < 2) {
+    write('beside a busy core: skipped (one CPU)');
+    return;
+  }
+  // Alternate alone / beside three times (a VM's speed drifts between seconds) and compare medians.
+  const n = Math.max(1, Math.round(r.iterations / 3));
+  const alone: number[] = [];
+  const beside: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    alone.push((await benchCompute(backend, 'reference-cnn', 64, n)).imagesPerSecond);
+    beside.push((await besideBusyCore(() => benchCompute(backend, 'reference-cnn', 64, n))).imagesPerSecond);
+  }
+  const a = median(alone);
+  const b = median(beside);
+  const change = `${b >= a ? '+' : ''}${(100 * (b / a - 1)).toFixed(0)}%`;
+  write(`beside a busy core (an integer loop in another process; medians of 3 alternations): ${b.toFixed(1)} vs ${a.toFixed(1)} images/s alone (${change}): ` +
+    (b >= 0.97 * a ? 'no slowdown measured' : `cores slowing each other this much hold 2 workers near ${((2 * b) / a).toFixed(2)}x one before any communication`));
+}
+
+function median(v: number[]): number {
+  const s = [...v].sort((x, y) => x - y);
+  return s[s.length >> 1]!;
 }

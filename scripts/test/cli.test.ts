@@ -55,6 +55,7 @@ test('dtrain doctor reports versions, backends and a speed probe', () => {
   assert.match(r.stdout, /auto backend: \w+ \(/);
   assert.match(r.stdout, /worker scheduling \(--sched batch\): (SCHED_BATCH|normal: )/);
   assert.match(r.stdout, /speed probe .*: [\d.]+ images\/s/);
+  assert.match(r.stdout, /beside a busy core(: skipped \(one CPU\)| .*: [\d.]+ vs [\d.]+ images\/s alone \([+-]\d+%\): (no slowdown measured|.* near [\d.]+x one))/);
 });
 
 test('dtrain experiment momentum runs plain SGD and momentum on local workers, prints the table, writes reports', () => {
