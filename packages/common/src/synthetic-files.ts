@@ -27,8 +27,9 @@ function read(path: string, count: number, imageBytes: number): ImageSet | null 
     return null;
   }
   if (file.length !== DIGEST_BYTES + count + count * imageBytes) return null;
-  const labels = file.subarray(DIGEST_BYTES, DIGEST_BYTES + count);
-  const images = file.subarray(DIGEST_BYTES + count);
+  // Plain Uint8Array views (a Buffer's slice() would share memory where Uint8Array's copies).
+  const labels = new Uint8Array(file.buffer, file.byteOffset + DIGEST_BYTES, count);
+  const images = new Uint8Array(file.buffer, file.byteOffset + DIGEST_BYTES + count, count * imageBytes);
   if (!digest([labels, images]).equals(file.subarray(0, DIGEST_BYTES))) return null;
   return { images, labels, count };
 }
