@@ -28,7 +28,7 @@ test('bad values are refused before anything starts, naming the value and the fi
   assert.equal(again.status, 2);
   assert.match(again.stderr, /already holds a run/);
   assert.match(again.stderr, /--resume|--overwrite/);
-  const unwritable = dtrain(['coordinator', '--model', 'tiny-cnn', '--train-size', '64', '--test-size', '16', '--out', join(used, 'metrics.jsonl', 'run')], 20_000);
+  const unwritable = dtrain(['coordinator', '--model', 'tiny-cnn', '--train-size', '200', '--test-size', '16', '--batch-size', '32', '--out', join(used, 'metrics.jsonl', 'run')], 20_000);
   assert.equal(unwritable.status, 2, unwritable.stderr);
   assert.match(unwritable.stderr, /cannot create the run directory .*ENOTDIR/);
 });
