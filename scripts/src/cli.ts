@@ -86,7 +86,8 @@ async function main(): Promise<void> {
     .command('launch', 'start a coordinator and N local workers; one progress display', (y) =>
       serveOptions(y)
         .option('backend', { type: 'string', default: 'auto', choices: BACKEND_CHOICES, describe: 'tfjs backend for the workers', group: 'Network:' })
-        .option('gpus', { type: 'string', describe: 'comma-separated GPU indices, one per worker (round robin), e.g. 0,1,2,3', group: 'Network:' }),
+        .option('gpus', { type: 'string', describe: 'comma-separated GPU indices, one per worker (round robin), e.g. 0,1,2,3', group: 'Network:' })
+        .option('sched', { type: 'string', default: 'batch', choices: SCHED_POLICIES, describe: 'workers\' Linux CPU policy (see dtrain worker --sched)', group: 'Network:' }),
     async (a) => {
       process.exitCode = await runLaunch({ ...(a as unknown as LaunchArgs), host: '127.0.0.1', port: 0, token: a.token ?? process.env[TOKEN_ENV] });
     })

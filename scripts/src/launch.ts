@@ -12,6 +12,8 @@ import { exitCodeFor, prepareCifar, startCoordinator, type CoordinatorArgs } fro
 export interface LaunchArgs extends CoordinatorArgs {
   backend: string;
   gpus?: string | undefined;
+  /** Workers' Linux CPU policy (dtrain worker --sched); default batch. */
+  sched?: string | undefined;
 }
 
 const CLI = fileURLToPath(new URL('./cli.js', import.meta.url));
@@ -25,11 +27,18 @@ export function parseGpus(spec: string | undefined, workers: number): (string | 
   return Array.from({ length: workers }, (_, i) => ids[i % ids.length]);
 }
 
-export function spawnWorker(i: number, url: string, token: string, a: Pick<LaunchArgs, 'backend' | 'dataDir'>, gpu: string | undefined): ChildProcess {
+type WorkerSettings = Pick<LaunchArgs, 'backend' | 'dataDir' | 'sched'>;
+
+/** The command line of local worker i (after the node executable). */
+export function workerArgv(i: number, url: string, a: WorkerSettings): string[] {
+  const optional = [...(a.dataDir ? ['--data-dir', a.dataDir] : []), ...(a.sched ? ['--sched', a.sched] : [])];
+  return [CLI, 'worker', '--connect', url, '--name', `w${i}`, '--backend', a.backend, '--give-up', '30', '--quiet', ...optional];
+}
+
+export function spawnWorker(i: number, url: string, token: string, a: WorkerSettings, gpu: string | undefined): ChildProcess {
   const env: NodeJS.ProcessEnv = { ...process.env, DTRAIN_TOKEN: token };
   if (gpu !== undefined) env['CUDA_VISIBLE_DEVICES'] = gpu;
-  const data = a.dataDir ? ['--data-dir', a.dataDir] : [];
-  const child = spawn(process.execPath, [CLI, 'worker', '--connect', url, '--name', `w${i}`, '--backend', a.backend, '--give-up', '30', '--quiet', ...data], {
+  const child = spawn(process.execPath, workerArgv(i, url, a), {
     // Own process group: a terminal's Ctrl-C reaches only the launcher, which stops the run in order.
     env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true,
   });
