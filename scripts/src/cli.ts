@@ -31,13 +31,14 @@ function poolOptions<T>(y: Argv<T>) {
     .option('port', { type: 'number', default: 7070, describe: 'pool port when --local 0', group: 'Network:' })
     .option('local', { type: 'number', default: 2, describe: 'local worker processes to start (0: wait for workers to connect)', group: 'Network:' })
     .option('backend', { type: 'string', default: 'auto', choices: BACKEND_CHOICES, describe: 'tfjs backend for local workers', group: 'Network:' })
+    .option('sched', { type: 'string', default: 'batch', choices: SCHED_POLICIES, describe: 'local workers\' Linux CPU policy (see dtrain worker --sched)', group: 'Network:' })
     .option('target', { type: 'number', default: 0.5, describe: 'target validation accuracy for steps/epochs/examples to target', group: 'Run:' });
 }
 
 function poolArgs(a: Record<string, unknown>): PoolArgs {
   return {
     host: String(a['host']), port: Number(a['port']), token: (a['token'] as string | undefined) ?? process.env[TOKEN_ENV], local: Number(a['local']),
-    backend: String(a['backend']), dataDir: a['dataDir'] as string | undefined, out: a['out'] as string | undefined,
+    backend: String(a['backend']), sched: String(a['sched']), dataDir: a['dataDir'] as string | undefined, out: a['out'] as string | undefined,
     target: Number(a['target']), waitTimeout: Number(a['waitTimeout']), dataset: String(a['dataset']),
   };
 }

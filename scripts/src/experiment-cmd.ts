@@ -17,6 +17,8 @@ export interface PoolArgs {
   port: number;
   token?: string | undefined;
   local: number;
+  /** Local workers' CPU policy (dtrain worker --sched). */
+  sched: string;
   backend: string;
   dataDir?: string | undefined;
   out?: string | undefined;
@@ -55,7 +57,7 @@ export async function runExperiment(kind: string, plan: PlannedRun[], a: PoolArg
   const outcomes = await runPlan(plan, outRoot, a.target, { host, port: a.local > 0 ? 0 : a.port, token, cifarDir, waitTimeoutMs: a.waitTimeout * 1000, log: (l) => (reporter ? reporter.log(l) : log(l)) }, {
     onPoolReady: (port) => {
       log(`pool listening on ws://${host}:${port}${token && a.local === 0 ? ' (token required)' : ''}`);
-      for (let i = 0; i < a.local; i++) children.push(spawnWorker(i, `ws://127.0.0.1:${port}`, token ?? '', { backend: a.backend, dataDir: cifarDir }, undefined));
+      for (let i = 0; i < a.local; i++) children.push(spawnWorker(i, `ws://127.0.0.1:${port}`, token ?? '', { backend: a.backend, dataDir: cifarDir, sched: a.sched }, undefined));
     },
     onRunStart: (i, run, coord) => {
       const eta = ran > 0 ? ((Date.now() - started) / ran) * (plan.length - i) / 1000 : null;
