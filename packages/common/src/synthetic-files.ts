@@ -4,14 +4,17 @@
 // generator's own code and its arguments (so a changed generator never reads an old file), checked by a
 // SHA-256 of its contents, and written to a temporary name and renamed (processes starting together
 // may race; each rename installs a complete file). The cache is best effort: any problem regenerates.
+// It keeps the MAX_CACHED_SETS most recently used sets (a hit marks its file used), so sweeps over many
+// seeds do not fill the disk: the default demo set is 37 MB.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ImageSet } from './data.js';
 import { makeDir } from './make-dir.js';
 
 const DIGEST_BYTES = 32;
+export const MAX_CACHED_SETS = 8;
 
 function digest(parts: readonly Uint8Array[]): Buffer {
   const h = createHash('sha256');
@@ -40,6 +43,7 @@ function write(path: string, set: ImageSet): void {
     makeDir(join(path, '..'));
     writeFileSync(tmp, Buffer.concat([digest([set.labels, set.images]), set.labels, set.images]));
     renameSync(tmp, path);
+    evictOldest(join(path, '..'));
   } catch {
     try {
       rmSync(tmp, { force: true });
@@ -49,15 +53,42 @@ function write(path: string, set: ImageSet): void {
   }
 }
 
+/** The file of the set with this key. */
+export function cacheFileName(key: string): string {
+  return `${createHash('sha256').update(key).digest('hex').slice(0, 32)}.bin`;
+}
+
+/** Remove the least recently used sets beyond MAX_CACHED_SETS (another process may remove them first). */
+function evictOldest(dir: string): void {
+  const sets = readdirSync(dir).filter((f) => f.endsWith('.bin')).flatMap((f) => {
+    try {
+      return [{ f, used: statSync(join(dir, f)).mtimeMs }];
+    } catch {
+      return [];
+    }
+  });
+  sets.sort((a, b) => b.used - a.used);
+  for (const s of sets.slice(MAX_CACHED_SETS)) rmSync(join(dir, s.f), { force: true });
+}
+
 /**
  * The image set `make` builds, read from `dir` when a file for `key` is there and intact, else made and
  * stored. `key` must name everything the images depend on, the generator's code included. No `dir`: make.
  */
 export function cachedImageSet(dir: string | undefined, key: string, count: number, imageBytes: number, make: () => ImageSet): ImageSet {
   if (!dir) return make();
-  const path = join(dir, `${createHash('sha256').update(key).digest('hex').slice(0, 32)}.bin`);
+  const path = join(dir, cacheFileName(key));
   const hit = read(path, count, imageBytes);
-  if (hit) return hit;
+  if (hit) {
+    try {
+      // Sub-millisecond, so a set used after another was written is newer than it (file writes get the kernel's coarse clock).
+      const now = (performance.timeOrigin + performance.now()) / 1000;
+      utimesSync(path, now, now);
+    } catch {
+      /* marking it used is best effort too */
+    }
+    return hit;
+  }
   const set = make();
   write(path, set);
   return set;

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cachedImageSet, syntheticDataset, type ImageSet } from '@dtrain/common';
+import { cacheFileName, cachedImageSet, MAX_CACHED_SETS, syntheticDataset, type ImageSet } from '@dtrain/common';
 
 function maker(seed: number): { make: () => ImageSet; calls: () => number } {
   let calls = 0;
@@ -59,4 +59,28 @@ test('synthetic dataset: built from the cache it is bit-identical (same fingerpr
   assert.equal(stored.fingerprint, fresh.fingerprint);
   assert.equal(read.fingerprint, fresh.fingerprint);
   assert.notEqual(syntheticDataset({ ...spec, seed: 8 }, 0.25, dir).fingerprint, fresh.fingerprint);
+});
+
+test('synthetic cache: keeps the most recently used sets, and a hit counts as use', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dtrain-cache-'));
+  // Each new set gets an explicit, increasing time in the past, so the order does not hang on clock resolution.
+  const past = Date.now() / 1000 - 10_000;
+  const add = (i: number, m = maker(i)): void => {
+    cachedImageSet(dir, `key ${i}`, 3, 12, m.make);
+    utimesSync(join(dir, cacheFileName(`key ${i}`)), past + i, past + i);
+  };
+  const first = maker(0);
+  add(0, first); // the oldest of all, unless its hits count
+  for (let i = 1; i < MAX_CACHED_SETS + 3; i++) {
+    add(i);
+    cachedImageSet(dir, 'key 0', 3, 12, first.make); // a hit: now, newer than every other set
+  }
+  assert.equal(readdirSync(dir).filter((f) => f.endsWith('.bin')).length, MAX_CACHED_SETS);
+  assert.equal(first.calls(), 1);
+  const evicted = maker(1);
+  cachedImageSet(dir, 'key 1', 3, 12, evicted.make);
+  assert.equal(evicted.calls(), 1, 'the least recently used set was removed');
+  const kept = maker(MAX_CACHED_SETS + 2);
+  cachedImageSet(dir, `key ${MAX_CACHED_SETS + 2}`, 3, 12, kept.make);
+  assert.equal(kept.calls(), 0, 'the most recently added set was kept');
 });
