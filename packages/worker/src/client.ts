@@ -182,14 +182,16 @@ export class WorkerClient {
         for (const a of early) this.compute(ws, a);
         return;
       }
-      case 'assign':
+      case 'assign': {
         // The coordinator sends a step's assignments before the weights they need.
-        if (msg.version > this.requireTrainer().version && this.early.length < MAX_EARLY_ASSIGNMENTS) {
-          if (this.early.push(msg) === 1) this.trainer!.prepare(msg); // its batch is ready when the weights come
+        const trainer = this.requireTrainer();
+        if (msg.version > trainer.version && this.early.length < MAX_EARLY_ASSIGNMENTS) {
+          if (this.early.push(msg) === 1) trainer.prepare(msg); // its batch is ready when the weights come
         } else {
           this.compute(ws, msg);
         }
         return;
+      }
       case 'evaluate':
         this.send(ws, this.requireTrainer().evaluate(msg));
         return;

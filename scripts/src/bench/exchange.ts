@@ -8,12 +8,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Coordinator, median, percentile, type StepRecord } from '@dtrain/coordinator';
 import { toTrainConfig, type TrainArgs } from '../options.js';
+import { syntheticCacheDir } from '../data-fetch.js';
 
 const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
 
 export async function benchExchange(a: TrainArgs & { steps: number }): Promise<Record<string, unknown>> {
   const config = { ...toTrainConfig({ ...a, maxSteps: a.steps }), evalEvery: 1e9, dataset: { name: 'synthetic' as const, trainSize: Math.max(4 * a.batchSize, 1000), testSize: 10, seed: 1, valFraction: 0, normalize: false, augment: false } };
-  const coord = new Coordinator({ config, host: '127.0.0.1', port: 0, token: undefined, out: mkdtempSync(join(tmpdir(), 'dtrain-bench-')), waitTimeoutMs: 60_000, log: () => undefined });
+  const coord = new Coordinator({ config, host: '127.0.0.1', port: 0, token: undefined, out: mkdtempSync(join(tmpdir(), 'dtrain-bench-')), waitTimeoutMs: 60_000, data: { syntheticCacheDir: syntheticCacheDir() }, log: () => undefined });
   const port = await coord.start();
   const kids = Array.from({ length: a.workers }, () => spawn(process.execPath, [CLI, 'bench', 'echo-worker', '--connect', `ws://127.0.0.1:${port}`], { stdio: 'inherit' }));
   const steps: StepRecord[] = [];

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Coordinator, median, type StepRecord } from '@dtrain/coordinator';
 import { toTrainConfig, type TrainArgs } from '../options.js';
+import { syntheticCacheDir } from '../data-fetch.js';
 import { measureComputeOnly, type ComputeOnly } from './compute-only.js';
 
 const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
@@ -23,7 +24,7 @@ interface Measured {
 async function measure(a: TrainArgs, workers: number, perWorker: number, steps: number, backend: string): Promise<Measured> {
   const base = toTrainConfig({ ...a, workers, minWorkers: workers, batchSize: perWorker * workers, maxSteps: steps });
   const config = { ...base, evalEvery: 1e9, dataset: { name: 'synthetic' as const, seed: 1, normalize: false, augment: false, trainSize: Math.max(a.trainSize, 4 * perWorker * workers), testSize: 64, valFraction: 0 } };
-  const coord = new Coordinator({ config, host: '127.0.0.1', port: 0, token: undefined, out: mkdtempSync(join(tmpdir(), 'dtrain-scaling-')), waitTimeoutMs: 120_000, log: () => undefined });
+  const coord = new Coordinator({ config, host: '127.0.0.1', port: 0, token: undefined, out: mkdtempSync(join(tmpdir(), 'dtrain-scaling-')), waitTimeoutMs: 120_000, data: { syntheticCacheDir: syntheticCacheDir() }, log: () => undefined });
   const port = await coord.start();
   const kids = Array.from({ length: workers }, (_, i) => spawn(process.execPath, [CLI, 'worker', '--connect', `ws://127.0.0.1:${port}`, '--backend', backend, '--quiet', '--name', `s${i}`], { stdio: 'inherit' }));
   const records: StepRecord[] = [];
