@@ -59,3 +59,37 @@ export function closeCodeFor(code: ErrorCode): number {
 export function isTrainerError(e: unknown): e is TrainerError {
   return e instanceof TrainerError;
 }
+
+/** WebSocket close reasons are capped at 123 UTF-8 bytes (RFC 6455 5.5); ws throws past that. */
+export const MAX_CLOSE_REASON_BYTES = 123;
+
+/** `text` cut to at most `maxBytes` of UTF-8, never inside a character. */
+export function utf8Prefix(text: string, maxBytes: number): string {
+  let bytes = 0;
+  let end = 0;
+  for (const ch of text) {
+    const cp = ch.codePointAt(0)!;
+    const n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4; // a lone surrogate is written as U+FFFD: 3
+    if (bytes + n > maxBytes) break;
+    bytes += n;
+    end += ch.length;
+  }
+  return text.slice(0, end);
+}
+
+/** Anything with ws' `close(code, reason)`; kept structural so this module stays free of sockets. */
+export interface Closable {
+  close(code: number, reason: string): void;
+}
+
+/**
+ * Close with one of our own codes as the reason (never the peer's input), byte-bounded, and never
+ * throwing: a close on a socket that is already failing must not escape a frame handler.
+ */
+export function closeWith(target: Closable, code: number, reason: ErrorCode | string): void {
+  try {
+    target.close(code, utf8Prefix(reason, MAX_CLOSE_REASON_BYTES));
+  } catch {
+    /* the socket is already closing or gone: nothing more to say on it */
+  }
+}

@@ -6,7 +6,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
-  closeCodeFor, DATA_PREP_TIMEOUT_MS, decode, encode, HANDSHAKE_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, isTrainerError, MAX_HANDSHAKE_BYTES,
+  closeCodeFor, closeWith, DATA_PREP_TIMEOUT_MS, decode, encode, HANDSHAKE_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, isTrainerError, MAX_HANDSHAKE_BYTES,
   MAX_WORKERS, maxMessageBytes, parseWorkerMsg, PONG_DEADLINE_MS, PROTOCOL_VERSION, TrainerError,
   type CoordinatorMsg, type PooledFrame, type EvalResultMsg, type GradientMsg, type HelloMsg, type ParseContext, type WelcomeMsg,
 } from '@dtrain/common';
@@ -129,7 +129,7 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     } catch {
       /* socket already gone */
     }
-    conn.ws.close(closeCodeFor(err.code), `${err.code}: ${err.message}`.slice(0, 120));
+    closeWith(conn.ws, closeCodeFor(err.code), err.code);
   }
 
   shutdownAll(reason: string): void {
@@ -140,7 +140,7 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
       } catch {
         /* ignore */
       }
-      c.ws.close(1000, 'run finished');
+      closeWith(c.ws, 1000, 'run finished');
     }
   }
 
@@ -157,7 +157,7 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
       lastPong: Date.now(), bytesIn: 0, bytesOut: 0, label: `#${this.nextId - 1}`,
     };
     if (this.conns.size >= (this.opts.maxWorkers ?? MAX_WORKERS)) {
-      ws.close(1013, 'ERR_TOO_MANY_WORKERS: the coordinator is full');
+      closeWith(ws, 1013, 'ERR_TOO_MANY_WORKERS');
       return;
     }
     this.conns.set(conn.id, conn);
@@ -222,7 +222,7 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
           return;
         case 'fail':
           this.opts.log(`worker ${conn.label} reported ${msg.code}: ${msg.message}`);
-          conn.ws.close(1000, 'worker failed');
+          closeWith(conn.ws, 1000, 'worker failed');
           return;
         default: {
           const never: never = msg;

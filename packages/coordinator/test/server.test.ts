@@ -115,3 +115,17 @@ test('bad frames close only that connection', async () => {
   assert.equal((await s.next()).kind, 'challenge');
   s.ws.close();
 });
+
+test('a frame whose error would quote multi-byte input past 123 bytes closes only that connection (was: process exit)', async () => {
+  for (const kind of ['€'.repeat(40), '😀'.repeat(200), '\u{10ffff}'.repeat(31) + 'x']) {
+    const s = await connect();
+    await s.next();
+    s.ws.send(encode({ kind }));
+    const { code, reason } = await s.closed;
+    assert.equal(code, 1008);
+    assert.equal(reason, 'ERR_UNKNOWN_KIND'); // our own code, never the sender's input
+  }
+  const s = await connect();
+  assert.equal((await s.next()).kind, 'challenge');
+  s.ws.close();
+});

@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import WebSocket from 'ws';
 import {
   decode, encode, finishTensorFrame, floatPayload, FramePool, tensorFrameCapacity, HANDSHAKE_TIMEOUT_MS, isTrainerError, MAX_CLIENT_FRAME_BYTES, maxMessageBytes, parseCoordinatorMsg,
-  PROTOCOL_VERSION, RECONNECT_INITIAL_MS, RECONNECT_MAX_MS, TrainerError, closeCodeFor,
+  PROTOCOL_VERSION, RECONNECT_INITIAL_MS, RECONNECT_MAX_MS, TrainerError, closeCodeFor, closeWith,
   type AssignMsg, type CoordinatorMsg, type DataLocation, type DatasetSpec, type ParseContext, type WorkerMsg,
 } from '@dtrain/common';
 import type { BackendInfo } from './backend.js';
@@ -64,7 +64,7 @@ export class WorkerClient {
   /** Stop serving (Ctrl-C). */
   stop(reason: string): void {
     this.end({ reason, ok: true, steps: this.steps });
-    this.ws?.close(1001, 'worker stopping');
+    if (this.ws) closeWith(this.ws, 1001, 'worker stopping');
   }
 
   private end(r: WorkerResult): void {
@@ -122,14 +122,23 @@ export class WorkerClient {
             if (msg.kind === 'welcome') welcomed = true;
             await this.handle(ws, msg);
           } catch (e) {
-            const err = isTrainerError(e) ? e : new TrainerError('ERR_BAD_FRAME', String((e as Error).message ?? e));
-            this.opts.log(`error: ${err.code}: ${err.describe()}`);
-            this.send(ws, { kind: 'fail', code: err.code, message: err.describe().slice(0, 3000) });
-            ws.close(closeCodeFor(err.code), err.message.slice(0, 120));
+            this.refuse(ws, e);
           }
-        });
+        }).catch(() => undefined); // refuse() does not throw; a frame must never reject the chain
       });
     });
+  }
+
+  /** Report a bad frame (or a failed step) to the coordinator and close this connection; never throws. */
+  private refuse(ws: WebSocket, e: unknown): void {
+    const err = isTrainerError(e) ? e : new TrainerError('ERR_BAD_FRAME', String((e as Error | undefined)?.message ?? e));
+    this.opts.log(`error: ${err.code}: ${err.describe()}`);
+    try {
+      this.send(ws, { kind: 'fail', code: err.code, message: err.describe().slice(0, 3000) });
+    } catch {
+      /* the socket is already failing */
+    }
+    closeWith(ws, closeCodeFor(err.code), err.code);
   }
 
   private send(ws: WebSocket, msg: WorkerMsg): void {
@@ -144,7 +153,7 @@ export class WorkerClient {
         }
         if (msg.auth && !this.opts.token) {
           this.end({ reason: 'the coordinator requires a token: pass --token or set DTRAIN_TOKEN', ok: false, steps: this.steps });
-          ws.close(1008, 'no token');
+          closeWith(ws, 1008, 'no token');
           return;
         }
         const b = this.opts.backend;
@@ -197,7 +206,7 @@ export class WorkerClient {
         return;
       case 'shutdown':
         this.end({ reason: msg.reason, ok: true, steps: this.steps });
-        ws.close(1000, 'bye');
+        closeWith(ws, 1000, 'bye');
         return;
       default: {
         const never: never = msg;

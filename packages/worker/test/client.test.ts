@@ -69,3 +69,23 @@ test('an assignment that arrives before its weights waits for them; one for the 
   assert.deepEqual([...grads[1]!.grad], [...expected.grad]);
   ref.dispose();
 });
+
+test('a hostile coordinator frame (error text past 123 bytes) closes the connection; the worker lives and retries', async () => {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise((r) => wss.once('listening', r));
+  const { port } = wss.address() as { port: number };
+  const closes: { code: number; reason: string }[] = [];
+  wss.on('connection', (ws) => {
+    ws.on('close', (code, reason) => closes.push({ code, reason: reason.toString() }));
+    ws.send(encode({ kind: '€'.repeat(40) }));
+  });
+  const logs: string[] = [];
+  const client = new WorkerClient({ url: `ws://127.0.0.1:${port}`, token: undefined, name: 't', backend: await selectBackend('wasm'), giveUpMs: 0, log: (l) => logs.push(l) });
+  const running = client.run();
+  while (closes.length < 2) await new Promise((r) => setTimeout(r, 20)); // it reconnected after the first
+  client.stop('test over');
+  assert.equal((await running).ok, true);
+  assert.deepEqual(closes[0], { code: 1008, reason: 'ERR_UNKNOWN_KIND' });
+  assert.ok(logs.some((l) => l.startsWith('error: ERR_UNKNOWN_KIND')), logs.join('\n'));
+  await new Promise((r) => wss.close(r));
+});
