@@ -1,6 +1,6 @@
 // `dtrain coordinator`: serve one training run on --host/--port and train once enough workers joined.
 
-import { Coordinator, defaultRunDir, type RunSummary } from '@dtrain/coordinator';
+import { defaultRunDir, openSoloRun, type Coordinator, type RunSummary } from '@dtrain/coordinator';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { TrainerError, validateConfig } from '@dtrain/common';
@@ -45,12 +45,12 @@ export async function startCoordinator(a: CoordinatorArgs, onListening?: (port: 
     rmSync(out, { recursive: true, force: true });
   }
   const cifarDir = await prepareCifar(config.dataset.name, a.dataDir);
-  const coord = new Coordinator({
+  const solo = await openSoloRun({
     config, host: a.host, port: a.port, token: a.token, out, waitTimeoutMs: a.waitTimeout * 1000, data: { cifarDir, syntheticCacheDir: syntheticCacheDir() },
     ...(a.resume ? { resume: a.resume } : {}),
     log: (l) => reporterLog(l),
   });
-  const port = await coord.start();
+  const { coord, port } = solo;
   for (const line of describeRun(coord.config, coord.derived)) process.stderr.write(line + '\n');
   process.stderr.write(`run directory ${out}; listening on ws://${a.host}:${port}${a.token ? ' (token required)' : ''}\n`);
   onListening?.(port);
@@ -69,7 +69,7 @@ export async function startCoordinator(a: CoordinatorArgs, onListening?: (port: 
   };
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
-  const finished = coord.run().then((summary) => {
+  const finished = solo.run().then((summary) => {
     reporter.done();
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);

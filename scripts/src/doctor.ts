@@ -5,7 +5,7 @@
 
 import { execFileSync, spawn } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
-import { median } from '@dtrain/coordinator';
+import { median } from '@dtrain/common';
 import { applySchedPolicy, benchCompute, selectBackend, tfjsVersions, tryNative } from '@dtrain/worker';
 
 function nvidiaSmi(): string {

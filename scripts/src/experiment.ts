@@ -5,7 +5,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildManifest, getModelSpec, paramCount, type TrainConfig } from '@dtrain/common';
-import { Coordinator, CoordinatorServer, readMetrics, type MetricRecord, type RunSummary } from '@dtrain/coordinator';
+import { Coordinator, readMetrics, WorkerPool, type MetricRecord, type RunSummary } from '@dtrain/coordinator';
 import { syntheticCacheDir } from './data-fetch.js';
 
 export interface PlannedRun {
@@ -69,22 +69,13 @@ function completedSummary(dir: string): RunSummary | null {
   }
 }
 
-export interface Pool {
-  server: CoordinatorServer;
-  port: number;
-}
-
 /** Run every planned run in order on one pool; `onPoolReady` is called once the port is bound. */
 export async function runPlan(
   plan: readonly PlannedRun[], outRoot: string, target: number, pool: PoolOptions,
   hooks: { onPoolReady?: (port: number) => void; onRunStart?: (i: number, run: PlannedRun, coord: Coordinator) => void; onRunEnd?: (i: number, o: RunOutcome) => void } = {},
 ): Promise<RunOutcome[]> {
   const maxParams = Math.max(...plan.map((r) => paramCount(buildManifest(getModelSpec(r.config.model)))));
-  const server = new CoordinatorServer({
-    host: pool.host, port: pool.port, token: pool.token, log: pool.log,
-    ctx: { paramCount: maxParams, trainSize: 0, evalSize: 0 },
-    welcome: { runId: 'pending', model: '', modelFingerprint: '', manifest: [], dataset: plan[0]!.config.dataset, datasetFingerprint: '' },
-  });
+  const workers = new WorkerPool({ host: pool.host, port: pool.port, token: pool.token, maxParams, log: pool.log });
   const outcomes: RunOutcome[] = [];
   let listening = false;
   try {
@@ -97,11 +88,10 @@ export async function runPlan(
       } else {
         rmSync(dir, { recursive: true, force: true });
         const coord = new Coordinator({
-          config: run.config, host: pool.host, port: pool.port, token: pool.token, out: dir, server,
-          waitTimeoutMs: pool.waitTimeoutMs, data: { cifarDir: pool.cifarDir, syntheticCacheDir: syntheticCacheDir() }, log: pool.log,
+          config: run.config, pool: workers, out: dir, waitTimeoutMs: pool.waitTimeoutMs, data: { cifarDir: pool.cifarDir, syntheticCacheDir: syntheticCacheDir() }, log: pool.log,
         });
         if (!listening) {
-          hooks.onPoolReady?.(await server.listen());
+          hooks.onPoolReady?.(await workers.listen());
           listening = true;
         }
         hooks.onRunStart?.(i, run, coord);
@@ -116,9 +106,7 @@ export async function runPlan(
       if (summary.status !== 'completed') break;
     }
   } finally {
-    server.shutdownAll('experiment finished');
-    await new Promise((r) => setTimeout(r, 50));
-    await server.close();
+    await workers.shutdown('experiment finished');
   }
   return outcomes;
 }

@@ -25,7 +25,7 @@ const cifarConfig = (): TrainConfig => testConfig({
 test('coordinator and 2 workers train on CIFAR-10 files with augmentation and normalization', async () => {
   const data = { cifarDir: fakeCifarDir(20, 1), verify: false };
   const run = await startRun(cifarConfig(), { data });
-  const summaryP = run.coord.run();
+  const summaryP = run.run();
   const ws = await Promise.all([worker(run.url, 'a', undefined, data), worker(run.url, 'b', undefined, data)]);
   const summary = await summaryP;
   await Promise.all(ws.map((w) => w.done));
@@ -36,7 +36,7 @@ test('coordinator and 2 workers train on CIFAR-10 files with augmentation and no
 
 test('a worker whose dataset differs is refused with a message saying how to fix it', async () => {
   const run = await startRun({ ...cifarConfig(), workers: 1, minWorkers: 1, maxSteps: 1 }, { data: { cifarDir: fakeCifarDir(20, 1), verify: false } });
-  const summaryP = run.coord.run();
+  const summaryP = run.run();
   const odd = await worker(run.url, 'odd', undefined, { cifarDir: fakeCifarDir(20, 2), verify: false });
   const refused = await odd.done;
   assert.equal(refused.ok, false);

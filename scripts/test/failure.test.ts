@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { decode, encode, PROTOCOL_VERSION, type CoordinatorMsg } from '@dtrain/common';
 import type { StepRecord } from '@dtrain/coordinator';
-import { Coordinator } from '@dtrain/coordinator';
+import { openSoloRun } from '@dtrain/coordinator';
 import { WorkerClient } from '@dtrain/worker';
 import { records, startRun, tempDir, testBackend, testConfig, worker } from './harness.js';
 
@@ -38,7 +38,7 @@ test('a worker process killed mid-run: the run completes and every planned sampl
   run.coord.on('step', (r) => {
     if (r.step === 4) child.kill('SIGKILL');
   });
-  const summaryP = run.coord.run();
+  const summaryP = run.run();
   const w = await worker(run.url, 'survivor');
   const summary = await summaryP;
   await w.done;
@@ -57,7 +57,7 @@ test('a worker that stalls past the deadline has its shard recomputed by another
   const cfg = testConfig({ maxSteps: 3, batchSize: 32, workers: 2, minWorkers: 1, stepTimeoutMs: 300 });
   const run = await startRun(cfg);
   const stalled = fakeWorker(run.url, () => undefined);
-  const summaryP = run.coord.run();
+  const summaryP = run.run();
   const w = await worker(run.url, 'good');
   const summary = await summaryP;
   await w.done;
@@ -75,7 +75,7 @@ test('a worker sending a malformed gradient is disconnected and the run goes on'
     if (m.kind === 'assign') ws.send(encode({ kind: 'gradient', step: m.step, version: m.version, shardId: m.shardId, count: m.indices.length, lossSum: 1, correct: 0, computeMs: 1, grad: new Float32Array(3) }));
   });
   bad.on('close', (code) => (closeCode = code));
-  const summaryP = run.coord.run();
+  const summaryP = run.run();
   const w = await worker(run.url, 'good');
   const summary = await summaryP;
   await w.done;
@@ -87,7 +87,7 @@ test('a worker sending a malformed gradient is disconnected and the run goes on'
 test('a worker that joins mid-run gets the current weights and work from the next step', async () => {
   const cfg = testConfig({ maxSteps: 12, batchSize: 32, workers: 1, minWorkers: 1 });
   const run = await startRun(cfg);
-  const summaryP = run.coord.run();
+  const summaryP = run.run();
   const first = await worker(run.url, 'first');
   let late: Awaited<ReturnType<typeof worker>> | null = null;
   run.coord.on('step', (r) => {
@@ -106,15 +106,14 @@ test('a worker started before its coordinator keeps retrying and joins when it c
   const probe = await startRun(testConfig({ workers: 1, minWorkers: 1, maxSteps: 1 }));
   const port = probe.port;
   const early = await worker(probe.url, 'probe');
-  await probe.coord.run();
+  await probe.run();
   await early.done;
   // the port is free again; start a worker first, then the coordinator on that port
   const client = new WorkerClient({ url: `ws://127.0.0.1:${port}`, token: undefined, name: 'eager', backend: await testBackend(), giveUpMs: 20_000, log: () => undefined });
   const done = client.run();
   await new Promise((r) => setTimeout(r, 700));
-  const coord = new Coordinator({ config: testConfig({ workers: 1, minWorkers: 1, maxSteps: 2 }), host: '127.0.0.1', port, token: undefined, out: tempDir('late'), waitTimeoutMs: 20_000, log: () => undefined });
-  await coord.start();
-  const summary = await coord.run();
+  const late = await openSoloRun({ config: testConfig({ workers: 1, minWorkers: 1, maxSteps: 2 }), host: '127.0.0.1', port, token: undefined, out: tempDir('late'), waitTimeoutMs: 20_000, log: () => undefined });
+  const summary = await late.run();
   const result = await done;
   assert.equal(summary.status, 'completed');
   assert.ok(result.ok && result.steps === 2);

@@ -2,7 +2,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Coordinator, readCheckpoint, type RunSummary } from '@dtrain/coordinator';
+import { openSoloRun, readCheckpoint, type Coordinator, type RunSummary } from '@dtrain/coordinator';
 import type { DataLocation, TrainConfig } from '@dtrain/common';
 import { selectBackend, WorkerClient, type BackendInfo, type WorkerResult } from '@dtrain/worker';
 
@@ -27,6 +27,8 @@ export function testBackend(): Promise<BackendInfo> {
 
 export interface Run {
   coord: Coordinator;
+  /** Train to the end and close the run's pool. */
+  run: () => Promise<RunSummary>;
   port: number;
   url: string;
   out: string;
@@ -34,12 +36,11 @@ export interface Run {
 
 export async function startRun(config: TrainConfig, o: { token?: string; resume?: string; out?: string; data?: DataLocation } = {}): Promise<Run> {
   const out = o.out ?? tempDir('run');
-  const coord = new Coordinator({
+  const { coord, port, run } = await openSoloRun({
     config, host: '127.0.0.1', port: 0, token: o.token, out, waitTimeoutMs: 30_000, log: quiet, ...(o.data ? { data: o.data } : {}),
     ...(o.resume ? { resume: o.resume } : {}),
   });
-  const port = await coord.start();
-  return { coord, port, url: `ws://127.0.0.1:${port}`, out };
+  return { coord, run, port, url: `ws://127.0.0.1:${port}`, out };
 }
 
 export async function worker(url: string, name: string, token?: string, data?: DataLocation): Promise<{ client: WorkerClient; done: Promise<WorkerResult> }> {
@@ -50,7 +51,7 @@ export async function worker(url: string, name: string, token?: string, data?: D
 /** Run to the end with n in-process workers. */
 export async function train(config: TrainConfig, n: number, o: { resume?: string; out?: string } = {}): Promise<{ summary: RunSummary; out: string; weights: Float32Array }> {
   const run = await startRun(config, o);
-  const summaryP = run.coord.run();
+  const summaryP = run.run();
   const ws = await Promise.all(Array.from({ length: n }, (_, i) => worker(run.url, `w${i}`)));
   const summary = await summaryP;
   await Promise.all(ws.map((w) => w.done));

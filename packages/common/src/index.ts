@@ -20,3 +20,4 @@ export * from './cifar-files.js';
 export * from './noise-scale.js';
 export * from './synthetic-files.js';
 export * from './make-dir.js';
+export * from './stats.js';

@@ -86,3 +86,30 @@ export function sgdStep(
     theta[i] = theta[i]! - lr * v;
   }
 }
+
+/**
+ * The optimizer with its state: the momentum buffer lives here, and `state()` is what a checkpoint
+ * stores of it (the velocity, or nothing for plain SGD).
+ */
+export class MomentumSGD {
+  readonly velocity: Float32Array;
+
+  /** @param velocity a resumed momentum buffer (used in place), or none to start from zero */
+  constructor(readonly config: OptimizerConfig, paramCount: number, velocity?: Float32Array) {
+    validateOptimizer(config);
+    if (velocity && velocity.length !== paramCount) {
+      throw new TrainerError('ERR_SHAPE_MISMATCH', `momentum buffer has ${velocity.length} values, the model ${paramCount}`);
+    }
+    this.velocity = velocity ?? new Float32Array(paramCount);
+  }
+
+  /** θ <- update(θ, g) at learning rate `lr` (see sgdStep). */
+  step(lr: number, theta: Float32Array, grad: Float32Array): void {
+    sgdStep(this.config, lr, theta, grad, this.velocity);
+  }
+
+  /** What a checkpoint must keep to resume exactly: the velocity, or null when there is none. */
+  state(): Float32Array | null {
+    return usesMomentum(this.config) ? this.velocity : null;
+  }
+}

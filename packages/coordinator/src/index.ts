@@ -1,8 +1,10 @@
 // Public surface of @dtrain/coordinator.
 export { Coordinator, type CoordinatorOptions, type CoordinatorState } from './coordinator.js';
-export { CoordinatorServer, type WorkerConn } from './server.js';
-export { Round } from './round.js';
-export { readCheckpoint, writeCheckpoint, listCheckpoints, checkpointName, CHECKPOINT_FORMAT } from './checkpoint.js';
+export { WorkerPool, type PoolOptions, type RoundOutcome, type StepRound, type EvalRound } from './pool.js';
+export { openSoloRun, type SoloRun, type SoloRunOptions } from './solo.js';
+export { CoordinatorServer, type WorkerConn, type RunWelcome } from './server.js';
+export { Round, type RoundTask } from './round.js';
+export { readCheckpoint, writeCheckpoint, listCheckpoints, checkpointName, startState, CHECKPOINT_FORMAT, type StartState } from './checkpoint.js';
 export { RunDir, defaultRunDir, readMetrics, type StepRecord, type EvalRecord, type MetricRecord } from './rundir.js';
-export { median, percentile, type RunSummary } from './summary.js';
+export { type RunSummary } from './summary.js';
 export { WeightsFrames, type WeightsFrame } from './weights-frame.js';

@@ -1,6 +1,7 @@
 // The coordinator's WebSocket boundary: handshake (challenge -> hello [HMAC] -> welcome -> ready), size
 // limits, validation of every frame, liveness by ping/pong with terminate(), and byte accounting.
-// A bad frame closes that one connection with a code and reason; it never stops the run.
+// A bad frame closes that one connection with a code and reason; it never stops the run. A worker that
+// proved itself before any run is set waits (state 'waiting') and is welcomed by the next setRun.
 
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -11,7 +12,7 @@ import {
   type CoordinatorMsg, type PooledFrame, type EvalResultMsg, type GradientMsg, type HelloMsg, type ParseContext, type WelcomeMsg,
 } from '@dtrain/common';
 
-export type ConnState = 'challenged' | 'welcomed' | 'ready' | 'closed';
+export type ConnState = 'challenged' | 'waiting' | 'welcomed' | 'ready' | 'closed';
 
 export interface WorkerConn {
   id: number;
@@ -26,12 +27,15 @@ export interface WorkerConn {
   label: string;
 }
 
+/** What a run tells every worker at its welcome. */
+export type RunWelcome = Omit<WelcomeMsg, 'kind' | 'workerId'>;
+
 export interface ServerOptions {
   host: string;
   port: number;
   token: string | undefined;
-  welcome: Omit<WelcomeMsg, 'kind' | 'workerId'>;
-  ctx: ParseContext;
+  /** The largest model any run on this server will have: bounds every frame (ws maxPayload). */
+  maxParams: number;
   maxWorkers?: number;
   heartbeatMs?: number;
   pongDeadlineMs?: number;
@@ -45,7 +49,6 @@ export interface ServerEvents {
   evalResult: [WorkerConn, EvalResultMsg];
 }
 
-/** Decode+validate time of the last gradient frame, for the step's time breakdown. */
 export class CoordinatorServer extends EventEmitter<ServerEvents> {
   private wss: WebSocketServer | null = null;
   private readonly conns = new Map<number, WorkerConn>();
@@ -54,30 +57,30 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
   bytesIn = 0;
   bytesOut = 0;
   port = 0;
-  /** The largest model this server's frame limit (ws maxPayload) admits. */
   private readonly maxParams: number;
+  private welcome: RunWelcome | null = null;
+  private ctx: ParseContext;
 
   constructor(private readonly opts: ServerOptions) {
     super();
-    this.maxParams = opts.ctx.paramCount;
+    this.maxParams = opts.maxParams;
+    this.ctx = { paramCount: opts.maxParams, trainSize: 0, evalSize: 0 };
   }
 
   /**
-   * Switch the pool to a new run (experiments and sweeps run back to back on one pool): every connected
-   * worker gets the new welcome and must answer `ready` again; later arrivals get it at their hello.
+   * Set the run (experiments and sweeps run back to back on one server): every connected worker that
+   * proved itself gets the new welcome and must answer `ready` again; later arrivals get it at their hello.
    */
-  setRun(welcome: ServerOptions['welcome'], ctx: ParseContext): void {
+  setRun(welcome: RunWelcome, ctx: ParseContext): void {
     if (ctx.paramCount > this.maxParams) {
       throw new TrainerError('ERR_BAD_CONFIG', `a run with ${ctx.paramCount} parameters cannot reuse a pool sized for ${this.maxParams}`, {
         hint: 'run models of different sizes in separate pools, largest first',
       });
     }
-    this.opts.welcome = welcome;
-    this.opts.ctx = ctx;
+    this.welcome = welcome;
+    this.ctx = ctx;
     for (const c of this.conns.values()) {
-      if (c.state !== 'ready' && c.state !== 'welcomed') continue;
-      c.state = 'welcomed';
-      this.sendMsg(c, { kind: 'welcome', workerId: c.id, ...welcome });
+      if (c.state === 'ready' || c.state === 'welcomed' || c.state === 'waiting') this.sendWelcome(c, welcome);
     }
   }
 
@@ -190,8 +193,8 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     this.bytesIn += data.length;
     try {
       if (!isBinary) throw new TrainerError('ERR_BAD_FRAME', 'text frames are not part of the protocol');
-      const limit = conn.state === 'ready' ? maxMessageBytes(this.opts.ctx.paramCount) : MAX_HANDSHAKE_BYTES;
-      const msg = parseWorkerMsg(decode(data, limit), this.opts.ctx);
+      const limit = conn.state === 'ready' ? maxMessageBytes(this.ctx.paramCount) : MAX_HANDSHAKE_BYTES;
+      const msg = parseWorkerMsg(decode(data, limit), this.ctx);
       switch (msg.kind) {
         case 'hello':
           this.expect(conn, 'challenged', msg.kind);
@@ -199,13 +202,13 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
           return;
         case 'ready':
           this.expect(conn, 'welcomed', msg.kind);
-          if (msg.modelFingerprint !== this.opts.welcome.modelFingerprint) {
-            throw new TrainerError('ERR_MODEL_MISMATCH', `worker model fingerprint ${msg.modelFingerprint} differs from ${this.opts.welcome.modelFingerprint}`, {
+          if (msg.modelFingerprint !== this.welcome!.modelFingerprint) {
+            throw new TrainerError('ERR_MODEL_MISMATCH', `worker model fingerprint ${msg.modelFingerprint} differs from ${this.welcome!.modelFingerprint}`, {
               hint: 'run the same dtrain version on coordinator and workers',
             });
           }
-          if (msg.datasetFingerprint !== this.opts.welcome.datasetFingerprint) {
-            throw new TrainerError('ERR_DATASET_MISMATCH', `worker dataset fingerprint ${msg.datasetFingerprint} differs from ${this.opts.welcome.datasetFingerprint}`, {
+          if (msg.datasetFingerprint !== this.welcome!.datasetFingerprint) {
+            throw new TrainerError('ERR_DATASET_MISMATCH', `worker dataset fingerprint ${msg.datasetFingerprint} differs from ${this.welcome!.datasetFingerprint}`, {
               hint: 'give every worker the same dataset files (--data-dir) and dtrain version',
             });
           }
@@ -256,8 +259,13 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     }
     conn.hello = hello;
     conn.label = `${hello.name}@${hello.host}#${conn.id}`;
+    conn.state = 'waiting';
+    if (this.welcome) this.sendWelcome(conn, this.welcome);
+  }
+
+  private sendWelcome(conn: WorkerConn, welcome: RunWelcome): void {
     conn.state = 'welcomed';
-    this.sendMsg(conn, { kind: 'welcome', workerId: conn.id, ...this.opts.welcome });
+    this.sendMsg(conn, { kind: 'welcome', workerId: conn.id, ...welcome });
   }
 
   private checkLiveness(): void {

@@ -1,7 +1,7 @@
 // summary.json: what a run did, in one small file (steps, epochs, samples, workers and their backends,
 // final validation/test metrics, throughput, wall time, time breakdown medians).
 
-import type { Derived, EvalSplit, TrainConfig } from '@dtrain/common';
+import { median, type Derived, type EvalSplit, type TrainConfig } from '@dtrain/common';
 import type { TrainState } from './checkpoint.js';
 import { readMetrics, type EvalRecord, type StepRecord } from './rundir.js';
 
@@ -43,17 +43,6 @@ export interface RunSummary {
   finalCheckpoint: string;
   config: TrainConfig;
   derived: Derived;
-}
-
-/** The value at fraction p (0..1) of the sorted values; 0 for none. */
-export function percentile(xs: readonly number[], p: number): number {
-  if (xs.length === 0) return 0;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(s.length * p))]!;
-}
-
-export function median(xs: readonly number[]): number {
-  return percentile(xs, 0.5);
 }
 
 export function buildSummary(a: {

@@ -6,24 +6,26 @@ import { TrainerError } from '@dtrain/common';
 export const JOIN_GRACE_MS = 3_000;
 const POLL_MS = 250;
 
-export interface WaitSpec {
-  ready: () => number;
+export interface WorkerNeed {
   workers: number;
   minWorkers: number;
+  /** After the first step (or on resume) `minWorkers` is enough. */
   started: boolean;
   timeoutMs: number;
-  stopped: () => boolean;
-  /** Receives a function that ends the current poll early (a worker joined, or a stop). */
-  setWake: (wake: (() => void) | null) => void;
 }
 
-/** Resolves once enough workers are ready, or the run is stopped. */
-export async function waitForWorkers(w: WaitSpec): Promise<void> {
+/**
+ * Resolves once enough workers are ready, or `signal` aborts. `setWake` receives a function that ends
+ * the current poll early (a worker joined, or an abort).
+ */
+export async function waitForWorkers(
+  w: WorkerNeed, ready: () => number, signal: AbortSignal, setWake: (wake: (() => void) | null) => void,
+): Promise<void> {
   const need = w.started ? w.minWorkers : w.workers;
   const deadline = Date.now() + w.timeoutMs;
   let enoughSince = 0;
-  while (!w.stopped()) {
-    const n = w.ready();
+  while (!signal.aborted) {
+    const n = ready();
     if (n >= w.workers) return;
     if (n >= w.minWorkers) {
       enoughSince ||= Date.now();
@@ -38,11 +40,11 @@ export async function waitForWorkers(w: WaitSpec): Promise<void> {
     }
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, POLL_MS);
-      w.setWake(() => {
+      setWake(() => {
         clearTimeout(t);
         resolve();
       });
     });
-    w.setWake(null);
+    setWake(null);
   }
 }

@@ -6,7 +6,8 @@ import { mkdtempSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Coordinator, median, percentile, type StepRecord } from '@dtrain/coordinator';
+import { median, percentile } from '@dtrain/common';
+import { openSoloRun, type StepRecord } from '@dtrain/coordinator';
 import { toTrainConfig, type TrainArgs } from '../options.js';
 import { syntheticCacheDir } from '../data-fetch.js';
 
@@ -14,12 +15,11 @@ const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
 
 export async function benchExchange(a: TrainArgs & { steps: number }): Promise<Record<string, unknown>> {
   const config = { ...toTrainConfig({ ...a, maxSteps: a.steps }), evalEvery: 1e9, dataset: { name: 'synthetic' as const, trainSize: Math.max(4 * a.batchSize, 1000), testSize: 10, seed: 1, valFraction: 0, normalize: false, augment: false } };
-  const coord = new Coordinator({ config, host: '127.0.0.1', port: 0, token: undefined, out: mkdtempSync(join(tmpdir(), 'dtrain-bench-')), waitTimeoutMs: 60_000, data: { syntheticCacheDir: syntheticCacheDir() }, log: () => undefined });
-  const port = await coord.start();
+  const { coord, port, run } = await openSoloRun({ config, host: '127.0.0.1', port: 0, token: undefined, out: mkdtempSync(join(tmpdir(), 'dtrain-bench-')), waitTimeoutMs: 60_000, data: { syntheticCacheDir: syntheticCacheDir() }, log: () => undefined });
   const kids = Array.from({ length: a.workers }, () => spawn(process.execPath, [CLI, 'bench', 'echo-worker', '--connect', `ws://127.0.0.1:${port}`], { stdio: 'inherit' }));
   const steps: StepRecord[] = [];
   coord.on('step', (r) => steps.push(r));
-  const summary = await coord.run();
+  const summary = await run();
   await Promise.all(kids.map((k) => new Promise((r) => (k.exitCode !== null ? r(null) : k.once('exit', r)))));
   const warm = steps.slice(Math.min(20, Math.floor(steps.length / 5)));
   const m = (k: keyof StepRecord) => Number(median(warm.map((r) => r[k] as number)).toFixed(3));

@@ -6,7 +6,8 @@ import { mkdtempSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Coordinator, median, type StepRecord } from '@dtrain/coordinator';
+import { median } from '@dtrain/common';
+import { openSoloRun, type StepRecord } from '@dtrain/coordinator';
 import { toTrainConfig, type TrainArgs } from '../options.js';
 import { syntheticCacheDir } from '../data-fetch.js';
 import { measureComputeOnly, type ComputeOnly } from './compute-only.js';
@@ -24,12 +25,11 @@ interface Measured {
 async function measure(a: TrainArgs, workers: number, perWorker: number, steps: number, backend: string): Promise<Measured> {
   const base = toTrainConfig({ ...a, workers, minWorkers: workers, batchSize: perWorker * workers, maxSteps: steps });
   const config = { ...base, evalEvery: 1e9, dataset: { name: 'synthetic' as const, seed: 1, normalize: false, augment: false, trainSize: Math.max(a.trainSize, 4 * perWorker * workers), testSize: 64, valFraction: 0 } };
-  const coord = new Coordinator({ config, host: '127.0.0.1', port: 0, token: undefined, out: mkdtempSync(join(tmpdir(), 'dtrain-scaling-')), waitTimeoutMs: 120_000, data: { syntheticCacheDir: syntheticCacheDir() }, log: () => undefined });
-  const port = await coord.start();
+  const { coord, port, run } = await openSoloRun({ config, host: '127.0.0.1', port: 0, token: undefined, out: mkdtempSync(join(tmpdir(), 'dtrain-scaling-')), waitTimeoutMs: 120_000, data: { syntheticCacheDir: syntheticCacheDir() }, log: () => undefined });
   const kids = Array.from({ length: workers }, (_, i) => spawn(process.execPath, [CLI, 'worker', '--connect', `ws://127.0.0.1:${port}`, '--backend', backend, '--quiet', '--name', `s${i}`], { stdio: 'inherit' }));
   const records: StepRecord[] = [];
   coord.on('step', (r) => records.push(r));
-  await coord.run();
+  await run();
   await Promise.all(kids.map((k) => new Promise((r) => (k.exitCode !== null ? r(null) : k.once('exit', r)))));
   const warm = records.slice(Math.min(10, Math.floor(records.length / 4)));
   const ms = warm.reduce((s, r) => s + r.stepMs, 0);

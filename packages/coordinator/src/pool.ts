@@ -1,0 +1,225 @@
+// The worker pool: the server and everything about workers that outlives one step or one run. It admits
+// results (stale, duplicate, not-assigned and shape checks), runs rounds of tasks with reassignment on
+// loss or deadline, shares each weights version once per worker (and with late joiners), tracks worker
+// speeds, and waits for enough workers. Runs, experiments and benches create one pool and hand it to
+// each run in turn (DESIGN.md "One step"; the step loop itself is coordinator.ts).
+
+import { EventEmitter } from 'node:events';
+import {
+  SpeedTracker, TrainerError,
+  type EvalResultMsg, type GradientMsg, type ParseContext,
+} from '@dtrain/common';
+import { Round, type RoundTask } from './round.js';
+import { CoordinatorServer, type RunWelcome, type WorkerConn } from './server.js';
+import { waitForWorkers, type WorkerNeed } from './waiting.js';
+import { WeightsFrames } from './weights-frame.js';
+
+export interface PoolOptions {
+  host: string;
+  port: number;
+  token: string | undefined;
+  /** The largest model any run on this pool will have (bounds every frame). */
+  maxParams: number;
+  heartbeatMs?: number;
+  pongDeadlineMs?: number;
+  log: (line: string) => void;
+}
+
+/** A training step's shards: results are gradients of `step`, computed from weights `version`. */
+export interface StepRound {
+  kind: 'step';
+  step: number;
+  version: number;
+  tasks: readonly RoundTask[];
+  timeoutMs: number;
+  onAccepted: (conn: WorkerConn, gradient: GradientMsg) => void;
+}
+
+/** An evaluation's chunks. */
+export interface EvalRound {
+  kind: 'eval';
+  evalId: number;
+  tasks: readonly RoundTask[];
+  timeoutMs: number;
+  onAccepted: (conn: WorkerConn, result: EvalResultMsg) => void;
+}
+
+export interface RoundOutcome {
+  /** Tasks sent again after a loss or a deadline. */
+  reassigned: number;
+  /** Receive + decode + validate time of the accepted results' frames. */
+  decodeMs: number;
+}
+
+export interface PoolEvents {
+  joined: [WorkerConn];
+  lost: [WorkerConn, string];
+}
+
+interface OpenRound {
+  spec: StepRound | EvalRound;
+  round: Round<true>;
+  decodeMs: number;
+}
+
+export class WorkerPool extends EventEmitter<PoolEvents> {
+  readonly speeds = new SpeedTracker();
+  private readonly server: CoordinatorServer;
+  private weights = new WeightsFrames(0);
+  private published: { version: number; weights: Float32Array } | null = null;
+  private open: OpenRound | null = null;
+  /** Ends the current wait for workers early (a worker joined). */
+  private wake: (() => void) | null = null;
+
+  constructor(private readonly opts: PoolOptions) {
+    super();
+    this.server = new CoordinatorServer({
+      host: opts.host, port: opts.port, token: opts.token, maxParams: opts.maxParams,
+      heartbeatMs: opts.heartbeatMs, pongDeadlineMs: opts.pongDeadlineMs, log: opts.log,
+    });
+    this.server.on('ready', (c) => this.onReady(c));
+    this.server.on('lost', (c, why) => this.onLost(c, why));
+    this.server.on('gradient', (c, m, ms) => this.admitGradient(c, m, ms));
+    this.server.on('evalResult', (c, m) => this.admitEvalResult(c, m));
+  }
+
+  /** Bind; resolves with the port (useful with port 0). */
+  listen(): Promise<number> {
+    return this.server.listen();
+  }
+
+  get port(): number {
+    return this.server.port;
+  }
+
+  /** Bytes received and sent by the whole pool so far. */
+  get bytes(): { in: number; out: number } {
+    return { in: this.server.bytesIn, out: this.server.bytesOut };
+  }
+
+  ready(): WorkerConn[] {
+    return this.server.readyWorkers();
+  }
+
+  /** Start serving a run: every worker is welcomed to it and answers ready again; weights start over. */
+  setRun(welcome: RunWelcome, ctx: ParseContext): void {
+    this.open = null;
+    this.published = null;
+    this.weights = new WeightsFrames(ctx.paramCount);
+    this.server.setRun(welcome, ctx);
+  }
+
+  /** Make `weights` at `version` current: sent now to every ready worker that lacks it, later to joiners. */
+  publishWeights(version: number, weights: Float32Array): void {
+    this.published = { version, weights };
+    this.weights.share(this.ready(), version, weights, (c, bytes, pooled) => this.server.send(c, bytes, pooled));
+  }
+
+  /**
+   * Send every task (task i to ready worker i mod W, by id) and resolve once each has one accepted
+   * result, or with null when `signal` aborts. The assignments are on their way when this returns.
+   */
+  runRound(spec: StepRound | EvalRound, signal: AbortSignal): Promise<RoundOutcome | null> {
+    const round = new Round<true>({
+      liveWorkers: () => this.ready(), send: (c, f) => this.server.send(c, f), timeoutMs: spec.timeoutMs, log: this.opts.log,
+    }, spec.tasks);
+    const open: OpenRound = { spec, round, decodeMs: 0 };
+    this.open = open;
+    const done = round.run();
+    return new Promise((resolve) => {
+      const onAbort = (): void => finish(null);
+      const finish = (v: RoundOutcome | null): void => {
+        signal.removeEventListener('abort', onAbort);
+        round.cancel();
+        if (this.open === open) this.open = null;
+        resolve(v);
+      };
+      if (signal.aborted) return finish(null);
+      signal.addEventListener('abort', onAbort);
+      void done.then(() => finish({ reassigned: round.reassigned, decodeMs: open.decodeMs }));
+    });
+  }
+
+  /** Resolves true once enough workers are ready, false if `signal` aborts first; throws ERR_NO_WORKERS on timeout. */
+  async waitForWorkers(need: WorkerNeed, signal: AbortSignal): Promise<boolean> {
+    const onAbort = (): void => this.wake?.();
+    signal.addEventListener('abort', onAbort);
+    try {
+      await waitForWorkers(need, () => this.ready().length, signal, (w) => (this.wake = w));
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      this.wake = null;
+    }
+    return !signal.aborted;
+  }
+
+  /** Close one worker's connection with an error's code. */
+  reject(conn: WorkerConn, err: TrainerError): void {
+    this.server.reject(conn, err);
+  }
+
+  /** Tell every worker the pool is done, then close the server (its sockets never hold the process). */
+  async shutdown(reason: string): Promise<void> {
+    this.server.shutdownAll(reason);
+    await new Promise((r) => setTimeout(r, 50));
+    await this.server.close();
+  }
+
+  private onReady(conn: WorkerConn): void {
+    const h = conn.hello!;
+    this.opts.log(`worker ${conn.label} ready (backend ${h.backend}: ${h.backendReason})`);
+    if (this.published) this.publishWeights(this.published.version, this.published.weights);
+    this.emit('joined', conn);
+    this.open?.round.workerJoined();
+    this.wake?.();
+  }
+
+  private onLost(conn: WorkerConn, why: string): void {
+    this.opts.log(`worker ${conn.label} left (${why})`);
+    this.speeds.forget(conn.id);
+    this.weights.forget(conn.id);
+    this.emit('lost', conn, why);
+    this.open?.round.workerLost(conn);
+  }
+
+  private admitGradient(conn: WorkerConn, msg: GradientMsg, decodeMs: number): void {
+    const open = this.open;
+    if (open?.spec.kind !== 'step' || msg.step !== open.spec.step) {
+      const at = open?.spec.kind === 'step' ? `step ${open.spec.step}` : 'no open step';
+      this.opts.log(`worker ${conn.label}: ERR_STALE_GRADIENT: gradient for step ${msg.step} while at ${at}; dropped`);
+      return;
+    }
+    const { spec, round } = open;
+    const expected = round.expectedCount(msg.shardId);
+    if (expected !== msg.count || msg.version !== spec.version) {
+      this.reject(conn, new TrainerError('ERR_SHAPE_MISMATCH', `shard ${msg.shardId}: ${msg.count} samples at v${msg.version}, planned ${expected} at v${spec.version}`));
+      return;
+    }
+    if (!this.admit(conn, open, msg.shardId)) return;
+    open.decodeMs += decodeMs;
+    this.speeds.observe(conn.id, msg.computeMs, msg.count);
+    spec.onAccepted(conn, msg);
+  }
+
+  private admitEvalResult(conn: WorkerConn, msg: EvalResultMsg): void {
+    const open = this.open;
+    if (open?.spec.kind !== 'eval' || msg.evalId !== open.spec.evalId) {
+      this.opts.log(`worker ${conn.label}: ERR_STALE_GRADIENT: result of evaluation ${msg.evalId} outside its round; dropped`);
+      return;
+    }
+    const expected = open.round.expectedCount(msg.shardId);
+    if (expected !== msg.count) {
+      this.reject(conn, new TrainerError('ERR_SHAPE_MISMATCH', `evaluation chunk ${msg.shardId}: ${msg.count} samples, planned ${expected}`));
+      return;
+    }
+    if (this.admit(conn, open, msg.shardId)) open.spec.onAccepted(conn, msg);
+  }
+
+  /** The round's verdict on a result whose shape matched: true when it is the first for a task this worker holds. */
+  private admit(conn: WorkerConn, open: OpenRound, taskId: number): boolean {
+    const verdict = open.round.offer(conn, taskId, true);
+    if (verdict === 'duplicate') this.opts.log(`worker ${conn.label}: ERR_DUPLICATE_GRADIENT: task ${taskId} already has a result; dropped`);
+    if (verdict === 'not-assigned') this.reject(conn, new TrainerError('ERR_UNEXPECTED_MESSAGE', `task ${taskId} was not assigned to this worker`));
+    return verdict === 'accepted';
+  }
+}

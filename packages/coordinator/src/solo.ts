@@ -1,0 +1,36 @@
+// A run on a pool of its own (`dtrain coordinator`, `launch`, benches, tests): the pool is sized for the
+// run's model (read from the checkpoint when resuming), listens, serves the one run, then shuts down.
+
+import { startState } from './checkpoint.js';
+import { Coordinator, type CoordinatorOptions } from './coordinator.js';
+import { WorkerPool, type PoolOptions } from './pool.js';
+import type { RunSummary } from './summary.js';
+
+export type SoloRunOptions = Omit<CoordinatorOptions, 'pool' | 'start'> & Omit<PoolOptions, 'maxParams'>;
+
+export interface SoloRun {
+  coord: Coordinator;
+  pool: WorkerPool;
+  port: number;
+  /** Train to the end, then tell the workers and close the pool. */
+  run(): Promise<RunSummary>;
+}
+
+export async function openSoloRun(o: SoloRunOptions): Promise<SoloRun> {
+  const start = startState(o.config, o.resume);
+  const pool = new WorkerPool({
+    host: o.host, port: o.port, token: o.token, maxParams: start.weights.length, log: o.log,
+    ...(o.heartbeatMs !== undefined ? { heartbeatMs: o.heartbeatMs } : {}),
+    ...(o.pongDeadlineMs !== undefined ? { pongDeadlineMs: o.pongDeadlineMs } : {}),
+  });
+  const coord = new Coordinator({ ...o, pool, start });
+  const port = await pool.listen();
+  return {
+    coord, pool, port,
+    async run() {
+      const summary = await coord.run();
+      await pool.shutdown(summary.status === 'completed' ? 'run completed' : `run ${summary.status}`);
+      return summary;
+    },
+  };
+}
