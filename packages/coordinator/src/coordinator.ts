@@ -15,7 +15,7 @@ import { startState, writeCheckpoint, type StartState, type TrainState } from '.
 import { evalRecord } from './evaluation.js';
 import { evalTasks, stepTasks } from './tasks.js';
 import { RunDir, stepTimes, type EvalRecord, type StepRecord } from './rundir.js';
-import type { WorkerPool } from './pool.js';
+import type { RunPool } from './pool.js';
 import type { WorkerConn } from './server.js';
 import { buildSummary, countShard, type RunSummary, type WorkerStats } from './summary.js';
 
@@ -23,7 +23,7 @@ export type CoordinatorState = 'STARTING' | 'WAITING_FOR_WORKERS' | 'STEP_OPEN' 
 
 export interface CoordinatorOptions {
   config: TrainConfig;
-  pool: WorkerPool;
+  pool: RunPool;
   out: string;
   /** Checkpoint or run directory to continue from (ignored when `start` is given). */
   resume?: string;
@@ -54,7 +54,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private readonly optimizer: MomentumSGD;
   private readonly meanGrad: Float32Array;
   private readonly dataset: Dataset;
-  private readonly pool: WorkerPool;
+  private readonly pool: RunPool;
   private readonly train: TrainState;
   private readonly resumedFrom: string | null;
   private readonly noise = new NoiseScaleTracker();
@@ -226,8 +226,12 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       this.emit('workers', this.pool.ready().length);
       if (this.stopReason !== null && this.pool.ready().length === 0) this.halt.abort();
     };
-    this.pool.on('joined', onJoined).on('lost', onLost);
-    return () => void this.pool.off('joined', onJoined).off('lost', onLost);
+    this.pool.on('joined', onJoined);
+    this.pool.on('lost', onLost);
+    return () => {
+      this.pool.off('joined', onJoined);
+      this.pool.off('lost', onLost);
+    };
   }
 
   /** config.json; on resume, metrics after the checkpoint are dropped (redone) and a resume event logged. */

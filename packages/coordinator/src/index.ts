@@ -1,6 +1,6 @@
 // Public surface of @dtrain/coordinator.
 export { Coordinator, type CoordinatorOptions, type CoordinatorState } from './coordinator.js';
-export { WorkerPool, type PoolOptions, type RoundOutcome, type StepRound, type EvalRound } from './pool.js';
+export { WorkerPool, type PoolEvents, type PoolOptions, type RoundOutcome, type StepRound, type EvalRound, type RunPool } from './pool.js';
 export { openSoloRun, type SoloRun, type SoloRunOptions } from './solo.js';
 export { CoordinatorServer, type WorkerConn, type RunWelcome } from './server.js';
 export { Round, type RoundTask } from './round.js';

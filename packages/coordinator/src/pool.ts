@@ -56,13 +56,26 @@ export interface PoolEvents {
   lost: [WorkerConn, string];
 }
 
+/** What a run needs of its pool (a fake one in the loop's unit test). */
+export interface RunPool {
+  readonly speeds: SpeedTracker;
+  readonly bytes: { in: number; out: number };
+  ready(): WorkerConn[];
+  setRun(welcome: RunWelcome, ctx: ParseContext): void;
+  publishWeights(version: number, weights: Float32Array): void;
+  runRound(spec: StepRound | EvalRound, signal: AbortSignal): Promise<RoundOutcome | null>;
+  waitForWorkers(need: WorkerNeed, signal: AbortSignal): Promise<boolean>;
+  on<K extends keyof PoolEvents>(event: K, listener: (...args: PoolEvents[K]) => void): unknown;
+  off<K extends keyof PoolEvents>(event: K, listener: (...args: PoolEvents[K]) => void): unknown;
+}
+
 interface OpenRound {
   spec: StepRound | EvalRound;
   round: Round<true>;
   decodeMs: number;
 }
 
-export class WorkerPool extends EventEmitter<PoolEvents> {
+export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
   readonly speeds = new SpeedTracker();
   private readonly server: CoordinatorServer;
   private weights = new WeightsFrames(0);

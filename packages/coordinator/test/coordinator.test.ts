@@ -1,0 +1,105 @@
+// The run's loop against a fake pool: no sockets; the pool hands every task a made-up result at once.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  decode, epochOrder, parseCoordinatorMsg, planBatch, SpeedTracker,
+  type AssignMsg, type EvaluateMsg, type GradientMsg, type TrainConfig,
+} from '@dtrain/common';
+import { Coordinator, readMetrics, type EvalRound, type PoolEvents, type RunPool, type StepRound, type WorkerConn } from '@dtrain/coordinator';
+
+const conn = (id: number): WorkerConn => ({ id, label: `w${id}`, hello: { host: 'h', backend: 'fake', backendReason: '' } }) as unknown as WorkerConn;
+
+/** Every gradient sum is 1 per sample and parameter, so the batch-mean gradient is all ones. */
+class FakePool extends EventEmitter<PoolEvents> implements RunPool {
+  readonly speeds = new SpeedTracker();
+  readonly bytes = { in: 0, out: 0 };
+  readonly workers = [conn(0), conn(1)];
+  readonly assigned: { step: number; worker: number; indices: number[] }[] = [];
+  readonly published: number[] = [];
+  private paramCount = 0;
+
+  ready(): WorkerConn[] {
+    return [...this.workers];
+  }
+  setRun(_w: unknown, ctx: { paramCount: number }): void {
+    this.paramCount = ctx.paramCount;
+  }
+  publishWeights(version: number): void {
+    this.published.push(version);
+  }
+  async waitForWorkers(): Promise<boolean> {
+    return true;
+  }
+  async runRound(spec: StepRound | EvalRound): Promise<{ reassigned: number; decodeMs: number }> {
+    const ctx = { paramCount: this.paramCount, trainSize: 1 << 20, evalSize: 1 << 20 };
+    spec.tasks.forEach((task, i) => {
+      const w = this.workers[i % this.workers.length]!;
+      const msg = parseCoordinatorMsg(decode(task.frame, 1 << 24), ctx) as AssignMsg | EvaluateMsg;
+      const n = msg.indices.length;
+      if (spec.kind === 'step') {
+        this.assigned.push({ step: spec.step, worker: w.id, indices: [...msg.indices] });
+        const g: GradientMsg = {
+          kind: 'gradient', step: spec.step, version: spec.version, shardId: task.id, count: n,
+          lossSum: n * 2, correct: n, computeMs: 1, grad: new Float32Array(this.paramCount).fill(n),
+        };
+        spec.onAccepted(w, g);
+      } else {
+        spec.onAccepted(w, { kind: 'evalResult', evalId: spec.evalId, shardId: task.id, count: n, lossSum: n, correct: 0, computeMs: 1 });
+      }
+    });
+    return { reassigned: 0, decodeMs: 0 };
+  }
+}
+
+const config = (momentum: number): TrainConfig => ({
+  model: 'tiny-cnn', dataset: { name: 'synthetic', trainSize: 64, testSize: 8, seed: 1, valFraction: 0, normalize: false, augment: false }, seed: 3,
+  batchSize: 16, epochs: 1, maxSteps: 2, lr: 0.1, schedule: 'constant', decaySteps: 100, gamma: 0.1, minLr: 0,
+  warmupSteps: 0, scaling: 'none', baseBatchSize: 16, optimizer: { momentum, dampening: 0, nesterov: false, weightDecay: 0, form: 'pytorch' },
+  workers: 2, minWorkers: 1, evalEvery: 0, evalChunk: 8, checkpointEvery: 0, stepTimeoutMs: 1000,
+});
+
+async function twoSteps(momentum: number): Promise<{ coord: Coordinator; pool: FakePool; w0: Float32Array; out: string }> {
+  const pool = new FakePool();
+  const out = mkdtempSync(join(tmpdir(), 'dtrain-loop-'));
+  const coord = new Coordinator({ config: config(momentum), pool, out, waitTimeoutMs: 1000, log: () => undefined });
+  const w0 = Float32Array.from(coord.weights);
+  const summary = await coord.run();
+  assert.equal(summary.status, 'completed', summary.error);
+  return { coord, pool, w0, out };
+}
+
+test('plain SGD, lr 0.1, mean gradient 1: two steps move every weight by exactly -0.2 (in float32)', async () => {
+  const { coord, w0 } = await twoSteps(0);
+  for (let i = 0; i < w0.length; i += 97) assert.equal(coord.weights[i], Math.fround(Math.fround(w0[i]! - 0.1) - 0.1));
+});
+
+test('momentum 0.9: v1 = 1, w1 = w0 - 0.1; v2 = 0.9 + 1 = 1.9, w2 = w1 - 0.19 (products in double, stored in float32)', async () => {
+  const { coord, w0 } = await twoSteps(0.9);
+  const v2 = 0.9 * 1 + 1; // sgdStep uses v before storing it
+  for (let i = 0; i < w0.length; i += 97) {
+    const w1 = Math.fround(w0[i]! - 0.1 * 1);
+    assert.equal(coord.weights[i], Math.fround(w1 - 0.1 * v2));
+  }
+});
+
+test('each step cuts exactly the planned batch over the workers in id order, and records land in order', async () => {
+  const { pool, out } = await twoSteps(0);
+  const order = epochOrder(64, 3, 0);
+  for (const step of [1, 2]) {
+    const planned = [...planBatch(order, step - 1, 16)];
+    const shards = pool.assigned.filter((a) => a.step === step);
+    assert.deepEqual(shards.map((s) => s.worker), [0, 1]);
+    assert.deepEqual(shards.flatMap((s) => s.indices), planned);
+    assert.deepEqual(shards.map((s) => s.indices.length), [8, 8]);
+  }
+  assert.deepEqual(pool.published, [0, 1, 2]); // step 1 needs v0, step 2 v1, the final evaluation v2
+  const records = readMetrics(out);
+  assert.deepEqual(records.map((r) => `${r.type}${r.step}`), ['step1', 'step2', 'eval2']);
+  const s1 = records[0]!;
+  assert.ok(s1.type === 'step' && s1.loss === 2 && s1.accuracy === 1 && s1.samples === 16 && s1.workers === 2);
+  assert.deepEqual(s1.type === 'step' && s1.computeMs, { w0: 1, w1: 1 });
+});
