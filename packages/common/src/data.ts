@@ -2,7 +2,7 @@
 // validation split (the last fraction of the training data, before shuffling), float batches on demand.
 
 import { createHash } from 'node:crypto';
-import { applyCropFlip, cropFlipFor } from './cifar.js';
+import { applyCropFlip, cropFlipFor } from './augment.js';
 import { TrainerError } from './errors.js';
 
 export type Split = 'train' | 'val' | 'test';

@@ -2,11 +2,8 @@
 // every worker builds (or loads) the same data and proves it by fingerprint. Where the files live
 // (--data-dir) is each machine's own business and not part of the spec.
 
-import type { Dataset } from './data.js';
 import { TrainerError } from './errors.js';
 import { CIFAR_RECORDS_PER_FILE, CIFAR_TRAIN_FILES } from './cifar.js';
-import { loadCifar10 } from './cifar-files.js';
-import { syntheticDataset } from './synthetic.js';
 
 interface CommonSpec {
   seed: number;
@@ -34,27 +31,27 @@ export const DATASET_NAMES = ['synthetic', 'cifar10'] as const;
 export const CIFAR_TRAIN_SIZE = CIFAR_TRAIN_FILES.length * CIFAR_RECORDS_PER_FILE;
 export const CIFAR_TEST_SIZE = CIFAR_RECORDS_PER_FILE;
 
-function bad(msg: string, hint: string): never {
+export function badDataset(msg: string, hint: string): never {
   throw new TrainerError('ERR_BAD_CONFIG', msg, { hint });
 }
 
 export function validateDatasetSpec(spec: DatasetSpec): void {
-  if (!(spec.valFraction >= 0 && spec.valFraction < 1)) bad(`--val-fraction ${spec.valFraction} must be in [0, 1)`, 'use e.g. --val-fraction 0.2');
+  if (!(spec.valFraction >= 0 && spec.valFraction < 1)) badDataset(`--val-fraction ${spec.valFraction} must be in [0, 1)`, 'use e.g. --val-fraction 0.2');
   switch (spec.name) {
     case 'synthetic':
       if (!Number.isInteger(spec.trainSize) || spec.trainSize < 1 || spec.trainSize > 1_000_000) {
-        bad(`--train-size ${spec.trainSize} must be a whole number in 1..1000000`, 'use e.g. --train-size 6000');
+        badDataset(`--train-size ${spec.trainSize} must be a whole number in 1..1000000`, 'use e.g. --train-size 6000');
       }
       if (!Number.isInteger(spec.testSize) || spec.testSize < 1 || spec.testSize > 1_000_000) {
-        bad(`--test-size ${spec.testSize} must be a whole number in 1..1000000`, 'use e.g. --test-size 1000');
+        badDataset(`--test-size ${spec.testSize} must be a whole number in 1..1000000`, 'use e.g. --test-size 1000');
       }
       return;
     case 'cifar10':
-      if (!Number.isInteger(spec.limitTrain) || spec.limitTrain < 0) bad(`--limit-train ${spec.limitTrain} must be a whole number >= 0`, 'use 0 for all 50,000');
-      if (!Number.isInteger(spec.limitTest) || spec.limitTest < 0) bad(`--limit-test ${spec.limitTest} must be a whole number >= 0`, 'use 0 for all 10,000');
+      if (!Number.isInteger(spec.limitTrain) || spec.limitTrain < 0) badDataset(`--limit-train ${spec.limitTrain} must be a whole number >= 0`, 'use 0 for all 50,000');
+      if (!Number.isInteger(spec.limitTest) || spec.limitTest < 0) badDataset(`--limit-test ${spec.limitTest} must be a whole number >= 0`, 'use 0 for all 10,000');
       return;
     default:
-      bad(`unknown dataset "${String((spec as { name: unknown }).name)}"`, `choose one of: ${DATASET_NAMES.join(', ')}`);
+      badDataset(`unknown dataset "${String((spec as { name: unknown }).name)}"`, `choose one of: ${DATASET_NAMES.join(', ')}`);
   }
 }
 
@@ -67,22 +64,4 @@ function rawTrainSize(spec: DatasetSpec): number {
 export function trainSplitSize(spec: DatasetSpec): number {
   const n = rawTrainSize(spec);
   return n - Math.floor(n * spec.valFraction);
-}
-
-export interface DataLocation {
-  /** Directory with the CIFAR-10 binary files. */
-  cifarDir?: string;
-  /** Check official checksums (default true). */
-  verify?: boolean;
-  /** Where generated (synthetic) images are cached; none: generate every time. */
-  syntheticCacheDir?: string;
-}
-
-/** Build the dataset a spec names: the embedded one is generated, CIFAR-10 is read from `loc.cifarDir`. */
-export function buildDataset(spec: DatasetSpec, loc: DataLocation = {}): Dataset {
-  validateDatasetSpec(spec);
-  const opts = { valFraction: spec.valFraction, normalize: spec.normalize, augment: spec.augment };
-  if (spec.name === 'synthetic') return syntheticDataset(spec, opts, loc.syntheticCacheDir);
-  if (!loc.cifarDir) bad('no CIFAR-10 directory given', 'pass --data-dir DIR or run: dtrain data fetch cifar10');
-  return loadCifar10(loc.cifarDir, { ...opts, limitTrain: spec.limitTrain, limitTest: spec.limitTest, verify: loc.verify ?? true });
 }

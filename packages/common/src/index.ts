@@ -1,4 +1,5 @@
-// Public surface of @dtrain/common.
+// Public surface of @dtrain/common: the pure core (no sockets, timers, files or process control).
+// File access is the subpath @dtrain/common/files.
 export * from './errors.js';
 export * from './limits.js';
 export * from './rng.js';
@@ -16,8 +17,8 @@ export * from './frame-pool.js';
 export * from './balance.js';
 export * from './config.js';
 export * from './cifar.js';
-export * from './cifar-files.js';
+export * from './augment.js';
+export * from './digest.js';
 export * from './noise-scale.js';
-export * from './synthetic-files.js';
-export * from './make-dir.js';
 export * from './stats.js';
+export * from './auth.js';

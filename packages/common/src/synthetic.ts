@@ -6,7 +6,6 @@
 
 import { InMemoryDataset, type DatasetOptions, type ImageSet } from './data.js';
 import { hashInts, Rng } from './rng.js';
-import { cachedImageSet } from './synthetic-files.js';
 
 export interface SyntheticSpec {
   trainSize: number;
@@ -66,20 +65,21 @@ function generate(count: number, seed: number, split: number): ImageSet {
   return { images, labels, count };
 }
 
-/** The code the images depend on: part of the cache key, so editing the generator invalidates old files. */
-const GENERATOR = [drawImage, generate, Rng, hashInts].map(String).join('\n');
+/** The code the images depend on: part of a cache key, so editing the generator invalidates old files. */
+export const SYNTHETIC_GENERATOR = [drawImage, generate, Rng, hashInts].map(String).join('\n');
 
-function generateCached(count: number, seed: number, split: number, cacheDir: string | undefined): ImageSet {
-  return cachedImageSet(cacheDir, `${GENERATOR}\n${count} ${seed} ${split}`, count, PIXELS * 3, () => generate(count, seed, split));
-}
+/** Where a split's images come from: `make` generates them; a cache may return stored ones instead. */
+export type ImageSource = (count: number, seed: number, split: number, make: () => ImageSet) => ImageSet;
+
+const generateNow: ImageSource = (_count, _seed, _split, make) => make();
 
 /**
- * Build the embedded dataset; `valFraction` of the training images become the validation split. With
- * `cacheDir`, generated images are kept there and read back by later builds (synthetic-files.ts).
+ * Build the embedded dataset; `valFraction` of the training images become the validation split.
+ * `source` may supply stored images (files/synthetic-files.ts caches them on disk).
  */
-export function syntheticDataset(spec: SyntheticSpec, options: DatasetOptions | number, cacheDir?: string): InMemoryDataset {
-  const train = generateCached(spec.trainSize, spec.seed, TRAIN_SPLIT, cacheDir);
-  const test = generateCached(spec.testSize, spec.seed, TEST_SPLIT, cacheDir);
+export function syntheticDataset(spec: SyntheticSpec, options: DatasetOptions | number, source: ImageSource = generateNow): InMemoryDataset {
+  const train = source(spec.trainSize, spec.seed, TRAIN_SPLIT, () => generate(spec.trainSize, spec.seed, TRAIN_SPLIT));
+  const test = source(spec.testSize, spec.seed, TEST_SPLIT, () => generate(spec.testSize, spec.seed, TEST_SPLIT));
   const opts = typeof options === 'number' ? { valFraction: options, normalize: false, augment: false } : options;
   return new InMemoryDataset('synthetic', 10, train, test, opts, `synthetic:${spec.seed}`);
 }

@@ -4,10 +4,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  CIFAR_RECORD_BYTES, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES, cropFlipFor, encodeCifarBatch, loadCifar10, parseCifarBatch,
-  Rng, TrainerError, applyCropFlip,
-} from '@dtrain/common';
+import { CIFAR_RECORD_BYTES, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES, cropFlipFor, encodeCifarBatch, parseCifarBatch, Rng, TrainerError, applyCropFlip } from '@dtrain/common';
+import { loadCifar10 } from '@dtrain/common/files';
 
 function fakeBatch(count: number, seed: number): { bytes: Uint8Array; images: Uint8Array; labels: number[] } {
   const rng = new Rng(seed);

@@ -5,10 +5,11 @@
 // Writes go to a temporary sibling directory, are fsynced, then renamed into place: a crash never leaves
 // a half-written checkpoint under a final name.
 
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { join } from 'node:path';
-import { buildManifest, getModelSpec, initWeights, makeDir, modelFingerprint, sha256Hex, TrainerError, type Manifest, type TrainConfig } from '@dtrain/common';
+import { buildManifest, getModelSpec, initWeights, modelFingerprint, sha256Hex, TrainerError, type Manifest, type TrainConfig } from '@dtrain/common';
+import { makeDir, writeAll } from '@dtrain/common/files';
 
 export const CHECKPOINT_FORMAT = 'dtrain-checkpoint/1';
 
@@ -43,17 +44,6 @@ function assertLittleEndian(): void {
   if (endianness() !== 'LE') throw new TrainerError('ERR_CHECKPOINT', 'checkpoints are little-endian; this machine is big-endian');
 }
 
-function writeFileSynced(path: string, data: Uint8Array): void {
-  const fd = openSync(path, 'w');
-  try {
-    let off = 0;
-    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 function bytesOf(a: Float32Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
@@ -78,13 +68,13 @@ export function writeCheckpoint(
   const files: CheckpointState['files'] = {};
   const put = (name: string, a: Float32Array): void => {
     const b = bytesOf(a);
-    writeFileSynced(join(tmp, name), b);
+    writeAll(join(tmp, name), b, true);
     files[name] = { bytes: b.length, sha256: sha256Hex(b) };
   };
   put('weights.f32', weights);
   if (velocity) put('velocity.f32', velocity);
   const state: CheckpointState = { format: CHECKPOINT_FORMAT, ...s, files, writtenAt: new Date().toISOString() };
-  writeFileSynced(join(tmp, 'state.json'), Buffer.from(JSON.stringify(state, null, 2)));
+  writeAll(join(tmp, 'state.json'), Buffer.from(JSON.stringify(state, null, 2)), true);
   rmSync(final, { recursive: true, force: true });
   renameSync(tmp, final);
   const dirFd = openSync(root, 'r');

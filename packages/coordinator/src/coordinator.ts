@@ -6,11 +6,8 @@
 
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import {
-  buildDataset, buildManifest, cutBatch, epochOrder, getModelSpec, learningRate, modelFingerprint, MomentumSGD, noiseEstimate,
-  NoiseScaleTracker, planBatch, scheduleOf, ShardReducer, TrainerError, validateConfig,
-  type DataLocation, type Dataset, type Derived, type EvalResultMsg, type EvalSplit, type Manifest, type TrainConfig,
-} from '@dtrain/common';
+import { buildManifest, cutBatch, epochOrder, getModelSpec, learningRate, modelFingerprint, MomentumSGD, noiseEstimate, NoiseScaleTracker, planBatch, scheduleOf, ShardReducer, TrainerError, validateConfig, type Dataset, type Derived, type EvalResultMsg, type EvalSplit, type Manifest, type TrainConfig } from '@dtrain/common';
+import { buildDataset, type DataLocation } from '@dtrain/common/files';
 import { startState, writeCheckpoint, type StartState, type TrainState } from './checkpoint.js';
 import { evalRecord } from './evaluation.js';
 import { evalTasks, stepTasks } from './tasks.js';

@@ -1,9 +1,10 @@
 // The run directory: config.json, metrics.jsonl (one JSON record per line, appended as the run goes),
 // summary.json; all JSON files written atomically (temp file + rename).
 
-import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeDir, TrainerError } from '@dtrain/common';
+import { TrainerError } from '@dtrain/common';
+import { makeDir, writeFileAtomic, writeJsonAtomic } from '@dtrain/common/files';
 
 export interface StepRecord {
   type: 'step';
@@ -81,12 +82,6 @@ export function readMetrics(dir: string): MetricRecord[] {
   return readFileSync(p, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as MetricRecord);
 }
 
-export function writeJsonAtomic(path: string, value: unknown): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
-  renameSync(tmp, path);
-}
-
 export class RunDir {
   readonly metricsPath: string;
 
@@ -126,9 +121,7 @@ export class RunDir {
         return false;
       }
     });
-    const tmp = `${this.metricsPath}.tmp-${process.pid}`;
-    writeFileSync(tmp, kept.map((l) => l + '\n').join(''));
-    renameSync(tmp, this.metricsPath);
+    writeFileAtomic(this.metricsPath, kept.map((l) => l + '\n').join(''));
   }
 }
 

@@ -3,11 +3,11 @@
 // A bad frame closes that one connection with a code and reason; it never stops the run. A worker that
 // proved itself before any run is set waits (state 'waiting') and is welcomed by the next setRun.
 
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
-  closeCodeFor, closeWith, DATA_PREP_TIMEOUT_MS, decode, encode, HANDSHAKE_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, isTrainerError, MAX_HANDSHAKE_BYTES,
+  checkTokenProof, closeCodeFor, closeWith, DATA_PREP_TIMEOUT_MS, decode, encode, HANDSHAKE_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, isTrainerError, MAX_HANDSHAKE_BYTES,
   MAX_WORKERS, maxMessageBytes, parseWorkerMsg, PONG_DEADLINE_MS, PROTOCOL_VERSION, TrainerError,
   type CoordinatorMsg, type PooledFrame, type EvalResultMsg, type GradientMsg, type HelloMsg, type ParseContext, type WelcomeMsg,
 } from '@dtrain/common';
@@ -251,9 +251,7 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
       });
     }
     if (this.opts.token) {
-      const expected = createHmac('sha256', this.opts.token).update(conn.nonce).digest();
-      const got = Buffer.from(hello.mac, 'hex');
-      if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
+      if (!checkTokenProof(this.opts.token, conn.nonce, hello.mac)) {
         throw new TrainerError('ERR_AUTH_FAILED', 'token proof does not match', { hint: 'pass the coordinator\'s --token (or DTRAIN_TOKEN) to the worker' });
       }
     }

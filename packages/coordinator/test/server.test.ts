@@ -1,9 +1,8 @@
 // The boundary: handshake, HMAC auth, and rejection of bad frames, over real sockets on port 0.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
 import WebSocket from 'ws';
-import { decode, encode, PROTOCOL_VERSION, type CoordinatorMsg } from '@dtrain/common';
+import { decode, encode, PROTOCOL_VERSION, proveToken, type CoordinatorMsg } from '@dtrain/common';
 import { CoordinatorServer } from '@dtrain/coordinator';
 
 const TOKEN = 's3cret';
@@ -57,7 +56,7 @@ test('a worker with the right token is welcomed and becomes ready', async () => 
   assert.equal(ch.kind, 'challenge');
   if (ch.kind !== 'challenge') return;
   assert.equal(ch.auth, true);
-  s.ws.send(hello(createHmac('sha256', TOKEN).update(ch.nonce).digest('hex')));
+  s.ws.send(hello(proveToken(TOKEN, ch.nonce)));
   const w = await s.next();
   assert.equal(w.kind, 'welcome');
   s.ws.send(encode({ kind: 'ready', modelFingerprint: 'mfp', datasetFingerprint: 'dfp' }));
@@ -86,7 +85,7 @@ test('protocol and fingerprint mismatches are refused with a reason', async () =
 
   const t = await connect();
   const ch = await t.next();
-  t.ws.send(hello(createHmac('sha256', TOKEN).update(ch.kind === 'challenge' ? ch.nonce : '').digest('hex')));
+  t.ws.send(hello(proveToken(TOKEN, ch.kind === 'challenge' ? ch.nonce : '')));
   await t.next();
   t.ws.send(encode({ kind: 'ready', modelFingerprint: 'other', datasetFingerprint: 'dfp' }));
   await t.closed;

@@ -3,13 +3,9 @@
 
 import { hostname } from 'node:os';
 import WebSocket from 'ws';
-import {
-  decode, encode, finishTensorFrame, floatPayload, FramePool, tensorFrameCapacity, HANDSHAKE_TIMEOUT_MS, isTrainerError, MAX_CLIENT_FRAME_BYTES, maxMessageBytes, parseCoordinatorMsg,
-  PROTOCOL_VERSION, RECONNECT_INITIAL_MS, RECONNECT_MAX_MS, TrainerError, closeCodeFor, closeWith,
-  type AssignMsg, type CoordinatorMsg, type DataLocation, type DatasetSpec, type ParseContext, type WorkerMsg,
-} from '@dtrain/common';
+import { decode, encode, finishTensorFrame, floatPayload, FramePool, tensorFrameCapacity, HANDSHAKE_TIMEOUT_MS, isTrainerError, MAX_CLIENT_FRAME_BYTES, maxMessageBytes, parseCoordinatorMsg, PROTOCOL_VERSION, proveToken, RECONNECT_INITIAL_MS, RECONNECT_MAX_MS, TrainerError, closeCodeFor, closeWith, type AssignMsg, type CoordinatorMsg, type DatasetSpec, type ParseContext, type WorkerMsg } from '@dtrain/common';
+import { type DataLocation } from '@dtrain/common/files';
 import type { BackendInfo } from './backend.js';
-import { proveToken } from './auth.js';
 import { WorkerTrainer } from './trainer.js';
 
 export interface WorkerOptions {

@@ -1,10 +1,8 @@
 // The worker's compute side: holds the model, the dataset and the current weights version; turns an
 // assignment into a gradient message and an evaluation request into sums. No sockets here.
 
-import {
-  buildDataset, getModelSpec, modelFingerprint, TrainerError,
-  type AssignMsg, type DataLocation, type Dataset, type DatasetSpec, type EvalResultMsg, type EvaluateMsg, type GradientMsg, type WelcomeMsg,
-} from '@dtrain/common';
+import { getModelSpec, modelFingerprint, TrainerError, type AssignMsg, type Dataset, type DatasetSpec, type EvalResultMsg, type EvaluateMsg, type GradientMsg, type WelcomeMsg } from '@dtrain/common';
+import { buildDataset, type DataLocation } from '@dtrain/common/files';
 import { Network } from './network.js';
 
 const datasetCache = new Map<string, Dataset>();

@@ -2,8 +2,7 @@
 // fixed random gradient of the right size (no tfjs), so only the coordinator and the wire are measured.
 
 import WebSocket from 'ws';
-import { decode, encode, MAX_CLIENT_FRAME_BYTES, PROTOCOL_VERSION, Rng, type CoordinatorMsg } from '@dtrain/common';
-import { proveToken } from '@dtrain/worker';
+import { decode, encode, MAX_CLIENT_FRAME_BYTES, PROTOCOL_VERSION, proveToken, Rng, type CoordinatorMsg } from '@dtrain/common';
 
 export function runEchoWorker(url: string, token: string | undefined): Promise<void> {
   return new Promise((resolve) => {

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cacheFileName, cachedImageSet, MAX_CACHED_SETS, syntheticDataset, type ImageSet } from '@dtrain/common';
+import { syntheticDataset, type ImageSet } from '@dtrain/common';
+import { cacheFileName, cachedImageSet, cachedSyntheticSource, MAX_CACHED_SETS } from '@dtrain/common/files';
 
 function maker(seed: number): { make: () => ImageSet; calls: () => number } {
   let calls = 0;
@@ -53,12 +54,12 @@ test('synthetic dataset: built from the cache it is bit-identical (same fingerpr
   const dir = mkdtempSync(join(tmpdir(), 'dtrain-cache-'));
   const spec = { trainSize: 40, testSize: 10, seed: 7 };
   const fresh = syntheticDataset(spec, 0.25);
-  const stored = syntheticDataset(spec, 0.25, dir);
-  const read = syntheticDataset(spec, 0.25, dir);
+  const stored = syntheticDataset(spec, 0.25, cachedSyntheticSource(dir));
+  const read = syntheticDataset(spec, 0.25, cachedSyntheticSource(dir));
   assert.equal(readdirSync(dir).length, 2);
   assert.equal(stored.fingerprint, fresh.fingerprint);
   assert.equal(read.fingerprint, fresh.fingerprint);
-  assert.notEqual(syntheticDataset({ ...spec, seed: 8 }, 0.25, dir).fingerprint, fresh.fingerprint);
+  assert.notEqual(syntheticDataset({ ...spec, seed: 8 }, 0.25, cachedSyntheticSource(dir)).fingerprint, fresh.fingerprint);
 });
 
 test('synthetic cache: keeps the most recently used sets, and a hit counts as use', () => {

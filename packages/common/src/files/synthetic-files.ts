@@ -7,11 +7,13 @@
 // It keeps the MAX_CACHED_SETS most recently used sets (a hit marks its file used), so sweeps over many
 // seeds do not fill the disk: the default demo set is 37 MB.
 
-import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ImageSet } from './data.js';
+import type { ImageSet } from '../data.js';
+import { SYNTHETIC_GENERATOR, type ImageSource } from '../synthetic.js';
 import { makeDir } from './make-dir.js';
+import { writeFileAtomic } from './write-atomic.js';
 
 const DIGEST_BYTES = 32;
 export const MAX_CACHED_SETS = 8;
@@ -38,18 +40,12 @@ function read(path: string, count: number, imageBytes: number): ImageSet | null 
 }
 
 function write(path: string, set: ImageSet): void {
-  const tmp = `${path}.partial-${randomBytes(6).toString('hex')}`;
   try {
     makeDir(join(path, '..'));
-    writeFileSync(tmp, Buffer.concat([digest([set.labels, set.images]), set.labels, set.images]));
-    renameSync(tmp, path);
+    writeFileAtomic(path, Buffer.concat([digest([set.labels, set.images]), set.labels, set.images]));
     evictOldest(join(path, '..'));
   } catch {
-    try {
-      rmSync(tmp, { force: true });
-    } catch {
-      /* nothing was written */
-    }
+    /* best effort: the images are in memory either way */
   }
 }
 
@@ -92,4 +88,9 @@ export function cachedImageSet(dir: string | undefined, key: string, count: numb
   const set = make();
   write(path, set);
   return set;
+}
+
+/** Generated images read from (and written to) the cache in `dir`. */
+export function cachedSyntheticSource(dir: string): ImageSource {
+  return (count, seed, split, make) => cachedImageSet(dir, `${SYNTHETIC_GENERATOR}\n${count} ${seed} ${split}`, count, 32 * 32 * 3, make);
 }

@@ -1,16 +1,12 @@
-// Reading CIFAR-10 binary files from a directory (the only file I/O in common): every file is size- and
-// format-checked, and by default its SHA-256 must match the official one.
+// Reading CIFAR-10 binary files from a directory: every file is size- and format-checked, and by default
+// its SHA-256 must match the official one.
 
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CIFAR_CLASSES, CIFAR_SHA256, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES, concatSets, limitSet, parseCifarBatch } from './cifar.js';
-import { InMemoryDataset, type DatasetOptions, type ImageSet } from './data.js';
-import { TrainerError } from './errors.js';
-
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
+import { CIFAR_CLASSES, CIFAR_SHA256, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES, concatSets, limitSet, parseCifarBatch } from '../cifar.js';
+import { InMemoryDataset, type DatasetOptions, type ImageSet } from '../data.js';
+import { sha256Hex } from '../digest.js';
+import { TrainerError } from '../errors.js';
 
 /** Files of `dir` whose SHA-256 differs from the official one (missing files are listed as such). */
 export function checkCifarFiles(dir: string): { missing: string[]; mismatched: string[] } {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeDir } from '@dtrain/common';
+import { makeDir } from '@dtrain/common/files';
 
 test('makeDir: creates missing parents, accepts an existing directory, refuses a file', () => {
   const root = mkdtempSync(join(tmpdir(), 'dtrain-mkdir-'));

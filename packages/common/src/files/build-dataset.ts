@@ -1,0 +1,26 @@
+// Building the dataset a spec names on this machine: the embedded one is generated (through the on-disk
+// cache when one is given), CIFAR-10 is read from its directory.
+
+import type { Dataset } from '../data.js';
+import { badDataset, validateDatasetSpec, type DatasetSpec } from '../datasets.js';
+import { syntheticDataset } from '../synthetic.js';
+import { loadCifar10 } from './cifar-files.js';
+import { cachedSyntheticSource } from './synthetic-files.js';
+
+export interface DataLocation {
+  /** Directory with the CIFAR-10 binary files. */
+  cifarDir?: string;
+  /** Check official checksums (default true). */
+  verify?: boolean;
+  /** Where generated (synthetic) images are cached; none: generate every time. */
+  syntheticCacheDir?: string;
+}
+
+/** Build the dataset a spec names: the embedded one is generated, CIFAR-10 is read from `loc.cifarDir`. */
+export function buildDataset(spec: DatasetSpec, loc: DataLocation = {}): Dataset {
+  validateDatasetSpec(spec);
+  const opts = { valFraction: spec.valFraction, normalize: spec.normalize, augment: spec.augment };
+  if (spec.name === 'synthetic') return syntheticDataset(spec, opts, loc.syntheticCacheDir ? cachedSyntheticSource(loc.syntheticCacheDir) : undefined);
+  if (!loc.cifarDir) badDataset('no CIFAR-10 directory given', 'pass --data-dir DIR or run: dtrain data fetch cifar10');
+  return loadCifar10(loc.cifarDir, { ...opts, limitTrain: spec.limitTrain, limitTest: spec.limitTest, verify: loc.verify ?? true });
+}
