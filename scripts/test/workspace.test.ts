@@ -15,10 +15,10 @@ function sources(dir: string): string[] {
     e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []);
 }
 
-test('tsconfig references match workspace:* dependencies', () => {
+test('tsconfig references match workspace:* dependencies (tests\' devDependencies included)', () => {
   for (const p of PACKAGES) {
-    const pkg = JSON.parse(readFileSync(join(ROOT, p, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
-    const deps = Object.entries(pkg.dependencies ?? {}).filter(([, v]) => v === 'workspace:*').map(([k]) => byName.get(k)).sort();
+    const pkg = JSON.parse(readFileSync(join(ROOT, p, 'package.json'), 'utf8')) as { dependencies?: Record<string, string>; devDependencies?: Record<string, string> };
+    const deps = Object.entries({ ...pkg.dependencies, ...pkg.devDependencies }).filter(([, v]) => v === 'workspace:*').map(([k]) => byName.get(k)).sort();
     const ts = JSON.parse(readFileSync(join(ROOT, p, 'tsconfig.json'), 'utf8')) as { references?: { path: string }[] };
     const refs = (ts.references ?? []).map((r) => join(p, r.path)).sort();
     assert.deepEqual(refs, deps, `${p}: references ${refs} vs workspace deps ${deps}`);

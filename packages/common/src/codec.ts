@@ -15,6 +15,7 @@
 
 import { Packr } from 'msgpackr';
 import { TrainerError } from './errors.js';
+import type { AssignMsg, CoordinatorMsg, EvaluateMsg, GradientMsg, WeightsMsg, WorkerMsg } from './protocol.js';
 
 const packr = new Packr({ useRecords: false, moreTypes: false, bundleStrings: false });
 
@@ -49,19 +50,27 @@ export function floatPayload(buffer: Uint8Array, n: number): Float32Array {
   return new Float32Array(buffer.buffer, buffer.byteOffset + TENSOR_PREFIX_BYTES, n);
 }
 
+/** The messages that travel as tensor frames, and which field is their tensor. */
+export type TensorMsg = WeightsMsg | GradientMsg | AssignMsg | EvaluateMsg;
+const TENSOR_FIELDS = { weights: 'data', gradient: 'grad', assign: 'indices', evaluate: 'indices' } as const;
+type TensorField<M extends TensorMsg> = (typeof TENSOR_FIELDS)[M['kind']];
+/** A tensor message without its tensor: what goes in the frame's msgpack header. */
+export type TensorHeader<M extends TensorMsg> = M extends TensorMsg ? Omit<M, TensorField<M>> : never;
+
 /**
  * Complete a tensor frame whose n elements are already in place in `buffer` (see floatPayload): write the
  * prefix and the msgpack header of `fields` (the message without its tensor). Returns the frame, a
  * prefix of `buffer`.
  */
-export function finishTensorFrame(buffer: Uint8Array, field: string, dtype: 'float32' | 'uint32', n: number, fields: object): Uint8Array {
+export function finishTensorFrame(buffer: Uint8Array, fields: TensorHeader<TensorMsg>, n: number): Uint8Array {
+  const field = TENSOR_FIELDS[fields.kind];
   const header = packr.pack({ ...fields, $tensor: field });
   const start = TENSOR_PREFIX_BYTES + 4 * n;
   if (header.length > MAX_TENSOR_HEADER_BYTES || start + header.length > buffer.byteLength) {
     throw new Error(`tensor frame header of ${header.length} bytes does not fit`);
   }
   buffer[0] = TENSOR_FRAME_MAGIC;
-  buffer[1] = dtype === 'float32' ? 1 : 2;
+  buffer[1] = field === 'indices' ? 2 : 1;
   buffer[2] = 0;
   buffer[3] = 0;
   new DataView(buffer.buffer, buffer.byteOffset, TENSOR_PREFIX_BYTES).setUint32(4, n, true);
@@ -70,20 +79,37 @@ export function finishTensorFrame(buffer: Uint8Array, field: string, dtype: 'flo
 }
 
 /**
- * Encode a message. With one typed-array field it becomes a tensor frame (into `into` when given: a
- * reusable buffer of at least tensorFrameCapacity(n) bytes, 4-byte aligned); otherwise plain msgpack.
+ * Encode a protocol message. A tensor message becomes a tensor frame (into `into` when given: a reusable
+ * buffer of at least tensorFrameCapacity(n) bytes, 4-byte aligned); any other, plain msgpack.
  */
-export function encode(msg: object, into?: Uint8Array): Uint8Array {
-  const entries = Object.entries(msg);
-  const tensors = entries.filter(([, v]) => isTensor(v));
-  if (tensors.length === 0) return packr.pack(msg);
-  if (tensors.length > 1) throw new Error(`a frame carries at most one tensor; got ${tensors.map(([k]) => k).join(', ')}`);
-  const [field, t] = tensors[0] as [string, TensorArray];
+export function encode(msg: CoordinatorMsg | WorkerMsg, into?: Uint8Array): Uint8Array {
+  if (!(msg.kind in TENSOR_FIELDS)) return packr.pack(msg);
+  const m = msg as TensorMsg;
+  const field = TENSOR_FIELDS[m.kind];
+  const t = (m as unknown as Record<string, TensorArray>)[field]!;
   const buffer = into ?? new Uint8Array(tensorFrameCapacity(t.length));
   checkFrameBuffer(buffer, t.length);
   buffer.set(new Uint8Array(t.buffer, t.byteOffset, t.byteLength), TENSOR_PREFIX_BYTES);
-  const fields = Object.fromEntries(entries.filter(([k]) => k !== field));
-  return finishTensorFrame(buffer, field, t instanceof Float32Array ? 'float32' : 'uint32', t.length, fields);
+  const { [field]: _tensor, ...fields } = m as unknown as Record<string, unknown>;
+  return finishTensorFrame(buffer, fields as TensorHeader<TensorMsg>, t.length);
+}
+
+/**
+ * Encode anything as the codec would, without the protocol's types: only for tests and fuzzers that
+ * must send what no correct peer sends.
+ */
+export function encodeUnchecked(value: object): Uint8Array {
+  const tensors = Object.entries(value).filter(([, v]) => isTensor(v));
+  if (tensors.length !== 1) return packr.pack(value);
+  const [field, t] = tensors[0] as [string, TensorArray];
+  const buffer = new Uint8Array(tensorFrameCapacity(t.length));
+  buffer.set(new Uint8Array(t.buffer, t.byteOffset, t.byteLength), TENSOR_PREFIX_BYTES);
+  const header = packr.pack({ ...Object.fromEntries(Object.entries(value).filter(([k]) => k !== field)), $tensor: field });
+  buffer[0] = TENSOR_FRAME_MAGIC;
+  buffer[1] = t instanceof Float32Array ? 1 : 2;
+  new DataView(buffer.buffer).setUint32(4, t.length, true);
+  buffer.set(header, TENSOR_PREFIX_BYTES + 4 * t.length);
+  return buffer.subarray(0, TENSOR_PREFIX_BYTES + 4 * t.length + header.length);
 }
 
 function unpack(bytes: Uint8Array, what: string): unknown {

@@ -31,3 +31,16 @@ export const RECONNECT_MAX_MS = 5_000;
 export function maxMessageBytes(paramCount: number): number {
   return paramCount * 4 + FRAME_OVERHEAD_BYTES;
 }
+
+/** Largest frame a coordinator accepts from a worker: a handshake frame until ready, then a gradient. */
+export function maxWorkerFrameBytes(ready: boolean, paramCount: number): number {
+  return ready ? maxMessageBytes(paramCount) : MAX_HANDSHAKE_BYTES;
+}
+
+/**
+ * Largest frame a worker accepts from the coordinator: anything up to MAX_CLIENT_FRAME_BYTES before the
+ * welcome, then the weights, or an index list as long as the training set (u32 each, with room).
+ */
+export function maxCoordinatorFrameBytes(paramCount: number, trainSize: number): number {
+  return paramCount > 0 ? maxMessageBytes(paramCount) + 8 * trainSize : MAX_CLIENT_FRAME_BYTES;
+}

@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decode, encode, parseCoordinatorMsg, parseWorkerMsg, TrainerError, type ParseContext } from '@dtrain/common';
+import { decode, encode, encodeUnchecked, parseCoordinatorMsg, parseWorkerMsg, TrainerError, type ParseContext } from '@dtrain/common';
 
 const ctx: ParseContext = { paramCount: 5, trainSize: 100, evalSize: 20 };
-const grad = (o: object = {}) => ({ kind: 'gradient', step: 1, version: 0, shardId: 0, count: 4, lossSum: 9.2, correct: 2, computeMs: 3, grad: new Float32Array([1, 2, 3, 4, 5]), ...o });
+const grad = (o: object = {}) => ({ kind: 'gradient' as const, step: 1, version: 0, shardId: 0, count: 4, lossSum: 9.2, correct: 2, computeMs: 3, grad: new Float32Array([1, 2, 3, 4, 5]), ...o });
 const code = (c: string) => (e: unknown) => e instanceof TrainerError && e.code === c;
 
 test('gradient and weights frames round-trip through the codec as aligned typed arrays', () => {
-  const g = parseWorkerMsg(decode(encode(grad()), 1 << 20), ctx);
+  const g = parseWorkerMsg(decode(encodeUnchecked(grad()), 1 << 20), ctx);
   assert.equal(g.kind, 'gradient');
   if (g.kind !== 'gradient') return;
   assert.ok(g.grad instanceof Float32Array);
@@ -18,7 +18,7 @@ test('gradient and weights frames round-trip through the codec as aligned typed 
 });
 
 test('malformed frames are refused with a reason', () => {
-  assert.throws(() => decode(encode(grad()).subarray(0, 30), 1 << 20), code('ERR_BAD_FRAME'));
+  assert.throws(() => decode(encodeUnchecked(grad()).subarray(0, 30), 1 << 20), code('ERR_BAD_FRAME'));
   assert.throws(() => parseWorkerMsg(42, ctx), code('ERR_BAD_FRAME'));
   assert.throws(() => parseWorkerMsg({ kind: 'launchMissiles' }, ctx), code('ERR_UNKNOWN_KIND'));
   assert.throws(() => parseWorkerMsg(grad({ step: -1 }), ctx), code('ERR_BAD_FRAME'));
@@ -29,7 +29,7 @@ test('malformed frames are refused with a reason', () => {
 });
 
 test('oversized frames are refused', () => {
-  const bytes = encode(grad());
+  const bytes = encodeUnchecked(grad());
   assert.throws(() => decode(bytes, bytes.length - 1), code('ERR_FRAME_TOO_LARGE'));
 });
 

@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
-  checkTokenProof, closeCodeFor, closeWith, DATA_PREP_TIMEOUT_MS, decode, encode, HANDSHAKE_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, isTrainerError, MAX_HANDSHAKE_BYTES,
-  MAX_WORKERS, maxMessageBytes, parseWorkerMsg, PONG_DEADLINE_MS, PROTOCOL_VERSION, TrainerError,
+  checkTokenProof, closeCodeFor, closeWith, DATA_PREP_TIMEOUT_MS, decode, encode, HANDSHAKE_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, isTrainerError,
+  MAX_WORKERS, maxMessageBytes, maxWorkerFrameBytes, parseWorkerMsg, PONG_DEADLINE_MS, PROTOCOL_VERSION, TrainerError,
   type CoordinatorMsg, type PooledFrame, type EvalResultMsg, type GradientMsg, type HelloMsg, type ParseContext, type WelcomeMsg,
 } from '@dtrain/common';
 
@@ -193,8 +193,7 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     this.bytesIn += data.length;
     try {
       if (!isBinary) throw new TrainerError('ERR_BAD_FRAME', 'text frames are not part of the protocol');
-      const limit = conn.state === 'ready' ? maxMessageBytes(this.ctx.paramCount) : MAX_HANDSHAKE_BYTES;
-      const msg = parseWorkerMsg(decode(data, limit), this.ctx);
+      const msg = parseWorkerMsg(decode(data, maxWorkerFrameBytes(conn.state === 'ready', this.ctx.paramCount)), this.ctx);
       switch (msg.kind) {
         case 'hello':
           this.expect(conn, 'challenged', msg.kind);

@@ -3,7 +3,7 @@
 
 import { hostname } from 'node:os';
 import WebSocket from 'ws';
-import { decode, encode, finishTensorFrame, floatPayload, FramePool, tensorFrameCapacity, HANDSHAKE_TIMEOUT_MS, isTrainerError, MAX_CLIENT_FRAME_BYTES, maxMessageBytes, parseCoordinatorMsg, PROTOCOL_VERSION, proveToken, RECONNECT_INITIAL_MS, RECONNECT_MAX_MS, TrainerError, closeCodeFor, closeWith, type AssignMsg, type CoordinatorMsg, type DatasetSpec, type ParseContext, type WorkerMsg } from '@dtrain/common';
+import { decode, encode, finishTensorFrame, floatPayload, FramePool, tensorFrameCapacity, HANDSHAKE_TIMEOUT_MS, isTrainerError, MAX_CLIENT_FRAME_BYTES, maxCoordinatorFrameBytes, parseCoordinatorMsg, PROTOCOL_VERSION, proveToken, RECONNECT_INITIAL_MS, RECONNECT_MAX_MS, TrainerError, closeCodeFor, closeWith, type AssignMsg, type CoordinatorMsg, type DatasetSpec, type ParseContext, type WorkerMsg } from '@dtrain/common';
 import { type DataLocation } from '@dtrain/common/files';
 import type { BackendInfo } from './backend.js';
 import { WorkerTrainer } from './trainer.js';
@@ -113,8 +113,7 @@ export class WorkerClient {
         chain = chain.then(async () => {
           if (this.stopped) return;
           try {
-            const limit = this.ctx.paramCount > 0 ? maxMessageBytes(this.ctx.paramCount) + 8 * this.ctx.trainSize : MAX_CLIENT_FRAME_BYTES;
-            const msg = parseCoordinatorMsg(decode(data, limit), this.ctx);
+            const msg = parseCoordinatorMsg(decode(data, maxCoordinatorFrameBytes(this.ctx.paramCount, this.ctx.trainSize)), this.ctx);
             if (msg.kind === 'welcome') welcomed = true;
             await this.handle(ws, msg);
           } catch (e) {
@@ -218,7 +217,7 @@ export class WorkerClient {
     try {
       const { grad, ...fields } = trainer.computeGradient(msg, floatPayload(pooled.buffer, trainer.net.paramCount));
       this.steps++;
-      const frame = finishTensorFrame(pooled.buffer, 'grad', 'float32', grad.length, fields);
+      const frame = finishTensorFrame(pooled.buffer, fields, grad.length);
       if (ws.readyState === WebSocket.OPEN) pooled.sendWith((done) => ws.send(frame, done));
     } finally {
       pooled.release();

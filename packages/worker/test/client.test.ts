@@ -2,43 +2,49 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
-  buildManifest, decode, encode, getModelSpec, initWeights, modelFingerprint, PROTOCOL_VERSION,
-  type CoordinatorMsg, type DatasetSpec, type GradientMsg,
+  buildManifest, decode, encode, encodeUnchecked, getModelSpec, initWeights, modelFingerprint, paramCount, parseWorkerMsg, PROTOCOL_VERSION,
+  type CoordinatorMsg, type DatasetSpec, type GradientMsg, type WorkerMsg,
 } from '@dtrain/common';
 import { selectBackend, WorkerClient, WorkerTrainer } from '@dtrain/worker';
 
 /** A scripted coordinator: handshake, then `script(ws)` once the worker says ready. */
-async function fakeCoordinator(script: (ws: WebSocket, next: () => Promise<Record<string, unknown>>) => Promise<void>): Promise<{ url: string; done: Promise<void> }> {
+async function fakeCoordinator(script: (ws: WebSocket, next: () => Promise<WorkerMsg>) => Promise<void>): Promise<{ url: string; done: Promise<void> }> {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise((r) => wss.once('listening', r));
   const { port } = wss.address() as { port: number };
   const done = new Promise<void>((resolve, reject) => {
     wss.once('connection', (ws) => {
-      const inbox: Record<string, unknown>[] = [];
-      const waiters: ((m: Record<string, unknown>) => void)[] = [];
+      const inbox: WorkerMsg[] = [];
+      const waiters: ((m: WorkerMsg) => void)[] = [];
+      const ctx = { paramCount: paramCount(buildManifest(getModelSpec('tiny-cnn'))), trainSize: 64, evalSize: 8 };
       ws.on('message', (d: Buffer) => {
-        const m = decode(d, 1 << 24) as Record<string, unknown>;
+        const m = parseWorkerMsg(decode(d, 1 << 24), ctx);
         const w = waiters.shift();
         if (w) w(m);
         else inbox.push(m);
       });
-      const next = (): Promise<Record<string, unknown>> => new Promise((r) => (inbox.length ? r(inbox.shift()!) : waiters.push(r)));
+      const next = (): Promise<WorkerMsg> => new Promise((r) => (inbox.length ? r(inbox.shift()!) : waiters.push(r)));
       const send = (m: CoordinatorMsg): void => ws.send(encode(m));
       void (async () => {
         send({ kind: 'challenge', protocol: PROTOCOL_VERSION, nonce: 'n', auth: false });
-        assert.equal((await next())['kind'], 'hello');
+        assert.equal((await next()).kind, 'hello');
         const spec = getModelSpec('tiny-cnn');
         send({
           kind: 'welcome', workerId: 1, runId: 'r', model: 'tiny-cnn', modelFingerprint: modelFingerprint(spec),
           manifest: buildManifest(spec), dataset: DATASET, datasetFingerprint: 'x',
         });
-        assert.equal((await next())['kind'], 'ready');
+        assert.equal((await next()).kind, 'ready');
         await script(ws, next);
         send({ kind: 'shutdown', reason: 'done' });
       })().then(resolve, reject);
     });
   }).finally(() => wss.close());
   return { url: `ws://127.0.0.1:${port}`, done };
+}
+
+function gradient(m: WorkerMsg): GradientMsg {
+  assert.equal(m.kind, 'gradient');
+  return m as GradientMsg;
 }
 
 const DATASET: DatasetSpec = { name: 'synthetic', trainSize: 64, testSize: 8, seed: 1, valFraction: 0, normalize: false, augment: false };
@@ -52,10 +58,10 @@ test('an assignment that arrives before its weights waits for them; one for the 
   const coord = await fakeCoordinator(async (ws, next) => {
     ws.send(encode({ kind: 'weights', version: 0, data: w0 }));
     ws.send(encode({ kind: 'assign', step: 1, version: 0, epoch: 0, shardId: 0, indices }));
-    grads.push((await next()) as unknown as GradientMsg);
+    grads.push(gradient(await next()));
     ws.send(encode({ kind: 'assign', step: 2, version: 1, epoch: 0, shardId: 0, indices }));
     ws.send(encode({ kind: 'weights', version: 1, data: w1 }));
-    grads.push((await next()) as unknown as GradientMsg);
+    grads.push(gradient(await next()));
   });
   const client = new WorkerClient({ url: coord.url, token: undefined, name: 't', backend: await selectBackend('wasm'), giveUpMs: 5000, log: () => undefined });
   const result = await client.run();
@@ -77,7 +83,7 @@ test('a hostile coordinator frame (error text past 123 bytes) closes the connect
   const closes: { code: number; reason: string }[] = [];
   wss.on('connection', (ws) => {
     ws.on('close', (code, reason) => closes.push({ code, reason: reason.toString() }));
-    ws.send(encode({ kind: '€'.repeat(40) }));
+    ws.send(encodeUnchecked({ kind: '€'.repeat(40) }));
   });
   const logs: string[] = [];
   const client = new WorkerClient({ url: `ws://127.0.0.1:${port}`, token: undefined, name: 't', backend: await selectBackend('wasm'), giveUpMs: 0, log: (l) => logs.push(l) });

@@ -1,0 +1,103 @@
+// A worker's end of one connection, as a typed message stream: send a WorkerMsg, receive the next
+// CoordinatorMsg, validated by parseCoordinatorMsg (never a cast). For stand-in workers (the exchange
+// benchmark's echo worker) and tests; the real worker (client.ts) adds reconnects and the trainer.
+// Subpath @dtrain/worker/link: no tfjs is loaded.
+
+import WebSocket from 'ws';
+import {
+  decode, encode, MAX_CLIENT_FRAME_BYTES, paramCount, parseCoordinatorMsg, proveToken, PROTOCOL_VERSION,
+  type CoordinatorMsg, type ParseContext, type WorkerMsg,
+} from '@dtrain/common';
+
+/** Index bounds a link checks before it knows the dataset (types and sizes are still checked). */
+const ANY_INDEX = 2 ** 32 - 1;
+
+export interface Closed {
+  code: number;
+  reason: string;
+}
+
+export class CoordinatorLink {
+  /** Grows at the welcome: weights and gradients are then checked against the model's size. */
+  private ctx: ParseContext = { paramCount: 0, trainSize: ANY_INDEX, evalSize: ANY_INDEX };
+  private readonly inbox: (CoordinatorMsg | Error)[] = [];
+  private readonly waiters: ((m: CoordinatorMsg | Error | null) => void)[] = [];
+  private ended = false;
+  readonly closed: Promise<Closed>;
+
+  private constructor(readonly ws: WebSocket) {
+    ws.binaryType = 'nodebuffer';
+    ws.on('message', (d: Buffer) => this.push(this.parse(d)));
+    ws.on('error', () => undefined); // 'close' follows
+    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => {
+      this.ended = true;
+      for (const w of this.waiters.splice(0)) w(null);
+      resolve({ code, reason: reason.toString() });
+    }));
+  }
+
+  /** Connect to `url`; resolves once the socket is open. */
+  static open(url: string): Promise<CoordinatorLink> {
+    const ws = new WebSocket(url, { maxPayload: MAX_CLIENT_FRAME_BYTES, perMessageDeflate: false, generateMask: (m) => m.fill(0) });
+    const link = new CoordinatorLink(ws);
+    return new Promise((resolve, reject) => {
+      ws.once('open', () => resolve(link));
+      ws.once('error', reject);
+    });
+  }
+
+  /** The next message (null once the connection closed); a frame that fails validation rejects. */
+  async next(): Promise<CoordinatorMsg | null> {
+    const m = this.inbox.shift() ?? (this.ended ? null : await new Promise<CoordinatorMsg | Error | null>((r) => this.waiters.push(r)));
+    if (m instanceof Error) throw m;
+    return m;
+  }
+
+  /** The next message, which must be of `kind`. */
+  async expect<K extends CoordinatorMsg['kind']>(kind: K): Promise<Extract<CoordinatorMsg, { kind: K }>> {
+    const m = await this.next();
+    if (m?.kind !== kind) throw new Error(`expected "${kind}", got ${m ? `"${m.kind}"` : 'a closed connection'}`);
+    return m as Extract<CoordinatorMsg, { kind: K }>;
+  }
+
+  send(msg: WorkerMsg): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(encode(msg));
+  }
+
+  /** Send bytes no correct worker sends (tests and fuzzers). */
+  sendRaw(data: Uint8Array | string): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(data);
+  }
+
+  /** Challenge -> hello (with the token's proof) -> welcome -> ready. Resolves with the welcome. */
+  async join(o: { token?: string | undefined; name?: string } = {}): Promise<Extract<CoordinatorMsg, { kind: 'welcome' }>> {
+    const ch = await this.expect('challenge');
+    this.send({
+      kind: 'hello', protocol: PROTOCOL_VERSION, mac: ch.auth && o.token ? proveToken(o.token, ch.nonce) : '',
+      name: o.name ?? 'link', host: 'link', pid: process.pid, backend: 'none', backendReason: 'protocol link',
+    });
+    const welcome = await this.expect('welcome');
+    this.send({ kind: 'ready', modelFingerprint: welcome.modelFingerprint, datasetFingerprint: welcome.datasetFingerprint });
+    return welcome;
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+
+  private parse(d: Buffer): CoordinatorMsg | Error {
+    try {
+      const m = parseCoordinatorMsg(decode(d, MAX_CLIENT_FRAME_BYTES), this.ctx);
+      if (m.kind === 'welcome') this.ctx = { ...this.ctx, paramCount: paramCount(m.manifest) };
+      return m;
+    } catch (e) {
+      return e as Error;
+    }
+  }
+
+  private push(m: CoordinatorMsg | Error): void {
+    const w = this.waiters.shift();
+    if (w) w(m);
+    else this.inbox.push(m);
+  }
+}
