@@ -5,9 +5,8 @@
 // workers in a synchronous step also wait, so they contend less than two processes that never pause.
 
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { CLI_PATH as CLI } from '../cli/path.js';
 
-const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
 
 export interface ComputeOnly {
   aloneMs: number;

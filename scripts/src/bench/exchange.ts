@@ -5,15 +5,14 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { CLI_PATH as CLI } from '../cli/path.js';
 import { median, percentile } from '@dtrain/common';
 import { openSoloRun, type StepRecord } from '@dtrain/coordinator';
-import { toTrainConfig, type TrainArgs } from '../options.js';
-import { syntheticCacheDir } from '../data-fetch.js';
+import { toTrainConfig, type TrainInput } from '../cli/options.js';
+import { syntheticCacheDir } from '../data/fetch.js';
 
-const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
 
-export async function benchExchange(a: TrainArgs & { steps: number }): Promise<Record<string, unknown>> {
+export async function benchExchange(a: TrainInput & { steps: number }): Promise<Record<string, unknown>> {
   const config = { ...toTrainConfig({ ...a, maxSteps: a.steps }), evalEvery: 1e9, dataset: { name: 'synthetic' as const, trainSize: Math.max(4 * a.batchSize, 1000), testSize: 10, seed: 1, valFraction: 0, normalize: false, augment: false } };
   const { coord, port, run } = await openSoloRun({ config, host: '127.0.0.1', port: 0, token: undefined, out: mkdtempSync(join(tmpdir(), 'dtrain-bench-')), waitTimeoutMs: 60_000, data: { syntheticCacheDir: syntheticCacheDir() }, log: () => undefined });
   const kids = Array.from({ length: a.workers }, () => spawn(process.execPath, [CLI, 'bench', 'echo-worker', '--connect', `ws://127.0.0.1:${port}`], { stdio: 'inherit' }));

@@ -5,14 +5,13 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { CLI_PATH as CLI } from '../cli/path.js';
 import { median } from '@dtrain/common';
 import { openSoloRun, type StepRecord } from '@dtrain/coordinator';
-import { toTrainConfig, type TrainArgs } from '../options.js';
-import { syntheticCacheDir } from '../data-fetch.js';
+import { toTrainConfig, type TrainInput } from '../cli/options.js';
+import { syntheticCacheDir } from '../data/fetch.js';
 import { measureComputeOnly, type ComputeOnly } from './compute-only.js';
 
-const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
 
 interface Measured {
   imagesPerSecond: number;
@@ -22,7 +21,7 @@ interface Measured {
   medianComputeMs: number;
 }
 
-async function measure(a: TrainArgs, workers: number, perWorker: number, steps: number, backend: string): Promise<Measured> {
+async function measure(a: TrainInput, workers: number, perWorker: number, steps: number, backend: string): Promise<Measured> {
   const base = toTrainConfig({ ...a, workers, minWorkers: workers, batchSize: perWorker * workers, maxSteps: steps });
   const config = { ...base, evalEvery: 1e9, dataset: { name: 'synthetic' as const, seed: 1, normalize: false, augment: false, trainSize: Math.max(a.trainSize, 4 * perWorker * workers), testSize: 64, valFraction: 0 } };
   const { coord, port, run } = await openSoloRun({ config, host: '127.0.0.1', port: 0, token: undefined, out: mkdtempSync(join(tmpdir(), 'dtrain-scaling-')), waitTimeoutMs: 120_000, data: { syntheticCacheDir: syntheticCacheDir() }, log: () => undefined });
@@ -57,7 +56,7 @@ interface Round {
  * rounds' ratios, and every round is printed. With `computeOnly`, each round also measures what two
  * processes get over one with no trainer between them, so the trainer's share of a loss is told apart.
  */
-export async function benchScaling(a: TrainArgs & { steps: number; backend: string; repeats: number; computeOnly: boolean }): Promise<Record<string, unknown>> {
+export async function benchScaling(a: TrainInput & { steps: number; backend: string; repeats: number; computeOnly: boolean }): Promise<Record<string, unknown>> {
   const perWorker = a.batchSize;
   const rounds: Round[] = [];
   for (let r = 0; r < a.repeats; r++) {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PNG } from 'pngjs';
 import { parseCifarBatch } from '@dtrain/common';
-import { pngToBatch } from '../src/data-fetch.js';
+import { pngToBatch } from '../../src/data/fetch.js';
 
 test('row i of the PNG becomes record i, with its label', () => {
   const png = new PNG({ width: 1024, height: 2 });

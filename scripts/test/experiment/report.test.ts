@@ -7,8 +7,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MetricRecord, RunSummary } from '@dtrain/coordinator';
-import type { RunOutcome } from '../src/experiment.js';
-import { writeRunReport, writeSweepReport } from '../src/report.js';
+import type { RunOutcome } from '../../src/experiment/run-plan.js';
+import { writeRunReport, writeSweepReport } from '../../src/experiment/report.js';
 
 function chromium(): string {
   if (process.env['CHROMIUM_PATH']) return process.env['CHROMIUM_PATH'];

@@ -2,7 +2,7 @@
 // (batch x optimizer x momentum x lr scaling x warmup x schedule x seed).
 
 import { TrainerError, type MomentumForm, type ScalingRule, type ScheduleKind, type TrainConfig } from '@dtrain/common';
-import type { PlannedRun } from './experiment.js';
+import type { PlannedRun } from './run-plan.js';
 
 export const list = (s: string): string[] => s.split(',').map((x) => x.trim()).filter(Boolean);
 export const numbers = (s: string, flag: string): number[] => list(s).map((x) => {
@@ -10,6 +10,20 @@ export const numbers = (s: string, flag: string): number[] => list(s).map((x) =>
   if (!Number.isFinite(v)) throw new TrainerError('ERR_BAD_CONFIG', `${flag}: "${x}" is not a number`, { hint: `give a comma-separated list of numbers, e.g. ${flag} 32,64,128` });
   return v;
 });
+
+/** A comma-separated list whose every entry must be one of `choices`. */
+export function choiceList<C extends string>(s: string, choices: readonly C[], flag: string): C[] {
+  const isChoice = (x: string): x is C => (choices as readonly string[]).includes(x);
+  return list(s).map((x) => {
+    if (!isChoice(x)) throw new TrainerError('ERR_BAD_CONFIG', `${flag}: unknown "${x}"`, { hint: `use a comma-separated list of: ${choices.join(', ')}` });
+    return x;
+  });
+}
+
+export const MOMENTUM_FORMS = ['keras', 'ema', 'pytorch'] as const;
+export const SWEEP_OPTIMIZERS = ['sgd', 'momentum', 'nesterov'] as const;
+export const LR_SCALINGS = ['none', 'linear', 'sqrt'] as const;
+export const SCHEDULES = ['constant', 'step', 'exponential', 'cosine'] as const;
 
 /** Plain SGD, then momentum runs for every (form, mu), Nesterov variants if asked. */
 export function momentumPlan(base: TrainConfig, momenta: number[], forms: MomentumForm[], nesterov: boolean): PlannedRun[] {
@@ -33,7 +47,7 @@ export function momentumPlan(base: TrainConfig, momenta: number[], forms: Moment
 
 export interface SweepAxes {
   batchSizes: number[];
-  optimizers: ('sgd' | 'momentum' | 'nesterov')[];
+  optimizers: (typeof SWEEP_OPTIMIZERS)[number][];
   momenta: number[];
   scalings: ScalingRule[];
   warmups: number[];

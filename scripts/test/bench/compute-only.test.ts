@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { computeOnlyRatio, measureComputeOnly } from '../src/bench/compute-only.js';
+import { computeOnlyRatio, measureComputeOnly } from '../../src/bench/compute-only.js';
 
 test('compute-only ratio: 2 x alone over the slower of the pair; bad times refused', () => {
   assert.equal(computeOnlyRatio(50, [54, 60]).ratio, 1.667);

@@ -2,12 +2,13 @@
 // onto a TrainConfig; validation itself lives in @dtrain/common (validateConfig).
 
 import type { Argv } from 'yargs';
-import { STEP_TIMEOUT_MS, type MomentumForm, type ScalingRule, type ScheduleKind, type TrainConfig } from '@dtrain/common';
+import { BACKEND_CHOICES, SCHED_POLICIES } from '@dtrain/worker';
+import { DATASET_NAMES, STEP_TIMEOUT_MS, type TrainConfig } from '@dtrain/common';
 
 export function trainOptions<T>(y: Argv<T>) {
   return y
     .option('model', { type: 'string', default: 'reference-cnn', describe: 'model from the zoo: reference-cnn (122,570 params) or tiny-cnn', group: 'Model and data:' })
-    .option('dataset', { type: 'string', default: 'synthetic', choices: ['synthetic', 'cifar10'], describe: 'synthetic (embedded, CIFAR-10-shaped, generated from --seed) or cifar10 (fetched on first use)', group: 'Model and data:' })
+    .option('dataset', { type: 'string', default: 'synthetic' as const, choices: DATASET_NAMES, describe: 'synthetic (embedded, CIFAR-10-shaped, generated from --seed) or cifar10 (fetched on first use)', group: 'Model and data:' })
     .option('data-dir', { type: 'string', describe: 'cifar10: directory with the six binary files (default: the cache, $XDG_CACHE_HOME/dtrain/cifar10 or ~/.cache/dtrain/cifar10)', group: 'Model and data:' })
     .option('limit-train', { type: 'number', default: 0, describe: 'cifar10: use the first N training images (0: all 50,000)', group: 'Model and data:' })
     .option('limit-test', { type: 'number', default: 0, describe: 'cifar10: use the first N test images (0: all 10,000)', group: 'Model and data:' })
@@ -22,23 +23,23 @@ export function trainOptions<T>(y: Argv<T>) {
     .option('max-steps', { type: 'number', default: 0, describe: 'stop after this many steps in total (0: train for --epochs)', group: 'Optimization:' })
     .option('lr', { type: 'number', default: 0.01, describe: 'learning rate (peak, before warmup and decay; at --base-batch-size when scaling)', group: 'Optimization:' })
     .option('momentum', { type: 'number', default: 0.9, describe: 'momentum mu (0: plain SGD)', group: 'Optimization:' })
-    .option('momentum-form', { type: 'string', default: 'pytorch', choices: ['pytorch', 'ema', 'keras'], describe: 'pytorch: v=mu*v+(1-dampening)*g, w-=lr*v; ema: dampening=mu (v=b*v+(1-b)*g); keras: v=mu*v-lr*g, w+=v', group: 'Optimization:' })
+    .option('momentum-form', { type: 'string', default: 'pytorch' as const, choices: ['pytorch', 'ema', 'keras'] as const, describe: 'pytorch: v=mu*v+(1-dampening)*g, w-=lr*v; ema: dampening=mu (v=b*v+(1-b)*g); keras: v=mu*v-lr*g, w+=v', group: 'Optimization:' })
     .option('dampening', { type: 'number', default: 0, describe: 'PyTorch dampening (pytorch form only)', group: 'Optimization:' })
     .option('nesterov', { type: 'boolean', default: false, describe: 'Nesterov momentum', group: 'Optimization:' })
     .option('weight-decay', { type: 'number', default: 0, describe: 'L2 weight decay added to the gradient', group: 'Optimization:' })
-    .option('lr-schedule', { type: 'string', default: 'constant', choices: ['constant', 'step', 'exponential', 'cosine'], describe: 'learning-rate schedule after warmup', group: 'Optimization:' })
+    .option('lr-schedule', { type: 'string', default: 'constant' as const, choices: ['constant', 'step', 'exponential', 'cosine'] as const, describe: 'learning-rate schedule after warmup', group: 'Optimization:' })
     .option('lr-decay-steps', { type: 'number', default: 1000, describe: 'step: multiply by --lr-gamma every N steps; exponential: lr*gamma^(t/N)', group: 'Optimization:' })
     .option('lr-gamma', { type: 'number', default: 0.1, describe: 'decay factor for step and exponential schedules', group: 'Optimization:' })
     .option('lr-min', { type: 'number', default: 0, describe: 'cosine schedule floor', group: 'Optimization:' })
     .option('warmup-steps', { type: 'number', default: 0, describe: 'linear warmup steps', group: 'Optimization:' })
-    .option('lr-scaling', { type: 'string', default: 'none', choices: ['none', 'linear', 'sqrt'], describe: 'scale lr with batch size relative to --base-batch-size', group: 'Optimization:' })
+    .option('lr-scaling', { type: 'string', default: 'none' as const, choices: ['none', 'linear', 'sqrt'] as const, describe: 'scale lr with batch size relative to --base-batch-size', group: 'Optimization:' })
     .option('base-batch-size', { type: 'number', default: 64, describe: 'reference batch size for --lr-scaling', group: 'Optimization:' })
     .option('workers', { type: 'number', default: 2, describe: 'workers to wait for before step 1', group: 'Run:' })
     .option('min-workers', { type: 'number', describe: 'keep training while at least this many workers are alive (default: --workers)', group: 'Run:' })
     .option('eval-every', { type: 'number', default: 0, describe: 'evaluate every N steps (0: at the end of each epoch)', group: 'Run:' })
     .option('eval-chunk', { type: 'number', default: 500, describe: 'samples per evaluation shard', group: 'Run:' })
     .option('checkpoint-every', { type: 'number', default: 0, describe: 'write a checkpoint every N steps (0: only the initial and final ones)', group: 'Run:' })
-    .option('balance', { type: 'string', default: 'even', choices: ['even', 'speed'], describe: 'cut each batch evenly (bit-reproducible) or in proportion to each worker\'s measured speed (uneven GPUs or hosts)', group: 'Run:' })
+    .option('balance', { type: 'string', default: 'even' as const, choices: ['even', 'speed'] as const, describe: 'cut each batch evenly (bit-reproducible) or in proportion to each worker\'s measured speed (uneven GPUs or hosts)', group: 'Run:' })
     .option('step-timeout', { type: 'number', default: STEP_TIMEOUT_MS / 1000, describe: 'seconds before an unfinished shard is given to another worker', group: 'Run:' })
     .option('wait-timeout', { type: 'number', default: 600, describe: 'seconds to wait for enough workers before giving up (a checkpoint is kept)', group: 'Run:' })
     .option('out', { type: 'string', describe: 'run directory (default: runs/<timestamp>)', group: 'Run:' })
@@ -46,16 +47,16 @@ export function trainOptions<T>(y: Argv<T>) {
     .option('resume', { type: 'string', describe: 'continue from a run directory or checkpoint directory (its config is used)', group: 'Run:' });
 }
 
-export interface TrainArgs {
-  model: string; dataset: string; limitTrain: number; limitTest: number; normalize: boolean; augment: boolean; trainSize: number; testSize: number; valFraction: number; seed: number;
-  batchSize: number; epochs: number; maxSteps: number; lr: number; momentum: number; momentumForm: string;
-  dampening: number; nesterov: boolean; weightDecay: number; lrSchedule: string; lrDecaySteps: number;
-  lrGamma: number; lrMin: number; warmupSteps: number; lrScaling: string; baseBatchSize: number;
-  workers: number; minWorkers?: number | undefined; evalEvery: number; evalChunk: number; checkpointEvery: number;
-  stepTimeout: number; balance: string;
-}
+/** Named keys only: drops the index signature yargs adds, and `_` and `$0`. */
+type NamedOptions<T> = { [K in keyof T as string extends K ? never : number extends K ? never : K extends '_' | '$0' ? never : K]: T[K] };
 
-export function toTrainConfig(a: TrainArgs): TrainConfig {
+/** The options a builder defines, as yargs parses them (types inferred, camelCase and kebab-case keys). */
+export type OptionsOf<B extends (y: Argv<object>) => Argv<unknown>> = NamedOptions<Awaited<ReturnType<B>['argv']>>;
+
+/** What toTrainConfig reads: the training options, from the command line or built by a benchmark. */
+export type TrainInput = OptionsOf<typeof trainOptions<object>>;
+
+export function toTrainConfig(a: TrainInput): TrainConfig {
   return {
     model: a.model,
     dataset: a.dataset === 'cifar10'
@@ -66,16 +67,16 @@ export function toTrainConfig(a: TrainArgs): TrainConfig {
     epochs: a.epochs,
     maxSteps: a.maxSteps,
     lr: a.lr,
-    schedule: a.lrSchedule as ScheduleKind,
+    schedule: a.lrSchedule,
     decaySteps: a.lrDecaySteps,
     gamma: a.lrGamma,
     minLr: a.lrMin,
     warmupSteps: a.warmupSteps,
-    scaling: a.lrScaling as ScalingRule,
+    scaling: a.lrScaling,
     baseBatchSize: a.baseBatchSize,
     optimizer: {
       momentum: a.momentum, dampening: a.dampening, nesterov: a.nesterov, weightDecay: a.weightDecay,
-      form: a.momentumForm as MomentumForm,
+      form: a.momentumForm,
     },
     workers: a.workers,
     minWorkers: a.minWorkers ?? a.workers,
@@ -83,6 +84,45 @@ export function toTrainConfig(a: TrainArgs): TrainConfig {
     evalChunk: a.evalChunk,
     checkpointEvery: a.checkpointEvery,
     stepTimeoutMs: a.stepTimeout * 1000,
-    balance: a.balance === 'speed' ? 'speed' : 'even',
+    balance: a.balance,
   };
 }
+
+export const TOKEN_ENV = 'DTRAIN_TOKEN';
+
+/** --token, else $DTRAIN_TOKEN, else none. */
+export function resolveToken(flag: string | undefined): string | undefined {
+  return flag ?? process.env[TOKEN_ENV];
+}
+
+export function tokenOption<T>(y: Argv<T>) {
+  return y.option('token', { type: 'string', describe: `shared secret workers must prove by HMAC (default: $${TOKEN_ENV}; none if unset)`, group: 'Network:' });
+}
+
+/** Training options plus the token: what every command that serves a run takes. */
+export function serveOptions<T>(y: Argv<T>) {
+  return tokenOption(trainOptions(y));
+}
+
+/** --host/--port for a coordinator or pool that listens. */
+export function listenOptions<T>(y: Argv<T>, what: string) {
+  return y
+    .option('host', { type: 'string', default: '127.0.0.1', describe: `${what} address (0.0.0.0 for workers on other machines)`, group: 'Network:' })
+    .option('port', { type: 'number', default: 7070, describe: 'TCP port (0: any free port)', group: 'Network:' });
+}
+
+export function backendOption<T>(y: Argv<T>, who: string) {
+  return y.option('backend', { type: 'string', default: 'auto' as const, choices: BACKEND_CHOICES, describe: `tfjs backend for ${who}: auto = tensorflow (native, GPU if present) if it loads, else wasm, else cpu`, group: 'Network:' });
+}
+
+export function schedOption<T>(y: Argv<T>, who: string) {
+  return y.option('sched', { type: 'string', default: 'batch' as const, choices: SCHED_POLICIES, describe: `${who} Linux CPU policy: batch = SCHED_BATCH via chrt (a woken worker does not preempt a coordinator on the same cores), normal = leave as is`, group: 'Network:' });
+}
+
+/** The options of a pool that serves many runs (experiments and sweeps). */
+export function poolOptions<T>(y: Argv<T>) {
+  return schedOption(backendOption(listenOptions(serveOptions(y), 'pool'), 'local workers'), "local workers'")
+    .option('local', { type: 'number', default: 2, describe: 'local worker processes to start (0: wait for workers to connect)', group: 'Network:' })
+    .option('target', { type: 'number', default: 0.5, describe: 'target validation accuracy for steps/epochs/examples to target', group: 'Run:' });
+}
+

@@ -4,19 +4,26 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
+import { CLI_PATH as CLI } from './path.js';
 import { createInterface } from 'node:readline';
 import { TrainerError } from '@dtrain/common';
-import { exitCodeFor, prepareCifar, startCoordinator, type CoordinatorArgs } from './coordinator-cmd.js';
+import type { Argv } from 'yargs';
+import { exitCodeFor, prepareCifar, startCoordinator } from './coordinator.js';
+import { backendOption, resolveToken, schedOption, serveOptions } from './options.js';
+import type { OptionsOf } from './options.js';
 
-export interface LaunchArgs extends CoordinatorArgs {
-  backend: string;
-  gpus?: string | undefined;
-  /** Workers' Linux CPU policy (dtrain worker --sched); default batch. */
-  sched?: string | undefined;
+function launchOptions<T>(y: Argv<T>) {
+  return schedOption(backendOption(serveOptions(y), 'the workers'), 'workers\'')
+    .option('gpus', { type: 'string', describe: 'comma-separated GPU indices, one per worker (round robin), e.g. 0,1,2,3', group: 'Network:' });
 }
 
-const CLI = fileURLToPath(new URL('./cli.js', import.meta.url));
+export type LaunchArgs = OptionsOf<typeof launchOptions<object>>;
+
+export function launchCommand(y: Argv): Argv {
+  return y.command('launch', 'start a coordinator and N local workers; one progress display', launchOptions, async (a) => {
+    process.exitCode = await runLaunch({ ...a, token: resolveToken(a.token) });
+  });
+}
 
 export function parseGpus(spec: string | undefined, workers: number): (string | undefined)[] {
   if (!spec) return Array.from({ length: workers }, () => undefined);
@@ -27,7 +34,13 @@ export function parseGpus(spec: string | undefined, workers: number): (string | 
   return Array.from({ length: workers }, (_, i) => ids[i % ids.length]);
 }
 
-type WorkerSettings = Pick<LaunchArgs, 'backend' | 'dataDir' | 'sched'>;
+/** What local workers are started with (a pool's or launch's options). */
+export interface WorkerSettings {
+  backend: string;
+  dataDir?: string | undefined;
+  /** Linux CPU policy (dtrain worker --sched); none: the worker's default. */
+  sched?: string | undefined;
+}
 
 /** The command line of local worker i (after the node executable). */
 export function workerArgv(i: number, url: string, a: WorkerSettings): string[] {
@@ -59,7 +72,7 @@ export async function runLaunch(a: LaunchArgs): Promise<number> {
   let finished = false;
   // Fetch once here so the workers find the files in place instead of fetching side by side.
   const dataDir = a.dataset === 'cifar10' ? await prepareCifar(a.dataset, a.dataDir) : a.dataDir;
-  const started = await startCoordinator({ ...a, dataDir, host: '127.0.0.1', token }, (port) => {
+  const started = await startCoordinator({ ...a, dataDir, host: '127.0.0.1', port: 0, token }, (port) => {
     const url = `ws://127.0.0.1:${port}`;
     for (let i = 0; i < a.workers; i++) {
       const child = spawnWorker(i, url, token, { ...a, dataDir }, gpus[i]);

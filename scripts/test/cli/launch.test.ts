@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseGpus, workerArgv } from '../src/launch.js';
+import { parseGpus, workerArgv } from '../../src/cli/launch.js';
 
 test('launch: local workers get the backend, data directory and CPU policy they were asked for', () => {
   const argv = workerArgv(1, 'ws://127.0.0.1:9', { backend: 'wasm', dataDir: '/d', sched: 'normal' });

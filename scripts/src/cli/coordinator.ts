@@ -1,22 +1,23 @@
 // `dtrain coordinator`: serve one training run on --host/--port and train once enough workers joined.
+// Also the start of `launch` (startCoordinator) and where CIFAR-10 is prepared for a run.
 
 import { defaultRunDir, openSoloRun, type Coordinator, type RunSummary } from '@dtrain/coordinator';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { TrainerError, validateConfig } from '@dtrain/common';
-import { defaultCifarDir, fetchCifar10, syntheticCacheDir } from './data-fetch.js';
-import { toTrainConfig, type TrainArgs } from './options.js';
+import { defaultCifarDir, fetchCifar10, syntheticCacheDir } from '../data/fetch.js';
+import type { Argv } from 'yargs';
+import { listenOptions, resolveToken, serveOptions, toTrainConfig, type TrainInput } from './options.js';
 import { attachProgress, describeRun, summaryLines } from './progress.js';
 
-export interface CoordinatorArgs extends TrainArgs {
-  host: string;
-  port: number;
-  token?: string | undefined;
-  out?: string | undefined;
-  resume?: string | undefined;
-  waitTimeout: number;
-  dataDir?: string | undefined;
-  overwrite?: boolean | undefined;
+export type CoordinatorArgs = TrainInput & { host: string; port: number; token: string | undefined };
+
+export function coordinatorCommand(y: Argv): Argv {
+  return y.command('coordinator', 'serve a training run and train once --workers have joined', (c) => listenOptions(serveOptions(c), 'address to listen on'),
+    async (a) => {
+      const started = await startCoordinator({ ...a, token: resolveToken(a.token) });
+      process.exitCode = exitCodeFor(await started.finished);
+    });
 }
 
 /** Where CIFAR-10 lives for this run; fetched into the cache on first use unless --data-dir is given. */

@@ -5,6 +5,7 @@
 
 import { execFileSync, spawn } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
+import type { Argv } from 'yargs';
 import { median } from '@dtrain/common';
 import { applySchedPolicy, benchCompute, selectBackend, tfjsVersions, tryNative } from '@dtrain/worker';
 
@@ -64,4 +65,11 @@ export async function runDoctor(write: (line: string) => void): Promise<void> {
   const change = `${b >= a ? '+' : ''}${(100 * (b / a - 1)).toFixed(0)}%`;
   write(`beside a busy core (an integer loop in another process; medians of 3 alternations): ${b.toFixed(1)} vs ${a.toFixed(1)} images/s alone (${change}): ` +
     (b >= 0.97 * a ? 'no slowdown measured' : `cores slowing each other this much hold 2 workers near ${((2 * b) / a).toFixed(2)}x one before any communication`));
+}
+
+export function doctorCommand(y: Argv): Argv {
+  return y.command('doctor', 'print versions, which backends load and why not, GPU visibility, and a 2-second speed probe', (d) => d,
+    async () => {
+      await runDoctor((l) => process.stdout.write(l + '\n'));
+    });
 }

@@ -6,7 +6,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildManifest, getModelSpec, paramCount, type TrainConfig } from '@dtrain/common';
 import { Coordinator, readMetrics, WorkerPool, type MetricRecord, type RunSummary } from '@dtrain/coordinator';
-import { syntheticCacheDir } from './data-fetch.js';
+import { syntheticCacheDir } from '../data/fetch.js';
 
 export interface PlannedRun {
   name: string;

@@ -3,28 +3,24 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import WebSocket from 'ws';
-import { decode, encode, PROTOCOL_VERSION, type CoordinatorMsg } from '@dtrain/common';
+import { CLI_PATH as CLI } from '../../src/cli/path.js';
+import { epochOrder, planBatch, trainSplitSize, type AssignMsg, type CoordinatorMsg } from '@dtrain/common';
+import { CoordinatorLink } from '@dtrain/worker/link';
 import type { StepRecord } from '@dtrain/coordinator';
 import { openSoloRun } from '@dtrain/coordinator';
 import { WorkerClient } from '@dtrain/worker';
 import { records, startRun, tempDir, testBackend, testConfig, worker } from './harness.js';
 
-const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 process.env['DTRAIN_CACHE'] = tempDir('cache');
 
-/** A raw client that completes the handshake (echoing fingerprints) and then does `onWork`. */
-function fakeWorker(url: string, onWork: (ws: WebSocket, m: CoordinatorMsg) => void): WebSocket {
-  const ws = new WebSocket(url);
-  ws.on('message', (d: Buffer) => {
-    const m = decode(d, 1 << 30) as CoordinatorMsg;
-    if (m.kind === 'challenge') ws.send(encode({ kind: 'hello', protocol: PROTOCOL_VERSION, mac: '', name: 'fake', host: 'h', pid: 1, backend: 'none', backendReason: 'test' }));
-    else if (m.kind === 'welcome') ws.send(encode({ kind: 'ready', modelFingerprint: m.modelFingerprint, datasetFingerprint: m.datasetFingerprint }));
-    else onWork(ws, m);
-  });
-  ws.on('error', () => undefined);
-  return ws;
+/** A protocol-level worker (no tfjs) that joins and hands every later message to `onWork`. */
+async function fakeWorker(url: string, onWork: (link: CoordinatorLink, m: CoordinatorMsg) => void): Promise<CoordinatorLink> {
+  const link = await CoordinatorLink.open(url);
+  await link.join({ name: 'fake' });
+  void (async () => {
+    for (let m = await link.next(); m; m = await link.next()) onWork(link, m);
+  })().catch(() => undefined);
+  return link;
 }
 
 function stepsOf(out: string): StepRecord[] {
@@ -56,12 +52,12 @@ test('a worker process killed mid-run: the run completes and every planned sampl
 test('a worker that stalls past the deadline has its shard recomputed by another', async () => {
   const cfg = testConfig({ maxSteps: 3, batchSize: 32, workers: 2, minWorkers: 1, stepTimeoutMs: 300 });
   const run = await startRun(cfg);
-  const stalled = fakeWorker(run.url, () => undefined);
   const summaryP = run.run();
+  const stalled = await fakeWorker(run.url, () => undefined);
   const w = await worker(run.url, 'good');
   const summary = await summaryP;
   await w.done;
-  stalled.terminate();
+  stalled.close();
   assert.equal(summary.status, 'completed');
   const steps = stepsOf(run.out);
   assert.ok(steps.every((r) => r.samples === 32 && r.reassigned >= 1), JSON.stringify(steps.map((r) => [r.samples, r.reassigned])));
@@ -70,16 +66,14 @@ test('a worker that stalls past the deadline has its shard recomputed by another
 test('a worker sending a malformed gradient is disconnected and the run goes on', async () => {
   const cfg = testConfig({ maxSteps: 4, batchSize: 32, workers: 2, minWorkers: 1 });
   const run = await startRun(cfg);
-  let closeCode = 0;
-  const bad = fakeWorker(run.url, (ws, m) => {
-    if (m.kind === 'assign') ws.send(encode({ kind: 'gradient', step: m.step, version: m.version, shardId: m.shardId, count: m.indices.length, lossSum: 1, correct: 0, computeMs: 1, grad: new Float32Array(3) }));
-  });
-  bad.on('close', (code) => (closeCode = code));
   const summaryP = run.run();
+  const bad = await fakeWorker(run.url, (link, m) => {
+    if (m.kind === 'assign') link.send({ kind: 'gradient', step: m.step, version: m.version, shardId: m.shardId, count: m.indices.length, lossSum: 1, correct: 0, computeMs: 1, grad: new Float32Array(3) });
+  });
   const w = await worker(run.url, 'good');
   const summary = await summaryP;
   await w.done;
-  assert.equal(closeCode, 1008);
+  assert.equal((await bad.closed).code, 1008);
   assert.equal(summary.status, 'completed');
   assert.ok(stepsOf(run.out).every((r) => r.samples === 32));
 });
@@ -117,4 +111,30 @@ test('a worker started before its coordinator keeps retrying and joins when it c
   const result = await done;
   assert.equal(summary.status, 'completed');
   assert.ok(result.ok && result.steps === 2);
+});
+
+test('a stalled worker\'s shard is recomputed elsewhere with exactly its planned indices', async () => {
+  const cfg = testConfig({ maxSteps: 3, batchSize: 32, workers: 2, minWorkers: 1, stepTimeoutMs: 300 });
+  const run = await startRun(cfg);
+  const summaryP = run.run();
+  const got: Record<string, AssignMsg[]> = { stall: [], echo: [] };
+  await fakeWorker(run.url, (_l, m) => void (m.kind === 'assign' && got['stall']!.push(m)));
+  const echo = await fakeWorker(run.url, (link, m) => {
+    if (m.kind === 'evaluate') link.send({ kind: 'evalResult', evalId: m.evalId, shardId: m.shardId, count: m.indices.length, lossSum: 0, correct: 0, computeMs: 1 });
+    if (m.kind !== 'assign') return;
+    got['echo']!.push(m);
+    link.send({ kind: 'gradient', step: m.step, version: m.version, shardId: m.shardId, count: m.indices.length, lossSum: 0, correct: 0, computeMs: 1, grad: new Float32Array(run.coord.weights.length) });
+  });
+  const summary = await summaryP;
+  echo.close();
+  assert.equal(summary.status, 'completed', summary.error);
+  const order = epochOrder(trainSplitSize(cfg.dataset), cfg.seed, 0);
+  for (const step of [1, 2, 3]) {
+    const planned = [...planBatch(order, step - 1, 32)];
+    const echoed = got['echo']!.filter((a) => a.step === step).sort((a, b) => a.shardId - b.shardId);
+    assert.deepEqual(echoed.map((a) => a.shardId), [0, 1], `step ${step}: the echo worker computed both shards`);
+    assert.deepEqual(echoed.flatMap((a) => [...a.indices]), planned, `step ${step}: exactly the planned samples, in shard order`);
+    const stalled = got['stall']!.find((a) => a.step === step);
+    assert.deepEqual(stalled && [...stalled.indices], [...echoed.find((a) => a.shardId === stalled?.shardId)!.indices], 'the recomputed shard is the stalled one');
+  }
 });

@@ -1,37 +1,16 @@
-// The command line: bad values refused before anything starts; `launch` runs a coordinator and local
-// worker processes to completion and exits with the coordinator's status.
+// The command line end to end: `launch` runs a coordinator and local worker processes to completion and
+// exits with the coordinator's status; doctor; the momentum experiment (refusals: ../cli/refusals.test.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { CLI_PATH as CLI } from '../../src/cli/path.js';
 import { tempDir } from './harness.js';
 
-const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 // The processes started here keep their generated images in a cache of this test run, not the user's.
 process.env['DTRAIN_CACHE'] = tempDir('cache');
 const dtrain = (args: string[], timeout = 60_000) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout });
-
-test('bad values are refused before anything starts, naming the value and the fix', () => {
-  const r = dtrain(['launch', '--workers', '4', '--batch-size', '2']);
-  assert.equal(r.status, 2);
-  assert.match(r.stderr, /--batch-size 2 is smaller than --workers 4/);
-  assert.match(r.stderr, /hint: use --batch-size 4 or more/);
-  assert.equal(dtrain(['coordinator', '--momentum', '1.5']).status, 2);
-  assert.match(dtrain(['launch', '--lr-schedule', 'zigzag']).stderr, /Invalid values/);
-  assert.match(dtrain(['worker', '--connect', 'localhost:7070']).stderr, /not a ws:\/\/ address/);
-  assert.match(dtrain(['--help']).stdout, /launch/);
-  const used = tempDir('used');
-  writeFileSync(join(used, 'metrics.jsonl'), '{}\n');
-  const again = dtrain(['launch', '--model', 'tiny-cnn', '--out', used]);
-  assert.equal(again.status, 2);
-  assert.match(again.stderr, /already holds a run/);
-  assert.match(again.stderr, /--resume|--overwrite/);
-  const unwritable = dtrain(['coordinator', '--model', 'tiny-cnn', '--train-size', '200', '--test-size', '16', '--batch-size', '32', '--out', join(used, 'metrics.jsonl', 'run')], 20_000);
-  assert.equal(unwritable.status, 2, unwritable.stderr);
-  assert.match(unwritable.stderr, /cannot create the run directory .*ENOTDIR/);
-});
 
 test('dtrain launch trains with 2 local worker processes and writes the run directory', () => {
   const out = join(tempDir('launch'), 'run');

@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MetricRecord } from '@dtrain/coordinator';
-import { runPlan, toTarget } from '../src/experiment.js';
-import { momentumPlan, sweepPlan } from '../src/plans.js';
-import { runCharts, sweepCharts, toCsv, writeSweepReport } from '../src/report.js';
-import { tempDir, testConfig, worker } from './harness.js';
+import { runPlan, toTarget } from '../../src/experiment/run-plan.js';
+import { momentumPlan, sweepPlan } from '../../src/experiment/plans.js';
+import { runCharts, sweepCharts, toCsv, writeSweepReport } from '../../src/experiment/report.js';
+import { tempDir, testConfig, worker } from '../integration/harness.js';
 
 test('the momentum plan has plain SGD and each (form, mu), named clearly', () => {
   const plan = momentumPlan(testConfig(), [0.9, 0.99], ['keras', 'ema'], true);

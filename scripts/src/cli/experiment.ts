@@ -1,0 +1,114 @@
+// `dtrain experiment momentum` and `dtrain sweep`: build a plan, run it on one pool (N local worker
+// processes, or workers that connect from other machines), print a table, write reports. The list
+// options (--momenta, --forms, ...) are parsed by experiment/plans.ts.
+
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { Argv } from 'yargs';
+import { DATASET_NAMES, validateConfig } from '@dtrain/common';
+import { makeDir } from '@dtrain/common/files';
+import { defaultRunDir, readMetrics } from '@dtrain/coordinator';
+import { prepareCifar } from './coordinator.js';
+import { runPlan, type PlannedRun, type RunOutcome } from '../experiment/run-plan.js';
+import { spawnWorker } from './launch.js';
+import { poolOptions, resolveToken, toTrainConfig } from './options.js';
+import type { OptionsOf } from './options.js';
+import { attachProgress } from './progress.js';
+import {
+  choiceList, LR_SCALINGS, MOMENTUM_FORMS, momentumPlan, numbers, SCHEDULES, SWEEP_OPTIMIZERS, sweepPlan, type SweepAxes,
+} from '../experiment/plans.js';
+import { outcomeRow, writeRunReport, writeSweepReport } from '../experiment/report.js';
+
+function momentumOptions<T>(y: Argv<T>) {
+  return poolOptions(y)
+    .option('epochs', { type: 'number', default: 10, describe: 'epochs per run (the article: 10)' })
+    .option('dataset', { type: 'string', default: 'cifar10' as const, choices: DATASET_NAMES, describe: 'dataset (the article: CIFAR-10)' })
+    .option('momenta', { type: 'string', default: '0.9', describe: 'comma-separated momentum values, e.g. 0.9,0.95,0.99' })
+    .option('forms', { type: 'string', default: 'keras', describe: 'comma-separated momentum forms: keras (the article\'s code), ema (the article\'s formula), pytorch' })
+    .option('with-nesterov', { type: 'boolean', default: false, describe: 'also run a Nesterov variant of each' });
+}
+
+function sweepOptions<T>(y: Argv<T>) {
+  return poolOptions(y)
+    .option('batch-sizes', { type: 'string', default: '32,64,128,256', describe: 'comma-separated GLOBAL batch sizes' })
+    .option('optimizers', { type: 'string', default: 'sgd,momentum', describe: 'comma-separated: sgd, momentum, nesterov' })
+    .option('momenta', { type: 'string', default: '0.9', describe: 'comma-separated momentum values (momentum/nesterov runs)' })
+    .option('lr-scalings', { type: 'string', default: 'none', describe: 'comma-separated: none, linear, sqrt' })
+    .option('warmups', { type: 'string', default: '0', describe: 'comma-separated warmup steps' })
+    .option('schedules', { type: 'string', default: 'constant', describe: 'comma-separated: constant, step, exponential, cosine' })
+    .option('seeds', { type: 'string', default: '1', describe: 'comma-separated seeds (repeats)' });
+}
+
+export type PoolArgs = OptionsOf<typeof poolOptions<object>>;
+
+export function momentumCommand(y: Argv): Argv {
+  return y.command('experiment momentum', 'reproduce the momentum-SGD comparison: plain SGD vs momentum runs on one pool, a table and a report', momentumOptions, async (a) => {
+    const plan = momentumPlan(toTrainConfig(a), numbers(a.momenta, '--momenta'), choiceList(a.forms, MOMENTUM_FORMS, '--forms'), a.withNesterov);
+    await runExperiment('momentum', plan, { ...a, token: resolveToken(a.token) }, (o) => String(o.labels['optimizer']));
+  });
+}
+
+export function sweepCommand(y: Argv): Argv {
+  return y.command('sweep', 'grid over batch size x optimizer x momentum x lr scaling x warmup x schedule x seed on one pool; steps to target, reports', sweepOptions, async (a) => {
+    const axes: SweepAxes = {
+      batchSizes: numbers(a.batchSizes, '--batch-sizes'), optimizers: choiceList(a.optimizers, SWEEP_OPTIMIZERS, '--optimizers'),
+      momenta: numbers(a.momenta, '--momenta'), scalings: choiceList(a.lrScalings, LR_SCALINGS, '--lr-scalings'), warmups: numbers(a.warmups, '--warmups'),
+      schedules: choiceList(a.schedules, SCHEDULES, '--schedules'), seeds: numbers(a.seeds, '--seeds'),
+    };
+    const plan = sweepPlan(toTrainConfig(a), axes);
+    await runExperiment('sweep', plan, { ...a, token: resolveToken(a.token) }, (o) => `${o.labels['optimizer']} ${o.labels['scaling']} w${o.labels['warmup']} ${o.labels['schedule']}`);
+  });
+}
+
+const pct = (v: unknown) => (typeof v === 'number' ? `${(v * 100).toFixed(2)}%` : '-');
+const num = (v: unknown, d = 1) => (typeof v === 'number' ? v.toFixed(d) : '-');
+
+export function formatTable(outcomes: RunOutcome[], target: number): string[] {
+  const rows = outcomes.map(outcomeRow).map((r) => [
+    String(r['run']), pct(r['finalTestAccuracy']), num(r['finalTestLoss'], 4), pct(r['bestValAccuracy']),
+    num(r['epochsToTarget'], 2), num(r['secondsToTarget']), num(r['imagesPerSecond'], 0),
+  ]);
+  const head = ['run', 'test acc', 'test loss', 'best val acc', `epochs to ${pct(target)}`, 'seconds to target', 'images/s'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
+}
+
+export async function runExperiment(kind: string, plan: PlannedRun[], a: PoolArgs, group: (o: RunOutcome) => string): Promise<RunOutcome[]> {
+  for (const r of plan) validateConfig(r.config);
+  const outRoot = a.out ?? defaultRunDir(join('runs', kind));
+  makeDir(outRoot);
+  const cifarDir = await prepareCifar(a.dataset, a.dataDir);
+  const token = a.token ?? (a.local > 0 ? randomBytes(16).toString('hex') : undefined);
+  const host = a.host;
+  const log = (l: string) => process.stderr.write(l + '\n');
+  const children: ChildProcess[] = [];
+  const started = Date.now();
+  let ran = 0;
+  let reporter: ReturnType<typeof attachProgress> | null = null;
+  log(`${kind}: ${plan.length} runs into ${outRoot}${a.local > 0 ? `, ${a.local} local workers` : ''}`);
+  const outcomes = await runPlan(plan, outRoot, a.target, { host, port: a.local > 0 ? 0 : a.port, token, cifarDir, waitTimeoutMs: a.waitTimeout * 1000, log: (l) => (reporter ? reporter.log(l) : log(l)) }, {
+    onPoolReady: (port) => {
+      log(`pool listening on ws://${host}:${port}${token && a.local === 0 ? ' (token required)' : ''}`);
+      for (let i = 0; i < a.local; i++) children.push(spawnWorker(i, `ws://127.0.0.1:${port}`, token ?? '', { backend: a.backend, dataDir: cifarDir, sched: a.sched }, undefined));
+    },
+    onRunStart: (i, run, coord) => {
+      const eta = ran > 0 ? ((Date.now() - started) / ran) * (plan.length - i) / 1000 : null;
+      log(`run ${i + 1}/${plan.length}: ${run.name}${eta !== null ? ` (ETA ${Math.round(eta)} s)` : ''}`);
+      reporter = attachProgress(coord);
+    },
+    onRunEnd: (i, o) => {
+      reporter?.done();
+      reporter = null;
+      if (o.skipped) log(`run ${i + 1}/${plan.length}: ${o.name} already completed; kept`);
+      else ran++;
+      writeRunReport(o.dir, readMetrics(o.dir), o.summary);
+    },
+  });
+  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+  for (const l of formatTable(outcomes, a.target)) process.stdout.write(l + '\n');
+  const report = writeSweepReport(outRoot, `dtrain ${kind}`, outcomes, a.target, group);
+  log(`report: ${report}; numbers: ${join(outRoot, 'results.csv')}, ${join(outRoot, 'results.json')}`);
+  return outcomes;
+}

@@ -1,0 +1,44 @@
+// dtrain's command line: one file per command under cli/, option groups defined once (options.ts),
+// argument types inferred from yargs. Bad values are refused before anything starts: a message, a
+// hint, exit status 2, never a stack.
+
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { isTrainerError } from '@dtrain/common';
+import { benchCommand } from './bench.js';
+import { coordinatorCommand } from './coordinator.js';
+import { dataCommand } from './data.js';
+import { doctorCommand } from './doctor.js';
+import { momentumCommand, sweepCommand } from './experiment.js';
+import { launchCommand } from './launch.js';
+import { workerCommand } from './worker.js';
+
+const COMMANDS = [coordinatorCommand, workerCommand, launchCommand, benchCommand, momentumCommand, sweepCommand, dataCommand, doctorCommand];
+
+/** Print an error for a person and exit: 2 for a TrainerError (bad input or config), 1 for a bug. */
+export function fail(e: unknown): never {
+  if (isTrainerError(e)) {
+    process.stderr.write(`dtrain: ${e.code}: ${e.describe()}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`dtrain: ${(e as Error | undefined)?.stack ?? String(e)}\n`);
+  process.exit(1);
+}
+
+export async function main(argv: string[] = hideBin(process.argv)): Promise<void> {
+  const root = yargs(argv)
+    .scriptName('dtrain')
+    .usage('$0 <command> [options]\n\nSynchronous data-parallel CNN training over WebSockets.');
+  await COMMANDS.reduce((y, command) => command(y), root)
+    .demandCommand(1, 'choose a command: coordinator, worker, launch, experiment, sweep, data, bench or doctor')
+    .strict()
+    .recommendCommands()
+    .wrap(Math.min(120, process.stdout.columns ?? 100))
+    .fail((msg, err) => {
+      if (err) fail(err);
+      process.stderr.write(`dtrain: ${msg}\n(see dtrain <command> --help)\n`);
+      process.exit(2);
+    })
+    .help()
+    .parseAsync();
+}

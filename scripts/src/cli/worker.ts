@@ -1,0 +1,62 @@
+// `dtrain worker`: select the compute backend, join a coordinator (retrying until it is up) and serve.
+
+import { hostname } from 'node:os';
+import type { Argv } from 'yargs';
+import { TrainerError } from '@dtrain/common';
+import { applySchedPolicy, selectBackend, WorkerClient } from '@dtrain/worker';
+import { backendOption, resolveToken, schedOption, tokenOption } from './options.js';
+import type { OptionsOf } from './options.js';
+import { prepareCifar } from './coordinator.js';
+import { syntheticCacheDir } from '../data/fetch.js';
+
+function workerOptions<T>(y: Argv<T>) {
+  return schedOption(backendOption(tokenOption(y), 'this worker'), 'this worker\'s')
+    .option('connect', { type: 'string', demandOption: true, describe: 'coordinator address, e.g. ws://10.0.0.1:7070', group: 'Network:' })
+    .option('name', { type: 'string', describe: 'name in logs and metrics (default: host-pid)' })
+    .option('gpu', { type: 'number', describe: 'GPU index for this worker (sets CUDA_VISIBLE_DEVICES)' })
+    .option('give-up', { type: 'number', default: 0, describe: 'exit after this many seconds without a coordinator (0: keep retrying)' })
+    .option('quiet', { type: 'boolean', default: false, describe: 'log only problems' })
+    .option('data-dir', { type: 'string', describe: 'cifar10: directory with the binary files (default: the cache; fetched on first use)' })
+    .check((a) => {
+      if (!/^wss?:\/\/[^/\s]+/.test(a.connect)) {
+        throw new TrainerError('ERR_BAD_CONFIG', `--connect "${a.connect}" is not a ws:// address`, { hint: 'use e.g. ws://127.0.0.1:7070' });
+      }
+      if (a.gpu !== undefined && (!Number.isInteger(a.gpu) || a.gpu < 0)) {
+        throw new TrainerError('ERR_BAD_CONFIG', `--gpu ${a.gpu} must be a GPU index >= 0`, { hint: 'use e.g. --gpu 0' });
+      }
+      return true;
+    });
+}
+
+export type WorkerArgs = OptionsOf<typeof workerOptions<object>>;
+
+export function workerCommand(y: Argv): Argv {
+  return y.command('worker', 'join a coordinator and compute gradients', workerOptions, async (a) => {
+    const code = await runWorkerCommand({ ...a, token: resolveToken(a.token) });
+    // The IPC channel to a launcher and tfjs' wasm runtime keep the loop alive: leave explicitly.
+    process.exit(code);
+  });
+}
+
+export async function runWorkerCommand(a: WorkerArgs): Promise<number> {
+  if (a.gpu !== undefined) process.env['CUDA_VISIBLE_DEVICES'] = String(a.gpu);
+  const name = a.name ?? `${hostname()}-${process.pid}`;
+  const log = (line: string): void => {
+    process.stderr.write(`[${name}] ${line}\n`);
+  };
+  const backend = await selectBackend(a.backend);
+  if (!a.quiet) log(`backend ${backend.name} (${backend.reason})`);
+  const sched = applySchedPolicy(a.sched);
+  if (!a.quiet || (a.sched !== 'normal' && sched.policy === 'normal')) log(`scheduling ${sched.reason}`);
+  const client = new WorkerClient({ url: a.connect, token: a.token, name, backend, giveUpMs: a.giveUp * 1000,
+    prepareData: async (spec) => ({ cifarDir: await prepareCifar(spec.name, a.dataDir), syntheticCacheDir: syntheticCacheDir() }),
+    log: a.quiet ? () => undefined : log });
+  const stop = (): void => client.stop('interrupted');
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  // Launched by `dtrain launch`: exit when the launcher goes away, so no worker is left behind.
+  process.on('disconnect', () => client.stop('launcher exited'));
+  const result = await client.run();
+  log(`${result.ok ? 'done' : 'stopped'}: ${result.reason} (${result.steps} shards computed)`);
+  return result.ok ? 0 : 1;
+}

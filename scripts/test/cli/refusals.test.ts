@@ -1,0 +1,60 @@
+// Bad values are refused before anything starts: exit status 2, the value named, a hint, no stack.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLI_PATH } from '../../src/cli/path.js';
+import { tempDir } from '../integration/harness.js';
+
+process.env['DTRAIN_CACHE'] = tempDir('cache');
+const dtrain = (args: string[], timeout = 60_000) => spawnSync(process.execPath, [CLI_PATH, ...args], { encoding: 'utf8', timeout });
+
+function refused(args: string[], message: RegExp): string {
+  const r = dtrain(args, 20_000);
+  assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+  assert.match(r.stderr, message);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  return r.stderr;
+}
+
+test('a global batch smaller than the worker count names both and the fix', () => {
+  const err = refused(['launch', '--workers', '4', '--batch-size', '2'], /--batch-size 2 is smaller than --workers 4/);
+  assert.match(err, /hint: use --batch-size 4 or more/);
+});
+
+test('momentum outside [0, 1) is refused', () => {
+  refused(['coordinator', '--momentum', '1.5'], /momentum 1\.5 is outside \[0, 1\)/);
+});
+
+test('an unknown choice lists the valid ones', () => {
+  refused(['launch', '--lr-schedule', 'zigzag'], /Invalid values:[\s\S]*lr-schedule[\s\S]*constant/);
+});
+
+test('a worker address without ws:// is refused with an example', () => {
+  refused(['worker', '--connect', 'localhost:7070'], /not a ws:\/\/ address\n  hint: use e\.g\. ws:\/\/127\.0\.0\.1:7070/);
+});
+
+test('--out that already holds a run is refused unless resumed or overwritten', () => {
+  const used = tempDir('used');
+  writeFileSync(join(used, 'metrics.jsonl'), '{}\n');
+  const err = refused(['launch', '--model', 'tiny-cnn', '--out', used], /already holds a run/);
+  assert.match(err, /--resume|--overwrite/);
+});
+
+test('an --out that cannot be created says which and why', () => {
+  const used = tempDir('file');
+  writeFileSync(join(used, 'metrics.jsonl'), '{}\n');
+  const args = ['coordinator', '--model', 'tiny-cnn', '--train-size', '200', '--test-size', '16', '--batch-size', '32', '--out', join(used, 'metrics.jsonl', 'run')];
+  refused(args, /cannot create the run directory .*ENOTDIR/);
+});
+
+test('an unknown sweep list entry is refused with the choices', () => {
+  refused(['sweep', '--schedules', 'cosin', '--local', '0'], /--schedules: unknown "cosin"[\s\S]*hint: use a comma-separated list of: constant, step, exponential, cosine/);
+});
+
+test('--help lists the commands', () => {
+  const r = dtrain(['--help']);
+  assert.equal(r.status, 0);
+  for (const c of ['coordinator', 'worker', 'launch', 'bench', 'experiment momentum', 'sweep', 'doctor']) assert.match(r.stdout, new RegExp(c));
+});
