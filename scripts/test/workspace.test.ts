@@ -1,10 +1,12 @@
-// The workspace stays honest (STYLE.md #14): tsconfig references match workspace:* dependencies, the
-// shared core has no sockets, timers or process control, and files stay within the size budget.
+// The workspace stays honest (STYLE.md #14, #15): tsconfig references match workspace:* dependencies, the
+// shared core has no sockets, timers, files or process control, and files and functions stay within
+// their size budgets (400 and 60 lines).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const PACKAGES = ['packages/common', 'packages/coordinator', 'packages/worker', 'scripts'];
@@ -36,11 +38,37 @@ test('common: the core has no sockets, timers, files or process control and neve
   }
 });
 
+/** Every source folder the budgets cover: each package's src/ and the worker's AssemblyScript kernels. */
+const SOURCE_DIRS = [...PACKAGES.map((p) => join(p, 'src')), 'packages/worker/assembly'];
+
 test('source files stay under 400 lines', () => {
-  for (const p of PACKAGES) {
-    for (const f of sources(join(p, 'src'))) {
-      const lines = readFileSync(join(ROOT, f), 'utf8').split('\n').length;
-      assert.ok(lines <= 400, `${f} has ${lines} lines`);
-    }
+  for (const f of SOURCE_DIRS.flatMap(sources)) {
+    const lines = readFileSync(join(ROOT, f), 'utf8').split('\n').length;
+    assert.ok(lines <= 400, `${f} has ${lines} lines`);
   }
+});
+
+/** Functions (declarations, methods, arrows) longer than `max` lines, as "file:line name (n lines)". */
+function longFunctions(f: string, max: number): string[] {
+  const sf = ts.createSourceFile(f, readFileSync(join(ROOT, f), 'utf8'), ts.ScriptTarget.ES2022, true);
+  const found: string[] = [];
+  const visit = (n: ts.Node): void => {
+    if (ts.isFunctionLike(n) && 'body' in n && n.body) {
+      const first = sf.getLineAndCharacterOfPosition(n.getStart(sf)).line;
+      const lines = sf.getLineAndCharacterOfPosition(n.end).line - first + 1;
+      const name = 'name' in n && n.name ? n.name.getText(sf) : '(anonymous)';
+      if (lines > max) found.push(`${f}:${first + 1} ${name} (${lines} lines)`);
+    }
+    ts.forEachChild(n, visit);
+  };
+  visit(sf);
+  return found;
+}
+
+test('functions stay under 60 lines (src/ and assembly/)', () => {
+  assert.deepEqual(SOURCE_DIRS.flatMap(sources).flatMap((f) => longFunctions(f, 60)), []);
+});
+
+test('the function budget sees a long function (the check itself can fail)', () => {
+  assert.deepEqual(longFunctions('scripts/test/fixtures/long-function.ts', 60), ['scripts/test/fixtures/long-function.ts:3 tooLong (63 lines)']);
 });

@@ -3,7 +3,7 @@
 
 import { hostname } from 'node:os';
 import WebSocket from 'ws';
-import { decode, encode, finishTensorFrame, floatPayload, FramePool, tensorFrameCapacity, HANDSHAKE_TIMEOUT_MS, isTrainerError, MAX_CLIENT_FRAME_BYTES, maxCoordinatorFrameBytes, parseCoordinatorMsg, PROTOCOL_VERSION, proveToken, RECONNECT_INITIAL_MS, RECONNECT_MAX_MS, TrainerError, closeCodeFor, closeWith, type AssignMsg, type CoordinatorMsg, type DatasetSpec, type ParseContext, type WorkerMsg } from '@dtrain/common';
+import { decode, encode, finishTensorFrame, floatPayload, FramePool, tensorFrameCapacity, HANDSHAKE_TIMEOUT_MS, isTrainerError, MAX_CLIENT_FRAME_BYTES, maxCoordinatorFrameBytes, parseCoordinatorMsg, PROTOCOL_VERSION, proveToken, RECONNECT_INITIAL_MS, RECONNECT_MAX_MS, TrainerError, closeCodeFor, closeWith, type AssignMsg, type ChallengeMsg, type CoordinatorMsg, type WeightsMsg, type WelcomeMsg, type DatasetSpec, type ParseContext, type WorkerMsg } from '@dtrain/common';
 import { type DataLocation } from '@dtrain/common/files';
 import type { BackendInfo } from './backend.js';
 import { WorkerTrainer } from './trainer.js';
@@ -140,73 +140,75 @@ export class WorkerClient {
     if (ws.readyState === WebSocket.OPEN) ws.send(encode(msg));
   }
 
+  /** Dispatch one validated message to its handler. */
   private async handle(ws: WebSocket, msg: CoordinatorMsg): Promise<void> {
     switch (msg.kind) {
-      case 'challenge': {
-        if (msg.protocol !== PROTOCOL_VERSION) {
-          throw new TrainerError('ERR_PROTOCOL_VERSION', `coordinator speaks protocol ${msg.protocol}, this worker ${PROTOCOL_VERSION}`);
-        }
-        if (msg.auth && !this.opts.token) {
-          this.end({ reason: 'the coordinator requires a token: pass --token or set DTRAIN_TOKEN', ok: false, steps: this.steps });
-          closeWith(ws, 1008, 'no token');
-          return;
-        }
-        const b = this.opts.backend;
-        this.send(ws, {
-          kind: 'hello', protocol: PROTOCOL_VERSION, mac: msg.auth && this.opts.token ? proveToken(this.opts.token, msg.nonce) : '',
-          name: this.opts.name, host: hostname(), pid: process.pid, backend: b.name, backendReason: b.reason.slice(0, 1900),
-        });
-        return;
-      }
-      case 'welcome': {
-        const t0 = performance.now();
-        this.trainer?.dispose();
-        this.early = [];
-        const loc = this.opts.prepareData ? await this.opts.prepareData(msg.dataset) : {};
-        this.trainer = new WorkerTrainer(msg, loc);
-        const fp = this.trainer.modelFingerprint;
-        if (fp !== msg.modelFingerprint) {
-          throw new TrainerError('ERR_MODEL_MISMATCH', `model ${msg.model}: coordinator fingerprint ${msg.modelFingerprint}, ours ${fp}`, {
-            hint: 'run the same dtrain version on the coordinator and the workers',
-          });
-        }
-        const ds = this.trainer.dataset;
-        this.gradFrames = new FramePool(tensorFrameCapacity(this.trainer.net.paramCount));
-        this.ctx = { paramCount: this.trainer.net.paramCount, trainSize: ds.size('train'), evalSize: Math.max(ds.size('val'), ds.size('test')) };
-        this.opts.log(`joined run ${msg.runId} as worker ${msg.workerId}; model ${msg.model}, dataset ${msg.dataset.name} ready in ${(performance.now() - t0).toFixed(0)} ms`);
-        this.send(ws, { kind: 'ready', modelFingerprint: fp, datasetFingerprint: ds.fingerprint });
-        return;
-      }
-      case 'reject':
-        this.end({ reason: `rejected by coordinator: ${msg.code}: ${msg.message}`, ok: false, steps: this.steps });
-        return;
-      case 'weights': {
-        this.requireTrainer().setWeights(msg.version, msg.data);
-        const early = this.early.splice(0);
-        for (const a of early) this.compute(ws, a);
-        return;
-      }
-      case 'assign': {
-        // The coordinator sends a step's assignments before the weights they need.
-        const trainer = this.requireTrainer();
-        if (msg.version > trainer.version && this.early.length < MAX_EARLY_ASSIGNMENTS) {
-          if (this.early.push(msg) === 1) trainer.prepare(msg); // its batch is ready when the weights come
-        } else {
-          this.compute(ws, msg);
-        }
-        return;
-      }
-      case 'evaluate':
-        this.send(ws, this.requireTrainer().evaluate(msg));
-        return;
+      case 'challenge': return this.onChallenge(ws, msg);
+      case 'welcome': return this.onWelcome(ws, msg);
+      case 'reject': return this.end({ reason: `rejected by coordinator: ${msg.code}: ${msg.message}`, ok: false, steps: this.steps });
+      case 'weights': return this.onWeights(ws, msg);
+      case 'assign': return this.onAssign(ws, msg);
+      case 'evaluate': return this.send(ws, this.requireTrainer().evaluate(msg));
       case 'shutdown':
         this.end({ reason: msg.reason, ok: true, steps: this.steps });
-        closeWith(ws, 1000, 'bye');
-        return;
+        return closeWith(ws, 1000, 'bye');
       default: {
         const never: never = msg;
         throw new TrainerError('ERR_UNKNOWN_KIND', `unhandled ${(never as { kind: string }).kind}`);
       }
+    }
+  }
+
+  /** Prove the token (if the coordinator asks for one) and say who we are. */
+  private onChallenge(ws: WebSocket, msg: ChallengeMsg): void {
+    if (msg.protocol !== PROTOCOL_VERSION) {
+      throw new TrainerError('ERR_PROTOCOL_VERSION', `coordinator speaks protocol ${msg.protocol}, this worker ${PROTOCOL_VERSION}`);
+    }
+    if (msg.auth && !this.opts.token) {
+      this.end({ reason: 'the coordinator requires a token: pass --token or set DTRAIN_TOKEN', ok: false, steps: this.steps });
+      closeWith(ws, 1008, 'no token');
+      return;
+    }
+    const b = this.opts.backend;
+    this.send(ws, {
+      kind: 'hello', protocol: PROTOCOL_VERSION, mac: msg.auth && this.opts.token ? proveToken(this.opts.token, msg.nonce) : '',
+      name: this.opts.name, host: hostname(), pid: process.pid, backend: b.name, backendReason: b.reason.slice(0, 1900),
+    });
+  }
+
+  /** A run: build its model and data, check the model's fingerprint, say ready. */
+  private async onWelcome(ws: WebSocket, msg: WelcomeMsg): Promise<void> {
+    const t0 = performance.now();
+    this.trainer?.dispose();
+    this.early = [];
+    const loc = this.opts.prepareData ? await this.opts.prepareData(msg.dataset) : {};
+    this.trainer = new WorkerTrainer(msg, loc);
+    const fp = this.trainer.modelFingerprint;
+    if (fp !== msg.modelFingerprint) {
+      throw new TrainerError('ERR_MODEL_MISMATCH', `model ${msg.model}: coordinator fingerprint ${msg.modelFingerprint}, ours ${fp}`, {
+        hint: 'run the same dtrain version on the coordinator and the workers',
+      });
+    }
+    const ds = this.trainer.dataset;
+    this.gradFrames = new FramePool(tensorFrameCapacity(this.trainer.net.paramCount));
+    this.ctx = { paramCount: this.trainer.net.paramCount, trainSize: ds.size('train'), evalSize: Math.max(ds.size('val'), ds.size('test')) };
+    this.opts.log(`joined run ${msg.runId} as worker ${msg.workerId}; model ${msg.model}, dataset ${msg.dataset.name} ready in ${(performance.now() - t0).toFixed(0)} ms`);
+    this.send(ws, { kind: 'ready', modelFingerprint: fp, datasetFingerprint: ds.fingerprint });
+  }
+
+  /** New weights: run the assignments that were waiting for them. */
+  private onWeights(ws: WebSocket, msg: WeightsMsg): void {
+    this.requireTrainer().setWeights(msg.version, msg.data);
+    for (const a of this.early.splice(0)) this.compute(ws, a);
+  }
+
+  /** The coordinator sends a step's assignments before the weights they need: hold those until then. */
+  private onAssign(ws: WebSocket, msg: AssignMsg): void {
+    const trainer = this.requireTrainer();
+    if (msg.version > trainer.version && this.early.length < MAX_EARLY_ASSIGNMENTS) {
+      if (this.early.push(msg) === 1) trainer.prepare(msg); // its batch is ready when the weights come
+    } else {
+      this.compute(ws, msg);
     }
   }
 

@@ -86,6 +86,115 @@ function paddedInput(backend: BackendWasm, k: KernelExports, x: tf.TensorInfo, p
   return { ptr: backend.getMemoryOffset(scratch.dataId), hp, wp, release: () => void backend.disposeData(scratch.dataId) };
 }
 
+/** What a kernel needs: the backend, our compiled kernels, and a tensor's address in wasm memory. */
+interface KernelContext {
+  backend: BackendWasm;
+  k: KernelExports;
+  at: (t: tf.TensorInfo) => number;
+}
+
+type MakeKernel = (c: KernelContext) => tf.KernelFunc;
+
+const maxPoolGrad: MakeKernel = ({ backend, k, at }) => ({ inputs, attrs }) => {
+  const { dy, input } = inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
+  const a = attrs as unknown as { filterSize: number | [number, number]; strides: number | [number, number]; pad: 'valid' | 'same' | number; dimRoundingMode?: 'floor' | 'round' | 'ceil' };
+  float32('MaxPoolGrad', input, dy);
+  const info = tf.backend_util.computePool2DInfo(input.shape as Shape4, a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
+  const dx = backend.makeOutput([...input.shape], 'float32');
+  k.maxPoolGrad(at(input), at(dy), at(dx), info.batchSize, info.inHeight, info.inWidth, info.inChannels,
+    info.outHeight, info.outWidth, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth,
+    info.padInfo.top, info.padInfo.left);
+  return dx;
+};
+
+const conv2dBackpropFilter: MakeKernel = ({ backend, k, at }) => ({ inputs, attrs }) => {
+  const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const a = attrs as unknown as ConvGradAttrs & { filterShape: Shape4 };
+  const info = convGradInfo('Conv2DBackpropFilter', a, x.shape as Shape4, a.filterShape, x, dy);
+  const [n, , , c] = x.shape as Shape4;
+  const dw = backend.makeOutput([...a.filterShape], 'float32');
+  const xp = paddedInput(backend, k, x, info.padInfo);
+  k.conv2dFilterGrad(xp.ptr, at(dy), at(dw), n, xp.hp, xp.wp, c,
+    info.outHeight, info.outWidth, info.outChannels, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth);
+  xp.release();
+  return dw;
+};
+
+const conv2dBackpropInput: MakeKernel = ({ backend, k, at }) => ({ inputs, attrs }) => {
+  const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+  const a = attrs as unknown as ConvGradAttrs & { inputShape: Shape4 };
+  const info = convGradInfo('Conv2DBackpropInput', a, a.inputShape, filter.shape as Shape4, dy, filter);
+  const { top, bottom, left, right } = info.padInfo;
+  const [n, h, w, c] = a.inputShape;
+  const hp = h + top + bottom;
+  const wp = w + left + right;
+  const dx = backend.makeOutput([...a.inputShape], 'float32');
+  const padded = top || bottom || left || right ? backend.makeOutput([n, hp, wp, c], 'float32') : null;
+  const wt = backend.makeOutput([...filter.shape], 'float32');
+  k.conv2dInputGrad(at(dy), at(filter), at(wt), at(padded ?? dx), n, hp, wp, c, info.outHeight, info.outWidth,
+    info.outChannels, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth);
+  if (padded) {
+    k.cropCopy(at(padded), at(dx), n, h, w, c, hp, wp, top, left);
+    backend.disposeData(padded.dataId);
+  }
+  backend.disposeData(wt.dataId);
+  return dx;
+};
+
+const biasGrad: MakeKernel = ({ backend, k, at }) => ({ inputs }) => {
+  const { x } = inputs as { x: tf.TensorInfo };
+  float32(BIAS_GRAD_KERNEL, x);
+  const c = x.shape[x.shape.length - 1] ?? 1;
+  const out = backend.makeOutput([c], 'float32');
+  k.sumRows(at(x), at(out), tf.util.sizeFromShape(x.shape) / c, c);
+  return out;
+};
+
+const identity: MakeKernel = ({ backend, k, at }) => ({ inputs }) => {
+  const { x } = inputs as { x: tf.TensorInfo };
+  if (x.dtype === 'string') return tf.tensor(backend.readSync(x.dataId) as never, x.shape, x.dtype);
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+};
+
+const fusedConv2d: MakeKernel = ({ backend, k, at }) => ({ inputs, attrs }) => {
+  const { x, filter, bias } = inputs as { x: tf.TensorInfo; filter: tf.TensorInfo; bias: tf.TensorInfo };
+  const a = attrs as unknown as { strides: number; pad: 'valid' | 'same'; activation: 'relu' | 'linear' };
+  float32(CONV_KERNEL, x, filter, bias);
+  const info = tf.backend_util.computeConv2DInfo(x.shape as Shape4, filter.shape as Shape4, a.strides, 1, a.pad);
+  if (bias.shape.length !== 1 || bias.shape[0] !== info.outChannels || info.inChannels !== x.shape[3]) {
+    throw new TrainerError('ERR_BACKEND', `${CONV_KERNEL}: x ${x.shape}, filter ${filter.shape}, bias ${bias.shape} do not fit`);
+  }
+  const [n, , , c] = x.shape as Shape4;
+  const y = backend.makeOutput([n, info.outHeight, info.outWidth, info.outChannels], 'float32');
+  const xp = paddedInput(backend, k, x, info.padInfo);
+  k.conv2dForward(xp.ptr, at(filter), at(bias), at(y), n, xp.hp, xp.wp, c,
+    info.outHeight, info.outWidth, info.outChannels, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth,
+    a.activation === 'relu' ? 1 : 0);
+  xp.release();
+  return y;
+};
+
+const reluGrad: MakeKernel = ({ backend, k, at }) => ({ inputs }) => {
+  const { dy, x } = inputs as { dy: tf.TensorInfo; x: tf.TensorInfo };
+  float32(RELU_GRAD_KERNEL, dy, x);
+  if (!tf.util.arraysEqual(dy.shape, x.shape)) throw new TrainerError('ERR_BACKEND', `${RELU_GRAD_KERNEL}: dy ${dy.shape} and x ${x.shape} differ`);
+  const dx = backend.makeOutput([...x.shape], 'float32');
+  k.reluGrad(at(dy), at(x), at(dx), tf.util.sizeFromShape(x.shape));
+  return dx;
+};
+
+/** Our kernels; `replaces`: tfjs-backend-wasm has its own, which is unregistered first. */
+const WASM_KERNELS: readonly { name: string; replaces: boolean; make: MakeKernel }[] = [
+  { name: 'MaxPoolGrad', replaces: true, make: maxPoolGrad },
+  { name: 'Conv2DBackpropFilter', replaces: false, make: conv2dBackpropFilter },
+  { name: 'Conv2DBackpropInput', replaces: true, make: conv2dBackpropInput },
+  { name: BIAS_GRAD_KERNEL, replaces: false, make: biasGrad },
+  { name: 'Identity', replaces: true, make: identity },
+  { name: CONV_KERNEL, replaces: false, make: fusedConv2d },
+  { name: RELU_GRAD_KERNEL, replaces: false, make: reluGrad },
+];
+
 let installed = false;
 
 /** Register the kernels on the current (wasm) backend; idempotent. */
@@ -97,125 +206,10 @@ export function installWasmKernels(): void {
     throw new TrainerError('ERR_BACKEND', 'tfjs wasm backend does not expose its memory; cannot install dtrain kernels');
   }
   const k = instantiateKernels(memory);
-  const at = (t: tf.TensorInfo): number => backend.getMemoryOffset(t.dataId);
-
-  tf.unregisterKernel('MaxPoolGrad', 'wasm');
-  tf.registerKernel({
-    kernelName: 'MaxPoolGrad',
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, attrs }) => {
-      const { dy, input } = inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
-      const a = attrs as unknown as { filterSize: number | [number, number]; strides: number | [number, number]; pad: 'valid' | 'same' | number; dimRoundingMode?: 'floor' | 'round' | 'ceil' };
-      float32('MaxPoolGrad', input, dy);
-      const info = tf.backend_util.computePool2DInfo(input.shape as Shape4, a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
-      const dx = backend.makeOutput([...input.shape], 'float32');
-      k.maxPoolGrad(at(input), at(dy), at(dx), info.batchSize, info.inHeight, info.inWidth, info.inChannels,
-        info.outHeight, info.outWidth, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth,
-        info.padInfo.top, info.padInfo.left);
-      return dx;
-    },
-  });
-
-  tf.registerKernel({
-    kernelName: 'Conv2DBackpropFilter',
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, attrs }) => {
-      const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-      const a = attrs as unknown as ConvGradAttrs & { filterShape: Shape4 };
-      const info = convGradInfo('Conv2DBackpropFilter', a, x.shape as Shape4, a.filterShape, x, dy);
-      const [n, , , c] = x.shape as Shape4;
-      const dw = backend.makeOutput([...a.filterShape], 'float32');
-      const xp = paddedInput(backend, k, x, info.padInfo);
-      k.conv2dFilterGrad(xp.ptr, at(dy), at(dw), n, xp.hp, xp.wp, c,
-        info.outHeight, info.outWidth, info.outChannels, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth);
-      xp.release();
-      return dw;
-    },
-  });
-
-  tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
-  tf.registerKernel({
-    kernelName: 'Conv2DBackpropInput',
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, attrs }) => {
-      const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-      const a = attrs as unknown as ConvGradAttrs & { inputShape: Shape4 };
-      const info = convGradInfo('Conv2DBackpropInput', a, a.inputShape, filter.shape as Shape4, dy, filter);
-      const { top, bottom, left, right } = info.padInfo;
-      const [n, h, w, c] = a.inputShape;
-      const hp = h + top + bottom;
-      const wp = w + left + right;
-      const dx = backend.makeOutput([...a.inputShape], 'float32');
-      const padded = top || bottom || left || right ? backend.makeOutput([n, hp, wp, c], 'float32') : null;
-      const wt = backend.makeOutput([...filter.shape], 'float32');
-      k.conv2dInputGrad(at(dy), at(filter), at(wt), at(padded ?? dx), n, hp, wp, c, info.outHeight, info.outWidth,
-        info.outChannels, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth);
-      if (padded) {
-        k.cropCopy(at(padded), at(dx), n, h, w, c, hp, wp, top, left);
-        backend.disposeData(padded.dataId);
-      }
-      backend.disposeData(wt.dataId);
-      return dx;
-    },
-  });
-
-  tf.registerKernel({
-    kernelName: BIAS_GRAD_KERNEL,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs }) => {
-      const { x } = inputs as { x: tf.TensorInfo };
-      float32(BIAS_GRAD_KERNEL, x);
-      const c = x.shape[x.shape.length - 1] ?? 1;
-      const out = backend.makeOutput([c], 'float32');
-      k.sumRows(at(x), at(out), tf.util.sizeFromShape(x.shape) / c, c);
-      return out;
-    },
-  });
-  tf.unregisterKernel('Identity', 'wasm');
-  tf.registerKernel({
-    kernelName: 'Identity',
-    backendName: 'wasm',
-    kernelFunc: ({ inputs }) => {
-      const { x } = inputs as { x: tf.TensorInfo };
-      if (x.dtype === 'string') return tf.tensor(backend.readSync(x.dataId) as never, x.shape, x.dtype);
-      backend.incRef(x.dataId);
-      return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
-    },
-  });
-
-  tf.registerKernel({
-    kernelName: CONV_KERNEL,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, attrs }) => {
-      const { x, filter, bias } = inputs as { x: tf.TensorInfo; filter: tf.TensorInfo; bias: tf.TensorInfo };
-      const a = attrs as unknown as { strides: number; pad: 'valid' | 'same'; activation: 'relu' | 'linear' };
-      float32(CONV_KERNEL, x, filter, bias);
-      const info = tf.backend_util.computeConv2DInfo(x.shape as Shape4, filter.shape as Shape4, a.strides, 1, a.pad);
-      if (bias.shape.length !== 1 || bias.shape[0] !== info.outChannels || info.inChannels !== x.shape[3]) {
-        throw new TrainerError('ERR_BACKEND', `${CONV_KERNEL}: x ${x.shape}, filter ${filter.shape}, bias ${bias.shape} do not fit`);
-      }
-      const [n, , , c] = x.shape as Shape4;
-      const y = backend.makeOutput([n, info.outHeight, info.outWidth, info.outChannels], 'float32');
-      const xp = paddedInput(backend, k, x, info.padInfo);
-      k.conv2dForward(xp.ptr, at(filter), at(bias), at(y), n, xp.hp, xp.wp, c,
-        info.outHeight, info.outWidth, info.outChannels, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth,
-        a.activation === 'relu' ? 1 : 0);
-      xp.release();
-      return y;
-    },
-  });
-
-  tf.registerKernel({
-    kernelName: RELU_GRAD_KERNEL,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs }) => {
-      const { dy, x } = inputs as { dy: tf.TensorInfo; x: tf.TensorInfo };
-      float32(RELU_GRAD_KERNEL, dy, x);
-      if (!tf.util.arraysEqual(dy.shape, x.shape)) throw new TrainerError('ERR_BACKEND', `${RELU_GRAD_KERNEL}: dy ${dy.shape} and x ${x.shape} differ`);
-      const dx = backend.makeOutput([...x.shape], 'float32');
-      k.reluGrad(at(dy), at(x), at(dx), tf.util.sizeFromShape(x.shape));
-      return dx;
-    },
-  });
+  const context: KernelContext = { backend, k, at: (t) => backend.getMemoryOffset(t.dataId) };
+  for (const { name, replaces, make } of WASM_KERNELS) {
+    if (replaces) tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: make(context) });
+  }
   installed = true;
 }
