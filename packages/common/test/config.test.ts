@@ -9,12 +9,15 @@ export const baseConfig: TrainConfig = {
   workers: 2, minWorkers: 2, evalEvery: 0, evalChunk: 100, checkpointEvery: 0, stepTimeoutMs: 10_000,
 };
 
-test('derived numbers', () => {
+test('derived numbers, worked by hand', () => {
   const d = validateConfig(baseConfig);
-  assert.equal(d.trainSamples, 400);
-  assert.equal(d.stepsPerEpoch, 12);
-  assert.equal(d.perWorkerBatch, 16);
-  assert.equal(d.bytesPerStep, 2 * 2 * 4 * d.paramCount);
+  assert.equal(d.trainSamples, 400); // 500 - floor(500 x 0.2)
+  assert.equal(d.stepsPerEpoch, 12); // floor(400 / 32): the last partial batch is dropped
+  assert.equal(d.perWorkerBatch, 16); // 32 / 2 workers
+  // tiny-cnn: conv 3x3x3x8 + 8 = 224; 30x30 -> pool -> 15x15x8 = 1,800 -> dense 1,800 x 10 + 10 = 18,010
+  assert.equal(d.paramCount, 18_234);
+  assert.equal(d.bytesPerBroadcast, 72_936); // 18,234 float32
+  assert.equal(d.bytesPerStep, 291_744); // 2 workers x (gradient in + weights out) x 72,936
 });
 
 test('a global batch smaller than the worker count is refused, naming the fix', () => {

@@ -4,5 +4,5 @@ export { WorkerClient, type WorkerOptions, type WorkerResult } from './client.js
 export { Network } from './network.js';
 export { WorkerTrainer, loadDataset } from './trainer.js';
 export { installFastGradients, conv2dFilterGrad, conv2dInputGrad, convGeometry } from './gradients.js';
-export { benchCompute, type ComputeBenchResult } from './profile.js';
+export { benchCompute, computeRates, type ComputeBenchResult } from './profile.js';
 export { applySchedPolicy, SCHED_POLICIES, type SchedPolicy, type SchedResult } from './sched.js';

@@ -32,6 +32,14 @@ function fullGc(): () => void {
   return runInNewContext('gc') as () => void;
 }
 
+/** Images/s and training GFLOP/s (3 x forward FLOPs: forward, input gradient, weight gradient) of one batch time. */
+export function computeRates(batchSize: number, msPerBatch: number, forwardFlopsPerImage: number): { imagesPerSecond: number; gflopsPerSecond: number } {
+  return {
+    imagesPerSecond: Number(((batchSize * 1000) / msPerBatch).toFixed(1)),
+    gflopsPerSecond: Number(((3 * forwardFlopsPerImage * batchSize) / (msPerBatch * 1e6)).toFixed(2)),
+  };
+}
+
 export async function benchCompute(backend: BackendInfo, model: string, batchSize: number, iterations: number): Promise<ComputeBenchResult> {
   const spec = getModelSpec(model);
   const net = new Network(spec);
@@ -64,8 +72,7 @@ export async function benchCompute(backend: BackendInfo, model: string, batchSiz
   const sorted = Object.fromEntries(Object.entries(kernelsMs).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, Number(v.toFixed(2))]));
   const result: ComputeBenchResult = {
     bench: 'compute', backend: backend.name, model, batchSize, iterations, msPerBatch: Number(ms.toFixed(2)),
-    imagesPerSecond: Number(((batchSize * 1000) / ms).toFixed(1)),
-    gflopsPerSecond: Number(((3 * forwardFlops(spec) * batchSize) / (ms * 1e6)).toFixed(2)),
+    ...computeRates(batchSize, ms, forwardFlops(spec)),
     kernelsMs: sorted, numTensorsDrift: tf.memory().numTensors - tensors0,
     rssMbStart: Math.round(rss0 / 2 ** 20), rssMbEnd: Math.round(process.memoryUsage().rss / 2 ** 20), rssMbTrace: rssTrace,
   };
