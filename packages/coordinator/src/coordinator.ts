@@ -6,15 +6,20 @@
 
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { buildManifest, cutBatch, epochOrder, getModelSpec, learningRate, modelFingerprint, MomentumSGD, noiseEstimate, NoiseScaleTracker, planBatch, scheduleOf, ShardReducer, TrainerError, validateConfig, type Dataset, type Derived, type EvalResultMsg, type EvalSplit, type Manifest, type TrainConfig } from '@dtrain/common';
+import {
+  buildManifest, cutBatch, epochOrder, getModelSpec, learningRate, modelFingerprint, MomentumSGD, noiseEstimate, NoiseScaleTracker,
+  planBatch, scheduleOf, ShardReducer, TrainerError, validateConfig,
+  type Dataset, type Derived, type EvalResultMsg, type Manifest, type TrainConfig,
+} from '@dtrain/common';
 import { buildDataset, type DataLocation } from '@dtrain/common/files';
 import { startState, writeCheckpoint, type StartState, type TrainState } from './checkpoint.js';
 import { evalRecord } from './evaluation.js';
 import { evalTasks, stepTasks } from './tasks.js';
-import { RunDir, stepTimes, type EvalRecord, type StepRecord } from './rundir.js';
+import { stepTimes, type EvalRecord, type RunDir, type StepRecord } from './rundir.js';
+import { RunLog } from './run-log.js';
 import type { RunPool } from './pool.js';
 import type { WorkerConn } from './server.js';
-import { buildSummary, countShard, type RunSummary, type WorkerStats } from './summary.js';
+import type { RunSummary } from './summary.js';
 
 export type CoordinatorState = 'STARTING' | 'WAITING_FOR_WORKERS' | 'STEP_OPEN' | 'APPLYING' | 'EVALUATING' | 'DONE';
 
@@ -43,7 +48,6 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   readonly config: TrainConfig;
   readonly derived: Derived;
   readonly manifest: Manifest;
-  readonly runDir: RunDir;
   readonly runId = randomBytes(6).toString('hex');
   private readonly opts: CoordinatorOptions;
   state: CoordinatorState = 'STARTING';
@@ -55,13 +59,10 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private readonly train: TrainState;
   private readonly resumedFrom: string | null;
   private readonly noise = new NoiseScaleTracker();
-  private readonly workerStats = new Map<string, WorkerStats>();
-  private readonly lastEval: Partial<Record<EvalSplit, EvalRecord>> = {};
+  private readonly records: RunLog;
   /** Aborts a wait (for workers, or for a round) when the run is stopped and cannot finish its step. */
   private readonly halt = new AbortController();
   private stopReason: string | null = null;
-  /** The last step's record, written once the next step's work is out (off the critical path). */
-  private pendingRecord: StepRecord | null = null;
   private order: { epoch: number; indices: Uint32Array } = { epoch: -1, indices: new Uint32Array(0) };
   private evalId = 0;
 
@@ -78,12 +79,17 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.train = start.train;
     this.meanGrad = new Float32Array(this.weights.length);
     this.dataset = buildDataset(this.config.dataset, opts.data);
-    this.runDir = new RunDir(opts.out);
+    this.records = new RunLog(opts.out);
+    this.records.on('step', (r) => this.emit('step', r)).on('eval', (r) => this.emit('eval', r));
     this.pool = opts.pool;
     this.pool.setRun({
       runId: this.runId, model: this.config.model, modelFingerprint: modelFingerprint(getModelSpec(this.config.model)),
       manifest: this.manifest, dataset: this.config.dataset, datasetFingerprint: this.dataset.fingerprint,
     }, { paramCount: this.weights.length, trainSize: this.dataset.size('train'), evalSize: Math.max(this.dataset.size('val'), this.dataset.size('test')) });
+  }
+
+  get runDir(): RunDir {
+    return this.records.runDir;
   }
 
   get step(): number {
@@ -103,7 +109,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     let status: RunSummary['status'] = 'completed';
     let error: string | undefined;
     const unwatch = this.watchPool();
-    this.openRunDir();
+    this.records.open({ ...this.config, runId: this.runId, resumedFrom: this.resumedFrom, derived: this.derived }, this.resumedFrom, this.train.step);
+    if (!this.resumedFrom) this.checkpoint();
     try {
       while (this.train.step < this.derived.totalSteps && this.stopReason === null) {
         if (!(await this.ensureWorkers())) break;
@@ -146,13 +153,13 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       onAccepted: (conn, gradient) => {
         reducer.add(gradient); // summed in shard order whatever the arrival order
         computeMs[conn.label] = (computeMs[conn.label] ?? 0) + gradient.computeMs;
-        countShard(this.workerStats.get(conn.label), gradient);
+        this.records.shardDone(conn, gradient);
       },
     }, this.halt.signal);
     const assigned = performance.now();
     this.pool.publishWeights(version, this.weights);
     const shared = performance.now();
-    this.flushRecord();
+    this.records.flush(); // the last step's record, off the critical path
     const outcome = await round;
     if (!outcome) return false;
     const reduce = performance.now();
@@ -164,19 +171,19 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.optimizer.step(lr, this.weights, reduced.meanGrad);
     this.advance(reduced.samples);
     const bytes = this.pool.bytes;
-    this.pendingRecord = {
+    this.records.hold({
       type: 'step', step, epoch: this.epochFloat(), loss: reduced.meanLoss, accuracy: reduced.accuracy, lr,
       samples: reduced.samples, workers: live.length, computeMs,
       ...stepTimes({ t0, assigned, shared, reduce, end: performance.now() }, outcome.decodeMs),
       bytesIn: bytes.in - bytes0.in, bytesOut: bytes.out - bytes0.out, reassigned: outcome.reassigned,
       gradNormSq: est?.gradNormSq ?? null, traceSigma: est?.traceSigma ?? null, bSimple, time: Date.now(),
-    };
+    });
     return true;
   }
 
   /** Sharded evaluation of the validation (if any) and test splits at the current weights. */
   private async evaluateAll(): Promise<void> {
-    this.flushRecord();
+    this.records.flush();
     this.setState('EVALUATING');
     this.pool.publishWeights(this.train.step, this.weights);
     for (const split of ['val', 'test'] as const) {
@@ -190,10 +197,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         onAccepted: (_conn, result) => void results.set(result.shardId, result),
       }, this.halt.signal);
       if (!outcome) return;
-      const record = evalRecord(results, { step: this.train.step, epoch: this.epochFloat(), split, ms: performance.now() - t0 });
-      this.lastEval[split] = record;
-      this.runDir.append(record);
-      this.emit('eval', record);
+      this.records.evaluated(evalRecord(results, { step: this.train.step, epoch: this.epochFloat(), split, ms: performance.now() - t0 }));
     }
   }
 
@@ -208,18 +212,14 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     return this.pool.waitForWorkers({ workers, minWorkers, started, timeoutMs: this.opts.waitTimeoutMs }, this.halt.signal);
   }
 
-  /** Keep per-worker stats and events while the run lasts; returns the unsubscribe function. */
+  /** Record workers joining and leaving while the run lasts; returns the unsubscribe function. */
   private watchPool(): () => void {
     const onJoined = (conn: WorkerConn): void => {
-      const h = conn.hello!;
-      if (!this.workerStats.has(conn.label)) {
-        this.workerStats.set(conn.label, { label: conn.label, host: h.host, backend: h.backend, backendReason: h.backendReason, shards: 0, samples: 0, computeMs: 0 });
-      }
+      this.records.workerJoined(conn);
       this.emit('workers', this.pool.ready().length);
     };
     const onLost = (conn: WorkerConn, why: string): void => {
-      this.flushRecord(); // the step before the event stays before it in metrics.jsonl
-      this.runDir.append({ type: 'event', step: this.train.step, event: 'worker-lost', detail: `${conn.label} ${why}`, time: Date.now() });
+      this.records.workerLost(conn, why, this.train.step);
       this.emit('workers', this.pool.ready().length);
       if (this.stopReason !== null && this.pool.ready().length === 0) this.halt.abort();
     };
@@ -231,46 +231,23 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     };
   }
 
-  /** config.json; on resume, metrics after the checkpoint are dropped (redone) and a resume event logged. */
-  private openRunDir(): void {
-    this.runDir.writeConfig({ ...this.config, runId: this.runId, resumedFrom: this.resumedFrom, derived: this.derived });
-    if (this.resumedFrom) {
-      this.runDir.truncateAfter(this.train.step);
-      this.runDir.append({ type: 'event', step: this.train.step, event: 'resume', detail: this.resumedFrom, time: Date.now() });
-    } else {
-      this.checkpoint();
-    }
-  }
-
   /** Final checkpoint and summary.json. */
   private finish(status: RunSummary['status'], error: string | undefined): RunSummary {
-    const finalDir = this.checkpoint();
+    const finalCheckpoint = this.checkpoint();
     this.setState('DONE');
-    const summary = buildSummary({
+    return this.records.summarize({
       status, error, stopReason: this.stopReason, config: this.config, derived: this.derived, train: this.train,
-      workers: [...this.workerStats.values()], lastEval: this.lastEval, runDir: this.runDir.dir,
-      finalCheckpoint: finalDir, resumedFrom: this.resumedFrom, runId: this.runId,
+      finalCheckpoint, resumedFrom: this.resumedFrom, runId: this.runId,
     });
-    this.runDir.writeSummary(summary);
-    return summary;
   }
 
   /** Write a checkpoint of the current state, after the metrics records up to it. */
   private checkpoint(): string {
-    this.flushRecord();
+    this.records.flush();
     return writeCheckpoint(this.runDir.checkpointsDir, {
       ...this.train, seed: this.config.seed, config: this.config, manifest: this.manifest, paramCount: this.weights.length,
       modelFingerprint: modelFingerprint(getModelSpec(this.config.model)),
     }, this.weights, this.optimizer.state());
-  }
-
-  /** Log the last step's record (held back from the step's critical path). */
-  private flushRecord(): void {
-    const r = this.pendingRecord;
-    this.pendingRecord = null;
-    if (!r) return;
-    this.runDir.append(r);
-    this.emit('step', r);
   }
 
   private evaluationDue(): boolean {
