@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # How much a busy core slows dtrain's compute on this machine (bench/RESULTS.md, fifth session):
 # `bench compute` alone, beside an integer loop in another process, and two `bench compute` at once.
-# Usage: bench/contention.sh [rounds]   (after `npm run build`)
+# Usage: scripts/src/bench/contention.sh [rounds]   (after `npm run build`)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../../.."
 CLI=scripts/dist/src/cli.js
 ms() { node "$CLI" bench compute --backend wasm --batch-size 64 --steps 150 2>/dev/null | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).msPerBatch))'; }
 for _ in $(seq "${1:-3}"); do

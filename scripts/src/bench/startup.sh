@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Seconds from `dtrain launch --workers 2` starting to its first step starting, with the generated-image
-# cache unusable, empty, and filled (bench/RESULTS.md, "Start-up"). Usage: bench/startup.sh [rounds]
+# cache unusable, empty, and filled (bench/RESULTS.md, "Start-up"). Usage: scripts/src/bench/startup.sh [rounds]
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../../.."
 out=$(mktemp -d)
 first_step() {
   local t0
