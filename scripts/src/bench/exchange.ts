@@ -6,6 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI_PATH as CLI } from '../cli/path.js';
+import { allExited } from '../cli/children.js';
 import { median, percentile } from '@dtrain/common';
 import { openSoloRun, type StepRecord } from '@dtrain/coordinator';
 import { toTrainConfig, type TrainInput } from '../cli/options.js';
@@ -19,7 +20,7 @@ export async function benchExchange(a: TrainInput & { steps: number }): Promise<
   const steps: StepRecord[] = [];
   coord.on('step', (r) => steps.push(r));
   const summary = await run();
-  await Promise.all(kids.map((k) => new Promise((r) => (k.exitCode !== null ? r(null) : k.once('exit', r)))));
+  await allExited(kids);
   const warm = steps.slice(Math.min(20, Math.floor(steps.length / 5)));
   const m = (k: keyof StepRecord) => Number(median(warm.map((r) => r[k] as number)).toFixed(3));
   return {

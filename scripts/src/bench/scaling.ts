@@ -6,6 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI_PATH as CLI } from '../cli/path.js';
+import { allExited } from '../cli/children.js';
 import { median } from '@dtrain/common';
 import { openSoloRun, type StepRecord } from '@dtrain/coordinator';
 import { toTrainConfig, type TrainInput } from '../cli/options.js';
@@ -29,7 +30,7 @@ async function measure(a: TrainInput, workers: number, perWorker: number, steps:
   const records: StepRecord[] = [];
   coord.on('step', (r) => records.push(r));
   await run();
-  await Promise.all(kids.map((k) => new Promise((r) => (k.exitCode !== null ? r(null) : k.once('exit', r)))));
+  await allExited(kids);
   const warm = records.slice(Math.min(10, Math.floor(records.length / 4)));
   const ms = warm.reduce((s, r) => s + r.stepMs, 0);
   const samples = warm.reduce((s, r) => s + r.samples, 0);

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { CLI_PATH as CLI } from './path.js';
+import { allExited } from './children.js';
 import { createInterface } from 'node:readline';
 import { TrainerError } from '@dtrain/common';
 import type { Argv } from 'yargs';
@@ -84,10 +85,7 @@ export async function runLaunch(a: LaunchArgs): Promise<number> {
   });
   const summary = await started.finished;
   finished = true;
-  await Promise.race([
-    Promise.all(children.map((c) => (c.exitCode !== null || c.signalCode !== null ? null : new Promise((r) => c.once('exit', r))))),
-    new Promise((r) => setTimeout(r, 5_000)),
-  ]);
+  await allExited(children, 5_000);
   killAll();
   return exitCodeFor(summary);
 }
