@@ -5,6 +5,7 @@ export { openSoloRun, type SoloRun, type SoloRunOptions } from './solo.js';
 export { CoordinatorServer, type WorkerConn, type RunWelcome } from './server.js';
 export { Round, type RoundTask } from './round.js';
 export { readCheckpoint, writeCheckpoint, listCheckpoints, checkpointName, startState, CHECKPOINT_FORMAT, type StartState } from './checkpoint.js';
+export { RunLog } from './run-log.js';
 export { RunDir, defaultRunDir, readMetrics, type StepRecord, type EvalRecord, type MetricRecord } from './rundir.js';
 export { type RunSummary } from './summary.js';
 export { WeightsFrames, type WeightsFrame } from './weights-frame.js';
