@@ -9,8 +9,14 @@ export const HEARTBEAT_INTERVAL_MS = 10_000;
 export const PONG_DEADLINE_MS = 20_000;
 /** Default deadline for one shard before it is reassigned to another worker. */
 export const STEP_TIMEOUT_MS = 120_000;
-/** Most workers one coordinator accepts. */
+/** Most workers (connections that proved themselves) one coordinator accepts. */
 export const MAX_WORKERS = 256;
+/** Most connections at once that have not finished the handshake (ERR_TOO_MANY_CONNECTIONS past it: the oldest goes). */
+export const MAX_PENDING_CONNECTIONS = 64;
+/** Most unfinished handshakes from one remote address. */
+export const MAX_PENDING_PER_ADDRESS = 8;
+/** Time an HTTP upgrade request has to send its headers (slow senders are cut off). */
+export const UPGRADE_HEADERS_TIMEOUT_MS = 5_000;
 /** Frames before the handshake completes must be at most this large. */
 export const MAX_HANDSHAKE_BYTES = 64 * 1024;
 /** Room for message fields around the float payload. */
@@ -19,8 +25,8 @@ export const FRAME_OVERHEAD_BYTES = 64 * 1024;
 export const MAX_BATCH_SIZE = 1 << 20;
 /** Worker-side cap on incoming frames before the manifest is known. */
 export const MAX_CLIENT_FRAME_BYTES = 1 << 30;
-/** Time from connection to a valid hello. */
-export const HANDSHAKE_TIMEOUT_MS = 15_000;
+/** Time from connection to a valid hello (a worker answers the challenge at once). */
+export const HANDSHAKE_TIMEOUT_MS = 5_000;
 /** Time from welcome to ready: the worker may be fetching and verifying the dataset. */
 export const DATA_PREP_TIMEOUT_MS = 15 * 60_000;
 /** Reconnect backoff for workers: first delay, cap. */

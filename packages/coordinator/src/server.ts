@@ -5,10 +5,13 @@
 
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { Admission, DEFAULT_ADMISSION, type AdmissionLimits } from './admission.js';
 import {
   checkTokenProof, closeCodeFor, closeWith, DATA_PREP_TIMEOUT_MS, decode, encode, HANDSHAKE_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, isTrainerError,
-  MAX_WORKERS, maxMessageBytes, maxWorkerFrameBytes, parseWorkerMsg, PONG_DEADLINE_MS, PROTOCOL_VERSION, TrainerError,
+  maxMessageBytes, UPGRADE_HEADERS_TIMEOUT_MS, maxWorkerFrameBytes, parseWorkerMsg, PONG_DEADLINE_MS, PROTOCOL_VERSION, TrainerError,
   type CoordinatorMsg, type PooledFrame, type EvalResultMsg, type GradientMsg, type HelloMsg, type ParseContext, type WelcomeMsg,
 } from '@dtrain/common';
 
@@ -36,7 +39,8 @@ export interface ServerOptions {
   token: string | undefined;
   /** The largest model any run on this server will have: bounds every frame (ws maxPayload). */
   maxParams: number;
-  maxWorkers?: number;
+  /** Connection caps (tests use small ones). */
+  admission?: AdmissionLimits;
   heartbeatMs?: number;
   pongDeadlineMs?: number;
   log: (line: string) => void;
@@ -51,6 +55,10 @@ export interface ServerEvents {
 
 export class CoordinatorServer extends EventEmitter<ServerEvents> {
   private wss: WebSocketServer | null = null;
+  private http: Server | null = null;
+  /** Every TCP connection, upgraded or not, so that close() leaves none behind. */
+  private readonly sockets = new Set<Socket>();
+  private readonly admission: Admission<WorkerConn>;
   private readonly conns = new Map<number, WorkerConn>();
   private nextId = 0;
   private heartbeat: NodeJS.Timeout | null = null;
@@ -64,6 +72,7 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
   constructor(private readonly opts: ServerOptions) {
     super();
     this.maxParams = opts.maxParams;
+    this.admission = new Admission(opts.admission ?? DEFAULT_ADMISSION);
     this.ctx = { paramCount: opts.maxParams, trainSize: 0, evalSize: 0 };
   }
 
@@ -84,25 +93,33 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     }
   }
 
-  /** Listen; resolves with the bound port (useful with port 0). */
+  /**
+   * Listen; resolves with the bound port (useful with port 0). The HTTP layer cuts off upgrade requests
+   * whose headers are not complete within UPGRADE_HEADERS_TIMEOUT_MS (slowloris).
+   */
   listen(): Promise<number> {
     return new Promise((resolve, reject) => {
-      const wss = new WebSocketServer({
-        host: this.opts.host, port: this.opts.port, perMessageDeflate: false,
-        maxPayload: maxMessageBytes(this.maxParams),
+      const http = createServer({ headersTimeout: UPGRADE_HEADERS_TIMEOUT_MS, requestTimeout: 2 * UPGRADE_HEADERS_TIMEOUT_MS, connectionsCheckingInterval: 1000 });
+      http.setTimeout(UPGRADE_HEADERS_TIMEOUT_MS); // a socket that sends nothing; ws lifts it (setTimeout(0)) on upgrade
+      http.on('connection', (socket) => {
+        this.sockets.add(socket);
+        socket.once('close', () => this.sockets.delete(socket));
       });
+      const wss = new WebSocketServer({ server: http, perMessageDeflate: false, maxPayload: maxMessageBytes(this.maxParams) });
+      this.http = http;
       this.wss = wss;
-      wss.once('error', (e) => reject(new TrainerError('ERR_BAD_CONFIG', `cannot listen on ${this.opts.host}:${this.opts.port}: ${e.message}`, {
+      http.once('error', (e) => reject(new TrainerError('ERR_BAD_CONFIG', `cannot listen on ${this.opts.host}:${this.opts.port}: ${e.message}`, {
         hint: 'choose another --port (or 0 for any free port) or stop the process using it',
       })));
-      wss.on('listening', () => {
-        const addr = wss.address();
+      http.listen(this.opts.port, this.opts.host, () => {
+        const addr = http.address();
         this.port = typeof addr === 'object' && addr ? addr.port : this.opts.port;
         resolve(this.port);
       });
-      wss.on('connection', (ws) => this.accept(ws));
+      wss.on('connection', (ws, req) => this.accept(ws, req));
       const every = this.opts.heartbeatMs ?? HEARTBEAT_INTERVAL_MS;
       this.heartbeat = setInterval(() => this.checkLiveness(), every);
+      this.heartbeat.unref();
     });
   }
 
@@ -147,22 +164,30 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     }
   }
 
+  /** Close every connection, idle and half-open ones included: no socket outlives the server. */
   async close(): Promise<void> {
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = null;
     for (const c of this.conns.values()) c.ws.terminate();
     await new Promise<void>((r) => (this.wss ? this.wss.close(() => r()) : r()));
+    const http = this.http;
+    if (!http) return;
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((r) => http.close(() => r()));
   }
 
-  private accept(ws: WebSocket): void {
+  private accept(ws: WebSocket, req: IncomingMessage): void {
+    const address = req.socket.remoteAddress ?? 'unknown';
     const conn: WorkerConn = {
       id: this.nextId++, ws, state: 'challenged', nonce: randomBytes(24).toString('hex'), hello: null,
-      lastPong: Date.now(), bytesIn: 0, bytesOut: 0, label: `#${this.nextId - 1}`,
+      lastPong: Date.now(), bytesIn: 0, bytesOut: 0, label: `#${this.nextId - 1}@${address}`,
     };
-    if (this.conns.size >= (this.opts.maxWorkers ?? MAX_WORKERS)) {
-      closeWith(ws, 1013, 'ERR_TOO_MANY_WORKERS');
+    const arrival = this.admission.arrive(conn, address);
+    if (!arrival.admit) {
+      this.refuseAtDoor(ws, arrival.code, arrival.why);
       return;
     }
+    if (arrival.evict) this.reject(arrival.evict, new TrainerError('ERR_TOO_MANY_CONNECTIONS', 'closed to make room: too many unfinished handshakes'));
     this.conns.set(conn.id, conn);
     // Until hello: HANDSHAKE_TIMEOUT_MS. After welcome the worker may be fetching the dataset: DATA_PREP_TIMEOUT_MS.
     let timer = setTimeout(() => {
@@ -181,6 +206,7 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
       const wasReady = conn.state === 'ready';
       conn.state = 'closed';
       this.conns.delete(conn.id);
+      this.admission.left(conn);
       if (wasReady) this.emit('lost', conn, `${code} ${reason.toString()}`.trim());
     });
     ws.on('message', (data: Buffer, isBinary: boolean) => this.onFrame(conn, data, isBinary));
@@ -237,6 +263,17 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     }
   }
 
+  /** Refuse a connection before it is registered: say why in a reject message and the close code, then close. */
+  private refuseAtDoor(ws: WebSocket, code: 'ERR_TOO_MANY_CONNECTIONS' | 'ERR_TOO_MANY_WORKERS', why: string): void {
+    this.opts.log(`refused a connection: ${code}: ${why}`);
+    try {
+      ws.send(encode({ kind: 'reject', code, message: `${why}; retrying later may succeed` }));
+    } catch {
+      /* already gone */
+    }
+    closeWith(ws, 1013, code);
+  }
+
   private expect(conn: WorkerConn, state: ConnState, kind: string): void {
     if (conn.state !== state) {
       throw new TrainerError('ERR_UNEXPECTED_MESSAGE', `"${kind}" is not allowed in state ${conn.state}`);
@@ -256,6 +293,7 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     }
     conn.hello = hello;
     conn.label = `${hello.name}@${hello.host}#${conn.id}`;
+    this.admission.proven(conn);
     conn.state = 'waiting';
     if (this.welcome) this.sendWelcome(conn, this.welcome);
   }

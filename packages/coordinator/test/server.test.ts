@@ -3,6 +3,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeUnchecked, PROTOCOL_VERSION, proveToken, type HelloMsg } from '@dtrain/common';
 import { CoordinatorServer } from '@dtrain/coordinator';
+import { connect, type Socket } from 'node:net';
+import WebSocket from 'ws';
 import { CoordinatorLink } from '@dtrain/worker/link';
 
 const TOKEN = 's3cret';
@@ -94,4 +96,53 @@ test('a frame whose error would quote multi-byte input past 123 bytes closes onl
   const link = await CoordinatorLink.open(url);
   await link.expect('challenge');
   link.close();
+});
+
+/** A raw TCP socket from `localAddress`; `partial` is what it sends, and then it says nothing more. */
+function rawSocket(port: number, localAddress: string, partial: string): Promise<{ closedAt: Promise<number>; socket: Socket }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port, localAddress }, () => {
+      if (partial) socket.write(partial);
+      resolve({ socket, closedAt: new Promise((r) => socket.once('close', () => r(performance.now()))) });
+    });
+    socket.once('error', reject);
+    socket.on('error', () => undefined);
+  });
+}
+
+test('under a flood from one address (idle TCP, slowloris headers, silent WebSockets) a worker from another joins in seconds', async () => {
+  const port = Number(new URL(url).port);
+  const idle = await Promise.all(Array.from({ length: 100 }, () => rawSocket(port, '127.0.0.2', '')));
+  const slow = await Promise.all(Array.from({ length: 100 }, () => rawSocket(port, '127.0.0.2', 'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n')));
+    const flooded = await Promise.all(Array.from({ length: 40 }, async () => {
+    const l = await new Promise<WebSocket>((resolve, reject) => {
+      const ws = new WebSocket(url, { localAddress: '127.0.0.2' });
+      ws.once('open', () => resolve(ws));
+      ws.once('error', reject);
+    });
+    return new Promise<number>((r) => l.once('close', (code) => r(code)));
+  }).map((p) => Promise.race([p, new Promise<number>((r) => setTimeout(() => r(0), 300))])));
+  assert.ok(flooded.filter((c) => c === 1013).length >= 30, `refusals: ${flooded.join(',')}`); // 8 per address may wait
+  const t0 = performance.now();
+  const link = await CoordinatorLink.open(url);
+  await link.join({ token: TOKEN, name: 'legit' });
+  while (!server.readyWorkers().some((c) => c.label.startsWith('legit@'))) await new Promise((r) => setTimeout(r, 10));
+  const joinMs = performance.now() - t0;
+  assert.ok(joinMs < 2000, `joined after ${joinMs.toFixed(0)} ms`);
+  link.close();
+  const start = performance.now();
+  const cut = await Promise.all([...idle, ...slow].map((s) => s.closedAt));
+  const heldMs = Math.max(...cut) - start;
+  assert.ok(heldMs < 8000, `slow and idle sockets held ${heldMs.toFixed(0)} ms`);
+});
+
+test('closing the server closes idle and half-open sockets at once: none keeps a finished process alive', async () => {
+  const s = new CoordinatorServer({ host: '127.0.0.1', port: 0, token: undefined, maxParams: 4, log: () => undefined });
+  const port = await s.listen();
+  const idle = await rawSocket(port, '127.0.0.1', '');
+  const slow = await rawSocket(port, '127.0.0.1', 'GET / HTTP/1.1\r\n');
+  const t0 = performance.now();
+  await s.close();
+  const lastClose = Math.max(await idle.closedAt, await slow.closedAt);
+  assert.ok(lastClose - t0 < 1000, `sockets closed after ${(lastClose - t0).toFixed(0)} ms`);
 });

@@ -3,7 +3,7 @@
 
 import { hostname } from 'node:os';
 import WebSocket from 'ws';
-import { decode, encode, finishTensorFrame, floatPayload, FramePool, tensorFrameCapacity, HANDSHAKE_TIMEOUT_MS, isTrainerError, MAX_CLIENT_FRAME_BYTES, maxCoordinatorFrameBytes, parseCoordinatorMsg, PROTOCOL_VERSION, proveToken, RECONNECT_INITIAL_MS, RECONNECT_MAX_MS, TrainerError, closeCodeFor, closeWith, type AssignMsg, type ChallengeMsg, type CoordinatorMsg, type WeightsMsg, type WelcomeMsg, type DatasetSpec, type ParseContext, type WorkerMsg } from '@dtrain/common';
+import { decode, encode, finishTensorFrame, floatPayload, FramePool, tensorFrameCapacity, HANDSHAKE_TIMEOUT_MS, isTrainerError, MAX_CLIENT_FRAME_BYTES, maxCoordinatorFrameBytes, parseCoordinatorMsg, PROTOCOL_VERSION, proveToken, RECONNECT_INITIAL_MS, RECONNECT_MAX_MS, TrainerError, closeCodeFor, closeWith, type AssignMsg, type ChallengeMsg, type CoordinatorMsg, type RejectMsg, type WeightsMsg, type WelcomeMsg, type DatasetSpec, type ParseContext, type WorkerMsg } from '@dtrain/common';
 import { type DataLocation } from '@dtrain/common/files';
 import type { BackendInfo } from './backend.js';
 import { WorkerTrainer } from './trainer.js';
@@ -46,6 +46,8 @@ export class WorkerClient {
   private finish: ((r: WorkerResult) => void) | null = null;
   /** Assignments that arrived ahead of their weights version. */
   private early: AssignMsg[] = [];
+  /** The last reason a connection failed before its welcome (logged once until it changes). */
+  private lastRefusal = '';
 
   constructor(private readonly opts: WorkerOptions) {}
 
@@ -101,10 +103,11 @@ export class WorkerClient {
       });
       this.ws = ws;
       ws.binaryType = 'nodebuffer';
-      ws.on('error', () => undefined); // 'close' follows and drives the retry
+      let failure = '';
+      ws.on('error', (e) => (failure = e.message)); // 'close' follows and drives the retry
       ws.on('close', (code, reason) => {
         this.ws = null;
-        if (welcomed && !this.stopped) this.opts.log(`connection closed (${code} ${reason.toString() || 'no reason'}); reconnecting`);
+        if (!this.stopped) this.reportClose(welcomed, code, reason.toString() || failure);
         resolve(welcomed);
       });
       // Messages are handled strictly in order; a handler may await (the welcome may fetch data).
@@ -122,6 +125,22 @@ export class WorkerClient {
         }).catch(() => undefined); // refuse() does not throw; a frame must never reject the chain
       });
     });
+  }
+
+  /**
+   * Say why a connection ended: after a welcome, every time; before one (no coordinator yet, or the
+   * coordinator refused us), the first time and then when the reason changes, so a locked-out worker is
+   * never silent and a waiting one does not flood the log.
+   */
+  private reportClose(welcomed: boolean, code: number, reason: string): void {
+    if (welcomed) {
+      this.opts.log(`connection closed (${code} ${reason || 'no reason'}); reconnecting`);
+      this.lastRefusal = '';
+      return;
+    }
+    const why = code === 1006 ? `no coordinator at ${this.opts.url} (${reason || 'connection failed'})` : `the coordinator refused the connection (${code} ${reason || 'no reason'})`;
+    if (why !== this.lastRefusal) this.opts.log(`${why}; retrying (every ${RECONNECT_MAX_MS / 1000} s at most)`);
+    this.lastRefusal = why;
   }
 
   /** Report a bad frame (or a failed step) to the coordinator and close this connection; never throws. */
@@ -145,7 +164,7 @@ export class WorkerClient {
     switch (msg.kind) {
       case 'challenge': return this.onChallenge(ws, msg);
       case 'welcome': return this.onWelcome(ws, msg);
-      case 'reject': return this.end({ reason: `rejected by coordinator: ${msg.code}: ${msg.message}`, ok: false, steps: this.steps });
+      case 'reject': return this.onReject(msg);
       case 'weights': return this.onWeights(ws, msg);
       case 'assign': return this.onAssign(ws, msg);
       case 'evaluate': return this.send(ws, this.requireTrainer().evaluate(msg));
@@ -157,6 +176,15 @@ export class WorkerClient {
         throw new TrainerError('ERR_UNKNOWN_KIND', `unhandled ${(never as { kind: string }).kind}`);
       }
     }
+  }
+
+  /** A refusal for lack of room is temporary (the connection closes and we retry); any other ends the worker. */
+  private onReject(msg: RejectMsg): void {
+    if (msg.code === 'ERR_TOO_MANY_CONNECTIONS' || msg.code === 'ERR_TOO_MANY_WORKERS') {
+      this.opts.log(`locked out for now: ${msg.code}: ${msg.message}`);
+      return;
+    }
+    this.end({ reason: `rejected by coordinator: ${msg.code}: ${msg.message}`, ok: false, steps: this.steps });
   }
 
   /** Prove the token (if the coordinator asks for one) and say who we are. */

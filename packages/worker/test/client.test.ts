@@ -95,3 +95,23 @@ test('a hostile coordinator frame (error text past 123 bytes) closes the connect
   assert.ok(logs.some((l) => l.startsWith('error: ERR_UNKNOWN_KIND')), logs.join('\n'));
   await new Promise((r) => wss.close(r));
 });
+
+test('a worker locked out for lack of room says so and why, and keeps trying', async () => {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise((r) => wss.once('listening', r));
+  let connections = 0;
+  wss.on('connection', (ws) => {
+    connections++;
+    ws.send(encode({ kind: 'reject', code: 'ERR_TOO_MANY_CONNECTIONS', message: '8 connections from 127.0.0.1 have not finished their handshake' }));
+    ws.close(1013, 'ERR_TOO_MANY_CONNECTIONS');
+  });
+  const logs: string[] = [];
+  const client = new WorkerClient({ url: `ws://127.0.0.1:${(wss.address() as { port: number }).port}`, token: undefined, name: 't', backend: await selectBackend('wasm'), giveUpMs: 0, log: (l) => logs.push(l) });
+  const running = client.run();
+  while (connections < 2) await new Promise((r) => setTimeout(r, 20));
+  client.stop('test over');
+  assert.equal((await running).ok, true);
+  assert.ok(logs.some((l) => /locked out for now: ERR_TOO_MANY_CONNECTIONS: 8 connections/.test(l)), logs.join('\n'));
+  assert.ok(logs.some((l) => /the coordinator refused the connection \(1013 ERR_TOO_MANY_CONNECTIONS\); retrying/.test(l)), logs.join('\n'));
+  await new Promise((r) => wss.close(r));
+});
