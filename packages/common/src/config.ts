@@ -32,6 +32,8 @@ export interface TrainConfig extends ScheduleParams {
   evalChunk: number;
   /** Write a checkpoint every K steps (0: only step 0 and the final state). */
   checkpointEvery: number;
+  /** Keep only the newest N checkpoints (0 or absent: all). */
+  keepCheckpoints?: number;
   stepTimeoutMs: number;
   /** How a batch is cut over the workers: even sizes (default; bit-reproducible) or by measured speed. */
   balance?: 'even' | 'speed';
@@ -92,6 +94,7 @@ export function validateConfig(c: TrainConfig): Derived {
   intIn(c.evalEvery, 0, 1e9, '--eval-every', 'use 0 to evaluate at the end of each epoch');
   intIn(c.evalChunk, 1, MAX_BATCH_SIZE, '--eval-chunk', 'use e.g. --eval-chunk 500');
   intIn(c.checkpointEvery, 0, 1e9, '--checkpoint-every', 'use 0 for only the initial and final checkpoints');
+  intIn(c.keepCheckpoints ?? 0, 0, 1e9, '--keep-checkpoints', 'use e.g. --keep-checkpoints 3, or 0 to keep all');
   if (c.balance !== undefined && c.balance !== 'even' && c.balance !== 'speed') {
     throw new TrainerError('ERR_BAD_CONFIG', `--balance ${String(c.balance)} is not one of even, speed`, { hint: 'use --balance even or --balance speed' });
   }

@@ -2,8 +2,10 @@
 //   weights.f32   parameters, flat little-endian float32 in manifest order
 //   velocity.f32  momentum buffer, same layout (absent for plain SGD)
 //   state.json    { format, step, epoch, position, seed, config, manifest, paramCount, sha256 of each file, ... }
+//   state.sha256  the SHA-256 of state.json itself (format 2): no file of a checkpoint goes unchecked
 // Writes go to a temporary sibling directory, are fsynced, then renamed into place: a crash never leaves
-// a half-written checkpoint under a final name.
+// a half-written checkpoint under a final name; temporaries of processes that died are removed later.
+// With a retention limit the oldest checkpoints beyond it are removed after each write.
 
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { endianness } from 'node:os';
@@ -11,7 +13,9 @@ import { join } from 'node:path';
 import { buildManifest, getModelSpec, initWeights, modelFingerprint, sha256Hex, TrainerError, type Manifest, type TrainConfig } from '@dtrain/common';
 import { makeDir, writeAll } from '@dtrain/common/files';
 
-export const CHECKPOINT_FORMAT = 'dtrain-checkpoint/1';
+export const CHECKPOINT_FORMAT = 'dtrain-checkpoint/2';
+/** Read but not written: format 1 had no digest of state.json. */
+const LEGACY_FORMAT = 'dtrain-checkpoint/1';
 
 export interface TrainState {
   step: number;
@@ -52,15 +56,17 @@ export function checkpointName(step: number): string {
   return `step-${String(step).padStart(8, '0')}`;
 }
 
-/** Atomically write a checkpoint under `root`; returns its directory. */
+/** Atomically write a checkpoint under `root`; returns its directory. `keep` > 0: keep only the newest that many. */
 export function writeCheckpoint(
   root: string,
   s: Omit<CheckpointState, 'files' | 'format' | 'writtenAt'>,
   weights: Float32Array,
   velocity: Float32Array | null,
+  keep = 0,
 ): string {
   assertLittleEndian();
   makeDir(root);
+  removeStaleTemporaries(root);
   const final = join(root, checkpointName(s.step));
   const tmp = join(root, `.tmp-${checkpointName(s.step)}-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
@@ -74,7 +80,9 @@ export function writeCheckpoint(
   put('weights.f32', weights);
   if (velocity) put('velocity.f32', velocity);
   const state: CheckpointState = { format: CHECKPOINT_FORMAT, ...s, files, writtenAt: new Date().toISOString() };
-  writeAll(join(tmp, 'state.json'), Buffer.from(JSON.stringify(state, null, 2)), true);
+  const stateBytes = Buffer.from(JSON.stringify(state, null, 2));
+  writeAll(join(tmp, 'state.json'), stateBytes, true);
+  writeAll(join(tmp, 'state.sha256'), Buffer.from(`${sha256Hex(stateBytes)}\n`), true);
   rmSync(final, { recursive: true, force: true });
   renameSync(tmp, final);
   const dirFd = openSync(root, 'r');
@@ -83,17 +91,42 @@ export function writeCheckpoint(
   } finally {
     closeSync(dirFd);
   }
+  if (keep > 0) for (const old of checkpointDirs(root).slice(0, -keep)) rmSync(join(root, old), { recursive: true, force: true });
   return final;
 }
+
+/** Checkpoint directory names under a checkpoints root, oldest first. */
+function checkpointDirs(root: string): string[] {
+  return existsSync(root) ? readdirSync(root).filter((n) => /^step-\d{8}$/.test(n)).sort() : [];
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Temporary checkpoint directories left by processes that died mid-write (this process's own included). */
+function removeStaleTemporaries(root: string): void {
+  for (const name of readdirSync(root)) {
+    const m = /^\.tmp-step-\d{8}-(\d+)$/.exec(name);
+    if (m && (Number(m[1]) === process.pid || !processAlive(Number(m[1])))) rmSync(join(root, name), { recursive: true, force: true });
+  }
+}
+
+const damaged = { hint: 'the checkpoint is damaged; resume from an earlier one' };
 
 function readFloats(path: string, expected: { bytes: number; sha256: string } | undefined, n: number): Float32Array {
   if (!expected) throw new TrainerError('ERR_CHECKPOINT', `${path} is not listed in state.json`);
   const buf = readFileSync(path);
   if (buf.length !== expected.bytes || buf.length !== n * 4) {
-    throw new TrainerError('ERR_CHECKPOINT', `${path} has ${buf.length} bytes, expected ${n * 4}`, { hint: 'the checkpoint is damaged; resume from an earlier one' });
+    throw new TrainerError('ERR_CHECKPOINT', `${path} has ${buf.length} bytes, expected ${n * 4}`, damaged);
   }
   if (sha256Hex(buf) !== expected.sha256) {
-    throw new TrainerError('ERR_CHECKPOINT', `${path} fails its sha256 check`, { hint: 'the checkpoint is damaged; resume from an earlier one' });
+    throw new TrainerError('ERR_CHECKPOINT', `${path} fails its sha256 check`, damaged);
   }
   const out = new Float32Array(n);
   new Uint8Array(out.buffer).set(buf);
@@ -103,8 +136,7 @@ function readFloats(path: string, expected: { bytes: number; sha256: string } | 
 /** Checkpoint directories under a run directory, oldest first. */
 export function listCheckpoints(runDir: string): string[] {
   const root = join(runDir, 'checkpoints');
-  if (!existsSync(root)) return [];
-  return readdirSync(root).filter((n) => /^step-\d{8}$/.test(n)).sort().map((n) => join(root, n));
+  return checkpointDirs(root).map((n) => join(root, n));
 }
 
 /** Read a checkpoint directory, or the newest checkpoint of a run directory. */
@@ -118,19 +150,36 @@ export function readCheckpoint(path: string): Checkpoint {
     }
     dir = all[all.length - 1]!;
   }
-  let state: CheckpointState;
-  try {
-    state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as CheckpointState;
-  } catch (cause) {
-    throw new TrainerError('ERR_CHECKPOINT', `cannot read ${join(dir, 'state.json')}: ${(cause as Error).message}`, { cause });
-  }
-  if (state.format !== CHECKPOINT_FORMAT) {
-    throw new TrainerError('ERR_CHECKPOINT', `${dir} has format ${String(state.format)}, expected ${CHECKPOINT_FORMAT}`);
-  }
+  const state = readState(dir);
   const n = state.paramCount;
   const weights = readFloats(join(dir, 'weights.f32'), state.files['weights.f32'], n);
   const velocity = state.files['velocity.f32'] ? readFloats(join(dir, 'velocity.f32'), state.files['velocity.f32'], n) : new Float32Array(n);
   return { dir, state, weights, velocity };
+}
+
+/** state.json, checked against state.sha256 (format 2). */
+function readState(dir: string): CheckpointState {
+  const path = join(dir, 'state.json');
+  let bytes: Buffer;
+  let state: CheckpointState;
+  try {
+    bytes = readFileSync(path);
+    state = JSON.parse(bytes.toString('utf8')) as CheckpointState;
+  } catch (cause) {
+    throw new TrainerError('ERR_CHECKPOINT', `cannot read ${path}: ${(cause as Error).message}`, { cause, ...damaged });
+  }
+  if (state.format === LEGACY_FORMAT) return state;
+  if (state.format !== CHECKPOINT_FORMAT) {
+    throw new TrainerError('ERR_CHECKPOINT', `${dir} has format ${String(state.format)}, expected ${CHECKPOINT_FORMAT}`);
+  }
+  let digest = '';
+  try {
+    digest = readFileSync(join(dir, 'state.sha256'), 'utf8').trim();
+  } catch {
+    /* missing: reported below */
+  }
+  if (digest !== sha256Hex(bytes)) throw new TrainerError('ERR_CHECKPOINT', `${path} fails its sha256 check (state.sha256)`, damaged);
+  return state;
 }
 
 export interface StartState {

@@ -17,6 +17,7 @@ import { evalRecord } from './evaluation.js';
 import { evalTasks, stepTasks } from './tasks.js';
 import { stepTimes, type EvalRecord, type RunDir, type StepRecord } from './rundir.js';
 import { RunLog } from './run-log.js';
+import { completedSummary, guardResume } from './resume.js';
 import type { RunPool } from './pool.js';
 import type { WorkerConn } from './server.js';
 import type { RunSummary } from './summary.js';
@@ -35,6 +36,8 @@ export interface CoordinatorOptions {
   waitTimeoutMs: number;
   /** Where this machine keeps dataset files (CIFAR-10, generated images). */
   data?: DataLocation;
+  /** On resume from an older checkpoint: discard the newer ones in `out` instead of refusing. */
+  overwrite?: boolean;
   log: (line: string) => void;
 }
 
@@ -58,6 +61,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private readonly pool: RunPool;
   private readonly train: TrainState;
   private readonly resumedFrom: string | null;
+  /** The step this attempt started from. */
+  private readonly startStep: number;
   private readonly noise = new NoiseScaleTracker();
   private readonly records: RunLog;
   /** Aborts a wait (for workers, or for a round) when the run is stopped and cannot finish its step. */
@@ -77,6 +82,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.weights = start.weights;
     this.optimizer = new MomentumSGD(this.config.optimizer, this.weights.length, start.velocity);
     this.train = start.train;
+    this.startStep = start.train.step;
+    if (this.resumedFrom) guardResume(opts.out, this.startStep, this.resumedFrom, opts.overwrite ?? false);
     this.meanGrad = new Float32Array(this.weights.length);
     this.dataset = buildDataset(this.config.dataset, opts.data);
     this.records = new RunLog(opts.out);
@@ -104,6 +111,11 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
 
   /** Train to the end (or until stopped); always writes the final checkpoint and summary. */
   async run(): Promise<RunSummary> {
+    const done = this.resumedFrom && this.train.step >= this.derived.totalSteps ? completedSummary(this.opts.out, this.train.step) : null;
+    if (done) {
+      this.opts.log(`the run in ${this.opts.out} already completed at step ${done.steps}; nothing to do (its records are kept as they are)`);
+      return done;
+    }
     const t0 = performance.now();
     const wall0 = this.train.wallMs;
     let status: RunSummary['status'] = 'completed';
@@ -231,14 +243,19 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     };
   }
 
-  /** Final checkpoint and summary.json. */
+  /**
+   * Final checkpoint and summary.json. A resume that failed before training a step writes neither: the
+   * checkpoint it started from and the earlier attempt's summary stay as they were.
+   */
   private finish(status: RunSummary['status'], error: string | undefined): RunSummary {
-    const finalCheckpoint = this.checkpoint();
+    const fruitless = this.resumedFrom !== null && status === 'failed' && this.train.step === this.startStep;
+    const finalCheckpoint = fruitless ? this.resumedFrom! : this.checkpoint();
     this.setState('DONE');
+    if (fruitless) this.opts.log(`resume failed before its first step: ${finalCheckpoint} and the earlier summary.json are kept`);
     return this.records.summarize({
       status, error, stopReason: this.stopReason, config: this.config, derived: this.derived, train: this.train,
       finalCheckpoint, resumedFrom: this.resumedFrom, runId: this.runId,
-    });
+    }, !fruitless);
   }
 
   /** Write a checkpoint of the current state, after the metrics records up to it. */
@@ -247,7 +264,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     return writeCheckpoint(this.runDir.checkpointsDir, {
       ...this.train, seed: this.config.seed, config: this.config, manifest: this.manifest, paramCount: this.weights.length,
       modelFingerprint: modelFingerprint(getModelSpec(this.config.model)),
-    }, this.weights, this.optimizer.state());
+    }, this.weights, this.optimizer.state(), this.config.keepCheckpoints ?? 0);
   }
 
   private evaluationDue(): boolean {

@@ -4,9 +4,11 @@
 // stays in step order.
 
 import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Derived, EvalSplit, TrainConfig } from '@dtrain/common';
 import type { TrainState } from './checkpoint.js';
-import { RunDir, type EvalRecord, type StepRecord } from './rundir.js';
+import { RunDir, type EvalRecord, type MetricRecord, type StepRecord } from './rundir.js';
 import type { WorkerConn } from './server.js';
 import { buildSummary, countShard, type RunSummary, type WorkerStats } from './summary.js';
 
@@ -18,6 +20,7 @@ export interface RunLogEvents {
 export class RunLog extends EventEmitter<RunLogEvents> {
   readonly runDir: RunDir;
   private held: StepRecord | null = null;
+  private resume: { from: string; step: number } | null = null;
   private readonly workers = new Map<string, WorkerStats>();
   private readonly lastEval: Partial<Record<EvalSplit, EvalRecord>> = {};
 
@@ -26,12 +29,25 @@ export class RunLog extends EventEmitter<RunLogEvents> {
     this.runDir = new RunDir(out);
   }
 
-  /** config.json; on resume, records after the checkpoint's step are dropped (they are redone) and a resume event logged. */
+  /**
+   * config.json (kept as the first attempt wrote it when resuming in place). On resume, records after the
+   * checkpoint's step (never committed: they are redone) are dropped and a resume event logged, but only
+   * when this attempt records its first line: a resume that never gets going changes nothing.
+   */
   open(config: object, resumedFrom: string | null, step: number): void {
-    this.runDir.writeConfig(config);
-    if (!resumedFrom) return;
-    this.runDir.truncateAfter(step);
-    this.runDir.append({ type: 'event', step, event: 'resume', detail: resumedFrom, time: Date.now() });
+    if (!resumedFrom || !existsSync(join(this.runDir.dir, 'config.json'))) this.runDir.writeConfig(config);
+    this.resume = resumedFrom ? { from: resumedFrom, step } : null;
+  }
+
+  /** The deferred part of open(), before this attempt's first record. */
+  private append(record: MetricRecord): void {
+    const r = this.resume;
+    if (r) {
+      this.resume = null;
+      this.runDir.truncateAfter(r.step);
+      this.runDir.append({ type: 'event', step: r.step, event: 'resume', detail: r.from, time: Date.now() });
+    }
+    this.runDir.append(record);
   }
 
   /** Hold a step's record until the next step's work is out (see flush). */
@@ -45,14 +61,14 @@ export class RunLog extends EventEmitter<RunLogEvents> {
     const r = this.held;
     this.held = null;
     if (!r) return;
-    this.runDir.append(r);
+    this.append(r);
     this.emit('step', r);
   }
 
   evaluated(record: EvalRecord): void {
     this.flush();
     this.lastEval[record.split] = record;
-    this.runDir.append(record);
+    this.append(record);
     this.emit('eval', record);
   }
 
@@ -64,7 +80,7 @@ export class RunLog extends EventEmitter<RunLogEvents> {
 
   workerLost(conn: WorkerConn, why: string, step: number): void {
     this.flush(); // the step before the event stays before it
-    this.runDir.append({ type: 'event', step, event: 'worker-lost', detail: `${conn.label} ${why}`, time: Date.now() });
+    this.append({ type: 'event', step, event: 'worker-lost', detail: `${conn.label} ${why}`, time: Date.now() });
   }
 
   /** Count an accepted shard in its worker's totals. */
@@ -72,14 +88,14 @@ export class RunLog extends EventEmitter<RunLogEvents> {
     countShard(this.workers.get(conn.label), shard);
   }
 
-  /** summary.json, from metrics.jsonl and the totals. */
+  /** The run's summary, from metrics.jsonl and the totals; written to summary.json unless `write` is false. */
   summarize(a: {
     status: RunSummary['status']; error: string | undefined; stopReason: string | null; config: TrainConfig; derived: Derived;
     train: TrainState; finalCheckpoint: string; resumedFrom: string | null; runId: string;
-  }): RunSummary {
+  }, write = true): RunSummary {
     this.flush();
     const summary = buildSummary({ ...a, workers: [...this.workers.values()], lastEval: this.lastEval, runDir: this.runDir.dir });
-    this.runDir.writeSummary(summary);
+    if (write) this.runDir.writeSummary(summary);
     return summary;
   }
 }

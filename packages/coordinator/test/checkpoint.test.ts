@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,4 +36,22 @@ test('damaged checkpoints are refused with ERR_CHECKPOINT', () => {
   writeFileSync(join(dir, 'weights.f32'), Buffer.alloc(8));
   assert.throws(() => readCheckpoint(dir), /has 8 bytes/);
   assert.throws(() => readCheckpoint(mkdtempSync(join(tmpdir(), 'empty-'))), /no checkpoint/);
+});
+
+test('a one-byte edit of state.json (the step) is refused: state.json has its own digest', () => {
+  const root = mkdtempSync(join(tmpdir(), 'ck-'));
+  const dir = writeCheckpoint(join(root, 'checkpoints'), state(7), new Float32Array(4), null);
+  const p = join(dir, 'state.json');
+  writeFileSync(p, readFileSync(p, 'utf8').replace('"step": 7', '"step": 8'));
+  assert.throws(() => readCheckpoint(dir), (e: TrainerError) => e.code === 'ERR_CHECKPOINT' && /state\.json fails its sha256 check/.test(e.message));
+  rmSync(join(dir, 'state.sha256'));
+  assert.throws(() => readCheckpoint(dir), /fails its sha256 check/, 'a missing digest is damage too');
+});
+
+test('temporaries of dead writers are removed; --keep-checkpoints keeps the newest N', () => {
+  const root = join(mkdtempSync(join(tmpdir(), 'ck-')), 'checkpoints');
+  mkdirSync(join(root, '.tmp-step-00000003-999999999'), { recursive: true }); // no such process
+  mkdirSync(join(root, `.tmp-step-00000004-${process.ppid}`)); // a live one (our parent) is left alone
+  for (const step of [1, 2, 3, 4]) writeCheckpoint(root, state(step), new Float32Array(4), null, 2);
+  assert.deepEqual(readdirSync(root).sort(), [`.tmp-step-00000004-${process.ppid}`, 'step-00000003', 'step-00000004']);
 });

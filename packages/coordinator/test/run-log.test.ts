@@ -28,12 +28,17 @@ test('a held step record is written before what follows it: the next step, an ev
   assert.deepEqual(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), { any: 'config' });
 });
 
-test('on resume, records after the checkpoint step are dropped and a resume event follows', () => {
+test('on resume, records after the checkpoint step are dropped and a resume event logged, at the first new record', () => {
   const dir = mkdtempSync(join(tmpdir(), 'dtrain-log-'));
   const first = new RunLog(dir);
-  first.open({}, null, 0);
+  first.open({ attempt: 1 }, null, 0);
   for (const n of [1, 2, 3]) first.hold(step(n));
   first.flush();
-  new RunLog(dir).open({}, '/ckpt/step-00000002', 2);
-  assert.deepEqual(readMetrics(dir).map((r) => `${r.type}${r.step}`), ['step1', 'step2', 'event2']);
+  const again = new RunLog(dir);
+  again.open({ attempt: 2 }, '/ckpt/step-00000002', 2);
+  assert.equal(readMetrics(dir).length, 3, 'nothing changes before the resumed attempt records anything');
+  assert.deepEqual(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), { attempt: 1 }, 'the first attempt\'s config.json is kept');
+  again.hold(step(3));
+  again.flush();
+  assert.deepEqual(readMetrics(dir).map((r) => `${r.type}${r.step}`), ['step1', 'step2', 'event2', 'step3']);
 });

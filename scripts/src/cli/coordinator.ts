@@ -48,7 +48,7 @@ export async function startCoordinator(a: CoordinatorArgs, onListening?: (port: 
   const cifarDir = await prepareCifar(config.dataset.name, a.dataDir);
   const solo = await openSoloRun({
     config, host: a.host, port: a.port, token: a.token, out, waitTimeoutMs: a.waitTimeout * 1000, data: { cifarDir, syntheticCacheDir: syntheticCacheDir() },
-    ...(a.resume ? { resume: a.resume } : {}),
+    ...(a.resume ? { resume: a.resume, overwrite: a.overwrite } : {}),
     log: (l) => reporterLog(l),
   });
   const { coord, port } = solo;

@@ -39,6 +39,7 @@ export function trainOptions<T>(y: Argv<T>) {
     .option('eval-every', { type: 'number', default: 0, describe: 'evaluate every N steps (0: at the end of each epoch)', group: 'Run:' })
     .option('eval-chunk', { type: 'number', default: 500, describe: 'samples per evaluation shard', group: 'Run:' })
     .option('checkpoint-every', { type: 'number', default: 0, describe: 'write a checkpoint every N steps (0: only the initial and final ones)', group: 'Run:' })
+    .option('keep-checkpoints', { type: 'number', default: 0, describe: 'keep only the newest N checkpoints (0: all)', group: 'Run:' })
     .option('balance', { type: 'string', default: 'even' as const, choices: ['even', 'speed'] as const, describe: 'cut each batch evenly (bit-reproducible) or in proportion to each worker\'s measured speed (uneven GPUs or hosts)', group: 'Run:' })
     .option('step-timeout', { type: 'number', default: STEP_TIMEOUT_MS / 1000, describe: 'seconds before an unfinished shard is given to another worker', group: 'Run:' })
     .option('wait-timeout', { type: 'number', default: 600, describe: 'seconds to wait for enough workers before giving up (a checkpoint is kept)', group: 'Run:' })
@@ -83,6 +84,7 @@ export function toTrainConfig(a: TrainInput): TrainConfig {
     evalEvery: a.evalEvery,
     evalChunk: a.evalChunk,
     checkpointEvery: a.checkpointEvery,
+    keepCheckpoints: a.keepCheckpoints,
     stepTimeoutMs: a.stepTimeout * 1000,
     balance: a.balance,
   };

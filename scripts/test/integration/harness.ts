@@ -35,10 +35,11 @@ export interface Run {
   out: string;
 }
 
-export async function startRun(config: TrainConfig, o: { token?: string; resume?: string; out?: string; data?: DataLocation } = {}): Promise<Run> {
+export async function startRun(config: TrainConfig, o: { token?: string; resume?: string; out?: string; data?: DataLocation; waitTimeoutMs?: number; overwrite?: boolean } = {}): Promise<Run> {
   const out = o.out ?? tempDir('run');
   const { coord, port, run } = await openSoloRun({
-    config, host: '127.0.0.1', port: 0, token: o.token, out, waitTimeoutMs: 30_000, log: quiet, ...(o.data ? { data: o.data } : {}),
+    config, host: '127.0.0.1', port: 0, token: o.token, out, waitTimeoutMs: o.waitTimeoutMs ?? 30_000, log: quiet, ...(o.data ? { data: o.data } : {}),
+    ...(o.overwrite ? { overwrite: true } : {}),
     ...(o.resume ? { resume: o.resume } : {}),
   });
   return { coord, run, port, url: `ws://127.0.0.1:${port}`, out };

@@ -1,0 +1,53 @@
+// Resuming never destroys what an earlier attempt recorded (metrics, summary, newer checkpoints).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { listCheckpoints, readMetrics } from '@dtrain/coordinator';
+import { startRun, tempDir, testConfig, train } from './harness.js';
+
+const snapshot = (out: string) => ({ metrics: readFileSync(join(out, 'metrics.jsonl'), 'utf8'), summary: readFileSync(join(out, 'summary.json'), 'utf8'), checkpoints: listCheckpoints(out) });
+
+test('resuming a completed run changes nothing and says so', async () => {
+  const cfg = testConfig({ maxSteps: 4, checkpointEvery: 2 });
+  const { out } = await train(cfg, 2, { out: tempDir('done') });
+  const before = snapshot(out);
+  const run = await startRun(cfg, { resume: out, out, waitTimeoutMs: 500 });
+  const summary = await run.run();
+  assert.equal(summary.status, 'completed');
+  assert.deepEqual(snapshot(out), before);
+});
+
+test('resuming an older checkpoint into a directory with newer ones is refused unless --overwrite', async () => {
+  const cfg = testConfig({ maxSteps: 4, checkpointEvery: 2 });
+  const { out } = await train(cfg, 2, { out: tempDir('older') });
+  const before = snapshot(out);
+  const older = before.checkpoints.find((d) => d.endsWith('step-00000002'))!;
+  await assert.rejects(startRun(cfg, { resume: older, out }), /would discard 1 newer checkpoint\(s\)[\s\S]*/);
+  assert.deepEqual(snapshot(out), before, 'nothing touched');
+  const branch = await train(cfg, 2, { resume: older, out: tempDir('branch') });
+  assert.equal(branch.summary.status, 'completed', 'a separate --out is a separate timeline');
+  assert.deepEqual(snapshot(out), before);
+  const redo = await startRun(cfg, { resume: older, out, overwrite: true, waitTimeoutMs: 500 });
+  assert.deepEqual(listCheckpoints(out).map((d) => d.slice(-8)), ['00000000', '00000002'], '--overwrite discards the newer checkpoint');
+  await redo.run(); // no workers: fails, keeps what is left
+});
+
+test('a resume that fails before its first step (no workers) keeps the summary, metrics and checkpoints', async () => {
+  const cfg = testConfig({ maxSteps: 6, checkpointEvery: 2 });
+  const first = await startRun(cfg, { out: tempDir('stopped') });
+  first.coord.on('step', (r) => r.step === 3 && first.coord.stop('test'));
+  const summaryP = first.run();
+  const { worker } = await import('./harness.js');
+  const ws = await Promise.all([worker(first.url, 'a'), worker(first.url, 'b')]);
+  assert.equal((await summaryP).status, 'stopped');
+  await Promise.all(ws.map((w) => w.done));
+  const before = snapshot(first.out);
+  const again = await startRun(cfg, { resume: first.out, out: first.out, waitTimeoutMs: 500 });
+  const failed = await again.run();
+  assert.equal(failed.status, 'failed');
+  assert.match(failed.error ?? '', /ERR_NO_WORKERS|only 0 of/);
+  assert.deepEqual(snapshot(first.out), before);
+  assert.equal(JSON.parse(before.summary).status, 'stopped');
+  assert.ok(readMetrics(first.out).every((r) => r.type !== 'event' || r.event !== 'resume'));
+});
