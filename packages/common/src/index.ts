@@ -22,3 +22,4 @@ export * from './digest.js';
 export * from './noise-scale.js';
 export * from './stats.js';
 export * from './auth.js';
+export * from './session.js';

@@ -1,6 +1,7 @@
 // Wire protocol: a discriminated union keyed on `kind`, narrowed once at the boundary by parse functions
 // that check type, fields, sizes against the manifest and finiteness (STYLE.md #4, after tRPC parseTRPCMessage).
-// Handshake: challenge -> hello (HMAC of the nonce when a token is set) -> welcome -> ready -> weights.
+// Handshake: challenge -> hello (with a token: HMAC of both nonces; every frame after it is sealed with the
+// session key, session.ts) -> welcome -> ready -> weights.
 
 import { TrainerError, type ErrorCode } from './errors.js';
 import type { DatasetSpec } from './datasets.js';
@@ -24,7 +25,7 @@ export type CoordinatorMsg = ChallengeMsg | WelcomeMsg | RejectMsg | WeightsMsg 
 
 // ---- worker -> coordinator ----
 export interface HelloMsg {
-  kind: 'hello'; protocol: number; mac: string; name: string; host: string; pid: number;
+  kind: 'hello'; protocol: number; mac: string; nonce: string; name: string; host: string; pid: number;
   backend: string; backendReason: string;
 }
 export interface ReadyMsg { kind: 'ready'; modelFingerprint: string; datasetFingerprint: string }
@@ -142,7 +143,7 @@ export function parseWorkerMsg(raw: unknown, ctx: ParseContext): WorkerMsg {
   switch (kind) {
     case 'hello':
       return {
-        kind, protocol: int(o, 'protocol'), mac: str(o, 'mac', 128), name: str(o, 'name'), host: str(o, 'host'),
+        kind, protocol: int(o, 'protocol'), mac: str(o, 'mac', 128), nonce: str(o, 'nonce', 128), name: str(o, 'name'), host: str(o, 'host'),
         pid: int(o, 'pid'), backend: str(o, 'backend', 32), backendReason: str(o, 'backendReason', 2000),
       };
     case 'ready':

@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { Admission, DEFAULT_ADMISSION, type AdmissionLimits } from './admission.js';
 import {
-  checkTokenProof, closeCodeFor, closeWith, DATA_PREP_TIMEOUT_MS, decode, encode, HANDSHAKE_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, isTrainerError,
+  checkTokenProof, closeCodeFor, SessionCipher, sessionKey, closeWith, DATA_PREP_TIMEOUT_MS, decode, encode, HANDSHAKE_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, isTrainerError,
   maxMessageBytes, UPGRADE_HEADERS_TIMEOUT_MS, maxWorkerFrameBytes, parseWorkerMsg, PONG_DEADLINE_MS, PROTOCOL_VERSION, TrainerError,
   type CoordinatorMsg, type PooledFrame, type EvalResultMsg, type GradientMsg, type HelloMsg, type ParseContext, type WelcomeMsg,
 } from '@dtrain/common';
@@ -28,6 +28,8 @@ export interface WorkerConn {
   bytesOut: number;
   /** Label for logs and metrics: name@host#id. */
   label: string;
+  /** With a token: seals every frame after the worker's proof (session.ts). */
+  session: SessionCipher | null;
 }
 
 /** What a run tells every worker at its welcome. */
@@ -130,10 +132,11 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
   /** Send one frame; a pooled frame is held until ws has written it out (then its buffer may be reused). */
   send(conn: WorkerConn, frame: Uint8Array, pooled?: PooledFrame): void {
     if (conn.state === 'closed') return;
-    if (pooled) pooled.sendWith((done) => conn.ws.send(frame, done));
-    else conn.ws.send(frame);
-    conn.bytesOut += frame.length;
-    this.bytesOut += frame.length;
+    const out = conn.session ? conn.session.seal(frame) : frame; // a sealed copy frees the pooled buffer at once
+    if (pooled && out === frame) pooled.sendWith((done) => conn.ws.send(frame, done));
+    else conn.ws.send(out);
+    conn.bytesOut += out.length;
+    this.bytesOut += out.length;
   }
 
   sendMsg(conn: WorkerConn, msg: CoordinatorMsg): void {
@@ -180,7 +183,7 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     const address = req.socket.remoteAddress ?? 'unknown';
     const conn: WorkerConn = {
       id: this.nextId++, ws, state: 'challenged', nonce: randomBytes(24).toString('hex'), hello: null,
-      lastPong: Date.now(), bytesIn: 0, bytesOut: 0, label: `#${this.nextId - 1}@${address}`,
+      lastPong: Date.now(), bytesIn: 0, bytesOut: 0, label: `#${this.nextId - 1}@${address}`, session: null,
     };
     const arrival = this.admission.arrive(conn, address);
     if (!arrival.admit) {
@@ -219,7 +222,8 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     this.bytesIn += data.length;
     try {
       if (!isBinary) throw new TrainerError('ERR_BAD_FRAME', 'text frames are not part of the protocol');
-      const msg = parseWorkerMsg(decode(data, maxWorkerFrameBytes(conn.state === 'ready', this.ctx.paramCount)), this.ctx);
+      const frame = conn.session ? conn.session.open(data) : data;
+      const msg = parseWorkerMsg(decode(frame, maxWorkerFrameBytes(conn.state === 'ready', this.ctx.paramCount)), this.ctx);
       switch (msg.kind) {
         case 'hello':
           this.expect(conn, 'challenged', msg.kind);
@@ -287,10 +291,11 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
       });
     }
     if (this.opts.token) {
-      if (!checkTokenProof(this.opts.token, conn.nonce, hello.mac)) {
+      if (!checkTokenProof(this.opts.token, conn.nonce, hello.nonce, hello.mac)) {
         throw new TrainerError('ERR_AUTH_FAILED', 'token proof does not match', { hint: 'pass the coordinator\'s --token (or DTRAIN_TOKEN) to the worker' });
       }
     }
+    if (this.opts.token) conn.session = new SessionCipher(sessionKey(this.opts.token, conn.nonce, hello.nonce), 'coordinator');
     conn.hello = hello;
     conn.label = `${hello.name}@${hello.host}#${conn.id}`;
     this.admission.proven(conn);

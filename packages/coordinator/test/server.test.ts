@@ -1,7 +1,7 @@
 // The boundary: handshake, HMAC auth, and rejection of bad frames, over real sockets on port 0.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeUnchecked, PROTOCOL_VERSION, proveToken, type HelloMsg } from '@dtrain/common';
+import { encodeUnchecked, PROTOCOL_VERSION, type HelloMsg } from '@dtrain/common';
 import { CoordinatorServer } from '@dtrain/coordinator';
 import { connect, type Socket } from 'node:net';
 import WebSocket from 'ws';
@@ -24,14 +24,12 @@ after(async () => {
   await server.close();
 });
 
-const hello = (mac: string, protocol = PROTOCOL_VERSION): HelloMsg => ({ kind: 'hello', protocol, mac, name: 't', host: 'h', pid: 1, backend: 'cpu', backendReason: 'test' });
+const hello = (mac: string, protocol = PROTOCOL_VERSION): HelloMsg => ({ kind: 'hello', protocol, mac, nonce: 'w'.repeat(48), name: 't', host: 'h', pid: 1, backend: 'cpu', backendReason: 'test' });
 
 test('a worker with the right token is welcomed and becomes ready', async () => {
   const link = await CoordinatorLink.open(url);
-  const ch = await link.expect('challenge');
-  assert.equal(ch.auth, true);
-  link.send(hello(proveToken(TOKEN, ch.nonce)));
-  const w = await link.expect('welcome');
+  await link.hello({ token: TOKEN });
+  const w = await link.expect('welcome'); // sealed: only readable with the session key
   link.send({ kind: 'ready', modelFingerprint: w.modelFingerprint, datasetFingerprint: w.datasetFingerprint });
   await new Promise((r) => setTimeout(r, 50));
   assert.equal(server.readyWorkers().length, 1);
@@ -56,8 +54,7 @@ test('protocol and fingerprint mismatches are refused with a reason', async () =
   assert.equal((await s.closed).code, 1008);
 
   const t = await CoordinatorLink.open(url);
-  const ch = await t.expect('challenge');
-  t.send(hello(proveToken(TOKEN, ch.nonce)));
+  await t.hello({ token: TOKEN });
   await t.expect('welcome');
   t.send({ kind: 'ready', modelFingerprint: 'other', datasetFingerprint: 'dfp' });
   assert.equal((await t.expect('reject')).code, 'ERR_MODEL_MISMATCH');

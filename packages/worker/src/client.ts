@@ -1,9 +1,10 @@
 // The worker's connection: ws client with exponential-backoff reconnect, the handshake (challenge ->
 // hello -> welcome -> ready), frame validation, and dispatch to the WorkerTrainer.
 
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import WebSocket from 'ws';
-import { decode, encode, finishTensorFrame, floatPayload, FramePool, tensorFrameCapacity, HANDSHAKE_TIMEOUT_MS, isTrainerError, MAX_CLIENT_FRAME_BYTES, maxCoordinatorFrameBytes, parseCoordinatorMsg, PROTOCOL_VERSION, proveToken, RECONNECT_INITIAL_MS, RECONNECT_MAX_MS, TrainerError, closeCodeFor, closeWith, type AssignMsg, type ChallengeMsg, type CoordinatorMsg, type RejectMsg, type WeightsMsg, type WelcomeMsg, type DatasetSpec, type ParseContext, type WorkerMsg } from '@dtrain/common';
+import { decode, encode, finishTensorFrame, floatPayload, FramePool, tensorFrameCapacity, HANDSHAKE_TIMEOUT_MS, isTrainerError, MAX_CLIENT_FRAME_BYTES, maxCoordinatorFrameBytes, parseCoordinatorMsg, PROTOCOL_VERSION, proveToken, SessionCipher, sessionKey, RECONNECT_INITIAL_MS, RECONNECT_MAX_MS, TrainerError, closeCodeFor, closeWith, type AssignMsg, type ChallengeMsg, type CoordinatorMsg, type RejectMsg, type WeightsMsg, type WelcomeMsg, type DatasetSpec, type ParseContext, type WorkerMsg } from '@dtrain/common';
 import { type DataLocation } from '@dtrain/common/files';
 import type { BackendInfo } from './backend.js';
 import { WorkerTrainer } from './trainer.js';
@@ -46,6 +47,8 @@ export class WorkerClient {
   private finish: ((r: WorkerResult) => void) | null = null;
   /** Assignments that arrived ahead of their weights version. */
   private early: AssignMsg[] = [];
+  /** This connection's sealed session (with a token), from our hello on. */
+  private session: SessionCipher | null = null;
   /** The last reason a connection failed before its welcome (logged once until it changes). */
   private lastRefusal = '';
 
@@ -95,6 +98,7 @@ export class WorkerClient {
   private connectOnce(): Promise<boolean> {
     return new Promise((resolve) => {
       let welcomed = false;
+      this.session = null;
       const ws = new WebSocket(this.opts.url, {
         maxPayload: MAX_CLIENT_FRAME_BYTES,
         perMessageDeflate: false,
@@ -116,7 +120,8 @@ export class WorkerClient {
         chain = chain.then(async () => {
           if (this.stopped) return;
           try {
-            const msg = parseCoordinatorMsg(decode(data, maxCoordinatorFrameBytes(this.ctx.paramCount, this.ctx.trainSize)), this.ctx);
+            const frame = this.session ? this.session.open(data) : data; // a coordinator without the token fails here
+            const msg = parseCoordinatorMsg(decode(frame, maxCoordinatorFrameBytes(this.ctx.paramCount, this.ctx.trainSize)), this.ctx);
             if (msg.kind === 'welcome') welcomed = true;
             await this.handle(ws, msg);
           } catch (e) {
@@ -156,7 +161,9 @@ export class WorkerClient {
   }
 
   private send(ws: WebSocket, msg: WorkerMsg): void {
-    if (ws.readyState === WebSocket.OPEN) ws.send(encode(msg));
+    if (ws.readyState !== WebSocket.OPEN) return;
+    const frame = encode(msg);
+    ws.send(this.session ? this.session.seal(frame) : frame);
   }
 
   /** Dispatch one validated message to its handler. */
@@ -198,10 +205,14 @@ export class WorkerClient {
       return;
     }
     const b = this.opts.backend;
+    const nonce = randomBytes(24).toString('hex');
+    const token = msg.auth ? this.opts.token : undefined;
     this.send(ws, {
-      kind: 'hello', protocol: PROTOCOL_VERSION, mac: msg.auth && this.opts.token ? proveToken(this.opts.token, msg.nonce) : '',
+      kind: 'hello', protocol: PROTOCOL_VERSION, mac: token ? proveToken(token, msg.nonce, nonce) : '', nonce,
       name: this.opts.name, host: hostname(), pid: process.pid, backend: b.name, backendReason: b.reason.slice(0, 1900),
     });
+    // From here on every frame both ways is sealed: only a coordinator holding the token can answer.
+    if (token) this.session = new SessionCipher(sessionKey(token, msg.nonce, nonce), 'worker');
   }
 
   /** A run: build its model and data, check the model's fingerprint, say ready. */
@@ -248,7 +259,9 @@ export class WorkerClient {
       const { grad, ...fields } = trainer.computeGradient(msg, floatPayload(pooled.buffer, trainer.net.paramCount));
       this.steps++;
       const frame = finishTensorFrame(pooled.buffer, fields, grad.length);
-      if (ws.readyState === WebSocket.OPEN) pooled.sendWith((done) => ws.send(frame, done));
+      if (ws.readyState !== WebSocket.OPEN) return;
+      if (this.session) ws.send(this.session.seal(frame)); // a sealed copy: the pooled buffer is free at once
+      else pooled.sendWith((done) => ws.send(frame, done));
     } finally {
       pooled.release();
     }

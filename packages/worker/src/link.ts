@@ -3,9 +3,10 @@
 // benchmark's echo worker) and tests; the real worker (client.ts) adds reconnects and the trainer.
 // Subpath @dtrain/worker/link: no tfjs is loaded.
 
+import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import {
-  decode, encode, MAX_CLIENT_FRAME_BYTES, paramCount, parseCoordinatorMsg, proveToken, PROTOCOL_VERSION,
+  decode, encode, MAX_CLIENT_FRAME_BYTES, paramCount, parseCoordinatorMsg, proveToken, PROTOCOL_VERSION, SessionCipher, sessionKey,
   type CoordinatorMsg, type ParseContext, type WorkerMsg,
 } from '@dtrain/common';
 
@@ -23,6 +24,7 @@ export class CoordinatorLink {
   private readonly inbox: (CoordinatorMsg | Error)[] = [];
   private readonly waiters: ((m: CoordinatorMsg | Error | null) => void)[] = [];
   private ended = false;
+  private session: SessionCipher | null = null;
   readonly closed: Promise<Closed>;
 
   private constructor(readonly ws: WebSocket) {
@@ -61,7 +63,8 @@ export class CoordinatorLink {
   }
 
   send(msg: WorkerMsg): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(encode(msg));
+    const frame = encode(msg);
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(this.session ? this.session.seal(frame) : frame);
   }
 
   /** Send bytes no correct worker sends (tests and fuzzers). */
@@ -69,16 +72,24 @@ export class CoordinatorLink {
     if (this.ws.readyState === WebSocket.OPEN) this.ws.send(data);
   }
 
-  /** Challenge -> hello (with the token's proof) -> welcome -> ready. Resolves with the welcome. */
+  /** Challenge -> hello (with the token's proof; then a sealed session) -> welcome -> ready. Resolves with the welcome. */
   async join(o: { token?: string | undefined; name?: string } = {}): Promise<Extract<CoordinatorMsg, { kind: 'welcome' }>> {
-    const ch = await this.expect('challenge');
-    this.send({
-      kind: 'hello', protocol: PROTOCOL_VERSION, mac: ch.auth && o.token ? proveToken(o.token, ch.nonce) : '',
-      name: o.name ?? 'link', host: 'link', pid: process.pid, backend: 'none', backendReason: 'protocol link',
-    });
+    await this.hello(o);
     const welcome = await this.expect('welcome');
     this.send({ kind: 'ready', modelFingerprint: welcome.modelFingerprint, datasetFingerprint: welcome.datasetFingerprint });
     return welcome;
+  }
+
+  /** Answer the challenge: the proof of `token` if asked for one (then every later frame is sealed). */
+  async hello(o: { token?: string | undefined; name?: string } = {}): Promise<void> {
+    const ch = await this.expect('challenge');
+    const nonce = randomBytes(24).toString('hex');
+    const token = ch.auth ? o.token : undefined;
+    this.send({
+      kind: 'hello', protocol: PROTOCOL_VERSION, mac: token ? proveToken(token, ch.nonce, nonce) : '', nonce,
+      name: o.name ?? 'link', host: 'link', pid: process.pid, backend: 'none', backendReason: 'protocol link',
+    });
+    if (token) this.session = new SessionCipher(sessionKey(token, ch.nonce, nonce), 'worker');
   }
 
   close(): void {
@@ -87,7 +98,7 @@ export class CoordinatorLink {
 
   private parse(d: Buffer): CoordinatorMsg | Error {
     try {
-      const m = parseCoordinatorMsg(decode(d, MAX_CLIENT_FRAME_BYTES), this.ctx);
+      const m = parseCoordinatorMsg(decode(this.session ? this.session.open(d) : d, MAX_CLIENT_FRAME_BYTES), this.ctx);
       if (m.kind === 'welcome') this.ctx = { ...this.ctx, paramCount: paramCount(m.manifest) };
       return m;
     } catch (e) {

@@ -94,7 +94,7 @@ export const TOKEN_ENV = 'DTRAIN_TOKEN';
 
 /** --token, else $DTRAIN_TOKEN, else none. */
 export function resolveToken(flag: string | undefined): string | undefined {
-  return flag ?? process.env[TOKEN_ENV];
+  return flag ?? (process.env[TOKEN_ENV] || undefined);
 }
 
 export function tokenOption<T>(y: Argv<T>) {

@@ -43,7 +43,7 @@ function deepFrame(depth: number): Uint8Array {
 export function workerTemplates(paramCount: number): Uint8Array[] {
   const grad = new Float32Array(paramCount).fill(0.5);
   const msgs: WorkerMsg[] = [
-    { kind: 'hello', protocol: PROTOCOL_VERSION, mac: 'ab'.repeat(32), name: 'fz', host: 'h', pid: 1, backend: 'wasm', backendReason: 'fuzz' },
+    { kind: 'hello', protocol: PROTOCOL_VERSION, mac: 'ab'.repeat(32), nonce: 'cd'.repeat(24), name: 'fz', host: 'h', pid: 1, backend: 'wasm', backendReason: 'fuzz' },
     { kind: 'gradient', step: 1, version: 0, shardId: 0, count: 4, lossSum: 1, correct: 1, computeMs: 1, grad },
     { kind: 'evalResult', evalId: 1, shardId: 0, count: 4, lossSum: 1, correct: 1, computeMs: 1 },
   ];

@@ -7,7 +7,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
-  buildManifest, encode, getModelSpec, MAX_HANDSHAKE_BYTES, modelFingerprint, paramCount, PROTOCOL_VERSION, proveToken, Rng,
+  buildManifest, encode, getModelSpec, MAX_HANDSHAKE_BYTES, modelFingerprint, paramCount, PROTOCOL_VERSION, Rng,
 } from '@dtrain/common';
 import { readCheckpoint } from '@dtrain/coordinator';
 import { WorkerClient } from '@dtrain/worker';
@@ -38,10 +38,11 @@ async function fuzzOnce(url: string, rng: Rng, afterHello: boolean): Promise<boo
     return false;
   }
   try {
-    const ch = await link.expect('challenge');
     if (afterHello) {
-      link.send({ kind: 'hello', protocol: PROTOCOL_VERSION, mac: proveToken(TOKEN, ch.nonce), name: 'fz', host: 'h', pid: 1, backend: 'none', backendReason: 'fuzz' });
+      await link.hello({ token: TOKEN, name: 'fz' }); // an insider: the frames after this are sealed, the hostile one is not
       await link.expect('welcome');
+    } else {
+      await link.expect('challenge');
     }
     link.sendRaw(hostileFrame(rng, workerTemplates(TINY_PARAMS), MAX_HANDSHAKE_BYTES));
     await settle(link.closed, 1000);

@@ -1,0 +1,45 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SessionCipher, sessionKey, TrainerError } from '@dtrain/common';
+
+const pair = (token = 't') => {
+  const key = sessionKey(token, 'c-nonce', 'w-nonce');
+  return { coord: new SessionCipher(key, 'coordinator'), worker: new SessionCipher(key, 'worker') };
+};
+const authFailed = (e: unknown) => e instanceof TrainerError && e.code === 'ERR_AUTH_FAILED';
+
+test('frames sealed by one side open on the other, in order, both ways; the bytes on the wire are not the frame', () => {
+  const { coord, worker } = pair();
+  const frame = new TextEncoder().encode('weights v1');
+  const sealed = coord.seal(frame);
+  assert.equal(sealed.length, frame.length + 16);
+  assert.equal(Buffer.from(sealed).includes(Buffer.from('weights')), false, 'encrypted');
+  assert.deepEqual([...worker.open(sealed)], [...frame]);
+  assert.equal(worker.open(coord.seal(new Uint8Array([1]))).toString('hex'), '01');
+  assert.equal(coord.open(worker.seal(new Uint8Array([2, 3]))).toString('hex'), '0203');
+});
+
+test('a flipped bit, a replay, a reordering, a dropped frame, a reflected frame or another key fails', () => {
+  const flip = pair();
+  const s = flip.coord.seal(new Uint8Array(64));
+  s[10]! ^= 1;
+  assert.throws(() => flip.worker.open(s), authFailed);
+
+  const replay = pair();
+  const first = replay.coord.seal(new Uint8Array([1]));
+  replay.worker.open(first);
+  assert.throws(() => replay.worker.open(first), authFailed);
+
+  const order = pair();
+  const a = order.coord.seal(new Uint8Array([1]));
+  const b = order.coord.seal(new Uint8Array([2]));
+  assert.throws(() => order.worker.open(b), authFailed, 'b before a');
+  assert.equal(order.worker.open(a)[0], 1);
+
+  const reflect = pair();
+  assert.throws(() => reflect.coord.open(reflect.coord.seal(new Uint8Array([1]))), authFailed, 'its own frame sent back');
+
+  const other = sessionKey('another token', 'c-nonce', 'w-nonce');
+  assert.throws(() => new SessionCipher(other, 'worker').open(pair().coord.seal(new Uint8Array([1]))), authFailed);
+  assert.throws(() => pair().worker.open(new Uint8Array(5)), authFailed, 'shorter than a tag');
+});
