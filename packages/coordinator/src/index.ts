@@ -2,7 +2,7 @@
 export { Coordinator, type CoordinatorOptions, type CoordinatorState } from './coordinator.js';
 export { WorkerPool, type PoolEvents, type PoolOptions, type RoundOutcome, type StepRound, type EvalRound, type RunPool } from './pool.js';
 export { openSoloRun, type SoloRun, type SoloRunOptions } from './solo.js';
-export { CoordinatorServer, type WorkerConn, type RunWelcome } from './server.js';
+export { CoordinatorServer, type WorkerConn, type RunWelcome, type ServerTls } from './server.js';
 export { Admission, type AdmissionLimits } from './admission.js';
 export { Round, type RoundTask } from './round.js';
 export { readCheckpoint, writeCheckpoint, listCheckpoints, checkpointName, startState, CHECKPOINT_FORMAT, type StartState } from './checkpoint.js';

@@ -10,7 +10,7 @@ import {
   type EvalResultMsg, type GradientMsg, type ParseContext,
 } from '@dtrain/common';
 import { Round, type RoundTask } from './round.js';
-import { CoordinatorServer, type RunWelcome, type WorkerConn } from './server.js';
+import { CoordinatorServer, type RunWelcome, type ServerTls, type WorkerConn } from './server.js';
 import { waitForWorkers, type WorkerNeed } from './waiting.js';
 import { WeightsFrames } from './weights-frame.js';
 
@@ -22,6 +22,8 @@ export interface PoolOptions {
   maxParams: number;
   heartbeatMs?: number;
   pongDeadlineMs?: number;
+  /** Serve wss:// (see ServerTls). */
+  tls?: ServerTls;
   log: (line: string) => void;
 }
 
@@ -88,7 +90,7 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
     super();
     this.server = new CoordinatorServer({
       host: opts.host, port: opts.port, token: opts.token, maxParams: opts.maxParams,
-      heartbeatMs: opts.heartbeatMs, pongDeadlineMs: opts.pongDeadlineMs, log: opts.log,
+      heartbeatMs: opts.heartbeatMs, pongDeadlineMs: opts.pongDeadlineMs, log: opts.log, ...(opts.tls ? { tls: opts.tls } : {}),
     });
     this.server.on('ready', (c) => this.onReady(c));
     this.server.on('lost', (c, why) => this.onLost(c, why));

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { Admission, DEFAULT_ADMISSION, type AdmissionLimits } from './admission.js';
@@ -32,6 +33,13 @@ export interface WorkerConn {
   session: SessionCipher | null;
 }
 
+/** PEM contents of the coordinator's certificate (chain) and key, and optionally the CA of client certificates. */
+export interface ServerTls {
+  cert: Buffer;
+  key: Buffer;
+  clientCa?: Buffer;
+}
+
 /** What a run tells every worker at its welcome. */
 export type RunWelcome = Omit<WelcomeMsg, 'kind' | 'workerId'>;
 
@@ -43,6 +51,8 @@ export interface ServerOptions {
   maxParams: number;
   /** Connection caps (tests use small ones). */
   admission?: AdmissionLimits;
+  /** Serve wss:// with this certificate and key; with `clientCa`, workers must present a certificate it signed. */
+  tls?: ServerTls;
   heartbeatMs?: number;
   pongDeadlineMs?: number;
   log: (line: string) => void;
@@ -101,7 +111,7 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
    */
   listen(): Promise<number> {
     return new Promise((resolve, reject) => {
-      const http = createServer({ headersTimeout: UPGRADE_HEADERS_TIMEOUT_MS, requestTimeout: 2 * UPGRADE_HEADERS_TIMEOUT_MS, connectionsCheckingInterval: 1000 });
+      const http = this.createHttpServer();
       http.setTimeout(UPGRADE_HEADERS_TIMEOUT_MS); // a socket that sends nothing; ws lifts it (setTimeout(0)) on upgrade
       http.on('connection', (socket) => {
         this.sockets.add(socket);
@@ -123,6 +133,17 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
       this.heartbeat = setInterval(() => this.checkLiveness(), every);
       this.heartbeat.unref();
     });
+  }
+
+  /** Plain HTTP, or HTTPS with the given certificate (and client certificates required when a client CA is set). */
+  private createHttpServer(): Server {
+    const limits = { headersTimeout: UPGRADE_HEADERS_TIMEOUT_MS, requestTimeout: 2 * UPGRADE_HEADERS_TIMEOUT_MS, connectionsCheckingInterval: 1000 };
+    const tls = this.opts.tls;
+    if (!tls) return createServer(limits);
+    const clientAuth = tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {};
+    const server = createHttpsServer({ ...limits, cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', ...clientAuth });
+    server.on('tlsClientError', (e, socket) => this.opts.log(`TLS handshake with ${socket.remoteAddress ?? '?'} failed: ${e.message}`));
+    return server;
   }
 
   readyWorkers(): WorkerConn[] {

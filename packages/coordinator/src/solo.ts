@@ -22,6 +22,7 @@ export async function openSoloRun(o: SoloRunOptions): Promise<SoloRun> {
     host: o.host, port: o.port, token: o.token, maxParams: start.weights.length, log: o.log,
     ...(o.heartbeatMs !== undefined ? { heartbeatMs: o.heartbeatMs } : {}),
     ...(o.pongDeadlineMs !== undefined ? { pongDeadlineMs: o.pongDeadlineMs } : {}),
+    ...(o.tls ? { tls: o.tls } : {}),
   });
   const coord = new Coordinator({ ...o, pool, start });
   const port = await pool.listen();

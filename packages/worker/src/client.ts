@@ -16,6 +16,8 @@ export interface WorkerOptions {
   backend: BackendInfo;
   /** Give up after this long without a connection (0: never). */
   giveUpMs: number;
+  /** For wss://: the CA that signed the coordinator's certificate, and a client certificate if it asks for one. */
+  tls?: ClientTls;
   /** Makes the dataset available on this machine (e.g. fetches CIFAR-10) and says where it is. */
   prepareData?: (spec: DatasetSpec) => Promise<DataLocation>;
   log: (line: string) => void;
@@ -26,6 +28,23 @@ export interface WorkerResult {
   reason: string;
   ok: boolean;
   steps: number;
+}
+
+/** PEM contents for wss:// connections. */
+export interface ClientTls {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+}
+
+/** TLS verification failures, told apart from "no coordinator" so a person sees what to fix. */
+const TLS_ERROR = /certificate|self[- ]signed|altname|CERT_|SSL|TLS/i;
+
+/** A connection error in words; certificate problems say so and how to fix them. */
+export function describeConnectError(e: Error & { code?: string }): string {
+  const text = `${e.message}${e.code && !e.message.includes(e.code) ? ` (${e.code})` : ''}`;
+  if (!TLS_ERROR.test(`${e.code ?? ''} ${e.message}`)) return text;
+  return `TLS: the coordinator's certificate was not accepted: ${text}; pass --tls-ca with the CA that signed it (and check the host name in --connect)`;
 }
 
 /** More assignments than this waiting for weights is a coordinator bug: the next one fails as stale. */
@@ -104,11 +123,12 @@ export class WorkerClient {
         perMessageDeflate: false,
         generateMask: zeroMask,
         handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+        ...this.opts.tls,
       });
       this.ws = ws;
       ws.binaryType = 'nodebuffer';
       let failure = '';
-      ws.on('error', (e) => (failure = e.message)); // 'close' follows and drives the retry
+      ws.on('error', (e) => (failure = describeConnectError(e))); // 'close' follows and drives the retry
       ws.on('close', (code, reason) => {
         this.ws = null;
         if (!this.stopped) this.reportClose(welcomed, code, reason.toString() || failure);
@@ -143,7 +163,8 @@ export class WorkerClient {
       this.lastRefusal = '';
       return;
     }
-    const why = code === 1006 ? `no coordinator at ${this.opts.url} (${reason || 'connection failed'})` : `the coordinator refused the connection (${code} ${reason || 'no reason'})`;
+    const why = reason.startsWith('TLS:') ? reason
+      : code === 1006 ? `no coordinator at ${this.opts.url} (${reason || 'connection failed'})` : `the coordinator refused the connection (${code} ${reason || 'no reason'})`;
     if (why !== this.lastRefusal) this.opts.log(`${why}; retrying (every ${RECONNECT_MAX_MS / 1000} s at most)`);
     this.lastRefusal = why;
   }

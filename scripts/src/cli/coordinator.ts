@@ -1,7 +1,8 @@
 // `dtrain coordinator`: serve one training run on --host/--port and train once enough workers joined.
 // Also the start of `launch` (startCoordinator) and where CIFAR-10 is prepared for a run.
 
-import { defaultRunDir, openSoloRun, type Coordinator, type RunSummary } from '@dtrain/coordinator';
+import { defaultRunDir, openSoloRun, type Coordinator, type RunSummary, type ServerTls } from '@dtrain/coordinator';
+import { serverTls } from './secrets.js';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { TrainerError, validateConfig } from '@dtrain/common';
@@ -10,12 +11,12 @@ import type { Argv } from 'yargs';
 import { listenOptions, resolveToken, serveOptions, toTrainConfig, type TrainInput } from './options.js';
 import { attachProgress, describeRun, summaryLines } from './progress.js';
 
-export type CoordinatorArgs = TrainInput & { host: string; port: number; token: string | undefined };
+export type CoordinatorArgs = TrainInput & { host: string; port: number; token: string | undefined; tls?: ServerTls | undefined };
 
 export function coordinatorCommand(y: Argv): Argv {
   return y.command('coordinator', 'serve a training run and train once --workers have joined', (c) => listenOptions(serveOptions(c), 'address to listen on'),
     async (a) => {
-      const started = await startCoordinator({ ...a, token: resolveToken(a.token) });
+      const started = await startCoordinator({ ...a, token: resolveToken(a.token, a.tokenFile), tls: serverTls(a) });
       process.exitCode = exitCodeFor(await started.finished);
     });
 }
@@ -49,11 +50,12 @@ export async function startCoordinator(a: CoordinatorArgs, onListening?: (port: 
   const solo = await openSoloRun({
     config, host: a.host, port: a.port, token: a.token, out, waitTimeoutMs: a.waitTimeout * 1000, data: { cifarDir, syntheticCacheDir: syntheticCacheDir() },
     ...(a.resume ? { resume: a.resume, overwrite: a.overwrite } : {}),
+    ...(a.tls ? { tls: a.tls } : {}),
     log: (l) => reporterLog(l),
   });
   const { coord, port } = solo;
   for (const line of describeRun(coord.config, coord.derived)) process.stderr.write(line + '\n');
-  process.stderr.write(`run directory ${out}; listening on ws://${a.host}:${port}${a.token ? ' (token required)' : ''}\n`);
+  process.stderr.write(`run directory ${out}; listening on ${a.tls ? 'wss' : 'ws'}://${a.host}:${port}${a.token ? ' (token required; frames sealed)' : ''}\n`);
   onListening?.(port);
   const reporter = attachProgress(coord);
   reporterLog = reporter.log;

@@ -6,7 +6,8 @@ import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Argv } from 'yargs';
-import { DATASET_NAMES, validateConfig } from '@dtrain/common';
+import { DATASET_NAMES, TrainerError, validateConfig } from '@dtrain/common';
+import { serverTls } from './secrets.js';
 import { makeDir } from '@dtrain/common/files';
 import { defaultRunDir, readMetrics } from '@dtrain/coordinator';
 import { prepareCifar } from './coordinator.js';
@@ -45,7 +46,7 @@ export type PoolArgs = OptionsOf<typeof poolOptions<object>>;
 export function momentumCommand(y: Argv): Argv {
   return y.command('experiment momentum', 'reproduce the momentum-SGD comparison: plain SGD vs momentum runs on one pool, a table and a report', momentumOptions, async (a) => {
     const plan = momentumPlan(toTrainConfig(a), numbers(a.momenta, '--momenta'), choiceList(a.forms, MOMENTUM_FORMS, '--forms'), a.withNesterov);
-    await runExperiment('momentum', plan, { ...a, token: resolveToken(a.token) }, (o) => String(o.labels['optimizer']));
+    await runExperiment('momentum', plan, { ...a, token: resolveToken(a.token, a.tokenFile) }, (o) => String(o.labels['optimizer']));
   });
 }
 
@@ -57,7 +58,7 @@ export function sweepCommand(y: Argv): Argv {
       schedules: choiceList(a.schedules, SCHEDULES, '--schedules'), seeds: numbers(a.seeds, '--seeds'),
     };
     const plan = sweepPlan(toTrainConfig(a), axes);
-    await runExperiment('sweep', plan, { ...a, token: resolveToken(a.token) }, (o) => `${o.labels['optimizer']} ${o.labels['scaling']} w${o.labels['warmup']} ${o.labels['schedule']}`);
+    await runExperiment('sweep', plan, { ...a, token: resolveToken(a.token, a.tokenFile) }, (o) => `${o.labels['optimizer']} ${o.labels['scaling']} w${o.labels['warmup']} ${o.labels['schedule']}`);
   });
 }
 
@@ -79,6 +80,8 @@ export async function runExperiment(kind: string, plan: PlannedRun[], a: PoolArg
   for (const r of plan) validateConfig(r.config);
   const outRoot = a.out ?? defaultRunDir(join('runs', kind));
   makeDir(outRoot);
+  const tls = serverTls(a);
+  if (tls && a.local > 0) throw new TrainerError('ERR_BAD_CONFIG', '--tls-cert with local workers', { hint: 'local workers connect over loopback without TLS: use --local 0 with --tls-cert, or drop --tls-cert' });
   const cifarDir = await prepareCifar(a.dataset, a.dataDir);
   const token = a.token ?? (a.local > 0 ? randomBytes(16).toString('hex') : undefined);
   const host = a.host;
@@ -88,7 +91,7 @@ export async function runExperiment(kind: string, plan: PlannedRun[], a: PoolArg
   let ran = 0;
   let reporter: ReturnType<typeof attachProgress> | null = null;
   log(`${kind}: ${plan.length} runs into ${outRoot}${a.local > 0 ? `, ${a.local} local workers` : ''}`);
-  const outcomes = await runPlan(plan, outRoot, a.target, { host, port: a.local > 0 ? 0 : a.port, token, cifarDir, waitTimeoutMs: a.waitTimeout * 1000, log: (l) => (reporter ? reporter.log(l) : log(l)) }, {
+  const outcomes = await runPlan(plan, outRoot, a.target, { host, port: a.local > 0 ? 0 : a.port, token, tls, cifarDir, waitTimeoutMs: a.waitTimeout * 1000, log: (l) => (reporter ? reporter.log(l) : log(l)) }, {
     onPoolReady: (port) => {
       log(`pool listening on ws://${host}:${port}${token && a.local === 0 ? ' (token required)' : ''}`);
       for (let i = 0; i < a.local; i++) children.push(spawnWorker(i, `ws://127.0.0.1:${port}`, token ?? '', { backend: a.backend, dataDir: cifarDir, sched: a.sched }, undefined));

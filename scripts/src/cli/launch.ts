@@ -22,7 +22,7 @@ export type LaunchArgs = OptionsOf<typeof launchOptions<object>>;
 
 export function launchCommand(y: Argv): Argv {
   return y.command('launch', 'start a coordinator and N local workers; one progress display', launchOptions, async (a) => {
-    process.exitCode = await runLaunch({ ...a, token: resolveToken(a.token) });
+    process.exitCode = await runLaunch({ ...a, token: resolveToken(a.token, a.tokenFile) });
   });
 }
 

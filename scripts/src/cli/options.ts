@@ -3,6 +3,7 @@
 
 import type { Argv } from 'yargs';
 import { BACKEND_CHOICES, SCHED_POLICIES } from '@dtrain/worker';
+import { serverTlsOptions, tokenOption } from './secrets.js';
 import { DATASET_NAMES, STEP_TIMEOUT_MS, type TrainConfig } from '@dtrain/common';
 
 export function trainOptions<T>(y: Argv<T>) {
@@ -90,25 +91,16 @@ export function toTrainConfig(a: TrainInput): TrainConfig {
   };
 }
 
-export const TOKEN_ENV = 'DTRAIN_TOKEN';
-
-/** --token, else $DTRAIN_TOKEN, else none. */
-export function resolveToken(flag: string | undefined): string | undefined {
-  return flag ?? (process.env[TOKEN_ENV] || undefined);
-}
-
-export function tokenOption<T>(y: Argv<T>) {
-  return y.option('token', { type: 'string', describe: `shared secret workers must prove by HMAC (default: $${TOKEN_ENV}; none if unset)`, group: 'Network:' });
-}
-
 /** Training options plus the token: what every command that serves a run takes. */
 export function serveOptions<T>(y: Argv<T>) {
   return tokenOption(trainOptions(y));
 }
 
+export { resolveToken, tokenOption } from './secrets.js';
+
 /** --host/--port for a coordinator or pool that listens. */
 export function listenOptions<T>(y: Argv<T>, what: string) {
-  return y
+  return serverTlsOptions(y)
     .option('host', { type: 'string', default: '127.0.0.1', describe: `${what} address (0.0.0.0 for workers on other machines)`, group: 'Network:' })
     .option('port', { type: 'number', default: 7070, describe: 'TCP port (0: any free port)', group: 'Network:' });
 }

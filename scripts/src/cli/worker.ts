@@ -5,12 +5,13 @@ import type { Argv } from 'yargs';
 import { TrainerError } from '@dtrain/common';
 import { applySchedPolicy, selectBackend, WorkerClient } from '@dtrain/worker';
 import { backendOption, resolveToken, schedOption, tokenOption } from './options.js';
+import { clientTls, clientTlsOptions } from './secrets.js';
 import type { OptionsOf } from './options.js';
 import { prepareCifar } from './coordinator.js';
 import { syntheticCacheDir } from '../data/fetch.js';
 
 function workerOptions<T>(y: Argv<T>) {
-  return schedOption(backendOption(tokenOption(y), 'this worker'), 'this worker\'s')
+  return clientTlsOptions(schedOption(backendOption(tokenOption(y), 'this worker'), 'this worker\'s'))
     .option('connect', { type: 'string', demandOption: true, describe: 'coordinator address, e.g. ws://10.0.0.1:7070', group: 'Network:' })
     .option('name', { type: 'string', describe: 'name in logs and metrics (default: host-pid)' })
     .option('gpu', { type: 'number', describe: 'GPU index for this worker (sets CUDA_VISIBLE_DEVICES)' })
@@ -32,7 +33,7 @@ export type WorkerArgs = OptionsOf<typeof workerOptions<object>>;
 
 export function workerCommand(y: Argv): Argv {
   return y.command('worker', 'join a coordinator and compute gradients', workerOptions, async (a) => {
-    const code = await runWorkerCommand({ ...a, token: resolveToken(a.token) });
+    const code = await runWorkerCommand({ ...a, token: resolveToken(a.token, a.tokenFile) });
     // The IPC channel to a launcher and tfjs' wasm runtime keep the loop alive: leave explicitly.
     process.exit(code);
   });
@@ -48,7 +49,8 @@ export async function runWorkerCommand(a: WorkerArgs): Promise<number> {
   if (!a.quiet) log(`backend ${backend.name} (${backend.reason})`);
   const sched = applySchedPolicy(a.sched);
   if (!a.quiet || (a.sched !== 'normal' && sched.policy === 'normal')) log(`scheduling ${sched.reason}`);
-  const client = new WorkerClient({ url: a.connect, token: a.token, name, backend, giveUpMs: a.giveUp * 1000,
+  const tls = clientTls(a);
+  const client = new WorkerClient({ url: a.connect, token: a.token, name, backend, giveUpMs: a.giveUp * 1000, ...(tls ? { tls } : {}),
     prepareData: async (spec) => ({ cifarDir: await prepareCifar(spec.name, a.dataDir), syntheticCacheDir: syntheticCacheDir() }),
     log: a.quiet ? () => undefined : log });
   const stop = (): void => client.stop('interrupted');

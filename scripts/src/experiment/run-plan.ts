@@ -5,7 +5,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildManifest, getModelSpec, paramCount, type TrainConfig } from '@dtrain/common';
-import { Coordinator, readMetrics, WorkerPool, type MetricRecord, type RunSummary } from '@dtrain/coordinator';
+import { Coordinator, readMetrics, WorkerPool, type MetricRecord, type RunSummary, type ServerTls } from '@dtrain/coordinator';
 import { syntheticCacheDir } from '../data/fetch.js';
 
 export interface PlannedRun {
@@ -36,6 +36,8 @@ export interface PoolOptions {
   token: string | undefined;
   cifarDir: string;
   waitTimeoutMs: number;
+  /** Serve wss:// to the workers. */
+  tls?: ServerTls | undefined;
   log: (line: string) => void;
 }
 
@@ -75,7 +77,7 @@ export async function runPlan(
   hooks: { onPoolReady?: (port: number) => void; onRunStart?: (i: number, run: PlannedRun, coord: Coordinator) => void; onRunEnd?: (i: number, o: RunOutcome) => void } = {},
 ): Promise<RunOutcome[]> {
   const maxParams = Math.max(...plan.map((r) => paramCount(buildManifest(getModelSpec(r.config.model)))));
-  const workers = new WorkerPool({ host: pool.host, port: pool.port, token: pool.token, maxParams, log: pool.log });
+  const workers = new WorkerPool({ host: pool.host, port: pool.port, token: pool.token, maxParams, log: pool.log, ...(pool.tls ? { tls: pool.tls } : {}) });
   const outcomes: RunOutcome[] = [];
   let listening = false;
   try {
