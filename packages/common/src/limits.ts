@@ -7,8 +7,14 @@ export const PROTOCOL_VERSION = 5;
 export const HEARTBEAT_INTERVAL_MS = 10_000;
 /** A worker that has not answered a ping within this time is terminated. */
 export const PONG_DEADLINE_MS = 20_000;
-/** Default deadline for one shard before it is reassigned to another worker. */
+/** Default deadline for one shard before it is reassigned to another worker: the ceiling of the adaptive one. */
 export const STEP_TIMEOUT_MS = 120_000;
+/** Adaptive shard deadline: this many times the recent median time per sample, times the shard's samples... */
+export const ADAPTIVE_DEADLINE_FACTOR = 4;
+/** ...but never less than this (jitter, a first step's warm-up)... */
+export const ADAPTIVE_DEADLINE_FLOOR_MS = 2_000;
+/** ...and only once this many shards were timed (until then: the ceiling, --step-timeout). */
+export const ADAPTIVE_DEADLINE_MIN_SAMPLES = 8;
 /** Most workers (connections that proved themselves) one coordinator accepts. */
 export const MAX_WORKERS = 256;
 /** Most connections at once that have not finished the handshake (ERR_TOO_MANY_CONNECTIONS past it: the oldest goes). */

@@ -32,6 +32,8 @@ export interface ReadyMsg { kind: 'ready'; modelFingerprint: string; datasetFing
 export interface GradientMsg {
   kind: 'gradient'; step: number; version: number; shardId: number; count: number;
   lossSum: number; correct: number; computeMs: number; grad: Float32Array;
+  /** How long the assignment waited at the worker for its weights to arrive (the weights' download). */
+  fetchMs?: number;
 }
 export interface EvalResultMsg {
   kind: 'evalResult'; evalId: number; shardId: number; count: number; lossSum: number; correct: number; computeMs: number;
@@ -153,6 +155,7 @@ export function parseWorkerMsg(raw: unknown, ctx: ParseContext): WorkerMsg {
         kind, step: int(o, 'step'), version: int(o, 'version'), shardId: int(o, 'shardId'),
         count: int(o, 'count', 1, MAX_BATCH_SIZE), lossSum: finite(o, 'lossSum', 0), correct: int(o, 'correct'),
         computeMs: finite(o, 'computeMs', 0), grad: floats(o, 'grad', ctx.paramCount),
+        ...(o['fetchMs'] === undefined ? {} : { fetchMs: finite(o, 'fetchMs', 0) }),
       };
     case 'evalResult':
       return {

@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import {
   buildManifest, cutBatch, epochOrder, getModelSpec, learningRate, modelFingerprint, MomentumSGD, noiseEstimate, NoiseScaleTracker,
   planBatch, scheduleOf, ShardReducer, TrainerError, validateConfig,
-  type Dataset, type Derived, type EvalResultMsg, type Manifest, type TrainConfig,
+  type Dataset, type Derived, type EvalResultMsg, type GradientMsg, type Manifest, type TrainConfig,
 } from '@dtrain/common';
 import { buildDataset, type DataLocation } from '@dtrain/common/files';
 import { startState, writeCheckpoint, type StartState, type TrainState } from './checkpoint.js';
@@ -45,6 +45,12 @@ export interface CoordinatorEvents {
   step: [StepRecord];
   eval: [EvalRecord];
   workers: [number];
+}
+
+/** A worker's download and upload estimates from one round trip of `roundTripMs` (see StepRecord.links). */
+function linkTimes(roundTripMs: number, g: GradientMsg): { downloadMs: number; uploadMs: number } {
+  const downloadMs = g.fetchMs ?? 0;
+  return { downloadMs, uploadMs: Math.max(0, roundTripMs - g.computeMs - downloadMs) };
 }
 
 export class Coordinator extends EventEmitter<CoordinatorEvents> {
@@ -160,11 +166,13 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const shards = cutBatch(batch, live, this.config.balance === 'speed' ? this.pool.speeds : null);
     const reducer = new ShardReducer(this.meanGrad, shards.length);
     const computeMs: Record<string, number> = {};
+    const links: StepRecord['links'] = {};
     const round = this.pool.runRound({
       kind: 'step', step, version, tasks: stepTasks(shards, step, version, this.train.epoch), timeoutMs: this.config.stepTimeoutMs,
       onAccepted: (conn, gradient) => {
         reducer.add(gradient); // summed in shard order whatever the arrival order
         computeMs[conn.label] = (computeMs[conn.label] ?? 0) + gradient.computeMs;
+        links[conn.label] = linkTimes(performance.now() - t0, gradient);
         this.records.shardDone(conn, gradient);
       },
     }, this.halt.signal);
@@ -185,7 +193,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const bytes = this.pool.bytes;
     this.records.hold({
       type: 'step', step, epoch: this.epochFloat(), loss: reduced.meanLoss, accuracy: reduced.accuracy, lr,
-      samples: reduced.samples, workers: live.length, computeMs,
+      samples: reduced.samples, workers: live.length, computeMs, links,
       ...stepTimes({ t0, assigned, shared, reduce, end: performance.now() }, outcome.decodeMs),
       bytesIn: bytes.in - bytes0.in, bytesOut: bytes.out - bytes0.out, reassigned: outcome.reassigned,
       gradNormSq: est?.gradNormSq ?? null, traceSigma: est?.traceSigma ?? null, bSimple, time: Date.now(),
@@ -235,11 +243,23 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       this.emit('workers', this.pool.ready().length);
       if (this.stopReason !== null && this.pool.ready().length === 0) this.halt.abort();
     };
+    const onDemoted = (conn: WorkerConn, ms: number): void => {
+      this.records.event(this.train.step, 'worker-demoted', `${conn.label} no answer within ${Math.round(ms)} ms`);
+      this.emit('workers', this.pool.ready().length);
+    };
+    const onPromoted = (conn: WorkerConn): void => {
+      this.records.event(this.train.step, 'worker-promoted', conn.label);
+      this.emit('workers', this.pool.ready().length);
+    };
     this.pool.on('joined', onJoined);
     this.pool.on('lost', onLost);
+    this.pool.on('demoted', onDemoted);
+    this.pool.on('promoted', onPromoted);
     return () => {
       this.pool.off('joined', onJoined);
       this.pool.off('lost', onLost);
+      this.pool.off('demoted', onDemoted);
+      this.pool.off('promoted', onPromoted);
     };
   }
 

@@ -5,6 +5,7 @@ export { openSoloRun, type SoloRun, type SoloRunOptions } from './solo.js';
 export { CoordinatorServer, type WorkerConn, type RunWelcome, type ServerTls } from './server.js';
 export { Admission, type AdmissionLimits } from './admission.js';
 export { Round, type RoundTask } from './round.js';
+export { AdaptiveDeadline } from './deadline.js';
 export { readCheckpoint, writeCheckpoint, listCheckpoints, checkpointName, startState, CHECKPOINT_FORMAT, type StartState } from './checkpoint.js';
 export { RunLog } from './run-log.js';
 export { RunDir, defaultRunDir, readMetrics, type StepRecord, type EvalRecord, type MetricRecord } from './rundir.js';

@@ -9,6 +9,7 @@ import {
   SpeedTracker, TrainerError,
   type EvalResultMsg, type GradientMsg, type ParseContext,
 } from '@dtrain/common';
+import { AdaptiveDeadline } from './deadline.js';
 import { Round, type RoundTask } from './round.js';
 import { CoordinatorServer, type RunWelcome, type ServerTls, type WorkerConn } from './server.js';
 import { waitForWorkers, type WorkerNeed } from './waiting.js';
@@ -56,6 +57,10 @@ export interface RoundOutcome {
 export interface PoolEvents {
   joined: [WorkerConn];
   lost: [WorkerConn, string];
+  /** A worker held a task past its deadline: no new tasks until it answers again. */
+  demoted: [WorkerConn, number];
+  /** A demoted worker answered: it gets tasks again. */
+  promoted: [WorkerConn];
 }
 
 /** What a run needs of its pool (a fake one in the loop's unit test). */
@@ -75,6 +80,7 @@ interface OpenRound {
   spec: StepRound | EvalRound;
   round: Round<true>;
   decodeMs: number;
+  startedAt: number;
 }
 
 export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
@@ -85,6 +91,9 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
   private open: OpenRound | null = null;
   /** Ends the current wait for workers early (a worker joined). */
   private wake: (() => void) | null = null;
+  /** Workers that missed a deadline and have not answered since: they get no tasks. */
+  private readonly demoted = new Set<number>();
+  private readonly deadlines = new AdaptiveDeadline();
 
   constructor(private readonly opts: PoolOptions) {
     super();
@@ -112,8 +121,9 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
     return { in: this.server.bytesIn, out: this.server.bytesOut };
   }
 
+  /** Ready workers that may get tasks (the demoted ones are left out until they answer). */
   ready(): WorkerConn[] {
-    return this.server.readyWorkers();
+    return this.server.readyWorkers().filter((c) => !this.demoted.has(c.id));
   }
 
   /** Start serving a run: every worker is welcomed to it and answers ready again; weights start over. */
@@ -136,9 +146,11 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
    */
   runRound(spec: StepRound | EvalRound, signal: AbortSignal): Promise<RoundOutcome | null> {
     const round = new Round<true>({
-      liveWorkers: () => this.ready(), send: (c, f) => this.server.send(c, f), timeoutMs: spec.timeoutMs, log: this.opts.log,
+      liveWorkers: () => this.ready(), send: (c, f) => this.server.send(c, f), log: this.opts.log,
+      timeoutMs: (task) => this.deadlines.forTask(task.count, spec.timeoutMs),
+      missedDeadline: (ids) => this.demote(ids, performance.now() - open.startedAt),
     }, spec.tasks);
-    const open: OpenRound = { spec, round, decodeMs: 0 };
+    const open: OpenRound = { spec, round, decodeMs: 0, startedAt: performance.now() };
     this.open = open;
     const done = round.run();
     return new Promise((resolve) => {
@@ -191,6 +203,7 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
 
   private onLost(conn: WorkerConn, why: string): void {
     this.opts.log(`worker ${conn.label} left (${why})`);
+    this.demoted.delete(conn.id);
     this.speeds.forget(conn.id);
     this.weights.forget(conn.id);
     this.emit('lost', conn, why);
@@ -198,6 +211,7 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
   }
 
   private admitGradient(conn: WorkerConn, msg: GradientMsg, decodeMs: number): void {
+    this.promote(conn);
     const open = this.open;
     if (open?.spec.kind !== 'step' || msg.step !== open.spec.step) {
       const at = open?.spec.kind === 'step' ? `step ${open.spec.step}` : 'no open step';
@@ -211,12 +225,14 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
       return;
     }
     if (!this.admit(conn, open, msg.shardId)) return;
+    if (round.reassigned === 0) this.deadlines.observe(performance.now() - open.startedAt, msg.count);
     open.decodeMs += decodeMs;
     this.speeds.observe(conn.id, msg.computeMs, msg.count);
     spec.onAccepted(conn, msg);
   }
 
   private admitEvalResult(conn: WorkerConn, msg: EvalResultMsg): void {
+    this.promote(conn);
     const open = this.open;
     if (open?.spec.kind !== 'eval' || msg.evalId !== open.spec.evalId) {
       this.opts.log(`worker ${conn.label}: ERR_STALE_GRADIENT: result of evaluation ${msg.evalId} outside its round; dropped`);
@@ -228,6 +244,25 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
       return;
     }
     if (this.admit(conn, open, msg.shardId)) open.spec.onAccepted(conn, msg);
+  }
+
+  /** Workers that held a task past its deadline get no new tasks until they answer again. */
+  private demote(ids: readonly number[], ms: number): void {
+    for (const conn of this.server.readyWorkers()) {
+      if (!ids.includes(conn.id) || this.demoted.has(conn.id)) continue;
+      this.demoted.add(conn.id);
+      this.opts.log(`worker ${conn.label}: no answer within ${Math.round(ms)} ms; demoted (no new tasks) until it answers`);
+      this.emit('demoted', conn, ms);
+    }
+  }
+
+  /** Any result from a demoted worker, even a late one, proves it alive. */
+  private promote(conn: WorkerConn): void {
+    if (!this.demoted.delete(conn.id)) return;
+    this.opts.log(`worker ${conn.label} answered again; it gets tasks again`);
+    this.emit('promoted', conn);
+    this.open?.round.workerJoined();
+    this.wake?.();
   }
 
   /** The round's verdict on a result whose shape matched: true when it is the first for a task this worker holds. */

@@ -14,7 +14,10 @@ export interface RoundTask {
 export interface RoundHost {
   liveWorkers(): WorkerConn[];
   send(conn: WorkerConn, frame: Uint8Array): void;
-  timeoutMs: number;
+  /** How long a task may take before it also goes to another worker (a number, or per task). */
+  timeoutMs: number | ((task: RoundTask) => number);
+  /** Ids of the workers that held a task past its deadline (the pool demotes them). */
+  missedDeadline?: (workerIds: number[]) => void;
   log: (line: string) => void;
 }
 
@@ -108,13 +111,20 @@ export class Round<R> {
     holders.add(conn.id);
     this.host.send(conn, task.frame);
     this.clearTimer(taskId);
-    this.timers.set(taskId, setTimeout(() => this.onDeadline(taskId), this.host.timeoutMs));
+    this.timers.set(taskId, setTimeout(() => this.onDeadline(taskId), this.timeoutOf(taskId)));
+  }
+
+  private timeoutOf(taskId: number): number {
+    const t = this.host.timeoutMs;
+    return typeof t === 'number' ? t : t(this.byId.get(taskId)!);
   }
 
   private onDeadline(taskId: number): void {
     this.timers.delete(taskId);
     if (this.results.has(taskId)) return;
-    this.reassign(taskId, `deadline of ${this.host.timeoutMs} ms passed`);
+    const late = [...(this.holders.get(taskId) ?? [])];
+    if (late.length > 0) this.host.missedDeadline?.(late);
+    this.reassign(taskId, `deadline of ${Math.round(this.timeoutOf(taskId))} ms passed`);
   }
 
   private reassign(taskId: number, why: string): void {
@@ -125,7 +135,7 @@ export class Round<R> {
         this.queue.push(taskId);
         this.host.log(`task ${taskId}: ${why}; waiting for a worker`);
       } else {
-        this.timers.set(taskId, setTimeout(() => this.onDeadline(taskId), this.host.timeoutMs));
+        this.timers.set(taskId, setTimeout(() => this.onDeadline(taskId), this.timeoutOf(taskId)));
       }
       return;
     }

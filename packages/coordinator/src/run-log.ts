@@ -79,8 +79,13 @@ export class RunLog extends EventEmitter<RunLogEvents> {
   }
 
   workerLost(conn: WorkerConn, why: string, step: number): void {
-    this.flush(); // the step before the event stays before it
-    this.append({ type: 'event', step, event: 'worker-lost', detail: `${conn.label} ${why}`, time: Date.now() });
+    this.event(step, 'worker-lost', `${conn.label} ${why}`);
+  }
+
+  /** An event record (worker-lost, worker-demoted, worker-promoted, ...), after the step before it. */
+  event(step: number, event: string, detail: string): void {
+    this.flush();
+    this.append({ type: 'event', step, event, detail, time: Date.now() });
   }
 
   /** Count an accepted shard in its worker's totals. */

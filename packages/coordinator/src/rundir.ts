@@ -17,6 +17,12 @@ export interface StepRecord {
   workers: number;
   /** Per-worker compute time (worker-reported), by worker label. */
   computeMs: Record<string, number>;
+  /**
+   * Per-worker link times, by label: download = how long the worker's assignment waited for the weights
+   * (worker-measured); upload = the rest of the round trip, from the assignment sent to the gradient
+   * received, after compute and download. One-way times without synchronized clocks: estimates.
+   */
+  links: Record<string, { downloadMs: number; uploadMs: number }>;
   /** Step wall time, and the part spent waiting for gradients after the last assignment went out. */
   stepMs: number;
   waitMs: number;

@@ -103,3 +103,11 @@ test('each step cuts exactly the planned batch over the workers in id order, and
   assert.ok(s1.type === 'step' && s1.loss === 2 && s1.accuracy === 1 && s1.samples === 16 && s1.workers === 2);
   assert.deepEqual(s1.type === 'step' && s1.computeMs, { w0: 1, w1: 1 });
 });
+
+test('each step records per-worker download and upload estimates', async () => {
+  const { out } = await twoSteps(0);
+  const s1 = readMetrics(out)[0]!;
+  assert.ok(s1.type === 'step');
+  assert.deepEqual(Object.keys(s1.links).sort(), ['w0', 'w1']);
+  for (const l of Object.values(s1.links)) assert.ok(l.downloadMs === 0 && l.uploadMs >= 0, JSON.stringify(l)); // the fake pool reports no fetch time
+});

@@ -65,7 +65,7 @@ export class WorkerClient {
   private stopped = false;
   private finish: ((r: WorkerResult) => void) | null = null;
   /** Assignments that arrived ahead of their weights version. */
-  private early: AssignMsg[] = [];
+  private early: { msg: AssignMsg; at: number }[] = [];
   /** This connection's sealed session (with a token), from our hello on. */
   private session: SessionCipher | null = null;
   /** The last reason a connection failed before its welcome (logged once until it changes). */
@@ -259,27 +259,28 @@ export class WorkerClient {
   /** New weights: run the assignments that were waiting for them. */
   private onWeights(ws: WebSocket, msg: WeightsMsg): void {
     this.requireTrainer().setWeights(msg.version, msg.data);
-    for (const a of this.early.splice(0)) this.compute(ws, a);
+    const now = performance.now();
+    for (const a of this.early.splice(0)) this.compute(ws, a.msg, now - a.at);
   }
 
   /** The coordinator sends a step's assignments before the weights they need: hold those until then. */
   private onAssign(ws: WebSocket, msg: AssignMsg): void {
     const trainer = this.requireTrainer();
     if (msg.version > trainer.version && this.early.length < MAX_EARLY_ASSIGNMENTS) {
-      if (this.early.push(msg) === 1) trainer.prepare(msg); // its batch is ready when the weights come
+      if (this.early.push({ msg, at: performance.now() }) === 1) trainer.prepare(msg); // its batch is ready when the weights come
     } else {
       this.compute(ws, msg);
     }
   }
 
   /** Compute an assignment's gradient straight into a pooled frame and send it. */
-  private compute(ws: WebSocket, msg: AssignMsg): void {
+  private compute(ws: WebSocket, msg: AssignMsg, fetchMs = 0): void {
     const trainer = this.requireTrainer();
     const pooled = this.gradFrames.take();
     try {
       const { grad, ...fields } = trainer.computeGradient(msg, floatPayload(pooled.buffer, trainer.net.paramCount));
       this.steps++;
-      const frame = finishTensorFrame(pooled.buffer, fields, grad.length);
+      const frame = finishTensorFrame(pooled.buffer, { ...fields, fetchMs }, grad.length);
       if (ws.readyState !== WebSocket.OPEN) return;
       if (this.session) ws.send(this.session.seal(frame)); // a sealed copy: the pooled buffer is free at once
       else pooled.sendWith((done) => ws.send(frame, done));

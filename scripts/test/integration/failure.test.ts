@@ -49,7 +49,7 @@ test('a worker process killed mid-run: the run completes and every planned sampl
   assert.ok(records(run.out).some((r) => r.type === 'event' && r.event === 'worker-lost'));
 });
 
-test('a worker that stalls past the deadline has its shard recomputed by another', async () => {
+test('a worker that stalls past the deadline has its shard recomputed by another and gets no more shards', async () => {
   const cfg = testConfig({ maxSteps: 3, batchSize: 32, workers: 2, minWorkers: 1, stepTimeoutMs: 300 });
   const run = await startRun(cfg);
   const summaryP = run.run();
@@ -60,7 +60,11 @@ test('a worker that stalls past the deadline has its shard recomputed by another
   stalled.close();
   assert.equal(summary.status, 'completed');
   const steps = stepsOf(run.out);
-  assert.ok(steps.every((r) => r.samples === 32 && r.reassigned >= 1), JSON.stringify(steps.map((r) => [r.samples, r.reassigned])));
+  const shape = JSON.stringify(steps.map((r) => [r.samples, r.workers, r.reassigned]));
+  assert.ok(steps.every((r) => r.samples === 32), shape);
+  assert.ok(steps[0]!.workers === 2 && steps[0]!.reassigned === 1, shape);
+  assert.ok(steps.slice(1).every((r) => r.workers === 1 && r.reassigned === 0), `demoted after its miss: ${shape}`);
+  assert.ok(records(run.out).some((r) => r.type === 'event' && r.event === 'worker-demoted'));
 });
 
 test('a worker sending a malformed gradient is disconnected and the run goes on', async () => {
@@ -132,9 +136,43 @@ test('a stalled worker\'s shard is recomputed elsewhere with exactly its planned
   for (const step of [1, 2, 3]) {
     const planned = [...planBatch(order, step - 1, 32)];
     const echoed = got['echo']!.filter((a) => a.step === step).sort((a, b) => a.shardId - b.shardId);
-    assert.deepEqual(echoed.map((a) => a.shardId), [0, 1], `step ${step}: the echo worker computed both shards`);
+    // step 1 was cut in two and the stalled half recomputed; then the stalled worker is demoted: one shard
+    assert.deepEqual(echoed.map((a) => a.shardId), step === 1 ? [0, 1] : [0], `step ${step}: the echo worker's shards`);
     assert.deepEqual(echoed.flatMap((a) => [...a.indices]), planned, `step ${step}: exactly the planned samples, in shard order`);
-    const stalled = got['stall']!.find((a) => a.step === step);
-    assert.deepEqual(stalled && [...stalled.indices], [...echoed.find((a) => a.shardId === stalled?.shardId)!.indices], 'the recomputed shard is the stalled one');
   }
+  assert.deepEqual(got['stall']!.map((a) => a.step), [1], 'the stalled worker got step 1 only');
+  const stalled = got['stall']![0]!;
+  assert.deepEqual([...stalled.indices], [...got['echo']!.find((a) => a.step === 1 && a.shardId === stalled.shardId)!.indices], 'the recomputed shard is the stalled one');
+});
+
+test('a worker frozen (SIGSTOP) past the adaptive deadline is demoted, the run goes on at normal step time, and it rejoins when thawed', async () => {
+  const cfg = testConfig({ maxSteps: 320, epochs: 20, batchSize: 32, workers: 2, minWorkers: 1, evalEvery: 1000 });
+  const run = await startRun(cfg);
+  const child = spawn(process.execPath, [CLI, 'worker', '--connect', run.url, '--backend', 'wasm', '--quiet', '--give-up', '10', '--name', 'frozen'], { stdio: 'ignore' });
+  let frozenAt = 0;
+  let thawedAt = 0;
+  run.coord.on('step', (r) => {
+    if (r.step === 12) {
+      child.kill('SIGSTOP');
+      frozenAt = performance.now();
+      setTimeout(() => {
+        child.kill('SIGCONT');
+        thawedAt = performance.now();
+      }, 3_000);
+    }
+  });
+  const summaryP = run.run();
+  const w = await worker(run.url, 'steady');
+  const summary = await summaryP;
+  await w.done;
+  child.kill('SIGCONT');
+  assert.equal(summary.status, 'completed', summary.error);
+  assert.ok(frozenAt > 0 && thawedAt > 0, 'the freeze happened during the run');
+  const events = records(run.out).filter((r) => r.type === 'event').map((r) => r.type === 'event' && `${r.event} ${r.detail.split('@')[0]}`);
+  assert.ok(events.includes('worker-demoted frozen') && events.includes('worker-promoted frozen'), events.join(', '));
+  const steps = stepsOf(run.out);
+  assert.ok(steps.every((r) => r.samples === 32));
+  const slow = steps.filter((r) => r.stepMs > 1_500);
+  assert.ok(slow.length <= 1, `steps over 1.5 s: ${slow.map((r) => `${r.step}: ${r.stepMs.toFixed(0)} ms`).join(', ')}`); // only the one that hit the deadline
+  assert.ok(slow.every((r) => r.stepMs < 4_000), 'the deadline is seconds, not the 20 s --step-timeout');
 });
