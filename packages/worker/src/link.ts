@@ -67,9 +67,11 @@ export class CoordinatorLink {
     if (this.ws.readyState === WebSocket.OPEN) this.ws.send(this.session ? this.session.seal(frame) : frame);
   }
 
-  /** Send bytes no correct worker sends (tests and fuzzers). */
-  sendRaw(data: Uint8Array | string): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(data);
+  /** Send bytes no correct worker sends (tests and fuzzers); `sealed`: inside the session, as an insider would. */
+  sendRaw(data: Uint8Array | string, sealed = false): void {
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    if (sealed && this.session && typeof data !== 'string') this.ws.send(this.session.seal(data));
+    else this.ws.send(data);
   }
 
   /** Challenge -> hello (with the token's proof; then a sealed session) -> welcome -> ready. Resolves with the welcome. */

@@ -9,7 +9,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import {
   buildManifest, encode, getModelSpec, MAX_HANDSHAKE_BYTES, modelFingerprint, paramCount, PROTOCOL_VERSION, Rng,
 } from '@dtrain/common';
-import { readCheckpoint } from '@dtrain/coordinator';
+import { readCheckpoint, readMetrics } from '@dtrain/coordinator';
 import { WorkerClient } from '@dtrain/worker';
 import { CoordinatorLink } from '@dtrain/worker/link';
 import { coordinatorTemplates, hostileFrame, workerTemplates, type Frame } from './fuzz-frames.js';
@@ -39,12 +39,12 @@ async function fuzzOnce(url: string, rng: Rng, afterHello: boolean): Promise<boo
   }
   try {
     if (afterHello) {
-      await link.hello({ token: TOKEN, name: 'fz' }); // an insider: the frames after this are sealed, the hostile one is not
+      await link.hello({ token: TOKEN, name: 'fz' }); // an insider with the token
       await link.expect('welcome');
     } else {
       await link.expect('challenge');
     }
-    link.sendRaw(hostileFrame(rng, workerTemplates(TINY_PARAMS), MAX_HANDSHAKE_BYTES));
+    link.sendRaw(hostileFrame(rng, workerTemplates(TINY_PARAMS), MAX_HANDSHAKE_BYTES), afterHello); // an insider's frames reach the parser sealed
     await settle(link.closed, 1000);
   } catch {
     /* the coordinator closed first: that is one of the allowed answers */
@@ -71,11 +71,11 @@ async function trainedWeights(fuzzers: number): Promise<{ weights: Float32Array;
   const heap0 = heapAfterGc();
   let finished = false;
   const summaryP = run.run().finally(() => (finished = true));
-  // Hostile frames while the run waits for its workers (300 per fuzzer), then on through the training.
+  // Hostile frames while the run waits for its workers (400 per fuzzer), then on through the training.
   let reached = 0;
   let allReached: () => void = () => undefined;
   const before = new Promise<void>((r) => (allReached = r));
-  const enough = { frames: 300, reached: () => void (++reached === fuzzers && allReached()) };
+  const enough = { frames: 400, reached: () => void (++reached === fuzzers && allReached()) };
   const fuzzing = Array.from({ length: fuzzers }, (_, i) => fuzzUntil(run.url, 100 + i, () => finished, enough));
   if (fuzzers > 0) await before;
   const ws = await Promise.all([worker(run.url, 'a', TOKEN), worker(run.url, 'b', TOKEN)]);
@@ -89,10 +89,44 @@ async function trainedWeights(fuzzers: number): Promise<{ weights: Float32Array;
 test('thousands of hostile frames before and after the handshake: the run completes with the undisturbed weights', async () => {
   const calm = await trainedWeights(0);
   const fuzzed = await trainedWeights(6);
-  assert.ok(fuzzed.frames >= 1800, `only ${fuzzed.frames} frames`);
+  assert.ok(fuzzed.frames >= 2000, `only ${fuzzed.frames} frames`);
   assert.equal(Buffer.compare(Buffer.from(fuzzed.weights.buffer), Buffer.from(calm.weights.buffer)), 0, 'weights differ from the undisturbed run');
   assert.equal(({} as Record<string, unknown>)['polluted'], undefined, 'Object.prototype polluted');
   assert.ok(fuzzed.heapGrowthMb < 64, `heap grew ${fuzzed.heapGrowthMb.toFixed(1)} MB`);
+});
+
+test('ready insiders answer their assignments with hostile sealed frames: each is refused, every step keeps its planned samples', async () => {
+  const config = testConfig({ maxSteps: 400, epochs: 30, batchSize: 32, workers: 1, minWorkers: 1, evalEvery: 1000 });
+  const run = await startRun(config, { token: TOKEN });
+  let finished = false;
+  const summaryP = run.run().finally(() => (finished = true));
+  const honest = await worker(run.url, 'honest', TOKEN);
+  const rng = new Rng(11);
+  const templates = workerTemplates(TINY_PARAMS);
+  let sent = 0;
+  while (!finished && sent < 150) {
+    const link = await CoordinatorLink.open(run.url).catch(() => null);
+    if (!link) break;
+    try {
+      await link.join({ token: TOKEN, name: 'insider' });
+      for (let m = await link.next(); m; m = await link.next()) {
+        if (m.kind !== 'assign') continue;
+        link.sendRaw(hostileFrame(rng, templates, 1 << 20) as Uint8Array | string, true);
+        sent++;
+        break;
+      }
+      await settle(link.closed, 200); // then we leave: a frame that was only dropped must not hold the step
+    } catch {
+      /* refused: expected */
+    } finally {
+      link.close();
+    }
+  }
+  const summary = await summaryP;
+  await honest.done;
+  assert.equal(summary.status, 'completed', summary.error);
+  assert.ok(sent >= 100, `only ${sent} hostile answers`);
+  assert.ok(readMetrics(run.out).every((r) => r.type !== 'step' || r.samples === 32));
 });
 
 /** A hostile coordinator: every connection gets a burst of hostile frames, half of them after a real handshake. */
