@@ -20,7 +20,8 @@ export type ErrorCode =
   | 'ERR_STEP_TIMEOUT'
   | 'ERR_CHECKPOINT'
   | 'ERR_BACKEND'
-  | 'ERR_NO_WORKERS';
+  | 'ERR_NO_WORKERS'
+  | 'ERR_DIVERGED';
 
 export interface TrainerErrorOptions {
   hint?: string;

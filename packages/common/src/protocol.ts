@@ -39,7 +39,9 @@ export interface EvalResultMsg {
   kind: 'evalResult'; evalId: number; shardId: number; count: number; lossSum: number; correct: number; computeMs: number;
 }
 export interface FailMsg { kind: 'fail'; code: string; message: string }
-export type WorkerMsg = HelloMsg | ReadyMsg | GradientMsg | EvalResultMsg | FailMsg;
+/** The worker's own loss or gradient for a shard is not finite: training diverged (sent instead of NaN frames). */
+export interface DivergedMsg { kind: 'diverged'; step: number; version: number; shardId: number; what: 'loss' | 'gradient' }
+export type WorkerMsg = HelloMsg | ReadyMsg | GradientMsg | EvalResultMsg | FailMsg | DivergedMsg;
 
 // ---- validation helpers ----
 type Obj = Record<string, unknown>;
@@ -84,7 +86,7 @@ function bool(o: Obj, key: string): boolean {
 }
 
 /** One branch-free pass: x * 0 is NaN exactly for NaN and +-Infinity (0.087 vs 0.110 ms per 122,570 floats with a branch per element). */
-function allFinite(v: Float32Array): boolean {
+export function allFinite(v: Float32Array): boolean {
   let acc = 0;
   for (let i = 0; i < v.length; i++) acc += v[i]! * 0;
   return acc === 0;
@@ -164,6 +166,11 @@ export function parseWorkerMsg(raw: unknown, ctx: ParseContext): WorkerMsg {
       };
     case 'fail':
       return { kind, code: str(o, 'code', 64), message: str(o, 'message', 4000) };
+    case 'diverged': {
+      const what = str(o, 'what', 16);
+      if (what !== 'loss' && what !== 'gradient') fail('ERR_BAD_FRAME', `field "what" must be loss or gradient`);
+      return { kind, step: int(o, 'step'), version: int(o, 'version'), shardId: int(o, 'shardId'), what };
+    }
     default:
       return fail('ERR_UNKNOWN_KIND', `unknown message kind ${JSON.stringify(kind)?.slice(0, 40)}`);
   }

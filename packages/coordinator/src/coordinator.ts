@@ -7,12 +7,12 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import {
-  buildManifest, cutBatch, epochOrder, getModelSpec, learningRate, modelFingerprint, MomentumSGD, noiseEstimate, NoiseScaleTracker,
+  allFinite, buildManifest, cutBatch, epochOrder, getModelSpec, learningRate, modelFingerprint, MomentumSGD, noiseEstimate, NoiseScaleTracker,
   planBatch, scheduleOf, ShardReducer, TrainerError, validateConfig,
   type Dataset, type Derived, type EvalResultMsg, type GradientMsg, type Manifest, type TrainConfig,
 } from '@dtrain/common';
 import { buildDataset, type DataLocation } from '@dtrain/common/files';
-import { startState, writeCheckpoint, type StartState, type TrainState } from './checkpoint.js';
+import { listCheckpoints, startState, writeCheckpoint, type StartState, type TrainState } from './checkpoint.js';
 import { evalRecord } from './evaluation.js';
 import { evalTasks, stepTasks } from './tasks.js';
 import { stepTimes, type EvalRecord, type RunDir, type StepRecord } from './rundir.js';
@@ -74,6 +74,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   /** Aborts a wait (for workers, or for a round) when the run is stopped and cannot finish its step. */
   private readonly halt = new AbortController();
   private stopReason: string | null = null;
+  /** The weights in memory stopped being finite (divergence): they are neither sent nor saved. */
+  private weightsSpoiled = false;
   private order: { epoch: number; indices: Uint32Array } = { epoch: -1, indices: new Uint32Array(0) };
   private evalId = 0;
 
@@ -141,9 +143,10 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       if (this.stopReason !== null) status = 'stopped';
       else await this.evaluateAll();
     } catch (e) {
-      status = 'failed';
+      status = e instanceof TrainerError && e.code === 'ERR_DIVERGED' ? 'diverged' : 'failed';
       error = e instanceof TrainerError ? e.describe() : String((e as Error)?.stack ?? e);
-      this.opts.log(`run failed: ${error}`);
+      this.opts.log(`run ${status}: ${error}`);
+      if (status === 'diverged') this.records.event(this.train.step, 'diverged', error);
     } finally {
       unwatch();
       this.train.wallMs = wall0 + (performance.now() - t0);
@@ -182,13 +185,19 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.records.flush(); // the last step's record, off the critical path
     const outcome = await round;
     if (!outcome) return false;
+    const lr = learningRate(scheduleOf(this.config), this.train.step);
+    if (outcome.diverged) throw this.divergence(step, lr, `worker ${outcome.diverged.worker}'s ${outcome.diverged.what} for shard ${outcome.diverged.shardId} is not finite`);
     const reduce = performance.now();
     this.setState('APPLYING');
     const reduced = reducer.finish();
+    if (!allFinite(reduced.meanGrad)) throw this.divergence(step, lr, 'the mean gradient is not finite');
     const est = noiseEstimate(reduced.shards, reduced.meanNormSq);
     const bSimple = est ? this.noise.update(est) : null;
-    const lr = learningRate(scheduleOf(this.config), this.train.step);
     this.optimizer.step(lr, this.weights, reduced.meanGrad);
+    if (!allFinite(this.weights)) {
+      this.weightsSpoiled = true; // never broadcast nor checkpointed; the last good checkpoint stays
+      throw this.divergence(step, lr, 'the updated weights are not finite');
+    }
     this.advance(reduced.samples);
     const bytes = this.pool.bytes;
     this.records.hold({
@@ -199,6 +208,12 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       gradNormSq: est?.gradNormSq ?? null, traceSigma: est?.traceSigma ?? null, bSimple, time: Date.now(),
     });
     return true;
+  }
+
+  private divergence(step: number, lr: number, what: string): TrainerError {
+    return new TrainerError('ERR_DIVERGED', `training diverged at step ${step} (lr ${lr.toPrecision(3)}): ${what}; nothing of this step was applied`, {
+      hint: `lower --lr (e.g. ${(lr / 10).toPrecision(2)}) or add --warmup-steps; the last good checkpoint is kept`,
+    });
   }
 
   /** Sharded evaluation of the validation (if any) and test splits at the current weights. */
@@ -269,7 +284,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
    */
   private finish(status: RunSummary['status'], error: string | undefined): RunSummary {
     const fruitless = this.resumedFrom !== null && status === 'failed' && this.train.step === this.startStep;
-    const finalCheckpoint = fruitless ? this.resumedFrom! : this.checkpoint();
+    const lastGood = listCheckpoints(this.runDir.dir).at(-1) ?? '';
+    const finalCheckpoint = fruitless ? this.resumedFrom! : this.weightsSpoiled ? lastGood : this.checkpoint();
     this.setState('DONE');
     if (fruitless) this.opts.log(`resume failed before its first step: ${finalCheckpoint} and the earlier summary.json are kept`);
     return this.records.summarize({

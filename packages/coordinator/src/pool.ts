@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import {
   SpeedTracker, TrainerError,
-  type EvalResultMsg, type GradientMsg, type ParseContext,
+  type DivergedMsg, type EvalResultMsg, type GradientMsg, type ParseContext,
 } from '@dtrain/common';
 import { AdaptiveDeadline } from './deadline.js';
 import { Round, type RoundTask } from './round.js';
@@ -52,6 +52,8 @@ export interface RoundOutcome {
   reassigned: number;
   /** Receive + decode + validate time of the accepted results' frames. */
   decodeMs: number;
+  /** Set when a worker reported a non-finite loss or gradient: the step ended there, unfinished. */
+  diverged?: { worker: string; shardId: number; what: 'loss' | 'gradient' };
 }
 
 export interface PoolEvents {
@@ -81,6 +83,8 @@ interface OpenRound {
   round: Round<true>;
   decodeMs: number;
   startedAt: number;
+  /** Ends the round early with this outcome (divergence). */
+  finish: (outcome: RoundOutcome) => void;
 }
 
 export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
@@ -105,6 +109,7 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
     this.server.on('lost', (c, why) => this.onLost(c, why));
     this.server.on('gradient', (c, m, ms) => this.admitGradient(c, m, ms));
     this.server.on('evalResult', (c, m) => this.admitEvalResult(c, m));
+    this.server.on('diverged', (c, m) => this.admitDivergence(c, m));
   }
 
   /** Bind; resolves with the port (useful with port 0). */
@@ -150,11 +155,12 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
       timeoutMs: (task) => this.deadlines.forTask(task.count, spec.timeoutMs),
       missedDeadline: (ids) => this.demote(ids, performance.now() - open.startedAt),
     }, spec.tasks);
-    const open: OpenRound = { spec, round, decodeMs: 0, startedAt: performance.now() };
+    const open: OpenRound = { spec, round, decodeMs: 0, startedAt: performance.now(), finish: () => undefined };
     this.open = open;
     const done = round.run();
     return new Promise((resolve) => {
       const onAbort = (): void => finish(null);
+      open.finish = (outcome) => finish(outcome);
       const finish = (v: RoundOutcome | null): void => {
         signal.removeEventListener('abort', onAbort);
         round.cancel();
@@ -244,6 +250,19 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
       return;
     }
     if (this.admit(conn, open, msg.shardId)) open.spec.onAccepted(conn, msg);
+  }
+
+  /** A worker's own loss or gradient for a task it holds is not finite: the step round ends, diverged. */
+  private admitDivergence(conn: WorkerConn, msg: DivergedMsg): void {
+    this.promote(conn);
+    const open = this.open;
+    if (open?.spec.kind !== 'step' || msg.step !== open.spec.step || msg.version !== open.spec.version) return; // stale
+    if (open.round.expectedCount(msg.shardId) === undefined) {
+      this.reject(conn, new TrainerError('ERR_UNEXPECTED_MESSAGE', `divergence reported for shard ${msg.shardId}, which this step does not have`));
+      return;
+    }
+    this.opts.log(`worker ${conn.label}: its ${msg.what} for shard ${msg.shardId} of step ${msg.step} is not finite`);
+    open.finish({ reassigned: open.round.reassigned, decodeMs: open.decodeMs, diverged: { worker: conn.label, shardId: msg.shardId, what: msg.what } });
   }
 
   /** Workers that held a task past its deadline get no new tasks until they answer again. */

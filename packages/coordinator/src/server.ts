@@ -13,7 +13,7 @@ import { Admission, DEFAULT_ADMISSION, type AdmissionLimits } from './admission.
 import {
   checkTokenProof, closeCodeFor, SessionCipher, sessionKey, closeWith, DATA_PREP_TIMEOUT_MS, decode, encode, HANDSHAKE_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, isTrainerError,
   maxMessageBytes, UPGRADE_HEADERS_TIMEOUT_MS, maxWorkerFrameBytes, parseWorkerMsg, PONG_DEADLINE_MS, PROTOCOL_VERSION, TrainerError,
-  type CoordinatorMsg, type PooledFrame, type EvalResultMsg, type GradientMsg, type HelloMsg, type ParseContext, type WelcomeMsg,
+  type CoordinatorMsg, type DivergedMsg, type PooledFrame, type EvalResultMsg, type GradientMsg, type HelloMsg, type ParseContext, type ReadyMsg, type WorkerMsg, type WelcomeMsg,
 } from '@dtrain/common';
 
 export type ConnState = 'challenged' | 'waiting' | 'welcomed' | 'ready' | 'closed';
@@ -31,6 +31,15 @@ export interface WorkerConn {
   label: string;
   /** With a token: seals every frame after the worker's proof (session.ts). */
   session: SessionCipher | null;
+  /** Was ready for some run (its late results may still arrive after the next welcome). */
+  served: boolean;
+}
+
+const RESULT_KINDS: ReadonlySet<unknown> = new Set(['gradient', 'evalResult', 'diverged']);
+
+/** A decoded frame that claims to be a result (checked no further: it is dropped). */
+function isResult(raw: unknown): boolean {
+  return typeof raw === 'object' && raw !== null && RESULT_KINDS.has((raw as { kind?: unknown }).kind);
 }
 
 /** PEM contents of the coordinator's certificate (chain) and key, and optionally the CA of client certificates. */
@@ -63,6 +72,7 @@ export interface ServerEvents {
   lost: [WorkerConn, string];
   gradient: [WorkerConn, GradientMsg, number];
   evalResult: [WorkerConn, EvalResultMsg];
+  diverged: [WorkerConn, DivergedMsg];
 }
 
 export class CoordinatorServer extends EventEmitter<ServerEvents> {
@@ -204,7 +214,7 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     const address = req.socket.remoteAddress ?? 'unknown';
     const conn: WorkerConn = {
       id: this.nextId++, ws, state: 'challenged', nonce: randomBytes(24).toString('hex'), hello: null,
-      lastPong: Date.now(), bytesIn: 0, bytesOut: 0, label: `#${this.nextId - 1}@${address}`, session: null,
+      lastPong: Date.now(), bytesIn: 0, bytesOut: 0, label: `#${this.nextId - 1}@${address}`, session: null, served: false,
     };
     const arrival = this.admission.arrive(conn, address);
     if (!arrival.admit) {
@@ -237,55 +247,76 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     this.sendMsg(conn, { kind: 'challenge', protocol: PROTOCOL_VERSION, nonce: conn.nonce, auth: !!this.opts.token });
   }
 
+  /** One frame from a worker: read it (or drop it as stale), then dispatch by kind; a bad one closes that connection. */
   private onFrame(conn: WorkerConn, data: Buffer, isBinary: boolean): void {
     const t0 = performance.now();
     conn.bytesIn += data.length;
     this.bytesIn += data.length;
     try {
-      if (!isBinary) throw new TrainerError('ERR_BAD_FRAME', 'text frames are not part of the protocol');
-      const frame = conn.session ? conn.session.open(data) : data;
-      const msg = parseWorkerMsg(decode(frame, maxWorkerFrameBytes(conn.state === 'ready', this.ctx.paramCount)), this.ctx);
-      switch (msg.kind) {
-        case 'hello':
-          this.expect(conn, 'challenged', msg.kind);
-          this.onHello(conn, msg);
-          return;
-        case 'ready':
-          this.expect(conn, 'welcomed', msg.kind);
-          if (msg.modelFingerprint !== this.welcome!.modelFingerprint) {
-            throw new TrainerError('ERR_MODEL_MISMATCH', `worker model fingerprint ${msg.modelFingerprint} differs from ${this.welcome!.modelFingerprint}`, {
-              hint: 'run the same dtrain version on coordinator and workers',
-            });
-          }
-          if (msg.datasetFingerprint !== this.welcome!.datasetFingerprint) {
-            throw new TrainerError('ERR_DATASET_MISMATCH', `worker dataset fingerprint ${msg.datasetFingerprint} differs from ${this.welcome!.datasetFingerprint}`, {
-              hint: 'give every worker the same dataset files (--data-dir) and dtrain version',
-            });
-          }
-          conn.state = 'ready';
-          this.emit('ready', conn);
-          return;
-        case 'gradient':
-          this.expect(conn, 'ready', msg.kind);
-          this.emit('gradient', conn, msg, performance.now() - t0);
-          return;
-        case 'evalResult':
-          this.expect(conn, 'ready', msg.kind);
-          this.emit('evalResult', conn, msg);
-          return;
-        case 'fail':
-          this.opts.log(`worker ${conn.label} reported ${msg.code}: ${msg.message}`);
-          closeWith(conn.ws, 1000, 'worker failed');
-          return;
-        default: {
-          const never: never = msg;
-          throw new TrainerError('ERR_UNKNOWN_KIND', `unhandled ${(never as { kind: string }).kind}`);
-        }
-      }
+      const msg = this.readFrame(conn, data, isBinary);
+      if (msg) this.dispatch(conn, msg, t0);
     } catch (e) {
       const err = isTrainerError(e) ? e : new TrainerError('ERR_BAD_FRAME', String((e as Error)?.message ?? e));
       this.reject(conn, err);
     }
+  }
+
+  /** Open (session), size-check, decode and validate a frame; null for a late result of the previous run. */
+  private readFrame(conn: WorkerConn, data: Buffer, isBinary: boolean): WorkerMsg | null {
+    if (!isBinary) throw new TrainerError('ERR_BAD_FRAME', 'text frames are not part of the protocol');
+    const frame = conn.session ? conn.session.open(data) : data;
+    // A worker welcomed to the next run may still deliver results of the last one: stale, not hostile.
+    const between = conn.state === 'welcomed' && conn.served;
+    const raw = decode(frame, maxWorkerFrameBytes(conn.state === 'ready' || between, between ? this.maxParams : this.ctx.paramCount));
+    if (between && isResult(raw)) {
+      this.opts.log(`worker ${conn.label}: a result of the previous run arrived after the next run's welcome; dropped`);
+      return null;
+    }
+    return parseWorkerMsg(raw, this.ctx);
+  }
+
+  private dispatch(conn: WorkerConn, msg: WorkerMsg, t0: number): void {
+    switch (msg.kind) {
+      case 'hello':
+        this.expect(conn, 'challenged', msg.kind);
+        return this.onHello(conn, msg);
+      case 'ready':
+        this.expect(conn, 'welcomed', msg.kind);
+        return this.onReady(conn, msg);
+      case 'gradient':
+        this.expect(conn, 'ready', msg.kind);
+        return void this.emit('gradient', conn, msg, performance.now() - t0);
+      case 'evalResult':
+        this.expect(conn, 'ready', msg.kind);
+        return void this.emit('evalResult', conn, msg);
+      case 'diverged':
+        this.expect(conn, 'ready', msg.kind);
+        return void this.emit('diverged', conn, msg);
+      case 'fail':
+        this.opts.log(`worker ${conn.label} reported ${msg.code}: ${msg.message}`);
+        return closeWith(conn.ws, 1000, 'worker failed');
+      default: {
+        const never: never = msg;
+        throw new TrainerError('ERR_UNKNOWN_KIND', `unhandled ${(never as { kind: string }).kind}`);
+      }
+    }
+  }
+
+  /** The worker built the run's model and data: both fingerprints must be the run's. */
+  private onReady(conn: WorkerConn, msg: ReadyMsg): void {
+    if (msg.modelFingerprint !== this.welcome!.modelFingerprint) {
+      throw new TrainerError('ERR_MODEL_MISMATCH', `worker model fingerprint ${msg.modelFingerprint} differs from ${this.welcome!.modelFingerprint}`, {
+        hint: 'run the same dtrain version on coordinator and workers',
+      });
+    }
+    if (msg.datasetFingerprint !== this.welcome!.datasetFingerprint) {
+      throw new TrainerError('ERR_DATASET_MISMATCH', `worker dataset fingerprint ${msg.datasetFingerprint} differs from ${this.welcome!.datasetFingerprint}`, {
+        hint: 'give every worker the same dataset files (--data-dir) and dtrain version',
+      });
+    }
+    conn.state = 'ready';
+    conn.served = true;
+    this.emit('ready', conn);
   }
 
   /** Refuse a connection before it is registered: say why in a reject message and the close code, then close. */

@@ -24,7 +24,8 @@ export function countShard(s: WorkerStats | undefined, shard: { count: number; c
 }
 
 export interface RunSummary {
-  status: 'completed' | 'stopped' | 'failed';
+  /** diverged: a loss, gradient or the updated weights stopped being finite (error says where and what to change). */
+  status: 'completed' | 'stopped' | 'failed' | 'diverged';
   error?: string;
   stopReason: string | null;
   runId: string;

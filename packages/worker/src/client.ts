@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import WebSocket from 'ws';
-import { decode, encode, finishTensorFrame, floatPayload, FramePool, tensorFrameCapacity, HANDSHAKE_TIMEOUT_MS, isTrainerError, MAX_CLIENT_FRAME_BYTES, maxCoordinatorFrameBytes, parseCoordinatorMsg, PROTOCOL_VERSION, proveToken, SessionCipher, sessionKey, RECONNECT_INITIAL_MS, RECONNECT_MAX_MS, TrainerError, closeCodeFor, closeWith, type AssignMsg, type ChallengeMsg, type CoordinatorMsg, type RejectMsg, type WeightsMsg, type WelcomeMsg, type DatasetSpec, type ParseContext, type WorkerMsg } from '@dtrain/common';
+import { allFinite, decode, encode, finishTensorFrame, floatPayload, FramePool, tensorFrameCapacity, HANDSHAKE_TIMEOUT_MS, isTrainerError, MAX_CLIENT_FRAME_BYTES, maxCoordinatorFrameBytes, parseCoordinatorMsg, PROTOCOL_VERSION, proveToken, SessionCipher, sessionKey, RECONNECT_INITIAL_MS, RECONNECT_MAX_MS, TrainerError, closeCodeFor, closeWith, type AssignMsg, type ChallengeMsg, type CoordinatorMsg, type RejectMsg, type WeightsMsg, type WelcomeMsg, type DatasetSpec, type ParseContext, type WorkerMsg } from '@dtrain/common';
 import { type DataLocation } from '@dtrain/common/files';
 import type { BackendInfo } from './backend.js';
 import { WorkerTrainer } from './trainer.js';
@@ -280,6 +280,11 @@ export class WorkerClient {
     try {
       const { grad, ...fields } = trainer.computeGradient(msg, floatPayload(pooled.buffer, trainer.net.paramCount));
       this.steps++;
+      const what = !Number.isFinite(fields.lossSum) ? 'loss' : !allFinite(grad) ? 'gradient' : null;
+      if (what) { // training diverged: say so, never send non-finite numbers (the coordinator refuses those)
+        this.send(ws, { kind: 'diverged', step: msg.step, version: msg.version, shardId: msg.shardId, what });
+        return;
+      }
       const frame = finishTensorFrame(pooled.buffer, { ...fields, fetchMs }, grad.length);
       if (ws.readyState !== WebSocket.OPEN) return;
       if (this.session) ws.send(this.session.seal(frame)); // a sealed copy: the pooled buffer is free at once

@@ -62,10 +62,11 @@ export function toTarget(records: MetricRecord[], target: number, batchSize: num
   };
 }
 
-function completedSummary(dir: string): RunSummary | null {
+/** The summary of a run that reached an outcome (completed, or diverged: a result too), else null. */
+function finishedSummary(dir: string): RunSummary | null {
   try {
     const s = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as RunSummary;
-    return s.status === 'completed' ? s : null;
+    return s.status === 'completed' || s.status === 'diverged' ? s : null;
   } catch {
     return null;
   }
@@ -83,7 +84,7 @@ export async function runPlan(
   try {
     for (const [i, run] of plan.entries()) {
       const dir = join(outRoot, run.name);
-      const done = completedSummary(dir);
+      const done = finishedSummary(dir);
       let summary: RunSummary;
       if (done) {
         summary = done;
@@ -105,7 +106,7 @@ export async function runPlan(
       };
       outcomes.push(outcome);
       hooks.onRunEnd?.(i, outcome);
-      if (summary.status !== 'completed') break;
+      if (summary.status !== 'completed' && summary.status !== 'diverged') break; // a diverged point is a result; go on
     }
   } finally {
     await workers.shutdown('experiment finished');

@@ -65,3 +65,22 @@ test('chart data: perfect-scaling line from the smallest batch that reached the 
   assert.equal(runCharts([]).length, 7);
   assert.equal(toCsv([{ a: 1, b: 'x,y' }]), 'a,b\n1,"x,y"\n');
 });
+
+test('a diverging point of a sweep is recorded as diverged and the others still run', async () => {
+  const out = tempDir('diverge');
+  const base = testConfig({ maxSteps: 4, workers: 2, minWorkers: 2, evalEvery: 1000 });
+  const plan = [
+    { name: 'huge-lr', config: { ...base, lr: 1e20 }, labels: { lr: 1e20 } },
+    { name: 'fine', config: base, labels: { lr: base.lr } },
+  ];
+  const pool = { host: '127.0.0.1', port: 0, token: undefined, cifarDir: '', waitTimeoutMs: 20_000, log: () => undefined };
+  let workers: Awaited<ReturnType<typeof worker>>[] = [];
+  const outcomes = await runPlan(plan, out, 0.05, pool, {
+    onPoolReady: (port) => void Promise.all([worker(`ws://127.0.0.1:${port}`, 'a'), worker(`ws://127.0.0.1:${port}`, 'b')]).then((w) => (workers = w)),
+  });
+  await Promise.all(workers.map((w) => w.done));
+  assert.deepEqual(outcomes.map((o) => o.summary.status), ['diverged', 'completed']);
+  assert.match(outcomes[0]!.summary.error ?? '', /training diverged at step \d+ \(lr 1\.00e\+20\)[\s\S]*hint: lower --lr/);
+  const again = await runPlan(plan, out, 0.05, { ...pool, waitTimeoutMs: 500 });
+  assert.ok(again.every((o) => o.skipped), 'a diverged run is an outcome: not redone on resume');
+});

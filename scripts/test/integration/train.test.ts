@@ -3,8 +3,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { listCheckpoints, type StepRecord } from '@dtrain/coordinator';
-import { records, testConfig, train } from './harness.js';
+import { listCheckpoints, readCheckpoint, type StepRecord } from '@dtrain/coordinator';
+import { WorkerClient } from '@dtrain/worker';
+import { records, startRun, testBackend, testConfig, train } from './harness.js';
 
 const rel = (a: Float32Array, b: Float32Array): number => {
   let num = 0;
@@ -64,4 +65,24 @@ test('resume: stop after K steps, resume, finish = uninterrupted run, bit for bi
   assert.equal(resumed.summary.steps, 8);
   assert.equal(resumed.summary.resumedFrom, ck);
   assert.deepEqual(Buffer.from(resumed.weights.buffer), Buffer.from(full.weights.buffer));
+});
+
+test('a huge learning rate ends the run "diverged" within a step; no non-finite weights are sent or saved', async () => {
+  const logs: string[] = [];
+  const run = await startRun(testConfig({ maxSteps: 20, lr: 1e20, checkpointEvery: 1 }));
+  const summaryP = run.run();
+  const clients = await Promise.all(['a', 'b'].map(async (name) => {
+    const client = new WorkerClient({ url: run.url, token: undefined, name, backend: await testBackend(), giveUpMs: 5_000, log: (l) => logs.push(l) });
+    return client.run();
+  }));
+  const summary = await summaryP;
+  await Promise.all(clients);
+  assert.equal(summary.status, 'diverged', summary.error);
+  assert.match(summary.error ?? '', /training diverged at step \d+ \(lr 1\.00e\+20\)/);
+  assert.ok(summary.steps < 20);
+  assert.ok(!logs.some((l) => /ERR_NON_FINITE/.test(l)), `a worker was sent non-finite weights: ${logs.join('\n')}`);
+  const last = readCheckpoint(summary.finalCheckpoint);
+  assert.ok(last.weights.every(Number.isFinite), 'the kept checkpoint is a good one');
+  const events = records(run.out).filter((r) => r.type === 'event' && r.event === 'diverged');
+  assert.equal(events.length, 1);
 });
