@@ -74,6 +74,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   /** Aborts a wait (for workers, or for a round) when the run is stopped and cannot finish its step. */
   private readonly halt = new AbortController();
   private stopReason: string | null = null;
+  /** Set by abandon(): the run ends failed with it. */
+  private failure: TrainerError | null = null;
   /** The weights in memory stopped being finite (divergence): they are neither sent nor saved. */
   private weightsSpoiled = false;
   private order: { epoch: number; indices: Uint32Array } = { epoch: -1, indices: new Uint32Array(0) };
@@ -111,6 +113,13 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     return this.train.step;
   }
 
+  /** Give the run up at once with this error (e.g. every local worker died): status failed, checkpoint kept. */
+  abandon(err: TrainerError): void {
+    this.failure ??= err;
+    this.stopReason ??= err.message;
+    this.halt.abort();
+  }
+
   /** Ask the run to stop after the current step (first Ctrl-C); a final checkpoint is written. */
   stop(reason: string): void {
     this.stopReason ??= reason;
@@ -140,6 +149,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         if (this.evaluationDue() && !last) await this.evaluateAll();
         if (this.config.checkpointEvery > 0 && this.train.step % this.config.checkpointEvery === 0 && !last) this.checkpoint();
       }
+      if (this.failure) throw this.failure;
       if (this.stopReason !== null) status = 'stopped';
       else await this.evaluateAll();
     } catch (e) {

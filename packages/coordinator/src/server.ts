@@ -130,6 +130,7 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
       const wss = new WebSocketServer({ server: http, perMessageDeflate: false, maxPayload: maxMessageBytes(this.maxParams) });
       this.http = http;
       this.wss = wss;
+      wss.on('error', () => undefined); // ws re-emits the HTTP server's errors; the listener below reports them
       http.once('error', (e) => reject(new TrainerError('ERR_BAD_CONFIG', `cannot listen on ${this.opts.host}:${this.opts.port}: ${e.message}`, {
         hint: 'choose another --port (or 0 for any free port) or stop the process using it',
       })));

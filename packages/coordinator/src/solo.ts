@@ -24,8 +24,14 @@ export async function openSoloRun(o: SoloRunOptions): Promise<SoloRun> {
     ...(o.pongDeadlineMs !== undefined ? { pongDeadlineMs: o.pongDeadlineMs } : {}),
     ...(o.tls ? { tls: o.tls } : {}),
   });
-  const coord = new Coordinator({ ...o, pool, start });
-  const port = await pool.listen();
+  const port = await pool.listen(); // before the run directory exists: a port in use leaves nothing behind
+  let coord: Coordinator;
+  try {
+    coord = new Coordinator({ ...o, pool, start });
+  } catch (e) {
+    await pool.shutdown('the run could not start');
+    throw e;
+  }
   return {
     coord, pool, port,
     async run() {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { TrainerError, validateConfig } from '@dtrain/common';
 import { defaultCifarDir, fetchCifar10, syntheticCacheDir } from '../data/fetch.js';
 import type { Argv } from 'yargs';
-import { listenOptions, resolveToken, serveOptions, toTrainConfig, type TrainInput } from './options.js';
+import { checkPort, listenOptions, resolveToken, serveOptions, toTrainConfig, type TrainInput } from './options.js';
 import { attachProgress, describeRun, summaryLines } from './progress.js';
 
 export type CoordinatorArgs = TrainInput & { host: string; port: number; token: string | undefined; tls?: ServerTls | undefined };
@@ -16,7 +16,7 @@ export type CoordinatorArgs = TrainInput & { host: string; port: number; token: 
 export function coordinatorCommand(y: Argv): Argv {
   return y.command('coordinator', 'serve a training run and train once --workers have joined', (c) => listenOptions(serveOptions(c), 'address to listen on'),
     async (a) => {
-      const started = await startCoordinator({ ...a, token: resolveToken(a.token, a.tokenFile), tls: serverTls(a) });
+      const started = await startCoordinator({ ...a, port: checkPort(a.port), token: resolveToken(a.token, a.tokenFile), tls: serverTls(a) });
       process.exitCode = exitCodeFor(await started.finished);
     });
 }

@@ -13,7 +13,7 @@ import { defaultRunDir, readMetrics } from '@dtrain/coordinator';
 import { prepareCifar } from './coordinator.js';
 import { runPlan, type PlannedRun, type RunOutcome } from '../experiment/run-plan.js';
 import { spawnWorker } from './launch.js';
-import { poolOptions, resolveToken, toTrainConfig } from './options.js';
+import { checkPort, poolOptions, resolveToken, toTrainConfig } from './options.js';
 import type { OptionsOf } from './options.js';
 import { attachProgress } from './progress.js';
 import {
@@ -80,6 +80,7 @@ export async function runExperiment(kind: string, plan: PlannedRun[], a: PoolArg
   for (const r of plan) validateConfig(r.config);
   const outRoot = a.out ?? defaultRunDir(join('runs', kind));
   makeDir(outRoot);
+  checkPort(a.port);
   const tls = serverTls(a);
   if (tls && a.local > 0) throw new TrainerError('ERR_BAD_CONFIG', '--tls-cert with local workers', { hint: 'local workers connect over loopback without TLS: use --local 0 with --tls-cert, or drop --tls-cert' });
   const cifarDir = await prepareCifar(a.dataset, a.dataDir);

@@ -49,7 +49,16 @@ export function workerArgv(i: number, url: string, a: WorkerSettings): string[] 
   return [CLI, 'worker', '--connect', url, '--name', `w${i}`, '--backend', a.backend, '--give-up', '30', '--quiet', ...optional];
 }
 
-export function spawnWorker(i: number, url: string, token: string, a: WorkerSettings, gpu: string | undefined): ChildProcess {
+/** The error when every local worker exited before the run finished, with what they said last. */
+export function allWorkersGone(n: number, code: number | null, sig: string | null, said: string[]): TrainerError {
+  const unique = [...new Set(said.map((l) => l.trim().slice(0, 300)))];
+  const words = unique.length ? `; they said: ${unique.map((l) => `"${l}"`).join(', ')}` : '';
+  return new TrainerError('ERR_NO_WORKERS', `all ${n} local workers exited (the last with ${sig ?? `status ${code}`}) before the run finished${words}`, {
+    hint: 'fix what the workers report (try: dtrain doctor; --backend wasm works everywhere), then resume with --resume',
+  });
+}
+
+export function spawnWorker(i: number, url: string, token: string, a: WorkerSettings, gpu: string | undefined, onLine?: (line: string) => void): ChildProcess {
   const env: NodeJS.ProcessEnv = { ...process.env, DTRAIN_TOKEN: token };
   if (gpu !== undefined) env['CUDA_VISIBLE_DEVICES'] = gpu;
   const child = spawn(process.execPath, workerArgv(i, url, a), {
@@ -57,7 +66,10 @@ export function spawnWorker(i: number, url: string, token: string, a: WorkerSett
     env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true,
   });
   for (const s of [child.stdout, child.stderr]) {
-    if (s) createInterface({ input: s }).on('line', (l) => process.stderr.write(`${l}\n`));
+    if (s) createInterface({ input: s }).on('line', (l) => {
+      process.stderr.write(`${l}\n`);
+      onLine?.(l);
+    });
   }
   return child;
 }
@@ -71,14 +83,20 @@ export async function runLaunch(a: LaunchArgs): Promise<number> {
   };
   process.on('exit', killAll);
   let finished = false;
+  const lastWords = new Map<number, string>();
+  let exited = 0;
   // Fetch once here so the workers find the files in place instead of fetching side by side.
   const dataDir = a.dataset === 'cifar10' ? await prepareCifar(a.dataset, a.dataDir) : a.dataDir;
   const started = await startCoordinator({ ...a, dataDir, host: '127.0.0.1', port: 0, token }, (port) => {
     const url = `ws://127.0.0.1:${port}`;
     for (let i = 0; i < a.workers; i++) {
-      const child = spawnWorker(i, url, token, { ...a, dataDir }, gpus[i]);
+      const child = spawnWorker(i, url, token, { ...a, dataDir }, gpus[i], (line) => {
+        if (/ERR_|error/i.test(line) || !lastWords.has(i)) lastWords.set(i, line); // what went wrong, not the hint after it
+      });
       child.on('exit', (code, sig) => {
-        if (code !== 0 && !finished) process.stderr.write(`worker w${i} exited (${sig ?? code})\n`);
+        if (finished) return;
+        if (code !== 0) process.stderr.write(`worker w${i} exited (${sig ?? code})\n`);
+        if (++exited === a.workers) started.coord.abandon(allWorkersGone(a.workers, code, sig, [...lastWords.values()]));
       });
       children.push(child);
     }

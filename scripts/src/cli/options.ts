@@ -4,7 +4,7 @@
 import type { Argv } from 'yargs';
 import { BACKEND_CHOICES, SCHED_POLICIES } from '@dtrain/worker';
 import { serverTlsOptions, tokenOption } from './secrets.js';
-import { DATASET_NAMES, STEP_TIMEOUT_MS, type TrainConfig } from '@dtrain/common';
+import { DATASET_NAMES, STEP_TIMEOUT_MS, TrainerError, type TrainConfig } from '@dtrain/common';
 
 export function trainOptions<T>(y: Argv<T>) {
   return y
@@ -103,6 +103,14 @@ export function listenOptions<T>(y: Argv<T>, what: string) {
   return serverTlsOptions(y)
     .option('host', { type: 'string', default: '127.0.0.1', describe: `${what} address (0.0.0.0 for workers on other machines)`, group: 'Network:' })
     .option('port', { type: 'number', default: 7070, describe: 'TCP port (0: any free port)', group: 'Network:' });
+}
+
+/** A TCP port: a whole number in 0..65535 (0: any free port). */
+export function checkPort(port: number, flag = '--port'): number {
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new TrainerError('ERR_BAD_CONFIG', Number.isNaN(port) ? `${flag} is not a number` : `${flag} ${port} is not a TCP port`, { hint: `use a whole number in 0..65535, e.g. ${flag} 7070 (0: any free port)` });
+  }
+  return port;
 }
 
 export function backendOption<T>(y: Argv<T>, who: string) {

@@ -53,12 +53,16 @@ export async function runWorkerCommand(a: WorkerArgs): Promise<number> {
   const client = new WorkerClient({ url: a.connect, token: a.token, name, backend, giveUpMs: a.giveUp * 1000, ...(tls ? { tls } : {}),
     prepareData: async (spec) => ({ cifarDir: await prepareCifar(spec.name, a.dataDir), syntheticCacheDir: syntheticCacheDir() }),
     log: a.quiet ? () => undefined : log });
-  const stop = (): void => client.stop('interrupted');
+  let interrupted = false;
+  const stop = (): void => {
+    interrupted = true;
+    client.stop('interrupted');
+  };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   // Launched by `dtrain launch`: exit when the launcher goes away, so no worker is left behind.
   process.on('disconnect', () => client.stop('launcher exited'));
   const result = await client.run();
   log(`${result.ok ? 'done' : 'stopped'}: ${result.reason} (${result.steps} shards computed)`);
-  return result.ok ? 0 : 1;
+  return interrupted ? 130 : result.ok ? 0 : 1;
 }

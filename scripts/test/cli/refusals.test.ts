@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { CLI_PATH } from '../../src/cli/path.js';
 import { tempDir } from '../integration/harness.js';
@@ -57,4 +58,23 @@ test('--help lists the commands', () => {
   const r = dtrain(['--help']);
   assert.equal(r.status, 0);
   for (const c of ['coordinator', 'worker', 'launch', 'bench', 'experiment momentum', 'sweep', 'doctor']) assert.match(r.stdout, new RegExp(c));
+});
+
+test('a port out of range or not a number is refused; nothing is left behind', () => {
+  const out = join(tempDir('port'), 'run');
+  refused(['coordinator', '--port', '99999', '--out', out], /--port 99999 is not a TCP port[\s\S]*hint: use a whole number in 0\.\.65535/);
+  refused(['coordinator', '--port', 'abc', '--out', out], /--port is not a number/);
+  assert.equal(existsSync(out), false);
+});
+
+test('a port in use is refused without leaving an empty run directory', async () => {
+  const blocker = createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+  const port = (blocker.address() as { port: number }).port;
+  const out = join(tempDir('busy'), 'run');
+  const r = spawnSync(process.execPath, [CLI_PATH, 'coordinator', '--model', 'tiny-cnn', '--train-size', '200', '--test-size', '16', '--batch-size', '32', '--port', String(port), '--out', out], { encoding: 'utf8', timeout: 20_000 });
+  blocker.close();
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE[\s\S]*hint: choose another --port/);
+  assert.equal(existsSync(out), false);
 });

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI_PATH as CLI } from '../../src/cli/path.js';
+import { tryNative } from '@dtrain/worker';
 import { tempDir } from './harness.js';
 
 // The processes started here keep their generated images in a cache of this test run, not the user's.
@@ -51,4 +52,19 @@ test('dtrain experiment momentum runs plain SGD and momentum on local workers, p
   const again = dtrain(args, 120_000);
   assert.equal(again.status, 0, again.stderr);
   assert.match(again.stderr, /sgd already completed; kept/);
+});
+
+test('launch fails within seconds when its workers cannot run, with their reason (here: no native TensorFlow)', () => {
+  const nativeLoads = tryNative('@tensorflow/tfjs-node-gpu') === null || tryNative('@tensorflow/tfjs-node') === null;
+  const out = join(tempDir('launch-dead'), 'run');
+  const t0 = Date.now();
+  const r = dtrain(['launch', '--workers', '2', '--model', 'tiny-cnn', '--train-size', '200', '--test-size', '50', '--max-steps', '2', '--batch-size', '32', '--out', out, '--backend', 'tensorflow']);
+  if (nativeLoads) {
+    assert.equal(r.status, 0, r.stderr); // a machine with the native binding: the same launch simply trains
+    return;
+  }
+  assert.equal(r.status, 1, r.stderr);
+  assert.ok(Date.now() - t0 < 30_000, 'not the 600 s --wait-timeout');
+  assert.match(r.stderr, /all 2 local workers exited .* they said: "dtrain: ERR_BACKEND: the native TensorFlow backend is unavailable/);
+  assert.match(r.stderr, /hint: fix what the workers report/);
 });
