@@ -97,6 +97,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.meanGrad = new Float32Array(this.weights.length);
     this.dataset = buildDataset(this.config.dataset, opts.data);
     this.records = new RunLog(opts.out);
+    this.records.runDir.lock(); // released when the run ends
     this.records.on('step', (r) => this.emit('step', r)).on('eval', (r) => this.emit('eval', r));
     this.pool = opts.pool;
     this.pool.setRun({
@@ -131,6 +132,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const done = this.resumedFrom && this.train.step >= this.derived.totalSteps ? completedSummary(this.opts.out, this.train.step) : null;
     if (done) {
       this.opts.log(`the run in ${this.opts.out} already completed at step ${done.steps}; nothing to do (its records are kept as they are)`);
+      this.runDir.unlock();
       return done;
     }
     const t0 = performance.now();
@@ -298,10 +300,12 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const finalCheckpoint = fruitless ? this.resumedFrom! : this.weightsSpoiled ? lastGood : this.checkpoint();
     this.setState('DONE');
     if (fruitless) this.opts.log(`resume failed before its first step: ${finalCheckpoint} and the earlier summary.json are kept`);
-    return this.records.summarize({
+    const summary = this.records.summarize({
       status, error, stopReason: this.stopReason, config: this.config, derived: this.derived, train: this.train,
       finalCheckpoint, resumedFrom: this.resumedFrom, runId: this.runId,
     }, !fruitless);
+    this.runDir.unlock();
+    return summary;
   }
 
   /** Write a checkpoint of the current state, after the metrics records up to it. */

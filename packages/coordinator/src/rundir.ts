@@ -1,7 +1,8 @@
 // The run directory: config.json, metrics.jsonl (one JSON record per line, appended as the run goes),
 // summary.json; all JSON files written atomically (temp file + rename).
 
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { TrainerError } from '@dtrain/common';
 import { makeDir, writeFileAtomic, writeJsonAtomic } from '@dtrain/common/files';
@@ -88,8 +89,27 @@ export function readMetrics(dir: string): MetricRecord[] {
   return readFileSync(p, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as MetricRecord);
 }
 
+function readLock(path: string): { pid: number; host: string; since: string } | null {
+  try {
+    const v = JSON.parse(readFileSync(path, 'utf8')) as { pid?: unknown; host?: unknown; since?: unknown };
+    return typeof v.pid === 'number' && typeof v.host === 'string' ? { pid: v.pid, host: v.host, since: String(v.since) } : null;
+  } catch {
+    return null;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export class RunDir {
   readonly metricsPath: string;
+  private locked = false;
 
   constructor(readonly dir: string) {
     try {
@@ -98,6 +118,43 @@ export class RunDir {
       throw new TrainerError('ERR_BAD_CONFIG', `cannot create the run directory ${dir}: ${(e as Error).message}`, { hint: 'choose a writable --out directory' });
     }
     this.metricsPath = join(dir, 'metrics.jsonl');
+  }
+
+  /**
+   * Hold the directory for this process (`.lock`: pid, host, start time). Another live holder on this
+   * host is refused by name; a holder that is gone (same host, no such process) is a stale lock and is
+   * replaced; a holder on another host cannot be checked and is refused with how to clear it.
+   */
+  lock(): void {
+    const path = join(this.dir, '.lock');
+    const mine = JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        writeFileSync(path, mine, { flag: 'wx' });
+        this.locked = true;
+        return;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      const holder = readLock(path);
+      if (holder && holder.host === hostname() && !alive(holder.pid)) {
+        rmSync(path, { force: true }); // stale: its process is gone
+        continue;
+      }
+      const who = holder ? `pid ${holder.pid} on ${holder.host} since ${holder.since}` : 'another process';
+      throw new TrainerError('ERR_BAD_CONFIG', `the run directory ${this.dir} is in use by ${who}`, {
+        hint: holder && holder.host !== hostname()
+          ? `choose another --out, or remove ${path} if that process is gone`
+          : 'wait for that run to end, or choose another --out',
+      });
+    }
+  }
+
+  /** Release the lock if this process holds it. */
+  unlock(): void {
+    if (!this.locked) return;
+    this.locked = false;
+    rmSync(join(this.dir, '.lock'), { force: true });
   }
 
   get checkpointsDir(): string {

@@ -1,0 +1,33 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TrainerError } from '@dtrain/common';
+import { RunDir } from '@dtrain/coordinator';
+
+const dir = () => mkdtempSync(join(tmpdir(), 'dtrain-lock-'));
+
+test('a run directory in use is refused by name; released, it can be taken again', () => {
+  const d = dir();
+  const first = new RunDir(d);
+  first.lock();
+  assert.throws(() => new RunDir(d).lock(), (e: TrainerError) =>
+    e.message.includes(`in use by pid ${process.pid} on ${hostname()}`) && e.hint === 'wait for that run to end, or choose another --out');
+  first.unlock();
+  const second = new RunDir(d);
+  second.lock();
+  second.unlock();
+});
+
+test('a stale lock (its process is gone) is replaced; a lock from another host is refused with how to clear it', () => {
+  const stale = dir();
+  writeFileSync(join(stale, '.lock'), JSON.stringify({ pid: 999_999_999, host: hostname(), since: 'yesterday' }));
+  const taker = new RunDir(stale);
+  taker.lock();
+  taker.unlock();
+  const foreign = dir();
+  writeFileSync(join(foreign, '.lock'), JSON.stringify({ pid: 1, host: 'gpu-node-07', since: 'today' }));
+  assert.throws(() => new RunDir(foreign).lock(), (e: TrainerError) =>
+    /in use by pid 1 on gpu-node-07/.test(e.message) && /remove .*\.lock if that process is gone/.test(e.hint ?? ''));
+});
