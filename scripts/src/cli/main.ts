@@ -2,6 +2,7 @@
 // argument types inferred from yargs. Bad values are refused before anything starts: a message, a
 // hint, exit status 2, never a stack.
 
+import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { isTrainerError } from '@dtrain/common';
@@ -14,6 +15,16 @@ import { launchCommand } from './launch.js';
 import { workerCommand } from './worker.js';
 
 const COMMANDS = [coordinatorCommand, workerCommand, launchCommand, benchCommand, momentumCommand, sweepCommand, dataCommand, doctorCommand];
+
+/** "0.1.0 (commit 1a2b3c4d5e6f)", from the build's version.json (scripts/write-version.mjs). */
+export function versionText(): string {
+  try {
+    const v = JSON.parse(readFileSync(new URL('../../version.json', import.meta.url), 'utf8')) as { version?: string; commit?: string };
+    return `${v.version ?? '?'} (commit ${v.commit ?? 'unknown'})`;
+  } catch {
+    return 'unknown (no version.json: build with npm run build)';
+  }
+}
 
 /** Print an error for a person and exit: 2 for a TrainerError (bad input or config), 1 for a bug. */
 export function fail(e: unknown): never {
@@ -39,6 +50,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
       process.stderr.write(`dtrain: ${msg}\n(see dtrain <command> --help)\n`);
       process.exit(2);
     })
+    .version(versionText())
     .help()
     .parseAsync();
 }

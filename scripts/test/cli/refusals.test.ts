@@ -54,12 +54,6 @@ test('an unknown sweep list entry is refused with the choices', () => {
   refused(['sweep', '--schedules', 'cosin', '--local', '0'], /--schedules: unknown "cosin"[\s\S]*hint: use a comma-separated list of: constant, step, exponential, cosine/);
 });
 
-test('--help lists the commands', () => {
-  const r = dtrain(['--help']);
-  assert.equal(r.status, 0);
-  for (const c of ['coordinator', 'worker', 'launch', 'bench', 'experiment momentum', 'sweep', 'doctor']) assert.match(r.stdout, new RegExp(c));
-});
-
 test('a port out of range or not a number is refused; nothing is left behind', () => {
   const out = join(tempDir('port'), 'run');
   refused(['coordinator', '--port', '99999', '--out', out], /--port 99999 is not a TCP port[\s\S]*hint: use a whole number in 0\.\.65535/);
@@ -78,3 +72,4 @@ test('a port in use is refused without leaving an empty run directory', async ()
   assert.match(r.stderr, /cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE[\s\S]*hint: choose another --port/);
   assert.equal(existsSync(out), false);
 });
+
