@@ -19,7 +19,8 @@ function benchOptions<T>(y: Argv<T>) {
     .option('compute-only', { type: 'boolean', default: true, describe: 'scaling: each round also runs `bench compute` alone and then two at once (no trainer) and prints that ratio next to the trainer\'s' })
     .option('repeats', { type: 'number', default: 3, describe: 'scaling: rounds of (1 worker, 2 workers); the ratio printed is their median' })
     .option('connect', { type: 'string', describe: 'echo-worker: coordinator address' })
-    .option('token', { type: 'string', describe: 'exchange and echo-worker: shared secret, which seals the session (default: $DTRAIN_TOKEN)' });
+    .option('token', { type: 'string', describe: 'exchange and echo-worker: shared secret, which seals the session (default: $DTRAIN_TOKEN)' })
+    .option('token-file', { type: 'string', hidden: true });
 }
 
 const print = (result: unknown): void => void process.stdout.write(JSON.stringify(result) + '\n');

@@ -6,6 +6,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import type { Argv } from 'yargs';
+import { ignoredTokenOptions } from './options.js';
 import { median } from '@dtrain/common';
 import { applySchedPolicy, benchCompute, selectBackend, tfjsVersions, tryNative } from '@dtrain/worker';
 
@@ -68,7 +69,7 @@ export async function runDoctor(write: (line: string) => void): Promise<void> {
 }
 
 export function doctorCommand(y: Argv): Argv {
-  return y.command('doctor', 'print versions, which backends load and why not, GPU visibility, and a 2-second speed probe', (d) => d,
+  return y.command('doctor', 'print versions, which backends load and why not, GPU visibility, and a 2-second speed probe', ignoredTokenOptions,
     async () => {
       await runDoctor((l) => process.stdout.write(l + '\n'));
     });

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { isTrainerError } from '@dtrain/common';
+import { isTrainerError, TrainerError } from '@dtrain/common';
 import { benchCommand } from './bench.js';
 import { coordinatorCommand } from './coordinator.js';
 import { dataCommand } from './data.js';
@@ -26,6 +26,28 @@ export function versionText(): string {
   }
 }
 
+/** A --config file: a JSON object of options. yargs keeps only an error's message, so the hint goes into it. */
+function loadConfigFile(path: string): Record<string, unknown> {
+  try {
+    return readConfigFile(path);
+  } catch (e) {
+    throw new Error(isTrainerError(e) ? e.describe() : String(e));
+  }
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new TrainerError('ERR_BAD_CONFIG', `--config ${path}: ${(e as Error).message}`, { hint: 'give a JSON file such as {"batch-size": 128, "epochs": 10}' });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new TrainerError('ERR_BAD_CONFIG', `--config ${path} is not a JSON object`, { hint: 'give a JSON file such as {"batch-size": 128, "epochs": 10}' });
+  }
+  return value as Record<string, unknown>;
+}
+
 /** Print an error for a person and exit: 2 for a TrainerError (bad input or config), 1 for a bug. */
 export function fail(e: unknown): never {
   if (isTrainerError(e)) {
@@ -41,11 +63,15 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
     .scriptName('dtrain')
     .usage('$0 <command> [options]\n\nSynchronous data-parallel CNN training over WebSockets.');
   await COMMANDS.reduce((y, command) => command(y), root)
+    .env('DTRAIN') // DTRAIN_BATCH_SIZE=128 is --batch-size 128; flags win over the environment, which wins over --config
+    .option('cache', { type: 'string', hidden: true }) // $DTRAIN_CACHE (the cache root) must not be an unknown argument
+    .config('config', 'options from a JSON file, keys as the long flags (e.g. {"batch-size": 128, "lr": 0.05}); flags and DTRAIN_* override it', loadConfigFile)
     .demandCommand(1, 'choose a command: coordinator, worker, launch, experiment, sweep, data, bench or doctor')
     .strict()
     .recommendCommands()
     .wrap(Math.min(120, process.stdout.columns ?? 100))
     .fail((msg, err) => {
+      if (err?.name === 'YError') fail(new TrainerError('ERR_BAD_CONFIG', err.message)); // yargs' own (e.g. a --config file it could not load)
       if (err) fail(err);
       process.stderr.write(`dtrain: ${msg}\n(see dtrain <command> --help)\n`);
       process.exit(2);

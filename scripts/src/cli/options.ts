@@ -105,6 +105,11 @@ export function listenOptions<T>(y: Argv<T>, what: string) {
     .option('port', { type: 'number', default: 7070, describe: 'TCP port (0: any free port)', group: 'Network:' });
 }
 
+/** $DTRAIN_TOKEN and $DTRAIN_TOKEN_FILE, accepted (and unused) by commands that serve no run. */
+export function ignoredTokenOptions<T>(y: Argv<T>) {
+  return y.option('token', { type: 'string', hidden: true }).option('token-file', { type: 'string', hidden: true });
+}
+
 /** A TCP port: a whole number in 0..65535 (0: any free port). */
 export function checkPort(port: number, flag = '--port'): number {
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {

@@ -27,7 +27,8 @@ export function resolveToken(flag: string | undefined, file?: string | undefined
     if (!token) throw new TrainerError('ERR_BAD_CONFIG', `the token file ${path} is empty`, { hint: 'write the shared secret on its first line, e.g. openssl rand -hex 16 > FILE' });
     return token;
   }
-  if (flag !== undefined) process.stderr.write(`warning: --token is visible to other users of this host (ps); prefer $${TOKEN_ENV} or --token-file\n`);
+  const onCommandLine = process.argv.some((a) => a === '--token' || a.startsWith('--token='));
+  if (flag !== undefined && onCommandLine) process.stderr.write(`warning: --token is visible to other users of this host (ps); prefer $${TOKEN_ENV} or --token-file\n`);
   return flag ?? (process.env[TOKEN_ENV] || undefined);
 }
 

@@ -1,7 +1,10 @@
-// The command's entry: --help and --version.
+// The command's entry: --help, --version, and where options come from.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CLI_PATH } from '../../src/cli/path.js';
 
 const dtrain = (args: string[]) => spawnSync(process.execPath, [CLI_PATH, ...args], { encoding: 'utf8', timeout: 20_000 });
@@ -16,4 +19,20 @@ test('--version prints the version and the commit it was built from', () => {
   const r = dtrain(['--version']);
   assert.equal(r.status, 0);
   assert.match(r.stdout.trim(), /^\d+\.\d+\.\d+ \(commit ([0-9a-f]{12}(-dirty)?|unknown)\)$/);
+});
+
+test('options come from flags, then DTRAIN_* variables, then --config, then defaults', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dtrain-config-'));
+  const config = join(dir, 'run.json');
+  writeFileSync(config, JSON.stringify({ 'batch-size': 48, model: 'tiny-cnn', workers: 3, 'train-size': 400, 'test-size': 50 }));
+  const run = (args: string[], env: Record<string, string>) => spawnSync(process.execPath, [CLI_PATH, 'coordinator', '--port', '0', '--wait-timeout', '1', '--out', join(dir, `r${Math.random()}`), ...args], {
+    encoding: 'utf8', timeout: 20_000, env: { ...process.env, DTRAIN_CACHE: join(dir, 'cache'), ...env },
+  });
+  const batch = (r: ReturnType<typeof run>) => /global batch (\d+) = (\d+) workers/.exec(r.stderr)?.slice(1).join(' x ');
+  assert.equal(batch(run(['--config', config], {})), '48 x 3', 'the file');
+  assert.equal(batch(run(['--config', config], { DTRAIN_BATCH_SIZE: '96' })), '96 x 3', 'the environment over the file');
+  assert.equal(batch(run(['--config', config, '--batch-size', '30'], { DTRAIN_BATCH_SIZE: '96' })), '30 x 3', 'the flag over both');
+  const bad = run(['--config', join(dir, 'missing.json')], {});
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--config .*missing\.json: ENOENT[\s\S]*hint: give a JSON file/);
 });
