@@ -106,6 +106,12 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     }, { paramCount: this.weights.length, trainSize: this.dataset.size('train'), evalSize: Math.max(this.dataset.size('val'), this.dataset.size('test')) });
   }
 
+  /** A line for the person running this: to the caller's log and, timestamped, to the run's run.log. */
+  log(line: string): void {
+    this.opts.log(line);
+    this.runDir.appendLog(line);
+  }
+
   get runDir(): RunDir {
     return this.records.runDir;
   }
@@ -131,7 +137,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   async run(): Promise<RunSummary> {
     const done = this.resumedFrom && this.train.step >= this.derived.totalSteps ? completedSummary(this.opts.out, this.train.step) : null;
     if (done) {
-      this.opts.log(`the run in ${this.opts.out} already completed at step ${done.steps}; nothing to do (its records are kept as they are)`);
+      this.log(`the run in ${this.opts.out} already completed at step ${done.steps}; nothing to do (its records are kept as they are)`);
       this.runDir.unlock();
       return done;
     }
@@ -157,7 +163,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     } catch (e) {
       status = e instanceof TrainerError && e.code === 'ERR_DIVERGED' ? 'diverged' : 'failed';
       error = e instanceof TrainerError ? e.describe() : String((e as Error)?.stack ?? e);
-      this.opts.log(`run ${status}: ${error}`);
+      this.log(`run ${status}: ${error}`);
       if (status === 'diverged') this.records.event(this.train.step, 'diverged', error);
     } finally {
       unwatch();
@@ -254,7 +260,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const need = started ? this.config.minWorkers : this.config.workers;
     if (this.pool.ready().length >= need) return this.stopReason === null;
     this.setState('WAITING_FOR_WORKERS');
-    this.opts.log(`waiting for ${need} worker(s); ${this.pool.ready().length} ready`);
+    this.log(`waiting for ${need} worker(s); ${this.pool.ready().length} ready`);
     const { workers, minWorkers } = this.config;
     return this.pool.waitForWorkers({ workers, minWorkers, started, timeoutMs: this.opts.waitTimeoutMs }, this.halt.signal);
   }
@@ -299,7 +305,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const lastGood = listCheckpoints(this.runDir.dir).at(-1) ?? '';
     const finalCheckpoint = fruitless ? this.resumedFrom! : this.weightsSpoiled ? lastGood : this.checkpoint();
     this.setState('DONE');
-    if (fruitless) this.opts.log(`resume failed before its first step: ${finalCheckpoint} and the earlier summary.json are kept`);
+    if (fruitless) this.log(`resume failed before its first step: ${finalCheckpoint} and the earlier summary.json are kept`);
     const summary = this.records.summarize({
       status, error, stopReason: this.stopReason, config: this.config, derived: this.derived, train: this.train,
       finalCheckpoint, resumedFrom: this.resumedFrom, runId: this.runId,

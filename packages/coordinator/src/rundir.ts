@@ -173,6 +173,15 @@ export class RunDir {
     appendFileSync(this.metricsPath, JSON.stringify(record) + '\n');
   }
 
+  /** One line of the run's log file (run.log), with an ISO timestamp: logs of many hosts can be merged by time. */
+  appendLog(line: string): void {
+    try {
+      appendFileSync(join(this.dir, 'run.log'), `${new Date().toISOString()} ${line.replace(/\n/g, '\n    ')}\n`);
+    } catch {
+      /* the log file is a convenience: a full disk shows in the metrics and checkpoint writes */
+    }
+  }
+
   /** On resume into the same directory: keep only records up to `step` (they are redone after it). */
   truncateAfter(step: number): void {
     if (!existsSync(this.metricsPath)) return;

@@ -18,8 +18,9 @@ export interface SoloRun {
 
 export async function openSoloRun(o: SoloRunOptions): Promise<SoloRun> {
   const start = startState(o.config, o.resume);
+  let log = o.log; // the pool's lines go to the run's log file too, once the run exists
   const pool = new WorkerPool({
-    host: o.host, port: o.port, token: o.token, maxParams: start.weights.length, log: o.log,
+    host: o.host, port: o.port, token: o.token, maxParams: start.weights.length, log: (line) => log(line),
     ...(o.heartbeatMs !== undefined ? { heartbeatMs: o.heartbeatMs } : {}),
     ...(o.pongDeadlineMs !== undefined ? { pongDeadlineMs: o.pongDeadlineMs } : {}),
     ...(o.tls ? { tls: o.tls } : {}),
@@ -28,6 +29,8 @@ export async function openSoloRun(o: SoloRunOptions): Promise<SoloRun> {
   let coord: Coordinator;
   try {
     coord = new Coordinator({ ...o, pool, start });
+    const run = coord;
+    log = (line) => run.log(line);
   } catch (e) {
     await pool.shutdown('the run could not start');
     throw e;

@@ -78,7 +78,8 @@ export async function runPlan(
   hooks: { onPoolReady?: (port: number) => void; onRunStart?: (i: number, run: PlannedRun, coord: Coordinator) => void; onRunEnd?: (i: number, o: RunOutcome) => void } = {},
 ): Promise<RunOutcome[]> {
   const maxParams = Math.max(...plan.map((r) => paramCount(buildManifest(getModelSpec(r.config.model)))));
-  const workers = new WorkerPool({ host: pool.host, port: pool.port, token: pool.token, maxParams, log: pool.log, ...(pool.tls ? { tls: pool.tls } : {}) });
+  let sink = pool.log; // the pool's lines go to the current run's run.log too
+  const workers = new WorkerPool({ host: pool.host, port: pool.port, token: pool.token, maxParams, log: (l) => sink(l), ...(pool.tls ? { tls: pool.tls } : {}) });
   const outcomes: RunOutcome[] = [];
   let listening = false;
   try {
@@ -97,6 +98,7 @@ export async function runPlan(
           hooks.onPoolReady?.(await workers.listen());
           listening = true;
         }
+        sink = (l) => coord.log(l);
         hooks.onRunStart?.(i, run, coord);
         summary = await coord.run();
       }

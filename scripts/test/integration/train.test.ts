@@ -1,7 +1,7 @@
 // End-to-end training over real sockets on port 0 (STYLE.md #11).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { listCheckpoints, readCheckpoint, type StepRecord } from '@dtrain/coordinator';
 import { WorkerClient } from '@dtrain/worker';
@@ -85,4 +85,11 @@ test('a huge learning rate ends the run "diverged" within a step; no non-finite 
   assert.ok(last.weights.every(Number.isFinite), 'the kept checkpoint is a good one');
   const events = records(run.out).filter((r) => r.type === 'event' && r.event === 'diverged');
   assert.equal(events.length, 1);
+});
+
+test('the run directory has a timestamped run.log of what the coordinator and its pool said', async () => {
+  const { out } = await train(testConfig({ maxSteps: 2 }), 2);
+  const lines = readFileSync(join(out, 'run.log'), 'utf8').trim().split('\n');
+  assert.ok(lines.every((l) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /.test(l)), lines.join('\n'));
+  assert.ok(lines.some((l) => /worker w0@.* ready \(backend wasm/.test(l)), 'the pool\'s lines are there');
 });
