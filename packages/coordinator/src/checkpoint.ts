@@ -12,6 +12,7 @@ import { endianness } from 'node:os';
 import { join } from 'node:path';
 import { buildManifest, getModelSpec, initWeights, modelFingerprint, sha256Hex, TrainerError, type Manifest, type TrainConfig } from '@dtrain/common';
 import { makeDir, writeAll } from '@dtrain/common/files';
+import { processAlive } from './rundir.js';
 
 export const CHECKPOINT_FORMAT = 'dtrain-checkpoint/2';
 /** Read but not written: format 1 had no digest of state.json. */
@@ -98,15 +99,6 @@ export function writeCheckpoint(
 /** Checkpoint directory names under a checkpoints root, oldest first. */
 function checkpointDirs(root: string): string[] {
   return existsSync(root) ? readdirSync(root).filter((n) => /^step-\d{8}$/.test(n)).sort() : [];
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Temporary checkpoint directories left by processes that died mid-write (this process's own included). */

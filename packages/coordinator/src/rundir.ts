@@ -98,7 +98,8 @@ function readLock(path: string): { pid: number; host: string; since: string } | 
   }
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid exists on this host (EPERM: it exists, owned by someone else). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -137,7 +138,7 @@ export class RunDir {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       }
       const holder = readLock(path);
-      if (holder && holder.host === hostname() && !alive(holder.pid)) {
+      if (holder && holder.host === hostname() && !processAlive(holder.pid)) {
         rmSync(path, { force: true }); // stale: its process is gone
         continue;
       }
