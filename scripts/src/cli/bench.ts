@@ -20,7 +20,9 @@ function benchOptions<T>(y: Argv<T>) {
     .option('repeats', { type: 'number', default: 3, describe: 'scaling: rounds of (1 worker, 2 workers); the ratio printed is their median' })
     .option('connect', { type: 'string', describe: 'echo-worker: coordinator address' })
     .option('token', { type: 'string', describe: 'exchange and echo-worker: shared secret, which seals the session (default: $DTRAIN_TOKEN)' })
-    .option('token-file', { type: 'string', hidden: true });
+    .option('token-file', { type: 'string', hidden: true })
+    .example('$0 bench compute --backend wasm --steps 100', 'images/s and GFLOP/s of one worker')
+    .example('$0 bench exchange --workers 2 --token s3cret', 'coordinator ms per step, sealed');
 }
 
 const print = (result: unknown): void => void process.stdout.write(JSON.stringify(result) + '\n');

@@ -14,7 +14,9 @@ import { attachProgress, describeRun, summaryLines } from './progress.js';
 export type CoordinatorArgs = TrainInput & { host: string; port: number; token: string | undefined; tls?: ServerTls | undefined };
 
 export function coordinatorCommand(y: Argv): Argv {
-  return y.command('coordinator', 'serve a training run and train once --workers have joined', (c) => listenOptions(serveOptions(c), 'address to listen on'),
+  return y.command('coordinator', 'serve a training run and train once --workers have joined', (c) => listenOptions(serveOptions(c), 'address to listen on')
+    .example('DTRAIN_TOKEN=$(openssl rand -hex 16) $0 coordinator --host 0.0.0.0 --workers 4 --out runs/c1', 'serve a run for 4 workers on other hosts')
+    .example('$0 coordinator --resume runs/c1', 'continue it after a restart'),
     async (a) => {
       const started = await startCoordinator({ ...a, port: checkPort(a.port), token: resolveToken(a.token, a.tokenFile), tls: serverTls(a) });
       process.exitCode = exitCodeFor(await started.finished);

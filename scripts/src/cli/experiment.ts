@@ -27,7 +27,8 @@ function momentumOptions<T>(y: Argv<T>) {
     .option('dataset', { type: 'string', default: 'cifar10' as const, choices: DATASET_NAMES, describe: 'dataset (the article: CIFAR-10)' })
     .option('momenta', { type: 'string', default: '0.9', describe: 'comma-separated momentum values, e.g. 0.9,0.95,0.99' })
     .option('forms', { type: 'string', default: 'keras', describe: 'comma-separated momentum forms: keras (the article\'s code), ema (the article\'s formula), pytorch' })
-    .option('with-nesterov', { type: 'boolean', default: false, describe: 'also run a Nesterov variant of each' });
+    .option('with-nesterov', { type: 'boolean', default: false, describe: 'also run a Nesterov variant of each' })
+    .example('$0 experiment momentum --momenta 0.9,0.99 --epochs 10', 'plain SGD vs momentum 0.9 and 0.99 on CIFAR-10');
 }
 
 function sweepOptions<T>(y: Argv<T>) {
@@ -38,7 +39,8 @@ function sweepOptions<T>(y: Argv<T>) {
     .option('lr-scalings', { type: 'string', default: 'none', describe: 'comma-separated: none, linear, sqrt' })
     .option('warmups', { type: 'string', default: '0', describe: 'comma-separated warmup steps' })
     .option('schedules', { type: 'string', default: 'constant', describe: 'comma-separated: constant, step, exponential, cosine' })
-    .option('seeds', { type: 'string', default: '1', describe: 'comma-separated seeds (repeats)' });
+    .option('seeds', { type: 'string', default: '1', describe: 'comma-separated seeds (repeats)' })
+    .example('$0 sweep --batch-sizes 32,64,128,256 --optimizers sgd,momentum --lr-scalings linear --target 0.6', 'steps to 60% by batch size');
 }
 
 export type PoolArgs = OptionsOf<typeof poolOptions<object>>;

@@ -15,7 +15,10 @@ import type { OptionsOf } from './options.js';
 
 function launchOptions<T>(y: Argv<T>) {
   return schedOption(backendOption(serveOptions(y), 'the workers'), 'workers\'')
-    .option('gpus', { type: 'string', describe: 'comma-separated GPU indices, one per worker (round robin), e.g. 0,1,2,3', group: 'Network:' });
+    .option('gpus', { type: 'string', describe: 'comma-separated GPU indices, one per worker (round robin), e.g. 0,1,2,3', group: 'Network:' })
+    .example('$0 launch --workers 2', 'the demo: the reference CNN on the embedded dataset')
+    .example('$0 launch --workers 4 --gpus 0,1,2,3 --dataset cifar10 --epochs 10 --augment', 'CIFAR-10 on four GPUs')
+    .example('$0 launch --resume runs/demo', 'continue a stopped run');
 }
 
 export type LaunchArgs = OptionsOf<typeof launchOptions<object>>;

@@ -3,7 +3,8 @@
 // hint, exit status 2, never a stack.
 
 import { readFileSync } from 'node:fs';
-import yargs from 'yargs';
+import { createRequire } from 'node:module';
+import type yargsType from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { isTrainerError, TrainerError } from '@dtrain/common';
 import { benchCommand } from './bench.js';
@@ -13,6 +14,10 @@ import { doctorCommand } from './doctor.js';
 import { momentumCommand, sweepCommand } from './experiment.js';
 import { launchCommand } from './launch.js';
 import { workerCommand } from './worker.js';
+
+// yargs' CommonJS build: its ESM build wraps help text every N characters, mid-word (its cliui shim has
+// no word wrapping); the CommonJS one wraps at word boundaries (wrap-ansi).
+const yargs = createRequire(import.meta.url)('yargs') as typeof yargsType;
 
 const COMMANDS = [coordinatorCommand, workerCommand, launchCommand, benchCommand, momentumCommand, sweepCommand, dataCommand, doctorCommand];
 
@@ -48,6 +53,29 @@ function readConfigFile(path: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+/** The options described where parsing failed (yargs hands its usage object to .fail; empty if a later yargs changes that). */
+function knownOptions(usage: unknown): string[] {
+  return Object.keys((usage as { getDescriptions?: () => Record<string, unknown> }).getDescriptions?.() ?? {});
+}
+
+/** "did you mean --batch-size?" for a mistyped option, when one known option is close (edit distance <= 2). */
+export function didYouMean(unknown: string, known: readonly string[]): string {
+  const candidates = known.filter((k) => k.length > 1 && !/[A-Z]/.test(k) && editDistance(unknown, k) <= Math.max(1, Math.min(2, Math.floor(k.length / 3))));
+  const best = candidates.sort((a, b) => editDistance(unknown, a) - editDistance(unknown, b))[0];
+  return best ? `did you mean --${best} (not --${unknown})?` : '';
+}
+
+/** Levenshtein distance (insert, delete, substitute: 1 each). */
+export function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
 /** Print an error for a person and exit: 2 for a TrainerError (bad input or config), 1 for a bug. */
 export function fail(e: unknown): never {
   if (isTrainerError(e)) {
@@ -70,10 +98,11 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
     .strict()
     .recommendCommands()
     .wrap(Math.min(120, process.stdout.columns ?? 100))
-    .fail((msg, err) => {
+    .fail((msg, err, y) => {
       if (err?.name === 'YError') fail(new TrainerError('ERR_BAD_CONFIG', err.message)); // yargs' own (e.g. a --config file it could not load)
       if (err) fail(err);
-      process.stderr.write(`dtrain: ${msg}\n(see dtrain <command> --help)\n`);
+      const guess = /^Unknown arguments?: (.+)$/.exec(msg ?? '')?.[1]?.split(', ').filter((a) => !/[A-Z]/.test(a)).map((a) => didYouMean(a, knownOptions(y)));
+      process.stderr.write(`dtrain: ${msg}\n${guess?.filter(Boolean).join('\n') ?? ''}${guess?.some(Boolean) ? '\n' : ''}(see dtrain <command> --help)\n`);
       process.exit(2);
     })
     .version(versionText())

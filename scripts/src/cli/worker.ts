@@ -18,6 +18,8 @@ function workerOptions<T>(y: Argv<T>) {
     .option('give-up', { type: 'number', default: 0, describe: 'exit after this many seconds without a coordinator (0: keep retrying)' })
     .option('quiet', { type: 'boolean', default: false, describe: 'log only problems' })
     .option('data-dir', { type: 'string', describe: 'cifar10: directory with the binary files (default: the cache; fetched on first use)' })
+    .example('DTRAIN_TOKEN=... $0 worker --connect ws://10.0.0.1:7070 --gpu 0', 'join a coordinator with GPU 0')
+    .example('$0 worker --connect wss://coord.example:7070 --tls-ca ca.pem --token-file /run/secrets/dtrain', 'over TLS')
     .check((a) => {
       if (!/^wss?:\/\/[^/\s]+/.test(a.connect)) {
         throw new TrainerError('ERR_BAD_CONFIG', `--connect "${a.connect}" is not a ws:// address`, { hint: 'use e.g. ws://127.0.0.1:7070' });

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { didYouMean, editDistance } from '../../src/cli/main.js';
 import { CLI_PATH } from '../../src/cli/path.js';
 
 const dtrain = (args: string[]) => spawnSync(process.execPath, [CLI_PATH, ...args], { encoding: 'utf8', timeout: 20_000 });
@@ -35,4 +36,22 @@ test('options come from flags, then DTRAIN_* variables, then --config, then defa
   const bad = run(['--config', join(dir, 'missing.json')], {});
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--config .*missing\.json: ENOENT[\s\S]*hint: give a JSON file/);
+});
+
+test('a mistyped option gets a "did you mean"; help wraps at word boundaries', () => {
+  const r = dtrain(['launch', '--batch-sise', '3', '--lrr', '0.1', '--frobnicate', '2']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /did you mean --batch-size \(not --batch-sise\)\?/);
+  assert.match(r.stderr, /did you mean --lr \(not --lrr\)\?/);
+  assert.doesNotMatch(r.stderr, /not --frobnicate/);
+  const help = dtrain(['launch', '--help']).stdout;
+  assert.match(help, /validation_split/, 'no word cut in two at the wrap');
+  assert.match(help, /Examples:/);
+});
+
+test('edit distance and suggestions by hand', () => {
+  assert.equal(editDistance('kitten', 'sitting'), 3);
+  assert.equal(editDistance('lr', 'lrr'), 1);
+  assert.equal(didYouMean('epoch', ['epochs', 'eval-every']), 'did you mean --epochs (not --epoch)?');
+  assert.equal(didYouMean('zzz', ['epochs']), '');
 });
