@@ -23,43 +23,108 @@ export interface Reporter {
   done(): void;
 }
 
-/** Attach a progress display to a coordinator. */
+export interface Status {
+  step: number;
+  total: number;
+  /** Seconds left, or null while unknown. */
+  etaSeconds: number | null;
+  epoch: number;
+  /** Means over the current epoch so far (as Keras shows them). */
+  loss: number | null;
+  accuracy: number | null;
+  imagesPerSecond: number;
+  workers: number;
+  coordMs: number | null;
+}
+
+const eta = (s: number | null): string => {
+  if (s === null || !Number.isFinite(s)) return 'ETA -';
+  const m = Math.floor(s / 60);
+  return m >= 60 ? `ETA ${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m` : `ETA ${m}:${String(Math.round(s % 60)).padStart(2, '0')}`;
+};
+
+/**
+ * One status line that fits `width` columns: the step, a bar and the percentage, the ETA, then the epoch
+ * means, throughput, workers and coordinator time; the least important go first when space runs out,
+ * then the bar shrinks (down to nothing).
+ */
+export function statusLine(s: Status, width: number): string {
+  const pct = s.total > 0 ? (100 * s.step) / s.total : 0;
+  const head = `step ${s.step}/${s.total}`;
+  const tail = [
+    `${pct.toFixed(0)}%`, eta(s.etaSeconds),
+    s.loss === null ? '' : `loss ${s.loss.toFixed(4)}`,
+    s.accuracy === null ? '' : `accuracy ${(s.accuracy * 100).toFixed(1)}%`,
+    `epoch ${s.epoch.toFixed(2)}`, `${s.imagesPerSecond.toFixed(0)} img/s`, `${s.workers} workers`,
+    s.coordMs === null ? '' : `coordinator ${s.coordMs.toFixed(1)} ms/step`,
+  ].filter(Boolean);
+  for (let keep = tail.length; keep >= 2; keep--) {
+    const rest = tail.slice(0, keep).join(' | ');
+    const room = width - head.length - rest.length - 4; // " [" + "] "
+    if (room >= 10 || keep === 2) {
+      const bar = Math.max(0, Math.min(30, room));
+      const filled = Math.round((bar * pct) / 100);
+      const line = bar > 0 ? `${head} [${'#'.repeat(filled)}${'-'.repeat(bar - filled)}] ${rest}` : `${head} ${rest}`;
+      return line.slice(0, Math.max(0, width));
+    }
+  }
+  return head.slice(0, width);
+}
+
+/** Running means of loss and accuracy over the current epoch, weighted by samples. */
+class EpochMeans {
+  private epoch = -1;
+  private samples = 0;
+  private lossSum = 0;
+  private correct = 0;
+
+  add(epoch: number, loss: number, accuracy: number, samples: number): { loss: number; accuracy: number } {
+    const whole = Math.floor(epoch - 1e-9); // a step that ends an epoch belongs to it
+    if (whole !== this.epoch) [this.epoch, this.samples, this.lossSum, this.correct] = [whole, 0, 0, 0];
+    this.samples += samples;
+    this.lossSum += loss * samples;
+    this.correct += accuracy * samples;
+    return { loss: this.lossSum / this.samples, accuracy: this.correct / this.samples };
+  }
+}
+
+/** Attach a progress display to a coordinator: a live line on a terminal, a line every 5 s otherwise. */
 export function attachProgress(coord: Coordinator, stream: NodeJS.WriteStream = process.stderr): Reporter {
-  const total = coord.derived.totalSteps;
+  const status: Status = {
+    step: coord.step, total: coord.derived.totalSteps, etaSeconds: null, epoch: 0, loss: null, accuracy: null, imagesPerSecond: 0, workers: 0, coordMs: null,
+  };
   const tty = stream.isTTY === true;
-  let ips = 0;
+  const means = new EpochMeans();
   let lastLine = 0;
+  const width = (): number => (tty ? (stream.columns ?? 80) - 1 : 160);
   let multi: cliProgress.MultiBar | null = null;
   let bar: cliProgress.SingleBar | null = null;
-  let workers = 0;
-  const fields = { epoch: '0.00', loss: '-', acc: '-', ips: '-', workers: '0', coord: '-' };
   if (tty) {
-    multi = new cliProgress.MultiBar({
-      stream, hideCursor: true, clearOnComplete: false, etaBuffer: 50,
-      format: 'step {value}/{total} [{bar}] {percentage}% | epoch {epoch} | loss {loss} | acc {acc} | {ips} img/s | {workers} workers | coord {coord} ms | ETA {eta_formatted}',
-    }, cliProgress.Presets.shades_classic);
-    bar = multi.create(total, coord.step, fields);
+    multi = new cliProgress.MultiBar({ stream, hideCursor: true, clearOnComplete: false, format: () => statusLine(status, width()) });
+    bar = multi.create(status.total, status.step);
   }
   const log = (line: string): void => {
     if (multi) multi.log(line + '\n');
     else stream.write(line + '\n');
   };
   coord.on('workers', (n) => {
-    workers = n;
-    bar?.update({ workers: String(n) });
+    status.workers = n;
+    bar?.update(status.step);
   });
   coord.on('step', (r) => {
     const inst = r.samples / (r.stepMs / 1000);
-    ips = ips === 0 ? inst : 0.9 * ips + 0.1 * inst;
-    const f = { epoch: r.epoch.toFixed(2), loss: r.loss.toFixed(4), acc: r.accuracy.toFixed(3), ips: ips.toFixed(0), workers: String(workers), coord: r.coordMs.toFixed(2) };
+    status.imagesPerSecond = status.imagesPerSecond === 0 ? inst : 0.9 * status.imagesPerSecond + 0.1 * inst;
+    const m = means.add(r.epoch, r.loss, r.accuracy, r.samples);
+    Object.assign(status, { step: r.step, epoch: r.epoch, loss: m.loss, accuracy: m.accuracy, coordMs: r.coordMs });
+    status.etaSeconds = status.imagesPerSecond > 0 ? ((status.total - r.step) * r.samples) / status.imagesPerSecond : null;
     if (bar) {
-      bar.update(r.step, f);
-    } else if (Date.now() - lastLine > 5000 || r.step === total || r.step === 1) {
+      bar.update(r.step);
+    } else if (Date.now() - lastLine > 5000 || r.step === status.total || r.step === 1) {
       lastLine = Date.now();
-      log(`step ${r.step}/${total} epoch ${f.epoch} loss ${f.loss} acc ${f.acc} ${f.ips} img/s workers ${workers} coord ${f.coord} ms`);
+      log(statusLine(status, width()));
     }
   });
-  coord.on('eval', (e) => log(`eval ${e.split.padEnd(4)} step ${e.step} epoch ${e.epoch.toFixed(2)}: loss ${e.loss.toFixed(4)} accuracy ${(e.accuracy * 100).toFixed(2)}% (${e.samples} samples, ${e.ms.toFixed(0)} ms)`));
+  coord.on('eval', (e) => log(`evaluation (${e.split === 'val' ? 'validation' : 'test'}) at step ${e.step}, epoch ${e.epoch.toFixed(2)}: loss ${e.loss.toFixed(4)}, accuracy ${(e.accuracy * 100).toFixed(2)}% (${e.samples} images, ${e.ms.toFixed(0)} ms)`));
   return {
     log,
     done: () => {

@@ -1,0 +1,21 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { statusLine, type Status } from '../../src/cli/progress.js';
+
+const s: Status = { step: 250, total: 500, etaSeconds: 95, epoch: 2.5, loss: 0.41234, accuracy: 0.8731, imagesPerSecond: 880.6, workers: 2, coordMs: 2.62 };
+
+test('a wide line has every field: percentage, ETA, epoch means, throughput, workers, coordinator time', () => {
+  const line = statusLine(s, 200);
+  assert.match(line, /^step 250\/500 \[#{15}-{15}\] 50% \| ETA 1:35 \| loss 0\.4123 \| accuracy 87\.3% \| epoch 2\.50 \| 881 img\/s \| 2 workers \| coordinator 2\.6 ms\/step$/);
+});
+
+test('narrow lines drop the least important fields first and keep the ETA; nothing is cut mid-field', () => {
+  const at80 = statusLine(s, 80);
+  assert.ok(at80.length <= 80, at80);
+  assert.match(at80, /50% \| ETA 1:35 \| loss 0\.4123 \| accuracy 87\.3%/);
+  assert.doesNotMatch(at80, /coordinator/);
+  const at40 = statusLine(s, 40);
+  assert.ok(at40.length <= 40, at40);
+  assert.match(at40, /^step 250\/500 .*50% \| ETA 1:35$/);
+  assert.equal(statusLine({ ...s, etaSeconds: 7_500 }, 60).includes('ETA 2h05m'), true);
+});
