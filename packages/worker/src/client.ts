@@ -47,6 +47,9 @@ export function describeConnectError(e: Error & { code?: string }): string {
   return `TLS: the coordinator's certificate was not accepted: ${text}; pass --tls-ca with the CA that signed it (and check the host name in --connect)`;
 }
 
+/** A worker that keeps failing to connect says so again this often. */
+const STILL_WAITING_EVERY_MS = 30_000;
+
 /** More assignments than this waiting for weights is a coordinator bug: the next one fails as stale. */
 const MAX_EARLY_ASSIGNMENTS = 16;
 
@@ -68,8 +71,10 @@ export class WorkerClient {
   private early: { msg: AssignMsg; at: number }[] = [];
   /** This connection's sealed session (with a token), from our hello on. */
   private session: SessionCipher | null = null;
-  /** The last reason a connection failed before its welcome (logged once until it changes). */
+  /** The last reason a connection failed before its welcome (logged when it changes, and every 30 s). */
   private lastRefusal = '';
+  private waitingSince = 0;
+  private lastReport = 0;
 
   constructor(private readonly opts: WorkerOptions) {}
 
@@ -165,7 +170,15 @@ export class WorkerClient {
     }
     const why = reason.startsWith('TLS:') ? reason
       : code === 1006 ? `no coordinator at ${this.opts.url} (${reason || 'connection failed'})` : `the coordinator refused the connection (${code} ${reason || 'no reason'})`;
-    if (why !== this.lastRefusal) this.opts.log(`${why}; retrying (every ${RECONNECT_MAX_MS / 1000} s at most)`);
+    const now = Date.now();
+    if (why !== this.lastRefusal) {
+      this.opts.log(`${why}; retrying (every ${RECONNECT_MAX_MS / 1000} s at most)`);
+      this.waitingSince = now;
+      this.lastReport = now;
+    } else if (now - this.lastReport >= STILL_WAITING_EVERY_MS) {
+      this.opts.log(`still waiting (${Math.round((now - this.waitingSince) / 1000)} s): ${why}`);
+      this.lastReport = now;
+    }
     this.lastRefusal = why;
   }
 
