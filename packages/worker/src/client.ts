@@ -16,6 +16,8 @@ export interface WorkerOptions {
   backend: BackendInfo;
   /** Give up after this long without a connection (0: never). */
   giveUpMs: number;
+  /** How often a worker that cannot connect says so again (default 30 s). */
+  stillWaitingEveryMs?: number;
   /** For wss://: the CA that signed the coordinator's certificate, and a client certificate if it asks for one. */
   tls?: ClientTls;
   /** Makes the dataset available on this machine (e.g. fetches CIFAR-10) and says where it is. */
@@ -175,7 +177,7 @@ export class WorkerClient {
       this.opts.log(`${why}; retrying (every ${RECONNECT_MAX_MS / 1000} s at most)`);
       this.waitingSince = now;
       this.lastReport = now;
-    } else if (now - this.lastReport >= STILL_WAITING_EVERY_MS) {
+    } else if (now - this.lastReport >= (this.opts.stillWaitingEveryMs ?? STILL_WAITING_EVERY_MS)) {
       this.opts.log(`still waiting (${Math.round((now - this.waitingSince) / 1000)} s): ${why}`);
       this.lastReport = now;
     }

@@ -115,3 +115,14 @@ test('a worker locked out for lack of room says so and why, and keeps trying', a
   assert.ok(logs.some((l) => /the coordinator refused the connection \(1013 ERR_TOO_MANY_CONNECTIONS\); retrying/.test(l)), logs.join('\n'));
   await new Promise((r) => wss.close(r));
 });
+
+test('a worker with no coordinator says what it waits for, and again every so often', async () => {
+  const logs: string[] = [];
+  const client = new WorkerClient({ url: 'ws://127.0.0.1:9', token: undefined, name: 't', backend: await selectBackend('wasm'), giveUpMs: 0, stillWaitingEveryMs: 400, log: (l) => logs.push(l) });
+  const running = client.run();
+  await new Promise((r) => setTimeout(r, 1_500));
+  client.stop('test over');
+  await running;
+  assert.match(logs[0] ?? '', /^no coordinator at ws:\/\/127\.0\.0\.1:9 \(.*ECONNREFUSED.*\); retrying/);
+  assert.ok(logs.some((l) => /^still waiting \(\d+ s\): no coordinator at ws:\/\/127\.0\.0\.1:9/.test(l)), logs.join('\n'));
+});
