@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Argv } from 'yargs';
 import { DATASET_NAMES, TrainerError, validateConfig } from '@dtrain/common';
+import { benchCompute, selectBackend, type BackendChoice } from '@dtrain/worker';
 import { serverTls } from './secrets.js';
 import { makeDir } from '@dtrain/common/files';
 import { defaultRunDir, readMetrics } from '@dtrain/coordinator';
@@ -64,6 +65,26 @@ export function sweepCommand(y: Argv): Argv {
   });
 }
 
+/** --dry-run: each planned run and its steps, and the time they would take from a short compute probe per batch size. */
+export async function dryRunLines(plan: readonly PlannedRun[], backend: BackendChoice, workers: number): Promise<string[]> {
+  const info = await selectBackend(backend);
+  const msPerBatch = new Map<string, number>();
+  let totalSeconds = 0;
+  const lines = plan.map((r) => {
+    const d = validateConfig(r.config);
+    const perWorker = Math.ceil(r.config.batchSize / Math.min(workers, r.config.workers));
+    return { r, d, perWorker, key: `${r.config.model}/${perWorker}` };
+  });
+  for (const l of lines) {
+    if (!msPerBatch.has(l.key)) msPerBatch.set(l.key, (await benchCompute(info, l.r.config.model, l.perWorker, 3)).msPerBatch);
+    totalSeconds += (l.d.totalSteps * msPerBatch.get(l.key)!) / 1000;
+  }
+  return [
+    ...lines.map((l) => `${l.r.name}: ${l.d.totalSteps} steps of ${l.r.config.batchSize} (${l.perWorker} per worker), ~${((l.d.totalSteps * msPerBatch.get(l.key)!) / 60_000).toFixed(1)} min`),
+    `${plan.length} runs, ${lines.reduce((a, l) => a + l.d.totalSteps, 0)} steps; about ${(totalSeconds / 3600).toFixed(2)} h of compute on ${workers} ${info.name} worker(s) (a probe of 3 batches each; communication and evaluation not included)`,
+  ];
+}
+
 const pct = (v: unknown) => (typeof v === 'number' ? `${(v * 100).toFixed(2)}%` : '-');
 const num = (v: unknown, d = 1) => (typeof v === 'number' ? v.toFixed(d) : '-');
 
@@ -80,6 +101,10 @@ export function formatTable(outcomes: RunOutcome[], target: number): string[] {
 
 export async function runExperiment(kind: string, plan: PlannedRun[], a: PoolArgs, group: (o: RunOutcome) => string): Promise<RunOutcome[]> {
   for (const r of plan) validateConfig(r.config);
+  if (a.dryRun) {
+    for (const line of await dryRunLines(plan, a.backend, Math.max(1, a.local))) process.stdout.write(line + '\n');
+    return [];
+  }
   const outRoot = a.out ?? defaultRunDir(join('runs', kind));
   makeDir(outRoot);
   checkPort(a.port);

@@ -130,6 +130,7 @@ export function schedOption<T>(y: Argv<T>, who: string) {
 export function poolOptions<T>(y: Argv<T>) {
   return schedOption(backendOption(listenOptions(serveOptions(y), 'pool'), 'local workers'), "local workers'")
     .option('local', { type: 'number', default: 2, describe: 'local worker processes to start (0: wait for workers to connect)', group: 'Network:' })
-    .option('target', { type: 'number', default: 0.5, describe: 'target validation accuracy for steps/epochs/examples to target', group: 'Run:' });
+    .option('target', { type: 'number', default: 0.5, describe: 'target validation accuracy for steps/epochs/examples to target', group: 'Run:' })
+    .option('dry-run', { type: 'boolean', default: false, describe: 'print the runs, their steps and an estimated time (from a short speed probe), then stop', group: 'Run:' });
 }
 
