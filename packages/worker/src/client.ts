@@ -23,6 +23,8 @@ export interface WorkerOptions {
   /** Makes the dataset available on this machine (e.g. fetches CIFAR-10) and says where it is. */
   prepareData?: (spec: DatasetSpec) => Promise<DataLocation>;
   log: (line: string) => void;
+  /** Problems (lost or refused connections, bad frames): printed even when `log` is quiet (default: log). */
+  warn?: (line: string) => void;
 }
 
 export interface WorkerResult {
@@ -78,7 +80,11 @@ export class WorkerClient {
   private waitingSince = 0;
   private lastReport = 0;
 
-  constructor(private readonly opts: WorkerOptions) {}
+  private readonly warn: (line: string) => void;
+
+  constructor(private readonly opts: WorkerOptions) {
+    this.warn = opts.warn ?? opts.log;
+  }
 
   /** Connect (retrying with backoff) and serve until the coordinator shuts us down or rejects us. */
   run(): Promise<WorkerResult> {
@@ -166,7 +172,7 @@ export class WorkerClient {
    */
   private reportClose(welcomed: boolean, code: number, reason: string): void {
     if (welcomed) {
-      this.opts.log(`connection closed (${code} ${reason || 'no reason'}); reconnecting`);
+      this.warn(`connection closed (${code} ${reason || 'no reason'}); reconnecting`);
       this.lastRefusal = '';
       return;
     }
@@ -174,11 +180,11 @@ export class WorkerClient {
       : code === 1006 ? `no coordinator at ${this.opts.url} (${reason || 'connection failed'})` : `the coordinator refused the connection (${code} ${reason || 'no reason'})`;
     const now = Date.now();
     if (why !== this.lastRefusal) {
-      this.opts.log(`${why}; retrying (every ${RECONNECT_MAX_MS / 1000} s at most)`);
+      this.warn(`${why}; retrying (every ${RECONNECT_MAX_MS / 1000} s at most)`);
       this.waitingSince = now;
       this.lastReport = now;
     } else if (now - this.lastReport >= (this.opts.stillWaitingEveryMs ?? STILL_WAITING_EVERY_MS)) {
-      this.opts.log(`still waiting (${Math.round((now - this.waitingSince) / 1000)} s): ${why}`);
+      this.warn(`still waiting (${Math.round((now - this.waitingSince) / 1000)} s): ${why}`);
       this.lastReport = now;
     }
     this.lastRefusal = why;
@@ -187,7 +193,7 @@ export class WorkerClient {
   /** Report a bad frame (or a failed step) to the coordinator and close this connection; never throws. */
   private refuse(ws: WebSocket, e: unknown): void {
     const err = isTrainerError(e) ? e : new TrainerError('ERR_BAD_FRAME', String((e as Error | undefined)?.message ?? e));
-    this.opts.log(`error: ${err.code}: ${err.describe()}`);
+    this.warn(`error: ${err.code}: ${err.describe()}`);
     try {
       this.send(ws, { kind: 'fail', code: err.code, message: err.describe().slice(0, 3000) });
     } catch {
@@ -224,7 +230,7 @@ export class WorkerClient {
   /** A refusal for lack of room is temporary (the connection closes and we retry); any other ends the worker. */
   private onReject(msg: RejectMsg): void {
     if (msg.code === 'ERR_TOO_MANY_CONNECTIONS' || msg.code === 'ERR_TOO_MANY_WORKERS') {
-      this.opts.log(`locked out for now: ${msg.code}: ${msg.message}`);
+      this.warn(`locked out for now: ${msg.code}: ${msg.message}`);
       return;
     }
     this.end({ reason: `rejected by coordinator: ${msg.code}: ${msg.message}`, ok: false, steps: this.steps });

@@ -54,7 +54,7 @@ export async function runWorkerCommand(a: WorkerArgs): Promise<number> {
   const tls = clientTls(a);
   const client = new WorkerClient({ url: a.connect, token: a.token, name, backend, giveUpMs: a.giveUp * 1000, ...(tls ? { tls } : {}),
     prepareData: async (spec) => ({ cifarDir: await prepareCifar(spec.name, a.dataDir), syntheticCacheDir: syntheticCacheDir() }),
-    log: a.quiet ? () => undefined : log });
+    log: a.quiet ? () => undefined : log, warn: log });
   let interrupted = false;
   const stop = (): void => {
     interrupted = true;
