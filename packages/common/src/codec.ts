@@ -64,13 +64,18 @@ export type TensorHeader<M extends TensorMsg> = M extends TensorMsg ? Omit<M, Te
  */
 export function finishTensorFrame(buffer: Uint8Array, fields: TensorHeader<TensorMsg>, n: number): Uint8Array {
   const field = TENSOR_FIELDS[fields.kind];
+  return writeTensorFrame(buffer, field, field === 'indices' ? 'uint32' : 'float32', n, fields);
+}
+
+/** The prefix and the msgpack header (`fields` plus "$tensor": `field`) around n elements already in `buffer`. */
+function writeTensorFrame(buffer: Uint8Array, field: string, dtype: 'float32' | 'uint32', n: number, fields: object): Uint8Array {
   const header = packr.pack({ ...fields, $tensor: field });
   const start = TENSOR_PREFIX_BYTES + 4 * n;
   if (header.length > MAX_TENSOR_HEADER_BYTES || start + header.length > buffer.byteLength) {
     throw new Error(`tensor frame header of ${header.length} bytes does not fit`);
   }
   buffer[0] = TENSOR_FRAME_MAGIC;
-  buffer[1] = field === 'indices' ? 2 : 1;
+  buffer[1] = dtype === 'float32' ? 1 : 2;
   buffer[2] = 0;
   buffer[3] = 0;
   new DataView(buffer.buffer, buffer.byteOffset, TENSOR_PREFIX_BYTES).setUint32(4, n, true);
@@ -104,12 +109,8 @@ export function encodeUnchecked(value: object): Uint8Array {
   const [field, t] = tensors[0] as [string, TensorArray];
   const buffer = new Uint8Array(tensorFrameCapacity(t.length));
   buffer.set(new Uint8Array(t.buffer, t.byteOffset, t.byteLength), TENSOR_PREFIX_BYTES);
-  const header = packr.pack({ ...Object.fromEntries(Object.entries(value).filter(([k]) => k !== field)), $tensor: field });
-  buffer[0] = TENSOR_FRAME_MAGIC;
-  buffer[1] = t instanceof Float32Array ? 1 : 2;
-  new DataView(buffer.buffer).setUint32(4, t.length, true);
-  buffer.set(header, TENSOR_PREFIX_BYTES + 4 * t.length);
-  return buffer.subarray(0, TENSOR_PREFIX_BYTES + 4 * t.length + header.length);
+  const fields = Object.fromEntries(Object.entries(value).filter(([k]) => k !== field));
+  return writeTensorFrame(buffer, field, t instanceof Float32Array ? 'float32' : 'uint32', t.length, fields);
 }
 
 function unpack(bytes: Uint8Array, what: string): unknown {
