@@ -4,8 +4,11 @@
 // in the stream (the 96-bit nonce is direction || sequence number). A relay without the token can
 // neither read, alter, inject, drop-and-continue, replay nor reorder frames: any of these fails the tag.
 
-import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { proveToken } from './auth.js';
 import { TrainerError } from './errors.js';
+import { PROTOCOL_VERSION } from './limits.js';
+import type { ChallengeMsg, HelloMsg } from './protocol.js';
 
 export const SESSION_TAG_BYTES = 16;
 const KEY_INFO = 'dtrain session v1';
@@ -52,4 +55,21 @@ export class SessionCipher {
     n.writeBigUInt64LE(seq, 4);
     return n;
   }
+}
+
+/** Who a worker says it is in its hello. */
+export type WorkerIdentity = Pick<HelloMsg, 'name' | 'host' | 'pid' | 'backend' | 'backendReason'>;
+
+/**
+ * A worker's answer to a challenge: its hello (with a fresh nonce of its own and, when the coordinator
+ * asks for the token, the proof over both nonces), and the session that seals every later frame (none
+ * without a token). Send the hello in plain, then use the session.
+ */
+export function answerChallenge(challenge: ChallengeMsg, token: string | undefined, who: WorkerIdentity): { hello: HelloMsg; session: SessionCipher | null } {
+  const nonce = randomBytes(24).toString('hex');
+  const proving = challenge.auth ? token : undefined;
+  return {
+    hello: { kind: 'hello', protocol: PROTOCOL_VERSION, mac: proving ? proveToken(proving, challenge.nonce, nonce) : '', nonce, ...who },
+    session: proving ? new SessionCipher(sessionKey(proving, challenge.nonce, nonce), 'worker') : null,
+  };
 }

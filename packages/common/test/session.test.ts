@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SessionCipher, sessionKey, TrainerError } from '@dtrain/common';
+import { answerChallenge, checkTokenProof, PROTOCOL_VERSION, SessionCipher, sessionKey, TrainerError } from '@dtrain/common';
 
 const pair = (token = 't') => {
   const key = sessionKey(token, 'c-nonce', 'w-nonce');
@@ -42,4 +42,14 @@ test('a flipped bit, a replay, a reordering, a dropped frame, a reflected frame 
   const other = sessionKey('another token', 'c-nonce', 'w-nonce');
   assert.throws(() => new SessionCipher(other, 'worker').open(pair().coord.seal(new Uint8Array([1]))), authFailed);
   assert.throws(() => pair().worker.open(new Uint8Array(5)), authFailed, 'shorter than a tag');
+});
+
+test('answerChallenge: the proof checks out and the coordinator opens the worker\'s sealed frames; no auth, no session', () => {
+  const who = { name: 'w', host: 'h', pid: 1, backend: 'wasm', backendReason: 'test' };
+  const { hello, session } = answerChallenge({ kind: 'challenge', protocol: PROTOCOL_VERSION, nonce: 'c', auth: true }, 'tok', who);
+  assert.equal(checkTokenProof('tok', 'c', hello.nonce, hello.mac), true);
+  const coord = new SessionCipher(sessionKey('tok', 'c', hello.nonce), 'coordinator');
+  assert.equal(coord.open(session!.seal(new Uint8Array([7])))[0], 7);
+  const plain = answerChallenge({ kind: 'challenge', protocol: PROTOCOL_VERSION, nonce: 'c', auth: false }, 'tok', who);
+  assert.deepEqual([plain.hello.mac, plain.session], ['', null]);
 });

@@ -302,8 +302,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
    */
   private finish(status: RunSummary['status'], error: string | undefined): RunSummary {
     const fruitless = this.resumedFrom !== null && status === 'failed' && this.train.step === this.startStep;
-    const lastGood = listCheckpoints(this.runDir.dir).at(-1) ?? '';
-    const finalCheckpoint = fruitless ? this.resumedFrom! : this.weightsSpoiled ? lastGood : this.checkpoint();
+    const finalCheckpoint = fruitless ? this.resumedFrom!
+      : this.weightsSpoiled ? listCheckpoints(this.runDir.dir).at(-1) ?? '' // the last good one on disk
+        : this.checkpoint();
     this.setState('DONE');
     if (fruitless) this.log(`resume failed before its first step: ${finalCheckpoint} and the earlier summary.json are kept`);
     const summary = this.records.summarize({

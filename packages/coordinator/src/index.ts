@@ -9,5 +9,5 @@ export { AdaptiveDeadline } from './deadline.js';
 export { readCheckpoint, writeCheckpoint, listCheckpoints, checkpointName, startState, CHECKPOINT_FORMAT, type StartState } from './checkpoint.js';
 export { RunLog } from './run-log.js';
 export { RunDir, defaultRunDir, readMetrics, type StepRecord, type EvalRecord, type MetricRecord } from './rundir.js';
-export { type RunSummary } from './summary.js';
+export { readSummary, type RunSummary } from './summary.js';
 export { WeightsFrames, type WeightsFrame } from './weights-frame.js';

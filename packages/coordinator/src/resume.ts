@@ -3,11 +3,10 @@
 // newer ones would discard committed work, so it is refused unless asked for (--overwrite), or done in
 // a separate run directory (--out). A run that already completed is left as it is.
 
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { TrainerError } from '@dtrain/common';
 import { checkpointName, listCheckpoints } from './checkpoint.js';
-import type { RunSummary } from './summary.js';
+import { readSummary, type RunSummary } from './summary.js';
 
 /** Checkpoints in `out` newer than `step`: refused, or with `overwrite` removed (their records are truncated later). */
 export function guardResume(out: string, step: number, from: string, overwrite: boolean): void {
@@ -23,12 +22,6 @@ export function guardResume(out: string, step: number, from: string, overwrite: 
 
 /** The summary in `out` if it says the run completed at `step`. */
 export function completedSummary(out: string, step: number): RunSummary | null {
-  const path = join(out, 'summary.json');
-  if (!existsSync(path)) return null;
-  try {
-    const s = JSON.parse(readFileSync(path, 'utf8')) as RunSummary;
-    return s.status === 'completed' && s.steps === step ? s : null;
-  } catch {
-    return null;
-  }
+  const s = readSummary(out);
+  return s?.status === 'completed' && s.steps === step ? s : null;
 }

@@ -3,6 +3,8 @@
 
 import { median, type Derived, type EvalSplit, type TrainConfig } from '@dtrain/common';
 import type { TrainState } from './checkpoint.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { readMetrics, type EvalRecord, type StepRecord } from './rundir.js';
 
 export interface WorkerStats {
@@ -44,6 +46,15 @@ export interface RunSummary {
   finalCheckpoint: string;
   config: TrainConfig;
   derived: Derived;
+}
+
+/** The summary.json of a run directory, or null when there is none (or it cannot be read). */
+export function readSummary(dir: string): RunSummary | null {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as RunSummary;
+  } catch {
+    return null;
+  }
 }
 
 export function buildSummary(a: {

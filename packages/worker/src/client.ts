@@ -1,10 +1,9 @@
 // The worker's connection: ws client with exponential-backoff reconnect, the handshake (challenge ->
 // hello -> welcome -> ready), frame validation, and dispatch to the WorkerTrainer.
 
-import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import WebSocket from 'ws';
-import { allFinite, decode, encode, finishTensorFrame, floatPayload, FramePool, tensorFrameCapacity, HANDSHAKE_TIMEOUT_MS, isTrainerError, MAX_CLIENT_FRAME_BYTES, maxCoordinatorFrameBytes, parseCoordinatorMsg, PROTOCOL_VERSION, proveToken, SessionCipher, sessionKey, RECONNECT_INITIAL_MS, RECONNECT_MAX_MS, TrainerError, closeCodeFor, closeWith, type AssignMsg, type ChallengeMsg, type CoordinatorMsg, type RejectMsg, type WeightsMsg, type WelcomeMsg, type DatasetSpec, type ParseContext, type WorkerMsg } from '@dtrain/common';
+import { allFinite, decode, encode, finishTensorFrame, floatPayload, FramePool, tensorFrameCapacity, HANDSHAKE_TIMEOUT_MS, isTrainerError, MAX_CLIENT_FRAME_BYTES, maxCoordinatorFrameBytes, parseCoordinatorMsg, PROTOCOL_VERSION, answerChallenge, type SessionCipher, RECONNECT_INITIAL_MS, RECONNECT_MAX_MS, TrainerError, closeCodeFor, closeWith, type AssignMsg, type ChallengeMsg, type CoordinatorMsg, type RejectMsg, type WeightsMsg, type WelcomeMsg, type DatasetSpec, type ParseContext, type WorkerMsg } from '@dtrain/common';
 import { type DataLocation } from '@dtrain/common/files';
 import type { BackendInfo } from './backend.js';
 import { WorkerTrainer } from './trainer.js';
@@ -247,14 +246,12 @@ export class WorkerClient {
       return;
     }
     const b = this.opts.backend;
-    const nonce = randomBytes(24).toString('hex');
-    const token = msg.auth ? this.opts.token : undefined;
-    this.send(ws, {
-      kind: 'hello', protocol: PROTOCOL_VERSION, mac: token ? proveToken(token, msg.nonce, nonce) : '', nonce,
+    const { hello, session } = answerChallenge(msg, this.opts.token, {
       name: this.opts.name, host: hostname(), pid: process.pid, backend: b.name, backendReason: b.reason.slice(0, 1900),
     });
+    this.send(ws, hello);
     // From here on every frame both ways is sealed: only a coordinator holding the token can answer.
-    if (token) this.session = new SessionCipher(sessionKey(token, msg.nonce, nonce), 'worker');
+    this.session = session;
   }
 
   /** A run: build its model and data, check the model's fingerprint, say ready. */

@@ -3,10 +3,9 @@
 // benchmark's echo worker) and tests; the real worker (client.ts) adds reconnects and the trainer.
 // Subpath @dtrain/worker/link: no tfjs is loaded.
 
-import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import {
-  decode, encode, MAX_CLIENT_FRAME_BYTES, paramCount, parseCoordinatorMsg, proveToken, PROTOCOL_VERSION, SessionCipher, sessionKey,
+  decode, encode, MAX_CLIENT_FRAME_BYTES, paramCount, parseCoordinatorMsg, answerChallenge, type SessionCipher,
   type CoordinatorMsg, type ParseContext, type WorkerMsg,
 } from '@dtrain/common';
 
@@ -84,14 +83,11 @@ export class CoordinatorLink {
 
   /** Answer the challenge: the proof of `token` if asked for one (then every later frame is sealed). */
   async hello(o: { token?: string | undefined; name?: string } = {}): Promise<void> {
-    const ch = await this.expect('challenge');
-    const nonce = randomBytes(24).toString('hex');
-    const token = ch.auth ? o.token : undefined;
-    this.send({
-      kind: 'hello', protocol: PROTOCOL_VERSION, mac: token ? proveToken(token, ch.nonce, nonce) : '', nonce,
+    const { hello, session } = answerChallenge(await this.expect('challenge'), o.token, {
       name: o.name ?? 'link', host: 'link', pid: process.pid, backend: 'none', backendReason: 'protocol link',
     });
-    if (token) this.session = new SessionCipher(sessionKey(token, ch.nonce, nonce), 'worker');
+    this.send(hello);
+    this.session = session;
   }
 
   close(): void {

@@ -2,10 +2,10 @@
 // runs), resumable (a run whose summary says "completed" is kept and skipped), with steps- and
 // examples-to-target taken from each run's metrics.
 
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildManifest, getModelSpec, paramCount, type TrainConfig } from '@dtrain/common';
-import { Coordinator, readMetrics, WorkerPool, type MetricRecord, type RunSummary, type ServerTls } from '@dtrain/coordinator';
+import { Coordinator, readMetrics, readSummary, WorkerPool, type MetricRecord, type RunSummary, type ServerTls } from '@dtrain/coordinator';
 import { syntheticCacheDir } from '../data/fetch.js';
 
 export interface PlannedRun {
@@ -64,12 +64,8 @@ export function toTarget(records: MetricRecord[], target: number, batchSize: num
 
 /** The summary of a run that reached an outcome (completed, or diverged: a result too), else null. */
 function finishedSummary(dir: string): RunSummary | null {
-  try {
-    const s = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as RunSummary;
-    return s.status === 'completed' || s.status === 'diverged' ? s : null;
-  } catch {
-    return null;
-  }
+  const s = readSummary(dir);
+  return s?.status === 'completed' || s?.status === 'diverged' ? s : null;
 }
 
 /** Run every planned run in order on one pool; `onPoolReady` is called once the port is bound. */
