@@ -34,6 +34,8 @@ export interface TrainConfig extends ScheduleParams {
   checkpointEvery: number;
   /** Keep only the newest N checkpoints (0 or absent: all). */
   keepCheckpoints?: number;
+  /** Also write a checkpoint once this many seconds passed since the last one (0: off). */
+  checkpointSeconds?: number;
   stepTimeoutMs: number;
   /** How a batch is cut over the workers: even sizes (default; bit-reproducible) or by measured speed. */
   balance?: 'even' | 'speed';
@@ -94,6 +96,7 @@ export function validateConfig(c: TrainConfig): Derived {
   intIn(c.evalEvery, 0, 1e9, '--eval-every', 'use 0 to evaluate at the end of each epoch');
   intIn(c.evalChunk, 1, MAX_BATCH_SIZE, '--eval-chunk', 'use e.g. --eval-chunk 500');
   intIn(c.checkpointEvery, 0, 1e9, '--checkpoint-every', 'use 0 for only the initial and final checkpoints');
+  intIn(c.checkpointSeconds ?? 0, 0, 1e9, '--checkpoint-seconds', 'use e.g. --checkpoint-seconds 600 (a requeued job loses at most that much), or 0 for step-based checkpoints only');
   intIn(c.keepCheckpoints ?? 0, 0, 1e9, '--keep-checkpoints', 'use e.g. --keep-checkpoints 3, or 0 to keep all');
   if (c.balance !== undefined && c.balance !== 'even' && c.balance !== 'speed') {
     throw new TrainerError('ERR_BAD_CONFIG', `--balance ${String(c.balance)} is not one of even, speed`, { hint: 'use --balance even or --balance speed' });

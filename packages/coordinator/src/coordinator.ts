@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import {
-  allFinite, buildManifest, cutBatch, epochOrder, getModelSpec, learningRate, modelFingerprint, MomentumSGD, noiseEstimate, NoiseScaleTracker,
+  allFinite, indicesDigest, type Shard, buildManifest, cutBatch, epochOrder, getModelSpec, learningRate, modelFingerprint, MomentumSGD, noiseEstimate, NoiseScaleTracker,
   planBatch, scheduleOf, ShardReducer, TrainerError, validateConfig,
   type Dataset, type Derived, type EvalResultMsg, type GradientMsg, type Manifest, type TrainConfig,
 } from '@dtrain/common';
@@ -39,12 +39,30 @@ export interface CoordinatorOptions {
   /** On resume from an older checkpoint: discard the newer ones in `out` instead of refusing. */
   overwrite?: boolean;
   log: (line: string) => void;
+  /** Milliseconds from a monotonic clock, for time-based checkpoints (default performance.now; tests step it). */
+  clock?: () => number;
 }
 
 export interface CoordinatorEvents {
   step: [StepRecord];
   eval: [EvalRecord];
   workers: [number];
+}
+
+/**
+ * SHA-256 (first 16 hex digits) of the sample indices whose gradients were applied, in shard order, as
+ * little-endian uint32: equal to the digest of the planned batch exactly when every planned sample was
+ * used once.
+ */
+export function samplesDigest(shards: readonly Shard[], used: ReadonlySet<number>): string {
+  const parts = shards.filter((s) => used.has(s.shardId)).map((s) => s.indices);
+  const all = new Uint32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.length;
+  }
+  return indicesDigest(all);
 }
 
 /** A worker's download and upload estimates from one round trip of `roundTripMs` (see StepRecord.links). */
@@ -78,6 +96,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private failure: TrainerError | null = null;
   /** The weights in memory stopped being finite (divergence): they are neither sent nor saved. */
   private weightsSpoiled = false;
+  private readonly clock: () => number;
+  private lastCheckpointAt: number;
   private order: { epoch: number; indices: Uint32Array } = { epoch: -1, indices: new Uint32Array(0) };
   private evalId = 0;
 
@@ -85,6 +105,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     super();
     const start = opts.start ?? startState(opts.config, opts.resume);
     this.opts = opts;
+    this.clock = opts.clock ?? (() => performance.now());
+    this.lastCheckpointAt = this.clock();
     this.config = start.config;
     this.resumedFrom = start.resumedFrom;
     this.derived = validateConfig(this.config);
@@ -155,7 +177,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         this.train.wallMs = wall0 + (performance.now() - t0);
         const last = this.train.step === this.derived.totalSteps;
         if (this.evaluationDue() && !last) await this.evaluateAll();
-        if (this.config.checkpointEvery > 0 && this.train.step % this.config.checkpointEvery === 0 && !last) this.checkpoint();
+        if (this.checkpointDue() && !last) this.checkpoint();
       }
       if (this.failure) throw this.failure;
       if (this.stopReason !== null) status = 'stopped';
@@ -188,10 +210,12 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const reducer = new ShardReducer(this.meanGrad, shards.length);
     const computeMs: Record<string, number> = {};
     const links: StepRecord['links'] = {};
+    const used = new Set<number>();
     const round = this.pool.runRound({
       kind: 'step', step, version, tasks: stepTasks(shards, step, version, this.train.epoch), timeoutMs: this.config.stepTimeoutMs,
       onAccepted: (conn, gradient) => {
         reducer.add(gradient); // summed in shard order whatever the arrival order
+        used.add(gradient.shardId);
         computeMs[conn.label] = (computeMs[conn.label] ?? 0) + gradient.computeMs;
         links[conn.label] = linkTimes(performance.now() - t0, gradient);
         this.records.shardDone(conn, gradient);
@@ -220,7 +244,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const bytes = this.pool.bytes;
     this.records.hold({
       type: 'step', step, epoch: this.epochFloat(), loss: reduced.meanLoss, accuracy: reduced.accuracy, lr,
-      samples: reduced.samples, workers: live.length, computeMs, links,
+      samples: reduced.samples, samplesDigest: samplesDigest(shards, used), workers: live.length, computeMs, links,
       ...stepTimes({ t0, assigned, shared, reduce, end: performance.now() }, outcome.decodeMs),
       bytesIn: bytes.in - bytes0.in, bytesOut: bytes.out - bytes0.out, reassigned: outcome.reassigned,
       gradNormSq: est?.gradNormSq ?? null, traceSigma: est?.traceSigma ?? null, bSimple, time: Date.now(),
@@ -315,8 +339,16 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     return summary;
   }
 
+  /** Every --checkpoint-every steps, and once --checkpoint-seconds passed since the last checkpoint. */
+  private checkpointDue(): boolean {
+    const { checkpointEvery, checkpointSeconds = 0 } = this.config;
+    if (checkpointEvery > 0 && this.train.step % checkpointEvery === 0) return true;
+    return checkpointSeconds > 0 && this.clock() - this.lastCheckpointAt >= checkpointSeconds * 1000;
+  }
+
   /** Write a checkpoint of the current state, after the metrics records up to it. */
   private checkpoint(): string {
+    this.lastCheckpointAt = this.clock();
     this.records.flush();
     return writeCheckpoint(this.runDir.checkpointsDir, {
       ...this.train, seed: this.config.seed, config: this.config, manifest: this.manifest, paramCount: this.weights.length,

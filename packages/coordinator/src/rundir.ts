@@ -15,6 +15,8 @@ export interface StepRecord {
   accuracy: number;
   lr: number;
   samples: number;
+  /** Digest of the sample indices applied in this step (see samplesDigest; indicesDigest of the planned batch). */
+  samplesDigest: string;
   workers: number;
   /** Per-worker compute time (worker-reported), by worker label. */
   computeMs: Record<string, number>;

@@ -1,15 +1,16 @@
 // The run's loop against a fake pool: no sockets; the pool hands every task a made-up result at once.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import {
-  decode, epochOrder, parseCoordinatorMsg, planBatch, SpeedTracker,
+  decode, epochOrder, indicesDigest, parseCoordinatorMsg, planBatch, SpeedTracker,
   type AssignMsg, type EvaluateMsg, type GradientMsg, type TrainConfig,
 } from '@dtrain/common';
-import { Coordinator, readMetrics, type EvalRound, type PoolEvents, type RunPool, type StepRound, type WorkerConn } from '@dtrain/coordinator';
+import { checkpointName, Coordinator, listCheckpoints, readMetrics, samplesDigest, type EvalRound, type PoolEvents, type RunPool, type StepRound, type WorkerConn } from '@dtrain/coordinator';
 
 const conn = (id: number): WorkerConn => ({ id, label: `w${id}`, hello: { host: 'h', backend: 'fake', backendReason: '' } }) as unknown as WorkerConn;
 
@@ -102,6 +103,17 @@ test('each step cuts exactly the planned batch over the workers in id order, and
   const s1 = records[0]!;
   assert.ok(s1.type === 'step' && s1.loss === 2 && s1.accuracy === 1 && s1.samples === 16 && s1.workers === 2);
   assert.deepEqual(s1.type === 'step' && s1.computeMs, { w0: 1, w1: 1 });
+  for (const r of records.filter((x) => x.type === 'step')) {
+    const planned = Buffer.from(new Uint32Array(planBatch(order, r.step - 1, 16)).buffer); // little-endian hosts
+    assert.equal(r.type === 'step' && r.samplesDigest, createHash('sha256').update(planned).digest('hex').slice(0, 16));
+  }
+});
+
+test('samplesDigest covers the applied shards only, in shard order', () => {
+  const shards = [{ shardId: 0, indices: Uint32Array.of(5, 1) }, { shardId: 1, indices: Uint32Array.of(7) }];
+  assert.equal(samplesDigest(shards, new Set([0, 1])), indicesDigest(Uint32Array.of(5, 1, 7)));
+  assert.notEqual(samplesDigest(shards, new Set([0])), samplesDigest(shards, new Set([0, 1])));
+  assert.notEqual(indicesDigest(Uint32Array.of(1, 5, 7)), indicesDigest(Uint32Array.of(5, 1, 7)));
 });
 
 test('each step records per-worker download and upload estimates', async () => {
@@ -110,4 +122,19 @@ test('each step records per-worker download and upload estimates', async () => {
   assert.ok(s1.type === 'step');
   assert.deepEqual(Object.keys(s1.links).sort(), ['w0', 'w1']);
   for (const l of Object.values(s1.links)) assert.ok(l.downloadMs === 0 && l.uploadMs >= 0, JSON.stringify(l)); // the fake pool reports no fetch time
+});
+
+test('--checkpoint-seconds: a checkpoint once that much time passed since the last one, besides the first and last', async () => {
+  const pool = new FakePool();
+  const out = mkdtempSync(join(tmpdir(), 'dtrain-loop-'));
+  let now = 0;
+  const rounds = pool.runRound.bind(pool);
+  pool.runRound = async (spec) => {
+    now += 400; // every round takes 0.4 s on this clock
+    return rounds(spec);
+  };
+  const coord = new Coordinator({ config: { ...config(0), maxSteps: 4, checkpointSeconds: 1 }, pool, out, waitTimeoutMs: 1000, log: () => undefined, clock: () => now });
+  assert.equal((await coord.run()).status, 'completed');
+  // 0.4, 0.8, 1.2 s -> step 3; then 0.4 s later step 4 is the final one
+  assert.deepEqual(listCheckpoints(out).map((d) => basename(d)), [0, 3, 4].map(checkpointName));
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { readMetrics, RunLog, type StepRecord, type WorkerConn } from '@dtrain/coordinator';
 
 const step = (n: number): StepRecord => ({
-  type: 'step', step: n, epoch: 0, loss: 1, accuracy: 0.5, lr: 0.1, samples: 8, workers: 1, computeMs: {}, links: {}, stepMs: 2, waitMs: 1,
+  type: 'step', step: n, epoch: 0, loss: 1, accuracy: 0.5, lr: 0.1, samples: 8, samplesDigest: '', workers: 1, computeMs: {}, links: {}, stepMs: 2, waitMs: 1,
   decodeMs: 0, reduceUpdateMs: 0, broadcastMs: 0, assignMs: 0, coordMs: 0, bytesIn: 10, bytesOut: 20, reassigned: 0,
   gradNormSq: null, traceSigma: null, bSimple: null, time: 0,
 });

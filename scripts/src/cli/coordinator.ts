@@ -1,7 +1,7 @@
 // `dtrain coordinator`: serve one training run on --host/--port and train once enough workers joined.
 // Also the start of `launch` (startCoordinator) and where CIFAR-10 is prepared for a run.
 
-import { defaultRunDir, openSoloRun, type Coordinator, type RunSummary, type ServerTls } from '@dtrain/coordinator';
+import { defaultRunDir, listCheckpoints, openSoloRun, type Coordinator, type RunSummary, type ServerTls } from '@dtrain/coordinator';
 import { serverTls } from './secrets.js';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,7 +37,10 @@ export interface StartedCoordinator {
 }
 
 /** Build, bind and start a coordinator with a progress display; Ctrl-C stops it gracefully. */
-export async function startCoordinator(a: CoordinatorArgs, onListening?: (port: number) => void): Promise<StartedCoordinator> {
+export async function startCoordinator(args: CoordinatorArgs, onListening?: (port: number) => void): Promise<StartedCoordinator> {
+  const resume = resolveAutoResume(args.resume, args.out);
+  if (args.resume === 'auto') process.stderr.write(resume ? `--resume auto: continuing the run in ${resume}\n` : `--resume auto: no checkpoint in ${args.out}; starting a fresh run there\n`);
+  const a = { ...args, resume };
   const config = toTrainConfig(a);
   if (!a.resume) validateConfig(config);
   const out = a.out ?? (a.resume ? a.resume.replace(/\/checkpoints\/step-\d+\/?$/, '') : defaultRunDir());
@@ -82,6 +85,15 @@ export async function startCoordinator(a: CoordinatorArgs, onListening?: (port: 
     return summary;
   });
   return { coord, port, finished };
+}
+
+/** --resume auto: the run in --out if it holds a checkpoint, else undefined (a fresh run there). */
+export function resolveAutoResume(resume: string | undefined, out: string | undefined): string | undefined {
+  if (resume !== 'auto') return resume;
+  if (!out) {
+    throw new TrainerError('ERR_BAD_CONFIG', '--resume auto needs --out', { hint: 'name the directory a restarted job continues in, e.g. --out runs/job-$SLURM_JOB_ID' });
+  }
+  return listCheckpoints(out).length > 0 ? out : undefined;
 }
 
 export function exitCodeFor(s: RunSummary): number {

@@ -40,13 +40,14 @@ export function trainOptions<T>(y: Argv<T>) {
     .option('eval-every', { type: 'number', default: 0, describe: 'evaluate every N steps (0: at the end of each epoch)', group: 'Run:' })
     .option('eval-chunk', { type: 'number', default: 500, describe: 'samples per evaluation shard', group: 'Run:' })
     .option('checkpoint-every', { type: 'number', default: 0, describe: 'write a checkpoint every N steps (0: only the initial and final ones)', group: 'Run:' })
+    .option('checkpoint-seconds', { type: 'number', default: 0, describe: 'also write a checkpoint when this many seconds passed since the last one (0: off); for preemptible or requeued jobs', group: 'Run:' })
     .option('keep-checkpoints', { type: 'number', default: 0, describe: 'keep only the newest N checkpoints (0: all)', group: 'Run:' })
     .option('balance', { type: 'string', default: 'even' as const, choices: ['even', 'speed'] as const, describe: 'cut each batch evenly (bit-reproducible) or in proportion to each worker\'s measured speed (uneven GPUs or hosts)', group: 'Run:' })
     .option('step-timeout', { type: 'number', default: STEP_TIMEOUT_MS / 1000, describe: 'seconds before an unfinished shard is given to another worker', group: 'Run:' })
     .option('wait-timeout', { type: 'number', default: 600, describe: 'seconds to wait for enough workers before giving up (a checkpoint is kept)', group: 'Run:' })
     .option('out', { type: 'string', describe: 'run directory (default: runs/<timestamp>)', group: 'Run:' })
     .option('overwrite', { type: 'boolean', default: false, describe: 'replace an earlier run in --out instead of refusing', group: 'Run:' })
-    .option('resume', { type: 'string', describe: 'continue from a run directory or checkpoint directory (its config is used)', group: 'Run:' });
+    .option('resume', { type: 'string', describe: 'continue from a run directory or checkpoint directory (its config is used); auto: continue --out if it holds a checkpoint, else start fresh (requeued jobs, restarted pods)', group: 'Run:' });
 }
 
 /** Named keys only: drops the index signature yargs adds, and `_` and `$0`. */
@@ -86,6 +87,7 @@ export function toTrainConfig(a: TrainInput): TrainConfig {
     evalChunk: a.evalChunk,
     checkpointEvery: a.checkpointEvery,
     keepCheckpoints: a.keepCheckpoints,
+    checkpointSeconds: a.checkpointSeconds,
     stepTimeoutMs: a.stepTimeout * 1000,
     balance: a.balance,
   };

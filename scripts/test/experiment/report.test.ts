@@ -34,7 +34,7 @@ test('a run report and a sweep report render all their charts in headless Chromi
   const dir = mkdtempSync(join(tmpdir(), 'report-'));
   const records: MetricRecord[] = [];
   for (let s = 1; s <= 30; s++) {
-    records.push({ type: 'step', step: s, epoch: s / 10, loss: 2.3 / Math.sqrt(s), accuracy: 0.1 + s / 40, lr: 0.01, samples: 32, workers: 2, computeMs: {}, links: {}, stepMs: 50, waitMs: 40, decodeMs: 1, reduceUpdateMs: 1, broadcastMs: 1, assignMs: 1, coordMs: 4, bytesIn: 1, bytesOut: 1, reassigned: 0, gradNormSq: 1, traceSigma: 50, bSimple: 50 + s, time: 0 });
+    records.push({ type: 'step', step: s, epoch: s / 10, loss: 2.3 / Math.sqrt(s), accuracy: 0.1 + s / 40, lr: 0.01, samples: 32, samplesDigest: '', workers: 2, computeMs: {}, links: {}, stepMs: 50, waitMs: 40, decodeMs: 1, reduceUpdateMs: 1, broadcastMs: 1, assignMs: 1, coordMs: 4, bytesIn: 1, bytesOut: 1, reassigned: 0, gradNormSq: 1, traceSigma: 50, bSimple: 50 + s, time: 0 });
     if (s % 10 === 0) for (const split of ['val', 'test'] as const) records.push({ type: 'eval', step: s, epoch: s / 10, split, loss: 1.5, accuracy: 0.2 + s / 60, samples: 100, ms: 5, time: 0 });
   }
   const run = writeRunReport(dir, records, summary(0.7, 500));
