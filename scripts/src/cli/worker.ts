@@ -6,6 +6,7 @@ import { TrainerError } from '@dtrain/common';
 import { applySchedPolicy, selectBackend, WorkerClient } from '@dtrain/worker';
 import { backendOption, resolveToken, schedOption, tokenOption } from './options.js';
 import { clientTls, clientTlsOptions } from './secrets.js';
+import type { ClientTls } from '@dtrain/worker';
 import type { OptionsOf } from './options.js';
 import { prepareCifar } from './coordinator.js';
 import { syntheticCacheDir } from '../data/fetch.js';
@@ -18,6 +19,7 @@ function workerOptions<T>(y: Argv<T>) {
     .option('give-up', { type: 'number', default: 0, describe: 'exit after this many seconds without a coordinator (0: keep retrying)' })
     .option('quiet', { type: 'boolean', default: false, describe: 'log only problems' })
     .option('data-dir', { type: 'string', describe: 'cifar10: directory with the binary files (default: the cache; fetched on first use)' })
+    .option('exit-with-stdin', { type: 'boolean', default: false, hidden: true, describe: 'stop when stdin closes (workers started over ssh: no orphan when the launcher goes)' })
     .example('DTRAIN_TOKEN=... $0 worker --connect ws://10.0.0.1:7070 --gpu 0', 'join a coordinator with GPU 0')
     .example('$0 worker --connect wss://coord.example:7070 --tls-ca ca.pem --token-file /run/secrets/dtrain', 'over TLS')
     .check((a) => {
@@ -33,15 +35,30 @@ function workerOptions<T>(y: Argv<T>) {
 
 export type WorkerArgs = OptionsOf<typeof workerOptions<object>>;
 
+/** What a worker process runs with (from `dtrain worker`'s options, or `dtrain cluster`'s plan). */
+export interface WorkerRun {
+  connect: string;
+  name?: string | undefined;
+  gpu?: number | undefined;
+  giveUp: number;
+  quiet: boolean;
+  dataDir?: string | undefined;
+  backend: WorkerArgs['backend'];
+  sched: WorkerArgs['sched'];
+  token: string | undefined;
+  tls?: ClientTls | undefined;
+  exitWithStdin?: boolean | undefined;
+}
+
 export function workerCommand(y: Argv): Argv {
   return y.command('worker', 'join a coordinator and compute gradients', workerOptions, async (a) => {
-    const code = await runWorkerCommand({ ...a, token: resolveToken(a.token, a.tokenFile) });
+    const code = await runWorkerCommand({ ...a, token: resolveToken(a.token, a.tokenFile), tls: clientTls(a) });
     // The IPC channel to a launcher and tfjs' wasm runtime keep the loop alive: leave explicitly.
     process.exit(code);
   });
 }
 
-export async function runWorkerCommand(a: WorkerArgs): Promise<number> {
+export async function runWorkerCommand(a: WorkerRun): Promise<number> {
   if (a.gpu !== undefined) process.env['CUDA_VISIBLE_DEVICES'] = String(a.gpu);
   const name = a.name ?? `${hostname()}-${process.pid}`;
   const log = (line: string): void => {
@@ -51,8 +68,7 @@ export async function runWorkerCommand(a: WorkerArgs): Promise<number> {
   if (!a.quiet) log(`backend ${backend.name} (${backend.reason})`);
   const sched = applySchedPolicy(a.sched);
   if (!a.quiet || (a.sched !== 'normal' && sched.policy === 'normal')) log(`scheduling ${sched.reason}`);
-  const tls = clientTls(a);
-  const client = new WorkerClient({ url: a.connect, token: a.token, name, backend, giveUpMs: a.giveUp * 1000, ...(tls ? { tls } : {}),
+  const client = new WorkerClient({ url: a.connect, token: a.token, name, backend, giveUpMs: a.giveUp * 1000, ...(a.tls ? { tls: a.tls } : {}),
     prepareData: async (spec) => ({ cifarDir: await prepareCifar(spec.name, a.dataDir), syntheticCacheDir: syntheticCacheDir() }),
     log: a.quiet ? () => undefined : log, warn: log });
   let interrupted = false;
@@ -64,6 +80,7 @@ export async function runWorkerCommand(a: WorkerArgs): Promise<number> {
   process.on('SIGTERM', stop);
   // Launched by `dtrain launch`: exit when the launcher goes away, so no worker is left behind.
   process.on('disconnect', () => client.stop('launcher exited'));
+  if (a.exitWithStdin) process.stdin.on('close', () => client.stop('launcher closed the connection')).resume();
   const result = await client.run();
   log(`${result.ok ? 'done' : 'stopped'}: ${result.reason} (${result.steps} shards computed)`);
   return interrupted ? 130 : result.ok ? 0 : 1;

@@ -1,0 +1,62 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TrainerError } from '@dtrain/common';
+import { resolveCluster, type ClusterFlags } from '../../src/cluster/resolve.js';
+
+const flags = (f: Partial<ClusterFlags> = {}): ClusterFlags => ({ port: 7070, coordinatorWorker: false, ...f });
+const SLURM = { SLURM_PROCID: '2', SLURM_NTASKS: '5', SLURM_LOCALID: '1', SLURM_STEP_ID: '0', SLURM_STEP_NODELIST: 'gpu[03-04,07]' };
+
+test('Slurm: rank, size, local rank and the coordinator on the first host of the step', () => {
+  const p = resolveCluster(flags(), SLURM);
+  assert.equal(p.scheduler, 'slurm');
+  assert.deepEqual([p.rank, p.worldSize, p.localRank, p.role, p.url], [2, 5, 1, 'worker', 'ws://gpu03:7070']);
+  assert.equal(p.cudaVisibleDevices, '1');
+  assert.ok(p.why.some((l) => l.includes('SLURM_PROCID=2') && l.includes('SLURM_NTASKS=5')));
+  assert.ok(p.why.some((l) => l.includes('first host of SLURM_STEP_NODELIST')));
+});
+
+test('Slurm rank 0 coordinates and waits for the other ranks (plus itself with --coordinator-worker)', () => {
+  const env = { ...SLURM, SLURM_PROCID: '0', SLURM_LOCALID: '0' };
+  assert.deepEqual([resolveCluster(flags(), env).role, resolveCluster(flags(), env).workers], ['coordinator', 4]);
+  assert.equal(resolveCluster(flags({ coordinatorWorker: true }), env).workers, 5);
+  assert.equal(resolveCluster(flags(), env).cudaVisibleDevices, null); // no worker on rank 0
+});
+
+test('explicit flags win over the scheduler, field by field', () => {
+  const p = resolveCluster(flags({ rank: 1, coordinator: '10.0.0.1:9000', workers: 3 }), SLURM);
+  assert.deepEqual([p.rank, p.worldSize, p.url], [1, 5, 'ws://10.0.0.1:9000']);
+  assert.equal(resolveCluster(flags({ role: 'coordinator', workers: 3 }), SLURM).role, 'coordinator');
+});
+
+test('a GPU the scheduler already bound is left alone', () => {
+  assert.equal(resolveCluster(flags(), { ...SLURM, CUDA_VISIBLE_DEVICES: '5' }).cudaVisibleDevices, null);
+});
+
+test('Open MPI: ranks from OMPI_COMM_WORLD_*; one host means loopback, several need the coordinator named', () => {
+  const one = { OMPI_COMM_WORLD_RANK: '1', OMPI_COMM_WORLD_SIZE: '3', OMPI_COMM_WORLD_LOCAL_RANK: '1', OMPI_COMM_WORLD_LOCAL_SIZE: '3' };
+  const p = resolveCluster(flags(), one);
+  assert.deepEqual([p.scheduler, p.rank, p.worldSize, p.url], ['mpi', 1, 3, 'ws://127.0.0.1:7070']);
+  const spread = { ...one, OMPI_COMM_WORLD_LOCAL_SIZE: '1' };
+  assert.throws(() => resolveCluster(flags(), spread), (e: unknown) => e instanceof TrainerError && /DTRAIN_COORDINATOR/.test(e.hint ?? ''));
+  assert.equal(resolveCluster(flags({ coordinator: 'node1' }), spread).url, 'ws://node1:7070');
+});
+
+test('Kubernetes: JOB_COMPLETION_INDEX is the rank; workers need the coordinator address, the coordinator --workers', () => {
+  const env = { JOB_COMPLETION_INDEX: '3' };
+  assert.throws(() => resolveCluster(flags(), env), /cannot tell where the coordinator runs/);
+  const w = resolveCluster(flags({ coordinator: 'dtrain-coordinator-0-0.dtrain', role: 'worker' }), { JOB_COMPLETION_INDEX: '0' });
+  assert.deepEqual([w.scheduler, w.role, w.url, w.cudaVisibleDevices], ['kubernetes', 'worker', 'ws://dtrain-coordinator-0-0.dtrain:7070', '0']);
+  assert.throws(() => resolveCluster(flags({ role: 'coordinator', coordinator: 'x' }), env), /how many workers/);
+});
+
+test('bad scheduler values and impossible worlds are refused', () => {
+  assert.throws(() => resolveCluster(flags(), { ...SLURM, SLURM_PROCID: 'x' }), /SLURM_PROCID="x"/);
+  assert.throws(() => resolveCluster(flags({ rank: 5 }), SLURM), /rank 5 is not below the world size 5/);
+  assert.throws(() => resolveCluster(flags({ worldSize: 1 }), {}), /leaves no worker/);
+});
+
+test('no scheduler: flags only, this host', () => {
+  const p = resolveCluster(flags({ worldSize: 3 }), {});
+  assert.deepEqual([p.scheduler, p.role, p.workers, p.url], ['none', 'coordinator', 2, 'ws://127.0.0.1:7070']);
+  assert.equal(resolveCluster(flags({ coordinator: '::1', role: 'worker' }), {}).url, 'ws://[::1]:7070');
+});
