@@ -1,0 +1,161 @@
+// Multi-host harness: Linux network namespaces as hosts, each with its own address on one bridge, links
+// shaped with `tc tbf` (netem is not in these kernels), cut and healed on demand, real `dtrain`
+// processes inside. Needs root (CI is root); elsewhere `netnsUnavailable()` says why and tests skip.
+// Everything is torn down on close(), and on process exit even when a test fails.
+
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { CLI_PATH } from '../../src/cli/path.js';
+
+function sh(cmd: string, args: string[]): string {
+  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Why namespaces cannot be used here, or null when they can. */
+export function netnsUnavailable(): string | null {
+  if (process.getuid?.() !== 0) return 'needs root for network namespaces (CI runs as root)';
+  try {
+    sh('ip', ['-V']);
+    sh('tc', ['-V']);
+  } catch {
+    return 'needs iproute2 (ip, tc)';
+  }
+  return null;
+}
+
+export interface Host {
+  name: string;
+  ns: string;
+  ip: string;
+  /** The host side of its link (on the bridge): down = cable pulled. */
+  veth: string;
+}
+
+export interface SpawnedProcess {
+  child: ChildProcess;
+  host: Host;
+  /** Every line it wrote so far (stdout and stderr). */
+  lines: string[];
+  exited: Promise<number | null>;
+}
+
+export class NetHarness {
+  readonly hosts: Host[] = [];
+  private readonly procs: SpawnedProcess[] = [];
+  private readonly id: string;
+  private readonly bridge: string;
+  private readonly subnet: string;
+  private closed = false;
+  private readonly onExit = (): void => this.teardown();
+
+  /** `names[0]` gets .1, the next .2 and so on; `rate` (e.g. '1gbit') shapes both directions of each link. */
+  constructor(names: string[], readonly opts: { rate?: string; logDir?: string } = {}) {
+    this.id = `dt${process.pid % 100_000}`;
+    this.bridge = `${this.id}br`;
+    this.subnet = `10.${200 + (process.pid % 50)}.${(process.pid >> 6) % 250}`;
+    process.on('exit', this.onExit);
+    try {
+      this.build(names);
+    } catch (e) {
+      this.teardown();
+      throw e;
+    }
+  }
+
+  private build(names: string[]): void {
+    sh('ip', ['link', 'add', this.bridge, 'type', 'bridge']);
+    sh('ip', ['addr', 'add', `${this.subnet}.254/24`, 'dev', this.bridge]);
+    sh('ip', ['link', 'set', this.bridge, 'up']);
+    names.forEach((name, i) => {
+      const host: Host = { name, ns: `${this.id}-${name}`, ip: `${this.subnet}.${i + 1}`, veth: `${this.id}h${i}` };
+      sh('ip', ['netns', 'add', host.ns]);
+      sh('ip', ['link', 'add', host.veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', host.ns]);
+      sh('ip', ['link', 'set', host.veth, 'master', this.bridge, 'up']);
+      this.exec(host, ['ip', 'link', 'set', 'lo', 'up']);
+      this.exec(host, ['ip', 'addr', 'add', `${host.ip}/24`, 'dev', 'eth0']);
+      this.exec(host, ['ip', 'link', 'set', 'eth0', 'up']);
+      this.hosts.push(host);
+    });
+    if (this.opts.rate) this.shape(this.opts.rate);
+  }
+
+  /** Shape every link to `rate` (tc tbf rate syntax, e.g. '1gbit', '5mbit') in both directions. */
+  shape(rate: string): void {
+    const tbf = ['root', 'tbf', 'rate', rate, 'burst', '256kb', 'latency', '200ms'];
+    for (const host of this.hosts) {
+      sh('tc', ['qdisc', 'replace', 'dev', host.veth, ...tbf]);
+      this.exec(host, ['tc', 'qdisc', 'replace', 'dev', 'eth0', ...tbf]);
+    }
+  }
+
+  host(name: string): Host {
+    const h = this.hosts.find((x) => x.name === name);
+    if (!h) throw new Error(`no host ${name}`);
+    return h;
+  }
+
+  /** Run a command inside a host and return its output. */
+  exec(host: Host, argv: string[]): string {
+    return sh('ip', ['netns', 'exec', host.ns, ...argv]);
+  }
+
+  /** Start `dtrain <args>` inside a host (ip netns exec execs it: the pid is dtrain's). */
+  dtrain(host: Host, args: string[], env: NodeJS.ProcessEnv = {}): SpawnedProcess {
+    return this.spawn(host, [process.execPath, CLI_PATH, ...args], env);
+  }
+
+  spawn(host: Host, argv: string[], env: NodeJS.ProcessEnv = {}): SpawnedProcess {
+    const child = spawn('ip', ['netns', 'exec', host.ns, ...argv], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const lines: string[] = [];
+    const log = this.opts.logDir ? createWriteStream(join(this.opts.logDir, `${host.name}-${child.pid}.log`)) : null;
+    for (const s of [child.stdout, child.stderr]) {
+      let rest = '';
+      s.setEncoding('utf8').on('data', (d: string) => {
+        const parts = (rest + d).split('\n');
+        rest = parts.pop() ?? '';
+        lines.push(...parts);
+        log?.write(parts.map((l) => `${l}\n`).join(''));
+      });
+    }
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const p = { child, host, lines, exited };
+    this.procs.push(p);
+    return p;
+  }
+
+  /** Pull the host's cable (both directions drop), or plug it back in. */
+  setLink(host: Host, up: boolean): void {
+    sh('ip', ['link', 'set', host.veth, up ? 'up' : 'down']);
+  }
+
+  /** Kill every process still running, delete the namespaces and the bridge. */
+  async close(): Promise<void> {
+    for (const p of this.procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    await Promise.all(this.procs.map((p) => p.exited));
+    this.teardown();
+  }
+
+  private teardown(): void {
+    if (this.closed) return;
+    this.closed = true;
+    process.off('exit', this.onExit);
+    for (const p of this.procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    for (const h of this.hosts) {
+      try {
+        for (const pid of sh('ip', ['netns', 'pids', h.ns]).split('\n').filter(Boolean)) process.kill(Number(pid), 'SIGKILL');
+      } catch { /* gone already */ }
+      try { sh('ip', ['netns', 'del', h.ns]); } catch { /* gone already */ }
+    }
+    try { sh('ip', ['link', 'del', this.bridge]); } catch { /* gone already */ }
+  }
+}
+
+/** Resolves once `predicate` holds (polled), or rejects after `timeoutMs` with `what`. */
+export async function waitUntil(what: string, predicate: () => boolean, timeoutMs: number, everyMs = 100): Promise<void> {
+  const t0 = Date.now();
+  while (!predicate()) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
