@@ -1,6 +1,7 @@
-// `dtrain launch`: a coordinator in this process plus N local worker processes on loopback, one combined
-// progress display, Ctrl-C forwarded, the coordinator's exit status, and no orphans (workers hold an IPC
-// channel to this process and exit when it closes).
+// `dtrain launch`: a coordinator in this process plus N local worker processes on loopback (or, with
+// --hostfile, workers on other hosts over ssh), one combined progress display, Ctrl-C forwarded, the
+// coordinator's exit status, and no orphans (local workers hold an IPC channel to this process, remote
+// ones watch their ssh stdin; each exits when its link to the launcher closes).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -10,15 +11,25 @@ import { createInterface } from 'node:readline';
 import { TrainerError } from '@dtrain/common';
 import type { Argv } from 'yargs';
 import { exitCodeFor, prepareCifar, startCoordinator } from './coordinator.js';
-import { backendOption, resolveToken, schedOption, serveOptions } from './options.js';
+import { backendOption, checkPort, resolveToken, schedOption, serveOptions } from './options.js';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { parseHostfile, type HostSlots } from '../cluster/hostfile.js';
+import { spawnRemoteWorker } from '../cluster/ssh.js';
 import type { OptionsOf } from './options.js';
 
 function launchOptions<T>(y: Argv<T>) {
   return schedOption(backendOption(serveOptions(y), 'the workers'), 'workers\'')
     .option('gpus', { type: 'string', describe: 'comma-separated GPU indices, one per worker (round robin), e.g. 0,1,2,3', group: 'Network:' })
+    .option('hostfile', { type: 'string', describe: 'start the workers on other hosts over ssh: lines "host slots=N" (N workers there, on GPUs 0..N-1); the coordinator runs here', group: 'Hosts:' })
+    .option('advertise', { type: 'string', describe: 'with --hostfile: this machine\'s address as the hosts reach it (default: its hostname)', group: 'Hosts:' })
+    .option('port', { type: 'number', default: 7070, describe: 'with --hostfile: the port to listen on (on every interface)', group: 'Hosts:' })
+    .option('ssh-option', { type: 'string', array: true, default: [] as string[], describe: 'with --hostfile: extra ssh -o options, e.g. --ssh-option IdentityFile=~/.ssh/cluster (BatchMode=yes always)', group: 'Hosts:' })
+    .option('remote-command', { type: 'string', default: 'dtrain', describe: 'with --hostfile: the dtrain command on the hosts (install it there with npm install -g dtrain-VERSION.tgz)', group: 'Hosts:' })
     .example('$0 launch --workers 2', 'the demo: the reference CNN on the embedded dataset')
     .example('$0 launch --workers 4 --gpus 0,1,2,3 --dataset cifar10 --epochs 10 --augment', 'CIFAR-10 on four GPUs')
-    .example('$0 launch --resume runs/demo', 'continue a stopped run');
+    .example('$0 launch --resume runs/demo', 'continue a stopped run')
+    .example('$0 launch --hostfile hosts --advertise 10.0.0.1 --dataset cifar10 --out runs/h1', 'workers on the hosts in ./hosts over ssh (examples/hostfile)');
 }
 
 export type LaunchArgs = OptionsOf<typeof launchOptions<object>>;
@@ -56,7 +67,7 @@ export function workerArgv(i: number, url: string, a: WorkerSettings): string[] 
 export function allWorkersGone(n: number, code: number | null, sig: string | null, said: string[]): TrainerError {
   const unique = [...new Set(said.map((l) => l.trim().slice(0, 300)))];
   const words = unique.length ? `; they said: ${unique.map((l) => `"${l}"`).join(', ')}` : '';
-  return new TrainerError('ERR_NO_WORKERS', `all ${n} local workers exited (the last with ${sig ?? `status ${code}`}) before the run finished${words}`, {
+  return new TrainerError('ERR_NO_WORKERS', `all ${n} workers this launcher started exited (the last with ${sig ?? `status ${code}`}) before the run finished${words}`, {
     hint: 'fix what the workers report (try: dtrain doctor; --backend wasm works everywhere), then resume with --resume',
   });
 }
@@ -77,36 +88,70 @@ export function spawnWorker(i: number, url: string, token: string, a: WorkerSett
   return child;
 }
 
+/** A worker process this launcher started (locally, or ssh for a remote one), and what it said last. */
+interface Started {
+  name: string;
+  child: ChildProcess;
+}
+
+/** Local workers on loopback, or remote ones over ssh from the hostfile; each line is passed to `said`. */
+function startWorkers(a: LaunchArgs, port: number, token: string, dataDir: string | undefined, said: (name: string, line: string) => void): Started[] {
+  if (!a.hostfile) {
+    const gpus = parseGpus(a.gpus, a.workers);
+    return Array.from({ length: a.workers }, (_, i) => ({ name: `w${i}`, child: spawnWorker(i, `ws://127.0.0.1:${port}`, token, { ...a, dataDir }, gpus[i], (l) => said(`w${i}`, l)) }));
+  }
+  const url = `ws://${a.advertise ?? hostname()}:${port}`;
+  return readHosts(a.hostfile).flatMap(({ host, slots }) => Array.from({ length: slots }, (_, slot) => {
+    const name = `${host}#${slot}`;
+    const child = spawnRemoteWorker({ host, slot, url, backend: a.backend, command: a.remoteCommand, dataDir: a.dataDir, sched: a.sched }, token, a.sshOption, (l) => {
+      process.stderr.write(`[${host}] ${l}\n`);
+      said(name, l);
+    });
+    return { name, child };
+  }));
+}
+
+function readHosts(path: string): HostSlots[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new TrainerError('ERR_BAD_CONFIG', `--hostfile ${path}: ${(e as Error).message}`, { hint: 'give a file with lines such as "gpu01 slots=4"' });
+  }
+  return parseHostfile(text, path);
+}
+
 export async function runLaunch(a: LaunchArgs): Promise<number> {
-  const gpus = parseGpus(a.gpus, a.workers);
+  const hosts = a.hostfile ? readHosts(a.hostfile) : null;
+  const workers = hosts ? hosts.reduce((n, h) => n + h.slots, 0) : a.workers;
+  if (!hosts) parseGpus(a.gpus, a.workers); // refuse a bad --gpus before anything starts
   const token = a.token ?? randomBytes(16).toString('hex');
-  const children: ChildProcess[] = [];
+  let children: Started[] = [];
   const killAll = (): void => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+    for (const { child } of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
   };
   process.on('exit', killAll);
   let finished = false;
-  const lastWords = new Map<number, string>();
+  const lastWords = new Map<string, string>();
   let exited = 0;
   // Fetch once here so the workers find the files in place instead of fetching side by side.
   const dataDir = a.dataset === 'cifar10' ? await prepareCifar(a.dataset, a.dataDir) : a.dataDir;
-  const started = await startCoordinator({ ...a, dataDir, host: '127.0.0.1', port: 0, token }, (port) => {
-    const url = `ws://127.0.0.1:${port}`;
-    for (let i = 0; i < a.workers; i++) {
-      const child = spawnWorker(i, url, token, { ...a, dataDir }, gpus[i], (line) => {
-        if (/ERR_|error/i.test(line) || !lastWords.has(i)) lastWords.set(i, line); // what went wrong, not the hint after it
-      });
+  const listen = hosts ? { host: '0.0.0.0', port: checkPort(a.port) } : { host: '127.0.0.1', port: 0 };
+  const started = await startCoordinator({ ...a, workers, dataDir, ...listen, token }, (port) => {
+    children = startWorkers({ ...a, workers }, port, token, dataDir, (name, line) => {
+      if (/ERR_|error|denied|refused|not found|No such/i.test(line) || !lastWords.has(name)) lastWords.set(name, line); // what went wrong, not the hint after it
+    });
+    for (const { name, child } of children) {
       child.on('exit', (code, sig) => {
         if (finished) return;
-        if (code !== 0) process.stderr.write(`worker w${i} exited (${sig ?? code})\n`);
-        if (++exited === a.workers) started.coord.abandon(allWorkersGone(a.workers, code, sig, [...lastWords.values()]));
+        if (code !== 0) process.stderr.write(`worker ${name} exited (${sig ?? code})\n`);
+        if (++exited === workers) started.coord.abandon(allWorkersGone(workers, code, sig, [...lastWords.values()]));
       });
-      children.push(child);
     }
   });
   const summary = await started.finished;
   finished = true;
-  await allExited(children, 5_000);
+  await allExited(children.map((c) => c.child), 5_000);
   killAll();
   return exitCodeFor(summary);
 }
