@@ -34,6 +34,8 @@ export interface TrainConfig extends ScheduleParams {
   checkpointEvery: number;
   /** Keep only the newest N checkpoints (0 or absent: all). */
   keepCheckpoints?: number;
+  /** End the run (completed) at the first evaluation whose validation accuracy reaches this (0 or absent: off). */
+  stopAtValAccuracy?: number;
   /** Also write a checkpoint once this many seconds passed since the last one (0: off). */
   checkpointSeconds?: number;
   stepTimeoutMs: number;
@@ -94,6 +96,8 @@ export function validateConfig(c: TrainConfig): Derived {
   intIn(c.epochs, 1, 100_000, '--epochs', 'use e.g. --epochs 10');
   intIn(c.maxSteps, 0, 1e9, '--max-steps', 'use 0 to train for --epochs');
   intIn(c.evalEvery, 0, 1e9, '--eval-every', 'use 0 to evaluate at the end of each epoch');
+  const stop = c.stopAtValAccuracy ?? 0;
+  if (!(stop >= 0 && stop <= 1)) throw new TrainerError('ERR_BAD_CONFIG', `stop-at accuracy ${stop} is not in [0, 1]`, { hint: 'give a validation accuracy such as 0.6 (0: off)' });
   intIn(c.evalChunk, 1, MAX_BATCH_SIZE, '--eval-chunk', 'use e.g. --eval-chunk 500');
   intIn(c.checkpointEvery, 0, 1e9, '--checkpoint-every', 'use 0 for only the initial and final checkpoints');
   intIn(c.checkpointSeconds ?? 0, 0, 1e9, '--checkpoint-seconds', 'use e.g. --checkpoint-seconds 600 (a requeued job loses at most that much), or 0 for step-based checkpoints only');

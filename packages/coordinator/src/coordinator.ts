@@ -97,6 +97,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   /** The weights in memory stopped being finite (divergence): they are neither sent nor saved. */
   private weightsSpoiled = false;
   private readonly clock: () => number;
+  private lastValAccuracy: number | null = null;
   private lastCheckpointAt: number;
   private order: { epoch: number; indices: Uint32Array } = { epoch: -1, indices: new Uint32Array(0) };
   private evalId = 0;
@@ -177,6 +178,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         this.train.wallMs = wall0 + (performance.now() - t0);
         const last = this.train.step === this.derived.totalSteps;
         if (this.evaluationDue() && !last) await this.evaluateAll();
+        if (this.reachedStopAccuracy()) break; // the final evaluation below is the one that reached it, repeated on test
         if (this.checkpointDue() && !last) this.checkpoint();
       }
       if (this.failure) throw this.failure;
@@ -274,7 +276,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         onAccepted: (_conn, result) => void results.set(result.shardId, result),
       }, this.halt.signal);
       if (!outcome) return;
-      this.records.evaluated(evalRecord(results, { step: this.train.step, epoch: this.epochFloat(), split, ms: performance.now() - t0 }));
+      const record = evalRecord(results, { step: this.train.step, epoch: this.epochFloat(), split, ms: performance.now() - t0 });
+      if (split === 'val') this.lastValAccuracy = record.accuracy;
+      this.records.evaluated(record);
     }
   }
 
@@ -337,6 +341,12 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     }, !fruitless);
     this.runDir.unlock();
     return summary;
+  }
+
+  /** With stopAtValAccuracy: the last validation accuracy reached it (the run ends, completed). */
+  private reachedStopAccuracy(): boolean {
+    const target = this.config.stopAtValAccuracy ?? 0;
+    return target > 0 && this.lastValAccuracy !== null && this.lastValAccuracy >= target;
   }
 
   /** Every --checkpoint-every steps, and once --checkpoint-seconds passed since the last checkpoint. */

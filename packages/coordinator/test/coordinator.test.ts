@@ -21,6 +21,8 @@ class FakePool extends EventEmitter<PoolEvents> implements RunPool {
   readonly workers = [conn(0), conn(1)];
   readonly assigned: { step: number; worker: number; indices: number[] }[] = [];
   readonly published: number[] = [];
+  /** Fraction of each evaluation shard counted correct. */
+  evalCorrect = 0;
   private paramCount = 0;
 
   ready(): WorkerConn[] {
@@ -49,7 +51,7 @@ class FakePool extends EventEmitter<PoolEvents> implements RunPool {
         };
         spec.onAccepted(w, g);
       } else {
-        spec.onAccepted(w, { kind: 'evalResult', evalId: spec.evalId, shardId: task.id, count: n, lossSum: n, correct: 0, computeMs: 1 });
+        spec.onAccepted(w, { kind: 'evalResult', evalId: spec.evalId, shardId: task.id, count: n, lossSum: n, correct: Math.round(n * this.evalCorrect), computeMs: 1 });
       }
     });
     return { reassigned: 0, decodeMs: 0 };
@@ -137,4 +139,17 @@ test('--checkpoint-seconds: a checkpoint once that much time passed since the la
   assert.equal((await coord.run()).status, 'completed');
   // 0.4, 0.8, 1.2 s -> step 3; then 0.4 s later step 4 is the final one
   assert.deepEqual(listCheckpoints(out).map((d) => basename(d)), [0, 3, 4].map(checkpointName));
+});
+
+test('stopAtValAccuracy: the run ends completed at the first evaluation that reaches it', async () => {
+  const pool = new FakePool();
+  pool.evalCorrect = 0.75;
+  const out = mkdtempSync(join(tmpdir(), 'dtrain-loop-'));
+  const c = { ...config(0), dataset: { ...config(0).dataset, valFraction: 0.25 }, maxSteps: 0, epochs: 5, evalEvery: 2, stopAtValAccuracy: 0.7 };
+  const summary = await new Coordinator({ config: c, pool, out, waitTimeoutMs: 1000, log: () => undefined }).run();
+  assert.equal(summary.status, 'completed');
+  assert.equal(summary.steps, 2, 'stopped at the first evaluation (step 2), not after 5 epochs');
+  pool.evalCorrect = 0.5;
+  const out2 = mkdtempSync(join(tmpdir(), 'dtrain-loop-'));
+  assert.equal((await new Coordinator({ config: c, pool, out: out2, waitTimeoutMs: 1000, log: () => undefined }).run()).steps, 15, 'never reached: all 5 epochs of 3 steps');
 });

@@ -18,9 +18,13 @@ import { checkPort, poolOptions, resolveToken, toTrainConfig } from './options.j
 import type { OptionsOf } from './options.js';
 import { attachProgress } from './progress.js';
 import {
-  choiceList, LR_SCALINGS, MOMENTUM_FORMS, momentumPlan, numbers, SCHEDULES, SWEEP_OPTIMIZERS, sweepPlan, type SweepAxes,
+  choiceList, lrGrid, LR_SCALINGS, MOMENTUM_FORMS, momentumPlan, numbers, SCHEDULES, SWEEP_OPTIMIZERS, sweepPlan, type SweepAxes,
 } from '../experiment/plans.js';
-import { outcomeRow, writeRunReport, writeSweepReport } from '../experiment/report.js';
+import { toCsv, writeRunReport } from '../experiment/report.js';
+import { writeSweepReport } from '../experiment/sweep-report.js';
+import { compareRows, writeCompareReport, type ComparedRun } from '../experiment/compare-report.js';
+import { aggregateSeeds, bestPerBatch } from '../experiment/best.js';
+import { writeFileSync } from 'node:fs';
 
 function momentumOptions<T>(y: Argv<T>) {
   return poolOptions(y)
@@ -41,7 +45,11 @@ function sweepOptions<T>(y: Argv<T>) {
     .option('warmups', { type: 'string', default: '0', describe: 'comma-separated warmup steps' })
     .option('schedules', { type: 'string', default: 'constant', describe: 'comma-separated: constant, step, exponential, cosine' })
     .option('seeds', { type: 'string', default: '1', describe: 'comma-separated seeds (repeats)' })
-    .example('$0 sweep --batch-sizes 32,64,128,256 --optimizers sgd,momentum --lr-scalings linear --target 0.6', 'steps to 60% by batch size');
+    .option('lrs', { type: 'string', describe: 'learning-rate grid, comma-separated (default: --lr alone); each batch size x optimizer reports its best', group: 'Optimization:' })
+    .option('lr-range', { type: 'string', describe: 'learning-rate grid as MIN,MAX,N: N values spaced geometrically, e.g. 0.003,0.3,5', group: 'Optimization:' })
+    .option('stop-at-target', { type: 'boolean', default: false, describe: 'end each run at its first evaluation at or above --target (steps to target need nothing after it)', group: 'Run:' })
+    .example('$0 sweep --batch-sizes 32,64,128,256 --optimizers sgd,momentum --lr-scalings linear --target 0.6', 'steps to 60% by batch size')
+    .example('$0 sweep --batch-sizes 16,64,256,1024 --lr-range 0.003,0.3,5 --seeds 1,2 --target 0.6 --stop-at-target', 'Shallue et al.: the best learning rate per batch size');
 }
 
 export type PoolArgs = OptionsOf<typeof poolOptions<object>>;
@@ -49,7 +57,7 @@ export type PoolArgs = OptionsOf<typeof poolOptions<object>>;
 export function momentumCommand(y: Argv): Argv {
   return y.command('experiment momentum', 'reproduce the momentum-SGD comparison: plain SGD vs momentum runs on one pool, a table and a report', momentumOptions, async (a) => {
     const plan = momentumPlan(toTrainConfig(a), numbers(a.momenta, '--momenta'), choiceList(a.forms, MOMENTUM_FORMS, '--forms'), a.withNesterov);
-    await runExperiment('momentum', plan, { ...a, token: resolveToken(a.token, a.tokenFile) }, (o) => String(o.labels['optimizer']));
+    await runExperiment('momentum', plan, { ...a, token: resolveToken(a.token, a.tokenFile) });
   });
 }
 
@@ -58,10 +66,10 @@ export function sweepCommand(y: Argv): Argv {
     const axes: SweepAxes = {
       batchSizes: numbers(a.batchSizes, '--batch-sizes'), optimizers: choiceList(a.optimizers, SWEEP_OPTIMIZERS, '--optimizers'),
       momenta: numbers(a.momenta, '--momenta'), scalings: choiceList(a.lrScalings, LR_SCALINGS, '--lr-scalings'), warmups: numbers(a.warmups, '--warmups'),
-      schedules: choiceList(a.schedules, SCHEDULES, '--schedules'), seeds: numbers(a.seeds, '--seeds'),
+      schedules: choiceList(a.schedules, SCHEDULES, '--schedules'), seeds: numbers(a.seeds, '--seeds'), lrs: lrGrid(a.lrs, a.lrRange, a.lr),
     };
-    const plan = sweepPlan(toTrainConfig(a), axes);
-    await runExperiment('sweep', plan, { ...a, token: resolveToken(a.token, a.tokenFile) }, (o) => `${o.labels['optimizer']} ${o.labels['scaling']} w${o.labels['warmup']} ${o.labels['schedule']}`);
+    const plan = sweepPlan({ ...toTrainConfig(a), ...(a.stopAtTarget ? { stopAtValAccuracy: a.target } : {}) }, axes);
+    await runExperiment('sweep', plan, { ...a, token: resolveToken(a.token, a.tokenFile) });
   });
 }
 
@@ -88,18 +96,41 @@ export async function dryRunLines(plan: readonly PlannedRun[], backend: BackendC
 const pct = (v: unknown) => (typeof v === 'number' ? `${(v * 100).toFixed(2)}%` : '-');
 const num = (v: unknown, d = 1) => (typeof v === 'number' ? v.toFixed(d) : '-');
 
-export function formatTable(outcomes: RunOutcome[], target: number): string[] {
-  const rows = outcomes.map(outcomeRow).map((r) => [
-    String(r['run']), pct(r['finalTestAccuracy']), num(r['finalTestLoss'], 4), pct(r['bestValAccuracy']),
-    num(r['epochsToTarget'], 2), num(r['secondsToTarget']), num(r['imagesPerSecond'], 0),
-  ]);
-  const head = ['run', 'test acc', 'test loss', 'best val acc', `epochs to ${pct(target)}`, 'seconds to target', 'images/s'];
+/** Columns aligned: the first to the left, the others to the right. */
+export function alignColumns(head: string[], rows: string[][]): string[] {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
 }
 
-export async function runExperiment(kind: string, plan: PlannedRun[], a: PoolArgs, group: (o: RunOutcome) => string): Promise<RunOutcome[]> {
+export function formatTable(outcomes: RunOutcome[], target: number): string[] {
+  const rows = outcomes.map((o) => [
+    o.name, o.summary.status === 'completed' ? pct(o.summary.final.test?.accuracy) : o.summary.status, num(o.summary.final.test?.loss, 4), pct(o.bestValAccuracy),
+    num(o.stepsToTarget, 0), num(o.epochsToTarget, 2), num(o.secondsToTarget), num(o.summary.imagesPerSecond, 0),
+  ]);
+  return alignColumns(['run', 'test acc', 'test loss', 'best val acc', `steps to ${pct(target)}`, 'epochs to target', 'seconds to target', 'images/s'], rows);
+}
+
+/** The best learning rate per batch size x optimizer (Shallue et al.), for the terminal. */
+export function formatBest(outcomes: RunOutcome[]): string[] {
+  const rows = bestPerBatch(aggregateSeeds(outcomes)).map((b) => [
+    b.optimizer, String(b.batchSize), b.cell ? String(b.cell.lr) : '-', b.cell ? num(b.cell.steps.median, 0) : 'not reached',
+    b.cell && b.cell.steps.min !== b.cell.steps.max ? `${b.cell.steps.min}-${b.cell.steps.max}` : '', b.cell ? pct(b.cell.finalAccuracy.median) : '-', b.atEdge ? `at the ${b.atEdge} end of the grid` : '',
+  ]);
+  return alignColumns(['optimizer', 'batch', 'best lr', 'steps to target', 'seed range', 'test acc', 'note'], rows);
+}
+
+/** The experiment's report: runs overlaid (momentum) or the batch-size scaling report (sweep). */
+function writeExperimentReport(kind: string, outRoot: string, outcomes: RunOutcome[], target: number): string {
+  if (kind === 'sweep') return writeSweepReport(outRoot, 'dtrain sweep', outcomes, target);
+  const runs: ComparedRun[] = outcomes.map((o) => ({ name: o.name, dir: o.dir, records: readMetrics(o.dir), summary: o.summary }));
+  const rows = compareRows(runs, outRoot);
+  writeFileSync(join(outRoot, 'results.csv'), toCsv(rows));
+  writeFileSync(join(outRoot, 'results.json'), JSON.stringify({ target, runs: rows }, null, 2) + '\n');
+  return writeCompareReport(join(outRoot, 'report.html'), outRoot, `dtrain experiment ${kind}`, runs, `${runs.length} runs on the same data, seed and batch size; validation curves overlaid, one colour per run.`);
+}
+
+export async function runExperiment(kind: string, plan: PlannedRun[], a: PoolArgs): Promise<RunOutcome[]> {
   for (const r of plan) validateConfig(r.config);
   if (a.dryRun) {
     for (const line of await dryRunLines(plan, a.backend, Math.max(1, a.local))) process.stdout.write(line + '\n');
@@ -139,7 +170,8 @@ export async function runExperiment(kind: string, plan: PlannedRun[], a: PoolArg
   });
   for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
   for (const l of formatTable(outcomes, a.target)) process.stdout.write(l + '\n');
-  const report = writeSweepReport(outRoot, `dtrain ${kind}`, outcomes, a.target, group);
+  if (kind === 'sweep') for (const l of ['', ...formatBest(outcomes)]) process.stdout.write(l + '\n');
+  const report = writeExperimentReport(kind, outRoot, outcomes, a.target);
   log(`report: ${report}; numbers: ${join(outRoot, 'results.csv')}, ${join(outRoot, 'results.json')}`);
   return outcomes;
 }

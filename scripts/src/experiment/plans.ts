@@ -1,5 +1,5 @@
 // Experiment plans: the momentum-SGD comparison of the article we reproduce, and batch-size sweeps
-// (batch x optimizer x momentum x lr scaling x warmup x schedule x seed).
+// (batch x optimizer x momentum x lr scaling x warmup x schedule x learning rate x seed).
 
 import { TrainerError, type MomentumForm, type ScalingRule, type ScheduleKind, type TrainConfig } from '@dtrain/common';
 import type { PlannedRun } from './run-plan.js';
@@ -18,6 +18,30 @@ export function choiceList<C extends string>(s: string, choices: readonly C[], f
     if (!isChoice(x)) throw new TrainerError('ERR_BAD_CONFIG', `${flag}: unknown "${x}"`, { hint: `use a comma-separated list of: ${choices.join(', ')}` });
     return x;
   });
+}
+
+/** Most learning rates in one grid. */
+export const MAX_LRS = 40;
+
+/**
+ * The learning-rate grid of a sweep: --lrs (a list), or --lr-range MIN,MAX,N (N values spaced
+ * geometrically from MIN to MAX, both included), or the single --lr.
+ */
+export function lrGrid(lrs: string | undefined, range: string | undefined, lr: number): number[] {
+  if (lrs !== undefined && range !== undefined) throw new TrainerError('ERR_BAD_CONFIG', '--lrs and --lr-range both given', { hint: 'give the grid one way: a list (--lrs 0.01,0.03,0.1) or a range (--lr-range 0.01,0.1,3)' });
+  const positive = (values: number[], flag: string): number[] => {
+    const bad = values.find((v) => !(v > 0 && v <= 1000));
+    if (bad !== undefined) throw new TrainerError('ERR_BAD_CONFIG', `${flag}: learning rate ${bad} is not in (0, 1000]`, { hint: `e.g. ${flag} 0.01,0.03,0.1` });
+    if (values.length === 0 || values.length > MAX_LRS) throw new TrainerError('ERR_BAD_CONFIG', `${flag} gives ${values.length} learning rates`, { hint: `give 1..${MAX_LRS}` });
+    return [...new Set(values)].sort((a, b) => a - b);
+  };
+  if (lrs !== undefined) return positive(numbers(lrs, '--lrs'), '--lrs');
+  if (range === undefined) return positive([lr], '--lr');
+  const [min, max, n] = numbers(range, '--lr-range');
+  if (numbers(range, '--lr-range').length !== 3 || !(min! > 0) || !(max! > min!) || !Number.isInteger(n) || n! < 2 || n! > MAX_LRS) {
+    throw new TrainerError('ERR_BAD_CONFIG', `--lr-range "${range}" is not MIN,MAX,N with 0 < MIN < MAX and N in 2..${MAX_LRS}`, { hint: 'e.g. --lr-range 0.003,0.3,5 (5 values, geometric)' });
+  }
+  return positive(Array.from({ length: n! }, (_, i) => Number((min! * (max! / min!) ** (i / (n! - 1))).toPrecision(3))), '--lr-range');
 }
 
 export const MOMENTUM_FORMS = ['keras', 'ema', 'pytorch'] as const;
@@ -52,6 +76,8 @@ export interface SweepAxes {
   scalings: ScalingRule[];
   warmups: number[];
   schedules: ScheduleKind[];
+  /** The learning-rate grid (peak lr, before scaling). */
+  lrs: number[];
   seeds: number[];
 }
 
@@ -59,14 +85,14 @@ export function sweepPlan(base: TrainConfig, ax: SweepAxes): PlannedRun[] {
   const runs: PlannedRun[] = [];
   const seen = new Set<string>();
   for (const batch of ax.batchSizes) for (const opt of ax.optimizers) for (const mu of opt === 'sgd' ? [0] : ax.momenta) {
-    for (const scaling of ax.scalings) for (const warmup of ax.warmups) for (const schedule of ax.schedules) for (const seed of ax.seeds) {
-      const name = `b${batch}-${opt}${opt === 'sgd' ? '' : mu}-${scaling}-w${warmup}-${schedule}-s${seed}`;
+    for (const scaling of ax.scalings) for (const warmup of ax.warmups) for (const schedule of ax.schedules) for (const lr of ax.lrs) for (const seed of ax.seeds) {
+      const name = `b${batch}-${opt}${opt === 'sgd' ? '' : mu}-${scaling}-w${warmup}-${schedule}-lr${lr}-s${seed}`;
       if (seen.has(name)) continue;
       seen.add(name);
       runs.push({
-        name, labels: { batchSize: batch, optimizer: opt, momentum: mu, scaling, warmup, schedule, seed },
+        name, labels: { batchSize: batch, optimizer: opt, momentum: mu, scaling, warmup, schedule, lr, seed },
         config: {
-          ...base, batchSize: batch, seed, scaling, warmupSteps: warmup, schedule,
+          ...base, batchSize: batch, seed, scaling, warmupSteps: warmup, schedule, lr,
           optimizer: { ...base.optimizer, momentum: mu, nesterov: opt === 'nesterov', dampening: 0 },
         },
       });

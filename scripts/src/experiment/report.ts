@@ -1,5 +1,6 @@
-// Reports: one self-contained HTML page per run and per sweep, viewable offline, with charts drawn by
-// Chart.js (inlined from the chart.js package), plus CSV/JSON of the same numbers.
+// Reports: self-contained HTML pages viewable offline, with charts drawn by Chart.js (inlined from the
+// chart.js package). This file: the page, tables, CSV, and the report of one run. Sweeps:
+// sweep-report.ts; runs overlaid (experiments, `dtrain report`): compare-report.ts.
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -14,27 +15,47 @@ function chartLibrary(): string {
   return chartJs;
 }
 
-type Point = { x: number; y: number };
-interface Series { label: string; data: Point[]; dashed?: boolean }
-export interface ChartSpec { id: string; title: string; x: string; y: string; logX?: boolean; logY?: boolean; series: Series[]; scatter?: boolean }
+/** y null: a gap (error bars are drawn as segments separated by gaps). */
+export type Point = { x: number; y: number | null };
+export interface Series {
+  label: string;
+  data: Point[];
+  dashed?: boolean;
+  /** Draw the points (markers); a line series draws none by default. */
+  points?: boolean;
+  /** Markers only, no line. */
+  noLine?: boolean;
+  /** Chart.js point style for the markers, e.g. 'crossRot' for "never reached". */
+  pointStyle?: string;
+  /** Index into the palette (series that belong together share a colour); default: the series' position. */
+  color?: number;
+}
+export interface ChartSpec {
+  id: string; title: string; x: string; y: string; logX?: boolean; logY?: boolean; series: Series[];
+  /** Ticks of the x axis exactly at these values (e.g. the batch sizes run). */
+  ticksAt?: number[];
+}
 
 const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
-function chartConfig(c: ChartSpec): object {
+export function chartConfig(c: ChartSpec): { type: string; data: { datasets: Record<string, unknown>[] }; options: Record<string, unknown> } {
   return {
-    type: c.scatter ? 'scatter' : 'line',
+    type: 'line',
     data: {
-      datasets: c.series.map((s, i) => ({
-        label: s.label, data: s.data, borderColor: COLORS[i % COLORS.length], backgroundColor: COLORS[i % COLORS.length],
-        borderDash: s.dashed ? [6, 4] : [], pointRadius: c.scatter ? 4 : 0, borderWidth: 1.5, showLine: !c.scatter || s.dashed === true,
-      })),
+      datasets: c.series.map((s, i) => {
+        const color = COLORS[(s.color ?? i) % COLORS.length];
+        return {
+          label: s.label, data: s.data, borderColor: color, backgroundColor: color, borderDash: s.dashed ? [6, 4] : [],
+          pointRadius: s.points || s.noLine ? 4 : 0, pointStyle: s.pointStyle ?? 'circle', borderWidth: 1.5, showLine: !s.noLine, spanGaps: false,
+        };
+      }),
     },
     options: {
       animation: false, responsive: true, parsing: false,
       plugins: { title: { display: true, text: c.title } },
       scales: {
-        x: { type: c.logX ? 'logarithmic' : 'linear', title: { display: true, text: c.x } },
+        x: { type: c.logX ? 'logarithmic' : 'linear', title: { display: true, text: c.x }, ...(c.ticksAt ? { ticksAt: c.ticksAt } : {}) },
         y: { type: c.logY ? 'logarithmic' : 'linear', title: { display: true, text: c.y } },
       },
     },
@@ -42,6 +63,7 @@ function chartConfig(c: ChartSpec): object {
 }
 
 export function htmlPage(title: string, intro: string, charts: ChartSpec[], table: string): string {
+  // intro and table are HTML built here from escaped values
   const configs = JSON.stringify(charts.map((c) => ({ id: c.id, config: chartConfig(c) }))).replace(/</g, '\\u003c');
   return `<!doctype html><html><head><meta charset="utf-8"><title>${esc(title)}</title>
 <style>body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}.grid{display:grid;grid-template-columns:1fr 1fr;gap:1.5em}
@@ -49,22 +71,29 @@ table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;paddin
 <script>${chartLibrary()}</script></head><body><h1>${esc(title)}</h1><p>${intro}</p>
 <div class="grid">${charts.map((c) => `<div><canvas id="${c.id}" data-chart="${esc(c.title)}"></canvas></div>`).join('')}</div>
 <h2>Numbers</h2><div style="overflow-x:auto">${table}</div>
-<script>window.dtrainCharts=[];for(const c of ${configs}){window.dtrainCharts.push(new Chart(document.getElementById(c.id),c.config));}document.body.dataset.rendered=String(window.dtrainCharts.length);
+<script>window.dtrainCharts=[];for(const c of ${configs}){const x=c.config.options.scales.x;if(x.ticksAt){const at=x.ticksAt;delete x.ticksAt;x.afterBuildTicks=(axis)=>{axis.ticks=at.map((value)=>({value}));};x.ticks={callback:(v)=>String(v)};}
+c.config.options.plugins.legend={labels:{filter:(item)=>!item.text.endsWith('range over seeds')}};
+window.dtrainCharts.push(new Chart(document.getElementById(c.id),c.config));}document.body.dataset.rendered=String(window.dtrainCharts.length);
 document.body.dataset.drawn=String(window.dtrainCharts.filter((ch)=>{const c=ch.canvas,x=c.getContext('2d').getImageData(0,0,c.width,c.height).data;let n=0;for(let i=3;i<x.length;i+=4)if(x[i]>0)n++;return n>500;}).length);</script>
 </body></html>`;
 }
 
+/** A table cell that links somewhere (e.g. a run's own report). */
+export interface Link { href: string; text: string }
+const isLink = (v: unknown): v is Link => typeof v === 'object' && v !== null && 'href' in v && 'text' in v;
+
 export function htmlTable(rows: Record<string, unknown>[]): string {
   if (rows.length === 0) return '<p>no rows</p>';
   const cols = Object.keys(rows[0]!);
-  const cell = (v: unknown) => esc(v === null || v === undefined ? '-' : typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(4)) : String(v));
+  const cell = (v: unknown): string => isLink(v) ? `<a href="${esc(encodeURI(v.href))}">${esc(v.text)}</a>`
+    : esc(v === null || v === undefined ? '-' : typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(4)) : String(v));
   return `<table><tr>${cols.map((c) => `<th>${esc(c)}</th>`).join('')}</tr>${rows.map((r) => `<tr>${cols.map((c) => `<td>${cell(r[c])}</td>`).join('')}</tr>`).join('')}</table>`;
 }
 
 export function toCsv(rows: Record<string, unknown>[]): string {
   if (rows.length === 0) return '';
   const cols = Object.keys(rows[0]!);
-  const q = (v: unknown) => (v === null || v === undefined ? '' : /[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
+  const q = (v: unknown): string => (isLink(v) ? q(v.text) : v === null || v === undefined ? '' : /[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
   return [cols.join(','), ...rows.map((r) => cols.map((c) => q(r[c])).join(','))].join('\n') + '\n';
 }
 
@@ -91,43 +120,5 @@ export function writeRunReport(dir: string, records: MetricRecord[], summary: Ru
   const intro = `${summary.steps} steps, ${summary.epochs.toFixed(2)} epochs, ${summary.samplesSeen} samples; optimizer: ${esc(opt)}; ${summary.imagesPerSecond.toFixed(0)} images/s.`;
   const path = join(dir, 'report.html');
   writeFileSync(path, htmlPage(`dtrain run ${summary.runId}`, intro, runCharts(records), htmlTable([{ ...summary.final.test, split: 'test' }, { ...summary.final.val, split: 'val' }])));
-  return path;
-}
-
-export function outcomeRow(o: RunOutcome): Record<string, unknown> {
-  const s = o.summary;
-  return {
-    run: o.name, ...o.labels, batchSize: o.batchSize, finalTestAccuracy: s.final.test?.accuracy ?? null, finalTestLoss: s.final.test?.loss ?? null,
-    bestValAccuracy: o.bestValAccuracy, stepsToTarget: o.stepsToTarget, examplesToTarget: o.examplesToTarget, epochsToTarget: o.epochsToTarget,
-    secondsToTarget: o.secondsToTarget, imagesPerSecond: s.imagesPerSecond, wallSeconds: s.wallSeconds,
-  };
-}
-
-/** Sweep charts: steps to target vs batch size (log-log, perfect-scaling line), final accuracy and images/s vs batch size. */
-export function sweepCharts(outcomes: RunOutcome[], group: (o: RunOutcome) => string): ChartSpec[] {
-  const groups = [...new Set(outcomes.map(group))];
-  const series = (f: (o: RunOutcome) => number | null) => groups.map((g) => ({
-    label: g, data: outcomes.filter((o) => group(o) === g && f(o) !== null).map((o) => ({ x: o.batchSize, y: f(o)! })).sort((a, b) => a.x - b.x),
-  }));
-  const reached = outcomes.filter((o) => o.stepsToTarget !== null);
-  const smallest = reached.reduce<RunOutcome | null>((a, o) => (!a || o.batchSize < a.batchSize ? o : a), null);
-  const perfect: Series[] = smallest ? [{
-    label: 'perfect scaling', dashed: true,
-    data: [...new Set(outcomes.map((o) => o.batchSize))].sort((a, b) => a - b).map((b) => ({ x: b, y: (smallest.stepsToTarget! * smallest.batchSize) / b })),
-  }] : [];
-  return [
-    { id: 'steps', title: 'Steps to target vs batch size', x: 'batch size', y: 'steps to target', logX: true, logY: true, scatter: true, series: [...series((o) => o.stepsToTarget), ...perfect] },
-    { id: 'acc', title: 'Final test accuracy vs batch size', x: 'batch size', y: 'test accuracy', logX: true, scatter: true, series: series((o) => o.summary.final.test?.accuracy ?? null) },
-    { id: 'ips', title: 'Images/s vs batch size', x: 'batch size', y: 'images/s', logX: true, scatter: true, series: series((o) => o.summary.imagesPerSecond) },
-  ];
-}
-
-/** Write report.html, results.csv and results.json for a set of runs. */
-export function writeSweepReport(dir: string, title: string, outcomes: RunOutcome[], target: number, group: (o: RunOutcome) => string): string {
-  const rows = outcomes.map(outcomeRow);
-  writeFileSync(join(dir, 'results.csv'), toCsv(rows));
-  writeFileSync(join(dir, 'results.json'), JSON.stringify({ target, runs: rows }, null, 2) + '\n');
-  const path = join(dir, 'report.html');
-  writeFileSync(path, htmlPage(title, `${outcomes.length} runs; target validation accuracy ${target}. Steps to target on log-log axes with the perfect-scaling line (steps x batch = constant).`, sweepCharts(outcomes, group), htmlTable(rows)));
   return path;
 }

@@ -1,11 +1,12 @@
 // Experiments: a plan of runs executed back to back on ONE pool of workers (no process restarts between
-// runs), resumable (a run whose summary says "completed" is kept and skipped), with steps- and
-// examples-to-target taken from each run's metrics.
+// runs), resumable (a run whose summary says "completed" or "diverged" is kept and skipped; the run that
+// was interrupted continues from its newest checkpoint), with steps- and examples-to-target taken from
+// each run's metrics.
 
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildManifest, getModelSpec, paramCount, type TrainConfig } from '@dtrain/common';
-import { Coordinator, readMetrics, readSummary, WorkerPool, type MetricRecord, type RunSummary, type ServerTls } from '@dtrain/coordinator';
+import { buildManifest, getModelSpec, median, paramCount, type TrainConfig } from '@dtrain/common';
+import { Coordinator, listCheckpoints, readCheckpoint, readMetrics, readSummary, WorkerPool, type MetricRecord, type RunSummary, type ServerTls } from '@dtrain/coordinator';
 import { syntheticCacheDir } from '../data/fetch.js';
 
 export interface PlannedRun {
@@ -28,6 +29,8 @@ export interface RunOutcome {
   examplesToTarget: number | null;
   epochsToTarget: number | null;
   secondsToTarget: number | null;
+  /** The measured gradient noise scale: median of B_simple over the second half of the run's steps. */
+  bSimple: number | null;
 }
 
 export interface PoolOptions {
@@ -62,6 +65,23 @@ export function toTarget(records: MetricRecord[], target: number, batchSize: num
   };
 }
 
+/** Median of the smoothed B_simple over the second half of the steps (null without estimates). */
+export function lateNoiseScale(records: MetricRecord[]): number | null {
+  const steps = records.filter((r) => r.type === 'step');
+  const late = steps.slice(Math.floor(steps.length / 2)).map((r) => (r.type === 'step' ? r.bSimple : null)).filter((b): b is number => b !== null && Number.isFinite(b));
+  return late.length ? median(late) : null;
+}
+
+/** The checkpointed, unfinished attempt at exactly this run in `dir`, to continue (null: start afresh). */
+function resumable(dir: string, config: TrainConfig): string | null {
+  if (listCheckpoints(dir).length === 0) return null;
+  try {
+    return JSON.stringify(readCheckpoint(dir).state.config) === JSON.stringify(config) ? dir : null;
+  } catch {
+    return null; // unreadable: redo the run
+  }
+}
+
 /** The summary of a run that reached an outcome (completed, or diverged: a result too), else null. */
 function finishedSummary(dir: string): RunSummary | null {
   const s = readSummary(dir);
@@ -86,9 +106,11 @@ export async function runPlan(
       if (done) {
         summary = done;
       } else {
-        rmSync(dir, { recursive: true, force: true });
+        const resume = resumable(dir, run.config); // an interrupted sweep continues its current run
+        if (!resume) rmSync(dir, { recursive: true, force: true });
         const coord = new Coordinator({
           config: run.config, pool: workers, out: dir, waitTimeoutMs: pool.waitTimeoutMs, data: { cifarDir: pool.cifarDir, syntheticCacheDir: syntheticCacheDir() }, log: pool.log,
+          ...(resume ? { resume } : {}),
         });
         if (!listening) {
           hooks.onPoolReady?.(await workers.listen());
@@ -98,9 +120,10 @@ export async function runPlan(
         hooks.onRunStart?.(i, run, coord);
         summary = await coord.run();
       }
+      const records = readMetrics(dir);
       const outcome: RunOutcome = {
         name: run.name, labels: run.labels, dir, summary, skipped: done !== null, batchSize: run.config.batchSize,
-        ...toTarget(readMetrics(dir), target, run.config.batchSize),
+        ...toTarget(records, target, run.config.batchSize), bSimple: lateNoiseScale(records),
       };
       outcomes.push(outcome);
       hooks.onRunEnd?.(i, outcome);

@@ -3,12 +3,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { MetricRecord, RunSummary } from '@dtrain/coordinator';
-import type { RunOutcome } from '../../src/experiment/run-plan.js';
-import { writeRunReport, writeSweepReport } from '../../src/experiment/report.js';
+import { writeRunReport } from '../../src/experiment/report.js';
+import { writeSweepReport } from '../../src/experiment/sweep-report.js';
+import { writeCompareReport } from '../../src/experiment/compare-report.js';
+import { fixtureSweep, runRecords, summary } from './fixtures.js';
 
 function chromium(): string {
   if (process.env['CHROMIUM_PATH']) return process.env['CHROMIUM_PATH'];
@@ -25,26 +26,26 @@ function renderedBody(file: string): string {
   return /<body[^>]*>/.exec(dom)?.[0] ?? '';
 }
 
-const summary = (acc: number, ips: number) => ({
-  runId: 'r', steps: 30, epochs: 3, samplesSeen: 960, imagesPerSecond: ips, wallSeconds: 5, final: { test: { loss: 1, accuracy: acc, step: 30 }, val: { loss: 1, accuracy: acc, step: 30 } },
-  config: { optimizer: { momentum: 0.9, form: 'keras', nesterov: false } },
-}) as unknown as RunSummary;
+function screenshot(file: string, png: string): void {
+  execFileSync(chromium(), ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--hide-scrollbars', `--user-data-dir=${mkdtempSync(join(tmpdir(), 'chromium-'))}`,
+    '--window-size=1280,1500', `--screenshot=${png}`, `file://${file}`], { timeout: 60_000, stdio: 'ignore' });
+}
 
-test('a run report and a sweep report render all their charts in headless Chromium', () => {
+/** Where screenshots go for a person to look at (REPORT_SCREENSHOTS=DIR), else a temporary directory. */
+const shots = process.env['REPORT_SCREENSHOTS'] ?? mkdtempSync(join(tmpdir(), 'report-shots-'));
+
+test('run, sweep and comparison reports render every chart in headless Chromium', () => {
   const dir = mkdtempSync(join(tmpdir(), 'report-'));
-  const records: MetricRecord[] = [];
-  for (let s = 1; s <= 30; s++) {
-    records.push({ type: 'step', step: s, epoch: s / 10, loss: 2.3 / Math.sqrt(s), accuracy: 0.1 + s / 40, lr: 0.01, samples: 32, samplesDigest: '', workers: 2, computeMs: {}, links: {}, stepMs: 50, waitMs: 40, decodeMs: 1, reduceUpdateMs: 1, broadcastMs: 1, assignMs: 1, coordMs: 4, bytesIn: 1, bytesOut: 1, reassigned: 0, gradNormSq: 1, traceSigma: 50, bSimple: 50 + s, time: 0 });
-    if (s % 10 === 0) for (const split of ['val', 'test'] as const) records.push({ type: 'eval', step: s, epoch: s / 10, split, loss: 1.5, accuracy: 0.2 + s / 60, samples: 100, ms: 5, time: 0 });
-  }
-  const run = writeRunReport(dir, records, summary(0.7, 500));
+  const run = writeRunReport(dir, runRecords(), summary(0.7));
   assert.match(renderedBody(run), /data-rendered="7" data-drawn="7"/);
-  const outcomes = [32, 64, 128, 256].map((b, i) => ({
-    name: `b${b}`, labels: { optimizer: 'momentum' }, dir, summary: summary(0.7 - i * 0.05, 300 * (i + 1)), skipped: false, batchSize: b,
-    bestValAccuracy: 0.7, stepsToTarget: Math.round(4000 / b) + 5 * i, examplesToTarget: 1, epochsToTarget: 1, secondsToTarget: 1,
-  })) as RunOutcome[];
   const sweepDir = mkdtempSync(join(tmpdir(), 'sweep-report-'));
   writeFileSync(join(sweepDir, '.keep'), '');
-  const sweep = writeSweepReport(sweepDir, 'sweep', outcomes, 0.5, () => 'momentum');
+  const sweep = writeSweepReport(sweepDir, 'sweep', fixtureSweep(), 0.5);
   assert.match(renderedBody(sweep), /data-rendered="3" data-drawn="3"/);
+  const runs = [['sgd', 1, 0], ['momentum-0.9', 1.2, 0.9], ['momentum-0.99', 1.1, 0.99]] as const;
+  const compare = writeCompareReport(join(dir, 'compare.html'), dir, 'compare', runs.map(([name, speed, mu]) => ({ name, dir, records: runRecords(30, speed), summary: summary(0.6, { momentum: mu }) })), 'three runs');
+  assert.match(renderedBody(compare), /data-rendered="3" data-drawn="3"/);
+  screenshot(sweep, join(shots, 'sweep.png'));
+  screenshot(compare, join(shots, 'compare.png'));
+  assert.ok(statSync(join(shots, 'sweep.png')).size > 10_000);
 });

@@ -5,9 +5,9 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MetricRecord } from '@dtrain/coordinator';
 import { runPlan, toTarget } from '../../src/experiment/run-plan.js';
-import { momentumPlan, sweepPlan } from '../../src/experiment/plans.js';
-import { runCharts, sweepCharts, toCsv, writeSweepReport } from '../../src/experiment/report.js';
-import { tempDir, testConfig, worker } from '../integration/harness.js';
+import { lrGrid, momentumPlan, sweepPlan } from '../../src/experiment/plans.js';
+import { writeSweepReport } from '../../src/experiment/sweep-report.js';
+import { startRun, tempDir, testConfig, worker } from '../integration/harness.js';
 
 test('the momentum plan has plain SGD and each (form, mu), named clearly', () => {
   const plan = momentumPlan(testConfig(), [0.9, 0.99], ['keras', 'ema'], true);
@@ -17,10 +17,10 @@ test('the momentum plan has plain SGD and each (form, mu), named clearly', () =>
 });
 
 test('the sweep grid crosses every axis once (plain SGD ignores momentum)', () => {
-  const plan = sweepPlan(testConfig(), { batchSizes: [32, 64], optimizers: ['sgd', 'momentum'], momenta: [0.9, 0.95], scalings: ['none', 'linear'], warmups: [0], schedules: ['constant'], seeds: [1, 2] });
+  const plan = sweepPlan(testConfig(), { batchSizes: [32, 64], optimizers: ['sgd', 'momentum'], momenta: [0.9, 0.95], scalings: ['none', 'linear'], warmups: [0], schedules: ['constant'], lrs: [0.05], seeds: [1, 2] });
   assert.equal(plan.length, 2 * (1 + 2) * 2 * 2);
   assert.equal(new Set(plan.map((r) => r.name)).size, plan.length);
-  const r = plan.find((p) => p.name === 'b64-momentum0.95-linear-w0-constant-s2')!;
+  const r = plan.find((p) => p.name === 'b64-momentum0.95-linear-w0-constant-lr0.05-s2')!;
   assert.equal(r.config.batchSize, 64);
   assert.equal(r.config.scaling, 'linear');
   assert.equal(r.config.seed, 2);
@@ -38,7 +38,7 @@ test('steps, examples and seconds to target come from the first validation eval 
 
 test('runs go back to back on one pool of workers, and a finished sweep is skipped on resume', async () => {
   const out = tempDir('sweep');
-  const plan = sweepPlan(testConfig({ maxSteps: 3, workers: 2, minWorkers: 2, evalEvery: 3 }), { batchSizes: [16, 32], optimizers: ['momentum'], momenta: [0.9], scalings: ['none'], warmups: [0], schedules: ['constant'], seeds: [1] });
+  const plan = sweepPlan(testConfig({ maxSteps: 3, workers: 2, minWorkers: 2, evalEvery: 3 }), { batchSizes: [16, 32], optimizers: ['momentum'], momenta: [0.9], scalings: ['none'], warmups: [0], schedules: ['constant'], lrs: [0.05], seeds: [1] });
   const pool = { host: '127.0.0.1', port: 0, token: undefined, cifarDir: '', waitTimeoutMs: 20_000, log: () => undefined };
   let workers: Awaited<ReturnType<typeof worker>>[] = [];
   const outcomes = await runPlan(plan, out, 0.05, pool, {
@@ -49,21 +49,30 @@ test('runs go back to back on one pool of workers, and a finished sweep is skipp
   assert.deepEqual(results.map((r) => r.steps), [6, 6], 'each worker served both runs without restarting');
   const again = await runPlan(plan, out, 0.05, pool);
   assert.ok(again.every((o) => o.skipped));
-  const report = writeSweepReport(out, 'test sweep', outcomes, 0.05, (o) => String(o.labels['optimizer']));
+  const report = writeSweepReport(out, 'test sweep', outcomes, 0.05);
   const html = readFileSync(report, 'utf8');
-  assert.match(html, /Chart\.register|new Chart/);
+  assert.match(html, /new Chart/);
   assert.equal((html.match(/<canvas /g) ?? []).length, 3);
-  assert.ok(existsSync(join(out, 'results.csv')) && existsSync(join(out, 'results.json')));
+  assert.ok(existsSync(join(out, 'results.csv')) && existsSync(join(out, 'results.json')) && existsSync(join(out, 'best.csv')));
   assert.equal(readFileSync(join(out, 'results.csv'), 'utf8').trim().split('\n').length, 3);
 });
 
-test('chart data: perfect-scaling line from the smallest batch that reached the target', () => {
-  const o = (b: number, steps: number | null) => ({ batchSize: b, stepsToTarget: steps, labels: { optimizer: 'm' }, summary: { final: {}, imagesPerSecond: 1 } }) as never;
-  const charts = sweepCharts([o(32, 100), o(64, 60), o(128, null)], () => 'm');
-  const perfect = charts[0]!.series.find((s) => s.label === 'perfect scaling')!;
-  assert.deepEqual(perfect.data, [{ x: 32, y: 100 }, { x: 64, y: 50 }, { x: 128, y: 25 }]);
-  assert.equal(runCharts([]).length, 7);
-  assert.equal(toCsv([{ a: 1, b: 'x,y' }]), 'a,b\n1,"x,y"\n');
+test('an interrupted sweep continues its current run from the newest checkpoint instead of redoing it', async () => {
+  const out = tempDir('sweep-resume');
+  const [run] = sweepPlan(testConfig({ maxSteps: 6, workers: 1, minWorkers: 1, evalEvery: 1000, checkpointEvery: 3 }), { batchSizes: [16], optimizers: ['momentum'], momenta: [0.9], scalings: ['none'], warmups: [0], schedules: ['constant'], lrs: [0.05], seeds: [1] });
+  // the first attempt stops after step 3 (as a killed sweep leaves it: checkpoint at 3, no summary of a finished run)
+  const first = await startRun(run!.config, { out: join(out, run!.name) });
+  first.coord.on('step', (r) => r.step === 3 && first.coord.stop('the sweep was killed'));
+  const firstDone = first.run();
+  const w1 = await worker(first.url, 'first');
+  assert.equal((await firstDone).status, 'stopped');
+  await w1.done;
+  const pool = { host: '127.0.0.1', port: 0, token: undefined, cifarDir: '', waitTimeoutMs: 20_000, log: () => undefined };
+  let w: Awaited<ReturnType<typeof worker>> | null = null;
+  const [o] = await runPlan([run!], out, 0.05, pool, { onPoolReady: (port) => void worker(`ws://127.0.0.1:${port}`, 'a').then((x) => (w = x)) });
+  assert.equal(o!.summary.status, 'completed');
+  assert.equal(o!.summary.resumedFrom?.endsWith('step-00000003'), true, String(o!.summary.resumedFrom));
+  assert.equal((await w!.done).steps, 3, 'only steps 4..6 were computed again');
 });
 
 test('a diverging point of a sweep is recorded as diverged and the others still run', async () => {
@@ -83,4 +92,22 @@ test('a diverging point of a sweep is recorded as diverged and the others still 
   assert.match(outcomes[0]!.summary.error ?? '', /training diverged at step \d+ \(lr 1\.00e\+20\)[\s\S]*hint: lower --lr/);
   const again = await runPlan(plan, out, 0.05, { ...pool, waitTimeoutMs: 500 });
   assert.ok(again.every((o) => o.skipped), 'a diverged run is an outcome: not redone on resume');
+});
+
+test('the learning-rate grid: a list, a geometric range, or --lr alone; bad grids are refused naming the flag', () => {
+  assert.deepEqual(lrGrid('0.1,0.01,0.03', undefined, 0.5), [0.01, 0.03, 0.1]);
+  assert.deepEqual(lrGrid(undefined, '0.001,0.1,3', 0.5), [0.001, 0.01, 0.1]);
+  assert.deepEqual(lrGrid(undefined, '0.003,0.3,5', 0.5), [0.003, 0.00949, 0.03, 0.0949, 0.3]);
+  assert.deepEqual(lrGrid(undefined, undefined, 0.5), [0.5]);
+  const refused: [string | undefined, string | undefined, RegExp][] = [
+    ['0.1,abc', undefined, /--lrs: "abc" is not a number/], ['0,0.1', undefined, /--lrs: learning rate 0 is not in/],
+    [undefined, '0.1,0.01,3', /--lr-range "0.1,0.01,3" is not MIN,MAX,N/], [undefined, '0.01,0.1', /is not MIN,MAX,N/],
+    [undefined, '0.01,0.1,1', /is not MIN,MAX,N/], ['0.1', '0.01,0.1,3', /--lrs and --lr-range both given/],
+  ];
+  for (const [lrs, range, re] of refused) assert.throws(() => lrGrid(lrs, range, 0.1), re, `${lrs} ${range}`);
+});
+
+test('sweep runs are named and configured by their learning rate', () => {
+  const plan = sweepPlan(testConfig(), { batchSizes: [32], optimizers: ['sgd'], momenta: [0.9], scalings: ['none'], warmups: [0], schedules: ['constant'], lrs: [0.01, 0.1], seeds: [1] });
+  assert.deepEqual(plan.map((r) => [r.name, r.config.lr, r.labels['lr']]), [['b32-sgd-none-w0-constant-lr0.01-s1', 0.01, 0.01], ['b32-sgd-none-w0-constant-lr0.1-s1', 0.1, 0.1]]);
 });
