@@ -34,6 +34,8 @@ export interface TrainConfig extends ScheduleParams {
   checkpointEvery: number;
   /** Keep only the newest N checkpoints (0 or absent: all). */
   keepCheckpoints?: number;
+  /** 'end': evaluate the test split only at the end (periodic evaluations use validation only); default: every time. */
+  testEvery?: 'eval' | 'end';
   /** End the run (completed) at the first evaluation whose validation accuracy reaches this (0 or absent: off). */
   stopAtValAccuracy?: number;
   /** Also write a checkpoint once this many seconds passed since the last one (0: off). */

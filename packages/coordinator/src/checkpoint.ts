@@ -187,13 +187,17 @@ export interface StartState {
  * Where a run starts: from `resume` (a checkpoint or run directory; its config, with the worker counts
  * of `config`), or fresh from `config` (seeded initial weights, zero velocity).
  */
-export function startState(config: TrainConfig, resume: string | undefined): StartState {
+/**
+ * Where a run starts: fresh from `config`, or from the checkpoint `resume` with the checkpoint's config,
+ * except the worker counts of `config` and the `overrides` the caller allows (e.g. more --epochs).
+ */
+export function startState(config: TrainConfig, resume: string | undefined, overrides: Partial<TrainConfig> = {}): StartState {
   if (!resume) {
     const weights = initWeights(buildManifest(getModelSpec(config.model)), config.seed);
     return { config, resumedFrom: null, weights, velocity: new Float32Array(weights.length), train: { step: 0, epoch: 0, position: 0, samplesSeen: 0, wallMs: 0 } };
   }
   const ckpt = readCheckpoint(resume);
-  const resumed = { ...ckpt.state.config, workers: config.workers, minWorkers: config.minWorkers };
+  const resumed = { ...ckpt.state.config, workers: config.workers, minWorkers: config.minWorkers, ...overrides };
   if (ckpt.state.modelFingerprint !== modelFingerprint(getModelSpec(resumed.model))) {
     throw new TrainerError('ERR_CHECKPOINT', `checkpoint ${ckpt.dir} was written for a different model layout`);
   }

@@ -30,6 +30,8 @@ export interface CoordinatorOptions {
   out: string;
   /** Checkpoint or run directory to continue from (ignored when `start` is given). */
   resume?: string;
+  /** On resume: options that replace the checkpoint's (more epochs, another checkpoint interval, ...). */
+  resumeOverrides?: Partial<TrainConfig>;
   /** Where the run starts, when the caller already read it (e.g. to size the pool). */
   start?: StartState;
   /** How long to wait for workers (start, or after losing them) before giving up. */
@@ -104,7 +106,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
 
   constructor(opts: CoordinatorOptions) {
     super();
-    const start = opts.start ?? startState(opts.config, opts.resume);
+    const start = opts.start ?? startState(opts.config, opts.resume, opts.resumeOverrides);
     this.opts = opts;
     this.clock = opts.clock ?? (() => performance.now());
     this.lastCheckpointAt = this.clock();
@@ -183,7 +185,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       }
       if (this.failure) throw this.failure;
       if (this.stopReason !== null) status = 'stopped';
-      else await this.evaluateAll();
+      else await this.evaluateAll(true);
     } catch (e) {
       status = e instanceof TrainerError && e.code === 'ERR_DIVERGED' ? 'diverged' : 'failed';
       error = e instanceof TrainerError ? e.describe() : String((e as Error)?.stack ?? e);
@@ -261,11 +263,12 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   }
 
   /** Sharded evaluation of the validation (if any) and test splits at the current weights. */
-  private async evaluateAll(): Promise<void> {
+  private async evaluateAll(final = false): Promise<void> {
     this.records.flush();
     this.setState('EVALUATING');
     this.pool.publishWeights(this.train.step, this.weights);
-    for (const split of ['val', 'test'] as const) {
+    const splits = final || this.config.testEvery !== 'end' ? (['val', 'test'] as const) : (['val'] as const);
+    for (const split of splits) {
       const n = this.dataset.size(split);
       if (n === 0) continue;
       if (!(await this.ensureWorkers())) return;

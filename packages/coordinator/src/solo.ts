@@ -17,7 +17,7 @@ export interface SoloRun {
 }
 
 export async function openSoloRun(o: SoloRunOptions): Promise<SoloRun> {
-  const start = startState(o.config, o.resume);
+  const start = startState(o.config, o.resume, o.resumeOverrides);
   let log = o.log; // the pool's lines go to the run's log file too, once the run exists
   const pool = new WorkerPool({
     host: o.host, port: o.port, token: o.token, maxParams: start.weights.length, log: (line) => log(line),

@@ -1,15 +1,17 @@
 // `dtrain coordinator`: serve one training run on --host/--port and train once enough workers joined.
 // Also the start of `launch` (startCoordinator) and where CIFAR-10 is prepared for a run.
 
-import { defaultRunDir, listCheckpoints, openSoloRun, type Coordinator, type RunSummary, type ServerTls } from '@dtrain/coordinator';
+import { defaultRunDir, listCheckpoints, openSoloRun, readCheckpoint, readMetrics, type Coordinator, type RunSummary, type ServerTls } from '@dtrain/coordinator';
 import { serverTls } from './secrets.js';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { givenOptions, resumeOverrides } from './resume-options.js';
 import { join } from 'node:path';
-import { TrainerError, validateConfig } from '@dtrain/common';
+import { TrainerError, validateConfig, type TrainConfig } from '@dtrain/common';
 import { defaultCifarDir, fetchCifar10, syntheticCacheDir } from '../data/fetch.js';
 import type { Argv } from 'yargs';
 import { checkPort, listenOptions, resolveToken, serveOptions, toTrainConfig, type TrainInput } from './options.js';
 import { attachProgress, describeRun, summaryLines } from './progress.js';
+import { writeRunReport } from '../experiment/report.js';
 
 export type CoordinatorArgs = TrainInput & { host: string; port: number; token: string | undefined; tls?: ServerTls | undefined };
 
@@ -52,7 +54,9 @@ export async function startCoordinator(args: CoordinatorArgs, onListening?: (por
     rmSync(out, { recursive: true, force: true });
   }
   const cifarDir = await prepareCifar(config.dataset.name, a.dataDir);
+  const resumeOverrides = a.resume ? overridesFor(a.resume, config) : {};
   const solo = await openSoloRun({
+    resumeOverrides,
     config, host: a.host, port: a.port, token: a.token, out, waitTimeoutMs: a.waitTimeout * 1000, data: { cifarDir, syntheticCacheDir: syntheticCacheDir() },
     ...(a.resume ? { resume: a.resume, overwrite: a.overwrite } : {}),
     ...(a.tls ? { tls: a.tls } : {}),
@@ -81,10 +85,23 @@ export async function startCoordinator(args: CoordinatorArgs, onListening?: (por
     reporter.done();
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
+    writeRunReport(out, readMetrics(out), summary);
     for (const line of summaryLines(summary, out)) process.stderr.write(line + '\n');
     return summary;
   });
   return { coord, port, finished };
+}
+
+/** The options given with --resume that apply to the resumed run (refusing those that would change its meaning). */
+function overridesFor(resume: string, requested: TrainConfig): Partial<TrainConfig> {
+  const argv = process.argv.slice(2);
+  const at = argv.findIndex((x) => x === '--config' || x.startsWith('--config='));
+  const file = at < 0 ? undefined : argv[at]!.includes('=') ? argv[at]!.slice('--config='.length) : argv[at + 1];
+  let configKeys: string[] = [];
+  try {
+    configKeys = file ? Object.keys(JSON.parse(readFileSync(file, 'utf8')) as object) : [];
+  } catch { /* main.ts already refused an unreadable --config */ }
+  return resumeOverrides(givenOptions(argv, process.env, configKeys), requested, readCheckpoint(resume).state.config);
 }
 
 /** --resume auto: the run in --out if it holds a checkpoint, else undefined (a fresh run there). */

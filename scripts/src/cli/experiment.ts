@@ -18,7 +18,7 @@ import { checkPort, poolOptions, resolveToken, toTrainConfig } from './options.j
 import type { OptionsOf } from './options.js';
 import { attachProgress } from './progress.js';
 import {
-  choiceList, lrGrid, LR_SCALINGS, MOMENTUM_FORMS, momentumPlan, numbers, SCHEDULES, SWEEP_OPTIMIZERS, sweepPlan, type SweepAxes,
+  choiceList, lrGrid, LR_SCALINGS, withEvalsPerEpoch, MOMENTUM_FORMS, momentumPlan, numbers, SCHEDULES, SWEEP_OPTIMIZERS, sweepPlan, type SweepAxes,
 } from '../experiment/plans.js';
 import { toCsv, writeRunReport } from '../experiment/report.js';
 import { writeSweepReport } from '../experiment/sweep-report.js';
@@ -47,6 +47,7 @@ function sweepOptions<T>(y: Argv<T>) {
     .option('seeds', { type: 'string', default: '1', describe: 'comma-separated seeds (repeats)' })
     .option('lrs', { type: 'string', describe: 'learning-rate grid, comma-separated (default: --lr alone); each batch size x optimizer reports its best', group: 'Optimization:' })
     .option('lr-range', { type: 'string', describe: 'learning-rate grid as MIN,MAX,N: N values spaced geometrically, e.g. 0.003,0.3,5', group: 'Optimization:' })
+    .option('evals-per-epoch', { type: 'number', default: 0, describe: 'evaluate about N times per epoch at every batch size (0: --eval-every); the resolution of steps to target', group: 'Run:' })
     .option('stop-at-target', { type: 'boolean', default: false, describe: 'end each run at its first evaluation at or above --target (steps to target need nothing after it)', group: 'Run:' })
     .example('$0 sweep --batch-sizes 32,64,128,256 --optimizers sgd,momentum --lr-scalings linear --target 0.6', 'steps to 60% by batch size')
     .example('$0 sweep --batch-sizes 16,64,256,1024 --lr-range 0.003,0.3,5 --seeds 1,2 --target 0.6 --stop-at-target', 'Shallue et al.: the best learning rate per batch size');
@@ -68,7 +69,9 @@ export function sweepCommand(y: Argv): Argv {
       momenta: numbers(a.momenta, '--momenta'), scalings: choiceList(a.lrScalings, LR_SCALINGS, '--lr-scalings'), warmups: numbers(a.warmups, '--warmups'),
       schedules: choiceList(a.schedules, SCHEDULES, '--schedules'), seeds: numbers(a.seeds, '--seeds'), lrs: lrGrid(a.lrs, a.lrRange, a.lr),
     };
-    const plan = sweepPlan({ ...toTrainConfig(a), ...(a.stopAtTarget ? { stopAtValAccuracy: a.target } : {}) }, axes);
+    // Stopping at the target: periodic evaluations on validation only, the test split once at the end.
+    const base = { ...toTrainConfig(a), ...(a.stopAtTarget ? { stopAtValAccuracy: a.target, testEvery: 'end' as const } : {}) };
+    const plan = withEvalsPerEpoch(sweepPlan(base, axes), a.evalsPerEpoch);
     await runExperiment('sweep', plan, { ...a, token: resolveToken(a.token, a.tokenFile) });
   });
 }

@@ -14,13 +14,14 @@ import { dataCommand } from './data.js';
 import { doctorCommand } from './doctor.js';
 import { momentumCommand, sweepCommand } from './experiment.js';
 import { launchCommand } from './launch.js';
+import { reportCommand } from './report.js';
 import { workerCommand } from './worker.js';
 
 // yargs' CommonJS build: its ESM build wraps help text every N characters, mid-word (its cliui shim has
 // no word wrapping); the CommonJS one wraps at word boundaries (wrap-ansi).
 const yargs = createRequire(import.meta.url)('yargs') as typeof yargsType;
 
-const COMMANDS = [coordinatorCommand, workerCommand, launchCommand, clusterCommand, benchCommand, momentumCommand, sweepCommand, dataCommand, doctorCommand];
+const COMMANDS = [coordinatorCommand, workerCommand, launchCommand, clusterCommand, benchCommand, momentumCommand, sweepCommand, reportCommand, dataCommand, doctorCommand];
 
 /** "0.1.0 (commit 1a2b3c4d5e6f)", from the build's version.json (scripts/write-version.mjs). */
 export function versionText(): string {
@@ -95,7 +96,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
     .env('DTRAIN') // DTRAIN_BATCH_SIZE=128 is --batch-size 128; flags win over the environment, which wins over --config
     .option('cache', { type: 'string', hidden: true }) // $DTRAIN_CACHE (the cache root) must not be an unknown argument
     .config('config', 'options from a JSON file, keys as the long flags (e.g. {"batch-size": 128, "lr": 0.05}); flags and DTRAIN_* override it', loadConfigFile)
-    .demandCommand(1, 'choose a command: coordinator, worker, launch, cluster, experiment, sweep, data, bench or doctor')
+    .demandCommand(1, 'choose a command: coordinator, worker, launch, cluster, experiment, sweep, report, data, bench or doctor')
     .strict()
     .recommendCommands()
     .wrap(Math.min(120, process.stdout.columns ?? 100))

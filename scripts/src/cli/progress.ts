@@ -140,7 +140,7 @@ export function summaryLines(s: RunSummary, dir: string): string[] {
     `final: val accuracy ${pct(s.final.val?.accuracy)}, test accuracy ${pct(s.final.test?.accuracy)} (loss ${s.final.test?.loss.toFixed(4) ?? '-'})`,
     `throughput ${s.imagesPerSecond.toFixed(0)} img/s; median step ${s.medianStepMs.toFixed(1)} ms, coordinator ${s.medianCoordMs.toFixed(2)} ms/step; ${s.bytesPerStep} bytes/step`,
     `workers: ${s.workers.map((w) => `${w.label} [${w.backend}] ${w.samples} samples`).join(', ') || 'none'}`,
-    `outputs in ${dir}: config.json, metrics.jsonl, summary.json, checkpoints/`,
+    `outputs in ${dir}: config.json, metrics.jsonl, summary.json, run.log, report.html, checkpoints/`,
     ...(s.error ? [`error: ${s.error}`] : []),
   ];
 }

@@ -3,6 +3,7 @@
 // learning-rate grid is the one with the fewest steps to target (ties: higher final test accuracy).
 // A run that never reached the target counts as infinitely many steps.
 
+import { scaledLr, scheduleOf } from '@dtrain/common';
 import type { RunOutcome } from './run-plan.js';
 
 export interface Cell {
@@ -27,7 +28,11 @@ export interface Best {
   lrsTried: number[];
 }
 
-const num = (v: unknown): number => Number(v);
+/** The run's peak learning rate after --lr-scaling (the grid's value when the run has no full config). */
+export function peakLr(o: RunOutcome): number {
+  const c = o.summary.config;
+  return c && typeof c.scaling === 'string' && typeof c.baseBatchSize === 'number' ? Number(scaledLr(scheduleOf(c)).toPrecision(4)) : Number(o.labels['lr'] ?? c?.lr);
+}
 
 /** The median over seeds: the mean of the two middle values for an even count (Infinity stays Infinity). */
 export function seedMedian(xs: readonly number[]): number {
@@ -51,7 +56,7 @@ function spread(values: number[]): { median: number | null; min: number | null; 
 export function aggregateSeeds(outcomes: readonly RunOutcome[]): Cell[] {
   const cells = new Map<string, Cell>();
   for (const o of outcomes) {
-    const lr = num(o.labels['lr'] ?? o.summary.config.lr);
+    const lr = peakLr(o);
     const key = `${o.batchSize}|${optimizerKey(o)}|${lr}`;
     let cell = cells.get(key);
     if (!cell) {

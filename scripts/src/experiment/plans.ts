@@ -1,7 +1,7 @@
 // Experiment plans: the momentum-SGD comparison of the article we reproduce, and batch-size sweeps
 // (batch x optimizer x momentum x lr scaling x warmup x schedule x learning rate x seed).
 
-import { TrainerError, type MomentumForm, type ScalingRule, type ScheduleKind, type TrainConfig } from '@dtrain/common';
+import { stepsPerEpoch, trainSplitSize, TrainerError, type MomentumForm, type ScalingRule, type ScheduleKind, type TrainConfig } from '@dtrain/common';
 import type { PlannedRun } from './run-plan.js';
 
 export const list = (s: string): string[] => s.split(',').map((x) => x.trim()).filter(Boolean);
@@ -99,4 +99,11 @@ export function sweepPlan(base: TrainConfig, ax: SweepAxes): PlannedRun[] {
     }
   }
   return runs;
+}
+
+/** Evaluate about `n` times per epoch whatever the batch size (a steps-to-target resolution of 1/n epoch). */
+export function withEvalsPerEpoch(plan: PlannedRun[], n: number): PlannedRun[] {
+  if (!Number.isInteger(n) || n < 0 || n > 100) throw new TrainerError('ERR_BAD_CONFIG', `--evals-per-epoch ${n} must be a whole number in 0..100`, { hint: 'e.g. --evals-per-epoch 4 (0: use --eval-every)' });
+  if (n === 0) return plan;
+  return plan.map((r) => ({ ...r, config: { ...r.config, evalEvery: Math.max(1, Math.floor(stepsPerEpoch(trainSplitSize(r.config.dataset), r.config.batchSize) / n)) } }));
 }

@@ -19,7 +19,7 @@ test('dtrain launch trains with 2 local worker processes and writes the run dire
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /global batch 32 = 2 workers x 16/);
   assert.match(r.stderr, /run completed: 6 steps/);
-  for (const f of ['config.json', 'metrics.jsonl', 'summary.json', 'checkpoints/step-00000000/weights.f32', 'checkpoints/step-00000006/state.json']) {
+  for (const f of ['config.json', 'metrics.jsonl', 'summary.json', 'report.html', 'run.log', 'checkpoints/step-00000000/weights.f32', 'checkpoints/step-00000006/state.json']) {
     assert.ok(existsSync(join(out, f)), f);
   }
   const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { workers: { backend: string }[]; steps: number };

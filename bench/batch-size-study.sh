@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The batch-size study on real CIFAR-10 (issue 16): the reference CNN, plain SGD vs momentum 0.9, batch
+# sizes 16..4096 (every factor of 4), a 3-point learning-rate grid per batch size (sqrt-scaled from batch
+# 64), target 60% validation accuracy, at most 12 epochs, each run stopped at the target.
+#
+# Resumable: run it again and it skips finished runs and continues the interrupted one from its newest
+# checkpoint (at most --checkpoint-seconds old). Run it in pieces: `timeout 110m bench/batch-size-study.sh`.
+# Results and the report: bench/results/batch-size-cifar10/ (runs/ holds each run's records).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=bench/results/batch-size-cifar10
+mkdir -p "$OUT"
+{ echo "machine: $(nproc) vCPU $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs), $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r)";
+  echo "node: $(node --version); dtrain: $(node scripts/dist/src/cli.js --version)"; echo "started: $(date -u +%FT%TZ)"; } >> "$OUT/machine.txt"
+exec node scripts/dist/src/cli.js sweep \
+  --dataset cifar10 --val-fraction 0.1 \
+  --batch-sizes 16,64,256,1024,4096 --optimizers sgd,momentum --momenta 0.9 --momentum-form ema \
+  --lr-scalings sqrt --base-batch-size 64 --lrs 0.03,0.1,0.3 --seeds 1 \
+  --target 0.6 --stop-at-target --evals-per-epoch 4 --epochs 12 \
+  --local 2 --backend wasm --checkpoint-seconds 300 --keep-checkpoints 1 \
+  --out "$OUT/runs" "$@"
