@@ -12,10 +12,22 @@ OUT=bench/results/batch-size-cifar10
 mkdir -p "$OUT"
 { echo "machine: $(nproc) vCPU $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs), $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r)";
   echo "node: $(node --version); dtrain: $(node scripts/dist/src/cli.js --version)"; echo "started: $(date -u +%FT%TZ)"; } >> "$OUT/machine.txt"
-exec node scripts/dist/src/cli.js sweep \
+node scripts/dist/src/cli.js sweep \
   --dataset cifar10 --val-fraction 0.1 \
   --batch-sizes 16,64,256,1024,4096 --optimizers sgd,momentum --momenta 0.9 --momentum-form ema \
   --lr-scalings sqrt --base-batch-size 64 --lrs 0.03,0.1,0.3 --seeds 1 \
   --target 0.6 --stop-at-target --evals-per-epoch 4 --epochs 12 \
   --local 2 --backend wasm --checkpoint-seconds 300 --keep-checkpoints 1 \
-  --out "$OUT/runs" "$@"
+  --out "$OUT/runs" "$@" || status=$?
+
+# Archive finished runs for the repository: their checkpoints are not needed to resume the study (a
+# finished run is skipped on its summary), and metrics.jsonl.gz is what dtrain reads when the plain file
+# is gone. The unfinished run keeps its newest checkpoint and plain metrics to continue from.
+for summary in "$OUT"/runs/*/summary.json; do
+  dir=$(dirname "$summary")
+  if grep -qE '"status": *"(completed|diverged)"' "$summary"; then
+    rm -rf "$dir/checkpoints"
+    [[ -f "$dir/metrics.jsonl" ]] && gzip -f -9 "$dir/metrics.jsonl"
+  fi
+done
+exit "${status:-0}"

@@ -2,6 +2,7 @@
 // summary.json; all JSON files written atomically (temp file + rename).
 
 import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { TrainerError } from '@dtrain/common';
@@ -84,11 +85,12 @@ export interface EventRecord {
 
 export type MetricRecord = StepRecord | EvalRecord | EventRecord;
 
-/** The records of a run directory's metrics.jsonl (none if it has no such file yet). */
+/** The records of a run directory's metrics.jsonl, or of an archived metrics.jsonl.gz (none if neither exists yet). */
 export function readMetrics(dir: string): MetricRecord[] {
   const p = join(dir, 'metrics.jsonl');
-  if (!existsSync(p)) return [];
-  return readFileSync(p, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as MetricRecord);
+  const archived = `${p}.gz`;
+  const text = existsSync(p) ? readFileSync(p, 'utf8') : existsSync(archived) ? gunzipSync(readFileSync(archived)).toString('utf8') : '';
+  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as MetricRecord);
 }
 
 function readLock(path: string): { pid: number; host: string; since: string } | null {

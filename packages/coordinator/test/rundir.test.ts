@@ -4,7 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TrainerError } from '@dtrain/common';
-import { RunDir } from '@dtrain/coordinator';
+import { readMetrics, RunDir } from '@dtrain/coordinator';
+import { gzipSync } from 'node:zlib';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'dtrain-lock-'));
 
@@ -30,4 +31,12 @@ test('a stale lock (its process is gone) is replaced; a lock from another host i
   writeFileSync(join(foreign, '.lock'), JSON.stringify({ pid: 1, host: 'gpu-node-07', since: 'today' }));
   assert.throws(() => new RunDir(foreign).lock(), (e: TrainerError) =>
     /in use by pid 1 on gpu-node-07/.test(e.message) && /remove .*\.lock if that process is gone/.test(e.hint ?? ''));
+});
+
+test('readMetrics reads an archived metrics.jsonl.gz when the plain file is gone', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dtrain-gz-'));
+  const lines = [{ type: 'event', step: 1, event: 'x', detail: 'y', time: 0 }, { type: 'event', step: 2, event: 'x', detail: 'z', time: 0 }];
+  writeFileSync(join(dir, 'metrics.jsonl.gz'), gzipSync(lines.map((l) => JSON.stringify(l)).join('\n') + '\n'));
+  assert.deepEqual(readMetrics(dir), lines);
+  assert.deepEqual(readMetrics(join(dir, 'missing')), []);
 });
