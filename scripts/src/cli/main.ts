@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type yargsType from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { parse as parseYaml } from 'yaml';
 import { isTrainerError, TrainerError } from '@dtrain/common';
 import { benchCommand } from './bench.js';
 import { clusterCommand } from './cluster.js';
@@ -42,15 +43,19 @@ function loadConfigFile(path: string): Record<string, unknown> {
   }
 }
 
-function readConfigFile(path: string): Record<string, unknown> {
+const CONFIG_HINT = 'give a YAML file of options ("batch-size: 128" lines) or a JSON object such as {"batch-size": 128, "epochs": 10}';
+
+/** A --config file: YAML (.yaml, .yml) or JSON, an object of long option names. */
+export function readConfigFile(path: string): Record<string, unknown> {
   let value: unknown;
   try {
-    value = JSON.parse(readFileSync(path, 'utf8'));
+    const text = readFileSync(path, 'utf8');
+    value = /\.ya?ml$/i.test(path) ? parseYaml(text, { maxAliasCount: 100 }) : JSON.parse(text);
   } catch (e) {
-    throw new TrainerError('ERR_BAD_CONFIG', `--config ${path}: ${(e as Error).message}`, { hint: 'give a JSON file such as {"batch-size": 128, "epochs": 10}' });
+    throw new TrainerError('ERR_BAD_CONFIG', `--config ${path}: ${(e as Error).message.split('\n')[0]}`, { hint: CONFIG_HINT });
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new TrainerError('ERR_BAD_CONFIG', `--config ${path} is not a JSON object`, { hint: 'give a JSON file such as {"batch-size": 128, "epochs": 10}' });
+    throw new TrainerError('ERR_BAD_CONFIG', `--config ${path} is not a mapping of options`, { hint: CONFIG_HINT });
   }
   return value as Record<string, unknown>;
 }
@@ -95,7 +100,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
   await COMMANDS.reduce((y, command) => command(y), root)
     .env('DTRAIN') // DTRAIN_BATCH_SIZE=128 is --batch-size 128; flags win over the environment, which wins over --config
     .option('cache', { type: 'string', hidden: true }) // $DTRAIN_CACHE (the cache root) must not be an unknown argument
-    .config('config', 'options from a JSON file, keys as the long flags (e.g. {"batch-size": 128, "lr": 0.05}); flags and DTRAIN_* override it', loadConfigFile)
+    .config('config', 'options from a YAML or JSON file, keys as the long flags (batch-size: 128); flags and DTRAIN_* override it', loadConfigFile)
     .demandCommand(1, 'choose a command: coordinator, worker, launch, cluster, experiment, sweep, report, data, bench or doctor')
     .strict()
     .recommendCommands()

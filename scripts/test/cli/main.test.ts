@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { didYouMean, editDistance } from '../../src/cli/main.js';
+import { didYouMean, editDistance, readConfigFile } from '../../src/cli/main.js';
 import { CLI_PATH } from '../../src/cli/path.js';
 
 const dtrain = (args: string[]) => spawnSync(process.execPath, [CLI_PATH, ...args], { encoding: 'utf8', timeout: 20_000 });
@@ -22,20 +22,37 @@ test('--version prints the version and the commit it was built from', () => {
   assert.match(r.stdout.trim(), /^\d+\.\d+\.\d+ \(commit ([0-9a-f]{12}(-dirty)?|unknown)\)$/);
 });
 
+const configDir = mkdtempSync(join(tmpdir(), 'dtrain-config-'));
+/** A coordinator that gives up at once: what it says about its run is what the options resolved to. */
+const run = (args: string[], env: Record<string, string>) => spawnSync(process.execPath, [CLI_PATH, 'coordinator', '--port', '0', '--wait-timeout', '1', '--out', join(configDir, `r${Math.random()}`), ...args], {
+  encoding: 'utf8', timeout: 20_000, env: { ...process.env, DTRAIN_CACHE: join(configDir, 'cache'), ...env },
+});
+const batch = (r: ReturnType<typeof run>) => /global batch (\d+) = (\d+) workers/.exec(r.stderr)?.slice(1).join(' x ');
+
 test('options come from flags, then DTRAIN_* variables, then --config, then defaults', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'dtrain-config-'));
+  const dir = configDir;
   const config = join(dir, 'run.json');
   writeFileSync(config, JSON.stringify({ 'batch-size': 48, model: 'tiny-cnn', workers: 3, 'train-size': 400, 'test-size': 50 }));
-  const run = (args: string[], env: Record<string, string>) => spawnSync(process.execPath, [CLI_PATH, 'coordinator', '--port', '0', '--wait-timeout', '1', '--out', join(dir, `r${Math.random()}`), ...args], {
-    encoding: 'utf8', timeout: 20_000, env: { ...process.env, DTRAIN_CACHE: join(dir, 'cache'), ...env },
-  });
-  const batch = (r: ReturnType<typeof run>) => /global batch (\d+) = (\d+) workers/.exec(r.stderr)?.slice(1).join(' x ');
   assert.equal(batch(run(['--config', config], {})), '48 x 3', 'the file');
   assert.equal(batch(run(['--config', config], { DTRAIN_BATCH_SIZE: '96' })), '96 x 3', 'the environment over the file');
   assert.equal(batch(run(['--config', config, '--batch-size', '30'], { DTRAIN_BATCH_SIZE: '96' })), '30 x 3', 'the flag over both');
   const bad = run(['--config', join(dir, 'missing.json')], {});
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /--config .*missing\.json: ENOENT[\s\S]*hint: give a JSON file/);
+  assert.match(bad.stderr, /--config .*missing\.json: ENOENT[\s\S]*hint: give a YAML file/);
+});
+
+test('--config run.yaml: YAML options, the same precedence; malformed YAML is refused with the line', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dtrain-yaml-'));
+  const config = join(dir, 'run.yaml');
+  writeFileSync(config, '# a run\nbatch-size: 48\nmodel: tiny-cnn\nworkers: 3\ntrain-size: 400\ntest-size: 50\n');
+  assert.deepEqual(readConfigFile(config), { 'batch-size': 48, model: 'tiny-cnn', workers: 3, 'train-size': 400, 'test-size': 50 });
+  assert.equal(batch(run(['--config', config], { DTRAIN_BATCH_SIZE: '96' })), '96 x 3', 'the environment over the file');
+  writeFileSync(config, 'batch-size: [48\n');
+  const bad = run(['--config', config], {});
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--config .*run\.yaml: .*line 2/);
+  writeFileSync(config, '- 1\n- 2\n');
+  assert.match(run(['--config', config], {}).stderr, /is not a mapping of options/);
 });
 
 test('a mistyped option gets a "did you mean"; help wraps at word boundaries', () => {
