@@ -28,6 +28,8 @@ export interface Dataset {
    * labels into `y`. With `aug` (training only) each image gets its (seed, epoch, index) crop and flip.
    */
   fillBatch(split: Split, indices: ArrayLike<number>, x: Float32Array, y: Int32Array, aug?: AugmentKey): void;
+  /** Per-channel mean and std that fillBatch subtracts and divides by after scaling to [0,1] (null: none). */
+  channelStats(): { mean: number[]; std: number[] } | null;
 }
 
 export interface AugmentKey {
@@ -75,6 +77,10 @@ export class InMemoryDataset implements Dataset {
     h.update(`|normalize=${opts.normalize}|augment=${opts.augment}`);
     this.fingerprint = h.digest('hex').slice(0, 16);
     if (opts.normalize) this.computeStats();
+  }
+
+  channelStats(): { mean: number[]; std: number[] } | null {
+    return this.opts.normalize ? { mean: [...this.mean], std: [...this.std] } : null;
   }
 
   /** Per-channel mean and std over the training split (after the validation split is cut off). */

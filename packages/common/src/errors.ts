@@ -21,7 +21,8 @@ export type ErrorCode =
   | 'ERR_CHECKPOINT'
   | 'ERR_BACKEND'
   | 'ERR_NO_WORKERS'
-  | 'ERR_DIVERGED';
+  | 'ERR_DIVERGED'
+  | 'ERR_BAD_INPUT';
 
 export interface TrainerErrorOptions {
   hint?: string;

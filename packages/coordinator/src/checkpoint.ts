@@ -10,7 +10,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { join } from 'node:path';
-import { buildManifest, getModelSpec, initWeights, modelFingerprint, sha256Hex, TrainerError, type Manifest, type TrainConfig } from '@dtrain/common';
+import { buildManifest, getModelSpec, initWeights, modelFingerprint, sha256Hex, TrainerError, type Manifest, type ModelSpec, type TrainConfig } from '@dtrain/common';
 import { makeDir, writeAll } from '@dtrain/common/files';
 import { processAlive } from './rundir.js';
 
@@ -34,6 +34,8 @@ export interface CheckpointState extends TrainState {
   manifest: Manifest;
   paramCount: number;
   modelFingerprint: string;
+  /** The model's full layer spec (absent in checkpoints written before it was recorded: the zoo's, by name). */
+  modelSpec?: ModelSpec;
   files: Record<string, { bytes: number; sha256: string }>;
   writtenAt: string;
 }
@@ -203,4 +205,13 @@ export function startState(config: TrainConfig, resume: string | undefined, over
   }
   const { step, epoch, position, samplesSeen, wallMs } = ckpt.state;
   return { config: resumed, resumedFrom: ckpt.dir, weights: ckpt.weights, velocity: ckpt.velocity, train: { step, epoch, position, samplesSeen, wallMs } };
+}
+
+/** The layer spec a checkpoint's weights belong to: recorded in it, or (older checkpoints) the zoo's, checked by fingerprint. */
+export function checkpointModelSpec(ckpt: Checkpoint): ModelSpec {
+  const spec = ckpt.state.modelSpec ?? getModelSpec(ckpt.state.config.model);
+  if (modelFingerprint(spec) !== ckpt.state.modelFingerprint) {
+    throw new TrainerError('ERR_CHECKPOINT', `checkpoint ${ckpt.dir} does not match the layer spec of model "${spec.name}"`, { hint: 'it was written by another version of the model zoo; use the dtrain version that wrote it' });
+  }
+  return spec;
 }

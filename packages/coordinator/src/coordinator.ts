@@ -365,7 +365,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.records.flush();
     return writeCheckpoint(this.runDir.checkpointsDir, {
       ...this.train, seed: this.config.seed, config: this.config, manifest: this.manifest, paramCount: this.weights.length,
-      modelFingerprint: modelFingerprint(getModelSpec(this.config.model)),
+      modelFingerprint: modelFingerprint(getModelSpec(this.config.model)), modelSpec: getModelSpec(this.config.model),
     }, this.weights, this.optimizer.state(), this.config.keepCheckpoints ?? 0);
   }
 

@@ -6,3 +6,4 @@ export { WorkerTrainer, loadDataset } from './trainer.js';
 export { installFastGradients, conv2dFilterGrad, conv2dInputGrad, convGeometry } from './gradients.js';
 export { benchCompute, computeRates, type ComputeBenchResult } from './profile.js';
 export { applySchedPolicy, SCHED_POLICIES, type SchedPolicy, type SchedResult } from './sched.js';
+export { saveLayersModel, toLayersModel, WEIGHTS_FILE } from './layers-model.js';

@@ -134,6 +134,18 @@ export class Network {
     }
   }
 
+  /** Class probabilities [n x classes] (softmax of the logits) for n inputs. */
+  probabilities(x: Float32Array, n: number): Float32Array {
+    if (this.params.length === 0) throw new TrainerError('ERR_SHAPE_MISMATCH', 'weights were never set');
+    const [h, w, c] = this.spec.inputShape;
+    const p = tf.tidy(() => tf.softmax(this.forward(tf.tensor4d(x.subarray(0, n * h * w * c), [n, h, w, c]), this.params)));
+    try {
+      return Float32Array.from(p.dataSync() as Float32Array);
+    } finally {
+      p.dispose();
+    }
+  }
+
   evaluate(x: Float32Array, y: Int32Array, n: number): EvalOutput {
     const [lossT, correctT] = tf.tidy(() => {
       const { xs, ys } = this.input(x, y, n);

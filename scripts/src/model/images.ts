@@ -1,0 +1,68 @@
+// Images for `dtrain predict`: PNG and JPEG files (32x32, as the model was trained) and CIFAR-10 binary
+// files (records of 1 label byte + 3072 bytes, channel-planar), as float32 HWC pixels in [0,255].
+
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { PNG } from 'pngjs';
+import jpeg from 'jpeg-js';
+import { TrainerError } from '@dtrain/common';
+
+export interface InputImage {
+  name: string;
+  /** H*W*3 values in [0, 255], row-major, RGB. */
+  pixels: Float32Array;
+  /** The label stored with it (CIFAR binary files), else null. */
+  label: number | null;
+}
+
+const SIDE = 32;
+const RECORD = 1 + SIDE * SIDE * 3;
+/** Most images one predict call reads (a CIFAR batch file holds 10,000). */
+export const MAX_IMAGES = 100_000;
+
+function fromRgba(name: string, width: number, height: number, rgba: Uint8Array): InputImage {
+  if (width !== SIDE || height !== SIDE) {
+    throw new TrainerError('ERR_BAD_INPUT', `${name} is ${width}x${height}; the model takes ${SIDE}x${SIDE} images`, { hint: `resize it first, e.g. convert ${name} -resize 32x32! small.png` });
+  }
+  const pixels = new Float32Array(SIDE * SIDE * 3);
+  for (let i = 0; i < SIDE * SIDE; i++) for (let c = 0; c < 3; c++) pixels[i * 3 + c] = rgba[i * 4 + c]!;
+  return { name, pixels, label: null };
+}
+
+function cifarRecords(name: string, bytes: Buffer): InputImage[] {
+  if (bytes.length === 0 || bytes.length % RECORD !== 0) {
+    throw new TrainerError('ERR_BAD_INPUT', `${name} is ${bytes.length} bytes, not a whole number of ${RECORD}-byte CIFAR-10 records`, { hint: 'give a CIFAR-10 binary file such as test_batch.bin' });
+  }
+  const out: InputImage[] = [];
+  for (let r = 0; r < bytes.length / RECORD; r++) {
+    const rec = bytes.subarray(r * RECORD, (r + 1) * RECORD);
+    const pixels = new Float32Array(SIDE * SIDE * 3);
+    for (let i = 0; i < SIDE * SIDE; i++) for (let c = 0; c < 3; c++) pixels[i * 3 + c] = rec[1 + c * SIDE * SIDE + i]!;
+    out.push({ name: `${name}#${r}`, pixels, label: rec[0]! });
+  }
+  return out;
+}
+
+export function readImages(paths: readonly string[]): InputImage[] {
+  const images: InputImage[] = [];
+  for (const path of paths) {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(path);
+    } catch (e) {
+      throw new TrainerError('ERR_BAD_INPUT', `${path}: ${(e as Error).message}`, { hint: 'give PNG or JPEG files, or a CIFAR-10 .bin file' });
+    }
+    const ext = extname(path).toLowerCase();
+    try {
+      if (ext === '.bin') images.push(...cifarRecords(path, bytes));
+      else if (ext === '.png') { const p = PNG.sync.read(bytes); images.push(fromRgba(path, p.width, p.height, p.data)); }
+      else if (ext === '.jpg' || ext === '.jpeg') { const j = jpeg.decode(bytes, { useTArray: true, maxResolutionInMP: 1, maxMemoryUsageInMB: 64 }); images.push(fromRgba(path, j.width, j.height, j.data)); }
+      else throw new TrainerError('ERR_BAD_INPUT', `${path}: unknown image type "${ext}"`, { hint: 'give .png, .jpg/.jpeg or a CIFAR-10 .bin file' });
+    } catch (e) {
+      if (e instanceof TrainerError) throw e;
+      throw new TrainerError('ERR_BAD_INPUT', `${path} could not be decoded: ${(e as Error).message}`, { hint: 'give a valid 32x32 PNG or JPEG' });
+    }
+    if (images.length > MAX_IMAGES) throw new TrainerError('ERR_BAD_INPUT', `more than ${MAX_IMAGES} images`, { hint: 'predict in smaller batches' });
+  }
+  return images;
+}

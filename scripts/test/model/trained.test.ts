@@ -1,0 +1,94 @@
+// A trained run, used the way its users would: exported and loaded with tf.loadLayersModel over HTTP
+// (as a browser app does), evaluated on any split, asked to predict images.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import * as tfjs from '@tensorflow/tfjs';
+import { PNG } from 'pngjs';
+import { evaluateTrained, exportTfjs, openTrained, predictTrained, trainedDataset } from '../../src/model/trained.js';
+import { readImages } from '../../src/model/images.js';
+import { tempDir, testConfig, train } from '../integration/harness.js';
+
+const trained = train(testConfig({ maxSteps: 12, epochs: 1, lr: 0.1 }), 2);
+
+test('export -> tf.loadLayersModel over HTTP -> the run\'s own test accuracy on its dataset', async () => {
+  const { out, summary } = await trained;
+  const t = openTrained(out);
+  const dataset = trainedDataset(t, '');
+  const dir = join(out, 'export');
+  await exportTfjs(t, dataset, dir);
+  const server = createServer((req, res) => {
+    try {
+      res.end(readFileSync(join(dir, (req.url ?? '/').slice(1))));
+    } catch {
+      res.statusCode = 404;
+      res.end();
+    }
+  }).listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  try {
+    const model = await tfjs.loadLayersModel(`http://127.0.0.1:${(server.address() as AddressInfo).port}/model.json`);
+    const n = dataset.size('test');
+    const x = new Float32Array(n * 32 * 32 * 3);
+    const y = new Int32Array(n);
+    dataset.fillBatch('test', Uint32Array.from({ length: n }, (_, i) => i), x, y);
+    const logits = model.predict(tfjs.tensor4d(x, [n, 32, 32, 3])) as tfjs.Tensor2D;
+    const predicted = logits.argMax(1).dataSync();
+    const correct = y.reduce((a, label, i) => a + (predicted[i] === label ? 1 : 0), 0);
+    assert.equal(correct / n, summary.final.test!.accuracy);
+  } finally {
+    server.close();
+  }
+});
+
+test('evaluate gives the run\'s final test loss and accuracy; any split works', async () => {
+  const { out, summary } = await trained;
+  const t = openTrained(out);
+  const e = await evaluateTrained(t, trainedDataset(t, ''), 'test', 'wasm');
+  assert.equal(e.accuracy, summary.final.test!.accuracy);
+  assert.ok(Math.abs(e.loss - summary.final.test!.loss) < 1e-4, `${e.loss} vs ${summary.final.test!.loss}`);
+  const val = await evaluateTrained(t, trainedDataset(t, ''), 'val', 'wasm');
+  assert.equal(val.accuracy, summary.final.val!.accuracy);
+});
+
+test('predict: a CIFAR binary record and the same image as a PNG get the same classes', async () => {
+  const { out } = await trained;
+  const t = openTrained(out);
+  const dataset = trainedDataset(t, '');
+  const x = new Float32Array(32 * 32 * 3);
+  const y = new Int32Array(1);
+  dataset.fillBatch('test', [0], x, y);
+  const png = new PNG({ width: 32, height: 32 });
+  const record = Buffer.alloc(3073);
+  record[0] = y[0]!;
+  for (let i = 0; i < 1024; i++) for (let c = 0; c < 3; c++) {
+    const v = Math.round(x[i * 3 + c]! * 255);
+    png.data[i * 4 + c] = v;
+    record[1 + c * 1024 + i] = v;
+  }
+  png.data.fill(255, 0, 0);
+  for (let i = 0; i < 1024; i++) png.data[i * 4 + 3] = 255;
+  writeFileSync(join(out, 'img.png'), PNG.sync.write(png));
+  writeFileSync(join(out, 'one.bin'), record);
+  const preds = await predictTrained(t, dataset, readImages([join(out, 'img.png'), join(out, 'one.bin')]), 'wasm');
+  assert.deepEqual(preds[0]!.top.map((c) => c.cls), preds[1]!.top.map((c) => c.cls));
+  assert.equal(preds[1]!.label, y[0]);
+  assert.ok(Math.abs(preds[0]!.top.reduce((a, c) => a + c.p, 0) - preds[1]!.top.reduce((a, c) => a + c.p, 0)) < 1e-6);
+});
+
+test('images that are not 32x32, not images, or not whole CIFAR records are refused by name', () => {
+  const dir = tempDir('images');
+  const big = new PNG({ width: 64, height: 48 });
+  const file = join(dir, 'big.png');
+  writeFileSync(file, PNG.sync.write(big));
+  assert.throws(() => readImages([file]), /big\.png is 64x48; the model takes 32x32 images/);
+  writeFileSync(join(dir, 'short.bin'), Buffer.alloc(100));
+  assert.throws(() => readImages([join(dir, 'short.bin')]), /not a whole number of 3073-byte CIFAR-10 records/);
+  writeFileSync(join(dir, 'x.gif'), 'GIF89a');
+  assert.throws(() => readImages([join(dir, 'x.gif')]), /unknown image type ".gif"/);
+  writeFileSync(join(dir, 'bad.png'), 'not a png');
+  assert.throws(() => readImages([join(dir, 'bad.png')]), /bad\.png could not be decoded/);
+});
