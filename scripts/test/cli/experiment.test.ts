@@ -17,8 +17,8 @@ test('sweep --dry-run lists every run with its steps and an estimated time, and 
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stdout.trim().split('\n');
   assert.equal(lines.length, 5);
-  assert.match(lines[0]!, /^b32-sgd-none-w0-constant-s1: 32 steps of 32 \(16 per worker\), ~[\d.]+ min$/); // 512 training images / 32 x 2 epochs
-  assert.match(lines[3]!, /^b64-momentum0\.9-none-w0-constant-s1: 16 steps of 64 \(32 per worker\)/);
+  assert.match(lines[0]!, /^b32-sgd-none-w0-constant-lr0\.01-s1: 32 steps of 32 \(16 per worker\), ~[\d.]+ min$/); // 512 training images / 32 x 2 epochs
+  assert.match(lines[3]!, /^b64-momentum0\.9-none-w0-constant-lr0\.01-s1: 16 steps of 64 \(32 per worker\)/);
   assert.match(lines[4]!, /^4 runs, 96 steps; about [\d.]+ h of compute on 2 wasm worker\(s\)/);
   assert.equal(existsSync(out), false);
 });
