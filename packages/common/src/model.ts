@@ -44,6 +44,20 @@ export const MODELS: Record<string, ModelSpec> = {
     layers: [conv(32), pool, conv(64), pool, conv(64), { type: 'flatten' },
       { type: 'dense', units: 64, activation: 'relu' }, { type: 'dense', units: 10, activation: 'linear' }],
   },
+  /** A 2-layer MLP of ~1M parameters (986,570): the mid-size point of `bench scale`. */
+  'mlp-1m': {
+    name: 'mlp-1m',
+    inputShape: [32, 32, 3],
+    classes: 10,
+    layers: [{ type: 'flatten' }, { type: 'dense', units: 320, activation: 'relu' }, { type: 'dense', units: 10, activation: 'linear' }],
+  },
+  /** A 2-layer MLP of ~11M parameters (10,821,340): the large point of `bench scale` (ResNet-18 size). */
+  'mlp-11m': {
+    name: 'mlp-11m',
+    inputShape: [32, 32, 3],
+    classes: 10,
+    layers: [{ type: 'flatten' }, { type: 'dense', units: 3510, activation: 'relu' }, { type: 'dense', units: 10, activation: 'linear' }],
+  },
   /** A small CNN for fast tests and smoke runs (no BatchNorm, so sharded sums are exact). */
   'tiny-cnn': {
     name: 'tiny-cnn',

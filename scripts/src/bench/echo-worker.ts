@@ -1,23 +1,42 @@
-// A protocol-complete stand-in worker for exchange benchmarks: answers every assignment at once with a
-// fixed random gradient of the right size (no tfjs), so only the coordinator and the wire are measured.
+// A protocol-complete stand-in worker for exchange and scale benchmarks: answers every assignment (at
+// once, or after a simulated compute time) with a fixed random gradient of the right size (no tfjs), so
+// only the coordinator and the wire are measured.
 
-import { paramCount, Rng, type Manifest } from '@dtrain/common';
+import { paramCount, Rng, type AssignMsg, type Manifest } from '@dtrain/common';
 import { CoordinatorLink } from '@dtrain/worker/link';
 
-export async function runEchoWorker(url: string, token: string | undefined): Promise<void> {
+/**
+ * Like a real worker, a gradient goes out only once the weights it is for have arrived, then (with
+ * `computeMs`) that much later: a simulated compute time.
+ */
+export async function runEchoWorker(url: string, token: string | undefined, computeMs = 0): Promise<void> {
   const link = await CoordinatorLink.open(url);
   const gradientOf = (manifest: Manifest): Float32Array => {
     const rng = new Rng(1);
     return Float32Array.from({ length: paramCount(manifest) }, () => rng.uniform(-1e-3, 1e-3));
   };
   let grad = gradientOf((await link.join({ token, name: 'echo' })).manifest);
+  let held = -1;
+  let waiting: AssignMsg[] = [];
+  const answer = (m: AssignMsg): void => {
+    const count = m.indices.length;
+    const send = (): void => link.send({ kind: 'gradient', step: m.step, version: m.version, shardId: m.shardId, count, lossSum: count, correct: 0, computeMs, grad });
+    if (computeMs > 0) setTimeout(send, computeMs);
+    else send();
+  };
   for (let m = await link.next(); m && m.kind !== 'shutdown'; m = await link.next()) {
     if (m.kind === 'welcome') { // the next run of an experiment
       grad = gradientOf(m.manifest);
+      held = -1;
       link.send({ kind: 'ready', modelFingerprint: m.modelFingerprint, datasetFingerprint: m.datasetFingerprint });
+    } else if (m.kind === 'weights') {
+      held = m.version;
+      const due = waiting.filter((a) => a.version <= held);
+      waiting = waiting.filter((a) => a.version > held);
+      due.forEach(answer);
     } else if (m.kind === 'assign') {
-      const count = m.indices.length;
-      link.send({ kind: 'gradient', step: m.step, version: m.version, shardId: m.shardId, count, lossSum: count, correct: 0, computeMs: 0, grad });
+      if (m.version <= held) answer(m);
+      else waiting.push(m);
     } else if (m.kind === 'evaluate') {
       const count = m.indices.length;
       link.send({ kind: 'evalResult', evalId: m.evalId, shardId: m.shardId, count, lossSum: count, correct: 0, computeMs: 0 });

@@ -3,14 +3,16 @@
 // Each prints one JSON line; the benchmarks live in ../bench/.
 
 import type { Argv } from 'yargs';
-import { TrainerError } from '@dtrain/common';
+import { MODELS, TrainerError } from '@dtrain/common';
 import { benchCompute, selectBackend } from '@dtrain/worker';
 import { runEchoWorker } from '../bench/echo-worker.js';
 import { benchExchange } from '../bench/exchange.js';
 import { benchScaling } from '../bench/scaling.js';
+import { benchScale, machine } from '../bench/scale.js';
+import { choiceList, numbers } from '../experiment/plans.js';
 import { backendOption, resolveToken, trainOptions } from './options.js';
 
-const BENCHES = ['compute', 'exchange', 'scaling', 'echo-worker'] as const;
+const BENCHES = ['compute', 'exchange', 'scaling', 'scale', 'echo-worker'] as const;
 
 function benchOptions<T>(y: Argv<T>) {
   return backendOption(trainOptions(y), 'compute and scaling')
@@ -19,6 +21,12 @@ function benchOptions<T>(y: Argv<T>) {
     .option('compute-only', { type: 'boolean', default: true, describe: 'scaling: each round also runs `bench compute` alone and then two at once (no trainer) and prints that ratio next to the trainer\'s' })
     .option('repeats', { type: 'number', default: 3, describe: 'scaling: rounds of (1 worker, 2 workers); the ratio printed is their median' })
     .option('connect', { type: 'string', describe: 'echo-worker: coordinator address' })
+    .option('compute-ms', { type: 'number', default: 0, describe: 'scale, echo-worker: simulated compute time per step (ms)' })
+    .option('workers-list', { type: 'string', default: '1,2,4,8,16,32,64', describe: 'scale: worker counts' })
+    .option('models', { type: 'string', default: 'reference-cnn,mlp-1m,mlp-11m', describe: 'scale: model sizes (122,570, 986,570 and 10,821,340 parameters)' })
+    .option('netns-hosts', { type: 'number', default: 0, describe: 'scale: run the workers on this many network-namespace hosts (root), the coordinator here, links shaped to --rate' })
+    .option('rate', { type: 'string', default: '1gbit', describe: 'scale: tc tbf rate of every link with --netns-hosts' })
+    .option('max-bytes-per-step', { type: 'number', default: 4e9, describe: 'scale: skip points moving more than this through the coordinator per step' })
     .option('token', { type: 'string', describe: 'exchange and echo-worker: shared secret, which seals the session (default: $DTRAIN_TOKEN)' })
     .option('token-file', { type: 'string', hidden: true })
     .example('$0 bench compute --backend wasm --steps 100', 'images/s and GFLOP/s of one worker')
@@ -31,7 +39,7 @@ export function benchCommand(y: Argv): Argv {
   return y.command('bench <what>', 'benchmarks: compute (one worker: images/s, GFLOP/s, kernel times), scaling (1 vs 2 local workers at the same per-worker --batch-size), exchange (coordinator ms/step with echo workers)', benchOptions, async (a) => {
     switch (a.what) {
       case 'echo-worker':
-        await runEchoWorker(a.connect ?? '', resolveToken(a.token));
+        await runEchoWorker(a.connect ?? '', resolveToken(a.token), a.computeMs);
         process.exit(0);
         break;
       case 'compute':
@@ -40,6 +48,10 @@ export function benchCommand(y: Argv): Argv {
       case 'scaling':
         if (!Number.isInteger(a.repeats) || a.repeats < 1) throw new TrainerError('ERR_BAD_CONFIG', `--repeats must be a positive integer, got ${a.repeats}`);
         print(await benchScaling(a));
+        break;
+      case 'scale':
+        print({ bench: 'scale', ...machine() });
+        await benchScale({ models: choiceList(a.models, Object.keys(MODELS), '--models'), workers: numbers(a.workersList, '--workers-list'), steps: a.steps, computeMs: a.computeMs, netnsHosts: a.netnsHosts, rate: a.rate, maxBytesPerStep: a.maxBytesPerStep }, (l) => process.stdout.write(l + '\n'));
         break;
       case 'exchange':
         print(await benchExchange({ ...a, token: resolveToken(a.token) }));

@@ -8,7 +8,7 @@ import { DATASET_NAMES, STEP_TIMEOUT_MS, TrainerError, type TrainConfig } from '
 
 export function trainOptions<T>(y: Argv<T>) {
   return y
-    .option('model', { type: 'string', default: 'reference-cnn', describe: 'model from the zoo: reference-cnn (122,570 params) or tiny-cnn', group: 'Model and data:' })
+    .option('model', { type: 'string', default: 'reference-cnn', describe: 'model from the zoo: reference-cnn (122,570 params), tiny-cnn (18,234), mlp-1m, mlp-11m (MLPs of 1M and 11M params, for scale benchmarks)', group: 'Model and data:' })
     .option('dataset', { type: 'string', default: 'synthetic' as const, choices: DATASET_NAMES, describe: 'synthetic (embedded, CIFAR-10-shaped, generated from --seed) or cifar10 (fetched on first use)', group: 'Model and data:' })
     .option('data-dir', { type: 'string', describe: 'cifar10: directory with the six binary files (default: the cache, $XDG_CACHE_HOME/dtrain/cifar10 or ~/.cache/dtrain/cifar10)', group: 'Model and data:' })
     .option('limit-train', { type: 'number', default: 0, describe: 'cifar10: use the first N training images (0: all 50,000)', group: 'Model and data:' })

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readMetrics } from '@dtrain/coordinator';
-import { NetHarness, netnsUnavailable, waitUntil } from './netns.js';
+import { NetHarness, netnsUnavailable, waitUntil } from '../../src/bench/netns.js';
 import { startSshd, type SshSetup } from './sshd.js';
 import { ensureDebianPackages, installedDtrain } from './system.js';
 import { tempDir } from './harness.js';

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { epochOrder, indicesDigest, planBatch } from '@dtrain/common';
 import { readCheckpoint, readMetrics, type MetricRecord, type StepRecord } from '@dtrain/coordinator';
-import { NetHarness, netnsUnavailable, waitUntil, type SpawnedProcess } from './netns.js';
+import { NetHarness, netnsUnavailable, waitUntil, type SpawnedProcess } from '../../src/bench/netns.js';
 import { tempDir } from './harness.js';
 
 const unavailable = netnsUnavailable();

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { readMetrics } from '@dtrain/coordinator';
 import { ensureDebianPackages, installedDtrain } from './system.js';
 import { tempDir } from './harness.js';
-import { waitUntil } from './netns.js';
+import { waitUntil } from '../../src/bench/netns.js';
 
 const SBATCH = fileURLToPath(new URL('../../../../examples/slurm/dtrain.sbatch', import.meta.url));
 const RUN = ['--model', 'tiny-cnn', '--train-size', '960', '--test-size', '200', '--batch-size', '48', '--epochs', '2', '--backend', 'wasm'];

@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Host, NetHarness } from './netns.js';
+import type { Host, NetHarness } from '../../src/bench/netns.js';
 
 export interface SshSetup {
   /** ssh -o options for the launcher: the test's key, no known_hosts. */

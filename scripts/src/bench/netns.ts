@@ -6,7 +6,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { CLI_PATH } from '../../src/cli/path.js';
+import { CLI_PATH } from '../cli/path.js';
 
 function sh(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -49,8 +49,15 @@ export class NetHarness {
   private closed = false;
   private readonly onExit = (): void => this.teardown();
 
-  /** `names[0]` gets .1, the next .2 and so on; `rate` (e.g. '1gbit') shapes both directions of each link. */
-  constructor(names: string[], readonly opts: { rate?: string; logDir?: string } = {}) {
+  /** This process's own link onto the bridge when built with `rootHost` (it then owns .1 and the hosts follow). */
+  readonly root: Host | null = null;
+
+  /**
+   * `names[0]` gets .1, the next .2 and so on; `rate` (e.g. '1gbit') shapes both directions of each link.
+   * `rootHost`: this process (the root namespace) joins as one more host, .1, through its own shaped link;
+   * a benchmark's coordinator then runs here and the hosts' workers reach it.
+   */
+  constructor(names: string[], readonly opts: { rate?: string; logDir?: string; rootHost?: boolean } = {}) {
     this.id = `dt${process.pid % 100_000}`;
     this.bridge = `${this.id}br`;
     this.subnet = `10.${200 + (process.pid % 50)}.${(process.pid >> 6) % 250}`;
@@ -65,10 +72,20 @@ export class NetHarness {
 
   private build(names: string[]): void {
     sh('ip', ['link', 'add', this.bridge, 'type', 'bridge']);
-    sh('ip', ['addr', 'add', `${this.subnet}.254/24`, 'dev', this.bridge]);
     sh('ip', ['link', 'set', this.bridge, 'up']);
+    const first = this.opts.rootHost ? 2 : 1;
+    if (this.opts.rootHost) {
+      const root: Host = { name: 'root', ns: '', ip: `${this.subnet}.1`, veth: `${this.id}r1` };
+      sh('ip', ['link', 'add', `${this.id}r0`, 'type', 'veth', 'peer', 'name', root.veth]);
+      sh('ip', ['link', 'set', root.veth, 'master', this.bridge, 'up']);
+      sh('ip', ['addr', 'add', `${root.ip}/24`, 'dev', `${this.id}r0`]);
+      sh('ip', ['link', 'set', `${this.id}r0`, 'up']);
+      (this as { root: Host | null }).root = root;
+    } else {
+      sh('ip', ['addr', 'add', `${this.subnet}.254/24`, 'dev', this.bridge]);
+    }
     names.forEach((name, i) => {
-      const host: Host = { name, ns: `${this.id}-${name}`, ip: `${this.subnet}.${i + 1}`, veth: `${this.id}h${i}` };
+      const host: Host = { name, ns: `${this.id}-${name}`, ip: `${this.subnet}.${i + first}`, veth: `${this.id}h${i}` };
       sh('ip', ['netns', 'add', host.ns]);
       sh('ip', ['link', 'add', host.veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', host.ns]);
       sh('ip', ['link', 'set', host.veth, 'master', this.bridge, 'up']);
@@ -82,10 +99,14 @@ export class NetHarness {
 
   /** Shape every link to `rate` (tc tbf rate syntax, e.g. '1gbit', '5mbit') in both directions. */
   shape(rate: string): void {
-    const tbf = ['root', 'tbf', 'rate', rate, 'burst', '256kb', 'latency', '200ms'];
+    const tbf = ['root', 'tbf', 'rate', rate, 'burst', burstFor(rate), 'latency', '200ms'];
     for (const host of this.hosts) {
       sh('tc', ['qdisc', 'replace', 'dev', host.veth, ...tbf]);
       this.exec(host, ['tc', 'qdisc', 'replace', 'dev', 'eth0', ...tbf]);
+    }
+    if (this.root) {
+      sh('tc', ['qdisc', 'replace', 'dev', this.root.veth, ...tbf]);
+      sh('tc', ['qdisc', 'replace', 'dev', `${this.id}r0`, ...tbf]);
     }
   }
 
@@ -148,7 +169,15 @@ export class NetHarness {
       try { sh('ip', ['netns', 'del', h.ns]); } catch { /* gone already */ }
     }
     try { sh('ip', ['link', 'del', this.bridge]); } catch { /* gone already */ }
+    if (this.root) try { sh('ip', ['link', 'del', `${this.id}r0`]); } catch { /* gone already */ }
   }
+}
+
+/** A token bucket deep enough for the rate (tbf needs at least rate / HZ; 10 ms of traffic, >= 256 kB). */
+function burstFor(rate: string): string {
+  const m = /^(\d+(?:\.\d+)?)(k|m|g)?bit$/i.exec(rate);
+  const bits = m ? Number(m[1]) * ({ k: 1e3, m: 1e6, g: 1e9 }[(m[2] ?? '').toLowerCase() as 'k' | 'm' | 'g'] ?? 1) : 1e9;
+  return `${Math.max(256, Math.ceil(bits / 8 / 100 / 1024))}kb`;
 }
 
 /** Resolves once `predicate` holds (polled), or rejects after `timeoutMs` with `what`. */

@@ -1,0 +1,123 @@
+// `dtrain bench scale`: the coordinator's ceiling. For each model size and worker count N, a real
+// coordinator and N simulated workers (bench echo-worker: real sockets and frames, no tfjs, a fixed
+// compute time per step) run `--steps` steps; per point it prints the step time, the coordinator's CPU
+// per step, the bytes through its link per step, a memcpy of those bytes for scale, and, for a link of
+// --link-gbit, the two lower bounds: this design's (the coordinator's link carries N x P x 4 bytes each
+// way) and a ring allreduce's (2 (N-1)/N x P x 4 bytes per link).
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildManifest, getModelSpec, median, paramCount, TrainerError, type TrainConfig } from '@dtrain/common';
+import { NetHarness } from './netns.js';
+import { openSoloRun, type StepRecord } from '@dtrain/coordinator';
+import { CLI_PATH as CLI } from '../cli/path.js';
+import { allExited } from '../cli/children.js';
+import { syntheticCacheDir } from '../data/fetch.js';
+
+export interface ScalePoint {
+  model: string; params: number; workers: number; steps: number; computeMs: number;
+  stepMs: number; coordCpuMsPerStep: number; coordMs: number; bytesInPerStep: number; bytesOutPerStep: number; memcpyMsPerStep: number;
+  linkGbit: number | null; flatBoundMs: number | null; ringBoundMs: number | null;
+}
+
+/** Where simulated workers run: local processes, or (namespace hosts) a command prefix per worker. */
+export type WorkerSpawner = (i: number, url: string) => ChildProcess;
+
+export const localEchoWorkers = (computeMs: number): WorkerSpawner => (_i, url) =>
+  spawn(process.execPath, [CLI, 'bench', 'echo-worker', '--connect', url, '--compute-ms', String(computeMs)], { stdio: 'inherit' });
+
+function benchConfig(model: string, workers: number, steps: number): TrainConfig {
+  return {
+    model, dataset: { name: 'synthetic', trainSize: Math.max(1000, 8 * workers), testSize: 10, seed: 1, valFraction: 0, normalize: false, augment: false }, seed: 1,
+    batchSize: 4 * workers, epochs: 1000, maxSteps: steps, lr: 1e-6, schedule: 'constant', decaySteps: 1, gamma: 1, minLr: 0, warmupSteps: 0, scaling: 'none', baseBatchSize: 4 * workers,
+    optimizer: { momentum: 0.9, dampening: 0, nesterov: false, weightDecay: 0, form: 'pytorch' },
+    workers, minWorkers: workers, evalEvery: 1e9, evalChunk: 10, checkpointEvery: 0, stepTimeoutMs: 600_000, balance: 'even',
+  };
+}
+
+/** Milliseconds to copy `bytes` once (median of 5), the floor for a coordinator that must touch every byte. */
+export function memcpyMs(bytes: number): number {
+  const src = Buffer.alloc(Math.max(1, bytes), 1);
+  const dst = Buffer.alloc(src.length);
+  const times = Array.from({ length: 5 }, () => {
+    const t0 = performance.now();
+    src.copy(dst);
+    return performance.now() - t0;
+  });
+  return median(times);
+}
+
+/** The two lower bounds of one step's communication on a full-duplex link of `gbit`, in ms. */
+export function linkBounds(workers: number, params: number, gbit: number): { flatMs: number; ringMs: number } {
+  const bytesPerMs = (gbit * 1e9) / 8 / 1000;
+  return { flatMs: (workers * params * 4) / bytesPerMs, ringMs: workers > 1 ? ((2 * (workers - 1)) / workers) * params * 4 / bytesPerMs : 0 };
+}
+
+export async function measureScalePoint(o: { model: string; workers: number; steps: number; computeMs: number; host: string; advertise: string; linkGbit: number | null; spawner: WorkerSpawner }): Promise<ScalePoint> {
+  const config = benchConfig(o.model, o.workers, o.steps);
+  const { coord, port, run } = await openSoloRun({ config, host: o.host, port: 0, token: undefined, out: mkdtempSync(join(tmpdir(), 'dtrain-scale-')), waitTimeoutMs: 300_000, data: { syntheticCacheDir: syntheticCacheDir() }, log: () => undefined });
+  const kids = Array.from({ length: o.workers }, (_, i) => o.spawner(i, `ws://${o.advertise}:${port}`));
+  const records: StepRecord[] = [];
+  const warmup = Math.min(5, Math.floor(o.steps / 4));
+  let cpu0: NodeJS.CpuUsage | null = null;
+  coord.on('step', (r) => {
+    records.push(r);
+    if (r.step === warmup) cpu0 = process.cpuUsage();
+  });
+  await run();
+  const cpu = process.cpuUsage(cpu0 ?? undefined);
+  await allExited(kids, 10_000);
+  for (const k of kids) if (k.exitCode === null) k.kill('SIGKILL');
+  const warm = records.filter((r) => r.step > warmup);
+  const m = (f: (r: StepRecord) => number) => Number(median(warm.map(f)).toFixed(3));
+  const params = paramCount(buildManifest(getModelSpec(o.model)));
+  const bytesIn = m((r) => r.bytesIn);
+  const bytesOut = m((r) => r.bytesOut);
+  const bounds = o.linkGbit ? linkBounds(o.workers, params, o.linkGbit) : null;
+  return {
+    model: o.model, params, workers: o.workers, steps: warm.length, computeMs: o.computeMs, stepMs: m((r) => r.stepMs),
+    coordCpuMsPerStep: Number(((cpu.user + cpu.system) / 1000 / Math.max(1, warm.length)).toFixed(3)), coordMs: m((r) => r.coordMs),
+    bytesInPerStep: bytesIn, bytesOutPerStep: bytesOut, memcpyMsPerStep: Number(memcpyMs(bytesIn + bytesOut).toFixed(3)),
+    linkGbit: o.linkGbit, flatBoundMs: bounds ? Number(bounds.flatMs.toFixed(3)) : null, ringBoundMs: bounds ? Number(bounds.ringMs.toFixed(3)) : null,
+  };
+}
+
+export const machine = (): Record<string, unknown> => ({ node: process.version, cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length });
+
+/** Workers in network-namespace hosts (round robin), reaching a coordinator in this process. */
+export const netnsEchoWorkers = (net: NetHarness, computeMs: number): WorkerSpawner => (i, url) =>
+  net.dtrain(net.hosts[i % net.hosts.length]!, ['bench', 'echo-worker', '--connect', url, '--compute-ms', String(computeMs)]).child;
+
+/** "1gbit" -> 1, "500mbit" -> 0.5 (the tc rate in Gbit/s). */
+export function rateGbit(rate: string): number {
+  const m = /^(\d+(?:\.\d+)?)(k|m|g)bit$/i.exec(rate);
+  if (!m) throw new TrainerError('ERR_BAD_CONFIG', `--rate ${rate} is not a tc rate`, { hint: 'e.g. --rate 1gbit or --rate 100mbit' });
+  return (Number(m[1]) * { k: 1e3, m: 1e6, g: 1e9 }[m[2]!.toLowerCase() as 'k' | 'm' | 'g']) / 1e9;
+}
+
+export interface ScaleArgs { models: string[]; workers: number[]; steps: number; computeMs: number; netnsHosts: number; rate: string; maxBytesPerStep: number }
+
+/** Every (model, N) point, printing each as it is measured; points over maxBytesPerStep are skipped and said so. */
+export async function benchScale(a: ScaleArgs, print: (line: string) => void): Promise<ScalePoint[]> {
+  const net = a.netnsHosts > 0 ? new NetHarness(Array.from({ length: a.netnsHosts }, (_, i) => `w${i + 1}`), { rate: a.rate, rootHost: true }) : null;
+  const points: ScalePoint[] = [];
+  try {
+    for (const model of a.models) for (const workers of a.workers) {
+      const params = paramCount(buildManifest(getModelSpec(model)));
+      if (2 * workers * params * 4 > a.maxBytesPerStep) {
+        print(JSON.stringify({ model, workers, skipped: `${((2 * workers * params * 4) / 1e9).toFixed(1)} GB per step is over --max-bytes-per-step` }));
+        continue;
+      }
+      const spawner = net ? netnsEchoWorkers(net, a.computeMs) : localEchoWorkers(a.computeMs);
+      const host = net ? net.root!.ip : '127.0.0.1';
+      const p = await measureScalePoint({ model, workers, steps: a.steps, computeMs: a.computeMs, host, advertise: host, linkGbit: net ? rateGbit(a.rate) : null, spawner });
+      points.push(p);
+      print(JSON.stringify({ ...p, where: net ? `${a.netnsHosts} namespace hosts, ${a.rate} links` : 'loopback' }));
+    }
+  } finally {
+    await net?.close();
+  }
+  return points;
+}

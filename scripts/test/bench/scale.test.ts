@@ -1,0 +1,38 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { benchScale, linkBounds, rateGbit } from '../../src/bench/scale.js';
+import { netnsUnavailable } from '../../src/bench/netns.js';
+
+test('link bounds: the flat design moves N x P x 4 bytes each way, a ring 2 (N-1)/N x P x 4', () => {
+  // 8 workers x 11M params at 10 Gbit/s: 352 MB -> 281.6 ms; the ring 616 MB/8 = 77 MB -> 61.6 ms
+  const b = linkBounds(8, 11e6, 10);
+  assert.equal(Number(b.flatMs.toFixed(1)), 281.6);
+  assert.equal(Number(b.ringMs.toFixed(1)), 61.6);
+  assert.equal(linkBounds(1, 1000, 1).ringMs, 0);
+  assert.equal(rateGbit('1gbit'), 1);
+  assert.equal(rateGbit('250mbit'), 0.25);
+  assert.throws(() => rateGbit('fast'), /is not a tc rate/);
+});
+
+test('a tiny scale run on loopback: each point moves about N x P x 4 bytes each way per step', { timeout: 120_000 }, async () => {
+  const lines: string[] = [];
+  const points = await benchScale({ models: ['tiny-cnn'], workers: [1, 2], steps: 8, computeMs: 5, netnsHosts: 0, rate: '1gbit', maxBytesPerStep: 1e9 }, (l) => lines.push(l));
+  assert.deepEqual(points.map((p) => p.workers), [1, 2]);
+  for (const p of points) {
+    const payload = p.workers * p.params * 4;
+    assert.ok(p.bytesInPerStep >= payload && p.bytesInPerStep < payload * 1.05, `in ${p.bytesInPerStep} vs ${payload}`);
+    assert.ok(p.bytesOutPerStep >= payload && p.bytesOutPerStep < payload * 1.05, `out ${p.bytesOutPerStep} vs ${payload}`);
+    assert.ok(p.stepMs >= 5, 'the simulated compute time is part of every step');
+    assert.ok(p.coordCpuMsPerStep > 0 && p.memcpyMsPerStep >= 0);
+  }
+  assert.equal(lines.length, 2);
+});
+
+const unavailable = netnsUnavailable();
+test('across namespace hosts: workers on shaped links, with the link bounds', { skip: unavailable ?? false, timeout: 120_000 }, async () => {
+  const [p] = await benchScale({ models: ['tiny-cnn'], workers: [2], steps: 6, computeMs: 0, netnsHosts: 2, rate: '100mbit', maxBytesPerStep: 1e9 }, () => undefined);
+  assert.equal(p!.linkGbit, 0.1);
+  // 2 x 18,234 params x 4 bytes = 1.167 Mbit at 100 Mbit/s: 11.67 ms; a step cannot beat the flat bound
+  assert.equal(p!.flatBoundMs, 11.67);
+  assert.ok(p!.stepMs >= p!.flatBoundMs!, `step ${p!.stepMs} ms vs bound ${p!.flatBoundMs} ms`);
+});
