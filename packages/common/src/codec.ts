@@ -3,11 +3,12 @@
 // - plain: one msgpack map (handshake, control, results without tensors);
 // - tensor: a message with exactly one Float32Array/Uint32Array field (weights, gradient, assign, evaluate):
 //     [0]        0xC1, the one byte msgpack never uses, so the layouts cannot be confused
-//     [1]        dtype: 1 float32, 2 uint32
+//     [1]        dtype: 1 float32, 2 uint32, 3 uint16 (bf16/fp16 gradients), 4 int8 blocks (gradients:
+//                ceil(n / GRAD_BLOCK) float32 scales, then n int8 values)
 //     [2, 4)     zero
 //     [4, 8)     element count n, u32 little-endian
-//     [8, 8+4n)  the elements, little-endian
-//     [8+4n, ..) msgpack map of the other fields plus "$tensor": the field's name
+//     [8, 8+4n)  the elements, little-endian (8+2n for uint16, 8+4b+n for int8 blocks)
+//     [.., ..)   msgpack map of the other fields plus "$tensor": the field's name
 //   The elements sit at offset 8, so a frame in an aligned buffer decodes to a view (no copy, no fresh
 //   memory to page in), and a sender can compute straight into a reused frame buffer and add the small
 //   header afterwards (see FramePool). Measured on the reference CNN (122,570 floats): msgpackr packing
@@ -16,6 +17,7 @@
 import { Packr } from 'msgpackr';
 import { TrainerError } from './errors.js';
 import type { AssignMsg, CoordinatorMsg, EvaluateMsg, GradientMsg, WeightsMsg, WorkerMsg } from './protocol.js';
+import { GRAD_BLOCK, type WireGradient } from './compress.js';
 
 const packr = new Packr({ useRecords: false, moreTypes: false, bundleStrings: false });
 
@@ -67,15 +69,23 @@ export function finishTensorFrame(buffer: Uint8Array, fields: TensorHeader<Tenso
   return writeTensorFrame(buffer, field, field === 'indices' ? 'uint32' : 'float32', n, fields);
 }
 
+const DTYPE_CODE = { float32: 1, uint32: 2, uint16: 3, int8blocks: 4 } as const;
+type Dtype = keyof typeof DTYPE_CODE;
+
+/** Payload bytes of n elements of a dtype. */
+function payloadBytes(dtype: Dtype, n: number): number {
+  return dtype === 'uint16' ? 2 * n : dtype === 'int8blocks' ? 4 * Math.ceil(n / GRAD_BLOCK) + n : 4 * n;
+}
+
 /** The prefix and the msgpack header (`fields` plus "$tensor": `field`) around n elements already in `buffer`. */
-function writeTensorFrame(buffer: Uint8Array, field: string, dtype: 'float32' | 'uint32', n: number, fields: object): Uint8Array {
+function writeTensorFrame(buffer: Uint8Array, field: string, dtype: Dtype, n: number, fields: object): Uint8Array {
   const header = packr.pack({ ...fields, $tensor: field });
-  const start = TENSOR_PREFIX_BYTES + 4 * n;
+  const start = TENSOR_PREFIX_BYTES + payloadBytes(dtype, n);
   if (header.length > MAX_TENSOR_HEADER_BYTES || start + header.length > buffer.byteLength) {
     throw new Error(`tensor frame header of ${header.length} bytes does not fit`);
   }
   buffer[0] = TENSOR_FRAME_MAGIC;
-  buffer[1] = dtype === 'float32' ? 1 : 2;
+  buffer[1] = DTYPE_CODE[dtype];
   buffer[2] = 0;
   buffer[3] = 0;
   new DataView(buffer.buffer, buffer.byteOffset, TENSOR_PREFIX_BYTES).setUint32(4, n, true);
@@ -97,6 +107,25 @@ export function encode(msg: CoordinatorMsg | WorkerMsg, into?: Uint8Array): Uint
   buffer.set(new Uint8Array(t.buffer, t.byteOffset, t.byteLength), TENSOR_PREFIX_BYTES);
   const { [field]: _tensor, ...fields } = m as unknown as Record<string, unknown>;
   return finishTensorFrame(buffer, fields as TensorHeader<TensorMsg>, t.length);
+}
+
+/**
+ * A gradient in its wire format (see compress.ts): float32 as encode() does; bf16/fp16 as uint16 elements;
+ * int8 as blocks (scales, then values). The header says which ("wire").
+ */
+export function encodeGradient(fields: Omit<GradientMsg, 'grad'>, g: WireGradient): Uint8Array {
+  if (g.wire === 'fp32') return encode({ ...fields, grad: g.data as Float32Array });
+  const n = g.data.length;
+  const dtype: Dtype = g.wire === 'int8' ? 'int8blocks' : 'uint16';
+  const buffer = new Uint8Array(TENSOR_PREFIX_BYTES + payloadBytes(dtype, n) + MAX_TENSOR_HEADER_BYTES);
+  if (g.wire === 'int8') {
+    const scales = g.scales!;
+    buffer.set(new Uint8Array(scales.buffer, scales.byteOffset, scales.byteLength), TENSOR_PREFIX_BYTES);
+    buffer.set(new Uint8Array(g.data.buffer, g.data.byteOffset, n), TENSOR_PREFIX_BYTES + scales.byteLength);
+  } else {
+    buffer.set(new Uint8Array(g.data.buffer, g.data.byteOffset, 2 * n), TENSOR_PREFIX_BYTES);
+  }
+  return writeTensorFrame(buffer, 'grad', dtype, n, { ...fields, wire: g.wire });
 }
 
 /**
@@ -124,11 +153,12 @@ function unpack(bytes: Uint8Array, what: string): unknown {
 function decodeTensorFrame(bytes: Uint8Array): Record<string, unknown> {
   if (bytes.length < TENSOR_PREFIX_BYTES) throw new TrainerError('ERR_BAD_FRAME', `tensor frame of ${bytes.length} bytes has no prefix`);
   const code = bytes[1];
-  if ((code !== 1 && code !== 2) || bytes[2] !== 0 || bytes[3] !== 0) {
+  const dtype = (Object.keys(DTYPE_CODE) as Dtype[]).find((d) => DTYPE_CODE[d] === code);
+  if (!dtype || bytes[2] !== 0 || bytes[3] !== 0) {
     throw new TrainerError('ERR_BAD_FRAME', `tensor frame has an unknown dtype or flags (${code}, ${bytes[2]}, ${bytes[3]})`);
   }
   const n = new DataView(bytes.buffer, bytes.byteOffset, TENSOR_PREFIX_BYTES).getUint32(4, true);
-  const end = TENSOR_PREFIX_BYTES + 4 * n;
+  const end = TENSOR_PREFIX_BYTES + payloadBytes(dtype, n);
   if (end >= bytes.length) {
     throw new TrainerError('ERR_SHAPE_MISMATCH', `tensor frame declares ${n} elements but carries ${bytes.length - TENSOR_PREFIX_BYTES} bytes after its prefix, header included`);
   }
@@ -142,18 +172,28 @@ function decodeTensorFrame(bytes: Uint8Array): Record<string, unknown> {
     throw new TrainerError('ERR_BAD_FRAME', 'tensor frame header names no valid tensor field');
   }
   delete o['$tensor'];
-  const Ctor = code === 1 ? Float32Array : Uint32Array;
-  const at = bytes.byteOffset + TENSOR_PREFIX_BYTES;
-  if (at % 4 === 0) {
-    o[field] = new Ctor(bytes.buffer as ArrayBuffer, at, n);
-  } else {
-    const copy = new Ctor(n);
-    new Uint8Array(copy.buffer).set(bytes.subarray(TENSOR_PREFIX_BYTES, end));
-    o[field] = copy;
+  if ('$scales' in o) throw new TrainerError('ERR_BAD_FRAME', 'tensor frame header uses the reserved key "$scales"');
+  const copy = (): ArrayBuffer => { // not bytes.slice: on a Node Buffer that is a view, not a copy
+    const c = new Uint8Array(end - TENSOR_PREFIX_BYTES);
+    c.set(bytes.subarray(TENSOR_PREFIX_BYTES, end));
+    return c.buffer;
+  };
+  if (dtype === 'int8blocks') { // compressed gradients are copied (small; their views then aligned)
+    const payload = copy();
+    const blocks = Math.ceil(n / GRAD_BLOCK);
+    o['$scales'] = new Float32Array(payload, 0, blocks);
+    o[field] = new Int8Array(payload, 4 * blocks, n);
+    return o;
   }
+  if (dtype === 'uint16') {
+    o[field] = new Uint16Array(copy(), 0, n);
+    return o;
+  }
+  const Ctor = dtype === 'float32' ? Float32Array : Uint32Array;
+  const at = bytes.byteOffset + TENSOR_PREFIX_BYTES;
+  o[field] = at % 4 === 0 ? new Ctor(bytes.buffer as ArrayBuffer, at, n) : new Ctor(copy(), 0, n);
   return o;
 }
-
 /**
  * Decode one frame; size must already be bounded by the caller (ws maxPayload). A tensor comes back as
  * a view of `bytes` where it is aligned, so `bytes` must not be reused while the message is in use.

@@ -1,6 +1,7 @@
 // The resolved run configuration, its validation (fail fast naming the value and the fix, STYLE.md #8)
 // and the derived numbers printed before step 1.
 
+import { GRAD_WIRES, type GradWire } from './compress.js';
 import { TrainerError } from './errors.js';
 import { trainSplitSize, validateDatasetSpec, type DatasetSpec } from './datasets.js';
 import { buildManifest, getModelSpec, paramCount } from './model.js';
@@ -34,6 +35,8 @@ export interface TrainConfig extends ScheduleParams {
   checkpointEvery: number;
   /** Keep only the newest N checkpoints (0 or absent: all). */
   keepCheckpoints?: number;
+  /** How workers send gradients: fp32 (default), bf16, fp16 or int8 (with error feedback); weights stay fp32. */
+  gradWire?: GradWire;
   /** 'end': evaluate the test split only at the end (periodic evaluations use validation only); default: every time. */
   testEvery?: 'eval' | 'end';
   /** End the run (completed) at the first evaluation whose validation accuracy reaches this (0 or absent: off). */
@@ -98,6 +101,7 @@ export function validateConfig(c: TrainConfig): Derived {
   intIn(c.epochs, 1, 100_000, '--epochs', 'use e.g. --epochs 10');
   intIn(c.maxSteps, 0, 1e9, '--max-steps', 'use 0 to train for --epochs');
   intIn(c.evalEvery, 0, 1e9, '--eval-every', 'use 0 to evaluate at the end of each epoch');
+  if (c.gradWire !== undefined && !GRAD_WIRES.includes(c.gradWire)) throw new TrainerError('ERR_BAD_CONFIG', `--grad-wire ${String(c.gradWire)} is not one of ${GRAD_WIRES.join(', ')}`, { hint: 'e.g. --grad-wire int8' });
   const stop = c.stopAtValAccuracy ?? 0;
   if (!(stop >= 0 && stop <= 1)) throw new TrainerError('ERR_BAD_CONFIG', `stop-at accuracy ${stop} is not in [0, 1]`, { hint: 'give a validation accuracy such as 0.6 (0: off)' });
   intIn(c.evalChunk, 1, MAX_BATCH_SIZE, '--eval-chunk', 'use e.g. --eval-chunk 500');

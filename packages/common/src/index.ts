@@ -23,3 +23,4 @@ export * from './noise-scale.js';
 export * from './stats.js';
 export * from './auth.js';
 export * from './session.js';
+export * from './compress.js';

@@ -3,6 +3,7 @@
 // Handshake: challenge -> hello (with a token: HMAC of both nonces; every frame after it is sealed with the
 // session key, session.ts) -> welcome -> ready -> weights.
 
+import { decompress, GRAD_WIRES, type GradWire } from './compress.js';
 import { TrainerError, type ErrorCode } from './errors.js';
 import type { DatasetSpec } from './datasets.js';
 import type { Manifest } from './model.js';
@@ -15,6 +16,8 @@ export interface ChallengeMsg { kind: 'challenge'; protocol: number; nonce: stri
 export interface WelcomeMsg {
   kind: 'welcome'; workerId: number; runId: string; model: string; modelFingerprint: string;
   manifest: Manifest; dataset: DatasetSpec; datasetFingerprint: string;
+  /** How gradients travel (compress.ts); absent: fp32. */
+  gradWire?: GradWire;
 }
 export interface RejectMsg { kind: 'reject'; code: string; message: string }
 export interface WeightsMsg { kind: 'weights'; version: number; data: Float32Array }
@@ -103,6 +106,26 @@ function floats(o: Obj, key: string, length: number): Float32Array {
   return v;
 }
 
+function gradWireOf(v: unknown): GradWire {
+  if (typeof v !== 'string' || !(GRAD_WIRES as readonly string[]).includes(v)) fail('ERR_BAD_FRAME', 'field "gradWire" must be one of fp32, bf16, fp16, int8');
+  return v as GradWire;
+}
+
+/** A gradient in any wire format (compress.ts), validated and returned as float32 values. */
+function wireGradient(o: Obj, length: number): Float32Array {
+  const wire = o['wire'] === undefined ? 'fp32' : gradWireOf(o['wire']);
+  if (wire === 'fp32') return floats(o, 'grad', length);
+  const v = o['grad'];
+  const want = wire === 'int8' ? Int8Array : Uint16Array;
+  if (!(v instanceof want)) fail('ERR_BAD_FRAME', `field "grad" must be ${wire} values`);
+  if (v.length !== length) fail('ERR_SHAPE_MISMATCH', `field "grad" has ${v.length} values, the manifest says ${length}`);
+  const scales = o['$scales'];
+  if (wire === 'int8' && !(scales instanceof Float32Array && scales.every((x) => Number.isFinite(x) && x >= 0))) fail('ERR_NON_FINITE', 'int8 gradient scales must be finite and >= 0');
+  const out = decompress({ wire, data: v, ...(wire === 'int8' ? { scales: scales as Float32Array } : {}) }, new Float32Array(length));
+  if (!allFinite(out)) fail('ERR_NON_FINITE', `field "grad" has a non-finite value at ${out.findIndex((x) => !Number.isFinite(x))}`);
+  return out;
+}
+
 function indices(o: Obj, key: string, limit: number): Uint32Array {
   const v = o[key];
   if (!(v instanceof Uint32Array)) fail('ERR_BAD_FRAME', `field "${key}" must be a uint32 array`);
@@ -156,7 +179,7 @@ export function parseWorkerMsg(raw: unknown, ctx: ParseContext): WorkerMsg {
       return {
         kind, step: int(o, 'step'), version: int(o, 'version'), shardId: int(o, 'shardId'),
         count: int(o, 'count', 1, MAX_BATCH_SIZE), lossSum: finite(o, 'lossSum', 0), correct: int(o, 'correct'),
-        computeMs: finite(o, 'computeMs', 0), grad: floats(o, 'grad', ctx.paramCount),
+        computeMs: finite(o, 'computeMs', 0), grad: wireGradient(o, ctx.paramCount),
         ...(o['fetchMs'] === undefined ? {} : { fetchMs: finite(o, 'fetchMs', 0) }),
       };
     case 'evalResult':
@@ -188,6 +211,7 @@ export function parseCoordinatorMsg(raw: unknown, ctx: ParseContext): Coordinato
         kind, workerId: int(o, 'workerId'), runId: str(o, 'runId'), model: str(o, 'model', 64),
         modelFingerprint: str(o, 'modelFingerprint', 64), manifest: manifest(o, 'manifest'),
         dataset: datasetSpec(o, 'dataset'), datasetFingerprint: str(o, 'datasetFingerprint', 64),
+        ...(o['gradWire'] === undefined ? {} : { gradWire: gradWireOf(o['gradWire']) }),
       };
     case 'reject':
       return { kind, code: str(o, 'code', 64), message: str(o, 'message', 4000) };

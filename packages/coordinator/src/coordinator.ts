@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import {
-  allFinite, indicesDigest, type Shard, buildManifest, cutBatch, epochOrder, getModelSpec, learningRate, modelFingerprint, MomentumSGD, noiseEstimate, NoiseScaleTracker,
+  allFinite, buildManifest, cutBatch, epochOrder, getModelSpec, learningRate, modelFingerprint, MomentumSGD, noiseEstimate, NoiseScaleTracker,
   planBatch, scheduleOf, ShardReducer, TrainerError, validateConfig,
   type Dataset, type Derived, type EvalResultMsg, type GradientMsg, type Manifest, type TrainConfig,
 } from '@dtrain/common';
@@ -17,6 +17,7 @@ import { evalRecord } from './evaluation.js';
 import { evalTasks, stepTasks } from './tasks.js';
 import { stepTimes, type EvalRecord, type RunDir, type StepRecord } from './rundir.js';
 import { RunLog } from './run-log.js';
+import { linkTimes, samplesDigest } from './step-stats.js';
 import { completedSummary, guardResume } from './resume.js';
 import type { RunPool } from './pool.js';
 import type { WorkerConn } from './server.js';
@@ -49,28 +50,6 @@ export interface CoordinatorEvents {
   step: [StepRecord];
   eval: [EvalRecord];
   workers: [number];
-}
-
-/**
- * SHA-256 (first 16 hex digits) of the sample indices whose gradients were applied, in shard order, as
- * little-endian uint32: equal to the digest of the planned batch exactly when every planned sample was
- * used once.
- */
-export function samplesDigest(shards: readonly Shard[], used: ReadonlySet<number>): string {
-  const parts = shards.filter((s) => used.has(s.shardId)).map((s) => s.indices);
-  const all = new Uint32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    all.set(p, at);
-    at += p.length;
-  }
-  return indicesDigest(all);
-}
-
-/** A worker's download and upload estimates from one round trip of `roundTripMs` (see StepRecord.links). */
-function linkTimes(roundTripMs: number, g: GradientMsg): { downloadMs: number; uploadMs: number } {
-  const downloadMs = g.fetchMs ?? 0;
-  return { downloadMs, uploadMs: Math.max(0, roundTripMs - g.computeMs - downloadMs) };
 }
 
 export class Coordinator extends EventEmitter<CoordinatorEvents> {
@@ -128,6 +107,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.pool.setRun({
       runId: this.runId, model: this.config.model, modelFingerprint: modelFingerprint(getModelSpec(this.config.model)),
       manifest: this.manifest, dataset: this.config.dataset, datasetFingerprint: this.dataset.fingerprint,
+      ...(this.config.gradWire && this.config.gradWire !== 'fp32' ? { gradWire: this.config.gradWire } : {}),
     }, { paramCount: this.weights.length, trainSize: this.dataset.size('train'), evalSize: Math.max(this.dataset.size('val'), this.dataset.size('test')) });
   }
 

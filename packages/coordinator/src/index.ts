@@ -1,5 +1,5 @@
 // Public surface of @dtrain/coordinator.
-export { Coordinator, samplesDigest, type CoordinatorOptions, type CoordinatorState } from './coordinator.js';
+export { Coordinator, type CoordinatorOptions, type CoordinatorState } from './coordinator.js';
 export { WorkerPool, type PoolEvents, type PoolOptions, type RoundOutcome, type StepRound, type EvalRound, type RunPool } from './pool.js';
 export { openSoloRun, type SoloRun, type SoloRunOptions } from './solo.js';
 export { CoordinatorServer, type WorkerConn, type RunWelcome, type ServerTls } from './server.js';
@@ -11,3 +11,4 @@ export { RunLog } from './run-log.js';
 export { RunDir, defaultRunDir, readMetrics, type StepRecord, type EvalRecord, type MetricRecord } from './rundir.js';
 export { readSummary, type RunSummary } from './summary.js';
 export { WeightsFrames, type WeightsFrame } from './weights-frame.js';
+export { linkTimes, samplesDigest } from './step-stats.js';

@@ -7,10 +7,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import {
-  decode, epochOrder, indicesDigest, parseCoordinatorMsg, planBatch, SpeedTracker,
+  decode, epochOrder, parseCoordinatorMsg, planBatch, SpeedTracker,
   type AssignMsg, type EvaluateMsg, type GradientMsg, type TrainConfig,
 } from '@dtrain/common';
-import { checkpointName, Coordinator, listCheckpoints, readMetrics, samplesDigest, type EvalRound, type PoolEvents, type RunPool, type StepRound, type WorkerConn } from '@dtrain/coordinator';
+import { checkpointName, Coordinator, listCheckpoints, readMetrics, type EvalRound, type PoolEvents, type RunPool, type StepRound, type WorkerConn } from '@dtrain/coordinator';
 
 const conn = (id: number): WorkerConn => ({ id, label: `w${id}`, hello: { host: 'h', backend: 'fake', backendReason: '' } }) as unknown as WorkerConn;
 
@@ -111,12 +111,6 @@ test('each step cuts exactly the planned batch over the workers in id order, and
   }
 });
 
-test('samplesDigest covers the applied shards only, in shard order', () => {
-  const shards = [{ shardId: 0, indices: Uint32Array.of(5, 1) }, { shardId: 1, indices: Uint32Array.of(7) }];
-  assert.equal(samplesDigest(shards, new Set([0, 1])), indicesDigest(Uint32Array.of(5, 1, 7)));
-  assert.notEqual(samplesDigest(shards, new Set([0])), samplesDigest(shards, new Set([0, 1])));
-  assert.notEqual(indicesDigest(Uint32Array.of(1, 5, 7)), indicesDigest(Uint32Array.of(5, 1, 7)));
-});
 
 test('each step records per-worker download and upload estimates', async () => {
   const { out } = await twoSteps(0);

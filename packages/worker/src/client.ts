@@ -3,7 +3,7 @@
 
 import { hostname } from 'node:os';
 import WebSocket from 'ws';
-import { allFinite, decode, encode, finishTensorFrame, floatPayload, FramePool, tensorFrameCapacity, HANDSHAKE_TIMEOUT_MS, isTrainerError, MAX_CLIENT_FRAME_BYTES, maxCoordinatorFrameBytes, parseCoordinatorMsg, PROTOCOL_VERSION, answerChallenge, type SessionCipher, RECONNECT_INITIAL_MS, RECONNECT_MAX_MS, TrainerError, closeCodeFor, closeWith, type AssignMsg, type ChallengeMsg, type CoordinatorMsg, type RejectMsg, type WeightsMsg, type WelcomeMsg, type DatasetSpec, type ParseContext, type WorkerMsg } from '@dtrain/common';
+import { allFinite, decode, encode, encodeGradient, finishTensorFrame, GradientCompressor, floatPayload, FramePool, tensorFrameCapacity, HANDSHAKE_TIMEOUT_MS, isTrainerError, MAX_CLIENT_FRAME_BYTES, maxCoordinatorFrameBytes, parseCoordinatorMsg, PROTOCOL_VERSION, answerChallenge, type SessionCipher, RECONNECT_INITIAL_MS, RECONNECT_MAX_MS, TrainerError, closeCodeFor, closeWith, type AssignMsg, type ChallengeMsg, type CoordinatorMsg, type RejectMsg, type WeightsMsg, type WelcomeMsg, type DatasetSpec, type ParseContext, type WorkerMsg } from '@dtrain/common';
 import { type DataLocation } from '@dtrain/common/files';
 import type { BackendInfo } from './backend.js';
 import { WorkerTrainer } from './trainer.js';
@@ -64,6 +64,8 @@ function zeroMask(mask: Buffer): void {
 export class WorkerClient {
   private ws: WebSocket | null = null;
   private trainer: WorkerTrainer | null = null;
+  /** Gradient compression for the current run (its error-feedback residual lives here). */
+  private compressor = new GradientCompressor('fp32');
   private ctx: ParseContext = { paramCount: 0, trainSize: 0, evalSize: 0 };
   private steps = 0;
   /** Reused gradient frames: the gradient is computed straight into one (no per-step 490 KB buffer). */
@@ -261,6 +263,7 @@ export class WorkerClient {
     this.early = [];
     const loc = this.opts.prepareData ? await this.opts.prepareData(msg.dataset) : {};
     this.trainer = new WorkerTrainer(msg, loc);
+    this.compressor = new GradientCompressor(msg.gradWire ?? 'fp32');
     const fp = this.trainer.modelFingerprint;
     if (fp !== msg.modelFingerprint) {
       throw new TrainerError('ERR_MODEL_MISMATCH', `model ${msg.model}: coordinator fingerprint ${msg.modelFingerprint}, ours ${fp}`, {
@@ -303,7 +306,9 @@ export class WorkerClient {
         this.send(ws, { kind: 'diverged', step: msg.step, version: msg.version, shardId: msg.shardId, what });
         return;
       }
-      const frame = finishTensorFrame(pooled.buffer, { ...fields, fetchMs }, grad.length);
+      const frame = this.compressor.wire === 'fp32'
+        ? finishTensorFrame(pooled.buffer, { ...fields, fetchMs }, grad.length)
+        : encodeGradient({ ...fields, fetchMs }, this.compressor.compress(grad)); // error feedback kept here
       if (ws.readyState !== WebSocket.OPEN) return;
       if (this.session) ws.send(this.session.seal(frame)); // a sealed copy: the pooled buffer is free at once
       else pooled.sendWith((done) => ws.send(frame, done));

@@ -2,7 +2,7 @@
 // once, or after a simulated compute time) with a fixed random gradient of the right size (no tfjs), so
 // only the coordinator and the wire are measured.
 
-import { paramCount, Rng, type AssignMsg, type Manifest } from '@dtrain/common';
+import { encodeGradient, GradientCompressor, paramCount, Rng, type AssignMsg, type Manifest } from '@dtrain/common';
 import { CoordinatorLink } from '@dtrain/worker/link';
 
 /**
@@ -15,18 +15,22 @@ export async function runEchoWorker(url: string, token: string | undefined, comp
     const rng = new Rng(1);
     return Float32Array.from({ length: paramCount(manifest) }, () => rng.uniform(-1e-3, 1e-3));
   };
-  let grad = gradientOf((await link.join({ token, name: 'echo' })).manifest);
+  const welcome = await link.join({ token, name: 'echo' });
+  let grad = gradientOf(welcome.manifest);
+  let compressor = new GradientCompressor(welcome.gradWire ?? 'fp32');
   let held = -1;
   let waiting: AssignMsg[] = [];
   const answer = (m: AssignMsg): void => {
     const count = m.indices.length;
-    const send = (): void => link.send({ kind: 'gradient', step: m.step, version: m.version, shardId: m.shardId, count, lossSum: count, correct: 0, computeMs, grad });
+    const fields = { kind: 'gradient' as const, step: m.step, version: m.version, shardId: m.shardId, count, lossSum: count, correct: 0, computeMs };
+    const send = (): void => (compressor.wire === 'fp32' ? link.send({ ...fields, grad }) : link.sendRaw(encodeGradient(fields, compressor.compress(grad)), true));
     if (computeMs > 0) setTimeout(send, computeMs);
     else send();
   };
   for (let m = await link.next(); m && m.kind !== 'shutdown'; m = await link.next()) {
     if (m.kind === 'welcome') { // the next run of an experiment
       grad = gradientOf(m.manifest);
+      compressor = new GradientCompressor(m.gradWire ?? 'fp32');
       held = -1;
       link.send({ kind: 'ready', modelFingerprint: m.modelFingerprint, datasetFingerprint: m.datasetFingerprint });
     } else if (m.kind === 'weights') {

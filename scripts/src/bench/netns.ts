@@ -173,11 +173,14 @@ export class NetHarness {
   }
 }
 
-/** A token bucket deep enough for the rate (tbf needs at least rate / HZ; 10 ms of traffic, >= 256 kB). */
+/**
+ * The token bucket: what tbf needs at least (rate / HZ, one timer tick of traffic at HZ = 250, plus 25%),
+ * and no more, so that a transfer larger than a few packets really runs at the rate.
+ */
 function burstFor(rate: string): string {
   const m = /^(\d+(?:\.\d+)?)(k|m|g)?bit$/i.exec(rate);
   const bits = m ? Number(m[1]) * ({ k: 1e3, m: 1e6, g: 1e9 }[(m[2] ?? '').toLowerCase() as 'k' | 'm' | 'g'] ?? 1) : 1e9;
-  return `${Math.max(256, Math.ceil(bits / 8 / 100 / 1024))}kb`;
+  return `${Math.max(32, Math.ceil((bits / 8 / 250) * 1.25 / 1024))}kb`;
 }
 
 /** Resolves once `predicate` holds (polled), or rejects after `timeoutMs` with `what`. */

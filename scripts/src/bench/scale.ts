@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildManifest, getModelSpec, median, paramCount, TrainerError, type TrainConfig } from '@dtrain/common';
+import { buildManifest, getModelSpec, median, paramCount, TrainerError, type GradWire, type TrainConfig } from '@dtrain/common';
 import { NetHarness } from './netns.js';
 import { openSoloRun, type StepRecord } from '@dtrain/coordinator';
 import { CLI_PATH as CLI } from '../cli/path.js';
@@ -17,7 +17,7 @@ import { allExited } from '../cli/children.js';
 import { syntheticCacheDir } from '../data/fetch.js';
 
 export interface ScalePoint {
-  model: string; params: number; workers: number; steps: number; computeMs: number;
+  model: string; params: number; workers: number; steps: number; computeMs: number; gradWire: GradWire;
   stepMs: number; coordCpuMsPerStep: number; coordMs: number; bytesInPerStep: number; bytesOutPerStep: number; memcpyMsPerStep: number;
   linkGbit: number | null; flatBoundMs: number | null; ringBoundMs: number | null;
 }
@@ -28,8 +28,9 @@ export type WorkerSpawner = (i: number, url: string) => ChildProcess;
 export const localEchoWorkers = (computeMs: number): WorkerSpawner => (_i, url) =>
   spawn(process.execPath, [CLI, 'bench', 'echo-worker', '--connect', url, '--compute-ms', String(computeMs)], { stdio: 'inherit' });
 
-function benchConfig(model: string, workers: number, steps: number): TrainConfig {
+function benchConfig(model: string, workers: number, steps: number, gradWire: GradWire): TrainConfig {
   return {
+    ...(gradWire === 'fp32' ? {} : { gradWire }),
     model, dataset: { name: 'synthetic', trainSize: Math.max(1000, 8 * workers), testSize: 10, seed: 1, valFraction: 0, normalize: false, augment: false }, seed: 1,
     batchSize: 4 * workers, epochs: 1000, maxSteps: steps, lr: 1e-6, schedule: 'constant', decaySteps: 1, gamma: 1, minLr: 0, warmupSteps: 0, scaling: 'none', baseBatchSize: 4 * workers,
     optimizer: { momentum: 0.9, dampening: 0, nesterov: false, weightDecay: 0, form: 'pytorch' },
@@ -55,8 +56,8 @@ export function linkBounds(workers: number, params: number, gbit: number): { fla
   return { flatMs: (workers * params * 4) / bytesPerMs, ringMs: workers > 1 ? ((2 * (workers - 1)) / workers) * params * 4 / bytesPerMs : 0 };
 }
 
-export async function measureScalePoint(o: { model: string; workers: number; steps: number; computeMs: number; host: string; advertise: string; linkGbit: number | null; spawner: WorkerSpawner }): Promise<ScalePoint> {
-  const config = benchConfig(o.model, o.workers, o.steps);
+export async function measureScalePoint(o: { model: string; workers: number; steps: number; computeMs: number; gradWire: GradWire; host: string; advertise: string; linkGbit: number | null; spawner: WorkerSpawner }): Promise<ScalePoint> {
+  const config = benchConfig(o.model, o.workers, o.steps, o.gradWire);
   const { coord, port, run } = await openSoloRun({ config, host: o.host, port: 0, token: undefined, out: mkdtempSync(join(tmpdir(), 'dtrain-scale-')), waitTimeoutMs: 300_000, data: { syntheticCacheDir: syntheticCacheDir() }, log: () => undefined });
   const kids = Array.from({ length: o.workers }, (_, i) => o.spawner(i, `ws://${o.advertise}:${port}`));
   const records: StepRecord[] = [];
@@ -77,7 +78,7 @@ export async function measureScalePoint(o: { model: string; workers: number; ste
   const bytesOut = m((r) => r.bytesOut);
   const bounds = o.linkGbit ? linkBounds(o.workers, params, o.linkGbit) : null;
   return {
-    model: o.model, params, workers: o.workers, steps: warm.length, computeMs: o.computeMs, stepMs: m((r) => r.stepMs),
+    model: o.model, params, workers: o.workers, steps: warm.length, computeMs: o.computeMs, gradWire: o.gradWire, stepMs: m((r) => r.stepMs),
     coordCpuMsPerStep: Number(((cpu.user + cpu.system) / 1000 / Math.max(1, warm.length)).toFixed(3)), coordMs: m((r) => r.coordMs),
     bytesInPerStep: bytesIn, bytesOutPerStep: bytesOut, memcpyMsPerStep: Number(memcpyMs(bytesIn + bytesOut).toFixed(3)),
     linkGbit: o.linkGbit, flatBoundMs: bounds ? Number(bounds.flatMs.toFixed(3)) : null, ringBoundMs: bounds ? Number(bounds.ringMs.toFixed(3)) : null,
@@ -97,7 +98,7 @@ export function rateGbit(rate: string): number {
   return (Number(m[1]) * { k: 1e3, m: 1e6, g: 1e9 }[m[2]!.toLowerCase() as 'k' | 'm' | 'g']) / 1e9;
 }
 
-export interface ScaleArgs { models: string[]; workers: number[]; steps: number; computeMs: number; netnsHosts: number; rate: string; maxBytesPerStep: number }
+export interface ScaleArgs { models: string[]; workers: number[]; steps: number; computeMs: number; gradWire: GradWire; netnsHosts: number; rate: string; maxBytesPerStep: number }
 
 /** Every (model, N) point, printing each as it is measured; points over maxBytesPerStep are skipped and said so. */
 export async function benchScale(a: ScaleArgs, print: (line: string) => void): Promise<ScalePoint[]> {
@@ -112,7 +113,7 @@ export async function benchScale(a: ScaleArgs, print: (line: string) => void): P
       }
       const spawner = net ? netnsEchoWorkers(net, a.computeMs) : localEchoWorkers(a.computeMs);
       const host = net ? net.root!.ip : '127.0.0.1';
-      const p = await measureScalePoint({ model, workers, steps: a.steps, computeMs: a.computeMs, host, advertise: host, linkGbit: net ? rateGbit(a.rate) : null, spawner });
+      const p = await measureScalePoint({ model, workers, steps: a.steps, computeMs: a.computeMs, gradWire: a.gradWire, host, advertise: host, linkGbit: net ? rateGbit(a.rate) : null, spawner });
       points.push(p);
       print(JSON.stringify({ ...p, where: net ? `${a.netnsHosts} namespace hosts, ${a.rate} links` : 'loopback' }));
     }

@@ -26,6 +26,7 @@ function benchOptions<T>(y: Argv<T>) {
     .option('models', { type: 'string', default: 'reference-cnn,mlp-1m,mlp-11m', describe: 'scale: model sizes (122,570, 986,570 and 10,821,340 parameters)' })
     .option('netns-hosts', { type: 'number', default: 0, describe: 'scale: run the workers on this many network-namespace hosts (root), the coordinator here, links shaped to --rate' })
     .option('rate', { type: 'string', default: '1gbit', describe: 'scale: tc tbf rate of every link with --netns-hosts' })
+    .option('grad-wire', { type: 'string', default: 'fp32' as const, choices: ['fp32', 'bf16', 'fp16', 'int8'] as const, describe: 'scale: how the simulated workers send gradients' })
     .option('max-bytes-per-step', { type: 'number', default: 4e9, describe: 'scale: skip points moving more than this through the coordinator per step' })
     .option('token', { type: 'string', describe: 'exchange and echo-worker: shared secret, which seals the session (default: $DTRAIN_TOKEN)' })
     .option('token-file', { type: 'string', hidden: true })
@@ -51,7 +52,7 @@ export function benchCommand(y: Argv): Argv {
         break;
       case 'scale':
         print({ bench: 'scale', ...machine() });
-        await benchScale({ models: choiceList(a.models, Object.keys(MODELS), '--models'), workers: numbers(a.workersList, '--workers-list'), steps: a.steps, computeMs: a.computeMs, netnsHosts: a.netnsHosts, rate: a.rate, maxBytesPerStep: a.maxBytesPerStep }, (l) => process.stdout.write(l + '\n'));
+        await benchScale({ models: choiceList(a.models, Object.keys(MODELS), '--models'), workers: numbers(a.workersList, '--workers-list'), steps: a.steps, computeMs: a.computeMs, gradWire: a.gradWire, netnsHosts: a.netnsHosts, rate: a.rate, maxBytesPerStep: a.maxBytesPerStep }, (l) => process.stdout.write(l + '\n'));
         break;
       case 'exchange':
         print(await benchExchange({ ...a, token: resolveToken(a.token) }));

@@ -16,7 +16,7 @@ test('link bounds: the flat design moves N x P x 4 bytes each way, a ring 2 (N-1
 
 test('a tiny scale run on loopback: each point moves about N x P x 4 bytes each way per step', { timeout: 120_000 }, async () => {
   const lines: string[] = [];
-  const points = await benchScale({ models: ['tiny-cnn'], workers: [1, 2], steps: 8, computeMs: 5, netnsHosts: 0, rate: '1gbit', maxBytesPerStep: 1e9 }, (l) => lines.push(l));
+  const points = await benchScale({ models: ['tiny-cnn'], workers: [1, 2], steps: 8, computeMs: 5, gradWire: 'fp32', netnsHosts: 0, rate: '1gbit', maxBytesPerStep: 1e9 }, (l) => lines.push(l));
   assert.deepEqual(points.map((p) => p.workers), [1, 2]);
   for (const p of points) {
     const payload = p.workers * p.params * 4;
@@ -30,9 +30,16 @@ test('a tiny scale run on loopback: each point moves about N x P x 4 bytes each 
 
 const unavailable = netnsUnavailable();
 test('across namespace hosts: workers on shaped links, with the link bounds', { skip: unavailable ?? false, timeout: 120_000 }, async () => {
-  const [p] = await benchScale({ models: ['tiny-cnn'], workers: [2], steps: 6, computeMs: 0, netnsHosts: 2, rate: '100mbit', maxBytesPerStep: 1e9 }, () => undefined);
+  const [p] = await benchScale({ models: ['tiny-cnn'], workers: [2], steps: 20, computeMs: 0, gradWire: 'fp32', netnsHosts: 2, rate: '100mbit', maxBytesPerStep: 1e9 }, () => undefined);
   assert.equal(p!.linkGbit, 0.1);
   // 2 x 18,234 params x 4 bytes = 1.167 Mbit at 100 Mbit/s: 11.67 ms; a step cannot beat the flat bound
   assert.equal(p!.flatBoundMs, 11.67);
   assert.ok(p!.stepMs >= p!.flatBoundMs!, `step ${p!.stepMs} ms vs bound ${p!.flatBoundMs} ms`);
+});
+
+test('int8 gradients: the simulated workers send a quarter of the bytes', { timeout: 120_000 }, async () => {
+  const [p] = await benchScale({ models: ['tiny-cnn'], workers: [2], steps: 6, computeMs: 0, gradWire: 'int8', netnsHosts: 0, rate: '1gbit', maxBytesPerStep: 1e9 }, () => undefined);
+  const payload = 2 * p!.params; // one byte per value, plus a float32 scale per 4096
+  assert.ok(p!.bytesInPerStep >= payload && p!.bytesInPerStep < payload * 1.1, `in ${p!.bytesInPerStep} vs ${payload}`);
+  assert.ok(p!.bytesOutPerStep >= 4 * payload, 'weights still go out as float32');
 });

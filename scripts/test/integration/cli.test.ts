@@ -44,7 +44,7 @@ test('dtrain experiment momentum runs plain SGD and momentum on local workers, p
     '--epochs', '1', '--batch-size', '32', '--lr', '0.05', '--target', '0.05', '--out', out, '--backend', 'wasm'];
   const r = dtrain(args, 120_000);
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /^run\s+test acc\s+test loss\s+best val acc\s+epochs to 5\.00%/m);
+  assert.match(r.stdout, /^run\s+test acc\s+test loss\s+best val acc\s+steps to 5\.00%\s+epochs to target/m);
   assert.match(r.stdout, /^sgd\s+\d+\.\d+%/m);
   assert.match(r.stdout, /^momentum-keras-0\.9\s+\d+\.\d+%/m);
   assert.match(r.stderr, /run 2\/2: momentum-keras-0\.9/);

@@ -93,3 +93,26 @@ test('the run directory has a timestamped run.log of what the coordinator and it
   assert.ok(lines.every((l) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /.test(l)), lines.join('\n'));
   assert.ok(lines.some((l) => /worker w0@.* ready \(backend wasm/.test(l)), 'the pool\'s lines are there');
 });
+
+test('--grad-wire: bf16 and int8 gradients cut the bytes workers send by 2x and 4x and train to nearly the same weights', async () => {
+  const config = testConfig({ maxSteps: 8, workers: 2, minWorkers: 2 });
+  const runs: { gradWire: string; weights: Float32Array; bytesIn: number }[] = [];
+  for (const gradWire of ['fp32', 'bf16', 'int8'] as const) {
+    const r = await train({ ...config, ...(gradWire === 'fp32' ? {} : { gradWire }) }, 2);
+    assert.equal(r.summary.status, 'completed', `${gradWire}: ${r.summary.error}`);
+    const steps = records(r.out).filter((x): x is StepRecord => x.type === 'step');
+    runs.push({ gradWire, weights: r.weights, bytesIn: steps.reduce((a, s) => a + s.bytesIn, 0) / steps.length });
+  }
+  const [fp32, bf16, int8] = runs;
+  assert.ok(bf16!.bytesIn < fp32!.bytesIn * 0.52 && int8!.bytesIn < fp32!.bytesIn * 0.27, JSON.stringify(runs.map((r) => [r.gradWire, r.bytesIn])));
+  for (const r of [bf16!, int8!]) {
+    let diff = 0;
+    let norm = 0;
+    r.weights.forEach((w, i) => {
+      diff += (w - fp32!.weights[i]!) ** 2;
+      norm += fp32!.weights[i]! ** 2;
+    });
+    assert.ok(Math.sqrt(diff / norm) < 1e-2, `${r.gradWire}: relative distance ${Math.sqrt(diff / norm)} from the fp32 weights`);
+    assert.ok(Math.sqrt(diff / norm) > 0, `${r.gradWire} changed something`);
+  }
+});
