@@ -3,7 +3,7 @@
 
 import { hostname } from 'node:os';
 import WebSocket from 'ws';
-import { allFinite, decode, encode, encodeGradient, finishTensorFrame, GradientCompressor, floatPayload, FramePool, tensorFrameCapacity, HANDSHAKE_TIMEOUT_MS, isTrainerError, MAX_CLIENT_FRAME_BYTES, maxCoordinatorFrameBytes, parseCoordinatorMsg, PROTOCOL_VERSION, answerChallenge, type SessionCipher, RECONNECT_INITIAL_MS, RECONNECT_MAX_MS, TrainerError, closeCodeFor, closeWith, type AssignMsg, type ChallengeMsg, type CoordinatorMsg, type RejectMsg, type WeightsMsg, type WelcomeMsg, type DatasetSpec, type ParseContext, type WorkerMsg } from '@dtrain/common';
+import { allFinite, HEARTBEAT_INTERVAL_MS, PONG_DEADLINE_MS, decode, encode, encodeGradient, finishTensorFrame, GradientCompressor, floatPayload, FramePool, tensorFrameCapacity, HANDSHAKE_TIMEOUT_MS, isTrainerError, MAX_CLIENT_FRAME_BYTES, maxCoordinatorFrameBytes, parseCoordinatorMsg, PROTOCOL_VERSION, answerChallenge, type SessionCipher, RECONNECT_INITIAL_MS, RECONNECT_MAX_MS, TrainerError, closeCodeFor, closeWith, type AssignMsg, type ChallengeMsg, type CoordinatorMsg, type RejectMsg, type WeightsMsg, type WelcomeMsg, type DatasetSpec, type ParseContext, type WorkerMsg } from '@dtrain/common';
 import { type DataLocation } from '@dtrain/common/files';
 import type { BackendInfo } from './backend.js';
 import { WorkerTrainer } from './trainer.js';
@@ -24,6 +24,8 @@ export interface WorkerOptions {
   log: (line: string) => void;
   /** Problems (lost or refused connections, bad frames): printed even when `log` is quiet (default: log). */
   warn?: (line: string) => void;
+  /** A connection silent this long (no ping, no frame) is dropped and retried (default: heartbeat + pong deadline, 30 s). */
+  silenceMs?: number;
 }
 
 export interface WorkerResult {
@@ -142,8 +144,10 @@ export class WorkerClient {
       this.ws = ws;
       ws.binaryType = 'nodebuffer';
       let failure = '';
+      const watchdog = this.watchCoordinator(ws);
       ws.on('error', (e) => (failure = describeConnectError(e))); // 'close' follows and drives the retry
       ws.on('close', (code, reason) => {
+        clearInterval(watchdog);
         this.ws = null;
         if (!this.stopped) this.reportClose(welcomed, code, reason.toString() || failure);
         resolve(welcomed);
@@ -164,6 +168,25 @@ export class WorkerClient {
         }).catch(() => undefined); // refuse() does not throw; a frame must never reject the chain
       });
     });
+  }
+
+  /**
+   * A coordinator pings every HEARTBEAT_INTERVAL_MS. One silent for longer than that plus the pong
+   * deadline is behind a cut link (TCP would not notice for minutes): drop the connection and reconnect,
+   * which a healed link then completes at once.
+   */
+  private watchCoordinator(ws: WebSocket): NodeJS.Timeout {
+    const silentMs = this.opts.silenceMs ?? HEARTBEAT_INTERVAL_MS + PONG_DEADLINE_MS;
+    let heard = Date.now();
+    const hear = (): void => void (heard = Date.now());
+    ws.on('ping', hear).on('message', hear).on('open', hear);
+    const timer = setInterval(() => {
+      if (Date.now() - heard <= silentMs || ws.readyState !== WebSocket.OPEN) return;
+      this.opts.warn?.(`no word from the coordinator for ${Math.round((Date.now() - heard) / 1000)} s; reconnecting`);
+      ws.terminate();
+    }, Math.min(1000, silentMs / 2));
+    timer.unref();
+    return timer;
   }
 
   /**

@@ -126,3 +126,23 @@ test('a worker with no coordinator says what it waits for, and again every so of
   assert.match(logs[0] ?? '', /^no coordinator at ws:\/\/127\.0\.0\.1:9 \(.*ECONNREFUSED.*\); retrying/);
   assert.ok(logs.some((l) => /^still waiting \(\d+ s\): no coordinator at ws:\/\/127\.0\.0\.1:9/.test(l)), logs.join('\n'));
 });
+
+test('a coordinator that falls silent (a cut link) is dropped after the silence limit and dialled again', async () => {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise((r) => wss.once('listening', r));
+  let connections = 0;
+  wss.on('connection', () => void connections++); // accepts, then says nothing: no challenge, no pings
+  const warned: string[] = [];
+  const client = new WorkerClient({
+    url: `ws://127.0.0.1:${(wss.address() as { port: number }).port}`, token: undefined, name: 'w', backend: await selectBackend('cpu'),
+    giveUpMs: 10_000, log: () => undefined, warn: (l) => warned.push(l), silenceMs: 300,
+  });
+  const done = client.run();
+  const t0 = Date.now();
+  while (connections < 2 && Date.now() - t0 < 5_000) await new Promise((r) => setTimeout(r, 50));
+  client.stop('test over');
+  await done;
+  wss.close();
+  assert.ok(connections >= 2, `${connections} connection(s)`);
+  assert.ok(warned.some((l) => /no word from the coordinator for \d+ s; reconnecting/.test(l)), warned.join('\n'));
+});
