@@ -20,14 +20,9 @@ node scripts/dist/src/cli.js sweep \
   --local 2 --backend wasm --checkpoint-seconds 300 --keep-checkpoints 1 \
   --out "$OUT/runs" "$@" || status=$?
 
-# Archive finished runs for the repository: their checkpoints are not needed to resume the study (a
-# finished run is skipped on its summary), and metrics.jsonl.gz is what dtrain reads when the plain file
-# is gone. The unfinished run keeps its newest checkpoint and plain metrics to continue from.
+# Archive finished runs for the repository (bench/archive-run.mjs: checkpoints removed, step records cut to
+# what reports read, gzipped); the unfinished run keeps its newest checkpoint and metrics to continue from.
 for summary in "$OUT"/runs/*/summary.json; do
-  dir=$(dirname "$summary")
-  if grep -qE '"status": *"(completed|diverged)"' "$summary"; then
-    rm -rf "$dir/checkpoints"
-    [[ -f "$dir/metrics.jsonl" ]] && gzip -f -9 "$dir/metrics.jsonl"
-  fi
+  if grep -qE '"status": *"(completed|diverged)"' "$summary"; then node bench/archive-run.mjs "$(dirname "$summary")"; fi
 done
 exit "${status:-0}"

@@ -97,12 +97,28 @@ export function toCsv(rows: Record<string, unknown>[]): string {
   return [cols.join(','), ...rows.map((r) => cols.map((c) => q(r[c])).join(','))].join('\n') + '\n';
 }
 
+/** Most points a per-step series draws: longer runs are shown as means over equal windows of steps. */
+export const MAX_POINTS = 1000;
+
+/** Points of (step, value), as at most MAX_POINTS window means (x: the window's last step). */
+export function stepSeries<R extends { step: number }>(rows: readonly R[], f: (r: R) => number | null): Point[] {
+  const pts = rows.map((r) => ({ x: r.step, y: f(r) })).filter((p): p is { x: number; y: number } => p.y !== null);
+  const w = Math.ceil(pts.length / MAX_POINTS);
+  if (w <= 1) return pts;
+  const out: Point[] = [];
+  for (let i = 0; i < pts.length; i += w) {
+    const win = pts.slice(i, i + w);
+    out.push({ x: win[win.length - 1]!.x, y: win.reduce((a, p) => a + p.y, 0) / win.length });
+  }
+  return out;
+}
+
 /** Charts of one run: loss, accuracy (train/val/test), lr, throughput, time breakdown, B_simple. */
 export function runCharts(records: MetricRecord[], key = ''): ChartSpec[] {
   const steps = records.filter((r): r is StepRecord => r.type === 'step');
   const evals = records.filter((r): r is EvalRecord => r.type === 'eval');
   const by = (split: string, f: (e: EvalRecord) => number) => evals.filter((e) => e.split === split).map((e) => ({ x: e.step, y: f(e) }));
-  const s = (f: (r: StepRecord) => number | null) => steps.filter((r) => f(r) !== null).map((r) => ({ x: r.step, y: f(r)! }));
+  const s = (f: (r: StepRecord) => number | null) => stepSeries(steps, f);
   return [
     { id: `${key}loss`, title: 'Loss', x: 'step', y: 'cross-entropy', series: [{ label: 'train (batch)', data: s((r) => r.loss) }, { label: 'validation', data: by('val', (e) => e.loss) }, { label: 'test', data: by('test', (e) => e.loss) }] },
     { id: `${key}acc`, title: 'Accuracy', x: 'step', y: 'accuracy', series: [{ label: 'train (batch)', data: s((r) => r.accuracy) }, { label: 'validation', data: by('val', (e) => e.accuracy) }, { label: 'test', data: by('test', (e) => e.accuracy) }] },

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compareCharts, compareRows } from '../../src/experiment/compare-report.js';
-import { chartConfig } from '../../src/experiment/report.js';
+import { chartConfig, MAX_POINTS, runCharts, stepSeries } from '../../src/experiment/report.js';
 import { runRecords, summary } from './fixtures.js';
 
 const runs = [
@@ -24,4 +24,13 @@ test('the table names each run\'s optimizer and links its report', () => {
   const rows = compareRows(runs, '/x');
   assert.deepEqual(rows.map((r) => r['optimizer']), ['sgd', 'momentum 0.9 (pytorch)', 'momentum 0.99 (pytorch)']);
   assert.deepEqual(rows[1]!['run'], { href: 'm9/report.html', text: 'momentum-0.9' });
+});
+
+test('a long run\'s per-step series are drawn as at most MAX_POINTS window means', () => {
+  const rows = Array.from({ length: 2500 }, (_, i) => ({ step: i + 1, v: i % 2 }));
+  const pts = stepSeries(rows, (r) => r.v);
+  assert.equal(pts.length, 834); // windows of 3
+  assert.deepEqual(pts[0], { x: 3, y: 1 / 3 });
+  assert.equal(stepSeries(rows.slice(0, 10), (r) => r.v).length, 10);
+  assert.ok(runCharts(runRecords(3000)).every((c) => c.series.every((s) => s.data.length <= MAX_POINTS)));
 });
