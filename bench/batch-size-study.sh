@@ -5,7 +5,7 @@
 #
 # Resumable: run it again and it skips finished runs and continues the interrupted one from its newest
 # checkpoint (at most --checkpoint-seconds old). Run it in pieces: `timeout 110m bench/batch-size-study.sh`.
-# Results and the report: bench/results/batch-size-cifar10/ (runs/ holds each run's records).
+# Results and the report: bench/results/batch-size-cifar10/ (sweep/ holds each run's records).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=bench/results/batch-size-cifar10
@@ -18,11 +18,11 @@ node scripts/dist/src/cli.js sweep \
   --lr-scalings sqrt --base-batch-size 64 --lrs 0.03,0.1,0.3 --seeds 1 \
   --target 0.6 --stop-at-target --evals-per-epoch 4 --epochs 12 \
   --local 2 --backend wasm --checkpoint-seconds 300 --keep-checkpoints 1 \
-  --out "$OUT/runs" "$@" || status=$?
+  --out "$OUT/sweep" "$@" || status=$?
 
 # Archive finished runs for the repository (bench/archive-run.mjs: checkpoints removed, step records cut to
 # what reports read, gzipped); the unfinished run keeps its newest checkpoint and metrics to continue from.
-for summary in "$OUT"/runs/*/summary.json; do
+for summary in "$OUT"/sweep/*/summary.json; do
   if grep -qE '"status": *"(completed|diverged)"' "$summary"; then node bench/archive-run.mjs "$(dirname "$summary")"; fi
 done
 exit "${status:-0}"
