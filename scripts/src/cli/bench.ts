@@ -9,10 +9,11 @@ import { runEchoWorker } from '../bench/echo-worker.js';
 import { benchExchange } from '../bench/exchange.js';
 import { benchScaling } from '../bench/scaling.js';
 import { benchScale, machine } from '../bench/scale.js';
+import { writeScaleReport } from '../bench/scale-report.js';
 import { choiceList, numbers } from '../experiment/plans.js';
 import { backendOption, resolveToken, trainOptions } from './options.js';
 
-const BENCHES = ['compute', 'exchange', 'scaling', 'scale', 'echo-worker'] as const;
+const BENCHES = ['compute', 'exchange', 'scaling', 'scale', 'scale-report', 'echo-worker'] as const;
 
 function benchOptions<T>(y: Argv<T>) {
   return backendOption(trainOptions(y), 'compute and scaling')
@@ -27,6 +28,7 @@ function benchOptions<T>(y: Argv<T>) {
     .option('netns-hosts', { type: 'number', default: 0, describe: 'scale: run the workers on this many network-namespace hosts (root), the coordinator here, links shaped to --rate' })
     .option('rate', { type: 'string', default: '1gbit', describe: 'scale: tc tbf rate of every link with --netns-hosts' })
     .option('grad-wire', { type: 'string', default: 'fp32' as const, choices: ['fp32', 'bf16', 'fp16', 'int8'] as const, describe: 'scale: how the simulated workers send gradients' })
+    .option('results', { type: 'string', default: 'bench/results/scale', describe: 'scale-report: the directory of `bench scale` JSON lines (*.jsonl)' })
     .option('max-bytes-per-step', { type: 'number', default: 4e9, describe: 'scale: skip points moving more than this through the coordinator per step' })
     .option('token', { type: 'string', describe: 'exchange and echo-worker: shared secret, which seals the session (default: $DTRAIN_TOKEN)' })
     .option('token-file', { type: 'string', hidden: true })
@@ -53,6 +55,9 @@ export function benchCommand(y: Argv): Argv {
       case 'scale':
         print({ bench: 'scale', ...machine() });
         await benchScale({ models: choiceList(a.models, Object.keys(MODELS), '--models'), workers: numbers(a.workersList, '--workers-list'), steps: a.steps, computeMs: a.computeMs, gradWire: a.gradWire, netnsHosts: a.netnsHosts, rate: a.rate, maxBytesPerStep: a.maxBytesPerStep }, (l) => process.stdout.write(l + '\n'));
+        break;
+      case 'scale-report':
+        for (const f of writeScaleReport(a.results)) process.stderr.write(`wrote ${f}\n`);
         break;
       case 'exchange':
         print(await benchExchange({ ...a, token: resolveToken(a.token) }));

@@ -1,0 +1,55 @@
+// `dtrain bench scale-report DIR`: the JSON lines of `bench scale` runs in DIR as one table (table.md)
+// and one page of charts (report.html): coordinator CPU per step against N (with a memcpy of the same
+// bytes), and step time against the flat and ring-allreduce bounds where the links were shaped.
+
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { htmlPage, htmlTable, type ChartSpec, type Series } from '../experiment/report.js';
+import type { ScalePoint } from './scale.js';
+
+type Row = ScalePoint & { where: string };
+
+export function readScaleResults(dir: string): Row[] {
+  return readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort().flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean)
+    .map((l) => JSON.parse(l) as Partial<Row>).filter((r): r is Row => typeof r.workers === 'number' && typeof r.stepMs === 'number'));
+}
+
+const fmt = (v: number | null, d = 1): string => (v === null ? '-' : v.toFixed(d));
+
+export function scaleTable(rows: readonly Row[]): string[] {
+  const head = ['where', 'model', 'wire', 'N', 'step ms', 'coord CPU ms', 'MB in/out', 'memcpy ms', 'CPU / memcpy', 'flat bound ms', 'ring bound ms', 'step / flat', 'step / ring'];
+  const body = rows.map((r) => [
+    r.where, r.model, r.gradWire, String(r.workers), fmt(r.stepMs), fmt(r.coordCpuMsPerStep), `${fmt(r.bytesInPerStep / 1e6)}/${fmt(r.bytesOutPerStep / 1e6)}`, fmt(r.memcpyMsPerStep, 2),
+    fmt(r.coordCpuMsPerStep / Math.max(1e-3, r.memcpyMsPerStep)), fmt(r.flatBoundMs), fmt(r.ringBoundMs),
+    r.flatBoundMs ? fmt(r.stepMs / r.flatBoundMs, 2) : '-', r.ringBoundMs ? fmt(r.stepMs / r.ringBoundMs, 2) : '-',
+  ]);
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...body.map((c) => `| ${c.join(' | ')} |`)];
+}
+
+export function scaleCharts(rows: readonly Row[]): ChartSpec[] {
+  const groups = [...new Set(rows.map((r) => `${r.where} ${r.model} ${r.gradWire}`))];
+  const pick = (g: string) => rows.filter((r) => `${r.where} ${r.model} ${r.gradWire}` === g).sort((a, b) => a.workers - b.workers);
+  const ns = [...new Set(rows.map((r) => r.workers))].sort((a, b) => a - b);
+  const cpu: Series[] = groups.flatMap((g, color) => [
+    { label: `${g}: coordinator CPU`, color, points: true, data: pick(g).map((r) => ({ x: r.workers, y: r.coordCpuMsPerStep })) },
+    { label: `${g}: memcpy of its bytes`, color, dashed: true, data: pick(g).map((r) => ({ x: r.workers, y: r.memcpyMsPerStep })) },
+  ]);
+  const shaped = groups.filter((g) => pick(g).some((r) => r.flatBoundMs !== null));
+  const step: Series[] = shaped.flatMap((g, i) => [
+    { label: `${g}: step`, color: i, points: true, data: pick(g).map((r) => ({ x: r.workers, y: r.stepMs })) },
+    { label: `${g}: flat bound`, color: i, dashed: true, data: pick(g).map((r) => ({ x: r.workers, y: r.flatBoundMs })) },
+    { label: `${g}: ring bound`, color: i, dashed: true, pointStyle: 'triangle', points: true, data: pick(g).filter((r) => r.workers > 1).map((r) => ({ x: r.workers, y: r.ringBoundMs })) },
+  ]);
+  return [
+    { id: 'cpu', title: 'Coordinator CPU per step vs workers (dashed: a memcpy of the same bytes)', x: 'workers N', y: 'ms per step', logX: true, logY: true, ticksAt: ns, series: cpu },
+    { id: 'step', title: 'Step time vs the link bounds (shaped links)', x: 'workers N', y: 'ms per step', logX: true, logY: true, ticksAt: ns, series: step },
+  ];
+}
+
+export function writeScaleReport(dir: string): string[] {
+  const rows = readScaleResults(dir);
+  writeFileSync(join(dir, 'table.md'), scaleTable(rows).join('\n') + '\n');
+  const table = htmlTable(rows.map((r) => ({ ...r })));
+  writeFileSync(join(dir, 'report.html'), htmlPage('dtrain bench scale', `${rows.length} points from ${dir}.`, scaleCharts(rows), table));
+  return [join(dir, 'table.md'), join(dir, 'report.html')];
+}
