@@ -26,24 +26,37 @@ export function scaleTable(rows: readonly Row[]): string[] {
   return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...body.map((c) => `| ${c.join(' | ')} |`)];
 }
 
+/** "loopback", "1gbit", "10gbit int8": what distinguishes a group of points within one model's chart. */
+const short = (r: Row): string => `${r.linkGbit === null ? 'loopback' : `${r.linkGbit} Gbit/s`}${r.gradWire === 'fp32' ? '' : ` ${r.gradWire}`}`;
+
+/** Per model: coordinator CPU per step against N (dashed: memcpy), and step time against the link bounds. */
 export function scaleCharts(rows: readonly Row[]): ChartSpec[] {
-  const groups = [...new Set(rows.map((r) => `${r.where} ${r.model} ${r.gradWire}`))];
-  const pick = (g: string) => rows.filter((r) => `${r.where} ${r.model} ${r.gradWire}` === g).sort((a, b) => a.workers - b.workers);
-  const ns = [...new Set(rows.map((r) => r.workers))].sort((a, b) => a - b);
-  const cpu: Series[] = groups.flatMap((g, color) => [
-    { label: `${g}: coordinator CPU`, color, points: true, data: pick(g).map((r) => ({ x: r.workers, y: r.coordCpuMsPerStep })) },
-    { label: `${g}: memcpy of its bytes`, color, dashed: true, data: pick(g).map((r) => ({ x: r.workers, y: r.memcpyMsPerStep })) },
-  ]);
-  const shaped = groups.filter((g) => pick(g).some((r) => r.flatBoundMs !== null));
-  const step: Series[] = shaped.flatMap((g, i) => [
-    { label: `${g}: step`, color: i, points: true, data: pick(g).map((r) => ({ x: r.workers, y: r.stepMs })) },
-    { label: `${g}: flat bound`, color: i, dashed: true, data: pick(g).map((r) => ({ x: r.workers, y: r.flatBoundMs })) },
-    { label: `${g}: ring bound`, color: i, dashed: true, pointStyle: 'triangle', points: true, data: pick(g).filter((r) => r.workers > 1).map((r) => ({ x: r.workers, y: r.ringBoundMs })) },
-  ]);
-  return [
-    { id: 'cpu', title: 'Coordinator CPU per step vs workers (dashed: a memcpy of the same bytes)', x: 'workers N', y: 'ms per step', logX: true, logY: true, ticksAt: ns, series: cpu },
-    { id: 'step', title: 'Step time vs the link bounds (shaped links)', x: 'workers N', y: 'ms per step', logX: true, logY: true, ticksAt: ns, series: step },
-  ];
+  const models = [...new Set(rows.map((r) => r.model))];
+  const charts: ChartSpec[] = [];
+  for (const model of models) {
+    const mine = rows.filter((r) => r.model === model).sort((a, b) => a.workers - b.workers);
+    const groups = [...new Set(mine.map(short))];
+    const ns = [...new Set(mine.map((r) => r.workers))];
+    const of = (g: string) => mine.filter((r) => short(r) === g);
+    charts.push({
+      id: `cpu-${model}`, title: `${model}: coordinator CPU per step (dashed: memcpy of its bytes)`, x: 'workers N', y: 'ms per step', logX: true, logY: true, ticksAt: ns,
+      series: groups.flatMap((g, color): Series[] => [
+        { label: g, color, points: true, data: of(g).map((r) => ({ x: r.workers, y: r.coordCpuMsPerStep })) },
+        { label: `${g} memcpy`, color, dashed: true, data: of(g).map((r) => ({ x: r.workers, y: r.memcpyMsPerStep })) },
+      ]),
+    });
+    const shaped = groups.filter((g) => of(g).some((r) => r.flatBoundMs !== null));
+    if (shaped.length === 0) continue;
+    charts.push({
+      id: `step-${model}`, title: `${model}: step time vs link bounds (dashed: flat, triangles: ring)`, x: 'workers N', y: 'ms per step', logX: true, logY: true, ticksAt: ns,
+      series: shaped.flatMap((g, i): Series[] => [
+        { label: `${g} step`, color: i, points: true, data: of(g).map((r) => ({ x: r.workers, y: r.stepMs })) },
+        { label: `${g} flat bound`, color: i, dashed: true, data: of(g).map((r) => ({ x: r.workers, y: r.flatBoundMs })) },
+        { label: `${g} ring bound`, color: i, dashed: true, pointStyle: 'triangle', points: true, data: of(g).filter((r) => r.workers > 1).map((r) => ({ x: r.workers, y: r.ringBoundMs })) },
+      ]),
+    });
+  }
+  return charts;
 }
 
 export function writeScaleReport(dir: string): string[] {

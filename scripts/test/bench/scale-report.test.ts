@@ -23,8 +23,10 @@ test('scale results become a table and two charts; header lines and skipped poin
   assert.match(table[5]!, /\| 16\.0 \| 8\.0 \| 2\.50 \| 5\.00 \|$/);
   const [cpu, step] = scaleCharts(rows);
   assert.deepEqual(cpu!.ticksAt, [1, 2, 4]);
-  assert.equal(cpu!.series.length, 4);
-  assert.deepEqual(step!.series.map((s) => s.label), ['8 hosts reference-cnn fp32: step', '8 hosts reference-cnn fp32: flat bound', '8 hosts reference-cnn fp32: ring bound']);
+  assert.deepEqual(cpu!.series.map((s) => s.label), ['loopback', 'loopback memcpy', '1 Gbit/s', '1 Gbit/s memcpy']);
+  assert.deepEqual(cpu!.series[0]!.data, [{ x: 1, y: 4 }, { x: 4, y: 16 }]);
+  assert.deepEqual(step!.series.map((s) => s.label), ['1 Gbit/s step', '1 Gbit/s flat bound', '1 Gbit/s ring bound']);
+  assert.deepEqual(step!.series[1]!.data, [{ x: 2, y: 8 }, { x: 4, y: 16 }]);
   writeScaleReport(dir);
   assert.ok(existsSync(join(dir, 'table.md')) && existsSync(join(dir, 'report.html')));
 });
