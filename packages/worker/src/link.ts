@@ -82,9 +82,9 @@ export class CoordinatorLink {
   }
 
   /** Answer the challenge: the proof of `token` if asked for one (then every later frame is sealed). */
-  async hello(o: { token?: string | undefined; name?: string } = {}): Promise<void> {
+  async hello(o: { token?: string | undefined; name?: string; host?: string; backend?: string; backendReason?: string } = {}): Promise<void> {
     const { hello, session } = answerChallenge(await this.expect('challenge'), o.token, {
-      name: o.name ?? 'link', host: 'link', pid: process.pid, backend: 'none', backendReason: 'protocol link',
+      name: o.name ?? 'link', host: o.host ?? 'link', pid: process.pid, backend: o.backend ?? 'none', backendReason: o.backendReason ?? 'protocol link',
     });
     this.send(hello);
     this.session = session;

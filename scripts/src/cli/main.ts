@@ -16,6 +16,7 @@ import { doctorCommand } from './doctor.js';
 import { momentumCommand, sweepCommand } from './experiment.js';
 import { launchCommand } from './launch.js';
 import { reportCommand } from './report.js';
+import { relayCommand } from './relay.js';
 import { evaluateCommand, exportCommand, predictCommand } from './model.js';
 import { workerCommand } from './worker.js';
 
@@ -23,7 +24,7 @@ import { workerCommand } from './worker.js';
 // no word wrapping); the CommonJS one wraps at word boundaries (wrap-ansi).
 const yargs = createRequire(import.meta.url)('yargs') as typeof yargsType;
 
-const COMMANDS = [coordinatorCommand, workerCommand, launchCommand, clusterCommand, benchCommand, momentumCommand, sweepCommand, reportCommand, exportCommand, evaluateCommand, predictCommand, dataCommand, doctorCommand];
+const COMMANDS = [coordinatorCommand, workerCommand, launchCommand, clusterCommand, relayCommand, benchCommand, momentumCommand, sweepCommand, reportCommand, exportCommand, evaluateCommand, predictCommand, dataCommand, doctorCommand];
 
 /** "0.1.0 (commit 1a2b3c4d5e6f)", from the build's version.json (scripts/write-version.mjs). */
 export function versionText(): string {
@@ -102,7 +103,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
     .env('DTRAIN') // DTRAIN_BATCH_SIZE=128 is --batch-size 128; flags win over the environment, which wins over --config
     .option('cache', { type: 'string', hidden: true }) // $DTRAIN_CACHE (the cache root) must not be an unknown argument
     .config('config', 'options from a YAML or JSON file, keys as the long flags (batch-size: 128); flags and DTRAIN_* override it', loadConfigFile)
-    .demandCommand(1, 'choose a command: coordinator, worker, launch, cluster, experiment, sweep, report, export, evaluate, predict, data, bench or doctor')
+    .demandCommand(1, 'choose a command: coordinator, worker, launch, cluster, relay, experiment, sweep, report, export, evaluate, predict, data, bench or doctor')
     .strict()
     .recommendCommands()
     .wrap(Math.min(120, process.stdout.columns ?? 100))

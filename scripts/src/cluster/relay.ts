@@ -1,0 +1,193 @@
+// A per-host relay (hierarchical aggregation): to the coordinator it is one worker; behind it, the
+// host's local workers. Each shard it is given is cut over its ready local workers (cutBatch, as the
+// coordinator cuts a batch), their gradient sums are added in sub-shard order (a fixed order: for a
+// fixed topology the relay's sum is bit-reproducible) and go up as one frame; the weights come down once
+// and are shared locally. A dead local worker's part is recomputed by another (the pool's rounds
+// reassign); a dead relay's shard is reassigned by the coordinator like any worker's.
+
+import { hostname } from 'node:os';
+import {
+  cutBatch, encode, evalChunks, paramCount, RECONNECT_INITIAL_MS, RECONNECT_MAX_MS, TrainerError,
+  type AssignMsg, type CoordinatorMsg, type EvaluateMsg, type EvalResultMsg, type GradientMsg, type WelcomeMsg,
+} from '@dtrain/common';
+import { WorkerPool, type RoundTask, type RunWelcome } from '@dtrain/coordinator';
+import { CoordinatorLink } from '@dtrain/worker/link';
+
+export interface RelayOptions {
+  /** The coordinator. */
+  url: string;
+  token: string | undefined;
+  /** Where local workers connect (loopback by default) and with which token. */
+  host: string;
+  port: number;
+  localToken: string | undefined;
+  /** Local workers to wait for before saying ready upstream. */
+  localWorkers: number;
+  stepTimeoutMs: number;
+  waitTimeoutMs: number;
+  /** Give up after this long without a coordinator. */
+  giveUpMs: number;
+  name?: string;
+  log: (line: string) => void;
+  /** Called once the local pool listens (start the local workers here). */
+  onListening?: (port: number) => void;
+}
+
+/** A shard's indices cut over the relay's ready local workers: one assignment frame each. */
+export function subTasks(msg: AssignMsg, workerIds: readonly number[]): RoundTask[] {
+  return cutBatch(msg.indices, workerIds, null).map((s) => ({
+    id: s.shardId, count: s.indices.length,
+    frame: encode({ kind: 'assign', step: msg.step, version: msg.version, epoch: msg.epoch, shardId: s.shardId, indices: s.indices.slice() }),
+  }));
+}
+
+/** The local gradient sums added in sub-shard order: the relay's one gradient for its shard. */
+export function sumInOrder(parts: ReadonlyMap<number, GradientMsg>, up: Pick<AssignMsg, 'step' | 'version' | 'shardId'>, n: number): GradientMsg {
+  const grad = new Float32Array(n);
+  let count = 0;
+  let lossSum = 0;
+  let correct = 0;
+  let computeMs = 0;
+  for (const id of [...parts.keys()].sort((a, b) => a - b)) {
+    const g = parts.get(id)!;
+    for (let i = 0; i < n; i++) grad[i] = grad[i]! + g.grad[i]!;
+    count += g.count;
+    lossSum += g.lossSum;
+    correct += g.correct;
+    computeMs = Math.max(computeMs, g.computeMs);
+  }
+  return { kind: 'gradient', step: up.step, version: up.version, shardId: up.shardId, count, lossSum, correct, computeMs, grad };
+}
+
+export class Relay {
+  private readonly pool: WorkerPool;
+  private link: CoordinatorLink | null = null;
+  private params = 0;
+  private weightsVersion = -1;
+  /** Upstream work, served one round at a time in arrival order. */
+  private queue: Promise<void> = Promise.resolve();
+  private readonly halt = new AbortController();
+
+  constructor(private readonly o: RelayOptions) {
+    this.pool = new WorkerPool({ host: o.host, port: o.port, token: o.localToken, maxParams: 64 * 1024 * 1024, log: (l) => o.log(`[local] ${l}`) });
+  }
+
+  /**
+   * Serve until the coordinator says the work is over. Like a worker, the relay dials until a coordinator
+   * answers (giving up after `giveUpMs` without one) and dials again when a coordinator restarts.
+   */
+  async run(): Promise<string> {
+    this.o.onListening?.(await this.pool.listen());
+    let since = Date.now();
+    let delay = RECONNECT_INITIAL_MS;
+    try {
+      while (!this.halt.signal.aborted) {
+        let link: CoordinatorLink;
+        try {
+          link = await CoordinatorLink.open(this.o.url);
+        } catch (e) {
+          if (Date.now() - since > this.o.giveUpMs) return `no coordinator at ${this.o.url} for ${Math.round(this.o.giveUpMs / 1000)} s (${(e as Error).message})`;
+          if (delay === RECONNECT_INITIAL_MS) this.o.log(`relay: no coordinator at ${this.o.url} yet (${(e as Error).message}); retrying`);
+          await new Promise((r) => setTimeout(r, delay));
+          delay = Math.min(RECONNECT_MAX_MS, delay * 2);
+          continue;
+        }
+        delay = RECONNECT_INITIAL_MS;
+        const why = await this.serve(link);
+        if (why !== null) return why;
+        since = Date.now();
+        if (!this.halt.signal.aborted) this.o.log('relay: the coordinator went away; dialling again');
+      }
+      return 'stopped';
+    } finally {
+      this.halt.abort();
+      await this.queue.catch(() => undefined);
+      await this.pool.shutdown('relay stopping');
+    }
+  }
+
+  /** One connection: the shutdown's reason, or null when the link closed without one. */
+  private async serve(link: CoordinatorLink): Promise<string | null> {
+    this.link = link;
+    try {
+      await link.hello({ token: this.o.token, name: this.o.name ?? `${hostname()}-relay`, host: hostname(), backend: 'relay', backendReason: `relay for ${this.o.localWorkers} local workers` });
+      for (let m = await link.next(); m; m = await link.next()) {
+        if (m.kind === 'shutdown') return m.reason;
+        await this.dispatch(m);
+      }
+      return null;
+    } catch (e) {
+      if (e instanceof TrainerError && e.code === 'ERR_AUTH_FAILED') throw e;
+      this.o.log(`relay: ${(e as Error).message}`);
+      return null;
+    } finally {
+      link.close();
+    }
+  }
+
+  /** Leave at once (as a dying relay would: the coordinator reassigns its shard). */
+  stop(): void {
+    this.halt.abort();
+    this.link?.close();
+  }
+
+  private async dispatch(m: CoordinatorMsg): Promise<void> {
+    switch (m.kind) {
+      case 'welcome': return this.onWelcome(m);
+      case 'weights':
+        this.weightsVersion = m.version;
+        this.pool.publishWeights(m.version, Float32Array.from(m.data)); // the frame's buffer is not ours to keep
+        return;
+      case 'assign': return void this.enqueue(() => this.onAssign(m));
+      case 'evaluate': return void this.enqueue(() => this.onEvaluate(m));
+      case 'reject': throw new TrainerError('ERR_AUTH_FAILED', `the coordinator refused this relay: ${m.code} ${m.message}`);
+      default: return;
+    }
+  }
+
+  private enqueue(work: () => Promise<void>): Promise<void> {
+    this.queue = this.queue.then(work).catch((e) => this.o.log(`relay: ${String((e as Error).message ?? e)}`));
+    return this.queue;
+  }
+
+  /** A run: welcome the local workers to it, wait for them, then say ready upstream. */
+  private async onWelcome(w: WelcomeMsg): Promise<void> {
+    this.params = paramCount(w.manifest);
+    const { kind: _k, workerId: _id, ...run } = w;
+    this.pool.setRun(run as RunWelcome, { paramCount: this.params, trainSize: 1 << 30, evalSize: 1 << 30 });
+    const need = { workers: this.o.localWorkers, minWorkers: 1, started: false, timeoutMs: this.o.waitTimeoutMs };
+    if (!(await this.pool.waitForWorkers(need, this.halt.signal))) return;
+    this.o.log(`relay: ${this.pool.ready().length} local worker(s) ready for run ${w.runId}`);
+    this.link!.send({ kind: 'ready', modelFingerprint: w.modelFingerprint, datasetFingerprint: w.datasetFingerprint });
+  }
+
+  private async onAssign(msg: AssignMsg): Promise<void> {
+    const parts = new Map<number, GradientMsg>();
+    const outcome = await this.pool.runRound({
+      kind: 'step', step: msg.step, version: msg.version, tasks: subTasks(msg, this.pool.ready().map((w) => w.id)), timeoutMs: this.o.stepTimeoutMs,
+      onAccepted: (_c, g) => void parts.set(g.shardId, { ...g, grad: Float32Array.from(g.grad) }),
+    }, this.halt.signal);
+    if (!outcome) return;
+    if (outcome.diverged) {
+      this.link!.send({ kind: 'diverged', step: msg.step, version: msg.version, shardId: msg.shardId, what: outcome.diverged.what });
+      return;
+    }
+    this.link!.send(sumInOrder(parts, msg, this.params));
+  }
+
+  private async onEvaluate(msg: EvaluateMsg): Promise<void> {
+    const results = new Map<number, EvalResultMsg>();
+    const chunk = Math.ceil(msg.indices.length / Math.max(1, this.pool.ready().length));
+    const tasks = evalChunks(msg.indices.length, chunk).map((c) => ({
+      id: c.shardId, count: c.indices.length,
+      frame: encode({ kind: 'evaluate', evalId: msg.evalId, split: msg.split, shardId: c.shardId, indices: c.indices.map((i) => msg.indices[i]!) }),
+    }));
+    const outcome = await this.pool.runRound({ kind: 'eval', evalId: msg.evalId, tasks, timeoutMs: this.o.stepTimeoutMs, onAccepted: (_c, r) => void results.set(r.shardId, r) }, this.halt.signal);
+    if (!outcome) return;
+    const all = [...results.values()];
+    this.link!.send({
+      kind: 'evalResult', evalId: msg.evalId, shardId: msg.shardId, count: all.reduce((a, r) => a + r.count, 0),
+      lossSum: all.reduce((a, r) => a + r.lossSum, 0), correct: all.reduce((a, r) => a + r.correct, 0), computeMs: Math.max(0, ...all.map((r) => r.computeMs)),
+    });
+  }
+}
