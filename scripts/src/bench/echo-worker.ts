@@ -10,7 +10,7 @@ import { CoordinatorLink } from '@dtrain/worker/link';
  * `computeMs`) that much later: a simulated compute time.
  */
 export async function runEchoWorker(url: string, token: string | undefined, computeMs = 0): Promise<void> {
-  const link = await CoordinatorLink.open(url);
+  const link = await openWithRetry(url, 30_000);
   const gradientOf = (manifest: Manifest): Float32Array => {
     const rng = new Rng(1);
     return Float32Array.from({ length: paramCount(manifest) }, () => rng.uniform(-1e-3, 1e-3));
@@ -47,4 +47,17 @@ export async function runEchoWorker(url: string, token: string | undefined, comp
     }
   }
   link.close();
+}
+
+/** Dial until the coordinator (or relay) listens, for up to `ms`. */
+async function openWithRetry(url: string, ms: number): Promise<CoordinatorLink> {
+  const t0 = Date.now();
+  for (;;) {
+    try {
+      return await CoordinatorLink.open(url);
+    } catch (e) {
+      if (Date.now() - t0 > ms) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }

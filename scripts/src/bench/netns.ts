@@ -48,6 +48,11 @@ export class NetHarness {
   private readonly subnet: string;
   private closed = false;
   private readonly onExit = (): void => this.teardown();
+  /** Ctrl-C or a timeout's SIGTERM: tear down, then die of the signal as before. */
+  private readonly onSignal = (sig: NodeJS.Signals): void => {
+    this.teardown();
+    process.kill(process.pid, sig);
+  };
 
   /** This process's own link onto the bridge when built with `rootHost` (it then owns .1 and the hosts follow). */
   readonly root: Host | null = null;
@@ -62,6 +67,8 @@ export class NetHarness {
     this.bridge = `${this.id}br`;
     this.subnet = `10.${200 + (process.pid % 50)}.${(process.pid >> 6) % 250}`;
     process.on('exit', this.onExit);
+    process.once('SIGINT', this.onSignal);
+    process.once('SIGTERM', this.onSignal);
     try {
       this.build(names);
     } catch (e) {
@@ -161,6 +168,8 @@ export class NetHarness {
     if (this.closed) return;
     this.closed = true;
     process.off('exit', this.onExit);
+    process.off('SIGINT', this.onSignal);
+    process.off('SIGTERM', this.onSignal);
     for (const p of this.procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
     for (const h of this.hosts) {
       try {

@@ -56,10 +56,11 @@ export function linkBounds(workers: number, params: number, gbit: number): { fla
   return { flatMs: (workers * params * 4) / bytesPerMs, ringMs: workers > 1 ? ((2 * (workers - 1)) / workers) * params * 4 / bytesPerMs : 0 };
 }
 
-export async function measureScalePoint(o: { model: string; workers: number; steps: number; computeMs: number; gradWire: GradWire; host: string; advertise: string; linkGbit: number | null; spawner: WorkerSpawner }): Promise<ScalePoint> {
-  const config = benchConfig(o.model, o.workers, o.steps, o.gradWire);
+export async function measureScalePoint(o: { model: string; workers: number; connections?: number; steps: number; computeMs: number; gradWire: GradWire; host: string; advertise: string; linkGbit: number | null; spawner: WorkerSpawner }): Promise<ScalePoint> {
+  const connections = o.connections ?? o.workers; // relays: H connections for N workers
+  const config = { ...benchConfig(o.model, connections, o.steps, o.gradWire), batchSize: 4 * o.workers };
   const { coord, port, run } = await openSoloRun({ config, host: o.host, port: 0, token: undefined, out: mkdtempSync(join(tmpdir(), 'dtrain-scale-')), waitTimeoutMs: 300_000, data: { syntheticCacheDir: syntheticCacheDir() }, log: () => undefined });
-  const kids = Array.from({ length: o.workers }, (_, i) => o.spawner(i, `ws://${o.advertise}:${port}`));
+  const kids = Array.from({ length: connections }, (_, i) => o.spawner(i, `ws://${o.advertise}:${port}`));
   const records: StepRecord[] = [];
   const warmup = Math.min(5, Math.floor(o.steps / 4));
   let cpu0: NodeJS.CpuUsage | null = null;
@@ -76,7 +77,7 @@ export async function measureScalePoint(o: { model: string; workers: number; ste
   const params = paramCount(buildManifest(getModelSpec(o.model)));
   const bytesIn = m((r) => r.bytesIn);
   const bytesOut = m((r) => r.bytesOut);
-  const bounds = o.linkGbit ? linkBounds(o.workers, params, o.linkGbit) : null;
+  const bounds = o.linkGbit ? linkBounds(o.workers, params, o.linkGbit) : null; // the ring bound is for N workers; the flat one for this design without relays
   return {
     model: o.model, params, workers: o.workers, steps: warm.length, computeMs: o.computeMs, gradWire: o.gradWire, stepMs: m((r) => r.stepMs),
     coordCpuMsPerStep: Number(((cpu.user + cpu.system) / 1000 / Math.max(1, warm.length)).toFixed(3)), coordMs: m((r) => r.coordMs),
@@ -98,7 +99,27 @@ export function rateGbit(rate: string): number {
   return (Number(m[1]) * { k: 1e3, m: 1e6, g: 1e9 }[m[2]!.toLowerCase() as 'k' | 'm' | 'g']) / 1e9;
 }
 
-export interface ScaleArgs { models: string[]; workers: number[]; steps: number; computeMs: number; gradWire: GradWire; netnsHosts: number; rate: string; maxBytesPerStep: number }
+export interface ScaleArgs { models: string[]; workers: number[]; steps: number; computeMs: number; gradWire: GradWire; netnsHosts: number; rate: string; maxBytesPerStep: number; relays?: boolean }
+
+const RELAY_PORT = 7199;
+
+/**
+ * With relays: in each namespace host a `dtrain relay --no-spawn` and its share of the N echo workers
+ * behind it on loopback; the coordinator then waits for H relays, not N workers.
+ */
+export const relayedEchoWorkers = (net: NetHarness, workers: number, computeMs: number): { relays: number; spawner: WorkerSpawner } => {
+  const hosts = net.hosts.slice(0, Math.min(net.hosts.length, workers));
+  const behind = (h: number): number => Math.floor(workers / hosts.length) + (h < workers % hosts.length ? 1 : 0);
+  return {
+    relays: hosts.length,
+    spawner: (h, url) => {
+      const host = hosts[h]!;
+      const relay = net.dtrain(host, ['relay', '--connect', url, '--local', String(behind(h)), '--no-spawn', '--listen-port', String(RELAY_PORT)]);
+      for (let i = 0; i < behind(h); i++) net.dtrain(host, ['bench', 'echo-worker', '--connect', `ws://127.0.0.1:${RELAY_PORT}`, '--compute-ms', String(computeMs)]);
+      return relay.child;
+    },
+  };
+};
 
 /** Every (model, N) point, printing each as it is measured; points over maxBytesPerStep are skipped and said so. */
 export async function benchScale(a: ScaleArgs, print: (line: string) => void): Promise<ScalePoint[]> {
@@ -111,11 +132,12 @@ export async function benchScale(a: ScaleArgs, print: (line: string) => void): P
         print(JSON.stringify({ model, workers, skipped: `${((2 * workers * params * 4) / 1e9).toFixed(1)} GB per step is over --max-bytes-per-step` }));
         continue;
       }
-      const spawner = net ? netnsEchoWorkers(net, a.computeMs) : localEchoWorkers(a.computeMs);
+      const relayed = net && a.relays ? relayedEchoWorkers(net, workers, a.computeMs) : null;
+      const spawner = relayed?.spawner ?? (net ? netnsEchoWorkers(net, a.computeMs) : localEchoWorkers(a.computeMs));
       const host = net ? net.root!.ip : '127.0.0.1';
-      const p = await measureScalePoint({ model, workers, steps: a.steps, computeMs: a.computeMs, gradWire: a.gradWire, host, advertise: host, linkGbit: net ? rateGbit(a.rate) : null, spawner });
+      const p = await measureScalePoint({ model, workers, connections: relayed?.relays ?? workers, steps: a.steps, computeMs: a.computeMs, gradWire: a.gradWire, host, advertise: host, linkGbit: net ? rateGbit(a.rate) : null, spawner });
       points.push(p);
-      print(JSON.stringify({ ...p, where: net ? `${a.netnsHosts} namespace hosts, ${a.rate} links` : 'loopback' }));
+      print(JSON.stringify({ ...p, where: net ? `${a.netnsHosts} namespace hosts, ${a.rate} links${relayed ? ', relays' : ''}` : 'loopback' }));
     }
   } finally {
     await net?.close();

@@ -27,6 +27,7 @@ function benchOptions<T>(y: Argv<T>) {
     .option('models', { type: 'string', default: 'reference-cnn,mlp-1m,mlp-11m', describe: 'scale: model sizes (122,570, 986,570 and 10,821,340 parameters)' })
     .option('netns-hosts', { type: 'number', default: 0, describe: 'scale: run the workers on this many network-namespace hosts (root), the coordinator here, links shaped to --rate' })
     .option('rate', { type: 'string', default: '1gbit', describe: 'scale: tc tbf rate of every link with --netns-hosts' })
+    .option('relays', { type: 'boolean', default: false, describe: 'scale, with --netns-hosts: one relay per host in front of its workers' })
     .option('grad-wire', { type: 'string', default: 'fp32' as const, choices: ['fp32', 'bf16', 'fp16', 'int8'] as const, describe: 'scale: how the simulated workers send gradients' })
     .option('results', { type: 'string', default: 'bench/results/scale', describe: 'scale-report: the directory of `bench scale` JSON lines (*.jsonl)' })
     .option('max-bytes-per-step', { type: 'number', default: 4e9, describe: 'scale: skip points moving more than this through the coordinator per step' })
@@ -54,7 +55,7 @@ export function benchCommand(y: Argv): Argv {
         break;
       case 'scale':
         print({ bench: 'scale', ...machine() });
-        await benchScale({ models: choiceList(a.models, Object.keys(MODELS), '--models'), workers: numbers(a.workersList, '--workers-list'), steps: a.steps, computeMs: a.computeMs, gradWire: a.gradWire, netnsHosts: a.netnsHosts, rate: a.rate, maxBytesPerStep: a.maxBytesPerStep }, (l) => process.stdout.write(l + '\n'));
+        await benchScale({ models: choiceList(a.models, Object.keys(MODELS), '--models'), workers: numbers(a.workersList, '--workers-list'), steps: a.steps, computeMs: a.computeMs, gradWire: a.gradWire, netnsHosts: a.netnsHosts, rate: a.rate, maxBytesPerStep: a.maxBytesPerStep, relays: a.relays }, (l) => process.stdout.write(l + '\n'));
         break;
       case 'scale-report':
         for (const f of writeScaleReport(a.results)) process.stderr.write(`wrote ${f}\n`);

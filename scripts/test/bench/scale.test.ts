@@ -43,3 +43,10 @@ test('int8 gradients: the simulated workers send a quarter of the bytes', { time
   assert.ok(p!.bytesInPerStep >= payload && p!.bytesInPerStep < payload * 1.1, `in ${p!.bytesInPerStep} vs ${payload}`);
   assert.ok(p!.bytesOutPerStep >= 4 * payload, 'weights still go out as float32');
 });
+
+test('with relays on namespace hosts the coordinator carries one gradient per host, not per worker', { skip: unavailable ?? false, timeout: 120_000 }, async () => {
+  const [p] = await benchScale({ models: ['tiny-cnn'], workers: [4], steps: 8, computeMs: 0, gradWire: 'fp32', netnsHosts: 2, rate: '1gbit', maxBytesPerStep: 1e9, relays: true }, () => undefined);
+  const perHost = p!.params * 4;
+  assert.ok(p!.bytesInPerStep >= 2 * perHost && p!.bytesInPerStep < 2.05 * perHost, `in ${p!.bytesInPerStep}: 2 relays x ${perHost}`);
+  assert.equal(p!.workers, 4);
+});
