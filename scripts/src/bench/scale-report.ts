@@ -27,7 +27,10 @@ export function scaleTable(rows: readonly Row[]): string[] {
 }
 
 /** "loopback", "1gbit", "10gbit int8": what distinguishes a group of points within one model's chart. */
-const short = (r: Row): string => `${r.linkGbit === null ? 'loopback' : `${r.linkGbit} Gbit/s`}${r.gradWire === 'fp32' ? '' : ` ${r.gradWire}`}`;
+const short = (r: Row): string => {
+  const extra = /links, (.+)$/.exec(r.where)?.[1]; // e.g. "relays"
+  return `${r.linkGbit === null ? 'loopback' : `${r.linkGbit} Gbit/s`}${r.gradWire === 'fp32' ? '' : ` ${r.gradWire}`}${extra ? ` ${extra}` : ''}`;
+};
 
 /** Per model: coordinator CPU per step against N (dashed: memcpy), and step time against the link bounds. */
 export function scaleCharts(rows: readonly Row[]): ChartSpec[] {
