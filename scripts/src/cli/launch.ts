@@ -25,6 +25,7 @@ function launchOptions<T>(y: Argv<T>) {
     .option('advertise', { type: 'string', describe: 'with --hostfile: this machine\'s address as the hosts reach it (default: its hostname)', group: 'Hosts:' })
     .option('port', { type: 'number', default: 7070, describe: 'with --hostfile: the port to listen on (on every interface)', group: 'Hosts:' })
     .option('ssh-option', { type: 'string', array: true, default: [] as string[], describe: 'with --hostfile: extra ssh -o options, e.g. --ssh-option IdentityFile=~/.ssh/cluster (BatchMode=yes always)', group: 'Hosts:' })
+    .option('relays', { type: 'boolean', default: true, describe: 'with --hostfile: a host with slots > 1 runs one relay in front of its workers (one gradient per host per step); --no-relays: every worker connects here', group: 'Hosts:' })
     .option('remote-command', { type: 'string', default: 'dtrain', describe: 'with --hostfile: the dtrain command on the hosts (install it there with npm install -g dtrain-VERSION.tgz)', group: 'Hosts:' })
     .example('$0 launch --workers 2', 'the demo: the reference CNN on the embedded dataset')
     .example('$0 launch --workers 4 --gpus 0,1,2,3 --dataset cifar10 --epochs 10 --augment', 'CIFAR-10 on four GPUs')
@@ -67,7 +68,7 @@ export function workerArgv(i: number, url: string, a: WorkerSettings): string[] 
 export function allWorkersGone(n: number, code: number | null, sig: string | null, said: string[]): TrainerError {
   const unique = [...new Set(said.map((l) => l.trim().slice(0, 300)))];
   const words = unique.length ? `; they said: ${unique.map((l) => `"${l}"`).join(', ')}` : '';
-  return new TrainerError('ERR_NO_WORKERS', `all ${n} workers this launcher started exited (the last with ${sig ?? `status ${code}`}) before the run finished${words}`, {
+  return new TrainerError('ERR_NO_WORKERS', `${n === 1 ? 'the one worker (or relay)' : `all ${n} workers`} this launcher started exited (the last with ${sig ?? `status ${code}`}) before the run finished${words}`, {
     hint: 'fix what the workers report (try: dtrain doctor; --backend wasm works everywhere), then resume with --resume',
   });
 }
@@ -101,9 +102,10 @@ function startWorkers(a: LaunchArgs, port: number, token: string, dataDir: strin
     return Array.from({ length: a.workers }, (_, i) => ({ name: `w${i}`, child: spawnWorker(i, `ws://127.0.0.1:${port}`, token, { ...a, dataDir }, gpus[i], (l) => said(`w${i}`, l)) }));
   }
   const url = `ws://${a.advertise ?? hostname()}:${port}`;
-  return readHosts(a.hostfile).flatMap(({ host, slots }) => Array.from({ length: slots }, (_, slot) => {
-    const name = `${host}#${slot}`;
-    const child = spawnRemoteWorker({ host, slot, url, backend: a.backend, command: a.remoteCommand, dataDir: a.dataDir, sched: a.sched }, token, a.sshOption, (l) => {
+  return readHosts(a.hostfile).flatMap(({ host, slots }) => Array.from({ length: a.relays && slots > 1 ? 1 : slots }, (_, slot) => {
+    const relayFor = a.relays && slots > 1 ? slots : undefined;
+    const name = relayFor ? `${host}#relay` : `${host}#${slot}`;
+    const child = spawnRemoteWorker({ host, slot, url, backend: a.backend, command: a.remoteCommand, dataDir: a.dataDir, sched: a.sched, relayFor }, token, a.sshOption, (l) => {
       process.stderr.write(`[${host}] ${l}\n`);
       said(name, l);
     });
@@ -123,7 +125,8 @@ function readHosts(path: string): HostSlots[] {
 
 export async function runLaunch(a: LaunchArgs): Promise<number> {
   const hosts = a.hostfile ? readHosts(a.hostfile) : null;
-  const workers = hosts ? hosts.reduce((n, h) => n + h.slots, 0) : a.workers;
+  // with relays, a host of several slots is one connection (its relay) to wait for
+  const workers = hosts ? hosts.reduce((n, h) => n + (a.relays && h.slots > 1 ? 1 : h.slots), 0) : a.workers;
   if (!hosts) parseGpus(a.gpus, a.workers); // refuse a bad --gpus before anything starts
   const token = a.token ?? randomBytes(16).toString('hex');
   let children: Started[] = [];

@@ -17,6 +17,7 @@ function relayOptions<T>(y: Argv<T>) {
     .option('listen-port', { type: 'number', default: 0, describe: 'loopback port the local workers connect to (0: any)', group: 'Network:' })
     .option('data-dir', { type: 'string', describe: 'cifar10: directory with the binary files for the local workers' })
     .option('name', { type: 'string', describe: 'name in the coordinator\'s logs (default: host-relay)' })
+    .option('exit-with-stdin', { type: 'boolean', default: false, hidden: true, describe: 'stop when stdin closes (relays started over ssh)' })
     .option('give-up', { type: 'number', default: 900, describe: 'exit after this many seconds without a coordinator' })
     .example('DTRAIN_TOKEN=... $0 relay --connect ws://10.0.0.1:7070 --local 8', 'this host\'s 8 GPUs as one worker of the coordinator');
 }
@@ -40,6 +41,7 @@ export function relayCommand(y: Argv): Argv {
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+    if (a.exitWithStdin) process.stdin.on('close', stop).resume(); // the launcher (or its ssh) went away
     const why = await relay.run();
     process.stderr.write(`relay: done (${why})\n`);
     for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');

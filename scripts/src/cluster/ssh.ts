@@ -13,6 +13,8 @@ export function shellQuote(arg: string): string {
 export interface RemoteWorker {
   host: string;
   slot: number;
+  /** > 1: one `dtrain relay` in front of this many workers on the host instead of one worker. */
+  relayFor?: number;
   url: string;
   backend: string;
   /** The dtrain command on the remote host (default: dtrain, from PATH). */
@@ -23,8 +25,11 @@ export interface RemoteWorker {
 
 /** The remote shell command: read the token from stdin, then become the worker. */
 export function remoteCommand(w: RemoteWorker): string {
-  const args = [w.command, 'worker', '--connect', w.url, '--name', `${w.host.replace(/^.*@/, '')}-${w.slot}`, '--gpu', String(w.slot),
-    '--backend', w.backend, '--give-up', '60', '--quiet', '--exit-with-stdin',
+  const host = w.host.replace(/^.*@/, '');
+  const role = w.relayFor && w.relayFor > 1
+    ? ['relay', '--connect', w.url, '--name', `${host}-relay`, '--local', String(w.relayFor)]
+    : ['worker', '--connect', w.url, '--name', `${host}-${w.slot}`, '--gpu', String(w.slot), '--quiet'];
+  const args = [w.command, ...role, '--backend', w.backend, '--give-up', '60', '--exit-with-stdin',
     ...(w.dataDir ? ['--data-dir', w.dataDir] : []), ...(w.sched ? ['--sched', w.sched] : [])];
   return `read -r DTRAIN_TOKEN && export DTRAIN_TOKEN && exec ${args.map(shellQuote).join(' ')}`;
 }

@@ -23,3 +23,9 @@ test('ssh runs in BatchMode with keepalives; caller options follow; the host is 
   assert.ok(argv.includes('ServerAliveInterval=15') && argv.includes('IdentityFile=/k'));
   assert.deepEqual(argv.slice(-3), ['--', 'gpu01', 'true']);
 });
+
+test('a host of several slots gets one relay in front of them (with --exit-with-stdin), not one worker each', () => {
+  const cmd = remoteCommand({ host: 'gpu02', slot: 0, relayFor: 4, url: 'ws://10.0.0.1:7070', backend: 'auto', command: 'dtrain' });
+  assert.match(cmd, /exec dtrain relay --connect ws:\/\/10\.0\.0\.1:7070 --name gpu02-relay --local 4 .*--exit-with-stdin/);
+  assert.doesNotMatch(cmd, / worker /);
+});

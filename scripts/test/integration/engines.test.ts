@@ -48,7 +48,7 @@ function leftovers(host: string): string[] {
     .filter((a) => a && !a.includes('sshd'));
 }
 
-test('launch --hostfile: workers on two hosts over ssh, host-prefixed logs, nothing left behind', { skip: unavailable ?? false, timeout: 120_000 }, async () => {
+test('launch --hostfile: a worker on one host and a relay of two on another, over ssh; host-prefixed logs; nothing left behind', { skip: unavailable ?? false, timeout: 120_000 }, async () => {
   const hostfile = join(dir, 'hosts');
   writeFileSync(hostfile, `# two hosts, three workers\n${net.host('h1').ip} slots=1\n${net.host('h2').ip} slots=2\n`);
   const out = join(dir, 'hostfile-run');
@@ -56,7 +56,8 @@ test('launch --hostfile: workers on two hosts over ssh, host-prefixed logs, noth
   assert.equal(await p.exited, 0, p.lines.slice(-15).join('\n'));
   const s = readMetrics(out).filter((r) => r.type === 'step');
   assert.equal(s.length, 2 * Math.floor((960 - 192) / 48));
-  assert.ok(s.every((r) => r.type === 'step' && r.workers === 3), 'three remote workers in every step');
+  assert.ok(s.every((r) => r.type === 'step' && r.workers === 2 && r.samples === 48), 'h1\'s worker and h2\'s relay (for 2 workers) in every step');
+  assert.ok(p.lines.some((l) => l.includes('relay: 2 local worker(s) ready')), 'h2 ran a relay in front of its 2 workers');
   assert.ok(p.lines.some((l) => l.startsWith(`[${net.host('h2').ip}] `)), 'remote lines carry their host');
   await waitUntil('remote workers gone', () => leftovers('h1').length === 0 && leftovers('h2').length === 0, 10_000);
 });
@@ -92,5 +93,14 @@ test('launch --hostfile with a host that refuses ssh fails within seconds, with 
   const p = hostfileLaunch(hostfile, join(dir, 'hostfile-refused'));
   assert.equal(await p.exited, 1);
   assert.ok(Date.now() - t0 < 30_000, `failed after ${Date.now() - t0} ms`);
-  assert.ok(p.lines.some((l) => /all 2 workers this launcher started exited .*Connection refused/.test(l)), p.lines.slice(-6).join('\n'));
+  assert.ok(p.lines.some((l) => /the one worker \(or relay\) this launcher started exited .*Connection refused/.test(l)), p.lines.slice(-6).join('\n'));
+});
+
+test('launch --hostfile --no-relays: every remote worker connects to the coordinator itself', { skip: unavailable ?? false, timeout: 120_000 }, async () => {
+  const hostfile = join(dir, 'hosts-flat');
+  writeFileSync(hostfile, `${net.host('h2').ip} slots=2\n`);
+  const out = join(dir, 'hostfile-flat');
+  const p = hostfileLaunch(hostfile, out, ['--epochs', '1', '--no-relays']);
+  assert.equal(await p.exited, 0, p.lines.slice(-15).join('\n'));
+  assert.ok(readMetrics(out).filter((r) => r.type === 'step').every((r) => r.type === 'step' && r.workers === 2));
 });
