@@ -12,13 +12,19 @@ OUT=bench/results/batch-size-cifar10
 mkdir -p "$OUT"
 { echo "machine: $(nproc) vCPU $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs), $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r)";
   echo "node: $(node --version); dtrain: $(node scripts/dist/src/cli.js --version)"; echo "started: $(date -u +%FT%TZ)"; } >> "$OUT/machine.txt"
+# The sweep runs in the background so that a TERM (e.g. from `timeout`) reaches it and the archive below
+# still runs; its checkpoint is at most --checkpoint-seconds old.
 node scripts/dist/src/cli.js sweep \
   --dataset cifar10 --val-fraction 0.1 \
   --batch-sizes 16,64,256,1024,4096 --optimizers sgd,momentum --momenta 0.9 --momentum-form ema \
   --lr-scalings sqrt --base-batch-size 64 --lrs 0.03,0.1,0.3 --seeds 1 \
   --target 0.6 --stop-at-target --evals-per-epoch 4 --epochs 12 \
   --local 2 --backend wasm --checkpoint-seconds 300 --keep-checkpoints 1 \
-  --out "$OUT/sweep" "$@" || status=$?
+  --out "$OUT/sweep" "$@" &
+sweep=$!
+trap 'kill -TERM "$sweep" 2>/dev/null' TERM INT
+wait "$sweep" || status=$?
+wait "$sweep" 2>/dev/null || true
 
 # Archive finished runs for the repository (bench/archive-run.mjs: checkpoints removed, step records cut to
 # what reports read, gzipped); the unfinished run keeps its newest checkpoint and metrics to continue from.
