@@ -106,11 +106,8 @@ export class NetHarness {
 
   /** Shape every link to `rate` (tc tbf rate syntax, e.g. '1gbit', '5mbit') in both directions. */
   shape(rate: string): void {
+    for (const host of this.hosts) this.shapeHost(host, rate);
     const tbf = ['root', 'tbf', 'rate', rate, 'burst', burstFor(rate), 'latency', '200ms'];
-    for (const host of this.hosts) {
-      sh('tc', ['qdisc', 'replace', 'dev', host.veth, ...tbf]);
-      this.exec(host, ['tc', 'qdisc', 'replace', 'dev', 'eth0', ...tbf]);
-    }
     if (this.root) {
       sh('tc', ['qdisc', 'replace', 'dev', this.root.veth, ...tbf]);
       sh('tc', ['qdisc', 'replace', 'dev', `${this.id}r0`, ...tbf]);
@@ -150,6 +147,13 @@ export class NetHarness {
     const p = { child, host, lines, exited };
     this.procs.push(p);
     return p;
+  }
+
+  /** Shape one host's link to `rate`, both directions (a slow host among fast ones). */
+  shapeHost(host: Host, rate: string): void {
+    const tbf = ['root', 'tbf', 'rate', rate, 'burst', burstFor(rate), 'latency', '200ms'];
+    sh('tc', ['qdisc', 'replace', 'dev', host.veth, ...tbf]);
+    this.exec(host, ['tc', 'qdisc', 'replace', 'dev', 'eth0', ...tbf]);
   }
 
   /** Pull the host's cable (both directions drop), or plug it back in. */

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { epochOrder, indicesDigest, planBatch } from '@dtrain/common';
+import { epochOrder, indicesDigest, median, planBatch } from '@dtrain/common';
 import { readCheckpoint, readMetrics, type MetricRecord, type StepRecord } from '@dtrain/coordinator';
 import { NetHarness, netnsUnavailable, waitUntil, type SpawnedProcess } from '../../src/bench/netns.js';
 import { tempDir } from './harness.js';
@@ -115,4 +115,22 @@ test('kill -9 of the coordinator, restarted with --resume auto: workers reconnec
   assert.deepEqual(await Promise.all(ws.map((w) => w.exited)), [0, 0, 0], 'every worker rejoined by itself and finished');
   assertExactSamples(readMetrics(out), EPOCHS * Math.floor(TRAIN_N / 48));
   assert.deepEqual(readCheckpoint(out).weights, readCheckpoint(cleanOut).weights);
+});
+
+test('one host on a 10 Mbit/s link: each step\'s links record names it as the slow one', { skip: unavailable ?? false, timeout: 180_000 }, async () => {
+  net.shapeHost(net.host('h3'), '10mbit');
+  try {
+    const out = join(tempDir('multihost'), 'slow-link');
+    const c = coordinator(out, ['--epochs', '1', '--max-steps', '12']);
+    const ws = ['h1', 'h2', 'h3'].map((h) => worker(h));
+    assert.equal(await c.exited, 0, c.lines.slice(-20).join('\n'));
+    await Promise.all(ws.map((w) => w.exited));
+    const s = steps(readMetrics(out)).slice(2);
+    const linkMs = (host: string) => median(s.map((r) => Object.entries(r.links).filter(([k]) => k.startsWith(`${host}@`)).map(([, l]) => l.downloadMs + l.uploadMs)[0] ?? NaN));
+    // tiny-cnn: 73 kB each way per step, about 58 ms at 10 Mbit/s; at 1 Gbit/s well under a millisecond
+    assert.ok(linkMs('h3') > 40, `h3 ${linkMs('h3')} ms`);
+    assert.ok(linkMs('h3') > 2 * Math.max(linkMs('h1'), linkMs('h2'), 1), `h3 ${linkMs('h3')} ms vs h1 ${linkMs('h1')}, h2 ${linkMs('h2')}`);
+  } finally {
+    net.shapeHost(net.host('h3'), '1gbit');
+  }
 });
