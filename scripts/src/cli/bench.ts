@@ -10,10 +10,11 @@ import { benchExchange } from '../bench/exchange.js';
 import { benchScaling } from '../bench/scaling.js';
 import { benchScale, machine } from '../bench/scale.js';
 import { writeScaleReport } from '../bench/scale-report.js';
+import { benchPeer } from '../bench/peer.js';
 import { choiceList, numbers } from '../experiment/plans.js';
 import { backendOption, resolveToken, trainOptions } from './options.js';
 
-const BENCHES = ['compute', 'exchange', 'scaling', 'scale', 'scale-report', 'echo-worker'] as const;
+const BENCHES = ['compute', 'exchange', 'scaling', 'scale', 'scale-report', 'peer', 'echo-worker'] as const;
 
 function benchOptions<T>(y: Argv<T>) {
   return backendOption(trainOptions(y), 'compute and scaling')
@@ -29,6 +30,8 @@ function benchOptions<T>(y: Argv<T>) {
     .option('rate', { type: 'string', default: '1gbit', describe: 'scale: tc tbf rate of every link with --netns-hosts' })
     .option('relays', { type: 'boolean', default: false, describe: 'scale, with --netns-hosts: one relay per host in front of its workers' })
     .option('grad-wire', { type: 'string', default: 'fp32' as const, choices: ['fp32', 'bf16', 'fp16', 'int8'] as const, describe: 'scale: how the simulated workers send gradients' })
+    .option('peer-dir', { type: 'string', default: '../shared/peers', describe: 'peer: the PyTorch peer\'s folder' })
+    .option('python', { type: 'string', default: '/usr/bin/python3', describe: 'peer: a Python that imports torch (Debian\'s python3-torch)' })
     .option('results', { type: 'string', default: 'bench/results/scale', describe: 'scale-report: the directory of `bench scale` JSON lines (*.jsonl)' })
     .option('max-bytes-per-step', { type: 'number', default: 4e9, describe: 'scale: skip points moving more than this through the coordinator per step' })
     .option('token', { type: 'string', describe: 'exchange and echo-worker: shared secret, which seals the session (default: $DTRAIN_TOKEN)' })
@@ -56,6 +59,9 @@ export function benchCommand(y: Argv): Argv {
       case 'scale':
         print({ bench: 'scale', ...machine() });
         await benchScale({ models: choiceList(a.models, Object.keys(MODELS), '--models'), workers: numbers(a.workersList, '--workers-list'), steps: a.steps, computeMs: a.computeMs, gradWire: a.gradWire, netnsHosts: a.netnsHosts, rate: a.rate, maxBytesPerStep: a.maxBytesPerStep, relays: a.relays }, (l) => process.stdout.write(l + '\n'));
+        break;
+      case 'peer':
+        print(await benchPeer({ peerDir: a.peerDir, python: a.python, reps: a.repeats, steps: a.steps, backend: a.backend }, (l) => process.stderr.write(`${l}\n`)));
         break;
       case 'scale-report':
         for (const f of writeScaleReport(a.results)) process.stderr.write(`wrote ${f}\n`);

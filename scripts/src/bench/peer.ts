@@ -1,0 +1,86 @@
+// `dtrain bench peer`: dtrain next to the PyTorch peer (../shared/peers, Debian's python3-torch), run
+// interleaved in one window, the order alternating every repetition: one core's forward+backward at
+// batch 64 (`bench compute` vs the peer's --mode fwdbwd, 1 thread), and 2 workers over 1 at 64 per worker
+// (`bench scaling` vs DDP gloo 2 x 1 thread over 1 x 1 thread). Prints the ratios as the headline, with
+// the absolute numbers, the machine, Node and its V8 flags.
+
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { median, TrainerError } from '@dtrain/common';
+import { CLI_PATH as CLI } from '../cli/path.js';
+
+export interface PeerArgs { peerDir: string; python: string; reps: number; steps: number; backend: string }
+
+/** The last JSON line a command printed. */
+function jsonOf(cmd: string, args: string[], cwd?: string): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      const line = out.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+      if (code !== 0 || !line) return reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err.slice(-400)}`));
+      resolve(JSON.parse(line) as Record<string, unknown>);
+    });
+  });
+}
+
+/** Why the peer cannot run here, or null. */
+export async function peerUnavailable(a: Pick<PeerArgs, 'peerDir' | 'python'>): Promise<string | null> {
+  if (!existsSync(join(a.peerDir, 'torch_ddp_cifar_cnn.py'))) return `no PyTorch peer in ${a.peerDir}`;
+  try {
+    await new Promise<void>((resolve, reject) => spawn(a.python, ['-c', 'import torch'], { stdio: 'ignore' }).once('exit', (c) => (c === 0 ? resolve() : reject(new Error()))).once('error', reject));
+    return null;
+  } catch {
+    return `${a.python} cannot import torch (apt-get install python3-torch; use /usr/bin/python3, not a pyenv shim)`;
+  }
+}
+
+const num = (r: Record<string, unknown>, k: string): number => Number(r[k]);
+
+async function oneRep(a: PeerArgs, rep: number): Promise<Record<string, number>> {
+  const torch = (procs: number, batch: number, mode: string[]) => jsonOf(a.python, [join(a.peerDir, 'torch_ddp_cifar_cnn.py'), '--procs', String(procs), '--threads-per-proc', '1', '--total-threads', String(procs), '--global-batch', String(batch), '--steps', String(a.steps), '--warmup', '5', ...mode]);
+  const runs: [string, () => Promise<number>][] = [
+    ['dtrainCompute', async () => num(await jsonOf(process.execPath, [CLI, 'bench', 'compute', '--backend', a.backend, '--batch-size', '64', '--steps', String(a.steps)]), 'imagesPerSecond')],
+    ['torchCompute', async () => num(await torch(1, 64, ['--mode', 'fwdbwd']), 'images_per_s')],
+    ['dtrainScaling', async () => {
+      const r = await jsonOf(process.execPath, [CLI, 'bench', 'scaling', '--backend', a.backend, '--batch-size', '64', '--steps', String(a.steps), '--repeats', '1', '--no-compute-only']);
+      scaling = { one: num(r, 'oneImagesPerSecond'), two: num(r, 'twoImagesPerSecond') };
+      return num(r, 'ratio');
+    }],
+    ['torchScaling', async () => {
+      const one = num(await torch(1, 64, []), 'images_per_s');
+      const two = num(await torch(2, 128, []), 'images_per_s');
+      ddp = { one, two };
+      return two / one;
+    }],
+  ];
+  let scaling = { one: 0, two: 0 };
+  let ddp = { one: 0, two: 0 };
+  const out: Record<string, number> = {};
+  for (const [name, run] of rep % 2 === 0 ? runs : [...runs].reverse()) out[name] = await run();
+  return { ...out, dtrainOne: scaling.one, dtrainTwo: scaling.two, ddpOne: ddp.one, ddpTwo: ddp.two };
+}
+
+export async function benchPeer(a: PeerArgs, progress: (line: string) => void): Promise<Record<string, unknown>> {
+  const why = await peerUnavailable(a);
+  if (why) throw new TrainerError('ERR_BAD_CONFIG', `the PyTorch peer cannot run: ${why}`, { hint: 'see ../shared/peers/README.md' });
+  const reps: Record<string, number>[] = [];
+  for (let i = 0; i < a.reps; i++) {
+    reps.push(await oneRep(a, i));
+    progress(JSON.stringify({ rep: i + 1, ...reps[i] }));
+  }
+  const m = (k: string): number => Number(median(reps.map((r) => r[k]!)).toFixed(3));
+  return {
+    bench: 'peer', computeRatio: Number((m('dtrainCompute') / m('torchCompute')).toFixed(3)),
+    scalingRatioOfRatios: Number((m('dtrainScaling') / m('torchScaling')).toFixed(3)), twoWorkerVsDdp: Number((m('dtrainTwo') / m('ddpTwo')).toFixed(3)),
+    medians: { dtrainComputeImagesPerSecond: m('dtrainCompute'), torchComputeImagesPerSecond: m('torchCompute'), dtrainScaling: m('dtrainScaling'), ddpScaling: m('torchScaling'), dtrainTwoImagesPerSecond: m('dtrainTwo'), ddpTwoImagesPerSecond: m('ddpTwo') },
+    reps: a.reps, steps: a.steps, backend: a.backend, cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version,
+    v8Flags: [...process.execArgv, ...(process.env['NODE_OPTIONS'] ? [process.env['NODE_OPTIONS']] : [])],
+  };
+}
