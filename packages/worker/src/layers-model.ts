@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tfjs from '@tensorflow/tfjs';
-import { buildManifest, TrainerError, type LayerSpec, type ModelSpec } from '@dtrain/common';
+import { buildManifest, paramCount, TrainerError, type LayerSpec, type ModelSpec } from '@dtrain/common';
 
 function layerFor(l: LayerSpec, first: { inputShape?: number[] }): tfjs.layers.Layer {
   switch (l.type) {
@@ -25,6 +25,9 @@ export function toLayersModel(spec: ModelSpec, weights: Float32Array): tfjs.Sequ
   const model = tfjs.sequential({ name: spec.name.replace(/[^A-Za-z0-9_]/g, '_') });
   spec.layers.forEach((l, i) => model.add(layerFor(l, i === 0 ? { inputShape: [...spec.inputShape] } : {})));
   const manifest = buildManifest(spec);
+  if (weights.length !== paramCount(manifest)) {
+    throw new TrainerError('ERR_SHAPE_MISMATCH', `${spec.name} has ${paramCount(manifest)} parameters; the weights given have ${weights.length}`);
+  }
   const tensors = manifest.map((p) => tfjs.tensor(weights.subarray(p.offset, p.offset + p.length), p.shape, 'float32'));
   const expected = model.getWeights().map((w) => w.shape.join('x'));
   if (expected.join() !== tensors.map((t) => t.shape.join('x')).join()) {
