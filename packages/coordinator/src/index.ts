@@ -12,3 +12,4 @@ export { RunDir, defaultRunDir, readMetrics, type StepRecord, type EvalRecord, t
 export { readSummary, type RunSummary } from './summary.js';
 export { WeightsFrames, type WeightsFrame } from './weights-frame.js';
 export { linkTimes, samplesDigest } from './step-stats.js';
+export { evalTasks, stepTasks } from './tasks.js';

@@ -11,6 +11,7 @@ import { runWorkerCommand } from './worker.js';
 import { spawnWorker } from './launch.js';
 import { allExited } from './children.js';
 import { resolveCluster, type ClusterPlan } from '../cluster/resolve.js';
+import { givenOptions } from './resume-options.js';
 
 function clusterOptions<T>(y: Argv<T>) {
   return schedOption(backendOption(listenOptions(serveOptions(y), 'rank 0 listens on this address'), 'workers'), 'workers\'')
@@ -40,10 +41,9 @@ export function clusterCommand(y: Argv): Argv {
   });
 }
 
-/** --workers only when given (flag, DTRAIN_WORKERS or --config): otherwise the world size decides. */
+/** --workers only when given (flag or DTRAIN_WORKERS): otherwise the world size decides. */
 function explicitWorkers(a: ClusterArgs): number | undefined {
-  const given = process.argv.some((x) => x === '--workers' || x.startsWith('--workers=')) || process.env['DTRAIN_WORKERS'] !== undefined;
-  return given ? a.workers : undefined;
+  return givenOptions(process.argv.slice(2), process.env).has('workers') ? a.workers : undefined;
 }
 
 function workerName(plan: ClusterPlan): string {

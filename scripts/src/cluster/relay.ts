@@ -10,7 +10,7 @@ import {
   cutBatch, encode, evalChunks, paramCount, RECONNECT_INITIAL_MS, RECONNECT_MAX_MS, TrainerError,
   type AssignMsg, type CoordinatorMsg, type EvaluateMsg, type EvalResultMsg, type GradientMsg, type WelcomeMsg,
 } from '@dtrain/common';
-import { WorkerPool, type RoundTask, type RunWelcome } from '@dtrain/coordinator';
+import { stepTasks, WorkerPool, type RoundTask, type RunWelcome } from '@dtrain/coordinator';
 import { CoordinatorLink } from '@dtrain/worker/link';
 
 export interface RelayOptions {
@@ -35,10 +35,7 @@ export interface RelayOptions {
 
 /** A shard's indices cut over the relay's ready local workers: one assignment frame each. */
 export function subTasks(msg: AssignMsg, workerIds: readonly number[]): RoundTask[] {
-  return cutBatch(msg.indices, workerIds, null).map((s) => ({
-    id: s.shardId, count: s.indices.length,
-    frame: encode({ kind: 'assign', step: msg.step, version: msg.version, epoch: msg.epoch, shardId: s.shardId, indices: s.indices.slice() }),
-  }));
+  return stepTasks(cutBatch(msg.indices, workerIds, null), msg.step, msg.version, msg.epoch);
 }
 
 /** The local gradient sums added in sub-shard order: the relay's one gradient for its shard. */
