@@ -30,7 +30,11 @@ export function fromBf16(h: number): number {
 /** float32 -> IEEE half bits, round to nearest even, overflow to infinity, subnormals kept. */
 export function toFp16(v: number): number {
   f32[0] = v;
-  const x = u32[0]!;
+  return fp16OfBits(u32[0]!);
+}
+
+/** toFp16 of the float32 whose bits are `x`. */
+function fp16OfBits(x: number): number {
   const sign = (x >>> 16) & 0x8000;
   const exp = (x >>> 23) & 0xff;
   const mant = x & 0x7fffff;
@@ -53,6 +57,12 @@ export function toFp16(v: number): number {
   return sign | out;
 }
 
+let fp16Table: Float32Array | null = null;
+/** The float32 value of every half (256 KB, built on first use): decoding is one lookup per value. */
+function fp16Values(): Float32Array {
+  return (fp16Table ??= Float32Array.from({ length: 65536 }, (_, h) => fromFp16(h)));
+}
+
 export function fromFp16(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
   const exp = (h >>> 10) & 0x1f;
@@ -65,68 +75,88 @@ export function fromFp16(h: number): number {
 /** Bytes per value on the wire. */
 export const wireBytes = (w: GradWire): number => (w === 'fp32' ? 4 : w === 'int8' ? 1 : 2);
 
-/** Quantize `v` (no error feedback), writing what it becomes back into `v`. */
-function quantize(v: Float32Array, wire: Exclude<GradWire, 'fp32'>): WireGradient {
-  const n = v.length;
-  if (wire === 'int8') {
-    const data = new Int8Array(n);
-    const scales = new Float32Array(Math.ceil(n / GRAD_BLOCK));
-    for (let b = 0; b < scales.length; b++) {
-      const lo = b * GRAD_BLOCK;
-      const hi = Math.min(n, lo + GRAD_BLOCK);
-      let max = 0;
-      for (let i = lo; i < hi; i++) max = Math.max(max, Math.abs(v[i]!));
-      const scale = Math.fround(max / 127);
-      scales[b] = scale;
-      for (let i = lo; i < hi; i++) {
-        const q = scale > 0 ? Math.max(-127, Math.min(127, Math.round(v[i]! / scale))) : 0;
-        data[i] = q;
-        v[i] = q * scale;
-      }
-    }
-    return { wire, data, scales };
-  }
-  const data = new Uint16Array(n);
-  const [to, from] = wire === 'bf16' ? [toBf16, fromBf16] : [toFp16, fromFp16];
-  for (let i = 0; i < n; i++) {
-    data[i] = to(v[i]!);
-    v[i] = from(data[i]!);
-  }
-  return { wire, data };
-}
-
 /** float32 values of a wire gradient, into `out`. */
 export function decompress(g: WireGradient, out: Float32Array): Float32Array {
   const d = g.data;
   if (g.wire === 'fp32') out.set(d as Float32Array);
-  else if (g.wire === 'int8') for (let i = 0; i < d.length; i++) out[i] = (d[i] as number) * g.scales![Math.floor(i / GRAD_BLOCK)]!;
-  else {
-    const from = g.wire === 'bf16' ? fromBf16 : fromFp16;
-    for (let i = 0; i < d.length; i++) out[i] = from(d[i] as number);
+  else if (g.wire === 'int8') {
+    for (let b = 0, lo = 0; lo < d.length; b++, lo += GRAD_BLOCK) {
+      const scale = g.scales![b]!;
+      for (let i = lo, hi = Math.min(d.length, lo + GRAD_BLOCK); i < hi; i++) out[i] = (d[i] as number) * scale;
+    }
+  } else if (g.wire === 'bf16') {
+    const bits = new Uint32Array(out.buffer, out.byteOffset, d.length);
+    for (let i = 0; i < d.length; i++) bits[i] = (d[i] as number) << 16;
+  } else {
+    const values = fp16Values();
+    for (let i = 0; i < d.length; i++) out[i] = values[d[i] as number]!;
   }
   return out;
 }
 
-/** One worker's compression with error feedback: the residual of each gradient joins the next one. */
+/**
+ * One worker's compression with error feedback: v = gradient + residual is rounded to the wire format and
+ * what rounding lost (v - sent, in float32) is the next residual. One pass per value (two for int8: the
+ * block's max first); nothing is allocated but the wire arrays returned.
+ */
 export class GradientCompressor {
-  private residual: Float32Array | null = null;
+  private residual = new Float32Array(0);
 
   constructor(readonly wire: GradWire) {}
 
   compress(grad: Float32Array): WireGradient {
     if (this.wire === 'fp32') return { wire: 'fp32', data: grad };
-    if (this.residual?.length !== grad.length) this.residual = new Float32Array(grad.length);
+    if (this.residual.length !== grad.length) this.residual = new Float32Array(grad.length);
+    return this.wire === 'int8' ? this.int8(grad) : this.half(grad, this.wire);
+  }
+
+  private int8(grad: Float32Array): WireGradient {
+    const n = grad.length;
     const e = this.residual;
-    const v = new Float32Array(grad.length);
-    for (let i = 0; i < v.length; i++) v[i] = grad[i]! + e[i]!;
-    const sent = Float32Array.from(v);
-    const out = quantize(sent, this.wire); // sent now holds what the coordinator will see
-    for (let i = 0; i < v.length; i++) e[i] = v[i]! - sent[i]!;
-    return out;
+    const data = new Int8Array(n);
+    const scales = new Float32Array(Math.ceil(n / GRAD_BLOCK));
+    for (let b = 0, lo = 0; lo < n; b++, lo += GRAD_BLOCK) {
+      const hi = Math.min(n, lo + GRAD_BLOCK);
+      let max = 0;
+      for (let i = lo; i < hi; i++) max = Math.max(max, Math.abs(Math.fround(grad[i]! + e[i]!)));
+      const scale = Math.fround(max / 127);
+      scales[b] = scale;
+      for (let i = lo; i < hi; i++) {
+        const v = Math.fround(grad[i]! + e[i]!);
+        const q = scale > 0 ? Math.max(-127, Math.min(127, Math.round(v / scale))) : 0;
+        data[i] = q;
+        e[i] = v - Math.fround(q * scale);
+      }
+    }
+    return { wire: 'int8', data, scales };
+  }
+
+  private half(grad: Float32Array, wire: 'bf16' | 'fp16'): WireGradient {
+    const n = grad.length;
+    const e = this.residual;
+    const data = new Uint16Array(n);
+    if (wire === 'bf16') {
+      for (let i = 0; i < n; i++) {
+        const v = Math.fround(grad[i]! + e[i]!);
+        const h = toBf16(v);
+        data[i] = h;
+        e[i] = v - fromBf16(h);
+      }
+    } else {
+      const bits = new Uint32Array(e.buffer, e.byteOffset, n); // v is written into e, read as bits, then e = v - sent
+      const values = fp16Values();
+      for (let i = 0; i < n; i++) {
+        e[i] = grad[i]! + e[i]!;
+        const h = fp16OfBits(bits[i]!);
+        data[i] = h;
+        e[i] = e[i]! - values[h]!;
+      }
+    }
+    return { wire, data };
   }
 
   /** Forget the residual (a new run, or a gradient that was never applied). */
   reset(): void {
-    this.residual = null;
+    this.residual = new Float32Array(0);
   }
 }

@@ -1,5 +1,7 @@
 // Conv2D filter gradient as a register-blocked GEMM micro-kernel with implicit im2col.
 
+import { madd } from './madd';
+
 // Positions per tile of the filter gradient: the tile's dy rows stay in L1 while every filter row
 // block streams over them.
 const TILE_POSITIONS: i32 = 96;
@@ -56,17 +58,17 @@ function block4x8(xp: usize, dy: usize, out: usize, q0: i32, q1: i32, oh: i32, o
     for (let ox = 0; ox < ow; ox++) {
       const g0 = v128.load(pd), g1 = v128.load(pd, 16);
       const x0 = v128.load32_splat(px);
-      a0 = f32x4.add(a0, f32x4.mul(x0, g0));
-      a1 = f32x4.add(a1, f32x4.mul(x0, g1));
+      a0 = madd(a0, x0, g0);
+      a1 = madd(a1, x0, g1);
       const x1 = v128.load32_splat(px, 4);
-      b0 = f32x4.add(b0, f32x4.mul(x1, g0));
-      b1 = f32x4.add(b1, f32x4.mul(x1, g1));
+      b0 = madd(b0, x1, g0);
+      b1 = madd(b1, x1, g1);
       const x2 = v128.load32_splat(px, 8);
-      c0 = f32x4.add(c0, f32x4.mul(x2, g0));
-      c1 = f32x4.add(c1, f32x4.mul(x2, g1));
+      c0 = madd(c0, x2, g0);
+      c1 = madd(c1, x2, g1);
       const x3 = v128.load32_splat(px, 12);
-      d0 = f32x4.add(d0, f32x4.mul(x3, g0));
-      d1 = f32x4.add(d1, f32x4.mul(x3, g1));
+      d0 = madd(d0, x3, g0);
+      d1 = madd(d1, x3, g1);
       px += xStep;
       pd += rowStride;
     }
@@ -88,8 +90,8 @@ function block1x8(xp: usize, dy: usize, out: usize, q0: i32, q1: i32, oh: i32, o
     let pd = dy + ((<usize>(q * ow * co + o)) << 2);
     for (let ox = 0; ox < ow; ox++) {
       const x0 = v128.load32_splat(px);
-      a0 = f32x4.add(a0, f32x4.mul(x0, v128.load(pd)));
-      a1 = f32x4.add(a1, f32x4.mul(x0, v128.load(pd, 16)));
+      a0 = madd(a0, x0, v128.load(pd));
+      a1 = madd(a1, x0, v128.load(pd, 16));
       px += xStep;
       pd += rowStride;
     }

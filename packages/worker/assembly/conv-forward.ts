@@ -1,5 +1,7 @@
 // Conv2D forward with bias and ReLU fused in.
 
+import { madd } from './madd';
+
 import { dxPos } from './conv-input-grad';
 
 /**
@@ -44,17 +46,17 @@ function forward4x8(x0: usize, x1: usize, x2: usize, x3: usize, w: usize, bias: 
     for (let jj: usize = 0; jj < end; jj += 4) {
       const w0 = v128.load(pw), w1 = v128.load(pw, 16);
       const v0 = v128.load32_splat(x0 + r + jj);
-      a0 = f32x4.add(a0, f32x4.mul(v0, w0));
-      a1 = f32x4.add(a1, f32x4.mul(v0, w1));
+      a0 = madd(a0, v0, w0);
+      a1 = madd(a1, v0, w1);
       const v1 = v128.load32_splat(x1 + r + jj);
-      c0 = f32x4.add(c0, f32x4.mul(v1, w0));
-      c1 = f32x4.add(c1, f32x4.mul(v1, w1));
+      c0 = madd(c0, v1, w0);
+      c1 = madd(c1, v1, w1);
       const v2 = v128.load32_splat(x2 + r + jj);
-      d0 = f32x4.add(d0, f32x4.mul(v2, w0));
-      d1 = f32x4.add(d1, f32x4.mul(v2, w1));
+      d0 = madd(d0, v2, w0);
+      d1 = madd(d1, v2, w1);
       const v3 = v128.load32_splat(x3 + r + jj);
-      e0 = f32x4.add(e0, f32x4.mul(v3, w0));
-      e1 = f32x4.add(e1, f32x4.mul(v3, w1));
+      e0 = madd(e0, v3, w0);
+      e1 = madd(e1, v3, w1);
       pw += wStep;
     }
   }

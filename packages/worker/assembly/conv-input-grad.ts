@@ -1,5 +1,7 @@
 // Conv2D input gradient as a register-blocked micro-kernel (4 positions x 8 entries).
 
+import { madd } from './madd';
+
 /**
  * Conv2D input gradient into a padded dxp [n,hp,wp,c] (zeroed here), from dy [n,oh,ow,co] and the
  * filter w [kh,kw,c,co]:  dxp[b, oy*sh+ki, ox*sw+kj, ci] += sum_o w[ki,kj,ci,o] * dy[b,oy,ox,o].
@@ -73,17 +75,17 @@ function inputGrad4x8(g: usize, dyRow: usize, w: usize, wStride: usize, co: i32,
     const oo = (<usize>o) << 2;
     const w0 = v128.load(w), w1 = v128.load(w, 16);
     const y0 = v128.load32_splat(g + oo);
-    a0 = f32x4.add(a0, f32x4.mul(y0, w0));
-    a1 = f32x4.add(a1, f32x4.mul(y0, w1));
+    a0 = madd(a0, y0, w0);
+    a1 = madd(a1, y0, w1);
     const y1 = v128.load32_splat(g1 + oo);
-    b0 = f32x4.add(b0, f32x4.mul(y1, w0));
-    b1 = f32x4.add(b1, f32x4.mul(y1, w1));
+    b0 = madd(b0, y1, w0);
+    b1 = madd(b1, y1, w1);
     const y2 = v128.load32_splat(g2 + oo);
-    c0 = f32x4.add(c0, f32x4.mul(y2, w0));
-    c1 = f32x4.add(c1, f32x4.mul(y2, w1));
+    c0 = madd(c0, y2, w0);
+    c1 = madd(c1, y2, w1);
     const y3 = v128.load32_splat(g3 + oo);
-    e0 = f32x4.add(e0, f32x4.mul(y3, w0));
-    e1 = f32x4.add(e1, f32x4.mul(y3, w1));
+    e0 = madd(e0, y3, w0);
+    e1 = madd(e1, y3, w1);
     w += wStride;
   }
   // Sequential read-modify-writes: windows of neighbouring positions overlap when the stride is small.

@@ -186,13 +186,18 @@ export class NetHarness {
   }
 }
 
+/** A tc rate in bits per second ("1gbit" -> 1e9, "500mbit" -> 5e8, "5mbit" -> 5e6), or null when it is not one. */
+export function rateBits(rate: string): number | null {
+  const m = /^(\d+(?:\.\d+)?)(k|m|g)?bit$/i.exec(rate);
+  return m ? Number(m[1]) * ({ k: 1e3, m: 1e6, g: 1e9 }[(m[2] ?? '').toLowerCase() as 'k' | 'm' | 'g'] ?? 1) : null;
+}
+
 /**
  * The token bucket: what tbf needs at least (rate / HZ, one timer tick of traffic at HZ = 250, plus 25%),
  * and no more, so that a transfer larger than a few packets really runs at the rate.
  */
 function burstFor(rate: string): string {
-  const m = /^(\d+(?:\.\d+)?)(k|m|g)?bit$/i.exec(rate);
-  const bits = m ? Number(m[1]) * ({ k: 1e3, m: 1e6, g: 1e9 }[(m[2] ?? '').toLowerCase() as 'k' | 'm' | 'g'] ?? 1) : 1e9;
+  const bits = rateBits(rate) ?? 1e9;
   return `${Math.max(32, Math.ceil((bits / 8 / 250) * 1.25 / 1024))}kb`;
 }
 

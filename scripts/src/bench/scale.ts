@@ -10,7 +10,7 @@ import { mkdtempSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildManifest, getModelSpec, median, paramCount, TrainerError, type GradWire, type TrainConfig } from '@dtrain/common';
-import { NetHarness } from './netns.js';
+import { NetHarness, rateBits } from './netns.js';
 import { openSoloRun, type StepRecord } from '@dtrain/coordinator';
 import { CLI_PATH as CLI } from '../cli/path.js';
 import { allExited } from '../cli/children.js';
@@ -94,9 +94,9 @@ export const netnsEchoWorkers = (net: NetHarness, computeMs: number): WorkerSpaw
 
 /** "1gbit" -> 1, "500mbit" -> 0.5 (the tc rate in Gbit/s). */
 export function rateGbit(rate: string): number {
-  const m = /^(\d+(?:\.\d+)?)(k|m|g)bit$/i.exec(rate);
-  if (!m) throw new TrainerError('ERR_BAD_CONFIG', `--rate ${rate} is not a tc rate`, { hint: 'e.g. --rate 1gbit or --rate 100mbit' });
-  return (Number(m[1]) * { k: 1e3, m: 1e6, g: 1e9 }[m[2]!.toLowerCase() as 'k' | 'm' | 'g']) / 1e9;
+  const bits = rateBits(rate);
+  if (bits === null) throw new TrainerError('ERR_BAD_CONFIG', `--rate ${rate} is not a tc rate`, { hint: 'e.g. --rate 1gbit or --rate 100mbit' });
+  return bits / 1e9;
 }
 
 export interface ScaleArgs { models: string[]; workers: number[]; steps: number; computeMs: number; gradWire: GradWire; netnsHosts: number; rate: string; maxBytesPerStep: number; relays?: boolean }
