@@ -34,7 +34,7 @@ export function conv2dForward(xp: usize, w: usize, bias: usize, y: usize, n: i32
   }
 }
 
-function forward4x8(x0: usize, x1: usize, x2: usize, x3: usize, w: usize, bias: usize, out: usize, yRow: usize,
+export function forward4x8(x0: usize, x1: usize, x2: usize, x3: usize, w: usize, bias: usize, out: usize, yRow: usize,
   co: i32, kh: i32, kwc: i32, rowBytes: usize, relu: i32): void {
   const b0 = v128.load(bias), b1 = v128.load(bias, 16);
   let a0 = b0, a1 = b1, c0 = b0, c1 = b1, d0 = b0, d1 = b1, e0 = b0, e1 = b1;

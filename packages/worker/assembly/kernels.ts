@@ -9,4 +9,4 @@ export { padCopy, cropCopy } from './copy';
 export { conv2dInputGrad } from './conv-input-grad';
 export { conv2dFilterGrad } from './conv-filter-grad';
 export { sumRows, reluGrad } from './elementwise';
-export { conv2dForward } from './conv-forward';
+export { conv2dForward, forward4x8 } from './conv-forward';

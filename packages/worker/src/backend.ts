@@ -11,10 +11,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { TrainerError } from '@dtrain/common';
 import { installConvGradient } from './conv.js';
 import { installFastGradients } from './gradients.js';
+import type { KernelBuild } from './kernel-module.js';
 import { installWasmKernels } from './wasm-kernels.js';
 
-export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
-export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
+/** `wasm` runs dtrain's kernels with fused multiply-adds where the engine can (kernel-module.ts), `wasm-simd` never. */
+export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'wasm-simd' | 'cpu';
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'wasm-simd', 'cpu'];
 
 export interface BackendInfo {
   /** tfjs backend name in use: tensorflow, wasm or cpu. */
@@ -23,6 +25,8 @@ export interface BackendInfo {
   provider: string;
   /** Why this backend, and why not the ones before it. */
   reason: string;
+  /** On wasm: which build of dtrain's kernels runs. */
+  kernels?: KernelBuild;
 }
 
 const require = createRequire(import.meta.url);
@@ -81,15 +85,16 @@ export async function selectBackend(choice: BackendChoice): Promise<BackendInfo>
       });
     }
   }
-  if (choice === 'auto' || choice === 'wasm') {
+  if (choice === 'auto' || choice === 'wasm' || choice === 'wasm-simd') {
     try {
       await useBackend('wasm');
-      installWasmKernels();
+      const build = installWasmKernels(choice === 'wasm-simd' ? 'simd' : 'auto');
       installConvGradient();
       installFastGradients();
-      return { name: 'wasm', provider: '@tensorflow/tfjs-backend-wasm', reason: [...notes, 'using wasm (XNNPACK) with dtrain SIMD kernels and gradients'].join('; ') };
+      const kernels = build === 'fma' ? 'SIMD kernels with fused multiply-add (relaxed SIMD)' : 'SIMD kernels';
+      return { name: 'wasm', provider: '@tensorflow/tfjs-backend-wasm', reason: [...notes, `using wasm (XNNPACK) with dtrain ${kernels} and gradients`].join('; '), kernels: build };
     } catch (e) {
-      if (choice === 'wasm') throw new TrainerError('ERR_BACKEND', `wasm backend failed: ${firstLine(e)}`, { hint: 'use --backend cpu' });
+      if (choice !== 'auto') throw new TrainerError('ERR_BACKEND', `wasm backend failed: ${firstLine(e)}`, { hint: 'use --backend cpu' });
       notes.push(`wasm failed (${firstLine(e)})`);
     }
   }

@@ -11,6 +11,8 @@ import type { BackendInfo } from './backend.js';
 export interface ComputeBenchResult {
   bench: 'compute';
   backend: string;
+  /** On wasm: which build of dtrain's kernels ran (fma or simd). */
+  kernels?: string;
   model: string;
   batchSize: number;
   iterations: number;
@@ -71,7 +73,7 @@ export async function benchCompute(backend: BackendInfo, model: string, batchSiz
   for (const k of prof.kernels) kernelsMs[k.name] = (kernelsMs[k.name] ?? 0) + (typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0);
   const sorted = Object.fromEntries(Object.entries(kernelsMs).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, Number(v.toFixed(2))]));
   const result: ComputeBenchResult = {
-    bench: 'compute', backend: backend.name, model, batchSize, iterations, msPerBatch: Number(ms.toFixed(2)),
+    bench: 'compute', backend: backend.name, ...(backend.kernels ? { kernels: backend.kernels } : {}), model, batchSize, iterations, msPerBatch: Number(ms.toFixed(2)),
     ...computeRates(batchSize, ms, forwardFlops(spec)),
     kernelsMs: sorted, numTensorsDrift: tf.memory().numTensors - tensors0,
     rssMbStart: Math.round(rss0 / 2 ** 20), rssMbEnd: Math.round(process.memoryUsage().rss / 2 ** 20), rssMbTrace: rssTrace,

@@ -1,4 +1,4 @@
-// dtrain's SIMD kernels (packages/worker/assembly/kernels.ts, built to dist/kernels.wasm) registered on
+// dtrain's SIMD kernels (packages/worker/assembly/kernels.ts, built twice: see kernel-module.ts) registered on
 // tfjs' wasm backend. The module imports the backend's own WebAssembly.Memory, so kernels read and
 // write tensors in place, with no copies:
 //  - Conv2DBackpropFilter: wasm has none; a register-blocked GEMM with implicit im2col.
@@ -11,10 +11,10 @@
 //    (stock wasm copies; the engine clones every tensor it saves for the backward pass).
 //  - DtrainReluGrad: dy where x > 0 in one pass (tfjs' Relu gradient runs Step, a float32 Cast copy and Mul).
 
-import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { TrainerError } from '@dtrain/common';
+import { chooseKernelBuild, kernelBytes, type KernelBuild } from './kernel-module.js';
 
 export const BIAS_GRAD_KERNEL = 'DtrainBiasGrad';
 export const RELU_GRAD_KERNEL = 'DtrainReluGrad';
@@ -35,19 +35,9 @@ interface KernelExports {
     oh: number, ow: number, co: number, kh: number, kw: number, sh: number, sw: number, relu: number): void;
 }
 
-export const KERNELS_WASM_URL = new URL('../kernels.wasm', import.meta.url);
-
-/** Instantiate the kernel module over a memory (the wasm backend's, or any for tests). */
-export function instantiateKernels(memory: WebAssembly.Memory): KernelExports {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(KERNELS_WASM_URL);
-  } catch (e) {
-    throw new TrainerError('ERR_BACKEND', `dtrain's wasm kernels are missing (${(e as Error).message})`, {
-      hint: 'build them: pnpm run build',
-    });
-  }
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+/** Instantiate a build of the kernel module over a memory (the wasm backend's, or any for tests). */
+export function instantiateKernels(memory: WebAssembly.Memory, build: KernelBuild): KernelExports {
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(kernelBytes(build)), { env: { memory } });
   return instance.exports as unknown as KernelExports;
 }
 
@@ -195,21 +185,23 @@ const WASM_KERNELS: readonly { name: string; replaces: boolean; make: MakeKernel
   { name: RELU_GRAD_KERNEL, replaces: false, make: reluGrad },
 ];
 
-let installed = false;
+let installed: KernelBuild | null = null;
 
-/** Register the kernels on the current (wasm) backend; idempotent. */
-export function installWasmKernels(): void {
-  if (installed) return;
+/** Register the kernels on the current (wasm) backend (again only when the build changes); returns the build. */
+export function installWasmKernels(want: 'auto' | 'simd'): KernelBuild {
+  const build = chooseKernelBuild(want);
+  if (installed === build) return build;
   const backend = tf.backend() as unknown as BackendWasm & { wasm: { asm?: { memory?: unknown } } };
   const memory = backend.wasm.asm?.memory;
   if (!(memory instanceof WebAssembly.Memory)) {
     throw new TrainerError('ERR_BACKEND', 'tfjs wasm backend does not expose its memory; cannot install dtrain kernels');
   }
-  const k = instantiateKernels(memory);
+  const k = instantiateKernels(memory, build);
   const context: KernelContext = { backend, k, at: (t) => backend.getMemoryOffset(t.dataId) };
   for (const { name, replaces, make } of WASM_KERNELS) {
-    if (replaces) tf.unregisterKernel(name, 'wasm');
+    if (replaces || installed !== null) tf.unregisterKernel(name, 'wasm'); // ours from an earlier build too
     tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: make(context) });
   }
-  installed = true;
+  installed = build;
+  return build;
 }

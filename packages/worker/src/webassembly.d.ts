@@ -1,5 +1,6 @@
-// The slice of the WebAssembly JS API that wasm-kernels.ts uses (lib.dom declares it; @types/node 20 does not).
+// The slice of the WebAssembly JS API that wasm-kernels.ts and kernel-module.ts use (lib.dom declares it; @types/node 20 does not).
 declare namespace WebAssembly {
+  function validate(bytes: Uint8Array): boolean;
   class Memory {
     constructor(descriptor: { initial: number; maximum?: number });
     readonly buffer: ArrayBuffer;

@@ -11,6 +11,7 @@ for (const pad of ['valid', 'same'] as const) {
     cases.push({ x: [2, 9, 9, 3], k: 3, co: 4, stride, pad });
     cases.push({ x: [3, 8, 7, 5], k: 3, co: 6, stride, pad });
     cases.push({ x: [1, 6, 6, 2], k: 1, co: 3, stride, pad });
+    cases.push({ x: [2, 9, 9, 8], k: 3, co: 16, stride, pad }); // the 4x8 SIMD micro-kernels, not only remainders
   }
 }
 
@@ -32,7 +33,9 @@ before(async () => {
   await selectBackend('wasm');
 });
 
-test('Conv2D filter and input gradients match tfjs reference kernels (valid/same, stride 1/2)', async () => {
+// Both kernel builds (kernel-module.ts) must meet the same 1e-5: the FMA build rounds each multiply-add once
+// instead of twice, so its error against the float32 reference is no larger than the SIMD build's.
+test('Conv2D filter and input gradients match tfjs reference kernels (valid/same, stride 1/2; both kernel builds)', async () => {
   let seed = 100;
   for (const c of cases) {
     const [n, h, w, ci] = c.x;
@@ -44,8 +47,9 @@ test('Conv2D filter and input gradients match tfjs reference kernels (valid/same
     const wt = randomArray(wShape.reduce((a, b) => a * b), seed++);
     const dy = randomArray(dyShape.reduce((a, b) => a * b), seed++);
     const ref = await reference(x, c.x, wt, wShape, dy, dyShape, c.stride, c.pad);
-    for (const backend of ['wasm', 'cpu']) {
-      await tf.setBackend(backend);
+    for (const backend of ['wasm-simd', 'wasm', 'cpu'] as const) {
+      if (backend === 'cpu') await tf.setBackend('cpu');
+      else await selectBackend(backend);
       const xT = tf.tensor4d(x, c.x);
       const wT = tf.tensor4d(wt, wShape as [number, number, number, number]);
       const dyT = tf.tensor4d(dy, dyShape as [number, number, number, number]);

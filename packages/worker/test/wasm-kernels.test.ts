@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '@dtrain/worker';
-import { KERNELS_WASM_URL } from '../src/wasm-kernels.js';
+import { KERNEL_FILES } from '../src/kernel-module.js';
 import { convLayer } from '../src/conv.js';
 import { randomArray, relError } from './helpers.js';
 
@@ -81,8 +81,8 @@ test('the bias gradient of Add ([..., c] + [c]) matches the cpu backend, for c w
   await tf.setBackend('wasm');
 });
 
-test('the kernel module imports only a memory and has no data section (safe to share tfjs-wasm memory)', () => {
-  const bytes = readFileSync(KERNELS_WASM_URL);
+for (const build of ['simd', 'fma'] as const) test(`the ${build} kernel module imports only a memory and has no data section (safe to share tfjs-wasm memory)`, () => {
+  const bytes = readFileSync(KERNEL_FILES[build]);
   const mod = new WebAssembly.Module(bytes);
   const imports = (WebAssembly.Module as unknown as { imports(m: WebAssembly.Module): { module: string; name: string; kind: string }[] }).imports(mod);
   assert.deepEqual(imports, [{ module: 'env', name: 'memory', kind: 'memory' }]);
@@ -133,7 +133,8 @@ test('Identity shares memory by reference count: a clone outlives its source and
   c.dispose();
 });
 
-test('fused Conv2D + bias + ReLU and its gradients match conv2d + add + relu on the cpu backend', async () => {
+for (const kernels of ['wasm-simd', 'wasm'] as const) test(`fused Conv2D + bias + ReLU and its gradients match conv2d + add + relu on the cpu backend (--backend ${kernels})`, async () => {
+  await selectBackend(kernels);
   let seed = 900;
   const shapes: [Shape4, number][] = [[[2, 9, 9, 3], 8], [[3, 8, 7, 5], 6], [[1, 6, 6, 8], 16], [[2, 7, 7, 4], 3]];
   for (const [xShape, co] of shapes) {

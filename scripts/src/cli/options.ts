@@ -123,7 +123,7 @@ export function checkPort(port: number, flag = '--port'): number {
 }
 
 export function backendOption<T>(y: Argv<T>, who: string) {
-  return y.option('backend', { type: 'string', default: 'auto' as const, choices: BACKEND_CHOICES, describe: `tfjs backend for ${who}: auto = tensorflow (native, GPU if present) if it loads, else wasm, else cpu`, group: 'Network:' });
+  return y.option('backend', { type: 'string', default: 'auto' as const, choices: BACKEND_CHOICES, describe: `tfjs backend for ${who}: auto = tensorflow (native, GPU if present) if it loads, else wasm, else cpu; wasm runs dtrain's kernels with fused multiply-adds where the engine can, wasm-simd without`, group: 'Network:' });
 }
 
 export function schedOption<T>(y: Argv<T>, who: string) {
