@@ -9,4 +9,8 @@ export { padCopy, cropCopy } from './copy';
 export { conv2dInputGrad } from './conv-input-grad';
 export { conv2dFilterGrad } from './conv-filter-grad';
 export { sumRows, reluGrad } from './elementwise';
-export { conv2dForward, forward4x8 } from './conv-forward';
+export { conv2dForward } from './conv-forward';
+// Exported only so that Binaryen keeps it a function of its own: inlined into conv2dForward (which it does
+// to the smaller FMA build), V8 allocated the merged loops' registers badly and the FMA forward ran 2.5x
+// slower than the baseline (measured with both builds side by side on conv2 of the reference CNN).
+export { forward4x8 } from './conv-forward';
