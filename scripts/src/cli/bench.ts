@@ -29,7 +29,6 @@ function benchOptions<T>(y: Argv<T>) {
     .option('netns-hosts', { type: 'number', default: 0, describe: 'scale: run the workers on this many network-namespace hosts (root), the coordinator here, links shaped to --rate' })
     .option('rate', { type: 'string', default: '1gbit', describe: 'scale: tc tbf rate of every link with --netns-hosts' })
     .option('relays', { type: 'boolean', default: false, describe: 'scale, with --netns-hosts: one relay per host in front of its workers' })
-    .option('grad-wire', { type: 'string', default: 'fp32' as const, choices: ['fp32', 'bf16', 'fp16', 'int8'] as const, describe: 'scale: how the simulated workers send gradients' })
     .option('peer-dir', { type: 'string', default: '../shared/peers', describe: 'peer: the PyTorch peer\'s folder' })
     .option('python', { type: 'string', default: '/usr/bin/python3', describe: 'peer: a Python that imports torch (Debian\'s python3-torch)' })
     .option('results', { type: 'string', default: 'bench/results/scale', describe: 'scale-report: the directory of `bench scale` JSON lines (*.jsonl)' })
