@@ -88,11 +88,18 @@ function bool(o: Obj, key: string): boolean {
   return v;
 }
 
-/** One branch-free pass: x * 0 is NaN exactly for NaN and +-Infinity (0.087 vs 0.110 ms per 122,570 floats with a branch per element). */
+/** Branch-free: x * 0 is NaN exactly for NaN and +-Infinity (0.062 ms per 122,570 floats with four sums, 0.127 with one, side by side in one process; a branch per element was slower still). */
 export function allFinite(v: Float32Array): boolean {
-  let acc = 0;
-  for (let i = 0; i < v.length; i++) acc += v[i]! * 0;
-  return acc === 0;
+  let a = 0, b = 0, c = 0, d = 0;
+  const n4 = v.length & ~3;
+  for (let i = 0; i < n4; i += 4) {
+    a += v[i]! * 0;
+    b += v[i + 1]! * 0;
+    c += v[i + 2]! * 0;
+    d += v[i + 3]! * 0;
+  }
+  for (let i = n4; i < v.length; i++) a += v[i]! * 0;
+  return a + b + c + d === 0;
 }
 
 function floats(o: Obj, key: string, length: number): Float32Array {
