@@ -43,10 +43,15 @@ export async function peerUnavailable(a: Pick<PeerArgs, 'peerDir' | 'python'>): 
 
 const num = (r: Record<string, unknown>, k: string): number => Number(r[k]);
 
-async function oneRep(a: PeerArgs, rep: number): Promise<Record<string, number>> {
+/** One repetition; `kernels` collects which build of dtrain's wasm kernels ran. */
+async function oneRep(a: PeerArgs, rep: number, kernels: Set<string>): Promise<Record<string, number>> {
   const torch = (procs: number, batch: number, mode: string[]) => jsonOf(a.python, [join(a.peerDir, 'torch_ddp_cifar_cnn.py'), '--procs', String(procs), '--threads-per-proc', '1', '--total-threads', String(procs), '--global-batch', String(batch), '--steps', String(a.steps), '--warmup', '5', ...mode]);
   const runs: [string, () => Promise<number>][] = [
-    ['dtrainCompute', async () => num(await jsonOf(process.execPath, [CLI, 'bench', 'compute', '--backend', a.backend, '--batch-size', '64', '--steps', String(a.steps)]), 'imagesPerSecond')],
+    ['dtrainCompute', async () => {
+      const r = await jsonOf(process.execPath, [CLI, 'bench', 'compute', '--backend', a.backend, '--batch-size', '64', '--steps', String(a.steps)]);
+      kernels.add(String(r['kernels'] ?? r['backend']));
+      return num(r, 'imagesPerSecond');
+    }],
     ['torchCompute', async () => num(await torch(1, 64, ['--mode', 'fwdbwd']), 'images_per_s')],
     ['dtrainScaling', async () => {
       const r = await jsonOf(process.execPath, [CLI, 'bench', 'scaling', '--backend', a.backend, '--batch-size', '64', '--steps', String(a.steps), '--repeats', '1', '--no-compute-only']);
@@ -71,8 +76,9 @@ export async function benchPeer(a: PeerArgs, progress: (line: string) => void): 
   const why = await peerUnavailable(a);
   if (why) throw new TrainerError('ERR_BAD_CONFIG', `the PyTorch peer cannot run: ${why}`, { hint: 'see ../shared/peers/README.md' });
   const reps: Record<string, number>[] = [];
+  const kernels = new Set<string>();
   for (let i = 0; i < a.reps; i++) {
-    reps.push(await oneRep(a, i));
+    reps.push(await oneRep(a, i, kernels));
     progress(JSON.stringify({ rep: i + 1, ...reps[i] }));
   }
   const m = (k: string): number => Number(median(reps.map((r) => r[k]!)).toFixed(3));
@@ -80,7 +86,7 @@ export async function benchPeer(a: PeerArgs, progress: (line: string) => void): 
     bench: 'peer', computeRatio: Number((m('dtrainCompute') / m('torchCompute')).toFixed(3)),
     scalingRatioOfRatios: Number((m('dtrainScaling') / m('torchScaling')).toFixed(3)), twoWorkerVsDdp: Number((m('dtrainTwo') / m('ddpTwo')).toFixed(3)),
     medians: { dtrainComputeImagesPerSecond: m('dtrainCompute'), torchComputeImagesPerSecond: m('torchCompute'), dtrainScaling: m('dtrainScaling'), ddpScaling: m('torchScaling'), dtrainTwoImagesPerSecond: m('dtrainTwo'), ddpTwoImagesPerSecond: m('ddpTwo') },
-    reps: a.reps, steps: a.steps, backend: a.backend, cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version,
+    reps: a.reps, steps: a.steps, backend: a.backend, kernels: [...kernels].join(','), cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version,
     v8Flags: [...process.execArgv, ...(process.env['NODE_OPTIONS'] ? [process.env['NODE_OPTIONS']] : [])],
   };
 }
