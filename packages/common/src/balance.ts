@@ -45,11 +45,15 @@ export class SpeedTracker {
 
 /**
  * Cut a batch over the live workers: shard i goes to the i-th lowest worker id (the order in which a
- * Round assigns tasks). Evenly, or by speed once every live worker has been measured.
+ * Round assigns tasks). In proportion to `slots` (the workers behind each connection: a relay of k local
+ * workers takes k shares; deterministic, so a fixed topology stays bit-reproducible), or by speed once
+ * every live worker has been measured.
  */
-export function cutBatch(batch: Uint32Array, workerIds: readonly number[], speeds: SpeedTracker | null): Shard[] {
+export function cutBatch(batch: Uint32Array, workerIds: readonly number[], speeds: SpeedTracker | null, slots?: (id: number) => number): Shard[] {
   const ids = [...workerIds].sort((a, b) => a - b);
   const numShards = Math.max(1, Math.min(ids.length, batch.length));
-  const weights = speeds && numShards === ids.length ? speeds.weights(ids) : null;
-  return splitShards(batch, numShards, weights ?? undefined);
+  if (numShards !== ids.length) return splitShards(batch, numShards);
+  const bySpeed = speeds ? speeds.weights(ids) : null;
+  const bySlots = slots && ids.some((id) => slots(id) !== 1) ? ids.map(slots) : null;
+  return splitShards(batch, numShards, bySpeed ?? bySlots ?? undefined);
 }

@@ -7,7 +7,7 @@ import { decompress, GRAD_WIRES, type GradWire } from './compress.js';
 import { TrainerError, type ErrorCode } from './errors.js';
 import type { DatasetSpec } from './datasets.js';
 import type { Manifest } from './model.js';
-import { MAX_BATCH_SIZE } from './limits.js';
+import { MAX_BATCH_SIZE, MAX_WORKERS } from './limits.js';
 
 export type EvalSplit = 'val' | 'test';
 
@@ -30,6 +30,8 @@ export type CoordinatorMsg = ChallengeMsg | WelcomeMsg | RejectMsg | WeightsMsg 
 export interface HelloMsg {
   kind: 'hello'; protocol: number; mac: string; nonce: string; name: string; host: string; pid: number;
   backend: string; backendReason: string;
+  /** Workers behind this connection (a relay's local workers; 1 for a worker): even shards are cut in proportion. */
+  slots?: number;
 }
 export interface ReadyMsg { kind: 'ready'; modelFingerprint: string; datasetFingerprint: string }
 export interface GradientMsg {
@@ -179,6 +181,7 @@ export function parseWorkerMsg(raw: unknown, ctx: ParseContext): WorkerMsg {
       return {
         kind, protocol: int(o, 'protocol'), mac: str(o, 'mac', 128), nonce: str(o, 'nonce', 128), name: str(o, 'name'), host: str(o, 'host'),
         pid: int(o, 'pid'), backend: str(o, 'backend', 32), backendReason: str(o, 'backendReason', 2000),
+        ...(o['slots'] === undefined ? {} : { slots: int(o, 'slots', 1, MAX_WORKERS) }),
       };
     case 'ready':
       return { kind, modelFingerprint: str(o, 'modelFingerprint', 64), datasetFingerprint: str(o, 'datasetFingerprint', 64) };

@@ -58,7 +58,7 @@ export class SessionCipher {
 }
 
 /** Who a worker says it is in its hello. */
-export type WorkerIdentity = Pick<HelloMsg, 'name' | 'host' | 'pid' | 'backend' | 'backendReason'>;
+export type WorkerIdentity = Pick<HelloMsg, 'name' | 'host' | 'pid' | 'backend' | 'backendReason' | 'slots'>;
 
 /**
  * A worker's answer to a challenge: its hello (with a fresh nonce of its own and, when the coordinator

@@ -28,6 +28,15 @@ test('malformed frames are refused with a reason', () => {
   assert.throws(() => parseCoordinatorMsg({ kind: 'assign', step: 1, version: 0, epoch: 0, shardId: 0, indices: new Uint32Array([100]) }, ctx), /outside the dataset/);
 });
 
+test('hello.slots: the workers behind a connection, 1..MAX_WORKERS, absent for a plain worker', () => {
+  const hello = (o: object) => ({ kind: 'hello', protocol: 7, mac: '', nonce: 'n', name: 'r', host: 'h', pid: 1, backend: 'relay', backendReason: 'x', ...o });
+  assert.equal((parseWorkerMsg(hello({}), ctx) as { slots?: number }).slots, undefined);
+  assert.equal((parseWorkerMsg(hello({ slots: 8 }), ctx) as { slots?: number }).slots, 8);
+  assert.throws(() => parseWorkerMsg(hello({ slots: 0 }), ctx), code('ERR_BAD_FRAME'));
+  assert.throws(() => parseWorkerMsg(hello({ slots: 257 }), ctx), code('ERR_BAD_FRAME'));
+  assert.throws(() => parseWorkerMsg(hello({ slots: 2.5 }), ctx), code('ERR_BAD_FRAME'));
+});
+
 test('oversized frames are refused', () => {
   const bytes = encodeUnchecked(grad());
   assert.throws(() => decode(bytes, bytes.length - 1), code('ERR_FRAME_TOO_LARGE'));

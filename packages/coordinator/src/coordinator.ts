@@ -189,8 +189,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const step = this.train.step + 1;
     const version = this.train.step;
     const batch = planBatch(this.epochOrder(), this.train.position, this.config.batchSize);
-    const live = this.pool.ready().map((w) => w.id);
-    const shards = cutBatch(batch, live, this.config.balance === 'speed' ? this.pool.speeds : null);
+    const ready = this.pool.ready();
+    const slots = new Map(ready.map((w) => [w.id, w.hello?.slots ?? 1]));
+    const shards = cutBatch(batch, ready.map((w) => w.id), this.config.balance === 'speed' ? this.pool.speeds : null, (id) => slots.get(id) ?? 1);
     const reducer = new ShardReducer(this.meanGrad, shards.length);
     const computeMs: Record<string, number> = {};
     const links: StepRecord['links'] = {};
@@ -228,7 +229,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const bytes = this.pool.bytes;
     this.records.hold({
       type: 'step', step, epoch: this.epochFloat(), loss: reduced.meanLoss, accuracy: reduced.accuracy, lr,
-      samples: reduced.samples, samplesDigest: samplesDigest(shards, used), workers: live.length, computeMs, links,
+      samples: reduced.samples, samplesDigest: samplesDigest(shards, used), workers: ready.length, computeMs, links,
       ...stepTimes({ t0, assigned, shared, reduce, end: performance.now() }, outcome.decodeMs),
       bytesIn: bytes.in - bytes0.in, bytesOut: bytes.out - bytes0.out, reassigned: outcome.reassigned,
       gradNormSq: est?.gradNormSq ?? null, traceSigma: est?.traceSigma ?? null, bSimple, time: Date.now(),

@@ -82,9 +82,10 @@ export class CoordinatorLink {
   }
 
   /** Answer the challenge: the proof of `token` if asked for one (then every later frame is sealed). */
-  async hello(o: { token?: string | undefined; name?: string; host?: string; backend?: string; backendReason?: string } = {}): Promise<void> {
+  async hello(o: { token?: string | undefined; name?: string; host?: string; backend?: string; backendReason?: string; slots?: number } = {}): Promise<void> {
     const { hello, session } = answerChallenge(await this.expect('challenge'), o.token, {
       name: o.name ?? 'link', host: o.host ?? 'link', pid: process.pid, backend: o.backend ?? 'none', backendReason: o.backendReason ?? 'protocol link',
+      ...(o.slots === undefined ? {} : { slots: o.slots }),
     });
     this.send(hello);
     this.session = session;

@@ -107,7 +107,7 @@ export class Relay {
   private async serve(link: CoordinatorLink): Promise<string | null> {
     this.link = link;
     try {
-      await link.hello({ token: this.o.token, name: this.o.name ?? `${hostname()}-relay`, host: hostname(), backend: 'relay', backendReason: `relay for ${this.o.localWorkers} local workers` });
+      await link.hello({ token: this.o.token, name: this.o.name ?? `${hostname()}-relay`, host: hostname(), backend: 'relay', backendReason: `relay for ${this.o.localWorkers} local workers`, slots: this.o.localWorkers });
       for (let m = await link.next(); m; m = await link.next()) {
         if (m.kind === 'shutdown') return m.reason;
         await this.dispatch(m);

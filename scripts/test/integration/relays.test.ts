@@ -62,6 +62,25 @@ test('two relays of 2: the coordinator\'s link carries 2 gradients per step, not
   assert.ok(s.every((x) => x.bytesIn >= 2 * perGradient && x.bytesIn < 2.1 * perGradient), `bytes in: ${s.map((x) => x.bytesIn).join(' ')}`);
 });
 
+test('a relay of 3 beside one direct worker takes 3 of every 4 samples (shards cut by the workers behind each connection)', { timeout: 120_000 }, async () => {
+  const c = config({ workers: 2, minWorkers: 2 });
+  const run = await startRun(c);
+  const summaryP = run.run();
+  const locals: Awaited<ReturnType<typeof worker>>[] = [];
+  const relay = new Relay({
+    url: run.url, token: undefined, host: '127.0.0.1', port: 0, localToken: undefined, localWorkers: 3, stepTimeoutMs: 20_000, waitTimeoutMs: 20_000, giveUpMs: 5_000, name: 'relay3', log: quiet,
+    onListening: (port) => { for (let i = 0; i < 3; i++) void worker(`ws://127.0.0.1:${port}`, `r${i}`).then((w) => locals.push(w)); },
+  });
+  const relayDone = relay.run();
+  const direct = await worker(run.url, 'direct');
+  const summary = await summaryP;
+  await Promise.allSettled([relayDone, direct.done, ...locals.map((l) => l.done)]);
+  assert.equal(summary.status, 'completed', summary.error);
+  exactSamples(run.out, c);
+  const samples = Object.fromEntries(summary.workers.map((w) => [w.label.split('@')[0], w.samples]));
+  assert.deepEqual(samples, { relay3: 24 * c.maxSteps, direct: 8 * c.maxSteps }, JSON.stringify(summary.workers));
+});
+
 test('a local worker killed behind a relay: its part is recomputed by the other; every step uses exactly its samples', { timeout: 120_000 }, async () => {
   const c = config({ maxSteps: 12 });
   let killed = false;
