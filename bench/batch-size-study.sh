@@ -1,51 +1,56 @@
 #!/usr/bin/env bash
-# The batch-size study on real CIFAR-10 (issue 16): the reference CNN, plain SGD vs momentum 0.9, batch
-# sizes 16..4096 (every factor of 4), a 3-point learning-rate grid per batch size (sqrt-scaled from batch
-# 64), target 60% validation accuracy, at most 12 epochs, each run stopped at the target. Where momentum's
-# best learning rate sat at the top of that grid (batch 64 and 256), a fourth point (base 1.0) extends it
-# for momentum at every batch size >= 64 (the second sweep below, same directory).
-# Kernels: --backend wasm-simd, the build every run of the study used (the FMA build came later).
-#
-# Resumable: run it again and it skips finished runs and continues the interrupted one from its newest
-# checkpoint (at most --checkpoint-seconds old). Run it in pieces: `timeout 110m bench/batch-size-study.sh`.
+# The batch-size study on real CIFAR-10 (issue 16): the reference CNN, plain SGD vs momentum 0.9 (ema form,
+# so both share one lr scale), target 60% validation accuracy, each run stopped at the target, 4
+# evaluations per epoch, one seed, 2 wasm workers (--backend wasm-simd: the kernel build every run used).
+# Learning rates are given at batch 64 and scaled by sqrt(B/64). In stages, all into one directory:
+#   1. the grid: batch 16, 64, 256, 1024 x lrs 0.03, 0.1, 0.3 x {SGD, momentum}, at most 12 epochs;
+#   2. momentum's best lr sat at the top of that grid at 64 and 256: lr 1.0 for momentum at 64..1024;
+#   3. no batch-1024 run reached the target in 12 epochs: the best run per optimizer at 1024 (highest
+#      final validation accuracy) continues to 30 epochs (--resume with --epochs, from its last checkpoint);
+#   4. batch 4096 (12 epochs are 132 steps there): lrs 0.1, 0.3, 1.0 x {SGD, momentum}, at most 48
+#      epochs, 1 evaluation per epoch.
+# Resumable: run it again and it skips finished runs and continues an interrupted one from its newest
+# checkpoint. Run it in pieces: `timeout 110m bench/batch-size-study.sh` (STAGES="3 4" picks stages).
 # Results and the report: bench/results/batch-size-cifar10/ (sweep/ holds each run's records).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=bench/results/batch-size-cifar10
+DTRAIN="node scripts/dist/src/cli.js"
 mkdir -p "$OUT"
 { echo "machine: $(nproc) vCPU $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs), $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r)";
-  echo "node: $(node --version); dtrain: $(node scripts/dist/src/cli.js --version)"; echo "started: $(date -u +%FT%TZ)"; } >> "$OUT/machine.txt"
-# The sweep runs in the background so that a TERM (e.g. from `timeout`) reaches it and the archive below
-# still runs; its checkpoint is at most --checkpoint-seconds old.
-node scripts/dist/src/cli.js sweep \
-  --dataset cifar10 --val-fraction 0.1 \
-  --batch-sizes 16,64,256,1024,4096 --optimizers sgd,momentum --momenta 0.9 --momentum-form ema \
-  --lr-scalings sqrt --base-batch-size 64 --lrs 0.03,0.1,0.3 --seeds 1 \
-  --target 0.6 --stop-at-target --evals-per-epoch 4 --epochs 12 \
-  --local 2 --backend wasm-simd --checkpoint-seconds 300 --keep-checkpoints 1 \
-  --out "$OUT/sweep" "$@" &
-sweep=$!
-trap 'kill -TERM "$sweep" 2>/dev/null' TERM INT
-wait "$sweep" || status=$?
-wait "$sweep" 2>/dev/null || true
-if [ "${status:-0}" = 0 ]; then
-  node scripts/dist/src/cli.js sweep \
-    --dataset cifar10 --val-fraction 0.1 \
-    --batch-sizes 64,256,1024,4096 --optimizers momentum --momenta 0.9 --momentum-form ema \
-    --lr-scalings sqrt --base-batch-size 64 --lrs 1 --seeds 1 \
-    --target 0.6 --stop-at-target --evals-per-epoch 4 --epochs 12 \
-    --local 2 --backend wasm-simd --checkpoint-seconds 300 --keep-checkpoints 1 \
-    --out "$OUT/sweep" "$@" &
-  sweep=$!
-  wait "$sweep" || status=$?
-  wait "$sweep" 2>/dev/null || true
+  echo "node: $(node --version); dtrain: $($DTRAIN --version); stages: ${STAGES:-1 2 3 4}"; echo "started: $(date -u +%FT%TZ)"; } >> "$OUT/machine.txt"
+COMMON=(--dataset cifar10 --val-fraction 0.1 --momenta 0.9 --momentum-form ema --lr-scalings sqrt --base-batch-size 64
+  --seeds 1 --target 0.6 --stop-at-target --local 2 --backend wasm-simd --checkpoint-seconds 300 --keep-checkpoints 1 --out "$OUT/sweep")
+child=
+trap '[ -n "$child" ] && kill -TERM "$child" 2>/dev/null' TERM INT
+# Runs a command in the background so a TERM (from `timeout`) reaches it; stops the script when it fails.
+bg() { "$@" & child=$!; wait "$child" || { status=$?; wait "$child" 2>/dev/null || true; return "$status"; }; child=; }
+stage() { [[ " ${STAGES:-1 2 3 4} " == *" $1 "* ]]; }
+finished() { grep -qsE '"status": *"(completed|diverged)"' "$1/summary.json"; }
+
+status=0
+stage 1 && { bg $DTRAIN sweep "${COMMON[@]}" --batch-sizes 16,64,256,1024 --optimizers sgd,momentum --lrs 0.03,0.1,0.3 --evals-per-epoch 4 --epochs 12 || status=$?; }
+[ $status = 0 ] && stage 2 && { bg $DTRAIN sweep "${COMMON[@]}" --batch-sizes 64,256,1024 --optimizers momentum --lrs 1 --evals-per-epoch 4 --epochs 12 || status=$?; }
+if [ $status = 0 ] && stage 3; then
+  for opt in sgd momentum0.9; do
+    best=$(node -e 'const fs = require("fs"); const dirs = process.argv.slice(1).filter((d) => fs.existsSync(d + "/summary.json"));
+      const acc = (d) => JSON.parse(fs.readFileSync(d + "/summary.json", "utf8")).final?.val?.accuracy ?? 0;
+      console.log(dirs.sort((a, b) => acc(b) - acc(a))[0] ?? "")' "$OUT"/sweep/b1024-$opt-*)
+    [ -z "$best" ] && continue
+    if node -e 'const s = require(process.argv[1]); process.exit(s.config.epochs >= 30 && s.status === "completed" ? 0 : 1)' "$PWD/$best/summary.json"; then continue; fi
+    [ -d "$best/checkpoints" ] || { echo "$best: no checkpoint left to extend (archived); skipped" >&2; continue; }
+    bg $DTRAIN launch --resume "$best" --epochs 30 --workers 2 --backend wasm-simd || { status=$?; break; }
+  done
 fi
+[ $status = 0 ] && stage 4 && { bg $DTRAIN sweep "${COMMON[@]}" --batch-sizes 4096 --optimizers sgd,momentum --lrs 0.1,0.3,1 --evals-per-epoch 1 --epochs 48 || status=$?; }
 
 # Archive finished runs for the repository (bench/archive-run.mjs: checkpoints removed, step records cut to
-# what reports read, gzipped); the unfinished run keeps its newest checkpoint and metrics to continue from.
+# what reports read, gzipped); an unfinished run keeps its newest checkpoint and metrics to continue from.
+# Batch-1024 runs keep theirs until stage 3 has extended them.
 for summary in "$OUT"/sweep/*/summary.json; do
-  if grep -qE '"status": *"(completed|diverged)"' "$summary"; then node bench/archive-run.mjs "$(dirname "$summary")"; fi
+  dir=$(dirname "$summary")
+  [[ "$dir" == */b1024-* ]] && { ! stage 3 || [ "$status" != 0 ]; } && continue
+  finished "$dir" && node bench/archive-run.mjs "$dir"
 done
-# The report over every finished run of both sweeps (the second sweep's own report covers only its runs).
-node scripts/dist/src/cli.js report --sweep "$OUT/sweep" --target 0.6 >/dev/null || true
-exit "${status:-0}"
+$DTRAIN report --sweep "$OUT/sweep" --target 0.6 >/dev/null || true
+exit "$status"
