@@ -4,9 +4,10 @@
 # evaluations per epoch, one seed, 2 wasm workers (--backend wasm-simd: the kernel build every run used).
 # Learning rates are given at batch 64 and scaled by sqrt(B/64). In stages, all into one directory:
 #   1. the grid: batch 16, 64, 256, 1024 x lrs 0.03, 0.1, 0.3 x {SGD, momentum}, at most 12 epochs;
-#   2. momentum's best lr sat at the top of that grid at 64 and 256: lr 1.0 for momentum at 64..1024;
-#   3. no batch-1024 run reached the target in 12 epochs: the best run per optimizer at 1024 (highest
-#      final validation accuracy) continues to 30 epochs (--resume with --epochs, from its last checkpoint);
+#   2. momentum's best lr sat at the top of that grid at 64 and 256: lr 1.0 for momentum there (at 1024
+#      momentum's 0.3 already collapsed);
+#   3. for an optimizer with no batch-1024 run at the target in 12 epochs (SGD), its runs there that did not
+#      collapse continue to 30 epochs (--resume with --epochs, from the final checkpoint; bench/runs-to-extend.mjs);
 #   4. batch 4096 (12 epochs are 132 steps there): lrs 0.1, 0.3, 1.0 x {SGD, momentum}, at most 48
 #      epochs, 1 evaluation per epoch.
 # Resumable: run it again and it skips finished runs and continues an interrupted one from its newest
@@ -30,16 +31,10 @@ finished() { grep -qsE '"status": *"(completed|diverged)"' "$1/summary.json"; }
 
 status=0
 stage 1 && { bg $DTRAIN sweep "${COMMON[@]}" --batch-sizes 16,64,256,1024 --optimizers sgd,momentum --lrs 0.03,0.1,0.3 --evals-per-epoch 4 --epochs 12 || status=$?; }
-[ $status = 0 ] && stage 2 && { bg $DTRAIN sweep "${COMMON[@]}" --batch-sizes 64,256,1024 --optimizers momentum --lrs 1 --evals-per-epoch 4 --epochs 12 || status=$?; }
+[ $status = 0 ] && stage 2 && { bg $DTRAIN sweep "${COMMON[@]}" --batch-sizes 64,256 --optimizers momentum --lrs 1 --evals-per-epoch 4 --epochs 12 || status=$?; }
 if [ $status = 0 ] && stage 3; then
-  for opt in sgd momentum0.9; do
-    best=$(node -e 'const fs = require("fs"); const dirs = process.argv.slice(1).filter((d) => fs.existsSync(d + "/summary.json"));
-      const acc = (d) => JSON.parse(fs.readFileSync(d + "/summary.json", "utf8")).final?.val?.accuracy ?? 0;
-      console.log(dirs.sort((a, b) => acc(b) - acc(a))[0] ?? "")' "$OUT"/sweep/b1024-$opt-*)
-    [ -z "$best" ] && continue
-    if node -e 'const s = require(process.argv[1]); process.exit(s.config.epochs >= 30 && s.status === "completed" ? 0 : 1)' "$PWD/$best/summary.json"; then continue; fi
-    [ -d "$best/checkpoints" ] || { echo "$best: no checkpoint left to extend (archived); skipped" >&2; continue; }
-    bg $DTRAIN launch --resume "$best" --epochs 30 --workers 2 --backend wasm-simd || { status=$?; break; }
+  for run in $(node bench/runs-to-extend.mjs "$OUT/sweep" 1024 30); do
+    bg $DTRAIN launch --resume "$run" --epochs 30 --workers 2 --backend wasm-simd || { status=$?; break; }
   done
 fi
 [ $status = 0 ] && stage 4 && { bg $DTRAIN sweep "${COMMON[@]}" --batch-sizes 4096 --optimizers sgd,momentum --lrs 0.1,0.3,1 --evals-per-epoch 1 --epochs 48 || status=$?; }

@@ -1,0 +1,22 @@
+// Stage 3 of bench/batch-size-study.sh: the runs at batch B to continue to E epochs. For each optimizer
+// with no run at B that reached its target, every run at B that ran to its epoch cap and did not collapse
+// (final validation accuracy >= 0.3), unless it already has an E-epoch cap. Prints one directory a line.
+// Usage: node bench/runs-to-extend.mjs SWEEP_DIR B E
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const [dir, batch, epochs] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4])];
+const runs = readdirSync(dir).filter((d) => d.startsWith(`b${batch}-`) && existsSync(join(dir, d, 'summary.json')))
+  .map((d) => ({ dir: join(dir, d), s: JSON.parse(readFileSync(join(dir, d, 'summary.json'), 'utf8')) }));
+const optimizer = (r) => r.dir.split('/').pop().split('-')[1];
+const reached = (r) => r.s.status === 'completed' && r.s.steps < r.s.derived.totalSteps;
+for (const opt of new Set(runs.map(optimizer))) {
+  const mine = runs.filter((r) => optimizer(r) === opt);
+  if (mine.some(reached)) continue;
+  for (const r of mine) {
+    if (r.s.config.epochs >= epochs && r.s.status === 'completed') continue;
+    if ((r.s.final?.val?.accuracy ?? 0) < 0.3) continue;
+    if (!existsSync(join(r.dir, 'checkpoints'))) { process.stderr.write(`${r.dir}: no checkpoint left to extend (archived); skipped\n`); continue; }
+    console.log(r.dir);
+  }
+}
