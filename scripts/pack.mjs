@@ -1,6 +1,6 @@
 // `npm run pack`: one tarball that installs dtrain on a host with `npm install -g dtrain-<version>.tgz`
 // (no clone, no pnpm, no build there). The workspace packages travel inside it as bundled dependencies
-// with their built dist/ (layout unchanged, so relative paths such as kernels.wasm and version.json
+// with their built dist/ (layout unchanged, so relative paths such as kernels.wasm, kernels-fma.wasm and version.json
 // hold); third-party dependencies are ordinary dependencies at the catalog's versions, fetched by npm.
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -39,7 +39,7 @@ for (const [name, dir] of Object.entries(pkgs)) {
   dependencies = { ...dependencies, ...pin(pj.dependencies) };
   const dest = join(stage, 'node_modules', '@dtrain', name);
   cpSync(join(root, dir, 'dist', 'src'), join(dest, 'dist', 'src'), { recursive: true });
-  if (name === 'worker') cpSync(join(root, dir, 'dist', 'kernels.wasm'), join(dest, 'dist', 'kernels.wasm'));
+  if (name === 'worker') for (const f of ['kernels.wasm', 'kernels-fma.wasm']) cpSync(join(root, dir, 'dist', f), join(dest, 'dist', f));
   writeFileSync(join(dest, 'package.json'), JSON.stringify({ name: pj.name, version: pj.version, type: 'module', exports: pj.exports, types: pj.types }, null, 2));
 }
 cpSync(join(root, 'scripts/dist/src'), join(stage, 'scripts/dist/src'), { recursive: true });
