@@ -95,7 +95,37 @@ export function fail(e: unknown): never {
   process.exit(1);
 }
 
+/** DTRAIN_* variables that are not options of the command being run (thrown out of yargs' fail handler). */
+class EnvNotForThisCommand extends Error {
+  constructor(readonly names: string[]) {
+    super(`not options of this command: ${names.join(', ')}`);
+  }
+}
+
+/** The environment variable of an option as yargs names it: fooBar or foo-bar -> DTRAIN_FOO_BAR. */
+const envName = (key: string): string => `DTRAIN_${key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/-/g, '_').toUpperCase()}`;
+
+/**
+ * Unknown arguments that came only from the environment: one environment serves every dtrain command and
+ * process (a launcher's DTRAIN_EPOCHS reaches its workers, which have no --epochs), so these are ignored.
+ */
+function fromEnvironmentOnly(unknown: string[], argv: string[]): string[] | null {
+  const flagged = (k: string): boolean => argv.some((a) => /^--?[^=]+/.exec(a)?.[0].replace(/^--?/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) === k.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()));
+  const names = unknown.map(envName);
+  return unknown.length > 0 && names.every((n) => process.env[n] !== undefined) && !unknown.some(flagged) ? names : null;
+}
+
 export async function main(argv: string[] = hideBin(process.argv)): Promise<void> {
+  try {
+    await parse(argv);
+  } catch (e) {
+    if (!(e instanceof EnvNotForThisCommand)) throw e;
+    for (const name of e.names) delete process.env[name]; // also kept from this command's children
+    await parse(argv);
+  }
+}
+
+async function parse(argv: string[]): Promise<void> {
   const root = yargs(argv)
     .scriptName('dtrain')
     .usage('$0 <command> [options]\n\nSynchronous data-parallel CNN training over WebSockets.');
@@ -110,8 +140,11 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
     .fail((msg, err, y) => {
       if (err?.name === 'YError') fail(new TrainerError('ERR_BAD_CONFIG', err.message)); // yargs' own (e.g. a --config file it could not load)
       if (err) fail(err);
-      const guess = /^Unknown arguments?: (.+)$/.exec(msg ?? '')?.[1]?.split(', ').filter((a) => !/[A-Z]/.test(a)).map((a) => didYouMean(a, knownOptions(y)));
-      process.stderr.write(`dtrain: ${msg}\n${guess?.filter(Boolean).join('\n') ?? ''}${guess?.some(Boolean) ? '\n' : ''}(see dtrain <command> --help)\n`);
+      const unknown = /^Unknown arguments?: (.+)$/.exec(msg ?? '')?.[1]?.split(', ') ?? [];
+      const envOnly = fromEnvironmentOnly(unknown, argv);
+      if (envOnly) throw new EnvNotForThisCommand(envOnly);
+      const guess = unknown.filter((a) => !/[A-Z]/.test(a)).map((a) => didYouMean(a, knownOptions(y)));
+      process.stderr.write(`dtrain: ${msg}\n${guess.filter(Boolean).join('\n')}${guess.some(Boolean) ? '\n' : ''}(see dtrain <command> --help)\n`);
       process.exit(2);
     })
     .version(versionText())

@@ -41,6 +41,22 @@ test('options come from flags, then DTRAIN_* variables, then --config, then defa
   assert.match(bad.stderr, /--config .*missing\.json: ENOENT[\s\S]*hint: give a YAML file/);
 });
 
+test('a DTRAIN_* variable that is not an option of this command is ignored (one environment serves every command); a flag is not', () => {
+  // DTRAIN_EPOCHS belongs to training commands: `worker` (what a launcher's children run) has no --epochs
+  const r = spawnSync(process.execPath, [CLI_PATH, 'worker', '--connect', 'ws://127.0.0.1:9', '--give-up', '0.2', '--quiet'], {
+    encoding: 'utf8', timeout: 20_000, env: { ...process.env, DTRAIN_EPOCHS: '3', DTRAIN_LR_SCHEDULE: 'cosine' },
+  });
+  assert.doesNotMatch(r.stderr, /Unknown argument/);
+  assert.match(r.stderr, /no coordinator|gave up|ECONNREFUSED/i, r.stderr);
+  const flag = dtrain(['worker', '--connect', 'ws://127.0.0.1:9', '--epochs', '3']);
+  assert.equal(flag.status, 2);
+  assert.match(flag.stderr, /Unknown argument: epochs/);
+  // an option of this command beside one of another command: the first still applies
+  const both = run(['--model', 'tiny-cnn', '--workers', '3', '--train-size', '400', '--test-size', '50'], { DTRAIN_BATCH_SIZE: '96', DTRAIN_CONNECT: 'ws://x' });
+  assert.doesNotMatch(both.stderr, /Unknown argument/);
+  assert.equal(batch(both), '96 x 3');
+});
+
 test('--config run.yaml: YAML options, the same precedence; malformed YAML is refused with the line', () => {
   const dir = mkdtempSync(join(tmpdir(), 'dtrain-yaml-'));
   const config = join(dir, 'run.yaml');
