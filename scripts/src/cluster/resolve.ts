@@ -6,6 +6,7 @@
 
 import { TrainerError } from '@dtrain/common';
 import { expandHostlist } from './hostlist.js';
+import { coordinatorConnections, hostLayout, hostRelay, type HostRelay } from './host-relays.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 export type Role = 'coordinator' | 'worker';
@@ -23,6 +24,12 @@ export interface ClusterFlags {
   workers?: number | undefined;
   /** Rank 0 also runs a worker. */
   coordinatorWorker: boolean;
+  /** A host with several worker ranks puts them behind one relay (host-relays.ts). */
+  relays?: boolean | undefined;
+  /** Loopback port of a host's relay. */
+  relayPort?: number | undefined;
+  nodeIndex?: number | undefined;
+  localSize?: number | undefined;
 }
 
 export interface ClusterPlan {
@@ -37,6 +44,8 @@ export interface ClusterPlan {
   workers: number | null;
   /** CUDA_VISIBLE_DEVICES to set for a worker here (null: leave the environment as it is). */
   cudaVisibleDevices: string | null;
+  /** For a worker rank on a non-coordinator host with several ranks: the host's relay (null: connect to url). */
+  relay: HostRelay | null;
   /** One line per decision: what, from where. */
   why: string[];
 }
@@ -110,17 +119,24 @@ export function resolveCluster(f: ClusterFlags, env: Env): ClusterPlan {
   const [address, addressWhy] = coordinatorAddress(f, env, scheduler);
   const url = withPort(address, f.port);
   why.push(`coordinator ${url} (${addressWhy})`);
+  const layout = f.relays === false ? null : hostLayout(f, env, scheduler, size?.[0] ?? null);
   let workers: number | null = null;
   if (role === 'coordinator') {
     if (f.workers !== undefined) workers = f.workers;
+    else if (layout) workers = coordinatorConnections(layout, f.coordinatorWorker);
     else if (size) workers = size[0] - 1 + (f.coordinatorWorker ? 1 : 0);
     else throw refuse('the coordinator cannot tell how many workers to wait for', 'pass --workers N (the scheduler gave no world size)');
     if (workers < 1) throw refuse(`a world of ${size?.[0] ?? 1} rank(s) leaves no worker`, 'run at least 2 ranks, or pass --coordinator-worker so rank 0 trains too');
-    why.push(`waits for ${workers} worker(s) (${f.workers !== undefined ? '--workers' : `world size - 1${f.coordinatorWorker ? ' + 1' : ''}`})`);
+    why.push(`waits for ${workers} ${layout ? 'connection(s)' : 'worker(s)'} (${f.workers !== undefined ? '--workers' : layout
+      ? `${layout.tasksPerNode[0]! - 1 + (f.coordinatorWorker ? 1 : 0)} worker(s) on this node + one relay or worker for each of ${layout.tasksPerNode.length - 1} other node(s); ${layout.why}`
+      : `world size - 1${f.coordinatorWorker ? ' + 1' : ''}`})`);
   }
   const runsWorker = role === 'worker' || f.coordinatorWorker;
   const given = env['CUDA_VISIBLE_DEVICES'];
   const cudaVisibleDevices = runsWorker && given === undefined ? String(localRank) : null;
   if (runsWorker) why.push(`CUDA_VISIBLE_DEVICES=${given ?? cudaVisibleDevices} (${given === undefined ? 'from the local rank' : 'set by the scheduler'})`);
-  return { scheduler, rank, worldSize: size?.[0] ?? null, localRank, role, url, workers, cudaVisibleDevices, why };
+  const relay = layout ? hostRelay(layout, role, localRank, f.relayPort ?? f.port + 1) : null;
+  if (relay) why.push(`${relay.start ? 'starts this node\'s relay' : 'joins this node\'s relay'} at ${relay.url} (${relay.local} worker ranks here; ${layout!.why})`);
+  else if (role === 'worker' && f.relays !== false) why.push(`connects to the coordinator directly (${layout ? (layout.nodeIndex === 0 ? 'the coordinator\'s node' : 'the only worker rank on its node') : 'no node layout from the scheduler or flags: no relay'})`);
+  return { scheduler, rank, worldSize: size?.[0] ?? null, localRank, role, url, workers, cudaVisibleDevices, relay, why };
 }
