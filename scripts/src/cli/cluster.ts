@@ -60,8 +60,8 @@ async function runClusterWorker(a: ClusterArgs, plan: ClusterPlan, token: string
   if (plan.cudaVisibleDevices !== null) process.env['CUDA_VISIBLE_DEVICES'] = plan.cudaVisibleDevices;
   const relay = plan.relay?.start ? startHostRelay(a, plan, token) : null;
   try {
-    // the host's relay admits loopback workers without a token (it holds the token upstream)
-    return await runWorkerCommand({ connect: plan.relay?.url ?? plan.url, name: workerName(plan), giveUp: a.giveUp, quiet: true, dataDir: a.dataDir, backend: a.backend, sched: a.sched, token: plan.relay ? undefined : token });
+    // the node's relay asks its workers for the job's token too
+    return await runWorkerCommand({ connect: plan.relay?.url ?? plan.url, name: workerName(plan), giveUp: a.giveUp, quiet: true, dataDir: a.dataDir, backend: a.backend, sched: a.sched, token });
   } finally {
     if (relay && relay.exitCode === null) relay.kill('SIGTERM');
   }

@@ -13,7 +13,7 @@ function relayOptions<T>(y: Argv<T>) {
   return schedOption(backendOption(tokenOption(y), 'the local workers'), 'the local workers\'')
     .option('connect', { type: 'string', demandOption: true, describe: 'coordinator address, e.g. ws://10.0.0.1:7070', group: 'Network:' })
     .option('local', { type: 'number', default: 2, describe: 'local workers behind this relay (one per GPU: CUDA_VISIBLE_DEVICES 0..N-1)', group: 'Network:' })
-    .option('spawn', { type: 'boolean', default: true, describe: 'start the local workers (--no-spawn: wait for --local workers to connect to --listen-port, e.g. benchmark workers)', group: 'Network:' })
+    .option('spawn', { type: 'boolean', default: true, describe: 'start the local workers (--no-spawn: wait for --local workers to connect to --listen-port, e.g. the ranks of a cluster job or benchmark workers; they prove the same token as the relay when it has one)', group: 'Network:' })
     .option('listen-port', { type: 'number', default: 0, describe: 'loopback port the local workers connect to (0: any)', group: 'Network:' })
     .option('data-dir', { type: 'string', describe: 'cifar10: directory with the binary files for the local workers' })
     .option('name', { type: 'string', describe: 'name in the coordinator\'s logs (default: host-relay)' })
@@ -25,10 +25,12 @@ function relayOptions<T>(y: Argv<T>) {
 export function relayCommand(y: Argv): Argv {
   return y.command('relay', 'serve a host\'s local workers to a coordinator as one (hierarchical aggregation: one gradient and one weights copy per host per step)', relayOptions, async (a) => {
     if (!Number.isInteger(a.local) || a.local < 1 || a.local > 256) throw new TrainerError('ERR_BAD_CONFIG', `--local ${a.local} must be 1..256`, { hint: 'one local worker per GPU, e.g. --local 8' });
-    const localToken = a.spawn ? randomBytes(16).toString('hex') : undefined; // --no-spawn: loopback workers of this host, no token
+    const token = resolveToken(a.token, a.tokenFile);
+    // its own workers prove a fresh token; with --no-spawn, workers of the same job prove the job's token (if any)
+    const localToken = a.spawn ? randomBytes(16).toString('hex') : token;
     const children: ChildProcess[] = [];
     const relay = new Relay({
-      url: a.connect, token: resolveToken(a.token, a.tokenFile), host: '127.0.0.1', port: checkPort(a.listenPort, '--listen-port'), localToken, localWorkers: a.local,
+      url: a.connect, token, host: '127.0.0.1', port: checkPort(a.listenPort, '--listen-port'), localToken, localWorkers: a.local,
       stepTimeoutMs: STEP_TIMEOUT_MS, waitTimeoutMs: 600_000, giveUpMs: a.giveUp * 1000, ...(a.name ? { name: a.name } : {}), log: (l) => process.stderr.write(`${l}\n`),
       onListening: (port) => {
         if (!a.spawn) return void process.stderr.write(`relay: waiting for ${a.local} local workers at ws://127.0.0.1:${port}\n`);
