@@ -8,8 +8,9 @@
 #      momentum's 0.3 already collapsed);
 #   3. for an optimizer with no batch-1024 run at the target in 12 epochs (SGD), its runs there that did not
 #      collapse continue to 30 epochs (--resume with --epochs, from the final checkpoint; bench/runs-to-extend.mjs);
-#   4. batch 4096 (12 epochs are 132 steps there): lrs 0.1, 0.3, 1.0 x {SGD, momentum}, at most 48
-#      epochs, 1 evaluation per epoch.
+#   4. batch 4096 (12 epochs are 132 steps there): lrs 0.03, 0.1, 0.01 (base; the best at 1024 were 0.03
+#      for SGD and 0.1 for momentum, and 0.3 collapsed there) x {SGD, momentum}, at most 48 epochs, 1
+#      evaluation per epoch.
 # Resumable: run it again and it skips finished runs and continues an interrupted one from its newest
 # checkpoint. Run it in pieces: `timeout 110m bench/batch-size-study.sh` (STAGES="3 4" picks stages).
 # Results and the report: bench/results/batch-size-cifar10/ (sweep/ holds each run's records).
@@ -37,7 +38,7 @@ if [ $status = 0 ] && stage 3; then
     bg $DTRAIN launch --resume "$run" --epochs 30 --workers 2 --backend wasm-simd || { status=$?; break; }
   done
 fi
-[ $status = 0 ] && stage 4 && { bg $DTRAIN sweep "${COMMON[@]}" --batch-sizes 4096 --optimizers sgd,momentum --lrs 0.1,0.3,1 --evals-per-epoch 1 --epochs 48 || status=$?; }
+[ $status = 0 ] && stage 4 && { bg $DTRAIN sweep "${COMMON[@]}" --batch-sizes 4096 --optimizers sgd,momentum --lrs 0.03,0.1,0.01 --evals-per-epoch 1 --epochs 48 || status=$?; }
 
 # Archive finished runs for the repository (bench/archive-run.mjs: checkpoints removed, step records cut to
 # what reports read, gzipped); an unfinished run keeps its newest checkpoint and metrics to continue from.
