@@ -10,13 +10,14 @@ import { DATASET_NAMES, TrainerError, validateConfig } from '@dtrain/common';
 import { benchCompute, selectBackend, type BackendChoice } from '@dtrain/worker';
 import { serverTls } from './secrets.js';
 import { makeDir } from '@dtrain/common/files';
-import { defaultRunDir, readMetrics } from '@dtrain/coordinator';
+import { defaultRunDir, readMetrics, type Coordinator } from '@dtrain/coordinator';
 import { prepareCifar } from './coordinator.js';
 import { runPlan, type PlannedRun, type RunOutcome } from '../experiment/run-plan.js';
 import { spawnWorker } from './launch.js';
 import { checkPort, poolOptions, resolveToken, toTrainConfig } from './options.js';
 import type { OptionsOf } from './options.js';
 import { attachProgress } from './progress.js';
+import { onInterrupt } from './interrupt.js';
 import {
   choiceList, lrGrid, LR_SCALINGS, withEvalsPerEpoch, MOMENTUM_FORMS, momentumPlan, numbers, SCHEDULES, SWEEP_OPTIMIZERS, sweepPlan, type SweepAxes,
 } from '../experiment/plans.js';
@@ -152,6 +153,13 @@ export async function runExperiment(kind: string, plan: PlannedRun[], a: PoolArg
   const started = Date.now();
   let ran = 0;
   let reporter: ReturnType<typeof attachProgress> | null = null;
+  let current: Coordinator | null = null;
+  // a signal stops the current run at a step with a checkpoint (status stopped), which ends the plan
+  const interrupts = onInterrupt(() => {
+    if (!current) process.exit(130); // between runs: nothing to save
+    (reporter ?? { log }).log('interrupt: finishing the current step, writing a checkpoint and stopping here (again to quit at once; run the same command to continue)');
+    current.stop('interrupted');
+  }, () => reporter?.done());
   log(`${kind}: ${plan.length} runs into ${outRoot}${a.local > 0 ? `, ${a.local} local workers` : ''}`);
   const outcomes = await runPlan(plan, outRoot, a.target, { host, port: a.local > 0 ? 0 : a.port, token, tls, cifarDir, waitTimeoutMs: a.waitTimeout * 1000, log: (l) => (reporter ? reporter.log(l) : log(l)) }, {
     onPoolReady: (port) => {
@@ -162,15 +170,19 @@ export async function runExperiment(kind: string, plan: PlannedRun[], a: PoolArg
       const eta = ran > 0 ? ((Date.now() - started) / ran) * (plan.length - i) / 1000 : null;
       log(`run ${i + 1}/${plan.length}: ${run.name}${eta !== null ? ` (ETA ${Math.round(eta)} s)` : ''}`);
       reporter = attachProgress(coord);
+      current = coord;
     },
     onRunEnd: (i, o) => {
       reporter?.done();
       reporter = null;
+      current = null;
       if (o.skipped) log(`run ${i + 1}/${plan.length}: ${o.name} already completed; kept`);
       else ran++;
       writeRunReport(o.dir, readMetrics(o.dir), o.summary);
     },
   });
+  interrupts.dispose();
+  if (interrupts.requested) process.exitCode = 130;
   for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
   for (const l of formatTable(outcomes, a.target)) process.stdout.write(l + '\n');
   if (kind === 'sweep') for (const l of ['', ...formatBest(outcomes)]) process.stdout.write(l + '\n');
