@@ -117,8 +117,8 @@ test('kill -9 of the coordinator, restarted with --resume auto: workers reconnec
   assert.deepEqual(readCheckpoint(out).weights, readCheckpoint(cleanOut).weights);
 });
 
-test('one host on a 10 Mbit/s link: each step\'s links record names it as the slow one', { skip: unavailable ?? false, timeout: 180_000 }, async () => {
-  net.shapeHost(net.host('h3'), '10mbit');
+test('one host on a 2 Mbit/s link: each step\'s links record names it as the slow one', { skip: unavailable ?? false, timeout: 180_000 }, async () => {
+  net.shapeHost(net.host('h3'), '2mbit'); // slow enough to stand out of a loaded machine's scheduling noise (65 ms seen at 10 Mbit/s)
   try {
     const out = join(tempDir('multihost'), 'slow-link');
     const c = coordinator(out, ['--epochs', '1', '--max-steps', '12']);
@@ -127,8 +127,8 @@ test('one host on a 10 Mbit/s link: each step\'s links record names it as the sl
     await Promise.all(ws.map((w) => w.exited));
     const s = steps(readMetrics(out)).slice(2);
     const linkMs = (host: string) => median(s.map((r) => Object.entries(r.links).filter(([k]) => k.startsWith(`${host}@`)).map(([, l]) => l.downloadMs + l.uploadMs)[0] ?? NaN));
-    // tiny-cnn: 73 kB each way per step, about 58 ms at 10 Mbit/s; at 1 Gbit/s well under a millisecond
-    assert.ok(linkMs('h3') > 40, `h3 ${linkMs('h3')} ms`);
+    // tiny-cnn: 73 kB each way per step, about 290 ms each way at 2 Mbit/s; at 1 Gbit/s well under a millisecond
+    assert.ok(linkMs('h3') > 200, `h3 ${linkMs('h3')} ms`);
     assert.ok(linkMs('h3') > 2 * Math.max(linkMs('h1'), linkMs('h2'), 1), `h3 ${linkMs('h3')} ms vs h1 ${linkMs('h1')}, h2 ${linkMs('h2')}`);
   } finally {
     net.shapeHost(net.host('h3'), '1gbit');
