@@ -11,6 +11,7 @@ import { defaultCifarDir, fetchCifar10, syntheticCacheDir } from '../data/fetch.
 import type { Argv } from 'yargs';
 import { checkPort, listenOptions, resolveToken, serveOptions, toTrainConfig, type TrainInput } from './options.js';
 import { attachProgress, describeRun, summaryLines } from './progress.js';
+import { onInterrupt } from './interrupt.js';
 import { writeRunReport } from '../experiment/report.js';
 
 export type CoordinatorArgs = TrainInput & { host: string; port: number; token: string | undefined; tls?: ServerTls | undefined };
@@ -68,23 +69,13 @@ export async function startCoordinator(args: CoordinatorArgs, onListening?: (por
   onListening?.(port);
   const reporter = attachProgress(coord);
   reporterLog = reporter.log;
-  let interrupts = 0;
-  const onSigint = (): void => {
-    interrupts++;
-    if (interrupts === 1) {
-      reporter.log('interrupt: finishing the current step and writing a checkpoint (Ctrl-C again to quit at once)');
-      coord.stop('interrupted');
-    } else {
-      reporter.done();
-      process.exit(130);
-    }
-  };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
+  const interrupts = onInterrupt(() => {
+    reporter.log('interrupt: finishing the current step and writing a checkpoint (Ctrl-C again to quit at once)');
+    coord.stop('interrupted');
+  }, () => reporter.done());
   const finished = solo.run().then((summary) => {
     reporter.done();
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
+    interrupts.dispose();
     writeRunReport(out, readMetrics(out), summary);
     for (const line of summaryLines(summary, out)) process.stderr.write(line + '\n');
     return summary;

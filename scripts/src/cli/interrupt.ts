@@ -1,5 +1,6 @@
-// Ctrl-C and SIGTERM (a scheduler's preemption, `timeout`) for commands that run training: the first
-// signal asks for a clean stop (finish the step, write a checkpoint), a second one quits at once (130).
+// Ctrl-C and SIGTERM (a scheduler's preemption, `timeout`) for commands that run training (a run of its own
+// or a sweep): the first signal asks for a clean stop (finish the step, write a checkpoint), a second one
+// quits at once (130).
 
 export interface Interrupts {
   /** Whether a stop was asked for. */

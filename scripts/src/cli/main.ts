@@ -8,6 +8,7 @@ import type yargsType from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { parse as parseYaml } from 'yaml';
 import { isTrainerError, TrainerError } from '@dtrain/common';
+import { givenOptions, kebab } from './resume-options.js';
 import { benchCommand } from './bench.js';
 import { clusterCommand } from './cluster.js';
 import { coordinatorCommand } from './coordinator.js';
@@ -103,14 +104,15 @@ class EnvNotForThisCommand extends Error {
 }
 
 /** The environment variable of an option as yargs names it: fooBar or foo-bar -> DTRAIN_FOO_BAR. */
-const envName = (key: string): string => `DTRAIN_${key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/-/g, '_').toUpperCase()}`;
+const envName = (key: string): string => `DTRAIN_${kebab(key).replace(/-/g, '_').toUpperCase()}`;
 
 /**
  * Unknown arguments that came only from the environment: one environment serves every dtrain command and
  * process (a launcher's DTRAIN_EPOCHS reaches its workers, which have no --epochs), so these are ignored.
  */
 function fromEnvironmentOnly(unknown: string[], argv: string[]): string[] | null {
-  const flagged = (k: string): boolean => argv.some((a) => /^--?[^=]+/.exec(a)?.[0].replace(/^--?/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) === k.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()));
+  const flags = givenOptions(argv, {});
+  const flagged = (k: string): boolean => flags.has(kebab(k)) || argv.some((a) => /^--?([^=]+)/.exec(a)?.[1] === k); // also -x and --fooBar as yargs names them
   const names = unknown.map(envName);
   return unknown.length > 0 && names.every((n) => process.env[n] !== undefined) && !unknown.some(flagged) ? names : null;
 }

@@ -23,7 +23,7 @@ const APPLIED: Record<string, (keyof TrainConfig)[]> = {
   'checkpoint-seconds': ['checkpointSeconds'], 'keep-checkpoints': ['keepCheckpoints'], balance: ['balance'], 'step-timeout': ['stepTimeoutMs'],
 };
 
-const kebab = (camel: string): string => camel.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+export const kebab = (camel: string): string => camel.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 /** Long options given on the command line, as DTRAIN_* variables, or as keys of a --config file. */
 export function givenOptions(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, configKeys: readonly string[] = []): Set<string> {

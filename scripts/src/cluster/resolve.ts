@@ -128,7 +128,7 @@ export function resolveCluster(f: ClusterFlags, env: Env): ClusterPlan {
     else throw refuse('the coordinator cannot tell how many workers to wait for', 'pass --workers N (the scheduler gave no world size)');
     if (workers < 1) throw refuse(`a world of ${size?.[0] ?? 1} rank(s) leaves no worker`, 'run at least 2 ranks, or pass --coordinator-worker so rank 0 trains too');
     why.push(`waits for ${workers} ${layout ? 'connection(s)' : 'worker(s)'} (${f.workers !== undefined ? '--workers' : layout
-      ? `${layout.tasksPerNode[0]! - 1 + (f.coordinatorWorker ? 1 : 0)} worker(s) on this node + one relay or worker for each of ${layout.tasksPerNode.length - 1} other node(s); ${layout.why}`
+      ? `${workers - (layout.tasksPerNode.length - 1)} worker(s) on this node + one relay or worker for each of ${layout.tasksPerNode.length - 1} other node(s); ${layout.why}`
       : `world size - 1${f.coordinatorWorker ? ' + 1' : ''}`})`);
   }
   const runsWorker = role === 'worker' || f.coordinatorWorker;
