@@ -10,7 +10,9 @@
 #      collapse continue to 30 epochs (--resume with --epochs, from the final checkpoint; bench/runs-to-extend.mjs);
 #   4. batch 4096 (12 epochs are 132 steps there): lrs 0.03, 0.1, 0.01 (base; the best at 1024 were 0.03
 #      for SGD and 0.1 for momentum, and 0.3 collapsed there) x {SGD, momentum}, at most 48 epochs, 1
-#      evaluation per epoch.
+#      evaluation per epoch, --patience 8: a run with no new best validation loss or accuracy in 8 epochs
+#      ends (stalled; the runs that collapsed to chance at 64-1024 never improved after their first epochs,
+#      and bench/patience-replay.mjs shows that no earlier run that learned would have been stopped).
 # Resumable: run it again and it skips finished runs and continues an interrupted one from its newest
 # checkpoint. Run it in pieces: `timeout 110m bench/batch-size-study.sh` (STAGES="3 4" picks stages).
 # Results and the report: bench/results/batch-size-cifar10/ (sweep/ holds each run's records).
@@ -28,7 +30,7 @@ trap '[ -n "$child" ] && kill -TERM "$child" 2>/dev/null' TERM INT
 # Runs a command in the background so a TERM (from `timeout`) reaches it; stops the script when it fails.
 bg() { "$@" & child=$!; wait "$child" || { status=$?; wait "$child" 2>/dev/null || true; return "$status"; }; child=; }
 stage() { [[ " ${STAGES:-1 2 3 4} " == *" $1 "* ]]; }
-finished() { grep -qsE '"status": *"(completed|diverged)"' "$1/summary.json"; }
+finished() { grep -qsE '"status": *"(completed|diverged|stalled)"' "$1/summary.json"; }
 
 status=0
 stage 1 && { bg $DTRAIN sweep "${COMMON[@]}" --batch-sizes 16,64,256,1024 --optimizers sgd,momentum --lrs 0.03,0.1,0.3 --evals-per-epoch 4 --epochs 12 || status=$?; }
@@ -38,7 +40,7 @@ if [ $status = 0 ] && stage 3; then
     bg $DTRAIN launch --resume "$run" --epochs 30 --workers 2 --backend wasm-simd || { status=$?; break; }
   done
 fi
-[ $status = 0 ] && stage 4 && { bg $DTRAIN sweep "${COMMON[@]}" --batch-sizes 4096 --optimizers sgd,momentum --lrs 0.03,0.1,0.01 --evals-per-epoch 1 --epochs 48 || status=$?; }
+[ $status = 0 ] && stage 4 && { bg $DTRAIN sweep "${COMMON[@]}" --batch-sizes 4096 --optimizers sgd,momentum --lrs 0.03,0.1,0.01 --evals-per-epoch 1 --epochs 48 --patience 8 || status=$?; }
 
 # Archive finished runs for the repository (bench/archive-run.mjs: checkpoints removed, step records cut to
 # what reports read, gzipped); an unfinished run keeps its newest checkpoint and metrics to continue from.

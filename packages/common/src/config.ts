@@ -41,6 +41,8 @@ export interface TrainConfig extends ScheduleParams {
   testEvery?: 'eval' | 'end';
   /** End the run (completed) at the first evaluation whose validation accuracy reaches this (0 or absent: off). */
   stopAtValAccuracy?: number;
+  /** End the run (stalled) once this many epochs pass without a new best validation loss or accuracy (0 or absent: off). */
+  patienceEpochs?: number;
   /** Also write a checkpoint once this many seconds passed since the last one (0: off). */
   checkpointSeconds?: number;
   stepTimeoutMs: number;
@@ -104,6 +106,8 @@ export function validateConfig(c: TrainConfig): Derived {
   if (c.gradWire !== undefined && !GRAD_WIRES.includes(c.gradWire)) throw new TrainerError('ERR_BAD_CONFIG', `--grad-wire ${String(c.gradWire)} is not one of ${GRAD_WIRES.join(', ')}`, { hint: 'e.g. --grad-wire int8' });
   const stop = c.stopAtValAccuracy ?? 0;
   if (!(stop >= 0 && stop <= 1)) throw new TrainerError('ERR_BAD_CONFIG', `stop-at accuracy ${stop} is not in [0, 1]`, { hint: 'give a validation accuracy such as 0.6 (0: off)' });
+  const patience = c.patienceEpochs ?? 0;
+  if (!(patience >= 0 && patience <= 100_000)) throw new TrainerError('ERR_BAD_CONFIG', `--patience ${patience} is not in [0, 100000] epochs`, { hint: 'e.g. --patience 5 (0: off)' });
   intIn(c.evalChunk, 1, MAX_BATCH_SIZE, '--eval-chunk', 'use e.g. --eval-chunk 500');
   intIn(c.checkpointEvery, 0, 1e9, '--checkpoint-every', 'use 0 for only the initial and final checkpoints');
   intIn(c.checkpointSeconds ?? 0, 0, 1e9, '--checkpoint-seconds', 'use e.g. --checkpoint-seconds 600 (a requeued job loses at most that much), or 0 for step-based checkpoints only');

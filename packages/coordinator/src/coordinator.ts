@@ -19,6 +19,7 @@ import { stepTimes, type EvalRecord, type RunDir, type StepRecord } from './rund
 import { RunLog } from './run-log.js';
 import { linkTimes, samplesDigest } from './step-stats.js';
 import { completedSummary, guardResume } from './resume.js';
+import { PlateauWatch } from './plateau.js';
 import type { RunPool } from './pool.js';
 import type { WorkerConn } from './server.js';
 import type { RunSummary } from './summary.js';
@@ -79,6 +80,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private weightsSpoiled = false;
   private readonly clock: () => number;
   private lastValAccuracy: number | null = null;
+  private readonly plateau: PlateauWatch;
+  /** Set when --patience ended the run (status stalled): why. */
+  private stalledReason: string | null = null;
   private lastCheckpointAt: number;
   private order: { epoch: number; indices: Uint32Array } = { epoch: -1, indices: new Uint32Array(0) };
   private evalId = 0;
@@ -97,6 +101,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.optimizer = new MomentumSGD(this.config.optimizer, this.weights.length, start.velocity);
     this.train = start.train;
     this.startStep = start.train.step;
+    this.plateau = new PlateauWatch(this.config.patienceEpochs ?? 0, this.epochFloat());
     if (this.resumedFrom) guardResume(opts.out, this.startStep, this.resumedFrom, opts.overwrite ?? false);
     this.meanGrad = new Float32Array(this.weights.length);
     this.dataset = buildDataset(this.config.dataset, opts.data);
@@ -161,11 +166,19 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         const last = this.train.step === this.derived.totalSteps;
         if (this.evaluationDue() && !last) await this.evaluateAll();
         if (this.reachedStopAccuracy()) break; // the final evaluation below is the one that reached it, repeated on test
+        if (this.stalledReason !== null) break; // the final evaluation below adds the test split
         if (this.checkpointDue() && !last) this.checkpoint();
       }
       if (this.failure) throw this.failure;
       if (this.stopReason !== null) status = 'stopped';
-      else await this.evaluateAll(true);
+      else {
+        await this.evaluateAll(true);
+        if (this.stalledReason !== null) {
+          status = 'stalled';
+          this.log(`run stalled at step ${this.train.step}: ${this.stalledReason}`);
+          this.records.event(this.train.step, 'stalled', this.stalledReason);
+        }
+      }
     } catch (e) {
       status = e instanceof TrainerError && e.code === 'ERR_DIVERGED' ? 'diverged' : 'failed';
       error = e instanceof TrainerError ? e.describe() : String((e as Error)?.stack ?? e);
@@ -261,7 +274,10 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       }, this.halt.signal);
       if (!outcome) return;
       const record = evalRecord(results, { step: this.train.step, epoch: this.epochFloat(), split, ms: performance.now() - t0 });
-      if (split === 'val') this.lastValAccuracy = record.accuracy;
+      if (split === 'val') {
+        this.lastValAccuracy = record.accuracy;
+        if (!final && this.plateau.observe(record.epoch, record.loss, record.accuracy)) this.stalledReason ??= this.plateau.reason();
+      }
       this.records.evaluated(record);
     }
   }
@@ -320,7 +336,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.setState('DONE');
     if (fruitless) this.log(`resume failed before its first step: ${finalCheckpoint} and the earlier summary.json are kept`);
     const summary = this.records.summarize({
-      status, error, stopReason: this.stopReason, config: this.config, derived: this.derived, train: this.train,
+      status, error, stopReason: this.stopReason ?? this.stalledReason, config: this.config, derived: this.derived, train: this.train,
       finalCheckpoint, resumedFrom: this.resumedFrom, runId: this.runId,
     }, !fruitless);
     this.runDir.unlock();

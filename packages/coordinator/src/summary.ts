@@ -26,8 +26,11 @@ export function countShard(s: WorkerStats | undefined, shard: { count: number; c
 }
 
 export interface RunSummary {
-  /** diverged: a loss, gradient or the updated weights stopped being finite (error says where and what to change). */
-  status: 'completed' | 'stopped' | 'failed' | 'diverged';
+  /**
+   * diverged: a loss, gradient or the updated weights stopped being finite (error says where and what to change);
+   * stalled: ended by --patience (stopReason says after what).
+   */
+  status: 'completed' | 'stopped' | 'failed' | 'diverged' | 'stalled';
   error?: string;
   stopReason: string | null;
   runId: string;
@@ -46,6 +49,11 @@ export interface RunSummary {
   finalCheckpoint: string;
   config: TrainConfig;
   derived: Derived;
+}
+
+/** A status that is a result of the run (a grid records it and goes on), not an interruption or a failure. */
+export function isOutcome(status: RunSummary['status'] | undefined): boolean {
+  return status === 'completed' || status === 'diverged' || status === 'stalled';
 }
 
 /** The summary.json of a run directory, or null when there is none (or it cannot be read). */

@@ -104,6 +104,7 @@ export function resolveAutoResume(resume: string | undefined, out: string | unde
   return listCheckpoints(out).length > 0 ? out : undefined;
 }
 
+/** 0 for a run that ended as configured (completed, or stalled under --patience), 130 stopped, 1 otherwise. */
 export function exitCodeFor(s: RunSummary): number {
-  return s.status === 'completed' ? 0 : s.status === 'stopped' ? 130 : 1;
+  return s.status === 'completed' || s.status === 'stalled' ? 0 : s.status === 'stopped' ? 130 : 1;
 }

@@ -41,6 +41,7 @@ export function trainOptions<T>(y: Argv<T>) {
     .option('eval-chunk', { type: 'number', default: 500, describe: 'samples per evaluation shard', group: 'Run:' })
     .option('checkpoint-every', { type: 'number', default: 0, describe: 'write a checkpoint every N steps (0: only the initial and final ones)', group: 'Run:' })
     .option('checkpoint-seconds', { type: 'number', default: 0, describe: 'also write a checkpoint when this many seconds passed since the last one (0: off); for preemptible or requeued jobs', group: 'Run:' })
+    .option('patience', { type: 'number', default: 0, describe: 'end a run (status stalled) once this many epochs pass without a new best validation loss or accuracy (0: off); in grids, runs that collapse to chance stop instead of training to their cap', group: 'Run:' })
     .option('keep-checkpoints', { type: 'number', default: 0, describe: 'keep only the newest N checkpoints (0: all)', group: 'Run:' })
     .option('grad-wire', { type: 'string', default: 'fp32' as const, choices: ['fp32', 'bf16', 'fp16', 'int8'] as const, describe: 'how workers send gradients: fp32, bf16/fp16 (2 bytes), int8 (1 byte, a scale per 4096 values); rounding error is fed back into the next gradient; weights stay fp32', group: 'Run:' })
     .option('balance', { type: 'string', default: 'even' as const, choices: ['even', 'speed'] as const, describe: 'cut each batch evenly (bit-reproducible) or in proportion to each worker\'s measured speed (uneven GPUs or hosts)', group: 'Run:' })
@@ -92,6 +93,7 @@ export function toTrainConfig(a: TrainInput): TrainConfig {
     stepTimeoutMs: a.stepTimeout * 1000,
     balance: a.balance,
     ...(a.gradWire !== 'fp32' ? { gradWire: a.gradWire } : {}),
+    ...(a.patience ? { patienceEpochs: a.patience } : {}),
   };
 }
 

@@ -5,7 +5,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { TrainerError } from '@dtrain/common';
-import { readMetrics, readSummary } from '@dtrain/coordinator';
+import { isOutcome, readMetrics, readSummary } from '@dtrain/coordinator';
 import { writeCompareReport, type ComparedRun } from '../experiment/compare-report.js';
 import { writeRunReport } from '../experiment/report.js';
 import { writeSweepReport } from '../experiment/sweep-report.js';
@@ -53,7 +53,7 @@ export function writePartialSweepReport(dir: string, target?: number): string {
   for (const name of readdirSync(dir).sort()) {
     const runDir = join(dir, name);
     const summary = readSummary(runDir);
-    if (!summary || (summary.status !== 'completed' && summary.status !== 'diverged')) continue;
+    if (!summary || !isOutcome(summary.status)) continue;
     const c = summary.config;
     const t = target ?? (c.stopAtValAccuracy || 0.5);
     const records = readMetrics(runDir);

@@ -21,6 +21,7 @@ const MEANING: Record<string, Get> = {
 const APPLIED: Record<string, (keyof TrainConfig)[]> = {
   epochs: ['epochs'], 'max-steps': ['maxSteps'], 'eval-every': ['evalEvery'], 'eval-chunk': ['evalChunk'], 'checkpoint-every': ['checkpointEvery'],
   'checkpoint-seconds': ['checkpointSeconds'], 'keep-checkpoints': ['keepCheckpoints'], balance: ['balance'], 'step-timeout': ['stepTimeoutMs'],
+  patience: ['patienceEpochs'],
 };
 
 export const kebab = (camel: string): string => camel.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

@@ -1,12 +1,12 @@
 // Experiments: a plan of runs executed back to back on ONE pool of workers (no process restarts between
-// runs), resumable (a run whose summary says "completed" or "diverged" is kept and skipped; the run that
+// runs), resumable (a run whose summary says "completed", "diverged" or "stalled" is kept and skipped; the run that
 // was interrupted continues from its newest checkpoint), with steps- and examples-to-target taken from
 // each run's metrics.
 
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildManifest, getModelSpec, median, paramCount, type TrainConfig } from '@dtrain/common';
-import { Coordinator, listCheckpoints, readCheckpoint, readMetrics, readSummary, WorkerPool, type MetricRecord, type RunSummary, type ServerTls } from '@dtrain/coordinator';
+import { Coordinator, isOutcome, listCheckpoints, readCheckpoint, readMetrics, readSummary, WorkerPool, type MetricRecord, type RunSummary, type ServerTls } from '@dtrain/coordinator';
 import { syntheticCacheDir } from '../data/fetch.js';
 
 export interface PlannedRun {
@@ -72,20 +72,35 @@ export function lateNoiseScale(records: MetricRecord[]): number | null {
   return late.length ? median(late) : null;
 }
 
-/** The checkpointed, unfinished attempt at exactly this run in `dir`, to continue (null: start afresh). */
-function resumable(dir: string, config: TrainConfig): string | null {
+/** Config keys that say how a run is operated, not what it computes: a sweep continued with other values keeps its runs. */
+const OPERATIONAL: readonly (keyof TrainConfig)[] = ['evalChunk', 'checkpointEvery', 'checkpointSeconds', 'keepCheckpoints', 'stepTimeoutMs', 'patienceEpochs'];
+
+function withoutOperational(c: TrainConfig): string {
+  const rest: Partial<TrainConfig> = { ...c };
+  for (const k of OPERATIONAL) delete rest[k];
+  return JSON.stringify(rest);
+}
+
+/**
+ * The checkpointed, unfinished attempt at this run in `dir`, to continue, with the planned operational
+ * settings to apply to it (null: start afresh).
+ */
+export function resumable(dir: string, config: TrainConfig): { dir: string; overrides: Partial<TrainConfig> } | null {
   if (listCheckpoints(dir).length === 0) return null;
   try {
-    return JSON.stringify(readCheckpoint(dir).state.config) === JSON.stringify(config) ? dir : null;
+    if (withoutOperational(readCheckpoint(dir).state.config) !== withoutOperational(config)) return null;
   } catch {
     return null; // unreadable: redo the run
   }
+  const overrides: Record<string, unknown> = {};
+  for (const k of OPERATIONAL) overrides[k] = config[k] ?? 0;
+  return { dir, overrides: overrides as Partial<TrainConfig> };
 }
 
-/** The summary of a run that reached an outcome (completed, or diverged: a result too), else null. */
+/** The summary of a run that reached an outcome (completed, or diverged or stalled: results too), else null. */
 function finishedSummary(dir: string): RunSummary | null {
   const s = readSummary(dir);
-  return s?.status === 'completed' || s?.status === 'diverged' ? s : null;
+  return s && isOutcome(s.status) ? s : null;
 }
 
 /** Run every planned run in order on one pool; `onPoolReady` is called once the port is bound. */
@@ -110,7 +125,7 @@ export async function runPlan(
         if (!resume) rmSync(dir, { recursive: true, force: true });
         const coord = new Coordinator({
           config: run.config, pool: workers, out: dir, waitTimeoutMs: pool.waitTimeoutMs, data: { cifarDir: pool.cifarDir, syntheticCacheDir: syntheticCacheDir() }, log: pool.log,
-          ...(resume ? { resume } : {}),
+          ...(resume ? { resume: resume.dir, resumeOverrides: resume.overrides } : {}),
         });
         if (!listening) {
           hooks.onPoolReady?.(await workers.listen());
@@ -127,7 +142,7 @@ export async function runPlan(
       };
       outcomes.push(outcome);
       hooks.onRunEnd?.(i, outcome);
-      if (summary.status !== 'completed' && summary.status !== 'diverged') break; // a diverged point is a result; go on
+      if (!isOutcome(summary.status)) break; // a diverged or stalled point is a result; go on
     }
   } finally {
     await workers.shutdown('experiment finished');

@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MetricRecord } from '@dtrain/coordinator';
-import { runPlan, toTarget } from '../../src/experiment/run-plan.js';
+import { resumable, runPlan, toTarget } from '../../src/experiment/run-plan.js';
 import { lrGrid, momentumPlan, sweepPlan } from '../../src/experiment/plans.js';
 import { writeSweepReport } from '../../src/experiment/sweep-report.js';
-import { startRun, tempDir, testConfig, worker } from '../integration/harness.js';
+import { startRun, tempDir, testConfig, train, worker } from '../integration/harness.js';
 
 test('the momentum plan has plain SGD and each (form, mu), named clearly', () => {
   const plan = momentumPlan(testConfig(), [0.9, 0.99], ['keras', 'ema'], true);
@@ -75,11 +75,12 @@ test('an interrupted sweep continues its current run from the newest checkpoint 
   assert.equal((await w!.done).steps, 3, 'only steps 4..6 were computed again');
 });
 
-test('a diverging point of a sweep is recorded as diverged and the others still run', async () => {
+test('diverging and stalled points of a sweep are recorded as such and the others still run', async () => {
   const out = tempDir('diverge');
   const base = testConfig({ maxSteps: 4, workers: 2, minWorkers: 2, evalEvery: 1000 });
   const plan = [
     { name: 'huge-lr', config: { ...base, lr: 1e20 }, labels: { lr: 1e20 } },
+    { name: 'tiny-lr', config: { ...base, lr: 1e-30, maxSteps: 0, epochs: 3, evalEvery: 4, patienceEpochs: 1 }, labels: { lr: 1e-30 } },
     { name: 'fine', config: base, labels: { lr: base.lr } },
   ];
   const pool = { host: '127.0.0.1', port: 0, token: undefined, cifarDir: '', waitTimeoutMs: 20_000, log: () => undefined };
@@ -88,10 +89,22 @@ test('a diverging point of a sweep is recorded as diverged and the others still 
     onPoolReady: (port) => void Promise.all([worker(`ws://127.0.0.1:${port}`, 'a'), worker(`ws://127.0.0.1:${port}`, 'b')]).then((w) => (workers = w)),
   });
   await Promise.all(workers.map((w) => w.done));
-  assert.deepEqual(outcomes.map((o) => o.summary.status), ['diverged', 'completed']);
+  assert.deepEqual(outcomes.map((o) => o.summary.status), ['diverged', 'stalled', 'completed']);
   assert.match(outcomes[0]!.summary.error ?? '', /training diverged at step \d+ \(lr 1\.00e\+20\)[\s\S]*hint: lower --lr/);
   const again = await runPlan(plan, out, 0.05, { ...pool, waitTimeoutMs: 500 });
-  assert.ok(again.every((o) => o.skipped), 'a diverged run is an outcome: not redone on resume');
+  assert.ok(again.every((o) => o.skipped), 'diverged and stalled runs are outcomes: not redone on resume');
+});
+
+test('an interrupted run continues under other operational settings (checkpointing, --patience), not under another lr', async () => {
+  const cfg = testConfig({ maxSteps: 3, workers: 2, minWorkers: 2 });
+  const { out } = await train(cfg, 2);
+  const r = resumable(out, { ...cfg, checkpointSeconds: 60, patienceEpochs: 4 });
+  assert.equal(r?.dir, out);
+  assert.equal(r?.overrides.checkpointSeconds, 60);
+  assert.equal(r?.overrides.patienceEpochs, 4);
+  assert.equal(r?.overrides.keepCheckpoints, 0, 'a setting the plan does not give is switched off');
+  assert.equal(resumable(out, { ...cfg, lr: 0.1 }), null);
+  assert.equal(resumable(tempDir('empty'), cfg), null);
 });
 
 test('the learning-rate grid: a list, a geometric range, or --lr alone; bad grids are refused naming the flag', () => {

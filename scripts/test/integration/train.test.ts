@@ -87,6 +87,16 @@ test('a huge learning rate ends the run "diverged" within a step; no non-finite 
   assert.equal(events.length, 1);
 });
 
+test('--patience: a run whose validation loss and accuracy stop improving ends "stalled" after that many epochs, with a final test evaluation', async () => {
+  // lr 1e-30 leaves float32 weights as they are: every evaluation equals the first (epoch 0.25, 16 steps an epoch).
+  const { summary, out } = await train(testConfig({ maxSteps: 0, epochs: 3, lr: 1e-30, evalEvery: 4, patienceEpochs: 1 }), 2);
+  assert.equal(summary.status, 'stalled');
+  assert.equal(summary.steps, 20, 'the evaluation at epoch 1.25 is one epoch after the best');
+  assert.match(summary.stopReason ?? '', /no new best validation loss or accuracy in 1 epochs \(--patience 1/);
+  assert.ok(summary.final.test, 'the test split is evaluated at the end');
+  assert.equal(records(out).filter((r) => r.type === 'event' && r.event === 'stalled').length, 1);
+});
+
 test('the run directory has a timestamped run.log of what the coordinator and its pool said', async () => {
   const { out } = await train(testConfig({ maxSteps: 2 }), 2);
   const lines = readFileSync(join(out, 'run.log'), 'utf8').trim().split('\n');

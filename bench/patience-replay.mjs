@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// Replays each finished run's validation records through --patience N (the coordinator's PlateauWatch):
+// at which epoch that option would have ended the run, against what the run did (best accuracy, whether it
+// reached the target). The check behind a sweep's --patience: it must stop runs that collapsed, not runs
+// that were learning. Usage: node bench/patience-replay.mjs SWEEP_DIR PATIENCE_EPOCHS [TARGET]
+import { readdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { PlateauWatch, readMetrics, readSummary } from '../packages/coordinator/dist/src/index.js';
+
+const [sweep, patienceArg, targetArg = '0.6'] = process.argv.slice(2);
+const patience = Number(patienceArg);
+const target = Number(targetArg);
+if (!sweep || !existsSync(sweep) || !(patience > 0) || !(target > 0 && target <= 1)) {
+  console.error('usage: node bench/patience-replay.mjs SWEEP_DIR PATIENCE_EPOCHS [TARGET]');
+  process.exit(2);
+}
+const rows = [];
+for (const name of readdirSync(sweep).sort()) {
+  const dir = join(sweep, name);
+  const summary = readSummary(dir);
+  if (!summary) continue;
+  const evals = readMetrics(dir).filter((r) => r.type === 'eval' && r.split === 'val');
+  const watch = new PlateauWatch(patience, 0);
+  const stop = evals.find((e) => watch.observe(e.epoch, e.loss, e.accuracy));
+  const best = Math.max(...evals.map((e) => e.accuracy));
+  const hit = evals.find((e) => e.accuracy >= target);
+  rows.push({ name, status: summary.status, epochs: summary.epochs.toFixed(1), best: (best * 100).toFixed(2), reachedAtEpoch: hit ? hit.epoch.toFixed(2) : '-', patienceStopsAt: stop ? stop.epoch.toFixed(2) : '-', cut: stop && hit ? stop.epoch < hit.epoch : false });
+}
+console.table(rows);
+const cut = rows.filter((r) => r.cut);
+console.log(`--patience ${patience}: ${rows.filter((r) => r.patienceStopsAt !== '-').length} of ${rows.length} runs would have ended early; ${cut.length} of them before reaching ${target} (${cut.map((r) => r.name).join(', ') || 'none'})`);
