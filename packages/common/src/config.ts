@@ -107,7 +107,9 @@ export function validateConfig(c: TrainConfig): Derived {
   const stop = c.stopAtValAccuracy ?? 0;
   if (!(stop >= 0 && stop <= 1)) throw new TrainerError('ERR_BAD_CONFIG', `stop-at accuracy ${stop} is not in [0, 1]`, { hint: 'give a validation accuracy such as 0.6 (0: off)' });
   const patience = c.patienceEpochs ?? 0;
-  if (!(patience >= 0 && patience <= 100_000)) throw new TrainerError('ERR_BAD_CONFIG', `--patience ${patience} is not in [0, 100000] epochs`, { hint: 'e.g. --patience 5 (0: off)' });
+  if (!(patience >= 0 && patience <= 100_000)) {
+    throw new TrainerError('ERR_BAD_CONFIG', Number.isNaN(patience) ? '--patience is not a number' : `--patience ${patience} is not in [0, 100000] epochs`, { hint: 'give epochs, e.g. --patience 5 (0: off)' });
+  }
   intIn(c.evalChunk, 1, MAX_BATCH_SIZE, '--eval-chunk', 'use e.g. --eval-chunk 500');
   intIn(c.checkpointEvery, 0, 1e9, '--checkpoint-every', 'use 0 for only the initial and final checkpoints');
   intIn(c.checkpointSeconds ?? 0, 0, 1e9, '--checkpoint-seconds', 'use e.g. --checkpoint-seconds 600 (a requeued job loses at most that much), or 0 for step-based checkpoints only');

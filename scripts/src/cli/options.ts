@@ -93,7 +93,7 @@ export function toTrainConfig(a: TrainInput): TrainConfig {
     stepTimeoutMs: a.stepTimeout * 1000,
     balance: a.balance,
     ...(a.gradWire !== 'fp32' ? { gradWire: a.gradWire } : {}),
-    ...(a.patience ? { patienceEpochs: a.patience } : {}),
+    ...(a.patience !== 0 ? { patienceEpochs: a.patience } : {}), // NaN (--patience abc) goes on to be refused
   };
 }
 

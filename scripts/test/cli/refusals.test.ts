@@ -50,6 +50,11 @@ test('an --out that cannot be created says which and why', () => {
   refused(args, /cannot create the run directory .*ENOTDIR/);
 });
 
+test('--patience must be a number of epochs (a word is not silently "off")', () => {
+  refused(['launch', '--patience', 'abc'], /--patience is not a number[\s\S]*hint: give epochs/);
+  refused(['sweep', '--patience', '-1', '--local', '0'], /--patience -1 is not in \[0, 100000\] epochs/);
+});
+
 test('an unknown sweep list entry is refused with the choices', () => {
   refused(['sweep', '--schedules', 'cosin', '--local', '0'], /--schedules: unknown "cosin"[\s\S]*hint: use a comma-separated list of: constant, step, exponential, cosine/);
 });
