@@ -1,4 +1,4 @@
-// Stage 3 of bench/batch-size-study.sh: the runs at batch B to continue to E epochs. For each optimizer
+// Stages 3 and 6 of bench/batch-size-study.sh: the runs at batch B to continue to E epochs. For each optimizer
 // with no run at B that reached its target, every run at B that ran to its epoch cap and did not collapse
 // (final validation accuracy >= 0.3), unless it already has an E-epoch cap. Prints one directory a line.
 // Usage: node bench/runs-to-extend.mjs SWEEP_DIR B E
