@@ -157,7 +157,7 @@ export async function runExperiment(kind: string, plan: PlannedRun[], a: PoolArg
   // a signal stops the current run at a step with a checkpoint (status stopped), which ends the plan
   const interrupts = onInterrupt(() => {
     if (!current) process.exit(130); // between runs: nothing to save
-    (reporter ?? { log }).log('interrupt: finishing the current step, writing a checkpoint and stopping here (again to quit at once; run the same command to continue)');
+    (reporter ?? { log }).log('interrupt: finishing the current step, writing a checkpoint and stopping here (Ctrl-C again to quit at once; run the same command to continue)');
     current.stop('interrupted');
   }, () => reporter?.done());
   log(`${kind}: ${plan.length} runs into ${outRoot}${a.local > 0 ? `, ${a.local} local workers` : ''}`);

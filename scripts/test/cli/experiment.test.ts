@@ -30,17 +30,22 @@ test('list options name the flag and the valid entries', () => {
   assert.match(r.stderr, /--forms: unknown "torch"[\s\S]*hint: use a comma-separated list of: keras, ema, pytorch/);
 });
 
-test('SIGTERM to a sweep stops its current run at a step with a checkpoint (exit 130); the same command continues from it', { timeout: 120_000 }, async () => {
+test('SIGTERM to a sweep\'s process group, then again to the sweep (as `timeout` in a wrapper script does), stops its current run at a step with a checkpoint (exit 130); the same command continues from it', { timeout: 120_000 }, async () => {
   const out = join(tempDir('term'), 'sweep');
   const args = [CLI_PATH, 'sweep', '--model', 'tiny-cnn', '--dataset', 'synthetic', '--train-size', '4000', '--test-size', '64', '--epochs', '4',
     '--batch-sizes', '16', '--optimizers', 'sgd', '--backend', 'wasm', '--local', '2', '--out', out];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let stderr = '';
   let timer: NodeJS.Timeout | undefined;
   child.stderr.on('data', (d: Buffer) => {
     stderr += d.toString();
     // some steps into the run: two seconds after both workers are ready
-    if ((stderr.match(/ ready \(backend/g) ?? []).length >= 2 && !timer) timer = setTimeout(() => child.kill('SIGTERM'), 2000);
+    if ((stderr.match(/ ready \(backend/g) ?? []).length >= 2 && !timer) {
+      timer = setTimeout(() => {
+        process.kill(-child.pid!, 'SIGTERM'); // the sweep and its local workers
+        child.kill('SIGTERM'); // the wrapper's forwarded copy: was taken for a second Ctrl-C and quit without a checkpoint
+      }, 2000);
+    }
   });
   const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
   assert.equal(code, 130, stderr.slice(-1500));
