@@ -39,6 +39,24 @@ export interface ChartSpec {
 const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
+/**
+ * Ticks of a logarithmic y axis: 1 and 3 times each power of ten within the data's range (Chart.js's own
+ * log ticks crowd, e.g. 7 and 10 drawn over each other). Null when the data has no positive values.
+ */
+export function logTicks(series: readonly Series[]): number[] | null {
+  const ys = series.flatMap((s) => s.data.map((p) => p.y)).filter((y): y is number => y !== null && y > 0 && Number.isFinite(y));
+  if (ys.length === 0) return null;
+  const [lo, hi] = [Math.min(...ys), Math.max(...ys)];
+  const ticks: number[] = [];
+  for (let k = Math.floor(Math.log10(lo)); k <= Math.ceil(Math.log10(hi)); k++) {
+    for (const m of [1, 3]) {
+      const v = Number((m * 10 ** k).toPrecision(1));
+      if (v >= lo && v <= hi) ticks.push(v);
+    }
+  }
+  return ticks.length >= 2 ? ticks : null; // a narrower range: Chart.js's own ticks
+}
+
 export function chartConfig(c: ChartSpec): { type: string; data: { datasets: Record<string, unknown>[] }; options: Record<string, unknown> } {
   return {
     type: 'line',
@@ -56,7 +74,7 @@ export function chartConfig(c: ChartSpec): { type: string; data: { datasets: Rec
       plugins: { title: { display: true, text: c.title } },
       scales: {
         x: { type: c.logX ? 'logarithmic' : 'linear', title: { display: true, text: c.x }, ...(c.ticksAt ? { ticksAt: c.ticksAt } : {}) },
-        y: { type: c.logY ? 'logarithmic' : 'linear', title: { display: true, text: c.y } },
+        y: { type: c.logY ? 'logarithmic' : 'linear', title: { display: true, text: c.y }, ...(c.logY && logTicks(c.series) ? { ticksAt: logTicks(c.series) } : {}) },
       },
     },
   };
@@ -71,7 +89,7 @@ table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;paddin
 <script>${chartLibrary()}</script></head><body><h1>${esc(title)}</h1><p>${intro}</p>
 <div class="grid">${charts.map((c) => `<div><canvas id="${c.id}" data-chart="${esc(c.title)}"></canvas></div>`).join('')}</div>
 <h2>Numbers</h2><div style="overflow-x:auto">${table}</div>
-<script>window.dtrainCharts=[];for(const c of ${configs}){const x=c.config.options.scales.x;if(x.ticksAt){const at=x.ticksAt;delete x.ticksAt;x.afterBuildTicks=(axis)=>{axis.ticks=at.map((value)=>({value}));};x.ticks={callback:(v)=>String(v)};}
+<script>window.dtrainCharts=[];for(const c of ${configs}){for(const x of Object.values(c.config.options.scales))if(x.ticksAt){const at=x.ticksAt;delete x.ticksAt;x.afterBuildTicks=(axis)=>{axis.ticks=at.map((value)=>({value}));};x.ticks={callback:(v)=>String(v)};}
 c.config.options.plugins.legend={labels:{filter:(item)=>!item.text.endsWith('range over seeds')}};
 window.dtrainCharts.push(new Chart(document.getElementById(c.id),c.config));}document.body.dataset.rendered=String(window.dtrainCharts.length);
 document.body.dataset.drawn=String(window.dtrainCharts.filter((ch)=>{const c=ch.canvas,x=c.getContext('2d').getImageData(0,0,c.width,c.height).data;let n=0;for(let i=3;i<x.length;i+=4)if(x[i]>0)n++;return n>500;}).length);</script>

@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeRunReport } from '../../src/experiment/report.js';
+import { logTicks, writeRunReport } from '../../src/experiment/report.js';
 import { writeSweepReport } from '../../src/experiment/sweep-report.js';
 import { writeCompareReport } from '../../src/experiment/compare-report.js';
 import { fixtureSweep, runRecords, summary } from './fixtures.js';
@@ -48,4 +48,11 @@ test('run, sweep and comparison reports render every chart in headless Chromium'
   screenshot(sweep, join(shots, 'sweep.png'));
   screenshot(compare, join(shots, 'compare.png'));
   assert.ok(statSync(join(shots, 'sweep.png')).size > 10_000);
+});
+
+test('log-scale y ticks: 1 and 3 times the powers of ten inside the data, none crowding; too narrow a range leaves Chart.js its own', () => {
+  assert.deepEqual(logTicks([{ label: 'lr', data: [{ x: 16, y: 0.05 }, { x: 4096, y: 12.8 }, { x: 64, y: null }] }]), [0.1, 0.3, 1, 3, 10]);
+  assert.deepEqual(logTicks([{ label: 'steps', data: [{ x: 1, y: 420 }, { x: 2, y: 4921 }] }]), [1000, 3000]);
+  assert.equal(logTicks([{ label: 'flat', data: [{ x: 1, y: 420 }, { x: 2, y: 600 }] }]), null);
+  assert.equal(logTicks([{ label: 'none', data: [{ x: 1, y: 0 }] }]), null);
 });

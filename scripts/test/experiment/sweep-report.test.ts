@@ -16,7 +16,10 @@ test('steps to target: log-log, ticks at the batch sizes run, one connected line
   assert.deepEqual(m.data, [{ x: 32, y: 840 }, { x: 64, y: 420 }, { x: 128, y: 210 }, { x: 256, y: 168 }]);
   assert.equal(m.noLine, undefined, 'a connected line');
   const cfg = chartConfig(steps!);
-  assert.deepEqual((cfg.options['scales'] as { x: { ticksAt: number[]; type: string } }).x, { type: 'logarithmic', title: { display: true, text: 'batch size' }, ticksAt: [32, 64, 128, 256] });
+  const scales = cfg.options['scales'] as { x: { ticksAt: number[]; type: string }; y: { ticksAt: number[] } };
+  assert.deepEqual(scales.x, { type: 'logarithmic', title: { display: true, text: 'batch size' }, ticksAt: [32, 64, 128, 256] });
+  const ys = steps!.series.flatMap((s) => s.data.map((p) => p.y)).filter((y): y is number => y !== null);
+  assert.deepEqual(scales.y.ticksAt, [1, 3, 10, 30, 100, 300, 1000, 3000, 10000].filter((t) => t >= Math.min(...ys) && t <= Math.max(...ys)), 'log y: 1 and 3 times the powers of ten the data spans');
 });
 
 test('perfect scaling is a dashed line from the smallest batch; seeds give error bars; misses are marked', () => {
