@@ -58,6 +58,7 @@ export function logTicks(series: readonly Series[]): number[] | null {
 }
 
 export function chartConfig(c: ChartSpec): { type: string; data: { datasets: Record<string, unknown>[] }; options: Record<string, unknown> } {
+  const yTicks = c.logY ? logTicks(c.series) : null;
   return {
     type: 'line',
     data: {
@@ -74,7 +75,7 @@ export function chartConfig(c: ChartSpec): { type: string; data: { datasets: Rec
       plugins: { title: { display: true, text: c.title } },
       scales: {
         x: { type: c.logX ? 'logarithmic' : 'linear', title: { display: true, text: c.x }, ...(c.ticksAt ? { ticksAt: c.ticksAt } : {}) },
-        y: { type: c.logY ? 'logarithmic' : 'linear', title: { display: true, text: c.y }, ...(c.logY && logTicks(c.series) ? { ticksAt: logTicks(c.series) } : {}) },
+        y: { type: c.logY ? 'logarithmic' : 'linear', title: { display: true, text: c.y }, ...(yTicks ? { ticksAt: yTicks } : {}) },
       },
     },
   };
