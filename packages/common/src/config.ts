@@ -50,6 +50,12 @@ export interface TrainConfig extends ScheduleParams {
   balance?: 'even' | 'speed';
 }
 
+/**
+ * Config keys that say how a run is operated, not what it computes: a resumed run (by --resume, or a sweep
+ * continued in another piece) takes new values of these and stays the same run.
+ */
+export const OPERATIONAL_KEYS = ['evalChunk', 'checkpointEvery', 'checkpointSeconds', 'keepCheckpoints', 'stepTimeoutMs', 'patienceEpochs'] as const satisfies readonly (keyof TrainConfig)[];
+
 export interface Derived {
   paramCount: number;
   trainSamples: number;

@@ -2,7 +2,7 @@
 // either extend or operate it (applied) or would change what the run means (refused, named). An option
 // counts as given when it is on the command line, in the environment (DTRAIN_*) or in a --config file.
 
-import { TrainerError, type TrainConfig } from '@dtrain/common';
+import { OPERATIONAL_KEYS, TrainerError, type TrainConfig } from '@dtrain/common';
 
 type Get = (c: TrainConfig) => unknown;
 const data = (k: string): Get => (c) => (c.dataset as unknown as Record<string, unknown>)[k];
@@ -17,11 +17,16 @@ const MEANING: Record<string, Get> = {
   'lr-gamma': (c) => c.gamma, 'lr-min': (c) => c.minLr, 'warmup-steps': (c) => c.warmupSteps, 'lr-scaling': (c) => c.scaling, 'base-batch-size': (c) => c.baseBatchSize,
 };
 
+/** The flag of each operational config key (common's OPERATIONAL_KEYS: the compiler asks for every one). */
+const OPERATIONAL_FLAGS: Record<(typeof OPERATIONAL_KEYS)[number], string> = {
+  evalChunk: 'eval-chunk', checkpointEvery: 'checkpoint-every', checkpointSeconds: 'checkpoint-seconds', keepCheckpoints: 'keep-checkpoints',
+  stepTimeoutMs: 'step-timeout', patienceEpochs: 'patience',
+};
+
 /** Options applied on resume: training longer, and how the run is operated. */
 const APPLIED: Record<string, (keyof TrainConfig)[]> = {
-  epochs: ['epochs'], 'max-steps': ['maxSteps'], 'eval-every': ['evalEvery'], 'eval-chunk': ['evalChunk'], 'checkpoint-every': ['checkpointEvery'],
-  'checkpoint-seconds': ['checkpointSeconds'], 'keep-checkpoints': ['keepCheckpoints'], balance: ['balance'], 'step-timeout': ['stepTimeoutMs'],
-  patience: ['patienceEpochs'],
+  epochs: ['epochs'], 'max-steps': ['maxSteps'], 'eval-every': ['evalEvery'], balance: ['balance'],
+  ...Object.fromEntries(OPERATIONAL_KEYS.map((k) => [OPERATIONAL_FLAGS[k], [k]])),
 };
 
 export const kebab = (camel: string): string => camel.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

@@ -5,7 +5,7 @@
 
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildManifest, getModelSpec, median, paramCount, type TrainConfig } from '@dtrain/common';
+import { buildManifest, getModelSpec, median, OPERATIONAL_KEYS, paramCount, type TrainConfig } from '@dtrain/common';
 import { Coordinator, isOutcome, listCheckpoints, readCheckpoint, readMetrics, readSummary, WorkerPool, type MetricRecord, type RunSummary, type ServerTls } from '@dtrain/coordinator';
 import { syntheticCacheDir } from '../data/fetch.js';
 
@@ -72,12 +72,9 @@ export function lateNoiseScale(records: MetricRecord[]): number | null {
   return late.length ? median(late) : null;
 }
 
-/** Config keys that say how a run is operated, not what it computes: a sweep continued with other values keeps its runs. */
-const OPERATIONAL: readonly (keyof TrainConfig)[] = ['evalChunk', 'checkpointEvery', 'checkpointSeconds', 'keepCheckpoints', 'stepTimeoutMs', 'patienceEpochs'];
-
 function withoutOperational(c: TrainConfig): string {
   const rest: Partial<TrainConfig> = { ...c };
-  for (const k of OPERATIONAL) delete rest[k];
+  for (const k of OPERATIONAL_KEYS) delete rest[k];
   return JSON.stringify(rest);
 }
 
@@ -93,7 +90,7 @@ export function resumable(dir: string, config: TrainConfig): { dir: string; over
     return null; // unreadable: redo the run
   }
   const overrides: Record<string, unknown> = {};
-  for (const k of OPERATIONAL) overrides[k] = config[k] ?? 0;
+  for (const k of OPERATIONAL_KEYS) overrides[k] = config[k] ?? 0;
   return { dir, overrides: overrides as Partial<TrainConfig> };
 }
 
