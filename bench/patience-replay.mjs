@@ -6,6 +6,7 @@
 import { readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PlateauWatch, readMetrics, readSummary } from '../packages/coordinator/dist/src/index.js';
+import { toTarget } from '../scripts/dist/src/experiment/run-plan.js';
 
 const [sweep, patienceArg, targetArg = '0.6'] = process.argv.slice(2);
 const patience = Number(patienceArg);
@@ -19,12 +20,14 @@ for (const name of readdirSync(sweep).sort()) {
   const dir = join(sweep, name);
   const summary = readSummary(dir);
   if (!summary) continue;
-  const evals = readMetrics(dir).filter((r) => r.type === 'eval' && r.split === 'val');
+  const records = readMetrics(dir);
   const watch = new PlateauWatch(patience, 0);
-  const stop = evals.find((e) => watch.observe(e.epoch, e.loss, e.accuracy));
-  const best = Math.max(...evals.map((e) => e.accuracy));
-  const hit = evals.find((e) => e.accuracy >= target);
-  rows.push({ name, status: summary.status, epochs: summary.epochs.toFixed(1), best: (best * 100).toFixed(2), reachedAtEpoch: hit ? hit.epoch.toFixed(2) : '-', patienceStopsAt: stop ? stop.epoch.toFixed(2) : '-', cut: stop && hit ? stop.epoch < hit.epoch : false });
+  const stop = records.find((r) => r.type === 'eval' && r.split === 'val' && watch.observe(r.epoch, r.loss, r.accuracy));
+  const { bestValAccuracy, epochsToTarget } = toTarget(records, target, summary.config.batchSize);
+  rows.push({
+    name, status: summary.status, epochs: summary.epochs.toFixed(1), best: ((bestValAccuracy ?? 0) * 100).toFixed(2), reachedAtEpoch: epochsToTarget?.toFixed(2) ?? '-',
+    patienceStopsAt: stop ? stop.epoch.toFixed(2) : '-', cut: stop !== undefined && epochsToTarget !== null && stop.epoch < epochsToTarget,
+  });
 }
 console.table(rows);
 const cut = rows.filter((r) => r.cut);
