@@ -24,3 +24,4 @@ export * from './stats.js';
 export * from './auth.js';
 export * from './session.js';
 export * from './compress.js';
+export * from './line-limit.js';

@@ -137,6 +137,18 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.halt.abort();
   }
 
+  /**
+   * The last resort after an exception nothing caught: the state is at a step boundary between awaits, so
+   * its checkpoint and summary.json (status crashed, with the error) are written; the process then exits.
+   */
+  crash(e: unknown): RunSummary | null {
+    if (this.state === 'DONE') return null;
+    this.halt.abort();
+    const error = String((e as Error | undefined)?.stack ?? e);
+    this.log(`run crashed at step ${this.train.step}: ${error}`);
+    return this.finish('crashed', error);
+  }
+
   /** Ask the run to stop after the current step (first Ctrl-C); a final checkpoint is written. */
   stop(reason: string): void {
     this.stopReason ??= reason;
@@ -295,33 +307,21 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
 
   /** Record workers joining and leaving while the run lasts; returns the unsubscribe function. */
   private watchPool(): () => void {
-    const onJoined = (conn: WorkerConn): void => {
-      this.records.workerJoined(conn);
-      this.emit('workers', this.pool.ready().length);
-    };
+    const count = (): boolean => this.emit('workers', this.pool.ready().length);
+    const onJoined = (conn: WorkerConn): void => void (this.records.workerJoined(conn), count());
     const onLost = (conn: WorkerConn, why: string): void => {
       this.records.workerLost(conn, why, this.train.step);
-      this.emit('workers', this.pool.ready().length);
+      count();
       if (this.stopReason !== null && this.pool.ready().length === 0) this.halt.abort();
     };
     const onDemoted = (conn: WorkerConn, ms: number): void => {
       this.records.event(this.train.step, 'worker-demoted', `${conn.label} no answer within ${Math.round(ms)} ms`);
-      this.emit('workers', this.pool.ready().length);
+      count();
     };
-    const onPromoted = (conn: WorkerConn): void => {
-      this.records.event(this.train.step, 'worker-promoted', conn.label);
-      this.emit('workers', this.pool.ready().length);
-    };
-    this.pool.on('joined', onJoined);
-    this.pool.on('lost', onLost);
-    this.pool.on('demoted', onDemoted);
-    this.pool.on('promoted', onPromoted);
-    return () => {
-      this.pool.off('joined', onJoined);
-      this.pool.off('lost', onLost);
-      this.pool.off('demoted', onDemoted);
-      this.pool.off('promoted', onPromoted);
-    };
+    const onPromoted = (conn: WorkerConn): void => void (this.records.event(this.train.step, 'worker-promoted', conn.label), count());
+    const pool = this.pool;
+    pool.on('joined', onJoined); pool.on('lost', onLost); pool.on('demoted', onDemoted); pool.on('promoted', onPromoted);
+    return () => void (pool.off('joined', onJoined), pool.off('lost', onLost), pool.off('demoted', onDemoted), pool.off('promoted', onPromoted));
   }
 
   /**
@@ -329,7 +329,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
    * checkpoint it started from and the earlier attempt's summary stay as they were.
    */
   private finish(status: RunSummary['status'], error: string | undefined): RunSummary {
-    const fruitless = this.resumedFrom !== null && status === 'failed' && this.train.step === this.startStep;
+    const fruitless = this.resumedFrom !== null && (status === 'failed' || status === 'crashed') && this.train.step === this.startStep;
     const finalCheckpoint = fruitless ? this.resumedFrom!
       : this.weightsSpoiled ? listCheckpoints(this.runDir.dir).at(-1) ?? '' // the last good one on disk
         : this.checkpoint();

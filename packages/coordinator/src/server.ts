@@ -5,13 +5,13 @@
 
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { Admission, DEFAULT_ADMISSION, type AdmissionLimits } from './admission.js';
 import {
-  checkTokenProof, closeCodeFor, SessionCipher, sessionKey, closeWith, DATA_PREP_TIMEOUT_MS, decode, encode, HANDSHAKE_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, isTrainerError,
+  checkTokenProof, isLoopback, LineLimiter, printable, closeCodeFor, SessionCipher, sessionKey, closeWith, DATA_PREP_TIMEOUT_MS, decode, encode, HANDSHAKE_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, isTrainerError,
   maxMessageBytes, UPGRADE_HEADERS_TIMEOUT_MS, maxWorkerFrameBytes, parseWorkerMsg, PONG_DEADLINE_MS, PROTOCOL_VERSION, TrainerError,
   type CoordinatorMsg, type DivergedMsg, type PooledFrame, type EvalResultMsg, type GradientMsg, type HelloMsg, type ParseContext, type ReadyMsg, type WorkerMsg, type WelcomeMsg,
 } from '@dtrain/common';
@@ -64,6 +64,8 @@ export interface ServerOptions {
   tls?: ServerTls;
   heartbeatMs?: number;
   pongDeadlineMs?: number;
+  /** Until a connection's hello (default HANDSHAKE_TIMEOUT_MS; tests use short ones). */
+  handshakeTimeoutMs?: number;
   log: (line: string) => void;
 }
 
@@ -90,6 +92,8 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
   private readonly maxParams: number;
   private welcome: RunWelcome | null = null;
   private ctx: ParseContext;
+  /** Lines a peer can cause (refusals, socket errors) are rate-limited per kind. */
+  private readonly lines = new LineLimiter();
 
   constructor(private readonly opts: ServerOptions) {
     super();
@@ -137,9 +141,16 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
       http.listen(this.opts.port, this.opts.host, () => {
         const addr = http.address();
         this.port = typeof addr === 'object' && addr ? addr.port : this.opts.port;
+        this.warnIfOpen();
         resolve(this.port);
       });
-      wss.on('connection', (ws, req) => this.accept(ws, req));
+      wss.on('connection', (ws, req) => {
+        // First, before any branch: ws emits protocol errors (bad lengths, opcodes, masks, close codes, UTF-8)
+        // on the socket at any time, also while we refuse or close it, and an 'error' without a listener kills the process.
+        const address = req.socket.remoteAddress ?? 'unknown';
+        ws.on('error', (e) => this.peerLine('socket-error', `connection from ${address}: socket error: ${e.message}`));
+        this.accept(ws, address);
+      });
       const every = this.opts.heartbeatMs ?? HEARTBEAT_INTERVAL_MS;
       this.heartbeat = setInterval(() => this.checkLiveness(), every);
       this.heartbeat.unref();
@@ -211,8 +222,20 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     await new Promise<void>((r) => http.close(() => r()));
   }
 
-  private accept(ws: WebSocket, req: IncomingMessage): void {
-    const address = req.socket.remoteAddress ?? 'unknown';
+  /** Listening beyond loopback with neither a token nor client certificates: anyone who reaches the port can join. */
+  private warnIfOpen(): void {
+    if (this.opts.token || this.opts.tls?.clientCa || isLoopback(this.opts.host)) return;
+    this.opts.log(`warning: listening on ${this.opts.host} without a token: anyone who can reach port ${this.port} can join this run and read its weights; `
+      + 'set DTRAIN_TOKEN (or --token-file) on the coordinator and its workers');
+  }
+
+  /** A line a peer caused: rate-limited per kind, so a flood cannot fill the log. */
+  private peerLine(kind: string, line: string): void {
+    const out = this.lines.pass(kind, line, performance.now());
+    if (out !== null) this.opts.log(out);
+  }
+
+  private accept(ws: WebSocket, address: string): void {
     const conn: WorkerConn = {
       id: this.nextId++, ws, state: 'challenged', nonce: randomBytes(24).toString('hex'), hello: null,
       lastPong: Date.now(), bytesIn: 0, bytesOut: 0, label: `#${this.nextId - 1}@${address}`, session: null, served: false,
@@ -225,17 +248,17 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     if (arrival.evict) this.reject(arrival.evict, new TrainerError('ERR_TOO_MANY_CONNECTIONS', 'closed to make room: too many unfinished handshakes'));
     this.conns.set(conn.id, conn);
     // Until hello: HANDSHAKE_TIMEOUT_MS. After welcome the worker may be fetching the dataset: DATA_PREP_TIMEOUT_MS.
+    const handshakeMs = this.opts.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
     let timer = setTimeout(() => {
       if (conn.state === 'challenged') {
-        this.reject(conn, new TrainerError('ERR_UNEXPECTED_MESSAGE', `handshake not finished within ${HANDSHAKE_TIMEOUT_MS} ms`));
+        this.reject(conn, new TrainerError('ERR_UNEXPECTED_MESSAGE', `handshake not finished within ${handshakeMs} ms`));
       } else if (conn.state === 'welcomed') {
         timer = setTimeout(() => {
           if (conn.state === 'welcomed') this.reject(conn, new TrainerError('ERR_UNEXPECTED_MESSAGE', `not ready within ${DATA_PREP_TIMEOUT_MS / 1000} s of the welcome`));
         }, DATA_PREP_TIMEOUT_MS);
       }
-    }, HANDSHAKE_TIMEOUT_MS);
+    }, handshakeMs);
     ws.on('pong', () => (conn.lastPong = Date.now()));
-    ws.on('error', (e) => this.opts.log(`worker ${conn.label}: socket error: ${e.message}`));
     ws.on('close', (code, reason) => {
       clearTimeout(timer);
       const wasReady = conn.state === 'ready';
@@ -293,8 +316,9 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
       case 'diverged':
         this.expect(conn, 'ready', msg.kind);
         return void this.emit('diverged', conn, msg);
-      case 'fail':
-        this.opts.log(`worker ${conn.label} reported ${msg.code}: ${msg.message}`);
+      case 'fail': // only from a worker that proved itself; its words are escaped and rate-limited
+        if (conn.state === 'challenged') throw new TrainerError('ERR_UNEXPECTED_MESSAGE', '"fail" before the handshake');
+        this.peerLine('worker-fail', `worker ${printable(conn.label)} reported ${msg.code}: ${printable(msg.message)}`);
         return closeWith(conn.ws, 1000, 'worker failed');
       default: {
         const never: never = msg;
@@ -322,7 +346,7 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
 
   /** Refuse a connection before it is registered: say why in a reject message and the close code, then close. */
   private refuseAtDoor(ws: WebSocket, code: 'ERR_TOO_MANY_CONNECTIONS' | 'ERR_TOO_MANY_WORKERS', why: string): void {
-    this.opts.log(`refused a connection: ${code}: ${why}`);
+    this.peerLine('refused', `refused a connection: ${code}: ${why}`);
     try {
       ws.send(encode({ kind: 'reject', code, message: `${why}; retrying later may succeed` }));
     } catch {
@@ -350,7 +374,7 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     }
     if (this.opts.token) conn.session = new SessionCipher(sessionKey(this.opts.token, conn.nonce, hello.nonce), 'coordinator');
     conn.hello = hello;
-    conn.label = `${hello.name}@${hello.host}#${conn.id}`;
+    conn.label = printable(`${hello.name}@${hello.host}#${conn.id}`, 200);
     this.admission.proven(conn);
     conn.state = 'waiting';
     if (this.welcome) this.sendWelcome(conn, this.welcome);

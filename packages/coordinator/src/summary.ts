@@ -30,7 +30,7 @@ export interface RunSummary {
    * diverged: a loss, gradient or the updated weights stopped being finite (error says where and what to change);
    * stalled: ended by --patience (stopReason says after what).
    */
-  status: 'completed' | 'stopped' | 'failed' | 'diverged' | 'stalled';
+  status: 'completed' | 'stopped' | 'failed' | 'diverged' | 'stalled' | 'crashed';
   error?: string;
   stopReason: string | null;
   runId: string;

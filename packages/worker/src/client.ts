@@ -3,7 +3,7 @@
 
 import { hostname } from 'node:os';
 import WebSocket from 'ws';
-import { allFinite, HEARTBEAT_INTERVAL_MS, PONG_DEADLINE_MS, decode, encode, encodeGradient, finishTensorFrame, GradientCompressor, floatPayload, FramePool, tensorFrameCapacity, HANDSHAKE_TIMEOUT_MS, isTrainerError, MAX_CLIENT_FRAME_BYTES, maxCoordinatorFrameBytes, parseCoordinatorMsg, PROTOCOL_VERSION, answerChallenge, type SessionCipher, RECONNECT_INITIAL_MS, RECONNECT_MAX_MS, TrainerError, closeCodeFor, closeWith, type AssignMsg, type ChallengeMsg, type CoordinatorMsg, type RejectMsg, type WeightsMsg, type WelcomeMsg, type DatasetSpec, type ParseContext, type WorkerMsg } from '@dtrain/common';
+import { allFinite, HEARTBEAT_INTERVAL_MS, PONG_DEADLINE_MS, decode, encode, encodeGradient, finishTensorFrame, GradientCompressor, floatPayload, FramePool, tensorFrameCapacity, HANDSHAKE_TIMEOUT_MS, isTrainerError, MAX_HANDSHAKE_BYTES, MAX_CLIENT_FRAME_BYTES, maxCoordinatorFrameBytes, parseCoordinatorMsg, PROTOCOL_VERSION, answerChallenge, type SessionCipher, printable, RECONNECT_INITIAL_MS, RECONNECT_MAX_MS, TrainerError, closeCodeFor, closeWith, type AssignMsg, type ChallengeMsg, type CoordinatorMsg, type RejectMsg, type WeightsMsg, type WelcomeMsg, type DatasetSpec, type ParseContext, type WorkerMsg } from '@dtrain/common';
 import { type DataLocation } from '@dtrain/common/files';
 import type { BackendInfo } from './backend.js';
 import { WorkerTrainer } from './trainer.js';
@@ -33,7 +33,12 @@ export interface WorkerResult {
   reason: string;
   ok: boolean;
   steps: number;
+  /** A refusal that retrying cannot fix (wrong or missing token, another protocol version): a configuration error. */
+  permanent?: boolean;
 }
+
+/** Refusals of our hello that no retry can fix. The coordinator cannot seal them for us (it holds no session key we share). */
+const PERMANENT_REFUSALS: ReadonlySet<string> = new Set(['ERR_AUTH_FAILED', 'ERR_PROTOCOL_VERSION']);
 
 /** PEM contents for wss:// connections. */
 export interface ClientTls {
@@ -158,7 +163,7 @@ export class WorkerClient {
         chain = chain.then(async () => {
           if (this.stopped) return;
           try {
-            const frame = this.session ? this.session.open(data) : data; // a coordinator without the token fails here
+            const frame = this.openFrame(data, welcomed); // a coordinator without the token fails here
             const msg = parseCoordinatorMsg(decode(frame, maxCoordinatorFrameBytes(this.ctx.paramCount, this.ctx.trainSize)), this.ctx);
             if (msg.kind === 'welcome') welcomed = true;
             await this.handle(ws, msg);
@@ -168,6 +173,20 @@ export class WorkerClient {
         }).catch(() => undefined); // refuse() does not throw; a frame must never reject the chain
       });
     });
+  }
+
+  /**
+   * A frame of this connection's session. Before the welcome, a plaintext refusal of our hello (a wrong
+   * token or protocol version) is read as such: the coordinator could not seal it for us.
+   */
+  private openFrame(data: Buffer, welcomed: boolean): Uint8Array {
+    if (!this.session) return data;
+    try {
+      return this.session.open(data);
+    } catch (e) {
+      if (!welcomed && isPermanentRefusal(data)) return data;
+      throw e;
+    }
   }
 
   /**
@@ -254,19 +273,28 @@ export class WorkerClient {
   /** A refusal for lack of room is temporary (the connection closes and we retry); any other ends the worker. */
   private onReject(msg: RejectMsg): void {
     if (msg.code === 'ERR_TOO_MANY_CONNECTIONS' || msg.code === 'ERR_TOO_MANY_WORKERS') {
-      this.warn(`locked out for now: ${msg.code}: ${msg.message}`);
+      this.warn(`locked out for now: ${msg.code}: ${printable(msg.message)}`);
       return;
     }
-    this.end({ reason: `rejected by coordinator: ${msg.code}: ${msg.message}`, ok: false, steps: this.steps });
+    if (msg.code === 'ERR_AUTH_FAILED') {
+      const reason = `the coordinator at ${this.opts.url} refused our token (ERR_AUTH_FAILED): this worker's token is not the coordinator's; `
+        + 'pass the coordinator\'s --token, --token-file or DTRAIN_TOKEN';
+      return this.end({ reason, ok: false, steps: this.steps, permanent: true });
+    }
+    const permanent = PERMANENT_REFUSALS.has(msg.code);
+    this.end({ reason: `rejected by coordinator: ${msg.code}: ${printable(msg.message, 1000)}`, ok: false, steps: this.steps, ...(permanent ? { permanent } : {}) });
   }
 
   /** Prove the token (if the coordinator asks for one) and say who we are. */
   private onChallenge(ws: WebSocket, msg: ChallengeMsg): void {
     if (msg.protocol !== PROTOCOL_VERSION) {
-      throw new TrainerError('ERR_PROTOCOL_VERSION', `coordinator speaks protocol ${msg.protocol}, this worker ${PROTOCOL_VERSION}`);
+      const reason = `the coordinator speaks protocol ${msg.protocol}, this worker ${PROTOCOL_VERSION}: run the same dtrain version on both`;
+      this.end({ reason: `ERR_PROTOCOL_VERSION: ${reason}`, ok: false, steps: this.steps, permanent: true });
+      closeWith(ws, 1008, 'ERR_PROTOCOL_VERSION');
+      return;
     }
     if (msg.auth && !this.opts.token) {
-      this.end({ reason: 'the coordinator requires a token: pass --token or set DTRAIN_TOKEN', ok: false, steps: this.steps });
+      this.end({ reason: 'the coordinator requires a token: pass --token or set DTRAIN_TOKEN', ok: false, steps: this.steps, permanent: true });
       closeWith(ws, 1008, 'no token');
       return;
     }
@@ -343,5 +371,15 @@ export class WorkerClient {
   private requireTrainer(): WorkerTrainer {
     if (!this.trainer) throw new TrainerError('ERR_UNEXPECTED_MESSAGE', 'work arrived before the welcome');
     return this.trainer;
+  }
+}
+
+/** A plaintext `reject` of a kind no retry can fix (see PERMANENT_REFUSALS); anything else is not. */
+function isPermanentRefusal(data: Buffer): boolean {
+  try {
+    const msg = parseCoordinatorMsg(decode(data, MAX_HANDSHAKE_BYTES), { paramCount: 0, trainSize: 0, evalSize: 0 });
+    return msg.kind === 'reject' && PERMANENT_REFUSALS.has(msg.code);
+  } catch {
+    return false;
   }
 }

@@ -12,6 +12,7 @@ import type { Argv } from 'yargs';
 import { checkPort, listenOptions, resolveToken, serveOptions, toTrainConfig, type TrainInput } from './options.js';
 import { attachProgress, describeRun, summaryLines } from './progress.js';
 import { onInterrupt } from './interrupt.js';
+import { saveOnCrash } from './last-resort.js';
 import { writeRunReport } from '../experiment/report.js';
 
 export type CoordinatorArgs = TrainInput & { host: string; port: number; token: string | undefined; tls?: ServerTls | undefined };
@@ -73,7 +74,9 @@ export async function startCoordinator(args: CoordinatorArgs, onListening?: (por
     reporter.log('interrupt: finishing the current step and writing a checkpoint (Ctrl-C again to quit at once)');
     coord.stop('interrupted');
   }, () => reporter.done());
+  const unsave = saveOnCrash((e) => keptAfterCrash(coord.crash(e)));
   const finished = solo.run().then((summary) => {
+    unsave();
     reporter.done();
     interrupts.dispose();
     writeRunReport(out, readMetrics(out), summary);
@@ -81,6 +84,11 @@ export async function startCoordinator(args: CoordinatorArgs, onListening?: (por
     return summary;
   });
   return { coord, port, finished };
+}
+
+/** What a crashed run kept, in words (null when the run had already ended). */
+export function keptAfterCrash(summary: RunSummary | null): string | null {
+  return summary && `kept the checkpoint ${summary.finalCheckpoint} (step ${summary.steps}) and summary.json (status crashed); continue with --resume`;
 }
 
 /** The options given with --resume that apply to the resumed run (refusing those that would change its meaning). */

@@ -11,13 +11,14 @@ import { benchCompute, selectBackend, type BackendChoice } from '@dtrain/worker'
 import { serverTls } from './secrets.js';
 import { makeDir } from '@dtrain/common/files';
 import { defaultRunDir, readMetrics, type Coordinator } from '@dtrain/coordinator';
-import { prepareCifar } from './coordinator.js';
+import { keptAfterCrash, prepareCifar } from './coordinator.js';
 import { runPlan, type PlannedRun, type RunOutcome } from '../experiment/run-plan.js';
 import { spawnWorker } from './launch.js';
 import { checkPort, poolOptions, resolveToken, toTrainConfig } from './options.js';
 import type { OptionsOf } from './options.js';
 import { attachProgress } from './progress.js';
 import { onInterrupt } from './interrupt.js';
+import { saveOnCrash } from './last-resort.js';
 import {
   choiceList, lrGrid, LR_SCALINGS, withEvalsPerEpoch, MOMENTUM_FORMS, momentumPlan, numbers, SCHEDULES, SWEEP_OPTIMIZERS, sweepPlan, type SweepAxes,
 } from '../experiment/plans.js';
@@ -154,6 +155,7 @@ export async function runExperiment(kind: string, plan: PlannedRun[], a: PoolArg
   let ran = 0;
   let reporter: ReturnType<typeof attachProgress> | null = null;
   let current: Coordinator | null = null;
+  let unsave = (): void => undefined;
   // a signal stops the current run at a step with a checkpoint (status stopped), which ends the plan
   const interrupts = onInterrupt(() => {
     if (!current) process.exit(130); // between runs: nothing to save
@@ -171,8 +173,10 @@ export async function runExperiment(kind: string, plan: PlannedRun[], a: PoolArg
       log(`run ${i + 1}/${plan.length}: ${run.name}${eta !== null ? ` (ETA ${Math.round(eta)} s)` : ''}`);
       reporter = attachProgress(coord);
       current = coord;
+      unsave = saveOnCrash((e) => keptAfterCrash(coord.crash(e)));
     },
     onRunEnd: (i, o) => {
+      unsave();
       reporter?.done();
       reporter = null;
       current = null;

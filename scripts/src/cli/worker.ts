@@ -83,5 +83,5 @@ export async function runWorkerCommand(a: WorkerRun): Promise<number> {
   if (a.exitWithStdin) process.stdin.on('close', () => client.stop('launcher closed the connection')).resume();
   const result = await client.run();
   log(`${result.ok ? 'done' : 'stopped'}: ${result.reason} (${result.steps} shards computed)`);
-  return interrupted ? 130 : result.ok ? 0 : 1;
+  return interrupted ? 130 : result.ok ? 0 : result.permanent ? 2 : 1;
 }
