@@ -168,6 +168,11 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     return server;
   }
 
+  /** Connections that have not proved themselves, and those that have. */
+  get admitted(): { pending: number; proved: number } {
+    return this.admission.counts;
+  }
+
   readyWorkers(): WorkerConn[] {
     return [...this.conns.values()].filter((c) => c.state === 'ready');
   }

@@ -1,0 +1,107 @@
+// Every admission outcome survives every protocol-level error: a connection that was admitted (proved
+// with the token), refused at the door, evicted, timed out, closed by us after a bad frame, or closed by
+// the peer mid-frame gets each kind of broken framing (wire-frames.ts); the server stays up and a real
+// worker still joins. Before the fix, the first oversized frame on a refused socket killed the process.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Rng } from '@dtrain/common';
+import { CoordinatorServer } from '@dtrain/coordinator';
+import { CoordinatorLink } from '@dtrain/worker/link';
+import { dialRaw, handshake, nextFrame, OP, wsFrame, type RawConn } from './raw-ws.js';
+import { PROTOCOL_ERRORS, protocolError } from './wire-frames.js';
+
+const TOKEN = 'adm-token';
+const LIMITS = { maxPending: 4, maxPendingPerAddress: 2, maxWorkers: 8 };
+const MAX_PAYLOAD = 1 << 20;
+
+async function openServer(lines: string[]): Promise<{ server: CoordinatorServer; port: number }> {
+  const server = new CoordinatorServer({ host: '127.0.0.1', port: 0, token: TOKEN, maxParams: 4, admission: LIMITS, handshakeTimeoutMs: 150, log: (l) => lines.push(l) });
+  server.setRun({
+    runId: 'r', model: 'tiny-cnn', modelFingerprint: 'mfp', manifest: [{ name: 'w', shape: [4], offset: 0, length: 4 }],
+    dataset: { name: 'synthetic', trainSize: 10, testSize: 10, seed: 1, valFraction: 0, normalize: false, augment: false }, datasetFingerprint: 'dfp',
+  }, { paramCount: 4, trainSize: 10, evalSize: 10 });
+  return { server, port: await server.listen() };
+}
+
+/** Wait for a close frame from the server (true) or give up after `ms`. */
+async function closeFrame(c: RawConn, ms = 2000): Promise<boolean> {
+  for (let f = await nextFrame(c, ms); f; f = await nextFrame(c, ms)) if (f.opcode === OP.close) return true;
+  return false;
+}
+
+async function drained(server: CoordinatorServer): Promise<void> {
+  for (let i = 0; i < 200 && server.admitted.pending + server.admitted.proved > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(server.admitted, { pending: 0, proved: 0 }, 'connections left behind');
+}
+
+type Drive = (port: number, hit: (c: RawConn) => void) => Promise<{ reached: boolean; conns: RawConn[] }>;
+
+/** How each admission outcome is reached; `hit` sends the hostile bytes on the connection(s) in that state. */
+const OUTCOMES: Record<string, Drive> = {
+  'admitted (token proved)': async (port, hit) => {
+    const c = await dialRaw(port, { localAddress: '127.0.0.10' });
+    const ok = (await handshake(c, TOKEN)) !== null;
+    hit(c);
+    return { reached: ok, conns: [c] };
+  },
+  'refused at the door': async (port, hit) => {
+    const held = [await dialRaw(port, { localAddress: '127.0.0.11' }), await dialRaw(port, { localAddress: '127.0.0.11' })];
+    const c = await dialRaw(port, { localAddress: '127.0.0.11' });
+    hit(c); // at once: the refusal and its close are on their way
+    return { reached: c.status === 101 && (await closeFrame(c)), conns: [...held, c] };
+  },
+  'evicted': async (port, hit) => {
+    const held: RawConn[] = [];
+    for (const a of ['127.0.0.12', '127.0.0.12', '127.0.0.13', '127.0.0.13']) held.push(await dialRaw(port, { localAddress: a }));
+    const c = await dialRaw(port, { localAddress: '127.0.0.14' }); // the pending cap is full: the oldest of the busiest address goes
+    const evicted = held[0]!;
+    hit(evicted);
+    return { reached: await closeFrame(evicted), conns: [...held, c] };
+  },
+  'timed out': async (port, hit) => {
+    const c = await dialRaw(port, { localAddress: '127.0.0.15' });
+    const reached = await closeFrame(c); // no hello within the handshake deadline
+    hit(c);
+    return { reached, conns: [c] };
+  },
+  'closed by us after a bad frame': async (port, hit) => {
+    const c = await dialRaw(port, { localAddress: '127.0.0.16' });
+    c.sock.write(wsFrame({ opcode: OP.binary, payload: Buffer.from('not msgpack at all') }));
+    hit(c); // while our close is on its way
+    return { reached: await closeFrame(c), conns: [c] };
+  },
+  'closed by the peer mid-frame': async (port, hit) => {
+    const c = await dialRaw(port, { localAddress: '127.0.0.17' });
+    hit(c);
+    return { reached: c.status === 101, conns: [c] };
+  },
+};
+
+for (const [outcome, drive] of Object.entries(OUTCOMES)) {
+  test(`${outcome}: every protocol-level error is survived; a real worker joins after`, async () => {
+    const lines: string[] = [];
+    const { server, port } = await openServer(lines);
+    const rng = new Rng(outcome.length);
+    try {
+      for (const kind of Object.keys(PROTOCOL_ERRORS)) {
+        const bad = protocolError(kind, rng, 'client', MAX_PAYLOAD);
+        const midFrame = outcome.startsWith('closed by the peer');
+        const { reached, conns } = await drive(port, (c) => {
+          if (!midFrame) return void c.sock.write(bad.bytes);
+          c.sock.end(bad.bytes.subarray(0, Math.max(1, bad.bytes.length >> 1))); // half a frame, then FIN
+        });
+        assert.ok(reached, `${outcome} was not reached (${kind})`);
+        await new Promise((r) => setTimeout(r, 20)); // the server reads what we sent
+        for (const c of conns) c.sock.destroy();
+        await drained(server);
+      }
+      const link = await CoordinatorLink.open(`ws://127.0.0.1:${port}`);
+      await link.hello({ token: TOKEN });
+      assert.equal((await link.expect('welcome')).runId, 'r');
+      link.close();
+      await link.closed;
+    } finally {
+      await server.close();
+    }
+  });
+}
