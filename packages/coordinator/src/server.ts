@@ -219,8 +219,13 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
   async close(): Promise<void> {
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = null;
-    for (const c of this.conns.values()) c.ws.terminate();
-    await new Promise<void>((r) => (this.wss ? this.wss.close(() => r()) : r()));
+    const wss = this.wss;
+    const closed = new Promise<void>((r) => (wss ? wss.close(() => r()) : r()));
+    // Every upgraded socket, refused and closing ones too: ws waits for them, and a peer that never answers
+    // our close frame would hold the shutdown for ws' 30 s close timeout.
+    for (const ws of wss?.clients ?? []) ws.terminate();
+    for (const socket of this.sockets) socket.destroy();
+    await closed;
     const http = this.http;
     if (!http) return;
     for (const socket of this.sockets) socket.destroy();

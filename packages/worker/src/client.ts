@@ -26,6 +26,8 @@ export interface WorkerOptions {
   warn?: (line: string) => void;
   /** A connection silent this long (no ping, no frame) is dropped and retried (default: heartbeat + pong deadline, 30 s). */
   silenceMs?: number;
+  /** Backoff between dials: first and longest wait (default RECONNECT_INITIAL_MS, RECONNECT_MAX_MS). */
+  retryMs?: { initial: number; max: number };
 }
 
 export interface WorkerResult {
@@ -116,13 +118,14 @@ export class WorkerClient {
   }
 
   private async connectLoop(): Promise<void> {
-    let delay = RECONNECT_INITIAL_MS;
+    const { initial, max } = this.opts.retryMs ?? { initial: RECONNECT_INITIAL_MS, max: RECONNECT_MAX_MS };
+    let delay = initial;
     let downSince = Date.now();
     while (!this.stopped) {
       const connected = await this.connectOnce();
       if (this.stopped) return;
       if (connected) {
-        delay = RECONNECT_INITIAL_MS;
+        delay = initial;
         downSince = Date.now();
       }
       if (this.opts.giveUpMs > 0 && Date.now() - downSince > this.opts.giveUpMs) {
@@ -130,7 +133,7 @@ export class WorkerClient {
         return;
       }
       await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(RECONNECT_MAX_MS, delay * 2);
+      delay = Math.min(max, delay * 2);
     }
   }
 

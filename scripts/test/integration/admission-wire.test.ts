@@ -105,3 +105,14 @@ for (const [outcome, drive] of Object.entries(OUTCOMES)) {
     }
   });
 }
+
+test('closing the server does not wait for peers that never answer its close frames (refused ones included)', async () => {
+  const { server, port } = await openServer([]);
+  const held = [await dialRaw(port, { localAddress: '127.0.0.18' }), await dialRaw(port, { localAddress: '127.0.0.18' })];
+  const refused = await dialRaw(port, { localAddress: '127.0.0.18' });
+  assert.ok(await closeFrame(refused), 'refused'); // and we never answer it
+  const t0 = Date.now();
+  await server.close();
+  assert.ok(Date.now() - t0 < 2000, `close took ${Date.now() - t0} ms`);
+  for (const c of [...held, refused]) c.sock.destroy();
+});
