@@ -5,14 +5,14 @@
 
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { Admission, DEFAULT_ADMISSION, type AdmissionLimits } from './admission.js';
+import { createHttpServer, openListenerWarning, type ServerTls } from './http.js';
 import {
-  checkTokenProof, isLoopback, LineLimiter, printable, closeCodeFor, SessionCipher, sessionKey, closeWith, DATA_PREP_TIMEOUT_MS, decode, encode, HANDSHAKE_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, isTrainerError,
-  maxMessageBytes, UPGRADE_HEADERS_TIMEOUT_MS, maxWorkerFrameBytes, parseWorkerMsg, PONG_DEADLINE_MS, PROTOCOL_VERSION, TrainerError,
+  checkTokenProof, LineLimiter, printable, closeCodeFor, SessionCipher, sessionKey, closeWith, DATA_PREP_TIMEOUT_MS, decode, encode, HANDSHAKE_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, isTrainerError,
+  maxMessageBytes, maxWorkerFrameBytes, parseWorkerMsg, PONG_DEADLINE_MS, PROTOCOL_VERSION, TrainerError,
   type CoordinatorMsg, type DivergedMsg, type PooledFrame, type EvalResultMsg, type GradientMsg, type HelloMsg, type ParseContext, type ReadyMsg, type WorkerMsg, type WelcomeMsg,
 } from '@dtrain/common';
 
@@ -42,12 +42,7 @@ function isResult(raw: unknown): boolean {
   return typeof raw === 'object' && raw !== null && RESULT_KINDS.has((raw as { kind?: unknown }).kind);
 }
 
-/** PEM contents of the coordinator's certificate (chain) and key, and optionally the CA of client certificates. */
-export interface ServerTls {
-  cert: Buffer;
-  key: Buffer;
-  clientCa?: Buffer;
-}
+export type { ServerTls } from './http.js';
 
 /** What a run tells every worker at its welcome. */
 export type RunWelcome = Omit<WelcomeMsg, 'kind' | 'workerId'>;
@@ -125,12 +120,7 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
    */
   listen(): Promise<number> {
     return new Promise((resolve, reject) => {
-      const http = this.createHttpServer();
-      http.setTimeout(UPGRADE_HEADERS_TIMEOUT_MS); // a socket that sends nothing; ws lifts it (setTimeout(0)) on upgrade
-      http.on('connection', (socket) => {
-        this.sockets.add(socket);
-        socket.once('close', () => this.sockets.delete(socket));
-      });
+      const http = createHttpServer(this.opts.tls, this.sockets, this.opts.log);
       const wss = new WebSocketServer({ server: http, perMessageDeflate: false, maxPayload: maxMessageBytes(this.maxParams) });
       this.http = http;
       this.wss = wss;
@@ -141,7 +131,8 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
       http.listen(this.opts.port, this.opts.host, () => {
         const addr = http.address();
         this.port = typeof addr === 'object' && addr ? addr.port : this.opts.port;
-        this.warnIfOpen();
+        const warning = openListenerWarning(this.opts.host, this.port, !!this.opts.token || !!this.opts.tls?.clientCa);
+        if (warning) this.opts.log(warning);
         resolve(this.port);
       });
       wss.on('connection', (ws, req) => {
@@ -155,17 +146,6 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
       this.heartbeat = setInterval(() => this.checkLiveness(), every);
       this.heartbeat.unref();
     });
-  }
-
-  /** Plain HTTP, or HTTPS with the given certificate (and client certificates required when a client CA is set). */
-  private createHttpServer(): Server {
-    const limits = { headersTimeout: UPGRADE_HEADERS_TIMEOUT_MS, requestTimeout: 2 * UPGRADE_HEADERS_TIMEOUT_MS, connectionsCheckingInterval: 1000 };
-    const tls = this.opts.tls;
-    if (!tls) return createServer(limits);
-    const clientAuth = tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {};
-    const server = createHttpsServer({ ...limits, cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', ...clientAuth });
-    server.on('tlsClientError', (e, socket) => this.opts.log(`TLS handshake with ${socket.remoteAddress ?? '?'} failed: ${e.message}`));
-    return server;
   }
 
   /** Connections that have not proved themselves, and those that have. */
@@ -230,13 +210,6 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     if (!http) return;
     for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((r) => http.close(() => r()));
-  }
-
-  /** Listening beyond loopback with neither a token nor client certificates: anyone who reaches the port can join. */
-  private warnIfOpen(): void {
-    if (this.opts.token || this.opts.tls?.clientCa || isLoopback(this.opts.host)) return;
-    this.opts.log(`warning: listening on ${this.opts.host} without a token: anyone who can reach port ${this.port} can join this run and read its weights; `
-      + 'set DTRAIN_TOKEN (or --token-file) on the coordinator and its workers');
   }
 
   /** A line a peer caused: rate-limited per kind, so a flood cannot fill the log. */

@@ -18,7 +18,8 @@ const TINY = paramCount(buildManifest(getModelSpec('tiny-cnn')));
 const config = (o: Partial<TrainConfig> = {}): TrainConfig => testConfig({ maxSteps: 30, batchSize: 32, workers: 2, minWorkers: 2, evalEvery: 10, ...o });
 const same = (a: Float32Array, b: Float32Array): boolean => Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
 const report = (target: string, c: FuzzCount, ms: number): void => {
-  process.stdout.write(`# wire fuzz ${target}: ${c.frames} frames on ${c.connections} connections in ${(ms / 1000).toFixed(1)} s; states ${JSON.stringify(c.states)}\n`);
+  const mb = (process.memoryUsage().rss / 2 ** 20).toFixed(0);
+  process.stdout.write(`# wire fuzz ${target}: ${c.frames} frames on ${c.connections} connections in ${(ms / 1000).toFixed(1)} s (rss ${mb} MB); states ${JSON.stringify(c.states)}\n`);
 };
 
 /** Fuzz `port` before anyone joins (the full budget), then on while the run trains until `done`. */
@@ -41,7 +42,7 @@ function reachedEveryState(c: FuzzCount): void {
   for (const s of ['pending', 'proved', 'refused', 'closed by us', 'closed mid-frame', 'timed out', 'upgrade refused']) assert.ok((c.states[s] ?? 0) > 0, `never ${s}`);
 }
 
-test('coordinator: thousands of broken WebSocket frames in every admission state; the run completes with the undisturbed weights', { timeout: 300_000 }, async () => {
+test('coordinator: thousands of broken WebSocket frames in every admission state; the run completes with the undisturbed weights', { timeout: Math.max(300_000, FRAMES * 30) }, async () => {
   const calm = await train(config(), 2, {});
   const run = await startRun(config(), { token: TOKEN });
   let finished = false;
@@ -78,14 +79,14 @@ async function relayRun(fuzz: boolean): Promise<{ weights: Float32Array; count: 
   return { weights: readCheckpoint(run.out).weights, count: fuzzing ? await fuzzing : null };
 }
 
-test('relay: thousands of broken WebSocket frames on its local port in every admission state; the run completes with the undisturbed weights', { timeout: 300_000 }, async () => {
+test('relay: thousands of broken WebSocket frames on its local port in every admission state; the run completes with the undisturbed weights', { timeout: Math.max(300_000, FRAMES * 30) }, async () => {
   const calm = await relayRun(false);
   const fuzzed = await relayRun(true);
   reachedEveryState(fuzzed.count!);
   assert.ok(same(fuzzed.weights, calm.weights), 'weights differ from the undisturbed relay run');
 });
 
-test('worker: a hostile coordinator answers thousands of dials with broken upgrades and framing in every handshake state; the worker then trains a real run to the undisturbed weights', { timeout: 300_000 }, async () => {
+test('worker: a hostile coordinator answers thousands of dials with broken upgrades and framing in every handshake state; the worker then trains a real run to the undisturbed weights', { timeout: Math.max(300_000, FRAMES * 30) }, async () => {
   const calm = await train(config(), 2, {});
   const run = await startRun(config());
   const summaryP = run.run();
