@@ -102,11 +102,10 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.train = start.train;
     this.startStep = start.train.step;
     this.plateau = new PlateauWatch(this.config.patienceEpochs ?? 0, this.epochFloat());
-    if (this.resumedFrom) guardResume(opts.out, this.startStep, this.resumedFrom, opts.overwrite ?? false);
     this.meanGrad = new Float32Array(this.weights.length);
     this.dataset = buildDataset(this.config.dataset, opts.data);
+    const discard = this.resumedFrom ? guardResume(opts.out, this.startStep, this.resumedFrom, opts.overwrite ?? false) : []; // reads only
     this.records = new RunLog(opts.out);
-    this.records.runDir.lock(); // released when the run ends
     this.records.on('step', (r) => this.emit('step', r)).on('eval', (r) => this.emit('eval', r));
     this.pool = opts.pool;
     this.pool.setRun({
@@ -114,6 +113,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       manifest: this.manifest, dataset: this.config.dataset, datasetFingerprint: this.dataset.fingerprint,
       ...(this.config.gradWire && this.config.gradWire !== 'fp32' ? { gradWire: this.config.gradWire } : {}),
     }, { paramCount: this.weights.length, trainSize: this.dataset.size('train'), evalSize: Math.max(this.dataset.size('val'), this.dataset.size('test')) });
+    this.runDir.lock(); // released when the run ends; the newer checkpoints go only after the first step, under it
+    this.records.discardAfterFirstStep(discard);
   }
 
   /** A line for the person running this: to the caller's log and, timestamped, to the run's run.log. */
@@ -210,7 +211,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private async trainStep(): Promise<boolean> {
     const t0 = performance.now();
     const bytes0 = this.pool.bytes;
-    this.setState('STEP_OPEN');
+    this.state = 'STEP_OPEN';
     const step = this.train.step + 1;
     const version = this.train.step;
     const batch = planBatch(this.epochOrder(), this.train.position, this.config.batchSize);
@@ -240,7 +241,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const lr = learningRate(scheduleOf(this.config), this.train.step);
     if (outcome.diverged) throw this.divergence(step, lr, `worker ${outcome.diverged.worker}'s ${outcome.diverged.what} for shard ${outcome.diverged.shardId} is not finite`);
     const reduce = performance.now();
-    this.setState('APPLYING');
+    this.state = 'APPLYING';
     const reduced = reducer.finish();
     if (!allFinite(reduced.meanGrad)) throw this.divergence(step, lr, 'the mean gradient is not finite');
     const est = noiseEstimate(reduced.shards, reduced.meanNormSq);
@@ -271,7 +272,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   /** Sharded evaluation of the validation (if any) and test splits at the current weights. */
   private async evaluateAll(final = false): Promise<void> {
     this.records.flush();
-    this.setState('EVALUATING');
+    this.state = 'EVALUATING';
     this.pool.publishWeights(this.train.step, this.weights);
     const splits = final || this.config.testEvery !== 'end' ? (['val', 'test'] as const) : (['val'] as const);
     for (const split of splits) {
@@ -299,7 +300,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const started = this.train.step > 0 || this.resumedFrom !== null;
     const need = started ? this.config.minWorkers : this.config.workers;
     if (this.pool.ready().length >= need) return this.stopReason === null;
-    this.setState('WAITING_FOR_WORKERS');
+    this.state = 'WAITING_FOR_WORKERS';
     this.log(`waiting for ${need} worker(s); ${this.pool.ready().length} ready`);
     const { workers, minWorkers } = this.config;
     return this.pool.waitForWorkers({ workers, minWorkers, started, timeoutMs: this.opts.waitTimeoutMs }, this.halt.signal);
@@ -333,7 +334,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const finalCheckpoint = fruitless ? this.resumedFrom!
       : this.weightsSpoiled ? listCheckpoints(this.runDir.dir).at(-1) ?? '' // the last good one on disk
         : this.checkpoint();
-    this.setState('DONE');
+    this.state = 'DONE';
     if (fruitless) this.log(`resume failed before its first step: ${finalCheckpoint} and the earlier summary.json are kept`);
     const summary = this.records.summarize({
       status, error, stopReason: this.stopReason ?? this.stalledReason, config: this.config, derived: this.derived, train: this.train,
@@ -390,9 +391,5 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
 
   private epochFloat(): number {
     return this.train.epoch + this.train.position / this.derived.stepsPerEpoch;
-  }
-
-  private setState(s: CoordinatorState): void {
-    this.state = s;
   }
 }

@@ -8,7 +8,7 @@ export { Round, type RoundTask } from './round.js';
 export { AdaptiveDeadline } from './deadline.js';
 export { checkpointModelSpec, readCheckpoint, writeCheckpoint, listCheckpoints, checkpointName, startState, CHECKPOINT_FORMAT, type StartState } from './checkpoint.js';
 export { RunLog } from './run-log.js';
-export { RunDir, defaultRunDir, readMetrics, type StepRecord, type EvalRecord, type MetricRecord } from './rundir.js';
+export { RunDir, clearRunDir, defaultRunDir, readMetrics, type StepRecord, type EvalRecord, type MetricRecord } from './rundir.js';
 export { isOutcome, readSummary, type RunSummary } from './summary.js';
 export { WeightsFrames, type WeightsFrame } from './weights-frame.js';
 export { linkTimes, samplesDigest } from './step-stats.js';

@@ -4,7 +4,7 @@
 // stays in step order.
 
 import { EventEmitter } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Derived, EvalSplit, TrainConfig } from '@dtrain/common';
 import type { TrainState } from './checkpoint.js';
@@ -23,6 +23,8 @@ export class RunLog extends EventEmitter<RunLogEvents> {
   private resume: { from: string; step: number } | null = null;
   private readonly workers = new Map<string, WorkerStats>();
   private readonly lastEval: Partial<Record<EvalSplit, EvalRecord>> = {};
+  /** Newer checkpoints a resume with --overwrite replaces: removed after its first step, never before. */
+  private discard: string[] = [];
 
   constructor(out: string) {
     super();
@@ -50,8 +52,14 @@ export class RunLog extends EventEmitter<RunLogEvents> {
     this.runDir.append(record);
   }
 
+  /** Checkpoints to remove once this attempt has done its first step (a resume with --overwrite). */
+  discardAfterFirstStep(dirs: string[]): void {
+    this.discard = dirs;
+  }
+
   /** Hold a step's record until the next step's work is out (see flush). */
   hold(record: StepRecord): void {
+    for (const dir of this.discard.splice(0)) rmSync(dir, { recursive: true, force: true });
     this.flush();
     this.held = record;
   }

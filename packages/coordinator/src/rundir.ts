@@ -1,7 +1,7 @@
 // The run directory: config.json, metrics.jsonl (one JSON record per line, appended as the run goes),
 // summary.json; all JSON files written atomically (temp file + rename).
 
-import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -109,6 +109,17 @@ export function processAlive(pid: number): boolean {
     return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** --overwrite: empty a run directory under its lock (refused, touching nothing, while a live run holds it). */
+export function clearRunDir(dir: string): void {
+  const rd = new RunDir(dir);
+  rd.lock();
+  try {
+    for (const entry of readdirSync(dir)) if (entry !== '.lock') rmSync(join(dir, entry), { recursive: true, force: true });
+  } finally {
+    rd.unlock();
   }
 }
 

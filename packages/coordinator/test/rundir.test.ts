@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TrainerError } from '@dtrain/common';
-import { readMetrics, RunDir } from '@dtrain/coordinator';
+import { clearRunDir, readMetrics, RunDir } from '@dtrain/coordinator';
 import { gzipSync } from 'node:zlib';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'dtrain-lock-'));
@@ -39,4 +39,18 @@ test('readMetrics reads an archived metrics.jsonl.gz when the plain file is gone
   writeFileSync(join(dir, 'metrics.jsonl.gz'), gzipSync(lines.map((l) => JSON.stringify(l)).join('\n') + '\n'));
   assert.deepEqual(readMetrics(dir), lines);
   assert.deepEqual(readMetrics(join(dir, 'missing')), []);
+});
+
+test('--overwrite clears a run directory only under its lock: refused, touching nothing, while a live run holds it', () => {
+  const d = dir();
+  writeFileSync(join(d, 'metrics.jsonl'), '{}\n');
+  mkdirSync(join(d, 'checkpoints'));
+  const live = new RunDir(d);
+  live.lock();
+  assert.throws(() => clearRunDir(d), /in use by pid/);
+  assert.deepEqual(readdirSync(d).sort(), ['.lock', 'checkpoints', 'metrics.jsonl']);
+  live.unlock();
+  clearRunDir(d);
+  assert.deepEqual(readdirSync(d), []);
+  assert.ok(!existsSync(join(d, '.lock')));
 });

@@ -1,9 +1,9 @@
 // `dtrain coordinator`: serve one training run on --host/--port and train once enough workers joined.
 // Also the start of `launch` (startCoordinator) and where CIFAR-10 is prepared for a run.
 
-import { defaultRunDir, listCheckpoints, openSoloRun, readCheckpoint, readMetrics, type Coordinator, type RunSummary, type ServerTls } from '@dtrain/coordinator';
+import { clearRunDir, defaultRunDir, listCheckpoints, openSoloRun, readCheckpoint, readMetrics, type Coordinator, type RunSummary, type ServerTls } from '@dtrain/coordinator';
 import { serverTls } from './secrets.js';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { givenOptions, resumeOverrides } from './resume-options.js';
 import { join } from 'node:path';
 import { TrainerError, validateConfig, type TrainConfig } from '@dtrain/common';
@@ -53,7 +53,7 @@ export async function startCoordinator(args: CoordinatorArgs, onListening?: (por
     if (!a.overwrite) {
       throw new TrainerError('ERR_BAD_CONFIG', `${out} already holds a run`, { hint: `continue it with --resume ${out}, choose another --out, or pass --overwrite to replace it` });
     }
-    rmSync(out, { recursive: true, force: true });
+    clearRunDir(out); // under the directory's lock: a live run there is refused, not destroyed
   }
   const cifarDir = await prepareCifar(config.dataset.name, a.dataDir);
   const resumeOverrides = a.resume ? overridesFor(a.resume, config) : {};

@@ -3,10 +3,10 @@
 // was interrupted continues from its newest checkpoint), with steps- and examples-to-target taken from
 // each run's metrics.
 
-import { rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildManifest, getModelSpec, median, OPERATIONAL_KEYS, paramCount, type TrainConfig } from '@dtrain/common';
-import { Coordinator, isOutcome, listCheckpoints, readCheckpoint, readMetrics, readSummary, WorkerPool, type MetricRecord, type RunSummary, type ServerTls } from '@dtrain/coordinator';
+import { clearRunDir, Coordinator, isOutcome, listCheckpoints, readCheckpoint, readMetrics, readSummary, WorkerPool, type MetricRecord, type RunSummary, type ServerTls } from '@dtrain/coordinator';
 import { syntheticCacheDir } from '../data/fetch.js';
 
 export interface PlannedRun {
@@ -119,7 +119,7 @@ export async function runPlan(
         summary = done;
       } else {
         const resume = resumable(dir, run.config); // an interrupted sweep continues its current run
-        if (!resume) rmSync(dir, { recursive: true, force: true });
+        if (!resume && existsSync(dir)) clearRunDir(dir); // under its lock
         const coord = new Coordinator({
           config: run.config, pool: workers, out: dir, waitTimeoutMs: pool.waitTimeoutMs, data: { cifarDir: pool.cifarDir, syntheticCacheDir: syntheticCacheDir() }, log: pool.log,
           ...(resume ? { resume: resume.dir, resumeOverrides: resume.overrides } : {}),

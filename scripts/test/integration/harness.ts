@@ -51,7 +51,7 @@ export async function worker(url: string, name: string, token?: string, data?: D
 }
 
 /** Run to the end with n in-process workers. */
-export async function train(config: TrainConfig, n: number, o: { resume?: string; out?: string } = {}): Promise<{ summary: RunSummary; out: string; weights: Float32Array }> {
+export async function train(config: TrainConfig, n: number, o: { resume?: string; out?: string; overwrite?: boolean } = {}): Promise<{ summary: RunSummary; out: string; weights: Float32Array }> {
   const run = await startRun(config, o);
   const summaryP = run.run();
   const ws = await Promise.all(Array.from({ length: n }, (_, i) => worker(run.url, `w${i}`)));

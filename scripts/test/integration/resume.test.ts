@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { listCheckpoints, readMetrics } from '@dtrain/coordinator';
+import { clearRunDir, listCheckpoints, readMetrics } from '@dtrain/coordinator';
 import { startRun, tempDir, testConfig, train } from './harness.js';
 
 const snapshot = (out: string) => ({ metrics: readFileSync(join(out, 'metrics.jsonl'), 'utf8'), summary: readFileSync(join(out, 'summary.json'), 'utf8'), checkpoints: listCheckpoints(out) });
@@ -28,9 +28,25 @@ test('resuming an older checkpoint into a directory with newer ones is refused u
   const branch = await train(cfg, 2, { resume: older, out: tempDir('branch') });
   assert.equal(branch.summary.status, 'completed', 'a separate --out is a separate timeline');
   assert.deepEqual(snapshot(out), before);
-  const redo = await startRun(cfg, { resume: older, out, overwrite: true, waitTimeoutMs: 500 });
-  assert.deepEqual(listCheckpoints(out).map((d) => d.slice(-8)), ['00000000', '00000002'], '--overwrite discards the newer checkpoint');
-  await redo.run(); // no workers: fails, keeps what is left
+  const idle = await startRun(cfg, { resume: older, out, overwrite: true, waitTimeoutMs: 500 });
+  assert.equal((await idle.run()).status, 'failed'); // no workers: not a step done
+  assert.deepEqual(snapshot(out), before, 'a resume with --overwrite that never did a step destroys nothing');
+  const redo = await train(cfg, 2, { resume: older, out, overwrite: true });
+  assert.equal(redo.summary.status, 'completed', redo.summary.error);
+  assert.equal(readMetrics(out).filter((r) => r.type === 'step').length, 4, 'steps 3-4 redone, each recorded once');
+});
+
+test('--overwrite of a directory where a run is live is refused by its lock before anything is deleted', async () => {
+  const cfg = testConfig({ maxSteps: 4, checkpointEvery: 2 });
+  const { out } = await train(cfg, 2, { out: tempDir('live') });
+  const older = listCheckpoints(out).find((d) => d.endsWith('step-00000002'))!;
+  const live = await startRun(cfg, { resume: out, out, waitTimeoutMs: 60_000 }); // holds the lock (waits for workers)
+  const before = snapshot(out);
+  await assert.rejects(startRun(cfg, { resume: older, out, overwrite: true }), /in use by pid/);
+  assert.throws(() => clearRunDir(out), /in use by pid/);
+  assert.deepEqual(snapshot(out), before);
+  live.coord.stop('test over');
+  await live.run();
 });
 
 test('a resume that fails before its first step (no workers) keeps the summary, metrics and checkpoints', async () => {
