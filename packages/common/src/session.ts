@@ -1,23 +1,23 @@
-// Session protection after a token handshake: both sides derive one key from the token and both
-// handshake nonces (HKDF-SHA256, RFC 5869), and every later frame in either direction is sealed with
+// Session protection after a token handshake: both sides derive one key from the token and the whole
+// handshake transcript (auth.ts: both nonces and every field of the hello; HKDF-SHA256, RFC 5869), and every later frame in either direction is sealed with
 // AES-256-GCM (NIST SP 800-38D): encrypted, and authenticated together with its direction and its place
 // in the stream (the 96-bit nonce is direction || sequence number). A relay without the token can
 // neither read, alter, inject, drop-and-continue, replay nor reorder frames: any of these fails the tag.
 
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { proveToken } from './auth.js';
+import { handshakeTranscript, proveToken } from './auth.js';
 import { TrainerError } from './errors.js';
 import { PROTOCOL_VERSION } from './limits.js';
 import type { ChallengeMsg, HelloMsg } from './protocol.js';
 
 export const SESSION_TAG_BYTES = 16;
-const KEY_INFO = 'dtrain session v1';
+const KEY_INFO = 'dtrain session v2';
 
 export type SessionRole = 'coordinator' | 'worker';
 
-/** The session key both sides derive once the worker's proof checked out. */
-export function sessionKey(token: string, coordinatorNonce: string, workerNonce: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', token, `${coordinatorNonce}.${workerNonce}`, KEY_INFO, 32));
+/** The session key both sides derive from the handshake transcript once the worker's proof checked out. */
+export function sessionKey(token: string, transcript: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', token, transcript, KEY_INFO, 32));
 }
 
 export class SessionCipher {
@@ -25,6 +25,11 @@ export class SessionCipher {
   private received = 0n;
 
   constructor(private readonly key: Buffer, private readonly role: SessionRole) {}
+
+  /** How many frames this side has sealed (the count its pings carry: frameCount). */
+  get sealed(): number {
+    return Number(this.sent);
+  }
 
   /** The sealed frame: ciphertext, then the 16-byte tag. */
   seal(frame: Uint8Array): Buffer {
@@ -57,19 +62,41 @@ export class SessionCipher {
   }
 }
 
+/**
+ * Dropped frames are told in milliseconds, not by a stalled step: after each sealed frame the sender pings
+ * with how many it has sealed (8 bytes, little-endian); TCP delivers frames and pings in order, so a
+ * receiver that has seen fewer sealed frames when the ping arrives lost one on the way.
+ */
+export function frameCount(sealed: number): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(BigInt(sealed));
+  return b;
+}
+
+/** Frames missing by a ping's count (0 when none, or when the ping carries no count). */
+export function missingFrames(ping: Buffer, arrived: number): number {
+  return ping.length === 8 ? Math.max(0, Number(ping.readBigUInt64LE(0)) - arrived) : 0;
+}
+
 /** Who a worker says it is in its hello. */
 export type WorkerIdentity = Pick<HelloMsg, 'name' | 'host' | 'pid' | 'backend' | 'backendReason' | 'slots'>;
 
 /**
  * A worker's answer to a challenge: its hello (with a fresh nonce of its own and, when the coordinator
- * asks for the token, the proof over both nonces), and the session that seals every later frame (none
- * without a token). Send the hello in plain, then use the session.
+ * asks for the token, the proof over the whole handshake), and the session that seals every later frame
+ * (none without a token). Send the hello in plain, then use the session. A worker that holds a token
+ * answers no challenge that does not ask for it: a coordinator that cannot prove the token gets neither
+ * work nor data (no downgrade to plaintext).
  */
 export function answerChallenge(challenge: ChallengeMsg, token: string | undefined, who: WorkerIdentity): { hello: HelloMsg; session: SessionCipher | null } {
-  const nonce = randomBytes(24).toString('hex');
-  const proving = challenge.auth ? token : undefined;
+  if (token && !challenge.auth) {
+    throw new TrainerError('ERR_AUTH_FAILED', 'the coordinator does not ask for a token, but this worker holds one: it trains only for a coordinator that proves the same token '
+      + '(a coordinator started without one, or a downgrade on the path)', { hint: 'give the coordinator the same --token (or DTRAIN_TOKEN), or start this worker without one' });
+  }
+  const unsigned = { protocol: PROTOCOL_VERSION, nonce: randomBytes(24).toString('hex'), ...who };
+  const transcript = handshakeTranscript(challenge, unsigned);
   return {
-    hello: { kind: 'hello', protocol: PROTOCOL_VERSION, mac: proving ? proveToken(proving, challenge.nonce, nonce) : '', nonce, ...who },
-    session: proving ? new SessionCipher(sessionKey(proving, challenge.nonce, nonce), 'worker') : null,
+    hello: { kind: 'hello', ...unsigned, mac: token ? proveToken(token, transcript) : '' },
+    session: token ? new SessionCipher(sessionKey(token, transcript), 'worker') : null,
   };
 }

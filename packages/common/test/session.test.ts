@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { answerChallenge, checkTokenProof, PROTOCOL_VERSION, SessionCipher, sessionKey, TrainerError } from '@dtrain/common';
+import { answerChallenge, checkTokenProof, handshakeTranscript, PROTOCOL_VERSION, SessionCipher, sessionKey, TrainerError } from '@dtrain/common';
 
 const pair = (token = 't') => {
-  const key = sessionKey(token, 'c-nonce', 'w-nonce');
+  const key = sessionKey(token, 'transcript');
   return { coord: new SessionCipher(key, 'coordinator'), worker: new SessionCipher(key, 'worker') };
 };
 const authFailed = (e: unknown) => e instanceof TrainerError && e.code === 'ERR_AUTH_FAILED';
@@ -39,17 +39,25 @@ test('a flipped bit, a replay, a reordering, a dropped frame, a reflected frame 
   const reflect = pair();
   assert.throws(() => reflect.coord.open(reflect.coord.seal(new Uint8Array([1]))), authFailed, 'its own frame sent back');
 
-  const other = sessionKey('another token', 'c-nonce', 'w-nonce');
+  const other = sessionKey('another token', 'transcript');
   assert.throws(() => new SessionCipher(other, 'worker').open(pair().coord.seal(new Uint8Array([1]))), authFailed);
   assert.throws(() => pair().worker.open(new Uint8Array(5)), authFailed, 'shorter than a tag');
 });
 
-test('answerChallenge: the proof checks out and the coordinator opens the worker\'s sealed frames; no auth, no session', () => {
+test('answerChallenge: the proof covers the whole hello and the coordinator opens the worker\'s sealed frames; no token, no session', () => {
   const who = { name: 'w', host: 'h', pid: 1, backend: 'wasm', backendReason: 'test' };
-  const { hello, session } = answerChallenge({ kind: 'challenge', protocol: PROTOCOL_VERSION, nonce: 'c', auth: true }, 'tok', who);
-  assert.equal(checkTokenProof('tok', 'c', hello.nonce, hello.mac), true);
-  const coord = new SessionCipher(sessionKey('tok', 'c', hello.nonce), 'coordinator');
+  const challenge = { kind: 'challenge', protocol: PROTOCOL_VERSION, nonce: 'c', auth: true } as const;
+  const { hello, session } = answerChallenge(challenge, 'tok', who);
+  const transcript = handshakeTranscript(challenge, hello);
+  assert.equal(checkTokenProof('tok', transcript, hello.mac), true);
+  const coord = new SessionCipher(sessionKey('tok', transcript), 'coordinator');
   assert.equal(coord.open(session!.seal(new Uint8Array([7])))[0], 7);
-  const plain = answerChallenge({ kind: 'challenge', protocol: PROTOCOL_VERSION, nonce: 'c', auth: false }, 'tok', who);
+  const plain = answerChallenge({ ...challenge, auth: false }, undefined, who);
   assert.deepEqual([plain.hello.mac, plain.session], ['', null]);
+});
+
+test('a worker that holds a token answers no challenge that does not ask for it (no downgrade), and says why', () => {
+  const who = { name: 'w', host: 'h', pid: 1, backend: 'wasm', backendReason: 'test' };
+  assert.throws(() => answerChallenge({ kind: 'challenge', protocol: PROTOCOL_VERSION, nonce: 'c', auth: false }, 'tok', who),
+    (e: unknown) => e instanceof TrainerError && e.code === 'ERR_AUTH_FAILED' && /does not ask for a token, but this worker holds one/.test(e.message));
 });

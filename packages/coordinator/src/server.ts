@@ -9,9 +9,11 @@ import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { Admission, DEFAULT_ADMISSION, type AdmissionLimits } from './admission.js';
+import { acceptHello, checkReady } from './handshake.js';
 import { createHttpServer, openListenerWarning, type ServerTls } from './http.js';
 import {
-  checkTokenProof, LineLimiter, printable, closeCodeFor, SessionCipher, sessionKey, closeWith, DATA_PREP_TIMEOUT_MS, decode, encode, HANDSHAKE_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, isTrainerError,
+  frameCount, missingFrames, LineLimiter, printable, closeCodeFor, type SessionCipher, closeWith, DATA_PREP_TIMEOUT_MS, decode, encode, HANDSHAKE_TIMEOUT_MS,
+  HEARTBEAT_INTERVAL_MS, isTrainerError,
   maxMessageBytes, maxWorkerFrameBytes, parseWorkerMsg, PONG_DEADLINE_MS, PROTOCOL_VERSION, TrainerError,
   type CoordinatorMsg, type DivergedMsg, type PooledFrame, type EvalResultMsg, type GradientMsg, type HelloMsg, type ParseContext, type ReadyMsg, type WorkerMsg, type WelcomeMsg,
 } from '@dtrain/common';
@@ -33,6 +35,8 @@ export interface WorkerConn {
   session: SessionCipher | null;
   /** Was ready for some run (its late results may still arrive after the next welcome). */
   served: boolean;
+  /** Sealed frames that arrived (checked against the worker's pings: missingFrames). */
+  sealedIn: number;
 }
 
 const RESULT_KINDS: ReadonlySet<unknown> = new Set(['gradient', 'evalResult', 'diverged']);
@@ -165,6 +169,13 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     else conn.ws.send(out);
     conn.bytesOut += out.length;
     this.bytesOut += out.length;
+    if (conn.session) conn.ws.ping(frameCount(conn.session.sealed));
+  }
+
+  /** A worker's ping says how many frames it sealed: fewer arrived means one was dropped on the way. */
+  private checkCount(conn: WorkerConn, count: Buffer): void {
+    const missing = conn.session ? missingFrames(count, conn.sealedIn) : 0;
+    if (missing > 0) this.reject(conn, new TrainerError('ERR_AUTH_FAILED', `${missing} sealed frame(s) from this worker were lost on the way (dropped on the path?)`));
   }
 
   sendMsg(conn: WorkerConn, msg: CoordinatorMsg): void {
@@ -221,7 +232,7 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
   private accept(ws: WebSocket, address: string): void {
     const conn: WorkerConn = {
       id: this.nextId++, ws, state: 'challenged', nonce: randomBytes(24).toString('hex'), hello: null,
-      lastPong: Date.now(), bytesIn: 0, bytesOut: 0, label: `#${this.nextId - 1}@${address}`, session: null, served: false,
+      lastPong: Date.now(), bytesIn: 0, bytesOut: 0, label: `#${this.nextId - 1}@${address}`, session: null, served: false, sealedIn: 0,
     };
     const arrival = this.admission.arrive(conn, address);
     if (!arrival.admit) {
@@ -242,6 +253,7 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
       }
     }, handshakeMs);
     ws.on('pong', () => (conn.lastPong = Date.now()));
+    ws.on('ping', (count: Buffer) => this.checkCount(conn, count));
     ws.on('close', (code, reason) => {
       clearTimeout(timer);
       const wasReady = conn.state === 'ready';
@@ -257,8 +269,11 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
   /** One frame from a worker: read it (or drop it as stale), then dispatch by kind; a bad one closes that connection. */
   private onFrame(conn: WorkerConn, data: Buffer, isBinary: boolean): void {
     const t0 = performance.now();
-    conn.bytesIn += data.length;
-    this.bytesIn += data.length;
+    if (conn.session) conn.sealedIn++;
+    if (conn.state !== 'challenged') { // a stranger's bytes are not the run's
+      conn.bytesIn += data.length;
+      this.bytesIn += data.length;
+    }
     try {
       const msg = this.readFrame(conn, data, isBinary);
       if (msg) this.dispatch(conn, msg, t0);
@@ -312,16 +327,7 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
 
   /** The worker built the run's model and data: both fingerprints must be the run's. */
   private onReady(conn: WorkerConn, msg: ReadyMsg): void {
-    if (msg.modelFingerprint !== this.welcome!.modelFingerprint) {
-      throw new TrainerError('ERR_MODEL_MISMATCH', `worker model fingerprint ${msg.modelFingerprint} differs from ${this.welcome!.modelFingerprint}`, {
-        hint: 'run the same dtrain version on coordinator and workers',
-      });
-    }
-    if (msg.datasetFingerprint !== this.welcome!.datasetFingerprint) {
-      throw new TrainerError('ERR_DATASET_MISMATCH', `worker dataset fingerprint ${msg.datasetFingerprint} differs from ${this.welcome!.datasetFingerprint}`, {
-        hint: 'give every worker the same dataset files (--data-dir) and dtrain version',
-      });
-    }
+    checkReady(msg, this.welcome!);
     conn.state = 'ready';
     conn.served = true;
     this.emit('ready', conn);
@@ -345,17 +351,7 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
   }
 
   private onHello(conn: WorkerConn, hello: HelloMsg): void {
-    if (hello.protocol !== PROTOCOL_VERSION) {
-      throw new TrainerError('ERR_PROTOCOL_VERSION', `worker speaks protocol ${hello.protocol}, coordinator ${PROTOCOL_VERSION}`, {
-        hint: 'run the same dtrain version on coordinator and workers',
-      });
-    }
-    if (this.opts.token) {
-      if (!checkTokenProof(this.opts.token, conn.nonce, hello.nonce, hello.mac)) {
-        throw new TrainerError('ERR_AUTH_FAILED', 'token proof does not match', { hint: 'pass the coordinator\'s --token (or DTRAIN_TOKEN) to the worker' });
-      }
-    }
-    if (this.opts.token) conn.session = new SessionCipher(sessionKey(this.opts.token, conn.nonce, hello.nonce), 'coordinator');
+    conn.session = acceptHello(hello, conn.nonce, this.opts.token);
     conn.hello = hello;
     conn.label = printable(`${hello.name}@${hello.host}#${conn.id}`, 200);
     this.admission.proven(conn);

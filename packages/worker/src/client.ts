@@ -3,10 +3,11 @@
 
 import { hostname } from 'node:os';
 import WebSocket from 'ws';
-import { allFinite, HEARTBEAT_INTERVAL_MS, PONG_DEADLINE_MS, decode, encode, encodeGradient, finishTensorFrame, GradientCompressor, floatPayload, FramePool, tensorFrameCapacity, HANDSHAKE_TIMEOUT_MS, isTrainerError, MAX_HANDSHAKE_BYTES, MAX_CLIENT_FRAME_BYTES, maxCoordinatorFrameBytes, parseCoordinatorMsg, PROTOCOL_VERSION, answerChallenge, type SessionCipher, printable, RECONNECT_INITIAL_MS, RECONNECT_MAX_MS, TrainerError, closeCodeFor, closeWith, type AssignMsg, type ChallengeMsg, type CoordinatorMsg, type RejectMsg, type WeightsMsg, type WelcomeMsg, type DatasetSpec, type ParseContext, type WorkerMsg } from '@dtrain/common';
+import { allFinite, HEARTBEAT_INTERVAL_MS, PONG_DEADLINE_MS, decode, encode, encodeGradient, finishTensorFrame, GradientCompressor, floatPayload, FramePool, tensorFrameCapacity, HANDSHAKE_TIMEOUT_MS, isTrainerError, frameCount, missingFrames, MAX_CLIENT_FRAME_BYTES, maxCoordinatorFrameBytes, parseCoordinatorMsg, PROTOCOL_VERSION, answerChallenge, type SessionCipher, RECONNECT_INITIAL_MS, RECONNECT_MAX_MS, TrainerError, closeCodeFor, closeWith, type AssignMsg, type ChallengeMsg, type CoordinatorMsg, type RejectMsg, type WeightsMsg, type WelcomeMsg, type DatasetSpec, type ParseContext, type WorkerMsg } from '@dtrain/common';
 import { type DataLocation } from '@dtrain/common/files';
 import type { BackendInfo } from './backend.js';
 import { WorkerTrainer } from './trainer.js';
+import { describeConnectError, isPlainRefusal, judgeRefusal } from './refusal.js';
 
 export interface WorkerOptions {
   url: string;
@@ -39,9 +40,6 @@ export interface WorkerResult {
   permanent?: boolean;
 }
 
-/** Refusals of our hello that no retry can fix. The coordinator cannot seal them for us (it holds no session key we share). */
-const PERMANENT_REFUSALS: ReadonlySet<string> = new Set(['ERR_AUTH_FAILED', 'ERR_PROTOCOL_VERSION']);
-
 /** PEM contents for wss:// connections. */
 export interface ClientTls {
   ca?: Buffer;
@@ -49,18 +47,11 @@ export interface ClientTls {
   key?: Buffer;
 }
 
-/** TLS verification failures, told apart from "no coordinator" so a person sees what to fix. */
-const TLS_ERROR = /certificate|self[- ]signed|altname|CERT_|SSL|TLS/i;
-
-/** A connection error in words; certificate problems say so and how to fix them. */
-export function describeConnectError(e: Error & { code?: string }): string {
-  const text = `${e.message}${e.code && !e.message.includes(e.code) ? ` (${e.code})` : ''}`;
-  if (!TLS_ERROR.test(`${e.code ?? ''} ${e.message}`)) return text;
-  return `TLS: the coordinator's certificate was not accepted: ${text}; pass --tls-ca with the CA that signed it (and check the host name in --connect)`;
-}
-
 /** A worker that keeps failing to connect says so again this often. */
 const STILL_WAITING_EVERY_MS = 30_000;
+
+/** A refused token is believed (exit 2) on this many connections in a row; before that it costs a reconnect. */
+const AUTH_REFUSALS_BELIEVED = 3;
 
 /** More assignments than this waiting for weights is a coordinator bug: the next one fails as stale. */
 const MAX_EARLY_ASSIGNMENTS = 16;
@@ -85,6 +76,12 @@ export class WorkerClient {
   private early: { msg: AssignMsg; at: number }[] = [];
   /** This connection's sealed session (with a token), from our hello on. */
   private session: SessionCipher | null = null;
+  /** Token refusals on connections in a row (reset by a welcome). */
+  private authRefusals = 0;
+  /** This connection's hello is out (a permanent refusal is believed only after it). */
+  private helloSent = false;
+  /** Sealed frames that arrived on this connection (checked against the coordinator's pings: missingFrames). */
+  private sealedIn = 0;
   /** The last reason a connection failed before its welcome (logged when it changes, and every 30 s). */
   private lastRefusal = '';
   private waitingSince = 0;
@@ -142,6 +139,8 @@ export class WorkerClient {
     return new Promise((resolve) => {
       let welcomed = false;
       this.session = null;
+      this.helloSent = false;
+      this.sealedIn = 0;
       const ws = new WebSocket(this.opts.url, {
         maxPayload: MAX_CLIENT_FRAME_BYTES,
         perMessageDeflate: false,
@@ -162,13 +161,15 @@ export class WorkerClient {
       });
       // Messages are handled strictly in order; a handler may await (the welcome may fetch data).
       let chain: Promise<void> = Promise.resolve();
+      ws.on('ping', (count: Buffer) => this.checkCount(ws, count));
       ws.on('message', (data: Buffer) => {
+        if (this.session) this.sealedIn++; // counted on arrival: the handlers below run later
         chain = chain.then(async () => {
           if (this.stopped) return;
           try {
             const frame = this.openFrame(data, welcomed); // a coordinator without the token fails here
             const msg = parseCoordinatorMsg(decode(frame, maxCoordinatorFrameBytes(this.ctx.paramCount, this.ctx.trainSize)), this.ctx);
-            if (msg.kind === 'welcome') welcomed = true;
+            if (msg.kind === 'welcome') [welcomed, this.authRefusals] = [true, 0];
             await this.handle(ws, msg);
           } catch (e) {
             this.refuse(ws, e);
@@ -187,9 +188,21 @@ export class WorkerClient {
     try {
       return this.session.open(data);
     } catch (e) {
-      if (!welcomed && isPermanentRefusal(data)) return data;
+      if (!welcomed && isPlainRefusal(data)) return data;
       throw e;
     }
+  }
+
+  /** A coordinator's ping says how many frames it sealed: fewer arrived means one was dropped on the way. */
+  private checkCount(ws: WebSocket, count: Buffer): void {
+    const missing = this.session ? missingFrames(count, this.sealedIn) : 0;
+    if (missing > 0) this.refuse(ws, new TrainerError('ERR_AUTH_FAILED', `${missing} sealed frame(s) from the coordinator were lost on the way (dropped on the path?); reconnecting`));
+  }
+
+  /** Send a sealed frame, then the ping that says how many we sealed. */
+  private sendSealed(ws: WebSocket, session: SessionCipher, frame: Uint8Array): void {
+    ws.send(session.seal(frame));
+    ws.ping(frameCount(session.sealed));
   }
 
   /**
@@ -251,7 +264,8 @@ export class WorkerClient {
   private send(ws: WebSocket, msg: WorkerMsg): void {
     if (ws.readyState !== WebSocket.OPEN) return;
     const frame = encode(msg);
-    ws.send(this.session ? this.session.seal(frame) : frame);
+    if (this.session) this.sendSealed(ws, this.session, frame);
+    else ws.send(frame);
   }
 
   /** Dispatch one validated message to its handler. */
@@ -259,7 +273,7 @@ export class WorkerClient {
     switch (msg.kind) {
       case 'challenge': return this.onChallenge(ws, msg);
       case 'welcome': return this.onWelcome(ws, msg);
-      case 'reject': return this.onReject(msg);
+      case 'reject': return this.onReject(ws, msg);
       case 'weights': return this.onWeights(ws, msg);
       case 'assign': return this.onAssign(ws, msg);
       case 'evaluate': return this.send(ws, this.requireTrainer().evaluate(msg));
@@ -273,19 +287,18 @@ export class WorkerClient {
     }
   }
 
-  /** A refusal for lack of room is temporary (the connection closes and we retry); any other ends the worker. */
-  private onReject(msg: RejectMsg): void {
-    if (msg.code === 'ERR_TOO_MANY_CONNECTIONS' || msg.code === 'ERR_TOO_MANY_WORKERS') {
-      this.warn(`locked out for now: ${msg.code}: ${printable(msg.message)}`);
-      return;
-    }
-    if (msg.code === 'ERR_AUTH_FAILED') {
-      const reason = `the coordinator at ${this.opts.url} refused our token (ERR_AUTH_FAILED): this worker's token is not the coordinator's; `
-        + 'pass the coordinator\'s --token, --token-file or DTRAIN_TOKEN';
-      return this.end({ reason, ok: false, steps: this.steps, permanent: true });
-    }
-    const permanent = PERMANENT_REFUSALS.has(msg.code);
-    this.end({ reason: `rejected by coordinator: ${msg.code}: ${printable(msg.message, 1000)}`, ok: false, steps: this.steps, ...(permanent ? { permanent } : {}) });
+  /**
+   * No room: the connection closes and we retry; a configuration error ends the worker (exit 2); any other
+   * costs a reconnect. A refused token is believed on AUTH_REFUSALS_BELIEVED connections in a row: a wrong
+   * token and a hello changed on the path look the same to the coordinator, and tampering costs a reconnect.
+   */
+  private onReject(ws: WebSocket, msg: RejectMsg): void {
+    const verdict = judgeRefusal(msg, this.opts.url, this.session !== null || this.helloSent);
+    const doubted = msg.code === 'ERR_AUTH_FAILED' && ++this.authRefusals < AUTH_REFUSALS_BELIEVED;
+    if (verdict.kind === 'permanent' && !doubted) return this.end({ reason: verdict.reason, ok: false, steps: this.steps, permanent: true });
+    if (doubted) this.opts.log(`the coordinator refused our token (${this.authRefusals} of ${AUTH_REFUSALS_BELIEVED} in a row before this worker believes it); dialling again`);
+    else this.warn(verdict.kind === 'permanent' ? verdict.reason : verdict.line);
+    if (verdict.kind !== 'retry') closeWith(ws, 1000, 'refused');
   }
 
   /** Prove the token (if the coordinator asks for one) and say who we are. */
@@ -306,6 +319,7 @@ export class WorkerClient {
       name: this.opts.name, host: hostname(), pid: process.pid, backend: b.name, backendReason: b.reason.slice(0, 1900),
     });
     this.send(ws, hello);
+    this.helloSent = true;
     // From here on every frame both ways is sealed: only a coordinator holding the token can answer.
     this.session = session;
   }
@@ -364,7 +378,7 @@ export class WorkerClient {
         ? finishTensorFrame(pooled.buffer, { ...fields, fetchMs }, grad.length)
         : encodeGradient({ ...fields, fetchMs }, this.compressor.compress(grad)); // error feedback kept here
       if (ws.readyState !== WebSocket.OPEN) return;
-      if (this.session) ws.send(this.session.seal(frame)); // a sealed copy: the pooled buffer is free at once
+      if (this.session) this.sendSealed(ws, this.session, frame); // a sealed copy: the pooled buffer is free at once
       else pooled.sendWith((done) => ws.send(frame, done));
     } finally {
       pooled.release();
@@ -377,12 +391,3 @@ export class WorkerClient {
   }
 }
 
-/** A plaintext `reject` of a kind no retry can fix (see PERMANENT_REFUSALS); anything else is not. */
-function isPermanentRefusal(data: Buffer): boolean {
-  try {
-    const msg = parseCoordinatorMsg(decode(data, MAX_HANDSHAKE_BYTES), { paramCount: 0, trainSize: 0, evalSize: 0 });
-    return msg.kind === 'reject' && PERMANENT_REFUSALS.has(msg.code);
-  } catch {
-    return false;
-  }
-}

@@ -1,56 +1,138 @@
-// A relay in the middle without the token (it sees every frame and may change them): a sealed session
-// means it can neither read a frame nor alter one; one flipped bit in a gradient is refused.
+// A relay in the middle without the token (it sees every frame and may change, drop or forge them): it
+// can read nothing; a flipped bit, a rewritten hello, a dropped frame, a forged refusal or a downgrade
+// each cost the worker one reconnect (noticed in milliseconds, not by a stalled step), never the worker
+// or the run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket, { WebSocketServer } from 'ws';
-import { openSoloRun, readMetrics, type StepRecord } from '@dtrain/coordinator';
+import { decode, encode, PROTOCOL_VERSION, type HelloMsg } from '@dtrain/common';
+import { openSoloRun, readMetrics, readSummary, type StepRecord } from '@dtrain/coordinator';
 import { tempDir, testConfig, worker } from './harness.js';
 
 const TOKEN = 'relay-token';
 
-/** A WebSocket relay to `target` that flips one bit of the first large frame from the worker. */
-async function bitFlipRelay(target: string): Promise<{ url: string; flipped: () => boolean; sawPlain: () => boolean; close: () => void }> {
+/** What the relay does to the n-th frame of a connection (counted from 0) going up or down: the frame to pass on, or null to drop it. */
+interface Tamper {
+  up?: (d: Buffer, n: number, conn: number) => Buffer | null;
+  down?: (d: Buffer, n: number, conn: number) => Buffer | null;
+  /** Answer connection `conn` itself with these frames and close it (a forged coordinator), instead of relaying. */
+  forge?: (conn: number) => Buffer[] | null;
+}
+
+/** A WebSocket relay to `target` that forwards frames and pings (as a transparent relay would), tampering as told. */
+async function mitm(target: string, t: Tamper): Promise<{ url: string; sawPlain: () => boolean; close: () => void }> {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise((r) => wss.once('listening', r));
-  let flipped = false;
   let sawPlain = false;
+  let conns = 0;
   wss.on('connection', (down) => {
+    const conn = conns++;
+    down.on('error', () => undefined);
+    const forged = t.forge?.(conn);
+    if (forged) {
+      for (const f of forged) down.send(f);
+      return void setTimeout(() => down.close(), 50);
+    }
     const up = new WebSocket(target);
-    const pending: Buffer[] = [];
-    up.on('open', () => pending.splice(0).forEach((d) => up.send(d)));
+    up.on('error', () => undefined);
+    const pending: (() => void)[] = [];
+    const toUp = (f: () => void): void => void (up.readyState === WebSocket.OPEN ? f() : pending.push(f));
+    up.on('open', () => pending.splice(0).forEach((f) => f()));
+    let nUp = 0;
+    let nDown = 0;
     down.on('message', (d: Buffer) => {
-      if (!flipped && d.length > 10_000) {
-        d[d.length >> 1]! ^= 0x01;
-        flipped = true;
-      }
-      if (up.readyState === WebSocket.OPEN) up.send(d);
-      else pending.push(d);
+      const out = t.up ? t.up(d, nUp++, conn) : d;
+      if (out) toUp(() => up.send(out));
     });
+    down.on('ping', (d: Buffer) => toUp(() => up.ping(d)));
+    up.on('ping', (d: Buffer) => down.readyState === WebSocket.OPEN && down.ping(d));
     up.on('message', (d: Buffer) => {
       if (d.includes(Buffer.from('indices'))) sawPlain = true; // an assignment's header, if it were readable
-      if (down.readyState === WebSocket.OPEN) down.send(d);
+      const out = t.down ? t.down(d, nDown++, conn) : d;
+      if (out && down.readyState === WebSocket.OPEN) down.send(out);
     });
     up.on('close', () => down.close());
     down.on('close', () => up.close());
-    up.on('error', () => undefined);
-    down.on('error', () => undefined);
   });
-  return { url: `ws://127.0.0.1:${(wss.address() as { port: number }).port}`, flipped: () => flipped, sawPlain: () => sawPlain, close: () => wss.close() };
+  return { url: `ws://127.0.0.1:${(wss.address() as { port: number }).port}`, sawPlain: () => sawPlain, close: () => wss.close() };
 }
 
-test('a token-less relay that flips one bit of a gradient is refused; it could read nothing; the run completes', async () => {
+/** A run with one direct worker and one behind the relay; resolves with what the coordinator logged. */
+async function throughRelay(t: Tamper, steps = 6) {
   const logs: string[] = [];
-  const run = await openSoloRun({ config: testConfig({ maxSteps: 6, workers: 2, minWorkers: 1 }), host: '127.0.0.1', port: 0, token: TOKEN, out: tempDir('relay'), waitTimeoutMs: 20_000, log: (l) => logs.push(l) });
-  const relay = await bitFlipRelay(`ws://127.0.0.1:${run.port}`);
+  const run = await openSoloRun({
+    config: testConfig({ maxSteps: steps, workers: 2, minWorkers: 1, stepTimeoutMs: 30_000 }), host: '127.0.0.1', port: 0, token: TOKEN, out: tempDir('relay'), waitTimeoutMs: 20_000,
+    log: (l) => logs.push(l),
+  });
+  const relay = await mitm(`ws://127.0.0.1:${run.port}`, t);
+  const t0 = Date.now();
   const summaryP = run.run();
   const ws = await Promise.all([worker(`ws://127.0.0.1:${run.port}`, 'direct', TOKEN), worker(relay.url, 'relayed', TOKEN)]);
   const summary = await summaryP;
-  await Promise.all(ws.map((w) => w.done));
+  const results = await Promise.all(ws.map((w) => w.done));
   relay.close();
-  assert.equal(summary.status, 'completed', summary.error);
-  assert.ok(relay.flipped(), 'the relay flipped a bit');
-  assert.equal(relay.sawPlain(), false, 'the relay could read an assignment');
-  assert.ok(logs.some((l) => /relayed@.*ERR_AUTH_FAILED: a frame failed session authentication/.test(l)), logs.join('\n'));
-  const steps = readMetrics(run.coord.runDir.dir).filter((r): r is StepRecord => r.type === 'step');
-  assert.ok(steps.every((r) => r.samples === 32 && Number.isFinite(r.loss) && r.loss < 10), JSON.stringify(steps.map((r) => r.loss)));
+  const records = readMetrics(run.coord.runDir.dir);
+  return { summary, logs, relay, ms: Date.now() - t0, results, steps: records.filter((r): r is StepRecord => r.type === 'step'), out: run.coord.runDir.dir };
+}
+
+const everyStepWhole = (steps: StepRecord[]): boolean => steps.every((r) => r.samples === 32 && Number.isFinite(r.loss) && r.loss < 10);
+
+test('a token-less relay that flips one bit of a gradient is refused; it could read nothing; the run completes', async () => {
+  let flipped = false;
+  const r = await throughRelay({ up: (d) => (!flipped && d.length > 10_000 ? ((d[d.length >> 1]! ^= 0x01), (flipped = true), d) : d) });
+  assert.equal(r.summary.status, 'completed', r.summary.error);
+  assert.ok(flipped, 'the relay flipped a bit');
+  assert.equal(r.relay.sawPlain(), false, 'the relay could read an assignment');
+  assert.ok(r.logs.some((l) => /relayed@.*ERR_AUTH_FAILED: a frame failed session authentication/.test(l)), r.logs.join('\n'));
+  assert.ok(everyStepWhole(r.steps), JSON.stringify(r.steps.map((s) => s.loss)));
+});
+
+test('a hello rewritten on the path (slots 200, a fake name) fails the proof: one reconnect, then the real hello; the fake name is nowhere', async () => {
+  let rewritten = 0;
+  const r = await throughRelay({
+    up: (d, n, conn) => {
+      if (n !== 0 || conn !== 0) return d;
+      rewritten++;
+      return Buffer.from(encode({ ...(decode(d, 1 << 16) as HelloMsg), slots: 200, name: 'fake' }));
+    },
+  });
+  assert.equal(r.summary.status, 'completed', r.summary.error);
+  assert.equal(rewritten, 1);
+  assert.ok(r.logs.some((l) => /ERR_AUTH_FAILED: token proof does not match/.test(l)), r.logs.join('\n'));
+  assert.ok(r.results.every((x) => x.ok), 'both workers ended well');
+  assert.ok(!JSON.stringify(readSummary(r.out)).includes('fake') && r.logs.every((l) => !l.includes('fake')), 'the fake name reached the records');
+  assert.ok(everyStepWhole(r.steps));
+});
+
+test('a dropped gradient is noticed in milliseconds (the sender\'s count in its ping), not by the step deadline', async () => {
+  let dropped = false;
+  const r = await throughRelay({ up: (d) => (!dropped && d.length > 10_000 ? ((dropped = true), null) : d) });
+  assert.equal(r.summary.status, 'completed', r.summary.error);
+  assert.ok(dropped);
+  assert.ok(r.logs.some((l) => /1 sealed frame\(s\) from this worker were lost on the way/.test(l)), r.logs.join('\n'));
+  assert.ok(r.ms < 15_000, `the run took ${r.ms} ms (step deadline 30 s)`);
+  assert.ok(everyStepWhole(r.steps));
+});
+
+test('a dropped weights frame is noticed by the worker in milliseconds; it reconnects and the run completes', async () => {
+  let dropped = false;
+  const r = await throughRelay({ down: (d) => (!dropped && d.length > 10_000 ? ((dropped = true), null) : d) }, 40);
+  assert.equal(r.summary.status, 'completed', r.summary.error);
+  assert.ok(dropped);
+  assert.ok(r.logs.some((l) => /relayed@.* reported ERR_AUTH_FAILED: 1 sealed frame\(s\) from the coordinator were lost on the way/.test(l)), r.logs.join('\n'));
+  assert.ok(r.logs.filter((l) => /worker relayed@.* ready/.test(l)).length >= 2, 'the relayed worker joined again');
+  assert.ok(r.ms < 20_000, `the run took ${r.ms} ms`);
+  assert.ok(everyStepWhole(r.steps));
+});
+
+test('a forged refusal and a downgrade (a challenge without auth) each cost the worker a reconnect, not its life', async () => {
+  const forged = [
+    [encode({ kind: 'reject', code: 'ERR_MODEL_MISMATCH', message: 'forged: give up' })],
+    [encode({ kind: 'challenge', protocol: PROTOCOL_VERSION, nonce: 'n'.repeat(48), auth: false })],
+    [encode({ kind: 'reject', code: 'ERR_AUTH_FAILED', message: 'forged: wrong token' })],
+  ];
+  const r = await throughRelay({ forge: (conn) => (forged[conn]?.map((f) => Buffer.from(f)) ?? null) });
+  assert.equal(r.summary.status, 'completed', r.summary.error);
+  assert.ok(r.results.every((x) => x.ok), JSON.stringify(r.results));
+  assert.ok(everyStepWhole(r.steps));
 });

@@ -1,0 +1,46 @@
+// How a worker reads what ends a connection: a coordinator's refusal is temporary (no room: retry later),
+// permanent (a configuration error no retry fixes: exit 2), or neither (tampering, a bug, a hostile
+// peer: drop this connection and dial again); and a failed dial in words a person can act on.
+
+import { decode, MAX_HANDSHAKE_BYTES, parseCoordinatorMsg, printable, type RejectMsg } from '@dtrain/common';
+
+/** Refusals no retry can fix. ERR_AUTH_FAILED and ERR_PROTOCOL_VERSION arrive in plain: the coordinator holds no key we share. */
+const PERMANENT: ReadonlySet<string> = new Set(['ERR_AUTH_FAILED', 'ERR_PROTOCOL_VERSION', 'ERR_MODEL_MISMATCH', 'ERR_DATASET_MISMATCH']);
+const NO_ROOM: ReadonlySet<string> = new Set(['ERR_TOO_MANY_CONNECTIONS', 'ERR_TOO_MANY_WORKERS']);
+
+export type Verdict = { kind: 'retry'; line: string } | { kind: 'permanent'; reason: string } | { kind: 'reconnect'; line: string };
+
+/**
+ * What a refusal means for this worker. A permanent one is believed only once our hello is out (before
+ * it, a coordinator sends nothing but a challenge or "no room"): a forged refusal costs a reconnect.
+ */
+export function judgeRefusal(msg: RejectMsg, url: string, helloSent: boolean): Verdict {
+  const said = `${msg.code}: ${printable(msg.message, 1000)}`;
+  if (NO_ROOM.has(msg.code)) return { kind: 'retry', line: `locked out for now: ${printable(said)}` };
+  if (!PERMANENT.has(msg.code) || !helloSent) return { kind: 'reconnect', line: `the coordinator refused this connection (${said}); reconnecting` };
+  if (msg.code !== 'ERR_AUTH_FAILED') return { kind: 'permanent', reason: `rejected by coordinator: ${said}` };
+  return {
+    kind: 'permanent',
+    reason: `the coordinator at ${url} refused our token (ERR_AUTH_FAILED): this worker's token is not the coordinator's; pass the coordinator's --token, --token-file or DTRAIN_TOKEN`,
+  };
+}
+
+/** A plaintext `reject` of a permanent kind (a frame a worker in session reads unsealed before the welcome); anything else is not. */
+export function isPlainRefusal(data: Buffer): boolean {
+  try {
+    const msg = parseCoordinatorMsg(decode(data, MAX_HANDSHAKE_BYTES), { paramCount: 0, trainSize: 0, evalSize: 0 });
+    return msg.kind === 'reject' && (msg.code === 'ERR_AUTH_FAILED' || msg.code === 'ERR_PROTOCOL_VERSION');
+  } catch {
+    return false;
+  }
+}
+
+/** TLS verification failures, told apart from "no coordinator" so a person sees what to fix. */
+const TLS_ERROR = /certificate|self[- ]signed|altname|CERT_|SSL|TLS/i;
+
+/** A connection error in words; certificate problems say so and how to fix them. */
+export function describeConnectError(e: Error & { code?: string }): string {
+  const text = `${e.message}${e.code && !e.message.includes(e.code) ? ` (${e.code})` : ''}`;
+  if (!TLS_ERROR.test(`${e.code ?? ''} ${e.message}`)) return text;
+  return `TLS: the coordinator's certificate was not accepted: ${text}; pass --tls-ca with the CA that signed it (and check the host name in --connect)`;
+}
