@@ -1,8 +1,11 @@
 // Who may hold a connection. Connections that have not proved themselves (no valid hello yet) are
 // "pending": they have their own small cap, at most a few per remote address, and a short deadline
-// (server.ts), so idle or slow sockets from one place cannot keep a real worker out. When the pending
-// cap is full, the oldest pending connection of the address holding the most is closed to make room:
-// a flood ages out instead of locking the door. Proved connections count against MAX_WORKERS.
+// (server.ts). A new connection is never refused for want of pending room: when its address already
+// holds its share, that address's oldest pending connection is closed to make room, and when the whole
+// pending cap is full, the oldest of the busiest address is. A flood therefore ages out instead of
+// holding the door, even from a real worker's own address (a co-tenant): the worker's connection proves
+// itself within one round trip, long before the flood's newer connections push it out. Proved
+// connections count against MAX_WORKERS, the only refusal.
 
 import { MAX_PENDING_CONNECTIONS, MAX_PENDING_PER_ADDRESS, MAX_WORKERS } from '@dtrain/common';
 
@@ -18,7 +21,7 @@ export const DEFAULT_ADMISSION: AdmissionLimits = {
 
 export type Arrival<C> =
   | { admit: true; evict: C | null }
-  | { admit: false; code: 'ERR_TOO_MANY_CONNECTIONS' | 'ERR_TOO_MANY_WORKERS'; why: string };
+  | { admit: false; code: 'ERR_TOO_MANY_WORKERS'; why: string };
 
 export class Admission<C> {
   /** Pending connections by address, oldest first. */
@@ -29,17 +32,15 @@ export class Admission<C> {
 
   constructor(private readonly limits: AdmissionLimits = DEFAULT_ADMISSION) {}
 
-  /** A new connection from `address`: admit it (possibly closing an older pending one), or refuse it. */
+  /** A new connection from `address`: admit it (possibly closing an older pending one), or refuse it (no worker room). */
   arrive(conn: C, address: string): Arrival<C> {
     if (this.proved.size >= this.limits.maxWorkers) {
       return { admit: false, code: 'ERR_TOO_MANY_WORKERS', why: `the coordinator already serves ${this.proved.size} workers` };
     }
-    const mine = this.pending.get(address) ?? [];
-    if (mine.length >= this.limits.maxPendingPerAddress) {
-      return { admit: false, code: 'ERR_TOO_MANY_CONNECTIONS', why: `${mine.length} connections from ${address} have not finished their handshake` };
-    }
-    const evict = this.pendingCount >= this.limits.maxPending ? this.oldestOfBusiest() : null;
+    const full = (this.pending.get(address)?.length ?? 0) >= this.limits.maxPendingPerAddress;
+    const evict = full ? this.pending.get(address)![0]! : this.pendingCount >= this.limits.maxPending ? this.oldestOfBusiest() : null;
     if (evict !== null) this.left(evict);
+    const mine = this.pending.get(address) ?? [];
     mine.push(conn);
     this.pending.set(address, mine);
     this.addressOf.set(conn, address);

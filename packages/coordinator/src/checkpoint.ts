@@ -162,16 +162,17 @@ function readState(dir: string): CheckpointState {
   } catch (cause) {
     throw new TrainerError('ERR_CHECKPOINT', `cannot read ${path}: ${(cause as Error).message}`, { cause, ...damaged });
   }
-  if (state.format === LEGACY_FORMAT) return state;
-  if (state.format !== CHECKPOINT_FORMAT) {
+  if (state.format !== CHECKPOINT_FORMAT && state.format !== LEGACY_FORMAT) {
     throw new TrainerError('ERR_CHECKPOINT', `${dir} has format ${String(state.format)}, expected ${CHECKPOINT_FORMAT}`);
   }
-  let digest = '';
+  let digest: string | null = null;
   try {
     digest = readFileSync(join(dir, 'state.sha256'), 'utf8').trim();
   } catch {
-    /* missing: reported below */
+    /* missing: only a legacy checkpoint may lack it */
   }
+  // Whatever the format claims: a digest that is there is checked (a state.json rewritten to say format 1 is no way around it).
+  if (digest === null && state.format === LEGACY_FORMAT) return state;
   if (digest !== sha256Hex(bytes)) throw new TrainerError('ERR_CHECKPOINT', `${path} fails its sha256 check (state.sha256)`, damaged);
   return state;
 }

@@ -257,8 +257,8 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
     this.promote(conn);
     const open = this.open;
     if (open?.spec.kind !== 'step' || msg.step !== open.spec.step || msg.version !== open.spec.version) return; // stale
-    if (open.round.expectedCount(msg.shardId) === undefined) {
-      this.reject(conn, new TrainerError('ERR_UNEXPECTED_MESSAGE', `divergence reported for shard ${msg.shardId}, which this step does not have`));
+    if (!open.round.holds(conn, msg.shardId)) { // only the shard's holder may end a step
+      this.reject(conn, new TrainerError('ERR_UNEXPECTED_MESSAGE', `divergence reported for shard ${msg.shardId}, which this worker does not hold`));
       return;
     }
     this.opts.log(`worker ${conn.label}: its ${msg.what} for shard ${msg.shardId} of step ${msg.step} is not finite`);

@@ -71,6 +71,11 @@ export class Round<R> {
     return 'accepted';
   }
 
+  /** Whether this worker holds this task now (its report about the task may be believed). */
+  holds(conn: WorkerConn, taskId: number): boolean {
+    return this.holders.get(taskId)?.has(conn.id) ?? false;
+  }
+
   expectedCount(taskId: number): number | undefined {
     return this.byId.get(taskId)?.count;
   }

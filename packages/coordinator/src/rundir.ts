@@ -85,12 +85,22 @@ export interface EventRecord {
 
 export type MetricRecord = StepRecord | EvalRecord | EventRecord;
 
-/** The records of a run directory's metrics.jsonl, or of an archived metrics.jsonl.gz (none if neither exists yet). */
+/**
+ * The records of a run directory's metrics.jsonl, or of an archived metrics.jsonl.gz (none if neither
+ * exists yet). A line that is not a record (torn by a crash, or damaged) is skipped, never fatal.
+ */
 export function readMetrics(dir: string): MetricRecord[] {
   const p = join(dir, 'metrics.jsonl');
   const archived = `${p}.gz`;
   const text = existsSync(p) ? readFileSync(p, 'utf8') : existsSync(archived) ? gunzipSync(readFileSync(archived)).toString('utf8') : '';
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as MetricRecord);
+  return text.split('\n').flatMap((l) => {
+    try {
+      const r = JSON.parse(l) as unknown;
+      return typeof r === 'object' && r !== null && typeof (r as { type?: unknown }).type === 'string' ? [r as MetricRecord] : [];
+    } catch {
+      return [];
+    }
+  });
 }
 
 function readLock(path: string): { pid: number; host: string; since: string } | null {

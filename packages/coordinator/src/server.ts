@@ -334,7 +334,7 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
   }
 
   /** Refuse a connection before it is registered: say why in a reject message and the close code, then close. */
-  private refuseAtDoor(ws: WebSocket, code: 'ERR_TOO_MANY_CONNECTIONS' | 'ERR_TOO_MANY_WORKERS', why: string): void {
+  private refuseAtDoor(ws: WebSocket, code: 'ERR_TOO_MANY_WORKERS', why: string): void {
     this.peerLine('refused', `refused a connection: ${code}: ${why}`);
     try {
       ws.send(encode({ kind: 'reject', code, message: `${why}; retrying later may succeed` }));

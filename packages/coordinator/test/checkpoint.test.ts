@@ -48,6 +48,16 @@ test('a one-byte edit of state.json (the step) is refused: state.json has its ow
   assert.throws(() => readCheckpoint(dir), /fails its sha256 check/, 'a missing digest is damage too');
 });
 
+test('a state.json edited to claim the legacy format 1 is still checked against its digest (no downgrade of integrity)', () => {
+  const root = mkdtempSync(join(tmpdir(), 'ck-'));
+  const dir = writeCheckpoint(join(root, 'checkpoints'), state(7), new Float32Array(4), null);
+  const p = join(dir, 'state.json');
+  writeFileSync(p, readFileSync(p, 'utf8').replace('dtrain-checkpoint/2', 'dtrain-checkpoint/1').replace('"step": 7', '"step": 8'));
+  assert.throws(() => readCheckpoint(dir), /state\.json fails its sha256 check/);
+  rmSync(join(dir, 'state.sha256')); // a genuine format-1 checkpoint had none: it is read as before
+  assert.equal(readCheckpoint(dir).state.step, 8);
+});
+
 test('temporaries of dead writers are removed; --keep-checkpoints keeps the newest N', () => {
   const root = join(mkdtempSync(join(tmpdir(), 'ck-')), 'checkpoints');
   mkdirSync(join(root, '.tmp-step-00000003-999999999'), { recursive: true }); // no such process

@@ -74,3 +74,20 @@ test('a round resolves null when its signal aborts, and weights reach a worker o
   assert.equal(await never, null);
   await pool.shutdown('test over');
 });
+
+test('a divergence report is believed only from the worker holding that shard: another one is closed, the step goes on', async () => {
+  const { pool, links, logs } = await poolWithWorkers(2);
+  const [a, b] = links as [CoordinatorLink, CoordinatorLink];
+  const round = pool.runRound({ kind: 'step', step: 1, version: 0, tasks: [task(0, 2), task(1, 3)], timeoutMs: 10_000, onAccepted: () => undefined }, new AbortController().signal);
+  await a.expect('assign');
+  await b.expect('assign');
+  b.send({ kind: 'diverged', step: 1, version: 0, shardId: 0, what: 'loss' }); // shard 0 is a's
+  assert.deepEqual(await b.closed, { code: 1008, reason: 'ERR_UNEXPECTED_MESSAGE' });
+  assert.equal((await a.expect('assign')).shardId, 1, 'b\'s shard moves to a');
+  a.send(grad(1, 0, 2));
+  a.send(grad(1, 1, 3));
+  const outcome = await round;
+  assert.equal(outcome?.diverged, undefined, 'the step did not end diverged');
+  assert.ok(logs.some((l) => /divergence reported for shard 0, which this worker does not hold/.test(l)), logs.join('\n'));
+  await pool.shutdown('test over');
+});

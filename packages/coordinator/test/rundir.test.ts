@@ -54,3 +54,9 @@ test('--overwrite clears a run directory only under its lock: refused, touching 
   assert.deepEqual(readdirSync(d), []);
   assert.ok(!existsSync(join(d, '.lock')));
 });
+
+test('readMetrics skips lines that are not records (a torn or damaged line) instead of failing', () => {
+  const d = dir();
+  writeFileSync(join(d, 'metrics.jsonl'), '{"type":"event","step":1,"event":"x","detail":"y","time":0}\ngarbage\n[1,2]\nnull\n{"type":"event","step":2,"event":"x","detail":"z","time":0}\n{"type":"ev');
+  assert.deepEqual(readMetrics(d).map((r) => r.step), [1, 2]);
+});

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { hostname } from 'node:os';
 import type { Argv } from 'yargs';
-import { checkPort, backendOption, listenOptions, resolveToken, schedOption, serveOptions } from './options.js';
+import { checkPort, checkSeconds, backendOption, listenOptions, resolveToken, schedOption, serveOptions } from './options.js';
 import type { OptionsOf } from './options.js';
 import { exitCodeFor, prepareCifar, startCoordinator } from './coordinator.js';
 import { runWorkerCommand } from './worker.js';
@@ -61,7 +61,7 @@ async function runClusterWorker(a: ClusterArgs, plan: ClusterPlan, token: string
   const relay = plan.relay?.start ? startHostRelay(a, plan, token) : null;
   try {
     // the node's relay asks its workers for the job's token too
-    return await runWorkerCommand({ connect: plan.relay?.url ?? plan.url, name: workerName(plan), giveUp: a.giveUp, quiet: true, dataDir: a.dataDir, backend: a.backend, sched: a.sched, token });
+    return await runWorkerCommand({ connect: plan.relay?.url ?? plan.url, name: workerName(plan), giveUp: checkSeconds(a.giveUp, '--give-up'), quiet: true, dataDir: a.dataDir, backend: a.backend, sched: a.sched, token });
   } finally {
     if (relay && relay.exitCode === null) relay.kill('SIGTERM');
   }

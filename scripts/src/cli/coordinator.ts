@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { TrainerError, validateConfig, type TrainConfig } from '@dtrain/common';
 import { defaultCifarDir, fetchCifar10, syntheticCacheDir } from '../data/fetch.js';
 import type { Argv } from 'yargs';
-import { checkPort, listenOptions, resolveToken, serveOptions, toTrainConfig, type TrainInput } from './options.js';
+import { checkPort, checkSeconds, listenOptions, resolveToken, serveOptions, toTrainConfig, type TrainInput } from './options.js';
 import { attachProgress, describeRun, summaryLines } from './progress.js';
 import { onInterrupt } from './interrupt.js';
 import { saveOnCrash } from './last-resort.js';
@@ -59,7 +59,7 @@ export async function startCoordinator(args: CoordinatorArgs, onListening?: (por
   const resumeOverrides = a.resume ? overridesFor(a.resume, config) : {};
   const solo = await openSoloRun({
     resumeOverrides,
-    config, host: a.host, port: a.port, token: a.token, out, waitTimeoutMs: a.waitTimeout * 1000, data: { cifarDir, syntheticCacheDir: syntheticCacheDir() },
+    config, host: a.host, port: a.port, token: a.token, out, waitTimeoutMs: checkSeconds(a.waitTimeout, '--wait-timeout') * 1000, data: { cifarDir, syntheticCacheDir: syntheticCacheDir() },
     ...(a.resume ? { resume: a.resume, overwrite: a.overwrite } : {}),
     ...(a.tls ? { tls: a.tls } : {}),
     log: (l) => reporterLog(l),

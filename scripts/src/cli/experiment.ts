@@ -14,7 +14,7 @@ import { defaultRunDir, readMetrics, type Coordinator } from '@dtrain/coordinato
 import { keptAfterCrash, prepareCifar } from './coordinator.js';
 import { runPlan, type PlannedRun, type RunOutcome } from '../experiment/run-plan.js';
 import { spawnWorker } from './launch.js';
-import { checkPort, poolOptions, resolveToken, toTrainConfig } from './options.js';
+import { checkPort, checkSeconds, poolOptions, resolveToken, toTrainConfig } from './options.js';
 import type { OptionsOf } from './options.js';
 import { attachProgress } from './progress.js';
 import { onInterrupt } from './interrupt.js';
@@ -163,7 +163,7 @@ export async function runExperiment(kind: string, plan: PlannedRun[], a: PoolArg
     current.stop('interrupted');
   }, () => reporter?.done());
   log(`${kind}: ${plan.length} runs into ${outRoot}${a.local > 0 ? `, ${a.local} local workers` : ''}`);
-  const outcomes = await runPlan(plan, outRoot, a.target, { host, port: a.local > 0 ? 0 : a.port, token, tls, cifarDir, waitTimeoutMs: a.waitTimeout * 1000, log: (l) => (reporter ? reporter.log(l) : log(l)) }, {
+  const outcomes = await runPlan(plan, outRoot, a.target, { host, port: a.local > 0 ? 0 : a.port, token, tls, cifarDir, waitTimeoutMs: checkSeconds(a.waitTimeout, '--wait-timeout') * 1000, log: (l) => (reporter ? reporter.log(l) : log(l)) }, {
     onPoolReady: (port) => {
       log(`pool listening on ws://${host}:${port}${token && a.local === 0 ? ' (token required)' : ''}`);
       for (let i = 0; i < a.local; i++) children.push(spawnWorker(i, `ws://127.0.0.1:${port}`, token ?? '', { backend: a.backend, dataDir: cifarDir, sched: a.sched }, undefined));

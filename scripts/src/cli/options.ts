@@ -124,6 +124,29 @@ export function checkPort(port: number, flag = '--port'): number {
   return port;
 }
 
+/** A duration in seconds from a flag: a finite number >= 0. */
+export function checkSeconds(seconds: number, flag: string): number {
+  if (!Number.isFinite(seconds) || seconds < 0) {
+    throw new TrainerError('ERR_BAD_CONFIG', Number.isNaN(seconds) ? `${flag} is not a number` : `${flag} ${seconds} is not a duration`, { hint: `give seconds >= 0, e.g. ${flag} 600` });
+  }
+  return seconds;
+}
+
+/** A coordinator's address from a flag: ws:// or wss://, a host, a port in 1..65535 if given. */
+export function checkConnect(url: string, flag = '--connect'): string {
+  const hint = { hint: 'use e.g. ws://10.0.0.1:7070 (wss:// for TLS; [::1] for IPv6)' };
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new TrainerError('ERR_BAD_CONFIG', `${flag} "${url}" is not a valid address (host or port malformed)`, hint);
+  }
+  if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') throw new TrainerError('ERR_BAD_CONFIG', `${flag} "${url}" is not a ws:// or wss:// address`, hint);
+  if (!parsed.hostname) throw new TrainerError('ERR_BAD_CONFIG', `${flag} "${url}" names no host`, hint);
+  if (parsed.port === '0') throw new TrainerError('ERR_BAD_CONFIG', `${flag} "${url}": port 0 is not a port to connect to`, hint);
+  return url;
+}
+
 export function backendOption<T>(y: Argv<T>, who: string) {
   return y.option('backend', { type: 'string', default: 'auto' as const, choices: BACKEND_CHOICES, describe: `tfjs backend for ${who}: auto = tensorflow (native, GPU if present) if it loads, else wasm, else cpu; wasm runs dtrain's kernels with fused multiply-adds where the engine can, wasm-simd without`, group: 'Network:' });
 }

@@ -6,7 +6,7 @@ import type { Argv } from 'yargs';
 import { TrainerError } from '@dtrain/common';
 import { Relay } from '../cluster/relay.js';
 import { spawnWorker } from './launch.js';
-import { backendOption, checkPort, resolveToken, schedOption, tokenOption } from './options.js';
+import { backendOption, checkConnect, checkPort, checkSeconds, resolveToken, schedOption, tokenOption } from './options.js';
 import { STEP_TIMEOUT_MS } from '@dtrain/common';
 
 function relayOptions<T>(y: Argv<T>) {
@@ -25,6 +25,8 @@ function relayOptions<T>(y: Argv<T>) {
 export function relayCommand(y: Argv): Argv {
   return y.command('relay', 'serve a host\'s local workers to a coordinator as one (hierarchical aggregation: one gradient and one weights copy per host per step)', relayOptions, async (a) => {
     if (!Number.isInteger(a.local) || a.local < 1 || a.local > 256) throw new TrainerError('ERR_BAD_CONFIG', `--local ${a.local} must be 1..256`, { hint: 'one local worker per GPU, e.g. --local 8' });
+    checkConnect(a.connect);
+    checkSeconds(a.giveUp, '--give-up');
     const token = resolveToken(a.token, a.tokenFile);
     // its own workers prove a fresh token; with --no-spawn, workers of the same job prove the job's token (if any)
     const localToken = a.spawn ? randomBytes(16).toString('hex') : token;

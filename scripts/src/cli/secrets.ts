@@ -3,6 +3,7 @@
 // config (exit 2), named with the flag that gave them.
 
 import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import type { Argv } from 'yargs';
 import { TrainerError } from '@dtrain/common';
 import type { ServerTls } from '@dtrain/coordinator';
@@ -52,18 +53,31 @@ export function clientTlsOptions<T>(y: Argv<T>) {
     .option('tls-key', { type: 'string', describe: 'the client certificate\'s private key (PEM)', group: 'Security:' });
 }
 
+/** The PEM files must make a TLS context (parse, and the key must be the certificate's), else bad config naming the flags. */
+function checkPem<T extends { cert?: Buffer; key?: Buffer; ca?: Buffer }>(pem: T, flags: string): T {
+  try {
+    for (const [what, buf] of Object.entries(pem)) if (!(buf as Buffer).includes('-----BEGIN ')) throw new Error(`the ${what} file holds no PEM block (-----BEGIN ...)`);
+    createSecureContext(pem);
+  } catch (e) {
+    throw new TrainerError('ERR_BAD_CONFIG', `${flags}: ${(e as Error).message}`, { hint: 'give PEM files: a certificate (chain), the private key that belongs to it, and a CA certificate' });
+  }
+  return pem;
+}
+
 export function serverTls(a: { tlsCert?: string | undefined; tlsKey?: string | undefined; tlsClientCa?: string | undefined }): ServerTls | undefined {
   if (!a.tlsCert && !a.tlsKey) return undefined;
   if (!a.tlsCert || !a.tlsKey) throw new TrainerError('ERR_BAD_CONFIG', '--tls-cert and --tls-key go together', { hint: 'give both, or neither for plain ws://' });
-  return { cert: readFor('--tls-cert', a.tlsCert), key: readFor('--tls-key', a.tlsKey), ...(a.tlsClientCa ? { clientCa: readFor('--tls-client-ca', a.tlsClientCa) } : {}) };
+  const tls = { cert: readFor('--tls-cert', a.tlsCert), key: readFor('--tls-key', a.tlsKey), ...(a.tlsClientCa ? { clientCa: readFor('--tls-client-ca', a.tlsClientCa) } : {}) };
+  checkPem({ cert: tls.cert, key: tls.key, ...(tls.clientCa ? { ca: tls.clientCa } : {}) }, `--tls-cert ${a.tlsCert} / --tls-key ${a.tlsKey}${a.tlsClientCa ? ` / --tls-client-ca ${a.tlsClientCa}` : ''}`);
+  return tls;
 }
 
 export function clientTls(a: { tlsCa?: string | undefined; tlsCert?: string | undefined; tlsKey?: string | undefined }): ClientTls | undefined {
   if (!a.tlsCa && !a.tlsCert && !a.tlsKey) return undefined;
   if (!a.tlsCert !== !a.tlsKey) throw new TrainerError('ERR_BAD_CONFIG', '--tls-cert and --tls-key go together', { hint: 'give both for a client certificate, or neither' });
-  return {
+  return checkPem({
     ...(a.tlsCa ? { ca: readFor('--tls-ca', a.tlsCa) } : {}),
     ...(a.tlsCert ? { cert: readFor('--tls-cert', a.tlsCert) } : {}),
     ...(a.tlsKey ? { key: readFor('--tls-key', a.tlsKey) } : {}),
-  };
+  }, [a.tlsCa && `--tls-ca ${a.tlsCa}`, a.tlsCert && `--tls-cert ${a.tlsCert}`, a.tlsKey && `--tls-key ${a.tlsKey}`].filter(Boolean).join(' / '));
 }

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import type { Argv } from 'yargs';
 import { TrainerError } from '@dtrain/common';
 import { applySchedPolicy, selectBackend, WorkerClient } from '@dtrain/worker';
-import { backendOption, resolveToken, schedOption, tokenOption } from './options.js';
+import { backendOption, checkConnect, checkSeconds, resolveToken, schedOption, tokenOption } from './options.js';
 import { clientTls, clientTlsOptions } from './secrets.js';
 import type { ClientTls } from '@dtrain/worker';
 import type { OptionsOf } from './options.js';
@@ -23,9 +23,8 @@ function workerOptions<T>(y: Argv<T>) {
     .example('DTRAIN_TOKEN=... $0 worker --connect ws://10.0.0.1:7070 --gpu 0', 'join a coordinator with GPU 0')
     .example('$0 worker --connect wss://coord.example:7070 --tls-ca ca.pem --token-file /run/secrets/dtrain', 'over TLS')
     .check((a) => {
-      if (!/^wss?:\/\/[^/\s]+/.test(a.connect)) {
-        throw new TrainerError('ERR_BAD_CONFIG', `--connect "${a.connect}" is not a ws:// address`, { hint: 'use e.g. ws://127.0.0.1:7070' });
-      }
+      checkConnect(a.connect);
+      checkSeconds(a.giveUp as number, '--give-up');
       if (a.gpu !== undefined && (!Number.isInteger(a.gpu) || a.gpu < 0)) {
         throw new TrainerError('ERR_BAD_CONFIG', `--gpu ${a.gpu} must be a GPU index >= 0`, { hint: 'use e.g. --gpu 0' });
       }

@@ -1,7 +1,7 @@
 // Bad values are refused before anything starts: exit status 2, the value named, a hint, no stack.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -32,8 +32,26 @@ test('an unknown choice lists the valid ones', () => {
   refused(['launch', '--lr-schedule', 'zigzag'], /Invalid values:[\s\S]*lr-schedule[\s\S]*constant/);
 });
 
-test('a worker address without ws:// is refused with an example', () => {
-  refused(['worker', '--connect', 'localhost:7070'], /not a ws:\/\/ address\n  hint: use e\.g\. ws:\/\/127\.0\.0\.1:7070/);
+test('a worker address without ws://, or with a malformed host or port, is refused with an example', () => {
+  refused(['worker', '--connect', 'localhost:7070'], /not a ws:\/\/ or wss:\/\/ address\n  hint: use e\.g\. ws:\/\/10\.0\.0\.1:7070/);
+  for (const bad of ['ws://h:99999', 'ws://h:abc', 'wss://[::1']) refused(['worker', '--connect', bad], /--connect ".*" is not a valid address \(host or port malformed\)/);
+  refused(['relay', '--connect', 'ws://h:99999'], /--connect "ws:\/\/h:99999" is not a valid address/);
+});
+
+test('negative durations are refused: --give-up -1, --wait-timeout -1', () => {
+  refused(['worker', '--connect', 'ws://127.0.0.1:9', '--give-up', '-1'], /--give-up -1 is not a duration/);
+  refused(['coordinator', '--wait-timeout', '-1', '--out', join(tempDir('wt'), 'r')], /--wait-timeout -1 is not a duration/);
+});
+
+test('a TLS file that is not PEM, or a key that is not the certificate\'s, is refused naming the flags', () => {
+  const d = tempDir('pem');
+  writeFileSync(join(d, 'junk.pem'), 'not a certificate\n');
+  refused(['coordinator', '--tls-cert', join(d, 'junk.pem'), '--tls-key', join(d, 'junk.pem'), '--out', join(d, 'r')], /--tls-cert .*junk\.pem \/ --tls-key .*junk\.pem: /);
+  refused(['worker', '--connect', 'wss://127.0.0.1:9', '--tls-ca', join(d, 'junk.pem')], /--tls-ca .*junk\.pem: /);
+  const openssl = (args: string[]): Buffer => execFileSync('openssl', args, { cwd: d, stdio: 'pipe' });
+  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'a.key', '-out', 'a.pem', '-days', '1', '-subj', '/CN=a']);
+  openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'b.key']);
+  refused(['coordinator', '--tls-cert', join(d, 'a.pem'), '--tls-key', join(d, 'b.key'), '--out', join(d, 'r')], /--tls-cert .*a\.pem \/ --tls-key .*b\.key: .*(mismatch|values)/i);
 });
 
 test('--out that already holds a run is refused unless resumed or overwritten', () => {

@@ -1,6 +1,6 @@
 // Every admission outcome survives every protocol-level error: a connection that was admitted (proved
-// with the token), refused at the door, evicted, timed out, closed by us after a bad frame, or closed by
-// the peer mid-frame gets each kind of broken framing (wire-frames.ts); the server stays up and a real
+// with the token), refused at the door (no worker room), evicted (by its own address's newer connection,
+// or by the full pending cap), timed out, closed by us after a bad frame, or closed by the peer mid-frame gets each kind of broken framing (wire-frames.ts); the server stays up and a real
 // worker still joins. Before the fix, the first oversized frame on a refused socket killed the process.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,8 +14,8 @@ const TOKEN = 'adm-token';
 const LIMITS = { maxPending: 4, maxPendingPerAddress: 2, maxWorkers: 8 };
 const MAX_PAYLOAD = 1 << 20;
 
-async function openServer(lines: string[]): Promise<{ server: CoordinatorServer; port: number }> {
-  const server = new CoordinatorServer({ host: '127.0.0.1', port: 0, token: TOKEN, maxParams: 4, admission: LIMITS, handshakeTimeoutMs: 150, log: (l) => lines.push(l) });
+async function openServer(lines: string[], admission = LIMITS): Promise<{ server: CoordinatorServer; port: number }> {
+  const server = new CoordinatorServer({ host: '127.0.0.1', port: 0, token: TOKEN, maxParams: 4, admission, handshakeTimeoutMs: 150, log: (l) => lines.push(l) });
   server.setRun({
     runId: 'r', model: 'tiny-cnn', modelFingerprint: 'mfp', manifest: [{ name: 'w', shape: [4], offset: 0, length: 4 }],
     dataset: { name: 'synthetic', trainSize: 10, testSize: 10, seed: 1, valFraction: 0, normalize: false, augment: false }, datasetFingerprint: 'dfp',
@@ -44,13 +44,20 @@ const OUTCOMES: Record<string, Drive> = {
     hit(c);
     return { reached: ok, conns: [c] };
   },
-  'refused at the door': async (port, hit) => {
-    const held = [await dialRaw(port, { localAddress: '127.0.0.11' }), await dialRaw(port, { localAddress: '127.0.0.11' })];
+  'refused at the door (no worker room)': async (port, hit) => {
+    const holder = await dialRaw(port, { localAddress: '127.0.0.11' });
+    const proved = (await handshake(holder, TOKEN)) !== null; // the one worker place (maxWorkers 1 here) is taken
     const c = await dialRaw(port, { localAddress: '127.0.0.11' });
     hit(c); // at once: the refusal and its close are on their way
-    return { reached: c.status === 101 && (await closeFrame(c)), conns: [...held, c] };
+    return { reached: proved && c.status === 101 && (await closeFrame(c)), conns: [holder, c] };
   },
-  'evicted': async (port, hit) => {
+  'evicted by a newer connection of its address': async (port, hit) => {
+    const held = [await dialRaw(port, { localAddress: '127.0.0.19' }), await dialRaw(port, { localAddress: '127.0.0.19' })];
+    const c = await dialRaw(port, { localAddress: '127.0.0.19' }); // the address's share is full: its oldest goes
+    hit(held[0]!);
+    return { reached: await closeFrame(held[0]!), conns: [...held, c] };
+  },
+  'evicted by the full pending cap': async (port, hit) => {
     const held: RawConn[] = [];
     for (const a of ['127.0.0.12', '127.0.0.12', '127.0.0.13', '127.0.0.13']) held.push(await dialRaw(port, { localAddress: a }));
     const c = await dialRaw(port, { localAddress: '127.0.0.14' }); // the pending cap is full: the oldest of the busiest address goes
@@ -80,7 +87,7 @@ const OUTCOMES: Record<string, Drive> = {
 for (const [outcome, drive] of Object.entries(OUTCOMES)) {
   test(`${outcome}: every protocol-level error is survived; a real worker joins after`, async () => {
     const lines: string[] = [];
-    const { server, port } = await openServer(lines);
+    const { server, port } = await openServer(lines, outcome.startsWith('refused') ? { ...LIMITS, maxWorkers: 1 } : LIMITS);
     const rng = new Rng(outcome.length);
     try {
       for (const kind of Object.keys(PROTOCOL_ERRORS)) {
@@ -107,12 +114,44 @@ for (const [outcome, drive] of Object.entries(OUTCOMES)) {
 }
 
 test('closing the server does not wait for peers that never answer its close frames (refused ones included)', async () => {
-  const { server, port } = await openServer([]);
-  const held = [await dialRaw(port, { localAddress: '127.0.0.18' }), await dialRaw(port, { localAddress: '127.0.0.18' })];
+  const { server, port } = await openServer([], { ...LIMITS, maxWorkers: 1 });
+  const held = [await dialRaw(port, { localAddress: '127.0.0.18' })];
+  await handshake(held[0]!, TOKEN);
   const refused = await dialRaw(port, { localAddress: '127.0.0.18' });
   assert.ok(await closeFrame(refused), 'refused'); // and we never answer it
   const t0 = Date.now();
   await server.close();
   assert.ok(Date.now() - t0 < 2000, `close took ${Date.now() - t0} ms`);
   for (const c of [...held, refused]) c.sock.destroy();
+});
+
+test('a flood of unfinished handshakes from a worker\'s own address (a co-tenant) does not keep the worker out', async () => {
+  const { server, port } = await openServer([], { maxPending: 64, maxPendingPerAddress: 8, maxWorkers: 8 });
+  let flooding = true;
+  const flood = (async () => {
+    const held: RawConn[] = [];
+    while (flooding) {
+      held.push(await dialRaw(port, { localAddress: '127.0.0.1' }));
+      if (held.length > 16) held.shift()!.sock.destroy();
+    }
+    for (const c of held) c.sock.destroy();
+  })();
+  await new Promise((r) => setTimeout(r, 300)); // the address's share is full and churning
+  const t0 = Date.now();
+  let joined = false;
+  for (let attempt = 0; attempt < 5 && !joined; attempt++) { // as a worker redials
+    const link = await CoordinatorLink.open(`ws://127.0.0.1:${port}`);
+    try {
+      await link.hello({ token: TOKEN });
+      joined = (await link.expect('welcome')).runId === 'r';
+    } catch {
+      /* pushed out before its hello: dial again */
+    }
+    link.close();
+  }
+  flooding = false;
+  await flood;
+  await server.close();
+  assert.ok(joined, 'the worker never got in');
+  assert.ok(Date.now() - t0 < 3000, `it took ${Date.now() - t0} ms`);
 });

@@ -70,11 +70,11 @@ async function lane(o: ServerFuzz, i: number, count: FuzzCount, quota: () => boo
       const ok = o.token !== undefined && (await handshake(c, o.token).catch(() => null)) !== null;
       seen(ok ? 'proved' : 'pending');
       await hit(rng, c, burst(), count);
-    } else if (scenario === 3) { // the address saturated: held ones pending (or evicted by other lanes), the next refused
+    } else if (scenario === 3) { // the address saturated: its next connection evicts its oldest (others pending or evicted by other lanes)
       const held = await Promise.all(Array.from({ length: o.perAddress }, dial));
-      const refused = await dial();
-      seen('refused');
-      await Promise.all([refused, ...held].map((c) => hit(rng, c, burst(), count)));
+      const next = await dial();
+      seen('address saturated');
+      await Promise.all([next, ...held].map((c) => hit(rng, c, burst(), count)));
     } else if (scenario === 4) { // closed by us after a frame that is valid WebSocket but not our protocol
       const c = await dial();
       c.sock.write(wsFrame({ opcode: OP.binary, payload: Buffer.from('junk') }));
@@ -92,11 +92,11 @@ async function lane(o: ServerFuzz, i: number, count: FuzzCount, quota: () => boo
       count.frames += 1 + (head?.frames ?? 0);
       seen(c.status === 101 ? 'upgraded despite a broken request' : 'upgrade refused');
       c.sock.destroy();
-    } else if (sleepers.length < 2) { // timed out: hit once the handshake deadline closes it (in the background)
+    } else if (sleepers.length < 2) { // held idle until we close it (handshake deadline, or eviction), then hit (in the background)
       const c = await dial();
       sleepers.push((async () => {
         for (let f = await nextFrame(c, 10_000); f && f.opcode !== OP.close; f = await nextFrame(c, 10_000));
-        seen('timed out');
+        seen('held until closed by us');
         await hit(rng, c, burst(), count);
       })());
     }
