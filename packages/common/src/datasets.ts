@@ -4,6 +4,7 @@
 
 import { TrainerError } from './errors.js';
 import { CIFAR_RECORDS_PER_FILE, CIFAR_TRAIN_FILES } from './cifar.js';
+import { MAX_SYNTHETIC_IMAGES } from './limits.js';
 
 interface CommonSpec {
   seed: number;
@@ -39,11 +40,11 @@ export function validateDatasetSpec(spec: DatasetSpec): void {
   if (!(spec.valFraction >= 0 && spec.valFraction < 1)) badDataset(`--val-fraction ${spec.valFraction} must be in [0, 1)`, 'use e.g. --val-fraction 0.2');
   switch (spec.name) {
     case 'synthetic':
-      if (!Number.isInteger(spec.trainSize) || spec.trainSize < 1 || spec.trainSize > 1_000_000) {
-        badDataset(`--train-size ${spec.trainSize} must be a whole number in 1..1000000`, 'use e.g. --train-size 6000');
+      if (!Number.isInteger(spec.trainSize) || spec.trainSize < 1 || spec.trainSize > MAX_SYNTHETIC_IMAGES) {
+        badDataset(`--train-size ${spec.trainSize} must be a whole number in 1..${MAX_SYNTHETIC_IMAGES}`, 'use e.g. --train-size 6000 (for more images, use --dataset cifar10)');
       }
-      if (!Number.isInteger(spec.testSize) || spec.testSize < 1 || spec.testSize > 1_000_000) {
-        badDataset(`--test-size ${spec.testSize} must be a whole number in 1..1000000`, 'use e.g. --test-size 1000');
+      if (!Number.isInteger(spec.testSize) || spec.testSize < 1 || spec.testSize > MAX_SYNTHETIC_IMAGES) {
+        badDataset(`--test-size ${spec.testSize} must be a whole number in 1..${MAX_SYNTHETIC_IMAGES}`, 'use e.g. --test-size 1000');
       }
       return;
     case 'cifar10':

@@ -29,6 +29,8 @@ export const MAX_HANDSHAKE_BYTES = 64 * 1024;
 export const FRAME_OVERHEAD_BYTES = 64 * 1024;
 /** Largest global batch we plan (bounds index lists on the wire). */
 export const MAX_BATCH_SIZE = 1 << 20;
+/** Generated images per split (the embedded dataset): a peer cannot make a worker generate more. */
+export const MAX_SYNTHETIC_IMAGES = 100_000;
 /** Worker-side cap on incoming frames before the manifest is known. */
 export const MAX_CLIENT_FRAME_BYTES = 1 << 30;
 /** Time from connection to a valid hello (a worker answers the challenge at once). */
@@ -50,9 +52,9 @@ export function maxWorkerFrameBytes(ready: boolean, paramCount: number): number 
 }
 
 /**
- * Largest frame a worker accepts from the coordinator: anything up to MAX_CLIENT_FRAME_BYTES before the
- * welcome, then the weights, or an index list as long as the training set (u32 each, with room).
+ * Largest frame a worker accepts from the coordinator: a handshake frame before the welcome, then the
+ * weights, or an index list as long as the training set (u32 each, with room).
  */
 export function maxCoordinatorFrameBytes(paramCount: number, trainSize: number): number {
-  return paramCount > 0 ? maxMessageBytes(paramCount) + 8 * trainSize : MAX_CLIENT_FRAME_BYTES;
+  return paramCount > 0 ? Math.min(MAX_CLIENT_FRAME_BYTES, maxMessageBytes(paramCount) + 8 * trainSize) : MAX_HANDSHAKE_BYTES;
 }

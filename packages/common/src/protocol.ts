@@ -7,7 +7,7 @@ import { decompress, GRAD_WIRES, type GradWire } from './compress.js';
 import { TrainerError, type ErrorCode } from './errors.js';
 import type { DatasetSpec } from './datasets.js';
 import type { Manifest } from './model.js';
-import { MAX_BATCH_SIZE, MAX_WORKERS } from './limits.js';
+import { MAX_BATCH_SIZE, MAX_SYNTHETIC_IMAGES, MAX_WORKERS } from './limits.js';
 
 export type EvalSplit = 'val' | 'test';
 
@@ -16,6 +16,8 @@ export interface ChallengeMsg { kind: 'challenge'; protocol: number; nonce: stri
 export interface WelcomeMsg {
   kind: 'welcome'; workerId: number; runId: string; model: string; modelFingerprint: string;
   manifest: Manifest; dataset: DatasetSpec; datasetFingerprint: string;
+  /** The most samples one assignment or evaluation chunk of this run carries (the global batch, or the eval chunk). */
+  maxShard: number;
   /** How gradients travel (compress.ts); absent: fp32. */
   gradWire?: GradWire;
 }
@@ -135,10 +137,10 @@ function wireGradient(o: Obj, length: number): Float32Array {
   return out;
 }
 
-function indices(o: Obj, key: string, limit: number): Uint32Array {
+function indices(o: Obj, key: string, limit: number, most = MAX_BATCH_SIZE): Uint32Array {
   const v = o[key];
   if (!(v instanceof Uint32Array)) fail('ERR_BAD_FRAME', `field "${key}" must be a uint32 array`);
-  if (v.length < 1 || v.length > MAX_BATCH_SIZE) fail('ERR_BAD_FRAME', `field "${key}" has ${v.length} entries`);
+  if (v.length < 1 || v.length > most) fail('ERR_BAD_FRAME', `field "${key}" has ${v.length} entries (at most ${most} in this run)`);
   for (let i = 0; i < v.length; i++) {
     if (v[i]! >= limit) fail('ERR_BAD_FRAME', `field "${key}" index ${v[i]} is outside the dataset (${limit})`);
   }
@@ -160,7 +162,7 @@ function datasetSpec(o: Obj, key: string): DatasetSpec {
   const d = asObject(o[key]);
   const name = str(d, 'name', 32);
   const common = { seed: int(d, 'seed', 0, 2 ** 32 - 1), valFraction: finite(d, 'valFraction', 0), normalize: bool(d, 'normalize'), augment: bool(d, 'augment') };
-  if (name === 'synthetic') return { name, ...common, trainSize: int(d, 'trainSize', 1), testSize: int(d, 'testSize', 1) };
+  if (name === 'synthetic') return { name, ...common, trainSize: int(d, 'trainSize', 1, MAX_SYNTHETIC_IMAGES), testSize: int(d, 'testSize', 1, MAX_SYNTHETIC_IMAGES) };
   if (name === 'cifar10') return { name, ...common, limitTrain: int(d, 'limitTrain'), limitTest: int(d, 'limitTest') };
   return fail('ERR_BAD_FRAME', `unknown dataset "${name}"`);
 }
@@ -170,6 +172,8 @@ export interface ParseContext {
   paramCount: number;
   trainSize: number;
   evalSize: number;
+  /** The most samples one assignment may carry (a worker learns it at the welcome; default MAX_BATCH_SIZE). */
+  maxShard?: number;
 }
 
 /** Validate a decoded frame from a worker. Throws TrainerError with a code on anything malformed. */
@@ -220,7 +224,7 @@ export function parseCoordinatorMsg(raw: unknown, ctx: ParseContext): Coordinato
       return {
         kind, workerId: int(o, 'workerId'), runId: str(o, 'runId'), model: str(o, 'model', 64),
         modelFingerprint: str(o, 'modelFingerprint', 64), manifest: manifest(o, 'manifest'),
-        dataset: datasetSpec(o, 'dataset'), datasetFingerprint: str(o, 'datasetFingerprint', 64),
+        dataset: datasetSpec(o, 'dataset'), datasetFingerprint: str(o, 'datasetFingerprint', 64), maxShard: int(o, 'maxShard', 1, MAX_BATCH_SIZE),
         ...(o['gradWire'] === undefined ? {} : { gradWire: gradWireOf(o['gradWire']) }),
       };
     case 'reject':
@@ -230,12 +234,12 @@ export function parseCoordinatorMsg(raw: unknown, ctx: ParseContext): Coordinato
     case 'assign':
       return {
         kind, step: int(o, 'step'), version: int(o, 'version'), epoch: int(o, 'epoch'), shardId: int(o, 'shardId'),
-        indices: indices(o, 'indices', ctx.trainSize),
+        indices: indices(o, 'indices', ctx.trainSize, ctx.maxShard),
       };
     case 'evaluate': {
       const split = str(o, 'split', 8);
       if (split !== 'val' && split !== 'test') fail('ERR_BAD_FRAME', `unknown split "${split}"`);
-      return { kind, evalId: int(o, 'evalId'), split, shardId: int(o, 'shardId'), indices: indices(o, 'indices', ctx.evalSize) };
+      return { kind, evalId: int(o, 'evalId'), split, shardId: int(o, 'shardId'), indices: indices(o, 'indices', ctx.evalSize, ctx.maxShard) };
     }
     case 'shutdown':
       return { kind, reason: str(o, 'reason', 4000) };

@@ -18,7 +18,7 @@ async function poolWithWorkers(n: number): Promise<{ pool: WorkerPool; links: Co
   const pool = new WorkerPool({ host: '127.0.0.1', port: 0, token: undefined, maxParams: P, log: (l) => logs.push(l) });
   pool.setRun({
     runId: 'r', model: 'm', modelFingerprint: 'mfp', manifest: [{ name: 'w', shape: [P], offset: 0, length: P }],
-    dataset: { name: 'synthetic', trainSize: 100, testSize: 10, seed: 1, valFraction: 0, normalize: false, augment: false }, datasetFingerprint: 'dfp',
+    dataset: { name: 'synthetic', trainSize: 100, testSize: 10, seed: 1, valFraction: 0, normalize: false, augment: false }, datasetFingerprint: 'dfp', maxShard: 256,
   }, { paramCount: P, trainSize: 100, evalSize: 10 });
   const port = await pool.listen();
   const links: CoordinatorLink[] = [];

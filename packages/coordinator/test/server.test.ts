@@ -15,7 +15,7 @@ before(async () => {
   server = new CoordinatorServer({ host: '127.0.0.1', port: 0, token: TOKEN, maxParams: 4, log: () => undefined });
   server.setRun({
     runId: 'r', model: 'tiny-cnn', modelFingerprint: 'mfp', manifest: [{ name: 'w', shape: [4], offset: 0, length: 4 }],
-    dataset: { name: 'synthetic', trainSize: 10, testSize: 10, seed: 1, valFraction: 0, normalize: false, augment: false }, datasetFingerprint: 'dfp',
+    dataset: { name: 'synthetic', trainSize: 10, testSize: 10, seed: 1, valFraction: 0, normalize: false, augment: false }, datasetFingerprint: 'dfp', maxShard: 256,
   }, { paramCount: 4, trainSize: 10, evalSize: 10 });
   url = `ws://127.0.0.1:${await server.listen()}`;
 });

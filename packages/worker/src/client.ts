@@ -7,7 +7,8 @@ import { allFinite, HEARTBEAT_INTERVAL_MS, PONG_DEADLINE_MS, decode, encode, enc
 import { type DataLocation } from '@dtrain/common/files';
 import type { BackendInfo } from './backend.js';
 import { WorkerTrainer } from './trainer.js';
-import { describeConnectError, isPlainRefusal, judgeRefusal } from './refusal.js';
+import { CloseReporter, describeConnectError, isPlainRefusal, judgeRefusal } from './refusal.js';
+import { HANDSHAKE_PAYLOAD_BYTES, setMaxPayload } from './frame-limit.js';
 
 export interface WorkerOptions {
   url: string;
@@ -27,6 +28,8 @@ export interface WorkerOptions {
   warn?: (line: string) => void;
   /** A connection silent this long (no ping, no frame) is dropped and retried (default: heartbeat + pong deadline, 30 s). */
   silenceMs?: number;
+  /** A connection with no welcome or work this long is dropped, and its coordinator counts as gone (default IDLE_DEADLINE_MS). */
+  idleMs?: number;
   /** Backoff between dials: first and longest wait (default RECONNECT_INITIAL_MS, RECONNECT_MAX_MS). */
   retryMs?: { initial: number; max: number };
 }
@@ -47,8 +50,11 @@ export interface ClientTls {
   key?: Buffer;
 }
 
-/** A worker that keeps failing to connect says so again this often. */
-const STILL_WAITING_EVERY_MS = 30_000;
+/**
+ * A coordinator that neither welcomes nor gives work this long is gone, whatever it answers to pings: past
+ * the longest a real one keeps workers waiting (its --wait-timeout, 600 s by default, then it ends the run).
+ */
+const IDLE_DEADLINE_MS = 15 * 60_000;
 
 /** A refused token is believed (exit 2) on this many connections in a row; before that it costs a reconnect. */
 const AUTH_REFUSALS_BELIEVED = 3;
@@ -76,21 +82,22 @@ export class WorkerClient {
   private early: { msg: AssignMsg; at: number }[] = [];
   /** This connection's sealed session (with a token), from our hello on. */
   private session: SessionCipher | null = null;
+  /** When this connection's coordinator last welcomed us or sent work (pings alone keep no worker). */
+  private lastWork = 0;
   /** Token refusals on connections in a row (reset by a welcome). */
   private authRefusals = 0;
   /** This connection's hello is out (a permanent refusal is believed only after it). */
   private helloSent = false;
   /** Sealed frames that arrived on this connection (checked against the coordinator's pings: missingFrames). */
   private sealedIn = 0;
-  /** The last reason a connection failed before its welcome (logged when it changes, and every 30 s). */
-  private lastRefusal = '';
-  private waitingSince = 0;
-  private lastReport = 0;
+  /** Says why connections ended, without flooding the log. */
+  private readonly closes: CloseReporter;
 
   private readonly warn: (line: string) => void;
 
   constructor(private readonly opts: WorkerOptions) {
     this.warn = opts.warn ?? opts.log;
+    this.closes = new CloseReporter(opts.url, this.warn, opts.stillWaitingEveryMs);
   }
 
   /** Connect (retrying with backoff) and serve until the coordinator shuts us down or rejects us. */
@@ -119,11 +126,11 @@ export class WorkerClient {
     let delay = initial;
     let downSince = Date.now();
     while (!this.stopped) {
-      const connected = await this.connectOnce();
+      const usefulAt = await this.connectOnce();
       if (this.stopped) return;
-      if (connected) {
+      if (usefulAt !== null) { // a coordinator was there until then (one that went idle counts as gone since its last work)
         delay = initial;
-        downSince = Date.now();
+        downSince = usefulAt;
       }
       if (this.opts.giveUpMs > 0 && Date.now() - downSince > this.opts.giveUpMs) {
         this.end({ reason: `no coordinator at ${this.opts.url} for ${Math.round(this.opts.giveUpMs / 1000)}s`, ok: false, steps: this.steps });
@@ -134,15 +141,16 @@ export class WorkerClient {
     }
   }
 
-  /** One connection's life; resolves true if the handshake completed before it closed. */
-  private connectOnce(): Promise<boolean> {
+  /** One connection's life; resolves with when the coordinator last welcomed us or sent work (null: it never welcomed us). */
+  private connectOnce(): Promise<number | null> {
     return new Promise((resolve) => {
       let welcomed = false;
+      this.lastWork = Date.now();
       this.session = null;
       this.helloSent = false;
       this.sealedIn = 0;
       const ws = new WebSocket(this.opts.url, {
-        maxPayload: MAX_CLIENT_FRAME_BYTES,
+        maxPayload: HANDSHAKE_PAYLOAD_BYTES, // raised at the welcome (frame-limit.ts)
         perMessageDeflate: false,
         generateMask: zeroMask,
         handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
@@ -156,8 +164,8 @@ export class WorkerClient {
       ws.on('close', (code, reason) => {
         clearInterval(watchdog);
         this.ws = null;
-        if (!this.stopped) this.reportClose(welcomed, code, reason.toString() || failure);
-        resolve(welcomed);
+        if (!this.stopped) this.closes.report(welcomed, code, reason.toString() || failure);
+        resolve(welcomed ? this.lastWork : null);
       });
       // Messages are handled strictly in order; a handler may await (the welcome may fetch data).
       let chain: Promise<void> = Promise.resolve();
@@ -215,38 +223,17 @@ export class WorkerClient {
     let heard = Date.now();
     const hear = (): void => void (heard = Date.now());
     ws.on('ping', hear).on('message', hear).on('open', hear);
+    const idleMs = this.opts.idleMs ?? IDLE_DEADLINE_MS;
     const timer = setInterval(() => {
-      if (Date.now() - heard <= silentMs || ws.readyState !== WebSocket.OPEN) return;
-      this.opts.warn?.(`no word from the coordinator for ${Math.round((Date.now() - heard) / 1000)} s; reconnecting`);
+      if (ws.readyState !== WebSocket.OPEN) return;
+      const silent = Date.now() - heard > silentMs;
+      if (!silent && Date.now() - this.lastWork <= idleMs) return;
+      this.warn(silent ? `no word from the coordinator for ${Math.round((Date.now() - heard) / 1000)} s; reconnecting`
+        : `no welcome or work from the coordinator for ${Math.round((Date.now() - this.lastWork) / 1000)} s (pings alone do not count); treating it as gone`);
       ws.terminate();
-    }, Math.min(1000, silentMs / 2));
+    }, Math.min(1000, silentMs / 2, idleMs / 2));
     timer.unref();
     return timer;
-  }
-
-  /**
-   * Say why a connection ended: after a welcome, every time; before one (no coordinator yet, or the
-   * coordinator refused us), the first time and then when the reason changes, so a locked-out worker is
-   * never silent and a waiting one does not flood the log.
-   */
-  private reportClose(welcomed: boolean, code: number, reason: string): void {
-    if (welcomed) {
-      this.warn(`connection closed (${code} ${reason || 'no reason'}); reconnecting`);
-      this.lastRefusal = '';
-      return;
-    }
-    const why = reason.startsWith('TLS:') ? reason
-      : code === 1006 ? `no coordinator at ${this.opts.url} (${reason || 'connection failed'})` : `the coordinator refused the connection (${code} ${reason || 'no reason'})`;
-    const now = Date.now();
-    if (why !== this.lastRefusal) {
-      this.warn(`${why}; retrying (every ${RECONNECT_MAX_MS / 1000} s at most)`);
-      this.waitingSince = now;
-      this.lastReport = now;
-    } else if (now - this.lastReport >= (this.opts.stillWaitingEveryMs ?? STILL_WAITING_EVERY_MS)) {
-      this.warn(`still waiting (${Math.round((now - this.waitingSince) / 1000)} s): ${why}`);
-      this.lastReport = now;
-    }
-    this.lastRefusal = why;
   }
 
   /** Report a bad frame (or a failed step) to the coordinator and close this connection; never throws. */
@@ -270,6 +257,7 @@ export class WorkerClient {
 
   /** Dispatch one validated message to its handler. */
   private async handle(ws: WebSocket, msg: CoordinatorMsg): Promise<void> {
+    if (msg.kind === 'welcome' || msg.kind === 'assign' || msg.kind === 'evaluate' || msg.kind === 'weights') this.lastWork = Date.now();
     switch (msg.kind) {
       case 'challenge': return this.onChallenge(ws, msg);
       case 'welcome': return this.onWelcome(ws, msg);
@@ -340,7 +328,8 @@ export class WorkerClient {
     }
     const ds = this.trainer.dataset;
     this.gradFrames = new FramePool(tensorFrameCapacity(this.trainer.net.paramCount));
-    this.ctx = { paramCount: this.trainer.net.paramCount, trainSize: ds.size('train'), evalSize: Math.max(ds.size('val'), ds.size('test')) };
+    this.ctx = { paramCount: this.trainer.net.paramCount, trainSize: ds.size('train'), evalSize: Math.max(ds.size('val'), ds.size('test')), maxShard: msg.maxShard };
+    if (!setMaxPayload(ws, maxCoordinatorFrameBytes(this.ctx.paramCount, this.ctx.trainSize))) throw new TrainerError('ERR_BAD_FRAME', 'this ws has no frame limit to raise');
     this.opts.log(`joined run ${msg.runId} as worker ${msg.workerId}; model ${msg.model}, dataset ${msg.dataset.name} ready in ${(performance.now() - t0).toFixed(0)} ms`);
     this.send(ws, { kind: 'ready', modelFingerprint: fp, datasetFingerprint: ds.fingerprint });
   }

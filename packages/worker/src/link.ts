@@ -4,6 +4,7 @@
 // Subpath @dtrain/worker/link: no tfjs is loaded.
 
 import WebSocket from 'ws';
+import { HANDSHAKE_PAYLOAD_BYTES, setMaxPayload } from './frame-limit.js';
 import {
   decode, encode, MAX_CLIENT_FRAME_BYTES, paramCount, parseCoordinatorMsg, answerChallenge, type SessionCipher,
   type CoordinatorMsg, type ParseContext, type WorkerMsg,
@@ -39,7 +40,7 @@ export class CoordinatorLink {
 
   /** Connect to `url`; resolves once the socket is open. */
   static open(url: string): Promise<CoordinatorLink> {
-    const ws = new WebSocket(url, { maxPayload: MAX_CLIENT_FRAME_BYTES, perMessageDeflate: false, generateMask: (m) => m.fill(0) });
+    const ws = new WebSocket(url, { maxPayload: HANDSHAKE_PAYLOAD_BYTES, perMessageDeflate: false, generateMask: (m) => m.fill(0) });
     const link = new CoordinatorLink(ws);
     return new Promise((resolve, reject) => {
       ws.once('open', () => resolve(link));
@@ -98,7 +99,10 @@ export class CoordinatorLink {
   private parse(d: Buffer): CoordinatorMsg | Error {
     try {
       const m = parseCoordinatorMsg(decode(this.session ? this.session.open(d) : d, MAX_CLIENT_FRAME_BYTES), this.ctx);
-      if (m.kind === 'welcome') this.ctx = { ...this.ctx, paramCount: paramCount(m.manifest) };
+      if (m.kind === 'welcome') {
+        this.ctx = { ...this.ctx, paramCount: paramCount(m.manifest), maxShard: m.maxShard };
+        setMaxPayload(this.ws, MAX_CLIENT_FRAME_BYTES); // a handshake frame until here
+      }
       return m;
     } catch (e) {
       return e as Error;

@@ -2,7 +2,7 @@
 // permanent (a configuration error no retry fixes: exit 2), or neither (tampering, a bug, a hostile
 // peer: drop this connection and dial again); and a failed dial in words a person can act on.
 
-import { decode, MAX_HANDSHAKE_BYTES, parseCoordinatorMsg, printable, type RejectMsg } from '@dtrain/common';
+import { decode, MAX_HANDSHAKE_BYTES, parseCoordinatorMsg, printable, RECONNECT_MAX_MS, type RejectMsg } from '@dtrain/common';
 
 /** Refusals no retry can fix. ERR_AUTH_FAILED and ERR_PROTOCOL_VERSION arrive in plain: the coordinator holds no key we share. */
 const PERMANENT: ReadonlySet<string> = new Set(['ERR_AUTH_FAILED', 'ERR_PROTOCOL_VERSION', 'ERR_MODEL_MISMATCH', 'ERR_DATASET_MISMATCH']);
@@ -43,4 +43,41 @@ export function describeConnectError(e: Error & { code?: string }): string {
   const text = `${e.message}${e.code && !e.message.includes(e.code) ? ` (${e.code})` : ''}`;
   if (!TLS_ERROR.test(`${e.code ?? ''} ${e.message}`)) return text;
   return `TLS: the coordinator's certificate was not accepted: ${text}; pass --tls-ca with the CA that signed it (and check the host name in --connect)`;
+}
+
+/** A worker that keeps failing to connect says so again this often. */
+const STILL_WAITING_EVERY_MS = 30_000;
+
+/**
+ * Says why a connection ended: after a welcome, every time; before one (no coordinator yet, or the
+ * coordinator refused us), the first time and then when the reason changes, so a locked-out worker is
+ * never silent and a waiting one does not flood the log.
+ */
+export class CloseReporter {
+  private lastRefusal = '';
+  private waitingSince = 0;
+  private lastReport = 0;
+
+  constructor(private readonly url: string, private readonly warn: (line: string) => void, private readonly everyMs = STILL_WAITING_EVERY_MS) {}
+
+  report(welcomed: boolean, code: number, reason: string): void {
+    if (welcomed) {
+      this.warn(`connection closed (${code} ${reason || 'no reason'}); reconnecting`);
+      this.lastRefusal = '';
+      return;
+    }
+    const why = reason.startsWith('TLS:') ? reason
+      : /WS_ERR_/.test(reason) ? `the coordinator broke the WebSocket protocol (${reason})`
+        : code === 1006 ? `no coordinator at ${this.url} (${reason || 'connection failed'})` : `the coordinator refused the connection (${code} ${reason || 'no reason'})`;
+    const now = Date.now();
+    if (why !== this.lastRefusal) {
+      this.warn(`${why}; retrying (every ${RECONNECT_MAX_MS / 1000} s at most)`);
+      this.waitingSince = now;
+      this.lastReport = now;
+    } else if (now - this.lastReport >= this.everyMs) {
+      this.warn(`still waiting (${Math.round((now - this.waitingSince) / 1000)} s): ${why}`);
+      this.lastReport = now;
+    }
+    this.lastRefusal = why;
+  }
 }

@@ -31,7 +31,7 @@ async function fakeCoordinator(script: (ws: WebSocket, next: () => Promise<Worke
         const spec = getModelSpec('tiny-cnn');
         send({
           kind: 'welcome', workerId: 1, runId: 'r', model: 'tiny-cnn', modelFingerprint: modelFingerprint(spec),
-          manifest: buildManifest(spec), dataset: DATASET, datasetFingerprint: 'x',
+          manifest: buildManifest(spec), dataset: DATASET, datasetFingerprint: 'x', maxShard: 256,
         });
         assert.equal((await next()).kind, 'ready');
         await script(ws, next);
@@ -69,7 +69,7 @@ test('an assignment that arrives before its weights waits for them; one for the 
   assert.equal(result.ok, true, result.reason);
   assert.deepEqual(grads.map((g) => [g.kind, g.step, g.version]), [['gradient', 1, 0], ['gradient', 2, 1]]);
   // The second gradient is that of the weights sent after its assignment.
-  const ref = new WorkerTrainer({ kind: 'welcome', workerId: 1, runId: 'r', model: 'tiny-cnn', modelFingerprint: '', manifest, dataset: DATASET, datasetFingerprint: '' });
+  const ref = new WorkerTrainer({ kind: 'welcome', workerId: 1, runId: 'r', model: 'tiny-cnn', modelFingerprint: '', manifest, dataset: DATASET, datasetFingerprint: '', maxShard: 256 });
   ref.setWeights(1, w1);
   const expected = ref.computeGradient({ kind: 'assign', step: 2, version: 1, epoch: 0, shardId: 0, indices }, new Float32Array(ref.net.paramCount));
   assert.deepEqual([...grads[1]!.grad], [...expected.grad]);
@@ -145,4 +145,25 @@ test('a coordinator that falls silent (a cut link) is dropped after the silence 
   wss.close();
   assert.ok(connections >= 2, `${connections} connection(s)`);
   assert.ok(warned.some((l) => /no word from the coordinator for \d+ s; reconnecting/.test(l)), warned.join('\n'));
+});
+
+test('a coordinator that only answers pings (no welcome, no work) is treated as gone: --give-up applies', async () => {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise((r) => wss.once('listening', r));
+  wss.on('connection', (ws) => {
+    const ping = setInterval(() => ws.ping(), 50); // alive, and nothing else
+    ws.on('close', () => clearInterval(ping));
+  });
+  const warned: string[] = [];
+  const client = new WorkerClient({
+    url: `ws://127.0.0.1:${(wss.address() as { port: number }).port}`, token: undefined, name: 'w', backend: await selectBackend('cpu'),
+    giveUpMs: 600, idleMs: 300, log: () => undefined, warn: (l) => warned.push(l),
+  });
+  const t0 = Date.now();
+  const result = await client.run();
+  await new Promise((r) => wss.close(r));
+  assert.equal(result.ok, false);
+  assert.match(result.reason, /^no coordinator at .* for 1s/);
+  assert.ok(Date.now() - t0 < 5_000, `gave up after ${Date.now() - t0} ms`);
+  assert.ok(warned.some((l) => /no welcome or work from the coordinator for \d+ s \(pings alone do not count\)/.test(l)), warned.join('\n'));
 });

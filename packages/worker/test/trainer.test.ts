@@ -6,7 +6,7 @@ import { selectBackend, WorkerTrainer } from '@dtrain/worker';
 const DATASET: DatasetSpec = { name: 'synthetic', trainSize: 64, testSize: 16, seed: 3, valFraction: 0, normalize: true, augment: true };
 
 function welcome(): WelcomeMsg {
-  return { kind: 'welcome', workerId: 1, runId: 'r', model: 'tiny-cnn', modelFingerprint: '', manifest: buildManifest(getModelSpec('tiny-cnn')), dataset: DATASET, datasetFingerprint: '' };
+  return { kind: 'welcome', workerId: 1, runId: 'r', model: 'tiny-cnn', modelFingerprint: '', manifest: buildManifest(getModelSpec('tiny-cnn')), dataset: DATASET, datasetFingerprint: '', maxShard: 256 };
 }
 
 const assign = (indices: number[], epoch: number): AssignMsg => ({ kind: 'assign', step: 1, version: 0, epoch, shardId: 0, indices: Uint32Array.from(indices) });

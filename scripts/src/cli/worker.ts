@@ -10,6 +10,7 @@ import type { ClientTls } from '@dtrain/worker';
 import type { OptionsOf } from './options.js';
 import { prepareCifar } from './coordinator.js';
 import { syntheticCacheDir } from '../data/fetch.js';
+import { warmSyntheticCache } from '../data/synthetic-thread.js';
 
 function workerOptions<T>(y: Argv<T>) {
   return clientTlsOptions(schedOption(backendOption(tokenOption(y), 'this worker'), 'this worker\'s'))
@@ -68,7 +69,10 @@ export async function runWorkerCommand(a: WorkerRun): Promise<number> {
   const sched = applySchedPolicy(a.sched);
   if (!a.quiet || (a.sched !== 'normal' && sched.policy === 'normal')) log(`scheduling ${sched.reason}`);
   const client = new WorkerClient({ url: a.connect, token: a.token, name, backend, giveUpMs: a.giveUp * 1000, ...(a.tls ? { tls: a.tls } : {}),
-    prepareData: async (spec) => ({ cifarDir: await prepareCifar(spec.name, a.dataDir), syntheticCacheDir: syntheticCacheDir() }),
+    prepareData: async (spec) => {
+      if (spec.name === 'synthetic') await warmSyntheticCache(spec, syntheticCacheDir()); // off the event loop: pings stay answered
+      return { cifarDir: await prepareCifar(spec.name, a.dataDir), syntheticCacheDir: syntheticCacheDir() };
+    },
     log: a.quiet ? () => undefined : log, warn: log });
   let interrupted = false;
   const stop = (): void => {

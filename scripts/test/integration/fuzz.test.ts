@@ -150,7 +150,7 @@ async function hostileCoordinator(framesPerConn: number, conns: number): Promise
     ws.once('message', () => {
       ws.send(encode({
         kind: 'welcome', workerId: 1, runId: 'r', model: 'tiny-cnn', modelFingerprint: modelFingerprint(spec), manifest: buildManifest(spec),
-        dataset: { name: 'synthetic', trainSize: 64, testSize: 8, seed: 1, valFraction: 0, normalize: false, augment: false }, datasetFingerprint: 'x',
+        dataset: { name: 'synthetic', trainSize: 64, testSize: 8, seed: 1, valFraction: 0, normalize: false, augment: false }, datasetFingerprint: 'x', maxShard: 256,
       }));
       ws.once('message', () => burst(ws)); // after the worker's ready
     });

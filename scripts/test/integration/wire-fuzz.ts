@@ -126,7 +126,7 @@ function welcomeFrame(): Buffer {
   const spec = getModelSpec('tiny-cnn');
   const msg: CoordinatorMsg = {
     kind: 'welcome', workerId: 1, runId: 'hostile', model: 'tiny-cnn', modelFingerprint: modelFingerprint(spec), manifest: buildManifest(spec),
-    dataset: { name: 'synthetic', trainSize: 64, testSize: 8, seed: 1, valFraction: 0, normalize: false, augment: false }, datasetFingerprint: 'x',
+    dataset: { name: 'synthetic', trainSize: 64, testSize: 8, seed: 1, valFraction: 0, normalize: false, augment: false }, datasetFingerprint: 'x', maxShard: 256,
   };
   return wsFrame({ opcode: OP.binary, mask: false, payload: encode(msg) });
 }
