@@ -54,6 +54,9 @@ export function closeCodeFor(code: ErrorCode): number {
     case 'ERR_CHECKPOINT':
     case 'ERR_BACKEND':
       return 1011;
+    case 'ERR_TOO_MANY_CONNECTIONS': // no room now: try again later
+    case 'ERR_TOO_MANY_WORKERS':
+      return 1013;
     default:
       return 1008;
   }

@@ -5,6 +5,8 @@
 
 import WebSocket from 'ws';
 import { HANDSHAKE_PAYLOAD_BYTES, setMaxPayload } from './frame-limit.js';
+
+export { judgeRefusal } from './refusal.js';
 import {
   decode, encode, MAX_CLIENT_FRAME_BYTES, paramCount, parseCoordinatorMsg, answerChallenge, type SessionCipher,
   type CoordinatorMsg, type ParseContext, type WorkerMsg,

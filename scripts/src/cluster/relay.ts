@@ -8,10 +8,10 @@
 import { hostname } from 'node:os';
 import {
   cutBatch, encode, evalChunks, paramCount, RECONNECT_INITIAL_MS, RECONNECT_MAX_MS, TrainerError,
-  type AssignMsg, type CoordinatorMsg, type EvaluateMsg, type EvalResultMsg, type GradientMsg, type WelcomeMsg,
+  type AssignMsg, type CoordinatorMsg, type EvaluateMsg, type RejectMsg, type EvalResultMsg, type GradientMsg, type WelcomeMsg,
 } from '@dtrain/common';
 import { stepTasks, WorkerPool, type RoundTask, type RunWelcome } from '@dtrain/coordinator';
-import { CoordinatorLink } from '@dtrain/worker/link';
+import { CoordinatorLink, judgeRefusal } from '@dtrain/worker/link';
 
 export interface RelayOptions {
   /** The coordinator. */
@@ -64,6 +64,8 @@ export class Relay {
   /** Upstream work, served one round at a time in arrival order. */
   private queue: Promise<void> = Promise.resolve();
   private readonly halt = new AbortController();
+  /** Token refusals on connections in a row (reset by a welcome). */
+  private authRefusals = 0;
 
   constructor(private readonly o: RelayOptions) {
     this.pool = new WorkerPool({ host: o.host, port: o.port, token: o.localToken, maxParams: 64 * 1024 * 1024, log: (l) => o.log(`[local] ${l}`) });
@@ -114,8 +116,9 @@ export class Relay {
       }
       return null;
     } catch (e) {
-      if (e instanceof TrainerError && e.code === 'ERR_AUTH_FAILED') throw e;
-      this.o.log(`relay: ${(e as Error).message}`);
+      if (e instanceof TrainerError && e.code === 'ERR_BAD_CONFIG') throw e; // a refusal no retry fixes (exit 2)
+      this.o.log(`relay: ${(e as Error).message}`); // tampering, a downgrade, a forged refusal: one reconnect
+      await new Promise((r) => setTimeout(r, RECONNECT_INITIAL_MS));
       return null;
     } finally {
       link.close();
@@ -137,9 +140,17 @@ export class Relay {
         return;
       case 'assign': return void this.enqueue(() => this.onAssign(m));
       case 'evaluate': return void this.enqueue(() => this.onEvaluate(m));
-      case 'reject': throw new TrainerError('ERR_AUTH_FAILED', `the coordinator refused this relay: ${m.code} ${m.message}`);
+      case 'reject': return this.onReject(m);
       default: return;
     }
+  }
+
+  /** As a worker reads a refusal (worker/refusal.ts): permanent ones end the relay, a refused token only on 3 connections in a row. */
+  private onReject(m: RejectMsg): never {
+    const verdict = judgeRefusal(m, this.o.url, true);
+    const doubted = m.code === 'ERR_AUTH_FAILED' && ++this.authRefusals < 3;
+    if (verdict.kind === 'permanent' && !doubted) throw new TrainerError('ERR_BAD_CONFIG', `the coordinator refused this relay: ${verdict.reason}`);
+    throw new Error(verdict.kind === 'permanent' ? `${verdict.reason} (${this.authRefusals} of 3 in a row); dialling again` : verdict.line);
   }
 
   private enqueue(work: () => Promise<void>): Promise<void> {
@@ -149,6 +160,7 @@ export class Relay {
 
   /** A run: welcome the local workers to it, wait for them, then say ready upstream. */
   private async onWelcome(w: WelcomeMsg): Promise<void> {
+    this.authRefusals = 0;
     this.params = paramCount(w.manifest);
     const { kind: _k, workerId: _id, ...run } = w;
     this.pool.setRun(run as RunWelcome, { paramCount: this.params, trainSize: 1 << 30, evalSize: 1 << 30 });

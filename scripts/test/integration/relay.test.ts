@@ -136,3 +136,28 @@ test('a forged refusal and a downgrade (a challenge without auth) each cost the 
   assert.ok(r.results.every((x) => x.ok), JSON.stringify(r.results));
   assert.ok(everyStepWhole(r.steps));
 });
+
+test('a relay (dtrain relay) facing a forged refusal and a downgrade on its uplink reconnects, and the run completes through it', async () => {
+  const { Relay } = await import('../../src/cluster/relay.js');
+  const run = await openSoloRun({ config: testConfig({ maxSteps: 6, workers: 1, minWorkers: 1 }), host: '127.0.0.1', port: 0, token: TOKEN, out: tempDir('relay-up'), waitTimeoutMs: 20_000, log: () => undefined });
+  const forged = [
+    [encode({ kind: 'reject', code: 'ERR_DATASET_MISMATCH', message: 'forged' })],
+    [encode({ kind: 'challenge', protocol: PROTOCOL_VERSION, nonce: 'n'.repeat(48), auth: false })],
+  ];
+  const relayMitm = await mitm(`ws://127.0.0.1:${run.port}`, { forge: (conn) => (forged[conn]?.map((f) => Buffer.from(f)) ?? null) });
+  const lines: string[] = [];
+  const locals: Promise<Awaited<ReturnType<typeof worker>>>[] = [];
+  const relay = new Relay({
+    url: relayMitm.url, token: TOKEN, host: '127.0.0.1', port: 0, localToken: 'local', localWorkers: 1, stepTimeoutMs: 20_000, waitTimeoutMs: 20_000, giveUpMs: 10_000,
+    name: 'relay', log: (l) => lines.push(l), onListening: (port) => void locals.push(worker(`ws://127.0.0.1:${port}`, 'r0', 'local')),
+  });
+  const summaryP = run.run();
+  const why = await relay.run();
+  const summary = await summaryP;
+  await Promise.all((await Promise.all(locals)).map((w) => w.done));
+  relayMitm.close();
+  assert.equal(summary.status, 'completed', summary.error);
+  assert.equal(why, 'run completed');
+  assert.ok(lines.some((l) => /expected "challenge", got "reject"/.test(l)), lines.join('\n'));
+  assert.ok(lines.some((l) => /does not ask for a token, but this worker holds one/.test(l)), lines.join('\n'));
+});
