@@ -8,7 +8,7 @@ import { HANDSHAKE_PAYLOAD_BYTES, setMaxPayload } from './frame-limit.js';
 
 export { judgeRefusal } from './refusal.js';
 import {
-  decode, encode, MAX_CLIENT_FRAME_BYTES, paramCount, parseCoordinatorMsg, answerChallenge, type SessionCipher,
+  decode, encode, frameCount, MAX_CLIENT_FRAME_BYTES, missingFrames, TrainerError, paramCount, parseCoordinatorMsg, answerChallenge, type SessionCipher,
   type CoordinatorMsg, type ParseContext, type WorkerMsg,
 } from '@dtrain/common';
 
@@ -27,11 +27,17 @@ export class CoordinatorLink {
   private readonly waiters: ((m: CoordinatorMsg | Error | null) => void)[] = [];
   private ended = false;
   private session: SessionCipher | null = null;
+  /** Sealed frames that arrived (checked against the coordinator's pings). */
+  private sealedIn = 0;
   readonly closed: Promise<Closed>;
 
   private constructor(readonly ws: WebSocket) {
     ws.binaryType = 'nodebuffer';
     ws.on('message', (d: Buffer) => this.push(this.parse(d)));
+    ws.on('ping', (count: Buffer) => { // the coordinator's count of sealed frames: fewer arrived means one was dropped
+      const missing = this.session ? missingFrames(count, this.sealedIn) : 0;
+      if (missing > 0) this.push(new TrainerError('ERR_AUTH_FAILED', `${missing} sealed frame(s) from the coordinator were lost on the way`));
+    });
     ws.on('error', () => undefined); // 'close' follows
     this.closed = new Promise((resolve) => ws.on('close', (code, reason) => {
       this.ended = true;
@@ -66,7 +72,9 @@ export class CoordinatorLink {
 
   send(msg: WorkerMsg): void {
     const frame = encode(msg);
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(this.session ? this.session.seal(frame) : frame);
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    this.ws.send(this.session ? this.session.seal(frame) : frame);
+    if (this.session) this.ws.ping(frameCount(this.session.sealed));
   }
 
   /** Send bytes no correct worker sends (tests and fuzzers); `sealed`: inside the session, as an insider would. */
@@ -100,6 +108,7 @@ export class CoordinatorLink {
 
   private parse(d: Buffer): CoordinatorMsg | Error {
     try {
+      if (this.session) this.sealedIn++;
       const m = parseCoordinatorMsg(decode(this.session ? this.session.open(d) : d, MAX_CLIENT_FRAME_BYTES), this.ctx);
       if (m.kind === 'welcome') {
         this.ctx = { ...this.ctx, paramCount: paramCount(m.manifest), maxShard: m.maxShard };

@@ -64,6 +64,8 @@ export class Relay {
   /** Upstream work, served one round at a time in arrival order. */
   private queue: Promise<void> = Promise.resolve();
   private readonly halt = new AbortController();
+  /** Ends the rounds of the current uplink when it closes. */
+  private rounds: AbortSignal = this.halt.signal;
   /** Token refusals on connections in a row (reset by a welcome). */
   private authRefusals = 0;
 
@@ -105,9 +107,13 @@ export class Relay {
     }
   }
 
-  /** One connection: the shutdown's reason, or null when the link closed without one. */
+  /** One connection: the shutdown's reason, or null when the link closed without one. Its rounds end with it. */
   private async serve(link: CoordinatorLink): Promise<string | null> {
     this.link = link;
+    const rounds = new AbortController(); // the coordinator reassigns what this link held
+    const onHalt = (): void => rounds.abort();
+    this.halt.signal.addEventListener('abort', onHalt);
+    this.rounds = rounds.signal;
     try {
       await link.hello({ token: this.o.token, name: this.o.name ?? `${hostname()}-relay`, host: hostname(), backend: 'relay', backendReason: `relay for ${this.o.localWorkers} local workers`, slots: this.o.localWorkers });
       for (let m = await link.next(); m; m = await link.next()) {
@@ -121,6 +127,8 @@ export class Relay {
       await new Promise((r) => setTimeout(r, RECONNECT_INITIAL_MS));
       return null;
     } finally {
+      rounds.abort();
+      this.halt.signal.removeEventListener('abort', onHalt);
       link.close();
     }
   }
@@ -175,7 +183,7 @@ export class Relay {
     const outcome = await this.pool.runRound({
       kind: 'step', step: msg.step, version: msg.version, tasks: subTasks(msg, this.pool.ready().map((w) => w.id)), timeoutMs: this.o.stepTimeoutMs,
       onAccepted: (_c, g) => void parts.set(g.shardId, { ...g, grad: Float32Array.from(g.grad) }),
-    }, this.halt.signal);
+    }, this.rounds);
     if (!outcome) return;
     if (outcome.diverged) {
       this.link!.send({ kind: 'diverged', step: msg.step, version: msg.version, shardId: msg.shardId, what: outcome.diverged.what });
@@ -191,7 +199,7 @@ export class Relay {
       id: c.shardId, count: c.indices.length,
       frame: encode({ kind: 'evaluate', evalId: msg.evalId, split: msg.split, shardId: c.shardId, indices: c.indices.map((i) => msg.indices[i]!) }),
     }));
-    const outcome = await this.pool.runRound({ kind: 'eval', evalId: msg.evalId, tasks, timeoutMs: this.o.stepTimeoutMs, onAccepted: (_c, r) => void results.set(r.shardId, r) }, this.halt.signal);
+    const outcome = await this.pool.runRound({ kind: 'eval', evalId: msg.evalId, tasks, timeoutMs: this.o.stepTimeoutMs, onAccepted: (_c, r) => void results.set(r.shardId, r) }, this.rounds);
     if (!outcome) return;
     const all = [...results.values()];
     this.link!.send({

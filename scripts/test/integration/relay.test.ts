@@ -137,14 +137,18 @@ test('a forged refusal and a downgrade (a challenge without auth) each cost the 
   assert.ok(everyStepWhole(r.steps));
 });
 
-test('a relay (dtrain relay) facing a forged refusal and a downgrade on its uplink reconnects, and the run completes through it', async () => {
+test('a relay (dtrain relay) facing a forged refusal, a downgrade and a dropped frame on its uplink reconnects, and the run completes through it', async () => {
   const { Relay } = await import('../../src/cluster/relay.js');
   const run = await openSoloRun({ config: testConfig({ maxSteps: 6, workers: 1, minWorkers: 1 }), host: '127.0.0.1', port: 0, token: TOKEN, out: tempDir('relay-up'), waitTimeoutMs: 20_000, log: () => undefined });
   const forged = [
     [encode({ kind: 'reject', code: 'ERR_DATASET_MISMATCH', message: 'forged' })],
     [encode({ kind: 'challenge', protocol: PROTOCOL_VERSION, nonce: 'n'.repeat(48), auth: false })],
   ];
-  const relayMitm = await mitm(`ws://127.0.0.1:${run.port}`, { forge: (conn) => (forged[conn]?.map((f) => Buffer.from(f)) ?? null) });
+  let dropped = false;
+  const relayMitm = await mitm(`ws://127.0.0.1:${run.port}`, {
+    forge: (conn) => (forged[conn]?.map((f) => Buffer.from(f)) ?? null),
+    down: (d) => (!dropped && d.length > 10_000 ? ((dropped = true), null) : d), // then the first weights to the relay are lost
+  });
   const lines: string[] = [];
   const locals: Promise<Awaited<ReturnType<typeof worker>>>[] = [];
   const relay = new Relay({
@@ -160,4 +164,5 @@ test('a relay (dtrain relay) facing a forged refusal and a downgrade on its upli
   assert.equal(why, 'run completed');
   assert.ok(lines.some((l) => /expected "challenge", got "reject"/.test(l)), lines.join('\n'));
   assert.ok(lines.some((l) => /does not ask for a token, but this worker holds one/.test(l)), lines.join('\n'));
+  assert.ok(dropped && lines.some((l) => /1 sealed frame\(s\) from the coordinator were lost on the way/.test(l)), lines.join('\n'));
 });
