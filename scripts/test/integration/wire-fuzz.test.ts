@@ -88,14 +88,16 @@ test('relay: thousands of broken WebSocket frames on its local port in every adm
 
 test('worker: a hostile coordinator answers thousands of dials with broken upgrades and framing in every handshake state; the worker then trains a real run to the undisturbed weights', { timeout: Math.max(300_000, FRAMES * 30) }, async () => {
   const calm = await train(config(), 2, {});
-  const run = await startRun(config());
-  const summaryP = run.run();
   const t0 = Date.now();
-  const hostile = await hostileCoordinator(SEED + 20, FRAMES, () => run.port);
+  let realPort = 0; // until the budget is spent no real coordinator exists: a dial piped on meets a closed port and is retried
+  const hostile = await hostileCoordinator(SEED + 20, FRAMES, () => realPort);
   const target = new WorkerClient({ url: hostile.url, token: undefined, name: 'target', backend: await testBackend(), giveUpMs: 0, retryMs: { initial: 1, max: 5 }, log: quiet });
   const targetDone = target.run();
   await hostile.spent; // from here on its dials reach the real coordinator
   report('worker', hostile.count, Date.now() - t0);
+  const run = await startRun(config());
+  realPort = run.port;
+  const summaryP = run.run();
   const other = await worker(run.url, 'other');
   const summary = await summaryP;
   assert.equal(summary.status, 'completed', summary.error);
