@@ -29,6 +29,8 @@ export const MAX_HANDSHAKE_BYTES = 64 * 1024;
 export const FRAME_OVERHEAD_BYTES = 64 * 1024;
 /** Largest global batch we plan (bounds index lists on the wire). */
 export const MAX_BATCH_SIZE = 1 << 20;
+/** Samples a worker computes in one assignment unless told otherwise (`dtrain worker --max-shard`): what it can hold. */
+export const MAX_SHARD_SAMPLES = 32_768;
 /** Generated images per split (the embedded dataset): a peer cannot make a worker generate more. */
 export const MAX_SYNTHETIC_IMAGES = 100_000;
 /** Worker-side cap on incoming frames before the manifest is known. */

@@ -140,7 +140,7 @@ function wireGradient(o: Obj, length: number): Float32Array {
 function indices(o: Obj, key: string, limit: number, most = MAX_BATCH_SIZE): Uint32Array {
   const v = o[key];
   if (!(v instanceof Uint32Array)) fail('ERR_BAD_FRAME', `field "${key}" must be a uint32 array`);
-  if (v.length < 1 || v.length > most) fail('ERR_BAD_FRAME', `field "${key}" has ${v.length} entries (at most ${most} in this run)`);
+  if (v.length < 1 || v.length > most) fail('ERR_BAD_FRAME', `field "${key}" has ${v.length} entries (at most ${most} here: the run's batch, or what the worker computes at once)`);
   for (let i = 0; i < v.length; i++) {
     if (v[i]! >= limit) fail('ERR_BAD_FRAME', `field "${key}" index ${v[i]} is outside the dataset (${limit})`);
   }

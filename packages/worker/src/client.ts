@@ -3,7 +3,7 @@
 
 import { hostname } from 'node:os';
 import WebSocket from 'ws';
-import { allFinite, HEARTBEAT_INTERVAL_MS, PONG_DEADLINE_MS, decode, encode, encodeGradient, finishTensorFrame, GradientCompressor, floatPayload, FramePool, tensorFrameCapacity, HANDSHAKE_TIMEOUT_MS, isTrainerError, frameCount, missingFrames, MAX_CLIENT_FRAME_BYTES, maxCoordinatorFrameBytes, parseCoordinatorMsg, PROTOCOL_VERSION, answerChallenge, type SessionCipher, RECONNECT_INITIAL_MS, RECONNECT_MAX_MS, TrainerError, closeCodeFor, closeWith, type AssignMsg, type ChallengeMsg, type CoordinatorMsg, type RejectMsg, type WeightsMsg, type WelcomeMsg, type DatasetSpec, type ParseContext, type WorkerMsg } from '@dtrain/common';
+import { allFinite, HEARTBEAT_INTERVAL_MS, PONG_DEADLINE_MS, decode, encode, encodeGradient, finishTensorFrame, GradientCompressor, floatPayload, FramePool, tensorFrameCapacity, HANDSHAKE_TIMEOUT_MS, isTrainerError, frameCount, MAX_SHARD_SAMPLES, missingFrames, MAX_CLIENT_FRAME_BYTES, maxCoordinatorFrameBytes, parseCoordinatorMsg, PROTOCOL_VERSION, answerChallenge, type SessionCipher, RECONNECT_INITIAL_MS, RECONNECT_MAX_MS, TrainerError, closeCodeFor, closeWith, type AssignMsg, type ChallengeMsg, type CoordinatorMsg, type RejectMsg, type WeightsMsg, type WelcomeMsg, type DatasetSpec, type ParseContext, type WorkerMsg } from '@dtrain/common';
 import { type DataLocation } from '@dtrain/common/files';
 import type { BackendInfo } from './backend.js';
 import { WorkerTrainer } from './trainer.js';
@@ -28,6 +28,8 @@ export interface WorkerOptions {
   warn?: (line: string) => void;
   /** A connection silent this long (no ping, no frame) is dropped and retried (default: heartbeat + pong deadline, 30 s). */
   silenceMs?: number;
+  /** The most samples this worker computes in one assignment (default MAX_SHARD_SAMPLES); a run's larger shards are refused. */
+  maxShard?: number;
   /** A connection with no welcome or work this long is dropped, and its coordinator counts as gone (default IDLE_DEADLINE_MS). */
   idleMs?: number;
   /** Backoff between dials: first and longest wait (default RECONNECT_INITIAL_MS, RECONNECT_MAX_MS). */
@@ -328,7 +330,7 @@ export class WorkerClient {
     }
     const ds = this.trainer.dataset;
     this.gradFrames = new FramePool(tensorFrameCapacity(this.trainer.net.paramCount));
-    this.ctx = { paramCount: this.trainer.net.paramCount, trainSize: ds.size('train'), evalSize: Math.max(ds.size('val'), ds.size('test')), maxShard: msg.maxShard };
+    this.ctx = { paramCount: this.trainer.net.paramCount, trainSize: ds.size('train'), evalSize: Math.max(ds.size('val'), ds.size('test')), maxShard: Math.min(msg.maxShard, this.opts.maxShard ?? MAX_SHARD_SAMPLES) };
     if (!setMaxPayload(ws, maxCoordinatorFrameBytes(this.ctx.paramCount, this.ctx.trainSize))) throw new TrainerError('ERR_BAD_FRAME', 'this ws has no frame limit to raise');
     this.opts.log(`joined run ${msg.runId} as worker ${msg.workerId}; model ${msg.model}, dataset ${msg.dataset.name} ready in ${(performance.now() - t0).toFixed(0)} ms`);
     this.send(ws, { kind: 'ready', modelFingerprint: fp, datasetFingerprint: ds.fingerprint });

@@ -167,3 +167,20 @@ test('a coordinator that only answers pings (no welcome, no work) is treated as 
   assert.ok(Date.now() - t0 < 5_000, `gave up after ${Date.now() - t0} ms`);
   assert.ok(warned.some((l) => /no welcome or work from the coordinator for \d+ s \(pings alone do not count\)/.test(l)), warned.join('\n'));
 });
+
+test('an assignment larger than this worker computes at once (maxShard) is refused, not computed', async () => {
+  const manifest = buildManifest(getModelSpec('tiny-cnn'));
+  let refusal: WorkerMsg | null = null;
+  const coord = await fakeCoordinator(async (ws, next) => {
+    ws.send(encode({ kind: 'weights', version: 0, data: initWeights(manifest, 1) }));
+    ws.send(encode({ kind: 'assign', step: 1, version: 0, epoch: 0, shardId: 0, indices: new Uint32Array(40) }));
+    refusal = await next();
+  });
+  const client = new WorkerClient({ url: coord.url, token: undefined, name: 't', backend: await selectBackend('cpu'), giveUpMs: 0, maxShard: 16, log: () => undefined });
+  const running = client.run();
+  await coord.done.catch(() => undefined);
+  client.stop('test over');
+  await running;
+  assert.equal((refusal as WorkerMsg | null)?.kind, 'fail');
+  assert.match((refusal as unknown as { message: string }).message, /"indices" has 40 entries \(at most 16 here/);
+});

@@ -2,7 +2,7 @@
 
 import { hostname } from 'node:os';
 import type { Argv } from 'yargs';
-import { TrainerError } from '@dtrain/common';
+import { MAX_SHARD_SAMPLES, TrainerError } from '@dtrain/common';
 import { applySchedPolicy, selectBackend, WorkerClient } from '@dtrain/worker';
 import { backendOption, checkConnect, checkSeconds, resolveToken, schedOption, tokenOption } from './options.js';
 import { clientTls, clientTlsOptions } from './secrets.js';
@@ -18,6 +18,7 @@ function workerOptions<T>(y: Argv<T>) {
     .option('name', { type: 'string', describe: 'name in logs and metrics (default: host-pid)' })
     .option('gpu', { type: 'number', describe: 'GPU index for this worker (sets CUDA_VISIBLE_DEVICES)' })
     .option('give-up', { type: 'number', default: 0, describe: 'exit after this many seconds without a coordinator (0: keep retrying)' })
+    .option('max-shard', { type: 'number', default: MAX_SHARD_SAMPLES, describe: 'the most samples this worker computes in one assignment (what its memory holds); larger ones are refused' })
     .option('quiet', { type: 'boolean', default: false, describe: 'log only problems' })
     .option('data-dir', { type: 'string', describe: 'cifar10: directory with the binary files (default: the cache; fetched on first use)' })
     .option('exit-with-stdin', { type: 'boolean', default: false, hidden: true, describe: 'stop when stdin closes (workers started over ssh: no orphan when the launcher goes)' })
@@ -26,6 +27,7 @@ function workerOptions<T>(y: Argv<T>) {
     .check((a) => {
       checkConnect(a.connect);
       checkSeconds(a.giveUp as number, '--give-up');
+      if (!Number.isInteger(a.maxShard) || (a.maxShard as number) < 1) throw new TrainerError('ERR_BAD_CONFIG', `--max-shard ${String(a.maxShard)} must be a whole number >= 1`, { hint: `e.g. --max-shard ${MAX_SHARD_SAMPLES}` });
       if (a.gpu !== undefined && (!Number.isInteger(a.gpu) || a.gpu < 0)) {
         throw new TrainerError('ERR_BAD_CONFIG', `--gpu ${a.gpu} must be a GPU index >= 0`, { hint: 'use e.g. --gpu 0' });
       }
@@ -41,6 +43,7 @@ export interface WorkerRun {
   name?: string | undefined;
   gpu?: number | undefined;
   giveUp: number;
+  maxShard?: number | undefined;
   quiet: boolean;
   dataDir?: string | undefined;
   backend: WorkerArgs['backend'];
@@ -68,7 +71,7 @@ export async function runWorkerCommand(a: WorkerRun): Promise<number> {
   if (!a.quiet) log(`backend ${backend.name} (${backend.reason})`);
   const sched = applySchedPolicy(a.sched);
   if (!a.quiet || (a.sched !== 'normal' && sched.policy === 'normal')) log(`scheduling ${sched.reason}`);
-  const client = new WorkerClient({ url: a.connect, token: a.token, name, backend, giveUpMs: a.giveUp * 1000, ...(a.tls ? { tls: a.tls } : {}),
+  const client = new WorkerClient({ url: a.connect, token: a.token, name, backend, giveUpMs: a.giveUp * 1000, ...(a.maxShard ? { maxShard: a.maxShard } : {}), ...(a.tls ? { tls: a.tls } : {}),
     prepareData: async (spec) => {
       if (spec.name === 'synthetic') await warmSyntheticCache(spec, syntheticCacheDir()); // off the event loop: pings stay answered
       return { cifarDir: await prepareCifar(spec.name, a.dataDir), syntheticCacheDir: syntheticCacheDir() };
