@@ -58,7 +58,7 @@ test('a coordinator cannot make a worker hold more than the run declared: assign
   const assign = (n: number) => encode({ kind: 'assign', step: 1, version: 0, epoch: 0, shardId: 0, indices: new Uint32Array(n) });
   const told = { ...ctx, maxShard: 32 };
   assert.equal((parseCoordinatorMsg(decode(assign(32), 1 << 20), told) as { indices: Uint32Array }).indices.length, 32);
-  assert.throws(() => parseCoordinatorMsg(decode(assign(33), 1 << 20), told), (e: unknown) => code('ERR_BAD_FRAME')(e) && /33 entries \(at most 32 in this run\)/.test((e as Error).message));
+  assert.throws(() => parseCoordinatorMsg(decode(assign(33), 1 << 20), told), (e: unknown) => code('ERR_BAD_FRAME')(e) && /33 entries \(at most 32 here/.test((e as Error).message));
   const welcome = (o: object) => encodeUnchecked({
     kind: 'welcome', workerId: 1, runId: 'r', model: 'tiny-cnn', modelFingerprint: 'm', manifest: [{ name: 'w', shape: [5], offset: 0, length: 5 }],
     dataset: { name: 'synthetic', trainSize: 64, testSize: 8, seed: 1, valFraction: 0, normalize: false, augment: false }, datasetFingerprint: 'd', maxShard: 64, ...o,
