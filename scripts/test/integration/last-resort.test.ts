@@ -68,3 +68,19 @@ test('launch writing into a pipe whose reader is gone, then Ctrl-C: exit 130, ch
   assert.equal(readCheckpoint(s.finalCheckpoint).state.step, s.steps);
   assert.ok(!existsSync(join(out, '.lock')), 'the lock was released');
 });
+
+test('a sweep (experiment momentum) writing into a pipe whose reader is gone, then Ctrl-C: exit 130, its run stopped with a checkpoint, no lock', { timeout: 90_000 }, async () => {
+  const out = join(tempDir('pipe-sweep'), 'm');
+  const args = ['experiment', 'momentum', '--model', 'tiny-cnn', '--train-size', '320', '--test-size', '64', '--batch-size', '32', '--epochs', '10000', '--backend', 'wasm', '--out', out];
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const code = exited(child);
+  child.stdout!.destroy();
+  child.stderr!.destroy();
+  await until(() => steps(join(out, 'sgd')) >= 3, 60_000); // the plan's first run
+  child.kill('SIGINT');
+  assert.equal(await code, 130);
+  const s = summaryOf(join(out, 'sgd'));
+  assert.equal(s.status, 'stopped');
+  assert.equal(readCheckpoint(s.finalCheckpoint).state.step, s.steps);
+  assert.ok(!existsSync(join(out, 'sgd', '.lock')), 'the lock was released');
+});
