@@ -86,6 +86,8 @@ export class WorkerClient {
   private session: SessionCipher | null = null;
   /** When this connection's coordinator last welcomed us or sent work (pings alone keep no worker). */
   private lastWork = 0;
+  /** This connection was dropped for idleness: its coordinator counts as gone since its last work, not since the drop. */
+  private wentIdle = false;
   /** Token refusals on connections in a row (reset by a welcome). */
   private authRefusals = 0;
   /** This connection's hello is out (a permanent refusal is believed only after it). */
@@ -143,11 +145,15 @@ export class WorkerClient {
     }
   }
 
-  /** One connection's life; resolves with when the coordinator last welcomed us or sent work (null: it never welcomed us). */
+  /**
+   * One connection's life; resolves with when a coordinator that welcomed us was last there: the close, or,
+   * for a connection dropped for idleness, its last welcome or work (null: it never welcomed us).
+   */
   private connectOnce(): Promise<number | null> {
     return new Promise((resolve) => {
       let welcomed = false;
       this.lastWork = Date.now();
+      this.wentIdle = false;
       this.session = null;
       this.helloSent = false;
       this.sealedIn = 0;
@@ -167,7 +173,7 @@ export class WorkerClient {
         clearInterval(watchdog);
         this.ws = null;
         if (!this.stopped) this.closes.report(welcomed, code, reason.toString() || failure);
-        resolve(welcomed ? this.lastWork : null);
+        resolve(!welcomed ? null : this.wentIdle ? this.lastWork : Date.now());
       });
       // Messages are handled strictly in order; a handler may await (the welcome may fetch data).
       let chain: Promise<void> = Promise.resolve();
@@ -230,6 +236,7 @@ export class WorkerClient {
       if (ws.readyState !== WebSocket.OPEN) return;
       const silent = Date.now() - heard > silentMs;
       if (!silent && Date.now() - this.lastWork <= idleMs) return;
+      this.wentIdle = !silent;
       this.warn(silent ? `no word from the coordinator for ${Math.round((Date.now() - heard) / 1000)} s; reconnecting`
         : `no welcome or work from the coordinator for ${Math.round((Date.now() - this.lastWork) / 1000)} s (pings alone do not count); treating it as gone`);
       ws.terminate();

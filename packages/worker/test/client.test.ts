@@ -184,3 +184,29 @@ test('an assignment larger than this worker computes at once (maxShard) is refus
   assert.equal((refusal as WorkerMsg | null)?.kind, 'fail');
   assert.match((refusal as unknown as { message: string }).message, /"indices" has 40 entries \(at most 16 here/);
 });
+
+test('a coordinator that welcomed the worker, gave no work for a while and then went away counts as gone from the close, not from the welcome', async () => {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise((r) => wss.once('listening', r));
+  let closedAt = 0;
+  wss.once('connection', (ws) => {
+    ws.send(encode({ kind: 'challenge', protocol: PROTOCOL_VERSION, nonce: 'n', auth: false }));
+    ws.on('message', (d: Buffer) => {
+      const m = parseWorkerMsg(decode(d, 1 << 24), { paramCount: 0, trainSize: 0, evalSize: 0 });
+      if (m.kind === 'hello') {
+        const spec = getModelSpec('tiny-cnn');
+        ws.send(encode({ kind: 'welcome', workerId: 1, runId: 'r', model: 'tiny-cnn', modelFingerprint: modelFingerprint(spec), manifest: buildManifest(spec), dataset: DATASET, datasetFingerprint: 'x', maxShard: 256 }));
+      } else if (m.kind === 'ready') {
+        setTimeout(() => { // waiting for other workers, as a coordinator may, then gone
+          closedAt = Date.now();
+          ws.terminate();
+          wss.close();
+        }, 800);
+      }
+    });
+  });
+  const client = new WorkerClient({ url: `ws://127.0.0.1:${(wss.address() as { port: number }).port}`, token: undefined, name: 'w', backend: await selectBackend('cpu'), giveUpMs: 500, log: () => undefined });
+  const result = await client.run();
+  assert.equal(result.ok, false);
+  assert.ok(Date.now() - closedAt >= 450, `gave up ${Date.now() - closedAt} ms after the close (--give-up 0.5 s)`);
+});
