@@ -7,7 +7,7 @@ import { allFinite, HEARTBEAT_INTERVAL_MS, PONG_DEADLINE_MS, decode, encode, enc
 import { type DataLocation } from '@dtrain/common/files';
 import type { BackendInfo } from './backend.js';
 import { WorkerTrainer } from './trainer.js';
-import { CloseReporter, describeConnectError, isPlainRefusal, judgeRefusal } from './refusal.js';
+import { CloseReporter, describeConnectError, isPlainRefusal, RefusalJudge } from './refusal.js';
 import { HANDSHAKE_PAYLOAD_BYTES, setMaxPayload } from './frame-limit.js';
 
 export interface WorkerOptions {
@@ -58,9 +58,6 @@ export interface ClientTls {
  */
 const IDLE_DEADLINE_MS = 15 * 60_000;
 
-/** A refused token is believed (exit 2) on this many connections in a row; before that it costs a reconnect. */
-const AUTH_REFUSALS_BELIEVED = 3;
-
 /** More assignments than this waiting for weights is a coordinator bug: the next one fails as stale. */
 const MAX_EARLY_ASSIGNMENTS = 16;
 
@@ -88,8 +85,8 @@ export class WorkerClient {
   private lastWork = 0;
   /** This connection was dropped for idleness: its coordinator counts as gone since its last work, not since the drop. */
   private wentIdle = false;
-  /** Token refusals on connections in a row (reset by a welcome). */
-  private authRefusals = 0;
+  /** Reads refusals, a refused token believed only on several connections in a row. */
+  private readonly refusals: RefusalJudge;
   /** This connection's hello is out (a permanent refusal is believed only after it). */
   private helloSent = false;
   /** Sealed frames that arrived on this connection (checked against the coordinator's pings: missingFrames). */
@@ -102,6 +99,7 @@ export class WorkerClient {
   constructor(private readonly opts: WorkerOptions) {
     this.warn = opts.warn ?? opts.log;
     this.closes = new CloseReporter(opts.url, this.warn, opts.stillWaitingEveryMs);
+    this.refusals = new RefusalJudge(opts.url);
   }
 
   /** Connect (retrying with backoff) and serve until the coordinator shuts us down or rejects us. */
@@ -185,7 +183,10 @@ export class WorkerClient {
           try {
             const frame = this.openFrame(data, welcomed); // a coordinator without the token fails here
             const msg = parseCoordinatorMsg(decode(frame, maxCoordinatorFrameBytes(this.ctx.paramCount, this.ctx.trainSize)), this.ctx);
-            if (msg.kind === 'welcome') [welcomed, this.authRefusals] = [true, 0];
+            if (msg.kind === 'welcome') {
+              welcomed = true;
+              this.refusals.welcomed();
+            }
             await this.handle(ws, msg);
           } catch (e) {
             this.refuse(ws, e);
@@ -284,18 +285,13 @@ export class WorkerClient {
     }
   }
 
-  /**
-   * No room: the connection closes and we retry; a configuration error ends the worker (exit 2); any other
-   * costs a reconnect. A refused token is believed on AUTH_REFUSALS_BELIEVED connections in a row: a wrong
-   * token and a hello changed on the path look the same to the coordinator, and tampering costs a reconnect.
-   */
+  /** No room: the connection closes and we retry; a configuration error ends the worker (exit 2); any other costs a reconnect (RefusalJudge). */
   private onReject(ws: WebSocket, msg: RejectMsg): void {
-    const verdict = judgeRefusal(msg, this.opts.url, this.session !== null || this.helloSent);
-    const doubted = msg.code === 'ERR_AUTH_FAILED' && ++this.authRefusals < AUTH_REFUSALS_BELIEVED;
-    if (verdict.kind === 'permanent' && !doubted) return this.end({ reason: verdict.reason, ok: false, steps: this.steps, permanent: true });
-    if (doubted) this.opts.log(`the coordinator refused our token (${this.authRefusals} of ${AUTH_REFUSALS_BELIEVED} in a row before this worker believes it); dialling again`);
-    else this.warn(verdict.kind === 'permanent' ? verdict.reason : verdict.line);
-    if (verdict.kind !== 'retry') closeWith(ws, 1000, 'refused');
+    const verdict = this.refusals.judge(msg, this.session !== null || this.helloSent);
+    if (verdict.kind === 'permanent') return this.end({ reason: verdict.reason, ok: false, steps: this.steps, permanent: true });
+    if (verdict.kind === 'reconnect' && verdict.doubted) this.opts.log(verdict.line);
+    else this.warn(verdict.line);
+    if (verdict.kind === 'reconnect') closeWith(ws, 1000, 'refused');
   }
 
   /** Prove the token (if the coordinator asks for one) and say who we are. */

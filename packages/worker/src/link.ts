@@ -5,12 +5,12 @@
 
 import WebSocket from 'ws';
 import { HANDSHAKE_PAYLOAD_BYTES, setMaxPayload } from './frame-limit.js';
-
-export { judgeRefusal } from './refusal.js';
 import {
   decode, encode, frameCount, MAX_CLIENT_FRAME_BYTES, missingFrames, TrainerError, paramCount, parseCoordinatorMsg, answerChallenge, type SessionCipher,
   type CoordinatorMsg, type ParseContext, type WorkerMsg,
 } from '@dtrain/common';
+
+export { RefusalJudge } from './refusal.js';
 
 /** Index bounds a link checks before it knows the dataset (types and sizes are still checked). */
 const ANY_INDEX = 2 ** 32 - 1;

@@ -4,11 +4,20 @@
 
 import { decode, MAX_HANDSHAKE_BYTES, parseCoordinatorMsg, printable, RECONNECT_MAX_MS, type RejectMsg } from '@dtrain/common';
 
-/** Refusals no retry can fix. ERR_AUTH_FAILED and ERR_PROTOCOL_VERSION arrive in plain: the coordinator holds no key we share. */
-const PERMANENT: ReadonlySet<string> = new Set(['ERR_AUTH_FAILED', 'ERR_PROTOCOL_VERSION', 'ERR_MODEL_MISMATCH', 'ERR_DATASET_MISMATCH']);
+/** Refusals of our hello that arrive in plain: the coordinator holds no key we share. */
+const IN_PLAIN: ReadonlySet<string> = new Set(['ERR_AUTH_FAILED', 'ERR_PROTOCOL_VERSION']);
+/** Refusals no retry can fix. */
+const PERMANENT: ReadonlySet<string> = new Set([...IN_PLAIN, 'ERR_MODEL_MISMATCH', 'ERR_DATASET_MISMATCH']);
 const NO_ROOM: ReadonlySet<string> = new Set(['ERR_TOO_MANY_CONNECTIONS', 'ERR_TOO_MANY_WORKERS']);
 
-export type Verdict = { kind: 'retry'; line: string } | { kind: 'permanent'; reason: string } | { kind: 'reconnect'; line: string };
+/** A refused token is believed (a configuration error) on this many connections in a row; before that it costs a reconnect. */
+export const AUTH_REFUSALS_BELIEVED = 3;
+
+export type Verdict =
+  | { kind: 'retry'; line: string }
+  | { kind: 'permanent'; reason: string }
+  /** `doubted`: a refused token not yet believed (worth a log line, not a warning). */
+  | { kind: 'reconnect'; line: string; doubted?: boolean };
 
 /**
  * What a refusal means for this worker. A permanent one is believed only once our hello is out (before
@@ -25,11 +34,34 @@ export function judgeRefusal(msg: RejectMsg, url: string, helloSent: boolean): V
   };
 }
 
+/**
+ * Refusals across the connections of one worker or relay: judgeRefusal, with a refused token believed only
+ * on AUTH_REFUSALS_BELIEVED connections in a row (a wrong token and a hello changed on the path look the
+ * same to the coordinator, and tampering costs a reconnect).
+ */
+export class RefusalJudge {
+  private authRefusals = 0;
+
+  constructor(private readonly url: string) {}
+
+  /** A welcome: the token was good. */
+  welcomed(): void {
+    this.authRefusals = 0;
+  }
+
+  judge(msg: RejectMsg, helloSent: boolean): Verdict {
+    const verdict = judgeRefusal(msg, this.url, helloSent);
+    if (verdict.kind !== 'permanent' || msg.code !== 'ERR_AUTH_FAILED' || ++this.authRefusals >= AUTH_REFUSALS_BELIEVED) return verdict;
+    const line = `the coordinator refused our token (${this.authRefusals} of ${AUTH_REFUSALS_BELIEVED} in a row before it is believed); dialling again`;
+    return { kind: 'reconnect', line, doubted: true };
+  }
+}
+
 /** A plaintext `reject` of a permanent kind (a frame a worker in session reads unsealed before the welcome); anything else is not. */
 export function isPlainRefusal(data: Buffer): boolean {
   try {
     const msg = parseCoordinatorMsg(decode(data, MAX_HANDSHAKE_BYTES), { paramCount: 0, trainSize: 0, evalSize: 0 });
-    return msg.kind === 'reject' && (msg.code === 'ERR_AUTH_FAILED' || msg.code === 'ERR_PROTOCOL_VERSION');
+    return msg.kind === 'reject' && IN_PLAIN.has(msg.code);
   } catch {
     return false;
   }

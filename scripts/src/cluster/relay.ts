@@ -11,7 +11,7 @@ import {
   type AssignMsg, type CoordinatorMsg, type EvaluateMsg, type RejectMsg, type EvalResultMsg, type GradientMsg, type WelcomeMsg,
 } from '@dtrain/common';
 import { stepTasks, WorkerPool, type RoundTask, type RunWelcome } from '@dtrain/coordinator';
-import { CoordinatorLink, judgeRefusal } from '@dtrain/worker/link';
+import { CoordinatorLink, RefusalJudge } from '@dtrain/worker/link';
 
 export interface RelayOptions {
   /** The coordinator. */
@@ -66,10 +66,11 @@ export class Relay {
   private readonly halt = new AbortController();
   /** Ends the rounds of the current uplink when it closes. */
   private rounds: AbortSignal = this.halt.signal;
-  /** Token refusals on connections in a row (reset by a welcome). */
-  private authRefusals = 0;
+  /** Reads refusals as a worker does (a refused token believed only on several connections in a row). */
+  private readonly refusals: RefusalJudge;
 
   constructor(private readonly o: RelayOptions) {
+    this.refusals = new RefusalJudge(o.url);
     this.pool = new WorkerPool({ host: o.host, port: o.port, token: o.localToken, maxParams: 64 * 1024 * 1024, log: (l) => o.log(`[local] ${l}`) });
   }
 
@@ -153,12 +154,11 @@ export class Relay {
     }
   }
 
-  /** As a worker reads a refusal (worker/refusal.ts): permanent ones end the relay, a refused token only on 3 connections in a row. */
+  /** As a worker reads a refusal (RefusalJudge): a permanent one ends the relay (exit 2), any other costs a reconnect. */
   private onReject(m: RejectMsg): never {
-    const verdict = judgeRefusal(m, this.o.url, true);
-    const doubted = m.code === 'ERR_AUTH_FAILED' && ++this.authRefusals < 3;
-    if (verdict.kind === 'permanent' && !doubted) throw new TrainerError('ERR_BAD_CONFIG', `the coordinator refused this relay: ${verdict.reason}`);
-    throw new Error(verdict.kind === 'permanent' ? `${verdict.reason} (${this.authRefusals} of 3 in a row); dialling again` : verdict.line);
+    const verdict = this.refusals.judge(m, true);
+    if (verdict.kind === 'permanent') throw new TrainerError('ERR_BAD_CONFIG', `the coordinator refused this relay: ${verdict.reason}`);
+    throw new Error(verdict.line);
   }
 
   private enqueue(work: () => Promise<void>): Promise<void> {
@@ -168,7 +168,7 @@ export class Relay {
 
   /** A run: welcome the local workers to it, wait for them, then say ready upstream. */
   private async onWelcome(w: WelcomeMsg): Promise<void> {
-    this.authRefusals = 0;
+    this.refusals.welcomed();
     this.params = paramCount(w.manifest);
     const { kind: _k, workerId: _id, ...run } = w;
     this.pool.setRun(run as RunWelcome, { paramCount: this.params, trainSize: 1 << 30, evalSize: 1 << 30 });
