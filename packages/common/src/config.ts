@@ -54,7 +54,9 @@ export interface TrainConfig extends ScheduleParams {
  * Config keys that say how a run is operated, not what it computes: a resumed run (by --resume, or a sweep
  * continued in another piece) takes new values of these and stays the same run.
  */
-export const OPERATIONAL_KEYS = ['evalChunk', 'checkpointEvery', 'checkpointSeconds', 'keepCheckpoints', 'stepTimeoutMs', 'patienceEpochs'] as const satisfies readonly (keyof TrainConfig)[];
+export const OPERATIONAL_KEYS = [
+  'evalChunk', 'checkpointEvery', 'checkpointSeconds', 'keepCheckpoints', 'stepTimeoutMs', 'patienceEpochs',
+] as const satisfies readonly (keyof TrainConfig)[];
 
 export interface Derived {
   paramCount: number;
@@ -109,16 +111,22 @@ export function validateConfig(c: TrainConfig): Derived {
   intIn(c.epochs, 1, 100_000, '--epochs', 'use e.g. --epochs 10');
   intIn(c.maxSteps, 0, 1e9, '--max-steps', 'use 0 to train for --epochs');
   intIn(c.evalEvery, 0, 1e9, '--eval-every', 'use 0 to evaluate at the end of each epoch');
-  if (c.gradWire !== undefined && !GRAD_WIRES.includes(c.gradWire)) throw new TrainerError('ERR_BAD_CONFIG', `--grad-wire ${String(c.gradWire)} is not one of ${GRAD_WIRES.join(', ')}`, { hint: 'e.g. --grad-wire int8' });
+  if (c.gradWire !== undefined && !GRAD_WIRES.includes(c.gradWire)) {
+    throw new TrainerError('ERR_BAD_CONFIG', `--grad-wire ${String(c.gradWire)} is not one of ${GRAD_WIRES.join(', ')}`, { hint: 'e.g. --grad-wire int8' });
+  }
   const stop = c.stopAtValAccuracy ?? 0;
-  if (!(stop >= 0 && stop <= 1)) throw new TrainerError('ERR_BAD_CONFIG', `stop-at accuracy ${stop} is not in [0, 1]`, { hint: 'give a validation accuracy such as 0.6 (0: off)' });
+  if (!(stop >= 0 && stop <= 1)) {
+    throw new TrainerError('ERR_BAD_CONFIG', `stop-at accuracy ${stop} is not in [0, 1]`, { hint: 'give a validation accuracy such as 0.6 (0: off)' });
+  }
   const patience = c.patienceEpochs ?? 0;
   if (!(patience >= 0 && patience <= 100_000)) {
-    throw new TrainerError('ERR_BAD_CONFIG', Number.isNaN(patience) ? '--patience is not a number' : `--patience ${patience} is not in [0, 100000] epochs`, { hint: 'give epochs, e.g. --patience 5 (0: off)' });
+    const what = Number.isNaN(patience) ? '--patience is not a number' : `--patience ${patience} is not in [0, 100000] epochs`;
+    throw new TrainerError('ERR_BAD_CONFIG', what, { hint: 'give epochs, e.g. --patience 5 (0: off)' });
   }
   intIn(c.evalChunk, 1, MAX_BATCH_SIZE, '--eval-chunk', 'use e.g. --eval-chunk 500');
   intIn(c.checkpointEvery, 0, 1e9, '--checkpoint-every', 'use 0 for only the initial and final checkpoints');
-  intIn(c.checkpointSeconds ?? 0, 0, 1e9, '--checkpoint-seconds', 'use e.g. --checkpoint-seconds 600 (a requeued job loses at most that much), or 0 for step-based checkpoints only');
+  intIn(c.checkpointSeconds ?? 0, 0, 1e9, '--checkpoint-seconds',
+    'use e.g. --checkpoint-seconds 600 (a requeued job loses at most that much), or 0 for step-based checkpoints only');
   intIn(c.keepCheckpoints ?? 0, 0, 1e9, '--keep-checkpoints', 'use e.g. --keep-checkpoints 3, or 0 to keep all');
   if (c.balance !== undefined && c.balance !== 'even' && c.balance !== 'speed') {
     throw new TrainerError('ERR_BAD_CONFIG', `--balance ${String(c.balance)} is not one of even, speed`, { hint: 'use --balance even or --balance speed' });

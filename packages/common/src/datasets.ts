@@ -41,15 +41,20 @@ export function validateDatasetSpec(spec: DatasetSpec): void {
   switch (spec.name) {
     case 'synthetic':
       if (!Number.isInteger(spec.trainSize) || spec.trainSize < 1 || spec.trainSize > MAX_SYNTHETIC_IMAGES) {
-        badDataset(`--train-size ${spec.trainSize} must be a whole number in 1..${MAX_SYNTHETIC_IMAGES}`, 'use e.g. --train-size 6000 (for more images, use --dataset cifar10)');
+        const hint = 'use e.g. --train-size 6000 (for more images, use --dataset cifar10)';
+        badDataset(`--train-size ${spec.trainSize} must be a whole number in 1..${MAX_SYNTHETIC_IMAGES}`, hint);
       }
       if (!Number.isInteger(spec.testSize) || spec.testSize < 1 || spec.testSize > MAX_SYNTHETIC_IMAGES) {
         badDataset(`--test-size ${spec.testSize} must be a whole number in 1..${MAX_SYNTHETIC_IMAGES}`, 'use e.g. --test-size 1000');
       }
       return;
     case 'cifar10':
-      if (!Number.isInteger(spec.limitTrain) || spec.limitTrain < 0) badDataset(`--limit-train ${spec.limitTrain} must be a whole number >= 0`, 'use 0 for all 50,000');
-      if (!Number.isInteger(spec.limitTest) || spec.limitTest < 0) badDataset(`--limit-test ${spec.limitTest} must be a whole number >= 0`, 'use 0 for all 10,000');
+      if (!Number.isInteger(spec.limitTrain) || spec.limitTrain < 0) {
+        badDataset(`--limit-train ${spec.limitTrain} must be a whole number >= 0`, 'use 0 for all 50,000');
+      }
+      if (!Number.isInteger(spec.limitTest) || spec.limitTest < 0) {
+        badDataset(`--limit-test ${spec.limitTest} must be a whole number >= 0`, 'use 0 for all 10,000');
+      }
       return;
     default:
       badDataset(`unknown dataset "${String((spec as { name: unknown }).name)}"`, `choose one of: ${DATASET_NAMES.join(', ')}`);

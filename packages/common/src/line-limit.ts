@@ -44,7 +44,8 @@ export function isLoopback(host: string): boolean {
 
 /** A peer's text made safe to print on one line: control characters (ESC, CR, LF, ...) escaped, at most `max` characters. */
 export function printable(text: string, max = 300): string {
+  const escape = (c: string): string => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
   // eslint-disable-next-line no-control-regex
-  const safe = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const safe = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, escape);
   return safe.length > max ? `${safe.slice(0, max)}...` : safe;
 }

@@ -1,7 +1,8 @@
 // Session protection after a token handshake: both sides derive one key from the token and the whole
-// handshake transcript (auth.ts: both nonces and every field of the hello; HKDF-SHA256, RFC 5869), and every later frame in either direction is sealed with
-// AES-256-GCM (NIST SP 800-38D): encrypted, and authenticated together with its direction and its place
-// in the stream (the 96-bit nonce is direction || sequence number). A relay without the token can
+// handshake transcript (auth.ts: both nonces and every field of the hello; HKDF-SHA256, RFC 5869), and
+// every later frame in either direction is sealed with AES-256-GCM (NIST SP 800-38D): encrypted, and
+// authenticated together with its direction and its place in the stream (the 96-bit nonce is direction ||
+// sequence number). A relay without the token can
 // neither read, alter, inject, drop-and-continue, replay nor reorder frames: any of these fails the tag.
 
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
@@ -90,8 +91,10 @@ export type WorkerIdentity = Pick<HelloMsg, 'name' | 'host' | 'pid' | 'backend' 
  */
 export function answerChallenge(challenge: ChallengeMsg, token: string | undefined, who: WorkerIdentity): { hello: HelloMsg; session: SessionCipher | null } {
   if (token && !challenge.auth) {
-    throw new TrainerError('ERR_AUTH_FAILED', 'the coordinator does not ask for a token, but this worker holds one: it trains only for a coordinator that proves the same token '
-      + '(a coordinator started without one, or a downgrade on the path)', { hint: 'give the coordinator the same --token (or DTRAIN_TOKEN), or start this worker without one' });
+    throw new TrainerError('ERR_AUTH_FAILED', 'the coordinator does not ask for a token, but this worker holds one: it trains only for a '
+      + 'coordinator that proves the same token (a coordinator started without one, or a downgrade on the path)', {
+      hint: 'give the coordinator the same --token (or DTRAIN_TOKEN), or start this worker without one',
+    });
   }
   const unsigned = { protocol: PROTOCOL_VERSION, nonce: randomBytes(24).toString('hex'), ...who };
   const transcript = handshakeTranscript(challenge, unsigned);

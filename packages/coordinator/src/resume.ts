@@ -7,7 +7,7 @@ import { TrainerError } from '@dtrain/common';
 import { checkpointName, listCheckpoints } from './checkpoint.js';
 import { readSummary, type RunSummary } from './summary.js';
 
-/** Checkpoints in `out` newer than `step`: refused, or with `overwrite` removed (their records are truncated later). */
+/** Checkpoints in `out` newer than `step`: refused, or with `overwrite` returned for the run log to remove after the resumed run's first step. */
 export function guardResume(out: string, step: number, from: string, overwrite: boolean): string[] {
   const newer = listCheckpoints(out).filter((dir) => dir.slice(-checkpointName(0).length) > checkpointName(step));
   if (newer.length === 0) return [];

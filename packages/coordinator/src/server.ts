@@ -13,8 +13,7 @@ import { acceptHello, checkReady } from './handshake.js';
 import { createHttpServer, openListenerWarning, type ServerTls } from './http.js';
 import {
   frameCount, missingFrames, LineLimiter, printable, closeCodeFor, type SessionCipher, closeWith, DATA_PREP_TIMEOUT_MS, decode, encode, HANDSHAKE_TIMEOUT_MS,
-  HEARTBEAT_INTERVAL_MS, isTrainerError,
-  maxMessageBytes, maxWorkerFrameBytes, parseWorkerMsg, PONG_DEADLINE_MS, PROTOCOL_VERSION, TrainerError,
+  HEARTBEAT_INTERVAL_MS, isTrainerError, maxMessageBytes, maxWorkerFrameBytes, parseWorkerMsg, PONG_DEADLINE_MS, PROTOCOL_VERSION, TrainerError,
   type CoordinatorMsg, type DivergedMsg, type PooledFrame, type EvalResultMsg, type GradientMsg, type HelloMsg, type ParseContext, type ReadyMsg, type WorkerMsg, type WelcomeMsg,
 } from '@dtrain/common';
 
@@ -175,7 +174,8 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
   /** A worker's ping says how many frames it sealed: fewer arrived means one was dropped on the way. */
   private checkCount(conn: WorkerConn, count: Buffer): void {
     const missing = conn.session ? missingFrames(count, conn.sealedIn) : 0;
-    if (missing > 0) this.reject(conn, new TrainerError('ERR_AUTH_FAILED', `${missing} sealed frame(s) from this worker were lost on the way (dropped on the path?)`));
+    if (missing === 0) return;
+    this.reject(conn, new TrainerError('ERR_AUTH_FAILED', `${missing} sealed frame(s) from this worker were lost on the way (dropped on the path?)`));
   }
 
   sendMsg(conn: WorkerConn, msg: CoordinatorMsg): void {

@@ -213,7 +213,8 @@ export class WorkerClient {
   /** A coordinator's ping says how many frames it sealed: fewer arrived means one was dropped on the way. */
   private checkCount(ws: WebSocket, count: Buffer): void {
     const missing = this.session ? missingFrames(count, this.sealedIn) : 0;
-    if (missing > 0) this.refuse(ws, new TrainerError('ERR_AUTH_FAILED', `${missing} sealed frame(s) from the coordinator were lost on the way (dropped on the path?); reconnecting`));
+    if (missing === 0) return;
+    this.refuse(ws, new TrainerError('ERR_AUTH_FAILED', `${missing} sealed frame(s) from the coordinator were lost on the way (dropped on the path?); reconnecting`));
   }
 
   /** Send a sealed frame, then the ping that says how many we sealed. */
@@ -333,8 +334,13 @@ export class WorkerClient {
     }
     const ds = this.trainer.dataset;
     this.gradFrames = new FramePool(tensorFrameCapacity(this.trainer.net.paramCount));
-    this.ctx = { paramCount: this.trainer.net.paramCount, trainSize: ds.size('train'), evalSize: Math.max(ds.size('val'), ds.size('test')), maxShard: Math.min(msg.maxShard, this.opts.maxShard ?? MAX_SHARD_SAMPLES) };
-    if (!setMaxPayload(ws, maxCoordinatorFrameBytes(this.ctx.paramCount, this.ctx.trainSize))) throw new TrainerError('ERR_BAD_FRAME', 'this ws has no frame limit to raise');
+    this.ctx = {
+      paramCount: this.trainer.net.paramCount, trainSize: ds.size('train'), evalSize: Math.max(ds.size('val'), ds.size('test')),
+      maxShard: Math.min(msg.maxShard, this.opts.maxShard ?? MAX_SHARD_SAMPLES),
+    };
+    if (!setMaxPayload(ws, maxCoordinatorFrameBytes(this.ctx.paramCount, this.ctx.trainSize))) {
+      throw new TrainerError('ERR_BAD_FRAME', 'this ws has no frame limit to raise');
+    }
     this.opts.log(`joined run ${msg.runId} as worker ${msg.workerId}; model ${msg.model}, dataset ${msg.dataset.name} ready in ${(performance.now() - t0).toFixed(0)} ms`);
     this.send(ws, { kind: 'ready', modelFingerprint: fp, datasetFingerprint: ds.fingerprint });
   }
@@ -384,4 +390,3 @@ export class WorkerClient {
     return this.trainer;
   }
 }
-

@@ -30,7 +30,8 @@ export function judgeRefusal(msg: RejectMsg, url: string, helloSent: boolean): V
   if (msg.code !== 'ERR_AUTH_FAILED') return { kind: 'permanent', reason: `rejected by coordinator: ${said}` };
   return {
     kind: 'permanent',
-    reason: `the coordinator at ${url} refused our token (ERR_AUTH_FAILED): this worker's token is not the coordinator's; pass the coordinator's --token, --token-file or DTRAIN_TOKEN`,
+    reason: `the coordinator at ${url} refused our token (ERR_AUTH_FAILED): this worker's token is not the coordinator's; `
+      + 'pass the coordinator\'s --token, --token-file or DTRAIN_TOKEN',
   };
 }
 
@@ -100,7 +101,8 @@ export class CloseReporter {
     }
     const why = reason.startsWith('TLS:') ? reason
       : /WS_ERR_/.test(reason) ? `the coordinator broke the WebSocket protocol (${reason})`
-        : code === 1006 ? `no coordinator at ${this.url} (${reason || 'connection failed'})` : `the coordinator refused the connection (${code} ${reason || 'no reason'})`;
+        : code === 1006 ? `no coordinator at ${this.url} (${reason || 'connection failed'})`
+          : `the coordinator refused the connection (${code} ${reason || 'no reason'})`;
     const now = Date.now();
     if (why !== this.lastRefusal) {
       this.warn(`${why}; retrying (every ${RECONNECT_MAX_MS / 1000} s at most)`);

@@ -127,7 +127,8 @@ export function checkPort(port: number, flag = '--port'): number {
 /** A duration in seconds from a flag: a finite number >= 0. */
 export function checkSeconds(seconds: number, flag: string): number {
   if (!Number.isFinite(seconds) || seconds < 0) {
-    throw new TrainerError('ERR_BAD_CONFIG', Number.isNaN(seconds) ? `${flag} is not a number` : `${flag} ${seconds} is not a duration`, { hint: `give seconds >= 0, e.g. ${flag} 600` });
+    const what = Number.isNaN(seconds) ? `${flag} is not a number` : `${flag} ${seconds} is not a duration`;
+    throw new TrainerError('ERR_BAD_CONFIG', what, { hint: `give seconds >= 0, e.g. ${flag} 600` });
   }
   return seconds;
 }
@@ -141,7 +142,9 @@ export function checkConnect(url: string, flag = '--connect'): string {
   } catch {
     throw new TrainerError('ERR_BAD_CONFIG', `${flag} "${url}" is not a valid address (host or port malformed)`, hint);
   }
-  if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') throw new TrainerError('ERR_BAD_CONFIG', `${flag} "${url}" is not a ws:// or wss:// address`, hint);
+  if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') {
+    throw new TrainerError('ERR_BAD_CONFIG', `${flag} "${url}" is not a ws:// or wss:// address`, hint);
+  }
   if (!parsed.hostname) throw new TrainerError('ERR_BAD_CONFIG', `${flag} "${url}" names no host`, hint);
   if (parsed.port === '0') throw new TrainerError('ERR_BAD_CONFIG', `${flag} "${url}": port 0 is not a port to connect to`, hint);
   return url;

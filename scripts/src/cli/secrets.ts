@@ -56,10 +56,14 @@ export function clientTlsOptions<T>(y: Argv<T>) {
 /** The PEM files must make a TLS context (parse, and the key must be the certificate's), else bad config naming the flags. */
 function checkPem<T extends { cert?: Buffer; key?: Buffer; ca?: Buffer }>(pem: T, flags: string): T {
   try {
-    for (const [what, buf] of Object.entries(pem)) if (!(buf as Buffer).includes('-----BEGIN ')) throw new Error(`the ${what} file holds no PEM block (-----BEGIN ...)`);
+    for (const [what, buf] of Object.entries(pem)) {
+      if (!(buf as Buffer).includes('-----BEGIN ')) throw new Error(`the ${what} file holds no PEM block (-----BEGIN ...)`);
+    }
     createSecureContext(pem);
   } catch (e) {
-    throw new TrainerError('ERR_BAD_CONFIG', `${flags}: ${(e as Error).message}`, { hint: 'give PEM files: a certificate (chain), the private key that belongs to it, and a CA certificate' });
+    throw new TrainerError('ERR_BAD_CONFIG', `${flags}: ${(e as Error).message}`, {
+      hint: 'give PEM files: a certificate (chain), the private key that belongs to it, and a CA certificate',
+    });
   }
   return pem;
 }
@@ -67,8 +71,12 @@ function checkPem<T extends { cert?: Buffer; key?: Buffer; ca?: Buffer }>(pem: T
 export function serverTls(a: { tlsCert?: string | undefined; tlsKey?: string | undefined; tlsClientCa?: string | undefined }): ServerTls | undefined {
   if (!a.tlsCert && !a.tlsKey) return undefined;
   if (!a.tlsCert || !a.tlsKey) throw new TrainerError('ERR_BAD_CONFIG', '--tls-cert and --tls-key go together', { hint: 'give both, or neither for plain ws://' });
-  const tls = { cert: readFor('--tls-cert', a.tlsCert), key: readFor('--tls-key', a.tlsKey), ...(a.tlsClientCa ? { clientCa: readFor('--tls-client-ca', a.tlsClientCa) } : {}) };
-  checkPem({ cert: tls.cert, key: tls.key, ...(tls.clientCa ? { ca: tls.clientCa } : {}) }, `--tls-cert ${a.tlsCert} / --tls-key ${a.tlsKey}${a.tlsClientCa ? ` / --tls-client-ca ${a.tlsClientCa}` : ''}`);
+  const tls = {
+    cert: readFor('--tls-cert', a.tlsCert), key: readFor('--tls-key', a.tlsKey),
+    ...(a.tlsClientCa ? { clientCa: readFor('--tls-client-ca', a.tlsClientCa) } : {}),
+  };
+  const flags = `--tls-cert ${a.tlsCert} / --tls-key ${a.tlsKey}${a.tlsClientCa ? ` / --tls-client-ca ${a.tlsClientCa}` : ''}`;
+  checkPem({ cert: tls.cert, key: tls.key, ...(tls.clientCa ? { ca: tls.clientCa } : {}) }, flags);
   return tls;
 }
 

@@ -18,7 +18,9 @@ function workerOptions<T>(y: Argv<T>) {
     .option('name', { type: 'string', describe: 'name in logs and metrics (default: host-pid)' })
     .option('gpu', { type: 'number', describe: 'GPU index for this worker (sets CUDA_VISIBLE_DEVICES)' })
     .option('give-up', { type: 'number', default: 0, describe: 'exit after this many seconds without a coordinator (0: keep retrying)' })
-    .option('max-shard', { type: 'number', default: MAX_SHARD_SAMPLES, describe: 'the most samples this worker computes in one assignment (what its memory holds); larger ones are refused' })
+    .option('max-shard', {
+      type: 'number', default: MAX_SHARD_SAMPLES, describe: 'the most samples this worker computes in one assignment (what its memory holds); larger ones are refused',
+    })
     .option('quiet', { type: 'boolean', default: false, describe: 'log only problems' })
     .option('data-dir', { type: 'string', describe: 'cifar10: directory with the binary files (default: the cache; fetched on first use)' })
     .option('exit-with-stdin', { type: 'boolean', default: false, hidden: true, describe: 'stop when stdin closes (workers started over ssh: no orphan when the launcher goes)' })
@@ -27,7 +29,9 @@ function workerOptions<T>(y: Argv<T>) {
     .check((a) => {
       checkConnect(a.connect);
       checkSeconds(a.giveUp as number, '--give-up');
-      if (!Number.isInteger(a.maxShard) || (a.maxShard as number) < 1) throw new TrainerError('ERR_BAD_CONFIG', `--max-shard ${String(a.maxShard)} must be a whole number >= 1`, { hint: `e.g. --max-shard ${MAX_SHARD_SAMPLES}` });
+      if (!Number.isInteger(a.maxShard) || (a.maxShard as number) < 1) {
+        throw new TrainerError('ERR_BAD_CONFIG', `--max-shard ${String(a.maxShard)} must be a whole number >= 1`, { hint: `e.g. --max-shard ${MAX_SHARD_SAMPLES}` });
+      }
       if (a.gpu !== undefined && (!Number.isInteger(a.gpu) || a.gpu < 0)) {
         throw new TrainerError('ERR_BAD_CONFIG', `--gpu ${a.gpu} must be a GPU index >= 0`, { hint: 'use e.g. --gpu 0' });
       }
