@@ -2,7 +2,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeUnchecked, PROTOCOL_VERSION, type HelloMsg } from '@dtrain/common';
-import { CoordinatorServer } from '@dtrain/coordinator';
+import { CoordinatorServer, type RunWelcome } from '@dtrain/coordinator';
 import { connect, type Socket } from 'node:net';
 import WebSocket from 'ws';
 import { CoordinatorLink } from '@dtrain/worker/link';
@@ -10,13 +10,15 @@ import { CoordinatorLink } from '@dtrain/worker/link';
 const TOKEN = 's3cret';
 let server: CoordinatorServer;
 let url = '';
+const RUN: RunWelcome = {
+  runId: 'r', model: 'tiny-cnn', modelFingerprint: 'mfp', manifest: [{ name: 'w', shape: [4], offset: 0, length: 4 }],
+  dataset: { name: 'synthetic', trainSize: 10, testSize: 10, seed: 1, valFraction: 0, normalize: false, augment: false }, datasetFingerprint: 'dfp', maxShard: 256,
+};
+const RUN_CONTEXT = { paramCount: 4, trainSize: 10, evalSize: 10 };
 
 before(async () => {
   server = new CoordinatorServer({ host: '127.0.0.1', port: 0, token: TOKEN, maxParams: 4, log: () => undefined });
-  server.setRun({
-    runId: 'r', model: 'tiny-cnn', modelFingerprint: 'mfp', manifest: [{ name: 'w', shape: [4], offset: 0, length: 4 }],
-    dataset: { name: 'synthetic', trainSize: 10, testSize: 10, seed: 1, valFraction: 0, normalize: false, augment: false }, datasetFingerprint: 'dfp', maxShard: 256,
-  }, { paramCount: 4, trainSize: 10, evalSize: 10 });
+  server.setRun(RUN, RUN_CONTEXT);
   url = `ws://127.0.0.1:${await server.listen()}`;
 });
 
@@ -149,10 +151,7 @@ test('closing the server closes idle and half-open sockets at once: none keeps a
 test('nothing a stranger sends reaches the log verbatim: a "fail" before the hello closes the connection unprinted; after it, its text is escaped', async () => {
   const lines: string[] = [];
   const s = new CoordinatorServer({ host: '127.0.0.1', port: 0, token: TOKEN, maxParams: 4, log: (l) => lines.push(l) });
-  s.setRun({
-    runId: 'r', model: 'tiny-cnn', modelFingerprint: 'mfp', manifest: [{ name: 'w', shape: [4], offset: 0, length: 4 }],
-    dataset: { name: 'synthetic', trainSize: 10, testSize: 10, seed: 1, valFraction: 0, normalize: false, augment: false }, datasetFingerprint: 'dfp', maxShard: 256,
-  }, { paramCount: 4, trainSize: 10, evalSize: 10 });
+  s.setRun(RUN, RUN_CONTEXT);
   const u = `ws://127.0.0.1:${await s.listen()}`;
   const fake = '\x1b[32mrun completed\r';
   const stranger = await CoordinatorLink.open(u);

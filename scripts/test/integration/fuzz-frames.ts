@@ -2,7 +2,9 @@
 // mutated and truncated valid frames, non-finite tensors, prototype keys, deep nesting, lying tensor
 // prefixes, multi-byte strings past the close-reason limit. Never an intact valid frame.
 
-import { encode, encodeUnchecked, PROTOCOL_VERSION, Rng, type CoordinatorMsg, type WorkerMsg } from '@dtrain/common';
+import {
+  buildManifest, encode, encodeUnchecked, getModelSpec, modelFingerprint, PROTOCOL_VERSION, Rng, type CoordinatorMsg, type WelcomeMsg, type WorkerMsg,
+} from '@dtrain/common';
 
 export type Frame = Uint8Array | string;
 
@@ -62,6 +64,15 @@ export function coordinatorTemplates(paramCount: number): Uint8Array[] {
     { kind: 'evaluate', evalId: 1, split: 'test', shardId: 0, indices: Uint32Array.from([1, 2]) },
   ];
   return msgs.map((m) => encode(m));
+}
+
+/** A valid welcome to a run of the tiny CNN on 64 generated images (what a fake coordinator offers before its hostile frames). */
+export function tinyWelcome(): WelcomeMsg {
+  const spec = getModelSpec('tiny-cnn');
+  return {
+    kind: 'welcome', workerId: 1, runId: 'r', model: 'tiny-cnn', modelFingerprint: modelFingerprint(spec), manifest: buildManifest(spec),
+    dataset: { name: 'synthetic', trainSize: 64, testSize: 8, seed: 1, valFraction: 0, normalize: false, augment: false }, datasetFingerprint: 'x', maxShard: 256,
+  };
 }
 
 /** One hostile frame of a random kind; `templates` are the valid frames it mutates. */

@@ -7,12 +7,12 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
-  buildManifest, encode, getModelSpec, MAX_HANDSHAKE_BYTES, modelFingerprint, paramCount, PROTOCOL_VERSION, Rng,
+  buildManifest, encode, getModelSpec, MAX_HANDSHAKE_BYTES, paramCount, PROTOCOL_VERSION, Rng,
 } from '@dtrain/common';
 import { readCheckpoint, readMetrics } from '@dtrain/coordinator';
 import { WorkerClient } from '@dtrain/worker';
 import { CoordinatorLink } from '@dtrain/worker/link';
-import { coordinatorTemplates, hostileFrame, workerTemplates, type Frame } from './fuzz-frames.js';
+import { coordinatorTemplates, hostileFrame, tinyWelcome, workerTemplates, type Frame } from './fuzz-frames.js';
 import { startRun, testBackend, testConfig, worker } from './harness.js';
 
 const TOKEN = 'fuzz-token';
@@ -134,7 +134,6 @@ async function hostileCoordinator(framesPerConn: number, conns: number): Promise
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise((r) => wss.once('listening', r));
   const rng = new Rng(7);
-  const spec = getModelSpec('tiny-cnn');
   const templates = coordinatorTemplates(TINY_PARAMS);
   let sent = 0;
   let served = 0;
@@ -148,10 +147,7 @@ async function hostileCoordinator(framesPerConn: number, conns: number): Promise
     if (served % 2 === 0) return burst(ws);
     ws.send(encode({ kind: 'challenge', protocol: PROTOCOL_VERSION, nonce: 'n', auth: false }));
     ws.once('message', () => {
-      ws.send(encode({
-        kind: 'welcome', workerId: 1, runId: 'r', model: 'tiny-cnn', modelFingerprint: modelFingerprint(spec), manifest: buildManifest(spec),
-        dataset: { name: 'synthetic', trainSize: 64, testSize: 8, seed: 1, valFraction: 0, normalize: false, augment: false }, datasetFingerprint: 'x', maxShard: 256,
-      }));
+      ws.send(encode(tinyWelcome()));
       ws.once('message', () => burst(ws)); // after the worker's ready
     });
   });

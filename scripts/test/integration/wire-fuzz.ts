@@ -3,7 +3,8 @@
 // worker's dial with broken upgrades and broken framing in every handshake state, then, once its budget is
 // spent, hands the worker's connections to a real coordinator (a TCP proxy) so the worker must still train.
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { buildManifest, encode, getModelSpec, modelFingerprint, PROTOCOL_VERSION, Rng, type CoordinatorMsg } from '@dtrain/common';
+import { encode, PROTOCOL_VERSION, Rng } from '@dtrain/common';
+import { tinyWelcome } from './fuzz-frames.js';
 import { acceptKey, dialRaw, FrameReader, handshake, nextFrame, OP, upgradeRequest, wsFrame, type RawConn } from './raw-ws.js';
 import { brokenUpgrade, hostileBurst, type Hostile } from './wire-frames.js';
 
@@ -15,6 +16,12 @@ export interface FuzzCount {
 }
 
 const newCount = (): FuzzCount => ({ frames: 0, connections: 0, states: {} });
+
+/** One more connection that reached `state`. */
+function tally(count: FuzzCount, state: string): void {
+  count.states[state] = (count.states[state] ?? 0) + 1;
+  count.connections++;
+}
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Send a burst on a connection, whole or in pieces, then end it one of three ways. */
@@ -56,7 +63,7 @@ async function lane(o: ServerFuzz, i: number, count: FuzzCount, quota: () => boo
   const localAddress = `127.0.${1 + (o.seed % 200)}.${10 + i}`;
   const dial = (): Promise<RawConn> => dialRaw(o.port, { localAddress });
   const burst = (): Hostile => hostileBurst(rng, 'client', o.maxPayload);
-  const seen = (state: string): void => void ((count.states[state] = (count.states[state] ?? 0) + 1), count.connections++);
+  const seen = (state: string): void => tally(count, state);
   const sleepers: Promise<void>[] = [];
   while (quota()) {
     const scenario = rng.int(8);
@@ -122,14 +129,7 @@ export interface HostileCoordinator {
 
 const CHALLENGE = (): Buffer => wsFrame({ opcode: OP.binary, mask: false, payload: encode({ kind: 'challenge', protocol: PROTOCOL_VERSION, nonce: 'n'.repeat(48), auth: false }) });
 
-function welcomeFrame(): Buffer {
-  const spec = getModelSpec('tiny-cnn');
-  const msg: CoordinatorMsg = {
-    kind: 'welcome', workerId: 1, runId: 'hostile', model: 'tiny-cnn', modelFingerprint: modelFingerprint(spec), manifest: buildManifest(spec),
-    dataset: { name: 'synthetic', trainSize: 64, testSize: 8, seed: 1, valFraction: 0, normalize: false, augment: false }, datasetFingerprint: 'x', maxShard: 256,
-  };
-  return wsFrame({ opcode: OP.binary, mask: false, payload: encode(msg) });
-}
+const welcomeFrame = (): Buffer => wsFrame({ opcode: OP.binary, mask: false, payload: encode(tinyWelcome()) });
 
 /** Wait for the next binary frame from the worker (its hello or ready). */
 async function heard(reader: FrameReader, sock: Socket, ms = 3000): Promise<boolean> {
@@ -156,7 +156,7 @@ const BROKEN_RESPONSES = (key: string): string[] => [
 /** Serve one worker's dial as a hostile coordinator (or, once spent, as a pipe to the real one). */
 async function serveHostile(sock: Socket, request: Buffer, rng: Rng, count: FuzzCount): Promise<void> {
   const key = /Sec-WebSocket-Key: (\S+)/i.exec(request.toString('latin1'))?.[1] ?? '';
-  const seen = (state: string): void => void ((count.states[state] = (count.states[state] ?? 0) + 1), count.connections++);
+  const seen = (state: string): void => tally(count, state);
   const scenario = rng.int(6);
   if (scenario === 0) {
     seen('broken upgrade response');
