@@ -58,10 +58,10 @@ async function mitm(target: string, t: Tamper): Promise<{ url: string; sawPlain:
 }
 
 /** A run with one direct worker and one behind the relay; resolves with what the coordinator logged. */
-async function throughRelay(t: Tamper, steps = 6) {
+async function throughRelay(t: Tamper, steps = 6, minWorkers = 1) {
   const logs: string[] = [];
   const run = await openSoloRun({
-    config: testConfig({ maxSteps: steps, workers: 2, minWorkers: 1, stepTimeoutMs: 30_000 }), host: '127.0.0.1', port: 0, token: TOKEN, out: tempDir('relay'), waitTimeoutMs: 20_000,
+    config: testConfig({ maxSteps: steps, workers: 2, minWorkers, stepTimeoutMs: 30_000 }), host: '127.0.0.1', port: 0, token: TOKEN, out: tempDir('relay'), waitTimeoutMs: 20_000,
     log: (l) => logs.push(l),
   });
   const relay = await mitm(`ws://127.0.0.1:${run.port}`, t);
@@ -116,7 +116,9 @@ test('a dropped gradient is noticed in milliseconds (the sender\'s count in its 
 
 test('a dropped weights frame is noticed by the worker in milliseconds; it reconnects and the run completes', async () => {
   let dropped = false;
-  const r = await throughRelay({ down: (d) => (!dropped && d.length > 10_000 ? ((dropped = true), null) : d) }, 40);
+  // minWorkers 2: the run waits for the relayed worker to come back (on a loaded machine the direct worker alone
+  // could otherwise finish every step before the rejoin, and the test would prove nothing about it).
+  const r = await throughRelay({ down: (d) => (!dropped && d.length > 10_000 ? ((dropped = true), null) : d) }, 10, 2);
   assert.equal(r.summary.status, 'completed', r.summary.error);
   assert.ok(dropped);
   assert.ok(r.logs.some((l) => /relayed@.* reported ERR_AUTH_FAILED: 1 sealed frame\(s\) from the coordinator were lost on the way/.test(l)), r.logs.join('\n'));
