@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The dtrain command (package bin; `node scripts/dist/src/cli.js`): see cli/main.ts.
 
-import { installLastResort } from './cli/last-resort.js';
+import { installLastResort } from './console/last-resort.js';
 import { fail, main } from './cli/main.js';
 
 installLastResort(process.argv[2] ?? '');

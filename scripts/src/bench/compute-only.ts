@@ -5,7 +5,7 @@
 // workers in a synchronous step also wait, so they contend less than two processes that never pause.
 
 import { spawn } from 'node:child_process';
-import { CLI_PATH as CLI } from '../cli/path.js';
+import { CLI_PATH as CLI } from '../processes/path.js';
 
 
 export interface ComputeOnly {

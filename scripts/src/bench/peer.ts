@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { median, TrainerError } from '@dtrain/common';
-import { CLI_PATH as CLI } from '../cli/path.js';
+import { CLI_PATH as CLI } from '../processes/path.js';
 
 export interface PeerArgs { peerDir: string; python: string; reps: number; steps: number; backend: string }
 

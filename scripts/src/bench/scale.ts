@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { buildManifest, getModelSpec, median, paramCount, TrainerError, type GradWire, type TrainConfig } from '@dtrain/common';
 import { NetHarness, rateBits } from './netns.js';
 import { openSoloRun, type StepRecord } from '@dtrain/coordinator';
-import { CLI_PATH as CLI } from '../cli/path.js';
-import { allExited } from '../cli/children.js';
+import { CLI_PATH as CLI } from '../processes/path.js';
+import { allExited } from '../processes/children.js';
 import { syntheticCacheDir } from '../data/fetch.js';
 
 export interface ScalePoint {

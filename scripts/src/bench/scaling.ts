@@ -5,11 +5,11 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI_PATH as CLI } from '../cli/path.js';
-import { allExited } from '../cli/children.js';
+import { CLI_PATH as CLI } from '../processes/path.js';
+import { allExited } from '../processes/children.js';
 import { median } from '@dtrain/common';
 import { openSoloRun, type StepRecord } from '@dtrain/coordinator';
-import { toTrainConfig, type TrainInput } from '../cli/options.js';
+import { toTrainConfig, type TrainInput } from '../options/options.js';
 import { syntheticCacheDir } from '../data/fetch.js';
 import { measureComputeOnly, type ComputeOnly } from './compute-only.js';
 

@@ -9,10 +9,10 @@ import { runEchoWorker } from '../bench/echo-worker.js';
 import { benchExchange } from '../bench/exchange.js';
 import { benchScaling } from '../bench/scaling.js';
 import { benchScale, machine } from '../bench/scale.js';
-import { writeScaleReport } from '../bench/scale-report.js';
+import { writeScaleReport } from '../report/scale-report.js';
 import { benchPeer } from '../bench/peer.js';
 import { choiceList, numbers } from '../experiment/plans.js';
-import { backendOption, resolveToken, trainOptions } from './options.js';
+import { backendOption, resolveToken, trainOptions } from '../options/options.js';
 
 const BENCHES = ['compute', 'exchange', 'scaling', 'scale', 'scale-report', 'peer', 'echo-worker'] as const;
 

@@ -5,15 +5,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { hostname } from 'node:os';
 import type { Argv } from 'yargs';
-import { checkPort, checkSeconds, backendOption, listenOptions, resolveToken, schedOption, serveOptions } from './options.js';
-import type { OptionsOf } from './options.js';
+import { checkPort, checkSeconds, backendOption, listenOptions, resolveToken, schedOption, serveOptions } from '../options/options.js';
+import type { OptionsOf } from '../options/options.js';
 import { exitCodeFor, prepareCifar, startCoordinator } from './coordinator.js';
 import { runWorkerCommand } from './worker.js';
 import { spawnWorker } from './launch.js';
-import { allExited } from './children.js';
+import { allExited } from '../processes/children.js';
 import { resolveCluster, type ClusterPlan } from '../cluster/resolve.js';
-import { givenOptions } from './resume-options.js';
-import { CLI_PATH as CLI } from './path.js';
+import { givenOptions } from '../options/resume-options.js';
+import { CLI_PATH as CLI } from '../processes/path.js';
 
 function clusterOptions<T>(y: Argv<T>) {
   return schedOption(backendOption(listenOptions(serveOptions(y), 'rank 0 listens on this address'), 'workers'), 'workers\'')

@@ -2,18 +2,18 @@
 // Also the start of `launch` (startCoordinator) and where CIFAR-10 is prepared for a run.
 
 import { clearRunDir, defaultRunDir, listCheckpoints, openSoloRun, readCheckpoint, readMetrics, type Coordinator, type RunSummary, type ServerTls } from '@dtrain/coordinator';
-import { serverTls } from './secrets.js';
+import { serverTls } from '../options/secrets.js';
 import { existsSync, readFileSync } from 'node:fs';
-import { givenOptions, resumeOverrides } from './resume-options.js';
+import { givenOptions, resumeOverrides } from '../options/resume-options.js';
 import { join } from 'node:path';
 import { TrainerError, validateConfig, type TrainConfig } from '@dtrain/common';
 import { defaultCifarDir, fetchCifar10, syntheticCacheDir } from '../data/fetch.js';
 import type { Argv } from 'yargs';
-import { checkPort, checkSeconds, listenOptions, resolveToken, serveOptions, toTrainConfig, type TrainInput } from './options.js';
-import { attachProgress, describeRun, summaryLines } from './progress.js';
-import { onInterrupt } from './interrupt.js';
-import { saveOnCrash } from './last-resort.js';
-import { writeRunReport } from '../experiment/report.js';
+import { checkPort, checkSeconds, listenOptions, resolveToken, serveOptions, toTrainConfig, type TrainInput } from '../options/options.js';
+import { attachProgress, describeRun, summaryLines } from '../console/progress.js';
+import { onInterrupt } from '../console/interrupt.js';
+import { saveOnCrash } from '../console/last-resort.js';
+import { writeRunReport } from '../report/run-report.js';
 
 export type CoordinatorArgs = TrainInput & { host: string; port: number; token: string | undefined; tls?: ServerTls | undefined };
 

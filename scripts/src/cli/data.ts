@@ -1,7 +1,7 @@
 // `dtrain data fetch cifar10`: download and verify a dataset into the cache (or --dir).
 
 import type { Argv } from 'yargs';
-import { ignoredTokenOptions } from './options.js';
+import { ignoredTokenOptions } from '../options/options.js';
 import { defaultCifarDir, fetchCifar10 } from '../data/fetch.js';
 
 export function dataCommand(y: Argv): Argv {

@@ -6,7 +6,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import type { Argv } from 'yargs';
-import { ignoredTokenOptions } from './options.js';
+import { ignoredTokenOptions } from '../options/options.js';
 import { median } from '@dtrain/common';
 import { applySchedPolicy, benchCompute, selectBackend, tfjsVersions, tryNative } from '@dtrain/worker';
 

@@ -8,23 +8,23 @@ import { join } from 'node:path';
 import type { Argv } from 'yargs';
 import { DATASET_NAMES, TrainerError, validateConfig } from '@dtrain/common';
 import { benchCompute, selectBackend, type BackendChoice } from '@dtrain/worker';
-import { serverTls } from './secrets.js';
+import { serverTls } from '../options/secrets.js';
 import { makeDir } from '@dtrain/common/files';
 import { defaultRunDir, readMetrics, type Coordinator } from '@dtrain/coordinator';
 import { keptAfterCrash, prepareCifar } from './coordinator.js';
 import { runPlan, type PlannedRun, type RunOutcome } from '../experiment/run-plan.js';
 import { spawnWorker } from './launch.js';
-import { checkPort, checkSeconds, poolOptions, resolveToken, toTrainConfig } from './options.js';
-import type { OptionsOf } from './options.js';
-import { attachProgress } from './progress.js';
-import { onInterrupt } from './interrupt.js';
-import { saveOnCrash } from './last-resort.js';
+import { checkPort, checkSeconds, poolOptions, resolveToken, toTrainConfig } from '../options/options.js';
+import type { OptionsOf } from '../options/options.js';
+import { attachProgress } from '../console/progress.js';
+import { onInterrupt } from '../console/interrupt.js';
+import { saveOnCrash } from '../console/last-resort.js';
 import {
   choiceList, lrGrid, LR_SCALINGS, withEvalsPerEpoch, MOMENTUM_FORMS, momentumPlan, numbers, SCHEDULES, SWEEP_OPTIMIZERS, sweepPlan, type SweepAxes,
 } from '../experiment/plans.js';
-import { toCsv, writeRunReport } from '../experiment/report.js';
-import { writeSweepReport } from '../experiment/sweep-report.js';
-import { compareRows, writeCompareReport, type ComparedRun } from '../experiment/compare-report.js';
+import { toCsv, writeRunReport } from '../report/run-report.js';
+import { writeSweepReport } from '../report/sweep-report.js';
+import { compareRows, writeCompareReport, type ComparedRun } from '../report/compare-report.js';
 import { aggregateSeeds, bestPerBatch } from '../experiment/best.js';
 import { writeFileSync } from 'node:fs';
 

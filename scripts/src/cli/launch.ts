@@ -5,18 +5,18 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { CLI_PATH as CLI } from './path.js';
-import { allExited } from './children.js';
+import { CLI_PATH as CLI } from '../processes/path.js';
+import { allExited } from '../processes/children.js';
 import { createInterface } from 'node:readline';
 import { TrainerError } from '@dtrain/common';
 import type { Argv } from 'yargs';
 import { exitCodeFor, prepareCifar, startCoordinator } from './coordinator.js';
-import { backendOption, checkPort, resolveToken, schedOption, serveOptions } from './options.js';
+import { backendOption, checkPort, resolveToken, schedOption, serveOptions } from '../options/options.js';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseHostfile, type HostSlots } from '../cluster/hostfile.js';
 import { spawnRemoteWorker } from '../cluster/ssh.js';
-import type { OptionsOf } from './options.js';
+import type { OptionsOf } from '../options/options.js';
 
 function launchOptions<T>(y: Argv<T>) {
   return schedOption(backendOption(serveOptions(y), 'the workers'), 'workers\'')

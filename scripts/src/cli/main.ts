@@ -8,7 +8,7 @@ import type yargsType from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { parse as parseYaml } from 'yaml';
 import { isTrainerError, TrainerError } from '@dtrain/common';
-import { givenOptions, kebab } from './resume-options.js';
+import { givenOptions, kebab } from '../options/resume-options.js';
 import { benchCommand } from './bench.js';
 import { clusterCommand } from './cluster.js';
 import { coordinatorCommand } from './coordinator.js';

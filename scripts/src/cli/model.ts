@@ -3,7 +3,7 @@
 
 import type { Argv } from 'yargs';
 import { TrainerError } from '@dtrain/common';
-import { backendOption, ignoredTokenOptions } from './options.js';
+import { backendOption, ignoredTokenOptions } from '../options/options.js';
 import { prepareCifar } from './coordinator.js';
 import { readImages } from '../model/images.js';
 import { evaluateTrained, exportTfjs, openTrained, predictTrained, trainedDataset } from '../model/trained.js';

@@ -6,7 +6,7 @@ import type { Argv } from 'yargs';
 import { TrainerError } from '@dtrain/common';
 import { Relay } from '../cluster/relay.js';
 import { spawnWorker } from './launch.js';
-import { backendOption, checkConnect, checkPort, checkSeconds, resolveToken, schedOption, tokenOption } from './options.js';
+import { backendOption, checkConnect, checkPort, checkSeconds, resolveToken, schedOption, tokenOption } from '../options/options.js';
 import { STEP_TIMEOUT_MS } from '@dtrain/common';
 
 function relayOptions<T>(y: Argv<T>) {

@@ -6,11 +6,11 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { TrainerError } from '@dtrain/common';
 import { isOutcome, readMetrics, readSummary } from '@dtrain/coordinator';
-import { writeCompareReport, type ComparedRun } from '../experiment/compare-report.js';
-import { writeRunReport } from '../experiment/report.js';
-import { writeSweepReport } from '../experiment/sweep-report.js';
+import { writeCompareReport, type ComparedRun } from '../report/compare-report.js';
+import { writeRunReport } from '../report/run-report.js';
+import { writeSweepReport } from '../report/sweep-report.js';
 import { lateNoiseScale, toTarget, type RunOutcome } from '../experiment/run-plan.js';
-import { ignoredTokenOptions } from './options.js';
+import { ignoredTokenOptions } from '../options/options.js';
 
 function reportOptions<T>(y: Argv<T>) {
   return ignoredTokenOptions(y)

@@ -5,7 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readMetrics } from '@dtrain/coordinator';
-import { CLI_PATH } from '../../src/cli/path.js';
+import { CLI_PATH } from '../../src/processes/path.js';
 import { tempDir } from '../integration/harness.js';
 
 process.env['DTRAIN_CACHE'] = tempDir('cache');

@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { didYouMean, editDistance, readConfigFile } from '../../src/cli/main.js';
-import { CLI_PATH } from '../../src/cli/path.js';
+import { CLI_PATH } from '../../src/processes/path.js';
 
 const dtrain = (args: string[]) => spawnSync(process.execPath, [CLI_PATH, ...args], { encoding: 'utf8', timeout: 20_000 });
 

@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { CLI_PATH } from '../../src/cli/path.js';
+import { CLI_PATH } from '../../src/processes/path.js';
 import { tempDir } from '../integration/harness.js';
 
 process.env['DTRAIN_CACHE'] = tempDir('cache');

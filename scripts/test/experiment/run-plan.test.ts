@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { MetricRecord } from '@dtrain/coordinator';
 import { resumable, runPlan, toTarget } from '../../src/experiment/run-plan.js';
 import { lrGrid, momentumPlan, sweepPlan } from '../../src/experiment/plans.js';
-import { writeSweepReport } from '../../src/experiment/sweep-report.js';
+import { writeSweepReport } from '../../src/report/sweep-report.js';
 import { startRun, tempDir, testConfig, train, worker } from '../integration/harness.js';
 
 test('the momentum plan has plain SGD and each (form, mu), named clearly', () => {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI_PATH as CLI } from '../../src/cli/path.js';
+import { CLI_PATH as CLI } from '../../src/processes/path.js';
 import { tryNative } from '@dtrain/worker';
 import { tempDir } from './harness.js';
 

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readMetrics } from '@dtrain/coordinator';
-import { CLI_PATH } from '../../src/cli/path.js';
+import { CLI_PATH } from '../../src/processes/path.js';
 
 function rank(procid: number, localid: number, nodeid: number, port: number, out: string): Promise<{ code: number | null; stderr: string }> {
   const env = {

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { CLI_PATH as CLI } from '../../src/cli/path.js';
+import { CLI_PATH as CLI } from '../../src/processes/path.js';
 import { epochOrder, planBatch, trainSplitSize, type AssignMsg, type CoordinatorMsg } from '@dtrain/common';
 import { CoordinatorLink } from '@dtrain/worker/link';
 import type { StepRecord } from '@dtrain/coordinator';

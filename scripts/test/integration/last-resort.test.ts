@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readCheckpoint } from '@dtrain/coordinator';
-import { CLI_PATH as CLI } from '../../src/cli/path.js';
+import { CLI_PATH as CLI } from '../../src/processes/path.js';
 import { tempDir } from './harness.js';
 
 process.env['DTRAIN_CACHE'] = tempDir('cache');

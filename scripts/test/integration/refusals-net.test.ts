@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { CoordinatorServer } from '@dtrain/coordinator';
-import { CLI_PATH as CLI } from '../../src/cli/path.js';
+import { CLI_PATH as CLI } from '../../src/processes/path.js';
 import { startRun, testConfig } from './harness.js';
 
 /** A real `dtrain worker` process (asynchronously: the coordinator runs in this process). */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TrainerError } from '@dtrain/common';
-import { givenOptions, resumeOverrides } from '../../src/cli/resume-options.js';
+import { givenOptions, resumeOverrides } from '../../src/options/resume-options.js';
 import { testConfig } from '../integration/harness.js';
 
 test('given options: flags (with values, =, --no-), DTRAIN_* variables, --config keys', () => {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { allExited, exited } from '../../src/cli/children.js';
+import { allExited, exited } from '../../src/processes/children.js';
 
 test('waiting for children: at once when already gone, true when all exit, false at the timeout', async () => {
   const quick = spawn(process.execPath, ['-e', '']);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readScaleResults, scaleCharts, scaleTable, writeScaleReport } from '../../src/bench/scale-report.js';
+import { readScaleResults, scaleCharts, scaleTable, writeScaleReport } from '../../src/report/scale-report.js';
 import { tempDir } from '../integration/harness.js';
 
 const point = (where: string, workers: number, flat: number | null) => ({

@@ -6,10 +6,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { logTicks, writeRunReport } from '../../src/experiment/report.js';
-import { writeSweepReport } from '../../src/experiment/sweep-report.js';
-import { writeCompareReport } from '../../src/experiment/compare-report.js';
-import { fixtureSweep, runRecords, summary } from './fixtures.js';
+import { logTicks, writeRunReport } from '../../src/report/run-report.js';
+import { writeSweepReport } from '../../src/report/sweep-report.js';
+import { writeCompareReport } from '../../src/report/compare-report.js';
+import { fixtureSweep, runRecords, summary } from '../experiment/fixtures.js';
 
 function chromium(): string {
   if (process.env['CHROMIUM_PATH']) return process.env['CHROMIUM_PATH'];

@@ -8,9 +8,9 @@
 import { writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { median } from '@dtrain/common';
-import { aggregateSeeds, bestPerBatch, optimizerKey, type Best } from './best.js';
-import { htmlPage, htmlTable, toCsv, type ChartSpec, type Point, type Series } from './report.js';
-import type { RunOutcome } from './run-plan.js';
+import { aggregateSeeds, bestPerBatch, optimizerKey, type Best } from '../experiment/best.js';
+import { htmlPage, htmlTable, toCsv, type ChartSpec, type Point, type Series } from './run-report.js';
+import type { RunOutcome } from '../experiment/run-plan.js';
 
 const sorted = (xs: Iterable<number>): number[] => [...new Set(xs)].sort((a, b) => a - b);
 

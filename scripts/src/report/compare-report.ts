@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import type { EvalRecord, MetricRecord, RunSummary, StepRecord } from '@dtrain/coordinator';
-import { htmlPage, htmlTable, type ChartSpec } from './report.js';
+import { htmlPage, htmlTable, type ChartSpec } from './run-report.js';
 
 export interface ComparedRun {
   name: string;

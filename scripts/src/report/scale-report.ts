@@ -4,8 +4,8 @@
 
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { htmlPage, htmlTable, type ChartSpec, type Series } from '../experiment/report.js';
-import type { ScalePoint } from './scale.js';
+import { htmlPage, htmlTable, type ChartSpec, type Series } from './run-report.js';
+import type { ScalePoint } from '../bench/scale.js';
 
 type Row = ScalePoint & { where: string };
 

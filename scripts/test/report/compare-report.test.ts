@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compareCharts, compareRows } from '../../src/experiment/compare-report.js';
-import { chartConfig, MAX_POINTS, runCharts, stepSeries } from '../../src/experiment/report.js';
-import { runRecords, summary } from './fixtures.js';
+import { compareCharts, compareRows } from '../../src/report/compare-report.js';
+import { chartConfig, MAX_POINTS, runCharts, stepSeries } from '../../src/report/run-report.js';
+import { runRecords, summary } from '../experiment/fixtures.js';
 
 const runs = [
   { name: 'sgd', dir: '/x/sgd', records: runRecords(30, 1), summary: summary(0.5, { momentum: 0 }) },

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DUPLICATE_MS, onInterrupt } from '../../src/cli/interrupt.js';
+import { DUPLICATE_MS, onInterrupt } from '../../src/console/interrupt.js';
 
 function withFakeExit(body: (calls: string[]) => void): void {
   const calls: string[] = [];

@@ -1,9 +1,9 @@
 // The sweep report's charts as data: series, axes and tick values are what the fixture says.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sweepCharts } from '../../src/experiment/sweep-report.js';
-import { chartConfig } from '../../src/experiment/report.js';
-import { fixtureSweep } from './fixtures.js';
+import { sweepCharts } from '../../src/report/sweep-report.js';
+import { chartConfig } from '../../src/report/run-report.js';
+import { fixtureSweep } from '../experiment/fixtures.js';
 
 const M = 'momentum0.9 none w0 constant';
 const S = 'sgd none w0 constant';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { statusLine, type Status } from '../../src/cli/progress.js';
+import { statusLine, type Status } from '../../src/console/progress.js';
 
 const s: Status = { step: 250, total: 500, etaSeconds: 95, epoch: 2.5, loss: 0.41234, accuracy: 0.8731, imagesPerSecond: 880.6, workers: 2, coordMs: 2.62 };
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import { crash, guardOutput, saveOnCrash } from '../../src/cli/last-resort.js';
+import { crash, guardOutput, saveOnCrash } from '../../src/console/last-resort.js';
 
 class Exit extends Error {
   constructor(readonly code: number) {
