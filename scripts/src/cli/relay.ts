@@ -1,10 +1,10 @@
-// `dtrain relay`: one host's workers behind one connection to the coordinator (cluster/relay.ts).
+// `dtrain relay`: one host's workers behind one connection to the coordinator (@dtrain/coordinator/relay).
 
 import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import type { Argv } from 'yargs';
 import { TrainerError } from '@dtrain/common';
-import { Relay } from '../cluster/relay.js';
+import { Relay } from '@dtrain/coordinator/relay';
 import { spawnWorker } from './launch.js';
 import { backendOption, checkConnect, checkPort, checkSeconds, resolveToken, schedOption, tokenOption } from '../options/options.js';
 import { STEP_TIMEOUT_MS } from '@dtrain/common';

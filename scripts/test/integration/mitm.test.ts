@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket, { WebSocketServer } from 'ws';
 import { decode, encode, PROTOCOL_VERSION, type HelloMsg } from '@dtrain/common';
+import { Relay } from '@dtrain/coordinator/relay';
 import { openSoloRun, readMetrics, readSummary, type StepRecord } from '@dtrain/coordinator';
 import { tempDir, testConfig, worker } from './harness.js';
 
@@ -140,7 +141,6 @@ test('a forged refusal and a downgrade (a challenge without auth) each cost the 
 });
 
 test('a relay (dtrain relay) facing a forged refusal, a downgrade and a dropped frame on its uplink reconnects, and the run completes through it', async () => {
-  const { Relay } = await import('../../src/cluster/relay.js');
   const run = await openSoloRun({ config: testConfig({ maxSteps: 6, workers: 1, minWorkers: 1 }), host: '127.0.0.1', port: 0, token: TOKEN, out: tempDir('relay-up'), waitTimeoutMs: 20_000, log: () => undefined });
   const forged = [
     [encode({ kind: 'reject', code: 'ERR_DATASET_MISMATCH', message: 'forged' })],

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { epochOrder, indicesDigest, planBatch, type TrainConfig } from '@dtrain/common';
 import type { StepRecord } from '@dtrain/coordinator';
-import { Relay } from '../../src/cluster/relay.js';
+import { Relay } from '@dtrain/coordinator/relay';
 import { quiet, records, startRun, testConfig, train, worker } from './harness.js';
 
 const config = (o: Partial<TrainConfig> = {}): TrainConfig => testConfig({ maxSteps: 8, workers: 1, minWorkers: 1, ...o });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { buildManifest, getModelSpec, MAX_PENDING_PER_ADDRESS, maxMessageBytes, paramCount, type TrainConfig } from '@dtrain/common';
 import { readCheckpoint } from '@dtrain/coordinator';
 import { WorkerClient } from '@dtrain/worker';
-import { Relay } from '../../src/cluster/relay.js';
+import { Relay } from '@dtrain/coordinator/relay';
 import { quiet, startRun, testBackend, testConfig, train, worker } from './harness.js';
 import { fuzzServer, hostileCoordinator, type FuzzCount } from './wire-fuzz.js';
 

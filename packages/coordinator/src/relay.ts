@@ -10,7 +10,10 @@ import {
   cutBatch, encode, evalChunks, paramCount, RECONNECT_INITIAL_MS, RECONNECT_MAX_MS, TrainerError,
   type AssignMsg, type CoordinatorMsg, type EvaluateMsg, type RejectMsg, type EvalResultMsg, type GradientMsg, type WelcomeMsg,
 } from '@dtrain/common';
-import { stepTasks, WorkerPool, type RoundTask, type RunWelcome } from '@dtrain/coordinator';
+import { WorkerPool } from './pool.js';
+import type { RoundTask } from './round.js';
+import type { RunWelcome } from './server.js';
+import { stepTasks } from './tasks.js';
 import { CoordinatorLink, RefusalJudge } from '@dtrain/worker/link';
 
 export interface RelayOptions {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decode, parseCoordinatorMsg, type AssignMsg, type GradientMsg } from '@dtrain/common';
-import { subTasks, sumInOrder } from '../../src/cluster/relay.js';
+import { subTasks, sumInOrder } from '../src/relay.js';
 
 const assign: AssignMsg = { kind: 'assign', step: 4, version: 3, epoch: 0, shardId: 2, indices: Uint32Array.from([9, 8, 7, 6, 5]) };
 
