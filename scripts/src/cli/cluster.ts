@@ -1,19 +1,12 @@
 // `dtrain cluster`: the same command on every rank of a job its scheduler started (srun, mpirun, an
-// Indexed Job or JobSet). The resolver (cluster/resolve.ts) says who this rank is; rank 0 serves the run
-// (and with --coordinator-worker also trains), every other rank is a worker bound to its local GPU.
+// Indexed Job or JobSet). The resolver (cluster/resolve.ts) says who this rank is; runs/cluster.ts runs
+// its part: rank 0 serves the run (and with --coordinator-worker also trains), every other rank works.
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { hostname } from 'node:os';
 import type { Argv } from 'yargs';
-import { checkPort, checkSeconds, backendOption, listenOptions, resolveToken, schedOption, serveOptions } from '../options/options.js';
-import type { OptionsOf } from '../options/options.js';
-import { exitCodeFor, prepareCifar, startCoordinator } from './coordinator.js';
-import { runWorkerCommand } from './worker.js';
-import { spawnWorker } from './launch.js';
-import { allExited } from '../processes/children.js';
-import { resolveCluster, type ClusterPlan } from '../cluster/resolve.js';
-import { givenOptions } from '../options/resume-options.js';
-import { CLI_PATH as CLI } from '../processes/path.js';
+import { resolveCluster } from '../cluster/resolve.js';
+import { backendOption, checkPort, checkSeconds, listenOptions, resolveToken, schedOption, serveOptions, type OptionsOf } from '../options/options.js';
+import { runRequest } from '../options/run-request.js';
+import { runRank } from '../runs/cluster.js';
 
 function clusterOptions<T>(y: Argv<T>) {
   return schedOption(backendOption(listenOptions(serveOptions(y), 'rank 0 listens on this address'), 'workers'), 'workers\'')
@@ -38,54 +31,11 @@ export type ClusterArgs = OptionsOf<typeof clusterOptions<object>>;
 
 export function clusterCommand(y: Argv): Argv {
   return y.command('cluster', 'one rank of a job started by Slurm, MPI or Kubernetes: rank 0 coordinates, the others work', clusterOptions, async (a) => {
-    const plan = resolveCluster({ ...a, port: checkPort(a.port), workers: explicitWorkers(a), ...(a.relayPort === undefined ? {} : { relayPort: checkPort(a.relayPort, '--relay-port') }) }, process.env);
+    const run = runRequest({ ...a, port: checkPort(a.port), token: resolveToken(a.token, a.tokenFile) });
+    const relayPort = a.relayPort === undefined ? {} : { relayPort: checkPort(a.relayPort, '--relay-port') };
+    const plan = resolveCluster({ ...a, port: run.port, workers: run.given.has('workers') ? a.workers : undefined, ...relayPort }, process.env);
     for (const line of plan.why) process.stderr.write(`[cluster] ${line}\n`);
-    const token = resolveToken(a.token, a.tokenFile);
-    if (!token) process.stderr.write('[cluster] warning: no token ($DTRAIN_TOKEN or $DTRAIN_TOKEN_FILE): anyone who reaches the port can join, frames are not sealed\n');
-    const code = plan.role === 'coordinator' ? await runRankZero(a, plan, token) : await runClusterWorker(a, plan, token);
-    process.exit(code);
+    if (!run.token) process.stderr.write('[cluster] warning: no token ($DTRAIN_TOKEN or $DTRAIN_TOKEN_FILE): anyone who reaches the port can join, frames are not sealed\n');
+    process.exit(await runRank(plan, run, { ...a, giveUpSeconds: checkSeconds(a.giveUp, '--give-up') }));
   });
-}
-
-/** --workers only when given (flag or DTRAIN_WORKERS): otherwise the world size decides. */
-function explicitWorkers(a: ClusterArgs): number | undefined {
-  return givenOptions(process.argv.slice(2), process.env).has('workers') ? a.workers : undefined;
-}
-
-function workerName(plan: ClusterPlan): string {
-  return `${hostname()}-r${plan.rank}`;
-}
-
-async function runClusterWorker(a: ClusterArgs, plan: ClusterPlan, token: string | undefined): Promise<number> {
-  if (plan.cudaVisibleDevices !== null) process.env['CUDA_VISIBLE_DEVICES'] = plan.cudaVisibleDevices;
-  const relay = plan.relay?.start ? startHostRelay(a, plan, token) : null;
-  try {
-    // the node's relay asks its workers for the job's token too
-    return await runWorkerCommand({ connect: plan.relay?.url ?? plan.url, name: workerName(plan), giveUp: checkSeconds(a.giveUp, '--give-up'), quiet: true, dataDir: a.dataDir, backend: a.backend, sched: a.sched, token });
-  } finally {
-    if (relay && relay.exitCode === null) relay.kill('SIGTERM');
-  }
-}
-
-/** This node's relay (dtrain relay --no-spawn): the node's worker ranks connect to it on loopback. */
-function startHostRelay(a: ClusterArgs, plan: ClusterPlan, token: string | undefined): ChildProcess {
-  const r = plan.relay!;
-  const child = spawn(process.execPath, [CLI, 'relay', '--connect', plan.url, '--no-spawn', '--local', String(r.local), '--listen-port', String(r.port),
-    '--name', `${hostname()}-relay`, '--give-up', String(a.giveUp)], { env: { ...process.env, DTRAIN_TOKEN: token ?? '' }, stdio: ['ignore', 'inherit', 'inherit'] });
-  child.once('exit', (code, sig) => process.stderr.write(`[cluster] this node's relay exited (${sig ?? `status ${code}`})\n`));
-  return child;
-}
-
-async function runRankZero(a: ClusterArgs, plan: ClusterPlan, token: string | undefined): Promise<number> {
-  const dataDir = a.dataset === 'cifar10' ? await prepareCifar(a.dataset, a.dataDir) : a.dataDir;
-  const workers = plan.workers ?? a.workers;
-  const local: ReturnType<typeof spawnWorker>[] = [];
-  const started = await startCoordinator({ ...a, dataDir, workers, minWorkers: a.minWorkers, port: a.port, token }, (port) => {
-    if (!a.coordinatorWorker) return;
-    local.push(spawnWorker(plan.rank, `ws://127.0.0.1:${port}`, token ?? '', { ...a, dataDir }, plan.cudaVisibleDevices ?? undefined));
-  });
-  const summary = await started.finished;
-  await allExited(local, 5_000);
-  for (const c of local) if (c.exitCode === null) c.kill('SIGTERM');
-  return exitCodeFor(summary);
 }

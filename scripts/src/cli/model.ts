@@ -4,7 +4,7 @@
 import type { Argv } from 'yargs';
 import { TrainerError } from '@dtrain/common';
 import { backendOption, ignoredTokenOptions } from '../options/options.js';
-import { prepareCifar } from './coordinator.js';
+import { prepareCifar } from '../data/fetch.js';
 import { readImages } from '../model/images.js';
 import { evaluateTrained, exportTfjs, openTrained, predictTrained, trainedDataset } from '../model/trained.js';
 

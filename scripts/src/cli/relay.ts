@@ -1,13 +1,9 @@
-// `dtrain relay`: one host's workers behind one connection to the coordinator (@dtrain/coordinator/relay).
+// `dtrain relay`: one host's workers behind one connection to the coordinator (runs/relay.ts).
 
-import { randomBytes } from 'node:crypto';
-import type { ChildProcess } from 'node:child_process';
 import type { Argv } from 'yargs';
 import { TrainerError } from '@dtrain/common';
-import { Relay } from '@dtrain/coordinator/relay';
-import { spawnWorker } from './launch.js';
 import { backendOption, checkConnect, checkPort, checkSeconds, resolveToken, schedOption, tokenOption } from '../options/options.js';
-import { STEP_TIMEOUT_MS } from '@dtrain/common';
+import { runRelay } from '../runs/relay.js';
 
 function relayOptions<T>(y: Argv<T>) {
   return schedOption(backendOption(tokenOption(y), 'the local workers'), 'the local workers\'')
@@ -23,32 +19,13 @@ function relayOptions<T>(y: Argv<T>) {
 }
 
 export function relayCommand(y: Argv): Argv {
-  return y.command('relay', 'serve a host\'s local workers to a coordinator as one (hierarchical aggregation: one gradient and one weights copy per host per step)', relayOptions, async (a) => {
+  const what = 'serve a host\'s local workers to a coordinator as one (hierarchical aggregation: one gradient and one weights copy per host per step)';
+  return y.command('relay', what, relayOptions, async (a) => {
     if (!Number.isInteger(a.local) || a.local < 1 || a.local > 256) throw new TrainerError('ERR_BAD_CONFIG', `--local ${a.local} must be 1..256`, { hint: 'one local worker per GPU, e.g. --local 8' });
-    checkConnect(a.connect);
-    checkSeconds(a.giveUp, '--give-up');
-    const token = resolveToken(a.token, a.tokenFile);
-    // its own workers prove a fresh token; with --no-spawn, workers of the same job prove the job's token (if any)
-    const localToken = a.spawn ? randomBytes(16).toString('hex') : token;
-    const children: ChildProcess[] = [];
-    const relay = new Relay({
-      url: a.connect, token, host: '127.0.0.1', port: checkPort(a.listenPort, '--listen-port'), localToken, localWorkers: a.local,
-      stepTimeoutMs: STEP_TIMEOUT_MS, waitTimeoutMs: 600_000, giveUpMs: a.giveUp * 1000, ...(a.name ? { name: a.name } : {}), log: (l) => process.stderr.write(`${l}\n`),
-      onListening: (port) => {
-        if (!a.spawn) return void process.stderr.write(`relay: waiting for ${a.local} local workers at ws://127.0.0.1:${port}\n`);
-        for (let i = 0; i < a.local; i++) children.push(spawnWorker(i, `ws://127.0.0.1:${port}`, localToken ?? '', { backend: a.backend, dataDir: a.dataDir, sched: a.sched }, String(i)));
-      },
+    const code = await runRelay({
+      connect: checkConnect(a.connect), token: resolveToken(a.token, a.tokenFile), local: a.local, spawn: a.spawn, listenPort: checkPort(a.listenPort, '--listen-port'),
+      workers: { backend: a.backend, dataDir: a.dataDir, sched: a.sched }, name: a.name, giveUpSeconds: checkSeconds(a.giveUp, '--give-up'), exitWithStdin: a.exitWithStdin,
     });
-    const stop = (): void => {
-      for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-      process.exit(130);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-    if (a.exitWithStdin) process.stdin.on('close', stop).resume(); // the launcher (or its ssh) went away
-    const why = await relay.run();
-    process.stderr.write(`relay: done (${why})\n`);
-    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-    process.exit(0);
+    process.exit(code);
   });
 }

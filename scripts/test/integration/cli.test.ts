@@ -65,6 +65,6 @@ test('launch fails within seconds when its workers cannot run, with their reason
   }
   assert.equal(r.status, 1, r.stderr);
   assert.ok(Date.now() - t0 < 30_000, 'not the 600 s --wait-timeout');
-  assert.match(r.stderr, /all 2 workers this launcher started exited .* they said: "dtrain: ERR_BACKEND: the native TensorFlow backend is unavailable/);
+  assert.match(r.stderr, /all 2 workers this command started exited .* they said: "dtrain: ERR_BACKEND: the native TensorFlow backend is unavailable/);
   assert.match(r.stderr, /hint: fix what the workers report/);
 });

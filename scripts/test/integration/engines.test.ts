@@ -93,7 +93,7 @@ test('launch --hostfile with a host that refuses ssh fails within seconds, with 
   const p = hostfileLaunch(hostfile, join(dir, 'hostfile-refused'));
   assert.equal(await p.exited, 1);
   assert.ok(Date.now() - t0 < 30_000, `failed after ${Date.now() - t0} ms`);
-  assert.ok(p.lines.some((l) => /the one worker \(or relay\) this launcher started exited .*Connection refused/.test(l)), p.lines.slice(-6).join('\n'));
+  assert.ok(p.lines.some((l) => /the one worker \(or relay\) this command started exited .*Connection refused/.test(l)), p.lines.slice(-6).join('\n'));
 });
 
 test('launch --hostfile --no-relays: every remote worker connects to the coordinator itself', { skip: unavailable ?? false, timeout: 120_000 }, async () => {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TrainerError } from '@dtrain/common';
 import { checkpointName } from '@dtrain/coordinator';
-import { resolveAutoResume } from '../../src/cli/coordinator.js';
+import { resolveAutoResume } from '../../src/runs/coordinator.js';
 
 test('--resume auto without --out is refused, naming --out', () => {
   assert.throws(() => resolveAutoResume('auto', undefined), (e: unknown) => e instanceof TrainerError && /--resume auto needs --out/.test(e.message));

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TrainerError } from '@dtrain/common';
-import { writePartialSweepReport, writeReport } from '../../src/cli/report.js';
+import { writePartialSweepReport, writeReport } from '../../src/report/from-dirs.js';
 import { tempDir } from '../integration/harness.js';
 import { runRecords, summary } from '../experiment/fixtures.js';
 

@@ -1,0 +1,30 @@
+// Flags -> the request for one served run (runs/coordinator.ts): the config the training options give,
+// the listening address and token, and which options were given (a resumed run applies some of them).
+
+import { readFileSync } from 'node:fs';
+import type { ServerTls } from '@dtrain/coordinator';
+import type { RunRequest } from '../runs/coordinator.js';
+import { checkSeconds, toTrainConfig, type TrainInput } from './options.js';
+import { givenOptions } from './resume-options.js';
+
+export type CoordinatorArgs = TrainInput & { host: string; port: number; token: string | undefined; tls?: ServerTls | undefined };
+
+/** The request for a run served with these (already parsed) options. */
+export function runRequest(a: CoordinatorArgs): RunRequest {
+  return {
+    config: toTrainConfig(a), given: givenHere(), out: a.out, resume: a.resume, overwrite: a.overwrite, dataDir: a.dataDir,
+    host: a.host, port: a.port, token: a.token, tls: a.tls, waitTimeoutMs: checkSeconds(a.waitTimeout, '--wait-timeout') * 1000,
+  };
+}
+
+/** The options given to this process: its command line, DTRAIN_* variables and the keys of its --config file. */
+export function givenHere(): Set<string> {
+  const argv = process.argv.slice(2);
+  const at = argv.findIndex((x) => x === '--config' || x.startsWith('--config='));
+  const file = at < 0 ? undefined : argv[at]!.includes('=') ? argv[at]!.slice('--config='.length) : argv[at + 1];
+  let configKeys: string[] = [];
+  try {
+    configKeys = file ? Object.keys(JSON.parse(readFileSync(file, 'utf8')) as object) : [];
+  } catch { /* main.ts already refused an unreadable --config */ }
+  return givenOptions(argv, process.env, configKeys);
+}
