@@ -7,6 +7,7 @@ export * from './model.js';
 export * from './optimizer.js';
 export * from './schedule.js';
 export * from './sharding.js';
+export * from './epoch-cursor.js';
 export * from './averaging.js';
 export * from './data.js';
 export * from './synthetic.js';

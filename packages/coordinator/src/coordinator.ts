@@ -1,15 +1,15 @@
 // One training run on a worker pool (DESIGN.md "One step"): start state, then the loop
-// wait -> step -> evaluate -> checkpoint. A step reads in order: plan the global batch from the
-// (seed, epoch) permutation -> cut it over the live workers -> assign -> pool.runRound (each accepted
-// gradient sum goes straight into the reducer) -> reduce in shard order -> optimizer -> record.
-// States: WAITING_FOR_WORKERS -> STEP_OPEN -> APPLYING -> (EVALUATING) -> ... -> DONE.
+// wait -> step -> evaluate -> checkpoint, whose rules (when to evaluate, checkpoint, stop) are run-rules.ts.
+// A step reads in order: the next global batch (common's EpochCursor) -> cut it over the live workers ->
+// assign -> pool.runRound (each accepted gradient sum goes straight into the reducer) -> reduce in shard
+// order -> optimizer -> record.
 
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import {
-  allFinite, buildManifest, cutBatch, epochOrder, getModelSpec, learningRate, modelFingerprint, MomentumSGD, noiseEstimate, NoiseScaleTracker,
-  planBatch, scheduleOf, ShardReducer, TrainerError, validateConfig,
-  type Dataset, type Derived, type EvalResultMsg, type GradientMsg, type Manifest, type TrainConfig,
+  allFinite, buildManifest, cutBatch, divergedError, EpochCursor, getModelSpec, learningRate, modelFingerprint, MomentumSGD, noiseEstimate,
+  NoiseScaleTracker, scheduleOf, ShardReducer, TrainerError, validateConfig,
+  type Dataset, type Derived, type EvalResultMsg, type Manifest, type Shard, type TrainConfig,
 } from '@dtrain/common';
 import { buildDataset, type DataLocation } from '@dtrain/common/files';
 import { listCheckpoints, startState, writeCheckpoint, type StartState, type TrainState } from './checkpoint.js';
@@ -17,14 +17,12 @@ import { evalRecord } from './evaluation.js';
 import { evalTasks, stepTasks } from './tasks.js';
 import { stepTimes, type EvalRecord, type RunDir, type StepRecord } from './rundir.js';
 import { RunLog } from './run-log.js';
-import { linkTimes, samplesDigest } from './step-stats.js';
+import { samplesDigest, StepTally } from './step-stats.js';
 import { completedSummary, guardResume } from './resume.js';
-import { PlateauWatch } from './plateau.js';
-import type { RunPool } from './pool.js';
-import type { WorkerConn } from './server.js';
+import { RunRules } from './run-rules.js';
+import { watchPool } from './pool-events.js';
+import type { RoundOutcome, RunPool } from './pool.js';
 import type { RunSummary } from './summary.js';
-
-export type CoordinatorState = 'STARTING' | 'WAITING_FOR_WORKERS' | 'STEP_OPEN' | 'APPLYING' | 'EVALUATING' | 'DONE';
 
 export interface CoordinatorOptions {
   config: TrainConfig;
@@ -59,7 +57,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   readonly manifest: Manifest;
   readonly runId = randomBytes(6).toString('hex');
   private readonly opts: CoordinatorOptions;
-  state: CoordinatorState = 'STARTING';
+  /** Waiting for workers: a stop ends the wait at once. */
+  private waiting = false;
+  private done = false;
   readonly weights: Float32Array;
   private readonly optimizer: MomentumSGD;
   private readonly meanGrad: Float32Array;
@@ -78,21 +78,14 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private failure: TrainerError | null = null;
   /** The weights in memory stopped being finite (divergence): they are neither sent nor saved. */
   private weightsSpoiled = false;
-  private readonly clock: () => number;
-  private lastValAccuracy: number | null = null;
-  private readonly plateau: PlateauWatch;
-  /** Set when --patience ended the run (status stalled): why. */
-  private stalledReason: string | null = null;
-  private lastCheckpointAt: number;
-  private order: { epoch: number; indices: Uint32Array } = { epoch: -1, indices: new Uint32Array(0) };
+  private readonly rules: RunRules;
+  private readonly cursor: EpochCursor;
   private evalId = 0;
 
   constructor(opts: CoordinatorOptions) {
     super();
     const start = opts.start ?? startState(opts.config, opts.resume, opts.resumeOverrides);
     this.opts = opts;
-    this.clock = opts.clock ?? (() => performance.now());
-    this.lastCheckpointAt = this.clock();
     this.config = start.config;
     this.resumedFrom = start.resumedFrom;
     this.derived = validateConfig(this.config);
@@ -101,9 +94,11 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.optimizer = new MomentumSGD(this.config.optimizer, this.weights.length, start.velocity);
     this.train = start.train;
     this.startStep = start.train.step;
-    this.plateau = new PlateauWatch(this.config.patienceEpochs ?? 0, this.epochFloat());
     this.meanGrad = new Float32Array(this.weights.length);
     this.dataset = buildDataset(this.config.dataset, opts.data);
+    const { seed, batchSize } = this.config;
+    this.cursor = new EpochCursor(this.train, { trainSize: this.dataset.size('train'), seed, batchSize, stepsPerEpoch: this.derived.stepsPerEpoch });
+    this.rules = new RunRules(this.config, opts.clock ?? (() => performance.now()), this.cursor.epochFloat);
     const discard = this.resumedFrom ? guardResume(opts.out, this.startStep, this.resumedFrom, opts.overwrite ?? false) : []; // reads only
     this.records = new RunLog(opts.out);
     this.records.on('step', (r) => this.emit('step', r)).on('eval', (r) => this.emit('eval', r));
@@ -143,7 +138,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
    * its checkpoint and summary.json (status crashed, with the error) are written; the process then exits.
    */
   crash(e: unknown): RunSummary | null {
-    if (this.state === 'DONE') return null;
+    if (this.done) return null;
     this.halt.abort();
     const error = String((e as Error | undefined)?.stack ?? e);
     this.log(`run crashed at step ${this.train.step}: ${error}`);
@@ -153,7 +148,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   /** Ask the run to stop after the current step (first Ctrl-C); a final checkpoint is written. */
   stop(reason: string): void {
     this.stopReason ??= reason;
-    if (this.pool.ready().length === 0 || this.state === 'WAITING_FOR_WORKERS') this.halt.abort();
+    if (this.pool.ready().length === 0 || this.waiting) this.halt.abort();
   }
 
   /** Train to the end (or until stopped); always writes the final checkpoint and summary. */
@@ -168,7 +163,11 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const wall0 = this.train.wallMs;
     let status: RunSummary['status'] = 'completed';
     let error: string | undefined;
-    const unwatch = this.watchPool();
+    const unwatch = watchPool(this.pool, this.records, {
+      step: () => this.train.step,
+      onCount: (n) => this.emit('workers', n),
+      onLost: () => this.stopReason !== null && this.pool.ready().length === 0 && this.halt.abort(),
+    });
     this.records.open({ ...this.config, runId: this.runId, resumedFrom: this.resumedFrom, derived: this.derived }, this.resumedFrom, this.train.step);
     if (!this.resumedFrom) this.checkpoint();
     try {
@@ -177,19 +176,20 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         if (!(await this.trainStep())) break;
         this.train.wallMs = wall0 + (performance.now() - t0);
         const last = this.train.step === this.derived.totalSteps;
-        if (this.evaluationDue() && !last) await this.evaluateAll();
-        if (this.reachedStopAccuracy()) break; // the final evaluation below is the one that reached it, repeated on test
-        if (this.stalledReason !== null) break; // the final evaluation below adds the test split
-        if (this.checkpointDue() && !last) this.checkpoint();
+        if (this.rules.evaluationDue(this.train.step, this.cursor.atEpochStart) && !last) await this.evaluateAll();
+        if (this.rules.reachedStopAccuracy()) break; // the final evaluation below is the one that reached it, repeated on test
+        if (this.rules.stalledReason !== null) break; // the final evaluation below adds the test split
+        if (this.rules.checkpointDue(this.train.step) && !last) this.checkpoint();
       }
       if (this.failure) throw this.failure;
       if (this.stopReason !== null) status = 'stopped';
       else {
         await this.evaluateAll(true);
-        if (this.stalledReason !== null) {
+        const stalled = this.rules.stalledReason;
+        if (stalled !== null) {
           status = 'stalled';
-          this.log(`run stalled at step ${this.train.step}: ${this.stalledReason}`);
-          this.records.event(this.train.step, 'stalled', this.stalledReason);
+          this.log(`run stalled at step ${this.train.step}: ${stalled}`);
+          this.records.event(this.train.step, 'stalled', stalled);
         }
       }
     } catch (e) {
@@ -210,25 +210,21 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
    */
   private async trainStep(): Promise<boolean> {
     const t0 = performance.now();
-    const bytes0 = this.pool.bytes;
-    this.state = 'STEP_OPEN';
+    const bytes0 = { ...this.pool.bytes };
     const step = this.train.step + 1;
     const version = this.train.step;
-    const batch = planBatch(this.epochOrder(), this.train.position, this.config.batchSize);
     const ready = this.pool.ready();
     const slots = new Map(ready.map((w) => [w.id, w.hello?.slots ?? 1]));
-    const shards = cutBatch(batch, ready.map((w) => w.id), this.config.balance === 'speed' ? this.pool.speeds : null, (id) => slots.get(id) ?? 1);
+    const speeds = this.config.balance === 'speed' ? this.pool.speeds : null;
+    const shards = cutBatch(this.cursor.nextBatch(), ready.map((w) => w.id), speeds, (id) => slots.get(id) ?? 1);
     const reducer = new ShardReducer(this.meanGrad, shards.length);
-    const computeMs: Record<string, number> = {};
-    const links: StepRecord['links'] = {};
-    const used = new Set<number>();
+    const tally = new StepTally();
+    const tasks = stepTasks(shards, step, version, this.train.epoch);
     const round = this.pool.runRound({
-      kind: 'step', step, version, tasks: stepTasks(shards, step, version, this.train.epoch), timeoutMs: this.config.stepTimeoutMs,
+      kind: 'step', step, version, tasks, timeoutMs: this.config.stepTimeoutMs,
       onAccepted: (conn, gradient) => {
         reducer.add(gradient); // summed in shard order whatever the arrival order
-        used.add(gradient.shardId);
-        computeMs[conn.label] = (computeMs[conn.label] ?? 0) + gradient.computeMs;
-        links[conn.label] = linkTimes(performance.now() - t0, gradient);
+        tally.accept(conn.label, gradient);
         this.records.shardDone(conn, gradient);
       },
     }, this.halt.signal);
@@ -238,41 +234,51 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.records.flush(); // the last step's record, off the critical path
     const outcome = await round;
     if (!outcome) return false;
-    const lr = learningRate(scheduleOf(this.config), this.train.step);
-    if (outcome.diverged) throw this.divergence(step, lr, `worker ${outcome.diverged.worker}'s ${outcome.diverged.what} for shard ${outcome.diverged.shardId} is not finite`);
     const reduce = performance.now();
-    this.state = 'APPLYING';
+    const { reduced, lr, bSimple, est } = this.apply(step, outcome, reducer);
+    this.cursor.advance(reduced.samples);
+    const marks = { t0, assigned, shared, reduce, end: performance.now() };
+    this.records.hold(this.stepRecord(step, reduced, lr, { shards, tally, ready: ready.length, outcome, marks, bytes0 }, est, bSimple));
+    return true;
+  }
+
+  /** Reduce, check and apply the step's gradient (nothing of a step that diverged is applied). */
+  private apply(step: number, outcome: RoundOutcome, reducer: ShardReducer) {
+    const lr = learningRate(scheduleOf(this.config), this.train.step);
+    if (outcome.diverged) {
+      const d = outcome.diverged;
+      throw divergedError(step, lr, `worker ${d.worker}'s ${d.what} for shard ${d.shardId} is not finite`);
+    }
     const reduced = reducer.finish();
-    if (!allFinite(reduced.meanGrad)) throw this.divergence(step, lr, 'the mean gradient is not finite');
+    if (!allFinite(reduced.meanGrad)) throw divergedError(step, lr, 'the mean gradient is not finite');
     const est = noiseEstimate(reduced.shards, reduced.meanNormSq);
     const bSimple = est ? this.noise.update(est) : null;
     this.optimizer.step(lr, this.weights, reduced.meanGrad);
     if (!allFinite(this.weights)) {
       this.weightsSpoiled = true; // never broadcast nor checkpointed; the last good checkpoint stays
-      throw this.divergence(step, lr, 'the updated weights are not finite');
+      throw divergedError(step, lr, 'the updated weights are not finite');
     }
-    this.advance(reduced.samples);
-    const bytes = this.pool.bytes;
-    this.records.hold({
-      type: 'step', step, epoch: this.epochFloat(), loss: reduced.meanLoss, accuracy: reduced.accuracy, lr,
-      samples: reduced.samples, samplesDigest: samplesDigest(shards, used), workers: ready.length, computeMs, links,
-      ...stepTimes({ t0, assigned, shared, reduce, end: performance.now() }, outcome.decodeMs),
-      bytesIn: bytes.in - bytes0.in, bytesOut: bytes.out - bytes0.out, reassigned: outcome.reassigned,
-      gradNormSq: est?.gradNormSq ?? null, traceSigma: est?.traceSigma ?? null, bSimple, time: Date.now(),
-    });
-    return true;
+    return { reduced, lr, bSimple, est };
   }
 
-  private divergence(step: number, lr: number, what: string): TrainerError {
-    return new TrainerError('ERR_DIVERGED', `training diverged at step ${step} (lr ${lr.toPrecision(3)}): ${what}; nothing of this step was applied`, {
-      hint: `lower --lr (e.g. ${(lr / 10).toPrecision(2)}) or add --warmup-steps; the last good checkpoint is kept`,
-    });
+  private stepRecord(
+    step: number, reduced: ReturnType<ShardReducer['finish']>, lr: number,
+    s: { shards: Shard[]; tally: StepTally; ready: number; outcome: RoundOutcome; marks: Parameters<typeof stepTimes>[0]; bytes0: { in: number; out: number } },
+    est: ReturnType<typeof noiseEstimate>, bSimple: number | null,
+  ): StepRecord {
+    const bytes = this.pool.bytes;
+    return {
+      type: 'step', step, epoch: this.cursor.epochFloat, loss: reduced.meanLoss, accuracy: reduced.accuracy, lr,
+      samples: reduced.samples, samplesDigest: samplesDigest(s.shards, s.tally.used), workers: s.ready, computeMs: s.tally.computeMs, links: s.tally.links,
+      ...stepTimes(s.marks, s.outcome.decodeMs),
+      bytesIn: bytes.in - s.bytes0.in, bytesOut: bytes.out - s.bytes0.out, reassigned: s.outcome.reassigned,
+      gradNormSq: est?.gradNormSq ?? null, traceSigma: est?.traceSigma ?? null, bSimple, time: Date.now(),
+    };
   }
 
   /** Sharded evaluation of the validation (if any) and test splits at the current weights. */
   private async evaluateAll(final = false): Promise<void> {
     this.records.flush();
-    this.state = 'EVALUATING';
     this.pool.publishWeights(this.train.step, this.weights);
     const splits = final || this.config.testEvery !== 'end' ? (['val', 'test'] as const) : (['val'] as const);
     for (const split of splits) {
@@ -286,11 +292,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         onAccepted: (_conn, result) => void results.set(result.shardId, result),
       }, this.halt.signal);
       if (!outcome) return;
-      const record = evalRecord(results, { step: this.train.step, epoch: this.epochFloat(), split, ms: performance.now() - t0 });
-      if (split === 'val') {
-        this.lastValAccuracy = record.accuracy;
-        if (!final && this.plateau.observe(record.epoch, record.loss, record.accuracy)) this.stalledReason ??= this.plateau.reason();
-      }
+      const record = evalRecord(results, { step: this.train.step, epoch: this.cursor.epochFloat, split, ms: performance.now() - t0 });
+      if (split === 'val') this.rules.observeValidation(record.epoch, record.loss, record.accuracy, final);
       this.records.evaluated(record);
     }
   }
@@ -300,29 +303,14 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const started = this.train.step > 0 || this.resumedFrom !== null;
     const need = started ? this.config.minWorkers : this.config.workers;
     if (this.pool.ready().length >= need) return this.stopReason === null;
-    this.state = 'WAITING_FOR_WORKERS';
+    this.waiting = true;
     this.log(`waiting for ${need} worker(s); ${this.pool.ready().length} ready`);
     const { workers, minWorkers } = this.config;
-    return this.pool.waitForWorkers({ workers, minWorkers, started, timeoutMs: this.opts.waitTimeoutMs }, this.halt.signal);
-  }
-
-  /** Record workers joining and leaving while the run lasts; returns the unsubscribe function. */
-  private watchPool(): () => void {
-    const count = (): boolean => this.emit('workers', this.pool.ready().length);
-    const onJoined = (conn: WorkerConn): void => void (this.records.workerJoined(conn), count());
-    const onLost = (conn: WorkerConn, why: string): void => {
-      this.records.workerLost(conn, why, this.train.step);
-      count();
-      if (this.stopReason !== null && this.pool.ready().length === 0) this.halt.abort();
-    };
-    const onDemoted = (conn: WorkerConn, ms: number): void => {
-      this.records.event(this.train.step, 'worker-demoted', `${conn.label} no answer within ${Math.round(ms)} ms`);
-      count();
-    };
-    const onPromoted = (conn: WorkerConn): void => void (this.records.event(this.train.step, 'worker-promoted', conn.label), count());
-    const pool = this.pool;
-    pool.on('joined', onJoined); pool.on('lost', onLost); pool.on('demoted', onDemoted); pool.on('promoted', onPromoted);
-    return () => void (pool.off('joined', onJoined), pool.off('lost', onLost), pool.off('demoted', onDemoted), pool.off('promoted', onPromoted));
+    try {
+      return await this.pool.waitForWorkers({ workers, minWorkers, started, timeoutMs: this.opts.waitTimeoutMs }, this.halt.signal);
+    } finally {
+      this.waiting = false;
+    }
   }
 
   /**
@@ -334,62 +322,23 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const finalCheckpoint = fruitless ? this.resumedFrom!
       : this.weightsSpoiled ? listCheckpoints(this.runDir.dir).at(-1) ?? '' // the last good one on disk
         : this.checkpoint();
-    this.state = 'DONE';
+    this.done = true;
     if (fruitless) this.log(`resume failed before its first step: ${finalCheckpoint} and the earlier summary.json are kept`);
     const summary = this.records.summarize({
-      status, error, stopReason: this.stopReason ?? this.stalledReason, config: this.config, derived: this.derived, train: this.train,
+      status, error, stopReason: this.stopReason ?? this.rules.stalledReason, config: this.config, derived: this.derived, train: this.train,
       finalCheckpoint, resumedFrom: this.resumedFrom, runId: this.runId,
     }, !fruitless);
     this.runDir.unlock();
     return summary;
   }
 
-  /** With stopAtValAccuracy: the last validation accuracy reached it (the run ends, completed). */
-  private reachedStopAccuracy(): boolean {
-    const target = this.config.stopAtValAccuracy ?? 0;
-    return target > 0 && this.lastValAccuracy !== null && this.lastValAccuracy >= target;
-  }
-
-  /** Every --checkpoint-every steps, and once --checkpoint-seconds passed since the last checkpoint. */
-  private checkpointDue(): boolean {
-    const { checkpointEvery, checkpointSeconds = 0 } = this.config;
-    if (checkpointEvery > 0 && this.train.step % checkpointEvery === 0) return true;
-    return checkpointSeconds > 0 && this.clock() - this.lastCheckpointAt >= checkpointSeconds * 1000;
-  }
-
   /** Write a checkpoint of the current state, after the metrics records up to it. */
   private checkpoint(): string {
-    this.lastCheckpointAt = this.clock();
+    this.rules.checkpointed();
     this.records.flush();
     return writeCheckpoint(this.runDir.checkpointsDir, {
       ...this.train, seed: this.config.seed, config: this.config, manifest: this.manifest, paramCount: this.weights.length,
       modelFingerprint: modelFingerprint(getModelSpec(this.config.model)), modelSpec: getModelSpec(this.config.model),
     }, this.weights, this.optimizer.state(), this.config.keepCheckpoints ?? 0);
-  }
-
-  private evaluationDue(): boolean {
-    const every = this.config.evalEvery;
-    return every > 0 ? this.train.step % every === 0 : this.train.position === 0;
-  }
-
-  private advance(samples: number): void {
-    this.train.step++;
-    this.train.samplesSeen += samples;
-    this.train.position++;
-    if (this.train.position >= this.derived.stepsPerEpoch) {
-      this.train.epoch++;
-      this.train.position = 0;
-    }
-  }
-
-  private epochOrder(): Uint32Array {
-    if (this.order.epoch !== this.train.epoch) {
-      this.order = { epoch: this.train.epoch, indices: epochOrder(this.dataset.size('train'), this.config.seed, this.train.epoch) };
-    }
-    return this.order.indices;
-  }
-
-  private epochFloat(): number {
-    return this.train.epoch + this.train.position / this.derived.stepsPerEpoch;
   }
 }

@@ -1,5 +1,5 @@
 // Public surface of @dtrain/coordinator.
-export { Coordinator, type CoordinatorOptions, type CoordinatorState } from './coordinator.js';
+export { Coordinator, type CoordinatorOptions } from './coordinator.js';
 export { WorkerPool, type PoolEvents, type PoolOptions, type RoundOutcome, type StepRound, type EvalRound, type RunPool } from './pool.js';
 export { openSoloRun, type SoloRun, type SoloRunOptions } from './solo.js';
 export { CoordinatorServer, type WorkerConn, type RunWelcome, type ServerTls } from './server.js';

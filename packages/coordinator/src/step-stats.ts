@@ -1,4 +1,4 @@
-// What a step's record says about its shards and its workers' links.
+// What a step's record says about its shards and its workers' links, and the tally that collects it.
 
 import { indicesDigest, type GradientMsg, type Shard } from '@dtrain/common';
 
@@ -24,3 +24,17 @@ export function linkTimes(roundTripMs: number, g: GradientMsg): { downloadMs: nu
   return { downloadMs, uploadMs: Math.max(0, roundTripMs - g.computeMs - downloadMs) };
 }
 
+
+/** What a step learns from its accepted gradients, in arrival order: compute time and link estimates per worker, shards used. */
+export class StepTally {
+  readonly computeMs: Record<string, number> = {};
+  readonly links: Record<string, { downloadMs: number; uploadMs: number }> = {};
+  readonly used = new Set<number>();
+  private readonly t0 = performance.now();
+
+  accept(label: string, g: GradientMsg): void {
+    this.used.add(g.shardId);
+    this.computeMs[label] = (this.computeMs[label] ?? 0) + g.computeMs;
+    this.links[label] = linkTimes(performance.now() - this.t0, g);
+  }
+}

@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TrainerError, validateConfig } from '@dtrain/common';
 import { makeDir } from '@dtrain/common/files';
-import { defaultRunDir, readMetrics, type Coordinator, type ServerTls } from '@dtrain/coordinator';
+import { defaultRunDir, isOutcome, readMetrics, type Coordinator, type ServerTls } from '@dtrain/coordinator';
 import { benchCompute, selectBackend, type BackendChoice, type SchedPolicy } from '@dtrain/worker';
 import { attachProgress } from '../console/progress.js';
 import { onInterrupt } from '../console/interrupt.js';
@@ -115,6 +115,7 @@ export async function runExperiment(kind: string, plan: PlannedRun[], a: Experim
       reporter?.done();
       reporter = null;
       current = null;
+      if (i === plan.length - 1 || !isOutcome(o.summary.status)) local.expectExit(); // the pool closes after this run
       if (o.skipped) log(`run ${i + 1}/${plan.length}: ${o.name} already completed; kept`);
       else ran++;
       writeRunReport(o.dir, readMetrics(o.dir), o.summary);

@@ -105,6 +105,11 @@ export class LocalWorkers {
     process.off('exit', this.killAll);
   }
 
+  /** From now on the workers may exit (their coordinator is done with them): that is not a failure. */
+  expectExit(): void {
+    this.stopping = true;
+  }
+
   /** SIGTERM every worker still running (now). */
   kill(): void {
     this.stopping = true;

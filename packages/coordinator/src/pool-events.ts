@@ -1,0 +1,43 @@
+// A run's view of its pool while it lasts: workers joining, lost, demoted and promoted go to the run's
+// records, and the ready count to whoever listens (the progress display).
+
+import type { RunPool } from './pool.js';
+import type { RunLog } from './run-log.js';
+import type { WorkerConn } from './server.js';
+
+export interface PoolWatch {
+  /** The run's current step (events are recorded at it). */
+  step: () => number;
+  /** The number of ready workers changed. */
+  onCount: (ready: number) => void;
+  /** A worker was lost (the run may have been waiting only for it). */
+  onLost: () => void;
+}
+
+/** Record the pool's events until the returned function is called. */
+export function watchPool(pool: RunPool, records: RunLog, w: PoolWatch): () => void {
+  const count = (): void => w.onCount(pool.ready().length);
+  const handlers = {
+    joined: (conn: WorkerConn): void => void (records.workerJoined(conn), count()),
+    lost: (conn: WorkerConn, why: string): void => {
+      records.workerLost(conn, why, w.step());
+      count();
+      w.onLost();
+    },
+    demoted: (conn: WorkerConn, ms: number): void => {
+      records.event(w.step(), 'worker-demoted', `${conn.label} no answer within ${Math.round(ms)} ms`);
+      count();
+    },
+    promoted: (conn: WorkerConn): void => void (records.event(w.step(), 'worker-promoted', conn.label), count()),
+  };
+  pool.on('joined', handlers.joined);
+  pool.on('lost', handlers.lost);
+  pool.on('demoted', handlers.demoted);
+  pool.on('promoted', handlers.promoted);
+  return () => {
+    pool.off('joined', handlers.joined);
+    pool.off('lost', handlers.lost);
+    pool.off('demoted', handlers.demoted);
+    pool.off('promoted', handlers.promoted);
+  };
+}

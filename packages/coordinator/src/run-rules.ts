@@ -1,0 +1,53 @@
+// When a run evaluates, checkpoints and ends early: every --eval-every steps (or at each epoch's end),
+// every --checkpoint-every steps or --checkpoint-seconds, at --stop-at-val-accuracy, and when --patience
+// epochs pass without a new best validation loss or accuracy (plateau.ts). The loop asks; these answer.
+
+import type { TrainConfig } from '@dtrain/common';
+import { PlateauWatch } from './plateau.js';
+
+export class RunRules {
+  private lastCheckpointAt: number;
+  private lastValAccuracy: number | null = null;
+  private readonly plateau: PlateauWatch;
+  /** Set when --patience ended the run (status stalled): why. */
+  stalledReason: string | null = null;
+
+  /** `clock`: milliseconds from a monotonic clock; `startEpoch`: where this attempt starts (patience counts from there). */
+  constructor(
+    private readonly config: TrainConfig,
+    private readonly clock: () => number,
+    startEpoch: number,
+  ) {
+    this.lastCheckpointAt = clock();
+    this.plateau = new PlateauWatch(config.patienceEpochs ?? 0, startEpoch);
+  }
+
+  /** After `step`: every --eval-every steps, else when the step closed an epoch. */
+  evaluationDue(step: number, atEpochStart: boolean): boolean {
+    const every = this.config.evalEvery;
+    return every > 0 ? step % every === 0 : atEpochStart;
+  }
+
+  /** Every --checkpoint-every steps, and once --checkpoint-seconds passed since the last checkpoint. */
+  checkpointDue(step: number): boolean {
+    const { checkpointEvery, checkpointSeconds = 0 } = this.config;
+    if (checkpointEvery > 0 && step % checkpointEvery === 0) return true;
+    return checkpointSeconds > 0 && this.clock() - this.lastCheckpointAt >= checkpointSeconds * 1000;
+  }
+
+  checkpointed(): void {
+    this.lastCheckpointAt = this.clock();
+  }
+
+  /** A validation result (the final evaluation does not count towards patience). */
+  observeValidation(epoch: number, loss: number, accuracy: number, final: boolean): void {
+    this.lastValAccuracy = accuracy;
+    if (!final && this.plateau.observe(epoch, loss, accuracy)) this.stalledReason ??= this.plateau.reason();
+  }
+
+  /** With --stop-at-val-accuracy: the last validation accuracy reached it (the run ends, completed). */
+  reachedStopAccuracy(): boolean {
+    const target = this.config.stopAtValAccuracy ?? 0;
+    return target > 0 && this.lastValAccuracy !== null && this.lastValAccuracy >= target;
+  }
+}
