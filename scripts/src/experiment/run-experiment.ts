@@ -125,9 +125,14 @@ export async function runExperiment(kind: string, plan: PlannedRun[], a: Experim
   if (interrupts.requested) process.exitCode = 130;
   else if (gone) process.exitCode = 1;
   local.kill();
-  for (const l of formatTable(outcomes, a.target)) process.stdout.write(l + '\n');
-  if (kind === 'sweep') for (const l of ['', ...formatBest(outcomes)]) process.stdout.write(l + '\n');
-  const report = writeExperimentReport(kind, outRoot, outcomes, a.target);
-  log(`report: ${report}; numbers: ${join(outRoot, 'results.csv')}, ${join(outRoot, 'results.json')}`);
+  printAndReport(kind, outRoot, outcomes, a.target);
   return outcomes;
+}
+
+/** The table on stdout (and for a sweep the best learning rates), then the reports. */
+function printAndReport(kind: string, outRoot: string, outcomes: RunOutcome[], target: number): void {
+  for (const l of formatTable(outcomes, target)) process.stdout.write(l + '\n');
+  if (kind === 'sweep') for (const l of ['', ...formatBest(outcomes)]) process.stdout.write(l + '\n');
+  const report = writeExperimentReport(kind, outRoot, outcomes, target);
+  process.stderr.write(`report: ${report}; numbers: ${join(outRoot, 'results.csv')}, ${join(outRoot, 'results.json')}\n`);
 }
