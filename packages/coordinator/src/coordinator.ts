@@ -105,7 +105,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.pool = opts.pool;
     this.pool.setRun({
       runId: this.runId, model: this.config.model, modelFingerprint: modelFingerprint(getModelSpec(this.config.model)),
-      manifest: this.manifest, dataset: this.config.dataset, datasetFingerprint: this.dataset.fingerprint, maxShard: Math.max(this.config.batchSize, this.config.evalChunk),
+      manifest: this.manifest, dataset: this.config.dataset, datasetFingerprint: this.dataset.fingerprint,
+      maxShard: Math.max(this.config.batchSize, this.config.evalChunk),
       ...(this.config.gradWire && this.config.gradWire !== 'fp32' ? { gradWire: this.config.gradWire } : {}),
     }, { paramCount: this.weights.length, trainSize: this.dataset.size('train'), evalSize: Math.max(this.dataset.size('val'), this.dataset.size('test')) });
     this.runDir.lock(); // released when the run ends; the newer checkpoints go only after the first step, under it

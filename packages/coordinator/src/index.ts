@@ -6,7 +6,9 @@ export { CoordinatorServer, type WorkerConn, type RunWelcome, type ServerTls } f
 export { Admission, type AdmissionLimits } from './admission.js';
 export { Round, type RoundTask } from './round.js';
 export { AdaptiveDeadline } from './deadline.js';
-export { checkpointModelSpec, readCheckpoint, writeCheckpoint, listCheckpoints, checkpointName, startState, CHECKPOINT_FORMAT, type StartState } from './checkpoint.js';
+export {
+  checkpointModelSpec, readCheckpoint, writeCheckpoint, listCheckpoints, checkpointName, startState, CHECKPOINT_FORMAT, type StartState,
+} from './checkpoint.js';
 export { RunLog } from './run-log.js';
 export { RunDir, clearRunDir, defaultRunDir, readMetrics, type StepRecord, type EvalRecord, type MetricRecord } from './rundir.js';
 export { isOutcome, readSummary, type RunSummary } from './summary.js';

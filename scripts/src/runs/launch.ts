@@ -1,0 +1,93 @@
+// `dtrain launch`: a served run plus the workers this process starts for it: N local ones on loopback,
+// or (with a hostfile) remote ones over ssh, a relay in front of each host of several slots. One
+// supervisor (processes/local-workers.ts) watches them: when all have exited before the run finished,
+// the run ends failed at once with what they said.
+
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { TrainerError } from '@dtrain/common';
+import { type HostSlots, parseHostfile } from '../cluster/hostfile.js';
+import { spawnRemoteWorker } from '../cluster/ssh.js';
+import { prepareCifar } from '../data/fetch.js';
+import { LocalWorkers, parseGpus, type WorkerSettings } from '../processes/local-workers.js';
+import { exitCodeFor, forWorkers, type RunRequest, startCoordinator } from './coordinator.js';
+
+/** Where launch's workers run and how they are started. */
+export interface LaunchWorkers extends WorkerSettings {
+  /** Local workers (without a hostfile). */
+  count: number;
+  gpus: string | undefined;
+  hostfile: string | undefined;
+  /** With a hostfile: this machine's address as the hosts reach it, the port to listen on, ssh details. */
+  advertise: string;
+  port: number;
+  relays: boolean;
+  sshOptions: readonly string[];
+  remoteCommand: string;
+}
+
+export async function runLaunch(run: RunRequest, w: LaunchWorkers): Promise<number> {
+  const hosts = w.hostfile ? readHosts(w.hostfile) : null;
+  // with relays, a host of several slots is one connection (its relay) to wait for
+  const workers = hosts ? hosts.reduce((n, h) => n + (w.relays && h.slots > 1 ? 1 : h.slots), 0) : w.count;
+  const gpus = parseGpus(w.gpus, w.count); // a bad --gpus is refused before anything starts
+  const token = run.token ?? randomBytes(16).toString('hex');
+  // Fetch once here so the workers find the files in place instead of fetching side by side.
+  const dataDir = run.config.dataset.name === 'cifar10' ? await prepareCifar('cifar10', run.dataDir) : run.dataDir;
+  const listen = hosts ? { host: '0.0.0.0', port: w.port } : { host: '127.0.0.1', port: 0 };
+  const settings = { ...w, dataDir };
+  let local: LocalWorkers | null = null;
+  const started = await startCoordinator(
+    {
+      ...run,
+      ...listen,
+      token,
+      dataDir,
+      config: forWorkers(run, workers),
+    },
+    (port) => {
+      local = new LocalWorkers({ onAllGone: (e) => started.coord.abandon(e) });
+      if (hosts) startRemote(local, hosts, `ws://${w.advertise}:${port}`, token, settings);
+      else for (let i = 0; i < w.count; i++) local.spawn(i, `ws://127.0.0.1:${port}`, token, settings, gpus[i]);
+    },
+  );
+  const summary = await started.finished;
+  await (local as LocalWorkers | null)?.stop();
+  return exitCodeFor(summary);
+}
+
+/** Workers (or a relay per host of several slots) on the hostfile's hosts over ssh. */
+function startRemote(local: LocalWorkers, hosts: HostSlots[], url: string, token: string, w: LaunchWorkers): void {
+  for (const { host, slots } of hosts) {
+    const relayFor = w.relays && slots > 1 ? slots : undefined;
+    for (let slot = 0; slot < (relayFor ? 1 : slots); slot++) {
+      const name = relayFor ? `${host}#relay` : `${host}#${slot}`;
+      const spec = {
+        host,
+        slot,
+        url,
+        backend: w.backend,
+        command: w.remoteCommand,
+        dataDir: w.dataDir,
+        sched: w.sched,
+        relayFor,
+      };
+      local.adopt(
+        name,
+        spawnRemoteWorker(spec, token, w.sshOptions, (l) => local.heard(name, `[${host}] ${l}`)),
+      );
+    }
+  }
+}
+
+function readHosts(path: string): HostSlots[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new TrainerError('ERR_BAD_CONFIG', `--hostfile ${path}: ${(e as Error).message}`, {
+      hint: 'give a file with lines such as "gpu01 slots=4"',
+    });
+  }
+  return parseHostfile(text, path);
+}
