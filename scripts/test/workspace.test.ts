@@ -1,26 +1,36 @@
 // The workspace stays honest (STYLE.md #14, #15): tsconfig references match workspace:* dependencies, the
 // shared core has no sockets, timers, files or process control, and files and functions stay within
 // their size budgets (400 and 60 lines).
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const PACKAGES = ['packages/common', 'packages/coordinator', 'packages/worker', 'scripts'];
-const byName = new Map(PACKAGES.map((p) => [JSON.parse(readFileSync(join(ROOT, p, 'package.json'), 'utf8')).name as string, p]));
+const byName = new Map(
+  PACKAGES.map((p) => [JSON.parse(readFileSync(join(ROOT, p, 'package.json'), 'utf8')).name as string, p]),
+);
 
 function sources(dir: string): string[] {
   return readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []);
+    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
-test('tsconfig references match workspace:* dependencies (tests\' devDependencies included)', () => {
+test("tsconfig references match workspace:* dependencies (tests' devDependencies included)", () => {
   for (const p of PACKAGES) {
-    const pkg = JSON.parse(readFileSync(join(ROOT, p, 'package.json'), 'utf8')) as { dependencies?: Record<string, string>; devDependencies?: Record<string, string> };
-    const deps = Object.entries({ ...pkg.dependencies, ...pkg.devDependencies }).filter(([, v]) => v === 'workspace:*').map(([k]) => byName.get(k)).sort();
+    const pkg = JSON.parse(readFileSync(join(ROOT, p, 'package.json'), 'utf8')) as {
+      dependencies?: Record<string, string>;
+      devDependencies?: Record<string, string>;
+    };
+    const deps = Object.entries({ ...pkg.dependencies, ...pkg.devDependencies })
+      .filter(([, v]) => v === 'workspace:*')
+      .map(([k]) => byName.get(k))
+      .sort();
     const ts = JSON.parse(readFileSync(join(ROOT, p, 'tsconfig.json'), 'utf8')) as { references?: { path: string }[] };
     const refs = (ts.references ?? []).map((r) => join(p, r.path)).sort();
     assert.deepEqual(refs, deps, `${p}: references ${refs} vs workspace deps ${deps}`);
@@ -28,7 +38,12 @@ test('tsconfig references match workspace:* dependencies (tests\' devDependencie
 });
 
 test('common: the core has no sockets, timers, files or process control and never imports files/; no other package', () => {
-  const always = [/from 'ws'/, /setTimeout|setInterval/, /node:(net|http|https|child_process)/, /@dtrain\/(coordinator|worker|scripts)/];
+  const always = [
+    /from 'ws'/,
+    /setTimeout|setInterval/,
+    /node:(net|http|https|child_process)/,
+    /@dtrain\/(coordinator|worker|scripts)/,
+  ];
   for (const f of sources('packages/common/src')) {
     const text = readFileSync(join(ROOT, f), 'utf8');
     const core = !f.startsWith('packages/common/src/files/');
@@ -66,9 +81,14 @@ function longFunctions(f: string, max: number): string[] {
 }
 
 test('functions stay under 60 lines (src/ and assembly/)', () => {
-  assert.deepEqual(SOURCE_DIRS.flatMap(sources).flatMap((f) => longFunctions(f, 60)), []);
+  assert.deepEqual(
+    SOURCE_DIRS.flatMap(sources).flatMap((f) => longFunctions(f, 60)),
+    [],
+  );
 });
 
 test('the function budget sees a long function (the check itself can fail)', () => {
-  assert.deepEqual(longFunctions('scripts/test/fixtures/long-function.ts', 60), ['scripts/test/fixtures/long-function.ts:3 tooLong (63 lines)']);
+  assert.deepEqual(longFunctions('scripts/test/fixtures/long-function.ts', 60), [
+    'scripts/test/fixtures/long-function.ts:3 tooLong (63 lines)',
+  ]);
 });

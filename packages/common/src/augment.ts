@@ -19,7 +19,14 @@ export function cropFlipFor(seed: number, epoch: number, index: number, pad = 4)
  * Write one augmented 32x32x3 image (float, already scaled) into `out` at `dst`: shifted by (dx, dy)
  * with zero fill (= random crop of the 4-pixel zero-padded image), then mirrored if `flip`.
  */
-export function applyCropFlip(src: Float32Array, srcOff: number, out: Float32Array, dst: number, a: CropFlip, side = 32): void {
+export function applyCropFlip(
+  src: Float32Array,
+  srcOff: number,
+  out: Float32Array,
+  dst: number,
+  a: CropFlip,
+  side = 32,
+): void {
   for (let y = 0; y < side; y++) {
     const sy = y + a.dy;
     for (let x = 0; x < side; x++) {

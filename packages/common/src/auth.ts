@@ -9,10 +9,22 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { ChallengeMsg, HelloMsg } from './protocol.js';
 
 /** The handshake both sides saw, as a SHA-256 hex digest of its fields in a fixed order. */
-export function handshakeTranscript(challenge: Omit<ChallengeMsg, 'kind'>, hello: Omit<HelloMsg, 'kind' | 'mac'>): string {
+export function handshakeTranscript(
+  challenge: Omit<ChallengeMsg, 'kind'>,
+  hello: Omit<HelloMsg, 'kind' | 'mac'>,
+): string {
   const fields = [
-    challenge.protocol, challenge.nonce, challenge.auth,
-    hello.protocol, hello.nonce, hello.name, hello.host, hello.pid, hello.backend, hello.backendReason, hello.slots ?? null,
+    challenge.protocol,
+    challenge.nonce,
+    challenge.auth,
+    hello.protocol,
+    hello.nonce,
+    hello.name,
+    hello.host,
+    hello.pid,
+    hello.backend,
+    hello.backendReason,
+    hello.slots ?? null,
   ];
   return createHash('sha256').update(JSON.stringify(fields)).digest('hex');
 }

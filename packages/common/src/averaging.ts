@@ -43,13 +43,25 @@ export class ShardReducer {
   private samples = 0;
 
   /** @param out the running sum and then the mean (a reused buffer) */
-  constructor(private readonly out: Float32Array, private readonly shardCount: number) {}
+  constructor(
+    private readonly out: Float32Array,
+    private readonly shardCount: number,
+  ) {}
 
   add(r: ShardResult): void {
     if (r.grad.length !== this.out.length) {
-      throw new TrainerError('ERR_SHAPE_MISMATCH', `shard ${r.shardId} gradient has ${r.grad.length} values, expected ${this.out.length}`);
+      throw new TrainerError(
+        'ERR_SHAPE_MISMATCH',
+        `shard ${r.shardId} gradient has ${r.grad.length} values, expected ${this.out.length}`,
+      );
     }
-    if (!Number.isInteger(r.shardId) || r.shardId < 0 || r.shardId >= this.shardCount || r.shardId < this.next || this.pending.has(r.shardId)) {
+    if (
+      !Number.isInteger(r.shardId) ||
+      r.shardId < 0 ||
+      r.shardId >= this.shardCount ||
+      r.shardId < this.next ||
+      this.pending.has(r.shardId)
+    ) {
       throw new TrainerError('ERR_DUPLICATE_GRADIENT', `shard ${r.shardId} is not expected in this reduction`);
     }
     this.stats[r.shardId] = { count: r.count, sumSq: sumSquares(r.grad) };
@@ -72,7 +84,11 @@ export class ShardReducer {
   /** Add the last shard, divide by the sample count and take |mean|^2, in one pass. */
   finish(): Reduced {
     const last = this.pending.get(this.shardCount - 1);
-    if (!this.complete || !last) throw new TrainerError('ERR_NO_WORKERS', `reduction finished with ${this.pending.size + this.next} of ${this.shardCount} shards`);
+    if (!this.complete || !last)
+      throw new TrainerError(
+        'ERR_NO_WORKERS',
+        `reduction finished with ${this.pending.size + this.next} of ${this.shardCount} shards`,
+      );
     if (this.samples === 0) throw new TrainerError('ERR_NO_WORKERS', 'no samples to reduce');
     const inv = 1 / this.samples;
     const o = this.out;
@@ -92,8 +108,12 @@ export class ShardReducer {
       }
     }
     return {
-      meanGrad: o, meanLoss: this.lossSum / this.samples, accuracy: this.correct / this.samples, samples: this.samples,
-      meanNormSq: normSq, shards: this.stats,
+      meanGrad: o,
+      meanLoss: this.lossSum / this.samples,
+      accuracy: this.correct / this.samples,
+      samples: this.samples,
+      meanNormSq: normSq,
+      shards: this.stats,
     };
   }
 }

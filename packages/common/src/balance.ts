@@ -6,7 +6,7 @@
 // planned samples whatever the split, up to float rounding, so runs stay comparable but are no
 // longer bit-for-bit reproducible (the split depends on timing): hence opt-in.
 
-import { splitShards, type Shard } from './sharding.js';
+import { type Shard, splitShards } from './sharding.js';
 
 /** Smoothed per-worker compute time per sample, turned into shard weights. */
 export class SpeedTracker {
@@ -17,7 +17,10 @@ export class SpeedTracker {
    *   10-60 steps, so the estimate must follow within a step or two)
    * @param maxSkew no worker gets more than this many times the share of another
    */
-  constructor(private readonly alpha = 0.5, private readonly maxSkew = 4) {}
+  constructor(
+    private readonly alpha = 0.5,
+    private readonly maxSkew = 4,
+  ) {}
 
   observe(worker: number, computeMs: number, count: number): void {
     if (!(computeMs > 0) || !(count > 0)) return;
@@ -49,7 +52,12 @@ export class SpeedTracker {
  * workers takes k shares; deterministic, so a fixed topology stays bit-reproducible), or by speed once
  * every live worker has been measured.
  */
-export function cutBatch(batch: Uint32Array, workerIds: readonly number[], speeds: SpeedTracker | null, slots?: (id: number) => number): Shard[] {
+export function cutBatch(
+  batch: Uint32Array,
+  workerIds: readonly number[],
+  speeds: SpeedTracker | null,
+  slots?: (id: number) => number,
+): Shard[] {
   const ids = [...workerIds].sort((a, b) => a - b);
   const numShards = Math.max(1, Math.min(ids.length, batch.length));
   if (numShards !== ids.length) return splitShards(batch, numShards);

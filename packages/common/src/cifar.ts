@@ -2,15 +2,32 @@
 // pixel bytes (1,024 R, then G, then B, row-major 32x32). Parsing into HWC uint8, the reverse encoding,
 // and the official SHA-256 of the six files (augmentation: augment.ts).
 
-import { TrainerError } from './errors.js';
 import type { ImageSet } from './data.js';
+import { TrainerError } from './errors.js';
 
 export const CIFAR_RECORD_BYTES = 3073;
 export const CIFAR_PIXELS = 1024;
-export const CIFAR_TRAIN_FILES = ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin'] as const;
+export const CIFAR_TRAIN_FILES = [
+  'data_batch_1.bin',
+  'data_batch_2.bin',
+  'data_batch_3.bin',
+  'data_batch_4.bin',
+  'data_batch_5.bin',
+] as const;
 export const CIFAR_TEST_FILE = 'test_batch.bin';
 export const CIFAR_META_FILE = 'batches.meta.txt';
-export const CIFAR_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'] as const;
+export const CIFAR_CLASSES = [
+  'airplane',
+  'automobile',
+  'bird',
+  'cat',
+  'deer',
+  'dog',
+  'frog',
+  'horse',
+  'ship',
+  'truck',
+] as const;
 export const CIFAR_RECORDS_PER_FILE = 10_000;
 
 /** Official SHA-256 of the six binary files. */
@@ -26,9 +43,13 @@ export const CIFAR_SHA256: Record<string, string> = {
 /** Parse one binary batch file into HWC uint8 images; rejects truncated or malformed data. */
 export function parseCifarBatch(bytes: Uint8Array, name: string): ImageSet {
   if (bytes.length === 0 || bytes.length % CIFAR_RECORD_BYTES !== 0) {
-    throw new TrainerError('ERR_BAD_CONFIG', `${name}: ${bytes.length} bytes is not a whole number of ${CIFAR_RECORD_BYTES}-byte CIFAR-10 records (truncated or not a CIFAR-10 file)`, {
-      hint: 'delete the file and run: dtrain data fetch cifar10',
-    });
+    throw new TrainerError(
+      'ERR_BAD_CONFIG',
+      `${name}: ${bytes.length} bytes is not a whole number of ${CIFAR_RECORD_BYTES}-byte CIFAR-10 records (truncated or not a CIFAR-10 file)`,
+      {
+        hint: 'delete the file and run: dtrain data fetch cifar10',
+      },
+    );
   }
   const count = bytes.length / CIFAR_RECORD_BYTES;
   const images = new Uint8Array(count * CIFAR_PIXELS * 3);
@@ -37,9 +58,13 @@ export function parseCifarBatch(bytes: Uint8Array, name: string): ImageSet {
     const src = r * CIFAR_RECORD_BYTES;
     const label = bytes[src]!;
     if (label > 9) {
-      throw new TrainerError('ERR_BAD_CONFIG', `${name}: record ${r} has label ${label}; CIFAR-10 labels are 0..9 (corrupt file)`, {
-        hint: 'delete the file and run: dtrain data fetch cifar10',
-      });
+      throw new TrainerError(
+        'ERR_BAD_CONFIG',
+        `${name}: record ${r} has label ${label}; CIFAR-10 labels are 0..9 (corrupt file)`,
+        {
+          hint: 'delete the file and run: dtrain data fetch cifar10',
+        },
+      );
     }
     labels[r] = label;
     const dst = r * CIFAR_PIXELS * 3;

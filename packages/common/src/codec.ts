@@ -15,9 +15,9 @@
 //   with a bin field took 0.87 ms per frame and decode+validate 0.71 ms; see bench/RESULTS.md.
 
 import { Packr } from 'msgpackr';
+import { GRAD_BLOCK, type WireGradient } from './compress.js';
 import { TrainerError } from './errors.js';
 import type { AssignMsg, CoordinatorMsg, EvaluateMsg, GradientMsg, WeightsMsg, WorkerMsg } from './protocol.js';
-import { GRAD_BLOCK, type WireGradient } from './compress.js';
 
 const packr = new Packr({ useRecords: false, moreTypes: false, bundleStrings: false });
 
@@ -42,7 +42,9 @@ export function tensorFrameCapacity(n: number): number {
 
 function checkFrameBuffer(buffer: Uint8Array, n: number): void {
   if (buffer.byteOffset % 4 !== 0 || buffer.byteLength < tensorFrameCapacity(n)) {
-    throw new Error(`frame buffer of ${buffer.byteLength} bytes at offset ${buffer.byteOffset} cannot hold ${n} elements`);
+    throw new Error(
+      `frame buffer of ${buffer.byteLength} bytes at offset ${buffer.byteOffset} cannot hold ${n} elements`,
+    );
   }
 }
 
@@ -151,16 +153,23 @@ function unpack(bytes: Uint8Array, what: string): unknown {
 }
 
 function decodeTensorFrame(bytes: Uint8Array): Record<string, unknown> {
-  if (bytes.length < TENSOR_PREFIX_BYTES) throw new TrainerError('ERR_BAD_FRAME', `tensor frame of ${bytes.length} bytes has no prefix`);
+  if (bytes.length < TENSOR_PREFIX_BYTES)
+    throw new TrainerError('ERR_BAD_FRAME', `tensor frame of ${bytes.length} bytes has no prefix`);
   const code = bytes[1];
   const dtype = (Object.keys(DTYPE_CODE) as Dtype[]).find((d) => DTYPE_CODE[d] === code);
   if (!dtype || bytes[2] !== 0 || bytes[3] !== 0) {
-    throw new TrainerError('ERR_BAD_FRAME', `tensor frame has an unknown dtype or flags (${code}, ${bytes[2]}, ${bytes[3]})`);
+    throw new TrainerError(
+      'ERR_BAD_FRAME',
+      `tensor frame has an unknown dtype or flags (${code}, ${bytes[2]}, ${bytes[3]})`,
+    );
   }
   const n = new DataView(bytes.buffer, bytes.byteOffset, TENSOR_PREFIX_BYTES).getUint32(4, true);
   const end = TENSOR_PREFIX_BYTES + payloadBytes(dtype, n);
   if (end >= bytes.length) {
-    throw new TrainerError('ERR_SHAPE_MISMATCH', `tensor frame declares ${n} elements but carries ${bytes.length - TENSOR_PREFIX_BYTES} bytes after its prefix, header included`);
+    throw new TrainerError(
+      'ERR_SHAPE_MISMATCH',
+      `tensor frame declares ${n} elements but carries ${bytes.length - TENSOR_PREFIX_BYTES} bytes after its prefix, header included`,
+    );
   }
   const raw = unpack(bytes.subarray(end), 'tensor frame header');
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw) || ArrayBuffer.isView(raw)) {
@@ -173,12 +182,14 @@ function decodeTensorFrame(bytes: Uint8Array): Record<string, unknown> {
   }
   delete o['$tensor'];
   if ('$scales' in o) throw new TrainerError('ERR_BAD_FRAME', 'tensor frame header uses the reserved key "$scales"');
-  const copy = (): ArrayBuffer => { // not bytes.slice: on a Node Buffer that is a view, not a copy
+  const copy = (): ArrayBuffer => {
+    // not bytes.slice: on a Node Buffer that is a view, not a copy
     const c = new Uint8Array(end - TENSOR_PREFIX_BYTES);
     c.set(bytes.subarray(TENSOR_PREFIX_BYTES, end));
     return c.buffer;
   };
-  if (dtype === 'int8blocks') { // compressed gradients are copied (small; their views then aligned)
+  if (dtype === 'int8blocks') {
+    // compressed gradients are copied (small; their views then aligned)
     const payload = copy();
     const blocks = Math.ceil(n / GRAD_BLOCK);
     o['$scales'] = new Float32Array(payload, 0, blocks);

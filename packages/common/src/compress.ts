@@ -9,7 +9,11 @@ export const GRAD_WIRES: readonly GradWire[] = ['fp32', 'bf16', 'fp16', 'int8'];
 export const GRAD_BLOCK = 4096;
 
 export type WireArray = Float32Array | Uint16Array | Int8Array;
-export interface WireGradient { wire: GradWire; data: WireArray; scales?: Float32Array }
+export interface WireGradient {
+  wire: GradWire;
+  data: WireArray;
+  scales?: Float32Array;
+}
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);

@@ -2,13 +2,13 @@
 // and the derived numbers printed before step 1.
 
 import { GRAD_WIRES, type GradWire } from './compress.js';
+import { type DatasetSpec, trainSplitSize, validateDatasetSpec } from './datasets.js';
 import { TrainerError } from './errors.js';
-import { trainSplitSize, validateDatasetSpec, type DatasetSpec } from './datasets.js';
-import { buildManifest, getModelSpec, paramCount } from './model.js';
-import { validateOptimizer, type OptimizerConfig } from './optimizer.js';
-import { scaledLr, validateSchedule, type ScheduleConfig } from './schedule.js';
-import { stepsPerEpoch } from './sharding.js';
 import { MAX_BATCH_SIZE, MAX_WORKERS } from './limits.js';
+import { buildManifest, getModelSpec, paramCount } from './model.js';
+import { type OptimizerConfig, validateOptimizer } from './optimizer.js';
+import { type ScheduleConfig, scaledLr, validateSchedule } from './schedule.js';
+import { stepsPerEpoch } from './sharding.js';
 
 /** Learning-rate settings of a run (batch size and total steps come from the run itself). */
 export type ScheduleParams = Omit<ScheduleConfig, 'batchSize' | 'totalSteps'>;
@@ -55,7 +55,12 @@ export interface TrainConfig extends ScheduleParams {
  * continued in another piece) takes new values of these and stays the same run.
  */
 export const OPERATIONAL_KEYS = [
-  'evalChunk', 'checkpointEvery', 'checkpointSeconds', 'keepCheckpoints', 'stepTimeoutMs', 'patienceEpochs',
+  'evalChunk',
+  'checkpointEvery',
+  'checkpointSeconds',
+  'keepCheckpoints',
+  'stepTimeoutMs',
+  'patienceEpochs',
 ] as const satisfies readonly (keyof TrainConfig)[];
 
 export interface Derived {
@@ -76,8 +81,15 @@ export function totalSteps(c: TrainConfig): number {
 
 export function scheduleOf(c: TrainConfig): ScheduleConfig {
   return {
-    lr: c.lr, schedule: c.schedule, decaySteps: c.decaySteps, gamma: c.gamma, minLr: c.minLr,
-    warmupSteps: c.warmupSteps, scaling: c.scaling, baseBatchSize: c.baseBatchSize, batchSize: c.batchSize,
+    lr: c.lr,
+    schedule: c.schedule,
+    decaySteps: c.decaySteps,
+    gamma: c.gamma,
+    minLr: c.minLr,
+    warmupSteps: c.warmupSteps,
+    scaling: c.scaling,
+    baseBatchSize: c.baseBatchSize,
+    batchSize: c.batchSize,
     totalSteps: totalSteps(c),
   };
 }
@@ -98,41 +110,66 @@ export function validateConfig(c: TrainConfig): Derived {
   intIn(c.minWorkers, 1, c.workers, '--min-workers', `use a value between 1 and --workers (${c.workers})`);
   intIn(c.batchSize, 1, MAX_BATCH_SIZE, '--batch-size', 'use e.g. --batch-size 64 (the GLOBAL batch)');
   if (c.batchSize < c.workers) {
-    throw new TrainerError('ERR_BAD_CONFIG', `--batch-size ${c.batchSize} is smaller than --workers ${c.workers}: some workers would get no samples`, {
-      hint: `use --batch-size ${c.workers} or more (the batch is global and split across workers), or fewer workers`,
-    });
+    throw new TrainerError(
+      'ERR_BAD_CONFIG',
+      `--batch-size ${c.batchSize} is smaller than --workers ${c.workers}: some workers would get no samples`,
+      {
+        hint: `use --batch-size ${c.workers} or more (the batch is global and split across workers), or fewer workers`,
+      },
+    );
   }
   const train = trainSplitSize(c.dataset);
   if (c.batchSize > train) {
-    throw new TrainerError('ERR_BAD_CONFIG', `--batch-size ${c.batchSize} is larger than the ${train} training samples`, {
-      hint: 'lower --batch-size or use a larger dataset (--train-size)',
-    });
+    throw new TrainerError(
+      'ERR_BAD_CONFIG',
+      `--batch-size ${c.batchSize} is larger than the ${train} training samples`,
+      {
+        hint: 'lower --batch-size or use a larger dataset (--train-size)',
+      },
+    );
   }
   intIn(c.epochs, 1, 100_000, '--epochs', 'use e.g. --epochs 10');
   intIn(c.maxSteps, 0, 1e9, '--max-steps', 'use 0 to train for --epochs');
   intIn(c.evalEvery, 0, 1e9, '--eval-every', 'use 0 to evaluate at the end of each epoch');
   if (c.gradWire !== undefined && !GRAD_WIRES.includes(c.gradWire)) {
-    throw new TrainerError('ERR_BAD_CONFIG', `--grad-wire ${String(c.gradWire)} is not one of ${GRAD_WIRES.join(', ')}`, { hint: 'e.g. --grad-wire int8' });
+    throw new TrainerError(
+      'ERR_BAD_CONFIG',
+      `--grad-wire ${String(c.gradWire)} is not one of ${GRAD_WIRES.join(', ')}`,
+      { hint: 'e.g. --grad-wire int8' },
+    );
   }
   const stop = c.stopAtValAccuracy ?? 0;
   if (!(stop >= 0 && stop <= 1)) {
-    throw new TrainerError('ERR_BAD_CONFIG', `stop-at accuracy ${stop} is not in [0, 1]`, { hint: 'give a validation accuracy such as 0.6 (0: off)' });
+    throw new TrainerError('ERR_BAD_CONFIG', `stop-at accuracy ${stop} is not in [0, 1]`, {
+      hint: 'give a validation accuracy such as 0.6 (0: off)',
+    });
   }
   const patience = c.patienceEpochs ?? 0;
   if (!(patience >= 0 && patience <= 100_000)) {
-    const what = Number.isNaN(patience) ? '--patience is not a number' : `--patience ${patience} is not in [0, 100000] epochs`;
+    const what = Number.isNaN(patience)
+      ? '--patience is not a number'
+      : `--patience ${patience} is not in [0, 100000] epochs`;
     throw new TrainerError('ERR_BAD_CONFIG', what, { hint: 'give epochs, e.g. --patience 5 (0: off)' });
   }
   intIn(c.evalChunk, 1, MAX_BATCH_SIZE, '--eval-chunk', 'use e.g. --eval-chunk 500');
   intIn(c.checkpointEvery, 0, 1e9, '--checkpoint-every', 'use 0 for only the initial and final checkpoints');
-  intIn(c.checkpointSeconds ?? 0, 0, 1e9, '--checkpoint-seconds',
-    'use e.g. --checkpoint-seconds 600 (a requeued job loses at most that much), or 0 for step-based checkpoints only');
+  intIn(
+    c.checkpointSeconds ?? 0,
+    0,
+    1e9,
+    '--checkpoint-seconds',
+    'use e.g. --checkpoint-seconds 600 (a requeued job loses at most that much), or 0 for step-based checkpoints only',
+  );
   intIn(c.keepCheckpoints ?? 0, 0, 1e9, '--keep-checkpoints', 'use e.g. --keep-checkpoints 3, or 0 to keep all');
   if (c.balance !== undefined && c.balance !== 'even' && c.balance !== 'speed') {
-    throw new TrainerError('ERR_BAD_CONFIG', `--balance ${String(c.balance)} is not one of even, speed`, { hint: 'use --balance even or --balance speed' });
+    throw new TrainerError('ERR_BAD_CONFIG', `--balance ${String(c.balance)} is not one of even, speed`, {
+      hint: 'use --balance even or --balance speed',
+    });
   }
   if (!(c.stepTimeoutMs >= 100)) {
-    throw new TrainerError('ERR_BAD_CONFIG', `--step-timeout ${c.stepTimeoutMs / 1000}s is too short`, { hint: 'use e.g. --step-timeout 120' });
+    throw new TrainerError('ERR_BAD_CONFIG', `--step-timeout ${c.stepTimeoutMs / 1000}s is too short`, {
+      hint: 'use e.g. --step-timeout 120',
+    });
   }
   validateSchedule(scheduleOf(c));
   const p = paramCount(manifest);

@@ -2,8 +2,8 @@
 // every worker builds (or loads) the same data and proves it by fingerprint. Where the files live
 // (--data-dir) is each machine's own business and not part of the spec.
 
-import { TrainerError } from './errors.js';
 import { CIFAR_RECORDS_PER_FILE, CIFAR_TRAIN_FILES } from './cifar.js';
+import { TrainerError } from './errors.js';
 import { MAX_SYNTHETIC_IMAGES } from './limits.js';
 
 interface CommonSpec {
@@ -37,7 +37,8 @@ export function badDataset(msg: string, hint: string): never {
 }
 
 export function validateDatasetSpec(spec: DatasetSpec): void {
-  if (!(spec.valFraction >= 0 && spec.valFraction < 1)) badDataset(`--val-fraction ${spec.valFraction} must be in [0, 1)`, 'use e.g. --val-fraction 0.2');
+  if (!(spec.valFraction >= 0 && spec.valFraction < 1))
+    badDataset(`--val-fraction ${spec.valFraction} must be in [0, 1)`, 'use e.g. --val-fraction 0.2');
   switch (spec.name) {
     case 'synthetic':
       if (!Number.isInteger(spec.trainSize) || spec.trainSize < 1 || spec.trainSize > MAX_SYNTHETIC_IMAGES) {
@@ -45,7 +46,10 @@ export function validateDatasetSpec(spec: DatasetSpec): void {
         badDataset(`--train-size ${spec.trainSize} must be a whole number in 1..${MAX_SYNTHETIC_IMAGES}`, hint);
       }
       if (!Number.isInteger(spec.testSize) || spec.testSize < 1 || spec.testSize > MAX_SYNTHETIC_IMAGES) {
-        badDataset(`--test-size ${spec.testSize} must be a whole number in 1..${MAX_SYNTHETIC_IMAGES}`, 'use e.g. --test-size 1000');
+        badDataset(
+          `--test-size ${spec.testSize} must be a whole number in 1..${MAX_SYNTHETIC_IMAGES}`,
+          'use e.g. --test-size 1000',
+        );
       }
       return;
     case 'cifar10':
@@ -57,7 +61,10 @@ export function validateDatasetSpec(spec: DatasetSpec): void {
       }
       return;
     default:
-      badDataset(`unknown dataset "${String((spec as { name: unknown }).name)}"`, `choose one of: ${DATASET_NAMES.join(', ')}`);
+      badDataset(
+        `unknown dataset "${String((spec as { name: unknown }).name)}"`,
+        `choose one of: ${DATASET_NAMES.join(', ')}`,
+      );
   }
 }
 

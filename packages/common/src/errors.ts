@@ -102,7 +102,11 @@ export function closeWith(target: Closable, code: number, reason: ErrorCode | st
 
 /** A step whose gradient, or whose update, is not finite: nothing of it was applied. */
 export function divergedError(step: number, lr: number, what: string): TrainerError {
-  return new TrainerError('ERR_DIVERGED', `training diverged at step ${step} (lr ${lr.toPrecision(3)}): ${what}; nothing of this step was applied`, {
-    hint: `lower --lr (e.g. ${(lr / 10).toPrecision(2)}) or add --warmup-steps; the last good checkpoint is kept`,
-  });
+  return new TrainerError(
+    'ERR_DIVERGED',
+    `training diverged at step ${step} (lr ${lr.toPrecision(3)}): ${what}; nothing of this step was applied`,
+    {
+      hint: `lower --lr (e.g. ${(lr / 10).toPrecision(2)}) or add --warmup-steps; the last good checkpoint is kept`,
+    },
+  );
 }

@@ -37,7 +37,10 @@ export class FramePool {
    * @param max buffers kept for reuse; when all are held (a slow or dead socket still has one queued),
    *   take() hands out an extra buffer that is simply dropped afterwards
    */
-  constructor(readonly capacity: number, private readonly max = 4) {}
+  constructor(
+    readonly capacity: number,
+    private readonly max = 4,
+  ) {}
 
   /** A buffer nobody holds, held once by the caller (release it when done with it). */
   take(): PooledFrame {

@@ -58,5 +58,7 @@ export function maxWorkerFrameBytes(ready: boolean, paramCount: number): number 
  * weights, or an index list as long as the training set (u32 each, with room).
  */
 export function maxCoordinatorFrameBytes(paramCount: number, trainSize: number): number {
-  return paramCount > 0 ? Math.min(MAX_CLIENT_FRAME_BYTES, maxMessageBytes(paramCount) + 8 * trainSize) : MAX_HANDSHAKE_BYTES;
+  return paramCount > 0
+    ? Math.min(MAX_CLIENT_FRAME_BYTES, maxMessageBytes(paramCount) + 8 * trainSize)
+    : MAX_HANDSHAKE_BYTES;
 }

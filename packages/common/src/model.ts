@@ -31,7 +31,12 @@ export interface ParamEntry {
 export type Manifest = ParamEntry[];
 
 const conv = (filters: number, activation: Activation = 'relu'): LayerSpec => ({
-  type: 'conv2d', filters, kernel: 3, stride: 1, padding: 'valid', activation,
+  type: 'conv2d',
+  filters,
+  kernel: 3,
+  stride: 1,
+  padding: 'valid',
+  activation,
 });
 const pool: LayerSpec = { type: 'maxpool', size: 2, stride: 2 };
 
@@ -41,22 +46,38 @@ export const MODELS: Record<string, ModelSpec> = {
     name: 'reference-cnn',
     inputShape: [32, 32, 3],
     classes: 10,
-    layers: [conv(32), pool, conv(64), pool, conv(64), { type: 'flatten' },
-      { type: 'dense', units: 64, activation: 'relu' }, { type: 'dense', units: 10, activation: 'linear' }],
+    layers: [
+      conv(32),
+      pool,
+      conv(64),
+      pool,
+      conv(64),
+      { type: 'flatten' },
+      { type: 'dense', units: 64, activation: 'relu' },
+      { type: 'dense', units: 10, activation: 'linear' },
+    ],
   },
   /** A 2-layer MLP of ~1M parameters (986,570): the mid-size point of `bench scale`. */
   'mlp-1m': {
     name: 'mlp-1m',
     inputShape: [32, 32, 3],
     classes: 10,
-    layers: [{ type: 'flatten' }, { type: 'dense', units: 320, activation: 'relu' }, { type: 'dense', units: 10, activation: 'linear' }],
+    layers: [
+      { type: 'flatten' },
+      { type: 'dense', units: 320, activation: 'relu' },
+      { type: 'dense', units: 10, activation: 'linear' },
+    ],
   },
   /** A 2-layer MLP of ~11M parameters (10,821,340): the large point of `bench scale` (ResNet-18 size). */
   'mlp-11m': {
     name: 'mlp-11m',
     inputShape: [32, 32, 3],
     classes: 10,
-    layers: [{ type: 'flatten' }, { type: 'dense', units: 3510, activation: 'relu' }, { type: 'dense', units: 10, activation: 'linear' }],
+    layers: [
+      { type: 'flatten' },
+      { type: 'dense', units: 3510, activation: 'relu' },
+      { type: 'dense', units: 10, activation: 'linear' },
+    ],
   },
   /** A small CNN for fast tests and smoke runs (no BatchNorm, so sharded sums are exact). */
   'tiny-cnn': {
@@ -95,12 +116,18 @@ export function layerShapes(spec: ModelSpec): LayerShape[] {
     const input = shape;
     switch (layer.type) {
       case 'conv2d':
-        shape = [convOut(input[0]!, layer.kernel, layer.stride, layer.padding),
-          convOut(input[1]!, layer.kernel, layer.stride, layer.padding), layer.filters];
+        shape = [
+          convOut(input[0]!, layer.kernel, layer.stride, layer.padding),
+          convOut(input[1]!, layer.kernel, layer.stride, layer.padding),
+          layer.filters,
+        ];
         break;
       case 'maxpool':
-        shape = [convOut(input[0]!, layer.size, layer.stride, 'valid'),
-          convOut(input[1]!, layer.size, layer.stride, 'valid'), input[2]!];
+        shape = [
+          convOut(input[0]!, layer.size, layer.stride, 'valid'),
+          convOut(input[1]!, layer.size, layer.stride, 'valid'),
+          input[2]!,
+        ];
         break;
       case 'flatten':
         shape = [input.reduce((a, b) => a * b, 1)];

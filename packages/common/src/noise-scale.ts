@@ -19,7 +19,10 @@ export interface NoiseEstimate {
  * Estimates from one step's shards (sample count and sum of squares of each shard's gradient SUM) and
  * |mean gradient|^2; null with fewer than two shards.
  */
-export function noiseEstimate(shards: readonly { count: number; sumSq: number }[], meanNormSq: number): NoiseEstimate | null {
+export function noiseEstimate(
+  shards: readonly { count: number; sumSq: number }[],
+  meanNormSq: number,
+): NoiseEstimate | null {
   if (shards.length < 2 || shards.some((s) => !(s.count > 0))) return null;
   const big = shards.reduce((acc, s) => acc + s.count, 0);
   const b = shards.length / shards.reduce((acc, s) => acc + 1 / s.count, 0);

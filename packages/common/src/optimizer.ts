@@ -21,11 +21,17 @@ export function validateOptimizer(c: OptimizerConfig): void {
   const bad = (msg: string, hint: string): never => {
     throw new TrainerError('ERR_BAD_CONFIG', msg, { hint });
   };
-  if (!(c.momentum >= 0 && c.momentum < 1)) bad(`momentum ${c.momentum} is outside [0, 1)`, 'use e.g. --momentum 0.9, or 0 for plain SGD');
-  if (!(c.dampening >= 0 && c.dampening <= 1)) bad(`dampening ${c.dampening} is outside [0, 1]`, 'use --dampening 0 (PyTorch default)');
-  if (!(c.weightDecay >= 0) || !Number.isFinite(c.weightDecay)) bad(`weight decay ${c.weightDecay} must be >= 0`, 'use e.g. --weight-decay 5e-4');
+  if (!(c.momentum >= 0 && c.momentum < 1))
+    bad(`momentum ${c.momentum} is outside [0, 1)`, 'use e.g. --momentum 0.9, or 0 for plain SGD');
+  if (!(c.dampening >= 0 && c.dampening <= 1))
+    bad(`dampening ${c.dampening} is outside [0, 1]`, 'use --dampening 0 (PyTorch default)');
+  if (!(c.weightDecay >= 0) || !Number.isFinite(c.weightDecay))
+    bad(`weight decay ${c.weightDecay} must be >= 0`, 'use e.g. --weight-decay 5e-4');
   if (c.nesterov && (c.momentum === 0 || effectiveDampening(c) !== 0) && c.form !== 'keras') {
-    bad('nesterov needs momentum > 0 and dampening = 0 (as in PyTorch)', 'set --momentum > 0 and --dampening 0, or drop --nesterov');
+    bad(
+      'nesterov needs momentum > 0 and dampening = 0 (as in PyTorch)',
+      'set --momentum > 0 and --dampening 0, or drop --nesterov',
+    );
   }
 }
 
@@ -51,7 +57,10 @@ export function sgdStep(
 ): void {
   const n = theta.length;
   if (grad.length !== n || velocity.length !== n) {
-    throw new TrainerError('ERR_SHAPE_MISMATCH', `optimizer lengths differ: θ ${n}, g ${grad.length}, v ${velocity.length}`);
+    throw new TrainerError(
+      'ERR_SHAPE_MISMATCH',
+      `optimizer lengths differ: θ ${n}, g ${grad.length}, v ${velocity.length}`,
+    );
   }
   const mu = c.momentum;
   const wd = c.weightDecay;
@@ -95,10 +104,17 @@ export class MomentumSGD {
   readonly velocity: Float32Array;
 
   /** @param velocity a resumed momentum buffer (used in place), or none to start from zero */
-  constructor(readonly config: OptimizerConfig, paramCount: number, velocity?: Float32Array) {
+  constructor(
+    readonly config: OptimizerConfig,
+    paramCount: number,
+    velocity?: Float32Array,
+  ) {
     validateOptimizer(config);
     if (velocity && velocity.length !== paramCount) {
-      throw new TrainerError('ERR_SHAPE_MISMATCH', `momentum buffer has ${velocity.length} values, the model ${paramCount}`);
+      throw new TrainerError(
+        'ERR_SHAPE_MISMATCH',
+        `momentum buffer has ${velocity.length} values, the model ${paramCount}`,
+      );
     }
     this.velocity = velocity ?? new Float32Array(paramCount);
   }

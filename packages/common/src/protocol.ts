@@ -4,50 +4,119 @@
 // session key, session.ts) -> welcome -> ready -> weights.
 
 import { decompress, GRAD_WIRES, type GradWire } from './compress.js';
-import { TrainerError, type ErrorCode } from './errors.js';
 import type { DatasetSpec } from './datasets.js';
-import type { Manifest } from './model.js';
+import { type ErrorCode, TrainerError } from './errors.js';
 import { MAX_BATCH_SIZE, MAX_SYNTHETIC_IMAGES, MAX_WORKERS } from './limits.js';
+import type { Manifest } from './model.js';
 
 export type EvalSplit = 'val' | 'test';
 
 // ---- coordinator -> worker ----
-export interface ChallengeMsg { kind: 'challenge'; protocol: number; nonce: string; auth: boolean }
+export interface ChallengeMsg {
+  kind: 'challenge';
+  protocol: number;
+  nonce: string;
+  auth: boolean;
+}
 export interface WelcomeMsg {
-  kind: 'welcome'; workerId: number; runId: string; model: string; modelFingerprint: string;
-  manifest: Manifest; dataset: DatasetSpec; datasetFingerprint: string;
+  kind: 'welcome';
+  workerId: number;
+  runId: string;
+  model: string;
+  modelFingerprint: string;
+  manifest: Manifest;
+  dataset: DatasetSpec;
+  datasetFingerprint: string;
   /** The most samples one assignment or evaluation chunk of this run carries (the global batch, or the eval chunk). */
   maxShard: number;
   /** How gradients travel (compress.ts); absent: fp32. */
   gradWire?: GradWire;
 }
-export interface RejectMsg { kind: 'reject'; code: string; message: string }
-export interface WeightsMsg { kind: 'weights'; version: number; data: Float32Array }
-export interface AssignMsg { kind: 'assign'; step: number; version: number; epoch: number; shardId: number; indices: Uint32Array }
-export interface EvaluateMsg { kind: 'evaluate'; evalId: number; split: EvalSplit; shardId: number; indices: Uint32Array }
-export interface ShutdownMsg { kind: 'shutdown'; reason: string }
+export interface RejectMsg {
+  kind: 'reject';
+  code: string;
+  message: string;
+}
+export interface WeightsMsg {
+  kind: 'weights';
+  version: number;
+  data: Float32Array;
+}
+export interface AssignMsg {
+  kind: 'assign';
+  step: number;
+  version: number;
+  epoch: number;
+  shardId: number;
+  indices: Uint32Array;
+}
+export interface EvaluateMsg {
+  kind: 'evaluate';
+  evalId: number;
+  split: EvalSplit;
+  shardId: number;
+  indices: Uint32Array;
+}
+export interface ShutdownMsg {
+  kind: 'shutdown';
+  reason: string;
+}
 export type CoordinatorMsg = ChallengeMsg | WelcomeMsg | RejectMsg | WeightsMsg | AssignMsg | EvaluateMsg | ShutdownMsg;
 
 // ---- worker -> coordinator ----
 export interface HelloMsg {
-  kind: 'hello'; protocol: number; mac: string; nonce: string; name: string; host: string; pid: number;
-  backend: string; backendReason: string;
+  kind: 'hello';
+  protocol: number;
+  mac: string;
+  nonce: string;
+  name: string;
+  host: string;
+  pid: number;
+  backend: string;
+  backendReason: string;
   /** Workers behind this connection (a relay's local workers; 1 for a worker): even shards are cut in proportion. */
   slots?: number;
 }
-export interface ReadyMsg { kind: 'ready'; modelFingerprint: string; datasetFingerprint: string }
+export interface ReadyMsg {
+  kind: 'ready';
+  modelFingerprint: string;
+  datasetFingerprint: string;
+}
 export interface GradientMsg {
-  kind: 'gradient'; step: number; version: number; shardId: number; count: number;
-  lossSum: number; correct: number; computeMs: number; grad: Float32Array;
+  kind: 'gradient';
+  step: number;
+  version: number;
+  shardId: number;
+  count: number;
+  lossSum: number;
+  correct: number;
+  computeMs: number;
+  grad: Float32Array;
   /** How long the assignment waited at the worker for its weights to arrive (the weights' download). */
   fetchMs?: number;
 }
 export interface EvalResultMsg {
-  kind: 'evalResult'; evalId: number; shardId: number; count: number; lossSum: number; correct: number; computeMs: number;
+  kind: 'evalResult';
+  evalId: number;
+  shardId: number;
+  count: number;
+  lossSum: number;
+  correct: number;
+  computeMs: number;
 }
-export interface FailMsg { kind: 'fail'; code: string; message: string }
+export interface FailMsg {
+  kind: 'fail';
+  code: string;
+  message: string;
+}
 /** The worker's own loss or gradient for a shard is not finite: training diverged (sent instead of NaN frames). */
-export interface DivergedMsg { kind: 'diverged'; step: number; version: number; shardId: number; what: 'loss' | 'gradient' }
+export interface DivergedMsg {
+  kind: 'diverged';
+  step: number;
+  version: number;
+  shardId: number;
+  what: 'loss' | 'gradient';
+}
 export type WorkerMsg = HelloMsg | ReadyMsg | GradientMsg | EvalResultMsg | FailMsg | DivergedMsg;
 
 // ---- validation helpers ----
@@ -97,7 +166,10 @@ function bool(o: Obj, key: string): boolean {
  * side by side in one process; a branch per element was slower still).
  */
 export function allFinite(v: Float32Array): boolean {
-  let a = 0, b = 0, c = 0, d = 0;
+  let a = 0,
+    b = 0,
+    c = 0,
+    d = 0;
   const n4 = v.length & ~3;
   for (let i = 0; i < n4; i += 4) {
     a += v[i]! * 0;
@@ -112,7 +184,8 @@ export function allFinite(v: Float32Array): boolean {
 function floats(o: Obj, key: string, length: number): Float32Array {
   const v = o[key];
   if (!(v instanceof Float32Array)) fail('ERR_BAD_FRAME', `field "${key}" must be a float32 array`);
-  if (v.length !== length) fail('ERR_SHAPE_MISMATCH', `field "${key}" has ${v.length} values, the manifest says ${length}`);
+  if (v.length !== length)
+    fail('ERR_SHAPE_MISMATCH', `field "${key}" has ${v.length} values, the manifest says ${length}`);
   if (!allFinite(v)) {
     const i = v.findIndex((x) => !Number.isFinite(x));
     fail('ERR_NON_FINITE', `field "${key}" has a non-finite value at ${i}`);
@@ -121,7 +194,8 @@ function floats(o: Obj, key: string, length: number): Float32Array {
 }
 
 function gradWireOf(v: unknown): GradWire {
-  if (typeof v !== 'string' || !(GRAD_WIRES as readonly string[]).includes(v)) fail('ERR_BAD_FRAME', 'field "gradWire" must be one of fp32, bf16, fp16, int8');
+  if (typeof v !== 'string' || !(GRAD_WIRES as readonly string[]).includes(v))
+    fail('ERR_BAD_FRAME', 'field "gradWire" must be one of fp32, bf16, fp16, int8');
   return v as GradWire;
 }
 
@@ -132,13 +206,18 @@ function wireGradient(o: Obj, length: number): Float32Array {
   const v = o['grad'];
   const want = wire === 'int8' ? Int8Array : Uint16Array;
   if (!(v instanceof want)) fail('ERR_BAD_FRAME', `field "grad" must be ${wire} values`);
-  if (v.length !== length) fail('ERR_SHAPE_MISMATCH', `field "grad" has ${v.length} values, the manifest says ${length}`);
+  if (v.length !== length)
+    fail('ERR_SHAPE_MISMATCH', `field "grad" has ${v.length} values, the manifest says ${length}`);
   const scales = o['$scales'];
   if (wire === 'int8' && !(scales instanceof Float32Array && scales.every((x) => Number.isFinite(x) && x >= 0))) {
     fail('ERR_NON_FINITE', 'int8 gradient scales must be finite and >= 0');
   }
-  const out = decompress({ wire, data: v, ...(wire === 'int8' ? { scales: scales as Float32Array } : {}) }, new Float32Array(length));
-  if (!allFinite(out)) fail('ERR_NON_FINITE', `field "grad" has a non-finite value at ${out.findIndex((x) => !Number.isFinite(x))}`);
+  const out = decompress(
+    { wire, data: v, ...(wire === 'int8' ? { scales: scales as Float32Array } : {}) },
+    new Float32Array(length),
+  );
+  if (!allFinite(out))
+    fail('ERR_NON_FINITE', `field "grad" has a non-finite value at ${out.findIndex((x) => !Number.isFinite(x))}`);
   return out;
 }
 
@@ -146,7 +225,10 @@ function indices(o: Obj, key: string, limit: number, most = MAX_BATCH_SIZE): Uin
   const v = o[key];
   if (!(v instanceof Uint32Array)) fail('ERR_BAD_FRAME', `field "${key}" must be a uint32 array`);
   if (v.length < 1 || v.length > most) {
-    fail('ERR_BAD_FRAME', `field "${key}" has ${v.length} entries (at most ${most} here: the run's batch, or what the worker computes at once)`);
+    fail(
+      'ERR_BAD_FRAME',
+      `field "${key}" has ${v.length} entries (at most ${most} here: the run's batch, or what the worker computes at once)`,
+    );
   }
   for (let i = 0; i < v.length; i++) {
     if (v[i]! >= limit) fail('ERR_BAD_FRAME', `field "${key}" index ${v[i]} is outside the dataset (${limit})`);
@@ -160,7 +242,8 @@ function manifest(o: Obj, key: string): Manifest {
   return v.map((e: unknown) => {
     const p = asObject(e);
     const shape = p['shape'];
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d > 0)) fail('ERR_BAD_FRAME', 'manifest shape is invalid');
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d > 0))
+      fail('ERR_BAD_FRAME', 'manifest shape is invalid');
     return { name: str(p, 'name'), shape: shape as number[], offset: int(p, 'offset'), length: int(p, 'length') };
   });
 }
@@ -169,10 +252,18 @@ function datasetSpec(o: Obj, key: string): DatasetSpec {
   const d = asObject(o[key]);
   const name = str(d, 'name', 32);
   const common = {
-    seed: int(d, 'seed', 0, 2 ** 32 - 1), valFraction: finite(d, 'valFraction', 0), normalize: bool(d, 'normalize'), augment: bool(d, 'augment'),
+    seed: int(d, 'seed', 0, 2 ** 32 - 1),
+    valFraction: finite(d, 'valFraction', 0),
+    normalize: bool(d, 'normalize'),
+    augment: bool(d, 'augment'),
   };
   if (name === 'synthetic') {
-    return { name, ...common, trainSize: int(d, 'trainSize', 1, MAX_SYNTHETIC_IMAGES), testSize: int(d, 'testSize', 1, MAX_SYNTHETIC_IMAGES) };
+    return {
+      name,
+      ...common,
+      trainSize: int(d, 'trainSize', 1, MAX_SYNTHETIC_IMAGES),
+      testSize: int(d, 'testSize', 1, MAX_SYNTHETIC_IMAGES),
+    };
   }
   if (name === 'cifar10') return { name, ...common, limitTrain: int(d, 'limitTrain'), limitTest: int(d, 'limitTest') };
   return fail('ERR_BAD_FRAME', `unknown dataset "${name}"`);
@@ -194,23 +285,45 @@ export function parseWorkerMsg(raw: unknown, ctx: ParseContext): WorkerMsg {
   switch (kind) {
     case 'hello':
       return {
-        kind, protocol: int(o, 'protocol'), mac: str(o, 'mac', 128), nonce: str(o, 'nonce', 128), name: str(o, 'name'), host: str(o, 'host'),
-        pid: int(o, 'pid'), backend: str(o, 'backend', 32), backendReason: str(o, 'backendReason', 2000),
+        kind,
+        protocol: int(o, 'protocol'),
+        mac: str(o, 'mac', 128),
+        nonce: str(o, 'nonce', 128),
+        name: str(o, 'name'),
+        host: str(o, 'host'),
+        pid: int(o, 'pid'),
+        backend: str(o, 'backend', 32),
+        backendReason: str(o, 'backendReason', 2000),
         ...(o['slots'] === undefined ? {} : { slots: int(o, 'slots', 1, MAX_WORKERS) }),
       };
     case 'ready':
-      return { kind, modelFingerprint: str(o, 'modelFingerprint', 64), datasetFingerprint: str(o, 'datasetFingerprint', 64) };
+      return {
+        kind,
+        modelFingerprint: str(o, 'modelFingerprint', 64),
+        datasetFingerprint: str(o, 'datasetFingerprint', 64),
+      };
     case 'gradient':
       return {
-        kind, step: int(o, 'step'), version: int(o, 'version'), shardId: int(o, 'shardId'),
-        count: int(o, 'count', 1, MAX_BATCH_SIZE), lossSum: finite(o, 'lossSum', 0), correct: int(o, 'correct'),
-        computeMs: finite(o, 'computeMs', 0), grad: wireGradient(o, ctx.paramCount),
+        kind,
+        step: int(o, 'step'),
+        version: int(o, 'version'),
+        shardId: int(o, 'shardId'),
+        count: int(o, 'count', 1, MAX_BATCH_SIZE),
+        lossSum: finite(o, 'lossSum', 0),
+        correct: int(o, 'correct'),
+        computeMs: finite(o, 'computeMs', 0),
+        grad: wireGradient(o, ctx.paramCount),
         ...(o['fetchMs'] === undefined ? {} : { fetchMs: finite(o, 'fetchMs', 0) }),
       };
     case 'evalResult':
       return {
-        kind, evalId: int(o, 'evalId'), shardId: int(o, 'shardId'), count: int(o, 'count', 1, MAX_BATCH_SIZE),
-        lossSum: finite(o, 'lossSum', 0), correct: int(o, 'correct'), computeMs: finite(o, 'computeMs', 0),
+        kind,
+        evalId: int(o, 'evalId'),
+        shardId: int(o, 'shardId'),
+        count: int(o, 'count', 1, MAX_BATCH_SIZE),
+        lossSum: finite(o, 'lossSum', 0),
+        correct: int(o, 'correct'),
+        computeMs: finite(o, 'computeMs', 0),
       };
     case 'fail':
       return { kind, code: str(o, 'code', 64), message: str(o, 'message', 4000) };
@@ -233,9 +346,15 @@ export function parseCoordinatorMsg(raw: unknown, ctx: ParseContext): Coordinato
       return { kind, protocol: int(o, 'protocol'), nonce: str(o, 'nonce', 128), auth: bool(o, 'auth') };
     case 'welcome':
       return {
-        kind, workerId: int(o, 'workerId'), runId: str(o, 'runId'), model: str(o, 'model', 64),
-        modelFingerprint: str(o, 'modelFingerprint', 64), manifest: manifest(o, 'manifest'),
-        dataset: datasetSpec(o, 'dataset'), datasetFingerprint: str(o, 'datasetFingerprint', 64), maxShard: int(o, 'maxShard', 1, MAX_BATCH_SIZE),
+        kind,
+        workerId: int(o, 'workerId'),
+        runId: str(o, 'runId'),
+        model: str(o, 'model', 64),
+        modelFingerprint: str(o, 'modelFingerprint', 64),
+        manifest: manifest(o, 'manifest'),
+        dataset: datasetSpec(o, 'dataset'),
+        datasetFingerprint: str(o, 'datasetFingerprint', 64),
+        maxShard: int(o, 'maxShard', 1, MAX_BATCH_SIZE),
         ...(o['gradWire'] === undefined ? {} : { gradWire: gradWireOf(o['gradWire']) }),
       };
     case 'reject':
@@ -244,13 +363,23 @@ export function parseCoordinatorMsg(raw: unknown, ctx: ParseContext): Coordinato
       return { kind, version: int(o, 'version'), data: floats(o, 'data', ctx.paramCount) };
     case 'assign':
       return {
-        kind, step: int(o, 'step'), version: int(o, 'version'), epoch: int(o, 'epoch'), shardId: int(o, 'shardId'),
+        kind,
+        step: int(o, 'step'),
+        version: int(o, 'version'),
+        epoch: int(o, 'epoch'),
+        shardId: int(o, 'shardId'),
         indices: indices(o, 'indices', ctx.trainSize, ctx.maxShard),
       };
     case 'evaluate': {
       const split = str(o, 'split', 8);
       if (split !== 'val' && split !== 'test') fail('ERR_BAD_FRAME', `unknown split "${split}"`);
-      return { kind, evalId: int(o, 'evalId'), split, shardId: int(o, 'shardId'), indices: indices(o, 'indices', ctx.evalSize, ctx.maxShard) };
+      return {
+        kind,
+        evalId: int(o, 'evalId'),
+        split,
+        shardId: int(o, 'shardId'),
+        indices: indices(o, 'indices', ctx.evalSize, ctx.maxShard),
+      };
     }
     case 'shutdown':
       return { kind, reason: str(o, 'reason', 4000) };

@@ -66,10 +66,14 @@ export function validateSchedule(c: ScheduleConfig): void {
   const bad = (msg: string, hint: string): never => {
     throw new TrainerError('ERR_BAD_CONFIG', msg, { hint });
   };
-  if (!(c.lr > 0) || !Number.isFinite(c.lr)) bad(`learning rate ${c.lr} must be a positive number`, 'use e.g. --lr 0.01');
+  if (!(c.lr > 0) || !Number.isFinite(c.lr))
+    bad(`learning rate ${c.lr} must be a positive number`, 'use e.g. --lr 0.01');
   if (!(c.decaySteps >= 1)) bad(`--lr-decay-steps ${c.decaySteps} must be >= 1`, 'use e.g. --lr-decay-steps 1000');
   if (!(c.gamma > 0 && c.gamma <= 1)) bad(`--lr-gamma ${c.gamma} must be in (0, 1]`, 'use e.g. --lr-gamma 0.1');
-  if (!(c.minLr >= 0 && c.minLr <= scaledLr(c))) bad(`--lr-min ${c.minLr} must be in [0, peak lr ${scaledLr(c)}]`, 'use --lr-min 0');
-  if (!(c.warmupSteps >= 0) || !Number.isInteger(c.warmupSteps)) bad(`--warmup-steps ${c.warmupSteps} must be a whole number >= 0`, 'use e.g. --warmup-steps 100');
-  if (!(c.baseBatchSize >= 1)) bad(`--base-batch-size ${c.baseBatchSize} must be >= 1`, 'use e.g. --base-batch-size 64');
+  if (!(c.minLr >= 0 && c.minLr <= scaledLr(c)))
+    bad(`--lr-min ${c.minLr} must be in [0, peak lr ${scaledLr(c)}]`, 'use --lr-min 0');
+  if (!(c.warmupSteps >= 0) || !Number.isInteger(c.warmupSteps))
+    bad(`--warmup-steps ${c.warmupSteps} must be a whole number >= 0`, 'use e.g. --warmup-steps 100');
+  if (!(c.baseBatchSize >= 1))
+    bad(`--base-batch-size ${c.baseBatchSize} must be >= 1`, 'use e.g. --base-batch-size 64');
 }

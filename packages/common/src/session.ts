@@ -25,7 +25,10 @@ export class SessionCipher {
   private sent = 0n;
   private received = 0n;
 
-  constructor(private readonly key: Buffer, private readonly role: SessionRole) {}
+  constructor(
+    private readonly key: Buffer,
+    private readonly role: SessionRole,
+  ) {}
 
   /** How many frames this side has sealed (the count its pings carry: frameCount). */
   get sealed(): number {
@@ -40,7 +43,8 @@ export class SessionCipher {
 
   /** The frame inside a sealed one from the peer; ERR_AUTH_FAILED if it was altered, replayed, reordered or forged. */
   open(sealed: Uint8Array): Buffer {
-    if (sealed.length < SESSION_TAG_BYTES) throw new TrainerError('ERR_AUTH_FAILED', `a sealed frame of ${sealed.length} bytes has no tag`);
+    if (sealed.length < SESSION_TAG_BYTES)
+      throw new TrainerError('ERR_AUTH_FAILED', `a sealed frame of ${sealed.length} bytes has no tag`);
     const peer: SessionRole = this.role === 'coordinator' ? 'worker' : 'coordinator';
     const decipher = createDecipheriv('aes-256-gcm', this.key, this.nonce(peer, this.received));
     const end = sealed.length - SESSION_TAG_BYTES;
@@ -49,7 +53,10 @@ export class SessionCipher {
     try {
       decipher.final();
     } catch {
-      throw new TrainerError('ERR_AUTH_FAILED', 'a frame failed session authentication (altered, replayed, out of order, or not from the token holder)');
+      throw new TrainerError(
+        'ERR_AUTH_FAILED',
+        'a frame failed session authentication (altered, replayed, out of order, or not from the token holder)',
+      );
     }
     this.received++;
     return plain;
@@ -89,12 +96,20 @@ export type WorkerIdentity = Pick<HelloMsg, 'name' | 'host' | 'pid' | 'backend' 
  * answers no challenge that does not ask for it: a coordinator that cannot prove the token gets neither
  * work nor data (no downgrade to plaintext).
  */
-export function answerChallenge(challenge: ChallengeMsg, token: string | undefined, who: WorkerIdentity): { hello: HelloMsg; session: SessionCipher | null } {
+export function answerChallenge(
+  challenge: ChallengeMsg,
+  token: string | undefined,
+  who: WorkerIdentity,
+): { hello: HelloMsg; session: SessionCipher | null } {
   if (token && !challenge.auth) {
-    throw new TrainerError('ERR_AUTH_FAILED', 'the coordinator does not ask for a token, but this worker holds one: it trains only for a '
-      + 'coordinator that proves the same token (a coordinator started without one, or a downgrade on the path)', {
-      hint: 'give the coordinator the same --token (or DTRAIN_TOKEN), or start this worker without one',
-    });
+    throw new TrainerError(
+      'ERR_AUTH_FAILED',
+      'the coordinator does not ask for a token, but this worker holds one: it trains only for a ' +
+        'coordinator that proves the same token (a coordinator started without one, or a downgrade on the path)',
+      {
+        hint: 'give the coordinator the same --token (or DTRAIN_TOKEN), or start this worker without one',
+      },
+    );
   }
   const unsigned = { protocol: PROTOCOL_VERSION, nonce: randomBytes(24).toString('hex'), ...who };
   const transcript = handshakeTranscript(challenge, unsigned);

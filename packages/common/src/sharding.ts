@@ -25,7 +25,10 @@ export function stepsPerEpoch(trainSize: number, batchSize: number): number {
 export function planBatch(order: Uint32Array, position: number, batchSize: number): Uint32Array {
   const start = position * batchSize;
   if (start + batchSize > order.length) {
-    throw new TrainerError('ERR_BAD_CONFIG', `batch ${position} of size ${batchSize} runs past the epoch (${order.length} samples)`);
+    throw new TrainerError(
+      'ERR_BAD_CONFIG',
+      `batch ${position} of size ${batchSize} runs past the epoch (${order.length} samples)`,
+    );
   }
   return order.slice(start, start + batchSize);
 }
@@ -37,9 +40,13 @@ export function planBatch(order: Uint32Array, position: number, batchSize: numbe
 export function shardSizes(n: number, weights: readonly number[]): number[] {
   const k = weights.length;
   if (k < 1 || k > n || !weights.every((w) => Number.isFinite(w) && w > 0)) {
-    throw new TrainerError('ERR_BAD_CONFIG', `cannot cut a batch of ${n} into ${k} shards with weights ${weights.join(', ')}`, {
-      hint: 'the global batch must be at least the number of workers',
-    });
+    throw new TrainerError(
+      'ERR_BAD_CONFIG',
+      `cannot cut a batch of ${n} into ${k} shards with weights ${weights.join(', ')}`,
+      {
+        hint: 'the global batch must be at least the number of workers',
+      },
+    );
   }
   const total = weights.reduce((a, w) => a + w, 0);
   const exact = weights.map((w) => (n * w) / total);
@@ -60,7 +67,12 @@ export function shardSizes(n: number, weights: readonly number[]): number[] {
  * proportional to `weights` (one per shard) when given.
  */
 export function splitShards(batch: Uint32Array, numShards: number, weights?: readonly number[]): Shard[] {
-  if (!Number.isInteger(numShards) || numShards < 1 || numShards > batch.length || (weights && weights.length !== numShards)) {
+  if (
+    !Number.isInteger(numShards) ||
+    numShards < 1 ||
+    numShards > batch.length ||
+    (weights && weights.length !== numShards)
+  ) {
     throw new TrainerError('ERR_BAD_CONFIG', `cannot cut a batch of ${batch.length} into ${numShards} shards`, {
       hint: 'the global batch must be at least the number of workers',
     });

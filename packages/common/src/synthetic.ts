@@ -4,7 +4,7 @@
 // pixel noise: colour says nothing about the class, and orientations 36 degrees apart are jittered by
 // +-12 degrees, so a CNN needs several epochs and optimizer choices show.
 
-import { InMemoryDataset, type DatasetOptions, type ImageSet } from './data.js';
+import { type DatasetOptions, type ImageSet, InMemoryDataset } from './data.js';
 import { hashInts, Rng } from './rng.js';
 
 export interface SyntheticSpec {
@@ -77,7 +77,11 @@ const generateNow: ImageSource = (_count, _seed, _split, make) => make();
  * Build the embedded dataset; `valFraction` of the training images become the validation split.
  * `source` may supply stored images (files/synthetic-files.ts caches them on disk).
  */
-export function syntheticDataset(spec: SyntheticSpec, options: DatasetOptions | number, source: ImageSource = generateNow): InMemoryDataset {
+export function syntheticDataset(
+  spec: SyntheticSpec,
+  options: DatasetOptions | number,
+  source: ImageSource = generateNow,
+): InMemoryDataset {
   const train = source(spec.trainSize, spec.seed, TRAIN_SPLIT, () => generate(spec.trainSize, spec.seed, TRAIN_SPLIT));
   const test = source(spec.testSize, spec.seed, TEST_SPLIT, () => generate(spec.testSize, spec.seed, TEST_SPLIT));
   const opts = typeof options === 'number' ? { valFraction: options, normalize: false, augment: false } : options;

@@ -1,10 +1,16 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ShardReducer, sumSquares, type ShardResult } from '@dtrain/common';
+import { test } from 'node:test';
+import { ShardReducer, type ShardResult, sumSquares } from '@dtrain/common';
 
-const shard = (shardId: number, count: number, grad: number[]): ShardResult => ({ shardId, count, lossSum: count, correct: shardId % 2, grad: Float32Array.from(grad) });
+const shard = (shardId: number, count: number, grad: number[]): ShardResult => ({
+  shardId,
+  count,
+  lossSum: count,
+  correct: shardId % 2,
+  grad: Float32Array.from(grad),
+});
 
-test('shard sums are reduced in shard order and divided by the sample count, with each shard\'s sum of squares', () => {
+test("shard sums are reduced in shard order and divided by the sample count, with each shard's sum of squares", () => {
   const r = new ShardReducer(new Float32Array(2), 2);
   r.add(shard(1, 3, [3, 6]));
   assert.equal(r.complete, false);
@@ -15,16 +21,26 @@ test('shard sums are reduced in shard order and divided by the sample count, wit
   assert.equal(out.meanLoss, 1);
   assert.equal(out.accuracy, 0.25);
   assert.equal(out.samples, 4);
-  assert.deepEqual(out.shards, [{ count: 1, sumSq: 5 }, { count: 3, sumSq: 45 }]);
+  assert.deepEqual(out.shards, [
+    { count: 1, sumSq: 5 },
+    { count: 3, sumSq: 45 },
+  ]);
 });
 
 test('any arrival order gives exactly the values of adding in shard order afterwards', () => {
   const n = 1000;
-  const grads = [0, 1, 2, 3].map((s) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * (s + 1.37)) * 10 ** (s - 2)));
+  const grads = [0, 1, 2, 3].map((s) =>
+    Float32Array.from({ length: n }, (_, i) => Math.sin(i * (s + 1.37)) * 10 ** (s - 2)),
+  );
   const reference = new Float32Array(n);
   for (const g of grads) for (let i = 0; i < n; i++) reference[i] = reference[i]! + g[i]!;
   for (let i = 0; i < n; i++) reference[i] = reference[i]! / 10;
-  for (const order of [[0, 1, 2, 3], [3, 2, 1, 0], [2, 0, 3, 1], [1, 3, 0, 2]]) {
+  for (const order of [
+    [0, 1, 2, 3],
+    [3, 2, 1, 0],
+    [2, 0, 3, 1],
+    [1, 3, 0, 2],
+  ]) {
     const r = new ShardReducer(new Float32Array(n), 4);
     for (const s of order) r.add({ shardId: s, count: [1, 2, 3, 4][s]!, lossSum: 0, correct: 0, grad: grads[s]! });
     const out = r.finish();

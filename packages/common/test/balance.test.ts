@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { cutBatch, SpeedTracker } from '@dtrain/common';
 
 const batch = Uint32Array.from({ length: 128 }, (_, i) => i);
@@ -35,11 +35,20 @@ test('the estimate follows a change of speed within a few steps, and the skew is
 });
 
 test('a connection with k workers behind it (a relay) takes k shares of an even cut; measured speeds take over', () => {
-  const slots = new Map([[1, 1], [2, 3], [5, 1]]);
-  const bySlots = (ids: number[], speeds: SpeedTracker | null) => cutBatch(batch, ids, speeds, (id) => slots.get(id)!).map((s) => s.indices.length);
+  const slots = new Map([
+    [1, 1],
+    [2, 3],
+    [5, 1],
+  ]);
+  const bySlots = (ids: number[], speeds: SpeedTracker | null) =>
+    cutBatch(batch, ids, speeds, (id) => slots.get(id)!).map((s) => s.indices.length);
   assert.deepEqual(bySlots([5, 2, 1], null), [26, 77, 25], 'ids 1, 2, 5 in shard order: 1 : 3 : 1 of 128');
   assert.deepEqual(bySlots([5, 1], null), [64, 64], 'no relay among them: even');
-  assert.deepEqual(cutBatch(batch.subarray(0, 2), [5, 2, 1], null, (id) => slots.get(id)!).map((s) => s.indices.length), [1, 1], 'fewer samples than connections: one each');
+  assert.deepEqual(
+    cutBatch(batch.subarray(0, 2), [5, 2, 1], null, (id) => slots.get(id)!).map((s) => s.indices.length),
+    [1, 1],
+    'fewer samples than connections: one each',
+  );
   const speeds = new SpeedTracker();
   for (const id of [1, 2, 5]) speeds.observe(id, 64, 64);
   assert.deepEqual(bySlots([5, 2, 1], speeds), [43, 43, 42], 'once measured, speed decides');

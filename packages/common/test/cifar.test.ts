@@ -1,10 +1,21 @@
 // CIFAR-10 format, loader, splits and augmentation, on small files in the official format made here.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CIFAR_RECORD_BYTES, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES, cropFlipFor, encodeCifarBatch, parseCifarBatch, Rng, TrainerError, applyCropFlip } from '@dtrain/common';
+import { test } from 'node:test';
+import {
+  applyCropFlip,
+  CIFAR_RECORD_BYTES,
+  CIFAR_TEST_FILE,
+  CIFAR_TRAIN_FILES,
+  cropFlipFor,
+  encodeCifarBatch,
+  parseCifarBatch,
+  Rng,
+  TrainerError,
+} from '@dtrain/common';
 import { loadCifar10 } from '@dtrain/common/files';
 
 function fakeBatch(count: number, seed: number): { bytes: Uint8Array; images: Uint8Array; labels: number[] } {
@@ -16,7 +27,9 @@ function fakeBatch(count: number, seed: number): { bytes: Uint8Array; images: Ui
 
 function fakeCifarDir(perFile = 20): string {
   const dir = mkdtempSync(join(tmpdir(), 'cifar-'));
-  [...CIFAR_TRAIN_FILES, CIFAR_TEST_FILE].forEach((f, i) => writeFileSync(join(dir, f), fakeBatch(perFile, i + 1).bytes));
+  [...CIFAR_TRAIN_FILES, CIFAR_TEST_FILE].forEach((f, i) =>
+    writeFileSync(join(dir, f), fakeBatch(perFile, i + 1).bytes),
+  );
   return dir;
 }
 
@@ -36,8 +49,13 @@ test('records are 1 label byte + R, G, B planes; parse and encode are inverse', 
 
 test('truncated and corrupt files are refused with a clear error', () => {
   const { bytes } = fakeBatch(2, 2);
-  assert.throws(() => parseCifarBatch(bytes.subarray(0, bytes.length - 1), 'data_batch_1.bin'), (e: TrainerError) =>
-    e.code === 'ERR_BAD_CONFIG' && /not a whole number of 3073-byte/.test(e.message) && /data fetch cifar10/.test(e.hint ?? ''));
+  assert.throws(
+    () => parseCifarBatch(bytes.subarray(0, bytes.length - 1), 'data_batch_1.bin'),
+    (e: TrainerError) =>
+      e.code === 'ERR_BAD_CONFIG' &&
+      /not a whole number of 3073-byte/.test(e.message) &&
+      /data fetch cifar10/.test(e.hint ?? ''),
+  );
   const bad = bytes.slice();
   bad[CIFAR_RECORD_BYTES] = 200;
   assert.throws(() => parseCifarBatch(bad, 'data_batch_1.bin'), /record 1 has label 200/);
@@ -46,7 +64,14 @@ test('truncated and corrupt files are refused with a clear error', () => {
 
 test('the loader: splits (Keras validation_split takes the last part), limits, checksum verification', () => {
   const dir = fakeCifarDir(20);
-  const ds = loadCifar10(dir, { valFraction: 0.2, normalize: false, augment: false, limitTrain: 0, limitTest: 0, verify: false });
+  const ds = loadCifar10(dir, {
+    valFraction: 0.2,
+    normalize: false,
+    augment: false,
+    limitTrain: 0,
+    limitTest: 0,
+    verify: false,
+  });
   assert.equal(ds.size('train'), 80);
   assert.equal(ds.size('val'), 20);
   assert.equal(ds.size('test'), 20);
@@ -57,18 +82,46 @@ test('the loader: splits (Keras validation_split takes the last part), limits, c
   const b5 = fakeBatch(20, 5);
   assert.equal(y[0], b5.labels[0]);
   assert.ok(Math.abs(x[7]! - b5.images[7]! / 255) < 1e-7);
-  const limited = loadCifar10(dir, { valFraction: 0, normalize: false, augment: false, limitTrain: 30, limitTest: 5, verify: false });
+  const limited = loadCifar10(dir, {
+    valFraction: 0,
+    normalize: false,
+    augment: false,
+    limitTrain: 30,
+    limitTest: 5,
+    verify: false,
+  });
   assert.equal(limited.size('train'), 30);
   assert.equal(limited.size('test'), 5);
   assert.notEqual(limited.fingerprint, ds.fingerprint);
-  assert.throws(() => loadCifar10(dir, { valFraction: 0, normalize: false, augment: false, limitTrain: 0, limitTest: 0, verify: true }),
-    /data_batch_1\.bin does not match its official SHA-256/);
+  assert.throws(
+    () =>
+      loadCifar10(dir, { valFraction: 0, normalize: false, augment: false, limitTrain: 0, limitTest: 0, verify: true }),
+    /data_batch_1\.bin does not match its official SHA-256/,
+  );
   writeFileSync(join(dir, 'test_batch.bin'), new Uint8Array(100));
-  assert.throws(() => loadCifar10(dir, { valFraction: 0, normalize: false, augment: false, limitTrain: 0, limitTest: 0, verify: false }), /test_batch\.bin: 100 bytes/);
+  assert.throws(
+    () =>
+      loadCifar10(dir, {
+        valFraction: 0,
+        normalize: false,
+        augment: false,
+        limitTrain: 0,
+        limitTest: 0,
+        verify: false,
+      }),
+    /test_batch\.bin: 100 bytes/,
+  );
 });
 
 test('normalization standardizes each channel on the training split', () => {
-  const ds = loadCifar10(fakeCifarDir(40), { valFraction: 0, normalize: true, augment: false, limitTrain: 0, limitTest: 0, verify: false });
+  const ds = loadCifar10(fakeCifarDir(40), {
+    valFraction: 0,
+    normalize: true,
+    augment: false,
+    limitTrain: 0,
+    limitTest: 0,
+    verify: false,
+  });
   const n = ds.size('train');
   const x = new Float32Array(n * 3072);
   ds.fillBatch('train', [...Array(n).keys()], x, new Int32Array(n));
@@ -90,7 +143,10 @@ test('augmentation: crop with zero padding and flip, a pure function of (seed, e
   const draws = Array.from({ length: 200 }, (_, i) => cropFlipFor(1, 0, i));
   assert.ok(draws.every((d) => Math.abs(d.dx) <= 4 && Math.abs(d.dy) <= 4));
   assert.ok(draws.some((d) => d.flip) && draws.some((d) => !d.flip));
-  assert.notDeepEqual(draws, Array.from({ length: 200 }, (_, i) => cropFlipFor(1, 1, i)));
+  assert.notDeepEqual(
+    draws,
+    Array.from({ length: 200 }, (_, i) => cropFlipFor(1, 1, i)),
+  );
   const src = Float32Array.from({ length: 3072 }, (_, i) => i);
   const out = new Float32Array(3072);
   applyCropFlip(src, 0, out, 0, { dx: 0, dy: 0, flip: true });
@@ -98,7 +154,14 @@ test('augmentation: crop with zero padding and flip, a pure function of (seed, e
   applyCropFlip(src, 0, out, 0, { dx: 2, dy: -1, flip: false });
   assert.equal(out[0], 0); // row 0 comes from row -1: padding
   assert.equal(out[(1 * 32 + 0) * 3], src[(0 * 32 + 2) * 3]); // (1,0) <- (0,2)
-  const ds = loadCifar10(fakeCifarDir(10), { valFraction: 0, normalize: false, augment: true, limitTrain: 0, limitTest: 0, verify: false });
+  const ds = loadCifar10(fakeCifarDir(10), {
+    valFraction: 0,
+    normalize: false,
+    augment: true,
+    limitTrain: 0,
+    limitTest: 0,
+    verify: false,
+  });
   const a = new Float32Array(2 * 3072);
   const b = new Float32Array(2 * 3072);
   const y = new Int32Array(2);

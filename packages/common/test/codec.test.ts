@@ -1,9 +1,16 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Packr } from 'msgpackr';
+import { test } from 'node:test';
 import {
-  decode, encode, finishTensorFrame, floatPayload, tensorFrameCapacity, TENSOR_FRAME_MAGIC, TENSOR_PREFIX_BYTES, TrainerError,
+  decode,
+  encode,
+  finishTensorFrame,
+  floatPayload,
+  TENSOR_FRAME_MAGIC,
+  TENSOR_PREFIX_BYTES,
+  TrainerError,
+  tensorFrameCapacity,
 } from '@dtrain/common';
+import { Packr } from 'msgpackr';
 
 const code = (c: string) => (e: unknown) => e instanceof TrainerError && e.code === c;
 const packr = new Packr({ useRecords: false });
@@ -34,7 +41,14 @@ test('a message with one tensor becomes a tensor frame whose elements decode as 
 });
 
 test('a frame at an unaligned offset decodes to a copy with the same values', () => {
-  const bytes = encode({ kind: 'assign', step: 1, version: 0, epoch: 0, shardId: 0, indices: new Uint32Array([1, 2, 4_000_000_000]) });
+  const bytes = encode({
+    kind: 'assign',
+    step: 1,
+    version: 0,
+    epoch: 0,
+    shardId: 0,
+    indices: new Uint32Array([1, 2, 4_000_000_000]),
+  });
   const shifted = new Uint8Array(bytes.length + 1);
   shifted.set(bytes, 1);
   const m = decode(shifted.subarray(1), 1 << 20) as { indices: Uint32Array };
@@ -48,7 +62,11 @@ test('a gradient computed straight into a reused buffer round-trips, and the fra
   for (const step of [1, 2]) {
     const payload = floatPayload(buffer, n);
     for (let i = 0; i < n; i++) payload[i] = step * i - 100;
-    const frame = finishTensorFrame(buffer, { kind: 'gradient', step, version: 0, shardId: 0, count: 1, lossSum: 1.5, correct: 0, computeMs: 0 }, n);
+    const frame = finishTensorFrame(
+      buffer,
+      { kind: 'gradient', step, version: 0, shardId: 0, count: 1, lossSum: 1.5, correct: 0, computeMs: 0 },
+      n,
+    );
     assert.equal(frame.buffer, buffer.buffer);
     const m = decode(frame, 1 << 20) as { step: number; lossSum: number; grad: Float32Array };
     assert.equal(m.step, step);
@@ -62,7 +80,10 @@ test('plain messages stay msgpack; the tensor field is the one the message kind 
   const bytes = encode({ kind: 'shutdown', reason: 'done' });
   assert.notEqual(bytes[0], TENSOR_FRAME_MAGIC);
   assert.deepEqual(decode(bytes, 1 << 10), { kind: 'shutdown', reason: 'done' });
-  const w = decode(encode({ kind: 'weights', version: 1, data: new Float32Array([2]) }), 1 << 10) as Record<string, unknown>;
+  const w = decode(encode({ kind: 'weights', version: 1, data: new Float32Array([2]) }), 1 << 10) as Record<
+    string,
+    unknown
+  >;
   assert.deepEqual(Object.keys(w).sort(), ['data', 'kind', 'version']);
 });
 
@@ -78,7 +99,10 @@ test('malformed tensor frames are refused with a reason', () => {
   assert.throws(() => decode(handFrame(1, 4, four, [1, 2]), 1 << 10), /not a map/);
   assert.throws(() => decode(handFrame(1, 4, four, { kind: 'weights' }), 1 << 10), /names no valid tensor field/);
   assert.throws(() => decode(handFrame(1, 4, four, { $tensor: '__proto__' }), 1 << 10), /names no valid tensor field/);
-  assert.throws(() => decode(handFrame(1, 4, four, { data: 1, $tensor: 'data' }), 1 << 10), /names no valid tensor field/);
+  assert.throws(
+    () => decode(handFrame(1, 4, four, { data: 1, $tensor: 'data' }), 1 << 10),
+    /names no valid tensor field/,
+  );
   const broken = handFrame(1, 4, four, { $tensor: 'data' });
   broken[broken.length - 1] = 0xc1;
   assert.throws(() => decode(broken.subarray(0, broken.length - 2), 1 << 10), code('ERR_BAD_FRAME'));

@@ -1,7 +1,18 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import {
-  decode, decompress, encodeGradient, encodeUnchecked, fromBf16, fromFp16, GRAD_BLOCK, GradientCompressor, parseWorkerMsg, toBf16, toFp16, TrainerError,
+  decode,
+  decompress,
+  encodeGradient,
+  encodeUnchecked,
+  fromBf16,
+  fromFp16,
+  GRAD_BLOCK,
+  GradientCompressor,
+  parseWorkerMsg,
+  TrainerError,
+  toBf16,
+  toFp16,
 } from '@dtrain/common';
 
 test('bf16 and fp16 bits of known values, rounding to nearest even', () => {
@@ -25,7 +36,11 @@ test('int8 with error feedback, by hand: what rounding loses joins the next grad
   const g = Float32Array.of(127, 0.4); // scale = 127/127 = 1
   const sent = [c.compress(g), c.compress(g), c.compress(g)].map((w) => Array.from(decompress(w, new Float32Array(2))));
   // v = g + e: [127, 0.4] -> q [127, 0], e 0.4; [127, 0.8] -> [127, 1], e -0.2; [127, 0.2] -> [127, 0], e 0.2
-  assert.deepEqual(sent, [[127, 0], [127, 1], [127, 0]]);
+  assert.deepEqual(sent, [
+    [127, 0],
+    [127, 1],
+    [127, 0],
+  ]);
   const total = sent.reduce((a, s) => a + s[1]!, 0);
   assert.ok(Math.abs(total + 0.2 - 3 * 0.4) < 1e-6, 'sent + residual = what was computed');
   c.reset();
@@ -38,11 +53,23 @@ test('int8 uses one scale per block of GRAD_BLOCK values', () => {
   g[GRAD_BLOCK] = 1.27; // block 1: scale 0.01
   g[GRAD_BLOCK + 1] = 0.5;
   const w = new GradientCompressor('int8').compress(g);
-  assert.deepEqual(Array.from(w.scales!).map((x) => Number(x.toPrecision(6))), [2, 0.01]);
+  assert.deepEqual(
+    Array.from(w.scales!).map((x) => Number(x.toPrecision(6))),
+    [2, 0.01],
+  );
   assert.equal(w.data[GRAD_BLOCK + 1], 50);
 });
 
-const fields = { kind: 'gradient' as const, step: 3, version: 2, shardId: 0, count: 8, lossSum: 1, correct: 2, computeMs: 1 };
+const fields = {
+  kind: 'gradient' as const,
+  step: 3,
+  version: 2,
+  shardId: 0,
+  count: 8,
+  lossSum: 1,
+  correct: 2,
+  computeMs: 1,
+};
 const ctx = { paramCount: 5000, trainSize: 100, evalSize: 100 };
 
 test('every wire format survives encode -> decode -> parse as the values the worker meant', () => {
@@ -63,15 +90,26 @@ test('every wire format survives encode -> decode -> parse as the values the wor
 });
 
 test('hostile compressed frames are refused: NaN scales, wrong sizes, reserved keys, non-finite halves', () => {
-  const refuse = (frame: Uint8Array, code: string) => assert.throws(() => parseWorkerMsg(decode(frame, 1 << 24), ctx), (e: unknown) => e instanceof TrainerError && e.code === code, code);
+  const refuse = (frame: Uint8Array, code: string) =>
+    assert.throws(
+      () => parseWorkerMsg(decode(frame, 1 << 24), ctx),
+      (e: unknown) => e instanceof TrainerError && e.code === code,
+      code,
+    );
   const w = new GradientCompressor('int8').compress(new Float32Array(5000).fill(1));
   w.scales![0] = NaN;
   refuse(encodeGradient(fields, w), 'ERR_NON_FINITE');
   refuse(encodeGradient(fields, new GradientCompressor('bf16').compress(new Float32Array(4000))), 'ERR_SHAPE_MISMATCH');
   refuse(encodeGradient(fields, { wire: 'fp16', data: new Uint16Array(5000).fill(0x7c00) }), 'ERR_NON_FINITE');
-  refuse(encodeGradient({ ...fields, $scales: 1 } as never, new GradientCompressor('int8').compress(new Float32Array(5000))), 'ERR_BAD_FRAME');
+  refuse(
+    encodeGradient({ ...fields, $scales: 1 } as never, new GradientCompressor('int8').compress(new Float32Array(5000))),
+    'ERR_BAD_FRAME',
+  );
   refuse(encodeUnchecked({ ...fields, wire: 'int4', grad: new Float32Array(5000) }), 'ERR_BAD_FRAME');
   refuse(encodeUnchecked({ ...fields, wire: 'int8', grad: new Float32Array(5000) }), 'ERR_BAD_FRAME'); // says int8, carries floats
   const ok = encodeGradient(fields, new GradientCompressor('int8').compress(new Float32Array(5000)));
-  assert.throws(() => decode(ok.subarray(0, 100), 1 << 24), (e: unknown) => e instanceof TrainerError && e.code === 'ERR_SHAPE_MISMATCH');
+  assert.throws(
+    () => decode(ok.subarray(0, 100), 1 << 24),
+    (e: unknown) => e instanceof TrainerError && e.code === 'ERR_SHAPE_MISMATCH',
+  );
 });

@@ -1,12 +1,37 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { validateConfig, TrainerError, type TrainConfig } from '@dtrain/common';
+import { test } from 'node:test';
+import { type TrainConfig, TrainerError, validateConfig } from '@dtrain/common';
 
 export const baseConfig: TrainConfig = {
-  model: 'tiny-cnn', dataset: { name: 'synthetic', trainSize: 500, testSize: 100, seed: 1, valFraction: 0.2, normalize: false, augment: false }, seed: 1,
-  batchSize: 32, epochs: 1, maxSteps: 0, lr: 0.01, schedule: 'constant', decaySteps: 100, gamma: 0.1, minLr: 0,
-  warmupSteps: 0, scaling: 'none', baseBatchSize: 32, optimizer: { momentum: 0.9, dampening: 0, nesterov: false, weightDecay: 0, form: 'pytorch' },
-  workers: 2, minWorkers: 2, evalEvery: 0, evalChunk: 100, checkpointEvery: 0, stepTimeoutMs: 10_000,
+  model: 'tiny-cnn',
+  dataset: {
+    name: 'synthetic',
+    trainSize: 500,
+    testSize: 100,
+    seed: 1,
+    valFraction: 0.2,
+    normalize: false,
+    augment: false,
+  },
+  seed: 1,
+  batchSize: 32,
+  epochs: 1,
+  maxSteps: 0,
+  lr: 0.01,
+  schedule: 'constant',
+  decaySteps: 100,
+  gamma: 0.1,
+  minLr: 0,
+  warmupSteps: 0,
+  scaling: 'none',
+  baseBatchSize: 32,
+  optimizer: { momentum: 0.9, dampening: 0, nesterov: false, weightDecay: 0, form: 'pytorch' },
+  workers: 2,
+  minWorkers: 2,
+  evalEvery: 0,
+  evalChunk: 100,
+  checkpointEvery: 0,
+  stepTimeoutMs: 10_000,
 };
 
 test('derived numbers, worked by hand', () => {
@@ -21,8 +46,13 @@ test('derived numbers, worked by hand', () => {
 });
 
 test('a global batch smaller than the worker count is refused, naming the fix', () => {
-  assert.throws(() => validateConfig({ ...baseConfig, batchSize: 1 }), (e: TrainerError) =>
-    e.code === 'ERR_BAD_CONFIG' && /smaller than --workers 2/.test(e.message) && /--batch-size 2 or more/.test(e.hint ?? ''));
+  assert.throws(
+    () => validateConfig({ ...baseConfig, batchSize: 1 }),
+    (e: TrainerError) =>
+      e.code === 'ERR_BAD_CONFIG' &&
+      /smaller than --workers 2/.test(e.message) &&
+      /--batch-size 2 or more/.test(e.hint ?? ''),
+  );
 });
 
 test('other bad values are refused', () => {
@@ -30,5 +60,8 @@ test('other bad values are refused', () => {
   assert.throws(() => validateConfig({ ...baseConfig, minWorkers: 3 }), /--min-workers/);
   assert.throws(() => validateConfig({ ...baseConfig, epochs: 0 }), /--epochs/);
   assert.throws(() => validateConfig({ ...baseConfig, model: 'nope' }), /unknown model/);
-  assert.throws(() => validateConfig({ ...baseConfig, dataset: { ...baseConfig.dataset, valFraction: 1 } }), /val-fraction/);
+  assert.throws(
+    () => validateConfig({ ...baseConfig, dataset: { ...baseConfig.dataset, valFraction: 1 } }),
+    /val-fraction/,
+  );
 });

@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { syntheticDataset } from '@dtrain/common';
 
 test('the embedded dataset is deterministic, CIFAR-shaped and balanced enough', () => {
@@ -20,7 +20,10 @@ test('the embedded dataset is deterministic, CIFAR-shaped and balanced enough', 
   const yy = new Int32Array(240);
   a.fillBatch('train', [...Array(240).keys()], new Float32Array(240 * 3072), yy);
   for (const l of yy) counts[l]++;
-  assert.ok(counts.every((n) => n > 5), `class counts ${counts}`);
+  assert.ok(
+    counts.every((n) => n > 5),
+    `class counts ${counts}`,
+  );
 });
 
 test('indices outside a split are refused', () => {

@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { closeWith, MAX_CLOSE_REASON_BYTES, TrainerError, utf8Prefix } from '@dtrain/common';
 
 test('utf8Prefix cuts by UTF-8 bytes on character boundaries', () => {
@@ -16,7 +16,17 @@ test('closeWith bounds the reason and swallows a throwing close', () => {
   const seen: [number, string][] = [];
   closeWith({ close: (c, r) => void seen.push([c, r]) }, 1008, 'x'.repeat(500));
   assert.deepEqual(seen, [[1008, 'x'.repeat(123)]]);
-  assert.doesNotThrow(() => closeWith({ close: () => { throw new RangeError('boom'); } }, 1008, 'ERR_BAD_FRAME'));
+  assert.doesNotThrow(() =>
+    closeWith(
+      {
+        close: () => {
+          throw new RangeError('boom');
+        },
+      },
+      1008,
+      'ERR_BAD_FRAME',
+    ),
+  );
 });
 
 test('TrainerError describes itself with its hint', () => {

@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { FramePool } from '@dtrain/common';
 
 test('a pooled frame is reused only once its owner and every send have let go of it', () => {
@@ -29,9 +29,13 @@ test('when every kept frame is held, take() hands out an extra one that is not k
 test('a send that throws releases its hold', () => {
   const pool = new FramePool(8, 1);
   const a = pool.take();
-  assert.throws(() => a.sendWith(() => {
-    throw new Error('socket not open');
-  }), /socket not open/);
+  assert.throws(
+    () =>
+      a.sendWith(() => {
+        throw new Error('socket not open');
+      }),
+    /socket not open/,
+  );
   a.release();
   assert.equal(a.holds, 0);
 });

@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { isLoopback, LineLimiter, printable } from '@dtrain/common';
 
 test('at most `burst` lines of a kind per window; the next window says how many were left out', () => {
@@ -11,7 +11,7 @@ test('at most `burst` lines of a kind per window; the next window says how many 
   assert.equal(l.pass('refused', 'again', 1001), 'again');
 });
 
-test('a peer\'s text is printed on one line with control characters escaped, and cut', () => {
+test("a peer's text is printed on one line with control characters escaped, and cut", () => {
   assert.equal(printable('ok\x1b[32m run completed\r\nfake'), 'ok\\u001b[32m run completed\\u000d\\u000afake');
   assert.equal(printable('\u202eevil'), '\\u202eevil');
   assert.equal(printable('x'.repeat(10), 4), 'xxxx...');

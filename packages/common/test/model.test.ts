@@ -1,11 +1,25 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { buildManifest, forwardFlops, getModelSpec, initWeights, modelFingerprint, paramCount } from '@dtrain/common';
 
 test('the reference CNN has 122,570 parameters in a contiguous manifest', () => {
   const m = buildManifest(getModelSpec('reference-cnn'));
   assert.equal(paramCount(m), 122_570);
-  assert.deepEqual(m.map((p) => p.name), ['conv2d_1/kernel', 'conv2d_1/bias', 'conv2d_2/kernel', 'conv2d_2/bias', 'conv2d_3/kernel', 'conv2d_3/bias', 'dense_1/kernel', 'dense_1/bias', 'dense_2/kernel', 'dense_2/bias']);
+  assert.deepEqual(
+    m.map((p) => p.name),
+    [
+      'conv2d_1/kernel',
+      'conv2d_1/bias',
+      'conv2d_2/kernel',
+      'conv2d_2/bias',
+      'conv2d_3/kernel',
+      'conv2d_3/bias',
+      'dense_1/kernel',
+      'dense_1/bias',
+      'dense_2/kernel',
+      'dense_2/bias',
+    ],
+  );
   assert.deepEqual(m[6]!.shape, [1024, 64]);
   let off = 0;
   for (const p of m) {

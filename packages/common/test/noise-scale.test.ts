@@ -1,6 +1,6 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { noiseEstimate, NoiseScaleTracker, Rng, sumSquares } from '@dtrain/common';
+import { test } from 'node:test';
+import { NoiseScaleTracker, noiseEstimate, Rng, sumSquares } from '@dtrain/common';
 
 /** Mean estimates over many steps of per-example gradients g = G + sigma * z, z ~ N(0, I), cut into shards of `sizes`. */
 function estimate(sizes: number[], trials: number) {
@@ -21,7 +21,10 @@ function estimate(sizes: number[], trials: number) {
     });
     const mean = new Float32Array(d);
     for (const s of shards) for (let i = 0; i < d; i++) mean[i] = mean[i]! + s.grad[i]! / total;
-    const e = noiseEstimate(shards.map((s) => ({ count: s.count, sumSq: sumSquares(s.grad) })), sumSquares(mean))!;
+    const e = noiseEstimate(
+      shards.map((s) => ({ count: s.count, sumSq: sumSquares(s.grad) })),
+      sumSquares(mean),
+    )!;
     gSum += e.gradNormSq;
     sSum += e.traceSigma;
     bSimple = tracker.update(e);
@@ -34,7 +37,10 @@ test('two-batch estimators recover |G|^2 and tr(Sigma) on synthetic per-example 
   const r = estimate([8, 8, 8, 8], 400);
   assert.ok(Math.abs(r.g - r.trueG) / r.trueG < 0.15, `|G|^2 ${r.g} vs ${r.trueG}`);
   assert.ok(Math.abs(r.s - r.trueS) / r.trueS < 0.05, `tr(S) ${r.s} vs ${r.trueS}`);
-  assert.ok(r.bSimple !== null && Math.abs(r.bSimple - r.trueS / r.trueG) / (r.trueS / r.trueG) < 0.3, `B_simple ${r.bSimple} vs ${r.trueS / r.trueG}`);
+  assert.ok(
+    r.bSimple !== null && Math.abs(r.bSimple - r.trueS / r.trueG) / (r.trueS / r.trueG) < 0.3,
+    `B_simple ${r.bSimple} vs ${r.trueS / r.trueG}`,
+  );
 });
 
 test('shards of unequal sizes (uneven batches, --balance speed) give unbiased estimates too', () => {

@@ -1,9 +1,17 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sgdStep, validateOptimizer, TrainerError, type OptimizerConfig } from '@dtrain/common';
+import { test } from 'node:test';
+import { type OptimizerConfig, sgdStep, TrainerError, validateOptimizer } from '@dtrain/common';
 
-const cfg = (o: Partial<OptimizerConfig>): OptimizerConfig => ({ momentum: 0, dampening: 0, nesterov: false, weightDecay: 0, form: 'pytorch', ...o });
-const close = (a: ArrayLike<number>, b: number[], tol = 1e-6) => b.forEach((x, i) => assert.ok(Math.abs(a[i]! - x) < tol, `index ${i}: ${a[i]} vs ${x}`));
+const cfg = (o: Partial<OptimizerConfig>): OptimizerConfig => ({
+  momentum: 0,
+  dampening: 0,
+  nesterov: false,
+  weightDecay: 0,
+  form: 'pytorch',
+  ...o,
+});
+const close = (a: ArrayLike<number>, b: number[], tol = 1e-6) =>
+  b.forEach((x, i) => assert.ok(Math.abs(a[i]! - x) < tol, `index ${i}: ${a[i]} vs ${x}`));
 
 test('plain SGD: θ -= lr*g', () => {
   const w = new Float32Array([1, -2]);
@@ -58,7 +66,11 @@ test('keras form equals pytorch dampening 0 at constant lr', () => {
   const b = new Float32Array([0.3, -0.7]);
   const va = new Float32Array(2);
   const vb = new Float32Array(2);
-  for (const g of [[1, 2], [0.5, -1], [-2, 0.25]]) {
+  for (const g of [
+    [1, 2],
+    [0.5, -1],
+    [-2, 0.25],
+  ]) {
     sgdStep(cfg({ momentum: 0.9 }), 0.05, a, new Float32Array(g), va);
     sgdStep(cfg({ momentum: 0.9, form: 'keras' }), 0.05, b, new Float32Array(g), vb);
   }
@@ -73,8 +85,14 @@ test('weight decay is added to the gradient', () => {
 });
 
 test('bad optimizer settings are refused with a code', () => {
-  assert.throws(() => validateOptimizer(cfg({ momentum: 1 })), (e: TrainerError) => e.code === 'ERR_BAD_CONFIG');
+  assert.throws(
+    () => validateOptimizer(cfg({ momentum: 1 })),
+    (e: TrainerError) => e.code === 'ERR_BAD_CONFIG',
+  );
   assert.throws(() => validateOptimizer(cfg({ momentum: 0, nesterov: true })), /nesterov/);
   assert.throws(() => validateOptimizer(cfg({ momentum: 0.9, dampening: 0.1, nesterov: true })), /dampening = 0/);
-  assert.throws(() => sgdStep(cfg({}), 0.1, new Float32Array(2), new Float32Array(3), new Float32Array(2)), /lengths differ/);
+  assert.throws(
+    () => sgdStep(cfg({}), 0.1, new Float32Array(2), new Float32Array(3), new Float32Array(2)),
+    /lengths differ/,
+  );
 });

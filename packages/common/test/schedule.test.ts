@@ -1,8 +1,19 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { learningRate, scaledLr, validateSchedule, type ScheduleConfig } from '@dtrain/common';
+import { test } from 'node:test';
+import { learningRate, type ScheduleConfig, scaledLr, validateSchedule } from '@dtrain/common';
 
-const base: ScheduleConfig = { lr: 0.1, schedule: 'constant', decaySteps: 10, gamma: 0.5, minLr: 0, warmupSteps: 0, scaling: 'none', baseBatchSize: 64, batchSize: 64, totalSteps: 100 };
+const base: ScheduleConfig = {
+  lr: 0.1,
+  schedule: 'constant',
+  decaySteps: 10,
+  gamma: 0.5,
+  minLr: 0,
+  warmupSteps: 0,
+  scaling: 'none',
+  baseBatchSize: 64,
+  batchSize: 64,
+  totalSteps: 100,
+};
 const near = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-12, `${a} vs ${b}`);
 
 test('constant, step, exponential, cosine', () => {

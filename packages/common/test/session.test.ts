@@ -1,6 +1,14 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { answerChallenge, checkTokenProof, handshakeTranscript, PROTOCOL_VERSION, SessionCipher, sessionKey, TrainerError } from '@dtrain/common';
+import { test } from 'node:test';
+import {
+  answerChallenge,
+  checkTokenProof,
+  handshakeTranscript,
+  PROTOCOL_VERSION,
+  SessionCipher,
+  sessionKey,
+  TrainerError,
+} from '@dtrain/common';
 
 const pair = (token = 't') => {
   const key = sessionKey(token, 'transcript');
@@ -37,14 +45,18 @@ test('a flipped bit, a replay, a reordering, a dropped frame, a reflected frame 
   assert.equal(order.worker.open(a)[0], 1);
 
   const reflect = pair();
-  assert.throws(() => reflect.coord.open(reflect.coord.seal(new Uint8Array([1]))), authFailed, 'its own frame sent back');
+  assert.throws(
+    () => reflect.coord.open(reflect.coord.seal(new Uint8Array([1]))),
+    authFailed,
+    'its own frame sent back',
+  );
 
   const other = sessionKey('another token', 'transcript');
   assert.throws(() => new SessionCipher(other, 'worker').open(pair().coord.seal(new Uint8Array([1]))), authFailed);
   assert.throws(() => pair().worker.open(new Uint8Array(5)), authFailed, 'shorter than a tag');
 });
 
-test('answerChallenge: the proof covers the whole hello and the coordinator opens the worker\'s sealed frames; no token, no session', () => {
+test("answerChallenge: the proof covers the whole hello and the coordinator opens the worker's sealed frames; no token, no session", () => {
   const who = { name: 'w', host: 'h', pid: 1, backend: 'wasm', backendReason: 'test' };
   const challenge = { kind: 'challenge', protocol: PROTOCOL_VERSION, nonce: 'c', auth: true } as const;
   const { hello, session } = answerChallenge(challenge, 'tok', who);
@@ -58,6 +70,11 @@ test('answerChallenge: the proof covers the whole hello and the coordinator open
 
 test('a worker that holds a token answers no challenge that does not ask for it (no downgrade), and says why', () => {
   const who = { name: 'w', host: 'h', pid: 1, backend: 'wasm', backendReason: 'test' };
-  assert.throws(() => answerChallenge({ kind: 'challenge', protocol: PROTOCOL_VERSION, nonce: 'c', auth: false }, 'tok', who),
-    (e: unknown) => e instanceof TrainerError && e.code === 'ERR_AUTH_FAILED' && /does not ask for a token, but this worker holds one/.test(e.message));
+  assert.throws(
+    () => answerChallenge({ kind: 'challenge', protocol: PROTOCOL_VERSION, nonce: 'c', auth: false }, 'tok', who),
+    (e: unknown) =>
+      e instanceof TrainerError &&
+      e.code === 'ERR_AUTH_FAILED' &&
+      /does not ask for a token, but this worker holds one/.test(e.message),
+  );
 });

@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { epochOrder, evalChunks, planBatch, shardSizes, splitShards, stepsPerEpoch } from '@dtrain/common';
 
 test('every planned sample is used exactly once per step, for 1..16 workers', () => {
@@ -15,7 +15,10 @@ test('every planned sample is used exactly once per step, for 1..16 workers', ()
         assert.deepEqual(used, [...planned], `batch ${batch} pos ${p} workers ${w}`);
         const sizes = shards.map((s) => s.indices.length);
         assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1);
-        assert.deepEqual(shards.map((s) => s.shardId), [...Array(w).keys()]);
+        assert.deepEqual(
+          shards.map((s) => s.shardId),
+          [...Array(w).keys()],
+        );
       }
     }
   }
@@ -23,7 +26,10 @@ test('every planned sample is used exactly once per step, for 1..16 workers', ()
 
 test('the epoch order is a permutation that depends on (seed, epoch) only', () => {
   const a = epochOrder(500, 3, 2);
-  assert.deepEqual([...a].sort((x, y) => x - y), [...Array(500).keys()]);
+  assert.deepEqual(
+    [...a].sort((x, y) => x - y),
+    [...Array(500).keys()],
+  );
   assert.deepEqual(a, epochOrder(500, 3, 2));
   assert.notDeepEqual(a, epochOrder(500, 3, 3));
   assert.notDeepEqual(a, epochOrder(500, 4, 2));
@@ -38,13 +44,22 @@ test('batches within an epoch do not overlap and cut nothing short', () => {
 });
 
 test('more workers than samples is refused', () => {
-  assert.throws(() => splitShards(new Uint32Array(3), 4), (e: { hint?: string }) => /global batch must be at least/.test(e.hint ?? ''));
+  assert.throws(
+    () => splitShards(new Uint32Array(3), 4),
+    (e: { hint?: string }) => /global batch must be at least/.test(e.hint ?? ''),
+  );
 });
 
 test('evaluation chunks cover the split once', () => {
   const c = evalChunks(1234, 500);
-  assert.deepEqual(c.map((s) => s.indices.length), [500, 500, 234]);
-  assert.deepEqual(c.flatMap((s) => [...s.indices]), [...Array(1234).keys()]);
+  assert.deepEqual(
+    c.map((s) => s.indices.length),
+    [500, 500, 234],
+  );
+  assert.deepEqual(
+    c.flatMap((s) => [...s.indices]),
+    [...Array(1234).keys()],
+  );
 });
 
 test('weighted shards: sizes proportional to the weights, at least one sample each, summing to the batch', () => {
@@ -54,13 +69,22 @@ test('weighted shards: sizes proportional to the weights, at least one sample ea
   assert.deepEqual(shardSizes(5, [1000, 1, 1]), [3, 1, 1], 'a very slow worker still gets one sample');
   for (const w of [[0.3, 0.9, 0.01], [5, 5, 5, 5, 1e-6], [1]]) {
     const s = shardSizes(37, w);
-    assert.equal(s.reduce((a, b) => a + b, 0), 37);
+    assert.equal(
+      s.reduce((a, b) => a + b, 0),
+      37,
+    );
     assert.ok(s.every((x) => x >= 1));
   }
   assert.throws(() => shardSizes(3, [1, 0]), /cannot cut/);
   assert.throws(() => shardSizes(1, [1, 1]), /cannot cut/);
   const batch = Uint32Array.from({ length: 12 }, (_, i) => 100 + i);
   const shards = splitShards(batch, 2, [3, 1]);
-  assert.deepEqual(shards.map((s) => [...s.indices]), [[100, 101, 102, 103, 104, 105, 106, 107, 108], [109, 110, 111]]);
+  assert.deepEqual(
+    shards.map((s) => [...s.indices]),
+    [
+      [100, 101, 102, 103, 104, 105, 106, 107, 108],
+      [109, 110, 111],
+    ],
+  );
   assert.throws(() => splitShards(batch, 2, [1]), /cannot cut/);
 });

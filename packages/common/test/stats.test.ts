@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { median, percentile } from '@dtrain/common';
 
 test('nearest-rank percentiles, worked by hand', () => {

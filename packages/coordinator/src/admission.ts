@@ -16,12 +16,12 @@ export interface AdmissionLimits {
 }
 
 export const DEFAULT_ADMISSION: AdmissionLimits = {
-  maxPending: MAX_PENDING_CONNECTIONS, maxPendingPerAddress: MAX_PENDING_PER_ADDRESS, maxWorkers: MAX_WORKERS,
+  maxPending: MAX_PENDING_CONNECTIONS,
+  maxPendingPerAddress: MAX_PENDING_PER_ADDRESS,
+  maxWorkers: MAX_WORKERS,
 };
 
-export type Arrival<C> =
-  | { admit: true; evict: C | null }
-  | { admit: false; code: 'ERR_TOO_MANY_WORKERS'; why: string };
+export type Arrival<C> = { admit: true; evict: C | null } | { admit: false; code: 'ERR_TOO_MANY_WORKERS'; why: string };
 
 export class Admission<C> {
   /** Pending connections by address, oldest first. */
@@ -35,10 +35,18 @@ export class Admission<C> {
   /** A new connection from `address`: admit it (possibly closing an older pending one), or refuse it (no worker room). */
   arrive(conn: C, address: string): Arrival<C> {
     if (this.proved.size >= this.limits.maxWorkers) {
-      return { admit: false, code: 'ERR_TOO_MANY_WORKERS', why: `the coordinator already serves ${this.proved.size} workers` };
+      return {
+        admit: false,
+        code: 'ERR_TOO_MANY_WORKERS',
+        why: `the coordinator already serves ${this.proved.size} workers`,
+      };
     }
     const full = (this.pending.get(address)?.length ?? 0) >= this.limits.maxPendingPerAddress;
-    const evict = full ? this.pending.get(address)![0]! : this.pendingCount >= this.limits.maxPending ? this.oldestOfBusiest() : null;
+    const evict = full
+      ? this.pending.get(address)![0]!
+      : this.pendingCount >= this.limits.maxPending
+        ? this.oldestOfBusiest()
+        : null;
     if (evict !== null) this.left(evict);
     const mine = this.pending.get(address) ?? [];
     mine.push(conn);

@@ -7,10 +7,30 @@
 // a half-written checkpoint under a final name; temporaries of processes that died are removed later.
 // With a retention limit the oldest checkpoints beyond it are removed after each write.
 
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
 import { endianness } from 'node:os';
 import { join } from 'node:path';
-import { buildManifest, getModelSpec, initWeights, modelFingerprint, sha256Hex, TrainerError, type Manifest, type ModelSpec, type TrainConfig } from '@dtrain/common';
+import {
+  buildManifest,
+  getModelSpec,
+  initWeights,
+  type Manifest,
+  type ModelSpec,
+  modelFingerprint,
+  sha256Hex,
+  type TrainConfig,
+  TrainerError,
+} from '@dtrain/common';
 import { makeDir, writeAll } from '@dtrain/common/files';
 import { processAlive } from './rundir.js';
 
@@ -48,7 +68,8 @@ export interface Checkpoint {
 }
 
 function assertLittleEndian(): void {
-  if (endianness() !== 'LE') throw new TrainerError('ERR_CHECKPOINT', 'checkpoints are little-endian; this machine is big-endian');
+  if (endianness() !== 'LE')
+    throw new TrainerError('ERR_CHECKPOINT', 'checkpoints are little-endian; this machine is big-endian');
 }
 
 function bytesOf(a: Float32Array): Uint8Array {
@@ -94,20 +115,26 @@ export function writeCheckpoint(
   } finally {
     closeSync(dirFd);
   }
-  if (keep > 0) for (const old of checkpointDirs(root).slice(0, -keep)) rmSync(join(root, old), { recursive: true, force: true });
+  if (keep > 0)
+    for (const old of checkpointDirs(root).slice(0, -keep)) rmSync(join(root, old), { recursive: true, force: true });
   return final;
 }
 
 /** Checkpoint directory names under a checkpoints root, oldest first. */
 function checkpointDirs(root: string): string[] {
-  return existsSync(root) ? readdirSync(root).filter((n) => /^step-\d{8}$/.test(n)).sort() : [];
+  return existsSync(root)
+    ? readdirSync(root)
+        .filter((n) => /^step-\d{8}$/.test(n))
+        .sort()
+    : [];
 }
 
 /** Temporary checkpoint directories left by processes that died mid-write (this process's own included). */
 function removeStaleTemporaries(root: string): void {
   for (const name of readdirSync(root)) {
     const m = /^\.tmp-step-\d{8}-(\d+)$/.exec(name);
-    if (m && (Number(m[1]) === process.pid || !processAlive(Number(m[1])))) rmSync(join(root, name), { recursive: true, force: true });
+    if (m && (Number(m[1]) === process.pid || !processAlive(Number(m[1]))))
+      rmSync(join(root, name), { recursive: true, force: true });
   }
 }
 
@@ -140,14 +167,18 @@ export function readCheckpoint(path: string): Checkpoint {
   if (!existsSync(join(dir, 'state.json'))) {
     const all = listCheckpoints(path);
     if (all.length === 0) {
-      throw new TrainerError('ERR_CHECKPOINT', `no checkpoint in ${path}`, { hint: 'pass a run directory (with checkpoints/) or a checkpoints/step-N directory' });
+      throw new TrainerError('ERR_CHECKPOINT', `no checkpoint in ${path}`, {
+        hint: 'pass a run directory (with checkpoints/) or a checkpoints/step-N directory',
+      });
     }
     dir = all[all.length - 1]!;
   }
   const state = readState(dir);
   const n = state.paramCount;
   const weights = readFloats(join(dir, 'weights.f32'), state.files['weights.f32'], n);
-  const velocity = state.files['velocity.f32'] ? readFloats(join(dir, 'velocity.f32'), state.files['velocity.f32'], n) : new Float32Array(n);
+  const velocity = state.files['velocity.f32']
+    ? readFloats(join(dir, 'velocity.f32'), state.files['velocity.f32'], n)
+    : new Float32Array(n);
   return { dir, state, weights, velocity };
 }
 
@@ -163,7 +194,10 @@ function readState(dir: string): CheckpointState {
     throw new TrainerError('ERR_CHECKPOINT', `cannot read ${path}: ${(cause as Error).message}`, { cause, ...damaged });
   }
   if (state.format !== CHECKPOINT_FORMAT && state.format !== LEGACY_FORMAT) {
-    throw new TrainerError('ERR_CHECKPOINT', `${dir} has format ${String(state.format)}, expected ${CHECKPOINT_FORMAT}`);
+    throw new TrainerError(
+      'ERR_CHECKPOINT',
+      `${dir} has format ${String(state.format)}, expected ${CHECKPOINT_FORMAT}`,
+    );
   }
   let digest: string | null = null;
   try {
@@ -173,7 +207,8 @@ function readState(dir: string): CheckpointState {
   }
   // Whatever the format claims: a digest that is there is checked (a state.json rewritten to say format 1 is no way around it).
   if (digest === null && state.format === LEGACY_FORMAT) return state;
-  if (digest !== sha256Hex(bytes)) throw new TrainerError('ERR_CHECKPOINT', `${path} fails its sha256 check (state.sha256)`, damaged);
+  if (digest !== sha256Hex(bytes))
+    throw new TrainerError('ERR_CHECKPOINT', `${path} fails its sha256 check (state.sha256)`, damaged);
   return state;
 }
 
@@ -194,10 +229,20 @@ export interface StartState {
  * Where a run starts: fresh from `config`, or from the checkpoint `resume` with the checkpoint's config,
  * except the worker counts of `config` and the `overrides` the caller allows (e.g. more --epochs).
  */
-export function startState(config: TrainConfig, resume: string | undefined, overrides: Partial<TrainConfig> = {}): StartState {
+export function startState(
+  config: TrainConfig,
+  resume: string | undefined,
+  overrides: Partial<TrainConfig> = {},
+): StartState {
   if (!resume) {
     const weights = initWeights(buildManifest(getModelSpec(config.model)), config.seed);
-    return { config, resumedFrom: null, weights, velocity: new Float32Array(weights.length), train: { step: 0, epoch: 0, position: 0, samplesSeen: 0, wallMs: 0 } };
+    return {
+      config,
+      resumedFrom: null,
+      weights,
+      velocity: new Float32Array(weights.length),
+      train: { step: 0, epoch: 0, position: 0, samplesSeen: 0, wallMs: 0 },
+    };
   }
   const ckpt = readCheckpoint(resume);
   const resumed = { ...ckpt.state.config, workers: config.workers, minWorkers: config.minWorkers, ...overrides };
@@ -205,14 +250,24 @@ export function startState(config: TrainConfig, resume: string | undefined, over
     throw new TrainerError('ERR_CHECKPOINT', `checkpoint ${ckpt.dir} was written for a different model layout`);
   }
   const { step, epoch, position, samplesSeen, wallMs } = ckpt.state;
-  return { config: resumed, resumedFrom: ckpt.dir, weights: ckpt.weights, velocity: ckpt.velocity, train: { step, epoch, position, samplesSeen, wallMs } };
+  return {
+    config: resumed,
+    resumedFrom: ckpt.dir,
+    weights: ckpt.weights,
+    velocity: ckpt.velocity,
+    train: { step, epoch, position, samplesSeen, wallMs },
+  };
 }
 
 /** The layer spec a checkpoint's weights belong to: recorded in it, or (older checkpoints) the zoo's, checked by fingerprint. */
 export function checkpointModelSpec(ckpt: Checkpoint): ModelSpec {
   const spec = ckpt.state.modelSpec ?? getModelSpec(ckpt.state.config.model);
   if (modelFingerprint(spec) !== ckpt.state.modelFingerprint) {
-    throw new TrainerError('ERR_CHECKPOINT', `checkpoint ${ckpt.dir} does not match the layer spec of model "${spec.name}"`, { hint: 'it was written by another version of the model zoo; use the dtrain version that wrote it' });
+    throw new TrainerError(
+      'ERR_CHECKPOINT',
+      `checkpoint ${ckpt.dir} does not match the layer spec of model "${spec.name}"`,
+      { hint: 'it was written by another version of the model zoo; use the dtrain version that wrote it' },
+    );
   }
   return spec;
 }

@@ -7,22 +7,40 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import {
-  allFinite, buildManifest, cutBatch, divergedError, EpochCursor, getModelSpec, learningRate, modelFingerprint, MomentumSGD, noiseEstimate,
-  NoiseScaleTracker, scheduleOf, ShardReducer, TrainerError, validateConfig,
-  type Dataset, type Derived, type EvalResultMsg, type Manifest, type Shard, type TrainConfig,
+  allFinite,
+  buildManifest,
+  cutBatch,
+  type Dataset,
+  type Derived,
+  divergedError,
+  EpochCursor,
+  type EvalResultMsg,
+  getModelSpec,
+  learningRate,
+  type Manifest,
+  MomentumSGD,
+  modelFingerprint,
+  NoiseScaleTracker,
+  noiseEstimate,
+  type Shard,
+  ShardReducer,
+  scheduleOf,
+  type TrainConfig,
+  TrainerError,
+  validateConfig,
 } from '@dtrain/common';
 import { buildDataset, type DataLocation } from '@dtrain/common/files';
-import { listCheckpoints, startState, writeCheckpoint, type StartState, type TrainState } from './checkpoint.js';
+import { listCheckpoints, type StartState, startState, type TrainState, writeCheckpoint } from './checkpoint.js';
 import { evalRecord } from './evaluation.js';
-import { evalTasks, stepTasks } from './tasks.js';
-import { stepTimes, type EvalRecord, type RunDir, type StepRecord } from './rundir.js';
-import { RunLog } from './run-log.js';
-import { samplesDigest, StepTally } from './step-stats.js';
-import { completedSummary, guardResume } from './resume.js';
-import { RunRules } from './run-rules.js';
-import { watchPool } from './pool-events.js';
 import type { RoundOutcome, RunPool } from './pool.js';
+import { watchPool } from './pool-events.js';
+import { completedSummary, guardResume } from './resume.js';
+import { RunLog } from './run-log.js';
+import { RunRules } from './run-rules.js';
+import { type EvalRecord, type RunDir, type StepRecord, stepTimes } from './rundir.js';
+import { StepTally, samplesDigest } from './step-stats.js';
 import type { RunSummary } from './summary.js';
+import { evalTasks, stepTasks } from './tasks.js';
 
 export interface CoordinatorOptions {
   config: TrainConfig;
@@ -97,18 +115,36 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.meanGrad = new Float32Array(this.weights.length);
     this.dataset = buildDataset(this.config.dataset, opts.data);
     const { seed, batchSize } = this.config;
-    this.cursor = new EpochCursor(this.train, { trainSize: this.dataset.size('train'), seed, batchSize, stepsPerEpoch: this.derived.stepsPerEpoch });
+    this.cursor = new EpochCursor(this.train, {
+      trainSize: this.dataset.size('train'),
+      seed,
+      batchSize,
+      stepsPerEpoch: this.derived.stepsPerEpoch,
+    });
     this.rules = new RunRules(this.config, opts.clock ?? (() => performance.now()), this.cursor.epochFloat);
-    const discard = this.resumedFrom ? guardResume(opts.out, this.startStep, this.resumedFrom, opts.overwrite ?? false) : []; // reads only
+    const discard = this.resumedFrom
+      ? guardResume(opts.out, this.startStep, this.resumedFrom, opts.overwrite ?? false)
+      : []; // reads only
     this.records = new RunLog(opts.out);
     this.records.on('step', (r) => this.emit('step', r)).on('eval', (r) => this.emit('eval', r));
     this.pool = opts.pool;
-    this.pool.setRun({
-      runId: this.runId, model: this.config.model, modelFingerprint: modelFingerprint(getModelSpec(this.config.model)),
-      manifest: this.manifest, dataset: this.config.dataset, datasetFingerprint: this.dataset.fingerprint,
-      maxShard: Math.max(this.config.batchSize, this.config.evalChunk),
-      ...(this.config.gradWire && this.config.gradWire !== 'fp32' ? { gradWire: this.config.gradWire } : {}),
-    }, { paramCount: this.weights.length, trainSize: this.dataset.size('train'), evalSize: Math.max(this.dataset.size('val'), this.dataset.size('test')) });
+    this.pool.setRun(
+      {
+        runId: this.runId,
+        model: this.config.model,
+        modelFingerprint: modelFingerprint(getModelSpec(this.config.model)),
+        manifest: this.manifest,
+        dataset: this.config.dataset,
+        datasetFingerprint: this.dataset.fingerprint,
+        maxShard: Math.max(this.config.batchSize, this.config.evalChunk),
+        ...(this.config.gradWire && this.config.gradWire !== 'fp32' ? { gradWire: this.config.gradWire } : {}),
+      },
+      {
+        paramCount: this.weights.length,
+        trainSize: this.dataset.size('train'),
+        evalSize: Math.max(this.dataset.size('val'), this.dataset.size('test')),
+      },
+    );
     this.runDir.lock(); // released when the run ends; the newer checkpoints go only after the first step, under it
     this.records.discardAfterFirstStep(discard);
   }
@@ -154,9 +190,14 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
 
   /** Train to the end (or until stopped); always writes the final checkpoint and summary. */
   async run(): Promise<RunSummary> {
-    const done = this.resumedFrom && this.train.step >= this.derived.totalSteps ? completedSummary(this.opts.out, this.train.step) : null;
+    const done =
+      this.resumedFrom && this.train.step >= this.derived.totalSteps
+        ? completedSummary(this.opts.out, this.train.step)
+        : null;
     if (done) {
-      this.log(`the run in ${this.opts.out} already completed at step ${done.steps}; nothing to do (its records are kept as they are)`);
+      this.log(
+        `the run in ${this.opts.out} already completed at step ${done.steps}; nothing to do (its records are kept as they are)`,
+      );
       this.runDir.unlock();
       return done;
     }
@@ -169,7 +210,11 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       onCount: (n) => this.emit('workers', n),
       onLost: () => this.stopReason !== null && this.pool.ready().length === 0 && this.halt.abort(),
     });
-    this.records.open({ ...this.config, runId: this.runId, resumedFrom: this.resumedFrom, derived: this.derived }, this.resumedFrom, this.train.step);
+    this.records.open(
+      { ...this.config, runId: this.runId, resumedFrom: this.resumedFrom, derived: this.derived },
+      this.resumedFrom,
+      this.train.step,
+    );
     if (!this.resumedFrom) this.checkpoint();
     try {
       while (this.train.step < this.derived.totalSteps && this.stopReason === null) {
@@ -217,18 +262,30 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const ready = this.pool.ready();
     const slots = new Map(ready.map((w) => [w.id, w.hello?.slots ?? 1]));
     const speeds = this.config.balance === 'speed' ? this.pool.speeds : null;
-    const shards = cutBatch(this.cursor.nextBatch(), ready.map((w) => w.id), speeds, (id) => slots.get(id) ?? 1);
+    const shards = cutBatch(
+      this.cursor.nextBatch(),
+      ready.map((w) => w.id),
+      speeds,
+      (id) => slots.get(id) ?? 1,
+    );
     const reducer = new ShardReducer(this.meanGrad, shards.length);
     const tally = new StepTally();
     const tasks = stepTasks(shards, step, version, this.train.epoch);
-    const round = this.pool.runRound({
-      kind: 'step', step, version, tasks, timeoutMs: this.config.stepTimeoutMs,
-      onAccepted: (conn, gradient) => {
-        reducer.add(gradient); // summed in shard order whatever the arrival order
-        tally.accept(conn.label, gradient);
-        this.records.shardDone(conn, gradient);
+    const round = this.pool.runRound(
+      {
+        kind: 'step',
+        step,
+        version,
+        tasks,
+        timeoutMs: this.config.stepTimeoutMs,
+        onAccepted: (conn, gradient) => {
+          reducer.add(gradient); // summed in shard order whatever the arrival order
+          tally.accept(conn.label, gradient);
+          this.records.shardDone(conn, gradient);
+        },
       },
-    }, this.halt.signal);
+      this.halt.signal,
+    );
     const assigned = performance.now();
     this.pool.publishWeights(version, this.weights);
     const shared = performance.now();
@@ -239,7 +296,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const { reduced, lr, bSimple, est } = this.apply(step, outcome, reducer);
     this.cursor.advance(reduced.samples);
     const marks = { t0, assigned, shared, reduce, end: performance.now() };
-    this.records.hold(this.stepRecord(step, reduced, lr, { shards, tally, ready: ready.length, outcome, marks, bytes0 }, est, bSimple));
+    this.records.hold(
+      this.stepRecord(step, reduced, lr, { shards, tally, ready: ready.length, outcome, marks, bytes0 }, est, bSimple),
+    );
     return true;
   }
 
@@ -263,17 +322,41 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   }
 
   private stepRecord(
-    step: number, reduced: ReturnType<ShardReducer['finish']>, lr: number,
-    s: { shards: Shard[]; tally: StepTally; ready: number; outcome: RoundOutcome; marks: Parameters<typeof stepTimes>[0]; bytes0: { in: number; out: number } },
-    est: ReturnType<typeof noiseEstimate>, bSimple: number | null,
+    step: number,
+    reduced: ReturnType<ShardReducer['finish']>,
+    lr: number,
+    s: {
+      shards: Shard[];
+      tally: StepTally;
+      ready: number;
+      outcome: RoundOutcome;
+      marks: Parameters<typeof stepTimes>[0];
+      bytes0: { in: number; out: number };
+    },
+    est: ReturnType<typeof noiseEstimate>,
+    bSimple: number | null,
   ): StepRecord {
     const bytes = this.pool.bytes;
     return {
-      type: 'step', step, epoch: this.cursor.epochFloat, loss: reduced.meanLoss, accuracy: reduced.accuracy, lr,
-      samples: reduced.samples, samplesDigest: samplesDigest(s.shards, s.tally.used), workers: s.ready, computeMs: s.tally.computeMs, links: s.tally.links,
+      type: 'step',
+      step,
+      epoch: this.cursor.epochFloat,
+      loss: reduced.meanLoss,
+      accuracy: reduced.accuracy,
+      lr,
+      samples: reduced.samples,
+      samplesDigest: samplesDigest(s.shards, s.tally.used),
+      workers: s.ready,
+      computeMs: s.tally.computeMs,
+      links: s.tally.links,
       ...stepTimes(s.marks, s.outcome.decodeMs),
-      bytesIn: bytes.in - s.bytes0.in, bytesOut: bytes.out - s.bytes0.out, reassigned: s.outcome.reassigned,
-      gradNormSq: est?.gradNormSq ?? null, traceSigma: est?.traceSigma ?? null, bSimple, time: Date.now(),
+      bytesIn: bytes.in - s.bytes0.in,
+      bytesOut: bytes.out - s.bytes0.out,
+      reassigned: s.outcome.reassigned,
+      gradNormSq: est?.gradNormSq ?? null,
+      traceSigma: est?.traceSigma ?? null,
+      bSimple,
+      time: Date.now(),
     };
   }
 
@@ -288,12 +371,23 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       if (!(await this.ensureWorkers())) return;
       const t0 = performance.now();
       const results = new Map<number, EvalResultMsg>();
-      const outcome = await this.pool.runRound({
-        kind: 'eval', evalId: ++this.evalId, tasks: evalTasks(this.evalId, split, n, this.config.evalChunk), timeoutMs: this.config.stepTimeoutMs,
-        onAccepted: (_conn, result) => void results.set(result.shardId, result),
-      }, this.halt.signal);
+      const outcome = await this.pool.runRound(
+        {
+          kind: 'eval',
+          evalId: ++this.evalId,
+          tasks: evalTasks(this.evalId, split, n, this.config.evalChunk),
+          timeoutMs: this.config.stepTimeoutMs,
+          onAccepted: (_conn, result) => void results.set(result.shardId, result),
+        },
+        this.halt.signal,
+      );
       if (!outcome) return;
-      const record = evalRecord(results, { step: this.train.step, epoch: this.cursor.epochFloat, split, ms: performance.now() - t0 });
+      const record = evalRecord(results, {
+        step: this.train.step,
+        epoch: this.cursor.epochFloat,
+        split,
+        ms: performance.now() - t0,
+      });
       if (split === 'val') this.rules.observeValidation(record.epoch, record.loss, record.accuracy, final);
       this.records.evaluated(record);
     }
@@ -308,7 +402,10 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.log(`waiting for ${need} worker(s); ${this.pool.ready().length} ready`);
     const { workers, minWorkers } = this.config;
     try {
-      return await this.pool.waitForWorkers({ workers, minWorkers, started, timeoutMs: this.opts.waitTimeoutMs }, this.halt.signal);
+      return await this.pool.waitForWorkers(
+        { workers, minWorkers, started, timeoutMs: this.opts.waitTimeoutMs },
+        this.halt.signal,
+      );
     } finally {
       this.waiting = false;
     }
@@ -319,16 +416,30 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
    * checkpoint it started from and the earlier attempt's summary stay as they were.
    */
   private finish(status: RunSummary['status'], error: string | undefined): RunSummary {
-    const fruitless = this.resumedFrom !== null && (status === 'failed' || status === 'crashed') && this.train.step === this.startStep;
-    const finalCheckpoint = fruitless ? this.resumedFrom!
-      : this.weightsSpoiled ? listCheckpoints(this.runDir.dir).at(-1) ?? '' // the last good one on disk
+    const fruitless =
+      this.resumedFrom !== null && (status === 'failed' || status === 'crashed') && this.train.step === this.startStep;
+    const finalCheckpoint = fruitless
+      ? this.resumedFrom!
+      : this.weightsSpoiled
+        ? (listCheckpoints(this.runDir.dir).at(-1) ?? '') // the last good one on disk
         : this.checkpoint();
     this.done = true;
-    if (fruitless) this.log(`resume failed before its first step: ${finalCheckpoint} and the earlier summary.json are kept`);
-    const summary = this.records.summarize({
-      status, error, stopReason: this.stopReason ?? this.rules.stalledReason, config: this.config, derived: this.derived, train: this.train,
-      finalCheckpoint, resumedFrom: this.resumedFrom, runId: this.runId,
-    }, !fruitless);
+    if (fruitless)
+      this.log(`resume failed before its first step: ${finalCheckpoint} and the earlier summary.json are kept`);
+    const summary = this.records.summarize(
+      {
+        status,
+        error,
+        stopReason: this.stopReason ?? this.rules.stalledReason,
+        config: this.config,
+        derived: this.derived,
+        train: this.train,
+        finalCheckpoint,
+        resumedFrom: this.resumedFrom,
+        runId: this.runId,
+      },
+      !fruitless,
+    );
     this.runDir.unlock();
     return summary;
   }
@@ -337,9 +448,20 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private checkpoint(): string {
     this.rules.checkpointed();
     this.records.flush();
-    return writeCheckpoint(this.runDir.checkpointsDir, {
-      ...this.train, seed: this.config.seed, config: this.config, manifest: this.manifest, paramCount: this.weights.length,
-      modelFingerprint: modelFingerprint(getModelSpec(this.config.model)), modelSpec: getModelSpec(this.config.model),
-    }, this.weights, this.optimizer.state(), this.config.keepCheckpoints ?? 0);
+    return writeCheckpoint(
+      this.runDir.checkpointsDir,
+      {
+        ...this.train,
+        seed: this.config.seed,
+        config: this.config,
+        manifest: this.manifest,
+        paramCount: this.weights.length,
+        modelFingerprint: modelFingerprint(getModelSpec(this.config.model)),
+        modelSpec: getModelSpec(this.config.model),
+      },
+      this.weights,
+      this.optimizer.state(),
+      this.config.keepCheckpoints ?? 0,
+    );
   }
 }

@@ -4,7 +4,10 @@
 // cut-off worker costs a step a few seconds, not minutes, and a slow one is noticed on its first miss.
 
 import {
-  ADAPTIVE_DEADLINE_FACTOR, ADAPTIVE_DEADLINE_FLOOR_MS, ADAPTIVE_DEADLINE_MIN_SAMPLES, median,
+  ADAPTIVE_DEADLINE_FACTOR,
+  ADAPTIVE_DEADLINE_FLOOR_MS,
+  ADAPTIVE_DEADLINE_MIN_SAMPLES,
+  median,
 } from '@dtrain/common';
 
 const WINDOW = 64;

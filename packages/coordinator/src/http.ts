@@ -15,11 +15,24 @@ export interface ServerTls {
 }
 
 /** Plain HTTP, or HTTPS with the given certificate (client certificates required when a client CA is set); sockets go into `sockets` while open. */
-export function createHttpServer(tls: ServerTls | undefined, sockets: Set<Socket>, log: (line: string) => void): Server {
-  const limits = { headersTimeout: UPGRADE_HEADERS_TIMEOUT_MS, requestTimeout: 2 * UPGRADE_HEADERS_TIMEOUT_MS, connectionsCheckingInterval: 1000 };
+export function createHttpServer(
+  tls: ServerTls | undefined,
+  sockets: Set<Socket>,
+  log: (line: string) => void,
+): Server {
+  const limits = {
+    headersTimeout: UPGRADE_HEADERS_TIMEOUT_MS,
+    requestTimeout: 2 * UPGRADE_HEADERS_TIMEOUT_MS,
+    connectionsCheckingInterval: 1000,
+  };
   const clientAuth = tls?.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {};
-  const server = tls ? createHttpsServer({ ...limits, cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', ...clientAuth }) : createServer(limits);
-  if (tls) server.on('tlsClientError', (e, socket) => log(`TLS handshake with ${socket.remoteAddress ?? '?'} failed: ${e.message}`));
+  const server = tls
+    ? createHttpsServer({ ...limits, cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', ...clientAuth })
+    : createServer(limits);
+  if (tls)
+    server.on('tlsClientError', (e, socket) =>
+      log(`TLS handshake with ${socket.remoteAddress ?? '?'} failed: ${e.message}`),
+    );
   server.setTimeout(UPGRADE_HEADERS_TIMEOUT_MS); // a socket that sends nothing; ws lifts it (setTimeout(0)) on upgrade
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
@@ -31,6 +44,8 @@ export function createHttpServer(tls: ServerTls | undefined, sockets: Set<Socket
 /** The warning for a listener beyond loopback that neither a token nor client certificates close (null if none is due). */
 export function openListenerWarning(host: string, port: number, authenticated: boolean): string | null {
   if (authenticated || isLoopback(host)) return null;
-  return `warning: listening on ${host} without a token: anyone who can reach port ${port} can join this run and read its weights; `
-    + 'set DTRAIN_TOKEN (or --token-file) on the coordinator and its workers';
+  return (
+    `warning: listening on ${host} without a token: anyone who can reach port ${port} can join this run and read its weights; ` +
+    'set DTRAIN_TOKEN (or --token-file) on the coordinator and its workers'
+  );
 }

@@ -1,18 +1,42 @@
 // Public surface of @dtrain/coordinator.
-export { Coordinator, type CoordinatorOptions } from './coordinator.js';
-export { WorkerPool, type PoolEvents, type PoolOptions, type RoundOutcome, type StepRound, type EvalRound, type RunPool } from './pool.js';
-export { openSoloRun, type SoloRun, type SoloRunOptions } from './solo.js';
-export { CoordinatorServer, type WorkerConn, type RunWelcome, type ServerTls } from './server.js';
+
 export { Admission, type AdmissionLimits } from './admission.js';
-export { Round, type RoundTask } from './round.js';
-export { AdaptiveDeadline } from './deadline.js';
 export {
-  checkpointModelSpec, readCheckpoint, writeCheckpoint, listCheckpoints, checkpointName, startState, CHECKPOINT_FORMAT, type StartState,
+  CHECKPOINT_FORMAT,
+  checkpointModelSpec,
+  checkpointName,
+  listCheckpoints,
+  readCheckpoint,
+  type StartState,
+  startState,
+  writeCheckpoint,
 } from './checkpoint.js';
-export { RunLog } from './run-log.js';
-export { RunDir, clearRunDir, defaultRunDir, readMetrics, type StepRecord, type EvalRecord, type MetricRecord } from './rundir.js';
-export { isOutcome, readSummary, type RunSummary } from './summary.js';
-export { WeightsFrames, type WeightsFrame } from './weights-frame.js';
-export { linkTimes, samplesDigest } from './step-stats.js';
-export { evalTasks, stepTasks } from './tasks.js';
+export { Coordinator, type CoordinatorOptions } from './coordinator.js';
+export { AdaptiveDeadline } from './deadline.js';
 export { PlateauWatch } from './plateau.js';
+export {
+  type EvalRound,
+  type PoolEvents,
+  type PoolOptions,
+  type RoundOutcome,
+  type RunPool,
+  type StepRound,
+  WorkerPool,
+} from './pool.js';
+export { Round, type RoundTask } from './round.js';
+export { RunLog } from './run-log.js';
+export {
+  clearRunDir,
+  defaultRunDir,
+  type EvalRecord,
+  type MetricRecord,
+  RunDir,
+  readMetrics,
+  type StepRecord,
+} from './rundir.js';
+export { CoordinatorServer, type RunWelcome, type ServerTls, type WorkerConn } from './server.js';
+export { openSoloRun, type SoloRun, type SoloRunOptions } from './solo.js';
+export { linkTimes, samplesDigest } from './step-stats.js';
+export { isOutcome, type RunSummary, readSummary } from './summary.js';
+export { evalTasks, stepTasks } from './tasks.js';
+export { type WeightsFrame, WeightsFrames } from './weights-frame.js';

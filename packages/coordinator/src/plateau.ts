@@ -9,7 +9,10 @@ export class PlateauWatch {
   private lastBestEpoch: number;
 
   /** `patienceEpochs` 0: never stalls. Counting starts at `startEpoch` (a resumed run counts from its resume). */
-  constructor(private readonly patienceEpochs: number, startEpoch: number) {
+  constructor(
+    private readonly patienceEpochs: number,
+    startEpoch: number,
+  ) {
     this.lastBestEpoch = startEpoch;
   }
 

@@ -6,13 +6,17 @@
 
 import { EventEmitter } from 'node:events';
 import {
-  SpeedTracker, TrainerError,
-  type DivergedMsg, type EvalResultMsg, type GradientMsg, type ParseContext,
+  type DivergedMsg,
+  type EvalResultMsg,
+  type GradientMsg,
+  type ParseContext,
+  SpeedTracker,
+  TrainerError,
 } from '@dtrain/common';
 import { AdaptiveDeadline } from './deadline.js';
 import { Round, type RoundTask } from './round.js';
 import { CoordinatorServer, type RunWelcome, type ServerTls, type WorkerConn } from './server.js';
-import { waitForWorkers, type WorkerNeed } from './waiting.js';
+import { type WorkerNeed, waitForWorkers } from './waiting.js';
 import { WeightsFrames } from './weights-frame.js';
 
 export interface PoolOptions {
@@ -102,8 +106,14 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
   constructor(private readonly opts: PoolOptions) {
     super();
     this.server = new CoordinatorServer({
-      host: opts.host, port: opts.port, token: opts.token, maxParams: opts.maxParams,
-      heartbeatMs: opts.heartbeatMs, pongDeadlineMs: opts.pongDeadlineMs, log: opts.log, ...(opts.tls ? { tls: opts.tls } : {}),
+      host: opts.host,
+      port: opts.port,
+      token: opts.token,
+      maxParams: opts.maxParams,
+      heartbeatMs: opts.heartbeatMs,
+      pongDeadlineMs: opts.pongDeadlineMs,
+      log: opts.log,
+      ...(opts.tls ? { tls: opts.tls } : {}),
     });
     this.server.on('ready', (c) => this.onReady(c));
     this.server.on('lost', (c, why) => this.onLost(c, why));
@@ -150,11 +160,16 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
    * result, or with null when `signal` aborts. The assignments are on their way when this returns.
    */
   runRound(spec: StepRound | EvalRound, signal: AbortSignal): Promise<RoundOutcome | null> {
-    const round = new Round<true>({
-      liveWorkers: () => this.ready(), send: (c, f) => this.server.send(c, f), log: this.opts.log,
-      timeoutMs: (task) => this.deadlines.forTask(task.count, spec.timeoutMs),
-      missedDeadline: (ids) => this.demote(ids, performance.now() - open.startedAt),
-    }, spec.tasks);
+    const round = new Round<true>(
+      {
+        liveWorkers: () => this.ready(),
+        send: (c, f) => this.server.send(c, f),
+        log: this.opts.log,
+        timeoutMs: (task) => this.deadlines.forTask(task.count, spec.timeoutMs),
+        missedDeadline: (ids) => this.demote(ids, performance.now() - open.startedAt),
+      },
+      spec.tasks,
+    );
     const open: OpenRound = { spec, round, decodeMs: 0, startedAt: performance.now(), finish: () => undefined };
     this.open = open;
     const done = round.run();
@@ -178,7 +193,12 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
     const onAbort = (): void => this.wake?.();
     signal.addEventListener('abort', onAbort);
     try {
-      await waitForWorkers(need, () => this.ready().length, signal, (w) => (this.wake = w));
+      await waitForWorkers(
+        need,
+        () => this.ready().length,
+        signal,
+        (w) => (this.wake = w),
+      );
     } finally {
       signal.removeEventListener('abort', onAbort);
       this.wake = null;
@@ -227,7 +247,13 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
     const { spec, round } = open;
     const expected = round.expectedCount(msg.shardId);
     if (expected !== msg.count || msg.version !== spec.version) {
-      this.reject(conn, new TrainerError('ERR_SHAPE_MISMATCH', `shard ${msg.shardId}: ${msg.count} samples at v${msg.version}, planned ${expected} at v${spec.version}`));
+      this.reject(
+        conn,
+        new TrainerError(
+          'ERR_SHAPE_MISMATCH',
+          `shard ${msg.shardId}: ${msg.count} samples at v${msg.version}, planned ${expected} at v${spec.version}`,
+        ),
+      );
       return;
     }
     if (!this.admit(conn, open, msg.shardId)) return;
@@ -241,12 +267,20 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
     this.promote(conn);
     const open = this.open;
     if (open?.spec.kind !== 'eval' || msg.evalId !== open.spec.evalId) {
-      this.opts.log(`worker ${conn.label}: ERR_STALE_GRADIENT: result of evaluation ${msg.evalId} outside its round; dropped`);
+      this.opts.log(
+        `worker ${conn.label}: ERR_STALE_GRADIENT: result of evaluation ${msg.evalId} outside its round; dropped`,
+      );
       return;
     }
     const expected = open.round.expectedCount(msg.shardId);
     if (expected !== msg.count) {
-      this.reject(conn, new TrainerError('ERR_SHAPE_MISMATCH', `evaluation chunk ${msg.shardId}: ${msg.count} samples, planned ${expected}`));
+      this.reject(
+        conn,
+        new TrainerError(
+          'ERR_SHAPE_MISMATCH',
+          `evaluation chunk ${msg.shardId}: ${msg.count} samples, planned ${expected}`,
+        ),
+      );
       return;
     }
     if (this.admit(conn, open, msg.shardId)) open.spec.onAccepted(conn, msg);
@@ -257,12 +291,23 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
     this.promote(conn);
     const open = this.open;
     if (open?.spec.kind !== 'step' || msg.step !== open.spec.step || msg.version !== open.spec.version) return; // stale
-    if (!open.round.holds(conn, msg.shardId)) { // only the shard's holder may end a step
-      this.reject(conn, new TrainerError('ERR_UNEXPECTED_MESSAGE', `divergence reported for shard ${msg.shardId}, which this worker does not hold`));
+    if (!open.round.holds(conn, msg.shardId)) {
+      // only the shard's holder may end a step
+      this.reject(
+        conn,
+        new TrainerError(
+          'ERR_UNEXPECTED_MESSAGE',
+          `divergence reported for shard ${msg.shardId}, which this worker does not hold`,
+        ),
+      );
       return;
     }
     this.opts.log(`worker ${conn.label}: its ${msg.what} for shard ${msg.shardId} of step ${msg.step} is not finite`);
-    open.finish({ reassigned: open.round.reassigned, decodeMs: open.decodeMs, diverged: { worker: conn.label, shardId: msg.shardId, what: msg.what } });
+    open.finish({
+      reassigned: open.round.reassigned,
+      decodeMs: open.decodeMs,
+      diverged: { worker: conn.label, shardId: msg.shardId, what: msg.what },
+    });
   }
 
   /** Workers that held a task past its deadline get no new tasks until they answer again. */
@@ -270,7 +315,9 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
     for (const conn of this.server.readyWorkers()) {
       if (!ids.includes(conn.id) || this.demoted.has(conn.id)) continue;
       this.demoted.add(conn.id);
-      this.opts.log(`worker ${conn.label}: no answer within ${Math.round(ms)} ms; demoted (no new tasks) until it answers`);
+      this.opts.log(
+        `worker ${conn.label}: no answer within ${Math.round(ms)} ms; demoted (no new tasks) until it answers`,
+      );
       this.emit('demoted', conn, ms);
     }
   }
@@ -287,8 +334,10 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
   /** The round's verdict on a result whose shape matched: true when it is the first for a task this worker holds. */
   private admit(conn: WorkerConn, open: OpenRound, taskId: number): boolean {
     const verdict = open.round.offer(conn, taskId, true);
-    if (verdict === 'duplicate') this.opts.log(`worker ${conn.label}: ERR_DUPLICATE_GRADIENT: task ${taskId} already has a result; dropped`);
-    if (verdict === 'not-assigned') this.reject(conn, new TrainerError('ERR_UNEXPECTED_MESSAGE', `task ${taskId} was not assigned to this worker`));
+    if (verdict === 'duplicate')
+      this.opts.log(`worker ${conn.label}: ERR_DUPLICATE_GRADIENT: task ${taskId} already has a result; dropped`);
+    if (verdict === 'not-assigned')
+      this.reject(conn, new TrainerError('ERR_UNEXPECTED_MESSAGE', `task ${taskId} was not assigned to this worker`));
     return verdict === 'accepted';
   }
 }

@@ -7,14 +7,26 @@
 
 import { hostname } from 'node:os';
 import {
-  cutBatch, encode, evalChunks, paramCount, RECONNECT_INITIAL_MS, RECONNECT_MAX_MS, TrainerError,
-  type AssignMsg, type CoordinatorMsg, type EvaluateMsg, type RejectMsg, type EvalResultMsg, type GradientMsg, type WelcomeMsg,
+  type AssignMsg,
+  type CoordinatorMsg,
+  cutBatch,
+  type EvalResultMsg,
+  type EvaluateMsg,
+  encode,
+  evalChunks,
+  type GradientMsg,
+  paramCount,
+  RECONNECT_INITIAL_MS,
+  RECONNECT_MAX_MS,
+  type RejectMsg,
+  TrainerError,
+  type WelcomeMsg,
 } from '@dtrain/common';
+import { CoordinatorLink, RefusalJudge } from '@dtrain/worker/link';
 import { WorkerPool } from './pool.js';
 import type { RoundTask } from './round.js';
 import type { RunWelcome } from './server.js';
 import { stepTasks } from './tasks.js';
-import { CoordinatorLink, RefusalJudge } from '@dtrain/worker/link';
 
 export interface RelayOptions {
   /** The coordinator. */
@@ -42,7 +54,11 @@ export function subTasks(msg: AssignMsg, workerIds: readonly number[]): RoundTas
 }
 
 /** The local gradient sums added in sub-shard order: the relay's one gradient for its shard. */
-export function sumInOrder(parts: ReadonlyMap<number, GradientMsg>, up: Pick<AssignMsg, 'step' | 'version' | 'shardId'>, n: number): GradientMsg {
+export function sumInOrder(
+  parts: ReadonlyMap<number, GradientMsg>,
+  up: Pick<AssignMsg, 'step' | 'version' | 'shardId'>,
+  n: number,
+): GradientMsg {
   const grad = new Float32Array(n);
   let count = 0;
   let lossSum = 0;
@@ -56,7 +72,17 @@ export function sumInOrder(parts: ReadonlyMap<number, GradientMsg>, up: Pick<Ass
     correct += g.correct;
     computeMs = Math.max(computeMs, g.computeMs);
   }
-  return { kind: 'gradient', step: up.step, version: up.version, shardId: up.shardId, count, lossSum, correct, computeMs, grad };
+  return {
+    kind: 'gradient',
+    step: up.step,
+    version: up.version,
+    shardId: up.shardId,
+    count,
+    lossSum,
+    correct,
+    computeMs,
+    grad,
+  };
 }
 
 export class Relay {
@@ -74,7 +100,13 @@ export class Relay {
 
   constructor(private readonly o: RelayOptions) {
     this.refusals = new RefusalJudge(o.url);
-    this.pool = new WorkerPool({ host: o.host, port: o.port, token: o.localToken, maxParams: 64 * 1024 * 1024, log: (l) => o.log(`[local] ${l}`) });
+    this.pool = new WorkerPool({
+      host: o.host,
+      port: o.port,
+      token: o.localToken,
+      maxParams: 64 * 1024 * 1024,
+      log: (l) => o.log(`[local] ${l}`),
+    });
   }
 
   /**
@@ -91,8 +123,10 @@ export class Relay {
         try {
           link = await CoordinatorLink.open(this.o.url);
         } catch (e) {
-          if (Date.now() - since > this.o.giveUpMs) return `no coordinator at ${this.o.url} for ${Math.round(this.o.giveUpMs / 1000)} s (${(e as Error).message})`;
-          if (delay === RECONNECT_INITIAL_MS) this.o.log(`relay: no coordinator at ${this.o.url} yet (${(e as Error).message}); retrying`);
+          if (Date.now() - since > this.o.giveUpMs)
+            return `no coordinator at ${this.o.url} for ${Math.round(this.o.giveUpMs / 1000)} s (${(e as Error).message})`;
+          if (delay === RECONNECT_INITIAL_MS)
+            this.o.log(`relay: no coordinator at ${this.o.url} yet (${(e as Error).message}); retrying`);
           await new Promise((r) => setTimeout(r, delay));
           delay = Math.min(RECONNECT_MAX_MS, delay * 2);
           continue;
@@ -119,7 +153,14 @@ export class Relay {
     this.halt.signal.addEventListener('abort', onHalt);
     this.rounds = rounds.signal;
     try {
-      await link.hello({ token: this.o.token, name: this.o.name ?? `${hostname()}-relay`, host: hostname(), backend: 'relay', backendReason: `relay for ${this.o.localWorkers} local workers`, slots: this.o.localWorkers });
+      await link.hello({
+        token: this.o.token,
+        name: this.o.name ?? `${hostname()}-relay`,
+        host: hostname(),
+        backend: 'relay',
+        backendReason: `relay for ${this.o.localWorkers} local workers`,
+        slots: this.o.localWorkers,
+      });
       for (let m = await link.next(); m; m = await link.next()) {
         if (m.kind === 'shutdown') return m.reason;
         await this.dispatch(m);
@@ -145,22 +186,28 @@ export class Relay {
 
   private async dispatch(m: CoordinatorMsg): Promise<void> {
     switch (m.kind) {
-      case 'welcome': return this.onWelcome(m);
+      case 'welcome':
+        return this.onWelcome(m);
       case 'weights':
         this.weightsVersion = m.version;
         this.pool.publishWeights(m.version, Float32Array.from(m.data)); // the frame's buffer is not ours to keep
         return;
-      case 'assign': return void this.enqueue(() => this.onAssign(m));
-      case 'evaluate': return void this.enqueue(() => this.onEvaluate(m));
-      case 'reject': return this.onReject(m);
-      default: return;
+      case 'assign':
+        return void this.enqueue(() => this.onAssign(m));
+      case 'evaluate':
+        return void this.enqueue(() => this.onEvaluate(m));
+      case 'reject':
+        return this.onReject(m);
+      default:
+        return;
     }
   }
 
   /** As a worker reads a refusal (RefusalJudge): a permanent one ends the relay (exit 2), any other costs a reconnect. */
   private onReject(m: RejectMsg): never {
     const verdict = this.refusals.judge(m, true);
-    if (verdict.kind === 'permanent') throw new TrainerError('ERR_BAD_CONFIG', `the coordinator refused this relay: ${verdict.reason}`);
+    if (verdict.kind === 'permanent')
+      throw new TrainerError('ERR_BAD_CONFIG', `the coordinator refused this relay: ${verdict.reason}`);
     throw new Error(verdict.line);
   }
 
@@ -183,13 +230,29 @@ export class Relay {
 
   private async onAssign(msg: AssignMsg): Promise<void> {
     const parts = new Map<number, GradientMsg>();
-    const outcome = await this.pool.runRound({
-      kind: 'step', step: msg.step, version: msg.version, tasks: subTasks(msg, this.pool.ready().map((w) => w.id)), timeoutMs: this.o.stepTimeoutMs,
-      onAccepted: (_c, g) => void parts.set(g.shardId, { ...g, grad: Float32Array.from(g.grad) }),
-    }, this.rounds);
+    const outcome = await this.pool.runRound(
+      {
+        kind: 'step',
+        step: msg.step,
+        version: msg.version,
+        tasks: subTasks(
+          msg,
+          this.pool.ready().map((w) => w.id),
+        ),
+        timeoutMs: this.o.stepTimeoutMs,
+        onAccepted: (_c, g) => void parts.set(g.shardId, { ...g, grad: Float32Array.from(g.grad) }),
+      },
+      this.rounds,
+    );
     if (!outcome) return;
     if (outcome.diverged) {
-      this.link!.send({ kind: 'diverged', step: msg.step, version: msg.version, shardId: msg.shardId, what: outcome.diverged.what });
+      this.link!.send({
+        kind: 'diverged',
+        step: msg.step,
+        version: msg.version,
+        shardId: msg.shardId,
+        what: outcome.diverged.what,
+      });
       return;
     }
     this.link!.send(sumInOrder(parts, msg, this.params));
@@ -199,15 +262,36 @@ export class Relay {
     const results = new Map<number, EvalResultMsg>();
     const chunk = Math.ceil(msg.indices.length / Math.max(1, this.pool.ready().length));
     const tasks = evalChunks(msg.indices.length, chunk).map((c) => ({
-      id: c.shardId, count: c.indices.length,
-      frame: encode({ kind: 'evaluate', evalId: msg.evalId, split: msg.split, shardId: c.shardId, indices: c.indices.map((i) => msg.indices[i]!) }),
+      id: c.shardId,
+      count: c.indices.length,
+      frame: encode({
+        kind: 'evaluate',
+        evalId: msg.evalId,
+        split: msg.split,
+        shardId: c.shardId,
+        indices: c.indices.map((i) => msg.indices[i]!),
+      }),
     }));
-    const outcome = await this.pool.runRound({ kind: 'eval', evalId: msg.evalId, tasks, timeoutMs: this.o.stepTimeoutMs, onAccepted: (_c, r) => void results.set(r.shardId, r) }, this.rounds);
+    const outcome = await this.pool.runRound(
+      {
+        kind: 'eval',
+        evalId: msg.evalId,
+        tasks,
+        timeoutMs: this.o.stepTimeoutMs,
+        onAccepted: (_c, r) => void results.set(r.shardId, r),
+      },
+      this.rounds,
+    );
     if (!outcome) return;
     const all = [...results.values()];
     this.link!.send({
-      kind: 'evalResult', evalId: msg.evalId, shardId: msg.shardId, count: all.reduce((a, r) => a + r.count, 0),
-      lossSum: all.reduce((a, r) => a + r.lossSum, 0), correct: all.reduce((a, r) => a + r.correct, 0), computeMs: Math.max(0, ...all.map((r) => r.computeMs)),
+      kind: 'evalResult',
+      evalId: msg.evalId,
+      shardId: msg.shardId,
+      count: all.reduce((a, r) => a + r.count, 0),
+      lossSum: all.reduce((a, r) => a + r.lossSum, 0),
+      correct: all.reduce((a, r) => a + r.correct, 0),
+      computeMs: Math.max(0, ...all.map((r) => r.computeMs)),
     });
   }
 }

@@ -5,16 +5,20 @@
 
 import { TrainerError } from '@dtrain/common';
 import { checkpointName, listCheckpoints } from './checkpoint.js';
-import { readSummary, type RunSummary } from './summary.js';
+import { type RunSummary, readSummary } from './summary.js';
 
 /** Checkpoints in `out` newer than `step`: refused, or with `overwrite` returned for the run log to remove after the resumed run's first step. */
 export function guardResume(out: string, step: number, from: string, overwrite: boolean): string[] {
   const newer = listCheckpoints(out).filter((dir) => dir.slice(-checkpointName(0).length) > checkpointName(step));
   if (newer.length === 0) return [];
   if (!overwrite) {
-    throw new TrainerError('ERR_BAD_CONFIG', `resuming from step ${step} (${from}) would discard ${newer.length} newer checkpoint(s) in ${out}, up to ${newer[newer.length - 1]}, and their metrics`, {
-      hint: `resume from the newest (--resume ${out}), branch into another directory (--out NEW_DIR), or pass --overwrite to discard them`,
-    });
+    throw new TrainerError(
+      'ERR_BAD_CONFIG',
+      `resuming from step ${step} (${from}) would discard ${newer.length} newer checkpoint(s) in ${out}, up to ${newer[newer.length - 1]}, and their metrics`,
+      {
+        hint: `resume from the newest (--resume ${out}), branch into another directory (--out NEW_DIR), or pass --overwrite to discard them`,
+      },
+    );
   }
   return newer; // discarded by the run log once the resumed run has done its first step
 }

@@ -34,7 +34,10 @@ export class Round<R> {
   /** How many tasks were sent again after a loss or a deadline. */
   reassigned = 0;
 
-  constructor(private readonly host: RoundHost, tasks: readonly RoundTask[]) {
+  constructor(
+    private readonly host: RoundHost,
+    tasks: readonly RoundTask[],
+  ) {
     for (const t of tasks) this.byId.set(t.id, t);
   }
 
@@ -116,7 +119,10 @@ export class Round<R> {
     holders.add(conn.id);
     this.host.send(conn, task.frame);
     this.clearTimer(taskId);
-    this.timers.set(taskId, setTimeout(() => this.onDeadline(taskId), this.timeoutOf(taskId)));
+    this.timers.set(
+      taskId,
+      setTimeout(() => this.onDeadline(taskId), this.timeoutOf(taskId)),
+    );
   }
 
   private timeoutOf(taskId: number): number {
@@ -140,7 +146,10 @@ export class Round<R> {
         this.queue.push(taskId);
         this.host.log(`task ${taskId}: ${why}; waiting for a worker`);
       } else {
-        this.timers.set(taskId, setTimeout(() => this.onDeadline(taskId), this.timeoutOf(taskId)));
+        this.timers.set(
+          taskId,
+          setTimeout(() => this.onDeadline(taskId), this.timeoutOf(taskId)),
+        );
       }
       return;
     }

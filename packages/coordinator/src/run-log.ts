@@ -8,7 +8,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Derived, EvalSplit, TrainConfig } from '@dtrain/common';
 import type { TrainState } from './checkpoint.js';
-import { RunDir, type EvalRecord, type MetricRecord, type StepRecord } from './rundir.js';
+import { type EvalRecord, type MetricRecord, RunDir, type StepRecord } from './rundir.js';
 import type { WorkerConn } from './server.js';
 import { buildSummary, countShard, type RunSummary, type WorkerStats } from './summary.js';
 
@@ -83,7 +83,15 @@ export class RunLog extends EventEmitter<RunLogEvents> {
   workerJoined(conn: WorkerConn): void {
     const h = conn.hello;
     if (!h || this.workers.has(conn.label)) return;
-    this.workers.set(conn.label, { label: conn.label, host: h.host, backend: h.backend, backendReason: h.backendReason, shards: 0, samples: 0, computeMs: 0 });
+    this.workers.set(conn.label, {
+      label: conn.label,
+      host: h.host,
+      backend: h.backend,
+      backendReason: h.backendReason,
+      shards: 0,
+      samples: 0,
+      computeMs: 0,
+    });
   }
 
   workerLost(conn: WorkerConn, why: string, step: number): void {
@@ -102,12 +110,27 @@ export class RunLog extends EventEmitter<RunLogEvents> {
   }
 
   /** The run's summary, from metrics.jsonl and the totals; written to summary.json unless `write` is false. */
-  summarize(a: {
-    status: RunSummary['status']; error: string | undefined; stopReason: string | null; config: TrainConfig; derived: Derived;
-    train: TrainState; finalCheckpoint: string; resumedFrom: string | null; runId: string;
-  }, write = true): RunSummary {
+  summarize(
+    a: {
+      status: RunSummary['status'];
+      error: string | undefined;
+      stopReason: string | null;
+      config: TrainConfig;
+      derived: Derived;
+      train: TrainState;
+      finalCheckpoint: string;
+      resumedFrom: string | null;
+      runId: string;
+    },
+    write = true,
+  ): RunSummary {
     this.flush();
-    const summary = buildSummary({ ...a, workers: [...this.workers.values()], lastEval: this.lastEval, runDir: this.runDir.dir });
+    const summary = buildSummary({
+      ...a,
+      workers: [...this.workers.values()],
+      lastEval: this.lastEval,
+      runDir: this.runDir.dir,
+    });
     if (write) this.runDir.writeSummary(summary);
     return summary;
   }

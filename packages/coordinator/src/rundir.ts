@@ -2,9 +2,9 @@
 // summary.json; all JSON files written atomically (temp file + rename).
 
 import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { TrainerError } from '@dtrain/common';
 import { makeDir, writeFileAtomic, writeJsonAtomic } from '@dtrain/common/files';
 
@@ -56,10 +56,18 @@ export interface StepMarks {
 }
 
 /** A step record's timing fields; decodeMs is the gradients' receive + decode + validate time. */
-export function stepTimes(m: StepMarks, decodeMs: number): Pick<StepRecord, 'stepMs' | 'waitMs' | 'decodeMs' | 'reduceUpdateMs' | 'broadcastMs' | 'assignMs' | 'coordMs'> {
+export function stepTimes(
+  m: StepMarks,
+  decodeMs: number,
+): Pick<StepRecord, 'stepMs' | 'waitMs' | 'decodeMs' | 'reduceUpdateMs' | 'broadcastMs' | 'assignMs' | 'coordMs'> {
   return {
-    stepMs: m.end - m.t0, waitMs: m.reduce - m.shared, decodeMs, reduceUpdateMs: m.end - m.reduce,
-    broadcastMs: m.shared - m.assigned, assignMs: m.assigned - m.t0, coordMs: decodeMs + (m.end - m.reduce) + (m.shared - m.t0),
+    stepMs: m.end - m.t0,
+    waitMs: m.reduce - m.shared,
+    decodeMs,
+    reduceUpdateMs: m.end - m.reduce,
+    broadcastMs: m.shared - m.assigned,
+    assignMs: m.assigned - m.t0,
+    coordMs: decodeMs + (m.end - m.reduce) + (m.shared - m.t0),
   };
 }
 
@@ -92,11 +100,17 @@ export type MetricRecord = StepRecord | EvalRecord | EventRecord;
 export function readMetrics(dir: string): MetricRecord[] {
   const p = join(dir, 'metrics.jsonl');
   const archived = `${p}.gz`;
-  const text = existsSync(p) ? readFileSync(p, 'utf8') : existsSync(archived) ? gunzipSync(readFileSync(archived)).toString('utf8') : '';
+  const text = existsSync(p)
+    ? readFileSync(p, 'utf8')
+    : existsSync(archived)
+      ? gunzipSync(readFileSync(archived)).toString('utf8')
+      : '';
   return text.split('\n').flatMap((l) => {
     try {
       const r = JSON.parse(l) as unknown;
-      return typeof r === 'object' && r !== null && typeof (r as { type?: unknown }).type === 'string' ? [r as MetricRecord] : [];
+      return typeof r === 'object' && r !== null && typeof (r as { type?: unknown }).type === 'string'
+        ? [r as MetricRecord]
+        : [];
     } catch {
       return [];
     }
@@ -106,7 +120,9 @@ export function readMetrics(dir: string): MetricRecord[] {
 function readLock(path: string): { pid: number; host: string; since: string } | null {
   try {
     const v = JSON.parse(readFileSync(path, 'utf8')) as { pid?: unknown; host?: unknown; since?: unknown };
-    return typeof v.pid === 'number' && typeof v.host === 'string' ? { pid: v.pid, host: v.host, since: String(v.since) } : null;
+    return typeof v.pid === 'number' && typeof v.host === 'string'
+      ? { pid: v.pid, host: v.host, since: String(v.since) }
+      : null;
   } catch {
     return null;
   }
@@ -127,7 +143,8 @@ export function clearRunDir(dir: string): void {
   const rd = new RunDir(dir);
   rd.lock();
   try {
-    for (const entry of readdirSync(dir)) if (entry !== '.lock') rmSync(join(dir, entry), { recursive: true, force: true });
+    for (const entry of readdirSync(dir))
+      if (entry !== '.lock') rmSync(join(dir, entry), { recursive: true, force: true });
   } finally {
     rd.unlock();
   }
@@ -141,7 +158,9 @@ export class RunDir {
     try {
       makeDir(dir);
     } catch (e) {
-      throw new TrainerError('ERR_BAD_CONFIG', `cannot create the run directory ${dir}: ${(e as Error).message}`, { hint: 'choose a writable --out directory' });
+      throw new TrainerError('ERR_BAD_CONFIG', `cannot create the run directory ${dir}: ${(e as Error).message}`, {
+        hint: 'choose a writable --out directory',
+      });
     }
     this.metricsPath = join(dir, 'metrics.jsonl');
   }
@@ -169,9 +188,10 @@ export class RunDir {
       }
       const who = holder ? `pid ${holder.pid} on ${holder.host} since ${holder.since}` : 'another process';
       throw new TrainerError('ERR_BAD_CONFIG', `the run directory ${this.dir} is in use by ${who}`, {
-        hint: holder && holder.host !== hostname()
-          ? `choose another --out, or remove ${path} if that process is gone`
-          : 'wait for that run to end, or choose another --out',
+        hint:
+          holder && holder.host !== hostname()
+            ? `choose another --out, or remove ${path} if that process is gone`
+            : 'wait for that run to end, or choose another --out',
       });
     }
   }
@@ -211,14 +231,16 @@ export class RunDir {
   /** On resume into the same directory: keep only records up to `step` (they are redone after it). */
   truncateAfter(step: number): void {
     if (!existsSync(this.metricsPath)) return;
-    const kept = readFileSync(this.metricsPath, 'utf8').split('\n').filter((line) => {
-      if (!line.trim()) return false;
-      try {
-        return (JSON.parse(line) as { step: number }).step <= step;
-      } catch {
-        return false;
-      }
-    });
+    const kept = readFileSync(this.metricsPath, 'utf8')
+      .split('\n')
+      .filter((line) => {
+        if (!line.trim()) return false;
+        try {
+          return (JSON.parse(line) as { step: number }).step <= step;
+        } catch {
+          return false;
+        }
+      });
     writeFileAtomic(this.metricsPath, kept.map((l) => l + '\n').join(''));
   }
 }

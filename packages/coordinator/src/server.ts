@@ -7,15 +7,41 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
-import { Admission, DEFAULT_ADMISSION, type AdmissionLimits } from './admission.js';
+import {
+  type CoordinatorMsg,
+  closeCodeFor,
+  closeWith,
+  DATA_PREP_TIMEOUT_MS,
+  type DivergedMsg,
+  decode,
+  type EvalResultMsg,
+  encode,
+  frameCount,
+  type GradientMsg,
+  HANDSHAKE_TIMEOUT_MS,
+  HEARTBEAT_INTERVAL_MS,
+  type HelloMsg,
+  isTrainerError,
+  LineLimiter,
+  maxMessageBytes,
+  maxWorkerFrameBytes,
+  missingFrames,
+  type ParseContext,
+  PONG_DEADLINE_MS,
+  type PooledFrame,
+  PROTOCOL_VERSION,
+  parseWorkerMsg,
+  printable,
+  type ReadyMsg,
+  type SessionCipher,
+  TrainerError,
+  type WelcomeMsg,
+  type WorkerMsg,
+} from '@dtrain/common';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { Admission, type AdmissionLimits, DEFAULT_ADMISSION } from './admission.js';
 import { acceptHello, checkReady } from './handshake.js';
 import { createHttpServer, openListenerWarning, type ServerTls } from './http.js';
-import {
-  frameCount, missingFrames, LineLimiter, printable, closeCodeFor, type SessionCipher, closeWith, DATA_PREP_TIMEOUT_MS, decode, encode, HANDSHAKE_TIMEOUT_MS,
-  HEARTBEAT_INTERVAL_MS, isTrainerError, maxMessageBytes, maxWorkerFrameBytes, parseWorkerMsg, PONG_DEADLINE_MS, PROTOCOL_VERSION, TrainerError,
-  type CoordinatorMsg, type DivergedMsg, type PooledFrame, type EvalResultMsg, type GradientMsg, type HelloMsg, type ParseContext, type ReadyMsg, type WorkerMsg, type WelcomeMsg,
-} from '@dtrain/common';
 
 export type ConnState = 'challenged' | 'waiting' | 'welcomed' | 'ready' | 'closed';
 
@@ -106,9 +132,13 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
    */
   setRun(welcome: RunWelcome, ctx: ParseContext): void {
     if (ctx.paramCount > this.maxParams) {
-      throw new TrainerError('ERR_BAD_CONFIG', `a run with ${ctx.paramCount} parameters cannot reuse a pool sized for ${this.maxParams}`, {
-        hint: 'run models of different sizes in separate pools, largest first',
-      });
+      throw new TrainerError(
+        'ERR_BAD_CONFIG',
+        `a run with ${ctx.paramCount} parameters cannot reuse a pool sized for ${this.maxParams}`,
+        {
+          hint: 'run models of different sizes in separate pools, largest first',
+        },
+      );
     }
     this.welcome = welcome;
     this.ctx = ctx;
@@ -124,13 +154,21 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
   listen(): Promise<number> {
     return new Promise((resolve, reject) => {
       const http = createHttpServer(this.opts.tls, this.sockets, this.opts.log);
-      const wss = new WebSocketServer({ server: http, perMessageDeflate: false, maxPayload: maxMessageBytes(this.maxParams) });
+      const wss = new WebSocketServer({
+        server: http,
+        perMessageDeflate: false,
+        maxPayload: maxMessageBytes(this.maxParams),
+      });
       this.http = http;
       this.wss = wss;
       wss.on('error', () => undefined); // ws re-emits the HTTP server's errors; the listener below reports them
-      http.once('error', (e) => reject(new TrainerError('ERR_BAD_CONFIG', `cannot listen on ${this.opts.host}:${this.opts.port}: ${e.message}`, {
-        hint: 'choose another --port (or 0 for any free port) or stop the process using it',
-      })));
+      http.once('error', (e) =>
+        reject(
+          new TrainerError('ERR_BAD_CONFIG', `cannot listen on ${this.opts.host}:${this.opts.port}: ${e.message}`, {
+            hint: 'choose another --port (or 0 for any free port) or stop the process using it',
+          }),
+        ),
+      );
       http.listen(this.opts.port, this.opts.host, () => {
         const addr = http.address();
         this.port = typeof addr === 'object' && addr ? addr.port : this.opts.port;
@@ -175,7 +213,13 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
   private checkCount(conn: WorkerConn, count: Buffer): void {
     const missing = conn.session ? missingFrames(count, conn.sealedIn) : 0;
     if (missing === 0) return;
-    this.reject(conn, new TrainerError('ERR_AUTH_FAILED', `${missing} sealed frame(s) from this worker were lost on the way (dropped on the path?)`));
+    this.reject(
+      conn,
+      new TrainerError(
+        'ERR_AUTH_FAILED',
+        `${missing} sealed frame(s) from this worker were lost on the way (dropped on the path?)`,
+      ),
+    );
   }
 
   sendMsg(conn: WorkerConn, msg: CoordinatorMsg): void {
@@ -231,24 +275,48 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
 
   private accept(ws: WebSocket, address: string): void {
     const conn: WorkerConn = {
-      id: this.nextId++, ws, state: 'challenged', nonce: randomBytes(24).toString('hex'), hello: null,
-      lastPong: Date.now(), bytesIn: 0, bytesOut: 0, label: `#${this.nextId - 1}@${address}`, session: null, served: false, sealedIn: 0,
+      id: this.nextId++,
+      ws,
+      state: 'challenged',
+      nonce: randomBytes(24).toString('hex'),
+      hello: null,
+      lastPong: Date.now(),
+      bytesIn: 0,
+      bytesOut: 0,
+      label: `#${this.nextId - 1}@${address}`,
+      session: null,
+      served: false,
+      sealedIn: 0,
     };
     const arrival = this.admission.arrive(conn, address);
     if (!arrival.admit) {
       this.refuseAtDoor(ws, arrival.code, arrival.why);
       return;
     }
-    if (arrival.evict) this.reject(arrival.evict, new TrainerError('ERR_TOO_MANY_CONNECTIONS', 'closed to make room: too many unfinished handshakes'));
+    if (arrival.evict)
+      this.reject(
+        arrival.evict,
+        new TrainerError('ERR_TOO_MANY_CONNECTIONS', 'closed to make room: too many unfinished handshakes'),
+      );
     this.conns.set(conn.id, conn);
     // Until hello: HANDSHAKE_TIMEOUT_MS. After welcome the worker may be fetching the dataset: DATA_PREP_TIMEOUT_MS.
     const handshakeMs = this.opts.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
     let timer = setTimeout(() => {
       if (conn.state === 'challenged') {
-        this.reject(conn, new TrainerError('ERR_UNEXPECTED_MESSAGE', `handshake not finished within ${handshakeMs} ms`));
+        this.reject(
+          conn,
+          new TrainerError('ERR_UNEXPECTED_MESSAGE', `handshake not finished within ${handshakeMs} ms`),
+        );
       } else if (conn.state === 'welcomed') {
         timer = setTimeout(() => {
-          if (conn.state === 'welcomed') this.reject(conn, new TrainerError('ERR_UNEXPECTED_MESSAGE', `not ready within ${DATA_PREP_TIMEOUT_MS / 1000} s of the welcome`));
+          if (conn.state === 'welcomed')
+            this.reject(
+              conn,
+              new TrainerError(
+                'ERR_UNEXPECTED_MESSAGE',
+                `not ready within ${DATA_PREP_TIMEOUT_MS / 1000} s of the welcome`,
+              ),
+            );
         }, DATA_PREP_TIMEOUT_MS);
       }
     }, handshakeMs);
@@ -270,7 +338,8 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
   private onFrame(conn: WorkerConn, data: Buffer, isBinary: boolean): void {
     const t0 = performance.now();
     if (conn.session) conn.sealedIn++;
-    if (conn.state !== 'challenged') { // a stranger's bytes are not the run's
+    if (conn.state !== 'challenged') {
+      // a stranger's bytes are not the run's
       conn.bytesIn += data.length;
       this.bytesIn += data.length;
     }
@@ -289,7 +358,10 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     const frame = conn.session ? conn.session.open(data) : data;
     // A worker welcomed to the next run may still deliver results of the last one: stale, not hostile.
     const between = conn.state === 'welcomed' && conn.served;
-    const raw = decode(frame, maxWorkerFrameBytes(conn.state === 'ready' || between, between ? this.maxParams : this.ctx.paramCount));
+    const raw = decode(
+      frame,
+      maxWorkerFrameBytes(conn.state === 'ready' || between, between ? this.maxParams : this.ctx.paramCount),
+    );
     if (between && isResult(raw)) {
       this.opts.log(`worker ${conn.label}: a result of the previous run arrived after the next run's welcome; dropped`);
       return null;
@@ -315,7 +387,8 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
         this.expect(conn, 'ready', msg.kind);
         return void this.emit('diverged', conn, msg);
       case 'fail': // only from a worker that proved itself; its words are escaped and rate-limited
-        if (conn.state === 'challenged') throw new TrainerError('ERR_UNEXPECTED_MESSAGE', '"fail" before the handshake');
+        if (conn.state === 'challenged')
+          throw new TrainerError('ERR_UNEXPECTED_MESSAGE', '"fail" before the handshake');
         this.peerLine('worker-fail', `worker ${printable(conn.label)} reported ${msg.code}: ${printable(msg.message)}`);
         return closeWith(conn.ws, 1000, 'worker failed');
       default: {

@@ -3,7 +3,7 @@
 
 import { startState } from './checkpoint.js';
 import { Coordinator, type CoordinatorOptions } from './coordinator.js';
-import { WorkerPool, type PoolOptions } from './pool.js';
+import { type PoolOptions, WorkerPool } from './pool.js';
 import type { RunSummary } from './summary.js';
 
 export type SoloRunOptions = Omit<CoordinatorOptions, 'pool' | 'start'> & Omit<PoolOptions, 'maxParams'>;
@@ -20,7 +20,11 @@ export async function openSoloRun(o: SoloRunOptions): Promise<SoloRun> {
   const start = startState(o.config, o.resume, o.resumeOverrides);
   let log = o.log; // the pool's lines go to the run's log file too, once the run exists
   const pool = new WorkerPool({
-    host: o.host, port: o.port, token: o.token, maxParams: start.weights.length, log: (line) => log(line),
+    host: o.host,
+    port: o.port,
+    token: o.token,
+    maxParams: start.weights.length,
+    log: (line) => log(line),
     ...(o.heartbeatMs !== undefined ? { heartbeatMs: o.heartbeatMs } : {}),
     ...(o.pongDeadlineMs !== undefined ? { pongDeadlineMs: o.pongDeadlineMs } : {}),
     ...(o.tls ? { tls: o.tls } : {}),
@@ -36,7 +40,9 @@ export async function openSoloRun(o: SoloRunOptions): Promise<SoloRun> {
     throw e;
   }
   return {
-    coord, pool, port,
+    coord,
+    pool,
+    port,
     async run() {
       const summary = await coord.run();
       await pool.shutdown(summary.status === 'completed' ? 'run completed' : `run ${summary.status}`);

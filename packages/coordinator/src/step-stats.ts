@@ -1,6 +1,6 @@
 // What a step's record says about its shards and its workers' links, and the tally that collects it.
 
-import { indicesDigest, type GradientMsg, type Shard } from '@dtrain/common';
+import { type GradientMsg, indicesDigest, type Shard } from '@dtrain/common';
 
 /**
  * SHA-256 (first 16 hex digits) of the sample indices whose gradients were applied, in shard order, as
@@ -23,7 +23,6 @@ export function linkTimes(roundTripMs: number, g: GradientMsg): { downloadMs: nu
   const downloadMs = g.fetchMs ?? 0;
   return { downloadMs, uploadMs: Math.max(0, roundTripMs - g.computeMs - downloadMs) };
 }
-
 
 /** What a step learns from its accepted gradients, in arrival order: compute time and link estimates per worker, shards used. */
 export class StepTally {

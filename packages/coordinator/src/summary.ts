@@ -1,11 +1,11 @@
 // summary.json: what a run did, in one small file (steps, epochs, samples, workers and their backends,
 // final validation/test metrics, throughput, wall time, time breakdown medians).
 
-import { median, type Derived, type EvalSplit, type TrainConfig } from '@dtrain/common';
-import type { TrainState } from './checkpoint.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readMetrics, type EvalRecord, type StepRecord } from './rundir.js';
+import { type Derived, type EvalSplit, median, type TrainConfig } from '@dtrain/common';
+import type { TrainState } from './checkpoint.js';
+import { type EvalRecord, readMetrics, type StepRecord } from './rundir.js';
 
 export interface WorkerStats {
   label: string;
@@ -66,9 +66,18 @@ export function readSummary(dir: string): RunSummary | null {
 }
 
 export function buildSummary(a: {
-  status: RunSummary['status']; error: string | undefined; stopReason: string | null; config: TrainConfig; derived: Derived;
-  train: TrainState; workers: WorkerStats[]; lastEval: Partial<Record<EvalSplit, EvalRecord>>; runDir: string;
-  finalCheckpoint: string; resumedFrom: string | null; runId: string;
+  status: RunSummary['status'];
+  error: string | undefined;
+  stopReason: string | null;
+  config: TrainConfig;
+  derived: Derived;
+  train: TrainState;
+  workers: WorkerStats[];
+  lastEval: Partial<Record<EvalSplit, EvalRecord>>;
+  runDir: string;
+  finalCheckpoint: string;
+  resumedFrom: string | null;
+  runId: string;
 }): RunSummary {
   const steps = readMetrics(a.runDir).filter((r): r is StepRecord => r.type === 'step');
   const trainMs = steps.reduce((s, r) => s + r.stepMs, 0);
@@ -79,12 +88,24 @@ export function buildSummary(a: {
     if (e) final[split] = { loss: e.loss, accuracy: e.accuracy, step: e.step };
   }
   return {
-    status: a.status, ...(a.error ? { error: a.error } : {}), stopReason: a.stopReason, runId: a.runId, resumedFrom: a.resumedFrom,
-    steps: a.train.step, epochs: a.train.epoch + a.train.position / a.derived.stepsPerEpoch, samplesSeen: a.train.samplesSeen,
-    workers: a.workers, backends: [...new Set(a.workers.map((w) => w.backend))], final,
-    imagesPerSecond: trainMs > 0 ? samples / (trainMs / 1000) : 0, wallSeconds: a.train.wallMs / 1000,
-    medianStepMs: median(steps.map((r) => r.stepMs)), medianCoordMs: median(steps.map((r) => r.coordMs)),
-    bytesPerStep: median(steps.map((r) => r.bytesIn + r.bytesOut)), finalCheckpoint: a.finalCheckpoint,
-    config: a.config, derived: a.derived,
+    status: a.status,
+    ...(a.error ? { error: a.error } : {}),
+    stopReason: a.stopReason,
+    runId: a.runId,
+    resumedFrom: a.resumedFrom,
+    steps: a.train.step,
+    epochs: a.train.epoch + a.train.position / a.derived.stepsPerEpoch,
+    samplesSeen: a.train.samplesSeen,
+    workers: a.workers,
+    backends: [...new Set(a.workers.map((w) => w.backend))],
+    final,
+    imagesPerSecond: trainMs > 0 ? samples / (trainMs / 1000) : 0,
+    wallSeconds: a.train.wallMs / 1000,
+    medianStepMs: median(steps.map((r) => r.stepMs)),
+    medianCoordMs: median(steps.map((r) => r.coordMs)),
+    bytesPerStep: median(steps.map((r) => r.bytesIn + r.bytesOut)),
+    finalCheckpoint: a.finalCheckpoint,
+    config: a.config,
+    derived: a.derived,
   };
 }

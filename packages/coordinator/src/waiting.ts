@@ -19,7 +19,10 @@ export interface WorkerNeed {
  * the current poll early (a worker joined, or an abort).
  */
 export async function waitForWorkers(
-  w: WorkerNeed, ready: () => number, signal: AbortSignal, setWake: (wake: (() => void) | null) => void,
+  w: WorkerNeed,
+  ready: () => number,
+  signal: AbortSignal,
+  setWake: (wake: (() => void) | null) => void,
 ): Promise<void> {
   const need = w.started ? w.minWorkers : w.workers;
   const deadline = Date.now() + w.timeoutMs;
@@ -34,9 +37,13 @@ export async function waitForWorkers(
       enoughSince = 0;
     }
     if (Date.now() > deadline) {
-      throw new TrainerError('ERR_NO_WORKERS', `only ${n} of ${need} workers after ${Math.round(w.timeoutMs / 1000)} s`, {
-        hint: 'start more workers (dtrain worker --connect ws://HOST:PORT), lower --min-workers, or raise --wait-timeout; resume with --resume',
-      });
+      throw new TrainerError(
+        'ERR_NO_WORKERS',
+        `only ${n} of ${need} workers after ${Math.round(w.timeoutMs / 1000)} s`,
+        {
+          hint: 'start more workers (dtrain worker --connect ws://HOST:PORT), lower --min-workers, or raise --wait-timeout; resume with --resume',
+        },
+      );
     }
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, POLL_MS);

@@ -3,7 +3,7 @@
 // each time. A buffer is reused only after ws has written out every send of it (FramePool holds).
 // It also remembers which version each connection was last sent, so a version goes to a worker once.
 
-import { encode, FramePool, tensorFrameCapacity, type PooledFrame } from '@dtrain/common';
+import { encode, FramePool, type PooledFrame, tensorFrameCapacity } from '@dtrain/common';
 
 export interface WeightsFrame {
   bytes: Uint8Array;
@@ -34,7 +34,12 @@ export class WeightsFrames {
   }
 
   /** Send `version` to each of `conns` that was not sent it yet (a new connection: always). */
-  share<C extends { id: number }>(conns: readonly C[], version: number, weights: Float32Array, send: SendFrame<C>): void {
+  share<C extends { id: number }>(
+    conns: readonly C[],
+    version: number,
+    weights: Float32Array,
+    send: SendFrame<C>,
+  ): void {
     for (const c of conns) {
       if (this.sent.get(c.id) === version) continue;
       const f = this.frame(version, weights);

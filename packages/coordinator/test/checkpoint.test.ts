@@ -1,21 +1,33 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
+import { buildManifest, getModelSpec, type TrainConfig, TrainerError } from '@dtrain/common';
 import { listCheckpoints, readCheckpoint, writeCheckpoint } from '@dtrain/coordinator';
-import { buildManifest, getModelSpec, TrainerError, type TrainConfig } from '@dtrain/common';
 
 const manifest = buildManifest(getModelSpec('tiny-cnn'));
 const state = (step: number) => ({
-  step, epoch: 1, position: 2, samplesSeen: 99, wallMs: 5, seed: 3, config: { seed: 3 } as unknown as TrainConfig,
-  manifest, paramCount: 4, modelFingerprint: 'x',
+  step,
+  epoch: 1,
+  position: 2,
+  samplesSeen: 99,
+  wallMs: 5,
+  seed: 3,
+  config: { seed: 3 } as unknown as TrainConfig,
+  manifest,
+  paramCount: 4,
+  modelFingerprint: 'x',
 });
 
 test('a checkpoint round-trips weights, velocity and state', () => {
   const root = mkdtempSync(join(tmpdir(), 'ck-'));
-  const dir = writeCheckpoint(join(root, 'checkpoints'), state(7), new Float32Array([1, 2, 3, 4]), new Float32Array([0.5, 0, 0, -1]));
+  const dir = writeCheckpoint(
+    join(root, 'checkpoints'),
+    state(7),
+    new Float32Array([1, 2, 3, 4]),
+    new Float32Array([0.5, 0, 0, -1]),
+  );
   const ck = readCheckpoint(dir);
   assert.deepEqual([...ck.weights], [1, 2, 3, 4]);
   assert.deepEqual([...ck.velocity], [0.5, 0, 0, -1]);
@@ -25,14 +37,20 @@ test('a checkpoint round-trips weights, velocity and state', () => {
   assert.equal(readCheckpoint(root).state.step, 12, 'a run directory resolves to its newest checkpoint');
   assert.deepEqual([...readCheckpoint(root).velocity], [0, 0, 0, 0]);
   assert.equal(listCheckpoints(root).length, 2);
-  assert.ok(readdirSync(join(root, 'checkpoints')).every((n) => !n.startsWith('.tmp')), 'no temporary directory left');
+  assert.ok(
+    readdirSync(join(root, 'checkpoints')).every((n) => !n.startsWith('.tmp')),
+    'no temporary directory left',
+  );
 });
 
 test('damaged checkpoints are refused with ERR_CHECKPOINT', () => {
   const root = mkdtempSync(join(tmpdir(), 'ck-'));
   const dir = writeCheckpoint(root, state(1), new Float32Array([1, 2, 3, 4]), null);
   writeFileSync(join(dir, 'weights.f32'), Buffer.alloc(16, 7));
-  assert.throws(() => readCheckpoint(dir), (e: TrainerError) => e.code === 'ERR_CHECKPOINT' && /sha256/.test(e.message));
+  assert.throws(
+    () => readCheckpoint(dir),
+    (e: TrainerError) => e.code === 'ERR_CHECKPOINT' && /sha256/.test(e.message),
+  );
   writeFileSync(join(dir, 'weights.f32'), Buffer.alloc(8));
   assert.throws(() => readCheckpoint(dir), /has 8 bytes/);
   assert.throws(() => readCheckpoint(mkdtempSync(join(tmpdir(), 'empty-'))), /no checkpoint/);
@@ -43,7 +61,10 @@ test('a one-byte edit of state.json (the step) is refused: state.json has its ow
   const dir = writeCheckpoint(join(root, 'checkpoints'), state(7), new Float32Array(4), null);
   const p = join(dir, 'state.json');
   writeFileSync(p, readFileSync(p, 'utf8').replace('"step": 7', '"step": 8'));
-  assert.throws(() => readCheckpoint(dir), (e: TrainerError) => e.code === 'ERR_CHECKPOINT' && /state\.json fails its sha256 check/.test(e.message));
+  assert.throws(
+    () => readCheckpoint(dir),
+    (e: TrainerError) => e.code === 'ERR_CHECKPOINT' && /state\.json fails its sha256 check/.test(e.message),
+  );
   rmSync(join(dir, 'state.sha256'));
   assert.throws(() => readCheckpoint(dir), /fails its sha256 check/, 'a missing digest is damage too');
 });
@@ -52,7 +73,10 @@ test('a state.json edited to claim the legacy format 1 is still checked against 
   const root = mkdtempSync(join(tmpdir(), 'ck-'));
   const dir = writeCheckpoint(join(root, 'checkpoints'), state(7), new Float32Array(4), null);
   const p = join(dir, 'state.json');
-  writeFileSync(p, readFileSync(p, 'utf8').replace('dtrain-checkpoint/2', 'dtrain-checkpoint/1').replace('"step": 7', '"step": 8'));
+  writeFileSync(
+    p,
+    readFileSync(p, 'utf8').replace('dtrain-checkpoint/2', 'dtrain-checkpoint/1').replace('"step": 7', '"step": 8'),
+  );
   assert.throws(() => readCheckpoint(dir), /state\.json fails its sha256 check/);
   rmSync(join(dir, 'state.sha256')); // a genuine format-1 checkpoint had none: it is read as before
   assert.equal(readCheckpoint(dir).state.step, 8);

@@ -1,18 +1,37 @@
 // The run's loop against a fake pool: no sockets; the pool hands every task a made-up result at once.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { test } from 'node:test';
 import {
-  decode, epochOrder, parseCoordinatorMsg, planBatch, SpeedTracker,
-  type AssignMsg, type EvaluateMsg, type GradientMsg, type TrainConfig,
+  type AssignMsg,
+  decode,
+  type EvaluateMsg,
+  epochOrder,
+  type GradientMsg,
+  parseCoordinatorMsg,
+  planBatch,
+  SpeedTracker,
+  type TrainConfig,
 } from '@dtrain/common';
-import { checkpointName, Coordinator, listCheckpoints, readMetrics, type EvalRound, type PoolEvents, type RunPool, type StepRound, type WorkerConn } from '@dtrain/coordinator';
+import {
+  Coordinator,
+  checkpointName,
+  type EvalRound,
+  listCheckpoints,
+  type PoolEvents,
+  type RunPool,
+  readMetrics,
+  type StepRound,
+  type WorkerConn,
+} from '@dtrain/coordinator';
 
-const conn = (id: number): WorkerConn => ({ id, label: `w${id}`, hello: { host: 'h', backend: 'fake', backendReason: '' } }) as unknown as WorkerConn;
+const conn = (id: number): WorkerConn =>
+  ({ id, label: `w${id}`, hello: { host: 'h', backend: 'fake', backendReason: '' } }) as unknown as WorkerConn;
 
 /** Every gradient sum is 1 per sample and parameter, so the batch-mean gradient is all ones. */
 class FakePool extends EventEmitter<PoolEvents> implements RunPool {
@@ -46,12 +65,27 @@ class FakePool extends EventEmitter<PoolEvents> implements RunPool {
       if (spec.kind === 'step') {
         this.assigned.push({ step: spec.step, worker: w.id, indices: [...msg.indices] });
         const g: GradientMsg = {
-          kind: 'gradient', step: spec.step, version: spec.version, shardId: task.id, count: n,
-          lossSum: n * 2, correct: n, computeMs: 1, grad: new Float32Array(this.paramCount).fill(n),
+          kind: 'gradient',
+          step: spec.step,
+          version: spec.version,
+          shardId: task.id,
+          count: n,
+          lossSum: n * 2,
+          correct: n,
+          computeMs: 1,
+          grad: new Float32Array(this.paramCount).fill(n),
         };
         spec.onAccepted(w, g);
       } else {
-        spec.onAccepted(w, { kind: 'evalResult', evalId: spec.evalId, shardId: task.id, count: n, lossSum: n, correct: Math.round(n * this.evalCorrect), computeMs: 1 });
+        spec.onAccepted(w, {
+          kind: 'evalResult',
+          evalId: spec.evalId,
+          shardId: task.id,
+          count: n,
+          lossSum: n,
+          correct: Math.round(n * this.evalCorrect),
+          computeMs: 1,
+        });
       }
     });
     return { reassigned: 0, decodeMs: 0 };
@@ -59,13 +93,32 @@ class FakePool extends EventEmitter<PoolEvents> implements RunPool {
 }
 
 const config = (momentum: number): TrainConfig => ({
-  model: 'tiny-cnn', dataset: { name: 'synthetic', trainSize: 64, testSize: 8, seed: 1, valFraction: 0, normalize: false, augment: false }, seed: 3,
-  batchSize: 16, epochs: 1, maxSteps: 2, lr: 0.1, schedule: 'constant', decaySteps: 100, gamma: 0.1, minLr: 0,
-  warmupSteps: 0, scaling: 'none', baseBatchSize: 16, optimizer: { momentum, dampening: 0, nesterov: false, weightDecay: 0, form: 'pytorch' },
-  workers: 2, minWorkers: 1, evalEvery: 0, evalChunk: 8, checkpointEvery: 0, stepTimeoutMs: 1000,
+  model: 'tiny-cnn',
+  dataset: { name: 'synthetic', trainSize: 64, testSize: 8, seed: 1, valFraction: 0, normalize: false, augment: false },
+  seed: 3,
+  batchSize: 16,
+  epochs: 1,
+  maxSteps: 2,
+  lr: 0.1,
+  schedule: 'constant',
+  decaySteps: 100,
+  gamma: 0.1,
+  minLr: 0,
+  warmupSteps: 0,
+  scaling: 'none',
+  baseBatchSize: 16,
+  optimizer: { momentum, dampening: 0, nesterov: false, weightDecay: 0, form: 'pytorch' },
+  workers: 2,
+  minWorkers: 1,
+  evalEvery: 0,
+  evalChunk: 8,
+  checkpointEvery: 0,
+  stepTimeoutMs: 1000,
 });
 
-async function twoSteps(momentum: number): Promise<{ coord: Coordinator; pool: FakePool; w0: Float32Array; out: string }> {
+async function twoSteps(
+  momentum: number,
+): Promise<{ coord: Coordinator; pool: FakePool; w0: Float32Array; out: string }> {
   const pool = new FakePool();
   const out = mkdtempSync(join(tmpdir(), 'dtrain-loop-'));
   const coord = new Coordinator({ config: config(momentum), pool, out, waitTimeoutMs: 1000, log: () => undefined });
@@ -95,13 +148,25 @@ test('each step cuts exactly the planned batch over the workers in id order, and
   for (const step of [1, 2]) {
     const planned = [...planBatch(order, step - 1, 16)];
     const shards = pool.assigned.filter((a) => a.step === step);
-    assert.deepEqual(shards.map((s) => s.worker), [0, 1]);
-    assert.deepEqual(shards.flatMap((s) => s.indices), planned);
-    assert.deepEqual(shards.map((s) => s.indices.length), [8, 8]);
+    assert.deepEqual(
+      shards.map((s) => s.worker),
+      [0, 1],
+    );
+    assert.deepEqual(
+      shards.flatMap((s) => s.indices),
+      planned,
+    );
+    assert.deepEqual(
+      shards.map((s) => s.indices.length),
+      [8, 8],
+    );
   }
   assert.deepEqual(pool.published, [0, 1, 2]); // step 1 needs v0, step 2 v1, the final evaluation v2
   const records = readMetrics(out);
-  assert.deepEqual(records.map((r) => `${r.type}${r.step}`), ['step1', 'step2', 'eval2']);
+  assert.deepEqual(
+    records.map((r) => `${r.type}${r.step}`),
+    ['step1', 'step2', 'eval2'],
+  );
   const s1 = records[0]!;
   assert.ok(s1.type === 'step' && s1.loss === 2 && s1.accuracy === 1 && s1.samples === 16 && s1.workers === 2);
   assert.deepEqual(s1.type === 'step' && s1.computeMs, { w0: 1, w1: 1 });
@@ -110,7 +175,6 @@ test('each step cuts exactly the planned batch over the workers in id order, and
     assert.equal(r.type === 'step' && r.samplesDigest, createHash('sha256').update(planned).digest('hex').slice(0, 16));
   }
 });
-
 
 test('each step records per-worker download and upload estimates', async () => {
   const { out } = await twoSteps(0);
@@ -129,21 +193,42 @@ test('--checkpoint-seconds: a checkpoint once that much time passed since the la
     now += 400; // every round takes 0.4 s on this clock
     return rounds(spec);
   };
-  const coord = new Coordinator({ config: { ...config(0), maxSteps: 4, checkpointSeconds: 1 }, pool, out, waitTimeoutMs: 1000, log: () => undefined, clock: () => now });
+  const coord = new Coordinator({
+    config: { ...config(0), maxSteps: 4, checkpointSeconds: 1 },
+    pool,
+    out,
+    waitTimeoutMs: 1000,
+    log: () => undefined,
+    clock: () => now,
+  });
   assert.equal((await coord.run()).status, 'completed');
   // 0.4, 0.8, 1.2 s -> step 3; then 0.4 s later step 4 is the final one
-  assert.deepEqual(listCheckpoints(out).map((d) => basename(d)), [0, 3, 4].map(checkpointName));
+  assert.deepEqual(
+    listCheckpoints(out).map((d) => basename(d)),
+    [0, 3, 4].map(checkpointName),
+  );
 });
 
 test('stopAtValAccuracy: the run ends completed at the first evaluation that reaches it', async () => {
   const pool = new FakePool();
   pool.evalCorrect = 0.75;
   const out = mkdtempSync(join(tmpdir(), 'dtrain-loop-'));
-  const c = { ...config(0), dataset: { ...config(0).dataset, valFraction: 0.25 }, maxSteps: 0, epochs: 5, evalEvery: 2, stopAtValAccuracy: 0.7 };
+  const c = {
+    ...config(0),
+    dataset: { ...config(0).dataset, valFraction: 0.25 },
+    maxSteps: 0,
+    epochs: 5,
+    evalEvery: 2,
+    stopAtValAccuracy: 0.7,
+  };
   const summary = await new Coordinator({ config: c, pool, out, waitTimeoutMs: 1000, log: () => undefined }).run();
   assert.equal(summary.status, 'completed');
   assert.equal(summary.steps, 2, 'stopped at the first evaluation (step 2), not after 5 epochs');
   pool.evalCorrect = 0.5;
   const out2 = mkdtempSync(join(tmpdir(), 'dtrain-loop-'));
-  assert.equal((await new Coordinator({ config: c, pool, out: out2, waitTimeoutMs: 1000, log: () => undefined }).run()).steps, 15, 'never reached: all 5 epochs of 3 steps');
+  assert.equal(
+    (await new Coordinator({ config: c, pool, out: out2, waitTimeoutMs: 1000, log: () => undefined }).run()).steps,
+    15,
+    'never reached: all 5 epochs of 3 steps',
+  );
 });

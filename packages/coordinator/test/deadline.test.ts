@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { AdaptiveDeadline } from '@dtrain/coordinator';
 
 test('the ceiling until 8 shards were timed; then 4 x the median per sample x samples, floored at 2 s', () => {

@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { PlateauWatch } from '../src/plateau.js';
 
 test('a run at chance stalls once patience epochs pass without a new best', () => {

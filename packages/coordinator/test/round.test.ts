@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { Round, type WorkerConn } from '@dtrain/coordinator';
 
 const conn = (id: number) => ({ id, label: `w${id}` }) as unknown as WorkerConn;
@@ -9,23 +9,36 @@ function host(live: WorkerConn[], timeoutMs = 10_000) {
   return {
     sent,
     live,
-    h: { liveWorkers: () => [...live], send: (c: WorkerConn, f: Uint8Array) => sent.push([c.id, f[0]!]), timeoutMs, log: () => undefined },
+    h: {
+      liveWorkers: () => [...live],
+      send: (c: WorkerConn, f: Uint8Array) => sent.push([c.id, f[0]!]),
+      timeoutMs,
+      log: () => undefined,
+    },
   };
 }
 
 const tasks = (n: number) => Array.from({ length: n }, (_, i) => ({ id: i, frame: new Uint8Array([i]), count: 1 }));
 
-test('tasks go round robin, and a lost worker\'s tasks go to the others', async () => {
+test("tasks go round robin, and a lost worker's tasks go to the others", async () => {
   const a = conn(0);
   const b = conn(1);
   const env = host([a, b]);
   const round = new Round<string>(env.h, tasks(4));
   const done = round.run();
-  assert.deepEqual(env.sent, [[0, 0], [1, 1], [0, 2], [1, 3]]);
+  assert.deepEqual(env.sent, [
+    [0, 0],
+    [1, 1],
+    [0, 2],
+    [1, 3],
+  ]);
   assert.equal(round.offer(a, 0, 'a0'), 'accepted');
   env.live.splice(1, 1);
   round.workerLost(b);
-  assert.deepEqual(env.sent.slice(4), [[0, 1], [0, 3]]);
+  assert.deepEqual(env.sent.slice(4), [
+    [0, 1],
+    [0, 3],
+  ]);
   assert.equal(round.offer(b, 1, 'late'), 'not-assigned');
   for (const t of [1, 2, 3]) assert.equal(round.offer(a, t, `a${t}`), 'accepted');
   const results = await done;
@@ -41,7 +54,10 @@ test('a task past its deadline is sent to another worker; the first result wins'
   const done = round.run();
   assert.equal(round.offer(b, 1, 'b1'), 'accepted');
   await new Promise((r) => setTimeout(r, 60));
-  assert.ok(env.sent.some(([w, t]) => w === 1 && t === 0), 'task 0 re-sent to worker 1');
+  assert.ok(
+    env.sent.some(([w, t]) => w === 1 && t === 0),
+    'task 0 re-sent to worker 1',
+  );
   assert.equal(round.offer(b, 0, 'b0'), 'accepted');
   assert.equal(round.offer(a, 0, 'a0-late'), 'duplicate');
   assert.equal((await done).get(0), 'b0');

@@ -1,18 +1,32 @@
 // The boundary: handshake, HMAC auth, and rejection of bad frames, over real sockets on port 0.
-import { after, before, test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { encodeUnchecked, PROTOCOL_VERSION, type HelloMsg } from '@dtrain/common';
-import { CoordinatorServer, type RunWelcome } from '@dtrain/coordinator';
 import { connect, type Socket } from 'node:net';
-import WebSocket from 'ws';
+import { after, before, test } from 'node:test';
+import { encodeUnchecked, type HelloMsg, PROTOCOL_VERSION } from '@dtrain/common';
+import { CoordinatorServer, type RunWelcome } from '@dtrain/coordinator';
 import { CoordinatorLink } from '@dtrain/worker/link';
+import WebSocket from 'ws';
 
 const TOKEN = 's3cret';
 let server: CoordinatorServer;
 let url = '';
 const RUN: RunWelcome = {
-  runId: 'r', model: 'tiny-cnn', modelFingerprint: 'mfp', manifest: [{ name: 'w', shape: [4], offset: 0, length: 4 }],
-  dataset: { name: 'synthetic', trainSize: 10, testSize: 10, seed: 1, valFraction: 0, normalize: false, augment: false }, datasetFingerprint: 'dfp', maxShard: 256,
+  runId: 'r',
+  model: 'tiny-cnn',
+  modelFingerprint: 'mfp',
+  manifest: [{ name: 'w', shape: [4], offset: 0, length: 4 }],
+  dataset: {
+    name: 'synthetic',
+    trainSize: 10,
+    testSize: 10,
+    seed: 1,
+    valFraction: 0,
+    normalize: false,
+    augment: false,
+  },
+  datasetFingerprint: 'dfp',
+  maxShard: 256,
 };
 const RUN_CONTEXT = { paramCount: 4, trainSize: 10, evalSize: 10 };
 
@@ -26,7 +40,17 @@ after(async () => {
   await server.close();
 });
 
-const hello = (mac: string, protocol = PROTOCOL_VERSION): HelloMsg => ({ kind: 'hello', protocol, mac, nonce: 'w'.repeat(48), name: 't', host: 'h', pid: 1, backend: 'cpu', backendReason: 'test' });
+const hello = (mac: string, protocol = PROTOCOL_VERSION): HelloMsg => ({
+  kind: 'hello',
+  protocol,
+  mac,
+  nonce: 'w'.repeat(48),
+  name: 't',
+  host: 'h',
+  pid: 1,
+  backend: 'cpu',
+  backendReason: 'test',
+});
 
 test('a worker with the right token is welcomed and becomes ready', async () => {
   const link = await CoordinatorLink.open(url);
@@ -68,7 +92,22 @@ test('bad frames close only that connection', async () => {
     ['text frame', (l) => l.sendRaw('hello'), 1008],
     ['garbage bytes', (l) => l.sendRaw(Buffer.from([0xc1, 0xff, 0x00])), 1008],
     ['unknown kind', (l) => l.sendRaw(encodeUnchecked({ kind: 'shell', cmd: 'rm -rf /' })), 1008],
-    ['work before handshake', (l) => l.send({ kind: 'gradient', step: 1, version: 0, shardId: 0, count: 1, lossSum: 1, correct: 0, computeMs: 1, grad: new Float32Array(4) }), 1008],
+    [
+      'work before handshake',
+      (l) =>
+        l.send({
+          kind: 'gradient',
+          step: 1,
+          version: 0,
+          shardId: 0,
+          count: 1,
+          lossSum: 1,
+          correct: 0,
+          computeMs: 1,
+          grad: new Float32Array(4),
+        }),
+      1008,
+    ],
     ['oversized before handshake', (l) => l.sendRaw(Buffer.alloc(100_000)), 1009],
   ];
   for (const [name, act, code] of cases) {
@@ -98,7 +137,11 @@ test('a frame whose error would quote multi-byte input past 123 bytes closes onl
 });
 
 /** A raw TCP socket from `localAddress`; `partial` is what it sends, and then it says nothing more. */
-function rawSocket(port: number, localAddress: string, partial: string): Promise<{ closedAt: Promise<number>; socket: Socket }> {
+function rawSocket(
+  port: number,
+  localAddress: string,
+  partial: string,
+): Promise<{ closedAt: Promise<number>; socket: Socket }> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port, localAddress }, () => {
       if (partial) socket.write(partial);
@@ -112,17 +155,26 @@ function rawSocket(port: number, localAddress: string, partial: string): Promise
 test('under a flood from one address (idle TCP, slowloris headers, silent WebSockets) a worker from another joins in seconds', async () => {
   const port = Number(new URL(url).port);
   const idle = await Promise.all(Array.from({ length: 100 }, () => rawSocket(port, '127.0.0.2', '')));
-  const slow = await Promise.all(Array.from({ length: 100 }, () => rawSocket(port, '127.0.0.2', 'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n')));
+  const slow = await Promise.all(
+    Array.from({ length: 100 }, () =>
+      rawSocket(port, '127.0.0.2', 'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n'),
+    ),
+  );
   // Each socket waits up to 2 s from its own open to be pushed out by a newer one of its address (a loaded CI
   // machine took over 300 ms to open and close 40); the newest 8 of the address wait and count as 0.
-  const flooded = await Promise.all(Array.from({ length: 40 }, async () => {
-    const l = await new Promise<WebSocket>((resolve, reject) => {
-      const ws = new WebSocket(url, { localAddress: '127.0.0.2' });
-      ws.once('open', () => resolve(ws));
-      ws.once('error', reject);
-    });
-    return Promise.race([new Promise<number>((r) => l.once('close', (code) => r(code))), new Promise<number>((r) => setTimeout(() => r(0), 2000))]);
-  }));
+  const flooded = await Promise.all(
+    Array.from({ length: 40 }, async () => {
+      const l = await new Promise<WebSocket>((resolve, reject) => {
+        const ws = new WebSocket(url, { localAddress: '127.0.0.2' });
+        ws.once('open', () => resolve(ws));
+        ws.once('error', reject);
+      });
+      return Promise.race([
+        new Promise<number>((r) => l.once('close', (code) => r(code))),
+        new Promise<number>((r) => setTimeout(() => r(0), 2000)),
+      ]);
+    }),
+  );
   assert.ok(flooded.filter((c) => c === 1013).length >= 30, `closed to make room: ${flooded.join(',')}`); // 8 per address may wait
   const t0 = performance.now();
   const link = await CoordinatorLink.open(url);
@@ -150,7 +202,13 @@ test('closing the server closes idle and half-open sockets at once: none keeps a
 
 test('nothing a stranger sends reaches the log verbatim: a "fail" before the hello closes the connection unprinted; after it, its text is escaped', async () => {
   const lines: string[] = [];
-  const s = new CoordinatorServer({ host: '127.0.0.1', port: 0, token: TOKEN, maxParams: 4, log: (l) => lines.push(l) });
+  const s = new CoordinatorServer({
+    host: '127.0.0.1',
+    port: 0,
+    token: TOKEN,
+    maxParams: 4,
+    log: (l) => lines.push(l),
+  });
   s.setRun(RUN, RUN_CONTEXT);
   const u = `ws://127.0.0.1:${await s.listen()}`;
   const fake = '\x1b[32mrun completed\r';
@@ -158,13 +216,19 @@ test('nothing a stranger sends reaches the log verbatim: a "fail" before the hel
   await stranger.expect('challenge');
   stranger.send({ kind: 'fail', code: 'ERR_BAD_FRAME', message: fake });
   assert.equal((await stranger.closed).reason, 'ERR_UNEXPECTED_MESSAGE');
-  assert.equal(s.bytesIn, 0, 'a stranger\'s bytes are not the run\'s');
+  assert.equal(s.bytesIn, 0, "a stranger's bytes are not the run's");
   const insider = await CoordinatorLink.open(u);
   await insider.hello({ token: TOKEN, name: 'w' });
   await insider.expect('welcome');
   insider.send({ kind: 'fail', code: 'ERR_BAD_FRAME', message: fake });
   await insider.closed;
   await s.close();
-  assert.ok(lines.every((l) => !l.includes('\x1b') && !l.includes('\r')), lines.join('\n'));
-  assert.ok(lines.some((l) => l.includes('reported ERR_BAD_FRAME: \\u001b[32mrun completed\\u000d')), lines.join('\n'));
+  assert.ok(
+    lines.every((l) => !l.includes('\x1b') && !l.includes('\r')),
+    lines.join('\n'),
+  );
+  assert.ok(
+    lines.some((l) => l.includes('reported ERR_BAD_FRAME: \\u001b[32mrun completed\\u000d')),
+    lines.join('\n'),
+  );
 });

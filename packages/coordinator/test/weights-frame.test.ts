@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { decode } from '@dtrain/common';
 import { WeightsFrames } from '@dtrain/coordinator';
 
@@ -13,7 +13,11 @@ test('one frame per version; a buffer still being sent is not overwritten by the
   w[0] = 10;
   const v1 = frames.frame(1, w);
   assert.notEqual(v1.pooled, v0.pooled);
-  assert.deepEqual([...(decode(v0.bytes, 1 << 20) as { data: Float32Array }).data], [1, 2, 3], 'version 0 bytes intact');
+  assert.deepEqual(
+    [...(decode(v0.bytes, 1 << 20) as { data: Float32Array }).data],
+    [1, 2, 3],
+    'version 0 bytes intact',
+  );
   assert.deepEqual(decode(v1.bytes, 1 << 20), { kind: 'weights', version: 1, data: new Float32Array([10, 2, 3]) });
   done();
   w[0] = 20;

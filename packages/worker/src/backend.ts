@@ -7,8 +7,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 // tfjs-core's node bundle registers no gradient configs; the union package does (and shares the registry).
 import '@tensorflow/tfjs';
-import * as tf from '@tensorflow/tfjs-core';
 import { TrainerError } from '@dtrain/common';
+import * as tf from '@tensorflow/tfjs-core';
 import { installConvGradient } from './conv.js';
 import { installFastGradients } from './gradients.js';
 import type { KernelBuild } from './kernel-module.js';
@@ -32,7 +32,9 @@ export interface BackendInfo {
 const require = createRequire(import.meta.url);
 
 function firstLine(e: unknown): string {
-  return String((e as Error)?.message ?? e).split('\n')[0]!.slice(0, 300);
+  return String((e as Error)?.message ?? e)
+    .split('\n')[0]!
+    .slice(0, 300);
 }
 
 /** Try to load one native package; returns null on success or the reason it failed. */
@@ -92,21 +94,37 @@ export async function selectBackend(choice: BackendChoice): Promise<BackendInfo>
       installConvGradient();
       installFastGradients();
       const kernels = build === 'fma' ? 'SIMD kernels with fused multiply-add (relaxed SIMD)' : 'SIMD kernels';
-      return { name: 'wasm', provider: '@tensorflow/tfjs-backend-wasm', reason: [...notes, `using wasm (XNNPACK) with dtrain ${kernels} and gradients`].join('; '), kernels: build };
+      return {
+        name: 'wasm',
+        provider: '@tensorflow/tfjs-backend-wasm',
+        reason: [...notes, `using wasm (XNNPACK) with dtrain ${kernels} and gradients`].join('; '),
+        kernels: build,
+      };
     } catch (e) {
-      if (choice !== 'auto') throw new TrainerError('ERR_BACKEND', `wasm backend failed: ${firstLine(e)}`, { hint: 'use --backend cpu' });
+      if (choice !== 'auto')
+        throw new TrainerError('ERR_BACKEND', `wasm backend failed: ${firstLine(e)}`, { hint: 'use --backend cpu' });
       notes.push(`wasm failed (${firstLine(e)})`);
     }
   }
   await useBackend('cpu');
   installFastGradients();
-  return { name: 'cpu', provider: '@tensorflow/tfjs-backend-cpu', reason: [...notes, 'using the pure-JS cpu backend with dtrain gradients'].join('; ') };
+  return {
+    name: 'cpu',
+    provider: '@tensorflow/tfjs-backend-cpu',
+    reason: [...notes, 'using the pure-JS cpu backend with dtrain gradients'].join('; '),
+  };
 }
 
 /** Installed versions of the tfjs packages, as this package resolves them. */
 export function tfjsVersions(): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const p of ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu']) {
+  for (const p of [
+    '@tensorflow/tfjs-core',
+    '@tensorflow/tfjs-backend-wasm',
+    '@tensorflow/tfjs-backend-cpu',
+    '@tensorflow/tfjs-node',
+    '@tensorflow/tfjs-node-gpu',
+  ]) {
     try {
       out[p] = (require(`${p}/package.json`) as { version: string }).version;
     } catch {

@@ -2,13 +2,50 @@
 // hello -> welcome -> ready), frame validation, and dispatch to the WorkerTrainer.
 
 import { hostname } from 'node:os';
-import WebSocket from 'ws';
-import { allFinite, HEARTBEAT_INTERVAL_MS, PONG_DEADLINE_MS, decode, encode, encodeGradient, finishTensorFrame, GradientCompressor, floatPayload, FramePool, tensorFrameCapacity, HANDSHAKE_TIMEOUT_MS, isTrainerError, frameCount, MAX_SHARD_SAMPLES, missingFrames, MAX_CLIENT_FRAME_BYTES, maxCoordinatorFrameBytes, parseCoordinatorMsg, PROTOCOL_VERSION, answerChallenge, type SessionCipher, RECONNECT_INITIAL_MS, RECONNECT_MAX_MS, TrainerError, closeCodeFor, closeWith, type AssignMsg, type ChallengeMsg, type CoordinatorMsg, type RejectMsg, type WeightsMsg, type WelcomeMsg, type DatasetSpec, type ParseContext, type WorkerMsg } from '@dtrain/common';
+import {
+  type AssignMsg,
+  allFinite,
+  answerChallenge,
+  type ChallengeMsg,
+  type CoordinatorMsg,
+  closeCodeFor,
+  closeWith,
+  type DatasetSpec,
+  decode,
+  encode,
+  encodeGradient,
+  FramePool,
+  finishTensorFrame,
+  floatPayload,
+  frameCount,
+  GradientCompressor,
+  HANDSHAKE_TIMEOUT_MS,
+  HEARTBEAT_INTERVAL_MS,
+  isTrainerError,
+  MAX_CLIENT_FRAME_BYTES,
+  MAX_SHARD_SAMPLES,
+  maxCoordinatorFrameBytes,
+  missingFrames,
+  type ParseContext,
+  PONG_DEADLINE_MS,
+  PROTOCOL_VERSION,
+  parseCoordinatorMsg,
+  RECONNECT_INITIAL_MS,
+  RECONNECT_MAX_MS,
+  type RejectMsg,
+  type SessionCipher,
+  TrainerError,
+  tensorFrameCapacity,
+  type WeightsMsg,
+  type WelcomeMsg,
+  type WorkerMsg,
+} from '@dtrain/common';
 import { type DataLocation } from '@dtrain/common/files';
+import WebSocket from 'ws';
 import type { BackendInfo } from './backend.js';
-import { WorkerTrainer } from './trainer.js';
-import { CloseReporter, describeConnectError, isPlainRefusal, RefusalJudge } from './refusal.js';
 import { HANDSHAKE_PAYLOAD_BYTES, setMaxPayload } from './frame-limit.js';
+import { CloseReporter, describeConnectError, isPlainRefusal, RefusalJudge } from './refusal.js';
+import { WorkerTrainer } from './trainer.js';
 
 export interface WorkerOptions {
   url: string;
@@ -130,12 +167,17 @@ export class WorkerClient {
     while (!this.stopped) {
       const usefulAt = await this.connectOnce();
       if (this.stopped) return;
-      if (usefulAt !== null) { // a coordinator was there until then (one that went idle counts as gone since its last work)
+      if (usefulAt !== null) {
+        // a coordinator was there until then (one that went idle counts as gone since its last work)
         delay = initial;
         downSince = usefulAt;
       }
       if (this.opts.giveUpMs > 0 && Date.now() - downSince > this.opts.giveUpMs) {
-        this.end({ reason: `no coordinator at ${this.opts.url} for ${Math.round(this.opts.giveUpMs / 1000)}s`, ok: false, steps: this.steps });
+        this.end({
+          reason: `no coordinator at ${this.opts.url} for ${Math.round(this.opts.giveUpMs / 1000)}s`,
+          ok: false,
+          steps: this.steps,
+        });
         return;
       }
       await new Promise((r) => setTimeout(r, delay));
@@ -178,20 +220,25 @@ export class WorkerClient {
       ws.on('ping', (count: Buffer) => this.checkCount(ws, count));
       ws.on('message', (data: Buffer) => {
         if (this.session) this.sealedIn++; // counted on arrival: the handlers below run later
-        chain = chain.then(async () => {
-          if (this.stopped) return;
-          try {
-            const frame = this.openFrame(data, welcomed); // a coordinator without the token fails here
-            const msg = parseCoordinatorMsg(decode(frame, maxCoordinatorFrameBytes(this.ctx.paramCount, this.ctx.trainSize)), this.ctx);
-            if (msg.kind === 'welcome') {
-              welcomed = true;
-              this.refusals.welcomed();
+        chain = chain
+          .then(async () => {
+            if (this.stopped) return;
+            try {
+              const frame = this.openFrame(data, welcomed); // a coordinator without the token fails here
+              const msg = parseCoordinatorMsg(
+                decode(frame, maxCoordinatorFrameBytes(this.ctx.paramCount, this.ctx.trainSize)),
+                this.ctx,
+              );
+              if (msg.kind === 'welcome') {
+                welcomed = true;
+                this.refusals.welcomed();
+              }
+              await this.handle(ws, msg);
+            } catch (e) {
+              this.refuse(ws, e);
             }
-            await this.handle(ws, msg);
-          } catch (e) {
-            this.refuse(ws, e);
-          }
-        }).catch(() => undefined); // refuse() does not throw; a frame must never reject the chain
+          })
+          .catch(() => undefined); // refuse() does not throw; a frame must never reject the chain
       });
     });
   }
@@ -214,7 +261,13 @@ export class WorkerClient {
   private checkCount(ws: WebSocket, count: Buffer): void {
     const missing = this.session ? missingFrames(count, this.sealedIn) : 0;
     if (missing === 0) return;
-    this.refuse(ws, new TrainerError('ERR_AUTH_FAILED', `${missing} sealed frame(s) from the coordinator were lost on the way (dropped on the path?); reconnecting`));
+    this.refuse(
+      ws,
+      new TrainerError(
+        'ERR_AUTH_FAILED',
+        `${missing} sealed frame(s) from the coordinator were lost on the way (dropped on the path?); reconnecting`,
+      ),
+    );
   }
 
   /** Send a sealed frame, then the ping that says how many we sealed. */
@@ -234,22 +287,30 @@ export class WorkerClient {
     const hear = (): void => void (heard = Date.now());
     ws.on('ping', hear).on('message', hear).on('open', hear);
     const idleMs = this.opts.idleMs ?? IDLE_DEADLINE_MS;
-    const timer = setInterval(() => {
-      if (ws.readyState !== WebSocket.OPEN) return;
-      const silent = Date.now() - heard > silentMs;
-      if (!silent && Date.now() - this.lastWork <= idleMs) return;
-      this.wentIdle = !silent;
-      this.warn(silent ? `no word from the coordinator for ${Math.round((Date.now() - heard) / 1000)} s; reconnecting`
-        : `no welcome or work from the coordinator for ${Math.round((Date.now() - this.lastWork) / 1000)} s (pings alone do not count); treating it as gone`);
-      ws.terminate();
-    }, Math.min(1000, silentMs / 2, idleMs / 2));
+    const timer = setInterval(
+      () => {
+        if (ws.readyState !== WebSocket.OPEN) return;
+        const silent = Date.now() - heard > silentMs;
+        if (!silent && Date.now() - this.lastWork <= idleMs) return;
+        this.wentIdle = !silent;
+        this.warn(
+          silent
+            ? `no word from the coordinator for ${Math.round((Date.now() - heard) / 1000)} s; reconnecting`
+            : `no welcome or work from the coordinator for ${Math.round((Date.now() - this.lastWork) / 1000)} s (pings alone do not count); treating it as gone`,
+        );
+        ws.terminate();
+      },
+      Math.min(1000, silentMs / 2, idleMs / 2),
+    );
     timer.unref();
     return timer;
   }
 
   /** Report a bad frame (or a failed step) to the coordinator and close this connection; never throws. */
   private refuse(ws: WebSocket, e: unknown): void {
-    const err = isTrainerError(e) ? e : new TrainerError('ERR_BAD_FRAME', String((e as Error | undefined)?.message ?? e));
+    const err = isTrainerError(e)
+      ? e
+      : new TrainerError('ERR_BAD_FRAME', String((e as Error | undefined)?.message ?? e));
     this.warn(`error: ${err.code}: ${err.describe()}`);
     try {
       this.send(ws, { kind: 'fail', code: err.code, message: err.describe().slice(0, 3000) });
@@ -268,14 +329,21 @@ export class WorkerClient {
 
   /** Dispatch one validated message to its handler. */
   private async handle(ws: WebSocket, msg: CoordinatorMsg): Promise<void> {
-    if (msg.kind === 'welcome' || msg.kind === 'assign' || msg.kind === 'evaluate' || msg.kind === 'weights') this.lastWork = Date.now();
+    if (msg.kind === 'welcome' || msg.kind === 'assign' || msg.kind === 'evaluate' || msg.kind === 'weights')
+      this.lastWork = Date.now();
     switch (msg.kind) {
-      case 'challenge': return this.onChallenge(ws, msg);
-      case 'welcome': return this.onWelcome(ws, msg);
-      case 'reject': return this.onReject(ws, msg);
-      case 'weights': return this.onWeights(ws, msg);
-      case 'assign': return this.onAssign(ws, msg);
-      case 'evaluate': return this.send(ws, this.requireTrainer().evaluate(msg));
+      case 'challenge':
+        return this.onChallenge(ws, msg);
+      case 'welcome':
+        return this.onWelcome(ws, msg);
+      case 'reject':
+        return this.onReject(ws, msg);
+      case 'weights':
+        return this.onWeights(ws, msg);
+      case 'assign':
+        return this.onAssign(ws, msg);
+      case 'evaluate':
+        return this.send(ws, this.requireTrainer().evaluate(msg));
       case 'shutdown':
         this.end({ reason: msg.reason, ok: true, steps: this.steps });
         return closeWith(ws, 1000, 'bye');
@@ -289,7 +357,8 @@ export class WorkerClient {
   /** No room: the connection closes and we retry; a configuration error ends the worker (exit 2); any other costs a reconnect (RefusalJudge). */
   private onReject(ws: WebSocket, msg: RejectMsg): void {
     const verdict = this.refusals.judge(msg, this.session !== null || this.helloSent);
-    if (verdict.kind === 'permanent') return this.end({ reason: verdict.reason, ok: false, steps: this.steps, permanent: true });
+    if (verdict.kind === 'permanent')
+      return this.end({ reason: verdict.reason, ok: false, steps: this.steps, permanent: true });
     if (verdict.kind === 'reconnect' && verdict.doubted) this.opts.log(verdict.line);
     else this.warn(verdict.line);
     if (verdict.kind === 'reconnect') closeWith(ws, 1000, 'refused');
@@ -304,13 +373,22 @@ export class WorkerClient {
       return;
     }
     if (msg.auth && !this.opts.token) {
-      this.end({ reason: 'the coordinator requires a token: pass --token or set DTRAIN_TOKEN', ok: false, steps: this.steps, permanent: true });
+      this.end({
+        reason: 'the coordinator requires a token: pass --token or set DTRAIN_TOKEN',
+        ok: false,
+        steps: this.steps,
+        permanent: true,
+      });
       closeWith(ws, 1008, 'no token');
       return;
     }
     const b = this.opts.backend;
     const { hello, session } = answerChallenge(msg, this.opts.token, {
-      name: this.opts.name, host: hostname(), pid: process.pid, backend: b.name, backendReason: b.reason.slice(0, 1900),
+      name: this.opts.name,
+      host: hostname(),
+      pid: process.pid,
+      backend: b.name,
+      backendReason: b.reason.slice(0, 1900),
     });
     this.send(ws, hello);
     this.helloSent = true;
@@ -328,20 +406,28 @@ export class WorkerClient {
     this.compressor = new GradientCompressor(msg.gradWire ?? 'fp32');
     const fp = this.trainer.modelFingerprint;
     if (fp !== msg.modelFingerprint) {
-      throw new TrainerError('ERR_MODEL_MISMATCH', `model ${msg.model}: coordinator fingerprint ${msg.modelFingerprint}, ours ${fp}`, {
-        hint: 'run the same dtrain version on the coordinator and the workers',
-      });
+      throw new TrainerError(
+        'ERR_MODEL_MISMATCH',
+        `model ${msg.model}: coordinator fingerprint ${msg.modelFingerprint}, ours ${fp}`,
+        {
+          hint: 'run the same dtrain version on the coordinator and the workers',
+        },
+      );
     }
     const ds = this.trainer.dataset;
     this.gradFrames = new FramePool(tensorFrameCapacity(this.trainer.net.paramCount));
     this.ctx = {
-      paramCount: this.trainer.net.paramCount, trainSize: ds.size('train'), evalSize: Math.max(ds.size('val'), ds.size('test')),
+      paramCount: this.trainer.net.paramCount,
+      trainSize: ds.size('train'),
+      evalSize: Math.max(ds.size('val'), ds.size('test')),
       maxShard: Math.min(msg.maxShard, this.opts.maxShard ?? MAX_SHARD_SAMPLES),
     };
     if (!setMaxPayload(ws, maxCoordinatorFrameBytes(this.ctx.paramCount, this.ctx.trainSize))) {
       throw new TrainerError('ERR_BAD_FRAME', 'this ws has no frame limit to raise');
     }
-    this.opts.log(`joined run ${msg.runId} as worker ${msg.workerId}; model ${msg.model}, dataset ${msg.dataset.name} ready in ${(performance.now() - t0).toFixed(0)} ms`);
+    this.opts.log(
+      `joined run ${msg.runId} as worker ${msg.workerId}; model ${msg.model}, dataset ${msg.dataset.name} ready in ${(performance.now() - t0).toFixed(0)} ms`,
+    );
     this.send(ws, { kind: 'ready', modelFingerprint: fp, datasetFingerprint: ds.fingerprint });
   }
 
@@ -370,15 +456,18 @@ export class WorkerClient {
       const { grad, ...fields } = trainer.computeGradient(msg, floatPayload(pooled.buffer, trainer.net.paramCount));
       this.steps++;
       const what = !Number.isFinite(fields.lossSum) ? 'loss' : !allFinite(grad) ? 'gradient' : null;
-      if (what) { // training diverged: say so, never send non-finite numbers (the coordinator refuses those)
+      if (what) {
+        // training diverged: say so, never send non-finite numbers (the coordinator refuses those)
         this.send(ws, { kind: 'diverged', step: msg.step, version: msg.version, shardId: msg.shardId, what });
         return;
       }
-      const frame = this.compressor.wire === 'fp32'
-        ? finishTensorFrame(pooled.buffer, { ...fields, fetchMs }, grad.length)
-        : encodeGradient({ ...fields, fetchMs }, this.compressor.compress(grad)); // error feedback kept here
+      const frame =
+        this.compressor.wire === 'fp32'
+          ? finishTensorFrame(pooled.buffer, { ...fields, fetchMs }, grad.length)
+          : encodeGradient({ ...fields, fetchMs }, this.compressor.compress(grad)); // error feedback kept here
       if (ws.readyState !== WebSocket.OPEN) return;
-      if (this.session) this.sendSealed(ws, this.session, frame); // a sealed copy: the pooled buffer is free at once
+      if (this.session)
+        this.sendSealed(ws, this.session, frame); // a sealed copy: the pooled buffer is free at once
       else pooled.sendWith((done) => ws.send(frame, done));
     } finally {
       pooled.release();

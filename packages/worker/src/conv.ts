@@ -16,7 +16,14 @@ interface ConvAttrs {
   activation: Activation;
 }
 
-export function convLayer(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor, stride: number, pad: Pad, activation: Activation): tf.Tensor4D {
+export function convLayer(
+  x: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  bias: tf.Tensor,
+  stride: number,
+  pad: Pad,
+  activation: Activation,
+): tf.Tensor4D {
   if (tf.getKernel(CONV_KERNEL, tf.getBackend())) {
     const attrs: ConvAttrs = { strides: stride, pad, activation };
     return tf.engine().runKernel(CONV_KERNEL, { x, filter, bias }, attrs as never) as tf.Tensor4D;
@@ -39,7 +46,9 @@ export function installConvGradient(): void {
       const [x, filter, y] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
       const a = attrs as unknown as ConvAttrs;
       // y > 0 exactly where the pre-activation is > 0, so the saved output gives the ReLU mask.
-      const dz = (a.activation === 'relu' ? tf.engine().runKernel(RELU_GRAD_KERNEL, { dy: dy as tf.Tensor, x: y }, {}) : dy) as tf.Tensor4D;
+      const dz = (
+        a.activation === 'relu' ? tf.engine().runKernel(RELU_GRAD_KERNEL, { dy: dy as tf.Tensor, x: y }, {}) : dy
+      ) as tf.Tensor4D;
       return {
         x: () => conv2dInputGrad(dz, filter, x.shape, a.strides, a.pad),
         filter: () => conv2dFilterGrad(x, dz, filter.shape, a.strides, a.pad),

@@ -4,8 +4,8 @@
 // connection opens; raising it later sets its receiver's limit, a field of ws 8 that a test checks, so
 // an upgrade that renames it fails there instead of leaving the worker with the small limit.
 
-import type WebSocket from 'ws';
 import { MAX_HANDSHAKE_BYTES, SESSION_TAG_BYTES } from '@dtrain/common';
+import type WebSocket from 'ws';
 
 /** The limit a connection opens with: a handshake frame (sealed: plus its tag). */
 export const HANDSHAKE_PAYLOAD_BYTES = MAX_HANDSHAKE_BYTES + SESSION_TAG_BYTES;

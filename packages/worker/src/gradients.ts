@@ -29,7 +29,14 @@ export interface ConvGeometry {
 /** TensorFlow's output size and padding for a 2-D convolution. */
 export function convGeometry(inH: number, inW: number, k: number, kw: number, stride: number, pad: Pad): ConvGeometry {
   if (pad === 'valid') {
-    return { outH: Math.floor((inH - k) / stride) + 1, outW: Math.floor((inW - kw) / stride) + 1, padTop: 0, padBottom: 0, padLeft: 0, padRight: 0 };
+    return {
+      outH: Math.floor((inH - k) / stride) + 1,
+      outW: Math.floor((inW - kw) / stride) + 1,
+      padTop: 0,
+      padBottom: 0,
+      padLeft: 0,
+      padRight: 0,
+    };
   }
   const outH = Math.ceil(inH / stride);
   const outW = Math.ceil(inW / stride);
@@ -44,7 +51,14 @@ export function convGeometry(inH: number, inW: number, k: number, kw: number, st
  * Transposed im2col in plain JS (cpu backend): [KH*KW*C, N*OH*OW] in (kh, kw, c) row order, so that
  * dW = colsT x dy[N*OH*OW, CO] needs no transpose (wasm matMul with transposeA is slow).
  */
-export function im2colT(x: Float32Array, shape: readonly number[], kh: number, kw: number, stride: number, g: ConvGeometry): Float32Array {
+export function im2colT(
+  x: Float32Array,
+  shape: readonly number[],
+  kh: number,
+  kw: number,
+  stride: number,
+  g: ConvGeometry,
+): Float32Array {
   const [n, h, w, c] = shape as [number, number, number, number];
   const m = n * g.outH * g.outW;
   const cols = new Float32Array(kh * kw * c * m);
@@ -68,7 +82,13 @@ export function im2colT(x: Float32Array, shape: readonly number[], kh: number, k
 }
 
 /** Conv2D filter gradient: the backend's kernel on wasm (dtrain's), else im2col + one matMul. */
-export function conv2dFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [number, number, number, number], stride: number, pad: Pad): tf.Tensor4D {
+export function conv2dFilterGrad(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  filterShape: [number, number, number, number],
+  stride: number,
+  pad: Pad,
+): tf.Tensor4D {
   if (tf.getBackend() === 'wasm') {
     const attrs = { strides: [stride, stride], pad, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape };
     return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs as never) as tf.Tensor4D;
@@ -88,13 +108,24 @@ export function conv2dFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [
  * a forward convolution of the padded dy with the spatially flipped, in/out-swapped filter; other
  * strides: tfjs' conv2dTranspose.
  */
-export function conv2dInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, xShape: [number, number, number, number], stride: number, pad: Pad): tf.Tensor4D {
+export function conv2dInputGrad(
+  dy: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  xShape: [number, number, number, number],
+  stride: number,
+  pad: Pad,
+): tf.Tensor4D {
   if (stride !== 1 || tf.getBackend() === 'wasm') return tf.conv2dTranspose(dy, filter, xShape, stride, pad);
   return tf.tidy(() => {
     const [kh, kw] = filter.shape;
     const g = convGeometry(xShape[1], xShape[2], kh, kw, 1, pad);
     const flipped = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
-    const padded = tf.pad(dy, [[0, 0], [kh - 1 - g.padTop, kh - 1 - g.padBottom], [kw - 1 - g.padLeft, kw - 1 - g.padRight], [0, 0]]);
+    const padded = tf.pad(dy, [
+      [0, 0],
+      [kh - 1 - g.padTop, kh - 1 - g.padBottom],
+      [kw - 1 - g.padLeft, kw - 1 - g.padRight],
+      [0, 0],
+    ]);
     return tf.conv2d(padded, flipped, 1, 'valid');
   });
 }
@@ -114,8 +145,11 @@ type GradFunc = Parameters<typeof tf.registerGradient>[0]['gradFunc'];
  * Register a gradient for kernelName computed by `fast`, falling back to tfjs' own gradient wherever
  * `fast` returns null (an attribute or shape it does not handle, or a backend without dtrain's kernel).
  */
-function overrideGradient(kernelName: string, inputsToSave: string[],
-  fast: (dy: tf.Tensor, saved: tf.Tensor[], attrs: Parameters<GradFunc>[2]) => ReturnType<GradFunc> | null): void {
+function overrideGradient(
+  kernelName: string,
+  inputsToSave: string[],
+  fast: (dy: tf.Tensor, saved: tf.Tensor[], attrs: Parameters<GradFunc>[2]) => ReturnType<GradFunc> | null,
+): void {
   const stock = tf.getGradient(kernelName);
   tf.registerGradient({
     kernelName,
@@ -151,7 +185,8 @@ export function installFastGradients(): void {
   });
   overrideGradient('Add', ['a', 'b'], (d, saved) => {
     const [a, b] = saved as [tf.Tensor, tf.Tensor];
-    const isBias = b.rank === 1 && a.rank >= 2 && tf.util.arraysEqual(a.shape, d.shape) && b.shape[0] === a.shape[a.rank - 1];
+    const isBias =
+      b.rank === 1 && a.rank >= 2 && tf.util.arraysEqual(a.shape, d.shape) && b.shape[0] === a.shape[a.rank - 1];
     if (!isBias || !tf.getKernel(BIAS_GRAD_KERNEL, tf.getBackend())) return null;
     return {
       a: () => tf.reshape(d, a.shape),

@@ -1,10 +1,17 @@
 // Public surface of @dtrain/worker.
-export { selectBackend, tryNative, tfjsVersions, BACKEND_CHOICES, type BackendChoice, type BackendInfo } from './backend.js';
-export { describeConnectError } from './refusal.js';
-export { WorkerClient, type ClientTls, type WorkerOptions, type WorkerResult } from './client.js';
-export { Network } from './network.js';
-export { WorkerTrainer, loadDataset } from './trainer.js';
-export { installFastGradients, conv2dFilterGrad, conv2dInputGrad, convGeometry } from './gradients.js';
-export { benchCompute, computeRates, type ComputeBenchResult } from './profile.js';
-export { applySchedPolicy, SCHED_POLICIES, type SchedPolicy, type SchedResult } from './sched.js';
+export {
+  BACKEND_CHOICES,
+  type BackendChoice,
+  type BackendInfo,
+  selectBackend,
+  tfjsVersions,
+  tryNative,
+} from './backend.js';
+export { type ClientTls, WorkerClient, type WorkerOptions, type WorkerResult } from './client.js';
+export { conv2dFilterGrad, conv2dInputGrad, convGeometry, installFastGradients } from './gradients.js';
 export { saveLayersModel, toLayersModel, WEIGHTS_FILE } from './layers-model.js';
+export { Network } from './network.js';
+export { benchCompute, type ComputeBenchResult, computeRates } from './profile.js';
+export { describeConnectError } from './refusal.js';
+export { applySchedPolicy, SCHED_POLICIES, type SchedPolicy, type SchedResult } from './sched.js';
+export { loadDataset, WorkerTrainer } from './trainer.js';

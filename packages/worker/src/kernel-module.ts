@@ -22,7 +22,9 @@ export function kernelBytes(build: KernelBuild): Buffer {
   try {
     return readFileSync(KERNEL_FILES[build]);
   } catch (e) {
-    throw new TrainerError('ERR_BACKEND', `dtrain's wasm kernels are missing (${(e as Error).message})`, { hint: 'build them: npm run build' });
+    throw new TrainerError('ERR_BACKEND', `dtrain's wasm kernels are missing (${(e as Error).message})`, {
+      hint: 'build them: npm run build',
+    });
   }
 }
 

@@ -4,13 +4,20 @@
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { buildManifest, type LayerSpec, type ModelSpec, paramCount, TrainerError } from '@dtrain/common';
 import * as tfjs from '@tensorflow/tfjs';
-import { buildManifest, paramCount, TrainerError, type LayerSpec, type ModelSpec } from '@dtrain/common';
 
 function layerFor(l: LayerSpec, first: { inputShape?: number[] }): tfjs.layers.Layer {
   switch (l.type) {
     case 'conv2d':
-      return tfjs.layers.conv2d({ ...first, filters: l.filters, kernelSize: l.kernel, strides: l.stride, padding: l.padding, activation: l.activation });
+      return tfjs.layers.conv2d({
+        ...first,
+        filters: l.filters,
+        kernelSize: l.kernel,
+        strides: l.stride,
+        padding: l.padding,
+        activation: l.activation,
+      });
     case 'maxpool':
       return tfjs.layers.maxPooling2d({ ...first, poolSize: l.size, strides: l.stride, padding: 'valid' });
     case 'flatten':
@@ -26,13 +33,19 @@ export function toLayersModel(spec: ModelSpec, weights: Float32Array): tfjs.Sequ
   spec.layers.forEach((l, i) => model.add(layerFor(l, i === 0 ? { inputShape: [...spec.inputShape] } : {})));
   const manifest = buildManifest(spec);
   if (weights.length !== paramCount(manifest)) {
-    throw new TrainerError('ERR_SHAPE_MISMATCH', `${spec.name} has ${paramCount(manifest)} parameters; the weights given have ${weights.length}`);
+    throw new TrainerError(
+      'ERR_SHAPE_MISMATCH',
+      `${spec.name} has ${paramCount(manifest)} parameters; the weights given have ${weights.length}`,
+    );
   }
   const tensors = manifest.map((p) => tfjs.tensor(weights.subarray(p.offset, p.offset + p.length), p.shape, 'float32'));
   const expected = model.getWeights().map((w) => w.shape.join('x'));
   if (expected.join() !== tensors.map((t) => t.shape.join('x')).join()) {
     tfjs.dispose(tensors);
-    throw new TrainerError('ERR_SHAPE_MISMATCH', `the layers of ${spec.name} want weights ${expected.join(', ')}; the checkpoint has ${manifest.map((p) => p.shape.join('x')).join(', ')}`);
+    throw new TrainerError(
+      'ERR_SHAPE_MISMATCH',
+      `the layers of ${spec.name} want weights ${expected.join(', ')}; the checkpoint has ${manifest.map((p) => p.shape.join('x')).join(', ')}`,
+    );
   }
   model.setWeights(tensors);
   tfjs.dispose(tensors);
@@ -43,15 +56,30 @@ export const WEIGHTS_FILE = 'weights.bin';
 
 /** Write model.json and weights.bin into `dir` (as tf.io's file handler lays them out). */
 export async function saveLayersModel(model: tfjs.LayersModel, dir: string): Promise<string[]> {
-  await model.save(tfjs.io.withSaveHandler(async (a) => {
-    const data = a.weightData;
-    const bytes = data === undefined ? new Uint8Array(0) : Array.isArray(data) ? Buffer.concat(data.map((b) => new Uint8Array(b))) : new Uint8Array(data);
-    writeFileSync(join(dir, WEIGHTS_FILE), bytes);
-    writeFileSync(join(dir, 'model.json'), JSON.stringify({
-      format: 'layers-model', generatedBy: a.generatedBy, convertedBy: null, modelTopology: a.modelTopology,
-      weightsManifest: [{ paths: [WEIGHTS_FILE], weights: a.weightSpecs }],
-    }));
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: bytes.length } };
-  }));
+  await model.save(
+    tfjs.io.withSaveHandler(async (a) => {
+      const data = a.weightData;
+      const bytes =
+        data === undefined
+          ? new Uint8Array(0)
+          : Array.isArray(data)
+            ? Buffer.concat(data.map((b) => new Uint8Array(b)))
+            : new Uint8Array(data);
+      writeFileSync(join(dir, WEIGHTS_FILE), bytes);
+      writeFileSync(
+        join(dir, 'model.json'),
+        JSON.stringify({
+          format: 'layers-model',
+          generatedBy: a.generatedBy,
+          convertedBy: null,
+          modelTopology: a.modelTopology,
+          weightsManifest: [{ paths: [WEIGHTS_FILE], weights: a.weightSpecs }],
+        }),
+      );
+      return {
+        modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: bytes.length },
+      };
+    }),
+  );
   return [join(dir, 'model.json'), join(dir, WEIGHTS_FILE)];
 }

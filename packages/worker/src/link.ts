@@ -3,12 +3,23 @@
 // benchmark's echo worker) and tests; the real worker (client.ts) adds reconnects and the trainer.
 // Subpath @dtrain/worker/link: no tfjs is loaded.
 
+import {
+  answerChallenge,
+  type CoordinatorMsg,
+  decode,
+  encode,
+  frameCount,
+  MAX_CLIENT_FRAME_BYTES,
+  missingFrames,
+  type ParseContext,
+  paramCount,
+  parseCoordinatorMsg,
+  type SessionCipher,
+  TrainerError,
+  type WorkerMsg,
+} from '@dtrain/common';
 import WebSocket from 'ws';
 import { HANDSHAKE_PAYLOAD_BYTES, setMaxPayload } from './frame-limit.js';
-import {
-  decode, encode, frameCount, MAX_CLIENT_FRAME_BYTES, missingFrames, TrainerError, paramCount, parseCoordinatorMsg, answerChallenge, type SessionCipher,
-  type CoordinatorMsg, type ParseContext, type WorkerMsg,
-} from '@dtrain/common';
 
 export { RefusalJudge } from './refusal.js';
 
@@ -34,21 +45,31 @@ export class CoordinatorLink {
   private constructor(readonly ws: WebSocket) {
     ws.binaryType = 'nodebuffer';
     ws.on('message', (d: Buffer) => this.push(this.parse(d)));
-    ws.on('ping', (count: Buffer) => { // the coordinator's count of sealed frames: fewer arrived means one was dropped
+    ws.on('ping', (count: Buffer) => {
+      // the coordinator's count of sealed frames: fewer arrived means one was dropped
       const missing = this.session ? missingFrames(count, this.sealedIn) : 0;
-      if (missing > 0) this.push(new TrainerError('ERR_AUTH_FAILED', `${missing} sealed frame(s) from the coordinator were lost on the way`));
+      if (missing > 0)
+        this.push(
+          new TrainerError('ERR_AUTH_FAILED', `${missing} sealed frame(s) from the coordinator were lost on the way`),
+        );
     });
     ws.on('error', () => undefined); // 'close' follows
-    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => {
-      this.ended = true;
-      for (const w of this.waiters.splice(0)) w(null);
-      resolve({ code, reason: reason.toString() });
-    }));
+    this.closed = new Promise((resolve) =>
+      ws.on('close', (code, reason) => {
+        this.ended = true;
+        for (const w of this.waiters.splice(0)) w(null);
+        resolve({ code, reason: reason.toString() });
+      }),
+    );
   }
 
   /** Connect to `url`; resolves once the socket is open. */
   static open(url: string): Promise<CoordinatorLink> {
-    const ws = new WebSocket(url, { maxPayload: HANDSHAKE_PAYLOAD_BYTES, perMessageDeflate: false, generateMask: (m) => m.fill(0) });
+    const ws = new WebSocket(url, {
+      maxPayload: HANDSHAKE_PAYLOAD_BYTES,
+      perMessageDeflate: false,
+      generateMask: (m) => m.fill(0),
+    });
     const link = new CoordinatorLink(ws);
     return new Promise((resolve, reject) => {
       ws.once('open', () => resolve(link));
@@ -58,7 +79,9 @@ export class CoordinatorLink {
 
   /** The next message (null once the connection closed); a frame that fails validation rejects. */
   async next(): Promise<CoordinatorMsg | null> {
-    const m = this.inbox.shift() ?? (this.ended ? null : await new Promise<CoordinatorMsg | Error | null>((r) => this.waiters.push(r)));
+    const m =
+      this.inbox.shift() ??
+      (this.ended ? null : await new Promise<CoordinatorMsg | Error | null>((r) => this.waiters.push(r)));
     if (m instanceof Error) throw m;
     return m;
   }
@@ -85,17 +108,36 @@ export class CoordinatorLink {
   }
 
   /** Challenge -> hello (with the token's proof; then a sealed session) -> welcome -> ready. Resolves with the welcome. */
-  async join(o: { token?: string | undefined; name?: string } = {}): Promise<Extract<CoordinatorMsg, { kind: 'welcome' }>> {
+  async join(
+    o: { token?: string | undefined; name?: string } = {},
+  ): Promise<Extract<CoordinatorMsg, { kind: 'welcome' }>> {
     await this.hello(o);
     const welcome = await this.expect('welcome');
-    this.send({ kind: 'ready', modelFingerprint: welcome.modelFingerprint, datasetFingerprint: welcome.datasetFingerprint });
+    this.send({
+      kind: 'ready',
+      modelFingerprint: welcome.modelFingerprint,
+      datasetFingerprint: welcome.datasetFingerprint,
+    });
     return welcome;
   }
 
   /** Answer the challenge: the proof of `token` if asked for one (then every later frame is sealed). */
-  async hello(o: { token?: string | undefined; name?: string; host?: string; backend?: string; backendReason?: string; slots?: number } = {}): Promise<void> {
+  async hello(
+    o: {
+      token?: string | undefined;
+      name?: string;
+      host?: string;
+      backend?: string;
+      backendReason?: string;
+      slots?: number;
+    } = {},
+  ): Promise<void> {
     const { hello, session } = answerChallenge(await this.expect('challenge'), o.token, {
-      name: o.name ?? 'link', host: o.host ?? 'link', pid: process.pid, backend: o.backend ?? 'none', backendReason: o.backendReason ?? 'protocol link',
+      name: o.name ?? 'link',
+      host: o.host ?? 'link',
+      pid: process.pid,
+      backend: o.backend ?? 'none',
+      backendReason: o.backendReason ?? 'protocol link',
       ...(o.slots === undefined ? {} : { slots: o.slots }),
     });
     this.send(hello);

@@ -1,9 +1,9 @@
 // The model zoo in TensorFlow.js ops over the flat parameter vector: forward pass, summed softmax
 // cross-entropy, and one call that returns the shard's loss sum, correct count and gradient SUM.
 
+import { buildManifest, type Manifest, type ModelSpec, paramCount, TrainerError } from '@dtrain/common';
 import * as tf from '@tensorflow/tfjs-core';
 import { convLayer } from './conv.js';
-import { buildManifest, paramCount, TrainerError, type Manifest, type ModelSpec } from '@dtrain/common';
 
 export interface ShardOutput {
   lossSum: number;
@@ -45,7 +45,10 @@ export class Network {
   /** Replace the weights (disposes the previous tensors). */
   setWeights(flat: Float32Array): void {
     if (flat.length !== this.paramCount) {
-      throw new TrainerError('ERR_SHAPE_MISMATCH', `weights have ${flat.length} values, the model has ${this.paramCount}`);
+      throw new TrainerError(
+        'ERR_SHAPE_MISMATCH',
+        `weights have ${flat.length} values, the model has ${this.paramCount}`,
+      );
     }
     const next = this.manifest.map((p) => tf.tensor(flat.subarray(p.offset, p.offset + p.length), p.shape, 'float32'));
     this.disposeParams();
@@ -138,7 +141,9 @@ export class Network {
   probabilities(x: Float32Array, n: number): Float32Array {
     if (this.params.length === 0) throw new TrainerError('ERR_SHAPE_MISMATCH', 'weights were never set');
     const [h, w, c] = this.spec.inputShape;
-    const p = tf.tidy(() => tf.softmax(this.forward(tf.tensor4d(x.subarray(0, n * h * w * c), [n, h, w, c]), this.params)));
+    const p = tf.tidy(() =>
+      tf.softmax(this.forward(tf.tensor4d(x.subarray(0, n * h * w * c), [n, h, w, c]), this.params)),
+    );
     try {
       return Float32Array.from(p.dataSync() as Float32Array);
     } finally {

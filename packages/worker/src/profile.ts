@@ -3,10 +3,10 @@
 
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import * as tf from '@tensorflow/tfjs-core';
 import { forwardFlops, getModelSpec, initWeights, syntheticDataset } from '@dtrain/common';
-import { Network } from './network.js';
+import * as tf from '@tensorflow/tfjs-core';
 import type { BackendInfo } from './backend.js';
+import { Network } from './network.js';
 
 export interface ComputeBenchResult {
   bench: 'compute';
@@ -35,14 +35,23 @@ function fullGc(): () => void {
 }
 
 /** Images/s and training GFLOP/s (3 x forward FLOPs: forward, input gradient, weight gradient) of one batch time. */
-export function computeRates(batchSize: number, msPerBatch: number, forwardFlopsPerImage: number): { imagesPerSecond: number; gflopsPerSecond: number } {
+export function computeRates(
+  batchSize: number,
+  msPerBatch: number,
+  forwardFlopsPerImage: number,
+): { imagesPerSecond: number; gflopsPerSecond: number } {
   return {
     imagesPerSecond: Number(((batchSize * 1000) / msPerBatch).toFixed(1)),
     gflopsPerSecond: Number(((3 * forwardFlopsPerImage * batchSize) / (msPerBatch * 1e6)).toFixed(2)),
   };
 }
 
-export async function benchCompute(backend: BackendInfo, model: string, batchSize: number, iterations: number): Promise<ComputeBenchResult> {
+export async function benchCompute(
+  backend: BackendInfo,
+  model: string,
+  batchSize: number,
+  iterations: number,
+): Promise<ComputeBenchResult> {
   const spec = getModelSpec(model);
   const net = new Network(spec);
   net.setWeights(initWeights(net.manifest, 1));
@@ -70,13 +79,27 @@ export async function benchCompute(backend: BackendInfo, model: string, batchSiz
     net.computeShard(x, y, batchSize, g);
   });
   const kernelsMs: Record<string, number> = {};
-  for (const k of prof.kernels) kernelsMs[k.name] = (kernelsMs[k.name] ?? 0) + (typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0);
-  const sorted = Object.fromEntries(Object.entries(kernelsMs).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, Number(v.toFixed(2))]));
+  for (const k of prof.kernels)
+    kernelsMs[k.name] = (kernelsMs[k.name] ?? 0) + (typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0);
+  const sorted = Object.fromEntries(
+    Object.entries(kernelsMs)
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => [k, Number(v.toFixed(2))]),
+  );
   const result: ComputeBenchResult = {
-    bench: 'compute', backend: backend.name, ...(backend.kernels ? { kernels: backend.kernels } : {}), model, batchSize, iterations, msPerBatch: Number(ms.toFixed(2)),
+    bench: 'compute',
+    backend: backend.name,
+    ...(backend.kernels ? { kernels: backend.kernels } : {}),
+    model,
+    batchSize,
+    iterations,
+    msPerBatch: Number(ms.toFixed(2)),
     ...computeRates(batchSize, ms, forwardFlops(spec)),
-    kernelsMs: sorted, numTensorsDrift: tf.memory().numTensors - tensors0,
-    rssMbStart: Math.round(rss0 / 2 ** 20), rssMbEnd: Math.round(process.memoryUsage().rss / 2 ** 20), rssMbTrace: rssTrace,
+    kernelsMs: sorted,
+    numTensorsDrift: tf.memory().numTensors - tensors0,
+    rssMbStart: Math.round(rss0 / 2 ** 20),
+    rssMbEnd: Math.round(process.memoryUsage().rss / 2 ** 20),
+    rssMbTrace: rssTrace,
   };
   net.disposeParams();
   return result;

@@ -2,7 +2,14 @@
 // permanent (a configuration error no retry fixes: exit 2), or neither (tampering, a bug, a hostile
 // peer: drop this connection and dial again); and a failed dial in words a person can act on.
 
-import { decode, MAX_HANDSHAKE_BYTES, parseCoordinatorMsg, printable, RECONNECT_MAX_MS, type RejectMsg } from '@dtrain/common';
+import {
+  decode,
+  MAX_HANDSHAKE_BYTES,
+  parseCoordinatorMsg,
+  printable,
+  RECONNECT_MAX_MS,
+  type RejectMsg,
+} from '@dtrain/common';
 
 /** Refusals of our hello that arrive in plain: the coordinator holds no key we share. */
 const IN_PLAIN: ReadonlySet<string> = new Set(['ERR_AUTH_FAILED', 'ERR_PROTOCOL_VERSION']);
@@ -26,12 +33,14 @@ export type Verdict =
 export function judgeRefusal(msg: RejectMsg, url: string, helloSent: boolean): Verdict {
   const said = `${msg.code}: ${printable(msg.message, 1000)}`;
   if (NO_ROOM.has(msg.code)) return { kind: 'retry', line: `locked out for now: ${printable(said)}` };
-  if (!PERMANENT.has(msg.code) || !helloSent) return { kind: 'reconnect', line: `the coordinator refused this connection (${said}); reconnecting` };
+  if (!PERMANENT.has(msg.code) || !helloSent)
+    return { kind: 'reconnect', line: `the coordinator refused this connection (${said}); reconnecting` };
   if (msg.code !== 'ERR_AUTH_FAILED') return { kind: 'permanent', reason: `rejected by coordinator: ${said}` };
   return {
     kind: 'permanent',
-    reason: `the coordinator at ${url} refused our token (ERR_AUTH_FAILED): this worker's token is not the coordinator's; `
-      + 'pass the coordinator\'s --token, --token-file or DTRAIN_TOKEN',
+    reason:
+      `the coordinator at ${url} refused our token (ERR_AUTH_FAILED): this worker's token is not the coordinator's; ` +
+      "pass the coordinator's --token, --token-file or DTRAIN_TOKEN",
   };
 }
 
@@ -52,7 +61,8 @@ export class RefusalJudge {
 
   judge(msg: RejectMsg, helloSent: boolean): Verdict {
     const verdict = judgeRefusal(msg, this.url, helloSent);
-    if (verdict.kind !== 'permanent' || msg.code !== 'ERR_AUTH_FAILED' || ++this.authRefusals >= AUTH_REFUSALS_BELIEVED) return verdict;
+    if (verdict.kind !== 'permanent' || msg.code !== 'ERR_AUTH_FAILED' || ++this.authRefusals >= AUTH_REFUSALS_BELIEVED)
+      return verdict;
     const line = `the coordinator refused our token (${this.authRefusals} of ${AUTH_REFUSALS_BELIEVED} in a row before it is believed); dialling again`;
     return { kind: 'reconnect', line, doubted: true };
   }
@@ -91,7 +101,11 @@ export class CloseReporter {
   private waitingSince = 0;
   private lastReport = 0;
 
-  constructor(private readonly url: string, private readonly warn: (line: string) => void, private readonly everyMs = STILL_WAITING_EVERY_MS) {}
+  constructor(
+    private readonly url: string,
+    private readonly warn: (line: string) => void,
+    private readonly everyMs = STILL_WAITING_EVERY_MS,
+  ) {}
 
   report(welcomed: boolean, code: number, reason: string): void {
     if (welcomed) {
@@ -99,9 +113,12 @@ export class CloseReporter {
       this.lastRefusal = '';
       return;
     }
-    const why = reason.startsWith('TLS:') ? reason
-      : /WS_ERR_/.test(reason) ? `the coordinator broke the WebSocket protocol (${reason})`
-        : code === 1006 ? `no coordinator at ${this.url} (${reason || 'connection failed'})`
+    const why = reason.startsWith('TLS:')
+      ? reason
+      : /WS_ERR_/.test(reason)
+        ? `the coordinator broke the WebSocket protocol (${reason})`
+        : code === 1006
+          ? `no coordinator at ${this.url} (${reason || 'connection failed'})`
           : `the coordinator refused the connection (${code} ${reason || 'no reason'})`;
     const now = Date.now();
     if (why !== this.lastRefusal) {

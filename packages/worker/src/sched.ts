@@ -24,15 +24,24 @@ const runQuiet: Run = (file, args) => {
 };
 
 /** Put every thread of process `pid` under `policy` (normal: leave it as it is). */
-export function applySchedPolicy(policy: SchedPolicy, pid = process.pid, platform = process.platform, run: Run = runQuiet): SchedResult {
+export function applySchedPolicy(
+  policy: SchedPolicy,
+  pid = process.pid,
+  platform = process.platform,
+  run: Run = runQuiet,
+): SchedResult {
   if (policy === 'normal') return { policy, reason: 'normal (as asked)' };
-  if (platform !== 'linux') return { policy: 'normal', reason: `normal: SCHED_BATCH is Linux-only (this is ${platform})` };
+  if (platform !== 'linux')
+    return { policy: 'normal', reason: `normal: SCHED_BATCH is Linux-only (this is ${platform})` };
   try {
     run('chrt', ['--batch', '--all-tasks', '--pid', '0', String(pid)]);
     return { policy, reason: 'SCHED_BATCH (no wakeup preemption of the coordinator)' };
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: Buffer };
-    const why = err.code === 'ENOENT' ? 'chrt not found (util-linux)' : (err.stderr?.toString().trim() || err.message).split('\n')[0];
+    const why =
+      err.code === 'ENOENT'
+        ? 'chrt not found (util-linux)'
+        : (err.stderr?.toString().trim() || err.message).split('\n')[0];
     return { policy: 'normal', reason: `normal: could not set SCHED_BATCH: ${why}` };
   }
 }

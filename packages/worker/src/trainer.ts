@@ -1,7 +1,18 @@
 // The worker's compute side: holds the model, the dataset and the current weights version; turns an
 // assignment into a gradient message and an evaluation request into sums. No sockets here.
 
-import { getModelSpec, modelFingerprint, TrainerError, type AssignMsg, type Dataset, type DatasetSpec, type EvalResultMsg, type EvaluateMsg, type GradientMsg, type WelcomeMsg } from '@dtrain/common';
+import {
+  type AssignMsg,
+  type Dataset,
+  type DatasetSpec,
+  type EvalResultMsg,
+  type EvaluateMsg,
+  type GradientMsg,
+  getModelSpec,
+  modelFingerprint,
+  TrainerError,
+  type WelcomeMsg,
+} from '@dtrain/common';
 import { buildDataset, type DataLocation } from '@dtrain/common/files';
 import { Network } from './network.js';
 
@@ -53,7 +64,13 @@ export class WorkerTrainer {
       this.x = new Float32Array(n * px);
       this.y = new Int32Array(n);
     }
-    this.dataset.fillBatch(split, indices, this.x, this.y, split === 'train' ? { seed: this.augmentSeed, epoch } : undefined);
+    this.dataset.fillBatch(
+      split,
+      indices,
+      this.x,
+      this.y,
+      split === 'train' ? { seed: this.augmentSeed, epoch } : undefined,
+    );
     return n;
   }
 
@@ -69,15 +86,25 @@ export class WorkerTrainer {
   /** The gradient sum of an assignment, written into `grad` (paramCount floats: a frame's payload). */
   computeGradient(msg: AssignMsg, grad: Float32Array): GradientMsg {
     if (msg.version !== this.version) {
-      throw new TrainerError('ERR_STALE_GRADIENT', `assignment for weights v${msg.version} but this worker holds v${this.version}`);
+      throw new TrainerError(
+        'ERR_STALE_GRADIENT',
+        `assignment for weights v${msg.version} but this worker holds v${this.version}`,
+      );
     }
     const t0 = performance.now();
     const n = this.prepared === msg ? msg.indices.length : this.fill('train', msg.indices, msg.epoch);
     this.prepared = null;
     const out = this.net.computeShard(this.x, this.y, n, grad);
     return {
-      kind: 'gradient', step: msg.step, version: msg.version, shardId: msg.shardId, count: n,
-      lossSum: out.lossSum, correct: out.correct, computeMs: performance.now() - t0, grad: out.grad,
+      kind: 'gradient',
+      step: msg.step,
+      version: msg.version,
+      shardId: msg.shardId,
+      count: n,
+      lossSum: out.lossSum,
+      correct: out.correct,
+      computeMs: performance.now() - t0,
+      grad: out.grad,
     };
   }
 
@@ -86,8 +113,13 @@ export class WorkerTrainer {
     const n = this.fill(msg.split, msg.indices);
     const out = this.net.evaluate(this.x, this.y, n);
     return {
-      kind: 'evalResult', evalId: msg.evalId, shardId: msg.shardId, count: n, lossSum: out.lossSum,
-      correct: out.correct, computeMs: performance.now() - t0,
+      kind: 'evalResult',
+      evalId: msg.evalId,
+      shardId: msg.shardId,
+      count: n,
+      lossSum: out.lossSum,
+      correct: out.correct,
+      computeMs: performance.now() - t0,
     };
   }
 

@@ -11,28 +11,110 @@
 //    (stock wasm copies; the engine clones every tensor it saves for the backward pass).
 //  - DtrainReluGrad: dy where x > 0 in one pass (tfjs' Relu gradient runs Step, a float32 Cast copy and Mul).
 
-import * as tf from '@tensorflow/tfjs-core';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { TrainerError } from '@dtrain/common';
-import { chooseKernelBuild, kernelBytes, type KernelBuild } from './kernel-module.js';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import * as tf from '@tensorflow/tfjs-core';
+import { chooseKernelBuild, type KernelBuild, kernelBytes } from './kernel-module.js';
 
 export const BIAS_GRAD_KERNEL = 'DtrainBiasGrad';
 export const RELU_GRAD_KERNEL = 'DtrainReluGrad';
 export const CONV_KERNEL = 'DtrainConv2D';
 
 interface KernelExports {
-  maxPoolGrad(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number,
-    oh: number, ow: number, fh: number, fw: number, sh: number, sw: number, padT: number, padL: number): void;
-  padCopy(x: number, out: number, n: number, h: number, w: number, c: number, padT: number, padB: number, padL: number, padR: number): void;
-  conv2dFilterGrad(xp: number, dy: number, dw: number, n: number, hp: number, wp: number, c: number,
-    oh: number, ow: number, co: number, kh: number, kw: number, sh: number, sw: number): void;
-  cropCopy(xp: number, out: number, n: number, h: number, w: number, c: number, hp: number, wp: number, padT: number, padL: number): void;
-  conv2dInputGrad(dy: number, w: number, wt: number, dxp: number, n: number, hp: number, wp: number, c: number,
-    oh: number, ow: number, co: number, kh: number, kw: number, sh: number, sw: number): void;
+  maxPoolGrad(
+    x: number,
+    dy: number,
+    dx: number,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    oh: number,
+    ow: number,
+    fh: number,
+    fw: number,
+    sh: number,
+    sw: number,
+    padT: number,
+    padL: number,
+  ): void;
+  padCopy(
+    x: number,
+    out: number,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    padT: number,
+    padB: number,
+    padL: number,
+    padR: number,
+  ): void;
+  conv2dFilterGrad(
+    xp: number,
+    dy: number,
+    dw: number,
+    n: number,
+    hp: number,
+    wp: number,
+    c: number,
+    oh: number,
+    ow: number,
+    co: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+  ): void;
+  cropCopy(
+    xp: number,
+    out: number,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    hp: number,
+    wp: number,
+    padT: number,
+    padL: number,
+  ): void;
+  conv2dInputGrad(
+    dy: number,
+    w: number,
+    wt: number,
+    dxp: number,
+    n: number,
+    hp: number,
+    wp: number,
+    c: number,
+    oh: number,
+    ow: number,
+    co: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+  ): void;
   sumRows(dy: number, out: number, m: number, c: number): void;
   reluGrad(dy: number, x: number, dx: number, size: number): void;
-  conv2dForward(xp: number, w: number, bias: number, y: number, n: number, hp: number, wp: number, c: number,
-    oh: number, ow: number, co: number, kh: number, kw: number, sh: number, sw: number, relu: number): void;
+  conv2dForward(
+    xp: number,
+    w: number,
+    bias: number,
+    y: number,
+    n: number,
+    hp: number,
+    wp: number,
+    c: number,
+    oh: number,
+    ow: number,
+    co: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    relu: number,
+  ): void;
 }
 
 /** Instantiate a build of the kernel module over a memory (the wasm backend's, or any for tests). */
@@ -45,7 +127,8 @@ type Shape4 = [number, number, number, number];
 
 function float32(kernel: string, ...tensors: tf.TensorInfo[]): void {
   for (const t of tensors) {
-    if (t.dtype !== 'float32') throw new TrainerError('ERR_BACKEND', `${kernel}: dtrain's wasm kernel needs float32, got ${t.dtype}`);
+    if (t.dtype !== 'float32')
+      throw new TrainerError('ERR_BACKEND', `${kernel}: dtrain's wasm kernel needs float32, got ${t.dtype}`);
   }
 }
 
@@ -57,23 +140,51 @@ interface ConvGradAttrs {
 }
 
 /** Geometry of a convolution gradient kernel's call, after its NHWC and float32 checks. */
-function convGradInfo(kernel: string, a: ConvGradAttrs, xShape: Shape4, filterShape: Shape4, ...tensors: tf.TensorInfo[]): ReturnType<typeof tf.backend_util.computeConv2DInfo> {
+function convGradInfo(
+  kernel: string,
+  a: ConvGradAttrs,
+  xShape: Shape4,
+  filterShape: Shape4,
+  ...tensors: tf.TensorInfo[]
+): ReturnType<typeof tf.backend_util.computeConv2DInfo> {
   float32(kernel, ...tensors);
-  if (a.dataFormat !== 'NHWC') throw new TrainerError('ERR_BACKEND', `${kernel}: dtrain's wasm kernel supports NHWC only, got ${a.dataFormat}`);
+  if (a.dataFormat !== 'NHWC')
+    throw new TrainerError('ERR_BACKEND', `${kernel}: dtrain's wasm kernel supports NHWC only, got ${a.dataFormat}`);
   return tf.backend_util.computeConv2DInfo(xShape, filterShape, a.strides, 1, a.pad, a.dimRoundingMode);
 }
 
 /** The input a kernel should read: x itself, or a zero-padded scratch copy (release() frees it). */
-function paddedInput(backend: BackendWasm, k: KernelExports, x: tf.TensorInfo, pad: { top: number; bottom: number; left: number; right: number }):
-  { ptr: number; hp: number; wp: number; release(): void } {
+function paddedInput(
+  backend: BackendWasm,
+  k: KernelExports,
+  x: tf.TensorInfo,
+  pad: { top: number; bottom: number; left: number; right: number },
+): { ptr: number; hp: number; wp: number; release(): void } {
   const [n, h, w, c] = x.shape as Shape4;
   const { top, bottom, left, right } = pad;
   const hp = h + top + bottom;
   const wp = w + left + right;
-  if (!(top || bottom || left || right)) return { ptr: backend.getMemoryOffset(x.dataId), hp, wp, release: () => undefined };
+  if (!(top || bottom || left || right))
+    return { ptr: backend.getMemoryOffset(x.dataId), hp, wp, release: () => undefined };
   const scratch = backend.makeOutput([n, hp, wp, c], 'float32');
-  k.padCopy(backend.getMemoryOffset(x.dataId), backend.getMemoryOffset(scratch.dataId), n, h, w, c, top, bottom, left, right);
-  return { ptr: backend.getMemoryOffset(scratch.dataId), hp, wp, release: () => void backend.disposeData(scratch.dataId) };
+  k.padCopy(
+    backend.getMemoryOffset(x.dataId),
+    backend.getMemoryOffset(scratch.dataId),
+    n,
+    h,
+    w,
+    c,
+    top,
+    bottom,
+    left,
+    right,
+  );
+  return {
+    ptr: backend.getMemoryOffset(scratch.dataId),
+    hp,
+    wp,
+    release: () => void backend.disposeData(scratch.dataId),
+  };
 }
 
 /** What a kernel needs: the backend, our compiled kernels, and a tensor's address in wasm memory. */
@@ -85,94 +196,182 @@ interface KernelContext {
 
 type MakeKernel = (c: KernelContext) => tf.KernelFunc;
 
-const maxPoolGrad: MakeKernel = ({ backend, k, at }) => ({ inputs, attrs }) => {
-  const { dy, input } = inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
-  const a = attrs as unknown as { filterSize: number | [number, number]; strides: number | [number, number]; pad: 'valid' | 'same' | number; dimRoundingMode?: 'floor' | 'round' | 'ceil' };
-  float32('MaxPoolGrad', input, dy);
-  const info = tf.backend_util.computePool2DInfo(input.shape as Shape4, a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
-  const dx = backend.makeOutput([...input.shape], 'float32');
-  k.maxPoolGrad(at(input), at(dy), at(dx), info.batchSize, info.inHeight, info.inWidth, info.inChannels,
-    info.outHeight, info.outWidth, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth,
-    info.padInfo.top, info.padInfo.left);
-  return dx;
-};
+const maxPoolGrad: MakeKernel =
+  ({ backend, k, at }) =>
+  ({ inputs, attrs }) => {
+    const { dy, input } = inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
+    const a = attrs as unknown as {
+      filterSize: number | [number, number];
+      strides: number | [number, number];
+      pad: 'valid' | 'same' | number;
+      dimRoundingMode?: 'floor' | 'round' | 'ceil';
+    };
+    float32('MaxPoolGrad', input, dy);
+    const info = tf.backend_util.computePool2DInfo(
+      input.shape as Shape4,
+      a.filterSize,
+      a.strides,
+      1,
+      a.pad,
+      a.dimRoundingMode,
+    );
+    const dx = backend.makeOutput([...input.shape], 'float32');
+    k.maxPoolGrad(
+      at(input),
+      at(dy),
+      at(dx),
+      info.batchSize,
+      info.inHeight,
+      info.inWidth,
+      info.inChannels,
+      info.outHeight,
+      info.outWidth,
+      info.filterHeight,
+      info.filterWidth,
+      info.strideHeight,
+      info.strideWidth,
+      info.padInfo.top,
+      info.padInfo.left,
+    );
+    return dx;
+  };
 
-const conv2dBackpropFilter: MakeKernel = ({ backend, k, at }) => ({ inputs, attrs }) => {
-  const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-  const a = attrs as unknown as ConvGradAttrs & { filterShape: Shape4 };
-  const info = convGradInfo('Conv2DBackpropFilter', a, x.shape as Shape4, a.filterShape, x, dy);
-  const [n, , , c] = x.shape as Shape4;
-  const dw = backend.makeOutput([...a.filterShape], 'float32');
-  const xp = paddedInput(backend, k, x, info.padInfo);
-  k.conv2dFilterGrad(xp.ptr, at(dy), at(dw), n, xp.hp, xp.wp, c,
-    info.outHeight, info.outWidth, info.outChannels, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth);
-  xp.release();
-  return dw;
-};
+const conv2dBackpropFilter: MakeKernel =
+  ({ backend, k, at }) =>
+  ({ inputs, attrs }) => {
+    const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+    const a = attrs as unknown as ConvGradAttrs & { filterShape: Shape4 };
+    const info = convGradInfo('Conv2DBackpropFilter', a, x.shape as Shape4, a.filterShape, x, dy);
+    const [n, , , c] = x.shape as Shape4;
+    const dw = backend.makeOutput([...a.filterShape], 'float32');
+    const xp = paddedInput(backend, k, x, info.padInfo);
+    k.conv2dFilterGrad(
+      xp.ptr,
+      at(dy),
+      at(dw),
+      n,
+      xp.hp,
+      xp.wp,
+      c,
+      info.outHeight,
+      info.outWidth,
+      info.outChannels,
+      info.filterHeight,
+      info.filterWidth,
+      info.strideHeight,
+      info.strideWidth,
+    );
+    xp.release();
+    return dw;
+  };
 
-const conv2dBackpropInput: MakeKernel = ({ backend, k, at }) => ({ inputs, attrs }) => {
-  const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-  const a = attrs as unknown as ConvGradAttrs & { inputShape: Shape4 };
-  const info = convGradInfo('Conv2DBackpropInput', a, a.inputShape, filter.shape as Shape4, dy, filter);
-  const { top, bottom, left, right } = info.padInfo;
-  const [n, h, w, c] = a.inputShape;
-  const hp = h + top + bottom;
-  const wp = w + left + right;
-  const dx = backend.makeOutput([...a.inputShape], 'float32');
-  const padded = top || bottom || left || right ? backend.makeOutput([n, hp, wp, c], 'float32') : null;
-  const wt = backend.makeOutput([...filter.shape], 'float32');
-  k.conv2dInputGrad(at(dy), at(filter), at(wt), at(padded ?? dx), n, hp, wp, c, info.outHeight, info.outWidth,
-    info.outChannels, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth);
-  if (padded) {
-    k.cropCopy(at(padded), at(dx), n, h, w, c, hp, wp, top, left);
-    backend.disposeData(padded.dataId);
-  }
-  backend.disposeData(wt.dataId);
-  return dx;
-};
+const conv2dBackpropInput: MakeKernel =
+  ({ backend, k, at }) =>
+  ({ inputs, attrs }) => {
+    const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+    const a = attrs as unknown as ConvGradAttrs & { inputShape: Shape4 };
+    const info = convGradInfo('Conv2DBackpropInput', a, a.inputShape, filter.shape as Shape4, dy, filter);
+    const { top, bottom, left, right } = info.padInfo;
+    const [n, h, w, c] = a.inputShape;
+    const hp = h + top + bottom;
+    const wp = w + left + right;
+    const dx = backend.makeOutput([...a.inputShape], 'float32');
+    const padded = top || bottom || left || right ? backend.makeOutput([n, hp, wp, c], 'float32') : null;
+    const wt = backend.makeOutput([...filter.shape], 'float32');
+    k.conv2dInputGrad(
+      at(dy),
+      at(filter),
+      at(wt),
+      at(padded ?? dx),
+      n,
+      hp,
+      wp,
+      c,
+      info.outHeight,
+      info.outWidth,
+      info.outChannels,
+      info.filterHeight,
+      info.filterWidth,
+      info.strideHeight,
+      info.strideWidth,
+    );
+    if (padded) {
+      k.cropCopy(at(padded), at(dx), n, h, w, c, hp, wp, top, left);
+      backend.disposeData(padded.dataId);
+    }
+    backend.disposeData(wt.dataId);
+    return dx;
+  };
 
-const biasGrad: MakeKernel = ({ backend, k, at }) => ({ inputs }) => {
-  const { x } = inputs as { x: tf.TensorInfo };
-  float32(BIAS_GRAD_KERNEL, x);
-  const c = x.shape[x.shape.length - 1] ?? 1;
-  const out = backend.makeOutput([c], 'float32');
-  k.sumRows(at(x), at(out), tf.util.sizeFromShape(x.shape) / c, c);
-  return out;
-};
+const biasGrad: MakeKernel =
+  ({ backend, k, at }) =>
+  ({ inputs }) => {
+    const { x } = inputs as { x: tf.TensorInfo };
+    float32(BIAS_GRAD_KERNEL, x);
+    const c = x.shape[x.shape.length - 1] ?? 1;
+    const out = backend.makeOutput([c], 'float32');
+    k.sumRows(at(x), at(out), tf.util.sizeFromShape(x.shape) / c, c);
+    return out;
+  };
 
-const identity: MakeKernel = ({ backend, k, at }) => ({ inputs }) => {
-  const { x } = inputs as { x: tf.TensorInfo };
-  if (x.dtype === 'string') return tf.tensor(backend.readSync(x.dataId) as never, x.shape, x.dtype);
-  backend.incRef(x.dataId);
-  return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
-};
+const identity: MakeKernel =
+  ({ backend, k, at }) =>
+  ({ inputs }) => {
+    const { x } = inputs as { x: tf.TensorInfo };
+    if (x.dtype === 'string') return tf.tensor(backend.readSync(x.dataId) as never, x.shape, x.dtype);
+    backend.incRef(x.dataId);
+    return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+  };
 
-const fusedConv2d: MakeKernel = ({ backend, k, at }) => ({ inputs, attrs }) => {
-  const { x, filter, bias } = inputs as { x: tf.TensorInfo; filter: tf.TensorInfo; bias: tf.TensorInfo };
-  const a = attrs as unknown as { strides: number; pad: 'valid' | 'same'; activation: 'relu' | 'linear' };
-  float32(CONV_KERNEL, x, filter, bias);
-  const info = tf.backend_util.computeConv2DInfo(x.shape as Shape4, filter.shape as Shape4, a.strides, 1, a.pad);
-  if (bias.shape.length !== 1 || bias.shape[0] !== info.outChannels || info.inChannels !== x.shape[3]) {
-    throw new TrainerError('ERR_BACKEND', `${CONV_KERNEL}: x ${x.shape}, filter ${filter.shape}, bias ${bias.shape} do not fit`);
-  }
-  const [n, , , c] = x.shape as Shape4;
-  const y = backend.makeOutput([n, info.outHeight, info.outWidth, info.outChannels], 'float32');
-  const xp = paddedInput(backend, k, x, info.padInfo);
-  k.conv2dForward(xp.ptr, at(filter), at(bias), at(y), n, xp.hp, xp.wp, c,
-    info.outHeight, info.outWidth, info.outChannels, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth,
-    a.activation === 'relu' ? 1 : 0);
-  xp.release();
-  return y;
-};
+const fusedConv2d: MakeKernel =
+  ({ backend, k, at }) =>
+  ({ inputs, attrs }) => {
+    const { x, filter, bias } = inputs as { x: tf.TensorInfo; filter: tf.TensorInfo; bias: tf.TensorInfo };
+    const a = attrs as unknown as { strides: number; pad: 'valid' | 'same'; activation: 'relu' | 'linear' };
+    float32(CONV_KERNEL, x, filter, bias);
+    const info = tf.backend_util.computeConv2DInfo(x.shape as Shape4, filter.shape as Shape4, a.strides, 1, a.pad);
+    if (bias.shape.length !== 1 || bias.shape[0] !== info.outChannels || info.inChannels !== x.shape[3]) {
+      throw new TrainerError(
+        'ERR_BACKEND',
+        `${CONV_KERNEL}: x ${x.shape}, filter ${filter.shape}, bias ${bias.shape} do not fit`,
+      );
+    }
+    const [n, , , c] = x.shape as Shape4;
+    const y = backend.makeOutput([n, info.outHeight, info.outWidth, info.outChannels], 'float32');
+    const xp = paddedInput(backend, k, x, info.padInfo);
+    k.conv2dForward(
+      xp.ptr,
+      at(filter),
+      at(bias),
+      at(y),
+      n,
+      xp.hp,
+      xp.wp,
+      c,
+      info.outHeight,
+      info.outWidth,
+      info.outChannels,
+      info.filterHeight,
+      info.filterWidth,
+      info.strideHeight,
+      info.strideWidth,
+      a.activation === 'relu' ? 1 : 0,
+    );
+    xp.release();
+    return y;
+  };
 
-const reluGrad: MakeKernel = ({ backend, k, at }) => ({ inputs }) => {
-  const { dy, x } = inputs as { dy: tf.TensorInfo; x: tf.TensorInfo };
-  float32(RELU_GRAD_KERNEL, dy, x);
-  if (!tf.util.arraysEqual(dy.shape, x.shape)) throw new TrainerError('ERR_BACKEND', `${RELU_GRAD_KERNEL}: dy ${dy.shape} and x ${x.shape} differ`);
-  const dx = backend.makeOutput([...x.shape], 'float32');
-  k.reluGrad(at(dy), at(x), at(dx), tf.util.sizeFromShape(x.shape));
-  return dx;
-};
+const reluGrad: MakeKernel =
+  ({ backend, k, at }) =>
+  ({ inputs }) => {
+    const { dy, x } = inputs as { dy: tf.TensorInfo; x: tf.TensorInfo };
+    float32(RELU_GRAD_KERNEL, dy, x);
+    if (!tf.util.arraysEqual(dy.shape, x.shape))
+      throw new TrainerError('ERR_BACKEND', `${RELU_GRAD_KERNEL}: dy ${dy.shape} and x ${x.shape} differ`);
+    const dx = backend.makeOutput([...x.shape], 'float32');
+    k.reluGrad(at(dy), at(x), at(dx), tf.util.sizeFromShape(x.shape));
+    return dx;
+  };
 
 /** Our kernels; `replaces`: tfjs-backend-wasm has its own, which is unregistered first. */
 const WASM_KERNELS: readonly { name: string; replaces: boolean; make: MakeKernel }[] = [
@@ -194,7 +393,10 @@ export function installWasmKernels(want: 'auto' | 'simd'): KernelBuild {
   const backend = tf.backend() as unknown as BackendWasm & { wasm: { asm?: { memory?: unknown } } };
   const memory = backend.wasm.asm?.memory;
   if (!(memory instanceof WebAssembly.Memory)) {
-    throw new TrainerError('ERR_BACKEND', 'tfjs wasm backend does not expose its memory; cannot install dtrain kernels');
+    throw new TrainerError(
+      'ERR_BACKEND',
+      'tfjs wasm backend does not expose its memory; cannot install dtrain kernels',
+    );
   }
   const k = instantiateKernels(memory, build);
   const context: KernelContext = { backend, k, at: (t) => backend.getMemoryOffset(t.dataId) };

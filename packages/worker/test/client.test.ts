@@ -1,14 +1,28 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { test } from 'node:test';
 import {
-  buildManifest, decode, encode, encodeUnchecked, getModelSpec, initWeights, modelFingerprint, paramCount, parseWorkerMsg, PROTOCOL_VERSION,
-  type CoordinatorMsg, type DatasetSpec, type GradientMsg, type WorkerMsg,
+  buildManifest,
+  type CoordinatorMsg,
+  type DatasetSpec,
+  decode,
+  encode,
+  encodeUnchecked,
+  type GradientMsg,
+  getModelSpec,
+  initWeights,
+  modelFingerprint,
+  PROTOCOL_VERSION,
+  paramCount,
+  parseWorkerMsg,
+  type WorkerMsg,
 } from '@dtrain/common';
 import { selectBackend, WorkerClient, WorkerTrainer } from '@dtrain/worker';
+import { type WebSocket, WebSocketServer } from 'ws';
 
 /** A scripted coordinator: handshake, then `script(ws)` once the worker says ready. */
-async function fakeCoordinator(script: (ws: WebSocket, next: () => Promise<WorkerMsg>) => Promise<void>): Promise<{ url: string; done: Promise<void> }> {
+async function fakeCoordinator(
+  script: (ws: WebSocket, next: () => Promise<WorkerMsg>) => Promise<void>,
+): Promise<{ url: string; done: Promise<void> }> {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise((r) => wss.once('listening', r));
   const { port } = wss.address() as { port: number };
@@ -30,8 +44,15 @@ async function fakeCoordinator(script: (ws: WebSocket, next: () => Promise<Worke
         assert.equal((await next()).kind, 'hello');
         const spec = getModelSpec('tiny-cnn');
         send({
-          kind: 'welcome', workerId: 1, runId: 'r', model: 'tiny-cnn', modelFingerprint: modelFingerprint(spec),
-          manifest: buildManifest(spec), dataset: DATASET, datasetFingerprint: 'x', maxShard: 256,
+          kind: 'welcome',
+          workerId: 1,
+          runId: 'r',
+          model: 'tiny-cnn',
+          modelFingerprint: modelFingerprint(spec),
+          manifest: buildManifest(spec),
+          dataset: DATASET,
+          datasetFingerprint: 'x',
+          maxShard: 256,
         });
         assert.equal((await next()).kind, 'ready');
         await script(ws, next);
@@ -47,7 +68,15 @@ function gradient(m: WorkerMsg): GradientMsg {
   return m as GradientMsg;
 }
 
-const DATASET: DatasetSpec = { name: 'synthetic', trainSize: 64, testSize: 8, seed: 1, valFraction: 0, normalize: false, augment: false };
+const DATASET: DatasetSpec = {
+  name: 'synthetic',
+  trainSize: 64,
+  testSize: 8,
+  seed: 1,
+  valFraction: 0,
+  normalize: false,
+  augment: false,
+};
 
 test('an assignment that arrives before its weights waits for them; one for the held version runs at once', async () => {
   const manifest = buildManifest(getModelSpec('tiny-cnn'));
@@ -63,15 +92,41 @@ test('an assignment that arrives before its weights waits for them; one for the 
     ws.send(encode({ kind: 'weights', version: 1, data: w1 }));
     grads.push(gradient(await next()));
   });
-  const client = new WorkerClient({ url: coord.url, token: undefined, name: 't', backend: await selectBackend('wasm'), giveUpMs: 5000, log: () => undefined });
+  const client = new WorkerClient({
+    url: coord.url,
+    token: undefined,
+    name: 't',
+    backend: await selectBackend('wasm'),
+    giveUpMs: 5000,
+    log: () => undefined,
+  });
   const result = await client.run();
   await coord.done;
   assert.equal(result.ok, true, result.reason);
-  assert.deepEqual(grads.map((g) => [g.kind, g.step, g.version]), [['gradient', 1, 0], ['gradient', 2, 1]]);
+  assert.deepEqual(
+    grads.map((g) => [g.kind, g.step, g.version]),
+    [
+      ['gradient', 1, 0],
+      ['gradient', 2, 1],
+    ],
+  );
   // The second gradient is that of the weights sent after its assignment.
-  const ref = new WorkerTrainer({ kind: 'welcome', workerId: 1, runId: 'r', model: 'tiny-cnn', modelFingerprint: '', manifest, dataset: DATASET, datasetFingerprint: '', maxShard: 256 });
+  const ref = new WorkerTrainer({
+    kind: 'welcome',
+    workerId: 1,
+    runId: 'r',
+    model: 'tiny-cnn',
+    modelFingerprint: '',
+    manifest,
+    dataset: DATASET,
+    datasetFingerprint: '',
+    maxShard: 256,
+  });
   ref.setWeights(1, w1);
-  const expected = ref.computeGradient({ kind: 'assign', step: 2, version: 1, epoch: 0, shardId: 0, indices }, new Float32Array(ref.net.paramCount));
+  const expected = ref.computeGradient(
+    { kind: 'assign', step: 2, version: 1, epoch: 0, shardId: 0, indices },
+    new Float32Array(ref.net.paramCount),
+  );
   assert.deepEqual([...grads[1]!.grad], [...expected.grad]);
   ref.dispose();
 });
@@ -86,13 +141,23 @@ test('a hostile coordinator frame (error text past 123 bytes) closes the connect
     ws.send(encodeUnchecked({ kind: '€'.repeat(40) }));
   });
   const logs: string[] = [];
-  const client = new WorkerClient({ url: `ws://127.0.0.1:${port}`, token: undefined, name: 't', backend: await selectBackend('wasm'), giveUpMs: 0, log: (l) => logs.push(l) });
+  const client = new WorkerClient({
+    url: `ws://127.0.0.1:${port}`,
+    token: undefined,
+    name: 't',
+    backend: await selectBackend('wasm'),
+    giveUpMs: 0,
+    log: (l) => logs.push(l),
+  });
   const running = client.run();
   while (closes.length < 2) await new Promise((r) => setTimeout(r, 20)); // it reconnected after the first
   client.stop('test over');
   assert.equal((await running).ok, true);
   assert.deepEqual(closes[0], { code: 1008, reason: 'ERR_UNKNOWN_KIND' });
-  assert.ok(logs.some((l) => l.startsWith('error: ERR_UNKNOWN_KIND')), logs.join('\n'));
+  assert.ok(
+    logs.some((l) => l.startsWith('error: ERR_UNKNOWN_KIND')),
+    logs.join('\n'),
+  );
   await new Promise((r) => wss.close(r));
 });
 
@@ -102,29 +167,59 @@ test('a worker locked out for lack of room says so and why, and keeps trying', a
   let connections = 0;
   wss.on('connection', (ws) => {
     connections++;
-    ws.send(encode({ kind: 'reject', code: 'ERR_TOO_MANY_CONNECTIONS', message: '8 connections from 127.0.0.1 have not finished their handshake' }));
+    ws.send(
+      encode({
+        kind: 'reject',
+        code: 'ERR_TOO_MANY_CONNECTIONS',
+        message: '8 connections from 127.0.0.1 have not finished their handshake',
+      }),
+    );
     ws.close(1013, 'ERR_TOO_MANY_CONNECTIONS');
   });
   const logs: string[] = [];
-  const client = new WorkerClient({ url: `ws://127.0.0.1:${(wss.address() as { port: number }).port}`, token: undefined, name: 't', backend: await selectBackend('wasm'), giveUpMs: 0, log: (l) => logs.push(l) });
+  const client = new WorkerClient({
+    url: `ws://127.0.0.1:${(wss.address() as { port: number }).port}`,
+    token: undefined,
+    name: 't',
+    backend: await selectBackend('wasm'),
+    giveUpMs: 0,
+    log: (l) => logs.push(l),
+  });
   const running = client.run();
   while (connections < 2) await new Promise((r) => setTimeout(r, 20));
   client.stop('test over');
   assert.equal((await running).ok, true);
-  assert.ok(logs.some((l) => /locked out for now: ERR_TOO_MANY_CONNECTIONS: 8 connections/.test(l)), logs.join('\n'));
-  assert.ok(logs.some((l) => /the coordinator refused the connection \(1013 ERR_TOO_MANY_CONNECTIONS\); retrying/.test(l)), logs.join('\n'));
+  assert.ok(
+    logs.some((l) => /locked out for now: ERR_TOO_MANY_CONNECTIONS: 8 connections/.test(l)),
+    logs.join('\n'),
+  );
+  assert.ok(
+    logs.some((l) => /the coordinator refused the connection \(1013 ERR_TOO_MANY_CONNECTIONS\); retrying/.test(l)),
+    logs.join('\n'),
+  );
   await new Promise((r) => wss.close(r));
 });
 
 test('a worker with no coordinator says what it waits for, and again every so often', async () => {
   const logs: string[] = [];
-  const client = new WorkerClient({ url: 'ws://127.0.0.1:9', token: undefined, name: 't', backend: await selectBackend('wasm'), giveUpMs: 0, stillWaitingEveryMs: 400, log: (l) => logs.push(l) });
+  const client = new WorkerClient({
+    url: 'ws://127.0.0.1:9',
+    token: undefined,
+    name: 't',
+    backend: await selectBackend('wasm'),
+    giveUpMs: 0,
+    stillWaitingEveryMs: 400,
+    log: (l) => logs.push(l),
+  });
   const running = client.run();
   await new Promise((r) => setTimeout(r, 1_500));
   client.stop('test over');
   await running;
   assert.match(logs[0] ?? '', /^no coordinator at ws:\/\/127\.0\.0\.1:9 \(.*ECONNREFUSED.*\); retrying/);
-  assert.ok(logs.some((l) => /^still waiting \(\d+ s\): no coordinator at ws:\/\/127\.0\.0\.1:9/.test(l)), logs.join('\n'));
+  assert.ok(
+    logs.some((l) => /^still waiting \(\d+ s\): no coordinator at ws:\/\/127\.0\.0\.1:9/.test(l)),
+    logs.join('\n'),
+  );
 });
 
 test('a coordinator that falls silent (a cut link) is dropped after the silence limit and dialled again', async () => {
@@ -134,8 +229,14 @@ test('a coordinator that falls silent (a cut link) is dropped after the silence 
   wss.on('connection', () => void connections++); // accepts, then says nothing: no challenge, no pings
   const warned: string[] = [];
   const client = new WorkerClient({
-    url: `ws://127.0.0.1:${(wss.address() as { port: number }).port}`, token: undefined, name: 'w', backend: await selectBackend('cpu'),
-    giveUpMs: 10_000, log: () => undefined, warn: (l) => warned.push(l), silenceMs: 300,
+    url: `ws://127.0.0.1:${(wss.address() as { port: number }).port}`,
+    token: undefined,
+    name: 'w',
+    backend: await selectBackend('cpu'),
+    giveUpMs: 10_000,
+    log: () => undefined,
+    warn: (l) => warned.push(l),
+    silenceMs: 300,
   });
   const done = client.run();
   const t0 = Date.now();
@@ -144,7 +245,10 @@ test('a coordinator that falls silent (a cut link) is dropped after the silence 
   await done;
   wss.close();
   assert.ok(connections >= 2, `${connections} connection(s)`);
-  assert.ok(warned.some((l) => /no word from the coordinator for \d+ s; reconnecting/.test(l)), warned.join('\n'));
+  assert.ok(
+    warned.some((l) => /no word from the coordinator for \d+ s; reconnecting/.test(l)),
+    warned.join('\n'),
+  );
 });
 
 test('a coordinator that only answers pings (no welcome, no work) is treated as gone: --give-up applies', async () => {
@@ -156,8 +260,14 @@ test('a coordinator that only answers pings (no welcome, no work) is treated as 
   });
   const warned: string[] = [];
   const client = new WorkerClient({
-    url: `ws://127.0.0.1:${(wss.address() as { port: number }).port}`, token: undefined, name: 'w', backend: await selectBackend('cpu'),
-    giveUpMs: 600, idleMs: 300, log: () => undefined, warn: (l) => warned.push(l),
+    url: `ws://127.0.0.1:${(wss.address() as { port: number }).port}`,
+    token: undefined,
+    name: 'w',
+    backend: await selectBackend('cpu'),
+    giveUpMs: 600,
+    idleMs: 300,
+    log: () => undefined,
+    warn: (l) => warned.push(l),
   });
   const t0 = Date.now();
   const result = await client.run();
@@ -165,7 +275,10 @@ test('a coordinator that only answers pings (no welcome, no work) is treated as 
   assert.equal(result.ok, false);
   assert.match(result.reason, /^no coordinator at .* for 1s/);
   assert.ok(Date.now() - t0 < 5_000, `gave up after ${Date.now() - t0} ms`);
-  assert.ok(warned.some((l) => /no welcome or work from the coordinator for \d+ s \(pings alone do not count\)/.test(l)), warned.join('\n'));
+  assert.ok(
+    warned.some((l) => /no welcome or work from the coordinator for \d+ s \(pings alone do not count\)/.test(l)),
+    warned.join('\n'),
+  );
 });
 
 test('an assignment larger than this worker computes at once (maxShard) is refused, not computed', async () => {
@@ -176,7 +289,15 @@ test('an assignment larger than this worker computes at once (maxShard) is refus
     ws.send(encode({ kind: 'assign', step: 1, version: 0, epoch: 0, shardId: 0, indices: new Uint32Array(40) }));
     refusal = await next();
   });
-  const client = new WorkerClient({ url: coord.url, token: undefined, name: 't', backend: await selectBackend('cpu'), giveUpMs: 0, maxShard: 16, log: () => undefined });
+  const client = new WorkerClient({
+    url: coord.url,
+    token: undefined,
+    name: 't',
+    backend: await selectBackend('cpu'),
+    giveUpMs: 0,
+    maxShard: 16,
+    log: () => undefined,
+  });
   const running = client.run();
   await coord.done.catch(() => undefined);
   client.stop('test over');
@@ -195,9 +316,22 @@ test('a coordinator that welcomed the worker, gave no work for a while and then 
       const m = parseWorkerMsg(decode(d, 1 << 24), { paramCount: 0, trainSize: 0, evalSize: 0 });
       if (m.kind === 'hello') {
         const spec = getModelSpec('tiny-cnn');
-        ws.send(encode({ kind: 'welcome', workerId: 1, runId: 'r', model: 'tiny-cnn', modelFingerprint: modelFingerprint(spec), manifest: buildManifest(spec), dataset: DATASET, datasetFingerprint: 'x', maxShard: 256 }));
+        ws.send(
+          encode({
+            kind: 'welcome',
+            workerId: 1,
+            runId: 'r',
+            model: 'tiny-cnn',
+            modelFingerprint: modelFingerprint(spec),
+            manifest: buildManifest(spec),
+            dataset: DATASET,
+            datasetFingerprint: 'x',
+            maxShard: 256,
+          }),
+        );
       } else if (m.kind === 'ready') {
-        setTimeout(() => { // waiting for other workers, as a coordinator may, then gone
+        setTimeout(() => {
+          // waiting for other workers, as a coordinator may, then gone
           closedAt = Date.now();
           ws.terminate();
           wss.close();
@@ -205,7 +339,14 @@ test('a coordinator that welcomed the worker, gave no work for a while and then 
       }
     });
   });
-  const client = new WorkerClient({ url: `ws://127.0.0.1:${(wss.address() as { port: number }).port}`, token: undefined, name: 'w', backend: await selectBackend('cpu'), giveUpMs: 500, log: () => undefined });
+  const client = new WorkerClient({
+    url: `ws://127.0.0.1:${(wss.address() as { port: number }).port}`,
+    token: undefined,
+    name: 'w',
+    backend: await selectBackend('cpu'),
+    giveUpMs: 500,
+    log: () => undefined,
+  });
   const result = await client.run();
   assert.equal(result.ok, false);
   assert.ok(Date.now() - closedAt >= 450, `gave up ${Date.now() - closedAt} ms after the close (--give-up 0.5 s)`);

@@ -1,7 +1,7 @@
-import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as tf from '@tensorflow/tfjs-core';
+import { before, test } from 'node:test';
 import { conv2dFilterGrad, conv2dInputGrad, selectBackend } from '@dtrain/worker';
+import * as tf from '@tensorflow/tfjs-core';
 import { randomArray, relError } from './helpers.js';
 
 type Pad = 'valid' | 'same';
@@ -16,14 +16,27 @@ for (const pad of ['valid', 'same'] as const) {
 }
 
 /** Reference gradients from tfjs' own cpu kernels. */
-async function reference(x: Float32Array, xShape: number[], w: Float32Array, wShape: number[], dy: Float32Array, dyShape: number[], stride: number, pad: Pad) {
+async function reference(
+  x: Float32Array,
+  xShape: number[],
+  w: Float32Array,
+  wShape: number[],
+  dy: Float32Array,
+  dyShape: number[],
+  stride: number,
+  pad: Pad,
+) {
   await tf.setBackend('cpu');
   const attrs = { strides: [stride, stride], pad, dataFormat: 'NHWC', dimRoundingMode: undefined };
   const xt = tf.tensor(x, xShape);
   const wt = tf.tensor(w, wShape);
   const dyt = tf.tensor(dy, dyShape);
-  const dW = tf.engine().runKernel('Conv2DBackpropFilter', { x: xt, dy: dyt }, { ...attrs, filterShape: wShape } as never) as tf.Tensor;
-  const dX = tf.engine().runKernel('Conv2DBackpropInput', { dy: dyt, filter: wt }, { ...attrs, inputShape: xShape } as never) as tf.Tensor;
+  const dW = tf
+    .engine()
+    .runKernel('Conv2DBackpropFilter', { x: xt, dy: dyt }, { ...attrs, filterShape: wShape } as never) as tf.Tensor;
+  const dX = tf
+    .engine()
+    .runKernel('Conv2DBackpropInput', { dy: dyt, filter: wt }, { ...attrs, inputShape: xShape } as never) as tf.Tensor;
   const out = { dW: dW.dataSync().slice(), dX: dX.dataSync().slice() };
   tf.dispose([xt, wt, dyt, dW, dX]);
   return out;
@@ -44,8 +57,14 @@ test('Conv2D filter and input gradients match tfjs reference kernels (valid/same
     const outW = c.pad === 'same' ? Math.ceil(w / c.stride) : Math.floor((w - c.k) / c.stride) + 1;
     const dyShape = [n, outH, outW, c.co];
     const x = randomArray(n * h * w * ci, seed++);
-    const wt = randomArray(wShape.reduce((a, b) => a * b), seed++);
-    const dy = randomArray(dyShape.reduce((a, b) => a * b), seed++);
+    const wt = randomArray(
+      wShape.reduce((a, b) => a * b),
+      seed++,
+    );
+    const dy = randomArray(
+      dyShape.reduce((a, b) => a * b),
+      seed++,
+    );
     const ref = await reference(x, c.x, wt, wShape, dy, dyShape, c.stride, c.pad);
     for (const backend of ['wasm-simd', 'wasm', 'cpu'] as const) {
       if (backend === 'cpu') await tf.setBackend('cpu');
@@ -56,8 +75,14 @@ test('Conv2D filter and input gradients match tfjs reference kernels (valid/same
       const dW = conv2dFilterGrad(xT, dyT, wShape as [number, number, number, number], c.stride, c.pad);
       const dX = conv2dInputGrad(dyT, wT, c.x, c.stride, c.pad);
       const label = `${backend} ${JSON.stringify(c)}`;
-      assert.ok(relError(dW.dataSync(), ref.dW) <= 1e-5, `${label}: filter grad rel err ${relError(dW.dataSync(), ref.dW)}`);
-      assert.ok(relError(dX.dataSync(), ref.dX) <= 1e-5, `${label}: input grad rel err ${relError(dX.dataSync(), ref.dX)}`);
+      assert.ok(
+        relError(dW.dataSync(), ref.dW) <= 1e-5,
+        `${label}: filter grad rel err ${relError(dW.dataSync(), ref.dW)}`,
+      );
+      assert.ok(
+        relError(dX.dataSync(), ref.dX) <= 1e-5,
+        `${label}: input grad rel err ${relError(dX.dataSync(), ref.dX)}`,
+      );
       tf.dispose([xT, wT, dyT, dW, dX]);
     }
   }
@@ -68,11 +93,22 @@ test('autodiff through tf.conv2d uses the installed gradient and agrees with the
   await tf.setBackend('wasm');
   const x = tf.tensor4d(randomArray(2 * 8 * 8 * 3, 7), [2, 8, 8, 3]);
   const w = tf.tensor4d(randomArray(3 * 3 * 3 * 4, 8), [3, 3, 3, 4]);
-  const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same'))));
+  const g = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+    tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same'))),
+  );
   const [dx, dw] = g([x, w]);
   const y = tf.conv2d(x, w, 1, 'same');
   const dy = tf.mul(y, 2);
-  const ref = await reference(x.dataSync() as Float32Array, x.shape, w.dataSync() as Float32Array, w.shape, dy.dataSync() as Float32Array, dy.shape, 1, 'same');
+  const ref = await reference(
+    x.dataSync() as Float32Array,
+    x.shape,
+    w.dataSync() as Float32Array,
+    w.shape,
+    dy.dataSync() as Float32Array,
+    dy.shape,
+    1,
+    'same',
+  );
   assert.ok(relError(dw!.dataSync(), ref.dW) <= 1e-5);
   assert.ok(relError(dx!.dataSync(), ref.dX) <= 1e-5);
   await tf.setBackend('wasm');
@@ -84,7 +120,9 @@ test('the 2-D MatMul gradient (no transposed operands) matches dA = dC B^T, dB =
     const a = tf.tensor2d(randomArray(7 * 5, 31), [7, 5]);
     const b = tf.tensor2d(randomArray(5 * 3, 32), [5, 3]);
     const dc = tf.tensor2d(randomArray(7 * 3, 33), [7, 3]);
-    const [da, db] = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x as tf.Tensor2D, y as tf.Tensor2D), dc)))([a, b]);
+    const [da, db] = tf.grads((x: tf.Tensor, y: tf.Tensor) =>
+      tf.sum(tf.mul(tf.matMul(x as tf.Tensor2D, y as tf.Tensor2D), dc)),
+    )([a, b]);
     const refA = tf.matMul(dc, b, false, true);
     const refB = tf.matMul(a, dc, true, false);
     assert.ok(relError(da!.dataSync(), refA.dataSync()) <= 1e-6, `${backend} dA`);

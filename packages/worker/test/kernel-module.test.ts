@@ -1,10 +1,10 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import * as tf from '@tensorflow/tfjs-core';
+import { test } from 'node:test';
 import { selectBackend } from '@dtrain/worker';
-import { chooseKernelBuild, fmaSupported } from '../src/kernel-module.js';
+import * as tf from '@tensorflow/tfjs-core';
 import { convLayer } from '../src/conv.js';
+import { chooseKernelBuild, fmaSupported } from '../src/kernel-module.js';
 import { randomArray } from './helpers.js';
 
 const cpuHasFma = /\bfma\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));

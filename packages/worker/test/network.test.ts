@@ -1,8 +1,8 @@
-import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as tf from '@tensorflow/tfjs-core';
+import { before, test } from 'node:test';
 import { buildManifest, getModelSpec, initWeights, sgdStep, syntheticDataset } from '@dtrain/common';
 import { Network, selectBackend } from '@dtrain/worker';
+import * as tf from '@tensorflow/tfjs-core';
 import { relError } from './helpers.js';
 
 before(async () => {
@@ -50,7 +50,10 @@ test('the model gradient matches tfjs cpu autodiff with stock kernels', async ()
     plus[i]! += eps;
     minus[i]! -= eps;
     const fd = (loss(plus) - loss(minus)) / (2 * eps);
-    assert.ok(Math.abs(fd - ours[i]!) < 2e-2 * Math.max(1, Math.abs(fd)), `param ${i}: finite difference ${fd} vs ${ours[i]}`);
+    assert.ok(
+      Math.abs(fd - ours[i]!) < 2e-2 * Math.max(1, Math.abs(fd)),
+      `param ${i}: finite difference ${fd} vs ${ours[i]}`,
+    );
   }
   net.disposeParams();
 });
@@ -79,15 +82,20 @@ test('our Float32Array momentum update equals tf.train.momentum (dampening 0)', 
   const grads = [0, 1, 2].map((k) => Float32Array.from(w0, (_, i) => Math.sin(i * 0.37 + k)));
   const ours = w0.slice();
   const v = new Float32Array(w0.length);
-  for (const g of grads) sgdStep({ momentum: 0.9, dampening: 0, nesterov: false, weightDecay: 0, form: 'pytorch' }, 0.05, ours, g, v);
+  for (const g of grads)
+    sgdStep({ momentum: 0.9, dampening: 0, nesterov: false, weightDecay: 0, form: 'pytorch' }, 0.05, ours, g, v);
   for (const nesterov of [false, true]) {
     const mine = w0.slice();
     const vm = new Float32Array(w0.length);
-    for (const g of grads) sgdStep({ momentum: 0.9, dampening: 0, nesterov, weightDecay: 0, form: 'pytorch' }, 0.05, mine, g, vm);
+    for (const g of grads)
+      sgdStep({ momentum: 0.9, dampening: 0, nesterov, weightDecay: 0, form: 'pytorch' }, 0.05, mine, g, vm);
     const variable = tf.variable(tf.tensor1d(w0));
     const opt = tf.train.momentum(0.05, 0.9, nesterov);
     for (const g of grads) opt.applyGradients([{ name: variable.name, tensor: tf.tensor1d(g) }]);
-    assert.ok(relError(mine, variable.dataSync()) <= 1e-5, `nesterov=${nesterov}: ${relError(mine, variable.dataSync())}`);
+    assert.ok(
+      relError(mine, variable.dataSync()) <= 1e-5,
+      `nesterov=${nesterov}: ${relError(mine, variable.dataSync())}`,
+    );
     opt.dispose();
     variable.dispose();
   }

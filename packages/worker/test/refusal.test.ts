@@ -1,12 +1,16 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { judgeRefusal, RefusalJudge } from '../src/refusal.js';
 
 const reject = (code: string, message = 'm') => ({ kind: 'reject' as const, code, message });
 
 test('no room is retried; a permanent refusal is believed only after our hello; anything else costs a reconnect', () => {
   assert.equal(judgeRefusal(reject('ERR_TOO_MANY_WORKERS'), 'ws://c', true).kind, 'retry');
-  assert.equal(judgeRefusal(reject('ERR_MODEL_MISMATCH'), 'ws://c', false).kind, 'reconnect', 'before the hello: forged');
+  assert.equal(
+    judgeRefusal(reject('ERR_MODEL_MISMATCH'), 'ws://c', false).kind,
+    'reconnect',
+    'before the hello: forged',
+  );
   assert.equal(judgeRefusal(reject('ERR_MODEL_MISMATCH'), 'ws://c', true).kind, 'permanent');
   assert.equal(judgeRefusal(reject('ERR_BAD_FRAME'), 'ws://c', true).kind, 'reconnect');
 });
@@ -20,5 +24,9 @@ test('a refused token is believed on the third connection in a row; a welcome in
   fresh.judge(reject('ERR_AUTH_FAILED'), true);
   fresh.welcomed();
   assert.equal(fresh.judge(reject('ERR_AUTH_FAILED'), true).kind, 'reconnect');
-  assert.equal(new RefusalJudge('ws://c').judge(reject('ERR_PROTOCOL_VERSION'), true).kind, 'permanent', 'only the token is doubted');
+  assert.equal(
+    new RefusalJudge('ws://c').judge(reject('ERR_PROTOCOL_VERSION'), true).kind,
+    'permanent',
+    'only the token is doubted',
+  );
 });

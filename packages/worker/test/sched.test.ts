@@ -1,7 +1,7 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
 import { applySchedPolicy } from '@dtrain/worker';
 
 /** The scheduling policy number of a process (field 41 of /proc/PID/stat; 3 = SCHED_BATCH). */
@@ -38,9 +38,14 @@ test('normal is left alone; other platforms and chrt failures fall back to norma
   const missing = applySchedPolicy('batch', 42, 'linux', () => {
     throw Object.assign(new Error('spawn chrt ENOENT'), { code: 'ENOENT' });
   });
-  assert.deepEqual(missing, { policy: 'normal', reason: 'normal: could not set SCHED_BATCH: chrt not found (util-linux)' });
+  assert.deepEqual(missing, {
+    policy: 'normal',
+    reason: 'normal: could not set SCHED_BATCH: chrt not found (util-linux)',
+  });
   const denied = applySchedPolicy('batch', 42, 'linux', () => {
-    throw Object.assign(new Error('Command failed'), { stderr: Buffer.from('chrt: failed to set pid 42\'s policy: Operation not permitted\n') });
+    throw Object.assign(new Error('Command failed'), {
+      stderr: Buffer.from("chrt: failed to set pid 42's policy: Operation not permitted\n"),
+    });
   });
   assert.match(denied.reason, /Operation not permitted/);
 });

@@ -1,15 +1,47 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildManifest, getModelSpec, initWeights, type AssignMsg, type DatasetSpec, type WelcomeMsg } from '@dtrain/common';
+import { test } from 'node:test';
+import {
+  type AssignMsg,
+  buildManifest,
+  type DatasetSpec,
+  getModelSpec,
+  initWeights,
+  type WelcomeMsg,
+} from '@dtrain/common';
 import { selectBackend, WorkerTrainer } from '@dtrain/worker';
 
-const DATASET: DatasetSpec = { name: 'synthetic', trainSize: 64, testSize: 16, seed: 3, valFraction: 0, normalize: true, augment: true };
+const DATASET: DatasetSpec = {
+  name: 'synthetic',
+  trainSize: 64,
+  testSize: 16,
+  seed: 3,
+  valFraction: 0,
+  normalize: true,
+  augment: true,
+};
 
 function welcome(): WelcomeMsg {
-  return { kind: 'welcome', workerId: 1, runId: 'r', model: 'tiny-cnn', modelFingerprint: '', manifest: buildManifest(getModelSpec('tiny-cnn')), dataset: DATASET, datasetFingerprint: '', maxShard: 256 };
+  return {
+    kind: 'welcome',
+    workerId: 1,
+    runId: 'r',
+    model: 'tiny-cnn',
+    modelFingerprint: '',
+    manifest: buildManifest(getModelSpec('tiny-cnn')),
+    dataset: DATASET,
+    datasetFingerprint: '',
+    maxShard: 256,
+  };
 }
 
-const assign = (indices: number[], epoch: number): AssignMsg => ({ kind: 'assign', step: 1, version: 0, epoch, shardId: 0, indices: Uint32Array.from(indices) });
+const assign = (indices: number[], epoch: number): AssignMsg => ({
+  kind: 'assign',
+  step: 1,
+  version: 0,
+  epoch,
+  shardId: 0,
+  indices: Uint32Array.from(indices),
+});
 
 test('a batch prepared before the weights gives the same gradient; another assignment or an evaluation in between does not reuse it', async () => {
   await selectBackend('wasm');

@@ -7,7 +7,6 @@
 import { spawn } from 'node:child_process';
 import { CLI_PATH as CLI } from '../processes/path.js';
 
-
 export interface ComputeOnly {
   aloneMs: number;
   pairMs: [number, number];
@@ -16,14 +15,27 @@ export interface ComputeOnly {
 }
 
 export function computeOnlyRatio(aloneMs: number, pairMs: [number, number]): ComputeOnly {
-  if (!(aloneMs > 0) || !pairMs.every((m) => m > 0)) throw new Error(`compute times must be positive: ${aloneMs}, ${pairMs.join(', ')}`);
+  if (!(aloneMs > 0) || !pairMs.every((m) => m > 0))
+    throw new Error(`compute times must be positive: ${aloneMs}, ${pairMs.join(', ')}`);
   return { aloneMs, pairMs, ratio: Number(((2 * aloneMs) / Math.max(...pairMs)).toFixed(3)) };
 }
 
 /** ms per batch of one `dtrain bench compute` child process. */
 function computeMs(model: string, backend: string, batchSize: number, steps: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const args = [CLI, 'bench', 'compute', '--model', model, '--backend', backend, '--batch-size', String(batchSize), '--steps', String(steps)];
+    const args = [
+      CLI,
+      'bench',
+      'compute',
+      '--model',
+      model,
+      '--backend',
+      backend,
+      '--batch-size',
+      String(batchSize),
+      '--steps',
+      String(steps),
+    ];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -41,8 +53,16 @@ function computeMs(model: string, backend: string, batchSize: number, steps: num
   });
 }
 
-export async function measureComputeOnly(model: string, backend: string, batchSize: number, steps: number): Promise<ComputeOnly> {
+export async function measureComputeOnly(
+  model: string,
+  backend: string,
+  batchSize: number,
+  steps: number,
+): Promise<ComputeOnly> {
   const alone = await computeMs(model, backend, batchSize, steps);
-  const [a, b] = await Promise.all([computeMs(model, backend, batchSize, steps), computeMs(model, backend, batchSize, steps)]);
+  const [a, b] = await Promise.all([
+    computeMs(model, backend, batchSize, steps),
+    computeMs(model, backend, batchSize, steps),
+  ]);
   return computeOnlyRatio(alone, [a, b]);
 }

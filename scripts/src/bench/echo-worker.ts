@@ -2,7 +2,7 @@
 // once, or after a simulated compute time) with a fixed random gradient of the right size (no tfjs), so
 // only the coordinator and the wire are measured.
 
-import { encodeGradient, GradientCompressor, paramCount, Rng, type AssignMsg, type Manifest } from '@dtrain/common';
+import { type AssignMsg, encodeGradient, GradientCompressor, type Manifest, paramCount, Rng } from '@dtrain/common';
 import { CoordinatorLink } from '@dtrain/worker/link';
 
 /**
@@ -22,13 +22,26 @@ export async function runEchoWorker(url: string, token: string | undefined, comp
   let waiting: AssignMsg[] = [];
   const answer = (m: AssignMsg): void => {
     const count = m.indices.length;
-    const fields = { kind: 'gradient' as const, step: m.step, version: m.version, shardId: m.shardId, count, lossSum: count, correct: 0, computeMs };
-    const send = (): void => (compressor.wire === 'fp32' ? link.send({ ...fields, grad }) : link.sendRaw(encodeGradient(fields, compressor.compress(grad)), true));
+    const fields = {
+      kind: 'gradient' as const,
+      step: m.step,
+      version: m.version,
+      shardId: m.shardId,
+      count,
+      lossSum: count,
+      correct: 0,
+      computeMs,
+    };
+    const send = (): void =>
+      compressor.wire === 'fp32'
+        ? link.send({ ...fields, grad })
+        : link.sendRaw(encodeGradient(fields, compressor.compress(grad)), true);
     if (computeMs > 0) setTimeout(send, computeMs);
     else send();
   };
   for (let m = await link.next(); m && m.kind !== 'shutdown'; m = await link.next()) {
-    if (m.kind === 'welcome') { // the next run of an experiment
+    if (m.kind === 'welcome') {
+      // the next run of an experiment
       grad = gradientOf(m.manifest);
       compressor = new GradientCompressor(m.gradWire ?? 'fp32');
       held = -1;
@@ -43,7 +56,15 @@ export async function runEchoWorker(url: string, token: string | undefined, comp
       else waiting.push(m);
     } else if (m.kind === 'evaluate') {
       const count = m.indices.length;
-      link.send({ kind: 'evalResult', evalId: m.evalId, shardId: m.shardId, count, lossSum: count, correct: 0, computeMs: 0 });
+      link.send({
+        kind: 'evalResult',
+        evalId: m.evalId,
+        shardId: m.shardId,
+        count,
+        lossSum: count,
+        correct: 0,
+        computeMs: 0,
+      });
     }
   }
   link.close();

@@ -3,7 +3,7 @@
 // processes inside. Needs root (CI is root); elsewhere `netnsUnavailable()` says why and tests skip.
 // Everything is torn down on close(), and on process exit even when a test fails.
 
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { CLI_PATH } from '../processes/path.js';
@@ -62,7 +62,10 @@ export class NetHarness {
    * `rootHost`: this process (the root namespace) joins as one more host, .1, through its own shaped link;
    * a benchmark's coordinator then runs here and the hosts' workers reach it.
    */
-  constructor(names: string[], readonly opts: { rate?: string; logDir?: string; rootHost?: boolean } = {}) {
+  constructor(
+    names: string[],
+    readonly opts: { rate?: string; logDir?: string; rootHost?: boolean } = {},
+  ) {
     this.id = `dt${process.pid % 100_000}`;
     this.bridge = `${this.id}br`;
     this.subnet = `10.${200 + (process.pid % 50)}.${(process.pid >> 6) % 250}`;
@@ -131,7 +134,10 @@ export class NetHarness {
   }
 
   spawn(host: Host, argv: string[], env: NodeJS.ProcessEnv = {}): SpawnedProcess {
-    const child = spawn('ip', ['netns', 'exec', host.ns, ...argv], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('ip', ['netns', 'exec', host.ns, ...argv], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const lines: string[] = [];
     const log = this.opts.logDir ? createWriteStream(join(this.opts.logDir, `${host.name}-${child.pid}.log`)) : null;
     for (const s of [child.stdout, child.stderr]) {
@@ -177,12 +183,28 @@ export class NetHarness {
     for (const p of this.procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
     for (const h of this.hosts) {
       try {
-        for (const pid of sh('ip', ['netns', 'pids', h.ns]).split('\n').filter(Boolean)) process.kill(Number(pid), 'SIGKILL');
-      } catch { /* gone already */ }
-      try { sh('ip', ['netns', 'del', h.ns]); } catch { /* gone already */ }
+        for (const pid of sh('ip', ['netns', 'pids', h.ns]).split('\n').filter(Boolean))
+          process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        /* gone already */
+      }
+      try {
+        sh('ip', ['netns', 'del', h.ns]);
+      } catch {
+        /* gone already */
+      }
     }
-    try { sh('ip', ['link', 'del', this.bridge]); } catch { /* gone already */ }
-    if (this.root) try { sh('ip', ['link', 'del', `${this.id}r0`]); } catch { /* gone already */ }
+    try {
+      sh('ip', ['link', 'del', this.bridge]);
+    } catch {
+      /* gone already */
+    }
+    if (this.root)
+      try {
+        sh('ip', ['link', 'del', `${this.id}r0`]);
+      } catch {
+        /* gone already */
+      }
   }
 }
 
@@ -198,11 +220,16 @@ export function rateBits(rate: string): number | null {
  */
 function burstFor(rate: string): string {
   const bits = rateBits(rate) ?? 1e9;
-  return `${Math.max(32, Math.ceil((bits / 8 / 250) * 1.25 / 1024))}kb`;
+  return `${Math.max(32, Math.ceil(((bits / 8 / 250) * 1.25) / 1024))}kb`;
 }
 
 /** Resolves once `predicate` holds (polled), or rejects after `timeoutMs` with `what`. */
-export async function waitUntil(what: string, predicate: () => boolean, timeoutMs: number, everyMs = 100): Promise<void> {
+export async function waitUntil(
+  what: string,
+  predicate: () => boolean,
+  timeoutMs: number,
+  everyMs = 100,
+): Promise<void> {
   const t0 = Date.now();
   while (!predicate()) {
     if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);

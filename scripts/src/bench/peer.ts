@@ -11,7 +11,13 @@ import { join } from 'node:path';
 import { median, TrainerError } from '@dtrain/common';
 import { CLI_PATH as CLI } from '../processes/path.js';
 
-export interface PeerArgs { peerDir: string; python: string; reps: number; steps: number; backend: string }
+export interface PeerArgs {
+  peerDir: string;
+  python: string;
+  reps: number;
+  steps: number;
+  backend: string;
+}
 
 /** The last JSON line a command printed. */
 function jsonOf(cmd: string, args: string[], cwd?: string): Promise<Record<string, unknown>> {
@@ -23,7 +29,11 @@ function jsonOf(cmd: string, args: string[], cwd?: string): Promise<Record<strin
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.once('error', reject);
     child.once('exit', (code) => {
-      const line = out.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+      const line = out
+        .trim()
+        .split('\n')
+        .reverse()
+        .find((l) => l.startsWith('{'));
       if (code !== 0 || !line) return reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err.slice(-400)}`));
       resolve(JSON.parse(line) as Record<string, unknown>);
     });
@@ -34,7 +44,11 @@ function jsonOf(cmd: string, args: string[], cwd?: string): Promise<Record<strin
 export async function peerUnavailable(a: Pick<PeerArgs, 'peerDir' | 'python'>): Promise<string | null> {
   if (!existsSync(join(a.peerDir, 'torch_ddp_cifar_cnn.py'))) return `no PyTorch peer in ${a.peerDir}`;
   try {
-    await new Promise<void>((resolve, reject) => spawn(a.python, ['-c', 'import torch'], { stdio: 'ignore' }).once('exit', (c) => (c === 0 ? resolve() : reject(new Error()))).once('error', reject));
+    await new Promise<void>((resolve, reject) =>
+      spawn(a.python, ['-c', 'import torch'], { stdio: 'ignore' })
+        .once('exit', (c) => (c === 0 ? resolve() : reject(new Error())))
+        .once('error', reject),
+    );
     return null;
   } catch {
     return `${a.python} cannot import torch (apt-get install python3-torch; use /usr/bin/python3, not a pyenv shim)`;
@@ -45,25 +59,73 @@ const num = (r: Record<string, unknown>, k: string): number => Number(r[k]);
 
 /** One repetition; `kernels` collects which build of dtrain's wasm kernels ran. */
 async function oneRep(a: PeerArgs, rep: number, kernels: Set<string>): Promise<Record<string, number>> {
-  const torch = (procs: number, batch: number, mode: string[]) => jsonOf(a.python, [join(a.peerDir, 'torch_ddp_cifar_cnn.py'), '--procs', String(procs), '--threads-per-proc', '1', '--total-threads', String(procs), '--global-batch', String(batch), '--steps', String(a.steps), '--warmup', '5', ...mode]);
+  const torch = (procs: number, batch: number, mode: string[]) =>
+    jsonOf(a.python, [
+      join(a.peerDir, 'torch_ddp_cifar_cnn.py'),
+      '--procs',
+      String(procs),
+      '--threads-per-proc',
+      '1',
+      '--total-threads',
+      String(procs),
+      '--global-batch',
+      String(batch),
+      '--steps',
+      String(a.steps),
+      '--warmup',
+      '5',
+      ...mode,
+    ]);
   const runs: [string, () => Promise<number>][] = [
-    ['dtrainCompute', async () => {
-      const r = await jsonOf(process.execPath, [CLI, 'bench', 'compute', '--backend', a.backend, '--batch-size', '64', '--steps', String(a.steps)]);
-      kernels.add(String(r['kernels'] ?? r['backend']));
-      return num(r, 'imagesPerSecond');
-    }],
+    [
+      'dtrainCompute',
+      async () => {
+        const r = await jsonOf(process.execPath, [
+          CLI,
+          'bench',
+          'compute',
+          '--backend',
+          a.backend,
+          '--batch-size',
+          '64',
+          '--steps',
+          String(a.steps),
+        ]);
+        kernels.add(String(r['kernels'] ?? r['backend']));
+        return num(r, 'imagesPerSecond');
+      },
+    ],
     ['torchCompute', async () => num(await torch(1, 64, ['--mode', 'fwdbwd']), 'images_per_s')],
-    ['dtrainScaling', async () => {
-      const r = await jsonOf(process.execPath, [CLI, 'bench', 'scaling', '--backend', a.backend, '--batch-size', '64', '--steps', String(a.steps), '--repeats', '1', '--no-compute-only']);
-      scaling = { one: num(r, 'oneImagesPerSecond'), two: num(r, 'twoImagesPerSecond') };
-      return num(r, 'ratio');
-    }],
-    ['torchScaling', async () => {
-      const one = num(await torch(1, 64, []), 'images_per_s');
-      const two = num(await torch(2, 128, []), 'images_per_s');
-      ddp = { one, two };
-      return two / one;
-    }],
+    [
+      'dtrainScaling',
+      async () => {
+        const r = await jsonOf(process.execPath, [
+          CLI,
+          'bench',
+          'scaling',
+          '--backend',
+          a.backend,
+          '--batch-size',
+          '64',
+          '--steps',
+          String(a.steps),
+          '--repeats',
+          '1',
+          '--no-compute-only',
+        ]);
+        scaling = { one: num(r, 'oneImagesPerSecond'), two: num(r, 'twoImagesPerSecond') };
+        return num(r, 'ratio');
+      },
+    ],
+    [
+      'torchScaling',
+      async () => {
+        const one = num(await torch(1, 64, []), 'images_per_s');
+        const two = num(await torch(2, 128, []), 'images_per_s');
+        ddp = { one, two };
+        return two / one;
+      },
+    ],
   ];
   let scaling = { one: 0, two: 0 };
   let ddp = { one: 0, two: 0 };
@@ -74,7 +136,10 @@ async function oneRep(a: PeerArgs, rep: number, kernels: Set<string>): Promise<R
 
 export async function benchPeer(a: PeerArgs, progress: (line: string) => void): Promise<Record<string, unknown>> {
   const why = await peerUnavailable(a);
-  if (why) throw new TrainerError('ERR_BAD_CONFIG', `the PyTorch peer cannot run: ${why}`, { hint: 'see ../shared/peers/README.md' });
+  if (why)
+    throw new TrainerError('ERR_BAD_CONFIG', `the PyTorch peer cannot run: ${why}`, {
+      hint: 'see ../shared/peers/README.md',
+    });
   const reps: Record<string, number>[] = [];
   const kernels = new Set<string>();
   for (let i = 0; i < a.reps; i++) {
@@ -83,10 +148,25 @@ export async function benchPeer(a: PeerArgs, progress: (line: string) => void): 
   }
   const m = (k: string): number => Number(median(reps.map((r) => r[k]!)).toFixed(3));
   return {
-    bench: 'peer', computeRatio: Number((m('dtrainCompute') / m('torchCompute')).toFixed(3)),
-    scalingRatioOfRatios: Number((m('dtrainScaling') / m('torchScaling')).toFixed(3)), twoWorkerVsDdp: Number((m('dtrainTwo') / m('ddpTwo')).toFixed(3)),
-    medians: { dtrainComputeImagesPerSecond: m('dtrainCompute'), torchComputeImagesPerSecond: m('torchCompute'), dtrainScaling: m('dtrainScaling'), ddpScaling: m('torchScaling'), dtrainTwoImagesPerSecond: m('dtrainTwo'), ddpTwoImagesPerSecond: m('ddpTwo') },
-    reps: a.reps, steps: a.steps, backend: a.backend, kernels: [...kernels].join(','), cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version,
+    bench: 'peer',
+    computeRatio: Number((m('dtrainCompute') / m('torchCompute')).toFixed(3)),
+    scalingRatioOfRatios: Number((m('dtrainScaling') / m('torchScaling')).toFixed(3)),
+    twoWorkerVsDdp: Number((m('dtrainTwo') / m('ddpTwo')).toFixed(3)),
+    medians: {
+      dtrainComputeImagesPerSecond: m('dtrainCompute'),
+      torchComputeImagesPerSecond: m('torchCompute'),
+      dtrainScaling: m('dtrainScaling'),
+      ddpScaling: m('torchScaling'),
+      dtrainTwoImagesPerSecond: m('dtrainTwo'),
+      ddpTwoImagesPerSecond: m('ddpTwo'),
+    },
+    reps: a.reps,
+    steps: a.steps,
+    backend: a.backend,
+    kernels: [...kernels].join(','),
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    node: process.version,
     v8Flags: [...process.execArgv, ...(process.env['NODE_OPTIONS'] ? [process.env['NODE_OPTIONS']] : [])],
   };
 }

@@ -5,36 +5,86 @@
 // --link-gbit, the two lower bounds: this design's (the coordinator's link carries N x P x 4 bytes each
 // way) and a ring allreduce's (2 (N-1)/N x P x 4 bytes per link).
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildManifest, getModelSpec, median, paramCount, TrainerError, type GradWire, type TrainConfig } from '@dtrain/common';
-import { NetHarness, rateBits } from './netns.js';
+import {
+  buildManifest,
+  type GradWire,
+  getModelSpec,
+  median,
+  paramCount,
+  type TrainConfig,
+  TrainerError,
+} from '@dtrain/common';
 import { openSoloRun, type StepRecord } from '@dtrain/coordinator';
-import { CLI_PATH as CLI } from '../processes/path.js';
-import { allExited } from '../processes/children.js';
 import { syntheticCacheDir } from '../data/fetch.js';
+import { allExited } from '../processes/children.js';
+import { CLI_PATH as CLI } from '../processes/path.js';
+import { NetHarness, rateBits } from './netns.js';
 
 export interface ScalePoint {
-  model: string; params: number; workers: number; steps: number; computeMs: number; gradWire: GradWire;
-  stepMs: number; coordCpuMsPerStep: number; coordMs: number; bytesInPerStep: number; bytesOutPerStep: number; memcpyMsPerStep: number;
-  linkGbit: number | null; flatBoundMs: number | null; ringBoundMs: number | null;
+  model: string;
+  params: number;
+  workers: number;
+  steps: number;
+  computeMs: number;
+  gradWire: GradWire;
+  stepMs: number;
+  coordCpuMsPerStep: number;
+  coordMs: number;
+  bytesInPerStep: number;
+  bytesOutPerStep: number;
+  memcpyMsPerStep: number;
+  linkGbit: number | null;
+  flatBoundMs: number | null;
+  ringBoundMs: number | null;
 }
 
 /** Where simulated workers run: local processes, or (namespace hosts) a command prefix per worker. */
 export type WorkerSpawner = (i: number, url: string) => ChildProcess;
 
-export const localEchoWorkers = (computeMs: number): WorkerSpawner => (_i, url) =>
-  spawn(process.execPath, [CLI, 'bench', 'echo-worker', '--connect', url, '--compute-ms', String(computeMs)], { stdio: 'inherit' });
+export const localEchoWorkers =
+  (computeMs: number): WorkerSpawner =>
+  (_i, url) =>
+    spawn(process.execPath, [CLI, 'bench', 'echo-worker', '--connect', url, '--compute-ms', String(computeMs)], {
+      stdio: 'inherit',
+    });
 
 function benchConfig(model: string, workers: number, steps: number, gradWire: GradWire): TrainConfig {
   return {
     ...(gradWire === 'fp32' ? {} : { gradWire }),
-    model, dataset: { name: 'synthetic', trainSize: Math.max(1000, 8 * workers), testSize: 10, seed: 1, valFraction: 0, normalize: false, augment: false }, seed: 1,
-    batchSize: 4 * workers, epochs: 1000, maxSteps: steps, lr: 1e-6, schedule: 'constant', decaySteps: 1, gamma: 1, minLr: 0, warmupSteps: 0, scaling: 'none', baseBatchSize: 4 * workers,
+    model,
+    dataset: {
+      name: 'synthetic',
+      trainSize: Math.max(1000, 8 * workers),
+      testSize: 10,
+      seed: 1,
+      valFraction: 0,
+      normalize: false,
+      augment: false,
+    },
+    seed: 1,
+    batchSize: 4 * workers,
+    epochs: 1000,
+    maxSteps: steps,
+    lr: 1e-6,
+    schedule: 'constant',
+    decaySteps: 1,
+    gamma: 1,
+    minLr: 0,
+    warmupSteps: 0,
+    scaling: 'none',
+    baseBatchSize: 4 * workers,
     optimizer: { momentum: 0.9, dampening: 0, nesterov: false, weightDecay: 0, form: 'pytorch' },
-    workers, minWorkers: workers, evalEvery: 1e9, evalChunk: 10, checkpointEvery: 0, stepTimeoutMs: 600_000, balance: 'even',
+    workers,
+    minWorkers: workers,
+    evalEvery: 1e9,
+    evalChunk: 10,
+    checkpointEvery: 0,
+    stepTimeoutMs: 600_000,
+    balance: 'even',
   };
 }
 
@@ -53,13 +103,36 @@ export function memcpyMs(bytes: number): number {
 /** The two lower bounds of one step's communication on a full-duplex link of `gbit`, in ms. */
 export function linkBounds(workers: number, params: number, gbit: number): { flatMs: number; ringMs: number } {
   const bytesPerMs = (gbit * 1e9) / 8 / 1000;
-  return { flatMs: (workers * params * 4) / bytesPerMs, ringMs: workers > 1 ? ((2 * (workers - 1)) / workers) * params * 4 / bytesPerMs : 0 };
+  return {
+    flatMs: (workers * params * 4) / bytesPerMs,
+    ringMs: workers > 1 ? (((2 * (workers - 1)) / workers) * params * 4) / bytesPerMs : 0,
+  };
 }
 
-export async function measureScalePoint(o: { model: string; workers: number; connections?: number; steps: number; computeMs: number; gradWire: GradWire; host: string; advertise: string; linkGbit: number | null; spawner: WorkerSpawner }): Promise<ScalePoint> {
+export async function measureScalePoint(o: {
+  model: string;
+  workers: number;
+  connections?: number;
+  steps: number;
+  computeMs: number;
+  gradWire: GradWire;
+  host: string;
+  advertise: string;
+  linkGbit: number | null;
+  spawner: WorkerSpawner;
+}): Promise<ScalePoint> {
   const connections = o.connections ?? o.workers; // relays: H connections for N workers
   const config = { ...benchConfig(o.model, connections, o.steps, o.gradWire), batchSize: 4 * o.workers };
-  const { coord, port, run } = await openSoloRun({ config, host: o.host, port: 0, token: undefined, out: mkdtempSync(join(tmpdir(), 'dtrain-scale-')), waitTimeoutMs: 300_000, data: { syntheticCacheDir: syntheticCacheDir() }, log: () => undefined });
+  const { coord, port, run } = await openSoloRun({
+    config,
+    host: o.host,
+    port: 0,
+    token: undefined,
+    out: mkdtempSync(join(tmpdir(), 'dtrain-scale-')),
+    waitTimeoutMs: 300_000,
+    data: { syntheticCacheDir: syntheticCacheDir() },
+    log: () => undefined,
+  });
   const kids = Array.from({ length: connections }, (_, i) => o.spawner(i, `ws://${o.advertise}:${port}`));
   const records: StepRecord[] = [];
   const warmup = Math.min(5, Math.floor(o.steps / 4));
@@ -79,27 +152,64 @@ export async function measureScalePoint(o: { model: string; workers: number; con
   const bytesOut = m((r) => r.bytesOut);
   const bounds = o.linkGbit ? linkBounds(o.workers, params, o.linkGbit) : null; // the ring bound is for N workers; the flat one for this design without relays
   return {
-    model: o.model, params, workers: o.workers, steps: warm.length, computeMs: o.computeMs, gradWire: o.gradWire, stepMs: m((r) => r.stepMs),
-    coordCpuMsPerStep: Number(((cpu.user + cpu.system) / 1000 / Math.max(1, warm.length)).toFixed(3)), coordMs: m((r) => r.coordMs),
-    bytesInPerStep: bytesIn, bytesOutPerStep: bytesOut, memcpyMsPerStep: Number(memcpyMs(bytesIn + bytesOut).toFixed(3)),
-    linkGbit: o.linkGbit, flatBoundMs: bounds ? Number(bounds.flatMs.toFixed(3)) : null, ringBoundMs: bounds ? Number(bounds.ringMs.toFixed(3)) : null,
+    model: o.model,
+    params,
+    workers: o.workers,
+    steps: warm.length,
+    computeMs: o.computeMs,
+    gradWire: o.gradWire,
+    stepMs: m((r) => r.stepMs),
+    coordCpuMsPerStep: Number(((cpu.user + cpu.system) / 1000 / Math.max(1, warm.length)).toFixed(3)),
+    coordMs: m((r) => r.coordMs),
+    bytesInPerStep: bytesIn,
+    bytesOutPerStep: bytesOut,
+    memcpyMsPerStep: Number(memcpyMs(bytesIn + bytesOut).toFixed(3)),
+    linkGbit: o.linkGbit,
+    flatBoundMs: bounds ? Number(bounds.flatMs.toFixed(3)) : null,
+    ringBoundMs: bounds ? Number(bounds.ringMs.toFixed(3)) : null,
   };
 }
 
-export const machine = (): Record<string, unknown> => ({ node: process.version, cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length });
+export const machine = (): Record<string, unknown> => ({
+  node: process.version,
+  cpu: cpus()[0]?.model ?? 'unknown',
+  cores: cpus().length,
+});
 
 /** Workers in network-namespace hosts (round robin), reaching a coordinator in this process. */
-export const netnsEchoWorkers = (net: NetHarness, computeMs: number): WorkerSpawner => (i, url) =>
-  net.dtrain(net.hosts[i % net.hosts.length]!, ['bench', 'echo-worker', '--connect', url, '--compute-ms', String(computeMs)]).child;
+export const netnsEchoWorkers =
+  (net: NetHarness, computeMs: number): WorkerSpawner =>
+  (i, url) =>
+    net.dtrain(net.hosts[i % net.hosts.length]!, [
+      'bench',
+      'echo-worker',
+      '--connect',
+      url,
+      '--compute-ms',
+      String(computeMs),
+    ]).child;
 
 /** "1gbit" -> 1, "500mbit" -> 0.5 (the tc rate in Gbit/s). */
 export function rateGbit(rate: string): number {
   const bits = rateBits(rate);
-  if (bits === null) throw new TrainerError('ERR_BAD_CONFIG', `--rate ${rate} is not a tc rate`, { hint: 'e.g. --rate 1gbit or --rate 100mbit' });
+  if (bits === null)
+    throw new TrainerError('ERR_BAD_CONFIG', `--rate ${rate} is not a tc rate`, {
+      hint: 'e.g. --rate 1gbit or --rate 100mbit',
+    });
   return bits / 1e9;
 }
 
-export interface ScaleArgs { models: string[]; workers: number[]; steps: number; computeMs: number; gradWire: GradWire; netnsHosts: number; rate: string; maxBytesPerStep: number; relays?: boolean }
+export interface ScaleArgs {
+  models: string[];
+  workers: number[];
+  steps: number;
+  computeMs: number;
+  gradWire: GradWire;
+  netnsHosts: number;
+  rate: string;
+  maxBytesPerStep: number;
+  relays?: boolean;
+}
 
 const RELAY_PORT = 7199;
 
@@ -107,15 +217,36 @@ const RELAY_PORT = 7199;
  * With relays: in each namespace host a `dtrain relay --no-spawn` and its share of the N echo workers
  * behind it on loopback; the coordinator then waits for H relays, not N workers.
  */
-export const relayedEchoWorkers = (net: NetHarness, workers: number, computeMs: number): { relays: number; spawner: WorkerSpawner } => {
+export const relayedEchoWorkers = (
+  net: NetHarness,
+  workers: number,
+  computeMs: number,
+): { relays: number; spawner: WorkerSpawner } => {
   const hosts = net.hosts.slice(0, Math.min(net.hosts.length, workers));
   const behind = (h: number): number => Math.floor(workers / hosts.length) + (h < workers % hosts.length ? 1 : 0);
   return {
     relays: hosts.length,
     spawner: (h, url) => {
       const host = hosts[h]!;
-      const relay = net.dtrain(host, ['relay', '--connect', url, '--local', String(behind(h)), '--no-spawn', '--listen-port', String(RELAY_PORT)]);
-      for (let i = 0; i < behind(h); i++) net.dtrain(host, ['bench', 'echo-worker', '--connect', `ws://127.0.0.1:${RELAY_PORT}`, '--compute-ms', String(computeMs)]);
+      const relay = net.dtrain(host, [
+        'relay',
+        '--connect',
+        url,
+        '--local',
+        String(behind(h)),
+        '--no-spawn',
+        '--listen-port',
+        String(RELAY_PORT),
+      ]);
+      for (let i = 0; i < behind(h); i++)
+        net.dtrain(host, [
+          'bench',
+          'echo-worker',
+          '--connect',
+          `ws://127.0.0.1:${RELAY_PORT}`,
+          '--compute-ms',
+          String(computeMs),
+        ]);
       return relay.child;
     },
   };
@@ -123,22 +254,51 @@ export const relayedEchoWorkers = (net: NetHarness, workers: number, computeMs: 
 
 /** Every (model, N) point, printing each as it is measured; points over maxBytesPerStep are skipped and said so. */
 export async function benchScale(a: ScaleArgs, print: (line: string) => void): Promise<ScalePoint[]> {
-  const net = a.netnsHosts > 0 ? new NetHarness(Array.from({ length: a.netnsHosts }, (_, i) => `w${i + 1}`), { rate: a.rate, rootHost: true }) : null;
+  const net =
+    a.netnsHosts > 0
+      ? new NetHarness(
+          Array.from({ length: a.netnsHosts }, (_, i) => `w${i + 1}`),
+          { rate: a.rate, rootHost: true },
+        )
+      : null;
   const points: ScalePoint[] = [];
   try {
-    for (const model of a.models) for (const workers of a.workers) {
-      const params = paramCount(buildManifest(getModelSpec(model)));
-      if (2 * workers * params * 4 > a.maxBytesPerStep) {
-        print(JSON.stringify({ model, workers, skipped: `${((2 * workers * params * 4) / 1e9).toFixed(1)} GB per step is over --max-bytes-per-step` }));
-        continue;
+    for (const model of a.models)
+      for (const workers of a.workers) {
+        const params = paramCount(buildManifest(getModelSpec(model)));
+        if (2 * workers * params * 4 > a.maxBytesPerStep) {
+          print(
+            JSON.stringify({
+              model,
+              workers,
+              skipped: `${((2 * workers * params * 4) / 1e9).toFixed(1)} GB per step is over --max-bytes-per-step`,
+            }),
+          );
+          continue;
+        }
+        const relayed = net && a.relays ? relayedEchoWorkers(net, workers, a.computeMs) : null;
+        const spawner = relayed?.spawner ?? (net ? netnsEchoWorkers(net, a.computeMs) : localEchoWorkers(a.computeMs));
+        const host = net ? net.root!.ip : '127.0.0.1';
+        const p = await measureScalePoint({
+          model,
+          workers,
+          connections: relayed?.relays ?? workers,
+          steps: a.steps,
+          computeMs: a.computeMs,
+          gradWire: a.gradWire,
+          host,
+          advertise: host,
+          linkGbit: net ? rateGbit(a.rate) : null,
+          spawner,
+        });
+        points.push(p);
+        print(
+          JSON.stringify({
+            ...p,
+            where: net ? `${a.netnsHosts} namespace hosts, ${a.rate} links${relayed ? ', relays' : ''}` : 'loopback',
+          }),
+        );
       }
-      const relayed = net && a.relays ? relayedEchoWorkers(net, workers, a.computeMs) : null;
-      const spawner = relayed?.spawner ?? (net ? netnsEchoWorkers(net, a.computeMs) : localEchoWorkers(a.computeMs));
-      const host = net ? net.root!.ip : '127.0.0.1';
-      const p = await measureScalePoint({ model, workers, connections: relayed?.relays ?? workers, steps: a.steps, computeMs: a.computeMs, gradWire: a.gradWire, host, advertise: host, linkGbit: net ? rateGbit(a.rate) : null, spawner });
-      points.push(p);
-      print(JSON.stringify({ ...p, where: net ? `${a.netnsHosts} namespace hosts, ${a.rate} links${relayed ? ', relays' : ''}` : 'loopback' }));
-    }
   } finally {
     await net?.close();
   }

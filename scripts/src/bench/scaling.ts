@@ -5,14 +5,13 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI_PATH as CLI } from '../processes/path.js';
-import { allExited } from '../processes/children.js';
 import { median } from '@dtrain/common';
 import { openSoloRun, type StepRecord } from '@dtrain/coordinator';
-import { toTrainConfig, type TrainInput } from '../options/options.js';
 import { syntheticCacheDir } from '../data/fetch.js';
-import { measureComputeOnly, type ComputeOnly } from './compute-only.js';
-
+import { type TrainInput, toTrainConfig } from '../options/options.js';
+import { allExited } from '../processes/children.js';
+import { CLI_PATH as CLI } from '../processes/path.js';
+import { type ComputeOnly, measureComputeOnly } from './compute-only.js';
 
 interface Measured {
   imagesPerSecond: number;
@@ -22,11 +21,44 @@ interface Measured {
   medianComputeMs: number;
 }
 
-async function measure(a: TrainInput, workers: number, perWorker: number, steps: number, backend: string): Promise<Measured> {
+async function measure(
+  a: TrainInput,
+  workers: number,
+  perWorker: number,
+  steps: number,
+  backend: string,
+): Promise<Measured> {
   const base = toTrainConfig({ ...a, workers, minWorkers: workers, batchSize: perWorker * workers, maxSteps: steps });
-  const config = { ...base, evalEvery: 1e9, dataset: { name: 'synthetic' as const, seed: 1, normalize: false, augment: false, trainSize: Math.max(a.trainSize, 4 * perWorker * workers), testSize: 64, valFraction: 0 } };
-  const { coord, port, run } = await openSoloRun({ config, host: '127.0.0.1', port: 0, token: undefined, out: mkdtempSync(join(tmpdir(), 'dtrain-scaling-')), waitTimeoutMs: 120_000, data: { syntheticCacheDir: syntheticCacheDir() }, log: () => undefined });
-  const kids = Array.from({ length: workers }, (_, i) => spawn(process.execPath, [CLI, 'worker', '--connect', `ws://127.0.0.1:${port}`, '--backend', backend, '--quiet', '--name', `s${i}`], { stdio: 'inherit' }));
+  const config = {
+    ...base,
+    evalEvery: 1e9,
+    dataset: {
+      name: 'synthetic' as const,
+      seed: 1,
+      normalize: false,
+      augment: false,
+      trainSize: Math.max(a.trainSize, 4 * perWorker * workers),
+      testSize: 64,
+      valFraction: 0,
+    },
+  };
+  const { coord, port, run } = await openSoloRun({
+    config,
+    host: '127.0.0.1',
+    port: 0,
+    token: undefined,
+    out: mkdtempSync(join(tmpdir(), 'dtrain-scaling-')),
+    waitTimeoutMs: 120_000,
+    data: { syntheticCacheDir: syntheticCacheDir() },
+    log: () => undefined,
+  });
+  const kids = Array.from({ length: workers }, (_, i) =>
+    spawn(
+      process.execPath,
+      [CLI, 'worker', '--connect', `ws://127.0.0.1:${port}`, '--backend', backend, '--quiet', '--name', `s${i}`],
+      { stdio: 'inherit' },
+    ),
+  );
   const records: StepRecord[] = [];
   coord.on('step', (r) => records.push(r));
   await run();
@@ -57,7 +89,9 @@ interface Round {
  * rounds' ratios, and every round is printed. With `computeOnly`, each round also measures what two
  * processes get over one with no trainer between them, so the trainer's share of a loss is told apart.
  */
-export async function benchScaling(a: TrainInput & { steps: number; backend: string; repeats: number; computeOnly: boolean }): Promise<Record<string, unknown>> {
+export async function benchScaling(
+  a: TrainInput & { steps: number; backend: string; repeats: number; computeOnly: boolean },
+): Promise<Record<string, unknown>> {
   const perWorker = a.batchSize;
   const rounds: Round[] = [];
   for (let r = 0; r < a.repeats; r++) {
@@ -65,17 +99,33 @@ export async function benchScaling(a: TrainInput & { steps: number; backend: str
     const two = await measure(a, 2, perWorker, a.steps, a.backend);
     const ratio = Number((two.imagesPerSecond / one.imagesPerSecond).toFixed(3));
     const c = a.computeOnly ? await measureComputeOnly(a.model, a.backend, perWorker, a.steps) : undefined;
-    rounds.push({ one, two, ratio, ...(c ? { computeOnly: c, vsComputeOnly: Number((ratio / c.ratio).toFixed(3)) } : {}) });
+    rounds.push({
+      one,
+      two,
+      ratio,
+      ...(c ? { computeOnly: c, vsComputeOnly: Number((ratio / c.ratio).toFixed(3)) } : {}),
+    });
   }
   const ratios = rounds.map((r) => r.ratio);
   const machine = rounds.flatMap((r) => (r.computeOnly ? [r.computeOnly.ratio] : []));
   const versus = rounds.flatMap((r) => (r.vsComputeOnly !== undefined ? [r.vsComputeOnly] : []));
   return {
-    bench: 'scaling', model: a.model, backend: a.backend, balance: a.balance, perWorkerBatch: perWorker, steps: a.steps,
-    ratio: Number(median(ratios).toFixed(3)), ratioMin: Math.min(...ratios), ratioMax: Math.max(...ratios),
-    ...(machine.length ? { computeOnlyRatio: Number(median(machine).toFixed(3)), vsComputeOnly: Number(median(versus).toFixed(3)) } : {}),
+    bench: 'scaling',
+    model: a.model,
+    backend: a.backend,
+    balance: a.balance,
+    perWorkerBatch: perWorker,
+    steps: a.steps,
+    ratio: Number(median(ratios).toFixed(3)),
+    ratioMin: Math.min(...ratios),
+    ratioMax: Math.max(...ratios),
+    ...(machine.length
+      ? { computeOnlyRatio: Number(median(machine).toFixed(3)), vsComputeOnly: Number(median(versus).toFixed(3)) }
+      : {}),
     oneImagesPerSecond: median(rounds.map((r) => r.one.imagesPerSecond)),
     twoImagesPerSecond: median(rounds.map((r) => r.two.imagesPerSecond)),
-    rounds, cores: cpus().length, node: process.version,
+    rounds,
+    cores: cpus().length,
+    node: process.version,
   };
 }

@@ -2,17 +2,17 @@
 // workers), exchange (coordinator ms per step with echo workers), and the echo worker itself.
 // Each prints one JSON line; the benchmarks live in ../bench/.
 
-import type { Argv } from 'yargs';
 import { MODELS, TrainerError } from '@dtrain/common';
 import { benchCompute, selectBackend } from '@dtrain/worker';
+import type { Argv } from 'yargs';
 import { runEchoWorker } from '../bench/echo-worker.js';
 import { benchExchange } from '../bench/exchange.js';
-import { benchScaling } from '../bench/scaling.js';
-import { benchScale, machine } from '../bench/scale.js';
-import { writeScaleReport } from '../report/scale-report.js';
 import { benchPeer } from '../bench/peer.js';
+import { benchScale, machine } from '../bench/scale.js';
+import { benchScaling } from '../bench/scaling.js';
 import { choiceList, numbers } from '../experiment/plans.js';
 import { backendOption, resolveToken, trainOptions } from '../options/options.js';
+import { writeScaleReport } from '../report/scale-report.js';
 
 const BENCHES = ['compute', 'exchange', 'scaling', 'scale', 'scale-report', 'peer', 'echo-worker'] as const;
 
@@ -20,20 +20,65 @@ function benchOptions<T>(y: Argv<T>) {
   return backendOption(trainOptions(y), 'compute and scaling')
     .positional('what', { choices: BENCHES, demandOption: true, describe: 'which benchmark' })
     .option('steps', { type: 'number', default: 300, describe: 'steps (exchange) or iterations (compute) to measure' })
-    .option('compute-only', { type: 'boolean', default: true, describe: 'scaling: each round also runs `bench compute` alone and then two at once (no trainer) and prints that ratio next to the trainer\'s' })
-    .option('repeats', { type: 'number', default: 3, describe: 'scaling: rounds of (1 worker, 2 workers); the ratio printed is their median' })
+    .option('compute-only', {
+      type: 'boolean',
+      default: true,
+      describe:
+        "scaling: each round also runs `bench compute` alone and then two at once (no trainer) and prints that ratio next to the trainer's",
+    })
+    .option('repeats', {
+      type: 'number',
+      default: 3,
+      describe: 'scaling: rounds of (1 worker, 2 workers); the ratio printed is their median',
+    })
     .option('connect', { type: 'string', describe: 'echo-worker: coordinator address' })
-    .option('compute-ms', { type: 'number', default: 0, describe: 'scale, echo-worker: simulated compute time per step (ms)' })
+    .option('compute-ms', {
+      type: 'number',
+      default: 0,
+      describe: 'scale, echo-worker: simulated compute time per step (ms)',
+    })
     .option('workers-list', { type: 'string', default: '1,2,4,8,16,32,64', describe: 'scale: worker counts' })
-    .option('models', { type: 'string', default: 'reference-cnn,mlp-1m,mlp-11m', describe: 'scale: model sizes (122,570, 986,570 and 10,821,340 parameters)' })
-    .option('netns-hosts', { type: 'number', default: 0, describe: 'scale: run the workers on this many network-namespace hosts (root), the coordinator here, links shaped to --rate' })
-    .option('rate', { type: 'string', default: '1gbit', describe: 'scale: tc tbf rate of every link with --netns-hosts' })
-    .option('relays', { type: 'boolean', default: false, describe: 'scale, with --netns-hosts: one relay per host in front of its workers' })
-    .option('peer-dir', { type: 'string', default: '../shared/peers', describe: 'peer: the PyTorch peer\'s folder' })
-    .option('python', { type: 'string', default: '/usr/bin/python3', describe: 'peer: a Python that imports torch (Debian\'s python3-torch)' })
-    .option('results', { type: 'string', default: 'bench/results/scale', describe: 'scale-report: the directory of `bench scale` JSON lines (*.jsonl)' })
-    .option('max-bytes-per-step', { type: 'number', default: 4e9, describe: 'scale: skip points moving more than this through the coordinator per step' })
-    .option('token', { type: 'string', describe: 'exchange and echo-worker: shared secret, which seals the session (default: $DTRAIN_TOKEN)' })
+    .option('models', {
+      type: 'string',
+      default: 'reference-cnn,mlp-1m,mlp-11m',
+      describe: 'scale: model sizes (122,570, 986,570 and 10,821,340 parameters)',
+    })
+    .option('netns-hosts', {
+      type: 'number',
+      default: 0,
+      describe:
+        'scale: run the workers on this many network-namespace hosts (root), the coordinator here, links shaped to --rate',
+    })
+    .option('rate', {
+      type: 'string',
+      default: '1gbit',
+      describe: 'scale: tc tbf rate of every link with --netns-hosts',
+    })
+    .option('relays', {
+      type: 'boolean',
+      default: false,
+      describe: 'scale, with --netns-hosts: one relay per host in front of its workers',
+    })
+    .option('peer-dir', { type: 'string', default: '../shared/peers', describe: "peer: the PyTorch peer's folder" })
+    .option('python', {
+      type: 'string',
+      default: '/usr/bin/python3',
+      describe: "peer: a Python that imports torch (Debian's python3-torch)",
+    })
+    .option('results', {
+      type: 'string',
+      default: 'bench/results/scale',
+      describe: 'scale-report: the directory of `bench scale` JSON lines (*.jsonl)',
+    })
+    .option('max-bytes-per-step', {
+      type: 'number',
+      default: 4e9,
+      describe: 'scale: skip points moving more than this through the coordinator per step',
+    })
+    .option('token', {
+      type: 'string',
+      describe: 'exchange and echo-worker: shared secret, which seals the session (default: $DTRAIN_TOKEN)',
+    })
     .option('token-file', { type: 'string', hidden: true })
     .example('$0 bench compute --backend wasm --steps 100', 'images/s and GFLOP/s of one worker')
     .example('$0 bench exchange --workers 2 --token s3cret', 'coordinator ms per step, sealed');
@@ -42,32 +87,56 @@ function benchOptions<T>(y: Argv<T>) {
 const print = (result: unknown): void => void process.stdout.write(JSON.stringify(result) + '\n');
 
 export function benchCommand(y: Argv): Argv {
-  return y.command('bench <what>', 'benchmarks: compute (one worker: images/s, GFLOP/s, kernel times), scaling (1 vs 2 local workers at the same per-worker --batch-size), exchange (coordinator ms/step with echo workers)', benchOptions, async (a) => {
-    switch (a.what) {
-      case 'echo-worker':
-        await runEchoWorker(a.connect ?? '', resolveToken(a.token), a.computeMs);
-        process.exit(0);
-        break;
-      case 'compute':
-        print(await benchCompute(await selectBackend(a.backend), a.model, a.batchSize, a.steps));
-        break;
-      case 'scaling':
-        if (!Number.isInteger(a.repeats) || a.repeats < 1) throw new TrainerError('ERR_BAD_CONFIG', `--repeats must be a positive integer, got ${a.repeats}`);
-        print(await benchScaling(a));
-        break;
-      case 'scale':
-        print({ bench: 'scale', ...machine() });
-        await benchScale({ models: choiceList(a.models, Object.keys(MODELS), '--models'), workers: numbers(a.workersList, '--workers-list'), steps: a.steps, computeMs: a.computeMs, gradWire: a.gradWire, netnsHosts: a.netnsHosts, rate: a.rate, maxBytesPerStep: a.maxBytesPerStep, relays: a.relays }, (l) => process.stdout.write(l + '\n'));
-        break;
-      case 'peer':
-        print(await benchPeer({ peerDir: a.peerDir, python: a.python, reps: a.repeats, steps: a.steps, backend: a.backend }, (l) => process.stderr.write(`${l}\n`)));
-        break;
-      case 'scale-report':
-        for (const f of writeScaleReport(a.results)) process.stderr.write(`wrote ${f}\n`);
-        break;
-      case 'exchange':
-        print(await benchExchange({ ...a, token: resolveToken(a.token) }));
-        break;
-    }
-  });
+  return y.command(
+    'bench <what>',
+    'benchmarks: compute (one worker: images/s, GFLOP/s, kernel times), scaling (1 vs 2 local workers at the same per-worker --batch-size), exchange (coordinator ms/step with echo workers)',
+    benchOptions,
+    async (a) => {
+      switch (a.what) {
+        case 'echo-worker':
+          await runEchoWorker(a.connect ?? '', resolveToken(a.token), a.computeMs);
+          process.exit(0);
+          break;
+        case 'compute':
+          print(await benchCompute(await selectBackend(a.backend), a.model, a.batchSize, a.steps));
+          break;
+        case 'scaling':
+          if (!Number.isInteger(a.repeats) || a.repeats < 1)
+            throw new TrainerError('ERR_BAD_CONFIG', `--repeats must be a positive integer, got ${a.repeats}`);
+          print(await benchScaling(a));
+          break;
+        case 'scale':
+          print({ bench: 'scale', ...machine() });
+          await benchScale(
+            {
+              models: choiceList(a.models, Object.keys(MODELS), '--models'),
+              workers: numbers(a.workersList, '--workers-list'),
+              steps: a.steps,
+              computeMs: a.computeMs,
+              gradWire: a.gradWire,
+              netnsHosts: a.netnsHosts,
+              rate: a.rate,
+              maxBytesPerStep: a.maxBytesPerStep,
+              relays: a.relays,
+            },
+            (l) => process.stdout.write(l + '\n'),
+          );
+          break;
+        case 'peer':
+          print(
+            await benchPeer(
+              { peerDir: a.peerDir, python: a.python, reps: a.repeats, steps: a.steps, backend: a.backend },
+              (l) => process.stderr.write(`${l}\n`),
+            ),
+          );
+          break;
+        case 'scale-report':
+          for (const f of writeScaleReport(a.results)) process.stderr.write(`wrote ${f}\n`);
+          break;
+        case 'exchange':
+          print(await benchExchange({ ...a, token: resolveToken(a.token) }));
+          break;
+      }
+    },
+  );
 }

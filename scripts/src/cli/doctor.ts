@@ -5,21 +5,25 @@
 
 import { execFileSync, spawn } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
-import type { Argv } from 'yargs';
-import { ignoredTokenOptions } from '../options/options.js';
 import { median } from '@dtrain/common';
 import { applySchedPolicy, benchCompute, selectBackend, tfjsVersions, tryNative } from '@dtrain/worker';
+import type { Argv } from 'yargs';
+import { ignoredTokenOptions } from '../options/options.js';
 
 function nvidiaSmi(): string {
   try {
-    return execFileSync('nvidia-smi', ['--query-gpu=index,name,memory.total,driver_version', '--format=csv,noheader'], { encoding: 'utf8', timeout: 5000 }).trim();
+    return execFileSync('nvidia-smi', ['--query-gpu=index,name,memory.total,driver_version', '--format=csv,noheader'], {
+      encoding: 'utf8',
+      timeout: 5000,
+    }).trim();
   } catch {
     return 'nvidia-smi not found or failed (no NVIDIA driver visible)';
   }
 }
 
 /** The busy loop; it ends by itself after 30 s, so a doctor killed mid-probe leaves nothing spinning. */
-const BUSY_LOOP = 'const end = Date.now() + 30000; let x = 1; while (Date.now() < end) for (let i = 0; i < 1e6; i++) x = (Math.imul(x, 1103515245) + 12345) | 0;';
+const BUSY_LOOP =
+  'const end = Date.now() + 30000; let x = 1; while (Date.now() < end) for (let i = 0; i < 1e6; i++) x = (Math.imul(x, 1103515245) + 12345) | 0;';
 
 /** Run `fn` while another process keeps a core busy with integer work (no memory traffic). */
 async function besideBusyCore<T>(fn: () => Promise<T>): Promise<T> {
@@ -33,14 +37,18 @@ async function besideBusyCore<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 export async function runDoctor(write: (line: string) => void): Promise<void> {
-  write(`node ${process.version} on ${process.platform}-${process.arch}; ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB`);
+  write(
+    `node ${process.version} on ${process.platform}-${process.arch}; ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
+  );
   for (const [p, v] of Object.entries(tfjsVersions())) write(`${p}: ${v}`);
   for (const p of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const) {
     write(`native ${p}: ${tryNative(p) ?? 'loads'}`);
   }
   write(`CUDA_VISIBLE_DEVICES=${process.env['CUDA_VISIBLE_DEVICES'] ?? '(unset: all GPUs visible)'}`);
   write(`GPUs: ${nvidiaSmi()}`);
-  write('@tensorflow/tfjs-node-gpu 4.22 needs Linux x86-64 with CUDA 11.2 and cuDNN 8.1; one worker process per GPU (--gpu K)');
+  write(
+    '@tensorflow/tfjs-node-gpu 4.22 needs Linux x86-64 with CUDA 11.2 and cuDNN 8.1; one worker process per GPU (--gpu K)',
+  );
   // What a worker does at start (harmless here: doctor is a throughput job too).
   write(`worker scheduling (--sched batch): ${applySchedPolicy('batch').reason}`);
   const backend = await selectBackend('auto');
@@ -48,7 +56,9 @@ export async function runDoctor(write: (line: string) => void): Promise<void> {
   const probe = await benchCompute(backend, 'reference-cnn', 64, 1);
   const iterations = Math.max(1, Math.min(50, Math.floor(2000 / probe.msPerBatch)));
   const r = iterations > 1 ? await benchCompute(backend, 'reference-cnn', 64, iterations) : probe;
-  write(`speed probe (reference-cnn, batch 64, forward+backward, ${r.iterations} iterations): ${r.imagesPerSecond} images/s, ${r.gflopsPerSecond} GFLOP/s`);
+  write(
+    `speed probe (reference-cnn, batch 64, forward+backward, ${r.iterations} iterations): ${r.imagesPerSecond} images/s, ${r.gflopsPerSecond} GFLOP/s`,
+  );
   if (cpus().length < 2) {
     write('beside a busy core: skipped (one CPU)');
     return;
@@ -64,13 +74,21 @@ export async function runDoctor(write: (line: string) => void): Promise<void> {
   const a = median(alone);
   const b = median(beside);
   const change = `${b >= a ? '+' : ''}${(100 * (b / a - 1)).toFixed(0)}%`;
-  write(`beside a busy core (an integer loop in another process; medians of 3 alternations): ${b.toFixed(1)} vs ${a.toFixed(1)} images/s alone (${change}): ` +
-    (b >= 0.97 * a ? 'no slowdown measured' : `cores slowing each other this much hold 2 workers near ${((2 * b) / a).toFixed(2)}x one before any communication`));
+  write(
+    `beside a busy core (an integer loop in another process; medians of 3 alternations): ${b.toFixed(1)} vs ${a.toFixed(1)} images/s alone (${change}): ` +
+      (b >= 0.97 * a
+        ? 'no slowdown measured'
+        : `cores slowing each other this much hold 2 workers near ${((2 * b) / a).toFixed(2)}x one before any communication`),
+  );
 }
 
 export function doctorCommand(y: Argv): Argv {
-  return y.command('doctor', 'print versions, which backends load and why not, GPU visibility, and a 2-second speed probe', ignoredTokenOptions,
+  return y.command(
+    'doctor',
+    'print versions, which backends load and why not, GPU visibility, and a 2-second speed probe',
+    ignoredTokenOptions,
     async () => {
       await runDoctor((l) => process.stdout.write(l + '\n'));
-    });
+    },
+  );
 }

@@ -2,21 +2,51 @@
 // processes, or workers that connect from other machines), print a table, write reports. The list
 // options (--momenta, --forms, ...) are parsed by experiment/plans.ts.
 
-import type { Argv } from 'yargs';
 import { DATASET_NAMES } from '@dtrain/common';
-import { runExperiment, type ExperimentPool } from '../experiment/run-experiment.js';
+import type { Argv } from 'yargs';
 import {
-  choiceList, lrGrid, LR_SCALINGS, withEvalsPerEpoch, MOMENTUM_FORMS, momentumPlan, numbers, SCHEDULES, SWEEP_OPTIMIZERS, sweepPlan, type SweepAxes,
+  choiceList,
+  LR_SCALINGS,
+  lrGrid,
+  MOMENTUM_FORMS,
+  momentumPlan,
+  numbers,
+  SCHEDULES,
+  SWEEP_OPTIMIZERS,
+  type SweepAxes,
+  sweepPlan,
+  withEvalsPerEpoch,
 } from '../experiment/plans.js';
-import { checkPort, checkSeconds, poolOptions, resolveToken, toTrainConfig, type OptionsOf } from '../options/options.js';
+import { type ExperimentPool, runExperiment } from '../experiment/run-experiment.js';
+import {
+  checkPort,
+  checkSeconds,
+  type OptionsOf,
+  poolOptions,
+  resolveToken,
+  toTrainConfig,
+} from '../options/options.js';
 import { serverTls } from '../options/secrets.js';
 
 function momentumOptions<T>(y: Argv<T>) {
   return poolOptions(y)
     .option('epochs', { type: 'number', default: 10, describe: 'epochs per run (the article: 10)' })
-    .option('dataset', { type: 'string', default: 'cifar10' as const, choices: DATASET_NAMES, describe: 'dataset (the article: CIFAR-10)' })
-    .option('momenta', { type: 'string', default: '0.9', describe: 'comma-separated momentum values, e.g. 0.9,0.95,0.99' })
-    .option('forms', { type: 'string', default: 'keras', describe: 'comma-separated momentum forms: keras (the article\'s code), ema (the article\'s formula), pytorch' })
+    .option('dataset', {
+      type: 'string',
+      default: 'cifar10' as const,
+      choices: DATASET_NAMES,
+      describe: 'dataset (the article: CIFAR-10)',
+    })
+    .option('momenta', {
+      type: 'string',
+      default: '0.9',
+      describe: 'comma-separated momentum values, e.g. 0.9,0.95,0.99',
+    })
+    .option('forms', {
+      type: 'string',
+      default: 'keras',
+      describe: "comma-separated momentum forms: keras (the article's code), ema (the article's formula), pytorch",
+    })
     .option('with-nesterov', { type: 'boolean', default: false, describe: 'also run a Nesterov variant of each' })
     .example('$0 experiment momentum --momenta 0.9,0.99 --epochs 10', 'plain SGD vs momentum 0.9 and 0.99 on CIFAR-10');
 }
@@ -24,46 +54,111 @@ function momentumOptions<T>(y: Argv<T>) {
 function sweepOptions<T>(y: Argv<T>) {
   return poolOptions(y)
     .option('batch-sizes', { type: 'string', default: '32,64,128,256', describe: 'comma-separated GLOBAL batch sizes' })
-    .option('optimizers', { type: 'string', default: 'sgd,momentum', describe: 'comma-separated: sgd, momentum, nesterov' })
-    .option('momenta', { type: 'string', default: '0.9', describe: 'comma-separated momentum values (momentum/nesterov runs)' })
+    .option('optimizers', {
+      type: 'string',
+      default: 'sgd,momentum',
+      describe: 'comma-separated: sgd, momentum, nesterov',
+    })
+    .option('momenta', {
+      type: 'string',
+      default: '0.9',
+      describe: 'comma-separated momentum values (momentum/nesterov runs)',
+    })
     .option('lr-scalings', { type: 'string', default: 'none', describe: 'comma-separated: none, linear, sqrt' })
     .option('warmups', { type: 'string', default: '0', describe: 'comma-separated warmup steps' })
-    .option('schedules', { type: 'string', default: 'constant', describe: 'comma-separated: constant, step, exponential, cosine' })
+    .option('schedules', {
+      type: 'string',
+      default: 'constant',
+      describe: 'comma-separated: constant, step, exponential, cosine',
+    })
     .option('seeds', { type: 'string', default: '1', describe: 'comma-separated seeds (repeats)' })
-    .option('lrs', { type: 'string', describe: 'learning-rate grid, comma-separated (default: --lr alone); each batch size x optimizer reports its best', group: 'Optimization:' })
-    .option('lr-range', { type: 'string', describe: 'learning-rate grid as MIN,MAX,N: N values spaced geometrically, e.g. 0.003,0.3,5', group: 'Optimization:' })
-    .option('evals-per-epoch', { type: 'number', default: 0, describe: 'evaluate about N times per epoch at every batch size (0: --eval-every); the resolution of steps to target', group: 'Run:' })
-    .option('stop-at-target', { type: 'boolean', default: false, describe: 'end each run at its first evaluation at or above --target (steps to target need nothing after it)', group: 'Run:' })
-    .example('$0 sweep --batch-sizes 32,64,128,256 --optimizers sgd,momentum --lr-scalings linear --target 0.6', 'steps to 60% by batch size')
-    .example('$0 sweep --batch-sizes 16,64,256,1024 --lr-range 0.003,0.3,5 --seeds 1,2 --target 0.6 --stop-at-target', 'Shallue et al.: the best learning rate per batch size');
+    .option('lrs', {
+      type: 'string',
+      describe:
+        'learning-rate grid, comma-separated (default: --lr alone); each batch size x optimizer reports its best',
+      group: 'Optimization:',
+    })
+    .option('lr-range', {
+      type: 'string',
+      describe: 'learning-rate grid as MIN,MAX,N: N values spaced geometrically, e.g. 0.003,0.3,5',
+      group: 'Optimization:',
+    })
+    .option('evals-per-epoch', {
+      type: 'number',
+      default: 0,
+      describe:
+        'evaluate about N times per epoch at every batch size (0: --eval-every); the resolution of steps to target',
+      group: 'Run:',
+    })
+    .option('stop-at-target', {
+      type: 'boolean',
+      default: false,
+      describe: 'end each run at its first evaluation at or above --target (steps to target need nothing after it)',
+      group: 'Run:',
+    })
+    .example(
+      '$0 sweep --batch-sizes 32,64,128,256 --optimizers sgd,momentum --lr-scalings linear --target 0.6',
+      'steps to 60% by batch size',
+    )
+    .example(
+      '$0 sweep --batch-sizes 16,64,256,1024 --lr-range 0.003,0.3,5 --seeds 1,2 --target 0.6 --stop-at-target',
+      'Shallue et al.: the best learning rate per batch size',
+    );
 }
 
 export type PoolArgs = OptionsOf<typeof poolOptions<object>>;
 
 export function momentumCommand(y: Argv): Argv {
-  return y.command('experiment momentum', 'reproduce the momentum-SGD comparison: plain SGD vs momentum runs on one pool, a table and a report', momentumOptions, async (a) => {
-    const plan = momentumPlan(toTrainConfig(a), numbers(a.momenta, '--momenta'), choiceList(a.forms, MOMENTUM_FORMS, '--forms'), a.withNesterov);
-    await runExperiment('momentum', plan, experimentPool(a));
-  });
+  return y.command(
+    'experiment momentum',
+    'reproduce the momentum-SGD comparison: plain SGD vs momentum runs on one pool, a table and a report',
+    momentumOptions,
+    async (a) => {
+      const plan = momentumPlan(
+        toTrainConfig(a),
+        numbers(a.momenta, '--momenta'),
+        choiceList(a.forms, MOMENTUM_FORMS, '--forms'),
+        a.withNesterov,
+      );
+      await runExperiment('momentum', plan, experimentPool(a));
+    },
+  );
 }
 
 export function sweepCommand(y: Argv): Argv {
-  return y.command('sweep', 'grid over batch size x optimizer x momentum x lr scaling x warmup x schedule x seed on one pool; steps to target, reports', sweepOptions, async (a) => {
-    const axes: SweepAxes = {
-      batchSizes: numbers(a.batchSizes, '--batch-sizes'), optimizers: choiceList(a.optimizers, SWEEP_OPTIMIZERS, '--optimizers'),
-      momenta: numbers(a.momenta, '--momenta'), scalings: choiceList(a.lrScalings, LR_SCALINGS, '--lr-scalings'), warmups: numbers(a.warmups, '--warmups'),
-      schedules: choiceList(a.schedules, SCHEDULES, '--schedules'), seeds: numbers(a.seeds, '--seeds'), lrs: lrGrid(a.lrs, a.lrRange, a.lr),
-    };
-    // Stopping at the target: periodic evaluations on validation only, the test split once at the end.
-    const base = { ...toTrainConfig(a), ...(a.stopAtTarget ? { stopAtValAccuracy: a.target, testEvery: 'end' as const } : {}) };
-    const plan = withEvalsPerEpoch(sweepPlan(base, axes), a.evalsPerEpoch);
-    await runExperiment('sweep', plan, experimentPool(a));
-  });
+  return y.command(
+    'sweep',
+    'grid over batch size x optimizer x momentum x lr scaling x warmup x schedule x seed on one pool; steps to target, reports',
+    sweepOptions,
+    async (a) => {
+      const axes: SweepAxes = {
+        batchSizes: numbers(a.batchSizes, '--batch-sizes'),
+        optimizers: choiceList(a.optimizers, SWEEP_OPTIMIZERS, '--optimizers'),
+        momenta: numbers(a.momenta, '--momenta'),
+        scalings: choiceList(a.lrScalings, LR_SCALINGS, '--lr-scalings'),
+        warmups: numbers(a.warmups, '--warmups'),
+        schedules: choiceList(a.schedules, SCHEDULES, '--schedules'),
+        seeds: numbers(a.seeds, '--seeds'),
+        lrs: lrGrid(a.lrs, a.lrRange, a.lr),
+      };
+      // Stopping at the target: periodic evaluations on validation only, the test split once at the end.
+      const base = {
+        ...toTrainConfig(a),
+        ...(a.stopAtTarget ? { stopAtValAccuracy: a.target, testEvery: 'end' as const } : {}),
+      };
+      const plan = withEvalsPerEpoch(sweepPlan(base, axes), a.evalsPerEpoch);
+      await runExperiment('sweep', plan, experimentPool(a));
+    },
+  );
 }
 
 /** The pool options, checked. */
 function experimentPool(a: PoolArgs & { dataset: string }): ExperimentPool {
   return {
-    ...a, port: checkPort(a.port), token: resolveToken(a.token, a.tokenFile), tls: serverTls(a), waitTimeoutMs: checkSeconds(a.waitTimeout, '--wait-timeout') * 1000,
+    ...a,
+    port: checkPort(a.port),
+    token: resolveToken(a.token, a.tokenFile),
+    tls: serverTls(a),
+    waitTimeoutMs: checkSeconds(a.waitTimeout, '--wait-timeout') * 1000,
   };
 }

@@ -9,24 +9,75 @@ import { runRequest } from '../options/run-request.js';
 import { runLaunch } from '../runs/launch.js';
 
 function launchOptions<T>(y: Argv<T>) {
-  return schedOption(backendOption(serveOptions(y), 'the workers'), 'workers\'')
-    .option('gpus', { type: 'string', describe: 'comma-separated GPU indices, one per worker (round robin), e.g. 0,1,2,3', group: 'Network:' })
-    .option('hostfile', { type: 'string', describe: 'start the workers on other hosts over ssh: lines "host slots=N" (N workers there, on GPUs 0..N-1); the coordinator runs here', group: 'Hosts:' })
-    .option('advertise', { type: 'string', describe: 'with --hostfile: this machine\'s address as the hosts reach it (default: its hostname)', group: 'Hosts:' })
-    .option('port', { type: 'number', default: 7070, describe: 'with --hostfile: the port to listen on (on every interface)', group: 'Hosts:' })
-    .option('ssh-option', { type: 'string', array: true, default: [] as string[], describe: 'with --hostfile: extra ssh -o options, e.g. --ssh-option IdentityFile=~/.ssh/cluster (BatchMode=yes always)', group: 'Hosts:' })
-    .option('relays', { type: 'boolean', default: true, describe: 'with --hostfile: a host with slots > 1 runs one relay in front of its workers (one gradient per host per step); --no-relays: every worker connects here', group: 'Hosts:' })
-    .option('remote-command', { type: 'string', default: 'dtrain', describe: 'with --hostfile: the dtrain command on the hosts (install it there with npm install -g dtrain-VERSION.tgz)', group: 'Hosts:' })
+  return schedOption(backendOption(serveOptions(y), 'the workers'), "workers'")
+    .option('gpus', {
+      type: 'string',
+      describe: 'comma-separated GPU indices, one per worker (round robin), e.g. 0,1,2,3',
+      group: 'Network:',
+    })
+    .option('hostfile', {
+      type: 'string',
+      describe:
+        'start the workers on other hosts over ssh: lines "host slots=N" (N workers there, on GPUs 0..N-1); the coordinator runs here',
+      group: 'Hosts:',
+    })
+    .option('advertise', {
+      type: 'string',
+      describe: "with --hostfile: this machine's address as the hosts reach it (default: its hostname)",
+      group: 'Hosts:',
+    })
+    .option('port', {
+      type: 'number',
+      default: 7070,
+      describe: 'with --hostfile: the port to listen on (on every interface)',
+      group: 'Hosts:',
+    })
+    .option('ssh-option', {
+      type: 'string',
+      array: true,
+      default: [] as string[],
+      describe:
+        'with --hostfile: extra ssh -o options, e.g. --ssh-option IdentityFile=~/.ssh/cluster (BatchMode=yes always)',
+      group: 'Hosts:',
+    })
+    .option('relays', {
+      type: 'boolean',
+      default: true,
+      describe:
+        'with --hostfile: a host with slots > 1 runs one relay in front of its workers (one gradient per host per step); --no-relays: every worker connects here',
+      group: 'Hosts:',
+    })
+    .option('remote-command', {
+      type: 'string',
+      default: 'dtrain',
+      describe:
+        'with --hostfile: the dtrain command on the hosts (install it there with npm install -g dtrain-VERSION.tgz)',
+      group: 'Hosts:',
+    })
     .example('$0 launch --workers 2', 'the demo: the reference CNN on the embedded dataset')
     .example('$0 launch --workers 4 --gpus 0,1,2,3 --dataset cifar10 --epochs 10 --augment', 'CIFAR-10 on four GPUs')
     .example('$0 launch --resume runs/demo', 'continue a stopped run')
-    .example('$0 launch --hostfile hosts --advertise 10.0.0.1 --dataset cifar10 --out runs/h1', 'workers on the hosts in ./hosts over ssh (examples/hostfile)');
+    .example(
+      '$0 launch --hostfile hosts --advertise 10.0.0.1 --dataset cifar10 --out runs/h1',
+      'workers on the hosts in ./hosts over ssh (examples/hostfile)',
+    );
 }
 
 export function launchCommand(y: Argv): Argv {
-  return y.command('launch', 'start a coordinator and N local workers; one progress display', launchOptions, async (a) => {
-    const run = runRequest({ ...a, host: '127.0.0.1', port: 0, token: resolveToken(a.token, a.tokenFile) });
-    const workers = { ...a, count: a.workers, advertise: a.advertise ?? hostname(), port: a.hostfile ? checkPort(a.port) : 0, sshOptions: a.sshOption };
-    process.exitCode = await runLaunch(run, workers);
-  });
+  return y.command(
+    'launch',
+    'start a coordinator and N local workers; one progress display',
+    launchOptions,
+    async (a) => {
+      const run = runRequest({ ...a, host: '127.0.0.1', port: 0, token: resolveToken(a.token, a.tokenFile) });
+      const workers = {
+        ...a,
+        count: a.workers,
+        advertise: a.advertise ?? hostname(),
+        port: a.hostfile ? checkPort(a.port) : 0,
+        sshOptions: a.sshOption,
+      };
+      process.exitCode = await runLaunch(run, workers);
+    },
+  );
 }

@@ -4,10 +4,10 @@
 
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { isTrainerError, TrainerError } from '@dtrain/common';
+import { parse as parseYaml } from 'yaml';
 import type yargsType from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { parse as parseYaml } from 'yaml';
-import { isTrainerError, TrainerError } from '@dtrain/common';
 import { givenOptions, kebab } from '../options/resume-options.js';
 import { benchCommand } from './bench.js';
 import { clusterCommand } from './cluster.js';
@@ -16,21 +16,39 @@ import { dataCommand } from './data.js';
 import { doctorCommand } from './doctor.js';
 import { momentumCommand, sweepCommand } from './experiment.js';
 import { launchCommand } from './launch.js';
-import { reportCommand } from './report.js';
-import { relayCommand } from './relay.js';
 import { evaluateCommand, exportCommand, predictCommand } from './model.js';
+import { relayCommand } from './relay.js';
+import { reportCommand } from './report.js';
 import { workerCommand } from './worker.js';
 
 // yargs' CommonJS build: its ESM build wraps help text every N characters, mid-word (its cliui shim has
 // no word wrapping); the CommonJS one wraps at word boundaries (wrap-ansi).
 const yargs = createRequire(import.meta.url)('yargs') as typeof yargsType;
 
-const COMMANDS = [coordinatorCommand, workerCommand, launchCommand, clusterCommand, relayCommand, benchCommand, momentumCommand, sweepCommand, reportCommand, exportCommand, evaluateCommand, predictCommand, dataCommand, doctorCommand];
+const COMMANDS = [
+  coordinatorCommand,
+  workerCommand,
+  launchCommand,
+  clusterCommand,
+  relayCommand,
+  benchCommand,
+  momentumCommand,
+  sweepCommand,
+  reportCommand,
+  exportCommand,
+  evaluateCommand,
+  predictCommand,
+  dataCommand,
+  doctorCommand,
+];
 
 /** "0.1.0 (commit 1a2b3c4d5e6f)", from the build's version.json (scripts/write-version.mjs). */
 export function versionText(): string {
   try {
-    const v = JSON.parse(readFileSync(new URL('../../version.json', import.meta.url), 'utf8')) as { version?: string; commit?: string };
+    const v = JSON.parse(readFileSync(new URL('../../version.json', import.meta.url), 'utf8')) as {
+      version?: string;
+      commit?: string;
+    };
     return `${v.version ?? '?'} (commit ${v.commit ?? 'unknown'})`;
   } catch {
     return 'unknown (no version.json: build with npm run build)';
@@ -46,7 +64,8 @@ function loadConfigFile(path: string): Record<string, unknown> {
   }
 }
 
-const CONFIG_HINT = 'give a YAML file of options ("batch-size: 128" lines) or a JSON object such as {"batch-size": 128, "epochs": 10}';
+const CONFIG_HINT =
+  'give a YAML file of options ("batch-size: 128" lines) or a JSON object such as {"batch-size": 128, "epochs": 10}';
 
 /** A --config file: YAML (.yaml, .yml) or JSON, an object of long option names. */
 export function readConfigFile(path: string): Record<string, unknown> {
@@ -55,7 +74,9 @@ export function readConfigFile(path: string): Record<string, unknown> {
     const text = readFileSync(path, 'utf8');
     value = /\.ya?ml$/i.test(path) ? parseYaml(text, { maxAliasCount: 100 }) : JSON.parse(text);
   } catch (e) {
-    throw new TrainerError('ERR_BAD_CONFIG', `--config ${path}: ${(e as Error).message.split('\n')[0]}`, { hint: CONFIG_HINT });
+    throw new TrainerError('ERR_BAD_CONFIG', `--config ${path}: ${(e as Error).message.split('\n')[0]}`, {
+      hint: CONFIG_HINT,
+    });
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new TrainerError('ERR_BAD_CONFIG', `--config ${path} is not a mapping of options`, { hint: CONFIG_HINT });
@@ -70,7 +91,12 @@ function knownOptions(usage: unknown): string[] {
 
 /** "did you mean --batch-size?" for a mistyped option, when one known option is close (edit distance <= 2). */
 export function didYouMean(unknown: string, known: readonly string[]): string {
-  const candidates = known.filter((k) => k.length > 1 && !/[A-Z]/.test(k) && editDistance(unknown, k) <= Math.max(1, Math.min(2, Math.floor(k.length / 3))));
+  const candidates = known.filter(
+    (k) =>
+      k.length > 1 &&
+      !/[A-Z]/.test(k) &&
+      editDistance(unknown, k) <= Math.max(1, Math.min(2, Math.floor(k.length / 3))),
+  );
   const best = candidates.sort((a, b) => editDistance(unknown, a) - editDistance(unknown, b))[0];
   return best ? `did you mean --${best} (not --${unknown})?` : '';
 }
@@ -80,7 +106,8 @@ export function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
     prev = row;
   }
   return prev[b.length]!;
@@ -114,7 +141,9 @@ function fromEnvironmentOnly(unknown: string[], argv: string[]): string[] | null
   const flags = givenOptions(argv, {});
   const flagged = (k: string): boolean => flags.has(kebab(k)) || argv.some((a) => /^--?([^=]+)/.exec(a)?.[1] === k); // also -x and --fooBar as yargs names them
   const names = unknown.map(envName);
-  return unknown.length > 0 && names.every((n) => process.env[n] !== undefined) && !unknown.some(flagged) ? names : null;
+  return unknown.length > 0 && names.every((n) => process.env[n] !== undefined) && !unknown.some(flagged)
+    ? names
+    : null;
 }
 
 export async function main(argv: string[] = hideBin(process.argv)): Promise<void> {
@@ -134,8 +163,15 @@ async function parse(argv: string[]): Promise<void> {
   await COMMANDS.reduce((y, command) => command(y), root)
     .env('DTRAIN') // DTRAIN_BATCH_SIZE=128 is --batch-size 128; flags win over the environment, which wins over --config
     .option('cache', { type: 'string', hidden: true }) // $DTRAIN_CACHE (the cache root) must not be an unknown argument
-    .config('config', 'options from a YAML or JSON file, keys as the long flags (batch-size: 128); flags and DTRAIN_* override it', loadConfigFile)
-    .demandCommand(1, 'choose a command: coordinator, worker, launch, cluster, relay, experiment, sweep, report, export, evaluate, predict, data, bench or doctor')
+    .config(
+      'config',
+      'options from a YAML or JSON file, keys as the long flags (batch-size: 128); flags and DTRAIN_* override it',
+      loadConfigFile,
+    )
+    .demandCommand(
+      1,
+      'choose a command: coordinator, worker, launch, cluster, relay, experiment, sweep, report, export, evaluate, predict, data, bench or doctor',
+    )
     .strict()
     .recommendCommands()
     .wrap(Math.min(120, process.stdout.columns ?? 100))
@@ -146,7 +182,9 @@ async function parse(argv: string[]): Promise<void> {
       const envOnly = fromEnvironmentOnly(unknown, argv);
       if (envOnly) throw new EnvNotForThisCommand(envOnly);
       const guess = unknown.filter((a) => !/[A-Z]/.test(a)).map((a) => didYouMean(a, knownOptions(y)));
-      process.stderr.write(`dtrain: ${msg}\n${guess.filter(Boolean).join('\n')}${guess.some(Boolean) ? '\n' : ''}(see dtrain <command> --help)\n`);
+      process.stderr.write(
+        `dtrain: ${msg}\n${guess.filter(Boolean).join('\n')}${guess.some(Boolean) ? '\n' : ''}(see dtrain <command> --help)\n`,
+      );
       process.exit(2);
     })
     .version(versionText())

@@ -7,19 +7,39 @@ import { writePartialSweepReport, writeReport } from '../report/from-dirs.js';
 
 function reportOptions<T>(y: Argv<T>) {
   return ignoredTokenOptions(y)
-    .positional('runs', { type: 'string', array: true, demandOption: true, describe: 'run directories (each with metrics.jsonl)' })
+    .positional('runs', {
+      type: 'string',
+      array: true,
+      demandOption: true,
+      describe: 'run directories (each with metrics.jsonl)',
+    })
     .option('out', { type: 'string', default: 'report.html', describe: 'where to write the overlay report' })
     .option('title', { type: 'string', default: 'dtrain runs compared', describe: 'the page title' })
-    .option('sweep', { type: 'boolean', default: false, describe: 'RUN is a sweep directory: rebuild its report (best learning rate per batch size, ...) from the runs finished so far' })
-    .option('target', { type: 'number', describe: 'with --sweep: the target validation accuracy (default: the runs\' --stop-at-target, else 0.5)' })
+    .option('sweep', {
+      type: 'boolean',
+      default: false,
+      describe:
+        'RUN is a sweep directory: rebuild its report (best learning rate per batch size, ...) from the runs finished so far',
+    })
+    .option('target', {
+      type: 'number',
+      describe: "with --sweep: the target validation accuracy (default: the runs' --stop-at-target, else 0.5)",
+    })
     .example('$0 report runs/sgd runs/momentum', 'validation curves of two runs overlaid in ./report.html')
     .example('$0 report runs/sweep/b64-* --out b64.html', 'every run of a sweep at batch 64')
     .example('$0 report --sweep runs/sweep', 'the sweep report of an unfinished or interrupted sweep');
 }
 
 export function reportCommand(y: Argv): Argv {
-  return y.command('report <runs..>', 'overlay runs in one HTML page (validation accuracy and loss by epoch) and refresh each run\'s report', reportOptions, (a) => {
-    const path = a.sweep ? writePartialSweepReport(String(a.runs[0]), a.target) : writeReport(a.runs.map(String), a.out, a.title);
-    process.stderr.write(`report: ${path}\n`);
-  });
+  return y.command(
+    'report <runs..>',
+    "overlay runs in one HTML page (validation accuracy and loss by epoch) and refresh each run's report",
+    reportOptions,
+    (a) => {
+      const path = a.sweep
+        ? writePartialSweepReport(String(a.runs[0]), a.target)
+        : writeReport(a.runs.map(String), a.out, a.title);
+      process.stderr.write(`report: ${path}\n`);
+    },
+  );
 }

@@ -31,32 +31,58 @@ export function expandTasksPerNode(s: string): number[] {
   const out: number[] = [];
   for (const part of s.split(',')) {
     const m = /^(\d+)(?:\(x(\d+)\))?$/.exec(part.trim());
-    if (!m || Number(m[1]) < 1) throw new TrainerError('ERR_BAD_CONFIG', `tasks per node "${s.slice(0, 60)}" is not Slurm's N or N(xK) list`, { hint: 'Slurm sets SLURM_STEP_TASKS_PER_NODE; unset it or fix the job script' });
+    if (!m || Number(m[1]) < 1)
+      throw new TrainerError('ERR_BAD_CONFIG', `tasks per node "${s.slice(0, 60)}" is not Slurm's N or N(xK) list`, {
+        hint: 'Slurm sets SLURM_STEP_TASKS_PER_NODE; unset it or fix the job script',
+      });
     const times = m[2] === undefined ? 1 : Number(m[2]);
-    if (times < 1 || times > 100_000) throw new TrainerError('ERR_BAD_CONFIG', `tasks per node "${s.slice(0, 60)}" repeats ${times} times`, { hint: 'check SLURM_STEP_TASKS_PER_NODE' });
+    if (times < 1 || times > 100_000)
+      throw new TrainerError('ERR_BAD_CONFIG', `tasks per node "${s.slice(0, 60)}" repeats ${times} times`, {
+        hint: 'check SLURM_STEP_TASKS_PER_NODE',
+      });
     for (let i = 0; i < times; i++) out.push(Number(m[1]));
   }
   return out;
 }
 
-export interface LayoutFlags { nodeIndex?: number | undefined; localSize?: number | undefined }
+export interface LayoutFlags {
+  nodeIndex?: number | undefined;
+  localSize?: number | undefined;
+}
 
 /** The job's layout, or null (with nothing to say) where the scheduler and the flags do not give one. */
-export function hostLayout(f: LayoutFlags, env: Env, scheduler: Scheduler, worldSize: number | null): HostLayout | null {
+export function hostLayout(
+  f: LayoutFlags,
+  env: Env,
+  scheduler: Scheduler,
+  worldSize: number | null,
+): HostLayout | null {
   let layout: HostLayout | null = null;
   if (f.nodeIndex !== undefined && f.localSize !== undefined && worldSize !== null) {
     const nodes = Math.ceil(worldSize / f.localSize);
-    layout = { nodeIndex: f.nodeIndex, tasksPerNode: Array.from({ length: nodes }, (_, i) => Math.min(f.localSize!, worldSize - i * f.localSize!)), why: `--node-index ${f.nodeIndex}, --local-size ${f.localSize}` };
+    layout = {
+      nodeIndex: f.nodeIndex,
+      tasksPerNode: Array.from({ length: nodes }, (_, i) => Math.min(f.localSize!, worldSize - i * f.localSize!)),
+      why: `--node-index ${f.nodeIndex}, --local-size ${f.localSize}`,
+    };
   } else if (scheduler === 'slurm' && env['SLURM_NODEID'] !== undefined) {
     const name = env['SLURM_STEP_TASKS_PER_NODE'] !== undefined ? 'SLURM_STEP_TASKS_PER_NODE' : 'SLURM_TASKS_PER_NODE';
     const list = env[name];
     if (list === undefined || !/^\d+$/.test(env['SLURM_NODEID']!)) return null;
-    layout = { nodeIndex: Number(env['SLURM_NODEID']), tasksPerNode: expandTasksPerNode(list), why: `SLURM_NODEID=${env['SLURM_NODEID']}, ${name}=${list.slice(0, 60)}` };
+    layout = {
+      nodeIndex: Number(env['SLURM_NODEID']),
+      tasksPerNode: expandTasksPerNode(list),
+      why: `SLURM_NODEID=${env['SLURM_NODEID']}, ${name}=${list.slice(0, 60)}`,
+    };
   }
   if (layout === null) return null;
   const total = layout.tasksPerNode.reduce((a, b) => a + b, 0);
   if (layout.nodeIndex >= layout.tasksPerNode.length || (worldSize !== null && total !== worldSize)) {
-    throw new TrainerError('ERR_BAD_CONFIG', `the job's layout (${layout.why}: ${layout.tasksPerNode.length} nodes, ${total} ranks) does not match node ${layout.nodeIndex} of a world of ${worldSize ?? '?'}`, { hint: 'fix --node-index/--local-size, or run with --no-relays' });
+    throw new TrainerError(
+      'ERR_BAD_CONFIG',
+      `the job's layout (${layout.why}: ${layout.tasksPerNode.length} nodes, ${total} ranks) does not match node ${layout.nodeIndex} of a world of ${worldSize ?? '?'}`,
+      { hint: 'fix --node-index/--local-size, or run with --no-relays' },
+    );
   }
   return layout;
 }

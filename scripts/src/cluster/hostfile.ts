@@ -19,17 +19,25 @@ export function parseHostfile(text: string, name = 'hostfile'): HostSlots[] {
     const where = `${name}:${i + 1}`;
     const m = /^([A-Za-z0-9_.@:[\]-]+)(?:\s+slots\s*=\s*(\d+))?$/.exec(line);
     if (!m) {
-      throw new TrainerError('ERR_BAD_CONFIG', `${where}: "${line.slice(0, 120)}" is not "host slots=N"`, { hint: 'one host per line, e.g. "gpu01 slots=4" (slots: workers on that host; default 1)' });
+      throw new TrainerError('ERR_BAD_CONFIG', `${where}: "${line.slice(0, 120)}" is not "host slots=N"`, {
+        hint: 'one host per line, e.g. "gpu01 slots=4" (slots: workers on that host; default 1)',
+      });
     }
     const host = m[1]!;
     const slots = m[2] === undefined ? 1 : Number(m[2]);
     if (slots < 1 || slots > MAX_SLOTS_PER_HOST) {
-      throw new TrainerError('ERR_BAD_CONFIG', `${where}: slots=${slots} for ${host} is out of range`, { hint: `use 1..${MAX_SLOTS_PER_HOST} (one worker per GPU)` });
+      throw new TrainerError('ERR_BAD_CONFIG', `${where}: slots=${slots} for ${host} is out of range`, {
+        hint: `use 1..${MAX_SLOTS_PER_HOST} (one worker per GPU)`,
+      });
     }
-    if (seen.has(host)) throw new TrainerError('ERR_BAD_CONFIG', `${where}: ${host} is listed twice`, { hint: 'give each host one line with its total slots' });
+    if (seen.has(host))
+      throw new TrainerError('ERR_BAD_CONFIG', `${where}: ${host} is listed twice`, {
+        hint: 'give each host one line with its total slots',
+      });
     seen.add(host);
     hosts.push({ host, slots });
   });
-  if (hosts.length === 0) throw new TrainerError('ERR_BAD_CONFIG', `${name} lists no host`, { hint: 'add lines such as "gpu01 slots=4"' });
+  if (hosts.length === 0)
+    throw new TrainerError('ERR_BAD_CONFIG', `${name} lists no host`, { hint: 'add lines such as "gpu01 slots=4"' });
   return hosts;
 }

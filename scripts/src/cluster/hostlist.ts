@@ -8,7 +8,9 @@ import { TrainerError } from '@dtrain/common';
 export const MAX_HOSTS = 65_536;
 
 const bad = (expr: string, why: string): TrainerError =>
-  new TrainerError('ERR_BAD_CONFIG', `hostlist "${expr.slice(0, 200)}" ${why}`, { hint: 'use Slurm syntax, e.g. gpu[01-04,07],login1 (scontrol show hostnames expands it)' });
+  new TrainerError('ERR_BAD_CONFIG', `hostlist "${expr.slice(0, 200)}" ${why}`, {
+    hint: 'use Slurm syntax, e.g. gpu[01-04,07],login1 (scontrol show hostnames expands it)',
+  });
 
 /** Split on the commas that are not inside brackets. */
 function topLevelItems(expr: string): string[] {

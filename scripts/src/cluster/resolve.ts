@@ -5,8 +5,8 @@
 // Everything it decides comes with the reason, printed at start.
 
 import { TrainerError } from '@dtrain/common';
+import { coordinatorConnections, type HostRelay, hostLayout, hostRelay } from './host-relays.js';
 import { expandHostlist } from './hostlist.js';
-import { coordinatorConnections, hostLayout, hostRelay, type HostRelay } from './host-relays.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 export type Role = 'coordinator' | 'worker';
@@ -53,7 +53,8 @@ export interface ClusterPlan {
 const refuse = (message: string, hint: string): TrainerError => new TrainerError('ERR_BAD_CONFIG', message, { hint });
 
 export function detectScheduler(env: Env): Scheduler {
-  if (env['SLURM_PROCID'] !== undefined && (env['SLURM_STEP_ID'] !== undefined || env['SLURM_NTASKS'] !== undefined)) return 'slurm';
+  if (env['SLURM_PROCID'] !== undefined && (env['SLURM_STEP_ID'] !== undefined || env['SLURM_NTASKS'] !== undefined))
+    return 'slurm';
   if (env['OMPI_COMM_WORLD_RANK'] !== undefined) return 'mpi';
   if (env['JOB_COMPLETION_INDEX'] !== undefined) return 'kubernetes';
   return 'none';
@@ -62,7 +63,11 @@ export function detectScheduler(env: Env): Scheduler {
 function envInt(env: Env, name: string, min: number): number | undefined {
   const v = env[name];
   if (v === undefined || v === '') return undefined;
-  if (!/^\d+$/.test(v.trim()) || Number(v) < min) throw refuse(`${name}="${v.slice(0, 40)}" is not a whole number >= ${min}`, `the scheduler sets ${name}; unset it or fix the job script`);
+  if (!/^\d+$/.test(v.trim()) || Number(v) < min)
+    throw refuse(
+      `${name}="${v.slice(0, 40)}" is not a whole number >= ${min}`,
+      `the scheduler sets ${name}; unset it or fix the job script`,
+    );
   return Number(v);
 }
 
@@ -78,7 +83,12 @@ const NAMES: Record<Exclude<Scheduler, 'none'>, { rank: string; size?: string; l
   kubernetes: { rank: 'JOB_COMPLETION_INDEX' },
 };
 
-function fromScheduler(env: Env, s: Scheduler, field: 'rank' | 'size' | 'local', min: number): [number | undefined, string] {
+function fromScheduler(
+  env: Env,
+  s: Scheduler,
+  field: 'rank' | 'size' | 'local',
+  min: number,
+): [number | undefined, string] {
   const name = s === 'none' ? undefined : NAMES[s][field];
   return [name ? envInt(env, name, min) : undefined, name ? `${name}=${env[name] ?? ''}` : ''];
 }
@@ -91,13 +101,20 @@ function coordinatorAddress(f: ClusterFlags, env: Env, s: Scheduler): [string, s
     const name = env['SLURM_STEP_NODELIST'] ? 'SLURM_STEP_NODELIST' : 'SLURM_JOB_NODELIST';
     return [expandHostlist(nodelist)[0]!, `first host of ${name}=${nodelist.slice(0, 80)}, where rank 0 runs`];
   }
-  if (s === 'mpi' && env['OMPI_COMM_WORLD_LOCAL_SIZE'] !== undefined && env['OMPI_COMM_WORLD_LOCAL_SIZE'] === env['OMPI_COMM_WORLD_SIZE']) {
+  if (
+    s === 'mpi' &&
+    env['OMPI_COMM_WORLD_LOCAL_SIZE'] !== undefined &&
+    env['OMPI_COMM_WORLD_LOCAL_SIZE'] === env['OMPI_COMM_WORLD_SIZE']
+  ) {
     return ['127.0.0.1', 'every rank on this host (OMPI_COMM_WORLD_LOCAL_SIZE = OMPI_COMM_WORLD_SIZE)'];
   }
   if (s === 'none') return ['127.0.0.1', 'no scheduler and no --coordinator: this host'];
-  throw refuse(`cannot tell where the coordinator runs under ${s}`, s === 'mpi'
-    ? 'pass it on: mpirun -x DTRAIN_COORDINATOR=$(hostname) ... dtrain cluster (or --coordinator HOST)'
-    : 'set --coordinator (or DTRAIN_COORDINATOR) to the coordinator\'s address, e.g. the headless Service name dtrain-coordinator-0-0.dtrain');
+  throw refuse(
+    `cannot tell where the coordinator runs under ${s}`,
+    s === 'mpi'
+      ? 'pass it on: mpirun -x DTRAIN_COORDINATOR=$(hostname) ... dtrain cluster (or --coordinator HOST)'
+      : "set --coordinator (or DTRAIN_COORDINATOR) to the coordinator's address, e.g. the headless Service name dtrain-coordinator-0-0.dtrain",
+  );
 }
 
 function withPort(address: string, port: number): string {
@@ -111,11 +128,19 @@ export function resolveCluster(f: ClusterFlags, env: Env): ClusterPlan {
   const why: string[] = [`scheduler: ${scheduler === 'none' ? 'none detected (flags only)' : scheduler}`];
   const [rank, rankWhy] = pick<number>([f.rank, '--rank'], fromScheduler(env, scheduler, 'rank', 0)) ?? [0, 'default'];
   const size = pick<number>([f.worldSize, '--world-size'], fromScheduler(env, scheduler, 'size', 1));
-  const [localRank, localWhy] = pick<number>([f.localRank, '--local-rank'], fromScheduler(env, scheduler, 'local', 0)) ?? [0, 'default: one worker per host or pod'];
-  if (size && rank >= size[0]) throw refuse(`rank ${rank} is not below the world size ${size[0]}`, 'check --rank/--world-size against the job');
-  why.push(`rank ${rank}${size ? ` of ${size[0]}` : ''} (${rankWhy}${size ? `, ${size[1]}` : ''}), local rank ${localRank} (${localWhy})`);
+  const [localRank, localWhy] = pick<number>(
+    [f.localRank, '--local-rank'],
+    fromScheduler(env, scheduler, 'local', 0),
+  ) ?? [0, 'default: one worker per host or pod'];
+  if (size && rank >= size[0])
+    throw refuse(`rank ${rank} is not below the world size ${size[0]}`, 'check --rank/--world-size against the job');
+  why.push(
+    `rank ${rank}${size ? ` of ${size[0]}` : ''} (${rankWhy}${size ? `, ${size[1]}` : ''}), local rank ${localRank} (${localWhy})`,
+  );
   const role: Role = f.role && f.role !== 'auto' ? f.role : rank === 0 ? 'coordinator' : 'worker';
-  why.push(`role ${role} (${f.role && f.role !== 'auto' ? '--role' : `rank ${rank === 0 ? '0 coordinates' : '> 0 works'}`}${role === 'coordinator' && f.coordinatorWorker ? ', plus a worker (--coordinator-worker)' : ''})`);
+  why.push(
+    `role ${role} (${f.role && f.role !== 'auto' ? '--role' : `rank ${rank === 0 ? '0 coordinates' : '> 0 works'}`}${role === 'coordinator' && f.coordinatorWorker ? ', plus a worker (--coordinator-worker)' : ''})`,
+  );
   const [address, addressWhy] = coordinatorAddress(f, env, scheduler);
   const url = withPort(address, f.port);
   why.push(`coordinator ${url} (${addressWhy})`);
@@ -125,18 +150,52 @@ export function resolveCluster(f: ClusterFlags, env: Env): ClusterPlan {
     if (f.workers !== undefined) workers = f.workers;
     else if (layout) workers = coordinatorConnections(layout, f.coordinatorWorker);
     else if (size) workers = size[0] - 1 + (f.coordinatorWorker ? 1 : 0);
-    else throw refuse('the coordinator cannot tell how many workers to wait for', 'pass --workers N (the scheduler gave no world size)');
-    if (workers < 1) throw refuse(`a world of ${size?.[0] ?? 1} rank(s) leaves no worker`, 'run at least 2 ranks, or pass --coordinator-worker so rank 0 trains too');
-    why.push(`waits for ${workers} ${layout ? 'connection(s)' : 'worker(s)'} (${f.workers !== undefined ? '--workers' : layout
-      ? `${workers - (layout.tasksPerNode.length - 1)} worker(s) on this node + one relay or worker for each of ${layout.tasksPerNode.length - 1} other node(s); ${layout.why}`
-      : `world size - 1${f.coordinatorWorker ? ' + 1' : ''}`})`);
+    else
+      throw refuse(
+        'the coordinator cannot tell how many workers to wait for',
+        'pass --workers N (the scheduler gave no world size)',
+      );
+    if (workers < 1)
+      throw refuse(
+        `a world of ${size?.[0] ?? 1} rank(s) leaves no worker`,
+        'run at least 2 ranks, or pass --coordinator-worker so rank 0 trains too',
+      );
+    why.push(
+      `waits for ${workers} ${layout ? 'connection(s)' : 'worker(s)'} (${
+        f.workers !== undefined
+          ? '--workers'
+          : layout
+            ? `${workers - (layout.tasksPerNode.length - 1)} worker(s) on this node + one relay or worker for each of ${layout.tasksPerNode.length - 1} other node(s); ${layout.why}`
+            : `world size - 1${f.coordinatorWorker ? ' + 1' : ''}`
+      })`,
+    );
   }
   const runsWorker = role === 'worker' || f.coordinatorWorker;
   const given = env['CUDA_VISIBLE_DEVICES'];
   const cudaVisibleDevices = runsWorker && given === undefined ? String(localRank) : null;
-  if (runsWorker) why.push(`CUDA_VISIBLE_DEVICES=${given ?? cudaVisibleDevices} (${given === undefined ? 'from the local rank' : 'set by the scheduler'})`);
+  if (runsWorker)
+    why.push(
+      `CUDA_VISIBLE_DEVICES=${given ?? cudaVisibleDevices} (${given === undefined ? 'from the local rank' : 'set by the scheduler'})`,
+    );
   const relay = layout ? hostRelay(layout, role, localRank, f.relayPort ?? f.port + 1) : null;
-  if (relay) why.push(`${relay.start ? 'starts this node\'s relay' : 'joins this node\'s relay'} at ${relay.url} (${relay.local} worker ranks here; ${layout!.why})`);
-  else if (role === 'worker' && f.relays !== false) why.push(`connects to the coordinator directly (${layout ? (layout.nodeIndex === 0 ? 'the coordinator\'s node' : 'the only worker rank on its node') : 'no node layout from the scheduler or flags: no relay'})`);
-  return { scheduler, rank, worldSize: size?.[0] ?? null, localRank, role, url, workers, cudaVisibleDevices, relay, why };
+  if (relay)
+    why.push(
+      `${relay.start ? "starts this node's relay" : "joins this node's relay"} at ${relay.url} (${relay.local} worker ranks here; ${layout!.why})`,
+    );
+  else if (role === 'worker' && f.relays !== false)
+    why.push(
+      `connects to the coordinator directly (${layout ? (layout.nodeIndex === 0 ? "the coordinator's node" : 'the only worker rank on its node') : 'no node layout from the scheduler or flags: no relay'})`,
+    );
+  return {
+    scheduler,
+    rank,
+    worldSize: size?.[0] ?? null,
+    localRank,
+    role,
+    url,
+    workers,
+    cudaVisibleDevices,
+    relay,
+    why,
+  };
 }

@@ -2,7 +2,7 @@
 // prompts); the token travels on ssh's stdin, never on a command line; the remote worker runs with
 // --exit-with-stdin, so when this launcher (or its ssh client) goes, the remote worker goes too.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
 /** One argument for a POSIX shell: single-quoted. */
@@ -26,11 +26,21 @@ export interface RemoteWorker {
 /** The remote shell command: read the token from stdin, then become the worker. */
 export function remoteCommand(w: RemoteWorker): string {
   const host = w.host.replace(/^.*@/, '');
-  const role = w.relayFor && w.relayFor > 1
-    ? ['relay', '--connect', w.url, '--name', `${host}-relay`, '--local', String(w.relayFor)]
-    : ['worker', '--connect', w.url, '--name', `${host}-${w.slot}`, '--gpu', String(w.slot), '--quiet'];
-  const args = [w.command, ...role, '--backend', w.backend, '--give-up', '60', '--exit-with-stdin',
-    ...(w.dataDir ? ['--data-dir', w.dataDir] : []), ...(w.sched ? ['--sched', w.sched] : [])];
+  const role =
+    w.relayFor && w.relayFor > 1
+      ? ['relay', '--connect', w.url, '--name', `${host}-relay`, '--local', String(w.relayFor)]
+      : ['worker', '--connect', w.url, '--name', `${host}-${w.slot}`, '--gpu', String(w.slot), '--quiet'];
+  const args = [
+    w.command,
+    ...role,
+    '--backend',
+    w.backend,
+    '--give-up',
+    '60',
+    '--exit-with-stdin',
+    ...(w.dataDir ? ['--data-dir', w.dataDir] : []),
+    ...(w.sched ? ['--sched', w.sched] : []),
+  ];
   return `read -r DTRAIN_TOKEN && export DTRAIN_TOKEN && exec ${args.map(shellQuote).join(' ')}`;
 }
 
@@ -40,8 +50,16 @@ export function sshArgv(host: string, command: string, options: readonly string[
   return [...[...base, ...options].flatMap((o) => ['-o', o]), '--', host, command];
 }
 
-export function spawnRemoteWorker(w: RemoteWorker, token: string, sshOptions: readonly string[], onLine: (line: string) => void): ChildProcess {
-  const child = spawn('ssh', sshArgv(w.host, remoteCommand(w), sshOptions), { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+export function spawnRemoteWorker(
+  w: RemoteWorker,
+  token: string,
+  sshOptions: readonly string[],
+  onLine: (line: string) => void,
+): ChildProcess {
+  const child = spawn('ssh', sshArgv(w.host, remoteCommand(w), sshOptions), {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true,
+  });
   child.stdin?.on('error', () => undefined); // ssh gone before the token was written: its exit says why
   child.stdin?.write(`${token}\n`);
   for (const s of [child.stdout, child.stderr]) if (s) createInterface({ input: s }).on('line', onLine);

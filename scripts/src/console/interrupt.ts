@@ -15,7 +15,11 @@ export interface Interrupts {
   dispose(): void;
 }
 
-export function onInterrupt(stopCleanly: () => void, beforeExit: () => void = () => undefined, clock: () => number = () => performance.now()): Interrupts {
+export function onInterrupt(
+  stopCleanly: () => void,
+  beforeExit: () => void = () => undefined,
+  clock: () => number = () => performance.now(),
+): Interrupts {
   let firstAt: number | null = null;
   const handler = (signal: NodeJS.Signals): void => {
     if (firstAt === null) {

@@ -1,15 +1,18 @@
 // The run's progress display: a live bar on a terminal (cli-progress), periodic lines otherwise, and
 // the derived numbers before step 1 (per-worker batch, steps per epoch, bytes per step).
 
-import cliProgress from 'cli-progress';
-import type { Coordinator, RunSummary } from '@dtrain/coordinator';
 import type { Derived, TrainConfig } from '@dtrain/common';
+import type { Coordinator, RunSummary } from '@dtrain/coordinator';
+import cliProgress from 'cli-progress';
 
 const fmtBytes = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} MB` : `${(n / 1e3).toFixed(1)} kB`);
 
 export function describeRun(c: TrainConfig, d: Derived): string[] {
   const o = c.optimizer;
-  const opt = o.momentum === 0 ? 'plain SGD' : `momentum ${o.momentum} (${o.form}${o.form === 'pytorch' ? `, dampening ${o.dampening}` : ''}${o.nesterov ? ', nesterov' : ''})`;
+  const opt =
+    o.momentum === 0
+      ? 'plain SGD'
+      : `momentum ${o.momentum} (${o.form}${o.form === 'pytorch' ? `, dampening ${o.dampening}` : ''}${o.nesterov ? ', nesterov' : ''})`;
   return [
     `model ${c.model}: ${d.paramCount.toLocaleString('en-US')} parameters; dataset ${c.dataset.name}: ${d.trainSamples} train samples`,
     `global batch ${c.batchSize} = ${c.workers} workers x ${Number.isInteger(d.perWorkerBatch) ? d.perWorkerBatch : d.perWorkerBatch.toFixed(1)}; ${d.stepsPerEpoch} steps/epoch; ${d.totalSteps} steps in total`,
@@ -40,7 +43,9 @@ export interface Status {
 const eta = (s: number | null): string => {
   if (s === null || !Number.isFinite(s)) return 'ETA -';
   const m = Math.floor(s / 60);
-  return m >= 60 ? `ETA ${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m` : `ETA ${m}:${String(Math.round(s % 60)).padStart(2, '0')}`;
+  return m >= 60
+    ? `ETA ${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`
+    : `ETA ${m}:${String(Math.round(s % 60)).padStart(2, '0')}`;
 };
 
 /**
@@ -52,10 +57,13 @@ export function statusLine(s: Status, width: number): string {
   const pct = s.total > 0 ? (100 * s.step) / s.total : 0;
   const head = `step ${s.step}/${s.total}`;
   const tail = [
-    `${pct.toFixed(0)}%`, eta(s.etaSeconds),
+    `${pct.toFixed(0)}%`,
+    eta(s.etaSeconds),
     s.loss === null ? '' : `loss ${s.loss.toFixed(4)}`,
     s.accuracy === null ? '' : `accuracy ${(s.accuracy * 100).toFixed(1)}%`,
-    `epoch ${s.epoch.toFixed(2)}`, `${s.imagesPerSecond.toFixed(0)} img/s`, `${s.workers} workers`,
+    `epoch ${s.epoch.toFixed(2)}`,
+    `${s.imagesPerSecond.toFixed(0)} img/s`,
+    `${s.workers} workers`,
     s.coordMs === null ? '' : `coordinator ${s.coordMs.toFixed(1)} ms/step`,
   ].filter(Boolean);
   for (let keep = tail.length; keep >= 2; keep--) {
@@ -91,7 +99,15 @@ class EpochMeans {
 /** Attach a progress display to a coordinator: a live line on a terminal, a line every 5 s otherwise. */
 export function attachProgress(coord: Coordinator, stream: NodeJS.WriteStream = process.stderr): Reporter {
   const status: Status = {
-    step: coord.step, total: coord.derived.totalSteps, etaSeconds: null, epoch: 0, loss: null, accuracy: null, imagesPerSecond: 0, workers: 0, coordMs: null,
+    step: coord.step,
+    total: coord.derived.totalSteps,
+    etaSeconds: null,
+    epoch: 0,
+    loss: null,
+    accuracy: null,
+    imagesPerSecond: 0,
+    workers: 0,
+    coordMs: null,
   };
   const tty = stream.isTTY === true;
   const means = new EpochMeans();
@@ -100,7 +116,12 @@ export function attachProgress(coord: Coordinator, stream: NodeJS.WriteStream = 
   let multi: cliProgress.MultiBar | null = null;
   let bar: cliProgress.SingleBar | null = null;
   if (tty) {
-    multi = new cliProgress.MultiBar({ stream, hideCursor: true, clearOnComplete: false, format: () => statusLine(status, width()) });
+    multi = new cliProgress.MultiBar({
+      stream,
+      hideCursor: true,
+      clearOnComplete: false,
+      format: () => statusLine(status, width()),
+    });
     bar = multi.create(status.total, status.step);
   }
   const log = (line: string): void => {
@@ -116,7 +137,8 @@ export function attachProgress(coord: Coordinator, stream: NodeJS.WriteStream = 
     status.imagesPerSecond = status.imagesPerSecond === 0 ? inst : 0.9 * status.imagesPerSecond + 0.1 * inst;
     const m = means.add(r.epoch, r.loss, r.accuracy, r.samples);
     Object.assign(status, { step: r.step, epoch: r.epoch, loss: m.loss, accuracy: m.accuracy, coordMs: r.coordMs });
-    status.etaSeconds = status.imagesPerSecond > 0 ? ((status.total - r.step) * r.samples) / status.imagesPerSecond : null;
+    status.etaSeconds =
+      status.imagesPerSecond > 0 ? ((status.total - r.step) * r.samples) / status.imagesPerSecond : null;
     if (bar) {
       bar.update(r.step);
     } else if (Date.now() - lastLine > 5000 || r.step === status.total || r.step === 1) {
@@ -124,7 +146,11 @@ export function attachProgress(coord: Coordinator, stream: NodeJS.WriteStream = 
       log(statusLine(status, width()));
     }
   });
-  coord.on('eval', (e) => log(`evaluation (${e.split === 'val' ? 'validation' : 'test'}) at step ${e.step}, epoch ${e.epoch.toFixed(2)}: loss ${e.loss.toFixed(4)}, accuracy ${(e.accuracy * 100).toFixed(2)}% (${e.samples} images, ${e.ms.toFixed(0)} ms)`));
+  coord.on('eval', (e) =>
+    log(
+      `evaluation (${e.split === 'val' ? 'validation' : 'test'}) at step ${e.step}, epoch ${e.epoch.toFixed(2)}: loss ${e.loss.toFixed(4)}, accuracy ${(e.accuracy * 100).toFixed(2)}% (${e.samples} images, ${e.ms.toFixed(0)} ms)`,
+    ),
+  );
   return {
     log,
     done: () => {

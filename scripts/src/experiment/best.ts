@@ -31,7 +31,9 @@ export interface Best {
 /** The run's peak learning rate after --lr-scaling (the grid's value when the run has no full config). */
 export function peakLr(o: RunOutcome): number {
   const c = o.summary.config;
-  return c && typeof c.scaling === 'string' && typeof c.baseBatchSize === 'number' ? Number(scaledLr(scheduleOf(c)).toPrecision(4)) : Number(o.labels['lr'] ?? c?.lr);
+  return c && typeof c.scaling === 'string' && typeof c.baseBatchSize === 'number'
+    ? Number(scaledLr(scheduleOf(c)).toPrecision(4))
+    : Number(o.labels['lr'] ?? c?.lr);
 }
 
 /** The median over seeds: the mean of the two middle values for an even count (Infinity stays Infinity). */
@@ -45,11 +47,15 @@ export function seedMedian(xs: readonly number[]): number {
 export function optimizerKey(o: RunOutcome): string {
   const l = o.labels;
   const opt = l['optimizer'] === 'sgd' ? 'sgd' : `${String(l['optimizer'])}${String(l['momentum'])}`;
-  return [opt, l['scaling'], `w${String(l['warmup'])}`, l['schedule']].filter((x) => x !== undefined && x !== 'wundefined').join(' ');
+  return [opt, l['scaling'], `w${String(l['warmup'])}`, l['schedule']]
+    .filter((x) => x !== undefined && x !== 'wundefined')
+    .join(' ');
 }
 
 function spread(values: number[]): { median: number | null; min: number | null; max: number | null } {
-  return values.length === 0 ? { median: null, min: null, max: null } : { median: seedMedian(values), min: Math.min(...values), max: Math.max(...values) };
+  return values.length === 0
+    ? { median: null, min: null, max: null }
+    : { median: seedMedian(values), min: Math.min(...values), max: Math.max(...values) };
 }
 
 /** Group runs that differ only in seed. */
@@ -60,7 +66,15 @@ export function aggregateSeeds(outcomes: readonly RunOutcome[]): Cell[] {
     const key = `${o.batchSize}|${optimizerKey(o)}|${lr}`;
     let cell = cells.get(key);
     if (!cell) {
-      cell = { batchSize: o.batchSize, optimizer: optimizerKey(o), lr, runs: [], steps: { median: null, min: null, max: null, reached: 0 }, finalAccuracy: spread([]), diverged: 0 };
+      cell = {
+        batchSize: o.batchSize,
+        optimizer: optimizerKey(o),
+        lr,
+        runs: [],
+        steps: { median: null, min: null, max: null, reached: 0 },
+        finalAccuracy: spread([]),
+        diverged: 0,
+      };
       cells.set(key, cell);
     }
     cell.runs.push(o);
@@ -69,8 +83,15 @@ export function aggregateSeeds(outcomes: readonly RunOutcome[]): Cell[] {
     const reached = cell.runs.map((r) => r.stepsToTarget).filter((s): s is number => s !== null);
     const withMisses = cell.runs.map((r) => r.stepsToTarget ?? Infinity);
     const m = seedMedian(withMisses);
-    cell.steps = { median: Number.isFinite(m) ? m : null, min: reached.length ? Math.min(...reached) : null, max: reached.length ? Math.max(...reached) : null, reached: reached.length };
-    cell.finalAccuracy = spread(cell.runs.map((r) => r.summary.final.test?.accuracy).filter((a): a is number => typeof a === 'number'));
+    cell.steps = {
+      median: Number.isFinite(m) ? m : null,
+      min: reached.length ? Math.min(...reached) : null,
+      max: reached.length ? Math.max(...reached) : null,
+      reached: reached.length,
+    };
+    cell.finalAccuracy = spread(
+      cell.runs.map((r) => r.summary.final.test?.accuracy).filter((a): a is number => typeof a === 'number'),
+    );
     cell.diverged = cell.runs.filter((r) => r.summary.status === 'diverged').length;
   }
   return [...cells.values()];
@@ -96,7 +117,8 @@ export function bestPerBatch(cells: readonly Cell[]): Best[] {
     const lrs = group.map((c) => c.lr).sort((a, b) => a - b);
     const top = group.reduce((a, c) => (better(c, a) ? c : a));
     const cell = top.steps.median === null ? null : top;
-    const atEdge = !cell || lrs.length < 2 ? null : cell.lr === lrs[0] ? 'low' : cell.lr === lrs[lrs.length - 1] ? 'high' : null;
+    const atEdge =
+      !cell || lrs.length < 2 ? null : cell.lr === lrs[0] ? 'low' : cell.lr === lrs[lrs.length - 1] ? 'high' : null;
     out.push({ batchSize: top.batchSize, optimizer: top.optimizer, cell, atEdge, lrsTried: lrs });
   }
   return out.sort((a, b) => a.optimizer.localeCompare(b.optimizer) || a.batchSize - b.batchSize);

@@ -8,19 +8,19 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TrainerError, validateConfig } from '@dtrain/common';
 import { makeDir } from '@dtrain/common/files';
-import { defaultRunDir, isOutcome, readMetrics, type Coordinator, type ServerTls } from '@dtrain/coordinator';
-import { benchCompute, selectBackend, type BackendChoice, type SchedPolicy } from '@dtrain/worker';
-import { attachProgress } from '../console/progress.js';
+import { type Coordinator, defaultRunDir, isOutcome, readMetrics, type ServerTls } from '@dtrain/coordinator';
+import { type BackendChoice, benchCompute, type SchedPolicy, selectBackend } from '@dtrain/worker';
 import { onInterrupt } from '../console/interrupt.js';
 import { saveOnCrash } from '../console/last-resort.js';
+import { attachProgress } from '../console/progress.js';
 import { prepareCifar } from '../data/fetch.js';
 import { LocalWorkers } from '../processes/local-workers.js';
-import { compareRows, writeCompareReport, type ComparedRun } from '../report/compare-report.js';
+import { type ComparedRun, compareRows, writeCompareReport } from '../report/compare-report.js';
 import { toCsv, writeRunReport } from '../report/run-report.js';
 import { writeSweepReport } from '../report/sweep-report.js';
 import { formatBest, formatTable } from '../report/tables.js';
 import { keptAfterCrash } from '../runs/coordinator.js';
-import { runPlan, type PlannedRun, type RunOutcome } from './run-plan.js';
+import { type PlannedRun, type RunOutcome, runPlan } from './run-plan.js';
 
 /** How an experiment's pool is served and fed (from the pool options). */
 export interface ExperimentPool {
@@ -41,7 +41,11 @@ export interface ExperimentPool {
 }
 
 /** --dry-run: each planned run and its steps, and the time they would take from a short compute probe per batch size. */
-export async function dryRunLines(plan: readonly PlannedRun[], backend: BackendChoice, workers: number): Promise<string[]> {
+export async function dryRunLines(
+  plan: readonly PlannedRun[],
+  backend: BackendChoice,
+  workers: number,
+): Promise<string[]> {
   const info = await selectBackend(backend);
   const msPerBatch = new Map<string, number>();
   let totalSeconds = 0;
@@ -51,11 +55,15 @@ export async function dryRunLines(plan: readonly PlannedRun[], backend: BackendC
     return { r, d, perWorker, key: `${r.config.model}/${perWorker}` };
   });
   for (const l of lines) {
-    if (!msPerBatch.has(l.key)) msPerBatch.set(l.key, (await benchCompute(info, l.r.config.model, l.perWorker, 3)).msPerBatch);
+    if (!msPerBatch.has(l.key))
+      msPerBatch.set(l.key, (await benchCompute(info, l.r.config.model, l.perWorker, 3)).msPerBatch);
     totalSeconds += (l.d.totalSteps * msPerBatch.get(l.key)!) / 1000;
   }
   return [
-    ...lines.map((l) => `${l.r.name}: ${l.d.totalSteps} steps of ${l.r.config.batchSize} (${l.perWorker} per worker), ~${((l.d.totalSteps * msPerBatch.get(l.key)!) / 60_000).toFixed(1)} min`),
+    ...lines.map(
+      (l) =>
+        `${l.r.name}: ${l.d.totalSteps} steps of ${l.r.config.batchSize} (${l.perWorker} per worker), ~${((l.d.totalSteps * msPerBatch.get(l.key)!) / 60_000).toFixed(1)} min`,
+    ),
     `${plan.length} runs, ${lines.reduce((a, l) => a + l.d.totalSteps, 0)} steps; about ${(totalSeconds / 3600).toFixed(2)} h of compute on ${workers} ${info.name} worker(s) (a probe of 3 batches each; communication and evaluation not included)`,
   ];
 }
@@ -63,11 +71,22 @@ export async function dryRunLines(plan: readonly PlannedRun[], backend: BackendC
 /** The experiment's report: runs overlaid (momentum) or the batch-size scaling report (sweep). */
 function writeExperimentReport(kind: string, outRoot: string, outcomes: RunOutcome[], target: number): string {
   if (kind === 'sweep') return writeSweepReport(outRoot, 'dtrain sweep', outcomes, target);
-  const runs: ComparedRun[] = outcomes.map((o) => ({ name: o.name, dir: o.dir, records: readMetrics(o.dir), summary: o.summary }));
+  const runs: ComparedRun[] = outcomes.map((o) => ({
+    name: o.name,
+    dir: o.dir,
+    records: readMetrics(o.dir),
+    summary: o.summary,
+  }));
   const rows = compareRows(runs, outRoot);
   writeFileSync(join(outRoot, 'results.csv'), toCsv(rows));
   writeFileSync(join(outRoot, 'results.json'), JSON.stringify({ target, runs: rows }, null, 2) + '\n');
-  return writeCompareReport(join(outRoot, 'report.html'), outRoot, `dtrain experiment ${kind}`, runs, `${runs.length} runs on the same data, seed and batch size; validation curves overlaid, one colour per run.`);
+  return writeCompareReport(
+    join(outRoot, 'report.html'),
+    outRoot,
+    `dtrain experiment ${kind}`,
+    runs,
+    `${runs.length} runs on the same data, seed and batch size; validation curves overlaid, one colour per run.`,
+  );
 }
 
 export async function runExperiment(kind: string, plan: PlannedRun[], a: ExperimentPool): Promise<RunOutcome[]> {
@@ -78,7 +97,10 @@ export async function runExperiment(kind: string, plan: PlannedRun[], a: Experim
   }
   const outRoot = a.out ?? defaultRunDir(join('runs', kind));
   makeDir(outRoot);
-  if (a.tls && a.local > 0) throw new TrainerError('ERR_BAD_CONFIG', '--tls-cert with local workers', { hint: 'local workers connect over loopback without TLS: use --local 0 with --tls-cert, or drop --tls-cert' });
+  if (a.tls && a.local > 0)
+    throw new TrainerError('ERR_BAD_CONFIG', '--tls-cert with local workers', {
+      hint: 'local workers connect over loopback without TLS: use --local 0 with --tls-cert, or drop --tls-cert',
+    });
   const cifarDir = await prepareCifar(a.dataset, a.dataDir);
   const token = a.token ?? (a.local > 0 ? randomBytes(16).toString('hex') : undefined);
   const log = (l: string) => process.stderr.write(l + '\n');
@@ -90,20 +112,38 @@ export async function runExperiment(kind: string, plan: PlannedRun[], a: Experim
   let gone: TrainerError | null = null;
   const local = new LocalWorkers({ onAllGone: (e) => ((gone = e), current?.abandon(e)) });
   // a signal stops the current run at a step with a checkpoint (status stopped), which ends the plan
-  const interrupts = onInterrupt(() => {
-    if (!current) process.exit(130); // between runs: nothing to save
-    (reporter ?? { log }).log('interrupt: finishing the current step, writing a checkpoint and stopping here (Ctrl-C again to quit at once; run the same command to continue)');
-    current.stop('interrupted');
-  }, () => reporter?.done());
+  const interrupts = onInterrupt(
+    () => {
+      if (!current) process.exit(130); // between runs: nothing to save
+      (reporter ?? { log }).log(
+        'interrupt: finishing the current step, writing a checkpoint and stopping here (Ctrl-C again to quit at once; run the same command to continue)',
+      );
+      current.stop('interrupted');
+    },
+    () => reporter?.done(),
+  );
   log(`${kind}: ${plan.length} runs into ${outRoot}${a.local > 0 ? `, ${a.local} local workers` : ''}`);
-  const pool = { host: a.host, port: a.local > 0 ? 0 : a.port, token, tls: a.tls, cifarDir, waitTimeoutMs: a.waitTimeoutMs, log: (l: string) => (reporter ? reporter.log(l) : log(l)) };
+  const pool = {
+    host: a.host,
+    port: a.local > 0 ? 0 : a.port,
+    token,
+    tls: a.tls,
+    cifarDir,
+    waitTimeoutMs: a.waitTimeoutMs,
+    log: (l: string) => (reporter ? reporter.log(l) : log(l)),
+  };
   const outcomes = await runPlan(plan, outRoot, a.target, pool, {
     onPoolReady: (port) => {
       log(`pool listening on ws://${a.host}:${port}${token && a.local === 0 ? ' (token required)' : ''}`);
-      for (let i = 0; i < a.local; i++) local.spawn(i, `ws://127.0.0.1:${port}`, token ?? '', { backend: a.backend, dataDir: cifarDir, sched: a.sched });
+      for (let i = 0; i < a.local; i++)
+        local.spawn(i, `ws://127.0.0.1:${port}`, token ?? '', {
+          backend: a.backend,
+          dataDir: cifarDir,
+          sched: a.sched,
+        });
     },
     onRunStart: (i, run, coord) => {
-      const eta = ran > 0 ? ((Date.now() - started) / ran) * (plan.length - i) / 1000 : null;
+      const eta = ran > 0 ? (((Date.now() - started) / ran) * (plan.length - i)) / 1000 : null;
       log(`run ${i + 1}/${plan.length}: ${run.name}${eta !== null ? ` (ETA ${Math.round(eta)} s)` : ''}`);
       reporter = attachProgress(coord);
       current = coord;
@@ -134,5 +174,7 @@ function printAndReport(kind: string, outRoot: string, outcomes: RunOutcome[], t
   for (const l of formatTable(outcomes, target)) process.stdout.write(l + '\n');
   if (kind === 'sweep') for (const l of ['', ...formatBest(outcomes)]) process.stdout.write(l + '\n');
   const report = writeExperimentReport(kind, outRoot, outcomes, target);
-  process.stderr.write(`report: ${report}; numbers: ${join(outRoot, 'results.csv')}, ${join(outRoot, 'results.json')}\n`);
+  process.stderr.write(
+    `report: ${report}; numbers: ${join(outRoot, 'results.csv')}, ${join(outRoot, 'results.json')}\n`,
+  );
 }

@@ -6,7 +6,19 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildManifest, getModelSpec, median, OPERATIONAL_KEYS, paramCount, type TrainConfig } from '@dtrain/common';
-import { clearRunDir, Coordinator, isOutcome, listCheckpoints, readCheckpoint, readMetrics, readSummary, WorkerPool, type MetricRecord, type RunSummary, type ServerTls } from '@dtrain/coordinator';
+import {
+  Coordinator,
+  clearRunDir,
+  isOutcome,
+  listCheckpoints,
+  type MetricRecord,
+  type RunSummary,
+  readCheckpoint,
+  readMetrics,
+  readSummary,
+  type ServerTls,
+  WorkerPool,
+} from '@dtrain/coordinator';
 import { syntheticCacheDir } from '../data/fetch.js';
 
 export interface PlannedRun {
@@ -45,7 +57,11 @@ export interface PoolOptions {
 }
 
 /** Steps, examples, epochs and training seconds until validation accuracy first reaches `target`. */
-export function toTarget(records: MetricRecord[], target: number, batchSize: number): Pick<RunOutcome, 'stepsToTarget' | 'examplesToTarget' | 'epochsToTarget' | 'secondsToTarget' | 'bestValAccuracy'> {
+export function toTarget(
+  records: MetricRecord[],
+  target: number,
+  batchSize: number,
+): Pick<RunOutcome, 'stepsToTarget' | 'examplesToTarget' | 'epochsToTarget' | 'secondsToTarget' | 'bestValAccuracy'> {
   let ms = 0;
   let best: number | null = null;
   let hit: { step: number; epoch: number; ms: number } | null = null;
@@ -68,7 +84,10 @@ export function toTarget(records: MetricRecord[], target: number, batchSize: num
 /** Median of the smoothed B_simple over the second half of the steps (null without estimates). */
 export function lateNoiseScale(records: MetricRecord[]): number | null {
   const steps = records.filter((r) => r.type === 'step');
-  const late = steps.slice(Math.floor(steps.length / 2)).map((r) => (r.type === 'step' ? r.bSimple : null)).filter((b): b is number => b !== null && Number.isFinite(b));
+  const late = steps
+    .slice(Math.floor(steps.length / 2))
+    .map((r) => (r.type === 'step' ? r.bSimple : null))
+    .filter((b): b is number => b !== null && Number.isFinite(b));
   return late.length ? median(late) : null;
 }
 
@@ -102,12 +121,26 @@ function finishedSummary(dir: string): RunSummary | null {
 
 /** Run every planned run in order on one pool; `onPoolReady` is called once the port is bound. */
 export async function runPlan(
-  plan: readonly PlannedRun[], outRoot: string, target: number, pool: PoolOptions,
-  hooks: { onPoolReady?: (port: number) => void; onRunStart?: (i: number, run: PlannedRun, coord: Coordinator) => void; onRunEnd?: (i: number, o: RunOutcome) => void } = {},
+  plan: readonly PlannedRun[],
+  outRoot: string,
+  target: number,
+  pool: PoolOptions,
+  hooks: {
+    onPoolReady?: (port: number) => void;
+    onRunStart?: (i: number, run: PlannedRun, coord: Coordinator) => void;
+    onRunEnd?: (i: number, o: RunOutcome) => void;
+  } = {},
 ): Promise<RunOutcome[]> {
   const maxParams = Math.max(...plan.map((r) => paramCount(buildManifest(getModelSpec(r.config.model)))));
   let sink = pool.log; // the pool's lines go to the current run's run.log too
-  const workers = new WorkerPool({ host: pool.host, port: pool.port, token: pool.token, maxParams, log: (l) => sink(l), ...(pool.tls ? { tls: pool.tls } : {}) });
+  const workers = new WorkerPool({
+    host: pool.host,
+    port: pool.port,
+    token: pool.token,
+    maxParams,
+    log: (l) => sink(l),
+    ...(pool.tls ? { tls: pool.tls } : {}),
+  });
   const outcomes: RunOutcome[] = [];
   let listening = false;
   try {
@@ -121,7 +154,12 @@ export async function runPlan(
         const resume = resumable(dir, run.config); // an interrupted sweep continues its current run
         if (!resume && existsSync(dir)) clearRunDir(dir); // under its lock
         const coord = new Coordinator({
-          config: run.config, pool: workers, out: dir, waitTimeoutMs: pool.waitTimeoutMs, data: { cifarDir: pool.cifarDir, syntheticCacheDir: syntheticCacheDir() }, log: pool.log,
+          config: run.config,
+          pool: workers,
+          out: dir,
+          waitTimeoutMs: pool.waitTimeoutMs,
+          data: { cifarDir: pool.cifarDir, syntheticCacheDir: syntheticCacheDir() },
+          log: pool.log,
           ...(resume ? { resume: resume.dir, resumeOverrides: resume.overrides } : {}),
         });
         if (!listening) {
@@ -134,8 +172,14 @@ export async function runPlan(
       }
       const records = readMetrics(dir);
       const outcome: RunOutcome = {
-        name: run.name, labels: run.labels, dir, summary, skipped: done !== null, batchSize: run.config.batchSize,
-        ...toTarget(records, target, run.config.batchSize), bSimple: lateNoiseScale(records),
+        name: run.name,
+        labels: run.labels,
+        dir,
+        summary,
+        skipped: done !== null,
+        batchSize: run.config.batchSize,
+        ...toTarget(records, target, run.config.batchSize),
+        bSimple: lateNoiseScale(records),
       };
       outcomes.push(outcome);
       hooks.onRunEnd?.(i, outcome);

@@ -3,9 +3,9 @@
 
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { PNG } from 'pngjs';
-import jpeg from 'jpeg-js';
 import { TrainerError } from '@dtrain/common';
+import jpeg from 'jpeg-js';
+import { PNG } from 'pngjs';
 
 export interface InputImage {
   name: string;
@@ -22,7 +22,9 @@ export const MAX_IMAGES = 100_000;
 
 function fromRgba(name: string, width: number, height: number, rgba: Uint8Array): InputImage {
   if (width !== SIDE || height !== SIDE) {
-    throw new TrainerError('ERR_BAD_INPUT', `${name} is ${width}x${height}; the model takes ${SIDE}x${SIDE} images`, { hint: `resize it first, e.g. convert ${name} -resize 32x32! small.png` });
+    throw new TrainerError('ERR_BAD_INPUT', `${name} is ${width}x${height}; the model takes ${SIDE}x${SIDE} images`, {
+      hint: `resize it first, e.g. convert ${name} -resize 32x32! small.png`,
+    });
   }
   const pixels = new Float32Array(SIDE * SIDE * 3);
   for (let i = 0; i < SIDE * SIDE; i++) for (let c = 0; c < 3; c++) pixels[i * 3 + c] = rgba[i * 4 + c]!;
@@ -31,7 +33,11 @@ function fromRgba(name: string, width: number, height: number, rgba: Uint8Array)
 
 function cifarRecords(name: string, bytes: Buffer): InputImage[] {
   if (bytes.length === 0 || bytes.length % RECORD !== 0) {
-    throw new TrainerError('ERR_BAD_INPUT', `${name} is ${bytes.length} bytes, not a whole number of ${RECORD}-byte CIFAR-10 records`, { hint: 'give a CIFAR-10 binary file such as test_batch.bin' });
+    throw new TrainerError(
+      'ERR_BAD_INPUT',
+      `${name} is ${bytes.length} bytes, not a whole number of ${RECORD}-byte CIFAR-10 records`,
+      { hint: 'give a CIFAR-10 binary file such as test_batch.bin' },
+    );
   }
   const out: InputImage[] = [];
   for (let r = 0; r < bytes.length / RECORD; r++) {
@@ -50,19 +56,31 @@ export function readImages(paths: readonly string[]): InputImage[] {
     try {
       bytes = readFileSync(path);
     } catch (e) {
-      throw new TrainerError('ERR_BAD_INPUT', `${path}: ${(e as Error).message}`, { hint: 'give PNG or JPEG files, or a CIFAR-10 .bin file' });
+      throw new TrainerError('ERR_BAD_INPUT', `${path}: ${(e as Error).message}`, {
+        hint: 'give PNG or JPEG files, or a CIFAR-10 .bin file',
+      });
     }
     const ext = extname(path).toLowerCase();
     try {
       if (ext === '.bin') images.push(...cifarRecords(path, bytes));
-      else if (ext === '.png') { const p = PNG.sync.read(bytes); images.push(fromRgba(path, p.width, p.height, p.data)); }
-      else if (ext === '.jpg' || ext === '.jpeg') { const j = jpeg.decode(bytes, { useTArray: true, maxResolutionInMP: 1, maxMemoryUsageInMB: 64 }); images.push(fromRgba(path, j.width, j.height, j.data)); }
-      else throw new TrainerError('ERR_BAD_INPUT', `${path}: unknown image type "${ext}"`, { hint: 'give .png, .jpg/.jpeg or a CIFAR-10 .bin file' });
+      else if (ext === '.png') {
+        const p = PNG.sync.read(bytes);
+        images.push(fromRgba(path, p.width, p.height, p.data));
+      } else if (ext === '.jpg' || ext === '.jpeg') {
+        const j = jpeg.decode(bytes, { useTArray: true, maxResolutionInMP: 1, maxMemoryUsageInMB: 64 });
+        images.push(fromRgba(path, j.width, j.height, j.data));
+      } else
+        throw new TrainerError('ERR_BAD_INPUT', `${path}: unknown image type "${ext}"`, {
+          hint: 'give .png, .jpg/.jpeg or a CIFAR-10 .bin file',
+        });
     } catch (e) {
       if (e instanceof TrainerError) throw e;
-      throw new TrainerError('ERR_BAD_INPUT', `${path} could not be decoded: ${(e as Error).message}`, { hint: 'give a valid 32x32 PNG or JPEG' });
+      throw new TrainerError('ERR_BAD_INPUT', `${path} could not be decoded: ${(e as Error).message}`, {
+        hint: 'give a valid 32x32 PNG or JPEG',
+      });
     }
-    if (images.length > MAX_IMAGES) throw new TrainerError('ERR_BAD_INPUT', `more than ${MAX_IMAGES} images`, { hint: 'predict in smaller batches' });
+    if (images.length > MAX_IMAGES)
+      throw new TrainerError('ERR_BAD_INPUT', `more than ${MAX_IMAGES} images`, { hint: 'predict in smaller batches' });
   }
   return images;
 }

@@ -5,7 +5,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CIFAR_CLASSES, type Dataset, type ModelSpec, type TrainConfig } from '@dtrain/common';
 import { checkpointModelSpec, readCheckpoint } from '@dtrain/coordinator';
-import { loadDataset, Network, saveLayersModel, selectBackend, toLayersModel, type BackendChoice } from '@dtrain/worker';
+import {
+  type BackendChoice,
+  loadDataset,
+  Network,
+  saveLayersModel,
+  selectBackend,
+  toLayersModel,
+} from '@dtrain/worker';
 import { syntheticCacheDir } from '../data/fetch.js';
 import type { InputImage } from './images.js';
 
@@ -19,17 +26,34 @@ export interface Trained {
 
 export function openTrained(source: string): Trained {
   const ckpt = readCheckpoint(source);
-  return { source: ckpt.dir, step: ckpt.state.step, config: ckpt.state.config, spec: checkpointModelSpec(ckpt), weights: ckpt.weights };
+  return {
+    source: ckpt.dir,
+    step: ckpt.state.step,
+    config: ckpt.state.config,
+    spec: checkpointModelSpec(ckpt),
+    weights: ckpt.weights,
+  };
 }
 
 export function trainedDataset(t: Trained, cifarDir: string): Dataset {
   return loadDataset(t.config.dataset, { cifarDir, syntheticCacheDir: syntheticCacheDir() });
 }
 
-export interface Evaluation { split: string; samples: number; loss: number; accuracy: number }
+export interface Evaluation {
+  split: string;
+  samples: number;
+  loss: number;
+  accuracy: number;
+}
 
 /** Loss and accuracy of the model on a whole split, in chunks of `chunk`. */
-export async function evaluateTrained(t: Trained, dataset: Dataset, split: 'train' | 'val' | 'test', backend: BackendChoice, chunk = 500): Promise<Evaluation> {
+export async function evaluateTrained(
+  t: Trained,
+  dataset: Dataset,
+  split: 'train' | 'val' | 'test',
+  backend: BackendChoice,
+  chunk = 500,
+): Promise<Evaluation> {
   await selectBackend(backend);
   const net = new Network(t.spec);
   net.setWeights(t.weights);
@@ -50,10 +74,20 @@ export async function evaluateTrained(t: Trained, dataset: Dataset, split: 'trai
   return { split, samples: n, loss: n ? loss / n : 0, accuracy: n ? correct / n : 0 };
 }
 
-export interface Prediction { name: string; label: number | null; top: { cls: number; name: string; p: number }[] }
+export interface Prediction {
+  name: string;
+  label: number | null;
+  top: { cls: number; name: string; p: number }[];
+}
 
 /** Top-k classes of each image, preprocessed as the run's dataset is (scale to [0,1], then its channel stats). */
-export async function predictTrained(t: Trained, dataset: Dataset, images: readonly InputImage[], backend: BackendChoice, k = 3): Promise<Prediction[]> {
+export async function predictTrained(
+  t: Trained,
+  dataset: Dataset,
+  images: readonly InputImage[],
+  backend: BackendChoice,
+  k = 3,
+): Promise<Prediction[]> {
   await selectBackend(backend);
   const net = new Network(t.spec);
   net.setWeights(t.weights);
@@ -71,7 +105,11 @@ export async function predictTrained(t: Trained, dataset: Dataset, images: reado
   net.disposeParams();
   const classes = t.spec.classes;
   return images.map((im, i) => {
-    const p = Array.from(probs.subarray(i * classes, (i + 1) * classes), (v, cls) => ({ cls, name: CIFAR_CLASSES[cls] ?? String(cls), p: v }));
+    const p = Array.from(probs.subarray(i * classes, (i + 1) * classes), (v, cls) => ({
+      cls,
+      name: CIFAR_CLASSES[cls] ?? String(cls),
+      p: v,
+    }));
     return { name: im.name, label: im.label, top: p.sort((a, b) => b.p - a.p).slice(0, k) };
   });
 }
@@ -85,9 +123,15 @@ export async function exportTfjs(t: Trained, dataset: Dataset, dir: string): Pro
   model.dispose();
   const stats = dataset.channelStats();
   const pre = {
-    input: 'float32 [batch, 32, 32, 3], RGB, row-major (NHWC)', scale: 1 / 255, ...(stats ? { mean: stats.mean, std: stats.std } : {}),
-    formula: stats ? 'x = (pixel / 255 - mean[c]) / std[c]' : 'x = pixel / 255', output: 'logits (apply softmax for probabilities)',
-    classes: [...CIFAR_CLASSES].slice(0, t.spec.classes), model: t.spec.name, step: t.step, source: t.source,
+    input: 'float32 [batch, 32, 32, 3], RGB, row-major (NHWC)',
+    scale: 1 / 255,
+    ...(stats ? { mean: stats.mean, std: stats.std } : {}),
+    formula: stats ? 'x = (pixel / 255 - mean[c]) / std[c]' : 'x = pixel / 255',
+    output: 'logits (apply softmax for probabilities)',
+    classes: [...CIFAR_CLASSES].slice(0, t.spec.classes),
+    model: t.spec.name,
+    step: t.step,
+    source: t.source,
   };
   writeFileSync(join(dir, 'preprocessing.json'), JSON.stringify(pre, null, 2) + '\n');
   return [...files, join(dir, 'preprocessing.json')];

@@ -4,16 +4,30 @@
 import { readFileSync } from 'node:fs';
 import type { ServerTls } from '@dtrain/coordinator';
 import type { RunRequest } from '../runs/coordinator.js';
-import { checkSeconds, toTrainConfig, type TrainInput } from './options.js';
+import { checkSeconds, type TrainInput, toTrainConfig } from './options.js';
 import { givenOptions } from './resume-options.js';
 
-export type CoordinatorArgs = TrainInput & { host: string; port: number; token: string | undefined; tls?: ServerTls | undefined };
+export type CoordinatorArgs = TrainInput & {
+  host: string;
+  port: number;
+  token: string | undefined;
+  tls?: ServerTls | undefined;
+};
 
 /** The request for a run served with these (already parsed) options. */
 export function runRequest(a: CoordinatorArgs): RunRequest {
   return {
-    config: toTrainConfig(a), given: givenHere(), out: a.out, resume: a.resume, overwrite: a.overwrite, dataDir: a.dataDir,
-    host: a.host, port: a.port, token: a.token, tls: a.tls, waitTimeoutMs: checkSeconds(a.waitTimeout, '--wait-timeout') * 1000,
+    config: toTrainConfig(a),
+    given: givenHere(),
+    out: a.out,
+    resume: a.resume,
+    overwrite: a.overwrite,
+    dataDir: a.dataDir,
+    host: a.host,
+    port: a.port,
+    token: a.token,
+    tls: a.tls,
+    waitTimeoutMs: checkSeconds(a.waitTimeout, '--wait-timeout') * 1000,
   };
 }
 
@@ -25,6 +39,8 @@ export function givenHere(): Set<string> {
   let configKeys: string[] = [];
   try {
     configKeys = file ? Object.keys(JSON.parse(readFileSync(file, 'utf8')) as object) : [];
-  } catch { /* main.ts already refused an unreadable --config */ }
+  } catch {
+    /* main.ts already refused an unreadable --config */
+  }
   return givenOptions(argv, process.env, configKeys);
 }

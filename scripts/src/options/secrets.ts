@@ -4,10 +4,10 @@
 
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
-import type { Argv } from 'yargs';
 import { TrainerError } from '@dtrain/common';
 import type { ServerTls } from '@dtrain/coordinator';
 import type { ClientTls } from '@dtrain/worker';
+import type { Argv } from 'yargs';
 
 export const TOKEN_ENV = 'DTRAIN_TOKEN';
 export const TOKEN_FILE_ENV = 'DTRAIN_TOKEN_FILE';
@@ -16,7 +16,9 @@ function readFor(flag: string, path: string): Buffer {
   try {
     return readFileSync(path);
   } catch (e) {
-    throw new TrainerError('ERR_BAD_CONFIG', `${flag} ${path}: ${(e as Error).message}`, { hint: `give ${flag} a readable file` });
+    throw new TrainerError('ERR_BAD_CONFIG', `${flag} ${path}: ${(e as Error).message}`, {
+      hint: `give ${flag} a readable file`,
+    });
   }
 }
 
@@ -24,40 +26,74 @@ function readFor(flag: string, path: string): Buffer {
 export function resolveToken(flag: string | undefined, file?: string | undefined): string | undefined {
   const path = file ?? (process.env[TOKEN_FILE_ENV] || undefined);
   if (flag === undefined && path !== undefined) {
-    const token = readFor(file ? '--token-file' : `$${TOKEN_FILE_ENV}`, path).toString('utf8').split('\n')[0]!.trim();
-    if (!token) throw new TrainerError('ERR_BAD_CONFIG', `the token file ${path} is empty`, { hint: 'write the shared secret on its first line, e.g. openssl rand -hex 16 > FILE' });
+    const token = readFor(file ? '--token-file' : `$${TOKEN_FILE_ENV}`, path)
+      .toString('utf8')
+      .split('\n')[0]!
+      .trim();
+    if (!token)
+      throw new TrainerError('ERR_BAD_CONFIG', `the token file ${path} is empty`, {
+        hint: 'write the shared secret on its first line, e.g. openssl rand -hex 16 > FILE',
+      });
     return token;
   }
   const onCommandLine = process.argv.some((a) => a === '--token' || a.startsWith('--token='));
-  if (flag !== undefined && onCommandLine) process.stderr.write(`warning: --token is visible to other users of this host (ps); prefer $${TOKEN_ENV} or --token-file\n`);
+  if (flag !== undefined && onCommandLine)
+    process.stderr.write(
+      `warning: --token is visible to other users of this host (ps); prefer $${TOKEN_ENV} or --token-file\n`,
+    );
   return flag ?? (process.env[TOKEN_ENV] || undefined);
 }
 
 export function tokenOption<T>(y: Argv<T>) {
   return y
-    .option('token', { type: 'string', describe: `shared secret: workers prove it and every frame is then sealed (visible in ps: prefer $${TOKEN_ENV} or --token-file)`, group: 'Security:' })
-    .option('token-file', { type: 'string', describe: `read the token from the first line of this file (default: $${TOKEN_FILE_ENV})`, group: 'Security:' });
+    .option('token', {
+      type: 'string',
+      describe: `shared secret: workers prove it and every frame is then sealed (visible in ps: prefer $${TOKEN_ENV} or --token-file)`,
+      group: 'Security:',
+    })
+    .option('token-file', {
+      type: 'string',
+      describe: `read the token from the first line of this file (default: $${TOKEN_FILE_ENV})`,
+      group: 'Security:',
+    });
 }
 
 export function serverTlsOptions<T>(y: Argv<T>) {
   return y
-    .option('tls-cert', { type: 'string', describe: 'serve wss:// with this certificate (PEM, chain included)', group: 'Security:' })
-    .option('tls-key', { type: 'string', describe: 'the certificate\'s private key (PEM)', group: 'Security:' })
-    .option('tls-client-ca', { type: 'string', describe: 'require workers to present a certificate signed by this CA (PEM)', group: 'Security:' });
+    .option('tls-cert', {
+      type: 'string',
+      describe: 'serve wss:// with this certificate (PEM, chain included)',
+      group: 'Security:',
+    })
+    .option('tls-key', { type: 'string', describe: "the certificate's private key (PEM)", group: 'Security:' })
+    .option('tls-client-ca', {
+      type: 'string',
+      describe: 'require workers to present a certificate signed by this CA (PEM)',
+      group: 'Security:',
+    });
 }
 
 export function clientTlsOptions<T>(y: Argv<T>) {
   return y
-    .option('tls-ca', { type: 'string', describe: 'trust this CA (PEM) for the coordinator\'s wss:// certificate', group: 'Security:' })
-    .option('tls-cert', { type: 'string', describe: 'client certificate (PEM) for a coordinator that requires one', group: 'Security:' })
-    .option('tls-key', { type: 'string', describe: 'the client certificate\'s private key (PEM)', group: 'Security:' });
+    .option('tls-ca', {
+      type: 'string',
+      describe: "trust this CA (PEM) for the coordinator's wss:// certificate",
+      group: 'Security:',
+    })
+    .option('tls-cert', {
+      type: 'string',
+      describe: 'client certificate (PEM) for a coordinator that requires one',
+      group: 'Security:',
+    })
+    .option('tls-key', { type: 'string', describe: "the client certificate's private key (PEM)", group: 'Security:' });
 }
 
 /** The PEM files must make a TLS context (parse, and the key must be the certificate's), else bad config naming the flags. */
 function checkPem<T extends { cert?: Buffer; key?: Buffer; ca?: Buffer }>(pem: T, flags: string): T {
   try {
     for (const [what, buf] of Object.entries(pem)) {
-      if (!(buf as Buffer).includes('-----BEGIN ')) throw new Error(`the ${what} file holds no PEM block (-----BEGIN ...)`);
+      if (!(buf as Buffer).includes('-----BEGIN '))
+        throw new Error(`the ${what} file holds no PEM block (-----BEGIN ...)`);
     }
     createSecureContext(pem);
   } catch (e) {
@@ -68,11 +104,19 @@ function checkPem<T extends { cert?: Buffer; key?: Buffer; ca?: Buffer }>(pem: T
   return pem;
 }
 
-export function serverTls(a: { tlsCert?: string | undefined; tlsKey?: string | undefined; tlsClientCa?: string | undefined }): ServerTls | undefined {
+export function serverTls(a: {
+  tlsCert?: string | undefined;
+  tlsKey?: string | undefined;
+  tlsClientCa?: string | undefined;
+}): ServerTls | undefined {
   if (!a.tlsCert && !a.tlsKey) return undefined;
-  if (!a.tlsCert || !a.tlsKey) throw new TrainerError('ERR_BAD_CONFIG', '--tls-cert and --tls-key go together', { hint: 'give both, or neither for plain ws://' });
+  if (!a.tlsCert || !a.tlsKey)
+    throw new TrainerError('ERR_BAD_CONFIG', '--tls-cert and --tls-key go together', {
+      hint: 'give both, or neither for plain ws://',
+    });
   const tls = {
-    cert: readFor('--tls-cert', a.tlsCert), key: readFor('--tls-key', a.tlsKey),
+    cert: readFor('--tls-cert', a.tlsCert),
+    key: readFor('--tls-key', a.tlsKey),
     ...(a.tlsClientCa ? { clientCa: readFor('--tls-client-ca', a.tlsClientCa) } : {}),
   };
   const flags = `--tls-cert ${a.tlsCert} / --tls-key ${a.tlsKey}${a.tlsClientCa ? ` / --tls-client-ca ${a.tlsClientCa}` : ''}`;
@@ -80,12 +124,24 @@ export function serverTls(a: { tlsCert?: string | undefined; tlsKey?: string | u
   return tls;
 }
 
-export function clientTls(a: { tlsCa?: string | undefined; tlsCert?: string | undefined; tlsKey?: string | undefined }): ClientTls | undefined {
+export function clientTls(a: {
+  tlsCa?: string | undefined;
+  tlsCert?: string | undefined;
+  tlsKey?: string | undefined;
+}): ClientTls | undefined {
   if (!a.tlsCa && !a.tlsCert && !a.tlsKey) return undefined;
-  if (!a.tlsCert !== !a.tlsKey) throw new TrainerError('ERR_BAD_CONFIG', '--tls-cert and --tls-key go together', { hint: 'give both for a client certificate, or neither' });
-  return checkPem({
-    ...(a.tlsCa ? { ca: readFor('--tls-ca', a.tlsCa) } : {}),
-    ...(a.tlsCert ? { cert: readFor('--tls-cert', a.tlsCert) } : {}),
-    ...(a.tlsKey ? { key: readFor('--tls-key', a.tlsKey) } : {}),
-  }, [a.tlsCa && `--tls-ca ${a.tlsCa}`, a.tlsCert && `--tls-cert ${a.tlsCert}`, a.tlsKey && `--tls-key ${a.tlsKey}`].filter(Boolean).join(' / '));
+  if (!a.tlsCert !== !a.tlsKey)
+    throw new TrainerError('ERR_BAD_CONFIG', '--tls-cert and --tls-key go together', {
+      hint: 'give both for a client certificate, or neither',
+    });
+  return checkPem(
+    {
+      ...(a.tlsCa ? { ca: readFor('--tls-ca', a.tlsCa) } : {}),
+      ...(a.tlsCert ? { cert: readFor('--tls-cert', a.tlsCert) } : {}),
+      ...(a.tlsKey ? { key: readFor('--tls-key', a.tlsKey) } : {}),
+    },
+    [a.tlsCa && `--tls-ca ${a.tlsCa}`, a.tlsCert && `--tls-cert ${a.tlsCert}`, a.tlsKey && `--tls-key ${a.tlsKey}`]
+      .filter(Boolean)
+      .join(' / '),
+  );
 }

@@ -4,7 +4,7 @@
 // leave no orphans (each holds an IPC channel to this process and exits when it closes; those still
 // running when this process exits get SIGTERM).
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { TrainerError } from '@dtrain/common';
 import { allExited } from './children.js';
@@ -33,7 +33,9 @@ export function parseGpus(spec: string | undefined, workers: number): (string | 
     .map((s) => s.trim())
     .filter(Boolean);
   if (ids.length === 0 || ids.some((s) => !/^\d+$/.test(s))) {
-    throw new TrainerError('ERR_BAD_CONFIG', `--gpus "${spec}" is not a list of GPU indices`, { hint: 'use e.g. --gpus 0,1' });
+    throw new TrainerError('ERR_BAD_CONFIG', `--gpus "${spec}" is not a list of GPU indices`, {
+      hint: 'use e.g. --gpus 0,1',
+    });
   }
   return Array.from({ length: workers }, (_, i) => ids[i % ids.length]);
 }
@@ -43,9 +45,13 @@ export function allWorkersGone(n: number, code: number | null, sig: string | nul
   const unique = [...new Set(said.map((l) => l.trim().slice(0, 300)))];
   const words = unique.length ? `; they said: ${unique.map((l) => `"${l}"`).join(', ')}` : '';
   const who = n === 1 ? 'the one worker (or relay)' : `all ${n} workers`;
-  return new TrainerError('ERR_NO_WORKERS', `${who} this command started exited (the last with ${sig ?? `status ${code}`}) before the work finished${words}`, {
-    hint: 'fix what the workers report (try: dtrain doctor; --backend wasm works everywhere), then resume with --resume',
-  });
+  return new TrainerError(
+    'ERR_NO_WORKERS',
+    `${who} this command started exited (the last with ${sig ?? `status ${code}`}) before the work finished${words}`,
+    {
+      hint: 'fix what the workers report (try: dtrain doctor; --backend wasm works everywhere), then resume with --resume',
+    },
+  );
 }
 
 export interface LocalWorkersOptions {
@@ -72,8 +78,13 @@ export class LocalWorkers {
     const env: NodeJS.ProcessEnv = { ...process.env, DTRAIN_TOKEN: token };
     if (gpu !== undefined) env['CUDA_VISIBLE_DEVICES'] = gpu;
     // Own process group: a terminal's Ctrl-C reaches only this process, which stops the run in order.
-    const child = spawn(process.execPath, workerArgv(i, url, settings), { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true });
-    for (const s of [child.stdout, child.stderr]) if (s) createInterface({ input: s }).on('line', (l) => this.heard(name, l));
+    const child = spawn(process.execPath, workerArgv(i, url, settings), {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      detached: true,
+    });
+    for (const s of [child.stdout, child.stderr])
+      if (s) createInterface({ input: s }).on('line', (l) => this.heard(name, l));
     return this.adopt(name, child);
   }
 
@@ -87,7 +98,8 @@ export class LocalWorkers {
   /** A line a worker said: echoed, and kept if it says what went wrong (not the hint after it). */
   heard(name: string, line: string): void {
     (this.opts.echo ?? ((_, l: string) => process.stderr.write(`${l}\n`)))(name, line);
-    if (/ERR_|error|denied|refused|not found|No such/i.test(line) || !this.lastWords.has(name)) this.lastWords.set(name, line);
+    if (/ERR_|error|denied|refused|not found|No such/i.test(line) || !this.lastWords.has(name))
+      this.lastWords.set(name, line);
   }
 
   get count(): number {
@@ -113,12 +125,14 @@ export class LocalWorkers {
   /** SIGTERM every worker still running (now). */
   kill(): void {
     this.stopping = true;
-    for (const { child } of this.children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    for (const { child } of this.children)
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
   }
 
   private onExit(name: string, code: number | null, sig: string | null): void {
     if (this.stopping) return;
     if (code !== 0) process.stderr.write(`worker ${name} exited (${sig ?? code})\n`);
-    if (++this.exited === this.children.length) this.opts.onAllGone?.(allWorkersGone(this.children.length, code, sig, [...this.lastWords.values()]));
+    if (++this.exited === this.children.length)
+      this.opts.onAllGone?.(allWorkersGone(this.children.length, code, sig, [...this.lastWords.values()]));
   }
 }

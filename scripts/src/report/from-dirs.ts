@@ -5,14 +5,16 @@ import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { TrainerError } from '@dtrain/common';
 import { isOutcome, readMetrics, readSummary } from '@dtrain/coordinator';
-import { lateNoiseScale, toTarget, type RunOutcome } from '../experiment/run-plan.js';
-import { writeCompareReport, type ComparedRun } from './compare-report.js';
+import { lateNoiseScale, type RunOutcome, toTarget } from '../experiment/run-plan.js';
+import { type ComparedRun, writeCompareReport } from './compare-report.js';
 import { writeRunReport } from './run-report.js';
 import { writeSweepReport } from './sweep-report.js';
 
 export function loadRun(dir: string): ComparedRun {
   if (!existsSync(join(dir, 'metrics.jsonl'))) {
-    throw new TrainerError('ERR_BAD_CONFIG', `${dir} is not a run directory (no metrics.jsonl)`, { hint: 'give directories that dtrain launch, coordinator or a sweep wrote, e.g. runs/demo' });
+    throw new TrainerError('ERR_BAD_CONFIG', `${dir} is not a run directory (no metrics.jsonl)`, {
+      hint: 'give directories that dtrain launch, coordinator or a sweep wrote, e.g. runs/demo',
+    });
   }
   const records = readMetrics(dir);
   const summary = readSummary(dir);
@@ -38,11 +40,29 @@ export function writePartialSweepReport(dir: string, target?: number): string {
     const records = readMetrics(runDir);
     const optimizer = c.optimizer.momentum === 0 ? 'sgd' : c.optimizer.nesterov ? 'nesterov' : 'momentum';
     outcomes.push({
-      name, dir: runDir, summary, skipped: true, batchSize: c.batchSize, ...toTarget(records, t, c.batchSize), bSimple: lateNoiseScale(records),
-      labels: { batchSize: c.batchSize, optimizer, momentum: c.optimizer.momentum, scaling: c.scaling, warmup: c.warmupSteps, schedule: c.schedule, lr: c.lr, seed: c.seed },
+      name,
+      dir: runDir,
+      summary,
+      skipped: true,
+      batchSize: c.batchSize,
+      ...toTarget(records, t, c.batchSize),
+      bSimple: lateNoiseScale(records),
+      labels: {
+        batchSize: c.batchSize,
+        optimizer,
+        momentum: c.optimizer.momentum,
+        scaling: c.scaling,
+        warmup: c.warmupSteps,
+        schedule: c.schedule,
+        lr: c.lr,
+        seed: c.seed,
+      },
     });
   }
-  if (outcomes.length === 0) throw new TrainerError('ERR_BAD_CONFIG', `${dir} holds no finished sweep run`, { hint: 'give the --out directory of a sweep' });
+  if (outcomes.length === 0)
+    throw new TrainerError('ERR_BAD_CONFIG', `${dir} holds no finished sweep run`, {
+      hint: 'give the --out directory of a sweep',
+    });
   const t = target ?? (outcomes[0]!.summary.config.stopAtValAccuracy || 0.5);
   return writeSweepReport(dir, `dtrain sweep (${outcomes.length} finished runs)`, outcomes, t);
 }

@@ -31,12 +31,29 @@ export interface Series {
   color?: number;
 }
 export interface ChartSpec {
-  id: string; title: string; x: string; y: string; logX?: boolean; logY?: boolean; series: Series[];
+  id: string;
+  title: string;
+  x: string;
+  y: string;
+  logX?: boolean;
+  logY?: boolean;
+  series: Series[];
   /** Ticks of the x axis exactly at these values (e.g. the batch sizes run). */
   ticksAt?: number[];
 }
 
-const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+const COLORS = [
+  '#1f77b4',
+  '#ff7f0e',
+  '#2ca02c',
+  '#d62728',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#7f7f7f',
+  '#bcbd22',
+  '#17becf',
+];
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
 /**
@@ -44,7 +61,9 @@ const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&l
  * log ticks crowd, e.g. 7 and 10 drawn over each other). Null when the data has no positive values.
  */
 export function logTicks(series: readonly Series[]): number[] | null {
-  const ys = series.flatMap((s) => s.data.map((p) => p.y)).filter((y): y is number => y !== null && y > 0 && Number.isFinite(y));
+  const ys = series
+    .flatMap((s) => s.data.map((p) => p.y))
+    .filter((y): y is number => y !== null && y > 0 && Number.isFinite(y));
   if (ys.length === 0) return null;
   const [lo, hi] = [Math.min(...ys), Math.max(...ys)];
   const ticks: number[] = [];
@@ -57,7 +76,11 @@ export function logTicks(series: readonly Series[]): number[] | null {
   return ticks.length >= 2 ? ticks : null; // a narrower range: Chart.js's own ticks
 }
 
-export function chartConfig(c: ChartSpec): { type: string; data: { datasets: Record<string, unknown>[] }; options: Record<string, unknown> } {
+export function chartConfig(c: ChartSpec): {
+  type: string;
+  data: { datasets: Record<string, unknown>[] };
+  options: Record<string, unknown>;
+} {
   const yTicks = c.logY ? logTicks(c.series) : null;
   return {
     type: 'line',
@@ -65,17 +88,35 @@ export function chartConfig(c: ChartSpec): { type: string; data: { datasets: Rec
       datasets: c.series.map((s, i) => {
         const color = COLORS[(s.color ?? i) % COLORS.length];
         return {
-          label: s.label, data: s.data, borderColor: color, backgroundColor: color, borderDash: s.dashed ? [6, 4] : [],
-          pointRadius: s.points || s.noLine ? 4 : 0, pointStyle: s.pointStyle ?? 'circle', borderWidth: 1.5, showLine: !s.noLine, spanGaps: false,
+          label: s.label,
+          data: s.data,
+          borderColor: color,
+          backgroundColor: color,
+          borderDash: s.dashed ? [6, 4] : [],
+          pointRadius: s.points || s.noLine ? 4 : 0,
+          pointStyle: s.pointStyle ?? 'circle',
+          borderWidth: 1.5,
+          showLine: !s.noLine,
+          spanGaps: false,
         };
       }),
     },
     options: {
-      animation: false, responsive: true, parsing: false,
+      animation: false,
+      responsive: true,
+      parsing: false,
       plugins: { title: { display: true, text: c.title } },
       scales: {
-        x: { type: c.logX ? 'logarithmic' : 'linear', title: { display: true, text: c.x }, ...(c.ticksAt ? { ticksAt: c.ticksAt } : {}) },
-        y: { type: c.logY ? 'logarithmic' : 'linear', title: { display: true, text: c.y }, ...(yTicks ? { ticksAt: yTicks } : {}) },
+        x: {
+          type: c.logX ? 'logarithmic' : 'linear',
+          title: { display: true, text: c.x },
+          ...(c.ticksAt ? { ticksAt: c.ticksAt } : {}),
+        },
+        y: {
+          type: c.logY ? 'logarithmic' : 'linear',
+          title: { display: true, text: c.y },
+          ...(yTicks ? { ticksAt: yTicks } : {}),
+        },
       },
     },
   };
@@ -98,21 +139,41 @@ document.body.dataset.drawn=String(window.dtrainCharts.filter((ch)=>{const c=ch.
 }
 
 /** A table cell that links somewhere (e.g. a run's own report). */
-export interface Link { href: string; text: string }
+export interface Link {
+  href: string;
+  text: string;
+}
 const isLink = (v: unknown): v is Link => typeof v === 'object' && v !== null && 'href' in v && 'text' in v;
 
 export function htmlTable(rows: Record<string, unknown>[]): string {
   if (rows.length === 0) return '<p>no rows</p>';
   const cols = Object.keys(rows[0]!);
-  const cell = (v: unknown): string => isLink(v) ? `<a href="${esc(encodeURI(v.href))}">${esc(v.text)}</a>`
-    : esc(v === null || v === undefined ? '-' : typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(4)) : String(v));
+  const cell = (v: unknown): string =>
+    isLink(v)
+      ? `<a href="${esc(encodeURI(v.href))}">${esc(v.text)}</a>`
+      : esc(
+          v === null || v === undefined
+            ? '-'
+            : typeof v === 'number'
+              ? Number.isInteger(v)
+                ? String(v)
+                : v.toPrecision(4)
+              : String(v),
+        );
   return `<table><tr>${cols.map((c) => `<th>${esc(c)}</th>`).join('')}</tr>${rows.map((r) => `<tr>${cols.map((c) => `<td>${cell(r[c])}</td>`).join('')}</tr>`).join('')}</table>`;
 }
 
 export function toCsv(rows: Record<string, unknown>[]): string {
   if (rows.length === 0) return '';
   const cols = Object.keys(rows[0]!);
-  const q = (v: unknown): string => (isLink(v) ? q(v.text) : v === null || v === undefined ? '' : /[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
+  const q = (v: unknown): string =>
+    isLink(v)
+      ? q(v.text)
+      : v === null || v === undefined
+        ? ''
+        : /[",\n]/.test(String(v))
+          ? `"${String(v).replace(/"/g, '""')}"`
+          : String(v);
   return [cols.join(','), ...rows.map((r) => cols.map((c) => q(r[c])).join(','))].join('\n') + '\n';
 }
 
@@ -136,24 +197,91 @@ export function stepSeries<R extends { step: number }>(rows: readonly R[], f: (r
 export function runCharts(records: MetricRecord[], key = ''): ChartSpec[] {
   const steps = records.filter((r): r is StepRecord => r.type === 'step');
   const evals = records.filter((r): r is EvalRecord => r.type === 'eval');
-  const by = (split: string, f: (e: EvalRecord) => number) => evals.filter((e) => e.split === split).map((e) => ({ x: e.step, y: f(e) }));
+  const by = (split: string, f: (e: EvalRecord) => number) =>
+    evals.filter((e) => e.split === split).map((e) => ({ x: e.step, y: f(e) }));
   const s = (f: (r: StepRecord) => number | null) => stepSeries(steps, f);
   return [
-    { id: `${key}loss`, title: 'Loss', x: 'step', y: 'cross-entropy', series: [{ label: 'train (batch)', data: s((r) => r.loss) }, { label: 'validation', data: by('val', (e) => e.loss) }, { label: 'test', data: by('test', (e) => e.loss) }] },
-    { id: `${key}acc`, title: 'Accuracy', x: 'step', y: 'accuracy', series: [{ label: 'train (batch)', data: s((r) => r.accuracy) }, { label: 'validation', data: by('val', (e) => e.accuracy) }, { label: 'test', data: by('test', (e) => e.accuracy) }] },
-    { id: `${key}epochs`, title: 'Accuracy by epoch', x: 'epoch', y: 'accuracy', series: [{ label: 'validation', data: evals.filter((e) => e.split === 'val').map((e) => ({ x: e.epoch, y: e.accuracy })) }, { label: 'test', data: evals.filter((e) => e.split === 'test').map((e) => ({ x: e.epoch, y: e.accuracy })) }] },
+    {
+      id: `${key}loss`,
+      title: 'Loss',
+      x: 'step',
+      y: 'cross-entropy',
+      series: [
+        { label: 'train (batch)', data: s((r) => r.loss) },
+        { label: 'validation', data: by('val', (e) => e.loss) },
+        { label: 'test', data: by('test', (e) => e.loss) },
+      ],
+    },
+    {
+      id: `${key}acc`,
+      title: 'Accuracy',
+      x: 'step',
+      y: 'accuracy',
+      series: [
+        { label: 'train (batch)', data: s((r) => r.accuracy) },
+        { label: 'validation', data: by('val', (e) => e.accuracy) },
+        { label: 'test', data: by('test', (e) => e.accuracy) },
+      ],
+    },
+    {
+      id: `${key}epochs`,
+      title: 'Accuracy by epoch',
+      x: 'epoch',
+      y: 'accuracy',
+      series: [
+        {
+          label: 'validation',
+          data: evals.filter((e) => e.split === 'val').map((e) => ({ x: e.epoch, y: e.accuracy })),
+        },
+        { label: 'test', data: evals.filter((e) => e.split === 'test').map((e) => ({ x: e.epoch, y: e.accuracy })) },
+      ],
+    },
     { id: `${key}lr`, title: 'Learning rate', x: 'step', y: 'lr', series: [{ label: 'lr', data: s((r) => r.lr) }] },
-    { id: `${key}ips`, title: 'Throughput', x: 'step', y: 'images/s', series: [{ label: 'images/s', data: s((r) => r.samples / (r.stepMs / 1000)) }] },
-    { id: `${key}time`, title: 'Time per step', x: 'step', y: 'ms', series: [{ label: 'step', data: s((r) => r.stepMs) }, { label: 'waiting for workers', data: s((r) => r.waitMs) }, { label: 'coordinator', data: s((r) => r.coordMs) }] },
-    { id: `${key}noise`, title: 'Gradient noise scale B_simple (smoothed)', x: 'step', y: 'B_simple', series: [{ label: 'B_simple', data: s((r) => r.bSimple) }] },
+    {
+      id: `${key}ips`,
+      title: 'Throughput',
+      x: 'step',
+      y: 'images/s',
+      series: [{ label: 'images/s', data: s((r) => r.samples / (r.stepMs / 1000)) }],
+    },
+    {
+      id: `${key}time`,
+      title: 'Time per step',
+      x: 'step',
+      y: 'ms',
+      series: [
+        { label: 'step', data: s((r) => r.stepMs) },
+        { label: 'waiting for workers', data: s((r) => r.waitMs) },
+        { label: 'coordinator', data: s((r) => r.coordMs) },
+      ],
+    },
+    {
+      id: `${key}noise`,
+      title: 'Gradient noise scale B_simple (smoothed)',
+      x: 'step',
+      y: 'B_simple',
+      series: [{ label: 'B_simple', data: s((r) => r.bSimple) }],
+    },
   ];
 }
 
 export function writeRunReport(dir: string, records: MetricRecord[], summary: RunSummary): string {
   const o = summary.config.optimizer;
-  const opt = o.momentum === 0 ? 'plain SGD' : `momentum ${o.momentum}, form "${o.form}"${o.nesterov ? ', Nesterov' : ''}`;
+  const opt =
+    o.momentum === 0 ? 'plain SGD' : `momentum ${o.momentum}, form "${o.form}"${o.nesterov ? ', Nesterov' : ''}`;
   const intro = `${summary.steps} steps, ${summary.epochs.toFixed(2)} epochs, ${summary.samplesSeen} samples; optimizer: ${esc(opt)}; ${summary.imagesPerSecond.toFixed(0)} images/s.`;
   const path = join(dir, 'report.html');
-  writeFileSync(path, htmlPage(`dtrain run ${summary.runId}`, intro, runCharts(records), htmlTable([{ ...summary.final.test, split: 'test' }, { ...summary.final.val, split: 'val' }])));
+  writeFileSync(
+    path,
+    htmlPage(
+      `dtrain run ${summary.runId}`,
+      intro,
+      runCharts(records),
+      htmlTable([
+        { ...summary.final.test, split: 'test' },
+        { ...summary.final.val, split: 'val' },
+      ]),
+    ),
+  );
   return path;
 }

@@ -4,26 +4,62 @@
 
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { htmlPage, htmlTable, type ChartSpec, type Series } from './run-report.js';
 import type { ScalePoint } from '../bench/scale.js';
+import { type ChartSpec, htmlPage, htmlTable, type Series } from './run-report.js';
 
 type Row = ScalePoint & { where: string };
 
 export function readScaleResults(dir: string): Row[] {
-  return readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort().flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean)
-    .map((l) => JSON.parse(l) as Partial<Row>).filter((r): r is Row => typeof r.workers === 'number' && typeof r.stepMs === 'number'));
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.jsonl'))
+    .sort()
+    .flatMap((f) =>
+      readFileSync(join(dir, f), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Partial<Row>)
+        .filter((r): r is Row => typeof r.workers === 'number' && typeof r.stepMs === 'number'),
+    );
 }
 
 const fmt = (v: number | null, d = 1): string => (v === null ? '-' : v.toFixed(d));
 
 export function scaleTable(rows: readonly Row[]): string[] {
-  const head = ['where', 'model', 'wire', 'N', 'step ms', 'coord CPU ms', 'MB in/out', 'memcpy ms', 'CPU / memcpy', 'flat bound ms', 'ring bound ms', 'step / flat', 'step / ring'];
+  const head = [
+    'where',
+    'model',
+    'wire',
+    'N',
+    'step ms',
+    'coord CPU ms',
+    'MB in/out',
+    'memcpy ms',
+    'CPU / memcpy',
+    'flat bound ms',
+    'ring bound ms',
+    'step / flat',
+    'step / ring',
+  ];
   const body = rows.map((r) => [
-    r.where, r.model, r.gradWire, String(r.workers), fmt(r.stepMs), fmt(r.coordCpuMsPerStep), `${fmt(r.bytesInPerStep / 1e6)}/${fmt(r.bytesOutPerStep / 1e6)}`, fmt(r.memcpyMsPerStep, 2),
-    fmt(r.coordCpuMsPerStep / Math.max(1e-3, r.memcpyMsPerStep)), fmt(r.flatBoundMs), fmt(r.ringBoundMs),
-    r.flatBoundMs ? fmt(r.stepMs / r.flatBoundMs, 2) : '-', r.ringBoundMs ? fmt(r.stepMs / r.ringBoundMs, 2) : '-',
+    r.where,
+    r.model,
+    r.gradWire,
+    String(r.workers),
+    fmt(r.stepMs),
+    fmt(r.coordCpuMsPerStep),
+    `${fmt(r.bytesInPerStep / 1e6)}/${fmt(r.bytesOutPerStep / 1e6)}`,
+    fmt(r.memcpyMsPerStep, 2),
+    fmt(r.coordCpuMsPerStep / Math.max(1e-3, r.memcpyMsPerStep)),
+    fmt(r.flatBoundMs),
+    fmt(r.ringBoundMs),
+    r.flatBoundMs ? fmt(r.stepMs / r.flatBoundMs, 2) : '-',
+    r.ringBoundMs ? fmt(r.stepMs / r.ringBoundMs, 2) : '-',
   ]);
-  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...body.map((c) => `| ${c.join(' | ')} |`)];
+  return [
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+    ...body.map((c) => `| ${c.join(' | ')} |`),
+  ];
 }
 
 /** "loopback", "1gbit", "10gbit int8": what distinguishes a group of points within one model's chart. */
@@ -42,7 +78,13 @@ export function scaleCharts(rows: readonly Row[]): ChartSpec[] {
     const ns = [...new Set(mine.map((r) => r.workers))];
     const of = (g: string) => mine.filter((r) => short(r) === g);
     charts.push({
-      id: `cpu-${model}`, title: `${model}: coordinator CPU per step (dashed: memcpy of its bytes)`, x: 'workers N', y: 'ms per step', logX: true, logY: true, ticksAt: ns,
+      id: `cpu-${model}`,
+      title: `${model}: coordinator CPU per step (dashed: memcpy of its bytes)`,
+      x: 'workers N',
+      y: 'ms per step',
+      logX: true,
+      logY: true,
+      ticksAt: ns,
       series: groups.flatMap((g, color): Series[] => [
         { label: g, color, points: true, data: of(g).map((r) => ({ x: r.workers, y: r.coordCpuMsPerStep })) },
         { label: `${g} memcpy`, color, dashed: true, data: of(g).map((r) => ({ x: r.workers, y: r.memcpyMsPerStep })) },
@@ -51,11 +93,31 @@ export function scaleCharts(rows: readonly Row[]): ChartSpec[] {
     const shaped = groups.filter((g) => of(g).some((r) => r.flatBoundMs !== null));
     if (shaped.length === 0) continue;
     charts.push({
-      id: `step-${model}`, title: `${model}: step time vs link bounds (dashed: flat, triangles: ring)`, x: 'workers N', y: 'ms per step', logX: true, logY: true, ticksAt: ns,
+      id: `step-${model}`,
+      title: `${model}: step time vs link bounds (dashed: flat, triangles: ring)`,
+      x: 'workers N',
+      y: 'ms per step',
+      logX: true,
+      logY: true,
+      ticksAt: ns,
       series: shaped.flatMap((g, i): Series[] => [
         { label: `${g} step`, color: i, points: true, data: of(g).map((r) => ({ x: r.workers, y: r.stepMs })) },
-        { label: `${g} flat bound`, color: i, dashed: true, data: of(g).map((r) => ({ x: r.workers, y: r.flatBoundMs })) },
-        { label: `${g} ring bound`, color: i, dashed: true, pointStyle: 'triangle', points: true, data: of(g).filter((r) => r.workers > 1).map((r) => ({ x: r.workers, y: r.ringBoundMs })) },
+        {
+          label: `${g} flat bound`,
+          color: i,
+          dashed: true,
+          data: of(g).map((r) => ({ x: r.workers, y: r.flatBoundMs })),
+        },
+        {
+          label: `${g} ring bound`,
+          color: i,
+          dashed: true,
+          pointStyle: 'triangle',
+          points: true,
+          data: of(g)
+            .filter((r) => r.workers > 1)
+            .map((r) => ({ x: r.workers, y: r.ringBoundMs })),
+        },
       ]),
     });
   }
@@ -66,6 +128,9 @@ export function writeScaleReport(dir: string): string[] {
   const rows = readScaleResults(dir);
   writeFileSync(join(dir, 'table.md'), scaleTable(rows).join('\n') + '\n');
   const table = htmlTable(rows.map((r) => ({ ...r })));
-  writeFileSync(join(dir, 'report.html'), htmlPage('dtrain bench scale', `${rows.length} points from ${dir}.`, scaleCharts(rows), table));
+  writeFileSync(
+    join(dir, 'report.html'),
+    htmlPage('dtrain bench scale', `${rows.length} points from ${dir}.`, scaleCharts(rows), table),
+  );
   return [join(dir, 'table.md'), join(dir, 'report.html')];
 }

@@ -8,67 +8,151 @@
 import { writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { median } from '@dtrain/common';
-import { aggregateSeeds, bestPerBatch, optimizerKey, type Best } from '../experiment/best.js';
-import { htmlPage, htmlTable, toCsv, type ChartSpec, type Point, type Series } from './run-report.js';
+import { aggregateSeeds, type Best, bestPerBatch, optimizerKey } from '../experiment/best.js';
 import type { RunOutcome } from '../experiment/run-plan.js';
+import { type ChartSpec, htmlPage, htmlTable, type Point, type Series, toCsv } from './run-report.js';
 
 const sorted = (xs: Iterable<number>): number[] => [...new Set(xs)].sort((a, b) => a - b);
 
 /** Vertical segments [(x, lo), (x, hi), gap] for every point with a range. */
 function errorBars(points: { x: number; lo: number | null; hi: number | null }[]): Point[] {
-  return points.filter((p) => p.lo !== null && p.hi !== null && p.hi > p.lo).flatMap((p) => [{ x: p.x, y: p.lo }, { x: p.x, y: p.hi }, { x: p.x, y: null }]);
+  return points
+    .filter((p) => p.lo !== null && p.hi !== null && p.hi > p.lo)
+    .flatMap((p) => [
+      { x: p.x, y: p.lo },
+      { x: p.x, y: p.hi },
+      { x: p.x, y: null },
+    ]);
 }
 
 /** The measured B_simple: median over the best runs of their late-training medians. */
 export function measuredNoiseScale(best: readonly Best[]): number | null {
-  const values = best.flatMap((b) => b.cell?.runs ?? []).map((r) => r.bSimple).filter((v): v is number => v !== null);
+  const values = best
+    .flatMap((b) => b.cell?.runs ?? [])
+    .map((r) => r.bSimple)
+    .filter((v): v is number => v !== null);
   return values.length ? median(values) : null;
 }
 
 function stepsChart(best: Best[], batches: number[], bSimple: number | null): ChartSpec {
   const optimizers = [...new Set(best.map((b) => b.optimizer))];
-  const reachedSteps = best.flatMap((b) => (b.cell?.steps.max !== null && b.cell ? [b.cell.steps.max ?? b.cell.steps.median!] : []));
+  const reachedSteps = best.flatMap((b) =>
+    b.cell?.steps.max !== null && b.cell ? [b.cell.steps.max ?? b.cell.steps.median!] : [],
+  );
   const top = Math.max(1, ...reachedSteps) * 2; // where "never reached" markers sit
   const low = Math.max(1, Math.min(...reachedSteps, top) / 2);
   const series: Series[] = optimizers.flatMap((opt, color) => {
     const mine = best.filter((b) => b.optimizer === opt);
     const reached = mine.filter((b) => b.cell !== null);
     const first = reached[0];
-    const out: Series[] = [{ label: opt, color, points: true, data: reached.map((b) => ({ x: b.batchSize, y: b.cell!.steps.median })) }];
+    const out: Series[] = [
+      { label: opt, color, points: true, data: reached.map((b) => ({ x: b.batchSize, y: b.cell!.steps.median })) },
+    ];
     const bars = errorBars(reached.map((b) => ({ x: b.batchSize, lo: b.cell!.steps.min, hi: b.cell!.steps.max })));
     if (bars.length) out.push({ label: `${opt}: range over seeds`, color, data: bars });
-    if (first) out.push({ label: `${opt}: perfect scaling`, color, dashed: true, data: batches.filter((b) => b >= first.batchSize).map((b) => ({ x: b, y: (first.cell!.steps.median! * first.batchSize) / b })) });
+    if (first)
+      out.push({
+        label: `${opt}: perfect scaling`,
+        color,
+        dashed: true,
+        data: batches
+          .filter((b) => b >= first.batchSize)
+          .map((b) => ({ x: b, y: (first.cell!.steps.median! * first.batchSize) / b })),
+      });
     const missed = mine.filter((b) => b.cell === null);
-    if (missed.length) out.push({ label: `${opt}: target not reached`, color, noLine: true, pointStyle: 'crossRot', data: missed.map((b) => ({ x: b.batchSize, y: top })) });
+    if (missed.length)
+      out.push({
+        label: `${opt}: target not reached`,
+        color,
+        noLine: true,
+        pointStyle: 'crossRot',
+        data: missed.map((b) => ({ x: b.batchSize, y: top })),
+      });
     return out;
   });
-  if (bSimple !== null) series.push({ label: `B_simple measured (${Math.round(bSimple)})`, color: 7, dashed: true, data: [{ x: bSimple, y: low }, { x: bSimple, y: top }] });
-  return { id: 'steps', title: 'Steps to target vs batch size (best learning rate per point)', x: 'batch size', y: 'steps to target', logX: true, logY: true, ticksAt: batches, series };
+  if (bSimple !== null)
+    series.push({
+      label: `B_simple measured (${Math.round(bSimple)})`,
+      color: 7,
+      dashed: true,
+      data: [
+        { x: bSimple, y: low },
+        { x: bSimple, y: top },
+      ],
+    });
+  return {
+    id: 'steps',
+    title: 'Steps to target vs batch size (best learning rate per point)',
+    x: 'batch size',
+    y: 'steps to target',
+    logX: true,
+    logY: true,
+    ticksAt: batches,
+    series,
+  };
 }
 
 function lrChart(best: Best[], batches: number[]): ChartSpec {
   const optimizers = [...new Set(best.map((b) => b.optimizer))];
   const series: Series[] = optimizers.map((opt, color) => ({
-    label: opt, color, points: true, data: best.filter((b) => b.optimizer === opt && b.cell).map((b) => ({ x: b.batchSize, y: b.cell!.lr })),
+    label: opt,
+    color,
+    points: true,
+    data: best.filter((b) => b.optimizer === opt && b.cell).map((b) => ({ x: b.batchSize, y: b.cell!.lr })),
   }));
   const ref = best.find((b) => b.cell);
   if (ref) {
     const from = batches.filter((b) => b >= ref.batchSize);
-    series.push({ label: 'linear scaling (lr ∝ B)', color: 7, dashed: true, data: from.map((b) => ({ x: b, y: (ref.cell!.lr * b) / ref.batchSize })) });
-    series.push({ label: 'square-root scaling (lr ∝ √B)', color: 8, dashed: true, data: from.map((b) => ({ x: b, y: ref.cell!.lr * Math.sqrt(b / ref.batchSize) })) });
+    series.push({
+      label: 'linear scaling (lr ∝ B)',
+      color: 7,
+      dashed: true,
+      data: from.map((b) => ({ x: b, y: (ref.cell!.lr * b) / ref.batchSize })),
+    });
+    series.push({
+      label: 'square-root scaling (lr ∝ √B)',
+      color: 8,
+      dashed: true,
+      data: from.map((b) => ({ x: b, y: ref.cell!.lr * Math.sqrt(b / ref.batchSize) })),
+    });
   }
-  return { id: 'lr', title: 'Best learning rate vs batch size', x: 'batch size', y: 'learning rate', logX: true, logY: true, ticksAt: batches, series };
+  return {
+    id: 'lr',
+    title: 'Best learning rate vs batch size',
+    x: 'batch size',
+    y: 'learning rate',
+    logX: true,
+    logY: true,
+    ticksAt: batches,
+    series,
+  };
 }
 
 function accuracyChart(best: Best[], batches: number[]): ChartSpec {
   const optimizers = [...new Set(best.map((b) => b.optimizer))];
   return {
-    id: 'acc', title: 'Final test accuracy of the best runs vs batch size', x: 'batch size', y: 'test accuracy', logX: true, ticksAt: batches,
+    id: 'acc',
+    title: 'Final test accuracy of the best runs vs batch size',
+    x: 'batch size',
+    y: 'test accuracy',
+    logX: true,
+    ticksAt: batches,
     series: optimizers.flatMap((opt, color) => {
       const mine = best.filter((b) => b.optimizer === opt && b.cell);
       return [
-        { label: opt, color, points: true, data: mine.map((b) => ({ x: b.batchSize, y: b.cell!.finalAccuracy.median })) },
-        { label: `${opt}: range over seeds`, color, data: errorBars(mine.map((b) => ({ x: b.batchSize, lo: b.cell!.finalAccuracy.min, hi: b.cell!.finalAccuracy.max }))) },
+        {
+          label: opt,
+          color,
+          points: true,
+          data: mine.map((b) => ({ x: b.batchSize, y: b.cell!.finalAccuracy.median })),
+        },
+        {
+          label: `${opt}: range over seeds`,
+          color,
+          data: errorBars(
+            mine.map((b) => ({ x: b.batchSize, lo: b.cell!.finalAccuracy.min, hi: b.cell!.finalAccuracy.max })),
+          ),
+        },
       ];
     }),
   };
@@ -84,21 +168,43 @@ export function sweepCharts(outcomes: readonly RunOutcome[]): ChartSpec[] {
 /** One row per batch size x optimizer: the best learning rate and what it achieved. */
 export function bestRows(best: readonly Best[], dir: string): Record<string, unknown>[] {
   return best.map((b) => ({
-    batchSize: b.batchSize, optimizer: b.optimizer, bestLr: b.cell?.lr ?? null,
-    stepsToTarget: b.cell?.steps.median ?? 'not reached', stepsMin: b.cell?.steps.min ?? null, stepsMax: b.cell?.steps.max ?? null,
-    seedsReached: b.cell ? `${b.cell.steps.reached}/${b.cell.runs.length}` : '0', finalTestAccuracy: b.cell?.finalAccuracy.median ?? null,
+    batchSize: b.batchSize,
+    optimizer: b.optimizer,
+    bestLr: b.cell?.lr ?? null,
+    stepsToTarget: b.cell?.steps.median ?? 'not reached',
+    stepsMin: b.cell?.steps.min ?? null,
+    stepsMax: b.cell?.steps.max ?? null,
+    seedsReached: b.cell ? `${b.cell.steps.reached}/${b.cell.runs.length}` : '0',
+    finalTestAccuracy: b.cell?.finalAccuracy.median ?? null,
     bSimple: b.cell ? measuredNoiseScale([b]) : null,
-    lrsTried: b.lrsTried.join(' '), gridEdge: b.atEdge ? `best at the ${b.atEdge} end: widen the grid` : '',
-    runs: b.cell ? { href: `${relative(dir, b.cell.runs[0]!.dir)}/report.html`, text: `${b.cell.runs[0]!.name.replace(/-s\d+$/, '')} (${b.cell.runs.length} seed${b.cell.runs.length > 1 ? 's' : ''})` } : '',
+    lrsTried: b.lrsTried.join(' '),
+    gridEdge: b.atEdge ? `best at the ${b.atEdge} end: widen the grid` : '',
+    runs: b.cell
+      ? {
+          href: `${relative(dir, b.cell.runs[0]!.dir)}/report.html`,
+          text: `${b.cell.runs[0]!.name.replace(/-s\d+$/, '')} (${b.cell.runs.length} seed${b.cell.runs.length > 1 ? 's' : ''})`,
+        }
+      : '',
   }));
 }
 
 export function sweepRow(o: RunOutcome, dir: string): Record<string, unknown> {
   const s = o.summary;
   return {
-    run: { href: `${relative(dir, o.dir)}/report.html`, text: o.name }, ...o.labels, optimizerKey: optimizerKey(o), batchSize: o.batchSize, status: s.status,
-    finalTestAccuracy: s.final.test?.accuracy ?? null, bestValAccuracy: o.bestValAccuracy, stepsToTarget: o.stepsToTarget, examplesToTarget: o.examplesToTarget,
-    epochsToTarget: o.epochsToTarget, secondsToTarget: o.secondsToTarget, bSimple: o.bSimple, imagesPerSecond: s.imagesPerSecond, wallSeconds: s.wallSeconds,
+    run: { href: `${relative(dir, o.dir)}/report.html`, text: o.name },
+    ...o.labels,
+    optimizerKey: optimizerKey(o),
+    batchSize: o.batchSize,
+    status: s.status,
+    finalTestAccuracy: s.final.test?.accuracy ?? null,
+    bestValAccuracy: o.bestValAccuracy,
+    stepsToTarget: o.stepsToTarget,
+    examplesToTarget: o.examplesToTarget,
+    epochsToTarget: o.epochsToTarget,
+    secondsToTarget: o.secondsToTarget,
+    bSimple: o.bSimple,
+    imagesPerSecond: s.imagesPerSecond,
+    wallSeconds: s.wallSeconds,
   };
 }
 
@@ -111,7 +217,8 @@ export function writeSweepReport(dir: string, title: string, outcomes: readonly 
   writeFileSync(join(dir, 'best.csv'), toCsv(bests));
   writeFileSync(join(dir, 'results.json'), JSON.stringify({ target, best: bests, runs: rows }, null, 2) + '\n');
   const bSimple = measuredNoiseScale(best);
-  const intro = `${outcomes.length} runs; target validation accuracy ${target}. For every batch size and optimizer the learning rate of the grid with the fewest steps to the target (median over seeds; ties: higher final accuracy), as Shallue et al. (2019) define steps to target. ` +
+  const intro =
+    `${outcomes.length} runs; target validation accuracy ${target}. For every batch size and optimizer the learning rate of the grid with the fewest steps to the target (median over seeds; ties: higher final accuracy), as Shallue et al. (2019) define steps to target. ` +
     `Perfect scaling: steps x batch size constant. B_simple: the measured gradient noise scale (median over the second half of each best run)${bSimple !== null ? `, ${Math.round(bSimple)}` : ''}, a prediction of the critical batch size (McCandlish et al. 2018).`;
   const table = `<h3>Best per batch size</h3>${htmlTable(bests)}<h3>Every run</h3>${htmlTable(rows)}`;
   const path = join(dir, 'report.html');

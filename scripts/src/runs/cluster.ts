@@ -71,7 +71,9 @@ function startHostRelay(plan: ClusterPlan, token: string | undefined, giveUpSeco
     ],
     { env: { ...process.env, DTRAIN_TOKEN: token ?? '' }, stdio: ['ignore', 'inherit', 'inherit'] },
   );
-  child.once('exit', (code, sig) => process.stderr.write(`[cluster] this node's relay exited (${sig ?? `status ${code}`})\n`));
+  child.once('exit', (code, sig) =>
+    process.stderr.write(`[cluster] this node's relay exited (${sig ?? `status ${code}`})\n`),
+  );
   return child;
 }
 
@@ -83,7 +85,14 @@ async function runRankZero(plan: ClusterPlan, run: RunRequest, r: RankSettings):
     onAllGone: (e) => workers === local.count && started.coord.abandon(e),
   });
   const started = await startCoordinator({ ...run, dataDir, config: forWorkers(run, workers) }, (port) => {
-    if (r.coordinatorWorker) local.spawn(plan.rank, `ws://127.0.0.1:${port}`, run.token ?? '', { ...r, dataDir }, plan.cudaVisibleDevices ?? undefined);
+    if (r.coordinatorWorker)
+      local.spawn(
+        plan.rank,
+        `ws://127.0.0.1:${port}`,
+        run.token ?? '',
+        { ...r, dataDir },
+        plan.cudaVisibleDevices ?? undefined,
+      );
   });
   const summary = await started.finished;
   await local.stop();

@@ -49,11 +49,16 @@ export interface StartedCoordinator {
 }
 
 /** Build, bind and start a coordinator with a progress display; Ctrl-C stops it gracefully. */
-export async function startCoordinator(req: RunRequest, onListening?: (port: number) => void): Promise<StartedCoordinator> {
+export async function startCoordinator(
+  req: RunRequest,
+  onListening?: (port: number) => void,
+): Promise<StartedCoordinator> {
   const resume = resolveAutoResume(req.resume, req.out);
   if (req.resume === 'auto')
     process.stderr.write(
-      resume ? `--resume auto: continuing the run in ${resume}\n` : `--resume auto: no checkpoint in ${req.out}; starting a fresh run there\n`,
+      resume
+        ? `--resume auto: continuing the run in ${resume}\n`
+        : `--resume auto: no checkpoint in ${req.out}; starting a fresh run there\n`,
     );
   const out = req.out ?? (resume ? resume.replace(/\/checkpoints\/step-\d+\/?$/, '') : defaultRunDir());
   if (!resume) validateConfig(req.config); // before a download; the coordinator derives the run from it
@@ -113,7 +118,10 @@ function refuseToReplace(out: string, overwrite: boolean): void {
 
 /** What a crashed run kept, in words (null when the run had already ended). */
 export function keptAfterCrash(summary: RunSummary | null): string | null {
-  return summary && `kept the checkpoint ${summary.finalCheckpoint} (step ${summary.steps}) and summary.json (status crashed); continue with --resume`;
+  return (
+    summary &&
+    `kept the checkpoint ${summary.finalCheckpoint} (step ${summary.steps}) and summary.json (status crashed); continue with --resume`
+  );
 }
 
 /** --resume auto: the run in --out if it holds a checkpoint, else undefined (a fresh run there). */

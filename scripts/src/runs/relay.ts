@@ -42,7 +42,8 @@ export async function runRelay(r: RelayRun): Promise<number> {
     log,
     onListening: (port) => {
       if (!r.spawn) return log(`relay: waiting for ${r.local} local workers at ws://127.0.0.1:${port}`);
-      for (let i = 0; i < r.local; i++) local.spawn(i, `ws://127.0.0.1:${port}`, localToken ?? '', r.workers, String(i));
+      for (let i = 0; i < r.local; i++)
+        local.spawn(i, `ws://127.0.0.1:${port}`, localToken ?? '', r.workers, String(i));
     },
   });
   const stop = (): void => {

@@ -2,7 +2,14 @@
 // backend and CPU policy, serve a coordinator until it is done with us, and say why we stopped.
 
 import { hostname } from 'node:os';
-import { applySchedPolicy, type BackendChoice, type ClientTls, type SchedPolicy, selectBackend, WorkerClient } from '@dtrain/worker';
+import {
+  applySchedPolicy,
+  type BackendChoice,
+  type ClientTls,
+  type SchedPolicy,
+  selectBackend,
+  WorkerClient,
+} from '@dtrain/worker';
 import { prepareCifar, syntheticCacheDir } from '../data/fetch.js';
 import { warmSyntheticCache } from '../data/synthetic-thread.js';
 

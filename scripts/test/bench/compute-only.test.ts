@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { computeOnlyRatio, measureComputeOnly } from '../../src/bench/compute-only.js';
 
 test('compute-only ratio: 2 x alone over the slower of the pair; bad times refused', () => {

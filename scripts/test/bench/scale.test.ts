@@ -1,7 +1,7 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { benchScale, linkBounds, rateGbit } from '../../src/bench/scale.js';
+import { test } from 'node:test';
 import { netnsUnavailable } from '../../src/bench/netns.js';
+import { benchScale, linkBounds, rateGbit } from '../../src/bench/scale.js';
 
 test('link bounds: the flat design moves N x P x 4 bytes each way, a ring 2 (N-1)/N x P x 4', () => {
   // 8 workers x 11M params at 10 Gbit/s: 352 MB -> 281.6 ms; the ring 616 MB/8 = 77 MB -> 61.6 ms
@@ -14,39 +14,112 @@ test('link bounds: the flat design moves N x P x 4 bytes each way, a ring 2 (N-1
   assert.throws(() => rateGbit('fast'), /is not a tc rate/);
 });
 
-test('a tiny scale run on loopback: each point moves about N x P x 4 bytes each way per step', { timeout: 120_000 }, async () => {
-  const lines: string[] = [];
-  const points = await benchScale({ models: ['tiny-cnn'], workers: [1, 2], steps: 8, computeMs: 5, gradWire: 'fp32', netnsHosts: 0, rate: '1gbit', maxBytesPerStep: 1e9 }, (l) => lines.push(l));
-  assert.deepEqual(points.map((p) => p.workers), [1, 2]);
-  for (const p of points) {
-    const payload = p.workers * p.params * 4;
-    assert.ok(p.bytesInPerStep >= payload && p.bytesInPerStep < payload * 1.05, `in ${p.bytesInPerStep} vs ${payload}`);
-    assert.ok(p.bytesOutPerStep >= payload && p.bytesOutPerStep < payload * 1.05, `out ${p.bytesOutPerStep} vs ${payload}`);
-    assert.ok(p.stepMs >= 5, 'the simulated compute time is part of every step');
-    assert.ok(p.coordCpuMsPerStep > 0 && p.memcpyMsPerStep >= 0);
-  }
-  assert.equal(lines.length, 2);
-});
+test(
+  'a tiny scale run on loopback: each point moves about N x P x 4 bytes each way per step',
+  { timeout: 120_000 },
+  async () => {
+    const lines: string[] = [];
+    const points = await benchScale(
+      {
+        models: ['tiny-cnn'],
+        workers: [1, 2],
+        steps: 8,
+        computeMs: 5,
+        gradWire: 'fp32',
+        netnsHosts: 0,
+        rate: '1gbit',
+        maxBytesPerStep: 1e9,
+      },
+      (l) => lines.push(l),
+    );
+    assert.deepEqual(
+      points.map((p) => p.workers),
+      [1, 2],
+    );
+    for (const p of points) {
+      const payload = p.workers * p.params * 4;
+      assert.ok(
+        p.bytesInPerStep >= payload && p.bytesInPerStep < payload * 1.05,
+        `in ${p.bytesInPerStep} vs ${payload}`,
+      );
+      assert.ok(
+        p.bytesOutPerStep >= payload && p.bytesOutPerStep < payload * 1.05,
+        `out ${p.bytesOutPerStep} vs ${payload}`,
+      );
+      assert.ok(p.stepMs >= 5, 'the simulated compute time is part of every step');
+      assert.ok(p.coordCpuMsPerStep > 0 && p.memcpyMsPerStep >= 0);
+    }
+    assert.equal(lines.length, 2);
+  },
+);
 
 const unavailable = netnsUnavailable();
-test('across namespace hosts: workers on shaped links, with the link bounds', { skip: unavailable ?? false, timeout: 120_000 }, async () => {
-  const [p] = await benchScale({ models: ['tiny-cnn'], workers: [2], steps: 20, computeMs: 0, gradWire: 'fp32', netnsHosts: 2, rate: '100mbit', maxBytesPerStep: 1e9 }, () => undefined);
-  assert.equal(p!.linkGbit, 0.1);
-  // 2 x 18,234 params x 4 bytes = 1.167 Mbit at 100 Mbit/s: 11.67 ms; a step cannot beat the flat bound
-  assert.equal(p!.flatBoundMs, 11.67);
-  assert.ok(p!.stepMs >= p!.flatBoundMs!, `step ${p!.stepMs} ms vs bound ${p!.flatBoundMs} ms`);
-});
+test(
+  'across namespace hosts: workers on shaped links, with the link bounds',
+  { skip: unavailable ?? false, timeout: 120_000 },
+  async () => {
+    const [p] = await benchScale(
+      {
+        models: ['tiny-cnn'],
+        workers: [2],
+        steps: 20,
+        computeMs: 0,
+        gradWire: 'fp32',
+        netnsHosts: 2,
+        rate: '100mbit',
+        maxBytesPerStep: 1e9,
+      },
+      () => undefined,
+    );
+    assert.equal(p!.linkGbit, 0.1);
+    // 2 x 18,234 params x 4 bytes = 1.167 Mbit at 100 Mbit/s: 11.67 ms; a step cannot beat the flat bound
+    assert.equal(p!.flatBoundMs, 11.67);
+    assert.ok(p!.stepMs >= p!.flatBoundMs!, `step ${p!.stepMs} ms vs bound ${p!.flatBoundMs} ms`);
+  },
+);
 
 test('int8 gradients: the simulated workers send a quarter of the bytes', { timeout: 120_000 }, async () => {
-  const [p] = await benchScale({ models: ['tiny-cnn'], workers: [2], steps: 6, computeMs: 0, gradWire: 'int8', netnsHosts: 0, rate: '1gbit', maxBytesPerStep: 1e9 }, () => undefined);
+  const [p] = await benchScale(
+    {
+      models: ['tiny-cnn'],
+      workers: [2],
+      steps: 6,
+      computeMs: 0,
+      gradWire: 'int8',
+      netnsHosts: 0,
+      rate: '1gbit',
+      maxBytesPerStep: 1e9,
+    },
+    () => undefined,
+  );
   const payload = 2 * p!.params; // one byte per value, plus a float32 scale per 4096
   assert.ok(p!.bytesInPerStep >= payload && p!.bytesInPerStep < payload * 1.1, `in ${p!.bytesInPerStep} vs ${payload}`);
   assert.ok(p!.bytesOutPerStep >= 4 * payload, 'weights still go out as float32');
 });
 
-test('with relays on namespace hosts the coordinator carries one gradient per host, not per worker', { skip: unavailable ?? false, timeout: 120_000 }, async () => {
-  const [p] = await benchScale({ models: ['tiny-cnn'], workers: [4], steps: 8, computeMs: 0, gradWire: 'fp32', netnsHosts: 2, rate: '1gbit', maxBytesPerStep: 1e9, relays: true }, () => undefined);
-  const perHost = p!.params * 4;
-  assert.ok(p!.bytesInPerStep >= 2 * perHost && p!.bytesInPerStep < 2.05 * perHost, `in ${p!.bytesInPerStep}: 2 relays x ${perHost}`);
-  assert.equal(p!.workers, 4);
-});
+test(
+  'with relays on namespace hosts the coordinator carries one gradient per host, not per worker',
+  { skip: unavailable ?? false, timeout: 120_000 },
+  async () => {
+    const [p] = await benchScale(
+      {
+        models: ['tiny-cnn'],
+        workers: [4],
+        steps: 8,
+        computeMs: 0,
+        gradWire: 'fp32',
+        netnsHosts: 2,
+        rate: '1gbit',
+        maxBytesPerStep: 1e9,
+        relays: true,
+      },
+      () => undefined,
+    );
+    const perHost = p!.params * 4;
+    assert.ok(
+      p!.bytesInPerStep >= 2 * perHost && p!.bytesInPerStep < 2.05 * perHost,
+      `in ${p!.bytesInPerStep}: 2 relays x ${perHost}`,
+    );
+    assert.equal(p!.workers, 4);
+  },
+);

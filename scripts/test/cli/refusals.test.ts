@@ -1,15 +1,17 @@
 // Bad values are refused before anything starts: exit status 2, the value named, a hint, no stack.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { CLI_PATH } from '../../src/processes/path.js';
 import { tempDir } from '../integration/harness.js';
 
 process.env['DTRAIN_CACHE'] = tempDir('cache');
-const dtrain = (args: string[], timeout = 60_000) => spawnSync(process.execPath, [CLI_PATH, ...args], { encoding: 'utf8', timeout });
+const dtrain = (args: string[], timeout = 60_000) =>
+  spawnSync(process.execPath, [CLI_PATH, ...args], { encoding: 'utf8', timeout });
 
 function refused(args: string[], message: RegExp): string {
   const r = dtrain(args, 20_000);
@@ -33,25 +35,54 @@ test('an unknown choice lists the valid ones', () => {
 });
 
 test('a worker address without ws://, or with a malformed host or port, is refused with an example', () => {
-  refused(['worker', '--connect', 'localhost:7070'], /not a ws:\/\/ or wss:\/\/ address\n  hint: use e\.g\. ws:\/\/10\.0\.0\.1:7070/);
-  for (const bad of ['ws://h:99999', 'ws://h:abc', 'wss://[::1']) refused(['worker', '--connect', bad], /--connect ".*" is not a valid address \(host or port malformed\)/);
+  refused(
+    ['worker', '--connect', 'localhost:7070'],
+    /not a ws:\/\/ or wss:\/\/ address\n  hint: use e\.g\. ws:\/\/10\.0\.0\.1:7070/,
+  );
+  for (const bad of ['ws://h:99999', 'ws://h:abc', 'wss://[::1'])
+    refused(['worker', '--connect', bad], /--connect ".*" is not a valid address \(host or port malformed\)/);
   refused(['relay', '--connect', 'ws://h:99999'], /--connect "ws:\/\/h:99999" is not a valid address/);
 });
 
 test('negative durations are refused: --give-up -1, --wait-timeout -1', () => {
   refused(['worker', '--connect', 'ws://127.0.0.1:9', '--give-up', '-1'], /--give-up -1 is not a duration/);
-  refused(['coordinator', '--wait-timeout', '-1', '--out', join(tempDir('wt'), 'r')], /--wait-timeout -1 is not a duration/);
+  refused(
+    ['coordinator', '--wait-timeout', '-1', '--out', join(tempDir('wt'), 'r')],
+    /--wait-timeout -1 is not a duration/,
+  );
 });
 
-test('a TLS file that is not PEM, or a key that is not the certificate\'s, is refused naming the flags', () => {
+test("a TLS file that is not PEM, or a key that is not the certificate's, is refused naming the flags", () => {
   const d = tempDir('pem');
   writeFileSync(join(d, 'junk.pem'), 'not a certificate\n');
-  refused(['coordinator', '--tls-cert', join(d, 'junk.pem'), '--tls-key', join(d, 'junk.pem'), '--out', join(d, 'r')], /--tls-cert .*junk\.pem \/ --tls-key .*junk\.pem: /);
+  refused(
+    ['coordinator', '--tls-cert', join(d, 'junk.pem'), '--tls-key', join(d, 'junk.pem'), '--out', join(d, 'r')],
+    /--tls-cert .*junk\.pem \/ --tls-key .*junk\.pem: /,
+  );
   refused(['worker', '--connect', 'wss://127.0.0.1:9', '--tls-ca', join(d, 'junk.pem')], /--tls-ca .*junk\.pem: /);
   const openssl = (args: string[]): Buffer => execFileSync('openssl', args, { cwd: d, stdio: 'pipe' });
-  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'a.key', '-out', 'a.pem', '-days', '1', '-subj', '/CN=a']);
+  openssl([
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    'a.key',
+    '-out',
+    'a.pem',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=a',
+  ]);
   openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'b.key']);
-  refused(['coordinator', '--tls-cert', join(d, 'a.pem'), '--tls-key', join(d, 'b.key'), '--out', join(d, 'r')], /--tls-cert .*a\.pem \/ --tls-key .*b\.key: .*(mismatch|values)/i);
+  refused(
+    ['coordinator', '--tls-cert', join(d, 'a.pem'), '--tls-key', join(d, 'b.key'), '--out', join(d, 'r')],
+    /--tls-cert .*a\.pem \/ --tls-key .*b\.key: .*(mismatch|values)/i,
+  );
 });
 
 test('--out that already holds a run is refused unless resumed or overwritten', () => {
@@ -64,7 +95,19 @@ test('--out that already holds a run is refused unless resumed or overwritten', 
 test('an --out that cannot be created says which and why', () => {
   const used = tempDir('file');
   writeFileSync(join(used, 'metrics.jsonl'), '{}\n');
-  const args = ['coordinator', '--model', 'tiny-cnn', '--train-size', '200', '--test-size', '16', '--batch-size', '32', '--out', join(used, 'metrics.jsonl', 'run')];
+  const args = [
+    'coordinator',
+    '--model',
+    'tiny-cnn',
+    '--train-size',
+    '200',
+    '--test-size',
+    '16',
+    '--batch-size',
+    '32',
+    '--out',
+    join(used, 'metrics.jsonl', 'run'),
+  ];
   refused(args, /cannot create the run directory .*ENOTDIR/);
 });
 
@@ -74,12 +117,18 @@ test('--patience must be a number of epochs (a word is not silently "off")', () 
 });
 
 test('an unknown sweep list entry is refused with the choices', () => {
-  refused(['sweep', '--schedules', 'cosin', '--local', '0'], /--schedules: unknown "cosin"[\s\S]*hint: use a comma-separated list of: constant, step, exponential, cosine/);
+  refused(
+    ['sweep', '--schedules', 'cosin', '--local', '0'],
+    /--schedules: unknown "cosin"[\s\S]*hint: use a comma-separated list of: constant, step, exponential, cosine/,
+  );
 });
 
 test('a port out of range or not a number is refused; nothing is left behind', () => {
   const out = join(tempDir('port'), 'run');
-  refused(['coordinator', '--port', '99999', '--out', out], /--port 99999 is not a TCP port[\s\S]*hint: use a whole number in 0\.\.65535/);
+  refused(
+    ['coordinator', '--port', '99999', '--out', out],
+    /--port 99999 is not a TCP port[\s\S]*hint: use a whole number in 0\.\.65535/,
+  );
   refused(['coordinator', '--port', 'abc', '--out', out], /--port is not a number/);
   assert.equal(existsSync(out), false);
 });
@@ -89,10 +138,28 @@ test('a port in use is refused without leaving an empty run directory', async ()
   await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
   const port = (blocker.address() as { port: number }).port;
   const out = join(tempDir('busy'), 'run');
-  const r = spawnSync(process.execPath, [CLI_PATH, 'coordinator', '--model', 'tiny-cnn', '--train-size', '200', '--test-size', '16', '--batch-size', '32', '--port', String(port), '--out', out], { encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync(
+    process.execPath,
+    [
+      CLI_PATH,
+      'coordinator',
+      '--model',
+      'tiny-cnn',
+      '--train-size',
+      '200',
+      '--test-size',
+      '16',
+      '--batch-size',
+      '32',
+      '--port',
+      String(port),
+      '--out',
+      out,
+    ],
+    { encoding: 'utf8', timeout: 20_000 },
+  );
   blocker.close();
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE[\s\S]*hint: choose another --port/);
   assert.equal(existsSync(out), false);
 });
-

@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { TrainerError } from '@dtrain/common';
 import { expandHostlist } from '../../src/cluster/hostlist.js';
 
@@ -15,6 +15,10 @@ test('several bracket groups expand as a product, in order', () => {
 
 test('malformed or oversized expressions are refused with the expression named', () => {
   for (const bad of ['gpu[01-04', 'gpu01]', 'gpu[a-b]', 'gpu[4-1]', 'gpu[[1]]', '', 'n[0-99999]', 'a[0-999]b[0-999]']) {
-    assert.throws(() => expandHostlist(bad), (e: unknown) => e instanceof TrainerError && e.code === 'ERR_BAD_CONFIG' && e.message.includes('hostlist'), bad);
+    assert.throws(
+      () => expandHostlist(bad),
+      (e: unknown) => e instanceof TrainerError && e.code === 'ERR_BAD_CONFIG' && e.message.includes('hostlist'),
+      bad,
+    );
   }
 });

@@ -1,10 +1,16 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { TrainerError } from '@dtrain/common';
-import { resolveCluster, type ClusterFlags } from '../../src/cluster/resolve.js';
+import { type ClusterFlags, resolveCluster } from '../../src/cluster/resolve.js';
 
 const flags = (f: Partial<ClusterFlags> = {}): ClusterFlags => ({ port: 7070, coordinatorWorker: false, ...f });
-const SLURM = { SLURM_PROCID: '2', SLURM_NTASKS: '5', SLURM_LOCALID: '1', SLURM_STEP_ID: '0', SLURM_STEP_NODELIST: 'gpu[03-04,07]' };
+const SLURM = {
+  SLURM_PROCID: '2',
+  SLURM_NTASKS: '5',
+  SLURM_LOCALID: '1',
+  SLURM_STEP_ID: '0',
+  SLURM_STEP_NODELIST: 'gpu[03-04,07]',
+};
 
 test('Slurm: rank, size, local rank and the coordinator on the first host of the step', () => {
   const p = resolveCluster(flags(), SLURM);
@@ -33,19 +39,32 @@ test('a GPU the scheduler already bound is left alone', () => {
 });
 
 test('Open MPI: ranks from OMPI_COMM_WORLD_*; one host means loopback, several need the coordinator named', () => {
-  const one = { OMPI_COMM_WORLD_RANK: '1', OMPI_COMM_WORLD_SIZE: '3', OMPI_COMM_WORLD_LOCAL_RANK: '1', OMPI_COMM_WORLD_LOCAL_SIZE: '3' };
+  const one = {
+    OMPI_COMM_WORLD_RANK: '1',
+    OMPI_COMM_WORLD_SIZE: '3',
+    OMPI_COMM_WORLD_LOCAL_RANK: '1',
+    OMPI_COMM_WORLD_LOCAL_SIZE: '3',
+  };
   const p = resolveCluster(flags(), one);
   assert.deepEqual([p.scheduler, p.rank, p.worldSize, p.url], ['mpi', 1, 3, 'ws://127.0.0.1:7070']);
   const spread = { ...one, OMPI_COMM_WORLD_LOCAL_SIZE: '1' };
-  assert.throws(() => resolveCluster(flags(), spread), (e: unknown) => e instanceof TrainerError && /DTRAIN_COORDINATOR/.test(e.hint ?? ''));
+  assert.throws(
+    () => resolveCluster(flags(), spread),
+    (e: unknown) => e instanceof TrainerError && /DTRAIN_COORDINATOR/.test(e.hint ?? ''),
+  );
   assert.equal(resolveCluster(flags({ coordinator: 'node1' }), spread).url, 'ws://node1:7070');
 });
 
 test('Kubernetes: JOB_COMPLETION_INDEX is the rank; workers need the coordinator address, the coordinator --workers', () => {
   const env = { JOB_COMPLETION_INDEX: '3' };
   assert.throws(() => resolveCluster(flags(), env), /cannot tell where the coordinator runs/);
-  const w = resolveCluster(flags({ coordinator: 'dtrain-coordinator-0-0.dtrain', role: 'worker' }), { JOB_COMPLETION_INDEX: '0' });
-  assert.deepEqual([w.scheduler, w.role, w.url, w.cudaVisibleDevices], ['kubernetes', 'worker', 'ws://dtrain-coordinator-0-0.dtrain:7070', '0']);
+  const w = resolveCluster(flags({ coordinator: 'dtrain-coordinator-0-0.dtrain', role: 'worker' }), {
+    JOB_COMPLETION_INDEX: '0',
+  });
+  assert.deepEqual(
+    [w.scheduler, w.role, w.url, w.cudaVisibleDevices],
+    ['kubernetes', 'worker', 'ws://dtrain-coordinator-0-0.dtrain:7070', '0'],
+  );
   assert.throws(() => resolveCluster(flags({ role: 'coordinator', coordinator: 'x' }), env), /how many workers/);
 });
 
@@ -61,18 +80,39 @@ test('no scheduler: flags only, this host', () => {
   assert.equal(resolveCluster(flags({ coordinator: '::1', role: 'worker' }), {}).url, 'ws://[::1]:7070');
 });
 
-test('Slurm across nodes: rank 0 waits for one connection per other node; a node\'s local rank 0 starts its relay, the others join; --no-relays as before', () => {
-  const layout = { SLURM_NTASKS: '7', SLURM_STEP_ID: '0', SLURM_STEP_NODELIST: 'gpu[1-3]', SLURM_STEP_TASKS_PER_NODE: '3,2,2' };
+test("Slurm across nodes: rank 0 waits for one connection per other node; a node's local rank 0 starts its relay, the others join; --no-relays as before", () => {
+  const layout = {
+    SLURM_NTASKS: '7',
+    SLURM_STEP_ID: '0',
+    SLURM_STEP_NODELIST: 'gpu[1-3]',
+    SLURM_STEP_TASKS_PER_NODE: '3,2,2',
+  };
   const rank0 = resolveCluster(flags(), { ...layout, SLURM_PROCID: '0', SLURM_LOCALID: '0', SLURM_NODEID: '0' });
   assert.equal(rank0.workers, 2 + 2, 'two workers beside rank 0, one relay from each of the 2 other nodes');
-  assert.ok(rank0.why.some((l) => /waits for 4 connection\(s\)/.test(l)), rank0.why.join('\n'));
+  assert.ok(
+    rank0.why.some((l) => /waits for 4 connection\(s\)/.test(l)),
+    rank0.why.join('\n'),
+  );
   const starts = resolveCluster(flags(), { ...layout, SLURM_PROCID: '3', SLURM_LOCALID: '0', SLURM_NODEID: '1' });
   assert.deepEqual(starts.relay, { start: true, url: 'ws://127.0.0.1:7071', port: 7071, local: 2 });
   assert.equal(starts.url, 'ws://gpu1:7070', 'the relay dials rank 0');
-  const joins = resolveCluster(flags({ relayPort: 9001 }), { ...layout, SLURM_PROCID: '4', SLURM_LOCALID: '1', SLURM_NODEID: '1' });
+  const joins = resolveCluster(flags({ relayPort: 9001 }), {
+    ...layout,
+    SLURM_PROCID: '4',
+    SLURM_LOCALID: '1',
+    SLURM_NODEID: '1',
+  });
   assert.deepEqual([joins.relay?.start, joins.relay?.url], [false, 'ws://127.0.0.1:9001']);
-  assert.equal(resolveCluster(flags(), { ...layout, SLURM_PROCID: '1', SLURM_LOCALID: '1', SLURM_NODEID: '0' }).relay, null, 'rank 0\'s node');
+  assert.equal(
+    resolveCluster(flags(), { ...layout, SLURM_PROCID: '1', SLURM_LOCALID: '1', SLURM_NODEID: '0' }).relay,
+    null,
+    "rank 0's node",
+  );
   const off = { ...layout, SLURM_PROCID: '0', SLURM_LOCALID: '0', SLURM_NODEID: '0' };
   assert.equal(resolveCluster(flags({ relays: false }), off).workers, 6, '--no-relays: world size - 1');
-  assert.equal(resolveCluster(flags({ relays: false }), { ...layout, SLURM_PROCID: '3', SLURM_LOCALID: '0', SLURM_NODEID: '1' }).relay, null);
+  assert.equal(
+    resolveCluster(flags({ relays: false }), { ...layout, SLURM_PROCID: '3', SLURM_LOCALID: '0', SLURM_NODEID: '1' })
+      .relay,
+    null,
+  );
 });

@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { DUPLICATE_MS, onInterrupt } from '../../src/console/interrupt.js';
 
 function withFakeExit(body: (calls: string[]) => void): void {
@@ -16,7 +16,11 @@ function withFakeExit(body: (calls: string[]) => void): void {
 test('the first SIGINT/SIGTERM asks for a clean stop, a later Ctrl-C quits with 130; dispose stops listening', () => {
   withFakeExit((calls) => {
     let now = 0;
-    const i = onInterrupt(() => void calls.push('stop'), () => void calls.push('before exit'), () => now);
+    const i = onInterrupt(
+      () => void calls.push('stop'),
+      () => void calls.push('before exit'),
+      () => now,
+    );
     assert.equal(i.requested, false);
     process.emit('SIGTERM', 'SIGTERM');
     assert.equal(i.requested, true);
@@ -31,7 +35,11 @@ test('the first SIGINT/SIGTERM asks for a clean stop, a later Ctrl-C quits with 
 test('a signal delivered twice (timeout or Slurm signal the process group, a wrapper forwards it) does not cut the clean stop short', () => {
   withFakeExit((calls) => {
     let now = 0;
-    const i = onInterrupt(() => void calls.push('stop'), () => void calls.push('before exit'), () => now);
+    const i = onInterrupt(
+      () => void calls.push('stop'),
+      () => void calls.push('before exit'),
+      () => now,
+    );
     process.emit('SIGTERM', 'SIGTERM');
     now = 5;
     process.emit('SIGTERM', 'SIGTERM'); // the wrapper's copy

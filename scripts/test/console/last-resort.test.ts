@@ -1,6 +1,6 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
+import { test } from 'node:test';
 import { crash, guardOutput, saveOnCrash } from '../../src/console/last-resort.js';
 
 class Exit extends Error {
@@ -17,9 +17,15 @@ test('a crash runs the registered saver once and exits 1; an unregistered saver 
   const unsave = saveOnCrash((e) => (saved.push(e), 'kept'));
   unsave();
   const again = saveOnCrash((e) => (saved.push(e), 'kept'));
-  assert.throws(() => crash(new Error('bug'), 'test', fakeExit), (e: unknown) => e instanceof Exit && e.code === 1);
+  assert.throws(
+    () => crash(new Error('bug'), 'test', fakeExit),
+    (e: unknown) => e instanceof Exit && e.code === 1,
+  );
   assert.equal(saved.length, 1);
-  assert.throws(() => crash(new Error('while saving'), 'test', fakeExit), (e: unknown) => e instanceof Exit && e.code === 1); // a second crash: exit at once
+  assert.throws(
+    () => crash(new Error('while saving'), 'test', fakeExit),
+    (e: unknown) => e instanceof Exit && e.code === 1,
+  ); // a second crash: exit at once
   assert.equal(saved.length, 1);
   again();
 });

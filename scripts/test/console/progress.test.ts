@@ -1,12 +1,25 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { statusLine, type Status } from '../../src/console/progress.js';
+import { test } from 'node:test';
+import { type Status, statusLine } from '../../src/console/progress.js';
 
-const s: Status = { step: 250, total: 500, etaSeconds: 95, epoch: 2.5, loss: 0.41234, accuracy: 0.8731, imagesPerSecond: 880.6, workers: 2, coordMs: 2.62 };
+const s: Status = {
+  step: 250,
+  total: 500,
+  etaSeconds: 95,
+  epoch: 2.5,
+  loss: 0.41234,
+  accuracy: 0.8731,
+  imagesPerSecond: 880.6,
+  workers: 2,
+  coordMs: 2.62,
+};
 
 test('a wide line has every field: percentage, ETA, epoch means, throughput, workers, coordinator time', () => {
   const line = statusLine(s, 200);
-  assert.match(line, /^step 250\/500 \[#{15}-{15}\] 50% \| ETA 1:35 \| loss 0\.4123 \| accuracy 87\.3% \| epoch 2\.50 \| 881 img\/s \| 2 workers \| coordinator 2\.6 ms\/step$/);
+  assert.match(
+    line,
+    /^step 250\/500 \[#{15}-{15}\] 50% \| ETA 1:35 \| loss 0\.4123 \| accuracy 87\.3% \| epoch 2\.50 \| 881 img\/s \| 2 workers \| coordinator 2\.6 ms\/step$/,
+  );
 });
 
 test('narrow lines drop the least important fields first and keep the ETA; nothing is cut mid-field', () => {

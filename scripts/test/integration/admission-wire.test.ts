@@ -2,12 +2,13 @@
 // with the token), refused at the door (no worker room), evicted (by its own address's newer connection,
 // or by the full pending cap), timed out, closed by us after a bad frame, or closed by the peer mid-frame gets each kind of broken framing (wire-frames.ts); the server stays up and a real
 // worker still joins. Before the fix, the first oversized frame on a refused socket killed the process.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { Rng } from '@dtrain/common';
 import { CoordinatorServer } from '@dtrain/coordinator';
 import { CoordinatorLink } from '@dtrain/worker/link';
-import { dialRaw, handshake, nextFrame, OP, wsFrame, type RawConn } from './raw-ws.js';
+import { dialRaw, handshake, nextFrame, OP, type RawConn, wsFrame } from './raw-ws.js';
 import { PROTOCOL_ERRORS, protocolError } from './wire-frames.js';
 
 const TOKEN = 'adm-token';
@@ -15,11 +16,35 @@ const LIMITS = { maxPending: 4, maxPendingPerAddress: 2, maxWorkers: 8 };
 const MAX_PAYLOAD = 1 << 20;
 
 async function openServer(lines: string[], admission = LIMITS): Promise<{ server: CoordinatorServer; port: number }> {
-  const server = new CoordinatorServer({ host: '127.0.0.1', port: 0, token: TOKEN, maxParams: 4, admission, handshakeTimeoutMs: 150, log: (l) => lines.push(l) });
-  server.setRun({
-    runId: 'r', model: 'tiny-cnn', modelFingerprint: 'mfp', manifest: [{ name: 'w', shape: [4], offset: 0, length: 4 }],
-    dataset: { name: 'synthetic', trainSize: 10, testSize: 10, seed: 1, valFraction: 0, normalize: false, augment: false }, datasetFingerprint: 'dfp', maxShard: 256,
-  }, { paramCount: 4, trainSize: 10, evalSize: 10 });
+  const server = new CoordinatorServer({
+    host: '127.0.0.1',
+    port: 0,
+    token: TOKEN,
+    maxParams: 4,
+    admission,
+    handshakeTimeoutMs: 150,
+    log: (l) => lines.push(l),
+  });
+  server.setRun(
+    {
+      runId: 'r',
+      model: 'tiny-cnn',
+      modelFingerprint: 'mfp',
+      manifest: [{ name: 'w', shape: [4], offset: 0, length: 4 }],
+      dataset: {
+        name: 'synthetic',
+        trainSize: 10,
+        testSize: 10,
+        seed: 1,
+        valFraction: 0,
+        normalize: false,
+        augment: false,
+      },
+      datasetFingerprint: 'dfp',
+      maxShard: 256,
+    },
+    { paramCount: 4, trainSize: 10, evalSize: 10 },
+  );
   return { server, port: await server.listen() };
 }
 
@@ -30,7 +55,8 @@ async function closeFrame(c: RawConn, ms = 2000): Promise<boolean> {
 }
 
 async function drained(server: CoordinatorServer): Promise<void> {
-  for (let i = 0; i < 200 && server.admitted.pending + server.admitted.proved > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 200 && server.admitted.pending + server.admitted.proved > 0; i++)
+    await new Promise((r) => setTimeout(r, 10));
   assert.deepEqual(server.admitted, { pending: 0, proved: 0 }, 'connections left behind');
 }
 
@@ -52,14 +78,18 @@ const OUTCOMES: Record<string, Drive> = {
     return { reached: proved && c.status === 101 && (await closeFrame(c)), conns: [holder, c] };
   },
   'evicted by a newer connection of its address': async (port, hit) => {
-    const held = [await dialRaw(port, { localAddress: '127.0.0.19' }), await dialRaw(port, { localAddress: '127.0.0.19' })];
+    const held = [
+      await dialRaw(port, { localAddress: '127.0.0.19' }),
+      await dialRaw(port, { localAddress: '127.0.0.19' }),
+    ];
     const c = await dialRaw(port, { localAddress: '127.0.0.19' }); // the address's share is full: its oldest goes
     hit(held[0]!);
     return { reached: await closeFrame(held[0]!), conns: [...held, c] };
   },
   'evicted by the full pending cap': async (port, hit) => {
     const held: RawConn[] = [];
-    for (const a of ['127.0.0.12', '127.0.0.12', '127.0.0.13', '127.0.0.13']) held.push(await dialRaw(port, { localAddress: a }));
+    for (const a of ['127.0.0.12', '127.0.0.12', '127.0.0.13', '127.0.0.13'])
+      held.push(await dialRaw(port, { localAddress: a }));
     const c = await dialRaw(port, { localAddress: '127.0.0.14' }); // the pending cap is full: the oldest of the busiest address goes
     const evicted = held[0]!;
     hit(evicted);
@@ -87,7 +117,10 @@ const OUTCOMES: Record<string, Drive> = {
 for (const [outcome, drive] of Object.entries(OUTCOMES)) {
   test(`${outcome}: every protocol-level error is survived; a real worker joins after`, async () => {
     const lines: string[] = [];
-    const { server, port } = await openServer(lines, outcome.startsWith('refused') ? { ...LIMITS, maxWorkers: 1 } : LIMITS);
+    const { server, port } = await openServer(
+      lines,
+      outcome.startsWith('refused') ? { ...LIMITS, maxWorkers: 1 } : LIMITS,
+    );
     const rng = new Rng(outcome.length);
     try {
       for (const kind of Object.keys(PROTOCOL_ERRORS)) {
@@ -125,7 +158,7 @@ test('closing the server does not wait for peers that never answer its close fra
   for (const c of [...held, refused]) c.sock.destroy();
 });
 
-test('a flood of unfinished handshakes from a worker\'s own address (a co-tenant) does not keep the worker out', async () => {
+test("a flood of unfinished handshakes from a worker's own address (a co-tenant) does not keep the worker out", async () => {
   const { server, port } = await openServer([], { maxPending: 64, maxPendingPerAddress: 8, maxWorkers: 8 });
   let flooding = true;
   const flood = (async () => {
@@ -139,7 +172,8 @@ test('a flood of unfinished handshakes from a worker\'s own address (a co-tenant
   await new Promise((r) => setTimeout(r, 300)); // the address's share is full and churning
   const t0 = Date.now();
   let joined = false;
-  for (let attempt = 0; attempt < 5 && !joined; attempt++) { // as a worker redials
+  for (let attempt = 0; attempt < 5 && !joined; attempt++) {
+    // as a worker redials
     const link = await CoordinatorLink.open(`ws://127.0.0.1:${port}`);
     try {
       await link.hello({ token: TOKEN });

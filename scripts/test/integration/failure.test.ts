@@ -1,20 +1,24 @@
 // Failures mid-run: a worker process killed, a worker that stalls past the deadline, a worker that
 // sends garbage. The run completes and every step uses exactly its planned samples.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { CLI_PATH as CLI } from '../../src/processes/path.js';
-import { epochOrder, planBatch, trainSplitSize, type AssignMsg, type CoordinatorMsg } from '@dtrain/common';
-import { CoordinatorLink } from '@dtrain/worker/link';
+import { test } from 'node:test';
+import { type AssignMsg, type CoordinatorMsg, epochOrder, planBatch, trainSplitSize } from '@dtrain/common';
 import type { StepRecord } from '@dtrain/coordinator';
 import { openSoloRun } from '@dtrain/coordinator';
 import { WorkerClient } from '@dtrain/worker';
+import { CoordinatorLink } from '@dtrain/worker/link';
+import { CLI_PATH as CLI } from '../../src/processes/path.js';
 import { records, startRun, tempDir, testBackend, testConfig, worker } from './harness.js';
 
 process.env['DTRAIN_CACHE'] = tempDir('cache');
 
 /** A protocol-level worker (no tfjs) that joins and hands every later message to `onWork`. */
-async function fakeWorker(url: string, onWork: (link: CoordinatorLink, m: CoordinatorMsg) => void): Promise<CoordinatorLink> {
+async function fakeWorker(
+  url: string,
+  onWork: (link: CoordinatorLink, m: CoordinatorMsg) => void,
+): Promise<CoordinatorLink> {
   const link = await CoordinatorLink.open(url);
   await link.join({ name: 'fake' });
   void (async () => {
@@ -30,7 +34,11 @@ function stepsOf(out: string): StepRecord[] {
 test('a worker process killed mid-run: the run completes and every planned sample is used', async () => {
   const cfg = testConfig({ maxSteps: 16, batchSize: 32, workers: 2, minWorkers: 1 });
   const run = await startRun(cfg);
-  const child = spawn(process.execPath, [CLI, 'worker', '--connect', run.url, '--backend', 'wasm', '--quiet', '--give-up', '5'], { stdio: 'ignore' });
+  const child = spawn(
+    process.execPath,
+    [CLI, 'worker', '--connect', run.url, '--backend', 'wasm', '--quiet', '--give-up', '5'],
+    { stdio: 'ignore' },
+  );
   run.coord.on('step', (r) => {
     if (r.step === 4) child.kill('SIGKILL');
   });
@@ -61,9 +69,15 @@ test('a worker that stalls past the deadline has its shard recomputed by another
   assert.equal(summary.status, 'completed');
   const steps = stepsOf(run.out);
   const shape = JSON.stringify(steps.map((r) => [r.samples, r.workers, r.reassigned]));
-  assert.ok(steps.every((r) => r.samples === 32), shape);
+  assert.ok(
+    steps.every((r) => r.samples === 32),
+    shape,
+  );
   assert.ok(steps[0]!.workers === 2 && steps[0]!.reassigned === 1, shape);
-  assert.ok(steps.slice(1).every((r) => r.workers === 1 && r.reassigned === 0), `demoted after its miss: ${shape}`);
+  assert.ok(
+    steps.slice(1).every((r) => r.workers === 1 && r.reassigned === 0),
+    `demoted after its miss: ${shape}`,
+  );
   assert.ok(records(run.out).some((r) => r.type === 'event' && r.event === 'worker-demoted'));
 });
 
@@ -72,7 +86,18 @@ test('a worker sending a malformed gradient is disconnected and the run goes on'
   const run = await startRun(cfg);
   const summaryP = run.run();
   const bad = await fakeWorker(run.url, (link, m) => {
-    if (m.kind === 'assign') link.send({ kind: 'gradient', step: m.step, version: m.version, shardId: m.shardId, count: m.indices.length, lossSum: 1, correct: 0, computeMs: 1, grad: new Float32Array(3) });
+    if (m.kind === 'assign')
+      link.send({
+        kind: 'gradient',
+        step: m.step,
+        version: m.version,
+        shardId: m.shardId,
+        count: m.indices.length,
+        lossSum: 1,
+        correct: 0,
+        computeMs: 1,
+        grad: new Float32Array(3),
+      });
   });
   const w = await worker(run.url, 'good');
   const summary = await summaryP;
@@ -97,7 +122,10 @@ test('a worker that joins mid-run gets the current weights and work from the nex
   assert.equal(summary.status, 'completed');
   const steps = stepsOf(run.out);
   assert.ok(steps.slice(0, 3).every((r) => r.workers === 1));
-  assert.ok(steps.slice(-3).every((r) => r.workers === 2 && Object.keys(r.computeMs).length === 2), JSON.stringify(steps.map((r) => r.workers)));
+  assert.ok(
+    steps.slice(-3).every((r) => r.workers === 2 && Object.keys(r.computeMs).length === 2),
+    JSON.stringify(steps.map((r) => r.workers)),
+  );
 });
 
 test('a worker started before its coordinator keeps retrying and joins when it comes up', async () => {
@@ -107,27 +135,61 @@ test('a worker started before its coordinator keeps retrying and joins when it c
   await probe.run();
   await early.done;
   // the port is free again; start a worker first, then the coordinator on that port
-  const client = new WorkerClient({ url: `ws://127.0.0.1:${port}`, token: undefined, name: 'eager', backend: await testBackend(), giveUpMs: 20_000, log: () => undefined });
+  const client = new WorkerClient({
+    url: `ws://127.0.0.1:${port}`,
+    token: undefined,
+    name: 'eager',
+    backend: await testBackend(),
+    giveUpMs: 20_000,
+    log: () => undefined,
+  });
   const done = client.run();
   await new Promise((r) => setTimeout(r, 700));
-  const late = await openSoloRun({ config: testConfig({ workers: 1, minWorkers: 1, maxSteps: 2 }), host: '127.0.0.1', port, token: undefined, out: tempDir('late'), waitTimeoutMs: 20_000, log: () => undefined });
+  const late = await openSoloRun({
+    config: testConfig({ workers: 1, minWorkers: 1, maxSteps: 2 }),
+    host: '127.0.0.1',
+    port,
+    token: undefined,
+    out: tempDir('late'),
+    waitTimeoutMs: 20_000,
+    log: () => undefined,
+  });
   const summary = await late.run();
   const result = await done;
   assert.equal(summary.status, 'completed');
   assert.ok(result.ok && result.steps === 2);
 });
 
-test('a stalled worker\'s shard is recomputed elsewhere with exactly its planned indices', async () => {
+test("a stalled worker's shard is recomputed elsewhere with exactly its planned indices", async () => {
   const cfg = testConfig({ maxSteps: 3, batchSize: 32, workers: 2, minWorkers: 1, stepTimeoutMs: 300 });
   const run = await startRun(cfg);
   const summaryP = run.run();
   const got: Record<string, AssignMsg[]> = { stall: [], echo: [] };
   await fakeWorker(run.url, (_l, m) => void (m.kind === 'assign' && got['stall']!.push(m)));
   const echo = await fakeWorker(run.url, (link, m) => {
-    if (m.kind === 'evaluate') link.send({ kind: 'evalResult', evalId: m.evalId, shardId: m.shardId, count: m.indices.length, lossSum: 0, correct: 0, computeMs: 1 });
+    if (m.kind === 'evaluate')
+      link.send({
+        kind: 'evalResult',
+        evalId: m.evalId,
+        shardId: m.shardId,
+        count: m.indices.length,
+        lossSum: 0,
+        correct: 0,
+        computeMs: 1,
+      });
     if (m.kind !== 'assign') return;
     got['echo']!.push(m);
-    link.send({ kind: 'gradient', step: m.step, version: m.version, shardId: m.shardId, count: m.indices.length, lossSum: 0, correct: 0, computeMs: 1, grad: new Float32Array(run.coord.weights.length) });
+    link.send({
+      kind: 'gradient',
+      step: m.step,
+      version: m.version,
+      shardId: m.shardId,
+      count: m.indices.length,
+      lossSum: 0,
+      correct: 0,
+      computeMs: 1,
+      grad: new Float32Array(run.coord.weights.length),
+    });
   });
   const summary = await summaryP;
   echo.close();
@@ -137,19 +199,39 @@ test('a stalled worker\'s shard is recomputed elsewhere with exactly its planned
     const planned = [...planBatch(order, step - 1, 32)];
     const echoed = got['echo']!.filter((a) => a.step === step).sort((a, b) => a.shardId - b.shardId);
     // step 1 was cut in two and the stalled half recomputed; then the stalled worker is demoted: one shard
-    assert.deepEqual(echoed.map((a) => a.shardId), step === 1 ? [0, 1] : [0], `step ${step}: the echo worker's shards`);
-    assert.deepEqual(echoed.flatMap((a) => [...a.indices]), planned, `step ${step}: exactly the planned samples, in shard order`);
+    assert.deepEqual(
+      echoed.map((a) => a.shardId),
+      step === 1 ? [0, 1] : [0],
+      `step ${step}: the echo worker's shards`,
+    );
+    assert.deepEqual(
+      echoed.flatMap((a) => [...a.indices]),
+      planned,
+      `step ${step}: exactly the planned samples, in shard order`,
+    );
   }
-  assert.deepEqual(got['stall']!.map((a) => a.step), [1], 'the stalled worker got step 1 only');
+  assert.deepEqual(
+    got['stall']!.map((a) => a.step),
+    [1],
+    'the stalled worker got step 1 only',
+  );
   const stalled = got['stall']![0]!;
-  assert.deepEqual([...stalled.indices], [...got['echo']!.find((a) => a.step === 1 && a.shardId === stalled.shardId)!.indices], 'the recomputed shard is the stalled one');
+  assert.deepEqual(
+    [...stalled.indices],
+    [...got['echo']!.find((a) => a.step === 1 && a.shardId === stalled.shardId)!.indices],
+    'the recomputed shard is the stalled one',
+  );
 });
 
 test('a worker frozen (SIGSTOP) past the adaptive deadline is demoted, the run goes on at normal step time, and it rejoins when thawed', async () => {
   // As many steps as it takes: the run is stopped 1.5 s after the thaw (a fixed 320 steps once ended 1 s after the freeze, before the thaw).
   const cfg = testConfig({ maxSteps: 6000, epochs: 400, batchSize: 32, workers: 2, minWorkers: 1, evalEvery: 100_000 });
   const run = await startRun(cfg);
-  const child = spawn(process.execPath, [CLI, 'worker', '--connect', run.url, '--backend', 'wasm', '--quiet', '--give-up', '10', '--name', 'frozen'], { stdio: 'ignore' });
+  const child = spawn(
+    process.execPath,
+    [CLI, 'worker', '--connect', run.url, '--backend', 'wasm', '--quiet', '--give-up', '10', '--name', 'frozen'],
+    { stdio: 'ignore' },
+  );
   let frozenAt = 0;
   let thawedAt = 0;
   run.coord.on('step', (r) => {
@@ -170,11 +252,19 @@ test('a worker frozen (SIGSTOP) past the adaptive deadline is demoted, the run g
   child.kill('SIGCONT');
   assert.equal(summary.status, 'stopped', summary.error);
   assert.ok(frozenAt > 0 && thawedAt > 0, 'the freeze happened during the run');
-  const events = records(run.out).filter((r) => r.type === 'event').map((r) => r.type === 'event' && `${r.event} ${r.detail.split('@')[0]}`);
+  const events = records(run.out)
+    .filter((r) => r.type === 'event')
+    .map((r) => r.type === 'event' && `${r.event} ${r.detail.split('@')[0]}`);
   assert.ok(events.includes('worker-demoted frozen') && events.includes('worker-promoted frozen'), events.join(', '));
   const steps = stepsOf(run.out);
   assert.ok(steps.every((r) => r.samples === 32));
   const slow = steps.filter((r) => r.stepMs > 1_500);
-  assert.ok(slow.length <= 1, `steps over 1.5 s: ${slow.map((r) => `${r.step}: ${r.stepMs.toFixed(0)} ms`).join(', ')}`); // only the one that hit the deadline
-  assert.ok(slow.every((r) => r.stepMs < 4_000), 'the deadline is seconds, not the 20 s --step-timeout');
+  assert.ok(
+    slow.length <= 1,
+    `steps over 1.5 s: ${slow.map((r) => `${r.step}: ${r.stepMs.toFixed(0)} ms`).join(', ')}`,
+  ); // only the one that hit the deadline
+  assert.ok(
+    slow.every((r) => r.stepMs < 4_000),
+    'the deadline is seconds, not the 20 s --step-timeout',
+  );
 });

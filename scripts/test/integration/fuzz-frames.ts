@@ -3,7 +3,16 @@
 // prefixes, multi-byte strings past the close-reason limit. Never an intact valid frame.
 
 import {
-  buildManifest, encode, encodeUnchecked, getModelSpec, modelFingerprint, PROTOCOL_VERSION, Rng, type CoordinatorMsg, type WelcomeMsg, type WorkerMsg,
+  buildManifest,
+  type CoordinatorMsg,
+  encode,
+  encodeUnchecked,
+  getModelSpec,
+  modelFingerprint,
+  PROTOCOL_VERSION,
+  Rng,
+  type WelcomeMsg,
+  type WorkerMsg,
 } from '@dtrain/common';
 
 export type Frame = Uint8Array | string;
@@ -45,7 +54,17 @@ function deepFrame(depth: number): Uint8Array {
 export function workerTemplates(paramCount: number): Uint8Array[] {
   const grad = new Float32Array(paramCount).fill(0.5);
   const msgs: WorkerMsg[] = [
-    { kind: 'hello', protocol: PROTOCOL_VERSION, mac: 'ab'.repeat(32), nonce: 'cd'.repeat(24), name: 'fz', host: 'h', pid: 1, backend: 'wasm', backendReason: 'fuzz' },
+    {
+      kind: 'hello',
+      protocol: PROTOCOL_VERSION,
+      mac: 'ab'.repeat(32),
+      nonce: 'cd'.repeat(24),
+      name: 'fz',
+      host: 'h',
+      pid: 1,
+      backend: 'wasm',
+      backendReason: 'fuzz',
+    },
     { kind: 'gradient', step: 1, version: 0, shardId: 0, count: 4, lossSum: 1, correct: 1, computeMs: 1, grad },
     { kind: 'evalResult', evalId: 1, shardId: 0, count: 4, lossSum: 1, correct: 1, computeMs: 1 },
   ];
@@ -70,8 +89,23 @@ export function coordinatorTemplates(paramCount: number): Uint8Array[] {
 export function tinyWelcome(): WelcomeMsg {
   const spec = getModelSpec('tiny-cnn');
   return {
-    kind: 'welcome', workerId: 1, runId: 'r', model: 'tiny-cnn', modelFingerprint: modelFingerprint(spec), manifest: buildManifest(spec),
-    dataset: { name: 'synthetic', trainSize: 64, testSize: 8, seed: 1, valFraction: 0, normalize: false, augment: false }, datasetFingerprint: 'x', maxShard: 256,
+    kind: 'welcome',
+    workerId: 1,
+    runId: 'r',
+    model: 'tiny-cnn',
+    modelFingerprint: modelFingerprint(spec),
+    manifest: buildManifest(spec),
+    dataset: {
+      name: 'synthetic',
+      trainSize: 64,
+      testSize: 8,
+      seed: 1,
+      valFraction: 0,
+      normalize: false,
+      augment: false,
+    },
+    datasetFingerprint: 'x',
+    maxShard: 256,
   };
 }
 
@@ -79,19 +113,42 @@ export function tinyWelcome(): WelcomeMsg {
 export function hostileFrame(rng: Rng, templates: readonly Uint8Array[], oversize: number): Frame {
   const pick = <T>(xs: readonly T[]): T => xs[rng.int(xs.length)]!;
   switch (rng.int(10)) {
-    case 0: return bytes(rng, rng.int(300));
-    case 1: return 'x'.repeat(rng.int(200)) + '€'.repeat(rng.int(60));
-    case 2: return new Uint8Array(oversize + rng.int(1024));
-    case 3: return encodeUnchecked({ kind: pick(['€', '😀', '\u{10ffff}', '\ud800']).repeat(20 + rng.int(200)) });
-    case 4: return encodeUnchecked({ kind: 'gradient', step: 1, version: 0, shardId: 0, count: 4, lossSum: 1, correct: 1, computeMs: 1, grad: Float32Array.from([Number.NaN, Infinity, -Infinity, 1]) });
-    case 5: return encodeUnchecked(JSON.parse('{"__proto__": {"polluted": true}, "constructor": {"prototype": {"polluted": true}}, "kind": "hello"}') as object);
-    case 6: return deepFrame(1000 + rng.int(60_000)); // msgpack arrays nested past any stack
-    case 7: { // a tensor prefix that declares far more elements than it carries
+    case 0:
+      return bytes(rng, rng.int(300));
+    case 1:
+      return 'x'.repeat(rng.int(200)) + '€'.repeat(rng.int(60));
+    case 2:
+      return new Uint8Array(oversize + rng.int(1024));
+    case 3:
+      return encodeUnchecked({ kind: pick(['€', '😀', '\u{10ffff}', '\ud800']).repeat(20 + rng.int(200)) });
+    case 4:
+      return encodeUnchecked({
+        kind: 'gradient',
+        step: 1,
+        version: 0,
+        shardId: 0,
+        count: 4,
+        lossSum: 1,
+        correct: 1,
+        computeMs: 1,
+        grad: Float32Array.from([Number.NaN, Infinity, -Infinity, 1]),
+      });
+    case 5:
+      return encodeUnchecked(
+        JSON.parse(
+          '{"__proto__": {"polluted": true}, "constructor": {"prototype": {"polluted": true}}, "kind": "hello"}',
+        ) as object,
+      );
+    case 6:
+      return deepFrame(1000 + rng.int(60_000)); // msgpack arrays nested past any stack
+    case 7: {
+      // a tensor prefix that declares far more elements than it carries
       const f = Uint8Array.from(pick(templates));
       if (f[0] === 0xc1 && f.length >= 8) new DataView(f.buffer).setUint32(4, 0xffffffff - rng.int(100), true);
       else f[0] = 0xc1;
       return f;
     }
-    default: return mutate(rng, pick(templates));
+    default:
+      return mutate(rng, pick(templates));
   }
 }

@@ -1,18 +1,25 @@
 // The fuzz suite: thousands of hostile frames from seeded generators against a live run (before and
 // after the handshake) and against a live worker. Nothing a peer sends may stop a process; the run's
 // weights must be bitwise those of an undisturbed run; memory stays bounded.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { WebSocketServer, type WebSocket } from 'ws';
 import {
-  buildManifest, encode, getModelSpec, MAX_HANDSHAKE_BYTES, paramCount, PROTOCOL_VERSION, Rng,
+  buildManifest,
+  encode,
+  getModelSpec,
+  MAX_HANDSHAKE_BYTES,
+  PROTOCOL_VERSION,
+  paramCount,
+  Rng,
 } from '@dtrain/common';
 import { readCheckpoint, readMetrics } from '@dtrain/coordinator';
 import { WorkerClient } from '@dtrain/worker';
 import { CoordinatorLink } from '@dtrain/worker/link';
-import { coordinatorTemplates, hostileFrame, tinyWelcome, workerTemplates, type Frame } from './fuzz-frames.js';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { coordinatorTemplates, type Frame, hostileFrame, tinyWelcome, workerTemplates } from './fuzz-frames.js';
 import { startRun, testBackend, testConfig, worker } from './harness.js';
 
 const TOKEN = 'fuzz-token';
@@ -24,7 +31,8 @@ function heapAfterGc(): number {
   return process.memoryUsage().heapUsed;
 }
 
-const settle = (p: Promise<unknown>, ms: number): Promise<unknown> => Promise.race([p, new Promise((r) => setTimeout(r, ms))]);
+const settle = (p: Promise<unknown>, ms: number): Promise<unknown> =>
+  Promise.race([p, new Promise((r) => setTimeout(r, ms))]);
 
 /**
  * One connection, one hostile frame: before the handshake, or after a valid hello (an insider with the
@@ -55,7 +63,12 @@ async function fuzzOnce(url: string, rng: Rng, afterHello: boolean): Promise<boo
 }
 
 /** Fuzz until `enough` frames were sent and then until the run is done; resolves with the count. */
-async function fuzzUntil(url: string, seed: number, done: () => boolean, enough: { frames: number; reached: () => void }): Promise<number> {
+async function fuzzUntil(
+  url: string,
+  seed: number,
+  done: () => boolean,
+  enough: { frames: number; reached: () => void },
+): Promise<number> {
   const rng = new Rng(seed);
   let n = 0;
   while (!done()) {
@@ -65,7 +78,9 @@ async function fuzzUntil(url: string, seed: number, done: () => boolean, enough:
   return n;
 }
 
-async function trainedWeights(fuzzers: number): Promise<{ weights: Float32Array; frames: number; heapGrowthMb: number }> {
+async function trainedWeights(
+  fuzzers: number,
+): Promise<{ weights: Float32Array; frames: number; heapGrowthMb: number }> {
   const config = testConfig({ maxSteps: 8, batchSize: 32, workers: 2, minWorkers: 2, evalEvery: 4 });
   const run = await startRun(config, { token: TOKEN });
   const heap0 = heapAfterGc();
@@ -90,7 +105,11 @@ test('thousands of hostile frames before and after the handshake: the run comple
   const calm = await trainedWeights(0);
   const fuzzed = await trainedWeights(6);
   assert.ok(fuzzed.frames >= 2000, `only ${fuzzed.frames} frames`);
-  assert.equal(Buffer.compare(Buffer.from(fuzzed.weights.buffer), Buffer.from(calm.weights.buffer)), 0, 'weights differ from the undisturbed run');
+  assert.equal(
+    Buffer.compare(Buffer.from(fuzzed.weights.buffer), Buffer.from(calm.weights.buffer)),
+    0,
+    'weights differ from the undisturbed run',
+  );
   assert.equal(({} as Record<string, unknown>)['polluted'], undefined, 'Object.prototype polluted');
   assert.ok(fuzzed.heapGrowthMb < 64, `heap grew ${fuzzed.heapGrowthMb.toFixed(1)} MB`);
 });
@@ -130,7 +149,10 @@ test('ready insiders answer their assignments with hostile sealed frames: each i
 });
 
 /** A hostile coordinator: every connection gets a burst of hostile frames, half of them after a real handshake. */
-async function hostileCoordinator(framesPerConn: number, conns: number): Promise<{ url: string; sent: () => number; done: Promise<void>; close: () => void }> {
+async function hostileCoordinator(
+  framesPerConn: number,
+  conns: number,
+): Promise<{ url: string; sent: () => number; done: Promise<void>; close: () => void }> {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise((r) => wss.once('listening', r));
   const rng = new Rng(7);
@@ -151,14 +173,26 @@ async function hostileCoordinator(framesPerConn: number, conns: number): Promise
       ws.once('message', () => burst(ws)); // after the worker's ready
     });
   });
-  return { url: `ws://127.0.0.1:${(wss.address() as { port: number }).port}`, sent: () => sent, done, close: () => wss.close() };
+  return {
+    url: `ws://127.0.0.1:${(wss.address() as { port: number }).port}`,
+    sent: () => sent,
+    done,
+    close: () => wss.close(),
+  };
 }
 
 test('thousands of hostile coordinator frames: the worker refuses each connection and keeps serving', async () => {
   const coord = await hostileCoordinator(250, 8);
   const heap0 = heapAfterGc();
   const logs: string[] = [];
-  const client = new WorkerClient({ url: coord.url, token: undefined, name: 'target', backend: await testBackend(), giveUpMs: 0, log: (l) => logs.push(l) });
+  const client = new WorkerClient({
+    url: coord.url,
+    token: undefined,
+    name: 'target',
+    backend: await testBackend(),
+    giveUpMs: 0,
+    log: (l) => logs.push(l),
+  });
   const running = client.run();
   await coord.done;
   await new Promise((r) => setTimeout(r, 300));
@@ -167,7 +201,10 @@ test('thousands of hostile coordinator frames: the worker refuses each connectio
   coord.close();
   assert.equal(result.ok, true, result.reason);
   assert.ok(coord.sent() >= 2000, `only ${coord.sent()} frames`);
-  assert.ok(logs.some((l) => l.startsWith('error: ERR_')), 'the worker said why it refused');
+  assert.ok(
+    logs.some((l) => l.startsWith('error: ERR_')),
+    'the worker said why it refused',
+  );
   assert.equal(({} as Record<string, unknown>)['polluted'], undefined, 'Object.prototype polluted');
   const growth = (heapAfterGc() - heap0) / 2 ** 20;
   assert.ok(growth < 64, `heap grew ${growth.toFixed(1)} MB`);

@@ -8,7 +8,13 @@ if (command && process.argv[2] === command) {
   const file = process.env['DTRAIN_TEST_THROW_FILE'] ?? '';
   const lines = Number(process.env['DTRAIN_TEST_THROW_LINES'] ?? '0');
   const t0 = Date.now();
-  const due = (): boolean => file === '' ? Date.now() - t0 > 1000 : (existsSync(file) && readFileSync(file, 'utf8').split('\n').filter((l) => l.includes('"type":"step"')).length >= lines);
+  const due = (): boolean =>
+    file === ''
+      ? Date.now() - t0 > 1000
+      : existsSync(file) &&
+        readFileSync(file, 'utf8')
+          .split('\n')
+          .filter((l) => l.includes('"type":"step"')).length >= lines;
   const timer = setInterval(() => {
     if (!due()) return;
     clearInterval(timer);

@@ -3,7 +3,15 @@
 // opcode, RSV bits, FIN), frames read back, and a sealed handshake done by hand.
 import { createHash, randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import { answerChallenge, decode, encode, MAX_HANDSHAKE_BYTES, parseCoordinatorMsg, type SessionCipher, type WelcomeMsg } from '@dtrain/common';
+import {
+  answerChallenge,
+  decode,
+  encode,
+  MAX_HANDSHAKE_BYTES,
+  parseCoordinatorMsg,
+  type SessionCipher,
+  type WelcomeMsg,
+} from '@dtrain/common';
 
 export const OP = { cont: 0x0, text: 0x1, binary: 0x2, close: 0x8, ping: 0x9, pong: 0xa } as const;
 
@@ -25,8 +33,8 @@ export function wsFrame(f: FrameSpec): Buffer {
   const payload = Buffer.from(f.payload ?? new Uint8Array(0));
   const declared = f.declared ?? BigInt(payload.length);
   const form = f.form ?? (declared < 126n ? 7 : declared < 65536n ? 16 : 64);
-  const maskBit = f.mask ?? true ? 0x80 : 0;
-  const head = Buffer.from([(f.fin ?? true ? 0x80 : 0) | (((f.rsv ?? 0) & 7) << 4) | (f.opcode & 0xf), 0]);
+  const maskBit = (f.mask ?? true) ? 0x80 : 0;
+  const head = Buffer.from([((f.fin ?? true) ? 0x80 : 0) | (((f.rsv ?? 0) & 7) << 4) | (f.opcode & 0xf), 0]);
   let ext = Buffer.alloc(0);
   if (form === 7) head[1] = maskBit | Number(declared & 0x7fn);
   else if (form === 16) {
@@ -94,13 +102,25 @@ export class FrameReader {
 
 /** A well-formed upgrade request for `path` (the broken ones start from it). */
 export function upgradeRequest(extra: Record<string, string> = {}, key = randomBytes(16).toString('base64')): string {
-  const headers: Record<string, string> = { Host: 'x', Upgrade: 'websocket', Connection: 'Upgrade', 'Sec-WebSocket-Key': key, 'Sec-WebSocket-Version': '13', ...extra };
-  return `GET / HTTP/1.1\r\n${Object.entries(headers).filter(([, v]) => v !== '').map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`;
+  const headers: Record<string, string> = {
+    Host: 'x',
+    Upgrade: 'websocket',
+    Connection: 'Upgrade',
+    'Sec-WebSocket-Key': key,
+    'Sec-WebSocket-Version': '13',
+    ...extra,
+  };
+  return `GET / HTTP/1.1\r\n${Object.entries(headers)
+    .filter(([, v]) => v !== '')
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('')}\r\n`;
 }
 
 /** The Sec-WebSocket-Accept a server owes a request's key. */
 export function acceptKey(key: string): string {
-  return createHash('sha1').update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64');
+  return createHash('sha1')
+    .update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11')
+    .digest('base64');
 }
 
 export interface RawConn {
@@ -113,7 +133,10 @@ export interface RawConn {
 }
 
 /** Open a TCP connection from `localAddress`, send `request` (plus `head`, in the same write) and read the answer's headers. */
-export function dialRaw(port: number, o: { localAddress?: string; request?: string; head?: Buffer; waitMs?: number } = {}): Promise<RawConn> {
+export function dialRaw(
+  port: number,
+  o: { localAddress?: string; request?: string; head?: Buffer; waitMs?: number } = {},
+): Promise<RawConn> {
   return new Promise((resolve) => {
     const sock = connect({ port, host: '127.0.0.1', ...(o.localAddress ? { localAddress: o.localAddress } : {}) });
     const reader = new FrameReader();
@@ -129,7 +152,11 @@ export function dialRaw(port: number, o: { localAddress?: string; request?: stri
     const timer = setTimeout(() => done(0), o.waitMs ?? 3000);
     sock.on('error', () => undefined);
     sock.once('close', () => done(0));
-    sock.once('connect', () => sock.write(o.head ? Buffer.concat([Buffer.from(o.request ?? upgradeRequest()), o.head]) : o.request ?? upgradeRequest()));
+    sock.once('connect', () =>
+      sock.write(
+        o.head ? Buffer.concat([Buffer.from(o.request ?? upgradeRequest()), o.head]) : (o.request ?? upgradeRequest()),
+      ),
+    );
     sock.on('data', (d: Buffer) => {
       if (status !== -1) return reader.push(d);
       header = Buffer.concat([header, d]);
@@ -152,15 +179,32 @@ export async function nextFrame(c: RawConn, ms = 2000): Promise<ReadFrame | null
 }
 
 /** The handshake by hand on an upgraded raw connection: read the challenge, send a hello proving `token`, open the sealed welcome. */
-export async function handshake(c: RawConn, token: string | undefined): Promise<{ session: SessionCipher | null; welcome: WelcomeMsg } | null> {
+export async function handshake(
+  c: RawConn,
+  token: string | undefined,
+): Promise<{ session: SessionCipher | null; welcome: WelcomeMsg } | null> {
   const first = await nextFrame(c);
   if (!first) return null;
-  const challenge = parseCoordinatorMsg(decode(first.payload, MAX_HANDSHAKE_BYTES), { paramCount: 0, trainSize: 0, evalSize: 0 });
+  const challenge = parseCoordinatorMsg(decode(first.payload, MAX_HANDSHAKE_BYTES), {
+    paramCount: 0,
+    trainSize: 0,
+    evalSize: 0,
+  });
   if (challenge.kind !== 'challenge') return null;
-  const { hello, session } = answerChallenge(challenge, token, { name: 'raw', host: 'raw', pid: 1, backend: 'none', backendReason: 'fuzz' });
+  const { hello, session } = answerChallenge(challenge, token, {
+    name: 'raw',
+    host: 'raw',
+    pid: 1,
+    backend: 'none',
+    backendReason: 'fuzz',
+  });
   c.sock.write(wsFrame({ opcode: OP.binary, payload: encode(hello) }));
   const w = await nextFrame(c);
   if (!w || w.opcode !== OP.binary) return null;
-  const msg = parseCoordinatorMsg(decode(session ? session.open(w.payload) : w.payload, 1 << 24), { paramCount: 1 << 24, trainSize: 1 << 30, evalSize: 1 << 30 });
+  const msg = parseCoordinatorMsg(decode(session ? session.open(w.payload) : w.payload, 1 << 24), {
+    paramCount: 1 << 24,
+    trainSize: 1 << 30,
+    evalSize: 1 << 30,
+  });
   return msg.kind === 'welcome' ? { session, welcome: msg } : null;
 }

@@ -2,16 +2,20 @@
 // coordinator's, or that holds none for a coordinator that needs one, exits 2 with one line that says so
 // (not a retry loop of "frame failed session authentication"); a coordinator open beyond loopback with
 // no token warns at start.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { test } from 'node:test';
 import { CoordinatorServer } from '@dtrain/coordinator';
 import { CLI_PATH as CLI } from '../../src/processes/path.js';
 import { startRun, testConfig } from './harness.js';
 
 /** A real `dtrain worker` process (asynchronously: the coordinator runs in this process). */
 function dtrainWorker(url: string, env: NodeJS.ProcessEnv): Promise<{ status: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [CLI, 'worker', '--connect', url, '--backend', 'wasm'], { env: { ...process.env, DTRAIN_TOKEN: '', ...env }, timeout: 30_000 });
+  const child = spawn(process.execPath, [CLI, 'worker', '--connect', url, '--backend', 'wasm'], {
+    env: { ...process.env, DTRAIN_TOKEN: '', ...env },
+    timeout: 30_000,
+  });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   return new Promise((r) => child.once('close', (status) => r({ status, stderr })));
@@ -39,7 +43,9 @@ test('a coordinator listening beyond loopback without a token warns at start; wi
     const server = new CoordinatorServer({ host, port: 0, token, maxParams: 4, log: (l) => lines.push(l) });
     await server.listen();
     await server.close();
-    return lines.some((l) => /^warning: listening on .* without a token: anyone who can reach port \d+ can join/.test(l));
+    return lines.some((l) =>
+      /^warning: listening on .* without a token: anyone who can reach port \d+ can join/.test(l),
+    );
   };
   assert.equal(await warned('0.0.0.0', undefined), true);
   assert.equal(await warned('0.0.0.0', 'secret'), false);

@@ -1,12 +1,17 @@
 // Resuming never destroys what an earlier attempt recorded (metrics, summary, newer checkpoints).
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { clearRunDir, listCheckpoints, readMetrics } from '@dtrain/coordinator';
 import { startRun, tempDir, testConfig, train } from './harness.js';
 
-const snapshot = (out: string) => ({ metrics: readFileSync(join(out, 'metrics.jsonl'), 'utf8'), summary: readFileSync(join(out, 'summary.json'), 'utf8'), checkpoints: listCheckpoints(out) });
+const snapshot = (out: string) => ({
+  metrics: readFileSync(join(out, 'metrics.jsonl'), 'utf8'),
+  summary: readFileSync(join(out, 'summary.json'), 'utf8'),
+  checkpoints: listCheckpoints(out),
+});
 
 test('resuming a completed run changes nothing and says so', async () => {
   const cfg = testConfig({ maxSteps: 4, checkpointEvery: 2 });

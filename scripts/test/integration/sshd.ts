@@ -21,13 +21,26 @@ export function startSshd(net: NetHarness, hosts: Host[], dir: string): SshSetup
   execFileSync('cp', [`${key}.pub`, join(dir, 'authorized_keys')]);
   for (const h of hosts) {
     const config = join(dir, `sshd-${h.name}.conf`);
-    writeFileSync(config, [
-      `ListenAddress ${h.ip}`, 'Port 22', `HostKey ${hostKey}`, `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
-      'PermitRootLogin prohibit-password', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'UsePAM no',
-      'StrictModes no', `PidFile ${join(dir, `sshd-${h.name}.pid`)}`, `SetEnv PATH=${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`,
-      'LogLevel ERROR',
-    ].join('\n') + '\n');
+    writeFileSync(
+      config,
+      [
+        `ListenAddress ${h.ip}`,
+        'Port 22',
+        `HostKey ${hostKey}`,
+        `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+        'PermitRootLogin prohibit-password',
+        'PasswordAuthentication no',
+        'KbdInteractiveAuthentication no',
+        'UsePAM no',
+        'StrictModes no',
+        `PidFile ${join(dir, `sshd-${h.name}.pid`)}`,
+        `SetEnv PATH=${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`,
+        'LogLevel ERROR',
+      ].join('\n') + '\n',
+    );
     net.spawn(h, ['/usr/sbin/sshd', '-D', '-e', '-f', config]);
   }
-  return { options: [`IdentityFile=${key}`, 'UserKnownHostsFile=/dev/null', 'StrictHostKeyChecking=no', 'LogLevel=ERROR'] };
+  return {
+    options: [`IdentityFile=${key}`, 'UserKnownHostsFile=/dev/null', 'StrictHostKeyChecking=no', 'LogLevel=ERROR'],
+  };
 }

@@ -11,12 +11,18 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): string {
-  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  return execFileSync(cmd, args, {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
 }
 
 /** Install the Debian packages whose commands are missing; returns why it could not, or null. */
 export function ensureDebianPackages(need: Record<string, string>): string | null {
-  const missing = Object.entries(need).filter(([cmd]) => !existsSync(cmd)).map(([, pkg]) => pkg);
+  const missing = Object.entries(need)
+    .filter(([cmd]) => !existsSync(cmd))
+    .map(([, pkg]) => pkg);
   if (missing.length === 0) return null;
   if (process.getuid?.() !== 0) return `needs ${missing.join(', ')} (root installs them; CI is root)`;
   const install = ['install', '-y', '--no-install-recommends', ...new Set(missing)];
@@ -39,7 +45,10 @@ export function ensureDebianPackages(need: Record<string, string>): string | nul
  * (reused by later test files of the same build); returns the dtrain command's path.
  */
 export function installedDtrain(): string {
-  const tarball = run(process.execPath, [join(ROOT, 'scripts/pack.mjs')]).trim().split('\n').pop()!;
+  const tarball = run(process.execPath, [join(ROOT, 'scripts/pack.mjs')])
+    .trim()
+    .split('\n')
+    .pop()!;
   const key = createHash('sha256').update(readFileSync(tarball)).digest('hex').slice(0, 12);
   const prefix = join(tmpdir(), `dtrain-installed-${key}`);
   const bin = join(prefix, 'bin', 'dtrain');

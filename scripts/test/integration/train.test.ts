@@ -1,8 +1,9 @@
 // End-to-end training over real sockets on port 0 (STYLE.md #11).
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { listCheckpoints, readCheckpoint, type StepRecord } from '@dtrain/coordinator';
 import { WorkerClient } from '@dtrain/worker';
 import { records, startRun, testBackend, testConfig, train } from './harness.js';
@@ -26,12 +27,18 @@ test('a coordinator and 2 workers train, loss falls, and the run directory is co
   const steps = records(out).filter((r): r is StepRecord => r.type === 'step');
   assert.equal(steps.length, 40);
   const mean = (rs: StepRecord[]) => rs.reduce((a, r) => a + r.loss, 0) / rs.length;
-  assert.ok(mean(steps.slice(-10)) < mean(steps.slice(0, 10)), `loss ${mean(steps.slice(0, 10))} -> ${mean(steps.slice(-10))}`);
+  assert.ok(
+    mean(steps.slice(-10)) < mean(steps.slice(0, 10)),
+    `loss ${mean(steps.slice(0, 10))} -> ${mean(steps.slice(-10))}`,
+  );
   for (const r of steps) {
     assert.equal(r.samples, 32);
     assert.equal(Object.keys(r.computeMs).length, 2);
     assert.ok(r.bytesIn > 0 && r.bytesOut > 0 && r.coordMs >= 0);
-    assert.ok(r.traceSigma !== null && r.traceSigma > 0 && r.gradNormSq !== null, 'noise estimates from 2 equal shards');
+    assert.ok(
+      r.traceSigma !== null && r.traceSigma > 0 && r.gradNormSq !== null,
+      'noise estimates from 2 equal shards',
+    );
   }
   assert.ok(summary.final.test && summary.final.val);
   for (const f of ['config.json', 'summary.json', 'metrics.jsonl']) assert.ok(existsSync(join(out, f)), f);
@@ -46,7 +53,10 @@ test('1 worker with batch B and 2 workers with B/2 give the same weights (1 step
   // asks for the same trajectory, not bit-level agreement.
   const cfg = testConfig({ batchSize: 32, model: 'reference-cnn' });
   const weights: Float32Array[] = [];
-  for (const [steps, tol] of [[1, 1e-6], [5, 1e-3]] as const) {
+  for (const [steps, tol] of [
+    [1, 1e-6],
+    [5, 1e-3],
+  ] as const) {
     const one = await train({ ...cfg, maxSteps: steps, workers: 1, minWorkers: 1 }, 1);
     const two = await train({ ...cfg, maxSteps: steps, workers: 2, minWorkers: 2 }, 2);
     const err = rel(two.weights, one.weights);
@@ -71,10 +81,19 @@ test('a huge learning rate ends the run "diverged" within a step; no non-finite 
   const logs: string[] = [];
   const run = await startRun(testConfig({ maxSteps: 20, lr: 1e20, checkpointEvery: 1 }));
   const summaryP = run.run();
-  const clients = await Promise.all(['a', 'b'].map(async (name) => {
-    const client = new WorkerClient({ url: run.url, token: undefined, name, backend: await testBackend(), giveUpMs: 5_000, log: (l) => logs.push(l) });
-    return client.run();
-  }));
+  const clients = await Promise.all(
+    ['a', 'b'].map(async (name) => {
+      const client = new WorkerClient({
+        url: run.url,
+        token: undefined,
+        name,
+        backend: await testBackend(),
+        giveUpMs: 5_000,
+        log: (l) => logs.push(l),
+      });
+      return client.run();
+    }),
+  );
   const summary = await summaryP;
   await Promise.all(clients);
   assert.equal(summary.status, 'diverged', summary.error);
@@ -89,7 +108,10 @@ test('a huge learning rate ends the run "diverged" within a step; no non-finite 
 
 test('--patience: a run whose validation loss and accuracy stop improving ends "stalled" after that many epochs, with a final test evaluation', async () => {
   // lr 1e-30 leaves float32 weights as they are: every evaluation equals the first (epoch 0.25, 16 steps an epoch).
-  const { summary, out } = await train(testConfig({ maxSteps: 0, epochs: 3, lr: 1e-30, evalEvery: 4, patienceEpochs: 1 }), 2);
+  const { summary, out } = await train(
+    testConfig({ maxSteps: 0, epochs: 3, lr: 1e-30, evalEvery: 4, patienceEpochs: 1 }),
+    2,
+  );
   assert.equal(summary.status, 'stalled');
   assert.equal(summary.steps, 20, 'the evaluation at epoch 1.25 is one epoch after the best');
   assert.match(summary.stopReason ?? '', /no new best validation loss or accuracy in 1 epochs \(--patience 1/);
@@ -100,8 +122,14 @@ test('--patience: a run whose validation loss and accuracy stop improving ends "
 test('the run directory has a timestamped run.log of what the coordinator and its pool said', async () => {
   const { out } = await train(testConfig({ maxSteps: 2 }), 2);
   const lines = readFileSync(join(out, 'run.log'), 'utf8').trim().split('\n');
-  assert.ok(lines.every((l) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /.test(l)), lines.join('\n'));
-  assert.ok(lines.some((l) => /worker w0@.* ready \(backend wasm/.test(l)), 'the pool\'s lines are there');
+  assert.ok(
+    lines.every((l) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /.test(l)),
+    lines.join('\n'),
+  );
+  assert.ok(
+    lines.some((l) => /worker w0@.* ready \(backend wasm/.test(l)),
+    "the pool's lines are there",
+  );
 });
 
 test('--grad-wire: bf16 and int8 gradients cut the bytes workers send by 2x and 4x and train to nearly the same weights', async () => {
@@ -114,7 +142,10 @@ test('--grad-wire: bf16 and int8 gradients cut the bytes workers send by 2x and 
     runs.push({ gradWire, weights: r.weights, bytesIn: steps.reduce((a, s) => a + s.bytesIn, 0) / steps.length });
   }
   const [fp32, bf16, int8] = runs;
-  assert.ok(bf16!.bytesIn < fp32!.bytesIn * 0.52 && int8!.bytesIn < fp32!.bytesIn * 0.27, JSON.stringify(runs.map((r) => [r.gradWire, r.bytesIn])));
+  assert.ok(
+    bf16!.bytesIn < fp32!.bytesIn * 0.52 && int8!.bytesIn < fp32!.bytesIn * 0.27,
+    JSON.stringify(runs.map((r) => [r.gradWire, r.bytesIn])),
+  );
   for (const r of [bf16!, int8!]) {
     let diff = 0;
     let norm = 0;
@@ -122,7 +153,10 @@ test('--grad-wire: bf16 and int8 gradients cut the bytes workers send by 2x and 
       diff += (w - fp32!.weights[i]!) ** 2;
       norm += fp32!.weights[i]! ** 2;
     });
-    assert.ok(Math.sqrt(diff / norm) < 1e-2, `${r.gradWire}: relative distance ${Math.sqrt(diff / norm)} from the fp32 weights`);
+    assert.ok(
+      Math.sqrt(diff / norm) < 1e-2,
+      `${r.gradWire}: relative distance ${Math.sqrt(diff / norm)} from the fp32 weights`,
+    );
     assert.ok(Math.sqrt(diff / norm) > 0, `${r.gradWire} changed something`);
   }
 });

@@ -2,11 +2,21 @@
 // through every admission state while admission is saturated, and a hostile coordinator that answers a
 // worker's dial with broken upgrades and broken framing in every handshake state, then, once its budget is
 // spent, hands the worker's connections to a real coordinator (a TCP proxy) so the worker must still train.
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { encode, PROTOCOL_VERSION, Rng } from '@dtrain/common';
 import { tinyWelcome } from './fuzz-frames.js';
-import { acceptKey, dialRaw, FrameReader, handshake, nextFrame, OP, upgradeRequest, wsFrame, type RawConn } from './raw-ws.js';
-import { brokenUpgrade, hostileBurst, type Hostile } from './wire-frames.js';
+import {
+  acceptKey,
+  dialRaw,
+  FrameReader,
+  handshake,
+  nextFrame,
+  OP,
+  type RawConn,
+  upgradeRequest,
+  wsFrame,
+} from './raw-ws.js';
+import { brokenUpgrade, type Hostile, hostileBurst } from './wire-frames.js';
 
 export interface FuzzCount {
   frames: number;
@@ -29,7 +39,7 @@ async function hit(rng: Rng, c: RawConn, bad: Hostile, count: FuzzCount): Promis
   count.frames += bad.frames;
   if (c.sock.destroyed) return;
   if (rng.int(3) === 0) {
-    for (let at = 0; at < bad.bytes.length && !c.sock.destroyed;) {
+    for (let at = 0; at < bad.bytes.length && !c.sock.destroyed; ) {
       const n = 1 + rng.int(64);
       c.sock.write(bad.bytes.subarray(at, at + n));
       at += n;
@@ -37,9 +47,12 @@ async function hit(rng: Rng, c: RawConn, bad: Hostile, count: FuzzCount): Promis
     }
   } else c.sock.write(bad.bytes);
   switch (rng.int(3)) {
-    case 0: return void c.sock.end(); // half-open: we say no more, the server may still write
-    case 1: return void c.sock.destroy();
-    default: await Promise.race([c.closed, sleep(200)]);
+    case 0:
+      return void c.sock.end(); // half-open: we say no more, the server may still write
+    case 1:
+      return void c.sock.destroy();
+    default:
+      await Promise.race([c.closed, sleep(200)]);
   }
 }
 
@@ -67,45 +80,59 @@ async function lane(o: ServerFuzz, i: number, count: FuzzCount, quota: () => boo
   const sleepers: Promise<void>[] = [];
   while (quota()) {
     const scenario = rng.int(8);
-    if (scenario === 0 || scenario === 1) { // pending: at once, or after the challenge
+    if (scenario === 0 || scenario === 1) {
+      // pending: at once, or after the challenge
       const c = await dial();
       if (scenario === 1) await nextFrame(c, 500);
       seen('pending');
       await hit(rng, c, burst(), count);
-    } else if (scenario === 2) { // proved with the token (welcomed), then broken framing
+    } else if (scenario === 2) {
+      // proved with the token (welcomed), then broken framing
       const c = await dial();
       const ok = o.token !== undefined && (await handshake(c, o.token).catch(() => null)) !== null;
       seen(ok ? 'proved' : 'pending');
       await hit(rng, c, burst(), count);
-    } else if (scenario === 3) { // the address saturated: its next connection evicts its oldest (others pending or evicted by other lanes)
+    } else if (scenario === 3) {
+      // the address saturated: its next connection evicts its oldest (others pending or evicted by other lanes)
       const held = await Promise.all(Array.from({ length: o.perAddress }, dial));
       const next = await dial();
       seen('address saturated');
       await Promise.all([next, ...held].map((c) => hit(rng, c, burst(), count)));
-    } else if (scenario === 4) { // closed by us after a frame that is valid WebSocket but not our protocol
+    } else if (scenario === 4) {
+      // closed by us after a frame that is valid WebSocket but not our protocol
       const c = await dial();
       c.sock.write(wsFrame({ opcode: OP.binary, payload: Buffer.from('junk') }));
       seen('closed by us');
       await hit(rng, c, burst(), count);
-    } else if (scenario === 5) { // closed by the peer mid-frame
+    } else if (scenario === 5) {
+      // closed by the peer mid-frame
       const c = await dial();
       const bad = burst();
       count.frames += bad.frames;
       seen('closed mid-frame');
       c.sock.end(bad.bytes.subarray(0, 1 + rng.int(Math.max(1, bad.bytes.length - 1))));
-    } else if (scenario === 6) { // a broken upgrade request, sometimes with frames pipelined behind it
+    } else if (scenario === 6) {
+      // a broken upgrade request, sometimes with frames pipelined behind it
       const head = rng.int(2) === 0 ? burst() : null;
-      const c = await dialRaw(o.port, { localAddress, request: brokenUpgrade(rng, upgradeRequest), waitMs: 500, ...(head ? { head: head.bytes } : {}) });
+      const c = await dialRaw(o.port, {
+        localAddress,
+        request: brokenUpgrade(rng, upgradeRequest),
+        waitMs: 500,
+        ...(head ? { head: head.bytes } : {}),
+      });
       count.frames += 1 + (head?.frames ?? 0);
       seen(c.status === 101 ? 'upgraded despite a broken request' : 'upgrade refused');
       c.sock.destroy();
-    } else if (sleepers.length < 2) { // held idle until we close it (handshake deadline, or eviction), then hit (in the background)
+    } else if (sleepers.length < 2) {
+      // held idle until we close it (handshake deadline, or eviction), then hit (in the background)
       const c = await dial();
-      sleepers.push((async () => {
-        for (let f = await nextFrame(c, 10_000); f && f.opcode !== OP.close; f = await nextFrame(c, 10_000));
-        seen('held until closed by us');
-        await hit(rng, c, burst(), count);
-      })());
+      sleepers.push(
+        (async () => {
+          for (let f = await nextFrame(c, 10_000); f && f.opcode !== OP.close; f = await nextFrame(c, 10_000));
+          seen('held until closed by us');
+          await hit(rng, c, burst(), count);
+        })(),
+      );
     }
   }
   await Promise.all(sleepers);
@@ -127,7 +154,12 @@ export interface HostileCoordinator {
   close(): void;
 }
 
-const CHALLENGE = (): Buffer => wsFrame({ opcode: OP.binary, mask: false, payload: encode({ kind: 'challenge', protocol: PROTOCOL_VERSION, nonce: 'n'.repeat(48), auth: false }) });
+const CHALLENGE = (): Buffer =>
+  wsFrame({
+    opcode: OP.binary,
+    mask: false,
+    payload: encode({ kind: 'challenge', protocol: PROTOCOL_VERSION, nonce: 'n'.repeat(48), auth: false }),
+  });
 
 const welcomeFrame = (): Buffer => wsFrame({ opcode: OP.binary, mask: false, payload: encode(tinyWelcome()) });
 
@@ -163,7 +195,9 @@ async function serveHostile(sock: Socket, request: Buffer, rng: Rng, count: Fuzz
     count.frames++;
     return void sock.end(BROKEN_RESPONSES(key)[rng.int(8)]!);
   }
-  sock.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\n\r\n`);
+  sock.write(
+    `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\n\r\n`,
+  );
   const reader = new FrameReader();
   sock.on('data', (d: Buffer) => reader.push(d));
   let state = 'before the challenge';
@@ -188,7 +222,11 @@ async function serveHostile(sock: Socket, request: Buffer, rng: Rng, count: Fuzz
   else setTimeout(() => sock.destroy(), 100);
 }
 
-export async function hostileCoordinator(seed: number, frames: number, realPort: () => number): Promise<HostileCoordinator> {
+export async function hostileCoordinator(
+  seed: number,
+  frames: number,
+  realPort: () => number,
+): Promise<HostileCoordinator> {
   const rng = new Rng(seed);
   const count = newCount();
   let spend: () => void = () => undefined;
@@ -208,7 +246,12 @@ export async function hostileCoordinator(seed: number, frames: number, realPort:
     sock.on('data', onData);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return { url: `ws://127.0.0.1:${(server.address() as { port: number }).port}`, count, spent, close: () => server.close() };
+  return {
+    url: `ws://127.0.0.1:${(server.address() as { port: number }).port}`,
+    count,
+    spent,
+    close: () => server.close(),
+  };
 }
 
 /** The connection from here on is the real coordinator's. */

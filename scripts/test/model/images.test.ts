@@ -1,9 +1,9 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PNG } from 'pngjs';
+import { test } from 'node:test';
 import jpeg from 'jpeg-js';
+import { PNG } from 'pngjs';
 import { readImages } from '../../src/model/images.js';
 import { tempDir } from '../integration/harness.js';
 
@@ -11,16 +11,25 @@ test('PNG, JPEG and CIFAR .bin records become RGB pixels in [0, 255], row-major'
   const dir = tempDir('images-ok');
   const png = new PNG({ width: 32, height: 32 });
   png.data.fill(0);
-  png.data[0] = 10; png.data[1] = 20; png.data[2] = 30; png.data[3] = 255; // pixel 0
+  png.data[0] = 10;
+  png.data[1] = 20;
+  png.data[2] = 30;
+  png.data[3] = 255; // pixel 0
   writeFileSync(join(dir, 'a.png'), PNG.sync.write(png));
   const rgba = Buffer.alloc(32 * 32 * 4, 255);
   writeFileSync(join(dir, 'b.jpg'), jpeg.encode({ data: rgba, width: 32, height: 32 }, 100).data);
   const rec = Buffer.alloc(3073);
-  rec[0] = 7; rec[1] = 1; rec[1 + 1024] = 2; rec[1 + 2048] = 3; // label 7; pixel 0 = (1, 2, 3), channel-planar on disk
+  rec[0] = 7;
+  rec[1] = 1;
+  rec[1 + 1024] = 2;
+  rec[1 + 2048] = 3; // label 7; pixel 0 = (1, 2, 3), channel-planar on disk
   writeFileSync(join(dir, 'c.bin'), Buffer.concat([rec, rec]));
   const [a, b, c, d] = readImages([join(dir, 'a.png'), join(dir, 'b.jpg'), join(dir, 'c.bin')]);
   assert.deepEqual([...a!.pixels.subarray(0, 3)], [10, 20, 30]);
-  assert.ok(b!.pixels.every((v) => v >= 250), 'white JPEG');
+  assert.ok(
+    b!.pixels.every((v) => v >= 250),
+    'white JPEG',
+  );
   assert.deepEqual([c!.label, ...c!.pixels.subarray(0, 3)], [7, 1, 2, 3]);
   assert.equal(d!.name, `${join(dir, 'c.bin')}#1`);
 });

@@ -1,20 +1,21 @@
 // A trained run, used the way its users would: exported and loaded with tf.loadLayersModel over HTTP
 // (as a browser app does), evaluated on any split, asked to predict images.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { test } from 'node:test';
 import * as tfjs from '@tensorflow/tfjs';
 import { PNG } from 'pngjs';
-import { evaluateTrained, exportTfjs, openTrained, predictTrained, trainedDataset } from '../../src/model/trained.js';
 import { readImages } from '../../src/model/images.js';
+import { evaluateTrained, exportTfjs, openTrained, predictTrained, trainedDataset } from '../../src/model/trained.js';
 import { tempDir, testConfig, train } from '../integration/harness.js';
 
 const trained = train(testConfig({ maxSteps: 12, epochs: 1, lr: 0.1 }), 2);
 
-test('export -> tf.loadLayersModel over HTTP -> the run\'s own test accuracy on its dataset', async () => {
+test("export -> tf.loadLayersModel over HTTP -> the run's own test accuracy on its dataset", async () => {
   const { out, summary } = await trained;
   const t = openTrained(out);
   const dataset = trainedDataset(t, '');
@@ -34,7 +35,12 @@ test('export -> tf.loadLayersModel over HTTP -> the run\'s own test accuracy on 
     const n = dataset.size('test');
     const x = new Float32Array(n * 32 * 32 * 3);
     const y = new Int32Array(n);
-    dataset.fillBatch('test', Uint32Array.from({ length: n }, (_, i) => i), x, y);
+    dataset.fillBatch(
+      'test',
+      Uint32Array.from({ length: n }, (_, i) => i),
+      x,
+      y,
+    );
     const logits = model.predict(tfjs.tensor4d(x, [n, 32, 32, 3])) as tfjs.Tensor2D;
     const predicted = logits.argMax(1).dataSync();
     const correct = y.reduce((a, label, i) => a + (predicted[i] === label ? 1 : 0), 0);
@@ -44,7 +50,7 @@ test('export -> tf.loadLayersModel over HTTP -> the run\'s own test accuracy on 
   }
 });
 
-test('evaluate gives the run\'s final test loss and accuracy; any split works', async () => {
+test("evaluate gives the run's final test loss and accuracy; any split works", async () => {
   const { out, summary } = await trained;
   const t = openTrained(out);
   const e = await evaluateTrained(t, trainedDataset(t, ''), 'test', 'wasm');
@@ -64,17 +70,21 @@ test('predict: a CIFAR binary record and the same image as a PNG get the same cl
   const png = new PNG({ width: 32, height: 32 });
   const record = Buffer.alloc(3073);
   record[0] = y[0]!;
-  for (let i = 0; i < 1024; i++) for (let c = 0; c < 3; c++) {
-    const v = Math.round(x[i * 3 + c]! * 255);
-    png.data[i * 4 + c] = v;
-    record[1 + c * 1024 + i] = v;
-  }
+  for (let i = 0; i < 1024; i++)
+    for (let c = 0; c < 3; c++) {
+      const v = Math.round(x[i * 3 + c]! * 255);
+      png.data[i * 4 + c] = v;
+      record[1 + c * 1024 + i] = v;
+    }
   png.data.fill(255, 0, 0);
   for (let i = 0; i < 1024; i++) png.data[i * 4 + 3] = 255;
   writeFileSync(join(out, 'img.png'), PNG.sync.write(png));
   writeFileSync(join(out, 'one.bin'), record);
   const preds = await predictTrained(t, dataset, readImages([join(out, 'img.png'), join(out, 'one.bin')]), 'wasm');
-  assert.deepEqual(preds[0]!.top.map((c) => c.cls), preds[1]!.top.map((c) => c.cls));
+  assert.deepEqual(
+    preds[0]!.top.map((c) => c.cls),
+    preds[1]!.top.map((c) => c.cls),
+  );
   assert.equal(preds[1]!.label, y[0]);
   assert.ok(Math.abs(preds[0]!.top.reduce((a, c) => a + c.p, 0) - preds[1]!.top.reduce((a, c) => a + c.p, 0)) < 1e-6);
 });

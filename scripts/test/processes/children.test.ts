@@ -1,6 +1,6 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { test } from 'node:test';
 import { allExited, exited } from '../../src/processes/children.js';
 
 test('waiting for children: at once when already gone, true when all exit, false at the timeout', async () => {

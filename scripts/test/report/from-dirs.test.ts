@@ -1,21 +1,26 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { TrainerError } from '@dtrain/common';
 import { writePartialSweepReport, writeReport } from '../../src/report/from-dirs.js';
-import { tempDir } from '../integration/harness.js';
 import { runRecords, summary } from '../experiment/fixtures.js';
+import { tempDir } from '../integration/harness.js';
 
 function fakeRun(root: string, name: string, speed: number): string {
   const dir = join(root, name);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'metrics.jsonl'), runRecords(30, speed).map((r) => JSON.stringify(r)).join('\n') + '\n');
+  writeFileSync(
+    join(dir, 'metrics.jsonl'),
+    runRecords(30, speed)
+      .map((r) => JSON.stringify(r))
+      .join('\n') + '\n',
+  );
   writeFileSync(join(dir, 'summary.json'), JSON.stringify(summary(0.6)));
   return dir;
 }
 
-test('dtrain report overlays the runs given, links each one\'s report and refreshes it', () => {
+test("dtrain report overlays the runs given, links each one's report and refreshes it", () => {
   const root = tempDir('report-cmd');
   const dirs = [fakeRun(root, 'sgd', 1), fakeRun(root, 'momentum', 1.2)];
   const out = writeReport(dirs, join(root, 'both.html'), 'two runs');
@@ -27,14 +32,44 @@ test('dtrain report overlays the runs given, links each one\'s report and refres
 });
 
 test('a directory that is not a run is refused by name', () => {
-  assert.throws(() => writeReport([tempDir('empty')], 'x.html', 't'), (e: unknown) => e instanceof TrainerError && /is not a run directory \(no metrics.jsonl\)/.test(e.message));
+  assert.throws(
+    () => writeReport([tempDir('empty')], 'x.html', 't'),
+    (e: unknown) => e instanceof TrainerError && /is not a run directory \(no metrics.jsonl\)/.test(e.message),
+  );
 });
 
 test("dtrain report --sweep rebuilds a sweep's report from its finished runs; an empty directory is refused", () => {
   const root = tempDir('partial-sweep');
-  for (const [name, speed] of [['b32-sgd-lr0.1-s1', 1], ['b64-sgd-lr0.1-s1', 1.2]] as const) {
+  for (const [name, speed] of [
+    ['b32-sgd-lr0.1-s1', 1],
+    ['b64-sgd-lr0.1-s1', 1.2],
+  ] as const) {
     const dir = fakeRun(root, name, speed);
-    const s = { ...summary(0.6), config: { dataset: { name: 'synthetic', trainSize: 640, testSize: 100, seed: 1, valFraction: 0.2, normalize: false, augment: false }, epochs: 2, maxSteps: 0, batchSize: name.startsWith('b32') ? 32 : 64, lr: 0.1, seed: 1, scaling: 'none', baseBatchSize: 32, warmupSteps: 0, schedule: 'constant', stopAtValAccuracy: 0.3, optimizer: { momentum: 0, nesterov: false, form: 'pytorch' } } };
+    const s = {
+      ...summary(0.6),
+      config: {
+        dataset: {
+          name: 'synthetic',
+          trainSize: 640,
+          testSize: 100,
+          seed: 1,
+          valFraction: 0.2,
+          normalize: false,
+          augment: false,
+        },
+        epochs: 2,
+        maxSteps: 0,
+        batchSize: name.startsWith('b32') ? 32 : 64,
+        lr: 0.1,
+        seed: 1,
+        scaling: 'none',
+        baseBatchSize: 32,
+        warmupSteps: 0,
+        schedule: 'constant',
+        stopAtValAccuracy: 0.3,
+        optimizer: { momentum: 0, nesterov: false, form: 'pytorch' },
+      },
+    };
     writeFileSync(join(dir, 'summary.json'), JSON.stringify(s));
   }
   mkdirSync(join(root, 'unfinished'));

@@ -2,7 +2,7 @@
 // cache when one is given), CIFAR-10 is read from its directory.
 
 import type { Dataset } from '../data.js';
-import { badDataset, validateDatasetSpec, type DatasetSpec } from '../datasets.js';
+import { badDataset, type DatasetSpec, validateDatasetSpec } from '../datasets.js';
 import { syntheticDataset } from '../synthetic.js';
 import { loadCifar10 } from './cifar-files.js';
 import { cachedSyntheticSource } from './synthetic-files.js';
@@ -20,7 +20,17 @@ export interface DataLocation {
 export function buildDataset(spec: DatasetSpec, loc: DataLocation = {}): Dataset {
   validateDatasetSpec(spec);
   const opts = { valFraction: spec.valFraction, normalize: spec.normalize, augment: spec.augment };
-  if (spec.name === 'synthetic') return syntheticDataset(spec, opts, loc.syntheticCacheDir ? cachedSyntheticSource(loc.syntheticCacheDir) : undefined);
+  if (spec.name === 'synthetic')
+    return syntheticDataset(
+      spec,
+      opts,
+      loc.syntheticCacheDir ? cachedSyntheticSource(loc.syntheticCacheDir) : undefined,
+    );
   if (!loc.cifarDir) badDataset('no CIFAR-10 directory given', 'pass --data-dir DIR or run: dtrain data fetch cifar10');
-  return loadCifar10(loc.cifarDir, { ...opts, limitTrain: spec.limitTrain, limitTest: spec.limitTest, verify: loc.verify ?? true });
+  return loadCifar10(loc.cifarDir, {
+    ...opts,
+    limitTrain: spec.limitTrain,
+    limitTest: spec.limitTest,
+    verify: loc.verify ?? true,
+  });
 }

@@ -3,8 +3,16 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CIFAR_CLASSES, CIFAR_SHA256, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES, concatSets, limitSet, parseCifarBatch } from '../cifar.js';
-import { InMemoryDataset, type DatasetOptions, type ImageSet } from '../data.js';
+import {
+  CIFAR_CLASSES,
+  CIFAR_SHA256,
+  CIFAR_TEST_FILE,
+  CIFAR_TRAIN_FILES,
+  concatSets,
+  limitSet,
+  parseCifarBatch,
+} from '../cifar.js';
+import { type DatasetOptions, type ImageSet, InMemoryDataset } from '../data.js';
 import { sha256Hex } from '../digest.js';
 import { TrainerError } from '../errors.js';
 
@@ -30,7 +38,9 @@ export interface CifarLoadOptions extends DatasetOptions {
 function readBatch(dir: string, file: string, verify: boolean): ImageSet {
   const p = join(dir, file);
   if (!existsSync(p)) {
-    throw new TrainerError('ERR_BAD_CONFIG', `CIFAR-10 file ${p} is missing`, { hint: `run: dtrain data fetch cifar10 --dir ${dir}` });
+    throw new TrainerError('ERR_BAD_CONFIG', `CIFAR-10 file ${p} is missing`, {
+      hint: `run: dtrain data fetch cifar10 --dir ${dir}`,
+    });
   }
   const bytes = readFileSync(p);
   if (verify && sha256Hex(bytes) !== CIFAR_SHA256[file]) {

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ImageSet } from '../data.js';
-import { SYNTHETIC_GENERATOR, type ImageSource } from '../synthetic.js';
+import { type ImageSource, SYNTHETIC_GENERATOR } from '../synthetic.js';
 import { makeDir } from './make-dir.js';
 import { writeFileAtomic } from './write-atomic.js';
 
@@ -56,13 +56,15 @@ export function cacheFileName(key: string): string {
 
 /** Remove the least recently used sets beyond MAX_CACHED_SETS (another process may remove them first). */
 function evictOldest(dir: string): void {
-  const sets = readdirSync(dir).filter((f) => f.endsWith('.bin')).flatMap((f) => {
-    try {
-      return [{ f, used: statSync(join(dir, f)).mtimeMs }];
-    } catch {
-      return [];
-    }
-  });
+  const sets = readdirSync(dir)
+    .filter((f) => f.endsWith('.bin'))
+    .flatMap((f) => {
+      try {
+        return [{ f, used: statSync(join(dir, f)).mtimeMs }];
+      } catch {
+        return [];
+      }
+    });
   sets.sort((a, b) => b.used - a.used);
   for (const s of sets.slice(MAX_CACHED_SETS)) rmSync(join(dir, s.f), { force: true });
 }
@@ -71,7 +73,13 @@ function evictOldest(dir: string): void {
  * The image set `make` builds, read from `dir` when a file for `key` is there and intact, else made and
  * stored. `key` must name everything the images depend on, the generator's code included. No `dir`: make.
  */
-export function cachedImageSet(dir: string | undefined, key: string, count: number, imageBytes: number, make: () => ImageSet): ImageSet {
+export function cachedImageSet(
+  dir: string | undefined,
+  key: string,
+  count: number,
+  imageBytes: number,
+  make: () => ImageSet,
+): ImageSet {
   if (!dir) return make();
   const path = join(dir, cacheFileName(key));
   const hit = read(path, count, imageBytes);
@@ -92,5 +100,6 @@ export function cachedImageSet(dir: string | undefined, key: string, count: numb
 
 /** Generated images read from (and written to) the cache in `dir`. */
 export function cachedSyntheticSource(dir: string): ImageSource {
-  return (count, seed, split, make) => cachedImageSet(dir, `${SYNTHETIC_GENERATOR}\n${count} ${seed} ${split}`, count, 32 * 32 * 3, make);
+  return (count, seed, split, make) =>
+    cachedImageSet(dir, `${SYNTHETIC_GENERATOR}\n${count} ${seed} ${split}`, count, 32 * 32 * 3, make);
 }

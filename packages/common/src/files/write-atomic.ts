@@ -1,8 +1,8 @@
 // Whole-file writes that a crash or a concurrent writer never leaves half done: write a uniquely named
 // sibling, optionally fsync it, then rename it over the target (rename is atomic within a directory).
 
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 
 export interface AtomicWriteOptions {
   /** fsync the file before the rename (checkpoints: durable once the name is there). */

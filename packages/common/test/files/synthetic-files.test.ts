@@ -1,10 +1,10 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { syntheticDataset, type ImageSet } from '@dtrain/common';
-import { cacheFileName, cachedImageSet, cachedSyntheticSource, MAX_CACHED_SETS } from '@dtrain/common/files';
+import { test } from 'node:test';
+import { type ImageSet, syntheticDataset } from '@dtrain/common';
+import { cachedImageSet, cachedSyntheticSource, cacheFileName, MAX_CACHED_SETS } from '@dtrain/common/files';
 
 function maker(seed: number): { make: () => ImageSet; calls: () => number } {
   let calls = 0;
@@ -59,7 +59,10 @@ test('synthetic dataset: built from the cache it is bit-identical (same fingerpr
   assert.equal(readdirSync(dir).length, 2);
   assert.equal(stored.fingerprint, fresh.fingerprint);
   assert.equal(read.fingerprint, fresh.fingerprint);
-  assert.notEqual(syntheticDataset({ ...spec, seed: 8 }, 0.25, cachedSyntheticSource(dir)).fingerprint, fresh.fingerprint);
+  assert.notEqual(
+    syntheticDataset({ ...spec, seed: 8 }, 0.25, cachedSyntheticSource(dir)).fingerprint,
+    fresh.fingerprint,
+  );
 });
 
 test('synthetic cache: keeps the most recently used sets, and a hit counts as use', () => {

@@ -1,8 +1,8 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { writeFileAtomic, writeJsonAtomic } from '@dtrain/common/files';
 
 test('an atomic write replaces the file whole and leaves no temporary behind', () => {
