@@ -27,6 +27,7 @@ import {
   type Manifest,
   type ModelSpec,
   modelFingerprint,
+  paramCount,
   sha256Hex,
   type TrainConfig,
   TrainerError,
@@ -78,6 +79,17 @@ function bytesOf(a: Float32Array): Uint8Array {
 
 export function checkpointName(step: number): string {
   return `step-${String(step).padStart(8, '0')}`;
+}
+
+/** What a checkpoint of `config`'s run at `train` records besides its tensors. */
+export function checkpointState(
+  train: TrainState,
+  config: TrainConfig,
+): Omit<CheckpointState, 'files' | 'format' | 'writtenAt'> {
+  const spec = getModelSpec(config.model);
+  const manifest = buildManifest(spec);
+  const counts = { paramCount: paramCount(manifest), modelFingerprint: modelFingerprint(spec) };
+  return { ...train, seed: config.seed, config, manifest, ...counts, modelSpec: spec };
 }
 
 /** Atomically write a checkpoint under `root`; returns its directory. `keep` > 0: keep only the newest that many. */
@@ -221,10 +233,6 @@ export interface StartState {
   train: TrainState;
 }
 
-/**
- * Where a run starts: from `resume` (a checkpoint or run directory; its config, with the worker counts
- * of `config`), or fresh from `config` (seeded initial weights, zero velocity).
- */
 /**
  * Where a run starts: fresh from `config`, or from the checkpoint `resume` with the checkpoint's config,
  * except the worker counts of `config` and the `overrides` the caller allows (e.g. more --epochs).

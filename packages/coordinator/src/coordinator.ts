@@ -7,144 +7,84 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import {
-  allFinite,
   buildManifest,
-  cutBatch,
   type Dataset,
   type Derived,
-  divergedError,
   EpochCursor,
-  type EvalResultMsg,
+  type GradientMsg,
   getModelSpec,
   learningRate,
   type Manifest,
-  MomentumSGD,
-  modelFingerprint,
-  NoiseScaleTracker,
-  noiseEstimate,
-  type Shard,
   ShardReducer,
   scheduleOf,
   type TrainConfig,
   TrainerError,
   validateConfig,
 } from '@dtrain/common';
-import { buildDataset, type DataLocation } from '@dtrain/common/files';
-import { listCheckpoints, type StartState, startState, type TrainState, writeCheckpoint } from './checkpoint.js';
-import { evalRecord } from './evaluation.js';
-import type { RoundOutcome, RunPool } from './pool.js';
+import { buildDataset } from '@dtrain/common/files';
+import { checkpointState, listCheckpoints, startState, type TrainState, writeCheckpoint } from './checkpoint.js';
+import { evaluateSplit } from './evaluation.js';
+import type { RunPool } from './pool.js';
 import { watchPool } from './pool-events.js';
 import { completedSummary, guardResume } from './resume.js';
 import { RunLog } from './run-log.js';
+import type { CoordinatorEvents, CoordinatorOptions } from './run-options.js';
 import { RunRules } from './run-rules.js';
-import { type EvalRecord, type RunDir, type StepRecord, stepTimes } from './rundir.js';
-import { StepTally, samplesDigest } from './step-stats.js';
-import type { RunSummary } from './summary.js';
-import { evalTasks, stepTasks } from './tasks.js';
+import type { RunDir } from './rundir.js';
+import type { WorkerConn } from './server.js';
+import { bytesSince, StepTally, stepRecord } from './step-stats.js';
+import { failureOf, type RunSummary } from './summary.js';
+import { cutOver, stepTasks } from './tasks.js';
+import { CentralUpdate } from './update.js';
+import { runBounds, runWelcome } from './welcome.js';
 
-export interface CoordinatorOptions {
-  config: TrainConfig;
-  pool: RunPool;
-  out: string;
-  /** Checkpoint or run directory to continue from (ignored when `start` is given). */
-  resume?: string;
-  /** On resume: options that replace the checkpoint's (more epochs, another checkpoint interval, ...). */
-  resumeOverrides?: Partial<TrainConfig>;
-  /** Where the run starts, when the caller already read it (e.g. to size the pool). */
-  start?: StartState;
-  /** How long to wait for workers (start, or after losing them) before giving up. */
-  waitTimeoutMs: number;
-  /** Where this machine keeps dataset files (CIFAR-10, generated images). */
-  data?: DataLocation;
-  /** On resume from an older checkpoint: discard the newer ones in `out` instead of refusing. */
-  overwrite?: boolean;
-  log: (line: string) => void;
-  /** Milliseconds from a monotonic clock, for time-based checkpoints (default performance.now; tests step it). */
-  clock?: () => number;
-}
-
-export interface CoordinatorEvents {
-  step: [StepRecord];
-  eval: [EvalRecord];
-  workers: [number];
-}
+export type { CoordinatorEvents, CoordinatorOptions } from './run-options.js';
 
 export class Coordinator extends EventEmitter<CoordinatorEvents> {
   readonly config: TrainConfig;
   readonly derived: Derived;
   readonly manifest: Manifest;
   readonly runId = randomBytes(6).toString('hex');
-  private readonly opts: CoordinatorOptions;
   /** Waiting for workers: a stop ends the wait at once. */
   private waiting = false;
   private done = false;
-  readonly weights: Float32Array;
-  private readonly optimizer: MomentumSGD;
-  private readonly meanGrad: Float32Array;
+  private readonly update: CentralUpdate;
   private readonly dataset: Dataset;
   private readonly pool: RunPool;
   private readonly train: TrainState;
   private readonly resumedFrom: string | null;
   /** The step this attempt started from. */
   private readonly startStep: number;
-  private readonly noise = new NoiseScaleTracker();
   private readonly records: RunLog;
   /** Aborts a wait (for workers, or for a round) when the run is stopped and cannot finish its step. */
   private readonly halt = new AbortController();
   private stopReason: string | null = null;
   /** Set by abandon(): the run ends failed with it. */
   private failure: TrainerError | null = null;
-  /** The weights in memory stopped being finite (divergence): they are neither sent nor saved. */
-  private weightsSpoiled = false;
   private readonly rules: RunRules;
   private readonly cursor: EpochCursor;
   private evalId = 0;
 
-  constructor(opts: CoordinatorOptions) {
+  constructor(private readonly opts: CoordinatorOptions) {
     super();
     const start = opts.start ?? startState(opts.config, opts.resume, opts.resumeOverrides);
-    this.opts = opts;
     this.config = start.config;
     this.resumedFrom = start.resumedFrom;
     this.derived = validateConfig(this.config);
     this.manifest = buildManifest(getModelSpec(this.config.model));
-    this.weights = start.weights;
-    this.optimizer = new MomentumSGD(this.config.optimizer, this.weights.length, start.velocity);
+    this.update = new CentralUpdate(this.config.optimizer, start.weights, start.velocity);
     this.train = start.train;
     this.startStep = start.train.step;
-    this.meanGrad = new Float32Array(this.weights.length);
     this.dataset = buildDataset(this.config.dataset, opts.data);
-    const { seed, batchSize } = this.config;
-    this.cursor = new EpochCursor(this.train, {
-      trainSize: this.dataset.size('train'),
-      seed,
-      batchSize,
-      stepsPerEpoch: this.derived.stepsPerEpoch,
-    });
+    const [trainSize, { seed, batchSize }, { stepsPerEpoch }] = [this.dataset.size('train'), this.config, this.derived];
+    this.cursor = new EpochCursor(this.train, { trainSize, seed, batchSize, stepsPerEpoch });
     this.rules = new RunRules(this.config, opts.clock ?? (() => performance.now()), this.cursor.epochFloat);
-    const discard = this.resumedFrom
-      ? guardResume(opts.out, this.startStep, this.resumedFrom, opts.overwrite ?? false)
-      : []; // reads only
+    const discard = this.resumedFrom ? guardResume(opts.out, this.startStep, this.resumedFrom, !!opts.overwrite) : [];
     this.records = new RunLog(opts.out);
     this.records.on('step', (r) => this.emit('step', r)).on('eval', (r) => this.emit('eval', r));
     this.pool = opts.pool;
-    this.pool.setRun(
-      {
-        runId: this.runId,
-        model: this.config.model,
-        modelFingerprint: modelFingerprint(getModelSpec(this.config.model)),
-        manifest: this.manifest,
-        dataset: this.config.dataset,
-        datasetFingerprint: this.dataset.fingerprint,
-        maxShard: Math.max(this.config.batchSize, this.config.evalChunk),
-        ...(this.config.gradWire && this.config.gradWire !== 'fp32' ? { gradWire: this.config.gradWire } : {}),
-      },
-      {
-        paramCount: this.weights.length,
-        trainSize: this.dataset.size('train'),
-        evalSize: Math.max(this.dataset.size('val'), this.dataset.size('test')),
-      },
-    );
+    const welcome = runWelcome(this.runId, this.config, this.manifest, this.dataset);
+    this.pool.setRun(welcome, runBounds(start.weights.length, this.dataset));
     this.runDir.lock(); // released when the run ends; the newer checkpoints go only after the first step, under it
     this.records.discardAfterFirstStep(discard);
   }
@@ -157,6 +97,11 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
 
   get runDir(): RunDir {
     return this.records.runDir;
+  }
+
+  /** The current weights (the optimizer updates them in place). */
+  get weights(): Float32Array {
+    return this.update.weights;
   }
 
   get step(): number {
@@ -190,14 +135,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
 
   /** Train to the end (or until stopped); always writes the final checkpoint and summary. */
   async run(): Promise<RunSummary> {
-    const done =
-      this.resumedFrom && this.train.step >= this.derived.totalSteps
-        ? completedSummary(this.opts.out, this.train.step)
-        : null;
+    const done = this.resumedFrom ? completedSummary(this.opts.out, this.train.step, this.derived.totalSteps) : null;
     if (done) {
-      this.log(
-        `the run in ${this.opts.out} already completed at step ${done.steps}; nothing to do (its records are kept as they are)`,
-      );
+      this.log(`the run in ${this.opts.out} already completed at step ${done.steps}; nothing to do (records kept)`);
       this.runDir.unlock();
       return done;
     }
@@ -223,8 +163,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         this.train.wallMs = wall0 + (performance.now() - t0);
         const last = this.train.step === this.derived.totalSteps;
         if (this.rules.evaluationDue(this.train.step, this.cursor.atEpochStart) && !last) await this.evaluateAll();
-        if (this.rules.reachedStopAccuracy()) break; // the final evaluation below is the one that reached it, repeated on test
-        if (this.rules.stalledReason !== null) break; // the final evaluation below adds the test split
+        // reached the stop accuracy or stalled: the final evaluation below repeats it with the test split
+        if (this.rules.reachedStopAccuracy() || this.rules.stalledReason !== null) break;
         if (this.rules.checkpointDue(this.train.step) && !last) this.checkpoint();
       }
       if (this.failure) throw this.failure;
@@ -239,8 +179,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         }
       }
     } catch (e) {
-      status = e instanceof TrainerError && e.code === 'ERR_DIVERGED' ? 'diverged' : 'failed';
-      error = e instanceof TrainerError ? e.describe() : String((e as Error)?.stack ?? e);
+      ({ status, error } = failureOf(e));
       this.log(`run ${status}: ${error}`);
       if (status === 'diverged') this.records.event(this.train.step, 'diverged', error);
     } finally {
@@ -257,137 +196,45 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private async trainStep(): Promise<boolean> {
     const t0 = performance.now();
     const bytes0 = { ...this.pool.bytes };
-    const step = this.train.step + 1;
-    const version = this.train.step;
-    const ready = this.pool.ready();
-    const slots = new Map(ready.map((w) => [w.id, w.hello?.slots ?? 1]));
-    const speeds = this.config.balance === 'speed' ? this.pool.speeds : null;
-    const shards = cutBatch(
-      this.cursor.nextBatch(),
-      ready.map((w) => w.id),
-      speeds,
-      (id) => slots.get(id) ?? 1,
-    );
-    const reducer = new ShardReducer(this.meanGrad, shards.length);
+    const [step, version, ready] = [this.train.step + 1, this.train.step, this.pool.ready()];
+    const shards = cutOver(this.cursor.nextBatch(), ready, this.config.balance === 'speed' ? this.pool.speeds : null);
+    const reducer = new ShardReducer(this.update.meanGrad, shards.length);
     const tally = new StepTally();
-    const tasks = stepTasks(shards, step, version, this.train.epoch);
-    const round = this.pool.runRound(
-      {
-        kind: 'step',
-        step,
-        version,
-        tasks,
-        timeoutMs: this.config.stepTimeoutMs,
-        onAccepted: (conn, gradient) => {
-          reducer.add(gradient); // summed in shard order whatever the arrival order
-          tally.accept(conn.label, gradient);
-          this.records.shardDone(conn, gradient);
-        },
-      },
-      this.halt.signal,
-    );
+    const onAccepted = (conn: WorkerConn, gradient: GradientMsg): void => {
+      reducer.add(gradient); // summed in shard order whatever the arrival order
+      tally.accept(conn.label, gradient);
+      this.records.shardDone(conn, gradient);
+    };
+    const [tasks, timeoutMs] = [stepTasks(shards, step, version, this.train.epoch), this.config.stepTimeoutMs];
+    const round = this.pool.runRound({ kind: 'step', step, version, tasks, timeoutMs, onAccepted }, this.halt.signal);
     const assigned = performance.now();
-    this.pool.publishWeights(version, this.weights);
+    this.pool.publishWeights(version, this.update.weights);
     const shared = performance.now();
     this.records.flush(); // the last step's record, off the critical path
     const outcome = await round;
     if (!outcome) return false;
     const reduce = performance.now();
-    const { reduced, lr, bSimple, est } = this.apply(step, outcome, reducer);
-    this.cursor.advance(reduced.samples);
-    const marks = { t0, assigned, shared, reduce, end: performance.now() };
-    this.records.hold(
-      this.stepRecord(step, reduced, lr, { shards, tally, ready: ready.length, outcome, marks, bytes0 }, est, bSimple),
-    );
-    return true;
-  }
-
-  /** Reduce, check and apply the step's gradient (nothing of a step that diverged is applied). */
-  private apply(step: number, outcome: RoundOutcome, reducer: ShardReducer) {
     const lr = learningRate(scheduleOf(this.config), this.train.step);
-    if (outcome.diverged) {
-      const d = outcome.diverged;
-      throw divergedError(step, lr, `worker ${d.worker}'s ${d.what} for shard ${d.shardId} is not finite`);
-    }
-    const reduced = reducer.finish();
-    if (!allFinite(reduced.meanGrad)) throw divergedError(step, lr, 'the mean gradient is not finite');
-    const est = noiseEstimate(reduced.shards, reduced.meanNormSq);
-    const bSimple = est ? this.noise.update(est) : null;
-    this.optimizer.step(lr, this.weights, reduced.meanGrad);
-    if (!allFinite(this.weights)) {
-      this.weightsSpoiled = true; // never broadcast nor checkpointed; the last good checkpoint stays
-      throw divergedError(step, lr, 'the updated weights are not finite');
-    }
-    return { reduced, lr, bSimple, est };
-  }
-
-  private stepRecord(
-    step: number,
-    reduced: ReturnType<ShardReducer['finish']>,
-    lr: number,
-    s: {
-      shards: Shard[];
-      tally: StepTally;
-      ready: number;
-      outcome: RoundOutcome;
-      marks: Parameters<typeof stepTimes>[0];
-      bytes0: { in: number; out: number };
-    },
-    est: ReturnType<typeof noiseEstimate>,
-    bSimple: number | null,
-  ): StepRecord {
-    const bytes = this.pool.bytes;
-    return {
-      type: 'step',
-      step,
-      epoch: this.cursor.epochFloat,
-      loss: reduced.meanLoss,
-      accuracy: reduced.accuracy,
-      lr,
-      samples: reduced.samples,
-      samplesDigest: samplesDigest(s.shards, s.tally.used),
-      workers: s.ready,
-      computeMs: s.tally.computeMs,
-      links: s.tally.links,
-      ...stepTimes(s.marks, s.outcome.decodeMs),
-      bytesIn: bytes.in - s.bytes0.in,
-      bytesOut: bytes.out - s.bytes0.out,
-      reassigned: s.outcome.reassigned,
-      gradNormSq: est?.gradNormSq ?? null,
-      traceSigma: est?.traceSigma ?? null,
-      bSimple,
-      time: Date.now(),
-    };
+    const applied = this.update.apply(step, lr, outcome, reducer);
+    this.cursor.advance(applied.reduced.samples);
+    const marks = { t0, assigned, shared, reduce, end: performance.now() };
+    const [epoch, workers, bytes] = [this.cursor.epochFloat, ready.length, bytesSince(bytes0, this.pool.bytes)];
+    this.records.hold(stepRecord({ step, epoch, lr, shards, tally, workers, outcome, marks, bytes }, applied));
+    return true;
   }
 
   /** Sharded evaluation of the validation (if any) and test splits at the current weights. */
   private async evaluateAll(final = false): Promise<void> {
     this.records.flush();
-    this.pool.publishWeights(this.train.step, this.weights);
+    this.pool.publishWeights(this.train.step, this.update.weights);
     const splits = final || this.config.testEvery !== 'end' ? (['val', 'test'] as const) : (['val'] as const);
     for (const split of splits) {
       const n = this.dataset.size(split);
       if (n === 0) continue;
       if (!(await this.ensureWorkers())) return;
-      const t0 = performance.now();
-      const results = new Map<number, EvalResultMsg>();
-      const outcome = await this.pool.runRound(
-        {
-          kind: 'eval',
-          evalId: ++this.evalId,
-          tasks: evalTasks(this.evalId, split, n, this.config.evalChunk),
-          timeoutMs: this.config.stepTimeoutMs,
-          onAccepted: (_conn, result) => void results.set(result.shardId, result),
-        },
-        this.halt.signal,
-      );
-      if (!outcome) return;
-      const record = evalRecord(results, {
-        step: this.train.step,
-        epoch: this.cursor.epochFloat,
-        split,
-        ms: performance.now() - t0,
-      });
+      const at = { evalId: ++this.evalId, split, size: n, step: this.train.step, epoch: this.cursor.epochFloat };
+      const record = await evaluateSplit(this.pool, this.config, at, this.halt.signal);
+      if (!record) return;
       if (split === 'val') this.rules.observeValidation(record.epoch, record.loss, record.accuracy, final);
       this.records.evaluated(record);
     }
@@ -420,26 +267,16 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       this.resumedFrom !== null && (status === 'failed' || status === 'crashed') && this.train.step === this.startStep;
     const finalCheckpoint = fruitless
       ? this.resumedFrom!
-      : this.weightsSpoiled
+      : this.update.spoiled
         ? (listCheckpoints(this.runDir.dir).at(-1) ?? '') // the last good one on disk
         : this.checkpoint();
     this.done = true;
     if (fruitless)
       this.log(`resume failed before its first step: ${finalCheckpoint} and the earlier summary.json are kept`);
-    const summary = this.records.summarize(
-      {
-        status,
-        error,
-        stopReason: this.stopReason ?? this.rules.stalledReason,
-        config: this.config,
-        derived: this.derived,
-        train: this.train,
-        finalCheckpoint,
-        resumedFrom: this.resumedFrom,
-        runId: this.runId,
-      },
-      !fruitless,
-    );
+    const { config, derived, train, resumedFrom, runId } = this;
+    const stopReason = this.stopReason ?? this.rules.stalledReason;
+    const facts = { status, error, stopReason, config, derived, train, finalCheckpoint, resumedFrom, runId };
+    const summary = this.records.summarize(facts, !fruitless);
     this.runDir.unlock();
     return summary;
   }
@@ -448,20 +285,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private checkpoint(): string {
     this.rules.checkpointed();
     this.records.flush();
-    return writeCheckpoint(
-      this.runDir.checkpointsDir,
-      {
-        ...this.train,
-        seed: this.config.seed,
-        config: this.config,
-        manifest: this.manifest,
-        paramCount: this.weights.length,
-        modelFingerprint: modelFingerprint(getModelSpec(this.config.model)),
-        modelSpec: getModelSpec(this.config.model),
-      },
-      this.weights,
-      this.optimizer.state(),
-      this.config.keepCheckpoints ?? 0,
-    );
+    const { weights, optimizer } = this.update;
+    const keep = this.config.keepCheckpoints ?? 0;
+    const state = checkpointState(this.train, this.config);
+    return writeCheckpoint(this.runDir.checkpointsDir, state, weights, optimizer.state(), keep);
   }
 }

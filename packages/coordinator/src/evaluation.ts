@@ -1,7 +1,10 @@
-// Sharded evaluation: the chunks' loss/correct sums folded into one record (summed in chunk order).
+// Sharded evaluation: one split's chunks as a round on the pool, and their loss/correct sums folded into
+// one record (summed in chunk order, whatever the arrival order).
 
-import type { EvalResultMsg, EvalSplit } from '@dtrain/common';
+import type { EvalResultMsg, EvalSplit, TrainConfig } from '@dtrain/common';
+import type { RunPool } from './pool.js';
 import type { EvalRecord } from './rundir.js';
+import { evalTasks } from './tasks.js';
 
 export function evalRecord(
   results: Map<number, EvalResultMsg>,
@@ -20,4 +23,36 @@ export function evalRecord(
     ms: at.ms,
     time: Date.now(),
   };
+}
+
+export interface SplitEvaluation {
+  evalId: number;
+  split: EvalSplit;
+  /** Samples in the split. */
+  size: number;
+  step: number;
+  epoch: number;
+}
+
+/** Evaluate one split at the weights the pool last published; null when `signal` aborted the round. */
+export async function evaluateSplit(
+  pool: RunPool,
+  config: Pick<TrainConfig, 'evalChunk' | 'stepTimeoutMs'>,
+  e: SplitEvaluation,
+  signal: AbortSignal,
+): Promise<EvalRecord | null> {
+  const t0 = performance.now();
+  const results = new Map<number, EvalResultMsg>();
+  const outcome = await pool.runRound(
+    {
+      kind: 'eval',
+      evalId: e.evalId,
+      tasks: evalTasks(e.evalId, e.split, e.size, config.evalChunk),
+      timeoutMs: config.stepTimeoutMs,
+      onAccepted: (_conn, result) => void results.set(result.shardId, result),
+    },
+    signal,
+  );
+  if (!outcome) return null;
+  return evalRecord(results, { step: e.step, epoch: e.epoch, split: e.split, ms: performance.now() - t0 });
 }

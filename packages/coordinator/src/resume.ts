@@ -23,8 +23,9 @@ export function guardResume(out: string, step: number, from: string, overwrite: 
   return newer; // discarded by the run log once the resumed run has done its first step
 }
 
-/** The summary in `out` if it says the run completed at `step`. */
-export function completedSummary(out: string, step: number): RunSummary | null {
+/** The summary in `out` if it says the run completed at `step`, which is at or past `totalSteps`. */
+export function completedSummary(out: string, step: number, totalSteps: number): RunSummary | null {
+  if (step < totalSteps) return null;
   const s = readSummary(out);
   return s?.status === 'completed' && s.steps === step ? s : null;
 }

@@ -1,6 +1,9 @@
-// What a step's record says about its shards and its workers' links, and the tally that collects it.
+// A step's record: what it says about its shards and its workers' links, the tally that collects it, the record.
 
 import { type GradientMsg, indicesDigest, type Shard } from '@dtrain/common';
+import type { RoundOutcome } from './pool.js';
+import { type StepMarks, type StepRecord, stepTimes } from './rundir.js';
+import type { Applied } from './update.js';
 
 /**
  * SHA-256 (first 16 hex digits) of the sample indices whose gradients were applied, in shard order, as
@@ -36,4 +39,48 @@ export class StepTally {
     this.computeMs[label] = (this.computeMs[label] ?? 0) + g.computeMs;
     this.links[label] = linkTimes(performance.now() - this.t0, g);
   }
+}
+
+/** What one step measured, besides its reduced gradient: its shards, tally, workers, round and clock marks. */
+export interface StepFacts {
+  step: number;
+  epoch: number;
+  lr: number;
+  shards: readonly Shard[];
+  tally: StepTally;
+  workers: number;
+  outcome: RoundOutcome;
+  marks: StepMarks;
+  /** Bytes the pool received and sent during the step. */
+  bytes: { in: number; out: number };
+}
+
+/** The step's line in metrics.jsonl. */
+export function stepRecord(f: StepFacts, { reduced, est, bSimple }: Applied): StepRecord {
+  return {
+    type: 'step',
+    step: f.step,
+    epoch: f.epoch,
+    loss: reduced.meanLoss,
+    accuracy: reduced.accuracy,
+    lr: f.lr,
+    samples: reduced.samples,
+    samplesDigest: samplesDigest(f.shards, f.tally.used),
+    workers: f.workers,
+    computeMs: f.tally.computeMs,
+    links: f.tally.links,
+    ...stepTimes(f.marks, f.outcome.decodeMs),
+    bytesIn: f.bytes.in,
+    bytesOut: f.bytes.out,
+    reassigned: f.outcome.reassigned,
+    gradNormSq: est?.gradNormSq ?? null,
+    traceSigma: est?.traceSigma ?? null,
+    bSimple,
+    time: Date.now(),
+  };
+}
+
+/** Byte counters' growth from `before` to `now`. */
+export function bytesSince(before: { in: number; out: number }, now: { in: number; out: number }) {
+  return { in: now.in - before.in, out: now.out - before.out };
 }

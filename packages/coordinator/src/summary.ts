@@ -3,7 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Derived, type EvalSplit, median, type TrainConfig } from '@dtrain/common';
+import { type Derived, type EvalSplit, median, type TrainConfig, TrainerError } from '@dtrain/common';
 import type { TrainState } from './checkpoint.js';
 import { type EvalRecord, readMetrics, type StepRecord } from './rundir.js';
 
@@ -108,4 +108,10 @@ export function buildSummary(a: {
     config: a.config,
     derived: a.derived,
   };
+}
+
+/** How a run that threw ends: diverged (ERR_DIVERGED) or failed, with the error as the summary says it. */
+export function failureOf(e: unknown): { status: 'diverged' | 'failed'; error: string } {
+  const status = e instanceof TrainerError && e.code === 'ERR_DIVERGED' ? 'diverged' : 'failed';
+  return { status, error: e instanceof TrainerError ? e.describe() : String((e as Error)?.stack ?? e) };
 }

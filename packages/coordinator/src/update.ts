@@ -1,0 +1,58 @@
+// The central update of one step: the reduced gradient is checked, measured (gradient noise scale) and
+// applied by the optimizer; nothing of a step that diverged is applied, and weights that stopped being
+// finite are marked spoiled (never broadcast nor checkpointed).
+
+import {
+  allFinite,
+  divergedError,
+  MomentumSGD,
+  NoiseScaleTracker,
+  noiseEstimate,
+  type OptimizerConfig,
+  type ShardReducer,
+} from '@dtrain/common';
+import type { RoundOutcome } from './pool.js';
+
+export type Reduced = ReturnType<ShardReducer['finish']>;
+
+export interface Applied {
+  reduced: Reduced;
+  est: ReturnType<typeof noiseEstimate>;
+  bSimple: number | null;
+}
+
+export class CentralUpdate {
+  readonly optimizer: MomentumSGD;
+  /** The reducer's output buffer, reused every step. */
+  readonly meanGrad: Float32Array;
+  /** The weights stopped being finite (divergence): the last good checkpoint on disk is the run's. */
+  spoiled = false;
+  private readonly noise = new NoiseScaleTracker();
+
+  constructor(
+    config: OptimizerConfig,
+    readonly weights: Float32Array,
+    velocity?: Float32Array,
+  ) {
+    this.optimizer = new MomentumSGD(config, weights.length, velocity);
+    this.meanGrad = new Float32Array(weights.length);
+  }
+
+  /** Reduce, check and apply step `step`'s gradient at learning rate `lr`; throws ERR_DIVERGED. */
+  apply(step: number, lr: number, outcome: RoundOutcome, reducer: ShardReducer): Applied {
+    if (outcome.diverged) {
+      const d = outcome.diverged;
+      throw divergedError(step, lr, `worker ${d.worker}'s ${d.what} for shard ${d.shardId} is not finite`);
+    }
+    const reduced = reducer.finish();
+    if (!allFinite(reduced.meanGrad)) throw divergedError(step, lr, 'the mean gradient is not finite');
+    const est = noiseEstimate(reduced.shards, reduced.meanNormSq);
+    const bSimple = est ? this.noise.update(est) : null;
+    this.optimizer.step(lr, this.weights, reduced.meanGrad);
+    if (!allFinite(this.weights)) {
+      this.spoiled = true;
+      throw divergedError(step, lr, 'the updated weights are not finite');
+    }
+    return { reduced, est, bSimple };
+  }
+}
