@@ -4,6 +4,7 @@
 
 import {
   checkTokenProof,
+  DATA_PREP_TIMEOUT_MS,
   type HelloMsg,
   handshakeTranscript,
   PROTOCOL_VERSION,
@@ -59,4 +60,25 @@ export function checkReady(msg: ReadyMsg, welcome: Pick<WelcomeMsg, 'modelFinger
       },
     );
   }
+}
+
+/**
+ * The deadlines of a connection's handshake: until its hello `handshakeMs`; after the welcome the worker
+ * may be fetching the dataset, so DATA_PREP_TIMEOUT_MS until its ready. Returns the function that stops them.
+ */
+export function handshakeDeadlines(
+  conn: { state: string },
+  handshakeMs: number,
+  reject: (err: TrainerError) => void,
+): () => void {
+  const late = (what: string) => new TrainerError('ERR_UNEXPECTED_MESSAGE', what);
+  let timer = setTimeout(() => {
+    if (conn.state === 'challenged') reject(late(`handshake not finished within ${handshakeMs} ms`));
+    else if (conn.state === 'welcomed') {
+      timer = setTimeout(() => {
+        if (conn.state === 'welcomed') reject(late(`not ready within ${DATA_PREP_TIMEOUT_MS / 1000} s of the welcome`));
+      }, DATA_PREP_TIMEOUT_MS);
+    }
+  }, handshakeMs);
+  return () => clearTimeout(timer);
 }

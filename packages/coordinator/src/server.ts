@@ -3,7 +3,6 @@
 // A bad frame closes that one connection with a code and reason; it never stops the run. A worker that
 // proved itself before any run is set waits (state 'waiting') and is welcomed by the next setRun.
 
-import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
@@ -11,9 +10,7 @@ import {
   type CoordinatorMsg,
   closeCodeFor,
   closeWith,
-  DATA_PREP_TIMEOUT_MS,
   type DivergedMsg,
-  decode,
   type EvalResultMsg,
   encode,
   frameCount,
@@ -24,53 +21,24 @@ import {
   isTrainerError,
   LineLimiter,
   maxMessageBytes,
-  maxWorkerFrameBytes,
   missingFrames,
   type ParseContext,
   PONG_DEADLINE_MS,
   type PooledFrame,
   PROTOCOL_VERSION,
-  parseWorkerMsg,
   printable,
   type ReadyMsg,
-  type SessionCipher,
   TrainerError,
   type WelcomeMsg,
   type WorkerMsg,
 } from '@dtrain/common';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { Admission, type AdmissionLimits, DEFAULT_ADMISSION } from './admission.js';
-import { acceptHello, checkReady } from './handshake.js';
+import { type ConnState, newConn, readFrame, type WorkerConn } from './conn.js';
+import { acceptHello, checkReady, handshakeDeadlines } from './handshake.js';
 import { createHttpServer, openListenerWarning, type ServerTls } from './http.js';
 
-export type ConnState = 'challenged' | 'waiting' | 'welcomed' | 'ready' | 'closed';
-
-export interface WorkerConn {
-  id: number;
-  ws: WebSocket;
-  state: ConnState;
-  nonce: string;
-  hello: HelloMsg | null;
-  lastPong: number;
-  bytesIn: number;
-  bytesOut: number;
-  /** Label for logs and metrics: name@host#id. */
-  label: string;
-  /** With a token: seals every frame after the worker's proof (session.ts). */
-  session: SessionCipher | null;
-  /** Was ready for some run (its late results may still arrive after the next welcome). */
-  served: boolean;
-  /** Sealed frames that arrived (checked against the worker's pings: missingFrames). */
-  sealedIn: number;
-}
-
-const RESULT_KINDS: ReadonlySet<unknown> = new Set(['gradient', 'evalResult', 'diverged']);
-
-/** A decoded frame that claims to be a result (checked no further: it is dropped). */
-function isResult(raw: unknown): boolean {
-  return typeof raw === 'object' && raw !== null && RESULT_KINDS.has((raw as { kind?: unknown }).kind);
-}
-
+export type { ConnState, WorkerConn } from './conn.js';
 export type { ServerTls } from './http.js';
 
 /** What a run tells every worker at its welcome. */
@@ -274,20 +242,7 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
   }
 
   private accept(ws: WebSocket, address: string): void {
-    const conn: WorkerConn = {
-      id: this.nextId++,
-      ws,
-      state: 'challenged',
-      nonce: randomBytes(24).toString('hex'),
-      hello: null,
-      lastPong: Date.now(),
-      bytesIn: 0,
-      bytesOut: 0,
-      label: `#${this.nextId - 1}@${address}`,
-      session: null,
-      served: false,
-      sealedIn: 0,
-    };
+    const conn = newConn(this.nextId++, ws, address);
     const arrival = this.admission.arrive(conn, address);
     if (!arrival.admit) {
       this.refuseAtDoor(ws, arrival.code, arrival.why);
@@ -299,31 +254,12 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
         new TrainerError('ERR_TOO_MANY_CONNECTIONS', 'closed to make room: too many unfinished handshakes'),
       );
     this.conns.set(conn.id, conn);
-    // Until hello: HANDSHAKE_TIMEOUT_MS. After welcome the worker may be fetching the dataset: DATA_PREP_TIMEOUT_MS.
     const handshakeMs = this.opts.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
-    let timer = setTimeout(() => {
-      if (conn.state === 'challenged') {
-        this.reject(
-          conn,
-          new TrainerError('ERR_UNEXPECTED_MESSAGE', `handshake not finished within ${handshakeMs} ms`),
-        );
-      } else if (conn.state === 'welcomed') {
-        timer = setTimeout(() => {
-          if (conn.state === 'welcomed')
-            this.reject(
-              conn,
-              new TrainerError(
-                'ERR_UNEXPECTED_MESSAGE',
-                `not ready within ${DATA_PREP_TIMEOUT_MS / 1000} s of the welcome`,
-              ),
-            );
-        }, DATA_PREP_TIMEOUT_MS);
-      }
-    }, handshakeMs);
+    const stopDeadlines = handshakeDeadlines(conn, handshakeMs, (err) => this.reject(conn, err));
     ws.on('pong', () => (conn.lastPong = Date.now()));
     ws.on('ping', (count: Buffer) => this.checkCount(conn, count));
     ws.on('close', (code, reason) => {
-      clearTimeout(timer);
+      stopDeadlines();
       const wasReady = conn.state === 'ready';
       conn.state = 'closed';
       this.conns.delete(conn.id);
@@ -344,29 +280,12 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
       this.bytesIn += data.length;
     }
     try {
-      const msg = this.readFrame(conn, data, isBinary);
+      const msg = readFrame(conn, data, isBinary, { maxParams: this.maxParams, ctx: this.ctx, log: this.opts.log });
       if (msg) this.dispatch(conn, msg, t0);
     } catch (e) {
       const err = isTrainerError(e) ? e : new TrainerError('ERR_BAD_FRAME', String((e as Error)?.message ?? e));
       this.reject(conn, err);
     }
-  }
-
-  /** Open (session), size-check, decode and validate a frame; null for a late result of the previous run. */
-  private readFrame(conn: WorkerConn, data: Buffer, isBinary: boolean): WorkerMsg | null {
-    if (!isBinary) throw new TrainerError('ERR_BAD_FRAME', 'text frames are not part of the protocol');
-    const frame = conn.session ? conn.session.open(data) : data;
-    // A worker welcomed to the next run may still deliver results of the last one: stale, not hostile.
-    const between = conn.state === 'welcomed' && conn.served;
-    const raw = decode(
-      frame,
-      maxWorkerFrameBytes(conn.state === 'ready' || between, between ? this.maxParams : this.ctx.paramCount),
-    );
-    if (between && isResult(raw)) {
-      this.opts.log(`worker ${conn.label}: a result of the previous run arrived after the next run's welcome; dropped`);
-      return null;
-    }
-    return parseWorkerMsg(raw, this.ctx);
   }
 
   private dispatch(conn: WorkerConn, msg: WorkerMsg, t0: number): void {

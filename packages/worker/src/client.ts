@@ -22,7 +22,6 @@ import {
   HANDSHAKE_TIMEOUT_MS,
   HEARTBEAT_INTERVAL_MS,
   isTrainerError,
-  MAX_CLIENT_FRAME_BYTES,
   MAX_SHARD_SAMPLES,
   maxCoordinatorFrameBytes,
   missingFrames,

@@ -6,7 +6,6 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { EvalRecord, MetricRecord, RunSummary, StepRecord } from '@dtrain/coordinator';
-import type { RunOutcome } from '../experiment/run-plan.js';
 
 const require = createRequire(import.meta.url);
 let chartJs: string | null = null;

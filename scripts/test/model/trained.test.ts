@@ -11,7 +11,7 @@ import * as tfjs from '@tensorflow/tfjs';
 import { PNG } from 'pngjs';
 import { readImages } from '../../src/model/images.js';
 import { evaluateTrained, exportTfjs, openTrained, predictTrained, trainedDataset } from '../../src/model/trained.js';
-import { tempDir, testConfig, train } from '../integration/harness.js';
+import { testConfig, train } from '../integration/harness.js';
 
 const trained = train(testConfig({ maxSteps: 12, epochs: 1, lr: 0.1 }), 2);
 

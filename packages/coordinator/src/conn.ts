@@ -1,0 +1,82 @@
+// One worker's connection as the server sees it (state, proof, session, byte counts), and how a frame
+// from it is read: opened (session), size-checked for its state, decoded and validated.
+
+import { randomBytes } from 'node:crypto';
+import {
+  decode,
+  type HelloMsg,
+  maxWorkerFrameBytes,
+  type ParseContext,
+  parseWorkerMsg,
+  type SessionCipher,
+  TrainerError,
+  type WorkerMsg,
+} from '@dtrain/common';
+import type { WebSocket } from 'ws';
+
+export type ConnState = 'challenged' | 'waiting' | 'welcomed' | 'ready' | 'closed';
+
+export interface WorkerConn {
+  id: number;
+  ws: WebSocket;
+  state: ConnState;
+  nonce: string;
+  hello: HelloMsg | null;
+  lastPong: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** Label for logs and metrics: name@host#id. */
+  label: string;
+  /** With a token: seals every frame after the worker's proof (session.ts). */
+  session: SessionCipher | null;
+  /** Was ready for some run (its late results may still arrive after the next welcome). */
+  served: boolean;
+  /** Sealed frames that arrived (checked against the worker's pings: missingFrames). */
+  sealedIn: number;
+}
+
+const RESULT_KINDS: ReadonlySet<unknown> = new Set(['gradient', 'evalResult', 'diverged']);
+
+/** A decoded frame that claims to be a result (checked no further: it is dropped). */
+function isResult(raw: unknown): boolean {
+  return typeof raw === 'object' && raw !== null && RESULT_KINDS.has((raw as { kind?: unknown }).kind);
+}
+
+/** A connection that was just accepted: challenged with a fresh nonce. */
+export function newConn(id: number, ws: WebSocket, address: string): WorkerConn {
+  const nonce = randomBytes(24).toString('hex');
+  const counts = { lastPong: Date.now(), bytesIn: 0, bytesOut: 0, sealedIn: 0 };
+  return {
+    id,
+    ws,
+    state: 'challenged',
+    nonce,
+    hello: null,
+    label: `#${id}@${address}`,
+    session: null,
+    served: false,
+    ...counts,
+  };
+}
+
+/** What a frame is checked against: the pool's largest model, the current run's bounds. */
+export interface FrameBounds {
+  maxParams: number;
+  ctx: ParseContext;
+  log: (line: string) => void;
+}
+
+/** Open (session), size-check, decode and validate a frame; null for a late result of the previous run. */
+export function readFrame(conn: WorkerConn, data: Buffer, isBinary: boolean, b: FrameBounds): WorkerMsg | null {
+  if (!isBinary) throw new TrainerError('ERR_BAD_FRAME', 'text frames are not part of the protocol');
+  const frame = conn.session ? conn.session.open(data) : data;
+  // A worker welcomed to the next run may still deliver results of the last one: stale, not hostile.
+  const between = conn.state === 'welcomed' && conn.served;
+  const limit = maxWorkerFrameBytes(conn.state === 'ready' || between, between ? b.maxParams : b.ctx.paramCount);
+  const raw = decode(frame, limit);
+  if (between && isResult(raw)) {
+    b.log(`worker ${conn.label}: a result of the previous run arrived after the next run's welcome; dropped`);
+    return null;
+  }
+  return parseWorkerMsg(raw, b.ctx);
+}
