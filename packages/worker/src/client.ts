@@ -4,25 +4,19 @@
 import { hostname } from 'node:os';
 import {
   type AssignMsg,
-  allFinite,
   answerChallenge,
   type ChallengeMsg,
   type CoordinatorMsg,
   closeCodeFor,
   closeWith,
-  type DatasetSpec,
   decode,
   encode,
-  encodeGradient,
   FramePool,
-  finishTensorFrame,
-  floatPayload,
   frameCount,
   GradientCompressor,
   HANDSHAKE_TIMEOUT_MS,
   HEARTBEAT_INTERVAL_MS,
   isTrainerError,
-  MAX_SHARD_SAMPLES,
   maxCoordinatorFrameBytes,
   missingFrames,
   type ParseContext,
@@ -39,54 +33,16 @@ import {
   type WelcomeMsg,
   type WorkerMsg,
 } from '@dtrain/common';
-import { type DataLocation } from '@dtrain/common/files';
 import WebSocket from 'ws';
-import type { BackendInfo } from './backend.js';
+import type { WorkerOptions, WorkerResult } from './client-options.js';
 import { HANDSHAKE_PAYLOAD_BYTES, setMaxPayload } from './frame-limit.js';
+import { gradientFrame } from './gradient-frame.js';
+import { joinRun, runBounds } from './join.js';
 import { CloseReporter, describeConnectError, isPlainRefusal, RefusalJudge } from './refusal.js';
-import { WorkerTrainer } from './trainer.js';
+import type { WorkerTrainer } from './trainer.js';
+import { watchCoordinator } from './watchdog.js';
 
-export interface WorkerOptions {
-  url: string;
-  token: string | undefined;
-  name: string;
-  backend: BackendInfo;
-  /** Give up after this long without a connection (0: never). */
-  giveUpMs: number;
-  /** How often a worker that cannot connect says so again (default 30 s). */
-  stillWaitingEveryMs?: number;
-  /** For wss://: the CA that signed the coordinator's certificate, and a client certificate if it asks for one. */
-  tls?: ClientTls;
-  /** Makes the dataset available on this machine (e.g. fetches CIFAR-10) and says where it is. */
-  prepareData?: (spec: DatasetSpec) => Promise<DataLocation>;
-  log: (line: string) => void;
-  /** Problems (lost or refused connections, bad frames): printed even when `log` is quiet (default: log). */
-  warn?: (line: string) => void;
-  /** A connection silent this long (no ping, no frame) is dropped and retried (default: heartbeat + pong deadline, 30 s). */
-  silenceMs?: number;
-  /** The most samples this worker computes in one assignment (default MAX_SHARD_SAMPLES); a run's larger shards are refused. */
-  maxShard?: number;
-  /** A connection with no welcome or work this long is dropped, and its coordinator counts as gone (default IDLE_DEADLINE_MS). */
-  idleMs?: number;
-  /** Backoff between dials: first and longest wait (default RECONNECT_INITIAL_MS, RECONNECT_MAX_MS). */
-  retryMs?: { initial: number; max: number };
-}
-
-export interface WorkerResult {
-  /** Why the worker stopped: the coordinator's shutdown reason or a rejection. */
-  reason: string;
-  ok: boolean;
-  steps: number;
-  /** A refusal that retrying cannot fix (wrong or missing token, another protocol version): a configuration error. */
-  permanent?: boolean;
-}
-
-/** PEM contents for wss:// connections. */
-export interface ClientTls {
-  ca?: Buffer;
-  cert?: Buffer;
-  key?: Buffer;
-}
+export type { ClientTls, WorkerOptions, WorkerResult } from './client-options.js';
 
 /**
  * A coordinator that neither welcomes nor gives work this long is gone, whatever it answers to pings: past
@@ -206,7 +162,15 @@ export class WorkerClient {
       this.ws = ws;
       ws.binaryType = 'nodebuffer';
       let failure = '';
-      const watchdog = this.watchCoordinator(ws);
+      const watchdog = watchCoordinator(ws, {
+        silenceMs: this.opts.silenceMs ?? HEARTBEAT_INTERVAL_MS + PONG_DEADLINE_MS,
+        idleMs: this.opts.idleMs ?? IDLE_DEADLINE_MS,
+        lastWork: () => this.lastWork,
+        gone: (idle, line) => {
+          this.wentIdle = idle;
+          this.warn(line);
+        },
+      });
       ws.on('error', (e) => (failure = describeConnectError(e))); // 'close' follows and drives the retry
       ws.on('close', (code, reason) => {
         clearInterval(watchdog);
@@ -273,36 +237,6 @@ export class WorkerClient {
   private sendSealed(ws: WebSocket, session: SessionCipher, frame: Uint8Array): void {
     ws.send(session.seal(frame));
     ws.ping(frameCount(session.sealed));
-  }
-
-  /**
-   * A coordinator pings every HEARTBEAT_INTERVAL_MS. One silent for longer than that plus the pong
-   * deadline is behind a cut link (TCP would not notice for minutes): drop the connection and reconnect,
-   * which a healed link then completes at once.
-   */
-  private watchCoordinator(ws: WebSocket): NodeJS.Timeout {
-    const silentMs = this.opts.silenceMs ?? HEARTBEAT_INTERVAL_MS + PONG_DEADLINE_MS;
-    let heard = Date.now();
-    const hear = (): void => void (heard = Date.now());
-    ws.on('ping', hear).on('message', hear).on('open', hear);
-    const idleMs = this.opts.idleMs ?? IDLE_DEADLINE_MS;
-    const timer = setInterval(
-      () => {
-        if (ws.readyState !== WebSocket.OPEN) return;
-        const silent = Date.now() - heard > silentMs;
-        if (!silent && Date.now() - this.lastWork <= idleMs) return;
-        this.wentIdle = !silent;
-        this.warn(
-          silent
-            ? `no word from the coordinator for ${Math.round((Date.now() - heard) / 1000)} s; reconnecting`
-            : `no welcome or work from the coordinator for ${Math.round((Date.now() - this.lastWork) / 1000)} s (pings alone do not count); treating it as gone`,
-        );
-        ws.terminate();
-      },
-      Math.min(1000, silentMs / 2, idleMs / 2),
-    );
-    timer.unref();
-    return timer;
   }
 
   /** Report a bad frame (or a failed step) to the coordinator and close this connection; never throws. */
@@ -401,33 +335,19 @@ export class WorkerClient {
     this.trainer?.dispose();
     this.early = [];
     const loc = this.opts.prepareData ? await this.opts.prepareData(msg.dataset) : {};
-    this.trainer = new WorkerTrainer(msg, loc);
+    this.trainer = joinRun(msg, loc, this.opts.maxShard);
     this.compressor = new GradientCompressor(msg.gradWire ?? 'fp32');
-    const fp = this.trainer.modelFingerprint;
-    if (fp !== msg.modelFingerprint) {
-      throw new TrainerError(
-        'ERR_MODEL_MISMATCH',
-        `model ${msg.model}: coordinator fingerprint ${msg.modelFingerprint}, ours ${fp}`,
-        {
-          hint: 'run the same dtrain version on the coordinator and the workers',
-        },
-      );
-    }
-    const ds = this.trainer.dataset;
     this.gradFrames = new FramePool(tensorFrameCapacity(this.trainer.net.paramCount));
-    this.ctx = {
-      paramCount: this.trainer.net.paramCount,
-      trainSize: ds.size('train'),
-      evalSize: Math.max(ds.size('val'), ds.size('test')),
-      maxShard: Math.min(msg.maxShard, this.opts.maxShard ?? MAX_SHARD_SAMPLES),
-    };
+    this.ctx = runBounds(this.trainer, msg, this.opts.maxShard);
     if (!setMaxPayload(ws, maxCoordinatorFrameBytes(this.ctx.paramCount, this.ctx.trainSize))) {
       throw new TrainerError('ERR_BAD_FRAME', 'this ws has no frame limit to raise');
     }
+    const ms = (performance.now() - t0).toFixed(0);
     this.opts.log(
-      `joined run ${msg.runId} as worker ${msg.workerId}; model ${msg.model}, dataset ${msg.dataset.name} ready in ${(performance.now() - t0).toFixed(0)} ms`,
+      `joined run ${msg.runId} as worker ${msg.workerId}; model ${msg.model}, dataset ${msg.dataset.name} ready in ${ms} ms`,
     );
-    this.send(ws, { kind: 'ready', modelFingerprint: fp, datasetFingerprint: ds.fingerprint });
+    const { modelFingerprint, dataset } = this.trainer;
+    this.send(ws, { kind: 'ready', modelFingerprint, datasetFingerprint: dataset.fingerprint });
   }
 
   /** New weights: run the assignments that were waiting for them. */
@@ -452,18 +372,9 @@ export class WorkerClient {
     const trainer = this.requireTrainer();
     const pooled = this.gradFrames.take();
     try {
-      const { grad, ...fields } = trainer.computeGradient(msg, floatPayload(pooled.buffer, trainer.net.paramCount));
+      const frame = gradientFrame(trainer, this.compressor, pooled.buffer, msg, fetchMs);
       this.steps++;
-      const what = !Number.isFinite(fields.lossSum) ? 'loss' : !allFinite(grad) ? 'gradient' : null;
-      if (what) {
-        // training diverged: say so, never send non-finite numbers (the coordinator refuses those)
-        this.send(ws, { kind: 'diverged', step: msg.step, version: msg.version, shardId: msg.shardId, what });
-        return;
-      }
-      const frame =
-        this.compressor.wire === 'fp32'
-          ? finishTensorFrame(pooled.buffer, { ...fields, fetchMs }, grad.length)
-          : encodeGradient({ ...fields, fetchMs }, this.compressor.compress(grad)); // error feedback kept here
+      if (!(frame instanceof Uint8Array)) return this.send(ws, frame); // diverged: never send non-finite numbers
       if (ws.readyState !== WebSocket.OPEN) return;
       if (this.session)
         this.sendSealed(ws, this.session, frame); // a sealed copy: the pooled buffer is free at once

@@ -1,0 +1,29 @@
+// An assignment's gradient, computed straight into a pooled frame buffer: the fp32 frame finished in
+// place, or compressed (bf16, fp16, int8, with the compressor's error feedback); a non-finite loss or
+// gradient becomes a `diverged` message instead (the coordinator refuses non-finite numbers).
+
+import {
+  type AssignMsg,
+  allFinite,
+  type DivergedMsg,
+  encodeGradient,
+  finishTensorFrame,
+  floatPayload,
+  type GradientCompressor,
+} from '@dtrain/common';
+import type { WorkerTrainer } from './trainer.js';
+
+export function gradientFrame(
+  trainer: WorkerTrainer,
+  compressor: GradientCompressor,
+  buffer: Uint8Array,
+  msg: AssignMsg,
+  fetchMs: number,
+): Uint8Array | DivergedMsg {
+  const { grad, ...fields } = trainer.computeGradient(msg, floatPayload(buffer, trainer.net.paramCount));
+  const what = !Number.isFinite(fields.lossSum) ? 'loss' : !allFinite(grad) ? 'gradient' : null;
+  if (what) return { kind: 'diverged', step: msg.step, version: msg.version, shardId: msg.shardId, what };
+  return compressor.wire === 'fp32'
+    ? finishTensorFrame(buffer, { ...fields, fetchMs }, grad.length)
+    : encodeGradient({ ...fields, fetchMs }, compressor.compress(grad));
+}

@@ -1,0 +1,30 @@
+// What a welcome sets up on the worker: the run's trainer (model and data built here), checked against
+// the coordinator's model fingerprint, and the bounds the run's frames are parsed with.
+
+import { MAX_SHARD_SAMPLES, type ParseContext, TrainerError, type WelcomeMsg } from '@dtrain/common';
+import type { DataLocation } from '@dtrain/common/files';
+import { WorkerTrainer } from './trainer.js';
+
+/** Build the welcomed run's trainer; throws ERR_MODEL_MISMATCH when our model is not the coordinator's. */
+export function joinRun(msg: WelcomeMsg, loc: DataLocation, maxShard: number | undefined): WorkerTrainer {
+  const trainer = new WorkerTrainer(msg, loc);
+  const fp = trainer.modelFingerprint;
+  if (fp !== msg.modelFingerprint) {
+    trainer.dispose();
+    const hint = 'run the same dtrain version on the coordinator and the workers';
+    const what = `model ${msg.model}: coordinator fingerprint ${msg.modelFingerprint}, ours ${fp}`;
+    throw new TrainerError('ERR_MODEL_MISMATCH', what, { hint });
+  }
+  return trainer;
+}
+
+/** The sizes the run's frames are checked against; shards no larger than the run's or our own cap. */
+export function runBounds(trainer: WorkerTrainer, msg: WelcomeMsg, maxShard: number | undefined): ParseContext {
+  const ds = trainer.dataset;
+  return {
+    paramCount: trainer.net.paramCount,
+    trainSize: ds.size('train'),
+    evalSize: Math.max(ds.size('val'), ds.size('test')),
+    maxShard: Math.min(msg.maxShard, maxShard ?? MAX_SHARD_SAMPLES),
+  };
+}
