@@ -44,3 +44,107 @@ export function fmaSupported(): boolean {
 export function chooseKernelBuild(want: 'auto' | 'simd'): KernelBuild {
   return want === 'auto' && fmaSupported() ? 'fma' : 'simd';
 }
+
+/** The kernel module's exports: pointers into the memory it shares, and sizes. */
+export interface KernelExports {
+  maxPoolGrad(
+    x: number,
+    dy: number,
+    dx: number,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    oh: number,
+    ow: number,
+    fh: number,
+    fw: number,
+    sh: number,
+    sw: number,
+    padT: number,
+    padL: number,
+  ): void;
+  padCopy(
+    x: number,
+    out: number,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    padT: number,
+    padB: number,
+    padL: number,
+    padR: number,
+  ): void;
+  conv2dFilterGrad(
+    xp: number,
+    dy: number,
+    dw: number,
+    n: number,
+    hp: number,
+    wp: number,
+    c: number,
+    oh: number,
+    ow: number,
+    co: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+  ): void;
+  cropCopy(
+    xp: number,
+    out: number,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    hp: number,
+    wp: number,
+    padT: number,
+    padL: number,
+  ): void;
+  conv2dInputGrad(
+    dy: number,
+    w: number,
+    wt: number,
+    dxp: number,
+    n: number,
+    hp: number,
+    wp: number,
+    c: number,
+    oh: number,
+    ow: number,
+    co: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+  ): void;
+  sumRows(dy: number, out: number, m: number, c: number): void;
+  reluGrad(dy: number, x: number, dx: number, size: number): void;
+  conv2dForward(
+    xp: number,
+    w: number,
+    bias: number,
+    y: number,
+    n: number,
+    hp: number,
+    wp: number,
+    c: number,
+    oh: number,
+    ow: number,
+    co: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    relu: number,
+  ): void;
+}
+
+/** Instantiate a build of the kernel module over a memory (the wasm backend's, or any for tests). */
+export function instantiateKernels(memory: WebAssembly.Memory, build: KernelBuild): KernelExports {
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(kernelBytes(build)), { env: { memory } });
+  return instance.exports as unknown as KernelExports;
+}
