@@ -91,10 +91,21 @@ export function lateNoiseScale(records: MetricRecord[]): number | null {
   return late.length ? median(late) : null;
 }
 
+/** JSON with keys sorted at every level: configs compare equal whatever order their keys were written in. */
+function canonical(v: unknown): string {
+  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  const entries = Object.entries(v).filter(([, x]) => x !== undefined);
+  return `{${entries
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([k, x]) => `${JSON.stringify(k)}:${canonical(x)}`)
+    .join(',')}}`;
+}
+
 function withoutOperational(c: TrainConfig): string {
   const rest: Partial<TrainConfig> = { ...c };
   for (const k of OPERATIONAL_KEYS) delete rest[k];
-  return JSON.stringify(rest);
+  return canonical(rest);
 }
 
 /**

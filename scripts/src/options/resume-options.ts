@@ -2,64 +2,20 @@
 // either extend or operate it (applied) or would change what the run means (refused, named). An option
 // counts as given when it is on the command line, in the environment (DTRAIN_*) or in a --config file.
 
-import { OPERATIONAL_KEYS, type TrainConfig, TrainerError } from '@dtrain/common';
+import { type TrainConfig, TrainerError } from '@dtrain/common';
+import { type ConfigPath, valueAt } from './config-path.js';
+import { type FlagRow, TRAIN_FLAGS } from './train-flags.js';
 
-type Get = (c: TrainConfig) => unknown;
-const data =
-  (k: string): Get =>
-  (c) =>
-    (c.dataset as unknown as Record<string, unknown>)[k];
-const opt =
-  (k: keyof TrainConfig['optimizer']): Get =>
-  (c) =>
-    c.optimizer[k];
+const rows = Object.entries(TRAIN_FLAGS) as [string, FlagRow][];
+const firstPath = (row: FlagRow): ConfigPath => [row.path!].flat()[0]!;
 
-/** Options that would make the resumed run a different experiment than the checkpoint's. */
-const MEANING: Record<string, Get> = {
-  model: (c) => c.model,
-  dataset: (c) => c.dataset.name,
-  'limit-train': data('limitTrain'),
-  'limit-test': data('limitTest'),
-  normalize: data('normalize'),
-  augment: data('augment'),
-  'train-size': data('trainSize'),
-  'test-size': data('testSize'),
-  'val-fraction': data('valFraction'),
-  seed: (c) => c.seed,
-  'batch-size': (c) => c.batchSize,
-  lr: (c) => c.lr,
-  momentum: opt('momentum'),
-  'momentum-form': opt('form'),
-  dampening: opt('dampening'),
-  nesterov: opt('nesterov'),
-  'weight-decay': opt('weightDecay'),
-  'lr-schedule': (c) => c.schedule,
-  'lr-decay-steps': (c) => c.decaySteps,
-  'lr-gamma': (c) => c.gamma,
-  'lr-min': (c) => c.minLr,
-  'warmup-steps': (c) => c.warmupSteps,
-  'lr-scaling': (c) => c.scaling,
-  'base-batch-size': (c) => c.baseBatchSize,
-};
+/** Options that would make the resumed run a different experiment than the checkpoint's: flag -> config path. */
+const MEANING = new Map(rows.filter(([, r]) => r.role === 'meaning').map(([f, r]) => [f, firstPath(r)]));
 
-/** The flag of each operational config key (common's OPERATIONAL_KEYS: the compiler asks for every one). */
-const OPERATIONAL_FLAGS: Record<(typeof OPERATIONAL_KEYS)[number], string> = {
-  evalChunk: 'eval-chunk',
-  checkpointEvery: 'checkpoint-every',
-  checkpointSeconds: 'checkpoint-seconds',
-  keepCheckpoints: 'keep-checkpoints',
-  stepTimeoutMs: 'step-timeout',
-  patienceEpochs: 'patience',
-};
-
-/** Options applied on resume: training longer, and how the run is operated. */
-const APPLIED: Record<string, (keyof TrainConfig)[]> = {
-  epochs: ['epochs'],
-  'max-steps': ['maxSteps'],
-  'eval-every': ['evalEvery'],
-  balance: ['balance'],
-  ...Object.fromEntries(OPERATIONAL_KEYS.map((k) => [OPERATIONAL_FLAGS[k], [k]])),
-};
+/** Options applied on resume (training longer, how the run is operated): flag -> config key. */
+const APPLIED = new Map(
+  rows.filter(([, r]) => r.role === 'applied' || r.role === 'operational').map(([f, r]) => [f, firstPath(r)]),
+);
 
 export const kebab = (camel: string): string => camel.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
@@ -86,24 +42,20 @@ export function resumeOverrides(
   requested: TrainConfig,
   saved: TrainConfig,
 ): Partial<TrainConfig> {
-  const changed = [...given].filter(
-    (f) => f in MEANING && JSON.stringify(MEANING[f]!(requested)) !== JSON.stringify(MEANING[f]!(saved)),
-  );
+  const at = (c: TrainConfig, f: string): string => JSON.stringify(valueAt(c, MEANING.get(f)!));
+  const changed = [...given].filter((f) => MEANING.has(f) && at(requested, f) !== at(saved, f));
   if (changed.length) {
-    const list = changed
-      .map(
-        (f) => `--${f} ${JSON.stringify(MEANING[f]!(requested))} (the run has ${JSON.stringify(MEANING[f]!(saved))})`,
-      )
-      .join(', ');
-    throw new TrainerError(
-      'ERR_BAD_CONFIG',
-      `--resume keeps the run's own settings; these would change what it means: ${list}`,
-      {
-        hint: 'drop them to continue the run, or start a new run with them (a new --out); --epochs and --max-steps extend a run, --eval-every, --checkpoint-* and --step-timeout may change',
-      },
-    );
+    const list = changed.map((f) => `--${f} ${at(requested, f)} (the run has ${at(saved, f)})`).join(', ');
+    const hint =
+      'drop them to continue the run, or start a new run with them (a new --out); --epochs and --max-steps ' +
+      'extend a run, --eval-every, --checkpoint-* and --step-timeout may change';
+    const what = `--resume keeps the run's own settings; these would change what it means: ${list}`;
+    throw new TrainerError('ERR_BAD_CONFIG', what, { hint });
   }
   const out: Record<string, unknown> = {};
-  for (const f of given) for (const k of APPLIED[f] ?? []) out[k] = requested[k];
+  for (const f of given) {
+    const key = APPLIED.get(f);
+    if (key) out[key] = valueAt(requested, key);
+  }
   return out as Partial<TrainConfig>;
 }

@@ -1,0 +1,368 @@
+// The training flags, one table: each row is the yargs option (type, default, help), where its value goes
+// in the TrainConfig (`path`; `only` for one dataset; `to` converts) and its role on --resume:
+//  - meaning: what the run computes; a different value on --resume is refused, naming it;
+//  - applied: extends or steers the run (more --epochs); taken on --resume;
+//  - operational: how the run is operated (common's OPERATIONAL_KEYS); taken on --resume and by sweeps;
+//  - workers: the request's worker counts, always taken;
+//  - process: where and how this process serves the run; not part of the config.
+// trainOptions (yargs), toTrainConfig and the resume rules are all generated from it.
+
+import { DATASET_NAMES, STEP_TIMEOUT_MS } from '@dtrain/common';
+import type { Options } from 'yargs';
+import type { ConfigPath } from './config-path.js';
+
+const DATA = 'Model and data:';
+const OPTIM = 'Optimization:';
+const RUN = 'Run:';
+
+export type FlagRole = 'meaning' | 'applied' | 'operational' | 'workers' | 'process';
+
+export interface FlagRow extends Options {
+  role: FlagRole;
+  /** Where the value goes in the config (several places for the seed); absent for process flags. */
+  path?: ConfigPath | readonly ConfigPath[];
+  /** Only for this dataset (its spec has no such field otherwise). */
+  only?: 'synthetic' | 'cifar10';
+  /** The config value from the flag's (undefined: the key is left out). */
+  to?: (value: any, args: { workers: number }) => unknown;
+}
+
+export const TRAIN_FLAGS = {
+  model: {
+    type: 'string',
+    default: 'reference-cnn',
+    describe:
+      'model from the zoo: reference-cnn (122,570 params), tiny-cnn (18,234), mlp-1m, mlp-11m (MLPs of 1M and 11M params, for scale benchmarks)',
+    group: DATA,
+    path: 'model',
+    role: 'meaning',
+  },
+  dataset: {
+    type: 'string',
+    default: 'synthetic' as const,
+    choices: DATASET_NAMES,
+    describe: 'synthetic (embedded, CIFAR-10-shaped, generated from --seed) or cifar10 (fetched on first use)',
+    group: DATA,
+    path: 'dataset.name',
+    role: 'meaning',
+  },
+  'data-dir': {
+    type: 'string',
+    describe:
+      'cifar10: directory with the six binary files (default: the cache, $XDG_CACHE_HOME/dtrain/cifar10 or ~/.cache/dtrain/cifar10)',
+    group: DATA,
+    role: 'process',
+  },
+  'limit-train': {
+    type: 'number',
+    default: 0,
+    describe: 'cifar10: use the first N training images (0: all 50,000)',
+    group: DATA,
+    path: 'dataset.limitTrain',
+    role: 'meaning',
+    only: 'cifar10',
+  },
+  'limit-test': {
+    type: 'number',
+    default: 0,
+    describe: 'cifar10: use the first N test images (0: all 10,000)',
+    group: DATA,
+    path: 'dataset.limitTest',
+    role: 'meaning',
+    only: 'cifar10',
+  },
+  normalize: {
+    type: 'boolean',
+    default: false,
+    describe: 'standardize each channel with the training mean/std (default: divide by 255 only)',
+    group: DATA,
+    path: 'dataset.normalize',
+    role: 'meaning',
+  },
+  augment: {
+    type: 'boolean',
+    default: false,
+    describe: 'random crop (4-pixel zero padding) + horizontal flip of training images, keyed on (seed, epoch, sample)',
+    group: DATA,
+    path: 'dataset.augment',
+    role: 'meaning',
+  },
+  'train-size': {
+    type: 'number',
+    default: 10000,
+    describe: 'synthetic: training images (before the validation split)',
+    group: DATA,
+    path: 'dataset.trainSize',
+    role: 'meaning',
+    only: 'synthetic',
+  },
+  'test-size': {
+    type: 'number',
+    default: 2000,
+    describe: 'synthetic: test images',
+    group: DATA,
+    path: 'dataset.testSize',
+    role: 'meaning',
+    only: 'synthetic',
+  },
+  'val-fraction': {
+    type: 'number',
+    default: 0.2,
+    describe: 'fraction of the training images held out for validation (the last ones, as Keras validation_split)',
+    group: DATA,
+    path: 'dataset.valFraction',
+    role: 'meaning',
+  },
+  seed: {
+    type: 'number',
+    default: 1,
+    describe: 'seed for initial weights, sample order and the embedded dataset',
+    group: DATA,
+    path: ['dataset.seed', 'seed'],
+    role: 'meaning',
+  },
+  'batch-size': {
+    type: 'number',
+    default: 64,
+    describe: 'GLOBAL batch size per step, split across workers',
+    group: OPTIM,
+    path: 'batchSize',
+    role: 'meaning',
+  },
+  epochs: { type: 'number', default: 4, describe: 'epochs to train', group: OPTIM, path: 'epochs', role: 'applied' },
+  'max-steps': {
+    type: 'number',
+    default: 0,
+    describe: 'stop after this many steps in total (0: train for --epochs)',
+    group: OPTIM,
+    path: 'maxSteps',
+    role: 'applied',
+  },
+  lr: {
+    type: 'number',
+    default: 0.01,
+    describe: 'learning rate (peak, before warmup and decay; at --base-batch-size when scaling)',
+    group: OPTIM,
+    path: 'lr',
+    role: 'meaning',
+  },
+  momentum: {
+    type: 'number',
+    default: 0.9,
+    describe: 'momentum mu (0: plain SGD)',
+    group: OPTIM,
+    path: 'optimizer.momentum',
+    role: 'meaning',
+  },
+  'momentum-form': {
+    type: 'string',
+    default: 'pytorch' as const,
+    choices: ['pytorch', 'ema', 'keras'] as const,
+    describe: 'pytorch: v=mu*v+(1-dampening)*g, w-=lr*v; ema: dampening=mu (v=b*v+(1-b)*g); keras: v=mu*v-lr*g, w+=v',
+    group: OPTIM,
+    path: 'optimizer.form',
+    role: 'meaning',
+  },
+  dampening: {
+    type: 'number',
+    default: 0,
+    describe: 'PyTorch dampening (pytorch form only)',
+    group: OPTIM,
+    path: 'optimizer.dampening',
+    role: 'meaning',
+  },
+  nesterov: {
+    type: 'boolean',
+    default: false,
+    describe: 'Nesterov momentum',
+    group: OPTIM,
+    path: 'optimizer.nesterov',
+    role: 'meaning',
+  },
+  'weight-decay': {
+    type: 'number',
+    default: 0,
+    describe: 'L2 weight decay added to the gradient',
+    group: OPTIM,
+    path: 'optimizer.weightDecay',
+    role: 'meaning',
+  },
+  'lr-schedule': {
+    type: 'string',
+    default: 'constant' as const,
+    choices: ['constant', 'step', 'exponential', 'cosine'] as const,
+    describe: 'learning-rate schedule after warmup',
+    group: OPTIM,
+    path: 'schedule',
+    role: 'meaning',
+  },
+  'lr-decay-steps': {
+    type: 'number',
+    default: 1000,
+    describe: 'step: multiply by --lr-gamma every N steps; exponential: lr*gamma^(t/N)',
+    group: OPTIM,
+    path: 'decaySteps',
+    role: 'meaning',
+  },
+  'lr-gamma': {
+    type: 'number',
+    default: 0.1,
+    describe: 'decay factor for step and exponential schedules',
+    group: OPTIM,
+    path: 'gamma',
+    role: 'meaning',
+  },
+  'lr-min': {
+    type: 'number',
+    default: 0,
+    describe: 'cosine schedule floor',
+    group: OPTIM,
+    path: 'minLr',
+    role: 'meaning',
+  },
+  'warmup-steps': {
+    type: 'number',
+    default: 0,
+    describe: 'linear warmup steps',
+    group: OPTIM,
+    path: 'warmupSteps',
+    role: 'meaning',
+  },
+  'lr-scaling': {
+    type: 'string',
+    default: 'none' as const,
+    choices: ['none', 'linear', 'sqrt'] as const,
+    describe: 'scale lr with batch size relative to --base-batch-size',
+    group: OPTIM,
+    path: 'scaling',
+    role: 'meaning',
+  },
+  'base-batch-size': {
+    type: 'number',
+    default: 64,
+    describe: 'reference batch size for --lr-scaling',
+    group: OPTIM,
+    path: 'baseBatchSize',
+    role: 'meaning',
+  },
+  workers: {
+    type: 'number',
+    default: 2,
+    describe: 'workers to wait for before step 1',
+    group: RUN,
+    path: 'workers',
+    role: 'workers',
+  },
+  'min-workers': {
+    type: 'number',
+    describe: 'keep training while at least this many workers are alive (default: --workers)',
+    group: RUN,
+    path: 'minWorkers',
+    role: 'workers',
+    to: (v: number | undefined, a: { workers: number }) => v ?? a.workers,
+  },
+  'eval-every': {
+    type: 'number',
+    default: 0,
+    describe: 'evaluate every N steps (0: at the end of each epoch)',
+    group: RUN,
+    path: 'evalEvery',
+    role: 'applied',
+  },
+  'eval-chunk': {
+    type: 'number',
+    default: 500,
+    describe: 'samples per evaluation shard',
+    group: RUN,
+    path: 'evalChunk',
+    role: 'operational',
+  },
+  'checkpoint-every': {
+    type: 'number',
+    default: 0,
+    describe: 'write a checkpoint every N steps (0: only the initial and final ones)',
+    group: RUN,
+    path: 'checkpointEvery',
+    role: 'operational',
+  },
+  'checkpoint-seconds': {
+    type: 'number',
+    default: 0,
+    describe:
+      'also write a checkpoint when this many seconds passed since the last one (0: off); for preemptible or requeued jobs',
+    group: RUN,
+    path: 'checkpointSeconds',
+    role: 'operational',
+  },
+  // NaN (--patience abc) is kept, and refused by validateConfig
+  patience: {
+    type: 'number',
+    default: 0,
+    describe:
+      'end a run (status stalled) once this many epochs pass without a new best validation loss or accuracy (0: off); in grids, runs that collapse to chance stop instead of training to their cap',
+    group: RUN,
+    path: 'patienceEpochs',
+    role: 'operational',
+    to: (v: number) => (v !== 0 ? v : undefined),
+  },
+  'keep-checkpoints': {
+    type: 'number',
+    default: 0,
+    describe: 'keep only the newest N checkpoints (0: all)',
+    group: RUN,
+    path: 'keepCheckpoints',
+    role: 'operational',
+  },
+  'grad-wire': {
+    type: 'string',
+    default: 'fp32' as const,
+    choices: ['fp32', 'bf16', 'fp16', 'int8'] as const,
+    describe:
+      'how workers send gradients: fp32, bf16/fp16 (2 bytes), int8 (1 byte, a scale per 4096 values); rounding error is fed back into the next gradient; weights stay fp32',
+    group: RUN,
+    path: 'gradWire',
+    role: 'meaning',
+    to: (v: string) => (v !== 'fp32' ? v : undefined),
+  },
+  balance: {
+    type: 'string',
+    default: 'even' as const,
+    choices: ['even', 'speed'] as const,
+    describe:
+      "cut each batch evenly (bit-reproducible) or in proportion to each worker's measured speed (uneven GPUs or hosts)",
+    group: RUN,
+    path: 'balance',
+    role: 'applied',
+  },
+  'step-timeout': {
+    type: 'number',
+    default: STEP_TIMEOUT_MS / 1000,
+    describe: 'seconds before an unfinished shard is given to another worker',
+    group: RUN,
+    path: 'stepTimeoutMs',
+    role: 'operational',
+    to: (s: number) => s * 1000,
+  },
+  'wait-timeout': {
+    type: 'number',
+    default: 600,
+    describe: 'seconds to wait for enough workers before giving up (a checkpoint is kept)',
+    group: RUN,
+    role: 'process',
+  },
+  out: { type: 'string', describe: 'run directory (default: runs/<timestamp>)', group: RUN, role: 'process' },
+  overwrite: {
+    type: 'boolean',
+    default: false,
+    describe: 'replace an earlier run in --out instead of refusing',
+    group: RUN,
+    role: 'process',
+  },
+  resume: {
+    type: 'string',
+    describe:
+      'continue from a run directory or checkpoint directory (its config is used); auto: continue --out if it holds a checkpoint, else start fresh (requeued jobs, restarted pods)',
+    group: RUN,
+    role: 'process',
+  },
+} as const satisfies Record<string, FlagRow>;
