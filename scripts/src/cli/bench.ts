@@ -4,7 +4,7 @@
 
 import { MODELS, TrainerError } from '@dtrain/common';
 import { benchCompute, selectBackend } from '@dtrain/worker';
-import type { Argv } from 'yargs';
+import type { Argv, Options } from 'yargs';
 import { runEchoWorker } from '../bench/echo-worker.js';
 import { benchExchange } from '../bench/exchange.js';
 import { benchPeer } from '../bench/peer.js';
@@ -16,70 +16,74 @@ import { writeScaleReport } from '../report/scale-report.js';
 
 const BENCHES = ['compute', 'exchange', 'scaling', 'scale', 'scale-report', 'peer', 'echo-worker'] as const;
 
+const BENCH_FLAGS = {
+  steps: { type: 'number', default: 300, describe: 'steps (exchange) or iterations (compute) to measure' },
+  'compute-only': {
+    type: 'boolean',
+    default: true,
+    describe:
+      "scaling: each round also runs `bench compute` alone and then two at once (no trainer) and prints that ratio next to the trainer's",
+  },
+  repeats: {
+    type: 'number',
+    default: 3,
+    describe: 'scaling: rounds of (1 worker, 2 workers); the ratio printed is their median',
+  },
+  connect: { type: 'string', describe: 'echo-worker: coordinator address' },
+  'compute-ms': {
+    type: 'number',
+    default: 0,
+    describe: 'scale, echo-worker: simulated compute time per step (ms)',
+  },
+  'workers-list': { type: 'string', default: '1,2,4,8,16,32,64', describe: 'scale: worker counts' },
+  models: {
+    type: 'string',
+    default: 'reference-cnn,mlp-1m,mlp-11m',
+    describe: 'scale: model sizes (122,570, 986,570 and 10,821,340 parameters)',
+  },
+  'netns-hosts': {
+    type: 'number',
+    default: 0,
+    describe:
+      'scale: run the workers on this many network-namespace hosts (root), the coordinator here, links shaped to --rate',
+  },
+  rate: {
+    type: 'string',
+    default: '1gbit',
+    describe: 'scale: tc tbf rate of every link with --netns-hosts',
+  },
+  relays: {
+    type: 'boolean',
+    default: false,
+    describe: 'scale, with --netns-hosts: one relay per host in front of its workers',
+  },
+  'peer-dir': { type: 'string', default: '../shared/peers', describe: "peer: the PyTorch peer's folder" },
+  python: {
+    type: 'string',
+    default: '/usr/bin/python3',
+    describe: "peer: a Python that imports torch (Debian's python3-torch)",
+  },
+  results: {
+    type: 'string',
+    default: 'bench/results/scale',
+    describe: 'scale-report: the directory of `bench scale` JSON lines (*.jsonl)',
+  },
+  'max-bytes-per-step': {
+    type: 'number',
+    default: 4e9,
+    describe: 'scale: skip points moving more than this through the coordinator per step',
+  },
+  token: {
+    type: 'string',
+    describe: 'exchange and echo-worker: shared secret, which seals the session (default: $DTRAIN_TOKEN)',
+  },
+  'token-file': { type: 'string', hidden: true },
+} as const satisfies Record<string, Options>;
+
 function benchOptions<T>(y: Argv<T>) {
   return backendOption(trainOptions(y), 'compute and scaling')
     .positional('what', { choices: BENCHES, demandOption: true, describe: 'which benchmark' })
-    .option('steps', { type: 'number', default: 300, describe: 'steps (exchange) or iterations (compute) to measure' })
-    .option('compute-only', {
-      type: 'boolean',
-      default: true,
-      describe:
-        "scaling: each round also runs `bench compute` alone and then two at once (no trainer) and prints that ratio next to the trainer's",
-    })
-    .option('repeats', {
-      type: 'number',
-      default: 3,
-      describe: 'scaling: rounds of (1 worker, 2 workers); the ratio printed is their median',
-    })
-    .option('connect', { type: 'string', describe: 'echo-worker: coordinator address' })
-    .option('compute-ms', {
-      type: 'number',
-      default: 0,
-      describe: 'scale, echo-worker: simulated compute time per step (ms)',
-    })
-    .option('workers-list', { type: 'string', default: '1,2,4,8,16,32,64', describe: 'scale: worker counts' })
-    .option('models', {
-      type: 'string',
-      default: 'reference-cnn,mlp-1m,mlp-11m',
-      describe: 'scale: model sizes (122,570, 986,570 and 10,821,340 parameters)',
-    })
-    .option('netns-hosts', {
-      type: 'number',
-      default: 0,
-      describe:
-        'scale: run the workers on this many network-namespace hosts (root), the coordinator here, links shaped to --rate',
-    })
-    .option('rate', {
-      type: 'string',
-      default: '1gbit',
-      describe: 'scale: tc tbf rate of every link with --netns-hosts',
-    })
-    .option('relays', {
-      type: 'boolean',
-      default: false,
-      describe: 'scale, with --netns-hosts: one relay per host in front of its workers',
-    })
-    .option('peer-dir', { type: 'string', default: '../shared/peers', describe: "peer: the PyTorch peer's folder" })
-    .option('python', {
-      type: 'string',
-      default: '/usr/bin/python3',
-      describe: "peer: a Python that imports torch (Debian's python3-torch)",
-    })
-    .option('results', {
-      type: 'string',
-      default: 'bench/results/scale',
-      describe: 'scale-report: the directory of `bench scale` JSON lines (*.jsonl)',
-    })
-    .option('max-bytes-per-step', {
-      type: 'number',
-      default: 4e9,
-      describe: 'scale: skip points moving more than this through the coordinator per step',
-    })
-    .option('token', {
-      type: 'string',
-      describe: 'exchange and echo-worker: shared secret, which seals the session (default: $DTRAIN_TOKEN)',
-    })
-    .option('token-file', { type: 'string', hidden: true })
+    .options(BENCH_FLAGS)
     .example('$0 bench compute --backend wasm --steps 100', 'images/s and GFLOP/s of one worker')
     .example('$0 bench exchange --workers 2 --token s3cret', 'coordinator ms per step, sealed');
 }
