@@ -105,6 +105,15 @@ export function validateConfig(c: TrainConfig): Derived {
   const manifest = buildManifest(getModelSpec(c.model));
   validateDatasetSpec(c.dataset);
   validateOptimizer(c.optimizer);
+  const train = trainSplitSize(c.dataset);
+  checkSizes(c, train);
+  checkRunRules(c);
+  validateSchedule(scheduleOf(c));
+  return derive(c, paramCount(manifest), train);
+}
+
+/** Seed, worker counts and the batch size against them and the training split. */
+function checkSizes(c: TrainConfig, train: number): void {
   intIn(c.seed, 0, 2 ** 32 - 1, '--seed', 'use e.g. --seed 1');
   intIn(c.workers, 1, MAX_WORKERS, '--workers', 'use e.g. --workers 2');
   intIn(c.minWorkers, 1, c.workers, '--min-workers', `use a value between 1 and --workers (${c.workers})`);
@@ -118,7 +127,6 @@ export function validateConfig(c: TrainConfig): Derived {
       },
     );
   }
-  const train = trainSplitSize(c.dataset);
   if (c.batchSize > train) {
     throw new TrainerError(
       'ERR_BAD_CONFIG',
@@ -128,6 +136,10 @@ export function validateConfig(c: TrainConfig): Derived {
       },
     );
   }
+}
+
+/** How long the run trains, evaluates and checkpoints, and how it is operated. */
+function checkRunRules(c: TrainConfig): void {
   intIn(c.epochs, 1, 100_000, '--epochs', 'use e.g. --epochs 10');
   intIn(c.maxSteps, 0, 1e9, '--max-steps', 'use 0 to train for --epochs');
   intIn(c.evalEvery, 0, 1e9, '--eval-every', 'use 0 to evaluate at the end of each epoch');
@@ -171,8 +183,9 @@ export function validateConfig(c: TrainConfig): Derived {
       hint: 'use e.g. --step-timeout 120',
     });
   }
-  validateSchedule(scheduleOf(c));
-  const p = paramCount(manifest);
+}
+
+function derive(c: TrainConfig, p: number, train: number): Derived {
   const frame = 4 * p;
   return {
     paramCount: p,

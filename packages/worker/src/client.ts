@@ -53,6 +53,12 @@ const IDLE_DEADLINE_MS = 15 * 60_000;
 /** More assignments than this waiting for weights is a coordinator bug: the next one fails as stale. */
 const MAX_EARLY_ASSIGNMENTS = 16;
 
+/** Open a connection with the handshake's frame limit (raised at the welcome: frame-limit.ts). */
+function dial(url: string, tls: WorkerOptions['tls']): WebSocket {
+  const limits = { maxPayload: HANDSHAKE_PAYLOAD_BYTES, handshakeTimeout: HANDSHAKE_TIMEOUT_MS };
+  return new WebSocket(url, { ...limits, perMessageDeflate: false, generateMask: zeroMask, ...tls });
+}
+
 /** An all-zero mask: ws then skips the per-byte JS masking of client frames (loopback/LAN between our own processes). */
 function zeroMask(mask: Buffer): void {
   mask.fill(0);
@@ -152,13 +158,7 @@ export class WorkerClient {
       this.session = null;
       this.helloSent = false;
       this.sealedIn = 0;
-      const ws = new WebSocket(this.opts.url, {
-        maxPayload: HANDSHAKE_PAYLOAD_BYTES, // raised at the welcome (frame-limit.ts)
-        perMessageDeflate: false,
-        generateMask: zeroMask,
-        handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
-        ...this.opts.tls,
-      });
+      const ws = dial(this.opts.url, this.opts.tls);
       this.ws = ws;
       ws.binaryType = 'nodebuffer';
       let failure = '';
