@@ -5,7 +5,7 @@
 // Everything it decides comes with the reason, printed at start.
 
 import { TrainerError } from '@dtrain/common';
-import { coordinatorConnections, type HostRelay, hostLayout, hostRelay } from './host-relays.js';
+import { coordinatorConnections, type HostLayout, type HostRelay, hostLayout, hostRelay } from './host-relays.js';
 import { expandHostlist } from './hostlist.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -123,6 +123,34 @@ function withPort(address: string, port: number): string {
   return `ws://${address}:${port}`;
 }
 
+/** How many connections rank 0 waits for: --workers, else from the node layout or the world size; says why. */
+function coordinatorWaitsFor(f: ClusterFlags, layout: HostLayout | null, size: number | null, why: string[]): number {
+  let workers: number;
+  if (f.workers !== undefined) workers = f.workers;
+  else if (layout) workers = coordinatorConnections(layout, f.coordinatorWorker);
+  else if (size !== null) workers = size - 1 + (f.coordinatorWorker ? 1 : 0);
+  else
+    throw refuse(
+      'the coordinator cannot tell how many workers to wait for',
+      'pass --workers N (the scheduler gave no world size)',
+    );
+  if (workers < 1)
+    throw refuse(
+      `a world of ${size ?? 1} rank(s) leaves no worker`,
+      'run at least 2 ranks, or pass --coordinator-worker so rank 0 trains too',
+    );
+  why.push(
+    `waits for ${workers} ${layout ? 'connection(s)' : 'worker(s)'} (${
+      f.workers !== undefined
+        ? '--workers'
+        : layout
+          ? `${workers - (layout.tasksPerNode.length - 1)} worker(s) on this node + one relay or worker for each of ${layout.tasksPerNode.length - 1} other node(s); ${layout.why}`
+          : `world size - 1${f.coordinatorWorker ? ' + 1' : ''}`
+    })`,
+  );
+  return workers;
+}
+
 export function resolveCluster(f: ClusterFlags, env: Env): ClusterPlan {
   const scheduler = detectScheduler(env);
   const why: string[] = [`scheduler: ${scheduler === 'none' ? 'none detected (flags only)' : scheduler}`];
@@ -145,31 +173,7 @@ export function resolveCluster(f: ClusterFlags, env: Env): ClusterPlan {
   const url = withPort(address, f.port);
   why.push(`coordinator ${url} (${addressWhy})`);
   const layout = f.relays === false ? null : hostLayout(f, env, scheduler, size?.[0] ?? null);
-  let workers: number | null = null;
-  if (role === 'coordinator') {
-    if (f.workers !== undefined) workers = f.workers;
-    else if (layout) workers = coordinatorConnections(layout, f.coordinatorWorker);
-    else if (size) workers = size[0] - 1 + (f.coordinatorWorker ? 1 : 0);
-    else
-      throw refuse(
-        'the coordinator cannot tell how many workers to wait for',
-        'pass --workers N (the scheduler gave no world size)',
-      );
-    if (workers < 1)
-      throw refuse(
-        `a world of ${size?.[0] ?? 1} rank(s) leaves no worker`,
-        'run at least 2 ranks, or pass --coordinator-worker so rank 0 trains too',
-      );
-    why.push(
-      `waits for ${workers} ${layout ? 'connection(s)' : 'worker(s)'} (${
-        f.workers !== undefined
-          ? '--workers'
-          : layout
-            ? `${workers - (layout.tasksPerNode.length - 1)} worker(s) on this node + one relay or worker for each of ${layout.tasksPerNode.length - 1} other node(s); ${layout.why}`
-            : `world size - 1${f.coordinatorWorker ? ' + 1' : ''}`
-      })`,
-    );
-  }
+  const workers = role === 'coordinator' ? coordinatorWaitsFor(f, layout, size?.[0] ?? null, why) : null;
   const runsWorker = role === 'worker' || f.coordinatorWorker;
   const given = env['CUDA_VISIBLE_DEVICES'];
   const cudaVisibleDevices = runsWorker && given === undefined ? String(localRank) : null;
