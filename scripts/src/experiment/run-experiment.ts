@@ -103,70 +103,81 @@ export async function runExperiment(kind: string, plan: PlannedRun[], a: Experim
     });
   const cifarDir = await prepareCifar(a.dataset, a.dataDir);
   const token = a.token ?? (a.local > 0 ? randomBytes(16).toString('hex') : undefined);
-  const log = (l: string) => process.stderr.write(l + '\n');
-  const started = Date.now();
-  let ran = 0;
-  let reporter: ReturnType<typeof attachProgress> | null = null;
-  let current: Coordinator | null = null;
-  let unsave = (): void => undefined;
-  let gone: TrainerError | null = null;
-  const local = new LocalWorkers({ onAllGone: (e) => ((gone = e), current?.abandon(e)) });
-  // a signal stops the current run at a step with a checkpoint (status stopped), which ends the plan
+  const driver = new PlanDriver(plan.length, a, token, cifarDir);
   const interrupts = onInterrupt(
-    () => {
-      if (!current) process.exit(130); // between runs: nothing to save
-      (reporter ?? { log }).log(
-        'interrupt: finishing the current step, writing a checkpoint and stopping here (Ctrl-C again to quit at once; run the same command to continue)',
-      );
-      current.stop('interrupted');
-    },
-    () => reporter?.done(),
+    () => driver.interrupt(),
+    () => driver.reporter?.done(),
   );
-  log(`${kind}: ${plan.length} runs into ${outRoot}${a.local > 0 ? `, ${a.local} local workers` : ''}`);
-  const pool = {
-    host: a.host,
-    port: a.local > 0 ? 0 : a.port,
-    token,
-    tls: a.tls,
-    cifarDir,
-    waitTimeoutMs: a.waitTimeoutMs,
-    log: (l: string) => (reporter ? reporter.log(l) : log(l)),
-  };
-  const outcomes = await runPlan(plan, outRoot, a.target, pool, {
-    onPoolReady: (port) => {
-      log(`pool listening on ws://${a.host}:${port}${token && a.local === 0 ? ' (token required)' : ''}`);
-      for (let i = 0; i < a.local; i++)
-        local.spawn(i, `ws://127.0.0.1:${port}`, token ?? '', {
-          backend: a.backend,
-          dataDir: cifarDir,
-          sched: a.sched,
-        });
-    },
-    onRunStart: (i, run, coord) => {
-      const eta = ran > 0 ? (((Date.now() - started) / ran) * (plan.length - i)) / 1000 : null;
-      log(`run ${i + 1}/${plan.length}: ${run.name}${eta !== null ? ` (ETA ${Math.round(eta)} s)` : ''}`);
-      reporter = attachProgress(coord);
-      current = coord;
-      unsave = saveOnCrash((e) => keptAfterCrash(coord.crash(e)));
-      if (gone) coord.abandon(gone); // the workers died between runs
-    },
-    onRunEnd: (i, o) => {
-      unsave();
-      reporter?.done();
-      reporter = null;
-      current = null;
-      if (i === plan.length - 1 || !isOutcome(o.summary.status)) local.expectExit(); // the pool closes after this run
-      if (o.skipped) log(`run ${i + 1}/${plan.length}: ${o.name} already completed; kept`);
-      else ran++;
-      writeRunReport(o.dir, readMetrics(o.dir), o.summary);
-    },
-  });
+  driver.log(`${kind}: ${plan.length} runs into ${outRoot}${a.local > 0 ? `, ${a.local} local workers` : ''}`);
+  const pool = { host: a.host, port: a.local > 0 ? 0 : a.port, token, tls: a.tls, cifarDir };
+  const log = (l: string) => driver.log(l);
+  const outcomes = await runPlan(plan, outRoot, a.target, { ...pool, waitTimeoutMs: a.waitTimeoutMs, log }, driver);
   interrupts.dispose();
   if (interrupts.requested) process.exitCode = 130;
-  else if (gone) process.exitCode = 1;
-  local.kill();
+  else if (driver.gone) process.exitCode = 1;
+  driver.local.kill();
   printAndReport(kind, outRoot, outcomes, a.target);
   return outcomes;
+}
+
+/** A plan in progress: the current run and its progress lines, the local workers, what ended it early. */
+class PlanDriver {
+  reporter: ReturnType<typeof attachProgress> | null = null;
+  /** All local workers died: the current run is abandoned with it and the plan stops. */
+  gone: TrainerError | null = null;
+  readonly local = new LocalWorkers({ onAllGone: (e) => ((this.gone = e), this.current?.abandon(e)) });
+  private current: Coordinator | null = null;
+  private unsave = (): void => undefined;
+  private ran = 0;
+  private readonly started = Date.now();
+
+  constructor(
+    private readonly runs: number,
+    private readonly a: ExperimentPool,
+    private readonly token: string | undefined,
+    private readonly cifarDir: string | undefined,
+  ) {}
+
+  log(line: string): void {
+    if (this.reporter) this.reporter.log(line);
+    else process.stderr.write(line + '\n');
+  }
+
+  /** A signal stops the current run at a step with a checkpoint (status stopped), which ends the plan. */
+  interrupt(): void {
+    if (!this.current) process.exit(130); // between runs: nothing to save
+    this.log(
+      'interrupt: finishing the current step, writing a checkpoint and stopping here (Ctrl-C again to quit at once; run the same command to continue)',
+    );
+    this.current.stop('interrupted');
+  }
+
+  onPoolReady(port: number): void {
+    const { a, token } = this;
+    this.log(`pool listening on ws://${a.host}:${port}${token && a.local === 0 ? ' (token required)' : ''}`);
+    const how = { backend: a.backend, dataDir: this.cifarDir, sched: a.sched };
+    for (let i = 0; i < a.local; i++) this.local.spawn(i, `ws://127.0.0.1:${port}`, token ?? '', how);
+  }
+
+  onRunStart(i: number, run: PlannedRun, coord: Coordinator): void {
+    const eta = this.ran > 0 ? (((Date.now() - this.started) / this.ran) * (this.runs - i)) / 1000 : null;
+    this.log(`run ${i + 1}/${this.runs}: ${run.name}${eta !== null ? ` (ETA ${Math.round(eta)} s)` : ''}`);
+    this.reporter = attachProgress(coord);
+    this.current = coord;
+    this.unsave = saveOnCrash((e) => keptAfterCrash(coord.crash(e)));
+    if (this.gone) coord.abandon(this.gone); // the workers died between runs
+  }
+
+  onRunEnd(i: number, o: RunOutcome): void {
+    this.unsave();
+    this.reporter?.done();
+    this.reporter = null;
+    this.current = null;
+    if (i === this.runs - 1 || !isOutcome(o.summary.status)) this.local.expectExit(); // the pool closes after this run
+    if (o.skipped) this.log(`run ${i + 1}/${this.runs}: ${o.name} already completed; kept`);
+    else this.ran++;
+    writeRunReport(o.dir, readMetrics(o.dir), o.summary);
+  }
 }
 
 /** The table on stdout (and for a sweep the best learning rates), then the reports. */

@@ -45,7 +45,7 @@ export interface RunOutcome {
   bSimple: number | null;
 }
 
-export interface PoolOptions {
+export interface PlanPool {
   host: string;
   port: number;
   token: string | undefined;
@@ -130,27 +130,62 @@ function finishedSummary(dir: string): RunSummary | null {
   return s && isOutcome(s.status) ? s : null;
 }
 
+export interface PlanHooks {
+  onPoolReady?: (port: number) => void;
+  onRunStart?: (i: number, run: PlannedRun, coord: Coordinator) => void;
+  onRunEnd?: (i: number, o: RunOutcome) => void;
+}
+
+/** Open the planned run in `dir` on `workers`: continued from its checkpoint, or afresh. */
+function openPlannedRun(run: PlannedRun, dir: string, workers: WorkerPool, pool: PlanPool): Coordinator {
+  const resume = resumable(dir, run.config); // an interrupted sweep continues its current run
+  if (!resume && existsSync(dir)) clearRunDir(dir); // under its lock
+  return new Coordinator({
+    config: run.config,
+    pool: workers,
+    out: dir,
+    waitTimeoutMs: pool.waitTimeoutMs,
+    data: { cifarDir: pool.cifarDir, syntheticCacheDir: syntheticCacheDir() },
+    log: pool.log,
+    ...(resume ? { resume: resume.dir, resumeOverrides: resume.overrides } : {}),
+  });
+}
+
+/** What a run in `dir` came to: its summary, steps to the target accuracy, its late noise scale. */
+function outcomeOf(run: PlannedRun, dir: string, summary: RunSummary, skipped: boolean, target: number): RunOutcome {
+  const records = readMetrics(dir);
+  const { batchSize } = run.config;
+  const reached = toTarget(records, target, batchSize);
+  return {
+    name: run.name,
+    labels: run.labels,
+    dir,
+    summary,
+    skipped,
+    batchSize,
+    ...reached,
+    bSimple: lateNoiseScale(records),
+  };
+}
+
 /** Run every planned run in order on one pool; `onPoolReady` is called once the port is bound. */
 export async function runPlan(
   plan: readonly PlannedRun[],
   outRoot: string,
   target: number,
-  pool: PoolOptions,
-  hooks: {
-    onPoolReady?: (port: number) => void;
-    onRunStart?: (i: number, run: PlannedRun, coord: Coordinator) => void;
-    onRunEnd?: (i: number, o: RunOutcome) => void;
-  } = {},
+  pool: PlanPool,
+  hooks: PlanHooks = {},
 ): Promise<RunOutcome[]> {
   const maxParams = Math.max(...plan.map((r) => paramCount(buildManifest(getModelSpec(r.config.model)))));
   let sink = pool.log; // the pool's lines go to the current run's run.log too
+  const tls = pool.tls ? { tls: pool.tls } : {};
   const workers = new WorkerPool({
     host: pool.host,
     port: pool.port,
     token: pool.token,
     maxParams,
     log: (l) => sink(l),
-    ...(pool.tls ? { tls: pool.tls } : {}),
+    ...tls,
   });
   const outcomes: RunOutcome[] = [];
   let listening = false;
@@ -158,21 +193,9 @@ export async function runPlan(
     for (const [i, run] of plan.entries()) {
       const dir = join(outRoot, run.name);
       const done = finishedSummary(dir);
-      let summary: RunSummary;
-      if (done) {
-        summary = done;
-      } else {
-        const resume = resumable(dir, run.config); // an interrupted sweep continues its current run
-        if (!resume && existsSync(dir)) clearRunDir(dir); // under its lock
-        const coord = new Coordinator({
-          config: run.config,
-          pool: workers,
-          out: dir,
-          waitTimeoutMs: pool.waitTimeoutMs,
-          data: { cifarDir: pool.cifarDir, syntheticCacheDir: syntheticCacheDir() },
-          log: pool.log,
-          ...(resume ? { resume: resume.dir, resumeOverrides: resume.overrides } : {}),
-        });
+      let summary = done;
+      if (!summary) {
+        const coord = openPlannedRun(run, dir, workers, pool);
         if (!listening) {
           hooks.onPoolReady?.(await workers.listen());
           listening = true;
@@ -181,17 +204,7 @@ export async function runPlan(
         hooks.onRunStart?.(i, run, coord);
         summary = await coord.run();
       }
-      const records = readMetrics(dir);
-      const outcome: RunOutcome = {
-        name: run.name,
-        labels: run.labels,
-        dir,
-        summary,
-        skipped: done !== null,
-        batchSize: run.config.batchSize,
-        ...toTarget(records, target, run.config.batchSize),
-        bSimple: lateNoiseScale(records),
-      };
+      const outcome = outcomeOf(run, dir, summary, done !== null, target);
       outcomes.push(outcome);
       hooks.onRunEnd?.(i, outcome);
       if (!isOutcome(summary.status)) break; // a diverged or stalled point is a result; go on
