@@ -2,7 +2,7 @@
 // the derived numbers before step 1 (per-worker batch, steps per epoch, bytes per step).
 
 import type { Derived, TrainConfig } from '@dtrain/common';
-import type { Coordinator, RunSummary } from '@dtrain/coordinator';
+import type { Coordinator, EvalRecord, RunSummary } from '@dtrain/coordinator';
 import cliProgress from 'cli-progress';
 
 const fmtBytes = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} MB` : `${(n / 1e3).toFixed(1)} kB`);
@@ -98,9 +98,7 @@ class EpochMeans {
 
 /** Attach a progress display to a coordinator: a live line on a terminal, a line every 5 s otherwise. */
 export function attachProgress(coord: Coordinator, stream: NodeJS.WriteStream = process.stderr): Reporter {
-  const status: Status = {
-    step: coord.step,
-    total: coord.derived.totalSteps,
+  const unknown = {
     etaSeconds: null,
     epoch: 0,
     loss: null,
@@ -109,6 +107,7 @@ export function attachProgress(coord: Coordinator, stream: NodeJS.WriteStream = 
     workers: 0,
     coordMs: null,
   };
+  const status: Status = { step: coord.step, total: coord.derived.totalSteps, ...unknown };
   const tty = stream.isTTY === true;
   const means = new EpochMeans();
   let lastLine = 0;
@@ -146,17 +145,15 @@ export function attachProgress(coord: Coordinator, stream: NodeJS.WriteStream = 
       log(statusLine(status, width()));
     }
   });
-  coord.on('eval', (e) =>
-    log(
-      `evaluation (${e.split === 'val' ? 'validation' : 'test'}) at step ${e.step}, epoch ${e.epoch.toFixed(2)}: loss ${e.loss.toFixed(4)}, accuracy ${(e.accuracy * 100).toFixed(2)}% (${e.samples} images, ${e.ms.toFixed(0)} ms)`,
-    ),
-  );
-  return {
-    log,
-    done: () => {
-      multi?.stop();
-    },
-  };
+  coord.on('eval', (e) => log(evaluationLine(e)));
+  return { log, done: () => multi?.stop() };
+}
+
+/** One evaluation as the progress display prints it. */
+export function evaluationLine(e: EvalRecord): string {
+  const where = `at step ${e.step}, epoch ${e.epoch.toFixed(2)}`;
+  const what = `loss ${e.loss.toFixed(4)}, accuracy ${(e.accuracy * 100).toFixed(2)}%`;
+  return `evaluation (${e.split === 'val' ? 'validation' : 'test'}) ${where}: ${what} (${e.samples} images, ${e.ms.toFixed(0)} ms)`;
 }
 
 export function summaryLines(s: RunSummary, dir: string): string[] {

@@ -196,71 +196,42 @@ export function stepSeries<R extends { step: number }>(rows: readonly R[], f: (r
 export function runCharts(records: MetricRecord[], key = ''): ChartSpec[] {
   const steps = records.filter((r): r is StepRecord => r.type === 'step');
   const evals = records.filter((r): r is EvalRecord => r.type === 'eval');
-  const by = (split: string, f: (e: EvalRecord) => number) =>
-    evals.filter((e) => e.split === split).map((e) => ({ x: e.step, y: f(e) }));
+  const by = (split: string, f: (e: EvalRecord) => number, x: 'step' | 'epoch' = 'step') =>
+    evals.filter((e) => e.split === split).map((e) => ({ x: e[x], y: f(e) }));
   const s = (f: (r: StepRecord) => number | null) => stepSeries(steps, f);
+  const chart = (id: string, title: string, x: string, y: string, series: Series[]): ChartSpec => ({
+    id: `${key}${id}`,
+    ...{ title, x, y, series },
+  });
+  const splits = (f: (e: EvalRecord) => number): Series[] => [
+    { label: 'validation', data: by('val', f) },
+    { label: 'test', data: by('test', f) },
+  ];
   return [
-    {
-      id: `${key}loss`,
-      title: 'Loss',
-      x: 'step',
-      y: 'cross-entropy',
-      series: [
-        { label: 'train (batch)', data: s((r) => r.loss) },
-        { label: 'validation', data: by('val', (e) => e.loss) },
-        { label: 'test', data: by('test', (e) => e.loss) },
-      ],
-    },
-    {
-      id: `${key}acc`,
-      title: 'Accuracy',
-      x: 'step',
-      y: 'accuracy',
-      series: [
-        { label: 'train (batch)', data: s((r) => r.accuracy) },
-        { label: 'validation', data: by('val', (e) => e.accuracy) },
-        { label: 'test', data: by('test', (e) => e.accuracy) },
-      ],
-    },
-    {
-      id: `${key}epochs`,
-      title: 'Accuracy by epoch',
-      x: 'epoch',
-      y: 'accuracy',
-      series: [
-        {
-          label: 'validation',
-          data: evals.filter((e) => e.split === 'val').map((e) => ({ x: e.epoch, y: e.accuracy })),
-        },
-        { label: 'test', data: evals.filter((e) => e.split === 'test').map((e) => ({ x: e.epoch, y: e.accuracy })) },
-      ],
-    },
-    { id: `${key}lr`, title: 'Learning rate', x: 'step', y: 'lr', series: [{ label: 'lr', data: s((r) => r.lr) }] },
-    {
-      id: `${key}ips`,
-      title: 'Throughput',
-      x: 'step',
-      y: 'images/s',
-      series: [{ label: 'images/s', data: s((r) => r.samples / (r.stepMs / 1000)) }],
-    },
-    {
-      id: `${key}time`,
-      title: 'Time per step',
-      x: 'step',
-      y: 'ms',
-      series: [
-        { label: 'step', data: s((r) => r.stepMs) },
-        { label: 'waiting for workers', data: s((r) => r.waitMs) },
-        { label: 'coordinator', data: s((r) => r.coordMs) },
-      ],
-    },
-    {
-      id: `${key}noise`,
-      title: 'Gradient noise scale B_simple (smoothed)',
-      x: 'step',
-      y: 'B_simple',
-      series: [{ label: 'B_simple', data: s((r) => r.bSimple) }],
-    },
+    chart('loss', 'Loss', 'step', 'cross-entropy', [
+      { label: 'train (batch)', data: s((r) => r.loss) },
+      ...splits((e) => e.loss),
+    ]),
+    chart('acc', 'Accuracy', 'step', 'accuracy', [
+      { label: 'train (batch)', data: s((r) => r.accuracy) },
+      ...splits((e) => e.accuracy),
+    ]),
+    chart('epochs', 'Accuracy by epoch', 'epoch', 'accuracy', [
+      { label: 'validation', data: by('val', (e) => e.accuracy, 'epoch') },
+      { label: 'test', data: by('test', (e) => e.accuracy, 'epoch') },
+    ]),
+    chart('lr', 'Learning rate', 'step', 'lr', [{ label: 'lr', data: s((r) => r.lr) }]),
+    chart('ips', 'Throughput', 'step', 'images/s', [
+      { label: 'images/s', data: s((r) => r.samples / (r.stepMs / 1000)) },
+    ]),
+    chart('time', 'Time per step', 'step', 'ms', [
+      { label: 'step', data: s((r) => r.stepMs) },
+      { label: 'waiting for workers', data: s((r) => r.waitMs) },
+      { label: 'coordinator', data: s((r) => r.coordMs) },
+    ]),
+    chart('noise', 'Gradient noise scale B_simple (smoothed)', 'step', 'B_simple', [
+      { label: 'B_simple', data: s((r) => r.bSimple) },
+    ]),
   ];
 }
 
