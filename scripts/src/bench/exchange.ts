@@ -49,8 +49,7 @@ export async function benchExchange(
   coord.on('step', (r) => steps.push(r));
   const summary = await run();
   await allExited(kids);
-  const warm = steps.slice(Math.min(20, Math.floor(steps.length / 5)));
-  const m = (k: keyof StepRecord) => Number(median(warm.map((r) => r[k] as number)).toFixed(3));
+  const timing = exchangeTimes(steps);
   return {
     bench: 'exchange',
     sealed: a.token !== undefined,
@@ -59,21 +58,31 @@ export async function benchExchange(
     workers: a.workers,
     batchSize: a.batchSize,
     steps: summary.steps,
-    coordMsMedian: m('coordMs'),
-    coordMsP90: Number(
-      percentile(
-        warm.map((r) => r.coordMs),
-        0.9,
-      ).toFixed(3),
-    ),
-    decodeMs: m('decodeMs'),
-    reduceUpdateMs: m('reduceUpdateMs'),
-    broadcastMs: m('broadcastMs'),
-    assignMs: m('assignMs'),
-    stepMs: m('stepMs'),
-    bytesPerStep: m('bytesIn') + m('bytesOut'),
+    ...timing,
     node: process.version,
     cpu: cpus()[0]?.model ?? 'unknown',
     cores: cpus().length,
+  };
+}
+
+/** Medians (and the coordinator's p90) over the warm steps: past the first fifth, at most 20 skipped. */
+function exchangeTimes(steps: StepRecord[]): Record<string, number> {
+  const warm = steps.slice(Math.min(20, Math.floor(steps.length / 5)));
+  const m = (k: keyof StepRecord) => Number(median(warm.map((r) => r[k] as number)).toFixed(3));
+  const p90 = Number(
+    percentile(
+      warm.map((r) => r.coordMs),
+      0.9,
+    ).toFixed(3),
+  );
+  const phases = { decodeMs: m('decodeMs'), reduceUpdateMs: m('reduceUpdateMs'), broadcastMs: m('broadcastMs') };
+  const bytesPerStep = m('bytesIn') + m('bytesOut');
+  return {
+    coordMsMedian: m('coordMs'),
+    coordMsP90: p90,
+    ...phases,
+    assignMs: m('assignMs'),
+    stepMs: m('stepMs'),
+    bytesPerStep,
   };
 }

@@ -57,62 +57,35 @@ export async function peerUnavailable(a: Pick<PeerArgs, 'peerDir' | 'python'>): 
 
 const num = (r: Record<string, unknown>, k: string): number => Number(r[k]);
 
+/** The PyTorch peer's JSON line for `procs` DDP processes (one thread each) at a global batch. */
+function torch(a: PeerArgs, procs: number, batch: number, mode: string[]) {
+  const args = `--procs ${procs} --threads-per-proc 1 --total-threads ${procs} --global-batch ${batch}`;
+  const script = join(a.peerDir, 'torch_ddp_cifar_cnn.py');
+  return jsonOf(a.python, [script, ...args.split(' '), '--steps', String(a.steps), '--warmup', '5', ...mode]);
+}
+
+/** dtrain's own bench command's JSON line (`bench compute`, `bench scaling`) at batch 64 per worker. */
+function dtrain(a: PeerArgs, bench: string, extra = '') {
+  const args = `bench ${bench} --backend ${a.backend} --batch-size 64 --steps ${a.steps} ${extra}`;
+  return jsonOf(process.execPath, [CLI, ...args.trim().split(' ')]);
+}
+
 /** One repetition; `kernels` collects which build of dtrain's wasm kernels ran. */
 async function oneRep(a: PeerArgs, rep: number, kernels: Set<string>): Promise<Record<string, number>> {
-  const torch = (procs: number, batch: number, mode: string[]) =>
-    jsonOf(a.python, [
-      join(a.peerDir, 'torch_ddp_cifar_cnn.py'),
-      '--procs',
-      String(procs),
-      '--threads-per-proc',
-      '1',
-      '--total-threads',
-      String(procs),
-      '--global-batch',
-      String(batch),
-      '--steps',
-      String(a.steps),
-      '--warmup',
-      '5',
-      ...mode,
-    ]);
   const runs: [string, () => Promise<number>][] = [
     [
       'dtrainCompute',
       async () => {
-        const r = await jsonOf(process.execPath, [
-          CLI,
-          'bench',
-          'compute',
-          '--backend',
-          a.backend,
-          '--batch-size',
-          '64',
-          '--steps',
-          String(a.steps),
-        ]);
+        const r = await dtrain(a, 'compute');
         kernels.add(String(r['kernels'] ?? r['backend']));
         return num(r, 'imagesPerSecond');
       },
     ],
-    ['torchCompute', async () => num(await torch(1, 64, ['--mode', 'fwdbwd']), 'images_per_s')],
+    ['torchCompute', async () => num(await torch(a, 1, 64, ['--mode', 'fwdbwd']), 'images_per_s')],
     [
       'dtrainScaling',
       async () => {
-        const r = await jsonOf(process.execPath, [
-          CLI,
-          'bench',
-          'scaling',
-          '--backend',
-          a.backend,
-          '--batch-size',
-          '64',
-          '--steps',
-          String(a.steps),
-          '--repeats',
-          '1',
-          '--no-compute-only',
-        ]);
+        const r = await dtrain(a, 'scaling', '--repeats 1 --no-compute-only');
         scaling = { one: num(r, 'oneImagesPerSecond'), two: num(r, 'twoImagesPerSecond') };
         return num(r, 'ratio');
       },
@@ -120,10 +93,11 @@ async function oneRep(a: PeerArgs, rep: number, kernels: Set<string>): Promise<R
     [
       'torchScaling',
       async () => {
-        const one = num(await torch(1, 64, []), 'images_per_s');
-        const two = num(await torch(2, 128, []), 'images_per_s');
-        ddp = { one, two };
-        return two / one;
+        ddp = {
+          one: num(await torch(a, 1, 64, []), 'images_per_s'),
+          two: num(await torch(a, 2, 128, []), 'images_per_s'),
+        };
+        return ddp.two / ddp.one;
       },
     ],
   ];
