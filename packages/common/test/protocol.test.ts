@@ -108,49 +108,56 @@ test('non-finite numbers are refused', () => {
   );
 });
 
-test("a coordinator cannot make a worker hold more than the run declared: assignments past the welcome's maxShard, and generated datasets past MAX_SYNTHETIC_IMAGES, are refused", () => {
-  const assign = (n: number) =>
-    encode({ kind: 'assign', step: 1, version: 0, epoch: 0, shardId: 0, indices: new Uint32Array(n) });
-  const told = { ...ctx, maxShard: 32 };
-  assert.equal((parseCoordinatorMsg(decode(assign(32), 1 << 20), told) as { indices: Uint32Array }).indices.length, 32);
-  assert.throws(
-    () => parseCoordinatorMsg(decode(assign(33), 1 << 20), told),
-    (e: unknown) => code('ERR_BAD_FRAME')(e) && /33 entries \(at most 32 here/.test((e as Error).message),
-  );
-  const welcome = (o: object) =>
-    encodeUnchecked({
-      kind: 'welcome',
-      workerId: 1,
-      runId: 'r',
-      model: 'tiny-cnn',
-      modelFingerprint: 'm',
-      manifest: [{ name: 'w', shape: [5], offset: 0, length: 5 }],
-      dataset: {
-        name: 'synthetic',
-        trainSize: 64,
-        testSize: 8,
-        seed: 1,
-        valFraction: 0,
-        normalize: false,
-        augment: false,
-      },
-      datasetFingerprint: 'd',
-      maxShard: 64,
-      ...o,
-    });
-  assert.equal((parseCoordinatorMsg(decode(welcome({}), 1 << 20), ctx) as { maxShard: number }).maxShard, 64);
-  assert.throws(
-    () => parseCoordinatorMsg(decode(welcome({ maxShard: MAX_BATCH_SIZE + 1 }), 1 << 20), ctx),
-    code('ERR_BAD_FRAME'),
-  );
-  const huge = {
-    name: 'synthetic',
-    trainSize: MAX_SYNTHETIC_IMAGES + 1,
-    testSize: 8,
-    seed: 1,
-    valFraction: 0,
-    normalize: false,
-    augment: false,
-  };
-  assert.throws(() => parseCoordinatorMsg(decode(welcome({ dataset: huge }), 1 << 20), ctx), code('ERR_BAD_FRAME'));
-});
+test(
+  'a coordinator cannot make a worker hold more than the run declared: assignments past ' +
+    "the welcome's maxShard, and generated datasets past MAX_SYNTHETIC_IMAGES, are refused",
+  () => {
+    const assign = (n: number) =>
+      encode({ kind: 'assign', step: 1, version: 0, epoch: 0, shardId: 0, indices: new Uint32Array(n) });
+    const told = { ...ctx, maxShard: 32 };
+    assert.equal(
+      (parseCoordinatorMsg(decode(assign(32), 1 << 20), told) as { indices: Uint32Array }).indices.length,
+      32,
+    );
+    assert.throws(
+      () => parseCoordinatorMsg(decode(assign(33), 1 << 20), told),
+      (e: unknown) => code('ERR_BAD_FRAME')(e) && /33 entries \(at most 32 here/.test((e as Error).message),
+    );
+    const welcome = (o: object) =>
+      encodeUnchecked({
+        kind: 'welcome',
+        workerId: 1,
+        runId: 'r',
+        model: 'tiny-cnn',
+        modelFingerprint: 'm',
+        manifest: [{ name: 'w', shape: [5], offset: 0, length: 5 }],
+        dataset: {
+          name: 'synthetic',
+          trainSize: 64,
+          testSize: 8,
+          seed: 1,
+          valFraction: 0,
+          normalize: false,
+          augment: false,
+        },
+        datasetFingerprint: 'd',
+        maxShard: 64,
+        ...o,
+      });
+    assert.equal((parseCoordinatorMsg(decode(welcome({}), 1 << 20), ctx) as { maxShard: number }).maxShard, 64);
+    assert.throws(
+      () => parseCoordinatorMsg(decode(welcome({ maxShard: MAX_BATCH_SIZE + 1 }), 1 << 20), ctx),
+      code('ERR_BAD_FRAME'),
+    );
+    const huge = {
+      name: 'synthetic',
+      trainSize: MAX_SYNTHETIC_IMAGES + 1,
+      testSize: 8,
+      seed: 1,
+      valFraction: 0,
+      normalize: false,
+      augment: false,
+    };
+    assert.throws(() => parseCoordinatorMsg(decode(welcome({ dataset: huge }), 1 << 20), ctx), code('ERR_BAD_FRAME'));
+  },
+);

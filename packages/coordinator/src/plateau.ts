@@ -30,6 +30,9 @@ export class PlateauWatch {
 
   /** Why the run ended, for its summary and log. */
   reason(): string {
-    return `no new best validation loss or accuracy in ${this.patienceEpochs} epochs (--patience ${this.patienceEpochs}; best accuracy ${(this.bestAccuracy * 100).toFixed(2)}%, loss ${this.bestLoss.toFixed(4)})`;
+    return (
+      `no new best validation loss or accuracy in ${this.patienceEpochs} epochs (--patience ${this.patienceEpochs}; ` +
+      `best accuracy ${(this.bestAccuracy * 100).toFixed(2)}%, loss ${this.bestLoss.toFixed(4)})`
+    );
   }
 }

@@ -69,7 +69,8 @@ test('readMetrics skips lines that are not records (a torn or damaged line) inst
   const d = dir();
   writeFileSync(
     join(d, 'metrics.jsonl'),
-    '{"type":"event","step":1,"event":"x","detail":"y","time":0}\ngarbage\n[1,2]\nnull\n{"type":"event","step":2,"event":"x","detail":"z","time":0}\n{"type":"ev',
+    '{"type":"event","step":1,"event":"x","detail":"y","time":0}\ngarbage\n[1,2]\nnull\n' +
+      '{"type":"event","step":2,"event":"x","detail":"z","time":0}\n{"type":"ev',
   );
   assert.deepEqual(
     readMetrics(d).map((r) => r.step),

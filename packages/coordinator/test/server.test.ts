@@ -200,35 +200,39 @@ test('closing the server closes idle and half-open sockets at once: none keeps a
   assert.ok(lastClose - t0 < 1000, `sockets closed after ${(lastClose - t0).toFixed(0)} ms`);
 });
 
-test('nothing a stranger sends reaches the log verbatim: a "fail" before the hello closes the connection unprinted; after it, its text is escaped', async () => {
-  const lines: string[] = [];
-  const s = new CoordinatorServer({
-    host: '127.0.0.1',
-    port: 0,
-    token: TOKEN,
-    maxParams: 4,
-    log: (l) => lines.push(l),
-  });
-  s.setRun(RUN, RUN_CONTEXT);
-  const u = `ws://127.0.0.1:${await s.listen()}`;
-  const fake = '\x1b[32mrun completed\r';
-  const stranger = await CoordinatorLink.open(u);
-  await stranger.expect('challenge');
-  stranger.send({ kind: 'fail', code: 'ERR_BAD_FRAME', message: fake });
-  assert.equal((await stranger.closed).reason, 'ERR_UNEXPECTED_MESSAGE');
-  assert.equal(s.bytesIn, 0, "a stranger's bytes are not the run's");
-  const insider = await CoordinatorLink.open(u);
-  await insider.hello({ token: TOKEN, name: 'w' });
-  await insider.expect('welcome');
-  insider.send({ kind: 'fail', code: 'ERR_BAD_FRAME', message: fake });
-  await insider.closed;
-  await s.close();
-  assert.ok(
-    lines.every((l) => !l.includes('\x1b') && !l.includes('\r')),
-    lines.join('\n'),
-  );
-  assert.ok(
-    lines.some((l) => l.includes('reported ERR_BAD_FRAME: \\u001b[32mrun completed\\u000d')),
-    lines.join('\n'),
-  );
-});
+test(
+  'nothing a stranger sends reaches the log verbatim: a "fail" before the ' +
+    'hello closes the connection unprinted; after it, its text is escaped',
+  async () => {
+    const lines: string[] = [];
+    const s = new CoordinatorServer({
+      host: '127.0.0.1',
+      port: 0,
+      token: TOKEN,
+      maxParams: 4,
+      log: (l) => lines.push(l),
+    });
+    s.setRun(RUN, RUN_CONTEXT);
+    const u = `ws://127.0.0.1:${await s.listen()}`;
+    const fake = '\x1b[32mrun completed\r';
+    const stranger = await CoordinatorLink.open(u);
+    await stranger.expect('challenge');
+    stranger.send({ kind: 'fail', code: 'ERR_BAD_FRAME', message: fake });
+    assert.equal((await stranger.closed).reason, 'ERR_UNEXPECTED_MESSAGE');
+    assert.equal(s.bytesIn, 0, "a stranger's bytes are not the run's");
+    const insider = await CoordinatorLink.open(u);
+    await insider.hello({ token: TOKEN, name: 'w' });
+    await insider.expect('welcome');
+    insider.send({ kind: 'fail', code: 'ERR_BAD_FRAME', message: fake });
+    await insider.closed;
+    await s.close();
+    assert.ok(
+      lines.every((l) => !l.includes('\x1b') && !l.includes('\r')),
+      lines.join('\n'),
+    );
+    assert.ok(
+      lines.some((l) => l.includes('reported ERR_BAD_FRAME: \\u001b[32mrun completed\\u000d')),
+      lines.join('\n'),
+    );
+  },
+);

@@ -23,7 +23,10 @@ export function conv2dForward(xp: usize, w: usize, bias: usize, y: usize, n: i32
     const x3 = dxPos(xp, p + 3, oh, ow, hp, wp, c, sh, sw);
     const out = y + (<usize>p) * yRow;
     let o = 0;
-    for (; o + 8 <= co; o += 8) forward4x8(x0, x1, x2, x3, w + ((<usize>o) << 2), bias + ((<usize>o) << 2), out + ((<usize>o) << 2), yRow, co, kh, kwc, rowBytes, relu);
+    for (; o + 8 <= co; o += 8) {
+      const at = (<usize>o) << 2;
+      forward4x8(x0, x1, x2, x3, w + at, bias + at, out + at, yRow, co, kh, kwc, rowBytes, relu);
+    }
     for (; o < co; o++) {
       for (let k = 0; k < 4; k++) forwardScalar(dxPos(xp, p + k, oh, ow, hp, wp, c, sh, sw), w, bias, out + (<usize>k) * yRow, co, kh, kwc, rowBytes, o, relu);
     }

@@ -93,7 +93,8 @@ const print = (result: unknown): void => void process.stdout.write(JSON.stringif
 export function benchCommand(y: Argv): Argv {
   return y.command(
     'bench <what>',
-    'benchmarks: compute (one worker: images/s, GFLOP/s, kernel times), scaling (1 vs 2 local workers at the same per-worker --batch-size), exchange (coordinator ms/step with echo workers)',
+    'benchmarks: compute (one worker: images/s, GFLOP/s, kernel times), scaling (1 vs 2 local ' +
+      'workers at the same per-worker --batch-size), exchange (coordinator ms/step with echo workers)',
     benchOptions,
     async (a) => {
       switch (a.what) {

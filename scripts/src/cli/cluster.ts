@@ -62,7 +62,8 @@ const CLUSTER_FLAGS = {
     type: 'boolean',
     default: true,
     describe:
-      "a node (other than rank 0's) with several worker ranks puts them behind one relay that its local rank 0 starts, where the layout is known (Slurm; or --node-index and --local-size); --no-relays: every worker connects to rank 0",
+      "a node (other than rank 0's) with several worker ranks puts them behind one relay that its local rank 0 starts, " +
+      'where the layout is known (Slurm; or --node-index and --local-size); --no-relays: every worker connects to rank 0',
     group: 'Cluster:',
   },
   'relay-port': {

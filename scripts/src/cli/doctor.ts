@@ -38,7 +38,8 @@ async function besideBusyCore<T>(fn: () => Promise<T>): Promise<T> {
 
 export async function runDoctor(write: (line: string) => void): Promise<void> {
   write(
-    `node ${process.version} on ${process.platform}-${process.arch}; ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    `node ${process.version} on ${process.platform}-${process.arch}; ${cpus().length} ` +
+      `CPUs (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
   );
   for (const [p, v] of Object.entries(tfjsVersions())) write(`${p}: ${v}`);
   for (const p of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const) {

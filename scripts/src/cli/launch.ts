@@ -44,7 +44,8 @@ function launchOptions<T>(y: Argv<T>) {
       type: 'boolean',
       default: true,
       describe:
-        'with --hostfile: a host with slots > 1 runs one relay in front of its workers (one gradient per host per step); --no-relays: every worker connects here',
+        'with --hostfile: a host with slots > 1 runs one relay in front of its workers ' +
+        '(one gradient per host per step); --no-relays: every worker connects here',
       group: 'Hosts:',
     })
     .option('remote-command', {

@@ -31,7 +31,8 @@ function relayOptions<T>(y: Argv<T>) {
       type: 'boolean',
       default: true,
       describe:
-        'start the local workers (--no-spawn: wait for --local workers to connect to --listen-port, e.g. the ranks of a cluster job or benchmark workers; they prove the same token as the relay when it has one)',
+        'start the local workers (--no-spawn: wait for --local workers to connect to --listen-port, e.g. the ' +
+        'ranks of a cluster job or benchmark workers; they prove the same token as the relay when it has one)',
       group: 'Network:',
     })
     .option('listen-port', {

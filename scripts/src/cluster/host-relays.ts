@@ -80,7 +80,8 @@ export function hostLayout(
   if (layout.nodeIndex >= layout.tasksPerNode.length || (worldSize !== null && total !== worldSize)) {
     throw new TrainerError(
       'ERR_BAD_CONFIG',
-      `the job's layout (${layout.why}: ${layout.tasksPerNode.length} nodes, ${total} ranks) does not match node ${layout.nodeIndex} of a world of ${worldSize ?? '?'}`,
+      `the job's layout (${layout.why}: ${layout.tasksPerNode.length} nodes, ${total} ` +
+        `ranks) does not match node ${layout.nodeIndex} of a world of ${worldSize ?? '?'}`,
       { hint: 'fix --node-index/--local-size, or run with --no-relays' },
     );
   }

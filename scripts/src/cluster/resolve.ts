@@ -144,7 +144,8 @@ function coordinatorWaitsFor(f: ClusterFlags, layout: HostLayout | null, size: n
       f.workers !== undefined
         ? '--workers'
         : layout
-          ? `${workers - (layout.tasksPerNode.length - 1)} worker(s) on this node + one relay or worker for each of ${layout.tasksPerNode.length - 1} other node(s); ${layout.why}`
+          ? `${workers - (layout.tasksPerNode.length - 1)} worker(s) on this node + one relay or ` +
+            `worker for each of ${layout.tasksPerNode.length - 1} other node(s); ${layout.why}`
           : `world size - 1${f.coordinatorWorker ? ' + 1' : ''}`
     })`,
   );
@@ -166,9 +167,9 @@ export function resolveCluster(f: ClusterFlags, env: Env): ClusterPlan {
     `rank ${rank}${size ? ` of ${size[0]}` : ''} (${rankWhy}${size ? `, ${size[1]}` : ''}), local rank ${localRank} (${localWhy})`,
   );
   const role: Role = f.role && f.role !== 'auto' ? f.role : rank === 0 ? 'coordinator' : 'worker';
-  why.push(
-    `role ${role} (${f.role && f.role !== 'auto' ? '--role' : `rank ${rank === 0 ? '0 coordinates' : '> 0 works'}`}${role === 'coordinator' && f.coordinatorWorker ? ', plus a worker (--coordinator-worker)' : ''})`,
-  );
+  const roleWhy = f.role && f.role !== 'auto' ? '--role' : `rank ${rank === 0 ? '0 coordinates' : '> 0 works'}`;
+  const plus = role === 'coordinator' && f.coordinatorWorker ? ', plus a worker (--coordinator-worker)' : '';
+  why.push(`role ${role} (${roleWhy}${plus})`);
   const [address, addressWhy] = coordinatorAddress(f, env, scheduler);
   const url = withPort(address, f.port);
   why.push(`coordinator ${url} (${addressWhy})`);
@@ -188,7 +189,8 @@ export function resolveCluster(f: ClusterFlags, env: Env): ClusterPlan {
     );
   else if (role === 'worker' && f.relays !== false)
     why.push(
-      `connects to the coordinator directly (${layout ? (layout.nodeIndex === 0 ? "the coordinator's node" : 'the only worker rank on its node') : 'no node layout from the scheduler or flags: no relay'})`,
+      `connects to the coordinator directly ` +
+        `(${layout ? (layout.nodeIndex === 0 ? "the coordinator's node" : 'the only worker rank on its node') : 'no node layout: no relay'})`,
     );
   return {
     scheduler,

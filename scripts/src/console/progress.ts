@@ -15,8 +15,10 @@ export function describeRun(c: TrainConfig, d: Derived): string[] {
       : `momentum ${o.momentum} (${o.form}${o.form === 'pytorch' ? `, dampening ${o.dampening}` : ''}${o.nesterov ? ', nesterov' : ''})`;
   return [
     `model ${c.model}: ${d.paramCount.toLocaleString('en-US')} parameters; dataset ${c.dataset.name}: ${d.trainSamples} train samples`,
-    `global batch ${c.batchSize} = ${c.workers} workers x ${Number.isInteger(d.perWorkerBatch) ? d.perWorkerBatch : d.perWorkerBatch.toFixed(1)}; ${d.stepsPerEpoch} steps/epoch; ${d.totalSteps} steps in total`,
-    `optimizer: ${opt}, weight decay ${o.weightDecay}; lr ${c.lr} -> peak ${d.peakLr.toPrecision(4)} (${c.scaling} scaling), schedule ${c.schedule}, warmup ${c.warmupSteps} steps`,
+    `global batch ${c.batchSize} = ${c.workers} workers x ${Number.isInteger(d.perWorkerBatch) ? d.perWorkerBatch : d.perWorkerBatch.toFixed(1)}; ` +
+      `${d.stepsPerEpoch} steps/epoch; ${d.totalSteps} steps in total`,
+    `optimizer: ${opt}, weight decay ${o.weightDecay}; lr ${c.lr} -> peak ${d.peakLr.toPrecision(4)} ` +
+      `(${c.scaling} scaling), schedule ${c.schedule}, warmup ${c.warmupSteps} steps`,
     `exchange: ${fmtBytes(d.bytesPerBroadcast)} per gradient or broadcast, ${fmtBytes(d.bytesPerStep)} per step`,
   ];
 }
@@ -159,9 +161,11 @@ export function evaluationLine(e: EvalRecord): string {
 export function summaryLines(s: RunSummary, dir: string): string[] {
   const pct = (x: number | undefined) => (x === undefined ? '-' : `${(x * 100).toFixed(2)}%`);
   return [
-    `run ${s.status}${s.stopReason ? ` (${s.stopReason})` : ''}: ${s.steps} steps, ${s.epochs.toFixed(2)} epochs, ${s.samplesSeen} samples in ${s.wallSeconds.toFixed(1)} s`,
+    `run ${s.status}${s.stopReason ? ` (${s.stopReason})` : ''}: ${s.steps} steps, ${s.epochs.toFixed(2)} epochs, ` +
+      `${s.samplesSeen} samples in ${s.wallSeconds.toFixed(1)} s`,
     `final: val accuracy ${pct(s.final.val?.accuracy)}, test accuracy ${pct(s.final.test?.accuracy)} (loss ${s.final.test?.loss.toFixed(4) ?? '-'})`,
-    `throughput ${s.imagesPerSecond.toFixed(0)} img/s; median step ${s.medianStepMs.toFixed(1)} ms, coordinator ${s.medianCoordMs.toFixed(2)} ms/step; ${s.bytesPerStep} bytes/step`,
+    `throughput ${s.imagesPerSecond.toFixed(0)} img/s; median step ${s.medianStepMs.toFixed(1)} ` +
+      `ms, coordinator ${s.medianCoordMs.toFixed(2)} ms/step; ${s.bytesPerStep} bytes/step`,
     `workers: ${s.workers.map((w) => `${w.label} [${w.backend}] ${w.samples} samples`).join(', ') || 'none'}`,
     `outputs in ${dir}: config.json, metrics.jsonl, summary.json, run.log, report.html, checkpoints/`,
     ...(s.error ? [`error: ${s.error}`] : []),

@@ -62,9 +62,11 @@ export async function dryRunLines(
   return [
     ...lines.map(
       (l) =>
-        `${l.r.name}: ${l.d.totalSteps} steps of ${l.r.config.batchSize} (${l.perWorker} per worker), ~${((l.d.totalSteps * msPerBatch.get(l.key)!) / 60_000).toFixed(1)} min`,
+        `${l.r.name}: ${l.d.totalSteps} steps of ${l.r.config.batchSize} (${l.perWorker} per ` +
+        `worker), ~${((l.d.totalSteps * msPerBatch.get(l.key)!) / 60_000).toFixed(1)} min`,
     ),
-    `${plan.length} runs, ${lines.reduce((a, l) => a + l.d.totalSteps, 0)} steps; about ${(totalSeconds / 3600).toFixed(2)} h of compute on ${workers} ${info.name} worker(s) (a probe of 3 batches each; communication and evaluation not included)`,
+    `${plan.length} runs, ${lines.reduce((a, l) => a + l.d.totalSteps, 0)} steps; about ${(totalSeconds / 3600).toFixed(2)} ` +
+      `h of compute on ${workers} ${info.name} worker(s) (a probe of 3 batches each; communication and evaluation not included)`,
   ];
 }
 

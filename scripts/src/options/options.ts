@@ -113,7 +113,9 @@ export function backendOption<T>(y: Argv<T>, who: string) {
     type: 'string',
     default: 'auto' as const,
     choices: BACKEND_CHOICES,
-    describe: `tfjs backend for ${who}: auto = tensorflow (native, GPU if present) if it loads, else wasm, else cpu; wasm runs dtrain's kernels with fused multiply-adds where the engine can, wasm-simd without`,
+    describe:
+      `tfjs backend for ${who}: auto = tensorflow (native, GPU if present) if it loads, else wasm, else ` +
+      `cpu; wasm runs dtrain's kernels with fused multiply-adds where the engine can, wasm-simd without`,
     group: 'Network:',
   });
 }

@@ -299,7 +299,8 @@ export const TRAIN_FLAGS = {
     type: 'number',
     default: 0,
     describe:
-      'end a run (status stalled) once this many epochs pass without a new best validation loss or accuracy (0: off); in grids, runs that collapse to chance stop instead of training to their cap',
+      'end a run (status stalled) once this many epochs pass without a new best validation loss or ' +
+      'accuracy (0: off); in grids, runs that collapse to chance stop instead of training to their cap',
     group: RUN,
     path: 'patienceEpochs',
     role: 'operational',
@@ -318,7 +319,8 @@ export const TRAIN_FLAGS = {
     default: 'fp32' as const,
     choices: ['fp32', 'bf16', 'fp16', 'int8'] as const,
     describe:
-      'how workers send gradients: fp32, bf16/fp16 (2 bytes), int8 (1 byte, a scale per 4096 values); rounding error is fed back into the next gradient; weights stay fp32',
+      'how workers send gradients: fp32, bf16/fp16 (2 bytes), int8 (1 byte, a scale per ' +
+      '4096 values); rounding error is fed back into the next gradient; weights stay fp32',
     group: RUN,
     path: 'gradWire',
     role: 'meaning',
@@ -361,7 +363,8 @@ export const TRAIN_FLAGS = {
   resume: {
     type: 'string',
     describe:
-      'continue from a run directory or checkpoint directory (its config is used); auto: continue --out if it holds a checkpoint, else start fresh (requeued jobs, restarted pods)',
+      'continue from a run directory or checkpoint directory (its config is used); auto: ' +
+      'continue --out if it holds a checkpoint, else start fresh (requeued jobs, restarted pods)',
     group: RUN,
     role: 'process',
   },

@@ -130,10 +130,12 @@ table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;paddin
 <script>${chartLibrary()}</script></head><body><h1>${esc(title)}</h1><p>${intro}</p>
 <div class="grid">${charts.map((c) => `<div><canvas id="${c.id}" data-chart="${esc(c.title)}"></canvas></div>`).join('')}</div>
 <h2>Numbers</h2><div style="overflow-x:auto">${table}</div>
-<script>window.dtrainCharts=[];for(const c of ${configs}){for(const x of Object.values(c.config.options.scales))if(x.ticksAt){const at=x.ticksAt;delete x.ticksAt;x.afterBuildTicks=(axis)=>{axis.ticks=at.map((value)=>({value}));};x.ticks={callback:(v)=>String(v)};}
+<script>window.dtrainCharts=[];for(const c of ${configs}){for(const x of Object.values(c.config.options.scales))if(x.ticksAt){
+const at=x.ticksAt;delete x.ticksAt;x.afterBuildTicks=(axis)=>{axis.ticks=at.map((value)=>({value}));};x.ticks={callback:(v)=>String(v)};}
 c.config.options.plugins.legend={labels:{filter:(item)=>!item.text.endsWith('range over seeds')}};
 window.dtrainCharts.push(new Chart(document.getElementById(c.id),c.config));}document.body.dataset.rendered=String(window.dtrainCharts.length);
-document.body.dataset.drawn=String(window.dtrainCharts.filter((ch)=>{const c=ch.canvas,x=c.getContext('2d').getImageData(0,0,c.width,c.height).data;let n=0;for(let i=3;i<x.length;i+=4)if(x[i]>0)n++;return n>500;}).length);</script>
+document.body.dataset.drawn=String(window.dtrainCharts.filter((ch)=>{const c=ch.canvas,x=c.getContext('2d').getImageData(0,0,c.width,c.height).data;
+let n=0;for(let i=3;i<x.length;i+=4)if(x[i]>0)n++;return n>500;}).length);</script>
 </body></html>`;
 }
 
@@ -159,7 +161,9 @@ export function htmlTable(rows: Record<string, unknown>[]): string {
                 : v.toPrecision(4)
               : String(v),
         );
-  return `<table><tr>${cols.map((c) => `<th>${esc(c)}</th>`).join('')}</tr>${rows.map((r) => `<tr>${cols.map((c) => `<td>${cell(r[c])}</td>`).join('')}</tr>`).join('')}</table>`;
+  const head = `<tr>${cols.map((c) => `<th>${esc(c)}</th>`).join('')}</tr>`;
+  const body = rows.map((r) => `<tr>${cols.map((c) => `<td>${cell(r[c])}</td>`).join('')}</tr>`).join('');
+  return `<table>${head}${body}</table>`;
 }
 
 export function toCsv(rows: Record<string, unknown>[]): string {
@@ -239,7 +243,9 @@ export function writeRunReport(dir: string, records: MetricRecord[], summary: Ru
   const o = summary.config.optimizer;
   const opt =
     o.momentum === 0 ? 'plain SGD' : `momentum ${o.momentum}, form "${o.form}"${o.nesterov ? ', Nesterov' : ''}`;
-  const intro = `${summary.steps} steps, ${summary.epochs.toFixed(2)} epochs, ${summary.samplesSeen} samples; optimizer: ${esc(opt)}; ${summary.imagesPerSecond.toFixed(0)} images/s.`;
+  const intro =
+    `${summary.steps} steps, ${summary.epochs.toFixed(2)} epochs, ${summary.samplesSeen} ` +
+    `samples; optimizer: ${esc(opt)}; ${summary.imagesPerSecond.toFixed(0)} images/s.`;
   const path = join(dir, 'report.html');
   writeFileSync(
     path,

@@ -218,8 +218,11 @@ export function writeSweepReport(dir: string, title: string, outcomes: readonly 
   writeFileSync(join(dir, 'results.json'), JSON.stringify({ target, best: bests, runs: rows }, null, 2) + '\n');
   const bSimple = measuredNoiseScale(best);
   const intro =
-    `${outcomes.length} runs; target validation accuracy ${target}. For every batch size and optimizer the learning rate of the grid with the fewest steps to the target (median over seeds; ties: higher final accuracy), as Shallue et al. (2019) define steps to target. ` +
-    `Perfect scaling: steps x batch size constant. B_simple: the measured gradient noise scale (median over the second half of each best run)${bSimple !== null ? `, ${Math.round(bSimple)}` : ''}, a prediction of the critical batch size (McCandlish et al. 2018).`;
+    `${outcomes.length} runs; target validation accuracy ${target}. For every batch size and optimizer the learning rate of the grid with ` +
+    `the fewest steps to the target (median over seeds; ties: higher final accuracy), as Shallue et al. (2019) define steps to target. ` +
+    `Perfect scaling: steps x batch size constant. B_simple: the measured gradient ` +
+    `noise scale (median over the second half of each best run)${bSimple !== null ? `, ${Math.round(bSimple)}` : ''}, ` +
+    'a prediction of the critical batch size (McCandlish et al. 2018).';
   const table = `<h3>Best per batch size</h3>${htmlTable(bests)}<h3>Every run</h3>${htmlTable(rows)}`;
   const path = join(dir, 'report.html');
   writeFileSync(path, htmlPage(title, intro, sweepCharts(outcomes), table));

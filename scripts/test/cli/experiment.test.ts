@@ -53,7 +53,8 @@ test('list options name the flag and the valid entries', () => {
 });
 
 test(
-  "SIGTERM to a sweep's process group, then again to the sweep (as `timeout` in a wrapper script does), stops its current run at a step with a checkpoint (exit 130); the same command continues from it",
+  "SIGTERM to a sweep's process group, then again to the sweep (as `timeout` in a wrapper script does), " +
+    'stops its current run at a step with a checkpoint (exit 130); the same command continues from it',
   { timeout: 120_000 },
   async () => {
     const out = join(tempDir('term'), 'sweep');

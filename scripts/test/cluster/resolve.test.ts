@@ -80,39 +80,43 @@ test('no scheduler: flags only, this host', () => {
   assert.equal(resolveCluster(flags({ coordinator: '::1', role: 'worker' }), {}).url, 'ws://[::1]:7070');
 });
 
-test("Slurm across nodes: rank 0 waits for one connection per other node; a node's local rank 0 starts its relay, the others join; --no-relays as before", () => {
-  const layout = {
-    SLURM_NTASKS: '7',
-    SLURM_STEP_ID: '0',
-    SLURM_STEP_NODELIST: 'gpu[1-3]',
-    SLURM_STEP_TASKS_PER_NODE: '3,2,2',
-  };
-  const rank0 = resolveCluster(flags(), { ...layout, SLURM_PROCID: '0', SLURM_LOCALID: '0', SLURM_NODEID: '0' });
-  assert.equal(rank0.workers, 2 + 2, 'two workers beside rank 0, one relay from each of the 2 other nodes');
-  assert.ok(
-    rank0.why.some((l) => /waits for 4 connection\(s\)/.test(l)),
-    rank0.why.join('\n'),
-  );
-  const starts = resolveCluster(flags(), { ...layout, SLURM_PROCID: '3', SLURM_LOCALID: '0', SLURM_NODEID: '1' });
-  assert.deepEqual(starts.relay, { start: true, url: 'ws://127.0.0.1:7071', port: 7071, local: 2 });
-  assert.equal(starts.url, 'ws://gpu1:7070', 'the relay dials rank 0');
-  const joins = resolveCluster(flags({ relayPort: 9001 }), {
-    ...layout,
-    SLURM_PROCID: '4',
-    SLURM_LOCALID: '1',
-    SLURM_NODEID: '1',
-  });
-  assert.deepEqual([joins.relay?.start, joins.relay?.url], [false, 'ws://127.0.0.1:9001']);
-  assert.equal(
-    resolveCluster(flags(), { ...layout, SLURM_PROCID: '1', SLURM_LOCALID: '1', SLURM_NODEID: '0' }).relay,
-    null,
-    "rank 0's node",
-  );
-  const off = { ...layout, SLURM_PROCID: '0', SLURM_LOCALID: '0', SLURM_NODEID: '0' };
-  assert.equal(resolveCluster(flags({ relays: false }), off).workers, 6, '--no-relays: world size - 1');
-  assert.equal(
-    resolveCluster(flags({ relays: false }), { ...layout, SLURM_PROCID: '3', SLURM_LOCALID: '0', SLURM_NODEID: '1' })
-      .relay,
-    null,
-  );
-});
+test(
+  "Slurm across nodes: rank 0 waits for one connection per other node; a node's " +
+    'local rank 0 starts its relay, the others join; --no-relays as before',
+  () => {
+    const layout = {
+      SLURM_NTASKS: '7',
+      SLURM_STEP_ID: '0',
+      SLURM_STEP_NODELIST: 'gpu[1-3]',
+      SLURM_STEP_TASKS_PER_NODE: '3,2,2',
+    };
+    const rank0 = resolveCluster(flags(), { ...layout, SLURM_PROCID: '0', SLURM_LOCALID: '0', SLURM_NODEID: '0' });
+    assert.equal(rank0.workers, 2 + 2, 'two workers beside rank 0, one relay from each of the 2 other nodes');
+    assert.ok(
+      rank0.why.some((l) => /waits for 4 connection\(s\)/.test(l)),
+      rank0.why.join('\n'),
+    );
+    const starts = resolveCluster(flags(), { ...layout, SLURM_PROCID: '3', SLURM_LOCALID: '0', SLURM_NODEID: '1' });
+    assert.deepEqual(starts.relay, { start: true, url: 'ws://127.0.0.1:7071', port: 7071, local: 2 });
+    assert.equal(starts.url, 'ws://gpu1:7070', 'the relay dials rank 0');
+    const joins = resolveCluster(flags({ relayPort: 9001 }), {
+      ...layout,
+      SLURM_PROCID: '4',
+      SLURM_LOCALID: '1',
+      SLURM_NODEID: '1',
+    });
+    assert.deepEqual([joins.relay?.start, joins.relay?.url], [false, 'ws://127.0.0.1:9001']);
+    assert.equal(
+      resolveCluster(flags(), { ...layout, SLURM_PROCID: '1', SLURM_LOCALID: '1', SLURM_NODEID: '0' }).relay,
+      null,
+      "rank 0's node",
+    );
+    const off = { ...layout, SLURM_PROCID: '0', SLURM_LOCALID: '0', SLURM_NODEID: '0' };
+    assert.equal(resolveCluster(flags({ relays: false }), off).workers, 6, '--no-relays: world size - 1');
+    assert.equal(
+      resolveCluster(flags({ relays: false }), { ...layout, SLURM_PROCID: '3', SLURM_LOCALID: '0', SLURM_NODEID: '1' })
+        .relay,
+      null,
+    );
+  },
+);

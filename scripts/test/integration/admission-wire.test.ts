@@ -1,6 +1,7 @@
 // Every admission outcome survives every protocol-level error: a connection that was admitted (proved
 // with the token), refused at the door (no worker room), evicted (by its own address's newer connection,
-// or by the full pending cap), timed out, closed by us after a bad frame, or closed by the peer mid-frame gets each kind of broken framing (wire-frames.ts); the server stays up and a real
+// or by the full pending cap), timed out, closed by us after a bad frame, or closed by the peer mid-frame gets each
+// kind of broken framing (wire-frames.ts); the server stays up and a real
 // worker still joins. Before the fix, the first oversized frame on a refused socket killed the process.
 
 import assert from 'node:assert/strict';

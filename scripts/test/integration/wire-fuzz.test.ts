@@ -33,7 +33,8 @@ const same = (a: Float32Array, b: Float32Array): boolean =>
 const report = (target: string, c: FuzzCount, ms: number): void => {
   const mb = (process.memoryUsage().rss / 2 ** 20).toFixed(0);
   process.stdout.write(
-    `# wire fuzz ${target}: ${c.frames} frames on ${c.connections} connections in ${(ms / 1000).toFixed(1)} s (rss ${mb} MB); states ${JSON.stringify(c.states)}\n`,
+    `# wire fuzz ${target}: ${c.frames} frames on ${c.connections} connections in ` +
+      `${(ms / 1000).toFixed(1)} s (rss ${mb} MB); states ${JSON.stringify(c.states)}\n`,
   );
 };
 
@@ -150,7 +151,8 @@ test(
 );
 
 test(
-  'worker: a hostile coordinator answers thousands of dials with broken upgrades and framing in every handshake state; the worker then trains a real run to the undisturbed weights',
+  'worker: a hostile coordinator answers thousands of dials with broken upgrades and framing ' +
+    'in every handshake state; the worker then trains a real run to the undisturbed weights',
   { timeout: Math.max(300_000, FRAMES * 30) },
   async () => {
     const calm = await train(config(), 2, {});
