@@ -3,6 +3,7 @@
 // their size budgets (400 and 60 lines).
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { test } from 'node:test';
@@ -122,4 +123,20 @@ function wideLines(): string[] {
 
 test('no line is wider than 160 columns (strings and comments the formatter cannot break included)', () => {
   assert.deepEqual(wideLines(), []);
+});
+
+test('test tiers: every test file is in exactly one of unit, integration, hosts; every listed file exists', () => {
+  const files = (tier: string): string[] =>
+    execFileSync(process.execPath, ['scripts/test-files.mjs', tier], { cwd: ROOT, encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean);
+  const [unit, integration, hosts, all] = ['unit', 'integration', 'hosts', 'all'].map(files) as [
+    string[],
+    string[],
+    string[],
+    string[],
+  ];
+  assert.deepEqual([...unit, ...integration, ...hosts].sort(), all);
+  const named = readFileSync(join(ROOT, 'scripts/test-files.mjs'), 'utf8').match(/'[a-z/.-]+\.test\.js'/g) ?? [];
+  for (const f of named) assert.ok(all.includes(f.slice(1, -1)), `${f} in scripts/test-files.mjs is no test file`);
 });
