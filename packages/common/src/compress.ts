@@ -76,9 +76,6 @@ export function fromFp16(h: number): number {
   return sign * (1 + mant / 1024) * 2 ** (exp - 15);
 }
 
-/** Bytes per value on the wire. */
-export const wireBytes = (w: GradWire): number => (w === 'fp32' ? 4 : w === 'int8' ? 1 : 2);
-
 /** float32 values of a wire gradient, into `out`. */
 export function decompress(g: WireGradient, out: Float32Array): Float32Array {
   const d = g.data;

@@ -94,7 +94,7 @@ interface OpenRound {
 export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
   readonly speeds = new SpeedTracker();
   private readonly server: CoordinatorServer;
-  private weights = new WeightsFrames(0);
+  private weightFrames = new WeightsFrames(0);
   private published: { version: number; weights: Float32Array } | null = null;
   private open: OpenRound | null = null;
   /** Ends the current wait for workers early (a worker joined). */
@@ -145,14 +145,14 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
   setRun(welcome: RunWelcome, ctx: ParseContext): void {
     this.open = null;
     this.published = null;
-    this.weights = new WeightsFrames(ctx.paramCount);
+    this.weightFrames = new WeightsFrames(ctx.paramCount);
     this.server.setRun(welcome, ctx);
   }
 
   /** Make `weights` at `version` current: sent now to every ready worker that lacks it, later to joiners. */
   publishWeights(version: number, weights: Float32Array): void {
     this.published = { version, weights };
-    this.weights.share(this.ready(), version, weights, (c, bytes, pooled) => this.server.send(c, bytes, pooled));
+    this.weightFrames.share(this.ready(), version, weights, (c, bytes, pooled) => this.server.send(c, bytes, pooled));
   }
 
   /**
@@ -231,7 +231,7 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
     this.opts.log(`worker ${conn.label} left (${why})`);
     this.demoted.delete(conn.id);
     this.speeds.forget(conn.id);
-    this.weights.forget(conn.id);
+    this.weightFrames.forget(conn.id);
     this.emit('lost', conn, why);
     this.open?.round.workerLost(conn);
   }
@@ -268,7 +268,7 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
     const open = this.open;
     if (open?.spec.kind !== 'eval' || msg.evalId !== open.spec.evalId) {
       this.opts.log(
-        `worker ${conn.label}: ERR_STALE_GRADIENT: result of evaluation ${msg.evalId} outside its round; dropped`,
+        `worker ${conn.label}: ERR_STALE_RESULT: result of evaluation ${msg.evalId} outside its round; dropped`,
       );
       return;
     }

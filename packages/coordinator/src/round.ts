@@ -179,21 +179,3 @@ export class Round<R> {
     }
   }
 }
-
-/** `p`, or null once the function handed to `setAbort` is called first. */
-export function abortable<T>(p: Promise<T>, setAbort: (abort: (() => void) | null) => void): Promise<T | null> {
-  return new Promise((resolve) => {
-    let done = false;
-    setAbort(() => {
-      if (done) return;
-      done = true;
-      resolve(null);
-    });
-    void p.then((v) => {
-      if (done) return;
-      done = true;
-      setAbort(null);
-      resolve(v);
-    });
-  });
-}

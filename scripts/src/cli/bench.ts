@@ -57,7 +57,10 @@ const BENCH_FLAGS = {
     default: false,
     describe: 'scale, with --netns-hosts: one relay per host in front of its workers',
   },
-  'peer-dir': { type: 'string', default: '../shared/peers', describe: "peer: the PyTorch peer's folder" },
+  'peer-dir': {
+    type: 'string',
+    describe: "peer: the PyTorch peer's folder (required; e.g. a copy of ../shared/peers)",
+  },
   python: {
     type: 'string',
     default: '/usr/bin/python3',
@@ -128,6 +131,14 @@ export function benchCommand(y: Argv): Argv {
           );
           break;
         case 'peer':
+          if (!a.peerDir)
+            throw new TrainerError(
+              'ERR_BAD_CONFIG',
+              'bench peer needs --peer-dir: the PyTorch peer has no default place',
+              {
+                hint: 'copy the peer somewhere writable and pass it, e.g. --peer-dir ../shared/peers',
+              },
+            );
           print(
             await benchPeer(
               { peerDir: a.peerDir, python: a.python, reps: a.repeats, steps: a.steps, backend: a.backend },
