@@ -131,20 +131,7 @@ export function benchCommand(y: Argv): Argv {
           );
           break;
         case 'peer':
-          if (!a.peerDir)
-            throw new TrainerError(
-              'ERR_BAD_CONFIG',
-              'bench peer needs --peer-dir: the PyTorch peer has no default place',
-              {
-                hint: 'copy the peer somewhere writable and pass it, e.g. --peer-dir ../shared/peers',
-              },
-            );
-          print(
-            await benchPeer(
-              { peerDir: a.peerDir, python: a.python, reps: a.repeats, steps: a.steps, backend: a.backend },
-              (l) => process.stderr.write(`${l}\n`),
-            ),
-          );
+          print(await benchPeer(peerArgs(a), (l) => process.stderr.write(`${l}\n`)));
           break;
         case 'scale-report':
           for (const f of writeScaleReport(a.results)) process.stderr.write(`wrote ${f}\n`);
@@ -155,4 +142,23 @@ export function benchCommand(y: Argv): Argv {
       }
     },
   );
+}
+
+/** What `bench peer` runs with. */
+function peerArgs(a: {
+  peerDir?: string | undefined;
+  python: string;
+  repeats: number;
+  steps: number;
+  backend: string;
+}) {
+  return { peerDir: requirePeerDir(a.peerDir), python: a.python, reps: a.repeats, steps: a.steps, backend: a.backend };
+}
+
+/** The PyTorch peer's folder: given, never assumed (it lives outside the repository). */
+function requirePeerDir(dir: string | undefined): string {
+  if (dir) return dir;
+  throw new TrainerError('ERR_BAD_CONFIG', 'bench peer needs --peer-dir: the PyTorch peer has no default place', {
+    hint: 'copy the peer somewhere writable and pass it, e.g. --peer-dir ../shared/peers',
+  });
 }
