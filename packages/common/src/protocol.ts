@@ -4,6 +4,7 @@
 // session key, session.ts) -> welcome -> ready -> weights.
 
 import { decompress, GRAD_WIRES, type GradWire } from './compress.js';
+import type { Dataset } from './data.js';
 import type { DatasetSpec } from './datasets.js';
 import { type ErrorCode, TrainerError } from './errors.js';
 import { MAX_BATCH_SIZE, MAX_SYNTHETIC_IMAGES, MAX_WORKERS } from './limits.js';
@@ -276,6 +277,15 @@ export interface ParseContext {
   evalSize: number;
   /** The most samples one assignment may carry (a worker learns it at the welcome; default MAX_BATCH_SIZE). */
   maxShard?: number;
+}
+
+/** The bounds of a run's frames: its gradient length and the sample indices its dataset has. */
+export function runBounds(paramCount: number, dataset: Pick<Dataset, 'size'>): ParseContext {
+  return {
+    paramCount,
+    trainSize: dataset.size('train'),
+    evalSize: Math.max(dataset.size('val'), dataset.size('test')),
+  };
 }
 
 /** Validate a decoded frame from a worker. Throws TrainerError with a code on anything malformed. */

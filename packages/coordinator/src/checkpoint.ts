@@ -81,13 +81,13 @@ export function checkpointName(step: number): string {
   return `step-${String(step).padStart(8, '0')}`;
 }
 
-/** What a checkpoint of `config`'s run at `train` records besides its tensors. */
+/** What a checkpoint of `config`'s run (its model's `manifest`) at `train` records besides its tensors. */
 export function checkpointState(
   train: TrainState,
   config: TrainConfig,
+  manifest: Manifest,
 ): Omit<CheckpointState, 'files' | 'format' | 'writtenAt'> {
   const spec = getModelSpec(config.model);
-  const manifest = buildManifest(spec);
   const counts = { paramCount: paramCount(manifest), modelFingerprint: modelFingerprint(spec) };
   return { ...train, seed: config.seed, config, manifest, ...counts, modelSpec: spec };
 }

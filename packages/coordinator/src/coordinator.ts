@@ -15,6 +15,7 @@ import {
   getModelSpec,
   learningRate,
   type Manifest,
+  runBounds,
   ShardReducer,
   scheduleOf,
   type TrainConfig,
@@ -36,7 +37,7 @@ import { bytesSince, StepTally, stepRecord } from './step-stats.js';
 import { failureOf, type RunSummary } from './summary.js';
 import { cutOver, stepTasks } from './tasks.js';
 import { CentralUpdate } from './update.js';
-import { runBounds, runWelcome } from './welcome.js';
+import { runWelcome } from './welcome.js';
 
 export type { CoordinatorEvents, CoordinatorOptions } from './run-options.js';
 
@@ -287,7 +288,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.records.flush();
     const { weights, optimizer } = this.update;
     const keep = this.config.keepCheckpoints ?? 0;
-    const state = checkpointState(this.train, this.config);
+    const state = checkpointState(this.train, this.config, this.manifest);
     return writeCheckpoint(this.runDir.checkpointsDir, state, weights, optimizer.state(), keep);
   }
 }

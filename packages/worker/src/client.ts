@@ -37,7 +37,7 @@ import WebSocket from 'ws';
 import type { WorkerOptions, WorkerResult } from './client-options.js';
 import { HANDSHAKE_PAYLOAD_BYTES, setMaxPayload } from './frame-limit.js';
 import { gradientFrame } from './gradient-frame.js';
-import { joinRun, runBounds } from './join.js';
+import { joinRun, welcomedBounds } from './join.js';
 import { CloseReporter, describeConnectError, isPlainRefusal, RefusalJudge } from './refusal.js';
 import type { WorkerTrainer } from './trainer.js';
 import { watchCoordinator } from './watchdog.js';
@@ -338,7 +338,7 @@ export class WorkerClient {
     this.trainer = joinRun(msg, loc, this.opts.maxShard);
     this.compressor = new GradientCompressor(msg.gradWire ?? 'fp32');
     this.gradFrames = new FramePool(tensorFrameCapacity(this.trainer.net.paramCount));
-    this.ctx = runBounds(this.trainer, msg, this.opts.maxShard);
+    this.ctx = welcomedBounds(this.trainer, msg, this.opts.maxShard);
     if (!setMaxPayload(ws, maxCoordinatorFrameBytes(this.ctx.paramCount, this.ctx.trainSize))) {
       throw new TrainerError('ERR_BAD_FRAME', 'this ws has no frame limit to raise');
     }

@@ -1,7 +1,7 @@
 // What a welcome sets up on the worker: the run's trainer (model and data built here), checked against
 // the coordinator's model fingerprint, and the bounds the run's frames are parsed with.
 
-import { MAX_SHARD_SAMPLES, type ParseContext, TrainerError, type WelcomeMsg } from '@dtrain/common';
+import { MAX_SHARD_SAMPLES, type ParseContext, runBounds, TrainerError, type WelcomeMsg } from '@dtrain/common';
 import type { DataLocation } from '@dtrain/common/files';
 import { WorkerTrainer } from './trainer.js';
 
@@ -18,13 +18,8 @@ export function joinRun(msg: WelcomeMsg, loc: DataLocation, maxShard: number | u
   return trainer;
 }
 
-/** The sizes the run's frames are checked against; shards no larger than the run's or our own cap. */
-export function runBounds(trainer: WorkerTrainer, msg: WelcomeMsg, maxShard: number | undefined): ParseContext {
-  const ds = trainer.dataset;
-  return {
-    paramCount: trainer.net.paramCount,
-    trainSize: ds.size('train'),
-    evalSize: Math.max(ds.size('val'), ds.size('test')),
-    maxShard: Math.min(msg.maxShard, maxShard ?? MAX_SHARD_SAMPLES),
-  };
+/** The bounds of the run's frames; shards no larger than the run's or our own cap. */
+export function welcomedBounds(trainer: WorkerTrainer, msg: WelcomeMsg, maxShard: number | undefined): ParseContext {
+  const bounds = runBounds(trainer.net.paramCount, trainer.dataset);
+  return { ...bounds, maxShard: Math.min(msg.maxShard, maxShard ?? MAX_SHARD_SAMPLES) };
 }
