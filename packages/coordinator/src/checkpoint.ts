@@ -22,6 +22,7 @@ import { endianness } from 'node:os';
 import { join } from 'node:path';
 import {
   buildManifest,
+  type Derived,
   getModelSpec,
   initWeights,
   type Manifest,
@@ -31,6 +32,7 @@ import {
   sha256Hex,
   type TrainConfig,
   TrainerError,
+  validateConfig,
 } from '@dtrain/common';
 import { makeDir, writeAll } from '@dtrain/common/files';
 import { processAlive } from './rundir.js';
@@ -226,6 +228,8 @@ function readState(dir: string): CheckpointState {
 
 export interface StartState {
   config: TrainConfig;
+  /** What the run derives from `config`: validating it here is the run's one check of its config. */
+  derived: Derived;
   /** The checkpoint directory resumed from, or null for a fresh run. */
   resumedFrom: string | null;
   weights: Float32Array;
@@ -243,9 +247,11 @@ export function startState(
   overrides: Partial<TrainConfig> = {},
 ): StartState {
   if (!resume) {
+    const derived = validateConfig(config);
     const weights = initWeights(buildManifest(getModelSpec(config.model)), config.seed);
     return {
       config,
+      derived,
       resumedFrom: null,
       weights,
       velocity: new Float32Array(weights.length),
@@ -260,6 +266,7 @@ export function startState(
   const { step, epoch, position, samplesSeen, wallMs } = ckpt.state;
   return {
     config: resumed,
+    derived: validateConfig(resumed),
     resumedFrom: ckpt.dir,
     weights: ckpt.weights,
     velocity: ckpt.velocity,

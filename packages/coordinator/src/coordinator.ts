@@ -20,7 +20,6 @@ import {
   scheduleOf,
   type TrainConfig,
   TrainerError,
-  validateConfig,
 } from '@dtrain/common';
 import { buildDataset } from '@dtrain/common/files';
 import { checkpointState, listCheckpoints, startState, type TrainState, writeCheckpoint } from './checkpoint.js';
@@ -71,7 +70,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const start = opts.start ?? startState(opts.config, opts.resume, opts.resumeOverrides);
     this.config = start.config;
     this.resumedFrom = start.resumedFrom;
-    this.derived = validateConfig(this.config);
+    this.derived = start.derived;
     this.manifest = buildManifest(getModelSpec(this.config.model));
     this.update = new CentralUpdate(this.config.optimizer, start.weights, start.velocity);
     this.train = start.train;

@@ -33,8 +33,8 @@ function momentumOptions<T>(y: Argv<T>) {
     .option('epochs', { type: 'number', default: 10, describe: 'epochs per run (the article: 10)' })
     .option('dataset', {
       type: 'string',
-      default: 'cifar10' as const,
-      choices: DATASET_NAMES,
+      default: 'cifar10' as const, // its choices come from the pool options (naming them again lists them twice)
+      coerce: (name: string) => name as (typeof DATASET_NAMES)[number],
       describe: 'dataset (the article: CIFAR-10)',
     })
     .option('momenta', {

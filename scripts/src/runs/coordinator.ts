@@ -5,7 +5,7 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type TrainConfig, TrainerError, validateConfig } from '@dtrain/common';
+import { type TrainConfig, TrainerError } from '@dtrain/common';
 import {
   type Coordinator,
   clearRunDir,
@@ -61,10 +61,7 @@ export async function startCoordinator(
         : `--resume auto: no checkpoint in ${req.out}; starting a fresh run there\n`,
     );
   const out = req.out ?? (resume ? resume.replace(/\/checkpoints\/step-\d+\/?$/, '') : defaultRunDir());
-  if (!resume) validateConfig(req.config); // before a download; the coordinator derives the run from it
-  if (!resume) refuseToReplace(out, req.overwrite);
   let reporterLog: (l: string) => void = (l) => process.stderr.write(l + '\n');
-  const cifarDir = await prepareCifar(req.config.dataset.name, req.dataDir);
   const solo = await openSoloRun({
     config: req.config,
     host: req.host,
@@ -72,7 +69,10 @@ export async function startCoordinator(
     token: req.token,
     out,
     waitTimeoutMs: req.waitTimeoutMs,
-    data: { cifarDir, syntheticCacheDir: syntheticCacheDir() },
+    prepare: async (config) => {
+      if (!resume) refuseToReplace(out, req.overwrite); // after the config's check, before a download
+      return { cifarDir: await prepareCifar(config.dataset.name, req.dataDir), syntheticCacheDir: syntheticCacheDir() };
+    },
     resumeOverrides: resume ? resumeOverrides(req.given, req.config, readCheckpoint(resume).state.config) : {},
     ...(resume ? { resume, overwrite: req.overwrite } : {}),
     ...(req.tls ? { tls: req.tls } : {}),

@@ -92,6 +92,13 @@ test('--out that already holds a run is refused unless resumed or overwritten', 
   assert.match(err, /--resume|--overwrite/);
 });
 
+test('--overwrite with a config that fails its check leaves the old run in place (checked before anything is cleared)', () => {
+  const used = tempDir('kept');
+  writeFileSync(join(used, 'metrics.jsonl'), '{}\n');
+  refused(['coordinator', '--momentum', '1.5', '--out', used, '--overwrite'], /momentum 1\.5 is outside \[0, 1\)/);
+  assert.ok(existsSync(join(used, 'metrics.jsonl')), 'the run the bad command would have replaced is still there');
+});
+
 test('an --out that cannot be created says which and why', () => {
   const used = tempDir('file');
   writeFileSync(join(used, 'metrics.jsonl'), '{}\n');
