@@ -6,7 +6,7 @@ import { type DatasetSpec, trainSplitSize, validateDatasetSpec } from './dataset
 import { TrainerError } from './errors.js';
 import { MAX_BATCH_SIZE, MAX_WORKERS } from './limits.js';
 import { buildManifest, getModelSpec, paramCount } from './model.js';
-import { type OptimizerConfig, validateOptimizer } from './optimizer.js';
+import { type OptimizerConfig, validateOptimizer } from './optim/config.js';
 import { type ScheduleConfig, scaledLr, validateSchedule } from './schedule.js';
 import { stepsPerEpoch } from './sharding.js';
 

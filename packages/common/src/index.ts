@@ -19,7 +19,7 @@ export * from './limits.js';
 export * from './line-limit.js';
 export * from './model.js';
 export * from './noise-scale.js';
-export * from './optimizer.js';
+export * from './optim/index.js';
 export * from './protocol.js';
 export * from './rng.js';
 export * from './schedule.js';

@@ -1,6 +1,7 @@
 // Checkpoints for exact resume. Layout of <run>/checkpoints/step-NNNNNNNN/:
 //   weights.f32   parameters, flat little-endian float32 in manifest order
-//   velocity.f32  momentum buffer, same layout (absent for plain SGD)
+//   <name>.f32    the optimizer's state, same layout: velocity.f32 (momentum, LARS), adam-m.f32 and
+//                 adam-v.f32 (Adam, AdamW, LAMB); none for plain SGD
 //   state.json    { format, step, epoch, position, seed, config, manifest, paramCount, sha256 of each file, ... }
 //   state.sha256  the SHA-256 of state.json itself (format 2): no file of a checkpoint goes unchecked
 // Writes go to a temporary sibling directory, are fsynced, then renamed into place: a crash never leaves
@@ -67,7 +68,8 @@ export interface Checkpoint {
   dir: string;
   state: CheckpointState;
   weights: Float32Array;
-  velocity: Float32Array;
+  /** The optimizer's buffers by name (every <name>.f32 besides the weights). */
+  optimizerState: Record<string, Float32Array>;
 }
 
 function assertLittleEndian(): void {
@@ -99,7 +101,7 @@ export function writeCheckpoint(
   root: string,
   s: Omit<CheckpointState, 'files' | 'format' | 'writtenAt'>,
   weights: Float32Array,
-  velocity: Float32Array | null,
+  optimizerState: Record<string, Float32Array>,
   keep = 0,
 ): string {
   assertLittleEndian();
@@ -116,7 +118,7 @@ export function writeCheckpoint(
     files[name] = { bytes: b.length, sha256: sha256Hex(b) };
   };
   put('weights.f32', weights);
-  if (velocity) put('velocity.f32', velocity);
+  for (const [name, buffer] of Object.entries(optimizerState)) put(`${name}.f32`, buffer);
   const state: CheckpointState = { format: CHECKPOINT_FORMAT, ...s, files, writtenAt: new Date().toISOString() };
   const stateBytes = Buffer.from(JSON.stringify(state, null, 2));
   writeAll(join(tmp, 'state.json'), stateBytes, true);
@@ -190,10 +192,12 @@ export function readCheckpoint(path: string): Checkpoint {
   const state = readState(dir);
   const n = state.paramCount;
   const weights = readFloats(join(dir, 'weights.f32'), state.files['weights.f32'], n);
-  const velocity = state.files['velocity.f32']
-    ? readFloats(join(dir, 'velocity.f32'), state.files['velocity.f32'], n)
-    : new Float32Array(n);
-  return { dir, state, weights, velocity };
+  const optimizerState: Record<string, Float32Array> = {};
+  for (const file of Object.keys(state.files)) {
+    const name = /^([a-z][a-z0-9-]{0,31})\.f32$/.exec(file)?.[1];
+    if (name && name !== 'weights') optimizerState[name] = readFloats(join(dir, file), state.files[file], n);
+  }
+  return { dir, state, weights, optimizerState };
 }
 
 /** state.json, checked against state.sha256 (format 2). */
@@ -233,7 +237,7 @@ export interface StartState {
   /** The checkpoint directory resumed from, or null for a fresh run. */
   resumedFrom: string | null;
   weights: Float32Array;
-  velocity: Float32Array;
+  optimizerState: Record<string, Float32Array>;
   train: TrainState;
 }
 
@@ -254,7 +258,7 @@ export function startState(
       derived,
       resumedFrom: null,
       weights,
-      velocity: new Float32Array(weights.length),
+      optimizerState: {},
       train: { step: 0, epoch: 0, position: 0, samplesSeen: 0, wallMs: 0 },
     };
   }
@@ -269,7 +273,7 @@ export function startState(
     derived: validateConfig(resumed),
     resumedFrom: ckpt.dir,
     weights: ckpt.weights,
-    velocity: ckpt.velocity,
+    optimizerState: ckpt.optimizerState,
     train: { step, epoch, position, samplesSeen, wallMs },
   };
 }

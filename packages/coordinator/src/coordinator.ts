@@ -72,7 +72,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.resumedFrom = start.resumedFrom;
     this.derived = start.derived;
     this.manifest = buildManifest(getModelSpec(this.config.model));
-    this.update = new CentralUpdate(this.config.optimizer, start.weights, start.velocity);
+    this.update = new CentralUpdate(this.config.optimizer, this.manifest, start.weights, start.optimizerState);
     this.train = start.train;
     this.startStep = start.train.step;
     this.dataset = buildDataset(this.config.dataset, opts.data);

@@ -5,9 +5,10 @@
 import {
   allFinite,
   divergedError,
-  MomentumSGD,
+  type Manifest,
   NoiseScaleTracker,
   noiseEstimate,
+  Optimizer,
   type OptimizerConfig,
   type ShardReducer,
 } from '@dtrain/common';
@@ -19,10 +20,12 @@ export interface Applied {
   reduced: Reduced;
   est: ReturnType<typeof noiseEstimate>;
   bSimple: number | null;
+  /** The mean gradient's global norm before clipping (null: no clipping). */
+  preClipNorm: number | null;
 }
 
 export class CentralUpdate {
-  readonly optimizer: MomentumSGD;
+  readonly optimizer: Optimizer;
   /** The reducer's output buffer, reused every step. */
   readonly meanGrad: Float32Array;
   /** The weights stopped being finite (divergence): the last good checkpoint on disk is the run's. */
@@ -31,10 +34,11 @@ export class CentralUpdate {
 
   constructor(
     config: OptimizerConfig,
+    manifest: Manifest,
     readonly weights: Float32Array,
-    velocity?: Float32Array,
+    state: Record<string, Float32Array> = {},
   ) {
-    this.optimizer = new MomentumSGD(config, weights.length, velocity);
+    this.optimizer = new Optimizer(config, manifest, state);
     this.meanGrad = new Float32Array(weights.length);
   }
 
@@ -48,11 +52,11 @@ export class CentralUpdate {
     if (!allFinite(reduced.meanGrad)) throw divergedError(step, lr, 'the mean gradient is not finite');
     const est = noiseEstimate(reduced.shards, reduced.meanNormSq);
     const bSimple = est ? this.noise.update(est) : null;
-    this.optimizer.step(lr, this.weights, reduced.meanGrad);
+    const preClipNorm = this.optimizer.step(step, lr, this.weights, reduced.meanGrad);
     if (!allFinite(this.weights)) {
       this.spoiled = true;
       throw divergedError(step, lr, 'the updated weights are not finite');
     }
-    return { reduced, est, bSimple };
+    return { reduced, est, bSimple, preClipNorm };
   }
 }

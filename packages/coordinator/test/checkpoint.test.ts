@@ -20,22 +20,22 @@ const state = (step: number) => ({
   modelFingerprint: 'x',
 });
 
-test('a checkpoint round-trips weights, velocity and state', () => {
+test('a checkpoint round-trips weights, the optimizer state and the run state', () => {
   const root = mkdtempSync(join(tmpdir(), 'ck-'));
-  const dir = writeCheckpoint(
-    join(root, 'checkpoints'),
-    state(7),
-    new Float32Array([1, 2, 3, 4]),
-    new Float32Array([0.5, 0, 0, -1]),
-  );
+  const dir = writeCheckpoint(join(root, 'checkpoints'), state(7), new Float32Array([1, 2, 3, 4]), {
+    'adam-m': new Float32Array([0.5, 0, 0, -1]),
+    'adam-v': new Float32Array([1, 2, 0, 3]),
+  });
   const ck = readCheckpoint(dir);
   assert.deepEqual([...ck.weights], [1, 2, 3, 4]);
-  assert.deepEqual([...ck.velocity], [0.5, 0, 0, -1]);
+  assert.deepEqual(Object.keys(ck.optimizerState).sort(), ['adam-m', 'adam-v']);
+  assert.deepEqual([...ck.optimizerState['adam-m']!], [0.5, 0, 0, -1]);
+  assert.deepEqual([...ck.optimizerState['adam-v']!], [1, 2, 0, 3]);
   assert.equal(ck.state.step, 7);
   assert.equal(ck.state.position, 2);
-  writeCheckpoint(join(root, 'checkpoints'), state(12), new Float32Array(4), null);
+  writeCheckpoint(join(root, 'checkpoints'), state(12), new Float32Array(4), {});
   assert.equal(readCheckpoint(root).state.step, 12, 'a run directory resolves to its newest checkpoint');
-  assert.deepEqual([...readCheckpoint(root).velocity], [0, 0, 0, 0]);
+  assert.deepEqual(readCheckpoint(root).optimizerState, {}, 'plain SGD keeps no optimizer state');
   assert.equal(listCheckpoints(root).length, 2);
   assert.ok(
     readdirSync(join(root, 'checkpoints')).every((n) => !n.startsWith('.tmp')),
@@ -45,7 +45,7 @@ test('a checkpoint round-trips weights, velocity and state', () => {
 
 test('damaged checkpoints are refused with ERR_CHECKPOINT', () => {
   const root = mkdtempSync(join(tmpdir(), 'ck-'));
-  const dir = writeCheckpoint(root, state(1), new Float32Array([1, 2, 3, 4]), null);
+  const dir = writeCheckpoint(root, state(1), new Float32Array([1, 2, 3, 4]), {});
   writeFileSync(join(dir, 'weights.f32'), Buffer.alloc(16, 7));
   assert.throws(
     () => readCheckpoint(dir),
@@ -58,7 +58,7 @@ test('damaged checkpoints are refused with ERR_CHECKPOINT', () => {
 
 test('a one-byte edit of state.json (the step) is refused: state.json has its own digest', () => {
   const root = mkdtempSync(join(tmpdir(), 'ck-'));
-  const dir = writeCheckpoint(join(root, 'checkpoints'), state(7), new Float32Array(4), null);
+  const dir = writeCheckpoint(join(root, 'checkpoints'), state(7), new Float32Array(4), {});
   const p = join(dir, 'state.json');
   writeFileSync(p, readFileSync(p, 'utf8').replace('"step": 7', '"step": 8'));
   assert.throws(
@@ -71,7 +71,7 @@ test('a one-byte edit of state.json (the step) is refused: state.json has its ow
 
 test('a state.json edited to claim the legacy format 1 is still checked against its digest (no downgrade of integrity)', () => {
   const root = mkdtempSync(join(tmpdir(), 'ck-'));
-  const dir = writeCheckpoint(join(root, 'checkpoints'), state(7), new Float32Array(4), null);
+  const dir = writeCheckpoint(join(root, 'checkpoints'), state(7), new Float32Array(4), {});
   const p = join(dir, 'state.json');
   writeFileSync(
     p,
@@ -86,6 +86,6 @@ test('temporaries of dead writers are removed; --keep-checkpoints keeps the newe
   const root = join(mkdtempSync(join(tmpdir(), 'ck-')), 'checkpoints');
   mkdirSync(join(root, '.tmp-step-00000003-999999999'), { recursive: true }); // no such process
   mkdirSync(join(root, `.tmp-step-00000004-${process.ppid}`)); // a live one (our parent) is left alone
-  for (const step of [1, 2, 3, 4]) writeCheckpoint(root, state(step), new Float32Array(4), null, 2);
+  for (const step of [1, 2, 3, 4]) writeCheckpoint(root, state(step), new Float32Array(4), {}, 2);
   assert.deepEqual(readdirSync(root).sort(), [`.tmp-step-00000004-${process.ppid}`, 'step-00000003', 'step-00000004']);
 });

@@ -10,6 +10,7 @@
 import { DATASET_NAMES, STEP_TIMEOUT_MS } from '@dtrain/common';
 import type { Options } from 'yargs';
 import type { ConfigPath } from './config-path.js';
+import { OPTIMIZER_FLAGS } from './optimizer-flags.js';
 
 const DATA = 'Model and data:';
 const OPTIM = 'Optimization:';
@@ -24,7 +25,7 @@ export interface FlagRow extends Options {
   /** Only for this dataset (its spec has no such field otherwise). */
   only?: 'synthetic' | 'cifar10';
   /** The config value from the flag's (undefined: the key is left out). */
-  to?: (value: any, args: { workers: number }) => unknown;
+  to?: (value: any, args: { workers: number; optimizer?: string | undefined }) => unknown;
 }
 
 export const TRAIN_FLAGS = {
@@ -146,47 +147,7 @@ export const TRAIN_FLAGS = {
     path: 'lr',
     role: 'meaning',
   },
-  momentum: {
-    type: 'number',
-    default: 0.9,
-    describe: 'momentum mu (0: plain SGD)',
-    group: OPTIM,
-    path: 'optimizer.momentum',
-    role: 'meaning',
-  },
-  'momentum-form': {
-    type: 'string',
-    default: 'pytorch' as const,
-    choices: ['pytorch', 'ema', 'keras'] as const,
-    describe: 'pytorch: v=mu*v+(1-dampening)*g, w-=lr*v; ema: dampening=mu (v=b*v+(1-b)*g); keras: v=mu*v-lr*g, w+=v',
-    group: OPTIM,
-    path: 'optimizer.form',
-    role: 'meaning',
-  },
-  dampening: {
-    type: 'number',
-    default: 0,
-    describe: 'PyTorch dampening (pytorch form only)',
-    group: OPTIM,
-    path: 'optimizer.dampening',
-    role: 'meaning',
-  },
-  nesterov: {
-    type: 'boolean',
-    default: false,
-    describe: 'Nesterov momentum',
-    group: OPTIM,
-    path: 'optimizer.nesterov',
-    role: 'meaning',
-  },
-  'weight-decay': {
-    type: 'number',
-    default: 0,
-    describe: 'L2 weight decay added to the gradient',
-    group: OPTIM,
-    path: 'optimizer.weightDecay',
-    role: 'meaning',
-  },
+  ...OPTIMIZER_FLAGS,
   'lr-schedule': {
     type: 'string',
     default: 'constant' as const,
