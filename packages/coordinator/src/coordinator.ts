@@ -104,6 +104,11 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     return this.update.weights;
   }
 
+  /** The optimizer's buffers by name (velocity, or Adam's moments), as checkpoints keep them. */
+  optimizerState(): Record<string, Float32Array> {
+    return this.update.optimizer.state();
+  }
+
   get step(): number {
     return this.train.step;
   }

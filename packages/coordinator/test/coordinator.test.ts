@@ -232,3 +232,39 @@ test('stopAtValAccuracy: the run ends completed at the first evaluation that rea
     'never reached: all 5 epochs of 3 steps',
   );
 });
+
+test('every optimizer resumes bitwise: 2 steps, a checkpoint, 2 more = 4 straight (Adam bias correction counts steps)', async () => {
+  const kinds = [
+    { kind: 'adam' as const, momentum: 0 },
+    { kind: 'adamw' as const, momentum: 0, weightDecay: 0.01 },
+    { kind: 'lamb' as const, momentum: 0, weightDecay: 0.01 },
+    { kind: 'lars' as const, momentum: 0.9, weightDecay: 0.01 },
+  ];
+  for (const opt of kinds) {
+    const c = (maxSteps: number): TrainConfig => ({
+      ...config(0),
+      maxSteps,
+      optimizer: { ...config(0).optimizer, ...opt },
+    });
+    const run = async (maxSteps: number, resume?: string) => {
+      const out = resume ?? mkdtempSync(join(tmpdir(), 'dtrain-opt-'));
+      const coord = new Coordinator({
+        config: c(maxSteps),
+        pool: new FakePool(),
+        out,
+        waitTimeoutMs: 1000,
+        log: () => undefined,
+        ...(resume ? { resume, resumeOverrides: { maxSteps } } : {}),
+      });
+      assert.equal((await coord.run()).status, 'completed');
+      return { weights: coord.weights, state: coord.optimizerState(), out };
+    };
+    const straight = await run(4);
+    const first = await run(2);
+    const resumed = await run(4, first.out);
+    assert.deepEqual(Buffer.from(resumed.weights.buffer), Buffer.from(straight.weights.buffer), `${opt.kind}: weights`);
+    for (const [name, buffer] of Object.entries(straight.state))
+      assert.deepEqual(Buffer.from(resumed.state[name]!.buffer), Buffer.from(buffer.buffer), `${opt.kind}: ${name}`);
+    assert.notDeepEqual(Buffer.from(straight.weights.buffer), Buffer.from(first.weights.buffer), 'steps 3 and 4 moved');
+  }
+});

@@ -57,7 +57,8 @@ function sweepOptions<T>(y: Argv<T>) {
     .option('optimizers', {
       type: 'string',
       default: 'sgd,momentum',
-      describe: 'comma-separated: sgd, momentum, nesterov',
+      describe:
+        'comma-separated: sgd, momentum, nesterov, adam, adamw, lars, lamb (--momenta applies to momentum, nesterov, lars)',
     })
     .option('momenta', {
       type: 'string',

@@ -1,23 +1,18 @@
 // The run's progress display: a live bar on a terminal (cli-progress), periodic lines otherwise, and
 // the derived numbers before step 1 (per-worker batch, steps per epoch, bytes per step).
 
-import type { Derived, TrainConfig } from '@dtrain/common';
+import { type Derived, describeOptimizer, type TrainConfig } from '@dtrain/common';
 import type { Coordinator, EvalRecord, RunSummary } from '@dtrain/coordinator';
 import cliProgress from 'cli-progress';
 
 const fmtBytes = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} MB` : `${(n / 1e3).toFixed(1)} kB`);
 
 export function describeRun(c: TrainConfig, d: Derived): string[] {
-  const o = c.optimizer;
-  const opt =
-    o.momentum === 0
-      ? 'plain SGD'
-      : `momentum ${o.momentum} (${o.form}${o.form === 'pytorch' ? `, dampening ${o.dampening}` : ''}${o.nesterov ? ', nesterov' : ''})`;
   return [
     `model ${c.model}: ${d.paramCount.toLocaleString('en-US')} parameters; dataset ${c.dataset.name}: ${d.trainSamples} train samples`,
     `global batch ${c.batchSize} = ${c.workers} workers x ${Number.isInteger(d.perWorkerBatch) ? d.perWorkerBatch : d.perWorkerBatch.toFixed(1)}; ` +
       `${d.stepsPerEpoch} steps/epoch; ${d.totalSteps} steps in total`,
-    `optimizer: ${opt}, weight decay ${o.weightDecay}; lr ${c.lr} -> peak ${d.peakLr.toPrecision(4)} ` +
+    `optimizer: ${describeOptimizer(c.optimizer)}; lr ${c.lr} -> peak ${d.peakLr.toPrecision(4)} ` +
       `(${c.scaling} scaling), schedule ${c.schedule}, warmup ${c.warmupSteps} steps`,
     `exchange: ${fmtBytes(d.bytesPerBroadcast)} per gradient or broadcast, ${fmtBytes(d.bytesPerStep)} per step`,
   ];

@@ -46,7 +46,8 @@ export function seedMedian(xs: readonly number[]): number {
 /** The optimizer key of a run: its labels except batch size, learning rate and seed. */
 export function optimizerKey(o: RunOutcome): string {
   const l = o.labels;
-  const opt = l['optimizer'] === 'sgd' ? 'sgd' : `${String(l['optimizer'])}${String(l['momentum'])}`;
+  const heavyBall = ['momentum', 'nesterov', 'lars'].includes(String(l['optimizer']));
+  const opt = heavyBall ? `${String(l['optimizer'])}${String(l['momentum'])}` : String(l['optimizer']);
   return [opt, l['scaling'], `w${String(l['warmup'])}`, l['schedule']]
     .filter((x) => x !== undefined && x !== 'wundefined')
     .join(' ');

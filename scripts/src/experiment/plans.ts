@@ -3,6 +3,9 @@
 
 import {
   type MomentumForm,
+  OPTIMIZER_KINDS,
+  type OptimizerConfig,
+  type OptimizerKind,
   type ScalingRule,
   type ScheduleKind,
   stepsPerEpoch,
@@ -87,7 +90,7 @@ export function lrGrid(lrs: string | undefined, range: string | undefined, lr: n
 }
 
 export const MOMENTUM_FORMS = ['keras', 'ema', 'pytorch'] as const;
-export const SWEEP_OPTIMIZERS = ['sgd', 'momentum', 'nesterov'] as const;
+export const SWEEP_OPTIMIZERS = OPTIMIZER_KINDS;
 export const LR_SCALINGS = ['none', 'linear', 'sqrt'] as const;
 export const SCHEDULES = ['constant', 'step', 'exponential', 'cosine'] as const;
 
@@ -139,13 +142,13 @@ export function sweepPlan(base: TrainConfig, ax: SweepAxes): PlannedRun[] {
   const seen = new Set<string>();
   for (const batch of ax.batchSizes)
     for (const opt of ax.optimizers)
-      for (const mu of opt === 'sgd' ? [0] : ax.momenta) {
+      for (const mu of usesHeavyBall(opt) ? ax.momenta : [0]) {
         for (const scaling of ax.scalings)
           for (const warmup of ax.warmups)
             for (const schedule of ax.schedules)
               for (const lr of ax.lrs)
                 for (const seed of ax.seeds) {
-                  const name = `b${batch}-${opt}${opt === 'sgd' ? '' : mu}-${scaling}-w${warmup}-${schedule}-lr${lr}-s${seed}`;
+                  const name = `b${batch}-${opt}${usesHeavyBall(opt) ? mu : ''}-${scaling}-w${warmup}-${schedule}-lr${lr}-s${seed}`;
                   if (seen.has(name)) continue;
                   seen.add(name);
                   runs.push({
@@ -159,12 +162,28 @@ export function sweepPlan(base: TrainConfig, ax: SweepAxes): PlannedRun[] {
                       warmupSteps: warmup,
                       schedule,
                       lr,
-                      optimizer: { ...base.optimizer, momentum: mu, nesterov: opt === 'nesterov', dampening: 0 },
+                      optimizer: sweptOptimizer(base.optimizer, opt, mu),
                     },
                   });
                 }
       }
   return runs;
+}
+
+/** momentum, nesterov and lars take the --momenta list; the others have no heavy-ball momentum. */
+const usesHeavyBall = (kind: OptimizerKind): boolean => kind === 'momentum' || kind === 'nesterov' || kind === 'lars';
+
+/**
+ * The optimizer of one sweep run. sgd, momentum and nesterov keep the kind implicit, as configs did before
+ * --optimizer (so sweeps started then continue as the same runs); the other kinds name it.
+ */
+function sweptOptimizer(base: OptimizerConfig, kind: OptimizerKind, mu: number): OptimizerConfig {
+  const sgdLike = { ...base, momentum: mu, nesterov: kind === 'nesterov', dampening: 0 };
+  if (kind === 'sgd' || kind === 'momentum' || kind === 'nesterov') {
+    const { kind: _, ...implicit } = sgdLike;
+    return implicit;
+  }
+  return { ...sgdLike, kind, nesterov: false, form: 'pytorch' };
 }
 
 /** Evaluate about `n` times per epoch whatever the batch size (a steps-to-target resolution of 1/n epoch). */

@@ -106,7 +106,8 @@ export const OPTIMIZER_FLAGS = {
   },
   'exclude-1d': {
     type: 'boolean',
-    describe: 'biases and batch-norm parameters (1-D tensors) get no weight decay and no trust ratio (default: lars, lamb)',
+    describe:
+      'biases and batch-norm parameters (1-D tensors) get no weight decay and no trust ratio (default: lars, lamb)',
     group: OPTIM,
     path: 'optimizer.exclude1d',
     role: 'meaning',

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { validateOptimizer } from '@dtrain/common';
 import type { MetricRecord } from '@dtrain/coordinator';
 import { lrGrid, momentumPlan, sweepPlan } from '../../src/experiment/plans.js';
 import { resumable, runPlan, toTarget } from '../../src/experiment/run-plan.js';
@@ -47,6 +48,29 @@ test('the sweep grid crosses every axis once (plain SGD ignores momentum)', () =
   assert.equal(r.config.batchSize, 64);
   assert.equal(r.config.scaling, 'linear');
   assert.equal(r.config.seed, 2);
+});
+
+test('the sweep takes every optimizer: --momenta for momentum, nesterov and lars; adam-family named, no momentum', () => {
+  const plan = sweepPlan(testConfig(), {
+    batchSizes: [64],
+    optimizers: ['sgd', 'nesterov', 'adamw', 'lars'],
+    momenta: [0.9, 0.95],
+    scalings: ['none'],
+    warmups: [0],
+    schedules: ['constant'],
+    lrs: [0.01],
+    seeds: [1],
+  });
+  assert.deepEqual(
+    plan.map((r) => r.name.split('-')[1]),
+    ['sgd', 'nesterov0.9', 'nesterov0.95', 'adamw', 'lars0.9', 'lars0.95'],
+  );
+  const opt = (name: string) => plan.find((r) => r.name.split('-')[1] === name)!.config.optimizer;
+  assert.equal(opt('sgd').kind, undefined, 'sgd-family keeps the kind implicit, as sweeps before --optimizer did');
+  assert.equal(opt('nesterov0.95').nesterov, true);
+  assert.deepEqual([opt('adamw').kind, opt('adamw').momentum], ['adamw', 0]);
+  assert.deepEqual([opt('lars0.95').kind, opt('lars0.95').momentum], ['lars', 0.95]);
+  for (const r of plan) validateOptimizer(r.config.optimizer);
 });
 
 test('steps, examples and seconds to target come from the first validation eval at the target', () => {

@@ -36,7 +36,8 @@ export function adaptiveStep(
   const bc2Sqrt = Math.sqrt(1 - p.beta2 ** t);
   for (const s of segments) {
     const wd = p.exclude1d && s.vector ? 0 : p.weightDecay;
-    if (p.kind === 'lamb') lambSegment(p, { bc1, bc2Sqrt, lr, wd, adapt: !(p.exclude1d && s.vector) }, s, theta, grad, mo);
+    if (p.kind === 'lamb')
+      lambSegment(p, { bc1, bc2Sqrt, lr, wd, adapt: !(p.exclude1d && s.vector) }, s, theta, grad, mo);
     else adamSegment(p, { bc1, bc2Sqrt, lr, wd }, s, theta, grad, mo);
   }
 }
@@ -48,7 +49,14 @@ interface StepScalars {
   wd: number;
 }
 
-function adamSegment(p: AdaptiveParams, k: StepScalars, s: Segment, theta: Float32Array, grad: Float32Array, mo: Moments) {
+function adamSegment(
+  p: AdaptiveParams,
+  k: StepScalars,
+  s: Segment,
+  theta: Float32Array,
+  grad: Float32Array,
+  mo: Moments,
+) {
   const [b1, b2, step] = [p.beta1, p.beta2, k.lr / k.bc1];
   const [l2, shrink] = p.kind === 'adamw' ? [0, 1 - k.lr * k.wd] : [k.wd, 1];
   for (let i = s.offset; i < s.offset + s.length; i++) {

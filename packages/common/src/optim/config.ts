@@ -105,3 +105,20 @@ function validateKind(c: OptimizerConfig): void {
     );
   }
 }
+
+/** The optimizer in words, as a run prints it before step 1: "adamw (betas 0.9/0.999, eps 1e-8), ...". */
+export function describeOptimizer(c: OptimizerConfig): string {
+  const h = hyperparameters(c);
+  const sgdForm = `${c.form}${c.form === 'pytorch' ? `, dampening ${c.dampening}` : ''}`;
+  const what = {
+    sgd: 'plain SGD',
+    momentum: `momentum ${c.momentum} (${sgdForm})`,
+    nesterov: `momentum ${c.momentum} (${sgdForm}, nesterov)`,
+    adam: `adam (betas ${h.beta1}/${h.beta2}, eps ${h.eps})`,
+    adamw: `adamw (betas ${h.beta1}/${h.beta2}, eps ${h.eps})`,
+    lamb: `lamb (betas ${h.beta1}/${h.beta2}, eps ${h.eps})`,
+    lars: `lars (momentum ${c.momentum}, trust coefficient ${h.trust})`,
+  }[h.kind];
+  const decay = `weight decay ${c.weightDecay}${h.exclude1d && c.weightDecay > 0 ? ' (not on 1-D tensors)' : ''}`;
+  return `${what}, ${decay}${h.clip > 0 ? `, gradients clipped to norm ${h.clip}` : ''}`;
+}
