@@ -46,6 +46,8 @@ export interface TrainConfig extends ScheduleParams {
   /** Also write a checkpoint once this many seconds passed since the last one (0: off). */
   checkpointSeconds?: number;
   stepTimeoutMs: number;
+  /** Write the applied mean gradient of the first N steps to gradients/ (float64 reference checks; 0 or absent: off). */
+  saveGradients?: number;
   /** How a batch is cut over the workers: even sizes (default; bit-reproducible) or by measured speed. */
   balance?: 'even' | 'speed';
 }
@@ -61,6 +63,7 @@ export const OPERATIONAL_KEYS = [
   'keepCheckpoints',
   'stepTimeoutMs',
   'patienceEpochs',
+  'saveGradients',
 ] as const satisfies readonly (keyof TrainConfig)[];
 
 export interface Derived {
@@ -173,6 +176,7 @@ function checkRunRules(c: TrainConfig): void {
     'use e.g. --checkpoint-seconds 600 (a requeued job loses at most that much), or 0 for step-based checkpoints only',
   );
   intIn(c.keepCheckpoints ?? 0, 0, 1e9, '--keep-checkpoints', 'use e.g. --keep-checkpoints 3, or 0 to keep all');
+  intIn(c.saveGradients ?? 0, 0, 10_000, '--save-gradients', 'use e.g. --save-gradients 8 (0: off)');
   if (c.balance !== undefined && c.balance !== 'even' && c.balance !== 'speed') {
     throw new TrainerError('ERR_BAD_CONFIG', `--balance ${String(c.balance)} is not one of even, speed`, {
       hint: 'use --balance even or --balance speed',

@@ -72,7 +72,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.resumedFrom = start.resumedFrom;
     this.derived = start.derived;
     this.manifest = buildManifest(getModelSpec(this.config.model));
-    this.update = new CentralUpdate(this.config.optimizer, this.manifest, start.weights, start.optimizerState);
+    const save = (step: number, g: Float32Array) =>
+      step <= (this.config.saveGradients ?? 0) && this.runDir.writeGradient(step, g);
+    this.update = new CentralUpdate(this.config.optimizer, this.manifest, start, save);
     this.train = start.train;
     this.startStep = start.train.step;
     this.dataset = buildDataset(this.config.dataset, opts.data);

@@ -1,7 +1,7 @@
 // The run directory: config.json, metrics.jsonl (one JSON record per line, appended as the run goes),
 // summary.json; all JSON files written atomically (temp file + rename).
 
-import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -205,6 +205,16 @@ export class RunDir {
 
   get checkpointsDir(): string {
     return join(this.dir, 'checkpoints');
+  }
+
+  /** The mean gradient step `step` applied, as gradients/step-NNNNNNNN.f32 (little-endian float32, manifest order). */
+  writeGradient(step: number, grad: Float32Array): void {
+    const dir = join(this.dir, 'gradients');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      join(dir, `step-${String(step).padStart(8, '0')}.f32`),
+      new Uint8Array(grad.buffer, grad.byteOffset, grad.byteLength),
+    );
   }
 
   writeConfig(config: unknown): void {

@@ -26,6 +26,7 @@ export interface Applied {
 
 export class CentralUpdate {
   readonly optimizer: Optimizer;
+  readonly weights: Float32Array;
   /** The reducer's output buffer, reused every step. */
   readonly meanGrad: Float32Array;
   /** The weights stopped being finite (divergence): the last good checkpoint on disk is the run's. */
@@ -35,11 +36,13 @@ export class CentralUpdate {
   constructor(
     config: OptimizerConfig,
     manifest: Manifest,
-    readonly weights: Float32Array,
-    state: Record<string, Float32Array> = {},
+    start: { weights: Float32Array; optimizerState: Record<string, Float32Array> },
+    /** Sees each step's checked mean gradient before the optimizer (and its clipping) uses it. */
+    private readonly onMeanGradient?: (step: number, grad: Float32Array) => void,
   ) {
-    this.optimizer = new Optimizer(config, manifest, state);
-    this.meanGrad = new Float32Array(weights.length);
+    this.weights = start.weights;
+    this.optimizer = new Optimizer(config, manifest, start.optimizerState);
+    this.meanGrad = new Float32Array(start.weights.length);
   }
 
   /** Reduce, check and apply step `step`'s gradient at learning rate `lr`; throws ERR_DIVERGED. */
@@ -52,6 +55,7 @@ export class CentralUpdate {
     if (!allFinite(reduced.meanGrad)) throw divergedError(step, lr, 'the mean gradient is not finite');
     const est = noiseEstimate(reduced.shards, reduced.meanNormSq);
     const bSimple = est ? this.noise.update(est) : null;
+    this.onMeanGradient?.(step, reduced.meanGrad);
     const preClipNorm = this.optimizer.step(step, lr, this.weights, reduced.meanGrad);
     if (!allFinite(this.weights)) {
       this.spoiled = true;

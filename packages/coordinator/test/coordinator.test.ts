@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { test } from 'node:test';
@@ -267,4 +267,23 @@ test('every optimizer resumes bitwise: 2 steps, a checkpoint, 2 more = 4 straigh
       assert.deepEqual(Buffer.from(resumed.state[name]!.buffer), Buffer.from(buffer.buffer), `${opt.kind}: ${name}`);
     assert.notDeepEqual(Buffer.from(straight.weights.buffer), Buffer.from(first.weights.buffer), 'steps 3 and 4 moved');
   }
+});
+
+test('--save-gradients N writes the mean gradient of the first N steps, before the optimizer clips it', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'dtrain-grads-'));
+  const c: TrainConfig = {
+    ...config(0),
+    maxSteps: 3,
+    saveGradients: 2,
+    optimizer: { ...config(0).optimizer, clipGradNorm: 1 },
+  };
+  const coord = new Coordinator({ config: c, pool: new FakePool(), out, waitTimeoutMs: 1000, log: () => undefined });
+  assert.equal((await coord.run()).status, 'completed');
+  assert.deepEqual(readdirSync(join(out, 'gradients')), ['step-00000001.f32', 'step-00000002.f32']);
+  const g = new Float32Array(readFileSync(join(out, 'gradients', 'step-00000002.f32')).buffer.slice(0));
+  assert.equal(g.length, coord.weights.length);
+  assert.ok(
+    g.every((x) => x === 1),
+    'the FakePool mean gradient (all ones), unclipped',
+  );
 });

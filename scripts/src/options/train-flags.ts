@@ -275,6 +275,17 @@ export const TRAIN_FLAGS = {
     path: 'keepCheckpoints',
     role: 'operational',
   },
+  'save-gradients': {
+    type: 'number',
+    default: 0,
+    describe:
+      'write the mean gradient each of the first N steps applied to <out>/gradients/step-N.f32 ' +
+      '(for float64 reference checks, bench/reference/; 0: off)',
+    group: RUN,
+    path: 'saveGradients',
+    role: 'operational',
+    to: (v: number) => (v !== 0 ? v : undefined),
+  },
   'grad-wire': {
     type: 'string',
     default: 'fp32' as const,

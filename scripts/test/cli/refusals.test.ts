@@ -30,6 +30,16 @@ test('momentum outside [0, 1) is refused', () => {
   refused(['coordinator', '--momentum', '1.5'], /momentum 1\.5 is outside \[0, 1\)/);
 });
 
+test('nonsense optimizer hyperparameters are refused with exit 2: beta >= 1, eps <= 0, a negative clip, a clash', () => {
+  refused(['coordinator', '--optimizer', 'adam', '--beta1', '1'], /beta1 1 is outside \[0, 1\)/);
+  refused(['coordinator', '--optimizer', 'adamw', '--beta2', '1.5'], /beta2 1\.5 is outside \[0, 1\)/);
+  refused(['coordinator', '--optimizer', 'lamb', '--eps', '0'], /eps 0 must be in \(0, 1\)/);
+  refused(['coordinator', '--clip-grad-norm', '-1'], /--clip-grad-norm -1 must be a norm >= 0/);
+  refused(['coordinator', '--optimizer', 'lars', '--trust-coefficient', '0'], /trust coefficient 0/);
+  refused(['coordinator', '--optimizer', 'momentum', '--momentum', '0'], /--optimizer momentum needs --momentum > 0/);
+  refused(['coordinator', '--optimizer', 'adamw', '--nesterov'], /takes no --nesterov/);
+});
+
 test('an unknown choice lists the valid ones', () => {
   refused(['launch', '--lr-schedule', 'zigzag'], /Invalid values:[\s\S]*lr-schedule[\s\S]*constant/);
 });

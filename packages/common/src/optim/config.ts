@@ -71,13 +71,13 @@ export function validateOptimizer(c: OptimizerConfig): void {
     bad(`dampening ${c.dampening} is outside [0, 1]`, 'use --dampening 0 (PyTorch default)');
   if (!(c.weightDecay >= 0) || !Number.isFinite(c.weightDecay))
     bad(`weight decay ${c.weightDecay} must be >= 0`, 'use e.g. --weight-decay 5e-4');
+  validateKind(c);
   if (c.nesterov && (c.momentum === 0 || effectiveDampening(c) !== 0) && c.form !== 'keras') {
     bad(
       'nesterov needs momentum > 0 and dampening = 0 (as in PyTorch)',
       'set --momentum > 0 and --dampening 0, or drop --nesterov',
     );
   }
-  validateKind(c);
   const h = hyperparameters(c);
   if (!(h.beta1 >= 0 && h.beta1 < 1)) bad(`beta1 ${h.beta1} is outside [0, 1)`, 'use e.g. --beta1 0.9');
   if (!(h.beta2 >= 0 && h.beta2 < 1)) bad(`beta2 ${h.beta2} is outside [0, 1)`, 'use e.g. --beta2 0.999');
@@ -89,7 +89,8 @@ export function validateOptimizer(c: OptimizerConfig): void {
 
 /** A kind and the momentum settings must agree (e.g. sgd has none; nesterov is nesterov). */
 function validateKind(c: OptimizerConfig): void {
-  const kind = optimizerKind(c);
+  if (c.kind === undefined) return; // sgd, momentum or nesterov by inference: consistent by construction
+  const kind = c.kind;
   if (kind === 'sgd' && (c.momentum !== 0 || c.nesterov))
     bad('--optimizer sgd has no momentum', 'use --optimizer momentum (or nesterov), or --momentum 0');
   if ((kind === 'momentum' || kind === 'nesterov' || kind === 'lars') && c.momentum === 0)
