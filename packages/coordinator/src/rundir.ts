@@ -43,6 +43,8 @@ export interface StepRecord {
   gradNormSq: number | null;
   traceSigma: number | null;
   bSimple: number | null;
+  /** With --clip-grad-norm: the mean gradient's global L2 norm before clipping (clipped when above the limit). */
+  gradNorm?: number;
   time: number;
 }
 

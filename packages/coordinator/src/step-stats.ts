@@ -56,7 +56,7 @@ export interface StepFacts {
 }
 
 /** The step's line in metrics.jsonl. */
-export function stepRecord(f: StepFacts, { reduced, est, bSimple }: Applied): StepRecord {
+export function stepRecord(f: StepFacts, { reduced, est, bSimple, preClipNorm }: Applied): StepRecord {
   return {
     type: 'step',
     step: f.step,
@@ -76,6 +76,7 @@ export function stepRecord(f: StepFacts, { reduced, est, bSimple }: Applied): St
     gradNormSq: est?.gradNormSq ?? null,
     traceSigma: est?.traceSigma ?? null,
     bSimple,
+    ...(preClipNorm !== null ? { gradNorm: preClipNorm } : {}),
     time: Date.now(),
   };
 }
