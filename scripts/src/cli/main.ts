@@ -5,9 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isTrainerError, TrainerError } from '@dtrain/common';
-import { parse as parseYaml } from 'yaml';
 import type yargsType from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { readConfigFile } from '../options/config-file.js';
 import { givenOptions, kebab } from '../options/resume-options.js';
 import { benchCommand } from './bench.js';
 import { clusterCommand } from './cluster.js';
@@ -62,26 +62,6 @@ function loadConfigFile(path: string): Record<string, unknown> {
   } catch (e) {
     throw new Error(isTrainerError(e) ? e.describe() : String(e));
   }
-}
-
-const CONFIG_HINT =
-  'give a YAML file of options ("batch-size: 128" lines) or a JSON object such as {"batch-size": 128, "epochs": 10}';
-
-/** A --config file: YAML (.yaml, .yml) or JSON, an object of long option names. */
-export function readConfigFile(path: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    const text = readFileSync(path, 'utf8');
-    value = /\.ya?ml$/i.test(path) ? parseYaml(text, { maxAliasCount: 100 }) : JSON.parse(text);
-  } catch (e) {
-    throw new TrainerError('ERR_BAD_CONFIG', `--config ${path}: ${(e as Error).message.split('\n')[0]}`, {
-      hint: CONFIG_HINT,
-    });
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new TrainerError('ERR_BAD_CONFIG', `--config ${path} is not a mapping of options`, { hint: CONFIG_HINT });
-  }
-  return value as Record<string, unknown>;
 }
 
 /** The options described where parsing failed (yargs hands its usage object to .fail; empty if a later yargs changes that). */

@@ -1,9 +1,9 @@
 // Flags -> the request for one served run (runs/coordinator.ts): the config the training options give,
 // the listening address and token, and which options were given (a resumed run applies some of them).
 
-import { readFileSync } from 'node:fs';
 import type { ServerTls } from '@dtrain/coordinator';
 import type { RunRequest } from '../runs/coordinator.js';
+import { readConfigFile } from './config-file.js';
 import { checkSeconds, type TrainInput, toTrainConfig } from './options.js';
 import { givenOptions } from './resume-options.js';
 
@@ -38,7 +38,7 @@ export function givenHere(): Set<string> {
   const file = at < 0 ? undefined : argv[at]!.includes('=') ? argv[at]!.slice('--config='.length) : argv[at + 1];
   let configKeys: string[] = [];
   try {
-    configKeys = file ? Object.keys(JSON.parse(readFileSync(file, 'utf8')) as object) : [];
+    configKeys = file ? Object.keys(readConfigFile(file)) : []; // YAML or JSON, as main.ts read it
   } catch {
     /* main.ts already refused an unreadable --config */
   }

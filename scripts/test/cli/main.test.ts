@@ -6,7 +6,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { didYouMean, editDistance, readConfigFile } from '../../src/cli/main.js';
+import { didYouMean, editDistance } from '../../src/cli/main.js';
+import { readConfigFile } from '../../src/options/config-file.js';
 import { CLI_PATH } from '../../src/processes/path.js';
 
 const dtrain = (args: string[]) =>

@@ -109,6 +109,17 @@ test('--overwrite with a config that fails its check leaves the old run in place
   assert.ok(existsSync(join(used, 'metrics.jsonl')), 'the run the bad command would have replaced is still there');
 });
 
+test('--resume with a YAML --config applies its options: a changed lr in the file is refused like the flag', () => {
+  const out = tempDir('yaml-resume');
+  dtrain(['coordinator', '--port', '0', '--wait-timeout', '1', '--model', 'tiny-cnn', '--out', out]); // step 0 only
+  const yaml = join(out, '..', 'resume.yaml');
+  writeFileSync(yaml, 'lr: 0.5\n');
+  refused(
+    ['coordinator', '--port', '0', '--wait-timeout', '1', '--resume', out, '--config', yaml],
+    /--lr 0\.5 \(the run has 0\.01\)/,
+  );
+});
+
 test('an --out that cannot be created says which and why', () => {
   const used = tempDir('file');
   writeFileSync(join(used, 'metrics.jsonl'), '{}\n');
