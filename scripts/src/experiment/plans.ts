@@ -178,12 +178,12 @@ const usesHeavyBall = (kind: OptimizerKind): boolean => kind === 'momentum' || k
  * --optimizer (so sweeps started then continue as the same runs); the other kinds name it.
  */
 function sweptOptimizer(base: OptimizerConfig, kind: OptimizerKind, mu: number): OptimizerConfig {
-  const sgdLike = { ...base, momentum: mu, nesterov: kind === 'nesterov', dampening: 0 };
-  if (kind === 'sgd' || kind === 'momentum' || kind === 'nesterov') {
-    const { kind: _, ...implicit } = sgdLike;
-    return implicit;
-  }
-  return { ...sgdLike, kind, nesterov: false, form: 'pytorch' };
+  const { kind: _, beta1, beta2, eps, trustCoefficient, ...shared } = base;
+  const sgdLike = { ...shared, momentum: mu, nesterov: kind === 'nesterov', dampening: 0 };
+  if (kind === 'sgd' || kind === 'momentum' || kind === 'nesterov') return sgdLike;
+  const own = kind === 'lars' ? { trustCoefficient } : { beta1, beta2, eps };
+  const set = Object.fromEntries(Object.entries(own).filter(([, v]) => v !== undefined));
+  return { ...sgdLike, ...set, kind, nesterov: false, form: 'pytorch' };
 }
 
 /** Evaluate about `n` times per epoch whatever the batch size (a steps-to-target resolution of 1/n epoch). */

@@ -8,11 +8,13 @@ import type { FlagRow } from './train-flags.js';
 const OPTIM = 'Optimization:';
 const ADAPTIVE = ['adam', 'adamw', 'lamb'];
 const MOMENTUM_FREE = ['sgd', ...ADAPTIVE];
-/** A value kept only where the chosen optimizer reads it. */
+/** A value kept only where the chosen optimizer (or one a sweep's --optimizers lists) reads it. */
 const onlyFor =
   (kinds: string[]) =>
-  <T>(v: T, a: { optimizer?: string | undefined }): T | undefined =>
-    a.optimizer !== undefined && kinds.includes(a.optimizer) ? v : undefined;
+  <T>(v: T, a: { optimizer?: string | undefined; optimizers?: unknown }): T | undefined => {
+    const chosen = [a.optimizer, ...(typeof a.optimizers === 'string' ? a.optimizers.split(',') : [])];
+    return chosen.some((k) => k !== undefined && kinds.includes(k.trim())) ? v : undefined;
+  };
 
 export const OPTIMIZER_FLAGS = {
   optimizer: {

@@ -25,7 +25,7 @@ export interface FlagRow extends Options {
   /** Only for this dataset (its spec has no such field otherwise). */
   only?: 'synthetic' | 'cifar10';
   /** The config value from the flag's (undefined: the key is left out). */
-  to?: (value: any, args: { workers: number; optimizer?: string | undefined }) => unknown;
+  to?: (value: any, args: { workers: number; optimizer?: string | undefined; optimizers?: unknown }) => unknown;
 }
 
 export const TRAIN_FLAGS = {

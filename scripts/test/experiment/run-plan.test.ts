@@ -51,16 +51,20 @@ test('the sweep grid crosses every axis once (plain SGD ignores momentum)', () =
 });
 
 test('the sweep takes every optimizer: --momenta for momentum, nesterov and lars; adam-family named, no momentum', () => {
-  const plan = sweepPlan(testConfig(), {
-    batchSizes: [64],
-    optimizers: ['sgd', 'nesterov', 'adamw', 'lars'],
-    momenta: [0.9, 0.95],
-    scalings: ['none'],
-    warmups: [0],
-    schedules: ['constant'],
-    lrs: [0.01],
-    seeds: [1],
-  });
+  const base = testConfig();
+  const plan = sweepPlan(
+    { ...base, optimizer: { ...base.optimizer, beta1: 0.8, trustCoefficient: 0.002 } },
+    {
+      batchSizes: [64],
+      optimizers: ['sgd', 'nesterov', 'adamw', 'lars'],
+      momenta: [0.9, 0.95],
+      scalings: ['none'],
+      warmups: [0],
+      schedules: ['constant'],
+      lrs: [0.01],
+      seeds: [1],
+    },
+  );
   assert.deepEqual(
     plan.map((r) => r.name.split('-')[1]),
     ['sgd', 'nesterov0.9', 'nesterov0.95', 'adamw', 'lars0.9', 'lars0.95'],
@@ -68,8 +72,15 @@ test('the sweep takes every optimizer: --momenta for momentum, nesterov and lars
   const opt = (name: string) => plan.find((r) => r.name.split('-')[1] === name)!.config.optimizer;
   assert.equal(opt('sgd').kind, undefined, 'sgd-family keeps the kind implicit, as sweeps before --optimizer did');
   assert.equal(opt('nesterov0.95').nesterov, true);
-  assert.deepEqual([opt('adamw').kind, opt('adamw').momentum], ['adamw', 0]);
-  assert.deepEqual([opt('lars0.95').kind, opt('lars0.95').momentum], ['lars', 0.95]);
+  assert.deepEqual([opt('adamw').kind, opt('adamw').momentum, opt('adamw').beta1], ['adamw', 0, 0.8]);
+  assert.deepEqual(
+    [opt('lars0.95').kind, opt('lars0.95').momentum, opt('lars0.95').trustCoefficient],
+    ['lars', 0.95, 0.002],
+  );
+  assert.deepEqual(
+    [opt('sgd').beta1, opt('lars0.9').beta1, opt('adamw').trustCoefficient],
+    [undefined, undefined, undefined],
+  );
   for (const r of plan) validateOptimizer(r.config.optimizer);
 });
 
