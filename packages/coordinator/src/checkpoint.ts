@@ -176,19 +176,27 @@ export function listCheckpoints(runDir: string): string[] {
   return checkpointDirs(root).map((n) => join(root, n));
 }
 
+/** A checkpoint directory, or the newest checkpoint of a run directory. */
+function checkpointDir(path: string): string {
+  if (existsSync(join(path, 'state.json'))) return path;
+  const all = listCheckpoints(path);
+  if (all.length === 0) {
+    throw new TrainerError('ERR_CHECKPOINT', `no checkpoint in ${path}`, {
+      hint: 'pass a run directory (with checkpoints/) or a checkpoints/step-N directory',
+    });
+  }
+  return all[all.length - 1]!;
+}
+
+/** A checkpoint's state.json alone (checked), for what it says (its config) without reading its tensors. */
+export function readCheckpointState(path: string): CheckpointState {
+  return readState(checkpointDir(path));
+}
+
 /** Read a checkpoint directory, or the newest checkpoint of a run directory. */
 export function readCheckpoint(path: string): Checkpoint {
   assertLittleEndian();
-  let dir = path;
-  if (!existsSync(join(dir, 'state.json'))) {
-    const all = listCheckpoints(path);
-    if (all.length === 0) {
-      throw new TrainerError('ERR_CHECKPOINT', `no checkpoint in ${path}`, {
-        hint: 'pass a run directory (with checkpoints/) or a checkpoints/step-N directory',
-      });
-    }
-    dir = all[all.length - 1]!;
-  }
+  const dir = checkpointDir(path);
   const state = readState(dir);
   const n = state.paramCount;
   const weights = readFloats(join(dir, 'weights.f32'), state.files['weights.f32'], n);

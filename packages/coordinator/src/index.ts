@@ -7,6 +7,7 @@ export {
   checkpointName,
   listCheckpoints,
   readCheckpoint,
+  readCheckpointState,
   type StartState,
   startState,
   writeCheckpoint,

@@ -56,7 +56,7 @@ export class CentralUpdate {
     const est = noiseEstimate(reduced.shards, reduced.meanNormSq);
     const bSimple = est ? this.noise.update(est) : null;
     this.onMeanGradient?.(step, reduced.meanGrad);
-    const preClipNorm = this.optimizer.step(step, lr, this.weights, reduced.meanGrad);
+    const preClipNorm = this.optimizer.step(step, lr, this.weights, reduced.meanGrad, reduced.meanNormSq);
     if (!allFinite(this.weights)) {
       this.spoiled = true;
       throw divergedError(step, lr, 'the updated weights are not finite');

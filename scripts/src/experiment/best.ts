@@ -3,7 +3,7 @@
 // learning-rate grid is the one with the fewest steps to target (ties: higher final test accuracy).
 // A run that never reached the target counts as infinitely many steps.
 
-import { scaledLr, scheduleOf } from '@dtrain/common';
+import { type OptimizerKind, scaledLr, scheduleOf, usesHeavyBall } from '@dtrain/common';
 import type { RunOutcome } from './run-plan.js';
 
 export interface Cell {
@@ -46,8 +46,8 @@ export function seedMedian(xs: readonly number[]): number {
 /** The optimizer key of a run: its labels except batch size, learning rate and seed. */
 export function optimizerKey(o: RunOutcome): string {
   const l = o.labels;
-  const heavyBall = ['momentum', 'nesterov', 'lars'].includes(String(l['optimizer']));
-  const opt = heavyBall ? `${String(l['optimizer'])}${String(l['momentum'])}` : String(l['optimizer']);
+  const kind = String(l['optimizer']);
+  const opt = usesHeavyBall(kind as OptimizerKind) ? `${kind}${String(l['momentum'])}` : kind; // false for other labels
   return [opt, l['scaling'], `w${String(l['warmup'])}`, l['schedule']]
     .filter((x) => x !== undefined && x !== 'wundefined')
     .join(' ');

@@ -12,6 +12,7 @@ import {
   type TrainConfig,
   TrainerError,
   trainSplitSize,
+  usesHeavyBall,
 } from '@dtrain/common';
 import type { PlannedRun } from './run-plan.js';
 
@@ -169,9 +170,6 @@ export function sweepPlan(base: TrainConfig, ax: SweepAxes): PlannedRun[] {
       }
   return runs;
 }
-
-/** momentum, nesterov and lars take the --momenta list; the others have no heavy-ball momentum. */
-const usesHeavyBall = (kind: OptimizerKind): boolean => kind === 'momentum' || kind === 'nesterov' || kind === 'lars';
 
 /**
  * The optimizer of one sweep run. sgd, momentum and nesterov keep the kind implicit, as configs did before

@@ -2,12 +2,12 @@
 // settings of the other kinds are left out of the config (so a run's config says only what it uses):
 // sgd, adam, adamw and lamb have no heavy-ball --momentum, only adam-family reads --beta1/--beta2/--eps.
 
-import { OPTIMIZER_KINDS } from '@dtrain/common';
+import { isAdaptive, OPTIMIZER_KINDS, usesHeavyBall } from '@dtrain/common';
 import type { FlagRow } from './train-flags.js';
 
 const OPTIM = 'Optimization:';
-const ADAPTIVE = ['adam', 'adamw', 'lamb'];
-const MOMENTUM_FREE = ['sgd', ...ADAPTIVE];
+const ADAPTIVE: string[] = OPTIMIZER_KINDS.filter(isAdaptive);
+const MOMENTUM_FREE: string[] = OPTIMIZER_KINDS.filter((k) => !usesHeavyBall(k));
 /** A value kept only where the chosen optimizer (or one a sweep's --optimizers lists) reads it. */
 const onlyFor =
   (kinds: string[]) =>

@@ -13,7 +13,7 @@ import {
   listCheckpoints,
   openSoloRun,
   type RunSummary,
-  readCheckpoint,
+  readCheckpointState,
   readMetrics,
   type ServerTls,
 } from '@dtrain/coordinator';
@@ -73,7 +73,7 @@ export async function startCoordinator(
       if (!resume) refuseToReplace(out, req.overwrite); // after the config's check, before a download
       return { cifarDir: await prepareCifar(config.dataset.name, req.dataDir), syntheticCacheDir: syntheticCacheDir() };
     },
-    resumeOverrides: resume ? resumeOverrides(req.given, req.config, readCheckpoint(resume).state.config) : {},
+    resumeOverrides: resume ? resumeOverrides(req.given, req.config, readCheckpointState(resume).config) : {},
     ...(resume ? { resume, overwrite: req.overwrite } : {}),
     ...(req.tls ? { tls: req.tls } : {}),
     log: (l) => reporterLog(l),

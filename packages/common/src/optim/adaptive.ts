@@ -35,9 +35,9 @@ export function adaptiveStep(
   const bc1 = 1 - p.beta1 ** t;
   const bc2Sqrt = Math.sqrt(1 - p.beta2 ** t);
   for (const s of segments) {
-    const wd = p.exclude1d && s.vector ? 0 : p.weightDecay;
-    if (p.kind === 'lamb')
-      lambSegment(p, { bc1, bc2Sqrt, lr, wd, adapt: !(p.exclude1d && s.vector) }, s, theta, grad, mo);
+    const excluded = p.exclude1d && s.vector;
+    const wd = excluded ? 0 : p.weightDecay;
+    if (p.kind === 'lamb') lambSegment(p, { bc1, bc2Sqrt, lr, wd, adapt: !excluded }, s, theta, grad, mo);
     else adamSegment(p, { bc1, bc2Sqrt, lr, wd }, s, theta, grad, mo);
   }
 }
@@ -62,11 +62,9 @@ function adamSegment(
   for (let i = s.offset; i < s.offset + s.length; i++) {
     const w = theta[i]! * shrink;
     const g = grad[i]! + l2 * theta[i]!;
-    const m = b1 * mo.m[i]! + (1 - b1) * g;
-    const v = b2 * mo.v[i]! + (1 - b2) * g * g;
-    mo.m[i] = m;
-    mo.v[i] = v;
-    theta[i] = w - (step * mo.m[i]!) / (Math.sqrt(mo.v[i]!) / k.bc2Sqrt + p.eps);
+    mo.m[i] = b1 * mo.m[i]! + (1 - b1) * g;
+    mo.v[i] = b2 * mo.v[i]! + (1 - b2) * g * g;
+    theta[i] = w - (step * mo.m[i]!) / (Math.sqrt(mo.v[i]!) / k.bc2Sqrt + p.eps); // the stored (float32) moments
   }
 }
 

@@ -36,8 +36,13 @@ export function optimizerKind(c: OptimizerConfig): OptimizerKind {
 }
 
 /** adam, adamw and lamb keep two moment buffers and read beta1, beta2 and eps. */
-export function isAdaptive(kind: OptimizerKind): boolean {
+export function isAdaptive(kind: OptimizerKind): kind is 'adam' | 'adamw' | 'lamb' {
   return kind === 'adam' || kind === 'adamw' || kind === 'lamb';
+}
+
+/** momentum, nesterov and lars read the heavy-ball --momentum (a sweep's --momenta); the others have none. */
+export function usesHeavyBall(kind: OptimizerKind): boolean {
+  return kind === 'momentum' || kind === 'nesterov' || kind === 'lars';
 }
 
 /** The hyperparameters a kind reads, with their defaults filled in. */
@@ -93,7 +98,7 @@ function validateKind(c: OptimizerConfig): void {
   const kind = c.kind;
   if (kind === 'sgd' && (c.momentum !== 0 || c.nesterov))
     bad('--optimizer sgd has no momentum', 'use --optimizer momentum (or nesterov), or --momentum 0');
-  if ((kind === 'momentum' || kind === 'nesterov' || kind === 'lars') && c.momentum === 0)
+  if (usesHeavyBall(kind) && c.momentum === 0)
     bad(`--optimizer ${kind} needs --momentum > 0`, 'use e.g. --momentum 0.9, or --optimizer sgd');
   if (isAdaptive(kind) && c.momentum !== 0)
     bad(`--optimizer ${kind} has no heavy-ball momentum`, 'its first moment decays with --beta1; use --momentum 0');

@@ -45,16 +45,16 @@ export class Optimizer {
   /**
    * Update θ in place with the batch-mean gradient at learning rate `lr`; `t` is this update's 1-based
    * number (the run's step). `grad` is clipped in place when clipping is on; returns its norm before that
-   * (null when clipping is off).
+   * (null when clipping is off). `gradNormSq`: Σ grad² if the caller has it (else computed when needed).
    */
-  step(t: number, lr: number, theta: Float32Array, grad: Float32Array): number | null {
-    const norm = this.h.clip > 0 ? clipGlobalNorm(grad, this.h.clip) : null;
+  step(t: number, lr: number, theta: Float32Array, grad: Float32Array, gradNormSq?: number): number | null {
+    const norm = this.h.clip > 0 ? clipGlobalNorm(grad, this.h.clip, gradNormSq) : null;
     const { kind, exclude1d } = this.h;
     const c = this.config;
     if (kind === 'lars') {
       const p = { momentum: c.momentum, weightDecay: c.weightDecay, trust: this.h.trust, exclude1d };
       larsStep(p, lr, theta, grad, this.buffers['velocity']!, this.segments);
-    } else if (kind === 'adam' || kind === 'adamw' || kind === 'lamb') {
+    } else if (isAdaptive(kind)) {
       const p = { ...this.h, kind, weightDecay: c.weightDecay };
       adaptiveStep(p, t, lr, theta, grad, { m: this.buffers['adam-m']!, v: this.buffers['adam-v']! }, this.segments);
     } else this.sgd(lr, theta, grad);

@@ -2,6 +2,7 @@
 // them: contiguous ranges of the flat vector, each marked when it is 1-D (a bias or a batch-norm scale or shift).
 
 import type { Manifest } from '../model.js';
+import { sumOfSquares } from './clip.js';
 
 export interface Segment {
   offset: number;
@@ -16,7 +17,5 @@ export function segmentsOf(manifest: Manifest): Segment[] {
 
 /** The L2 norm of a[offset, offset + length), summed in float64. */
 export function segmentNorm(a: Float32Array, s: Segment): number {
-  let sum = 0;
-  for (let i = s.offset; i < s.offset + s.length; i++) sum += a[i]! * a[i]!;
-  return Math.sqrt(sum);
+  return Math.sqrt(sumOfSquares(a.subarray(s.offset, s.offset + s.length)));
 }
