@@ -8,25 +8,6 @@
 # Usage: BEFORE=/tmp/before [REPS=5] bench/trust-model-exchange.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BEFORE=${BEFORE:-/tmp/before}
-REPS=${REPS:-5}
-OUT=bench/results/trust-model
-mkdir -p "$OUT"
-since=$(date -u +%FT%TZ)
-log() { node -e 'const [side, rep, line] = process.argv.slice(1); console.log(JSON.stringify({ side, rep: Number(rep), date: new Date().toISOString(), ...JSON.parse(line) }))' "$@" >> "$OUT/exchange-token.jsonl"; }
-for rep in $(seq 1 "$REPS"); do
-  sides=(before after); [ $((rep % 2)) = 0 ] && sides=(after before)
-  for side in "${sides[@]}"; do
-    cli=scripts/dist/src/cli.js; [ "$side" = before ] && cli="$BEFORE/scripts/dist/src/cli.js"
-    log "$side" "$rep" "$(node "$cli" bench exchange --workers 2 --steps 300 --token s3cret 2>/dev/null | tail -1)"
-  done
-  echo "rep $rep done"
-done
-node -e '
-const lines = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map(JSON.parse).filter((l) => l.date >= process.argv[2]);
-const med = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]; };
-for (const side of ["before", "after"]) {
-  const mine = lines.filter((l) => l.side === side);
-  console.log(side, "coordinator ms/step median of", mine.length, ":", med(mine.map((l) => l.coordMsMedian)), "step ms:", med(mine.map((l) => l.stepMs)));
-}
-' "$OUT/exchange-token.jsonl" "$since"
+# the side-by-side loop and the medians are bench/exchange-side-by-side.sh's; this names the sides and the arguments
+BEFORE=${BEFORE:-/tmp/before} OUT=bench/results/trust-model/exchange-token.jsonl REPS=${REPS:-5} \
+  ARGS="--workers 2 --steps 300 --token s3cret" exec bench/exchange-side-by-side.sh
