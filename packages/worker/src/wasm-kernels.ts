@@ -43,12 +43,35 @@ function convGradInfo(
   xShape: Shape4,
   filterShape: Shape4,
   ...tensors: tf.TensorInfo[]
-): ReturnType<typeof tf.backend_util.computeConv2DInfo> {
+): ConvInfo {
   float32(kernel, ...tensors);
   if (a.dataFormat !== 'NHWC')
     throw new TrainerError('ERR_BACKEND', `${kernel}: dtrain's wasm kernel supports NHWC only, got ${a.dataFormat}`);
   return tf.backend_util.computeConv2DInfo(xShape, filterShape, a.strides, 1, a.pad, a.dimRoundingMode);
 }
+
+/**
+ * What the three convolution kernels take after their pointers, in their order: batch, padded input height
+ * and width, input channels, output height, width and channels, filter height and width, strides.
+ */
+function convShape(n: number, hp: number, wp: number, c: number, info: ConvInfo): ConvShape {
+  return [
+    n,
+    hp,
+    wp,
+    c,
+    info.outHeight,
+    info.outWidth,
+    info.outChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+  ];
+}
+
+type ConvInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
+type ConvShape = [number, number, number, number, number, number, number, number, number, number, number];
 
 /** The input a kernel should read: x itself, or a zero-padded scratch copy (release() frees it). */
 function paddedInput(
@@ -142,22 +165,7 @@ const conv2dBackpropFilter: MakeKernel =
     const [n, , , c] = x.shape as Shape4;
     const dw = backend.makeOutput([...a.filterShape], 'float32');
     const xp = paddedInput(backend, k, x, info.padInfo);
-    k.conv2dFilterGrad(
-      xp.ptr,
-      at(dy),
-      at(dw),
-      n,
-      xp.hp,
-      xp.wp,
-      c,
-      info.outHeight,
-      info.outWidth,
-      info.outChannels,
-      info.filterHeight,
-      info.filterWidth,
-      info.strideHeight,
-      info.strideWidth,
-    );
+    k.conv2dFilterGrad(xp.ptr, at(dy), at(dw), ...convShape(n, xp.hp, xp.wp, c, info));
     xp.release();
     return dw;
   };
@@ -175,23 +183,7 @@ const conv2dBackpropInput: MakeKernel =
     const dx = backend.makeOutput([...a.inputShape], 'float32');
     const padded = top || bottom || left || right ? backend.makeOutput([n, hp, wp, c], 'float32') : null;
     const wt = backend.makeOutput([...filter.shape], 'float32');
-    k.conv2dInputGrad(
-      at(dy),
-      at(filter),
-      at(wt),
-      at(padded ?? dx),
-      n,
-      hp,
-      wp,
-      c,
-      info.outHeight,
-      info.outWidth,
-      info.outChannels,
-      info.filterHeight,
-      info.filterWidth,
-      info.strideHeight,
-      info.strideWidth,
-    );
+    k.conv2dInputGrad(at(dy), at(filter), at(wt), at(padded ?? dx), ...convShape(n, hp, wp, c, info));
     if (padded) {
       k.cropCopy(at(padded), at(dx), n, h, w, c, hp, wp, top, left);
       backend.disposeData(padded.dataId);
@@ -236,24 +228,8 @@ const fusedConv2d: MakeKernel =
     const [n, , , c] = x.shape as Shape4;
     const y = backend.makeOutput([n, info.outHeight, info.outWidth, info.outChannels], 'float32');
     const xp = paddedInput(backend, k, x, info.padInfo);
-    k.conv2dForward(
-      xp.ptr,
-      at(filter),
-      at(bias),
-      at(y),
-      n,
-      xp.hp,
-      xp.wp,
-      c,
-      info.outHeight,
-      info.outWidth,
-      info.outChannels,
-      info.filterHeight,
-      info.filterWidth,
-      info.strideHeight,
-      info.strideWidth,
-      a.activation === 'relu' ? 1 : 0,
-    );
+    const relu = a.activation === 'relu' ? 1 : 0;
+    k.conv2dForward(xp.ptr, at(filter), at(bias), at(y), ...convShape(n, xp.hp, xp.wp, c, info), relu);
     xp.release();
     return y;
   };
