@@ -7,6 +7,7 @@
 // of adding all shards in id order after the fact.
 
 import { TrainerError } from './errors.js';
+import { type SmallBatches, shardSmallBatches } from './noise-scale.js';
 
 export interface ShardResult {
   shardId: number;
@@ -23,8 +24,15 @@ export interface Reduced {
   samples: number;
   /** |meanGrad|^2 */
   meanNormSq: number;
-  /** Per shard in id order: its sample count and the sum of squares of its gradient sum. */
-  shards: { count: number; sumSq: number }[];
+  /** The step's small-batch gradients for the noise-scale estimate (shards, or groups). */
+  small: SmallBatches;
+}
+
+/** A step's reduction: results go in as they arrive, finish() once all of them are in. */
+export interface Reducer {
+  add(r: ShardResult): void;
+  readonly complete: boolean;
+  finish(): Reduced;
 }
 
 export function sumSquares(a: Float32Array): number {
@@ -34,11 +42,10 @@ export function sumSquares(a: Float32Array): number {
 }
 
 /** One step's reduction; feed shards as they arrive, then finish() once all of them are in. */
-export class ShardReducer {
+export class ShardReducer implements Reducer {
   private readonly pending = new Map<number, ShardResult>();
-  private readonly stats: { count: number; sumSq: number }[] = [];
+  private readonly stats: { count: number; sumSq: number; lossSum: number }[] = [];
   private next = 0;
-  private lossSum = 0;
   private correct = 0;
   private samples = 0;
 
@@ -64,8 +71,7 @@ export class ShardReducer {
     ) {
       throw new TrainerError('ERR_DUPLICATE_GRADIENT', `shard ${r.shardId} is not expected in this reduction`);
     }
-    this.stats[r.shardId] = { count: r.count, sumSq: sumSquares(r.grad) };
-    this.lossSum += r.lossSum;
+    this.stats[r.shardId] = { count: r.count, sumSq: sumSquares(r.grad), lossSum: r.lossSum };
     this.correct += r.correct;
     this.samples += r.count;
     this.pending.set(r.shardId, r);
@@ -109,11 +115,11 @@ export class ShardReducer {
     }
     return {
       meanGrad: o,
-      meanLoss: this.lossSum / this.samples,
+      meanLoss: this.stats.reduce((a, s) => a + s.lossSum, 0) / this.samples, // in shard order
       accuracy: this.correct / this.samples,
       samples: this.samples,
       meanNormSq: normSq,
-      shards: this.stats,
+      small: shardSmallBatches(this.stats),
     };
   }
 }

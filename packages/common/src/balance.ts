@@ -6,7 +6,8 @@
 // planned samples whatever the split, up to float rounding, so runs stay comparable but are no
 // longer bit-for-bit reproducible (the split depends on timing): hence opt-in.
 
-import { type Shard, splitShards } from './sharding.js';
+import { groupCount, treeCover } from './group-tree.js';
+import { type Shard, shardSizes, splitShards } from './sharding.js';
 
 /** Smoothed per-worker compute time per sample, turned into shard weights. */
 export class SpeedTracker {
@@ -60,8 +61,41 @@ export function cutBatch(
 ): Shard[] {
   const ids = [...workerIds].sort((a, b) => a - b);
   const numShards = Math.max(1, Math.min(ids.length, batch.length));
-  if (numShards !== ids.length) return splitShards(batch, numShards);
+  return splitShards(batch, numShards, numShards === ids.length ? cutWeights(ids, speeds, slots) : undefined);
+}
+
+/** Shares of the sorted workers `ids`: by speed once all were measured, else by slots, else even (undefined). */
+function cutWeights(ids: readonly number[], speeds: SpeedTracker | null, slots?: (id: number) => number) {
   const bySpeed = speeds ? speeds.weights(ids) : null;
   const bySlots = slots && ids.some((id) => slots(id) !== 1) ? ids.map(slots) : null;
-  return splitShards(batch, numShards, bySpeed ?? bySlots ?? undefined);
+  return bySpeed ?? bySlots ?? undefined;
+}
+
+/**
+ * Cut a batch for the worker-count-invariant reduction (group-tree.ts): its groups of `groupSize` in
+ * contiguous ranges, one per worker (in proportion, as cutBatch), each range as the tree nodes that cover
+ * it; a shard per node, `owner` the rank of the worker that gets it. More workers than groups: some idle.
+ */
+export function cutGroups(
+  batch: Uint32Array,
+  groupSize: number,
+  workerIds: readonly number[],
+  speeds: SpeedTracker | null,
+  slots?: (id: number) => number,
+): Shard[] {
+  const ids = [...workerIds].sort((a, b) => a - b);
+  const n = groupCount(batch.length, groupSize);
+  const k = Math.max(1, Math.min(ids.length, n));
+  const sizes = shardSizes(n, (k === ids.length ? cutWeights(ids, speeds, slots) : undefined) ?? new Array(k).fill(1));
+  return sizes
+    .flatMap((size, owner) => {
+      const lo = sizes.slice(0, owner).reduce((a, s) => a + s, 0);
+      return treeCover(n, lo, lo + size).map(([a, b]) => ({ owner, node: { lo: a, hi: b } }));
+    })
+    .map(({ owner, node }, shardId) => ({
+      shardId,
+      owner,
+      node,
+      indices: batch.subarray(node.lo * groupSize, Math.min(node.hi * groupSize, batch.length)),
+    }));
 }

@@ -48,9 +48,17 @@ export interface TrainConfig extends ScheduleParams {
   stepTimeoutMs: number;
   /** Write the applied mean gradient of the first N steps to gradients/ (float64 reference checks; 0 or absent: off). */
   saveGradients?: number;
-  /** How a batch is cut over the workers: even sizes (default; bit-reproducible) or by measured speed. */
+  /** How a batch is cut over the workers: even sizes (default) or by measured speed. */
   balance?: 'even' | 'speed';
+  /**
+   * Samples per group of the worker-count-invariant reduction (group-tree.ts): the bits do not depend on
+   * the cut. 0 or absent: shards summed in shard order (a run's bits then depend on its topology).
+   */
+  groupSize?: number;
 }
+
+/** The group size of new runs (measured: bench/results/invariance/). */
+export const DEFAULT_GROUP_SIZE = 16;
 
 /**
  * Config keys that say how a run is operated, not what it computes: a resumed run (by --resume, or a sweep
@@ -182,10 +190,32 @@ function checkRunRules(c: TrainConfig): void {
       hint: 'use --balance even or --balance speed',
     });
   }
+  checkGroups(c);
   if (!(c.stepTimeoutMs >= 100)) {
     throw new TrainerError('ERR_BAD_CONFIG', `--step-timeout ${c.stepTimeoutMs / 1000}s is too short`, {
       hint: 'use e.g. --step-timeout 120',
     });
+  }
+}
+
+/** The group size, and enough groups in a batch for every worker asked for. */
+function checkGroups(c: TrainConfig): void {
+  const g = c.groupSize ?? 0;
+  intIn(
+    g,
+    0,
+    MAX_BATCH_SIZE,
+    '--group-size',
+    `use e.g. --group-size ${DEFAULT_GROUP_SIZE}, or 0 to turn the invariant reduction off`,
+  );
+  if (g > 0 && Math.ceil(c.batchSize / g) < c.workers) {
+    throw new TrainerError(
+      'ERR_BAD_CONFIG',
+      `--batch-size ${c.batchSize} is ${Math.ceil(c.batchSize / g)} group(s) of --group-size ${g}: too few for --workers ${c.workers}`,
+      {
+        hint: `each worker computes whole groups: use --group-size ${Math.max(1, Math.floor(c.batchSize / c.workers))} or less, or a larger batch`,
+      },
+    );
   }
 }
 

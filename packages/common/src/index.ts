@@ -15,6 +15,8 @@ export * from './digest.js';
 export * from './epoch-cursor.js';
 export * from './errors.js';
 export * from './frame-pool.js';
+export * from './group-reducer.js';
+export * from './group-tree.js';
 export * from './limits.js';
 export * from './line-limit.js';
 export * from './model.js';

@@ -16,20 +16,34 @@ export interface NoiseEstimate {
 }
 
 /**
- * Estimates from one step's shards (sample count and sum of squares of each shard's gradient SUM) and
- * |mean gradient|^2; null with fewer than two shards.
+ * A step's small-batch gradients, summed: how many there are (k), the sum of 1/b_i over their sample
+ * counts, and the sum of |g_i|^2 over their MEAN gradients. Shards give one each (legacy reduction); in
+ * the worker-count-invariant reduction every group of the batch gives one (b_i = the group size).
  */
-export function noiseEstimate(
-  shards: readonly { count: number; sumSq: number }[],
-  meanNormSq: number,
-): NoiseEstimate | null {
-  if (shards.length < 2 || shards.some((s) => !(s.count > 0))) return null;
-  const big = shards.reduce((acc, s) => acc + s.count, 0);
-  const b = shards.length / shards.reduce((acc, s) => acc + 1 / s.count, 0);
-  const small = shards.reduce((acc, s) => acc + s.sumSq / (s.count * s.count), 0) / shards.length;
+export interface SmallBatches {
+  k: number;
+  invCountSum: number;
+  meanSqSum: number;
+}
+
+/** The small batches of one step's shards (sample count and sum of squares of each shard's gradient SUM), in order. */
+export function shardSmallBatches(shards: readonly { count: number; sumSq: number }[]): SmallBatches {
   return {
-    gradNormSq: (big * meanNormSq - b * small) / (big - b),
-    traceSigma: (small - meanNormSq) / (1 / b - 1 / big),
+    k: shards.length,
+    invCountSum: shards.reduce((acc, s) => acc + 1 / s.count, 0),
+    meanSqSum: shards.reduce((acc, s) => acc + s.sumSq / (s.count * s.count), 0),
+  };
+}
+
+/** Estimates from one step's small batches and |mean gradient|^2 over its B samples; null with fewer than two. */
+export function noiseEstimate(small: SmallBatches, samples: number, meanNormSq: number): NoiseEstimate | null {
+  if (small.k < 2 || !(small.invCountSum > 0)) return null;
+  const big = samples;
+  const b = small.k / small.invCountSum;
+  const avg = small.meanSqSum / small.k;
+  return {
+    gradNormSq: (big * meanNormSq - b * avg) / (big - b),
+    traceSigma: (avg - meanNormSq) / (1 / b - 1 / big),
   };
 }
 

@@ -9,6 +9,9 @@ export interface Shard {
   shardId: number;
   /** Sample indices of this shard, in batch order. */
   indices: Uint32Array;
+  /** The worker-count-invariant cut (balance.ts cutGroups): the rank of the worker it goes to, and its tree node. */
+  owner?: number;
+  node?: { lo: number; hi: number };
 }
 
 /** The permutation of training samples for one epoch. */

@@ -21,10 +21,7 @@ test("shard sums are reduced in shard order and divided by the sample count, wit
   assert.equal(out.meanLoss, 1);
   assert.equal(out.accuracy, 0.25);
   assert.equal(out.samples, 4);
-  assert.deepEqual(out.shards, [
-    { count: 1, sumSq: 5 },
-    { count: 3, sumSq: 45 },
-  ]);
+  assert.deepEqual(out.small, { k: 2, invCountSum: 1 + 1 / 3, meanSqSum: 5 + 45 / 9 });
 });
 
 test('any arrival order gives exactly the values of adding in shard order afterwards', () => {
@@ -59,4 +56,15 @@ test('wrong-length, duplicate, out-of-range and missing shards are refused', () 
   r.add(shard(2, 1, [1, 2]));
   assert.throws(() => r.add(shard(2, 1, [1, 2])), code('ERR_DUPLICATE_GRADIENT'));
   assert.throws(() => r.finish(), code('ERR_NO_WORKERS'));
+});
+
+test('the loss is summed in shard order whatever the arrival order', () => {
+  const losses = [0.1, 1e16, -1e16, 0.2];
+  const meanLoss = (order: number[]): number => {
+    const r = new ShardReducer(new Float32Array(1), 4);
+    for (const s of order) r.add({ shardId: s, count: 1, lossSum: losses[s]!, correct: 0, grad: new Float32Array(1) });
+    return r.finish().meanLoss;
+  };
+  assert.equal(meanLoss([3, 2, 1, 0]), meanLoss([0, 1, 2, 3]));
+  assert.equal(meanLoss([1, 3, 0, 2]), meanLoss([0, 1, 2, 3]));
 });

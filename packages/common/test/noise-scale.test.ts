@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { NoiseScaleTracker, noiseEstimate, Rng, sumSquares } from '@dtrain/common';
+import { NoiseScaleTracker, noiseEstimate, Rng, shardSmallBatches, sumSquares } from '@dtrain/common';
 
 /** Mean estimates over many steps of per-example gradients g = G + sigma * z, z ~ N(0, I), cut into shards of `sizes`. */
 function estimate(sizes: number[], trials: number) {
@@ -21,10 +21,8 @@ function estimate(sizes: number[], trials: number) {
     });
     const mean = new Float32Array(d);
     for (const s of shards) for (let i = 0; i < d; i++) mean[i] = mean[i]! + s.grad[i]! / total;
-    const e = noiseEstimate(
-      shards.map((s) => ({ count: s.count, sumSq: sumSquares(s.grad) })),
-      sumSquares(mean),
-    )!;
+    const small = shardSmallBatches(shards.map((s) => ({ count: s.count, sumSq: sumSquares(s.grad) })));
+    const e = noiseEstimate(small, total, sumSquares(mean))!;
     gSum += e.gradNormSq;
     sSum += e.traceSigma;
     bSimple = tracker.update(e);
@@ -50,5 +48,5 @@ test('shards of unequal sizes (uneven batches, --balance speed) give unbiased es
 });
 
 test('no estimate from a single shard', () => {
-  assert.equal(noiseEstimate([{ count: 4, sumSq: 1 }], 1), null);
+  assert.equal(noiseEstimate(shardSmallBatches([{ count: 4, sumSq: 1 }]), 4, 1), null);
 });

@@ -16,7 +16,6 @@ import {
   learningRate,
   type Manifest,
   runBounds,
-  ShardReducer,
   scheduleOf,
   type TrainConfig,
   TrainerError,
@@ -34,7 +33,7 @@ import type { RunDir } from './rundir.js';
 import type { WorkerConn } from './server.js';
 import { bytesSince, StepTally, stepRecord } from './step-stats.js';
 import { failureOf, type RunSummary } from './summary.js';
-import { cutOver, stepTasks } from './tasks.js';
+import { cutOver, stepReducer, stepTasks } from './tasks.js';
 import { CentralUpdate } from './update.js';
 import { runWelcome } from './welcome.js';
 
@@ -204,15 +203,17 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const t0 = performance.now();
     const bytes0 = { ...this.pool.bytes };
     const [step, version, ready] = [this.train.step + 1, this.train.step, this.pool.ready()];
-    const shards = cutOver(this.cursor.nextBatch(), ready, this.config.balance === 'speed' ? this.pool.speeds : null);
-    const reducer = new ShardReducer(this.update.meanGrad, shards.length);
+    const group = this.config.groupSize ?? 0;
+    const batch = this.cursor.nextBatch();
+    const shards = cutOver(batch, ready, this.config.balance === 'speed' ? this.pool.speeds : null, group);
+    const reducer = stepReducer(this.update.meanGrad, shards, batch.length, group);
     const tally = new StepTally();
     const onAccepted = (conn: WorkerConn, gradient: GradientMsg): void => {
       reducer.add(gradient); // summed in shard order whatever the arrival order
       tally.accept(conn.label, gradient);
       this.records.shardDone(conn, gradient);
     };
-    const [tasks, timeoutMs] = [stepTasks(shards, step, version, this.train.epoch), this.config.stepTimeoutMs];
+    const [tasks, timeoutMs] = [stepTasks(shards, step, version, this.train.epoch, group), this.config.stepTimeoutMs];
     const round = this.pool.runRound({ kind: 'step', step, version, tasks, timeoutMs, onAccepted }, this.halt.signal);
     const assigned = performance.now();
     this.pool.publishWeights(version, this.update.weights);

@@ -10,19 +10,26 @@ import {
   type AssignMsg,
   type CoordinatorMsg,
   cutBatch,
+  cutGroups,
   type EvalResultMsg,
   type EvaluateMsg,
   encode,
   evalChunks,
   type GradientMsg,
+  groupCount,
+  joinSums,
+  type NodeSums,
   paramCount,
   RECONNECT_INITIAL_MS,
   RECONNECT_MAX_MS,
   type RejectMsg,
+  type Shard,
   TrainerError,
+  TreeSum,
   type WelcomeMsg,
 } from '@dtrain/common';
 import { CoordinatorLink, RefusalJudge } from '@dtrain/worker/link';
+import { evalSums } from './evaluation.js';
 import { WorkerPool } from './pool.js';
 import type { RoundTask } from './round.js';
 import type { RunWelcome } from './server.js';
@@ -48,9 +55,48 @@ export interface RelayOptions {
   onListening?: (port: number) => void;
 }
 
-/** A shard's indices cut over the relay's ready local workers: one assignment frame each. */
-export function subTasks(msg: AssignMsg, workerIds: readonly number[]): RoundTask[] {
-  return stepTasks(cutBatch(msg.indices, workerIds, null), msg.step, msg.version, msg.epoch);
+/**
+ * A shard's indices cut over the relay's ready local workers: one assignment frame each; a node of the
+ * invariant reduction's tree as the nodes of its own tree that cover each worker's range of its groups.
+ */
+export function subTasks(msg: AssignMsg, workerIds: readonly number[]): { tasks: RoundTask[]; shards: Shard[] } {
+  const g = msg.groupSize ?? 0;
+  const shards = g > 0 ? cutGroups(msg.indices, g, workerIds, null) : cutBatch(msg.indices, workerIds, null);
+  return { tasks: stepTasks(shards, msg.step, msg.version, msg.epoch, g), shards };
+}
+
+/** The local nodes' sums joined along the task's tree: the relay's one gradient for its node. */
+export function sumAlongTree(
+  parts: ReadonlyMap<number, GradientMsg>,
+  shards: readonly Shard[],
+  up: Pick<AssignMsg, 'step' | 'version' | 'shardId'>,
+): GradientMsg {
+  const tree = new TreeSum<NodeSums>(Math.max(...shards.map((s) => s.node!.hi)), joinSums);
+  let computeMs = 0;
+  for (const [id, g] of parts) {
+    const { count, lossSum, correct, grad } = g;
+    tree.add(shards[id]!.node!.lo, shards[id]!.node!.hi, {
+      count,
+      lossSum,
+      correct,
+      grad,
+      meanSqSum: g.meanSqSum ?? 0,
+    });
+    computeMs = Math.max(computeMs, g.computeMs);
+  }
+  const { count, lossSum, correct, meanSqSum, grad } = tree.root();
+  return {
+    kind: 'gradient',
+    step: up.step,
+    version: up.version,
+    shardId: up.shardId,
+    count,
+    lossSum,
+    correct,
+    computeMs,
+    grad,
+    meanSqSum,
+  };
 }
 
 /** The local gradient sums added in sub-shard order: the relay's one gradient for its shard. */
@@ -230,15 +276,16 @@ export class Relay {
 
   private async onAssign(msg: AssignMsg): Promise<void> {
     const parts = new Map<number, GradientMsg>();
+    const { tasks, shards } = subTasks(
+      msg,
+      this.pool.ready().map((w) => w.id),
+    );
     const outcome = await this.pool.runRound(
       {
         kind: 'step',
         step: msg.step,
         version: msg.version,
-        tasks: subTasks(
-          msg,
-          this.pool.ready().map((w) => w.id),
-        ),
+        tasks,
         timeoutMs: this.o.stepTimeoutMs,
         onAccepted: (_c, g) => void parts.set(g.shardId, { ...g, grad: Float32Array.from(g.grad) }),
       },
@@ -255,13 +302,16 @@ export class Relay {
       });
       return;
     }
-    this.link!.send(sumInOrder(parts, msg, this.params));
+    this.link!.send(msg.groupSize ? sumAlongTree(parts, shards, msg) : sumInOrder(parts, msg, this.params));
   }
 
   private async onEvaluate(msg: EvaluateMsg): Promise<void> {
     const results = new Map<number, EvalResultMsg>();
-    const chunk = Math.ceil(msg.indices.length / Math.max(1, this.pool.ready().length));
-    const tasks = evalChunks(msg.indices.length, chunk).map((c) => ({
+    const local = evalSubShards(
+      msg,
+      this.pool.ready().map((w) => w.id),
+    );
+    const tasks = local.map((c) => ({
       id: c.shardId,
       count: c.indices.length,
       frame: encode({
@@ -269,7 +319,8 @@ export class Relay {
         evalId: msg.evalId,
         split: msg.split,
         shardId: c.shardId,
-        indices: c.indices.map((i) => msg.indices[i]!),
+        indices: c.indices.slice(),
+        ...(msg.groupSize ? { groupSize: msg.groupSize } : {}),
       }),
     }));
     const outcome = await this.pool.runRound(
@@ -283,15 +334,15 @@ export class Relay {
       this.rounds,
     );
     if (!outcome) return;
-    const all = [...results.values()];
-    this.link!.send({
-      kind: 'evalResult',
-      evalId: msg.evalId,
-      shardId: msg.shardId,
-      count: all.reduce((a, r) => a + r.count, 0),
-      lossSum: all.reduce((a, r) => a + r.lossSum, 0),
-      correct: all.reduce((a, r) => a + r.correct, 0),
-      computeMs: Math.max(0, ...all.map((r) => r.computeMs)),
-    });
+    const sums = evalSums(results, local, groupCount(msg.indices.length, msg.groupSize ?? 1));
+    const computeMs = Math.max(0, ...[...results.values()].map((r) => r.computeMs));
+    this.link!.send({ kind: 'evalResult', evalId: msg.evalId, shardId: msg.shardId, ...sums, computeMs });
   }
+}
+
+/** An evaluation chunk cut over the local workers: even parts, or the nodes of its groups' tree. */
+export function evalSubShards(msg: EvaluateMsg, workerIds: readonly number[]): Shard[] {
+  if (msg.groupSize) return cutGroups(msg.indices, msg.groupSize, workerIds, null);
+  const chunk = Math.ceil(msg.indices.length / Math.max(1, workerIds.length));
+  return evalChunks(msg.indices.length, chunk).map((c) => ({ ...c, indices: c.indices.map((i) => msg.indices[i]!) }));
 }

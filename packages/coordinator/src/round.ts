@@ -9,6 +9,8 @@ export interface RoundTask {
   id: number;
   frame: Uint8Array;
   count: number;
+  /** Goes first to the live worker of this rank (by id); absent: the task's own index. */
+  owner?: number;
 }
 
 export interface RoundHost {
@@ -41,17 +43,17 @@ export class Round<R> {
     for (const t of tasks) this.byId.set(t.id, t);
   }
 
-  /** Assign task i to live worker i mod W (by worker id), then wait for every result. */
+  /** Assign task i (or its owner) to live worker i mod W (by worker id), then wait for every result. */
   run(): Promise<Map<number, R>> {
     return new Promise((resolve) => {
       this.resolve = resolve;
       const workers = this.sortedLive();
-      const ids = [...this.byId.keys()];
+      const tasks = [...this.byId.values()];
       if (workers.length === 0) {
-        this.queue = ids;
+        this.queue = tasks.map((t) => t.id);
         return;
       }
-      ids.forEach((id, i) => this.assign(id, workers[i % workers.length]!));
+      tasks.forEach((t, i) => this.assign(t.id, workers[(t.owner ?? i) % workers.length]!));
       this.maybeDone();
     });
   }

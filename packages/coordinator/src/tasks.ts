@@ -1,33 +1,98 @@
 // A step's batch cut over the ready workers, and the frames a Round sends: a training step's shards as
-// assignments, an evaluation's chunks.
+// assignments, an evaluation's chunks. With a group size (the worker-count-invariant reduction) shards
+// and chunks are nodes of the summation tree (group-tree.ts) and their frames say the group size.
 
-import { cutBatch, type EvalSplit, encode, evalChunks, type Shard, type SpeedTracker } from '@dtrain/common';
+import {
+  cutBatch,
+  cutGroups,
+  type EvalSplit,
+  encode,
+  evalChunks,
+  GroupReducer,
+  groupCount,
+  type Reducer,
+  type Shard,
+  ShardReducer,
+  type SpeedTracker,
+  treeCover,
+} from '@dtrain/common';
 import type { RoundTask } from './round.js';
 import type { WorkerConn } from './server.js';
 
-/** Cut `batch` over `ready` workers: evenly by slots, or by measured speed when `speeds` is given. */
-export function cutOver(batch: Uint32Array, ready: readonly WorkerConn[], speeds: SpeedTracker | null): Shard[] {
+/** Cut `batch` over `ready` workers: evenly by slots, or by measured speed when `speeds` is given; in groups when `groupSize`. */
+export function cutOver(
+  batch: Uint32Array,
+  ready: readonly WorkerConn[],
+  speeds: SpeedTracker | null,
+  groupSize = 0,
+): Shard[] {
   const slots = new Map(ready.map((w) => [w.id, w.hello?.slots ?? 1]));
-  return cutBatch(
-    batch,
-    ready.map((w) => w.id),
-    speeds,
-    (id) => slots.get(id) ?? 1,
+  const ids = ready.map((w) => w.id);
+  const slotsOf = (id: number) => slots.get(id) ?? 1;
+  return groupSize > 0 ? cutGroups(batch, groupSize, ids, speeds, slotsOf) : cutBatch(batch, ids, speeds, slotsOf);
+}
+
+/** The step's reduction into `out`: along the groups' tree, or in shard order. */
+export function stepReducer(out: Float32Array, shards: readonly Shard[], samples: number, groupSize: number): Reducer {
+  if (groupSize <= 0) return new ShardReducer(out, shards.length);
+  return new GroupReducer(
+    out,
+    shards.map((s) => s.node!),
+    samples,
+    groupSize,
   );
 }
 
-export function stepTasks(shards: readonly Shard[], step: number, version: number, epoch: number): RoundTask[] {
+export function stepTasks(
+  shards: readonly Shard[],
+  step: number,
+  version: number,
+  epoch: number,
+  groupSize = 0,
+): RoundTask[] {
   return shards.map((s) => ({
     id: s.shardId,
     count: s.indices.length,
-    frame: encode({ kind: 'assign', step, version, epoch, shardId: s.shardId, indices: s.indices.slice() }),
+    ...(s.owner !== undefined ? { owner: s.owner } : {}),
+    frame: encode({
+      kind: 'assign',
+      step,
+      version,
+      epoch,
+      shardId: s.shardId,
+      indices: s.indices.slice(),
+      ...(groupSize > 0 ? { groupSize } : {}),
+    }),
   }));
 }
 
-export function evalTasks(evalId: number, split: EvalSplit, n: number, chunk: number): RoundTask[] {
-  return evalChunks(n, chunk).map((c) => ({
+/**
+ * An evaluation's chunks: of `chunk` samples; with a group size, the nodes of the split's summation tree
+ * that cover ranges of chunk / groupSize groups (so the chunk size does not change the bits).
+ */
+export function evalShards(n: number, chunk: number, groupSize = 0): Shard[] {
+  if (groupSize <= 0) return evalChunks(n, chunk);
+  const groups = groupCount(n, groupSize);
+  const per = Math.max(1, Math.floor(chunk / groupSize));
+  const nodes: [number, number][] = [];
+  for (let lo = 0; lo < groups; lo += per) nodes.push(...treeCover(groups, lo, Math.min(groups, lo + per)));
+  return nodes.map(([lo, hi], shardId) => {
+    const [start, end] = [lo * groupSize, Math.min(n, hi * groupSize)];
+    return { shardId, node: { lo, hi }, indices: Uint32Array.from({ length: end - start }, (_, i) => start + i) };
+  });
+}
+
+export function evalTasks(evalId: number, split: EvalSplit, shards: readonly Shard[], groupSize = 0): RoundTask[] {
+  return shards.map((c) => ({
     id: c.shardId,
     count: c.indices.length,
-    frame: encode({ kind: 'evaluate', evalId, split, shardId: c.shardId, indices: c.indices }),
+    frame: encode({
+      kind: 'evaluate',
+      evalId,
+      split,
+      shardId: c.shardId,
+      indices: c.indices,
+      ...(groupSize > 0 ? { groupSize } : {}),
+    }),
   }));
 }

@@ -10,11 +10,10 @@ import {
   noiseEstimate,
   Optimizer,
   type OptimizerConfig,
-  type ShardReducer,
+  type Reduced,
+  type Reducer,
 } from '@dtrain/common';
 import type { RoundOutcome } from './pool.js';
-
-export type Reduced = ReturnType<ShardReducer['finish']>;
 
 export interface Applied {
   reduced: Reduced;
@@ -46,14 +45,14 @@ export class CentralUpdate {
   }
 
   /** Reduce, check and apply step `step`'s gradient at learning rate `lr`; throws ERR_DIVERGED. */
-  apply(step: number, lr: number, outcome: RoundOutcome, reducer: ShardReducer): Applied {
+  apply(step: number, lr: number, outcome: RoundOutcome, reducer: Reducer): Applied {
     if (outcome.diverged) {
       const d = outcome.diverged;
       throw divergedError(step, lr, `worker ${d.worker}'s ${d.what} for shard ${d.shardId} is not finite`);
     }
     const reduced = reducer.finish();
     if (!allFinite(reduced.meanGrad)) throw divergedError(step, lr, 'the mean gradient is not finite');
-    const est = noiseEstimate(reduced.shards, reduced.meanNormSq);
+    const est = noiseEstimate(reduced.small, reduced.samples, reduced.meanNormSq);
     const bSimple = est ? this.noise.update(est) : null;
     this.onMeanGradient?.(step, reduced.meanGrad);
     const preClipNorm = this.optimizer.step(step, lr, this.weights, reduced.meanGrad, reduced.meanNormSq);

@@ -11,7 +11,7 @@ export function runWelcome(runId: string, config: TrainConfig, manifest: Manifes
     manifest,
     dataset: config.dataset,
     datasetFingerprint: dataset.fingerprint,
-    maxShard: Math.max(config.batchSize, config.evalChunk),
+    maxShard: Math.max(config.batchSize, config.evalChunk, config.groupSize ?? 0),
     ...(config.gradWire && config.gradWire !== 'fp32' ? { gradWire: config.gradWire } : {}),
   };
 }

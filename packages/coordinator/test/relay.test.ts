@@ -13,7 +13,7 @@ const assign: AssignMsg = {
 };
 
 test('a shard is cut over the local workers in id order, contiguous, as the coordinator cuts a batch', () => {
-  const tasks = subTasks(assign, [7, 3]);
+  const { tasks } = subTasks(assign, [7, 3]);
   const sent = tasks.map(
     (t) => parseCoordinatorMsg(decode(t.frame, 1 << 20), { paramCount: 1, trainSize: 100, evalSize: 100 }) as AssignMsg,
   );

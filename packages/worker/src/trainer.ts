@@ -14,6 +14,7 @@ import {
   type WelcomeMsg,
 } from '@dtrain/common';
 import { buildDataset, type DataLocation } from '@dtrain/common/files';
+import { GradBuffers, groupedEvaluation, groupedGradient } from './group-compute.js';
 import { Network } from './network.js';
 
 const datasetCache = new Map<string, Dataset>();
@@ -39,10 +40,12 @@ export class WorkerTrainer {
   private prepared: AssignMsg | null = null;
 
   private readonly augmentSeed: number;
+  private readonly buffers: GradBuffers;
 
   constructor(welcome: WelcomeMsg, loc: DataLocation = {}) {
     const spec = getModelSpec(welcome.model);
     this.net = new Network(spec);
+    this.buffers = new GradBuffers(this.net.paramCount);
     this.dataset = loadDataset(welcome.dataset, loc);
     this.augmentSeed = welcome.dataset.seed;
   }
@@ -94,24 +97,25 @@ export class WorkerTrainer {
     const t0 = performance.now();
     const n = this.prepared === msg ? msg.indices.length : this.fill('train', msg.indices, msg.epoch);
     this.prepared = null;
+    const head = { kind: 'gradient', step: msg.step, version: msg.version, shardId: msg.shardId, count: n } as const;
+    if (msg.groupSize) {
+      const out = groupedGradient(this.net, this.batch(n), msg.groupSize, grad, this.buffers);
+      return { ...head, ...out, computeMs: performance.now() - t0, grad };
+    }
     const out = this.net.computeShard(this.x, this.y, n, grad);
-    return {
-      kind: 'gradient',
-      step: msg.step,
-      version: msg.version,
-      shardId: msg.shardId,
-      count: n,
-      lossSum: out.lossSum,
-      correct: out.correct,
-      computeMs: performance.now() - t0,
-      grad: out.grad,
-    };
+    return { ...head, lossSum: out.lossSum, correct: out.correct, computeMs: performance.now() - t0, grad: out.grad };
+  }
+
+  private batch(n: number) {
+    return { x: this.x, y: this.y, n, px: this.dataset.height * this.dataset.width * this.dataset.channels };
   }
 
   evaluate(msg: EvaluateMsg): EvalResultMsg {
     const t0 = performance.now();
     const n = this.fill(msg.split, msg.indices);
-    const out = this.net.evaluate(this.x, this.y, n);
+    const out = msg.groupSize
+      ? groupedEvaluation(this.net, this.batch(n), msg.groupSize)
+      : this.net.evaluate(this.x, this.y, n);
     return {
       kind: 'evalResult',
       evalId: msg.evalId,

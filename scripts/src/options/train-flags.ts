@@ -7,7 +7,7 @@
 //  - process: where and how this process serves the run; not part of the config.
 // trainOptions (yargs), toTrainConfig and the resume rules are all generated from it.
 
-import { DATASET_NAMES, STEP_TIMEOUT_MS } from '@dtrain/common';
+import { DATASET_NAMES, DEFAULT_GROUP_SIZE, STEP_TIMEOUT_MS } from '@dtrain/common';
 import type { Options } from 'yargs';
 import type { ConfigPath } from './config-path.js';
 import { OPTIMIZER_FLAGS } from './optimizer-flags.js';
@@ -303,10 +303,23 @@ export const TRAIN_FLAGS = {
     default: 'even' as const,
     choices: ['even', 'speed'] as const,
     describe:
-      "cut each batch evenly (bit-reproducible) or in proportion to each worker's measured speed (uneven GPUs or hosts)",
+      "cut each batch evenly or in proportion to each worker's measured speed (uneven GPUs or hosts); " +
+      'with --group-size the cut does not change the bits',
     group: RUN,
     path: 'balance',
     role: 'applied',
+  },
+  'group-size': {
+    type: 'number',
+    default: DEFAULT_GROUP_SIZE,
+    describe:
+      "samples per group of the worker-count-invariant reduction: each group's gradient is computed on its own and " +
+      'the groups are summed along one fixed tree, so weights and metrics are bitwise the same on any number of ' +
+      'workers, relays or reassignments, and on a resume elsewhere (0: off; shards summed in shard order)',
+    group: OPTIM,
+    path: 'groupSize',
+    role: 'meaning',
+    to: (v: number) => (v !== 0 ? v : undefined),
   },
   'step-timeout': {
     type: 'number',

@@ -1,0 +1,105 @@
+// The worker-count-invariant reduction (group-tree.ts): each task is a node of the batch's summation
+// tree, its result the node's sums (gradient in float32; loss and the groups' squared mean-gradient norms
+// in float64, all along the tree; correct answers and samples exactly). Nodes are joined as their siblings
+// arrive; finish() divides by the batch size. A relay joins the nodes of its own task the same way.
+
+import type { Reduced, Reducer, ShardResult } from './averaging.js';
+import { TrainerError } from './errors.js';
+import { addInto, type Combine, groupCount, TreeSum } from './group-tree.js';
+
+/** A node's sums. */
+export interface NodeSums {
+  count: number;
+  lossSum: number;
+  correct: number;
+  /** Sum over the node's groups of |group gradient sum / group size|^2, in tree order. */
+  meanSqSum: number;
+  grad: Float32Array;
+}
+
+/** Join two nodes' sums (the gradient added into the left one's buffer). */
+export const joinSums: Combine<NodeSums> = (a, b) => ({
+  count: a.count + b.count,
+  lossSum: a.lossSum + b.lossSum,
+  correct: a.correct + b.correct,
+  meanSqSum: a.meanSqSum + b.meanSqSum,
+  grad: addInto(a.grad, b.grad),
+});
+
+/** A task of the invariant reduction: which groups [lo, hi) of the batch's tree it covers. */
+export interface TreeNode {
+  lo: number;
+  hi: number;
+}
+
+/** A gradient result of the invariant reduction carries its groups' squared norms. */
+export type GroupResult = ShardResult & { meanSqSum?: number };
+
+export class GroupReducer implements Reducer {
+  private readonly tree: TreeSum<NodeSums>;
+  private readonly seen = new Set<number>();
+
+  /**
+   * @param out where the mean gradient goes (a reused buffer)
+   * @param nodes each task's node, by task id
+   * @param samples the batch size B; @param groupSize G
+   */
+  constructor(
+    private readonly out: Float32Array,
+    private readonly nodes: readonly TreeNode[],
+    private readonly samples: number,
+    private readonly groupSize: number,
+  ) {
+    this.tree = new TreeSum(groupCount(samples, groupSize), joinSums);
+  }
+
+  add(r: GroupResult): void {
+    const node = this.nodes[r.shardId];
+    if (!node || this.seen.has(r.shardId)) {
+      throw new TrainerError('ERR_DUPLICATE_GRADIENT', `shard ${r.shardId} is not expected in this reduction`);
+    }
+    if (r.grad.length !== this.out.length) {
+      throw new TrainerError(
+        'ERR_SHAPE_MISMATCH',
+        `shard ${r.shardId} gradient has ${r.grad.length} values, expected ${this.out.length}`,
+      );
+    }
+    this.seen.add(r.shardId);
+    const { count, lossSum, correct, grad } = r;
+    this.tree.add(node.lo, node.hi, { count, lossSum, correct, meanSqSum: r.meanSqSum ?? 0, grad });
+  }
+
+  get complete(): boolean {
+    return this.tree.complete;
+  }
+
+  finish(): Reduced {
+    const root = this.tree.root();
+    if (root.count !== this.samples) {
+      throw new TrainerError('ERR_NO_WORKERS', `the reduction holds ${root.count} of ${this.samples} samples`);
+    }
+    const inv = 1 / this.samples;
+    const [o, g] = [this.out, root.grad];
+    let normSq = 0;
+    for (let i = 0; i < o.length; i++) {
+      const v = Math.fround(g[i]! * inv);
+      o[i] = v;
+      normSq += v * v;
+    }
+    return {
+      meanGrad: o,
+      meanLoss: root.lossSum / this.samples,
+      accuracy: root.correct / this.samples,
+      samples: this.samples,
+      meanNormSq: normSq,
+      small: groupSmallBatches(this.samples, this.groupSize, root.meanSqSum),
+    };
+  }
+}
+
+/** The batch's groups as the noise estimate's small batches (all of G samples but maybe the last). */
+export function groupSmallBatches(samples: number, groupSize: number, meanSqSum: number) {
+  const k = groupCount(samples, groupSize);
+  const last = samples - (k - 1) * groupSize;
+  return { k, invCountSum: (k - 1) / groupSize + 1 / last, meanSqSum };
+}

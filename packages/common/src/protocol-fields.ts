@@ -1,0 +1,159 @@
+// The field readers of the wire protocol's parsers (protocol.ts): each reads one field of a decoded frame,
+// checks its type, size and range, and fails with ERR_BAD_FRAME naming the field.
+
+import { decompress, GRAD_WIRES, type GradWire } from './compress.js';
+import type { DatasetSpec } from './datasets.js';
+import { type ErrorCode, TrainerError } from './errors.js';
+import { MAX_BATCH_SIZE, MAX_SYNTHETIC_IMAGES } from './limits.js';
+import type { Manifest } from './model.js';
+
+export type Obj = Record<string, unknown>;
+
+export function fail(code: ErrorCode, message: string): never {
+  throw new TrainerError(code, message);
+}
+
+export function asObject(raw: unknown): Obj {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw) || ArrayBuffer.isView(raw)) {
+    fail('ERR_BAD_FRAME', 'frame is not an object');
+  }
+  return raw as Obj;
+}
+
+export function str(o: Obj, key: string, maxLen = 256): string {
+  const v = o[key];
+  if (typeof v !== 'string') fail('ERR_BAD_FRAME', `field "${key}" must be a string`);
+  if (v.length > maxLen) fail('ERR_BAD_FRAME', `field "${key}" is longer than ${maxLen} characters`);
+  return v;
+}
+
+export function int(o: Obj, key: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const v = o[key];
+  if (typeof v !== 'number' || !Number.isInteger(v)) fail('ERR_BAD_FRAME', `field "${key}" must be an integer`);
+  if (v < min || v > max) fail('ERR_BAD_FRAME', `field "${key}" = ${v} is outside [${min}, ${max}]`);
+  return v;
+}
+
+export function finite(o: Obj, key: string, min = -Infinity): number {
+  const v = o[key];
+  if (typeof v !== 'number') fail('ERR_BAD_FRAME', `field "${key}" must be a number`);
+  if (!Number.isFinite(v)) fail('ERR_NON_FINITE', `field "${key}" is not finite`);
+  if (v < min) fail('ERR_BAD_FRAME', `field "${key}" = ${v} is below ${min}`);
+  return v;
+}
+
+export function bool(o: Obj, key: string): boolean {
+  const v = o[key];
+  if (typeof v !== 'boolean') fail('ERR_BAD_FRAME', `field "${key}" must be a boolean`);
+  return v;
+}
+
+/**
+ * Branch-free: x * 0 is NaN exactly for NaN and +-Infinity (0.062 ms per 122,570 floats with four sums, 0.127 with one,
+ * side by side in one process; a branch per element was slower still).
+ */
+export function allFinite(v: Float32Array): boolean {
+  let a = 0,
+    b = 0,
+    c = 0,
+    d = 0;
+  const n4 = v.length & ~3;
+  for (let i = 0; i < n4; i += 4) {
+    a += v[i]! * 0;
+    b += v[i + 1]! * 0;
+    c += v[i + 2]! * 0;
+    d += v[i + 3]! * 0;
+  }
+  for (let i = n4; i < v.length; i++) a += v[i]! * 0;
+  return a + b + c + d === 0;
+}
+
+export function floats(o: Obj, key: string, length: number): Float32Array {
+  const v = o[key];
+  if (!(v instanceof Float32Array)) fail('ERR_BAD_FRAME', `field "${key}" must be a float32 array`);
+  if (v.length !== length)
+    fail('ERR_SHAPE_MISMATCH', `field "${key}" has ${v.length} values, the manifest says ${length}`);
+  if (!allFinite(v)) {
+    const i = v.findIndex((x) => !Number.isFinite(x));
+    fail('ERR_NON_FINITE', `field "${key}" has a non-finite value at ${i}`);
+  }
+  return v;
+}
+
+export function gradWireOf(v: unknown): GradWire {
+  if (typeof v !== 'string' || !(GRAD_WIRES as readonly string[]).includes(v))
+    fail('ERR_BAD_FRAME', 'field "gradWire" must be one of fp32, bf16, fp16, int8');
+  return v as GradWire;
+}
+
+/** A gradient in any wire format (compress.ts), validated and returned as float32 values. */
+export function wireGradient(o: Obj, length: number): Float32Array {
+  const wire = o['wire'] === undefined ? 'fp32' : gradWireOf(o['wire']);
+  if (wire === 'fp32') return floats(o, 'grad', length);
+  const v = o['grad'];
+  const want = wire === 'int8' ? Int8Array : Uint16Array;
+  if (!(v instanceof want)) fail('ERR_BAD_FRAME', `field "grad" must be ${wire} values`);
+  if (v.length !== length)
+    fail('ERR_SHAPE_MISMATCH', `field "grad" has ${v.length} values, the manifest says ${length}`);
+  const scales = o['$scales'];
+  if (wire === 'int8' && !(scales instanceof Float32Array && scales.every((x) => Number.isFinite(x) && x >= 0))) {
+    fail('ERR_NON_FINITE', 'int8 gradient scales must be finite and >= 0');
+  }
+  const out = decompress(
+    { wire, data: v, ...(wire === 'int8' ? { scales: scales as Float32Array } : {}) },
+    new Float32Array(length),
+  );
+  if (!allFinite(out))
+    fail('ERR_NON_FINITE', `field "grad" has a non-finite value at ${out.findIndex((x) => !Number.isFinite(x))}`);
+  return out;
+}
+
+export function indices(o: Obj, key: string, limit: number, most = MAX_BATCH_SIZE): Uint32Array {
+  const v = o[key];
+  if (!(v instanceof Uint32Array)) fail('ERR_BAD_FRAME', `field "${key}" must be a uint32 array`);
+  if (v.length < 1 || v.length > most) {
+    fail(
+      'ERR_BAD_FRAME',
+      `field "${key}" has ${v.length} entries (at most ${most} here: the run's batch, or what the worker computes at once)`,
+    );
+  }
+  for (let i = 0; i < v.length; i++) {
+    if (v[i]! >= limit) fail('ERR_BAD_FRAME', `field "${key}" index ${v[i]} is outside the dataset (${limit})`);
+  }
+  return v;
+}
+
+export function manifest(o: Obj, key: string): Manifest {
+  const v = o[key];
+  if (!Array.isArray(v) || v.length > 10_000) fail('ERR_BAD_FRAME', `field "${key}" must be a manifest array`);
+  return v.map((e: unknown) => {
+    const p = asObject(e);
+    const shape = p['shape'];
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d > 0))
+      fail('ERR_BAD_FRAME', 'manifest shape is invalid');
+    return { name: str(p, 'name'), shape: shape as number[], offset: int(p, 'offset'), length: int(p, 'length') };
+  });
+}
+
+export function datasetSpec(o: Obj, key: string): DatasetSpec {
+  const d = asObject(o[key]);
+  const name = str(d, 'name', 32);
+  const common = {
+    seed: int(d, 'seed', 0, 2 ** 32 - 1),
+    valFraction: finite(d, 'valFraction', 0),
+    normalize: bool(d, 'normalize'),
+    augment: bool(d, 'augment'),
+  };
+  if (name === 'synthetic') {
+    return {
+      name,
+      ...common,
+      trainSize: int(d, 'trainSize', 1, MAX_SYNTHETIC_IMAGES),
+      testSize: int(d, 'testSize', 1, MAX_SYNTHETIC_IMAGES),
+    };
+  }
+  if (name === 'cifar10') return { name, ...common, limitTrain: int(d, 'limitTrain'), limitTest: int(d, 'limitTest') };
+  return fail('ERR_BAD_FRAME', `unknown dataset "${name}"`);
+}
+
+/** What a side knows when it parses: the parameter count (after the handshake) and data split sizes. */
