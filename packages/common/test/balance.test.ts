@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { cutBatch, SpeedTracker } from '@dtrain/common';
+import { cutBatch, cutGroups, SpeedTracker } from '@dtrain/common';
 
 const batch = Uint32Array.from({ length: 128 }, (_, i) => i);
 const sizes = (ids: number[], speeds: SpeedTracker | null) => cutBatch(batch, ids, speeds).map((s) => s.indices.length);
@@ -52,4 +52,40 @@ test('a connection with k workers behind it (a relay) takes k shares of an even 
   const speeds = new SpeedTracker();
   for (const id of [1, 2, 5]) speeds.observe(id, 64, 64);
   assert.deepEqual(bySlots([5, 2, 1], speeds), [43, 43, 42], 'once measured, speed decides');
+});
+
+test('cutGroups: whole groups per worker in proportion, each range as its tree nodes, owners by rank', () => {
+  const b = Uint32Array.from({ length: 100 }, (_, i) => 1000 + i); // 7 groups of 16 (the last of 4)
+  const shards = cutGroups(b, 16, [9, 4, 6], null);
+  assert.deepEqual(
+    shards.map((s) => [s.owner, s.node!.lo, s.node!.hi, s.indices.length]),
+    [
+      [0, 0, 2, 32],
+      [0, 2, 3, 16],
+      [1, 3, 4, 16],
+      [1, 4, 5, 16],
+      [2, 5, 6, 16],
+      [2, 6, 7, 4],
+    ],
+  );
+  assert.deepEqual(
+    shards.map((s) => s.shardId),
+    [0, 1, 2, 3, 4, 5],
+  );
+  assert.deepEqual([...shards.flatMap((s) => [...s.indices])], [...b], 'every sample once, in batch order');
+  const idle = cutGroups(b.subarray(0, 32), 16, [1, 2, 3], null);
+  assert.deepEqual(
+    idle.map((s) => s.owner),
+    [0, 1],
+    'more workers than groups: the last one idles',
+  );
+  const slots = cutGroups(b.subarray(0, 64), 16, [1, 2], null, (id) => (id === 2 ? 3 : 1));
+  assert.deepEqual(
+    slots.map((s) => [s.owner, s.node!.lo, s.node!.hi]),
+    [
+      [0, 0, 1],
+      [1, 1, 2],
+      [1, 2, 4],
+    ],
+  );
 });

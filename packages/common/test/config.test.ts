@@ -65,3 +65,16 @@ test('other bad values are refused', () => {
     /val-fraction/,
   );
 });
+
+test('group sizes: whole numbers, and a batch with a group for every worker asked for', () => {
+  assert.doesNotThrow(() => validateConfig({ ...baseConfig, groupSize: 16 }));
+  assert.doesNotThrow(() => validateConfig({ ...baseConfig, groupSize: 0 }));
+  assert.throws(() => validateConfig({ ...baseConfig, groupSize: -1 }), /--group-size -1 must be a whole number/);
+  assert.throws(() => validateConfig({ ...baseConfig, groupSize: 2.5 }), /--group-size 2.5/);
+  assert.throws(
+    () => validateConfig({ ...baseConfig, groupSize: 32, workers: 2 }),
+    (e: TrainerError) =>
+      /--batch-size 32 is 1 group\(s\) of --group-size 32: too few for --workers 2/.test(e.message) &&
+      /--group-size 16 or less/.test(e.hint ?? ''),
+  );
+});

@@ -67,3 +67,56 @@ test('a batch prepared before the weights gives the same gradient; another assig
   assert.deepEqual([...t.computeGradient(a, grad()).grad], [...plainA.grad]);
   t.dispose();
 });
+
+test('grouped assignments: a node of groups gives the bits of its parts joined along the tree, whoever splits it', async () => {
+  await selectBackend('wasm');
+  const t = new WorkerTrainer(welcome());
+  t.setWeights(0, initWeights(t.net.manifest, 5));
+  const indices = Array.from({ length: 20 }, (_, i) => (i * 7) % 64); // 5 groups of 4
+  const run = (ix: number[]) => {
+    const grad = new Float32Array(t.net.paramCount);
+    return { ...t.computeGradient({ ...assign(ix, 1), groupSize: 4 }, grad), grad };
+  };
+  const whole = run(indices);
+  assert.equal(whole.count, 20);
+  assert.ok(whole.meanSqSum! > 0);
+  // the tree over 5 groups is [0, 4) + [4, 5); a relay or the coordinator joining those two nodes adds them so
+  const left = run(indices.slice(0, 16));
+  const right = run(indices.slice(16));
+  for (let i = 0; i < left.grad.length; i++) left.grad[i] = left.grad[i]! + right.grad[i]!;
+  assert.deepEqual(left.grad, whole.grad);
+  assert.equal(left.lossSum + right.lossSum, whole.lossSum);
+  assert.equal(left.meanSqSum! + right.meanSqSum!, whole.meanSqSum);
+  const plain = new Float32Array(t.net.paramCount);
+  t.computeGradient(assign(indices, 1), plain);
+  assert.ok(
+    plain.some((v, i) => v !== whole.grad[i]),
+    'one 20-sample pass rounds differently: the test can fail',
+  );
+  const ev = t.evaluate({
+    kind: 'evaluate',
+    evalId: 1,
+    split: 'test',
+    shardId: 0,
+    indices: Uint32Array.from([...Array(16).keys()]),
+    groupSize: 4,
+  });
+  const evLeft = t.evaluate({
+    kind: 'evaluate',
+    evalId: 1,
+    split: 'test',
+    shardId: 0,
+    indices: Uint32Array.from([0, 1, 2, 3, 4, 5, 6, 7]),
+    groupSize: 4,
+  });
+  const evRight = t.evaluate({
+    kind: 'evaluate',
+    evalId: 1,
+    split: 'test',
+    shardId: 0,
+    indices: Uint32Array.from([8, 9, 10, 11, 12, 13, 14, 15]),
+    groupSize: 4,
+  });
+  assert.equal(evLeft.lossSum + evRight.lossSum, ev.lossSum);
+  assert.equal(evLeft.correct + evRight.correct, ev.correct);
+});
