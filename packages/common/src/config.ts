@@ -52,13 +52,33 @@ export interface TrainConfig extends ScheduleParams {
   balance?: 'even' | 'speed';
   /**
    * Samples per group of the worker-count-invariant reduction (group-tree.ts): the bits do not depend on
-   * the cut. 0 or absent: shards summed in shard order (a run's bits then depend on its topology).
+   * the cut; 'auto': from the batch size (groupSizeOf). 0 or absent: shards summed in shard order (a run's
+   * bits then depend on its topology).
    */
-  groupSize?: number;
+  groupSize?: number | 'auto';
 }
 
-/** The group size of new runs (measured: bench/results/invariance/). */
-export const DEFAULT_GROUP_SIZE = 16;
+/** The largest 'auto' group size (measured: bench/results/invariance/). */
+export const MAX_AUTO_GROUP_SIZE = 16;
+
+/** Samples per group of an evaluation under the invariant reduction (the chunk size then changes no bits). */
+export const EVAL_GROUP_SIZE = 50;
+
+/**
+ * The group size a run uses (0: off). 'auto' is a function of the batch size alone, never of the workers:
+ * the largest power of two <= B / 8, between 1 and MAX_AUTO_GROUP_SIZE (so up to 8 workers at any batch).
+ */
+export function groupSizeOf(c: Pick<TrainConfig, 'groupSize' | 'batchSize'>): number {
+  if (c.groupSize !== 'auto') return c.groupSize ?? 0;
+  let g = 1;
+  while (g * 2 <= Math.min(MAX_AUTO_GROUP_SIZE, c.batchSize / 8)) g *= 2;
+  return g;
+}
+
+/** The group size of a run's evaluations (0: off). */
+export function evalGroupSizeOf(c: Pick<TrainConfig, 'groupSize' | 'batchSize'>): number {
+  return groupSizeOf(c) > 0 ? EVAL_GROUP_SIZE : 0;
+}
 
 /**
  * Config keys that say how a run is operated, not what it computes: a resumed run (by --resume, or a sweep
@@ -200,21 +220,18 @@ function checkRunRules(c: TrainConfig): void {
 
 /** The group size, and enough groups in a batch for every worker asked for. */
 function checkGroups(c: TrainConfig): void {
-  const g = c.groupSize ?? 0;
-  intIn(
-    g,
-    0,
-    MAX_BATCH_SIZE,
-    '--group-size',
-    `use e.g. --group-size ${DEFAULT_GROUP_SIZE}, or 0 to turn the invariant reduction off`,
-  );
-  if (g > 0 && Math.ceil(c.batchSize / g) < c.workers) {
+  if (c.groupSize !== 'auto') {
+    const hint = 'use e.g. --group-size 8, auto, or 0 to turn the invariant reduction off';
+    intIn(c.groupSize ?? 0, 0, MAX_BATCH_SIZE, '--group-size', hint);
+  }
+  const g = groupSizeOf(c);
+  const groups = Math.ceil(c.batchSize / g);
+  if (g > 0 && groups < c.workers) {
+    const most = Math.max(1, Math.floor(c.batchSize / c.workers));
     throw new TrainerError(
       'ERR_BAD_CONFIG',
-      `--batch-size ${c.batchSize} is ${Math.ceil(c.batchSize / g)} group(s) of --group-size ${g}: too few for --workers ${c.workers}`,
-      {
-        hint: `each worker computes whole groups: use --group-size ${Math.max(1, Math.floor(c.batchSize / c.workers))} or less, or a larger batch`,
-      },
+      `--batch-size ${c.batchSize} is ${groups} group(s) of --group-size ${g}: too few for --workers ${c.workers}`,
+      { hint: `each worker computes whole groups: use --group-size ${most} or less, or a larger batch` },
     );
   }
 }

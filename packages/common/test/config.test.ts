@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type TrainConfig, TrainerError, validateConfig } from '@dtrain/common';
+import { evalGroupSizeOf, groupSizeOf, type TrainConfig, TrainerError, validateConfig } from '@dtrain/common';
 
 export const baseConfig: TrainConfig = {
   model: 'tiny-cnn',
@@ -66,11 +66,27 @@ test('other bad values are refused', () => {
   );
 });
 
+test("'auto' group sizes depend on the batch size alone: B / 8 rounded down to a power of two, 1 to 16", () => {
+  assert.deepEqual(
+    [1, 8, 16, 24, 30, 32, 64, 100, 128, 4096].map((batchSize) => groupSizeOf({ batchSize, groupSize: 'auto' })),
+    [1, 1, 2, 2, 2, 4, 8, 8, 16, 16],
+  );
+  assert.equal(groupSizeOf({ batchSize: 64 }), 0, 'an old config: off');
+  assert.equal(groupSizeOf({ batchSize: 64, groupSize: 5 }), 5);
+  assert.equal(evalGroupSizeOf({ batchSize: 64, groupSize: 'auto' }), 50);
+  assert.equal(evalGroupSizeOf({ batchSize: 64, groupSize: 0 }), 0);
+  assert.doesNotThrow(() => validateConfig({ ...baseConfig, batchSize: 16, groupSize: 'auto', workers: 8 }));
+});
+
 test('group sizes: whole numbers, and a batch with a group for every worker asked for', () => {
   assert.doesNotThrow(() => validateConfig({ ...baseConfig, groupSize: 16 }));
   assert.doesNotThrow(() => validateConfig({ ...baseConfig, groupSize: 0 }));
   assert.throws(() => validateConfig({ ...baseConfig, groupSize: -1 }), /--group-size -1 must be a whole number/);
   assert.throws(() => validateConfig({ ...baseConfig, groupSize: 2.5 }), /--group-size 2.5/);
+  assert.throws(
+    () => validateConfig({ ...baseConfig, groupSize: 'big' as 'auto' }),
+    /--group-size big must be a whole number/,
+  );
   assert.throws(
     () => validateConfig({ ...baseConfig, groupSize: 32, workers: 2 }),
     (e: TrainerError) =>

@@ -13,6 +13,7 @@ import {
   EpochCursor,
   type GradientMsg,
   getModelSpec,
+  groupSizeOf,
   learningRate,
   type Manifest,
   runBounds,
@@ -203,7 +204,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const t0 = performance.now();
     const bytes0 = { ...this.pool.bytes };
     const [step, version, ready] = [this.train.step + 1, this.train.step, this.pool.ready()];
-    const group = this.config.groupSize ?? 0;
+    const group = groupSizeOf(this.config);
     const batch = this.cursor.nextBatch();
     const shards = cutOver(batch, ready, this.config.balance === 'speed' ? this.pool.speeds : null, group);
     const reducer = stepReducer(this.update.meanGrad, shards, batch.length, group);

@@ -2,7 +2,14 @@
 // one record: summed in chunk order whatever the arrival order, or, with a group size, along the split's
 // summation tree (so neither the chunk size nor the workers change the bits).
 
-import { type EvalResultMsg, type EvalSplit, type Shard, type TrainConfig, TreeSum } from '@dtrain/common';
+import {
+  type EvalResultMsg,
+  type EvalSplit,
+  evalGroupSizeOf,
+  type Shard,
+  type TrainConfig,
+  TreeSum,
+} from '@dtrain/common';
 import type { RunPool } from './pool.js';
 import type { EvalRecord } from './rundir.js';
 import { evalShards, evalTasks } from './tasks.js';
@@ -52,13 +59,13 @@ export interface SplitEvaluation {
 /** Evaluate one split at the weights the pool last published; null when `signal` aborted the round. */
 export async function evaluateSplit(
   pool: RunPool,
-  config: Pick<TrainConfig, 'evalChunk' | 'stepTimeoutMs' | 'groupSize'>,
+  config: Pick<TrainConfig, 'evalChunk' | 'stepTimeoutMs' | 'groupSize' | 'batchSize'>,
   e: SplitEvaluation,
   signal: AbortSignal,
 ): Promise<EvalRecord | null> {
   const t0 = performance.now();
   const results = new Map<number, EvalResultMsg>();
-  const groupSize = config.groupSize ?? 0;
+  const groupSize = evalGroupSizeOf(config);
   const shards = evalShards(e.size, config.evalChunk, groupSize);
   const outcome = await pool.runRound(
     {

@@ -1,6 +1,14 @@
 // What a run tells each worker that joins it (the welcome).
 
-import { type Dataset, getModelSpec, type Manifest, modelFingerprint, type TrainConfig } from '@dtrain/common';
+import {
+  type Dataset,
+  evalGroupSizeOf,
+  getModelSpec,
+  groupSizeOf,
+  type Manifest,
+  modelFingerprint,
+  type TrainConfig,
+} from '@dtrain/common';
 import type { RunWelcome } from './server.js';
 
 export function runWelcome(runId: string, config: TrainConfig, manifest: Manifest, dataset: Dataset): RunWelcome {
@@ -11,7 +19,7 @@ export function runWelcome(runId: string, config: TrainConfig, manifest: Manifes
     manifest,
     dataset: config.dataset,
     datasetFingerprint: dataset.fingerprint,
-    maxShard: Math.max(config.batchSize, config.evalChunk, config.groupSize ?? 0),
+    maxShard: Math.max(config.batchSize, config.evalChunk, groupSizeOf(config), evalGroupSizeOf(config)),
     ...(config.gradWire && config.gradWire !== 'fp32' ? { gradWire: config.gradWire } : {}),
   };
 }

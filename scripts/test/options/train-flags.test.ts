@@ -50,7 +50,7 @@ test('the defaults give the config the flags always gave (synthetic), and it val
     checkpointSeconds: 0,
     stepTimeoutMs: STEP_TIMEOUT_MS,
     balance: 'even',
-    groupSize: 16,
+    groupSize: 'auto',
   });
   assert.equal(validateConfig(c).stepsPerEpoch, 125);
 });
