@@ -50,7 +50,10 @@ export type { ClientTls, WorkerOptions, WorkerResult } from './client-options.js
  */
 const IDLE_DEADLINE_MS = 15 * 60_000;
 
-/** More assignments than this waiting for weights (a step gives a worker at most ~2 log2(groups) tree nodes) is a coordinator bug: the next one fails as stale. */
+/**
+ * More assignments than this waiting for weights (a step gives a worker at most ~2 log2(groups) tree nodes)
+ * is a coordinator bug: the next one fails as stale.
+ */
 const MAX_EARLY_ASSIGNMENTS = 64;
 
 /** Open a connection with the handshake's frame limit (raised at the welcome: frame-limit.ts). */
