@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # What the worker-count-invariant reduction costs: real training (reference CNN, CIFAR-10, 2 local
 # workers) with --group-size 0 (off: one pass per shard, shards summed in shard order) and each group
-# size in GROUPS, interleaved in one window (the order rotates each repetition, so drift hits all alike).
+# size in SIZES, interleaved in one window (the order rotates each repetition, so drift hits all alike).
 # Per run: the median step time over steps 3..STEPS and the median of one test evaluation's time.
 # Lines go to $OUT (JSON lines); medians per group size and the ratio against 0 are printed at the end.
-# Usage: OUT=bench/results/invariance/cost.jsonl [REPS=5] [STEPS=40] [BATCH=64] [WORKERS=2] [GROUPS="8 16 32"] \
+# Usage: OUT=bench/results/invariance/cost.jsonl [REPS=5] [STEPS=40] [BATCH=64] [WORKERS=2] [SIZES="8 16 32"] \
 #          bench/invariance-cost.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,12 +13,12 @@ REPS=${REPS:-5}
 STEPS=${STEPS:-40}
 BATCH=${BATCH:-64}
 WORKERS=${WORKERS:-2}
-GROUPS=${GROUPS:-8 16 32}
+SIZES=${SIZES:-8 16 32}
 mkdir -p "$(dirname "$OUT")"
 since=$(date -u +%FT%TZ)
 run_dir=$(mktemp -d)
 trap 'rm -rf "$run_dir"' EXIT
-read -r -a sizes <<< "0 $GROUPS"
+read -r -a sizes <<< "0 $SIZES"
 for rep in $(seq 1 "$REPS"); do
   n=${#sizes[@]}
   for i in $(seq 0 $((n - 1))); do

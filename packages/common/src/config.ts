@@ -58,20 +58,18 @@ export interface TrainConfig extends ScheduleParams {
   groupSize?: number | 'auto';
 }
 
-/** The largest 'auto' group size (measured: bench/results/invariance/). */
-export const MAX_AUTO_GROUP_SIZE = 16;
-
 /** Samples per group of an evaluation under the invariant reduction (the chunk size then changes no bits). */
 export const EVAL_GROUP_SIZE = 50;
 
 /**
  * The group size a run uses (0: off). 'auto' is a function of the batch size alone, never of the workers:
- * the largest power of two <= B / 8, between 1 and MAX_AUTO_GROUP_SIZE (so up to 8 workers at any batch).
+ * the largest power of two <= B / 8 (at least 1): up to 8 workers at any batch, and groups as large as
+ * that allows (each group is one forward/backward pass: bench/results/invariance/ measures the cost).
  */
 export function groupSizeOf(c: Pick<TrainConfig, 'groupSize' | 'batchSize'>): number {
   if (c.groupSize !== 'auto') return c.groupSize ?? 0;
   let g = 1;
-  while (g * 2 <= Math.min(MAX_AUTO_GROUP_SIZE, c.batchSize / 8)) g *= 2;
+  while (g * 2 <= c.batchSize / 8) g *= 2;
   return g;
 }
 

@@ -7,7 +7,7 @@
 //  - process: where and how this process serves the run; not part of the config.
 // trainOptions (yargs), toTrainConfig and the resume rules are all generated from it.
 
-import { DATASET_NAMES, MAX_AUTO_GROUP_SIZE, STEP_TIMEOUT_MS } from '@dtrain/common';
+import { DATASET_NAMES, STEP_TIMEOUT_MS } from '@dtrain/common';
 import type { Options } from 'yargs';
 import type { ConfigPath } from './config-path.js';
 import { OPTIMIZER_FLAGS } from './optimizer-flags.js';
@@ -315,8 +315,8 @@ export const TRAIN_FLAGS = {
     describe:
       "samples per group of the worker-count-invariant reduction: each group's gradient is computed on its own and " +
       'the groups are summed along one fixed tree, so weights and metrics are bitwise the same on any number of ' +
-      `workers, relays or reassignments, and on a resume elsewhere; auto: the batch / 8 rounded down to a power of 2, ` +
-      `at most ${MAX_AUTO_GROUP_SIZE}; 0: off (shards summed in shard order)`,
+      'workers, relays or reassignments, and on a resume elsewhere; auto: the batch / 8 rounded down to a power of 2 ' +
+      '(up to 8 workers); 0: off (one pass per shard, shards summed in shard order)',
     group: OPTIM,
     path: 'groupSize',
     role: 'meaning',
