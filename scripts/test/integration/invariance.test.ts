@@ -1,7 +1,7 @@
 // The worker-count-invariance contract (README, "Same bits on any cluster"): one seed and global batch
-// give bitwise the same weights, optimizer state and metrics on 1, 2 or 3 workers, behind a relay, with a
-// worker dying mid-step (its nodes recomputed elsewhere) and another leaving, and resumed on another
-// number of workers.
+// give bitwise the same weights, optimizer state and metrics on 1, 2 or 3 workers, cut by speed, behind a
+// relay, with a worker dying mid-step (its nodes recomputed elsewhere) and another leaving, and resumed on
+// another number of workers.
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -102,6 +102,8 @@ test(
       assert.equal(r.summary.status, 'completed');
       assert.deepEqual(fingerprint(r.out), reference, `${n} workers`);
     }
+    const bySpeed = await train({ ...config, workers: 2, balance: 'speed' }, 2);
+    assert.deepEqual(fingerprint(bySpeed.out), reference, '--balance speed: cuts that follow the timing');
     const relayed = await withRelay(config);
     assert.equal(relayed.summary.status, 'completed');
     assert.deepEqual(fingerprint(relayed.out), reference, 'a relay of 2 and a direct worker');
