@@ -49,10 +49,14 @@ export class ShardReducer implements Reducer {
   private correct = 0;
   private samples = 0;
 
-  /** @param out the running sum and then the mean (a reused buffer) */
+  /**
+   * @param out the running sum and then the mean (a reused buffer)
+   * @param trainable the gradient's values before the running statistics (the norms are theirs)
+   */
   constructor(
     private readonly out: Float32Array,
     private readonly shardCount: number,
+    private readonly trainable = out.length,
   ) {}
 
   add(r: ShardResult): void {
@@ -71,7 +75,11 @@ export class ShardReducer implements Reducer {
     ) {
       throw new TrainerError('ERR_DUPLICATE_GRADIENT', `shard ${r.shardId} is not expected in this reduction`);
     }
-    this.stats[r.shardId] = { count: r.count, sumSq: sumSquares(r.grad), lossSum: r.lossSum };
+    this.stats[r.shardId] = {
+      count: r.count,
+      sumSq: sumSquares(r.grad.subarray(0, this.trainable)),
+      lossSum: r.lossSum,
+    };
     this.correct += r.correct;
     this.samples += r.count;
     this.pending.set(r.shardId, r);
@@ -104,13 +112,13 @@ export class ShardReducer implements Reducer {
       for (let i = 0; i < o.length; i++) {
         const v = (0 + g[i]!) * inv;
         o[i] = v;
-        normSq += Math.fround(v) * Math.fround(v);
+        if (i < this.trainable) normSq += Math.fround(v) * Math.fround(v);
       }
     } else {
       for (let i = 0; i < o.length; i++) {
         const v = Math.fround(o[i]! + g[i]!) * inv;
         o[i] = v;
-        normSq += Math.fround(v) * Math.fround(v);
+        if (i < this.trainable) normSq += Math.fround(v) * Math.fround(v);
       }
     }
     return {

@@ -5,7 +5,7 @@ import { GRAD_WIRES, type GradWire } from './compress.js';
 import { type DatasetSpec, trainSplitSize, validateDatasetSpec } from './datasets.js';
 import { TrainerError } from './errors.js';
 import { MAX_BATCH_SIZE, MAX_WORKERS } from './limits.js';
-import { buildManifest, getModelSpec, paramCount } from './model.js';
+import { buildManifest, getModelSpec, hasBatchNorm, paramCount } from './model.js';
 import { type OptimizerConfig, validateOptimizer } from './optim/config.js';
 import { type ScheduleConfig, scaledLr, validateSchedule } from './schedule.js';
 import { stepsPerEpoch } from './sharding.js';
@@ -223,6 +223,15 @@ function checkGroups(c: TrainConfig): void {
     intIn(c.groupSize ?? 0, 0, MAX_BATCH_SIZE, '--group-size', hint);
   }
   const g = groupSizeOf(c);
+  if (g === 0 && hasBatchNorm(getModelSpec(c.model))) {
+    throw new TrainerError(
+      'ERR_BAD_CONFIG',
+      `${c.model} has batch norm, whose batches are the groups: --group-size 0 leaves it none`,
+      {
+        hint: 'use --group-size auto (the default) or a number: each group is normalized on its own (ghost batch norm)',
+      },
+    );
+  }
   const groups = Math.ceil(c.batchSize / g);
   if (g > 0 && groups < c.workers) {
     const most = Math.max(1, Math.floor(c.batchSize / c.workers));

@@ -43,12 +43,14 @@ export class GroupReducer implements Reducer {
    * @param out where the mean gradient goes (a reused buffer)
    * @param nodes each task's node, by task id
    * @param samples the batch size B; @param groupSize G
+   * @param trainable the gradient's values before the running statistics (the norm is theirs)
    */
   constructor(
     private readonly out: Float32Array,
     private readonly nodes: readonly TreeNode[],
     private readonly samples: number,
     private readonly groupSize: number,
+    private readonly trainable = out.length,
   ) {
     this.tree = new TreeSum(groupCount(samples, groupSize), joinSums);
   }
@@ -84,7 +86,7 @@ export class GroupReducer implements Reducer {
     for (let i = 0; i < o.length; i++) {
       const v = Math.fround(g[i]! * inv);
       o[i] = v;
-      normSq += v * v;
+      if (i < this.trainable) normSq += v * v;
     }
     return {
       meanGrad: o,

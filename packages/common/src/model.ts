@@ -3,6 +3,7 @@
 
 import { createHash } from 'node:crypto';
 import { TrainerError } from './errors.js';
+import { RESNETS } from './resnet.js';
 import { hashInts, Rng } from './rng.js';
 
 export type Padding = 'valid' | 'same';
@@ -12,7 +13,17 @@ export type LayerSpec =
   | { type: 'conv2d'; filters: number; kernel: number; stride: number; padding: Padding; activation: Activation }
   | { type: 'maxpool'; size: number; stride: number }
   | { type: 'flatten' }
-  | { type: 'dense'; units: number; activation: Activation };
+  | { type: 'dense'; units: number; activation: Activation }
+  /** Convolution without bias ('same' padding), batch norm, then ReLU when `relu` (resnet.ts). */
+  | { type: 'convbn'; filters: number; kernel: number; stride: number; relu: boolean }
+  /**
+   * A basic residual block (He et al. 2016): convbn 3x3 (stride, ReLU), convbn 3x3, plus the shortcut, then
+   * ReLU. Shortcut where the shape changes: 'pad' (option A: subsampled identity, zero channels added) or
+   * 'project' (option B: 1x1 convolution with batch norm).
+   */
+  | { type: 'resblock'; filters: number; stride: number; shortcut: 'pad' | 'project' }
+  /** Global average pooling: [h, w, c] -> [c]. */
+  | { type: 'gap' };
 
 export interface ModelSpec {
   name: string;
@@ -89,10 +100,10 @@ export const MODELS: Record<string, ModelSpec> = {
 };
 
 export function getModelSpec(name: string): ModelSpec {
-  const spec = MODELS[name];
+  const spec = MODELS[name] ?? RESNETS[name];
   if (!spec) {
     throw new TrainerError('ERR_BAD_CONFIG', `unknown model "${name}"`, {
-      hint: `choose one of: ${Object.keys(MODELS).join(', ')}`,
+      hint: `choose one of: ${[...Object.keys(MODELS), ...Object.keys(RESNETS)].join(', ')}`,
     });
   }
   return spec;
@@ -135,6 +146,19 @@ export function layerShapes(spec: ModelSpec): LayerShape[] {
       case 'dense':
         shape = [layer.units];
         break;
+      case 'convbn':
+      case 'resblock': {
+        const k = layer.type === 'convbn' ? layer.kernel : 3;
+        shape = [
+          convOut(input[0]!, k, layer.stride, 'same'),
+          convOut(input[1]!, k, layer.stride, 'same'),
+          layer.filters,
+        ];
+        break;
+      }
+      case 'gap':
+        shape = [input[2]!];
+        break;
     }
     if (shape.some((d) => d < 1)) {
       throw new TrainerError('ERR_BAD_CONFIG', `model ${spec.name}: layer ${layer.type} shrinks the input to nothing`);
@@ -144,16 +168,27 @@ export function layerShapes(spec: ModelSpec): LayerShape[] {
   return out;
 }
 
-/** The flat parameter layout: one entry per kernel and bias, in layer order. */
+/**
+ * The flat parameter layout: one entry per kernel, bias and batch-norm scale and offset, in layer order;
+ * then the batch-norm running statistics (not trained: `trainableCount` ends before them).
+ */
 export function buildManifest(spec: ModelSpec): Manifest {
   const manifest: Manifest = [];
+  const stats: [string, number[]][] = [];
   let offset = 0;
   const add = (name: string, shape: number[]): void => {
     const length = shape.reduce((a, b) => a * b, 1);
     manifest.push({ name, shape, offset, length });
     offset += length;
   };
-  const counts = { conv2d: 0, dense: 0 };
+  const counts = { conv2d: 0, dense: 0, bn: 0 };
+  const convBn = (kernel: number, cin: number, filters: number): void => {
+    add(`conv2d_${++counts.conv2d}/kernel`, [kernel, kernel, cin, filters]);
+    const bn = `batch_normalization_${++counts.bn}`;
+    add(`${bn}/gamma`, [filters]);
+    add(`${bn}/beta`, [filters]);
+    stats.push([`${bn}/moving_mean`, [filters]], [`${bn}/moving_variance`, [filters]]);
+  };
   for (const { layer, input } of layerShapes(spec)) {
     if (layer.type === 'conv2d') {
       const n = ++counts.conv2d;
@@ -163,9 +198,48 @@ export function buildManifest(spec: ModelSpec): Manifest {
       const n = ++counts.dense;
       add(`dense_${n}/kernel`, [input[0]!, layer.units]);
       add(`dense_${n}/bias`, [layer.units]);
+    } else if (layer.type === 'convbn') {
+      convBn(layer.kernel, input[2]!, layer.filters);
+    } else if (layer.type === 'resblock') {
+      convBn(3, input[2]!, layer.filters);
+      convBn(3, layer.filters, layer.filters);
+      if (projects(layer, input)) convBn(1, input[2]!, layer.filters);
     }
   }
+  for (const [name, shape] of stats) add(name, shape);
   return manifest;
+}
+
+/** Whether a residual block's shortcut is a 1x1 convolution (option B where the shape changes). */
+export function projects(
+  layer: { stride: number; filters: number; shortcut: 'pad' | 'project' },
+  input: readonly number[],
+) {
+  return layer.shortcut === 'project' && (layer.stride !== 1 || layer.filters !== input[2]);
+}
+
+/** Whether a manifest entry is a batch-norm running statistic (kept by the coordinator, not trained). */
+export function isRunningStat(name: string): boolean {
+  return name.endsWith('/moving_mean') || name.endsWith('/moving_variance');
+}
+
+/** The trained values: everything before the first running statistic. */
+export function trainableCount(manifest: Manifest): number {
+  const first = manifest.find((p) => isRunningStat(p.name));
+  return first ? first.offset : paramCount(manifest);
+}
+
+/** How far batch norm's running statistics move toward each step's average group moments (PyTorch's 0.1). */
+export const BN_MOMENTUM = 0.1;
+
+/** running = (1 - m) running + m moments, in place (the running statistics' part of the flat vectors). */
+export function updateRunningStats(running: Float32Array, moments: Float32Array, m = BN_MOMENTUM): void {
+  for (let i = 0; i < running.length; i++) running[i] = (1 - m) * running[i]! + m * moments[i]!;
+}
+
+/** Whether the model normalizes batches (its groups are then its batch-norm batches). */
+export function hasBatchNorm(spec: ModelSpec): boolean {
+  return spec.layers.some((l) => l.type === 'convbn' || l.type === 'resblock');
 }
 
 export function paramCount(manifest: Manifest): number {
@@ -173,11 +247,15 @@ export function paramCount(manifest: Manifest): number {
   return last ? last.offset + last.length : 0;
 }
 
-/** Keras defaults: Glorot-uniform kernels, zero biases; a pure function of the seed. */
+/**
+ * Keras defaults: Glorot-uniform kernels, zero biases, batch-norm scales and running variances 1, offsets
+ * and running means 0; a pure function of the seed.
+ */
 export function initWeights(manifest: Manifest, seed: number): Float32Array {
   const w = new Float32Array(paramCount(manifest));
   manifest.forEach((p, i) => {
-    if (p.shape.length === 1) return; // bias: zeros
+    if (p.name.endsWith('/gamma') || p.name.endsWith('/moving_variance')) w.fill(1, p.offset, p.offset + p.length);
+    if (p.shape.length === 1) return; // bias, offsets, running means: zeros
     const receptive = p.shape.slice(0, -2).reduce((a, b) => a * b, 1);
     const fanIn = receptive * p.shape[p.shape.length - 2]!;
     const fanOut = receptive * p.shape[p.shape.length - 1]!;
@@ -196,6 +274,12 @@ export function forwardFlops(spec: ModelSpec): number {
       flops += 2 * layer.kernel * layer.kernel * input[2]! * output[0]! * output[1]! * output[2]!;
     } else if (layer.type === 'dense') {
       flops += 2 * input[0]! * layer.units;
+    } else if (layer.type === 'convbn') {
+      flops += 2 * layer.kernel * layer.kernel * input[2]! * output[0]! * output[1]! * output[2]!;
+    } else if (layer.type === 'resblock') {
+      const pixels = output[0]! * output[1]!;
+      flops += 2 * 9 * pixels * layer.filters * (input[2]! + layer.filters);
+      if (projects(layer, input)) flops += 2 * pixels * input[2]! * layer.filters;
     }
   }
   return flops;

@@ -207,7 +207,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const group = groupSizeOf(this.config);
     const batch = this.cursor.nextBatch();
     const shards = cutOver(batch, ready, this.config.balance === 'speed' ? this.pool.speeds : null, group);
-    const reducer = stepReducer(this.update.meanGrad, shards, batch.length, group);
+    const reducer = stepReducer(this.update.meanGrad, shards, batch.length, group, this.update.trainable);
     const tally = new StepTally();
     const onAccepted = (conn: WorkerConn, gradient: GradientMsg): void => {
       reducer.add(gradient); // summed in shard order whatever the arrival order

@@ -33,14 +33,16 @@ export function cutOver(
 }
 
 /** The step's reduction into `out`: along the groups' tree, or in shard order. */
-export function stepReducer(out: Float32Array, shards: readonly Shard[], samples: number, groupSize: number): Reducer {
-  if (groupSize <= 0) return new ShardReducer(out, shards.length);
-  return new GroupReducer(
-    out,
-    shards.map((s) => s.node!),
-    samples,
-    groupSize,
-  );
+export function stepReducer(
+  out: Float32Array,
+  shards: readonly Shard[],
+  samples: number,
+  groupSize: number,
+  trainable = out.length,
+): Reducer {
+  if (groupSize <= 0) return new ShardReducer(out, shards.length, trainable);
+  const nodes = shards.map((s) => s.node!);
+  return new GroupReducer(out, nodes, samples, groupSize, trainable);
 }
 
 export function stepTasks(

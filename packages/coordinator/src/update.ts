@@ -5,6 +5,7 @@
 import {
   allFinite,
   divergedError,
+  isRunningStat,
   type Manifest,
   NoiseScaleTracker,
   noiseEstimate,
@@ -12,6 +13,8 @@ import {
   type OptimizerConfig,
   type Reduced,
   type Reducer,
+  trainableCount,
+  updateRunningStats,
 } from '@dtrain/common';
 import type { RoundOutcome } from './pool.js';
 
@@ -26,6 +29,8 @@ export interface Applied {
 export class CentralUpdate {
   readonly optimizer: Optimizer;
   readonly weights: Float32Array;
+  /** Values the optimizer trains; the rest are batch-norm running statistics (updateRunningStats). */
+  readonly trainable: number;
   /** The reducer's output buffer, reused every step. */
   readonly meanGrad: Float32Array;
   /** The weights stopped being finite (divergence): the last good checkpoint on disk is the run's. */
@@ -40,7 +45,12 @@ export class CentralUpdate {
     private readonly onMeanGradient?: (step: number, grad: Float32Array) => void,
   ) {
     this.weights = start.weights;
-    this.optimizer = new Optimizer(config, manifest, start.optimizerState);
+    this.trainable = trainableCount(manifest);
+    this.optimizer = new Optimizer(
+      config,
+      manifest.filter((p) => !isRunningStat(p.name)),
+      start.optimizerState,
+    );
     this.meanGrad = new Float32Array(start.weights.length);
   }
 
@@ -55,7 +65,10 @@ export class CentralUpdate {
     const est = noiseEstimate(reduced.small, reduced.samples, reduced.meanNormSq);
     const bSimple = est ? this.noise.update(est) : null;
     this.onMeanGradient?.(step, reduced.meanGrad);
-    const preClipNorm = this.optimizer.step(step, lr, this.weights, reduced.meanGrad, reduced.meanNormSq);
+    const t = this.trainable;
+    const [theta, grad] = [this.weights.subarray(0, t), reduced.meanGrad.subarray(0, t)];
+    const preClipNorm = this.optimizer.step(step, lr, theta, grad, reduced.meanNormSq);
+    updateRunningStats(this.weights.subarray(t), reduced.meanGrad.subarray(t));
     if (!allFinite(this.weights)) {
       this.spoiled = true;
       throw divergedError(step, lr, 'the updated weights are not finite');

@@ -59,7 +59,7 @@ export function groupedGradient(
     stack.push({
       lossSum: r.lossSum,
       correct: r.correct,
-      meanSqSum: sumSquares(r.grad) / (count * count),
+      meanSqSum: sumSquares(r.grad.subarray(0, net.trainableCount)) / (count * count),
       grad: r.grad,
     });
   }

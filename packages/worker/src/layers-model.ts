@@ -24,6 +24,10 @@ function layerFor(l: LayerSpec, first: { inputShape?: number[] }): tfjs.layers.L
       return tfjs.layers.flatten(first);
     case 'dense':
       return tfjs.layers.dense({ ...first, units: l.units, activation: l.activation });
+    default:
+      throw new TrainerError('ERR_BAD_CONFIG', `export of ${l.type} layers (residual networks) is not supported yet`, {
+        hint: 'evaluate and predict work on the checkpoint itself: dtrain evaluate RUN, dtrain predict RUN IMAGE',
+      });
   }
 }
 

@@ -1,0 +1,85 @@
+// The residual networks' layers in TensorFlow.js ops (model.ts 'convbn', 'resblock', 'gap'): convolutions
+// without bias, batch norm and residual blocks. In training, batch norm normalizes over the pass's samples
+// (one group of the invariant reduction: a ghost batch the same on every worker) and hands its moments to
+// the caller, which sends them to the coordinator in the running statistics' slots of the gradient; in
+// evaluation it uses the running statistics the coordinator keeps (sent with the weights).
+
+import type { LayerSpec } from '@dtrain/common';
+import * as tf from '@tensorflow/tfjs-core';
+
+export const BN_EPSILON = 1e-5;
+
+/** Where a forward pass takes its parameters and statistics, and where training puts the moments. */
+export interface BnContext {
+  next: () => tf.Tensor;
+  nextStat: () => tf.Tensor;
+  /** Training: each batch norm's moments over the pass, in layer order; absent: evaluation. */
+  moments?: Moments[];
+}
+
+/** A batch norm's per-channel mean and biased variance over `count` values per channel. */
+export interface Moments {
+  mean: tf.Tensor;
+  variance: tf.Tensor;
+  count: number;
+}
+
+function batchNorm(x: tf.Tensor4D, ctx: BnContext): tf.Tensor4D {
+  const [gamma, beta, movingMean, movingVar] = [ctx.next(), ctx.next(), ctx.nextStat(), ctx.nextStat()];
+  if (!ctx.moments)
+    return tf.batchNorm4d(
+      x,
+      movingMean as tf.Tensor1D,
+      movingVar as tf.Tensor1D,
+      beta as tf.Tensor1D,
+      gamma as tf.Tensor1D,
+      BN_EPSILON,
+    );
+  const { mean, variance } = tf.moments(x, [0, 1, 2]);
+  const [n, h, w] = x.shape;
+  ctx.moments.push({ mean: tf.keep(mean), variance: tf.keep(variance), count: n * h * w });
+  const inv = tf.mul(tf.rsqrt(tf.add(variance, BN_EPSILON)), gamma);
+  return tf.add(tf.mul(tf.sub(x, mean), inv), beta) as tf.Tensor4D;
+}
+
+function convBn(x: tf.Tensor4D, filters: tf.Tensor4D, stride: number, relu: boolean, ctx: BnContext): tf.Tensor4D {
+  const y = batchNorm(tf.conv2d(x, filters, stride, 'same'), ctx);
+  return relu ? tf.relu(y) : y;
+}
+
+/** Option A's shortcut: every `stride`-th pixel (a 1x1 pooling window, which has a gradient), zero channels added up to `filters`. */
+function padShortcut(x: tf.Tensor4D, stride: number, filters: number): tf.Tensor4D {
+  const sub = stride === 1 ? x : tf.avgPool(x, 1, stride, 'valid');
+  const c = x.shape[3];
+  if (filters === c) return sub;
+  const extra = filters - c;
+  return tf.pad(sub, [
+    [0, 0],
+    [0, 0],
+    [0, 0],
+    [Math.floor(extra / 2), extra - Math.floor(extra / 2)],
+  ]);
+}
+
+/** One of the batch-norm layers on x; null for a layer of another kind. */
+export function bnLayer(x: tf.Tensor, layer: LayerSpec, ctx: BnContext): tf.Tensor | null {
+  switch (layer.type) {
+    case 'convbn':
+      return convBn(x as tf.Tensor4D, ctx.next() as tf.Tensor4D, layer.stride, layer.relu, ctx);
+    case 'resblock': {
+      const h = x as tf.Tensor4D;
+      const a = convBn(h, ctx.next() as tf.Tensor4D, layer.stride, true, ctx);
+      const b = convBn(a, ctx.next() as tf.Tensor4D, 1, false, ctx);
+      const changes = layer.stride !== 1 || layer.filters !== h.shape[3];
+      const short =
+        changes && layer.shortcut === 'project'
+          ? convBn(h, ctx.next() as tf.Tensor4D, layer.stride, false, ctx)
+          : padShortcut(h, layer.stride, layer.filters);
+      return tf.relu(tf.add(b, short));
+    }
+    case 'gap':
+      return tf.mean(x, [1, 2]);
+    default:
+      return null;
+  }
+}
