@@ -94,3 +94,11 @@ test('group sizes: whole numbers, and a batch with a group for every worker aske
       /--group-size 16 or less/.test(e.hint ?? ''),
   );
 });
+
+test('a batch-norm model needs groups (its normalization batches)', () => {
+  assert.throws(
+    () => validateConfig({ ...baseConfig, model: 'resnet8', groupSize: 0 }),
+    (e: TrainerError) => /resnet8 has batch norm/.test(e.message) && /ghost batch norm/.test(e.hint ?? ''),
+  );
+  assert.doesNotThrow(() => validateConfig({ ...baseConfig, model: 'resnet8', groupSize: 'auto' }));
+});

@@ -1,6 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildManifest, forwardFlops, getModelSpec, initWeights, modelFingerprint, paramCount } from '@dtrain/common';
+import {
+  buildManifest,
+  forwardFlops,
+  getModelSpec,
+  hasBatchNorm,
+  initWeights,
+  isRunningStat,
+  modelFingerprint,
+  paramCount,
+  trainableCount,
+  updateRunningStats,
+} from '@dtrain/common';
 
 test('the reference CNN has 122,570 parameters in a contiguous manifest', () => {
   const m = buildManifest(getModelSpec('reference-cnn'));
@@ -45,4 +56,50 @@ test('initial weights are a pure function of the seed (Glorot uniform, zero bias
 test('fingerprints tell models apart; unknown models are refused', () => {
   assert.notEqual(modelFingerprint(getModelSpec('reference-cnn')), modelFingerprint(getModelSpec('tiny-cnn')));
   assert.throws(() => getModelSpec('resnet-1000'), /unknown model/);
+});
+
+test("residual networks: the papers' parameter counts, batch-norm statistics after the trained values, FLOPs", () => {
+  const counts = Object.fromEntries(
+    ['resnet8', 'resnet20', 'resnet56', 'resnet18'].map((m) => {
+      const manifest = buildManifest(getModelSpec(m));
+      return [m, [trainableCount(manifest), paramCount(manifest)]];
+    }),
+  );
+  // He et al. 2016 Table 6: ResNet-20 0.27M, ResNet-56 0.85M (option A: parameter-free shortcuts); the
+  // CIFAR ResNet-18 11.17M; running means and variances (2 x channels per batch norm) after them
+  assert.deepEqual(counts, {
+    resnet8: [75_290, 75_770],
+    resnet20: [269_722, 271_098],
+    resnet56: [853_018, 857_082],
+    resnet18: [11_173_962, 11_183_562],
+  });
+  const manifest = buildManifest(getModelSpec('resnet20'));
+  const firstStat = manifest.findIndex((p) => isRunningStat(p.name));
+  assert.ok(
+    manifest.slice(firstStat).every((p) => isRunningStat(p.name)),
+    'statistics only at the end',
+  );
+  assert.equal(manifest.filter((p) => p.name.endsWith('/gamma')).length, 19, '19 batch norms: 6n + 1 convolutions');
+  const w = initWeights(manifest, 1);
+  const at = (name: string) => w[manifest.find((p) => p.name === name)!.offset];
+  assert.deepEqual(
+    [
+      'batch_normalization_1/gamma',
+      'batch_normalization_1/beta',
+      'batch_normalization_1/moving_mean',
+      'batch_normalization_1/moving_variance',
+    ].map(at),
+    [1, 0, 0, 1],
+  );
+  assert.ok(hasBatchNorm(getModelSpec('resnet8')) && !hasBatchNorm(getModelSpec('reference-cnn')));
+  assert.equal(trainableCount(buildManifest(getModelSpec('reference-cnn'))), 122_570);
+  // 40.55M multiply-adds for ResNet-20 (the commonly cited 41M), 0.56G for the CIFAR ResNet-18
+  assert.equal(Math.round(forwardFlops(getModelSpec('resnet20')) / 2e4) / 100, 40.55);
+  assert.equal(Math.round(forwardFlops(getModelSpec('resnet18')) / 2e7) / 100, 0.56);
+});
+
+test('running statistics follow the moments with PyTorch momentum 0.1', () => {
+  const running = Float32Array.of(0, 1);
+  updateRunningStats(running, Float32Array.of(2, 3));
+  assert.deepEqual([...running], [Math.fround(0.2), Math.fround(1.2)]);
 });

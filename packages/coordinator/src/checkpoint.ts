@@ -33,6 +33,7 @@ import {
   sha256Hex,
   type TrainConfig,
   TrainerError,
+  trainableCount,
   validateConfig,
 } from '@dtrain/common';
 import { makeDir, writeAll } from '@dtrain/common/files';
@@ -200,10 +201,11 @@ export function readCheckpoint(path: string): Checkpoint {
   const state = readState(dir);
   const n = state.paramCount;
   const weights = readFloats(join(dir, 'weights.f32'), state.files['weights.f32'], n);
+  const trained = trainableCount(state.manifest); // the optimizer keeps state for the trained values only
   const optimizerState: Record<string, Float32Array> = {};
   for (const file of Object.keys(state.files)) {
     const name = /^([a-z][a-z0-9-]{0,31})\.f32$/.exec(file)?.[1];
-    if (name && name !== 'weights') optimizerState[name] = readFloats(join(dir, file), state.files[file], n);
+    if (name && name !== 'weights') optimizerState[name] = readFloats(join(dir, file), state.files[file], trained);
   }
   return { dir, state, weights, optimizerState };
 }

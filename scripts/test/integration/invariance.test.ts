@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { TrainConfig } from '@dtrain/common';
+import { buildManifest, getModelSpec, type TrainConfig, trainableCount } from '@dtrain/common';
 import { type EvalRecord, listCheckpoints, type StepRecord } from '@dtrain/coordinator';
 import { Relay } from '@dtrain/coordinator/relay';
 import { CoordinatorLink } from '@dtrain/worker/link';
@@ -131,3 +131,28 @@ test('without groups the bits depend on the cut (so the test above can fail)', {
   const [one, two] = [await train(legacy, 1), await train({ ...legacy, workers: 2 }, 2)];
   assert.notEqual(fingerprint(one.out).weights, fingerprint(two.out).weights);
 });
+
+test(
+  'a residual network with batch norm (resnet8): the same bits on 1, 2 and 3 workers, running statistics included',
+  { timeout: 300_000 },
+  async () => {
+    const rn: TrainConfig = {
+      ...config,
+      model: 'resnet8',
+      batchSize: 24,
+      groupSize: 4,
+      maxSteps: 3,
+      evalEvery: 3,
+      checkpointEvery: 0,
+    };
+    const one = await train(rn, 1);
+    const reference = fingerprint(one.out);
+    const stats = one.weights.subarray(trainableCount(buildManifest(getModelSpec('resnet8'))));
+    assert.ok(
+      stats.some((v) => v !== 0 && v !== 1),
+      'the running statistics moved from their initial 0 and 1',
+    );
+    for (const n of [2, 3])
+      assert.deepEqual(fingerprint((await train({ ...rn, workers: n }, n)).out), reference, `${n} workers`);
+  },
+);
