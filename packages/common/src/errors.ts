@@ -23,7 +23,9 @@ export type ErrorCode =
   | 'ERR_BACKEND'
   | 'ERR_NO_WORKERS'
   | 'ERR_DIVERGED'
-  | 'ERR_BAD_INPUT';
+  | 'ERR_BAD_INPUT'
+  /** A worker could not compute a task it was given (its model or backend failed, not the frame). */
+  | 'ERR_COMPUTE';
 
 export interface TrainerErrorOptions {
   hint?: string;
@@ -99,6 +101,12 @@ export function closeWith(target: Closable, code: number, reason: ErrorCode | st
   } catch {
     /* the socket is already closing or gone: nothing more to say on it */
   }
+}
+
+/** An error thrown while computing a task, as a worker reports it: its own code, or ERR_COMPUTE. */
+export function computeError(e: unknown): TrainerError {
+  if (e instanceof TrainerError) return e;
+  return new TrainerError('ERR_COMPUTE', String((e as Error | undefined)?.message ?? e));
 }
 
 /** A step whose gradient, or whose update, is not finite: nothing of it was applied. */

@@ -26,6 +26,7 @@ import {
   type Derived,
   getModelSpec,
   initWeights,
+  isRunningStat,
   type Manifest,
   type ModelSpec,
   modelFingerprint,
@@ -33,7 +34,6 @@ import {
   sha256Hex,
   type TrainConfig,
   TrainerError,
-  trainableCount,
   validateConfig,
 } from '@dtrain/common';
 import { makeDir, writeAll } from '@dtrain/common/files';
@@ -201,7 +201,8 @@ export function readCheckpoint(path: string): Checkpoint {
   const state = readState(dir);
   const n = state.paramCount;
   const weights = readFloats(join(dir, 'weights.f32'), state.files['weights.f32'], n);
-  const trained = trainableCount(state.manifest); // the optimizer keeps state for the trained values only
+  // the optimizer keeps state for the trained values only: all but the batch-norm running statistics
+  const trained = n - state.manifest.filter((p) => isRunningStat(p.name)).reduce((a, p) => a + p.length, 0);
   const optimizerState: Record<string, Float32Array> = {};
   for (const file of Object.keys(state.files)) {
     const name = /^([a-z][a-z0-9-]{0,31})\.f32$/.exec(file)?.[1];

@@ -10,7 +10,7 @@ import {
   type TrainConfig,
   TreeSum,
 } from '@dtrain/common';
-import type { RunPool } from './pool.js';
+import { computeFailure, type RunPool } from './pool.js';
 import type { EvalRecord } from './rundir.js';
 import { evalShards, evalTasks } from './tasks.js';
 
@@ -78,6 +78,7 @@ export async function evaluateSplit(
     signal,
   );
   if (!outcome) return null;
+  if (outcome.failed) throw computeFailure(`evaluation of ${e.split} at step ${e.step}`, outcome.failed);
   const sums = evalSums(results, shards, groupSize > 0 ? Math.ceil(e.size / groupSize) : 0);
   return evalRecord(sums, { step: e.step, epoch: e.epoch, split: e.split, ms: performance.now() - t0 });
 }

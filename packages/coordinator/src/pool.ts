@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import {
   type DivergedMsg,
   type EvalResultMsg,
+  type FailMsg,
   type GradientMsg,
   type ParseContext,
   SpeedTracker,
@@ -58,6 +59,20 @@ export interface RoundOutcome {
   decodeMs: number;
   /** Set when a worker reported a non-finite loss or gradient: the step ended there, unfinished. */
   diverged?: { worker: string; shardId: number; what: 'loss' | 'gradient' };
+  /** Set when one task's compute failed on MAX_TASK_FAILURES tries: the round ended there, unfinished. */
+  failed?: { worker: string; taskId: number; tries: number; message: string };
+}
+
+/** A task whose compute fails this many times (on any workers) ends its round: it would fail everywhere. */
+export const MAX_TASK_FAILURES = 3;
+
+/** The error a round that ended on a task no worker could compute ends its run with. */
+export function computeFailure(what: string, f: NonNullable<RoundOutcome['failed']>): TrainerError {
+  return new TrainerError(
+    'ERR_COMPUTE',
+    `${what}: task ${f.taskId} failed ${f.tries} times (last on worker ${f.worker}): ${f.message}`,
+    { hint: 'the workers cannot compute this model or data (see their logs); the last good checkpoint is kept' },
+  );
 }
 
 export interface PoolEvents {
@@ -87,8 +102,10 @@ interface OpenRound {
   round: Round<true>;
   decodeMs: number;
   startedAt: number;
-  /** Ends the round early with this outcome (divergence). */
+  /** Ends the round early with this outcome (divergence, a task that cannot be computed). */
   finish: (outcome: RoundOutcome) => void;
+  /** Compute failures per task. */
+  failures: Map<number, number>;
 }
 
 export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
@@ -120,6 +137,7 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
     this.server.on('gradient', (c, m, ms) => this.admitGradient(c, m, ms));
     this.server.on('evalResult', (c, m) => this.admitEvalResult(c, m));
     this.server.on('diverged', (c, m) => this.admitDivergence(c, m));
+    this.server.on('failed', (c, m) => this.taskFailed(c, m));
   }
 
   /** Bind; resolves with the port (useful with port 0). */
@@ -170,7 +188,10 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
       },
       spec.tasks,
     );
-    const open: OpenRound = { spec, round, decodeMs: 0, startedAt: performance.now(), finish: () => undefined };
+    const open: OpenRound = {
+      ...{ spec, round, decodeMs: 0, startedAt: performance.now() },
+      ...{ finish: () => undefined, failures: new Map() },
+    };
     this.open = open;
     const done = round.run();
     return new Promise((resolve) => {
@@ -308,6 +329,23 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
       decodeMs: open.decodeMs,
       diverged: { worker: conn.label, shardId: msg.shardId, what: msg.what },
     });
+  }
+
+  /**
+   * A worker's compute threw on the tasks it holds (it closes next, and they go to others). A task that
+   * failed MAX_TASK_FAILURES times (a model or backend that cannot compute it) ends the round: retrying it
+   * on worker after worker would spin forever.
+   */
+  private taskFailed(conn: WorkerConn, msg: FailMsg): void {
+    const open = this.open;
+    if (!open || msg.code !== 'ERR_COMPUTE') return;
+    for (const taskId of open.round.heldBy(conn)) {
+      const tries = (open.failures.get(taskId) ?? 0) + 1;
+      open.failures.set(taskId, tries);
+      if (tries < MAX_TASK_FAILURES) continue;
+      const failed = { worker: conn.label, taskId, tries, message: msg.message };
+      return open.finish({ reassigned: open.round.reassigned, decodeMs: open.decodeMs, failed });
+    }
   }
 
   /** Workers that held a task past its deadline get no new tasks until they answer again. */

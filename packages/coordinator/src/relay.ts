@@ -30,7 +30,7 @@ import {
 } from '@dtrain/common';
 import { CoordinatorLink, RefusalJudge } from '@dtrain/worker/link';
 import { evalSums } from './evaluation.js';
-import { WorkerPool } from './pool.js';
+import { type RoundOutcome, WorkerPool } from './pool.js';
 import type { RoundTask } from './round.js';
 import type { RunWelcome } from './server.js';
 import { stepTasks } from './tasks.js';
@@ -292,6 +292,7 @@ export class Relay {
       this.rounds,
     );
     if (!outcome) return;
+    if (outcome.failed) return this.reportFailure(outcome.failed);
     if (outcome.diverged) {
       this.link!.send({
         kind: 'diverged',
@@ -303,6 +304,15 @@ export class Relay {
       return;
     }
     this.link!.send(msg.groupSize ? sumAlongTree(parts, shards, msg) : sumInOrder(parts, msg, this.params));
+  }
+
+  /** Local workers could not compute a part: the coordinator counts it against the task, as a worker's failure. */
+  private reportFailure(f: NonNullable<RoundOutcome['failed']>): void {
+    this.link!.send({
+      kind: 'fail',
+      code: 'ERR_COMPUTE',
+      message: `local worker ${f.worker}: ${f.message}`.slice(0, 3000),
+    });
   }
 
   private async onEvaluate(msg: EvaluateMsg): Promise<void> {
@@ -334,6 +344,7 @@ export class Relay {
       this.rounds,
     );
     if (!outcome) return;
+    if (outcome.failed) return this.reportFailure(outcome.failed);
     const sums = evalSums(results, local, groupCount(msg.indices.length, msg.groupSize ?? 1));
     const computeMs = Math.max(0, ...[...results.values()].map((r) => r.computeMs));
     this.link!.send({ kind: 'evalResult', evalId: msg.evalId, shardId: msg.shardId, ...sums, computeMs });

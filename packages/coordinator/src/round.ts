@@ -81,6 +81,11 @@ export class Round<R> {
     return this.holders.get(taskId)?.has(conn.id) ?? false;
   }
 
+  /** The unfinished tasks this worker holds. */
+  heldBy(conn: WorkerConn): number[] {
+    return [...this.holders].filter(([id, h]) => h.has(conn.id) && !this.results.has(id)).map(([id]) => id);
+  }
+
   expectedCount(taskId: number): number | undefined {
     return this.byId.get(taskId)?.count;
   }

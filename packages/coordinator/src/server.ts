@@ -13,6 +13,7 @@ import {
   type DivergedMsg,
   type EvalResultMsg,
   encode,
+  type FailMsg,
   frameCount,
   type GradientMsg,
   HANDSHAKE_TIMEOUT_MS,
@@ -67,6 +68,8 @@ export interface ServerEvents {
   gradient: [WorkerConn, GradientMsg, number];
   evalResult: [WorkerConn, EvalResultMsg];
   diverged: [WorkerConn, DivergedMsg];
+  /** A ready worker said it failed (its compute threw): it closes next. */
+  failed: [WorkerConn, FailMsg];
 }
 
 export class CoordinatorServer extends EventEmitter<ServerEvents> {
@@ -309,6 +312,7 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
         if (conn.state === 'challenged')
           throw new TrainerError('ERR_UNEXPECTED_MESSAGE', '"fail" before the handshake');
         this.peerLine('worker-fail', `worker ${printable(conn.label)} reported ${msg.code}: ${printable(msg.message)}`);
+        if (conn.state === 'ready') this.emit('failed', conn, msg);
         return closeWith(conn.ws, 1000, 'worker failed');
       default: {
         const never: never = msg;

@@ -16,7 +16,7 @@ import {
   trainableCount,
   updateRunningStats,
 } from '@dtrain/common';
-import type { RoundOutcome } from './pool.js';
+import { computeFailure, type RoundOutcome } from './pool.js';
 
 export interface Applied {
   reduced: Reduced;
@@ -60,6 +60,7 @@ export class CentralUpdate {
       const d = outcome.diverged;
       throw divergedError(step, lr, `worker ${d.worker}'s ${d.what} for shard ${d.shardId} is not finite`);
     }
+    if (outcome.failed) throw computeFailure(`step ${step}`, outcome.failed);
     const reduced = reducer.finish();
     if (!allFinite(reduced.meanGrad)) throw divergedError(step, lr, 'the mean gradient is not finite');
     const est = noiseEstimate(reduced.small, reduced.samples, reduced.meanNormSq);

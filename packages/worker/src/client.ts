@@ -9,6 +9,7 @@ import {
   type CoordinatorMsg,
   closeCodeFor,
   closeWith,
+  computeError,
   decode,
   encode,
   FramePool,
@@ -279,7 +280,10 @@ export class WorkerClient {
       case 'assign':
         return this.onAssign(ws, msg);
       case 'evaluate':
-        return this.send(ws, this.requireTrainer().evaluate(msg));
+        return this.send(
+          ws,
+          this.computing(() => this.requireTrainer().evaluate(msg)),
+        );
       case 'shutdown':
         this.end({ reason: msg.reason, ok: true, steps: this.steps });
         return closeWith(ws, 1000, 'bye');
@@ -375,7 +379,7 @@ export class WorkerClient {
     const trainer = this.requireTrainer();
     const pooled = this.gradFrames.take();
     try {
-      const frame = gradientFrame(trainer, this.compressor, pooled.buffer, msg, fetchMs);
+      const frame = this.computing(() => gradientFrame(trainer, this.compressor, pooled.buffer, msg, fetchMs));
       this.steps++;
       if (!(frame instanceof Uint8Array)) return this.send(ws, frame); // diverged: never send non-finite numbers
       if (ws.readyState !== WebSocket.OPEN) return;
@@ -384,6 +388,15 @@ export class WorkerClient {
       else pooled.sendWith((done) => ws.send(frame, done));
     } finally {
       pooled.release();
+    }
+  }
+
+  /** Run a task's compute: what it throws is reported as ERR_COMPUTE (unless it has a code of its own). */
+  private computing<T>(work: () => T): T {
+    try {
+      return work();
+    } catch (e) {
+      throw computeError(e);
     }
   }
 

@@ -153,6 +153,14 @@ export function evaluationLine(e: EvalRecord): string {
   return `evaluation (${e.split === 'val' ? 'validation' : 'test'}) ${where}: ${what} (${e.samples} images, ${e.ms.toFixed(0)} ms)`;
 }
 
+/** The workers that computed samples, busiest first, at most 8 named (a crash-looping worker is many connections). */
+export function workersLine(workers: RunSummary['workers'], most = 8): string {
+  const busy = [...workers].sort((a, b) => b.samples - a.samples);
+  const named = busy.slice(0, most).map((w) => `${w.label} [${w.backend}] ${w.samples} samples`);
+  const rest = busy.length - named.length;
+  return [...named, ...(rest > 0 ? [`and ${rest} more connection(s)`] : [])].join(', ') || 'none';
+}
+
 export function summaryLines(s: RunSummary, dir: string): string[] {
   const pct = (x: number | undefined) => (x === undefined ? '-' : `${(x * 100).toFixed(2)}%`);
   return [
@@ -161,7 +169,7 @@ export function summaryLines(s: RunSummary, dir: string): string[] {
     `final: val accuracy ${pct(s.final.val?.accuracy)}, test accuracy ${pct(s.final.test?.accuracy)} (loss ${s.final.test?.loss.toFixed(4) ?? '-'})`,
     `throughput ${s.imagesPerSecond.toFixed(0)} img/s; median step ${s.medianStepMs.toFixed(1)} ` +
       `ms, coordinator ${s.medianCoordMs.toFixed(2)} ms/step; ${s.bytesPerStep} bytes/step`,
-    `workers: ${s.workers.map((w) => `${w.label} [${w.backend}] ${w.samples} samples`).join(', ') || 'none'}`,
+    `workers: ${workersLine(s.workers)}`,
     `outputs in ${dir}: config.json, metrics.jsonl, summary.json, run.log, report.html, checkpoints/`,
     ...(s.error ? [`error: ${s.error}`] : []),
   ];

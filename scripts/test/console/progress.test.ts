@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type Status, statusLine } from '../../src/console/progress.js';
+import { type Status, statusLine, workersLine } from '../../src/console/progress.js';
 
 const s: Status = {
   step: 250,
@@ -31,4 +31,21 @@ test('narrow lines drop the least important fields first and keep the ETA; nothi
   assert.ok(at40.length <= 40, at40);
   assert.match(at40, /^step 250\/500 .*50% \| ETA 1:35$/);
   assert.equal(statusLine({ ...s, etaSeconds: 7_500 }, 60).includes('ETA 2h05m'), true);
+});
+
+test('the summary names at most 8 workers, busiest first, and counts the rest', () => {
+  const w = (i: number, samples: number) => ({
+    label: `w${i}`,
+    host: 'h',
+    backend: 'wasm',
+    backendReason: '',
+    shards: 0,
+    samples,
+    computeMs: 0,
+  });
+  const many = [w(0, 0), w(1, 640), ...Array.from({ length: 20 }, (_, i) => w(i + 2, 0))];
+  const line = workersLine(many);
+  assert.ok(line.startsWith('w1 [wasm] 640 samples, w0 [wasm] 0 samples'), line);
+  assert.ok(line.endsWith('and 14 more connection(s)'), line);
+  assert.equal(workersLine([]), 'none');
 });

@@ -268,3 +268,53 @@ test('a worker frozen (SIGSTOP) past the adaptive deadline is demoted, the run g
     'the deadline is seconds, not the 20 s --step-timeout',
   );
 });
+
+/** A worker whose compute always throws: it reports ERR_COMPUTE on each assignment and, like the real client, dials again. */
+function failingWorker(url: string, stop: AbortSignal): Promise<number> {
+  return (async () => {
+    let tries = 0;
+    while (!stop.aborted) {
+      const link = await CoordinatorLink.open(url).catch(() => null);
+      if (!link) break;
+      await link.join({ name: 'broken' }).catch(() => undefined);
+      for (let m = await link.next().catch(() => null); m; m = await link.next().catch(() => null)) {
+        if (m.kind !== 'assign' && m.kind !== 'evaluate') continue;
+        tries++;
+        link.send({
+          kind: 'fail',
+          code: 'ERR_COMPUTE',
+          message: 'Cannot compute gradient: gradient function not found',
+        });
+        break;
+      }
+      link.close();
+    }
+    return tries;
+  })();
+}
+
+test('a task no worker can compute ends the run (failed, ERR_COMPUTE) after 3 tries instead of retrying forever', async () => {
+  const run = await startRun(testConfig({ maxSteps: 4, workers: 1, minWorkers: 1 }));
+  const stop = new AbortController();
+  const tries = failingWorker(run.url, stop.signal);
+  const summary = await run.run();
+  stop.abort();
+  assert.equal(summary.status, 'failed');
+  assert.match(summary.error ?? '', /ERR_COMPUTE|step 1: task 0 failed 3 times \(last on worker broken/);
+  assert.match(summary.error ?? '', /gradient function not found/);
+  assert.equal(await tries, 3);
+});
+
+test('a worker whose compute fails beside a working one: its tasks are recomputed and the run completes', async () => {
+  const run = await startRun(testConfig({ maxSteps: 4, workers: 2, minWorkers: 1 }));
+  const stop = new AbortController();
+  const tries = failingWorker(run.url, stop.signal);
+  const summaryP = run.run();
+  const w = await worker(run.url, 'works');
+  const summary = await summaryP;
+  stop.abort();
+  await w.done;
+  assert.equal(summary.status, 'completed', summary.error);
+  assert.equal(summary.samplesSeen, 4 * 32);
+  assert.ok((await tries) >= 1);
+});
