@@ -37,7 +37,7 @@ import {
 import WebSocket from 'ws';
 import type { WorkerOptions, WorkerResult } from './client-options.js';
 import { HANDSHAKE_PAYLOAD_BYTES, setMaxPayload } from './frame-limit.js';
-import { gradientFrame } from './gradient-frame.js';
+import { computing, gradientFrame } from './gradient-frame.js';
 import { joinRun, welcomedBounds } from './join.js';
 import { CloseReporter, describeConnectError, isPlainRefusal, RefusalJudge } from './refusal.js';
 import type { WorkerTrainer } from './trainer.js';
@@ -51,10 +51,7 @@ export type { ClientTls, WorkerOptions, WorkerResult } from './client-options.js
  */
 const IDLE_DEADLINE_MS = 15 * 60_000;
 
-/**
- * More assignments than this waiting for weights (a step gives a worker at most ~2 log2(groups) tree nodes)
- * is a coordinator bug: the next one fails as stale.
- */
+/** More assignments waiting for weights (a step gives a worker ~2 log2(groups) nodes at most) fail as stale. */
 const MAX_EARLY_ASSIGNMENTS = 64;
 
 /** Open a connection with the handshake's frame limit (raised at the welcome: frame-limit.ts). */
@@ -282,7 +279,7 @@ export class WorkerClient {
       case 'evaluate':
         return this.send(
           ws,
-          this.computing(() => this.requireTrainer().evaluate(msg)),
+          computing(() => this.requireTrainer().evaluate(msg)),
         );
       case 'shutdown':
         this.end({ reason: msg.reason, ok: true, steps: this.steps });
@@ -379,7 +376,7 @@ export class WorkerClient {
     const trainer = this.requireTrainer();
     const pooled = this.gradFrames.take();
     try {
-      const frame = this.computing(() => gradientFrame(trainer, this.compressor, pooled.buffer, msg, fetchMs));
+      const frame = computing(() => gradientFrame(trainer, this.compressor, pooled.buffer, msg, fetchMs));
       this.steps++;
       if (!(frame instanceof Uint8Array)) return this.send(ws, frame); // diverged: never send non-finite numbers
       if (ws.readyState !== WebSocket.OPEN) return;
@@ -388,15 +385,6 @@ export class WorkerClient {
       else pooled.sendWith((done) => ws.send(frame, done));
     } finally {
       pooled.release();
-    }
-  }
-
-  /** Run a task's compute: what it throws is reported as ERR_COMPUTE (unless it has a code of its own). */
-  private computing<T>(work: () => T): T {
-    try {
-      return work();
-    } catch (e) {
-      throw computeError(e);
     }
   }
 

@@ -5,6 +5,7 @@
 import {
   type AssignMsg,
   allFinite,
+  computeError,
   type DivergedMsg,
   encodeGradient,
   finishTensorFrame,
@@ -26,4 +27,13 @@ export function gradientFrame(
   return compressor.wire === 'fp32'
     ? finishTensorFrame(buffer, { ...fields, fetchMs }, grad.length)
     : encodeGradient({ ...fields, fetchMs }, compressor.compress(grad));
+}
+
+/** Run a task's compute: what it throws is reported as ERR_COMPUTE (unless it has a code of its own). */
+export function computing<T>(work: () => T): T {
+  try {
+    return work();
+  } catch (e) {
+    throw computeError(e);
+  }
 }
