@@ -26,7 +26,7 @@ export interface Moments {
 
 function batchNorm(x: tf.Tensor4D, ctx: BnContext): tf.Tensor4D {
   const [gamma, beta, movingMean, movingVar] = [ctx.next(), ctx.next(), ctx.nextStat(), ctx.nextStat()];
-  if (!ctx.moments)
+  if (!ctx.moments) {
     return tf.batchNorm4d(
       x,
       movingMean as tf.Tensor1D,
@@ -35,11 +35,61 @@ function batchNorm(x: tf.Tensor4D, ctx: BnContext): tf.Tensor4D {
       gamma as tf.Tensor1D,
       BN_EPSILON,
     );
-  const { mean, variance } = tf.moments(x, [0, 1, 2]);
+  }
+  const moments = ctx.moments;
   const [n, h, w] = x.shape;
-  ctx.moments.push({ mean: tf.keep(mean), variance: tf.keep(variance), count: n * h * w });
-  const inv = tf.mul(tf.rsqrt(tf.add(variance, BN_EPSILON)), gamma);
-  return tf.add(tf.mul(tf.sub(x, mean), inv), beta) as tf.Tensor4D;
+  const train = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [input, g, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const { mean, variance } = channelMoments(input);
+    moments.push({ mean: tf.keep(mean), variance: tf.keep(variance), count: n * h * w });
+    const invStd = tf.rsqrt(tf.add(variance, BN_EPSILON));
+    const xhat = tf.mul(tf.sub(input, mean), invStd);
+    save([xhat, invStd, g]);
+    return { value: tf.add(tf.mul(xhat, g), b), gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => bnGrad(dy, saved) };
+  });
+  return train(x, gamma, beta) as tf.Tensor4D;
+}
+
+/**
+ * Per-channel mean and biased variance over all but the last axis, summed in float64 (two passes): tfjs'
+ * float32 reductions over a ghost batch's n h w values are off by ~1e-6, and batch norm's gradient amplifies
+ * that ~1000-fold where its sums cancel.
+ */
+function channelMoments(x: tf.Tensor): { mean: tf.Tensor1D; variance: tf.Tensor1D } {
+  const c = x.shape[x.shape.length - 1]!;
+  const v = x.dataSync() as Float32Array;
+  const count = v.length / c;
+  const [sum, sq] = [new Float64Array(c), new Float64Array(c)];
+  for (let i = 0; i < v.length; i++) sum[i % c] = sum[i % c]! + v[i]!;
+  for (let ch = 0; ch < c; ch++) sum[ch] = sum[ch]! / count;
+  for (let i = 0; i < v.length; i++) {
+    const d = v[i]! - sum[i % c]!;
+    sq[i % c] = sq[i % c]! + d * d;
+  }
+  for (let ch = 0; ch < c; ch++) sq[ch] = sq[ch]! / count;
+  return { mean: tf.tensor1d(Float32Array.from(sum)), variance: tf.tensor1d(Float32Array.from(sq)) };
+}
+
+/**
+ * Batch norm's gradient with its two per-channel sums (of dy and of dy x-hat) taken in float64: tfjs' float32
+ * reductions over a ghost batch's n h w values lose about 1e-3 to cancellation (the sums are near zero), which
+ * an independent float64 recomputation notices (bench/reference/resnet_bn.py).
+ *   dbeta = sum dy, dgamma = sum dy xhat, dx = gamma / sigma (dy - dbeta / N - xhat dgamma / N)
+ */
+function bnGrad(dy: tf.Tensor, [xhat, invStd, gamma]: tf.Tensor[]): tf.Tensor[] {
+  const c = dy.shape[dy.shape.length - 1]!;
+  const [d, x] = [dy.dataSync() as Float32Array, xhat!.dataSync() as Float32Array];
+  const [sumDy, sumDyX] = [new Float64Array(c), new Float64Array(c)];
+  for (let i = 0; i < d.length; i++) {
+    const ch = i % c;
+    sumDy[ch] = sumDy[ch]! + d[i]!;
+    sumDyX[ch] = sumDyX[ch]! + d[i]! * x[i]!;
+  }
+  const count = d.length / c;
+  const dBeta = tf.tensor1d(Float32Array.from(sumDy));
+  const dGamma = tf.tensor1d(Float32Array.from(sumDyX));
+  const centered = tf.sub(tf.sub(dy, tf.div(dBeta, count)), tf.mul(xhat!, tf.div(dGamma, count)));
+  return [tf.mul(centered, tf.mul(invStd!, gamma!)), dGamma, dBeta];
 }
 
 function convBn(x: tf.Tensor4D, filters: tf.Tensor4D, stride: number, relu: boolean, ctx: BnContext): tf.Tensor4D {

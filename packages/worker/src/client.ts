@@ -9,7 +9,6 @@ import {
   type CoordinatorMsg,
   closeCodeFor,
   closeWith,
-  computeError,
   decode,
   encode,
   FramePool,
