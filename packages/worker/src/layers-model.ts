@@ -1,11 +1,12 @@
 // A trained run as a TensorFlow.js LayersModel: the layer spec rebuilt as tf.sequential layers with the
-// flat weights in manifest order, saved in the format `tf.loadLayersModel` reads (model.json + one
+// flat weights in manifest order (residual networks: functional, residual-layers-model.ts), saved in the format `tf.loadLayersModel` reads (model.json + one
 // weights file), which the TensorFlow.js converter turns into a Keras model. It outputs logits.
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildManifest, type LayerSpec, type ModelSpec, paramCount, TrainerError } from '@dtrain/common';
+import { buildManifest, hasBatchNorm, type LayerSpec, type ModelSpec, paramCount, TrainerError } from '@dtrain/common';
 import * as tfjs from '@tensorflow/tfjs';
+import { toResidualLayersModel } from './residual-layers-model.js';
 
 function layerFor(l: LayerSpec, first: { inputShape?: number[] }): tfjs.layers.Layer {
   switch (l.type) {
@@ -25,23 +26,17 @@ function layerFor(l: LayerSpec, first: { inputShape?: number[] }): tfjs.layers.L
     case 'dense':
       return tfjs.layers.dense({ ...first, units: l.units, activation: l.activation });
     default:
-      throw new TrainerError('ERR_BAD_CONFIG', `export of ${l.type} layers (residual networks) is not supported yet`, {
-        hint: 'evaluate and predict work on the checkpoint itself: dtrain evaluate RUN, dtrain predict RUN IMAGE',
-      });
+      throw new TrainerError('ERR_BAD_CONFIG', `a ${l.type} layer is not part of a sequential model`);
   }
 }
 
-/** The model of `spec` holding `weights` (flat, manifest order). */
-export function toLayersModel(spec: ModelSpec, weights: Float32Array): tfjs.Sequential {
+/** The model of `spec` holding `weights` (flat, manifest order): sequential, or functional for a residual network. */
+export function toLayersModel(spec: ModelSpec, weights: Float32Array): tfjs.LayersModel {
+  checkLength(spec, weights);
+  if (hasBatchNorm(spec)) return toResidualLayersModel(spec, weights);
   const model = tfjs.sequential({ name: spec.name.replace(/[^A-Za-z0-9_]/g, '_') });
   spec.layers.forEach((l, i) => model.add(layerFor(l, i === 0 ? { inputShape: [...spec.inputShape] } : {})));
   const manifest = buildManifest(spec);
-  if (weights.length !== paramCount(manifest)) {
-    throw new TrainerError(
-      'ERR_SHAPE_MISMATCH',
-      `${spec.name} has ${paramCount(manifest)} parameters; the weights given have ${weights.length}`,
-    );
-  }
   const tensors = manifest.map((p) => tfjs.tensor(weights.subarray(p.offset, p.offset + p.length), p.shape, 'float32'));
   const expected = model.getWeights().map((w) => w.shape.join('x'));
   if (expected.join() !== tensors.map((t) => t.shape.join('x')).join()) {
@@ -54,6 +49,16 @@ export function toLayersModel(spec: ModelSpec, weights: Float32Array): tfjs.Sequ
   model.setWeights(tensors);
   tfjs.dispose(tensors);
   return model;
+}
+
+function checkLength(spec: ModelSpec, weights: Float32Array): void {
+  const n = paramCount(buildManifest(spec));
+  if (weights.length !== n) {
+    throw new TrainerError(
+      'ERR_SHAPE_MISMATCH',
+      `${spec.name} has ${n} parameters; the weights given have ${weights.length}`,
+    );
+  }
 }
 
 export const WEIGHTS_FILE = 'weights.bin';

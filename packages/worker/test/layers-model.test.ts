@@ -3,8 +3,9 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { buildManifest, getModelSpec, paramCount, TrainerError } from '@dtrain/common';
-import { saveLayersModel, selectBackend, toLayersModel, WEIGHTS_FILE } from '@dtrain/worker';
+import { buildManifest, getModelSpec, initWeights, paramCount, syntheticDataset, TrainerError } from '@dtrain/common';
+import { Network, saveLayersModel, selectBackend, toLayersModel, WEIGHTS_FILE } from '@dtrain/worker';
+import * as tfjs from '@tensorflow/tfjs';
 
 test('the tiny CNN as a LayersModel holds the flat weights in manifest order and saves model.json + weights', async () => {
   await selectBackend('wasm');
@@ -37,4 +38,48 @@ test('weights of another size are refused by name', async () => {
       e.code === 'ERR_SHAPE_MISMATCH' &&
       /tiny-cnn has 18234 parameters; the weights given have 18233/.test(e.message),
   );
+});
+
+test('a residual network exports as a functional LayersModel: loaded back, its logits are the evaluation logits', async () => {
+  await selectBackend('wasm');
+  const spec = getModelSpec('resnet8');
+  const manifest = buildManifest(spec);
+  const flat = initWeights(manifest, 4);
+  for (const p of manifest) {
+    // running statistics and scales away from their initial 0 and 1, so a misplaced tensor shows
+    if (p.name.endsWith('/moving_mean') || p.name.endsWith('/beta'))
+      for (let i = 0; i < p.length; i++) flat[p.offset + i] = 0.05 * Math.sin(i);
+    if (p.name.endsWith('/moving_variance') || p.name.endsWith('/gamma'))
+      for (let i = 0; i < p.length; i++) flat[p.offset + i] = 1 + 0.3 * Math.cos(i);
+  }
+  const model = toLayersModel(spec, flat);
+  const dir = mkdtempSync(join(tmpdir(), 'layers-'));
+  await saveLayersModel(model, dir);
+  model.dispose();
+  const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
+  const bytes = readFileSync(join(dir, WEIGHTS_FILE));
+  const loaded = await tfjs.loadLayersModel(
+    tfjs.io.fromMemory({
+      modelTopology: json.modelTopology,
+      weightSpecs: json.weightsManifest[0].weights,
+      weightData: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length),
+    }),
+  );
+  const classNames = loaded.layers.map((l) => l.getClassName());
+  for (const c of ['BatchNormalization', 'Add', 'GlobalAveragePooling2D', 'Conv2D', 'Dense'])
+    assert.ok(classNames.includes(c), c);
+  const ds = syntheticDataset({ trainSize: 50, testSize: 10, seed: 2 }, 0);
+  const x = new Float32Array(6 * 3072);
+  const y = new Int32Array(6);
+  ds.fillBatch('test', [0, 1, 2, 3, 4, 5], x, y);
+  const net = new Network(spec);
+  net.setWeights(flat);
+  const ours = net.probabilities(x, 6);
+  const theirs = tfjs.tidy(() =>
+    tfjs.softmax(loaded.predict(tfjs.tensor4d(x, [6, 32, 32, 3])) as tfjs.Tensor).dataSync(),
+  );
+  const worst = Math.max(...Array.from(ours, (v, i) => Math.abs(v - theirs[i]!)));
+  assert.ok(worst < 1e-5, `largest probability difference ${worst}`);
+  net.disposeParams();
+  loaded.dispose();
 });
