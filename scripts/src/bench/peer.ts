@@ -17,6 +17,14 @@ export interface PeerArgs {
   reps: number;
   steps: number;
   backend: string;
+  /** The zoo's model on both sides: reference-cnn (the peer's "cnn") or a CIFAR ResNet. */
+  model: string;
+}
+
+/** The peer's name for a zoo model, or null where it has none. */
+export function peerModel(model: string): string | null {
+  if (model === 'reference-cnn') return 'cnn';
+  return ['resnet8', 'resnet20', 'resnet56'].includes(model) ? model : null;
 }
 
 /** The last JSON line a command printed. */
@@ -61,12 +69,13 @@ const num = (r: Record<string, unknown>, k: string): number => Number(r[k]);
 function torch(a: PeerArgs, procs: number, batch: number, mode: string[]) {
   const args = `--procs ${procs} --threads-per-proc 1 --total-threads ${procs} --global-batch ${batch}`;
   const script = join(a.peerDir, 'torch_ddp_cifar_cnn.py');
-  return jsonOf(a.python, [script, ...args.split(' '), '--steps', String(a.steps), '--warmup', '5', ...mode]);
+  const model = ['--model', peerModel(a.model) ?? 'cnn'];
+  return jsonOf(a.python, [script, ...args.split(' '), '--steps', String(a.steps), '--warmup', '5', ...model, ...mode]);
 }
 
 /** dtrain's own bench command's JSON line (`bench compute`, `bench scaling`) at batch 64 per worker. */
 function dtrain(a: PeerArgs, bench: string, extra = '') {
-  const args = `bench ${bench} --backend ${a.backend} --batch-size 64 --steps ${a.steps} ${extra}`;
+  const args = `bench ${bench} --backend ${a.backend} --model ${a.model} --batch-size 64 --steps ${a.steps} ${extra}`;
   return jsonOf(process.execPath, [CLI, ...args.trim().split(' ')]);
 }
 
@@ -109,7 +118,7 @@ async function oneRep(a: PeerArgs, rep: number, kernels: Set<string>): Promise<R
 }
 
 export async function benchPeer(a: PeerArgs, progress: (line: string) => void): Promise<Record<string, unknown>> {
-  const why = await peerUnavailable(a);
+  const why = peerModel(a.model) === null ? `the peer has no ${a.model}` : await peerUnavailable(a);
   if (why)
     throw new TrainerError('ERR_BAD_CONFIG', `the PyTorch peer cannot run: ${why}`, {
       hint: 'see ../shared/peers/README.md',
@@ -134,6 +143,7 @@ export async function benchPeer(a: PeerArgs, progress: (line: string) => void): 
       dtrainTwoImagesPerSecond: m('dtrainTwo'),
       ddpTwoImagesPerSecond: m('ddpTwo'),
     },
+    model: a.model,
     reps: a.reps,
     steps: a.steps,
     backend: a.backend,

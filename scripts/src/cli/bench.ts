@@ -151,8 +151,10 @@ function peerArgs(a: {
   repeats: number;
   steps: number;
   backend: string;
+  model: string;
 }) {
-  return { peerDir: requirePeerDir(a.peerDir), python: a.python, reps: a.repeats, steps: a.steps, backend: a.backend };
+  const { python, steps, backend, model } = a;
+  return { peerDir: requirePeerDir(a.peerDir), python, reps: a.repeats, steps, backend, model };
 }
 
 /** The PyTorch peer's folder: given, never assumed (it lives outside the repository). */

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { benchPeer, peerUnavailable } from '../../src/bench/peer.js';
+import { benchPeer, peerModel, peerUnavailable } from '../../src/bench/peer.js';
 
 test('the peer benchmark says why it cannot run: no peer folder, or a Python without torch', async () => {
   assert.match(
@@ -14,7 +14,28 @@ test('the peer benchmark says why it cannot run: no peer folder, or a Python wit
   writeFileSync(join(dir, 'torch_ddp_cifar_cnn.py'), '');
   assert.match((await peerUnavailable({ peerDir: dir, python: 'false' }))!, /cannot import torch/);
   await assert.rejects(
-    benchPeer({ peerDir: dir, python: 'false', reps: 1, steps: 1, backend: 'wasm' }, () => undefined),
+    benchPeer(
+      { peerDir: dir, python: 'false', reps: 1, steps: 1, backend: 'wasm', model: 'resnet20' },
+      () => undefined,
+    ),
     /the PyTorch peer cannot run/,
   );
+  await assert.rejects(
+    benchPeer(
+      { peerDir: dir, python: 'false', reps: 1, steps: 1, backend: 'wasm', model: 'resnet18' },
+      () => undefined,
+    ),
+    /the peer has no resnet18/,
+  );
+});
+
+test("the zoo's models by the peer's names", () => {
+  assert.deepEqual(['reference-cnn', 'resnet8', 'resnet20', 'resnet56', 'resnet18', 'tiny-cnn'].map(peerModel), [
+    'cnn',
+    'resnet8',
+    'resnet20',
+    'resnet56',
+    null,
+    null,
+  ]);
 });
