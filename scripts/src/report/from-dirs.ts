@@ -3,7 +3,7 @@
 
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { TrainerError } from '@dtrain/common';
+import { optimizerKind, TrainerError } from '@dtrain/common';
 import { isOutcome, readMetrics, readSummary } from '@dtrain/coordinator';
 import { lateNoiseScale, type RunOutcome, toTarget } from '../experiment/run-plan.js';
 import { type ComparedRun, writeCompareReport } from './compare-report.js';
@@ -29,7 +29,7 @@ export function writeReport(dirs: string[], out: string, title: string): string 
 }
 
 /** A sweep's report from the runs in `dir` that reached an outcome (completed or diverged). */
-export function writePartialSweepReport(dir: string, target?: number): string {
+export function writePartialSweepReport(dir: string, target?: number, targets?: readonly number[]): string {
   const outcomes: RunOutcome[] = [];
   for (const name of readdirSync(dir).sort()) {
     const runDir = join(dir, name);
@@ -38,7 +38,7 @@ export function writePartialSweepReport(dir: string, target?: number): string {
     const c = summary.config;
     const t = target ?? (c.stopAtValAccuracy || 0.5);
     const records = readMetrics(runDir);
-    const optimizer = c.optimizer.momentum === 0 ? 'sgd' : c.optimizer.nesterov ? 'nesterov' : 'momentum';
+    const optimizer = optimizerKind(c.optimizer);
     outcomes.push({
       name,
       dir: runDir,
@@ -64,5 +64,5 @@ export function writePartialSweepReport(dir: string, target?: number): string {
       hint: 'give the --out directory of a sweep',
     });
   const t = target ?? (outcomes[0]!.summary.config.stopAtValAccuracy || 0.5);
-  return writeSweepReport(dir, `dtrain sweep (${outcomes.length} finished runs)`, outcomes, t);
+  return writeSweepReport(dir, `dtrain sweep (${outcomes.length} finished runs)`, outcomes, t, targets ?? [t]);
 }

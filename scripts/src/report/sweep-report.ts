@@ -8,7 +8,10 @@
 import { writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { median } from '@dtrain/common';
-import { aggregateSeeds, type Best, bestPerBatch, optimizerKey } from '../experiment/best.js';
+import { readMetrics } from '@dtrain/coordinator';
+import { curvesOf } from '../analysis/crossing.js';
+import { criticalBatchRows, type StudyRun } from '../analysis/study.js';
+import { aggregateSeeds, type Best, bestPerBatch, optimizerKey, peakLr } from '../experiment/best.js';
 import type { RunOutcome } from '../experiment/run-plan.js';
 import { type ChartSpec, htmlPage, htmlTable, type Point, type Series, toCsv } from './run-report.js';
 
@@ -208,14 +211,36 @@ export function sweepRow(o: RunOutcome, dir: string): Record<string, unknown> {
   };
 }
 
-/** report.html, best.csv, results.csv and results.json of a sweep. */
-export function writeSweepReport(dir: string, title: string, outcomes: readonly RunOutcome[], target: number): string {
+const CRITICAL_NOTE =
+  'Per optimizer and target: steps to the target by the crossing interpolated between evaluations, the best learning ' +
+  'rate per batch size, and S(B) = S_min (1 + B_crit / B) fitted in relative error (McCandlish et al. 2018) with a 95% ' +
+  'bootstrap interval over seeds and learning rates (bCritLow..bCritHigh; empty with one seed and one learning rate per ' +
+  'batch size). bSimpleNearTarget: the measured noise scale within 20% of the crossing, median over the best runs.';
+
+/** A sweep run for the critical-batch analysis: its optimizer, batch, learning rate and curves (read from its directory). */
+function studyRun(o: RunOutcome): StudyRun {
+  return { optimizer: optimizerKey(o), batchSize: o.batchSize, lr: peakLr(o), curves: curvesOf(readMetrics(o.dir)) };
+}
+
+/** report.html, best.csv, critical-batch.csv, results.csv and results.json of a sweep. */
+export function writeSweepReport(
+  dir: string,
+  title: string,
+  outcomes: readonly RunOutcome[],
+  target: number,
+  targets: readonly number[] = [target],
+): string {
   const best = bestPerBatch(aggregateSeeds(outcomes));
   const bests = bestRows(best, dir);
   const rows = outcomes.map((o) => sweepRow(o, dir));
+  const critical = criticalBatchRows(outcomes.map(studyRun), targets);
   writeFileSync(join(dir, 'results.csv'), toCsv(rows));
   writeFileSync(join(dir, 'best.csv'), toCsv(bests));
-  writeFileSync(join(dir, 'results.json'), JSON.stringify({ target, best: bests, runs: rows }, null, 2) + '\n');
+  writeFileSync(join(dir, 'critical-batch.csv'), toCsv(critical as unknown as Record<string, unknown>[]));
+  writeFileSync(
+    join(dir, 'results.json'),
+    JSON.stringify({ target, best: bests, critical, runs: rows }, null, 2) + '\n',
+  );
   const bSimple = measuredNoiseScale(best);
   const intro =
     `${outcomes.length} runs; target validation accuracy ${target}. For every batch size and optimizer the learning rate of the grid with ` +
@@ -223,7 +248,9 @@ export function writeSweepReport(dir: string, title: string, outcomes: readonly 
     `Perfect scaling: steps x batch size constant. B_simple: the measured gradient ` +
     `noise scale (median over the second half of each best run)${bSimple !== null ? `, ${Math.round(bSimple)}` : ''}, ` +
     'a prediction of the critical batch size (McCandlish et al. 2018).';
-  const table = `<h3>Best per batch size</h3>${htmlTable(bests)}<h3>Every run</h3>${htmlTable(rows)}`;
+  const table =
+    `<h3>Best per batch size</h3>${htmlTable(bests)}<h3>Critical batch size</h3><p>${CRITICAL_NOTE}</p>` +
+    `${htmlTable(critical as unknown as Record<string, unknown>[])}<h3>Every run</h3>${htmlTable(rows)}`;
   const path = join(dir, 'report.html');
   writeFileSync(path, htmlPage(title, intro, sweepCharts(outcomes), table));
   return path;

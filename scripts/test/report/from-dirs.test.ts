@@ -77,5 +77,9 @@ test("dtrain report --sweep rebuilds a sweep's report from its finished runs; an
   assert.match(readFileSync(report, 'utf8'), /<title>dtrain sweep \(2 finished runs\)<\/title>/);
   const best = readFileSync(join(root, 'best.csv'), 'utf8').trim().split('\n');
   assert.equal(best.length, 3, best.join('\n'));
+  writePartialSweepReport(root, undefined, [0.3, 0.35]);
+  const critical = readFileSync(join(root, 'critical-batch.csv'), 'utf8').trim().split('\n');
+  assert.equal(critical.length, 3, 'one row per optimizer x target');
+  assert.match(critical[0]!, /optimizer,target,batchSizes,sMin,bCrit,bCritLow,bCritHigh,bSimpleNearTarget/);
   assert.throws(() => writePartialSweepReport(tempDir('empty-sweep')), /holds no finished sweep run/);
 });

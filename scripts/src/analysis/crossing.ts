@@ -1,0 +1,45 @@
+// When a run reached a target: the crossing of its validation-accuracy curve, interpolated linearly between
+// the last evaluation below the target and the first at or above it (an evaluation every k steps no longer
+// rounds the answer up to a multiple of k), and the gradient noise scale measured around that point.
+
+import { median } from '@dtrain/common';
+import type { MetricRecord } from '@dtrain/coordinator';
+
+export interface Curves {
+  /** Validation evaluations in step order. */
+  evals: readonly { step: number; accuracy: number }[];
+  /** Each step's smoothed B_simple (null while it has none). */
+  noise: readonly { step: number; bSimple: number | null }[];
+}
+
+/** Curves from a run's metric records (validation evaluations, and steps with their B_simple). */
+export function curvesOf(records: readonly MetricRecord[]): Curves {
+  const evals: { step: number; accuracy: number }[] = [];
+  const noise: { step: number; bSimple: number | null }[] = [];
+  for (const r of records) {
+    if (r.type === 'eval' && r.split === 'val') evals.push({ step: r.step, accuracy: r.accuracy });
+    if (r.type === 'step') noise.push({ step: r.step, bSimple: r.bSimple });
+  }
+  return { evals, noise };
+}
+
+/** The interpolated step at which validation accuracy first reaches `target` (null: never). */
+export function crossingStep(evals: Curves['evals'], target: number): number | null {
+  for (let i = 0; i < evals.length; i++) {
+    const b = evals[i]!;
+    if (b.accuracy < target) continue;
+    const a = evals[i - 1];
+    if (!a || b.accuracy === a.accuracy) return b.step;
+    return a.step + ((target - a.accuracy) / (b.accuracy - a.accuracy)) * (b.step - a.step);
+  }
+  return null;
+}
+
+/** The median B_simple over the steps within `window` (a fraction) of `step` (null without estimates). */
+export function noiseScaleNear(noise: Curves['noise'], step: number, window = 0.2): number | null {
+  const near = noise
+    .filter((n) => n.step >= step * (1 - window) && n.step <= step * (1 + window))
+    .map((n) => n.bSimple)
+    .filter((b): b is number => b !== null && Number.isFinite(b));
+  return near.length ? median(near) : null;
+}
