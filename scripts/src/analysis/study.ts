@@ -50,7 +50,7 @@ export function criticalBatchRows(
       rows.push({
         optimizer,
         target,
-        batchSizes: fit ? fit.points.map((p) => p.batchSize).join(' ') : '',
+        batchSizes: fit ? fit.points.map((p) => p.batchSize).join(' ') : 'fewer than 2 batch sizes reached the target',
         sMin: round(fit?.sMin),
         bCrit: round(fit?.bCrit),
         bCritLow: round(fit?.interval?.[0]),
