@@ -84,19 +84,15 @@ export function sumAlongTree(
     });
     computeMs = Math.max(computeMs, g.computeMs);
   }
-  const { count, lossSum, correct, meanSqSum, grad } = tree.root();
-  return {
-    kind: 'gradient',
-    step: up.step,
-    version: up.version,
-    shardId: up.shardId,
-    count,
-    lossSum,
-    correct,
-    computeMs,
-    grad,
-    meanSqSum,
-  };
+  return upward(up, { ...tree.root(), computeMs });
+}
+
+/** The relay's one gradient message for the shard it was given. */
+function upward(
+  up: Pick<AssignMsg, 'step' | 'version' | 'shardId'>,
+  sums: Pick<GradientMsg, 'count' | 'lossSum' | 'correct' | 'computeMs' | 'grad' | 'meanSqSum'>,
+): GradientMsg {
+  return { kind: 'gradient', step: up.step, version: up.version, shardId: up.shardId, ...sums };
 }
 
 /** The local gradient sums added in sub-shard order: the relay's one gradient for its shard. */
@@ -118,17 +114,7 @@ export function sumInOrder(
     correct += g.correct;
     computeMs = Math.max(computeMs, g.computeMs);
   }
-  return {
-    kind: 'gradient',
-    step: up.step,
-    version: up.version,
-    shardId: up.shardId,
-    count,
-    lossSum,
-    correct,
-    computeMs,
-    grad,
-  };
+  return upward(up, { count, lossSum, correct, computeMs, grad });
 }
 
 export class Relay {

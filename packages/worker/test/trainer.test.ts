@@ -93,30 +93,18 @@ test('grouped assignments: a node of groups gives the bits of its parts joined a
     plain.some((v, i) => v !== whole.grad[i]),
     'one 20-sample pass rounds differently: the test can fail',
   );
-  const ev = t.evaluate({
-    kind: 'evaluate',
-    evalId: 1,
-    split: 'test',
-    shardId: 0,
-    indices: Uint32Array.from([...Array(16).keys()]),
-    groupSize: 4,
-  });
-  const evLeft = t.evaluate({
-    kind: 'evaluate',
-    evalId: 1,
-    split: 'test',
-    shardId: 0,
-    indices: Uint32Array.from([0, 1, 2, 3, 4, 5, 6, 7]),
-    groupSize: 4,
-  });
-  const evRight = t.evaluate({
-    kind: 'evaluate',
-    evalId: 1,
-    split: 'test',
-    shardId: 0,
-    indices: Uint32Array.from([8, 9, 10, 11, 12, 13, 14, 15]),
-    groupSize: 4,
-  });
+  const evaluate = (indices: number[]) =>
+    t.evaluate({
+      kind: 'evaluate',
+      evalId: 1,
+      split: 'test',
+      shardId: 0,
+      indices: Uint32Array.from(indices),
+      groupSize: 4,
+    });
+  const ev = evaluate([...Array(16).keys()]);
+  const evLeft = evaluate([0, 1, 2, 3, 4, 5, 6, 7]);
+  const evRight = evaluate([8, 9, 10, 11, 12, 13, 14, 15]);
   assert.equal(evLeft.lossSum + evRight.lossSum, ev.lossSum);
   assert.equal(evLeft.correct + evRight.correct, ev.correct);
 });
