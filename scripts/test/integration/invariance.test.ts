@@ -15,15 +15,7 @@ import { CoordinatorLink } from '@dtrain/worker/link';
 import { quiet, records, startRun, tempDir, testConfig, train, worker } from './harness.js';
 
 const config: TrainConfig = testConfig({
-  dataset: {
-    name: 'synthetic',
-    trainSize: 640,
-    testSize: 100,
-    seed: 1,
-    valFraction: 0.2,
-    normalize: true,
-    augment: true,
-  },
+  dataset: { ...testConfig().dataset, normalize: true, augment: true } as TrainConfig['dataset'],
   batchSize: 48,
   groupSize: 8, // 6 groups: cut 6 | 3+3 | 2+2+2, and 4+2 behind the relay
   maxSteps: 6,
