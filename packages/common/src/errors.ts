@@ -103,6 +103,23 @@ export function closeWith(target: Closable, code: number, reason: ErrorCode | st
   }
 }
 
+const CLOSE_WORDS: Record<number, string> = {
+  1000: 'closed normally',
+  1001: 'going away',
+  1005: 'closed without a status',
+  1006: 'connection dropped (no close frame)',
+  1008: 'refused',
+  1009: 'frame too large',
+  1011: 'failed',
+  1013: 'to try again later',
+};
+
+/** A WebSocket close in words: `closed normally: run finished`, `connection dropped (no close frame)`, `code 4000`. */
+export function closeWords(code: number, reason: string): string {
+  const words = CLOSE_WORDS[code] ?? `code ${code}`;
+  return reason ? `${words}: ${reason}` : words;
+}
+
 /** An error thrown while computing a task, as a worker reports it: its own code, or ERR_COMPUTE. */
 export function computeError(e: unknown): TrainerError {
   if (e instanceof TrainerError) return e;

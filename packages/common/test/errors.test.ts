@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { closeWith, MAX_CLOSE_REASON_BYTES, TrainerError, utf8Prefix } from '@dtrain/common';
+import { closeWith, closeWords, MAX_CLOSE_REASON_BYTES, TrainerError, utf8Prefix } from '@dtrain/common';
 
 test('utf8Prefix cuts by UTF-8 bytes on character boundaries', () => {
   assert.equal(utf8Prefix('abc', 2), 'ab');
@@ -31,4 +31,11 @@ test('closeWith bounds the reason and swallows a throwing close', () => {
 
 test('TrainerError describes itself with its hint', () => {
   assert.equal(new TrainerError('ERR_BAD_CONFIG', 'bad', { hint: 'fix it' }).describe(), 'bad\n  hint: fix it');
+});
+
+test('a WebSocket close in words, with its reason', () => {
+  assert.equal(closeWords(1000, 'run finished'), 'closed normally: run finished');
+  assert.equal(closeWords(1006, ''), 'connection dropped (no close frame)');
+  assert.equal(closeWords(1008, 'ERR_BAD_FRAME'), 'refused: ERR_BAD_FRAME');
+  assert.equal(closeWords(4001, ''), 'code 4001');
 });

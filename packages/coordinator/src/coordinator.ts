@@ -27,6 +27,7 @@ import { evaluateSplit } from './evaluation.js';
 import type { RunPool } from './pool.js';
 import { watchPool } from './pool-events.js';
 import { completedSummary, guardResume } from './resume.js';
+import { endLine, startLine } from './run-lines.js';
 import { RunLog } from './run-log.js';
 import type { CoordinatorEvents, CoordinatorOptions } from './run-options.js';
 import { RunRules } from './run-rules.js';
@@ -97,6 +98,11 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.runDir.appendLog(line);
   }
 
+  /** A line for run.log only (the console shows the same facts its own way: progress, evaluations, summary). */
+  private note(line: string): void {
+    this.runDir.appendLog(line);
+  }
+
   get runDir(): RunDir {
     return this.records.runDir;
   }
@@ -136,6 +142,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
 
   /** Ask the run to stop after the current step (first Ctrl-C); a final checkpoint is written. */
   stop(reason: string): void {
+    if (this.stopReason === null) this.note(`stop requested at step ${this.train.step}: ${reason}`);
     this.stopReason ??= reason;
     if (this.pool.ready().length === 0 || this.waiting) this.halt.abort();
   }
@@ -162,6 +169,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       this.resumedFrom,
       this.train.step,
     );
+    this.note(startLine(this.runId, this.config, this.derived.totalSteps, this.resumedFrom, this.train.step));
     if (!this.resumedFrom) this.checkpoint();
     try {
       while (this.train.step < this.derived.totalSteps && this.stopReason === null) {
@@ -246,6 +254,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       if (!record) return;
       if (split === 'val') this.rules.observeValidation(record.epoch, record.loss, record.accuracy, final);
       this.records.evaluated(record);
+      this.note(
+        `evaluation (${split}) at step ${record.step}: loss ${record.loss.toFixed(4)}, accuracy ${(record.accuracy * 100).toFixed(2)}%`,
+      );
     }
   }
 
@@ -286,6 +297,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const stopReason = this.stopReason ?? this.rules.stalledReason;
     const facts = { status, error, stopReason, config, derived, train, finalCheckpoint, resumedFrom, runId };
     const summary = this.records.summarize(facts, !fruitless);
+    this.note(endLine(summary));
     this.runDir.unlock();
     return summary;
   }

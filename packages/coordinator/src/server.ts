@@ -10,6 +10,7 @@ import {
   type CoordinatorMsg,
   closeCodeFor,
   closeWith,
+  closeWords,
   type DivergedMsg,
   type EvalResultMsg,
   encode,
@@ -267,7 +268,7 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
       conn.state = 'closed';
       this.conns.delete(conn.id);
       this.admission.left(conn);
-      if (wasReady) this.emit('lost', conn, `${code} ${reason.toString()}`.trim());
+      if (wasReady) this.emit('lost', conn, closeWords(code, printable(reason.toString())));
     });
     ws.on('message', (data: Buffer, isBinary: boolean) => this.onFrame(conn, data, isBinary));
     this.sendMsg(conn, { kind: 'challenge', protocol: PROTOCOL_VERSION, nonce: conn.nonce, auth: !!this.opts.token });

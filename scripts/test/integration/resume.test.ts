@@ -71,4 +71,11 @@ test('a resume that fails before its first step (no workers) keeps the summary, 
   assert.deepEqual(snapshot(first.out), before);
   assert.equal(JSON.parse(before.summary).status, 'stopped');
   assert.ok(readMetrics(first.out).every((r) => r.type !== 'event' || r.event !== 'resume'));
+  const log = readFileSync(join(first.out, 'run.log'), 'utf8');
+  // stopped after the step in flight when asked (3 or 4); the failed resume says why, then how it ended
+  assert.match(log, /stop requested at step 3: test\n.* run stopped \(test\) at step [34]; final val/, 'the stop');
+  assert.match(
+    log,
+    /resumed at step [34] from [\s\S]*run failed: only 0 of 1 workers[\s\S]*run failed at step [34]; final/,
+  );
 });

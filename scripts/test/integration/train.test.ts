@@ -75,6 +75,13 @@ test('resume: stop after K steps, resume, finish = uninterrupted run, bit for bi
   assert.equal(resumed.summary.steps, 8);
   assert.equal(resumed.summary.resumedFrom, ck);
   assert.deepEqual(Buffer.from(resumed.weights.buffer), Buffer.from(full.weights.buffer));
+  // run.log tells the story: how each attempt started, its evaluations, how it ended, with the workers' closes in words
+  const log = (dir: string) => readFileSync(join(dir, 'run.log'), 'utf8');
+  assert.match(log(full.out), /run \w+ started: tiny-cnn on synthetic, batch 32, 8 steps, momentum 0.9/);
+  assert.match(log(full.out), /evaluation \(val\) at step 4: loss [\d.]+, accuracy [\d.]+%/);
+  assert.match(log(full.out), /run completed at step 8; final val accuracy [\d.]+%, test accuracy [\d.]+%/);
+  assert.match(log(full.out), /left \(closed normally: /);
+  assert.match(log(resumed.out), new RegExp(`resumed at step 3 from ${ck!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
 });
 
 test('a huge learning rate ends the run "diverged" within a step; no non-finite weights are sent or saved', async () => {
