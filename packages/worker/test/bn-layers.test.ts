@@ -1,25 +1,18 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { getModelSpec, initWeights, syntheticDataset } from '@dtrain/common';
+import { getModelSpec, initWeights } from '@dtrain/common';
 import { Network, selectBackend } from '@dtrain/worker';
 import * as tf from '@tensorflow/tfjs-core';
+import { batch } from './helpers.js';
 
 before(async () => {
   await selectBackend('wasm');
 });
 
-function batch(n: number) {
-  const ds = syntheticDataset({ trainSize: 200, testSize: 10, seed: 4 }, 0);
-  const x = new Float32Array(n * 3072);
-  const y = new Int32Array(n);
-  ds.fillBatch('train', [...Array(n).keys()], x, y);
-  return { x, y };
-}
-
 test('resnet8: gradients of batch norm, residual blocks (both shortcuts) and pooling match finite differences of the training loss', () => {
   const net = new Network(getModelSpec('resnet8'));
   const w = initWeights(net.manifest, 3);
-  const { x, y } = batch(6);
+  const { x, y } = batch(6, 4);
   const train = (flat: Float32Array) => {
     net.setWeights(flat);
     return net.computeShard(x, y, 6, new Float32Array(net.paramCount));
@@ -53,7 +46,7 @@ test("training puts n x each batch norm's mean and unbiased variance in its runn
   const w = initWeights(net.manifest, 5);
   net.setWeights(w);
   const n = 4;
-  const { x, y } = batch(n);
+  const { x, y } = batch(n, 4);
   const out = net.computeShard(x, y, n, new Float32Array(net.paramCount)).grad;
   const entry = (name: string) => net.manifest.find((p) => p.name === name)!;
   const kernel = entry('conv2d_1/kernel');

@@ -1,21 +1,13 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { buildManifest, getModelSpec, initWeights, sgdStep, syntheticDataset } from '@dtrain/common';
+import { buildManifest, getModelSpec, initWeights, sgdStep } from '@dtrain/common';
 import { Network, selectBackend } from '@dtrain/worker';
 import * as tf from '@tensorflow/tfjs-core';
-import { relError } from './helpers.js';
+import { batch, relError } from './helpers.js';
 
 before(async () => {
   await selectBackend('wasm');
 });
-
-function batch(n: number, seed = 3) {
-  const ds = syntheticDataset({ trainSize: 200, testSize: 10, seed }, 0);
-  const x = new Float32Array(n * 3072);
-  const y = new Int32Array(n);
-  ds.fillBatch('train', [...Array(n).keys()], x, y);
-  return { x, y };
-}
 
 test('gradient sums of two half shards equal the full-batch sum (2 x B/2 == 1 x B)', () => {
   const net = new Network(getModelSpec('reference-cnn'));
