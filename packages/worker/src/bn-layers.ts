@@ -60,11 +60,13 @@ function channelMoments(x: tf.Tensor): { mean: tf.Tensor1D; variance: tf.Tensor1
   const v = x.dataSync() as Float32Array;
   const count = v.length / c;
   const [sum, sq] = [new Float64Array(c), new Float64Array(c)];
-  for (let i = 0; i < v.length; i++) sum[i % c] = sum[i % c]! + v[i]!;
+  for (let i = 0; i < v.length; i += c) for (let ch = 0; ch < c; ch++) sum[ch] = sum[ch]! + v[i + ch]!;
   for (let ch = 0; ch < c; ch++) sum[ch] = sum[ch]! / count;
-  for (let i = 0; i < v.length; i++) {
-    const d = v[i]! - sum[i % c]!;
-    sq[i % c] = sq[i % c]! + d * d;
+  for (let i = 0; i < v.length; i += c) {
+    for (let ch = 0; ch < c; ch++) {
+      const d = v[i + ch]! - sum[ch]!;
+      sq[ch] = sq[ch]! + d * d;
+    }
   }
   for (let ch = 0; ch < c; ch++) sq[ch] = sq[ch]! / count;
   return { mean: tf.tensor1d(Float32Array.from(sum)), variance: tf.tensor1d(Float32Array.from(sq)) };
@@ -80,10 +82,11 @@ function bnGrad(dy: tf.Tensor, [xhat, invStd, gamma]: tf.Tensor[]): tf.Tensor[] 
   const c = dy.shape[dy.shape.length - 1]!;
   const [d, x] = [dy.dataSync() as Float32Array, xhat!.dataSync() as Float32Array];
   const [sumDy, sumDyX] = [new Float64Array(c), new Float64Array(c)];
-  for (let i = 0; i < d.length; i++) {
-    const ch = i % c;
-    sumDy[ch] = sumDy[ch]! + d[i]!;
-    sumDyX[ch] = sumDyX[ch]! + d[i]! * x[i]!;
+  for (let i = 0; i < d.length; i += c) {
+    for (let ch = 0; ch < c; ch++) {
+      sumDy[ch] = sumDy[ch]! + d[i + ch]!;
+      sumDyX[ch] = sumDyX[ch]! + d[i + ch]! * x[i + ch]!;
+    }
   }
   const count = d.length / c;
   const dBeta = tf.tensor1d(Float32Array.from(sumDy));
