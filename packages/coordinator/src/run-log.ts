@@ -20,7 +20,7 @@ export interface RunLogEvents {
 export class RunLog extends EventEmitter<RunLogEvents> {
   readonly runDir: RunDir;
   private held: StepRecord | null = null;
-  private resume: { from: string; step: number } | null = null;
+  private resume: { from: string; step: number; config: object } | null = null;
   private readonly workers = new Map<string, WorkerStats>();
   private readonly lastEval: Partial<Record<EvalSplit, EvalRecord>> = {};
   /** Newer checkpoints a resume with --overwrite replaces: removed after its first step, never before. */
@@ -32,13 +32,13 @@ export class RunLog extends EventEmitter<RunLogEvents> {
   }
 
   /**
-   * config.json (kept as the first attempt wrote it when resuming in place). On resume, records after the
-   * checkpoint's step (never committed: they are redone) are dropped and a resume event logged, but only
-   * when this attempt records its first line: a resume that never gets going changes nothing.
+   * config.json. On resume, records after the checkpoint's step (never committed: they are redone) are
+   * dropped, a resume event logged and config.json replaced by this attempt's (an extended run says its new
+   * length), but only when this attempt records its first line: a resume that never gets going changes nothing.
    */
   open(config: object, resumedFrom: string | null, step: number): void {
     if (!resumedFrom || !existsSync(join(this.runDir.dir, 'config.json'))) this.runDir.writeConfig(config);
-    this.resume = resumedFrom ? { from: resumedFrom, step } : null;
+    this.resume = resumedFrom ? { from: resumedFrom, step, config } : null;
   }
 
   /** The deferred part of open(), before this attempt's first record. */
@@ -46,6 +46,7 @@ export class RunLog extends EventEmitter<RunLogEvents> {
     const r = this.resume;
     if (r) {
       this.resume = null;
+      this.runDir.writeConfig(r.config);
       this.runDir.truncateAfter(r.step);
       this.runDir.append({ type: 'event', step: r.step, event: 'resume', detail: r.from, time: Date.now() });
     }

@@ -70,6 +70,8 @@ export async function startRun(
     data?: DataLocation;
     waitTimeoutMs?: number;
     overwrite?: boolean;
+    /** With resume: what this attempt changes of the checkpoint's config (as --max-steps does). */
+    resumeOverrides?: Partial<TrainConfig>;
   } = {},
 ): Promise<Run> {
   const out = o.out ?? tempDir('run');
@@ -84,6 +86,7 @@ export async function startRun(
     ...(o.data ? { data: o.data } : {}),
     ...(o.overwrite ? { overwrite: true } : {}),
     ...(o.resume ? { resume: o.resume } : {}),
+    ...(o.resumeOverrides ? { resumeOverrides: o.resumeOverrides } : {}),
   });
   return { coord, run, port, url: `ws://127.0.0.1:${port}`, out };
 }
@@ -110,7 +113,7 @@ export async function worker(
 export async function train(
   config: TrainConfig,
   n: number,
-  o: { resume?: string; out?: string; overwrite?: boolean } = {},
+  o: { resume?: string; out?: string; overwrite?: boolean; resumeOverrides?: Partial<TrainConfig> } = {},
 ): Promise<{ summary: RunSummary; out: string; weights: Float32Array }> {
   const run = await startRun(config, o);
   const summaryP = run.run();

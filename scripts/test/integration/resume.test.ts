@@ -79,3 +79,15 @@ test('a resume that fails before its first step (no workers) keeps the summary, 
     /resumed at step [34] from [\s\S]*run failed: only 0 of 1 workers[\s\S]*run failed at step [34]; final/,
   );
 });
+
+test('a run extended on resume says its new length in config.json; a resume that never started leaves it as it was', async () => {
+  const cfg = testConfig({ maxSteps: 4, checkpointEvery: 2 });
+  const { out } = await train(cfg, 2, { out: tempDir('extend') });
+  const maxSteps = () => JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).maxSteps;
+  const idle = await startRun(cfg, { resume: out, out, waitTimeoutMs: 500, resumeOverrides: { maxSteps: 6 } });
+  assert.equal((await idle.run()).status, 'failed');
+  assert.equal(maxSteps(), 4, 'no step done: nothing changed');
+  const more = await train(cfg, 2, { resume: out, out, resumeOverrides: { maxSteps: 6 } });
+  assert.equal(more.summary.steps, 6);
+  assert.equal(maxSteps(), 6);
+});
