@@ -28,8 +28,9 @@ function launchOptions<T>(y: Argv<T>) {
     })
     .option('port', {
       type: 'number',
-      default: 7070,
-      describe: 'with --hostfile: the port to listen on (on every interface)',
+      describe:
+        'the port the coordinator listens on: with --hostfile on every interface (default 7070), else on loopback ' +
+        '(default: any free port), e.g. to attach another worker with dtrain worker --connect ws://127.0.0.1:PORT',
       group: 'Hosts:',
     })
     .option('ssh-option', {
@@ -75,7 +76,7 @@ export function launchCommand(y: Argv): Argv {
         ...a,
         count: a.workers,
         advertise: a.advertise ?? hostname(),
-        port: a.hostfile ? checkPort(a.port) : 0,
+        port: a.port !== undefined ? checkPort(a.port) : a.hostfile ? 7070 : 0,
         sshOptions: a.sshOption,
       };
       process.exitCode = await runLaunch(run, workers);

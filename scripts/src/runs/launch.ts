@@ -18,7 +18,7 @@ export interface LaunchWorkers extends WorkerSettings {
   count: number;
   gpus: string | undefined;
   hostfile: string | undefined;
-  /** With a hostfile: this machine's address as the hosts reach it, the port to listen on, ssh details. */
+  /** The port to listen on (0: any free one); with a hostfile: this machine's address as the hosts reach it, ssh details. */
   advertise: string;
   port: number;
   relays: boolean;
@@ -34,7 +34,7 @@ export async function runLaunch(run: RunRequest, w: LaunchWorkers): Promise<numb
   const token = run.token ?? randomBytes(16).toString('hex');
   // Fetch once here so the workers find the files in place instead of fetching side by side.
   const dataDir = run.config.dataset.name === 'cifar10' ? await prepareCifar('cifar10', run.dataDir) : run.dataDir;
-  const listen = hosts ? { host: '0.0.0.0', port: w.port } : { host: '127.0.0.1', port: 0 };
+  const listen = { host: hosts ? '0.0.0.0' : '127.0.0.1', port: w.port };
   const settings = { ...w, dataDir };
   let local: LocalWorkers | null = null;
   const started = await startCoordinator(

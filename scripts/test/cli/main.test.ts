@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -138,4 +139,40 @@ test('edit distance and suggestions by hand', () => {
   assert.equal(editDistance('lr', 'lrr'), 1);
   assert.equal(didYouMean('epoch', ['epochs', 'eval-every']), 'did you mean --epochs (not --epoch)?');
   assert.equal(didYouMean('zzz', ['epochs']), '');
+});
+
+test('launch --port without --hostfile listens there, on loopback (it was ignored)', async () => {
+  const port = await new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+  const out = join(configDir, 'port-run');
+  const launched = spawnSync(
+    process.execPath,
+    [
+      CLI_PATH,
+      'launch',
+      '--workers',
+      '1',
+      '--model',
+      'tiny-cnn',
+      '--train-size',
+      '200',
+      '--test-size',
+      '20',
+      '--batch-size',
+      '32',
+      '--max-steps',
+      '2',
+      '--port',
+      String(port),
+      '--out',
+      out,
+    ],
+    { encoding: 'utf8', timeout: 60_000, env: { ...process.env, DTRAIN_CACHE: join(configDir, 'cache') } },
+  );
+  assert.equal(launched.status, 0, launched.stderr);
+  assert.match(launched.stderr, new RegExp(`listening on ws://127\\.0\\.0\\.1:${port} `));
 });
