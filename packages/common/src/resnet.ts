@@ -8,49 +8,34 @@
 
 import type { LayerSpec, ModelSpec } from './model.js';
 
-function cifarResnet(n: number): ModelSpec {
-  const blocks: LayerSpec[] = [];
-  for (const [stage, filters] of [16, 32, 64].entries()) {
-    for (let b = 0; b < n; b++) {
-      blocks.push({ type: 'resblock', filters, stride: stage > 0 && b === 0 ? 2 : 1, shortcut: 'pad' });
-    }
-  }
+/** A 3x3 stem of widths[0] channels, stages of `blocks` basic blocks (stride 2 from the second), pooling, 10-way dense. */
+function residualNet(name: string, widths: readonly number[], blocks: number, shortcut: 'pad' | 'project'): ModelSpec {
+  const body: LayerSpec[] = widths.flatMap((filters, stage) =>
+    Array.from({ length: blocks }, (_, b) => ({
+      type: 'resblock' as const,
+      filters,
+      stride: stage > 0 && b === 0 ? 2 : 1,
+      shortcut,
+    })),
+  );
   return {
-    name: `resnet${6 * n + 2}`,
+    name,
     inputShape: [32, 32, 3],
     classes: 10,
     layers: [
-      { type: 'convbn', filters: 16, kernel: 3, stride: 1, relu: true },
-      ...blocks,
+      { type: 'convbn', filters: widths[0]!, kernel: 3, stride: 1, relu: true },
+      ...body,
       { type: 'gap' },
       { type: 'dense', units: 10, activation: 'linear' },
     ],
   };
 }
 
-function resnet18(): ModelSpec {
-  const blocks: LayerSpec[] = [];
-  for (const [stage, filters] of [64, 128, 256, 512].entries()) {
-    for (let b = 0; b < 2; b++) {
-      blocks.push({ type: 'resblock', filters, stride: stage > 0 && b === 0 ? 2 : 1, shortcut: 'project' });
-    }
-  }
-  return {
-    name: 'resnet18',
-    inputShape: [32, 32, 3],
-    classes: 10,
-    layers: [
-      { type: 'convbn', filters: 64, kernel: 3, stride: 1, relu: true },
-      ...blocks,
-      { type: 'gap' },
-      { type: 'dense', units: 10, activation: 'linear' },
-    ],
-  };
-}
+const cifarResnet = (n: number) => residualNet(`resnet${6 * n + 2}`, [16, 32, 64], n, 'pad');
 
 export const RESNETS: Record<string, ModelSpec> = {
   resnet8: cifarResnet(1),
   resnet20: cifarResnet(3),
   resnet56: cifarResnet(9),
-  resnet18: resnet18(),
+  resnet18: residualNet('resnet18', [64, 128, 256, 512], 2, 'project'),
 };
