@@ -19,6 +19,7 @@ import {
   type ServerTls,
   WorkerPool,
 } from '@dtrain/coordinator';
+import { type Curves, curvesOf } from '../analysis/crossing.js';
 import { syntheticCacheDir } from '../data/fetch.js';
 
 export interface PlannedRun {
@@ -43,6 +44,8 @@ export interface RunOutcome {
   secondsToTarget: number | null;
   /** The measured gradient noise scale: median of B_simple over the second half of the run's steps. */
   bSimple: number | null;
+  /** Its validation curve and B_simple per step, for the critical-batch analysis (analysis/crossing.ts). */
+  curves: Curves;
 }
 
 export interface PlanPool {
@@ -165,6 +168,7 @@ function outcomeOf(run: PlannedRun, dir: string, summary: RunSummary, skipped: b
     batchSize,
     ...reached,
     bSimple: lateNoiseScale(records),
+    curves: curvesOf(records),
   };
 }
 

@@ -5,6 +5,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { optimizerKind, TrainerError } from '@dtrain/common';
 import { isOutcome, readMetrics, readSummary } from '@dtrain/coordinator';
+import { curvesOf } from '../analysis/crossing.js';
 import { lateNoiseScale, type RunOutcome, toTarget } from '../experiment/run-plan.js';
 import { type ComparedRun, writeCompareReport } from './compare-report.js';
 import { writeRunReport } from './run-report.js';
@@ -47,6 +48,7 @@ export function writePartialSweepReport(dir: string, target?: number, targets?: 
       batchSize: c.batchSize,
       ...toTarget(records, t, c.batchSize),
       bSimple: lateNoiseScale(records),
+      curves: curvesOf(records),
       labels: {
         batchSize: c.batchSize,
         optimizer,

@@ -8,8 +8,6 @@
 import { writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { median } from '@dtrain/common';
-import { readMetrics } from '@dtrain/coordinator';
-import { curvesOf } from '../analysis/crossing.js';
 import { criticalBatchRows, type StudyRun } from '../analysis/study.js';
 import { aggregateSeeds, type Best, bestPerBatch, optimizerKey, peakLr } from '../experiment/best.js';
 import type { RunOutcome } from '../experiment/run-plan.js';
@@ -217,9 +215,9 @@ const CRITICAL_NOTE =
   'bootstrap interval over seeds and learning rates (bCritLow..bCritHigh; empty with one seed and one learning rate per ' +
   'batch size). bSimpleNearTarget: the measured noise scale within 20% of the crossing, median over the best runs.';
 
-/** A sweep run for the critical-batch analysis: its optimizer, batch, learning rate and curves (read from its directory). */
+/** A sweep run for the critical-batch analysis: its optimizer, batch, learning rate and curves. */
 function studyRun(o: RunOutcome): StudyRun {
-  return { optimizer: optimizerKey(o), batchSize: o.batchSize, lr: peakLr(o), curves: curvesOf(readMetrics(o.dir)) };
+  return { optimizer: optimizerKey(o), batchSize: o.batchSize, lr: peakLr(o), curves: o.curves };
 }
 
 /** report.html, best.csv, critical-batch.csv, results.csv and results.json of a sweep. */

@@ -44,6 +44,7 @@ export function outcome(
     epochsToTarget: null,
     secondsToTarget: null,
     bSimple,
+    curves: { evals: [], noise: [] },
     labels: {
       batchSize: b,
       optimizer: opt,
