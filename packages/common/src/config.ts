@@ -2,10 +2,11 @@
 // and the derived numbers printed before step 1.
 
 import { GRAD_WIRES, type GradWire } from './compress.js';
-import { type DatasetSpec, trainSplitSize, validateDatasetSpec } from './datasets.js';
+import { type DatasetSpec, datasetShape, trainSplitSize, validateDatasetSpec } from './datasets.js';
 import { TrainerError } from './errors.js';
 import { MAX_BATCH_SIZE, MAX_WORKERS } from './limits.js';
-import { buildManifest, getModelSpec, hasBatchNorm, paramCount } from './model.js';
+import { buildManifest, getModelSpec, hasBatchNorm, type ModelSpec, paramCount } from './model.js';
+import { parseModelSpec } from './model-check.js';
 import { type OptimizerConfig, validateOptimizer } from './optim/config.js';
 import { type ScheduleConfig, scaledLr, validateSchedule } from './schedule.js';
 import { stepsPerEpoch } from './sharding.js';
@@ -14,7 +15,10 @@ import { stepsPerEpoch } from './sharding.js';
 export type ScheduleParams = Omit<ScheduleConfig, 'batchSize' | 'totalSteps'>;
 
 export interface TrainConfig extends ScheduleParams {
+  /** A zoo name, or the path of the model file the spec below was read from. */
   model: string;
+  /** The layer spec of a model file (`--model path/model.json`): carried in the config, so resumes need no file. */
+  modelSpec?: ModelSpec;
   dataset: DatasetSpec;
   seed: number;
   /** GLOBAL batch size, split across workers. */
@@ -129,10 +133,38 @@ function intIn(value: number, min: number, max: number, flag: string, hint: stri
   }
 }
 
+/** The layer spec a run trains: its model file's, or the zoo's. */
+export function modelSpecOf(c: Pick<TrainConfig, 'model' | 'modelSpec'>): ModelSpec {
+  return c.modelSpec ?? getModelSpec(c.model);
+}
+
+/** The model reads the dataset's images and scores its classes. */
+function checkModelFitsData(spec: ModelSpec, dataset: DatasetSpec): void {
+  const { inputShape, classes } = datasetShape(dataset);
+  if (spec.inputShape.join() !== inputShape.join()) {
+    throw new TrainerError(
+      'ERR_BAD_CONFIG',
+      `model ${spec.name} takes [${spec.inputShape.join(', ')}] inputs; ${dataset.name} images are [${inputShape.join(', ')}]`,
+      { hint: `give the model's input layer the shape [null, ${inputShape.join(', ')}]` },
+    );
+  }
+  if (spec.classes !== classes) {
+    throw new TrainerError(
+      'ERR_BAD_CONFIG',
+      `model ${spec.name} scores ${spec.classes} classes; ${dataset.name} has ${classes}`,
+      {
+        hint: `make its last Dense layer ${classes} units`,
+      },
+    );
+  }
+}
+
 /** Throws ERR_BAD_CONFIG naming the value and the fix; returns the derived numbers. */
 export function validateConfig(c: TrainConfig): Derived {
-  const manifest = buildManifest(getModelSpec(c.model));
+  const spec = c.modelSpec ? parseModelSpec(c.modelSpec) : getModelSpec(c.model);
+  const manifest = buildManifest(spec);
   validateDatasetSpec(c.dataset);
+  checkModelFitsData(spec, c.dataset);
   validateOptimizer(c.optimizer);
   const train = trainSplitSize(c.dataset);
   checkSizes(c, train);
@@ -223,7 +255,7 @@ function checkGroups(c: TrainConfig): void {
     intIn(c.groupSize ?? 0, 0, MAX_BATCH_SIZE, '--group-size', hint);
   }
   const g = groupSizeOf(c);
-  if (g === 0 && hasBatchNorm(getModelSpec(c.model))) {
+  if (g === 0 && hasBatchNorm(modelSpecOf(c))) {
     throw new TrainerError(
       'ERR_BAD_CONFIG',
       `${c.model} has batch norm, whose batches are the groups: --group-size 0 leaves it none`,

@@ -32,6 +32,11 @@ export const DATASET_NAMES = ['synthetic', 'cifar10'] as const;
 export const CIFAR_TRAIN_SIZE = CIFAR_TRAIN_FILES.length * CIFAR_RECORDS_PER_FILE;
 export const CIFAR_TEST_SIZE = CIFAR_RECORDS_PER_FILE;
 
+/** What a dataset's samples are: [height, width, channels] images of one of `classes` classes. */
+export function datasetShape(_spec: DatasetSpec): { inputShape: [number, number, number]; classes: number } {
+  return { inputShape: [32, 32, 3], classes: 10 };
+}
+
 export function badDataset(msg: string, hint: string): never {
   throw new TrainerError('ERR_BAD_CONFIG', msg, { hint });
 }

@@ -30,6 +30,8 @@ export interface ModelSpec {
   inputShape: readonly [number, number, number];
   classes: number;
   layers: readonly LayerSpec[];
+  /** Batch norm's epsilon where it is not PyTorch's 1e-5 (a model file's BatchNormalization layers). */
+  bnEpsilon?: number;
 }
 
 export interface ParamEntry {
@@ -228,6 +230,9 @@ export function trainableCount(manifest: Manifest): number {
   const first = manifest.find((p) => isRunningStat(p.name));
   return first ? first.offset : paramCount(manifest);
 }
+
+/** Batch norm's epsilon unless a model says otherwise (PyTorch's; Keras' default is 1e-3). */
+export const BN_EPSILON = 1e-5;
 
 /** How far batch norm's running statistics move toward each step's average group moments (PyTorch's 0.1). */
 export const BN_MOMENTUM = 0.1;

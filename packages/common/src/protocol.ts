@@ -7,7 +7,8 @@ import type { GradWire } from './compress.js';
 import type { Dataset } from './data.js';
 import type { DatasetSpec } from './datasets.js';
 import { MAX_BATCH_SIZE, MAX_WORKERS } from './limits.js';
-import type { Manifest } from './model.js';
+import type { Manifest, ModelSpec } from './model.js';
+import { parseModelSpec } from './model-check.js';
 import {
   asObject,
   bool,
@@ -40,6 +41,8 @@ export interface WelcomeMsg {
   runId: string;
   model: string;
   modelFingerprint: string;
+  /** The layer spec of a model that is not in the zoo (a model file's). */
+  modelSpec?: ModelSpec;
   manifest: Manifest;
   dataset: DatasetSpec;
   datasetFingerprint: string;
@@ -230,8 +233,9 @@ export function parseCoordinatorMsg(raw: unknown, ctx: ParseContext): Coordinato
         kind,
         workerId: int(o, 'workerId'),
         runId: str(o, 'runId'),
-        model: str(o, 'model', 64),
+        model: str(o, 'model', 128),
         modelFingerprint: str(o, 'modelFingerprint', 64),
+        ...(o['modelSpec'] === undefined ? {} : { modelSpec: parseModelSpec(o['modelSpec']) }),
         manifest: manifest(o, 'manifest'),
         dataset: datasetSpec(o, 'dataset'),
         datasetFingerprint: str(o, 'datasetFingerprint', 64),

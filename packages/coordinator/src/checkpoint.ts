@@ -24,12 +24,12 @@ import { join } from 'node:path';
 import {
   buildManifest,
   type Derived,
-  getModelSpec,
   initWeights,
   isRunningStat,
   type Manifest,
   type ModelSpec,
   modelFingerprint,
+  modelSpecOf,
   paramCount,
   sha256Hex,
   type TrainConfig,
@@ -92,7 +92,7 @@ export function checkpointState(
   config: TrainConfig,
   manifest: Manifest,
 ): Omit<CheckpointState, 'files' | 'format' | 'writtenAt'> {
-  const spec = getModelSpec(config.model);
+  const spec = modelSpecOf(config);
   const counts = { paramCount: paramCount(manifest), modelFingerprint: modelFingerprint(spec) };
   return { ...train, seed: config.seed, config, manifest, ...counts, modelSpec: spec };
 }
@@ -263,7 +263,7 @@ export function startState(
 ): StartState {
   if (!resume) {
     const derived = validateConfig(config);
-    const weights = initWeights(buildManifest(getModelSpec(config.model)), config.seed);
+    const weights = initWeights(buildManifest(modelSpecOf(config)), config.seed);
     return {
       config,
       derived,
@@ -275,7 +275,7 @@ export function startState(
   }
   const ckpt = readCheckpoint(resume);
   const resumed = { ...ckpt.state.config, workers: config.workers, minWorkers: config.minWorkers, ...overrides };
-  if (ckpt.state.modelFingerprint !== modelFingerprint(getModelSpec(resumed.model))) {
+  if (ckpt.state.modelFingerprint !== modelFingerprint(modelSpecOf(resumed))) {
     throw new TrainerError('ERR_CHECKPOINT', `checkpoint ${ckpt.dir} was written for a different model layout`);
   }
   const { step, epoch, position, samplesSeen, wallMs } = ckpt.state;
@@ -291,7 +291,7 @@ export function startState(
 
 /** The layer spec a checkpoint's weights belong to: recorded in it, or (older checkpoints) the zoo's, checked by fingerprint. */
 export function checkpointModelSpec(ckpt: Checkpoint): ModelSpec {
-  const spec = ckpt.state.modelSpec ?? getModelSpec(ckpt.state.config.model);
+  const spec = ckpt.state.modelSpec ?? modelSpecOf(ckpt.state.config);
   if (modelFingerprint(spec) !== ckpt.state.modelFingerprint) {
     throw new TrainerError(
       'ERR_CHECKPOINT',

@@ -12,10 +12,10 @@ import {
   type Derived,
   EpochCursor,
   type GradientMsg,
-  getModelSpec,
   groupSizeOf,
   learningRate,
   type Manifest,
+  modelSpecOf,
   runBounds,
   scheduleOf,
   type TrainConfig,
@@ -72,7 +72,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.config = start.config;
     this.resumedFrom = start.resumedFrom;
     this.derived = start.derived;
-    this.manifest = buildManifest(getModelSpec(this.config.model));
+    this.manifest = buildManifest(modelSpecOf(this.config));
     const save = (step: number, g: Float32Array) =>
       step <= (this.config.saveGradients ?? 0) && this.runDir.writeGradient(step, g);
     this.update = new CentralUpdate(this.config.optimizer, this.manifest, start, save);

@@ -3,10 +3,10 @@
 import {
   type Dataset,
   evalGroupSizeOf,
-  getModelSpec,
   groupSizeOf,
   type Manifest,
   modelFingerprint,
+  modelSpecOf,
   type TrainConfig,
 } from '@dtrain/common';
 import type { RunWelcome } from './server.js';
@@ -14,8 +14,9 @@ import type { RunWelcome } from './server.js';
 export function runWelcome(runId: string, config: TrainConfig, manifest: Manifest, dataset: Dataset): RunWelcome {
   return {
     runId,
-    model: config.model,
-    modelFingerprint: modelFingerprint(getModelSpec(config.model)),
+    model: modelSpecOf(config).name,
+    modelFingerprint: modelFingerprint(modelSpecOf(config)),
+    ...(config.modelSpec ? { modelSpec: config.modelSpec } : {}),
     manifest,
     dataset: config.dataset,
     datasetFingerprint: dataset.fingerprint,

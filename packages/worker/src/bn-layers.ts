@@ -4,15 +4,17 @@
 // the caller, which sends them to the coordinator in the running statistics' slots of the gradient; in
 // evaluation it uses the running statistics the coordinator keeps (sent with the weights).
 
-import type { LayerSpec } from '@dtrain/common';
+import { BN_EPSILON, type LayerSpec } from '@dtrain/common';
 import * as tf from '@tensorflow/tfjs-core';
 
-export const BN_EPSILON = 1e-5;
+export { BN_EPSILON };
 
 /** Where a forward pass takes its parameters and statistics, and where training puts the moments. */
 export interface BnContext {
   next: () => tf.Tensor;
   nextStat: () => tf.Tensor;
+  /** The model's epsilon (ModelSpec.bnEpsilon, else BN_EPSILON). */
+  epsilon: number;
   /** Training: each batch norm's moments over the pass, in layer order; absent: evaluation. */
   moments?: Moments[];
 }
@@ -33,7 +35,7 @@ function batchNorm(x: tf.Tensor4D, ctx: BnContext): tf.Tensor4D {
       movingVar as tf.Tensor1D,
       beta as tf.Tensor1D,
       gamma as tf.Tensor1D,
-      BN_EPSILON,
+      ctx.epsilon,
     );
   }
   const moments = ctx.moments;
@@ -42,7 +44,7 @@ function batchNorm(x: tf.Tensor4D, ctx: BnContext): tf.Tensor4D {
     const [input, g, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
     const { mean, variance } = channelMoments(input);
     moments.push({ mean: tf.keep(mean), variance: tf.keep(variance), count: n * h * w });
-    const invStd = tf.rsqrt(tf.add(variance, BN_EPSILON));
+    const invStd = tf.rsqrt(tf.add(variance, ctx.epsilon));
     const xhat = tf.mul(tf.sub(input, mean), invStd);
     save([xhat, invStd, g]);
     return { value: tf.add(tf.mul(xhat, g), b), gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => bnGrad(dy, saved) };

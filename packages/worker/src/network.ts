@@ -11,7 +11,7 @@ import {
   trainableCount,
 } from '@dtrain/common';
 import * as tf from '@tensorflow/tfjs-core';
-import { type BnContext, bnLayer, type Moments } from './bn-layers.js';
+import { BN_EPSILON, type BnContext, bnLayer, type Moments } from './bn-layers.js';
 import { convLayer } from './conv.js';
 
 export interface ShardOutput {
@@ -85,7 +85,12 @@ export class Network {
       throw new TrainerError('ERR_SHAPE_MISMATCH', 'model has fewer parameters than its layers need');
     };
     const next = (): tf.Tensor => params[p++] ?? missing();
-    const ctx: BnContext = { next, nextStat: () => this.params[q++] ?? missing(), ...(moments ? { moments } : {}) };
+    const ctx: BnContext = {
+      next,
+      nextStat: () => this.params[q++] ?? missing(),
+      epsilon: this.spec.bnEpsilon ?? BN_EPSILON,
+      ...(moments ? { moments } : {}),
+    };
     for (const layer of this.spec.layers) {
       const bn = bnLayer(h, layer, ctx);
       if (bn) {

@@ -3,7 +3,7 @@
 
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { forwardFlops, getModelSpec, initWeights, syntheticDataset } from '@dtrain/common';
+import { forwardFlops, getModelSpec, initWeights, type ModelSpec, syntheticDataset } from '@dtrain/common';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendInfo } from './backend.js';
 import { Network } from './network.js';
@@ -48,11 +48,11 @@ export function computeRates(
 
 export async function benchCompute(
   backend: BackendInfo,
-  model: string,
+  model: string | ModelSpec,
   batchSize: number,
   iterations: number,
 ): Promise<ComputeBenchResult> {
-  const spec = getModelSpec(model);
+  const spec = typeof model === 'string' ? getModelSpec(model) : model;
   const net = new Network(spec);
   net.setWeights(initWeights(net.manifest, 1));
   const ds = syntheticDataset({ trainSize: batchSize, testSize: 1, seed: 1 }, 0);
@@ -90,7 +90,7 @@ export async function benchCompute(
     bench: 'compute',
     backend: backend.name,
     ...(backend.kernels ? { kernels: backend.kernels } : {}),
-    model,
+    model: spec.name,
     batchSize,
     iterations,
     msPerBatch: Number(ms.toFixed(2)),

@@ -28,7 +28,7 @@ export function toResidualLayersModel(spec: ModelSpec, weights: Float32Array): t
     });
     const bn = tfjs.layers.batchNormalization({
       name: `batch_normalization_${++n.bn}`,
-      epsilon: BN_EPSILON,
+      epsilon: spec.bnEpsilon ?? BN_EPSILON,
       momentum: 0.9,
     });
     const y = apply(bn, apply(conv, x));
@@ -52,7 +52,7 @@ export function toResidualLayersModel(spec: ModelSpec, weights: Float32Array): t
       const a = convBn(h, layer.filters, 3, layer.stride, true);
       const b = convBn(a, layer.filters, 3, 1, false);
       const changes = layer.stride !== 1 || layer.filters !== h.shape[3];
-      const short = projects(layer, h.shape as number[])
+      const short = projects(layer, h.shape.slice(1) as number[])
         ? convBn(h, layer.filters, 1, layer.stride, false)
         : changes
           ? padShortcut(h, layer.stride, layer.filters)

@@ -43,7 +43,7 @@ export class WorkerTrainer {
   private readonly buffers: GradBuffers;
 
   constructor(welcome: WelcomeMsg, loc: DataLocation = {}) {
-    const spec = getModelSpec(welcome.model);
+    const spec = welcome.modelSpec ?? getModelSpec(welcome.model);
     this.net = new Network(spec);
     this.buffers = new GradBuffers(this.net.paramCount);
     this.dataset = loadDataset(welcome.dataset, loc);

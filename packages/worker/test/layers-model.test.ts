@@ -3,7 +3,15 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { buildManifest, getModelSpec, initWeights, paramCount, syntheticDataset, TrainerError } from '@dtrain/common';
+import {
+  buildManifest,
+  getModelSpec,
+  initWeights,
+  paramCount,
+  specFromLayersJson,
+  syntheticDataset,
+  TrainerError,
+} from '@dtrain/common';
 import { Network, saveLayersModel, selectBackend, toLayersModel, WEIGHTS_FILE } from '@dtrain/worker';
 import * as tfjs from '@tensorflow/tfjs';
 
@@ -82,4 +90,18 @@ test('a residual network exports as a functional LayersModel: loaded back, its l
   assert.ok(worst < 1e-5, `largest probability difference ${worst}`);
   net.disposeParams();
   loaded.dispose();
+});
+
+test('what dtrain export writes is a model file dtrain trains: the zoo models read back to their own layers', async () => {
+  await selectBackend('wasm');
+  for (const name of ['reference-cnn', 'tiny-cnn', 'resnet8', 'resnet18']) {
+    const spec = getModelSpec(name);
+    const model = toLayersModel(spec, initWeights(buildManifest(spec), 1));
+    const dir = mkdtempSync(join(tmpdir(), 'export-'));
+    await saveLayersModel(model, dir);
+    model.dispose();
+    const read = specFromLayersJson(JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')), 'model');
+    assert.deepEqual(read.layers, spec.layers, name);
+    assert.deepEqual([read.inputShape, read.classes, read.bnEpsilon], [spec.inputShape, spec.classes, undefined], name);
+  }
 });

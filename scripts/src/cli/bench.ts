@@ -2,7 +2,8 @@
 // workers), exchange (coordinator ms per step with echo workers), and the echo worker itself.
 // Each prints one JSON line; the benchmarks live in ../bench/.
 
-import { MODELS, TrainerError } from '@dtrain/common';
+import { MODELS, type ModelSpec, TrainerError } from '@dtrain/common';
+import { isModelFile, readModelFile } from '@dtrain/common/files';
 import { benchCompute, selectBackend } from '@dtrain/worker';
 import type { Argv, Options } from 'yargs';
 import { runEchoWorker } from '../bench/echo-worker.js';
@@ -13,6 +14,9 @@ import { benchScaling } from '../bench/scaling.js';
 import { choiceList, numbers } from '../experiment/plans.js';
 import { backendOption, resolveToken, trainOptions } from '../options/options.js';
 import { writeScaleReport } from '../report/scale-report.js';
+
+/** A zoo name, or the spec of a model file (--model path/model.json). */
+const modelArg = (model: string): string | ModelSpec => (isModelFile(model) ? readModelFile(model) : model);
 
 const BENCHES = ['compute', 'exchange', 'scaling', 'scale', 'scale-report', 'peer', 'echo-worker'] as const;
 
@@ -106,7 +110,7 @@ export function benchCommand(y: Argv): Argv {
           process.exit(0);
           break;
         case 'compute':
-          print(await benchCompute(await selectBackend(a.backend), a.model, a.batchSize, a.steps));
+          print(await benchCompute(await selectBackend(a.backend), modelArg(a.model), a.batchSize, a.steps));
           break;
         case 'scaling':
           if (!Number.isInteger(a.repeats) || a.repeats < 1)

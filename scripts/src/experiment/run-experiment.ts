@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TrainerError, validateConfig } from '@dtrain/common';
+import { modelSpecOf, TrainerError, validateConfig } from '@dtrain/common';
 import { makeDir } from '@dtrain/common/files';
 import { type Coordinator, defaultRunDir, isOutcome, readMetrics, type ServerTls } from '@dtrain/coordinator';
 import { type BackendChoice, benchCompute, type SchedPolicy, selectBackend } from '@dtrain/worker';
@@ -56,7 +56,7 @@ export async function dryRunLines(
   });
   for (const l of lines) {
     if (!msPerBatch.has(l.key))
-      msPerBatch.set(l.key, (await benchCompute(info, l.r.config.model, l.perWorker, 3)).msPerBatch);
+      msPerBatch.set(l.key, (await benchCompute(info, modelSpecOf(l.r.config), l.perWorker, 3)).msPerBatch);
     totalSeconds += (l.d.totalSteps * msPerBatch.get(l.key)!) / 1000;
   }
   return [

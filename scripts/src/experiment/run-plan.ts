@@ -5,7 +5,7 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildManifest, getModelSpec, median, OPERATIONAL_KEYS, paramCount, type TrainConfig } from '@dtrain/common';
+import { buildManifest, median, modelSpecOf, OPERATIONAL_KEYS, paramCount, type TrainConfig } from '@dtrain/common';
 import {
   Coordinator,
   clearRunDir,
@@ -180,7 +180,7 @@ export async function runPlan(
   pool: PlanPool,
   hooks: PlanHooks = {},
 ): Promise<RunOutcome[]> {
-  const maxParams = Math.max(...plan.map((r) => paramCount(buildManifest(getModelSpec(r.config.model)))));
+  const maxParams = Math.max(...plan.map((r) => paramCount(buildManifest(modelSpecOf(r.config)))));
   let sink = pool.log; // the pool's lines go to the current run's run.log too
   const tls = pool.tls ? { tls: pool.tls } : {};
   const workers = new WorkerPool({

@@ -3,6 +3,7 @@
 // @dtrain/common (validateConfig, called once by the coordinator).
 
 import { type TrainConfig, TrainerError } from '@dtrain/common';
+import { isModelFile, readModelFile } from '@dtrain/common/files';
 import { BACKEND_CHOICES, SCHED_POLICIES } from '@dtrain/worker';
 import type { Argv } from 'yargs';
 import { setAt } from './config-path.js';
@@ -42,6 +43,7 @@ export function toTrainConfig(a: TrainInput): TrainConfig {
     const value = row.to ? row.to(given, a) : given;
     if (value !== undefined) for (const path of [row.path].flat()) setAt(config, path, value);
   }
+  if (typeof config.model === 'string' && isModelFile(config.model)) config.modelSpec = readModelFile(config.model);
   return config as unknown as TrainConfig;
 }
 

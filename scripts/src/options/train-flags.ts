@@ -33,7 +33,8 @@ export const TRAIN_FLAGS = {
     type: 'string',
     default: 'reference-cnn',
     describe:
-      'model from the zoo: reference-cnn (122,570 params), tiny-cnn (18,234), mlp-1m, mlp-11m (MLPs of 1M and 11M params, for scale benchmarks)',
+      'model from the zoo: reference-cnn (122,570 params), tiny-cnn (18,234), resnet8, resnet20, resnet56 (CIFAR ResNets ' +
+      'with batch norm), resnet18 (11M), mlp-1m, mlp-11m (MLPs for scale benchmarks); or a tfjs LayersModel file (path/model.json)',
     group: DATA,
     path: 'model',
     role: 'meaning',
@@ -316,7 +317,9 @@ export const TRAIN_FLAGS = {
       "samples per group of the worker-count-invariant reduction: each group's gradient is computed on its own and " +
       'the groups are summed along one fixed tree, so weights and metrics are bitwise the same on any number of ' +
       'workers, relays or reassignments, and on a resume elsewhere; auto: the batch / 8 rounded down to a power of 2 ' +
-      '(up to 8 workers); 0: off (one pass per shard, shards summed in shard order)',
+      '(up to 8 workers); 0: off (one pass per shard, shards summed in shard order). For models with batch norm the ' +
+      'groups are its batches (ghost batch norm; --bn-group is the same option)',
+    alias: 'bn-group',
     group: OPTIM,
     path: 'groupSize',
     role: 'meaning',

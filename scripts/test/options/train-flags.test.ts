@@ -100,3 +100,12 @@ test('yargs options come from the table: every row is an option in --help, with 
   for (const [flag, row] of rows) assert.match(help, new RegExp(`--${flag}\\b`), flag);
   for (const group of new Set(rows.map(([, r]) => r.group))) assert.ok(help.includes(String(group)), String(group));
 });
+
+test("--bn-group is --group-size (the groups are batch norm's batches); --model path.json carries the file's spec", () => {
+  assert.equal(toTrainConfig(parse(['--bn-group', '16'])).groupSize, 16);
+  assert.equal(toTrainConfig(parse(['--group-size', '4'])).groupSize, 4);
+  const c = toTrainConfig(parse(['--model', 'examples/models/keras-cifar-cnn.json']));
+  assert.equal(c.model, 'examples/models/keras-cifar-cnn.json');
+  assert.equal(c.modelSpec?.name, 'sequential');
+  assert.equal(toTrainConfig(parse(['--model', 'resnet8'])).modelSpec, undefined);
+});

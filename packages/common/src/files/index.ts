@@ -4,5 +4,6 @@
 export * from './build-dataset.js';
 export * from './cifar-files.js';
 export * from './make-dir.js';
+export * from './model-file.js';
 export * from './synthetic-files.js';
 export * from './write-atomic.js';
