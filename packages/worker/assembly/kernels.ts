@@ -14,3 +14,4 @@ export { conv2dForward } from './conv-forward';
 // to the smaller FMA build), V8 allocated the merged loops' registers badly and the FMA forward ran 2.5x
 // slower than the baseline (measured with both builds side by side on conv2 of the reference CNN).
 export { forward4x8 } from './conv-forward';
+export { batchNormTrain, batchNormGrad } from './batch-norm';

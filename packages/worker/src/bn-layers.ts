@@ -6,6 +6,7 @@
 
 import { BN_EPSILON, type LayerSpec } from '@dtrain/common';
 import * as tf from '@tensorflow/tfjs-core';
+import { BN_GRAD_KERNEL, BN_TRAIN_KERNEL } from './wasm-kernels.js';
 
 export { BN_EPSILON };
 
@@ -40,6 +41,8 @@ function batchNorm(x: tf.Tensor4D, ctx: BnContext): tf.Tensor4D {
   }
   const moments = ctx.moments;
   const [n, h, w] = x.shape;
+  if (tf.getKernel(BN_TRAIN_KERNEL, tf.getBackend()))
+    return batchNormKernel(x, gamma, beta, ctx.epsilon, moments, n * h * w);
   const train = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [input, g, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
     const { mean, variance } = channelMoments(input);
@@ -48,6 +51,31 @@ function batchNorm(x: tf.Tensor4D, ctx: BnContext): tf.Tensor4D {
     const xhat = tf.mul(tf.sub(input, mean), invStd);
     save([xhat, invStd, g]);
     return { value: tf.add(tf.mul(xhat, g), b), gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => bnGrad(dy, saved) };
+  });
+  return train(x, gamma, beta) as tf.Tensor4D;
+}
+
+/** Training batch norm as dtrain's two wasm kernels (wasm-kernels.ts): the same bits as the ops below, in one pass each way. */
+function batchNormKernel(
+  x: tf.Tensor4D,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  epsilon: number,
+  moments: Moments[],
+  count: number,
+) {
+  const run = (name: string, inputs: Record<string, tf.Tensor>, attrs = {}) =>
+    tf.engine().runKernel(name, inputs, attrs) as unknown as tf.Tensor[];
+  const train = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [input, g, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const [y, xhat, mean, variance, invStd] = run(BN_TRAIN_KERNEL, { x: input, gamma: g, beta: b }, { epsilon });
+    moments.push({ mean: tf.keep(mean!), variance: tf.keep(variance!), count });
+    save([xhat!, invStd!, g]);
+    return {
+      value: y!,
+      gradFunc: (dy: tf.Tensor, [sx, si, sg]: tf.Tensor[]) =>
+        run(BN_GRAD_KERNEL, { dy, xhat: sx!, invStd: si!, gamma: sg! }),
+    };
   });
   return train(x, gamma, beta) as tf.Tensor4D;
 }

@@ -122,6 +122,32 @@ export interface KernelExports {
     sw: number,
   ): void;
   sumRows(dy: number, out: number, m: number, c: number): void;
+  batchNormTrain(
+    x: number,
+    gamma: number,
+    beta: number,
+    y: number,
+    xhat: number,
+    mean: number,
+    variance: number,
+    invStd: number,
+    m: number,
+    c: number,
+    eps: number,
+    acc: number,
+  ): void;
+  batchNormGrad(
+    dy: number,
+    xhat: number,
+    invStd: number,
+    gamma: number,
+    dx: number,
+    dGamma: number,
+    dBeta: number,
+    m: number,
+    c: number,
+    acc: number,
+  ): void;
   reluGrad(dy: number, x: number, dx: number, size: number): void;
   conv2dForward(
     xp: number,

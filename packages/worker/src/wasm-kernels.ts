@@ -10,6 +10,8 @@
 //  - Identity: shares the input's memory with a reference count, as Reshape here and the cpu backend do
 //    (stock wasm copies; the engine clones every tensor it saves for the backward pass).
 //  - DtrainReluGrad: dy where x > 0 in one pass (tfjs' Relu gradient runs Step, a float32 Cast copy and Mul).
+//  - DtrainBatchNormTrain / DtrainBatchNormGrad: batch norm's training forward (float64 moments, x-hat, y) and
+//    backward (float64 sums, dx) in one kernel each, bitwise what bn-layers.ts' tfjs ops and loops give.
 
 import { TrainerError } from '@dtrain/common';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -19,6 +21,8 @@ import { chooseKernelBuild, instantiateKernels, type KernelBuild, type KernelExp
 export const BIAS_GRAD_KERNEL = 'DtrainBiasGrad';
 export const RELU_GRAD_KERNEL = 'DtrainReluGrad';
 export const CONV_KERNEL = 'DtrainConv2D';
+export const BN_TRAIN_KERNEL = 'DtrainBatchNormTrain';
+export const BN_GRAD_KERNEL = 'DtrainBatchNormGrad';
 
 type Shape4 = [number, number, number, number];
 
@@ -246,6 +250,63 @@ const reluGrad: MakeKernel =
     return dx;
   };
 
+/** Channels and rows of an NHWC tensor, and 2c float64 of scratch (as a float32 tensor; release() frees it). */
+function bnGeometry(backend: BackendWasm, kernel: string, ...tensors: tf.TensorInfo[]) {
+  float32(kernel, ...tensors);
+  const x = tensors[0]!;
+  const c = x.shape[x.shape.length - 1] ?? 1;
+  for (const t of tensors.slice(1)) {
+    if (t.shape.length === 1 && t.shape[0] !== c)
+      throw new TrainerError('ERR_BACKEND', `${kernel}: ${t.shape} for ${c} channels`);
+  }
+  const scratch = backend.makeOutput([4 * c], 'float32');
+  return { c, m: tf.util.sizeFromShape(x.shape) / c, scratch, release: () => backend.disposeData(scratch.dataId) };
+}
+
+const batchNormTrain: MakeKernel =
+  ({ backend, k, at }) =>
+  ({ inputs, attrs }) => {
+    const { x, gamma, beta } = inputs as { x: tf.TensorInfo; gamma: tf.TensorInfo; beta: tf.TensorInfo };
+    const { c, m, scratch, release } = bnGeometry(backend, BN_TRAIN_KERNEL, x, gamma, beta);
+    const [y, xhat] = [backend.makeOutput([...x.shape], 'float32'), backend.makeOutput([...x.shape], 'float32')];
+    const [mean, variance, invStd] = [0, 1, 2].map(() => backend.makeOutput([c], 'float32')) as [
+      tf.TensorInfo,
+      tf.TensorInfo,
+      tf.TensorInfo,
+    ];
+    const eps = (attrs as unknown as { epsilon: number }).epsilon;
+    k.batchNormTrain(
+      at(x),
+      at(gamma),
+      at(beta),
+      at(y),
+      at(xhat),
+      at(mean),
+      at(variance),
+      at(invStd),
+      m,
+      c,
+      eps,
+      at(scratch),
+    );
+    release();
+    return [y, xhat, mean, variance, invStd];
+  };
+
+const batchNormGrad: MakeKernel =
+  ({ backend, k, at }) =>
+  ({ inputs }) => {
+    const { dy, xhat, invStd, gamma } = inputs as Record<'dy' | 'xhat' | 'invStd' | 'gamma', tf.TensorInfo>;
+    if (!tf.util.arraysEqual(dy.shape, xhat.shape))
+      throw new TrainerError('ERR_BACKEND', `${BN_GRAD_KERNEL}: dy ${dy.shape} and xhat ${xhat.shape} differ`);
+    const { c, m, scratch, release } = bnGeometry(backend, BN_GRAD_KERNEL, dy, xhat, invStd, gamma);
+    const dx = backend.makeOutput([...dy.shape], 'float32');
+    const [dGamma, dBeta] = [backend.makeOutput([c], 'float32'), backend.makeOutput([c], 'float32')];
+    k.batchNormGrad(at(dy), at(xhat), at(invStd), at(gamma), at(dx), at(dGamma), at(dBeta), m, c, at(scratch));
+    release();
+    return [dx, dGamma, dBeta];
+  };
+
 /** Our kernels; `replaces`: tfjs-backend-wasm has its own, which is unregistered first. */
 const WASM_KERNELS: readonly { name: string; replaces: boolean; make: MakeKernel }[] = [
   { name: 'MaxPoolGrad', replaces: true, make: maxPoolGrad },
@@ -255,6 +316,8 @@ const WASM_KERNELS: readonly { name: string; replaces: boolean; make: MakeKernel
   { name: 'Identity', replaces: true, make: identity },
   { name: CONV_KERNEL, replaces: false, make: fusedConv2d },
   { name: RELU_GRAD_KERNEL, replaces: false, make: reluGrad },
+  { name: BN_TRAIN_KERNEL, replaces: false, make: batchNormTrain },
+  { name: BN_GRAD_KERNEL, replaces: false, make: batchNormGrad },
 ];
 
 let installed: KernelBuild | null = null;

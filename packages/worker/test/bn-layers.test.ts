@@ -82,3 +82,29 @@ test("training puts n x each batch norm's mean and unbiased variance in its runn
   assert.equal(net.computeShard(x, y, n, new Float32Array(net.paramCount)).lossSum, trainedAgain, 'training does not');
   net.disposeParams();
 });
+
+test("dtrain's batch-norm kernels give bitwise what the tfjs ops and float64 loops give: loss, gradients, moments", () => {
+  for (const [model, n] of [
+    ['resnet8', 6],
+    ['resnet18', 2],
+  ] as const) {
+    const net = new Network(getModelSpec(model));
+    net.setWeights(initWeights(net.manifest, 5));
+    const { x, y } = batch(n, 9);
+    const [withKernels, withOps] = [new Float32Array(net.paramCount), new Float32Array(net.paramCount)];
+    const a = net.computeShard(x, y, n, withKernels);
+    const kernel = tf.getKernel('DtrainBatchNormTrain', 'wasm');
+    assert.ok(kernel, 'the wasm backend has the kernel');
+    tf.unregisterKernel('DtrainBatchNormTrain', 'wasm');
+    try {
+      const b = net.computeShard(x, y, n, withOps);
+      assert.equal(a.lossSum, b.lossSum, model);
+    } finally {
+      tf.registerKernel(kernel);
+    }
+    assert.ok(
+      withKernels.every((v, i) => Object.is(v, withOps[i])),
+      `${model}: every gradient and moment bitwise`,
+    );
+  }
+});

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { median, TrainerError } from '@dtrain/common';
+import { forwardFlops, getModelSpec, median, TrainerError } from '@dtrain/common';
 import { CLI_PATH as CLI } from '../processes/path.js';
 
 export interface PeerArgs {
@@ -117,6 +117,28 @@ async function oneRep(a: PeerArgs, rep: number, kernels: Set<string>): Promise<R
   return { ...out, dtrainOne: scaling.one, dtrainTwo: scaling.two, ddpOne: ddp.one, ddpTwo: ddp.two };
 }
 
+/** wasm SIMD128 with fused multiply-add: 4 lanes x 2 flop x 2 pipes a cycle per core. */
+export const WASM_SIMD_FLOP_PER_CYCLE = 16;
+
+/**
+ * Training throughput as GFLOP/s (3x the forward FLOPs per image) and as a fraction of the wasm SIMD
+ * ceiling at the clock the OS reports (nominal: a boosting core has more, so the fraction is an upper bound).
+ */
+export function simdCeiling(model: string, dtrainImagesPerSecond: number, torchImagesPerSecond: number) {
+  const flopPerImage = 3 * forwardFlops(getModelSpec(model));
+  const mhz = cpus()[0]?.speed ?? 0;
+  const ceilingGflops = (WASM_SIMD_FLOP_PER_CYCLE * mhz) / 1000;
+  const gflops = (ips: number) => Number(((ips * flopPerImage) / 1e9).toFixed(2));
+  return {
+    flopPerImage,
+    mhz,
+    wasmSimdGflops: Number(ceilingGflops.toFixed(1)),
+    dtrainGflops: gflops(dtrainImagesPerSecond),
+    torchGflops: gflops(torchImagesPerSecond),
+    dtrainFractionOfCeiling: mhz > 0 ? Number((gflops(dtrainImagesPerSecond) / ceilingGflops).toFixed(3)) : null,
+  };
+}
+
 export async function benchPeer(a: PeerArgs, progress: (line: string) => void): Promise<Record<string, unknown>> {
   const why = peerModel(a.model) === null ? `the peer has no ${a.model}` : await peerUnavailable(a);
   if (why)
@@ -143,6 +165,7 @@ export async function benchPeer(a: PeerArgs, progress: (line: string) => void): 
       dtrainTwoImagesPerSecond: m('dtrainTwo'),
       ddpTwoImagesPerSecond: m('ddpTwo'),
     },
+    ceiling: simdCeiling(a.model, m('dtrainCompute'), m('torchCompute')),
     model: a.model,
     reps: a.reps,
     steps: a.steps,

@@ -3,7 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { benchPeer, peerModel, peerUnavailable } from '../../src/bench/peer.js';
+import { forwardFlops, getModelSpec } from '@dtrain/common';
+import { benchPeer, peerModel, peerUnavailable, simdCeiling } from '../../src/bench/peer.js';
 
 test('the peer benchmark says why it cannot run: no peer folder, or a Python without torch', async () => {
   assert.match(
@@ -38,4 +39,15 @@ test("the zoo's models by the peer's names", () => {
     null,
     null,
   ]);
+});
+
+test('the SIMD ceiling: 3x forward FLOPs per image, 16 flop per cycle at the reported clock', () => {
+  const c = simdCeiling('resnet20', 100, 200);
+  assert.equal(c.flopPerImage, 3 * forwardFlops(getModelSpec('resnet20')));
+  assert.equal(c.dtrainGflops, Number(((100 * c.flopPerImage) / 1e9).toFixed(2)));
+  assert.equal(c.torchGflops, Number(((200 * c.flopPerImage) / 1e9).toFixed(2)));
+  if (c.mhz > 0) {
+    assert.equal(c.wasmSimdGflops, Number(((16 * c.mhz) / 1000).toFixed(1)));
+    assert.ok(Math.abs(c.dtrainFractionOfCeiling! - c.dtrainGflops / ((16 * c.mhz) / 1000)) < 1e-3);
+  }
 });

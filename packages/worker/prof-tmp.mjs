@@ -1,0 +1,22 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { getModelSpec, initWeights, syntheticDataset } from '@dtrain/common';
+import { Network, selectBackend } from '@dtrain/worker';
+const n = Number(process.argv[2] ?? 64);
+const info = await selectBackend('auto'); console.log(info.name, info.kernels);
+const spec = getModelSpec(process.argv[3] ?? 'resnet20');
+const net = new Network(spec); net.setWeights(initWeights(net.manifest, 1));
+const ds = syntheticDataset({ trainSize: n, testSize: 1, seed: 1 }, 0);
+const x = new Float32Array(n * 3072), y = new Int32Array(n);
+ds.fillBatch('train', [...Array(n).keys()], x, y);
+const g = new Float32Array(net.paramCount);
+for (let i = 0; i < 3; i++) net.computeShard(x, y, n, g);
+let t0 = performance.now(); const R = 5;
+for (let i = 0; i < R; i++) net.computeShard(x, y, n, g);
+const ms = (performance.now() - t0) / R;
+console.log(`pass of ${n}: ${ms.toFixed(1)} ms, ${(n * 1000 / ms).toFixed(1)} img/s`);
+const prof = await tf.profile(() => { net.computeShard(x, y, n, g); });
+const by = new Map();
+let total = 0;
+for (const k of prof.kernels) { const t = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0; total += t; const e = by.get(k.name) ?? [0, 0]; e[0] += t; e[1]++; by.set(k.name, e); }
+console.log(`kernels total ${total.toFixed(1)} ms in ${prof.kernels.length} kernel calls`);
+for (const [k, [t, c]] of [...by].sort((a, b) => b[1][0] - a[1][0]).slice(0, 25)) console.log(k.padEnd(28), t.toFixed(1).padStart(8), String(c).padStart(5));
