@@ -5,7 +5,7 @@
 // the absolute numbers, the machine, Node and its V8 flags.
 
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { forwardFlops, getModelSpec, median, TrainerError } from '@dtrain/common';
@@ -117,6 +117,17 @@ async function oneRep(a: PeerArgs, rep: number, kernels: Set<string>): Promise<R
   return { ...out, dtrainOne: scaling.one, dtrainTwo: scaling.two, ddpOne: ddp.one, ddpTwo: ddp.two };
 }
 
+/** The clock the OS reports (os.cpus(), else /proc/cpuinfo's "cpu MHz" where the former says 0); 0 if unknown. */
+export function cpuMhz(cpuinfo = '/proc/cpuinfo', speed = cpus()[0]?.speed ?? 0): number {
+  if (speed > 0) return speed;
+  try {
+    const m = /^cpu MHz\s*:\s*([\d.]+)/m.exec(readFileSync(cpuinfo, 'utf8'));
+    return m ? Math.round(Number(m[1])) : 0;
+  } catch {
+    return 0;
+  }
+}
+
 /** wasm SIMD128 with fused multiply-add: 4 lanes x 2 flop x 2 pipes a cycle per core. */
 export const WASM_SIMD_FLOP_PER_CYCLE = 16;
 
@@ -126,7 +137,7 @@ export const WASM_SIMD_FLOP_PER_CYCLE = 16;
  */
 export function simdCeiling(model: string, dtrainImagesPerSecond: number, torchImagesPerSecond: number) {
   const flopPerImage = 3 * forwardFlops(getModelSpec(model));
-  const mhz = cpus()[0]?.speed ?? 0;
+  const mhz = cpuMhz();
   const ceilingGflops = (WASM_SIMD_FLOP_PER_CYCLE * mhz) / 1000;
   const gflops = (ips: number) => Number(((ips * flopPerImage) / 1e9).toFixed(2));
   return {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { forwardFlops, getModelSpec } from '@dtrain/common';
-import { benchPeer, peerModel, peerUnavailable, simdCeiling } from '../../src/bench/peer.js';
+import { benchPeer, cpuMhz, peerModel, peerUnavailable, simdCeiling } from '../../src/bench/peer.js';
 
 test('the peer benchmark says why it cannot run: no peer folder, or a Python without torch', async () => {
   assert.match(
@@ -50,4 +50,12 @@ test('the SIMD ceiling: 3x forward FLOPs per image, 16 flop per cycle at the rep
     assert.equal(c.wasmSimdGflops, Number(((16 * c.mhz) / 1000).toFixed(1)));
     assert.ok(Math.abs(c.dtrainFractionOfCeiling! - c.dtrainGflops / ((16 * c.mhz) / 1000)) < 1e-3);
   }
+});
+
+test('the clock comes from /proc/cpuinfo where os.cpus() reports 0; unknown is 0', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cpuinfo-'));
+  writeFileSync(join(dir, 'cpuinfo'), 'processor\t: 0\nmodel name\t: AMD EPYC\ncpu MHz\t\t: 2596.136\n');
+  assert.equal(cpuMhz(join(dir, 'cpuinfo'), 0), 2596);
+  assert.equal(cpuMhz(join(dir, 'cpuinfo'), 3000), 3000);
+  assert.equal(cpuMhz(join(dir, 'none'), 0), 0);
 });
