@@ -9,6 +9,7 @@ import { join } from 'node:path';
 /** Tests that need root or installed system services. */
 const HOSTS = [
   'scripts/dist/test/integration/engines.test.js',
+  'scripts/dist/test/integration/tensorboard.test.js',
   'scripts/dist/test/integration/schedulers.test.js',
   'scripts/dist/test/integration/multihost.test.js',
   'scripts/dist/test/integration/cluster-relays.test.js',

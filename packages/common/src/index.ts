@@ -32,3 +32,4 @@ export * from './session.js';
 export * from './sharding.js';
 export * from './stats.js';
 export * from './synthetic.js';
+export * from './tfevents.js';

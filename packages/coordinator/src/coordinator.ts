@@ -83,7 +83,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.cursor = new EpochCursor(this.train, { trainSize, seed, batchSize, stepsPerEpoch });
     this.rules = new RunRules(this.config, opts.clock ?? (() => performance.now()), this.cursor.epochFloat);
     const discard = this.resumedFrom ? guardResume(opts.out, this.startStep, this.resumedFrom, !!opts.overwrite) : [];
-    this.records = new RunLog(opts.out);
+    this.records = new RunLog(opts.out, (line) => this.log(line));
     this.records.on('step', (r) => this.emit('step', r)).on('eval', (r) => this.emit('eval', r));
     this.pool = opts.pool;
     const welcome = runWelcome(this.runId, this.config, this.manifest, this.dataset);

@@ -1,5 +1,6 @@
-// What a run records, in order: config.json, metrics.jsonl (steps, evaluations, events), per-worker
-// totals and summary.json. A step's record is held back while the next step's work goes out and is
+// What a run records, in order: config.json, metrics.jsonl (steps, evaluations, events; the same steps and
+// evaluations as TensorBoard event files, tensorboard.ts), per-worker totals and summary.json. A step's
+// record is held back while the next step's work goes out and is
 // written before anything that follows it (an event, an evaluation, a checkpoint), so metrics.jsonl
 // stays in step order.
 
@@ -11,6 +12,7 @@ import type { TrainState } from './checkpoint.js';
 import { type EvalRecord, type MetricRecord, RunDir, type StepRecord } from './rundir.js';
 import type { WorkerConn } from './server.js';
 import { buildSummary, countShard, type RunSummary, type WorkerStats } from './summary.js';
+import { TensorBoardLog } from './tensorboard.js';
 
 export interface RunLogEvents {
   step: [StepRecord];
@@ -21,14 +23,18 @@ export class RunLog extends EventEmitter<RunLogEvents> {
   readonly runDir: RunDir;
   private held: StepRecord | null = null;
   private resume: { from: string; step: number; config: object } | null = null;
+  /** This attempt's config and start step, until its first record starts its TensorBoard file. */
+  private tbPending: { config: object; resumedAt: number | null } | null = null;
+  private readonly tb: TensorBoardLog;
   private readonly workers = new Map<string, WorkerStats>();
   private readonly lastEval: Partial<Record<EvalSplit, EvalRecord>> = {};
   /** Newer checkpoints a resume with --overwrite replaces: removed after its first step, never before. */
   private discard: string[] = [];
 
-  constructor(out: string) {
+  constructor(out: string, warn: (line: string) => void = () => undefined) {
     super();
     this.runDir = new RunDir(out);
+    this.tb = new TensorBoardLog(out, warn);
   }
 
   /**
@@ -39,6 +45,7 @@ export class RunLog extends EventEmitter<RunLogEvents> {
   open(config: object, resumedFrom: string | null, step: number): void {
     if (!resumedFrom || !existsSync(join(this.runDir.dir, 'config.json'))) this.runDir.writeConfig(config);
     this.resume = resumedFrom ? { from: resumedFrom, step, config } : null;
+    this.tbPending = { config, resumedAt: resumedFrom ? step : null };
   }
 
   /** The deferred part of open(), before this attempt's first record. */
@@ -50,7 +57,13 @@ export class RunLog extends EventEmitter<RunLogEvents> {
       this.runDir.truncateAfter(r.step);
       this.runDir.append({ type: 'event', step: r.step, event: 'resume', detail: r.from, time: Date.now() });
     }
+    const tb = this.tbPending;
+    if (tb) {
+      this.tbPending = null;
+      this.tb.start(tb.config, tb.resumedAt);
+    }
     this.runDir.append(record);
+    this.tb.record(record);
   }
 
   /** Checkpoints to remove once this attempt has done its first step (a resume with --overwrite). */
