@@ -36,6 +36,7 @@ import type { WorkerConn } from './server.js';
 import { bytesSince, StepTally, stepRecord } from './step-stats.js';
 import { failureOf, type RunSummary } from './summary.js';
 import { cutOver, stepReducer, stepTasks } from './tasks.js';
+import { TraceWriter } from './trace.js';
 import { CentralUpdate } from './update.js';
 import { runWelcome } from './welcome.js';
 
@@ -57,6 +58,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   /** The step this attempt started from. */
   private readonly startStep: number;
   private readonly records: RunLog;
+  private readonly trace: TraceWriter | null;
   /** Aborts a wait (for workers, or for a round) when the run is stopped and cannot finish its step. */
   private readonly halt = new AbortController();
   private stopReason: string | null = null;
@@ -85,6 +87,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const discard = this.resumedFrom ? guardResume(opts.out, this.startStep, this.resumedFrom, !!opts.overwrite) : [];
     this.records = new RunLog(opts.out, (line) => this.log(line));
     this.records.on('step', (r) => this.emit('step', r)).on('eval', (r) => this.emit('eval', r));
+    this.trace = opts.trace ? new TraceWriter(opts.trace, (line) => this.log(line)) : null;
     this.pool = opts.pool;
     const welcome = runWelcome(this.runId, this.config, this.manifest, this.dataset);
     this.pool.setRun(welcome, runBounds(start.weights.length, this.dataset));
@@ -235,6 +238,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const applied = this.update.apply(step, lr, outcome, reducer);
     this.cursor.advance(applied.reduced.samples);
     const marks = { t0, assigned, shared, reduce, end: performance.now() };
+    this.trace?.step(step, marks, tally.arrivals);
     const [epoch, workers, bytes] = [this.cursor.epochFloat, ready.length, bytesSince(bytes0, this.pool.bytes)];
     this.records.hold(stepRecord({ step, epoch, lr, shards, tally, workers, outcome, marks, bytes }, applied));
     return true;
@@ -250,8 +254,10 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       if (n === 0) continue;
       if (!(await this.ensureWorkers())) return;
       const at = { evalId: ++this.evalId, split, size: n, step: this.train.step, epoch: this.cursor.epochFloat };
+      const from = performance.now();
       const record = await evaluateSplit(this.pool, this.config, at, this.halt.signal);
       if (!record) return;
+      this.trace?.evaluation(split, record.step, from, performance.now());
       if (split === 'val') this.rules.observeValidation(record.epoch, record.loss, record.accuracy, final);
       this.records.evaluated(record);
       this.note(
@@ -291,6 +297,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         ? (listCheckpoints(this.runDir.dir).at(-1) ?? '') // the last good one on disk
         : this.checkpoint();
     this.done = true;
+    this.trace?.close();
     if (fruitless)
       this.log(`resume failed before its first step: ${finalCheckpoint} and the earlier summary.json are kept`);
     const { config, derived, train, resumedFrom, runId } = this;

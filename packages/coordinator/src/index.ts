@@ -40,4 +40,5 @@ export { openSoloRun, type SoloRun, type SoloRunOptions } from './solo.js';
 export { linkTimes, samplesDigest } from './step-stats.js';
 export { isOutcome, type RunSummary, readSummary } from './summary.js';
 export { evalTasks, stepTasks } from './tasks.js';
+export { type Arrival, TraceWriter } from './trace.js';
 export { type WeightsFrame, WeightsFrames } from './weights-frame.js';

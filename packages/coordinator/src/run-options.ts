@@ -23,6 +23,8 @@ export interface CoordinatorOptions {
   /** On resume from an older checkpoint: discard the newer ones in `out` instead of refusing. */
   overwrite?: boolean;
   log: (line: string) => void;
+  /** Write the run's timeline here (Chrome trace-event format, trace.ts). */
+  trace?: string;
   /** Milliseconds from a monotonic clock, for time-based checkpoints (default performance.now; tests step it). */
   clock?: () => number;
 }

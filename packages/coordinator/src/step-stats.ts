@@ -3,6 +3,7 @@
 import { type GradientMsg, indicesDigest, type Shard } from '@dtrain/common';
 import type { RoundOutcome } from './pool.js';
 import { type StepMarks, type StepRecord, stepTimes } from './rundir.js';
+import type { Arrival } from './trace.js';
 import type { Applied } from './update.js';
 
 /**
@@ -32,12 +33,16 @@ export class StepTally {
   readonly computeMs: Record<string, number> = {};
   readonly links: Record<string, { downloadMs: number; uploadMs: number }> = {};
   readonly used = new Set<number>();
+  /** Every accepted result, for --trace (trace.ts). */
+  readonly arrivals: Arrival[] = [];
   private readonly t0 = performance.now();
 
   accept(label: string, g: GradientMsg): void {
+    const atMs = performance.now() - this.t0;
     this.used.add(g.shardId);
     this.computeMs[label] = (this.computeMs[label] ?? 0) + g.computeMs;
-    this.links[label] = linkTimes(performance.now() - this.t0, g);
+    this.links[label] = linkTimes(atMs, g);
+    this.arrivals.push({ label, atMs, computeMs: g.computeMs, fetchMs: g.fetchMs ?? 0 });
   }
 }
 

@@ -154,12 +154,13 @@ export function sweepCommand(y: Argv): Argv {
 }
 
 /** The pool options, checked. */
-function experimentPool(a: PoolArgs & { dataset: string }): ExperimentPool {
+function experimentPool(a: PoolArgs & { dataset: string; trace?: string | undefined }): ExperimentPool {
   return {
     ...a,
     port: checkPort(a.port),
     token: resolveToken(a.token, a.tokenFile),
     tls: serverTls(a),
     waitTimeoutMs: checkSeconds(a.waitTimeout, '--wait-timeout') * 1000,
+    ...(a.trace ? { traceDir: a.trace } : {}),
   };
 }

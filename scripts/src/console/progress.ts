@@ -1,6 +1,7 @@
 // The run's progress display: a live bar on a terminal (cli-progress), periodic lines otherwise, and
 // the derived numbers before step 1 (per-worker batch, steps per epoch, bytes per step).
 
+import { dirname } from 'node:path';
 import { type Derived, describeOptimizer, type TrainConfig } from '@dtrain/common';
 import type { Coordinator, EvalRecord, RunSummary } from '@dtrain/coordinator';
 import cliProgress from 'cli-progress';
@@ -170,7 +171,8 @@ export function summaryLines(s: RunSummary, dir: string): string[] {
     `throughput ${s.imagesPerSecond.toFixed(0)} img/s; median step ${s.medianStepMs.toFixed(1)} ` +
       `ms, coordinator ${s.medianCoordMs.toFixed(2)} ms/step; ${s.bytesPerStep} bytes/step`,
     `workers: ${workersLine(s.workers)}`,
-    `outputs in ${dir}: config.json, metrics.jsonl, summary.json, run.log, report.html, checkpoints/`,
+    `outputs in ${dir}: config.json, metrics.jsonl, summary.json, run.log, report.html, checkpoints/, ` +
+      `events.out.tfevents.* (tensorboard --logdir ${dirname(dir)})`,
     ...(s.error ? [`error: ${s.error}`] : []),
   ];
 }

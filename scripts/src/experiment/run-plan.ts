@@ -4,8 +4,9 @@
 // each run's metrics.
 
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { buildManifest, median, modelSpecOf, OPERATIONAL_KEYS, paramCount, type TrainConfig } from '@dtrain/common';
+import { makeDir } from '@dtrain/common/files';
 import {
   Coordinator,
   clearRunDir,
@@ -57,6 +58,8 @@ export interface PlanPool {
   /** Serve wss:// to the workers. */
   tls?: ServerTls | undefined;
   log: (line: string) => void;
+  /** --trace for a sweep or experiment: a directory with one <run name>.trace.json per run. */
+  traceDir?: string;
 }
 
 /** Steps, examples, epochs and training seconds until validation accuracy first reaches `target`. */
@@ -139,6 +142,12 @@ export interface PlanHooks {
   onRunEnd?: (i: number, o: RunOutcome) => void;
 }
 
+/** A sweep run's trace file in the --trace directory. */
+function traceFile(traceDir: string, runDir: string): string {
+  makeDir(traceDir);
+  return join(traceDir, `${basename(runDir)}.trace.json`);
+}
+
 /** Open the planned run in `dir` on `workers`: continued from its checkpoint, or afresh. */
 function openPlannedRun(run: PlannedRun, dir: string, workers: WorkerPool, pool: PlanPool): Coordinator {
   const resume = resumable(dir, run.config); // an interrupted sweep continues its current run
@@ -151,6 +160,7 @@ function openPlannedRun(run: PlannedRun, dir: string, workers: WorkerPool, pool:
     data: { cifarDir: pool.cifarDir, syntheticCacheDir: syntheticCacheDir() },
     log: pool.log,
     ...(resume ? { resume: resume.dir, resumeOverrides: resume.overrides } : {}),
+    ...(pool.traceDir ? { trace: traceFile(pool.traceDir, dir) } : {}),
   });
 }
 

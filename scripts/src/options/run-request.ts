@@ -28,6 +28,7 @@ export function runRequest(a: CoordinatorArgs): RunRequest {
     token: a.token,
     tls: a.tls,
     waitTimeoutMs: checkSeconds(a.waitTimeout, '--wait-timeout') * 1000,
+    ...(a.trace ? { trace: a.trace } : {}),
   };
 }
 

@@ -343,6 +343,14 @@ export const TRAIN_FLAGS = {
     role: 'process',
   },
   out: { type: 'string', describe: 'run directory (default: runs/<timestamp>)', group: RUN, role: 'process' },
+  trace: {
+    type: 'string',
+    describe:
+      "write the run's timeline to FILE in the Chrome trace-event format (open in ui.perfetto.dev or chrome://tracing): " +
+      "per step the coordinator phases and each worker's download, compute and upload; evaluations",
+    group: RUN,
+    role: 'process',
+  },
   overwrite: {
     type: 'boolean',
     default: false,

@@ -40,6 +40,8 @@ export interface RunRequest {
   token: string | undefined;
   tls?: ServerTls | undefined;
   waitTimeoutMs: number;
+  /** --trace FILE (Chrome trace events). */
+  trace?: string;
 }
 
 export interface StartedCoordinator {
@@ -69,6 +71,7 @@ export async function startCoordinator(
     token: req.token,
     out,
     waitTimeoutMs: req.waitTimeoutMs,
+    ...(req.trace ? { trace: req.trace } : {}),
     prepare: async (config) => {
       if (!resume) refuseToReplace(out, req.overwrite); // after the config's check, before a download
       return { cifarDir: await prepareCifar(config.dataset.name, req.dataDir), syntheticCacheDir: syntheticCacheDir() };

@@ -72,6 +72,7 @@ export async function startRun(
     overwrite?: boolean;
     /** With resume: what this attempt changes of the checkpoint's config (as --max-steps does). */
     resumeOverrides?: Partial<TrainConfig>;
+    trace?: string;
   } = {},
 ): Promise<Run> {
   const out = o.out ?? tempDir('run');
@@ -87,6 +88,7 @@ export async function startRun(
     ...(o.overwrite ? { overwrite: true } : {}),
     ...(o.resume ? { resume: o.resume } : {}),
     ...(o.resumeOverrides ? { resumeOverrides: o.resumeOverrides } : {}),
+    ...(o.trace ? { trace: o.trace } : {}),
   });
   return { coord, run, port, url: `ws://127.0.0.1:${port}`, out };
 }
@@ -113,7 +115,13 @@ export async function worker(
 export async function train(
   config: TrainConfig,
   n: number,
-  o: { resume?: string; out?: string; overwrite?: boolean; resumeOverrides?: Partial<TrainConfig> } = {},
+  o: {
+    resume?: string;
+    out?: string;
+    overwrite?: boolean;
+    resumeOverrides?: Partial<TrainConfig>;
+    trace?: string;
+  } = {},
 ): Promise<{ summary: RunSummary; out: string; weights: Float32Array }> {
   const run = await startRun(config, o);
   const summaryP = run.run();
