@@ -2,9 +2,10 @@
 // every worker builds (or loads) the same data and proves it by fingerprint. Where the files live
 // (--data-dir) is each machine's own business and not part of the spec.
 
-import { CIFAR_RECORDS_PER_FILE, CIFAR_TRAIN_FILES } from './cifar.js';
+import { CIFAR_CLASSES, CIFAR_RECORDS_PER_FILE, CIFAR_TRAIN_FILES } from './cifar.js';
 import { TrainerError } from './errors.js';
 import { MAX_SYNTHETIC_IMAGES } from './limits.js';
+import { SYNTHETIC_CLASSES } from './synthetic.js';
 
 interface CommonSpec {
   seed: number;
@@ -31,6 +32,11 @@ export type DatasetSpec = SyntheticDatasetSpec | Cifar10DatasetSpec;
 export const DATASET_NAMES = ['synthetic', 'cifar10'] as const;
 export const CIFAR_TRAIN_SIZE = CIFAR_TRAIN_FILES.length * CIFAR_RECORDS_PER_FILE;
 export const CIFAR_TEST_SIZE = CIFAR_RECORDS_PER_FILE;
+
+/** The names of a dataset's classes, by label (no data needed). */
+export function datasetClasses(spec: DatasetSpec): readonly string[] {
+  return spec.name === 'cifar10' ? CIFAR_CLASSES : SYNTHETIC_CLASSES;
+}
 
 /** What a dataset's samples are: [height, width, channels] images of one of `classes` classes. */
 export function datasetShape(_spec: DatasetSpec): { inputShape: [number, number, number]; classes: number } {

@@ -13,6 +13,12 @@ export interface SyntheticSpec {
   seed: number;
 }
 
+/** The generated classes: label l is a grating of orientation (l mod 5) x 36 degrees, coarse below 5, fine from 5. */
+export const SYNTHETIC_CLASSES: readonly string[] = Array.from(
+  { length: 10 },
+  (_, l) => `${(l % 5) * 36} deg ${l < 5 ? 'coarse' : 'fine'} grating`,
+);
+
 const SIDE = 32;
 const PIXELS = SIDE * SIDE;
 const TRAIN_SPLIT = 1;

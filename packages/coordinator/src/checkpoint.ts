@@ -61,8 +61,17 @@ export interface CheckpointState extends TrainState {
   modelFingerprint: string;
   /** The model's full layer spec (absent in checkpoints written before it was recorded: the zoo's, by name). */
   modelSpec?: ModelSpec;
+  /** What the model's inputs and outputs mean, so a checkpoint classifies an image without its dataset (absent in older ones). */
+  inputs?: ModelInputs;
   files: Record<string, { bytes: number; sha256: string }>;
   writtenAt: string;
+}
+
+/** Class names by label, and the per-channel mean and std the inputs were standardized with (--normalize). */
+export interface ModelInputs {
+  classes: string[];
+  mean?: number[];
+  std?: number[];
 }
 
 export interface Checkpoint {
@@ -91,10 +100,11 @@ export function checkpointState(
   train: TrainState,
   config: TrainConfig,
   manifest: Manifest,
+  inputs?: ModelInputs,
 ): Omit<CheckpointState, 'files' | 'format' | 'writtenAt'> {
   const spec = modelSpecOf(config);
   const counts = { paramCount: paramCount(manifest), modelFingerprint: modelFingerprint(spec) };
-  return { ...train, seed: config.seed, config, manifest, ...counts, modelSpec: spec };
+  return { ...train, seed: config.seed, config, manifest, ...counts, modelSpec: spec, ...(inputs ? { inputs } : {}) };
 }
 
 /** Atomically write a checkpoint under `root`; returns its directory. `keep` > 0: keep only the newest that many. */

@@ -10,6 +10,7 @@ import {
   buildManifest,
   type Dataset,
   type Derived,
+  datasetClasses,
   EpochCursor,
   type GradientMsg,
   groupSizeOf,
@@ -315,7 +316,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.records.flush();
     const { weights, optimizer } = this.update;
     const keep = this.config.keepCheckpoints ?? 0;
-    const state = checkpointState(this.train, this.config, this.manifest);
+    const stats = this.dataset.channelStats();
+    const inputs = { classes: [...datasetClasses(this.config.dataset)], ...(stats ?? {}) };
+    const state = checkpointState(this.train, this.config, this.manifest, inputs);
     return writeCheckpoint(this.runDir.checkpointsDir, state, weights, optimizer.state(), keep);
   }
 }

@@ -6,6 +6,7 @@ export {
   checkpointModelSpec,
   checkpointName,
   listCheckpoints,
+  type ModelInputs,
   readCheckpoint,
   readCheckpointState,
   type StartState,

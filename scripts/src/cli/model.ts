@@ -5,7 +5,14 @@ import { TrainerError } from '@dtrain/common';
 import type { Argv } from 'yargs';
 import { prepareCifar } from '../data/fetch.js';
 import { readImages } from '../model/images.js';
-import { evaluateTrained, exportTfjs, openTrained, predictTrained, trainedDataset } from '../model/trained.js';
+import {
+  evaluateTrained,
+  exportTfjs,
+  openTrained,
+  predictTrained,
+  trainedDataset,
+  trainedInputs,
+} from '../model/trained.js';
 import { backendOption, ignoredTokenOptions } from '../options/options.js';
 
 const source = <T>(y: Argv<T>) =>
@@ -64,11 +71,10 @@ export function exportCommand(y: Argv): Argv {
     exportOptions,
     async (a) => {
       const t = openTrained(a.run);
-      const files = await exportTfjs(
-        t,
+      const inputs = await trainedInputs(t, async () =>
         trainedDataset(t, await prepareCifar(t.config.dataset.name, a.dataDir)),
-        a.out ?? `${a.run.replace(/\/$/, '')}/export-tfjs`,
       );
+      const files = await exportTfjs(t, inputs, a.out ?? `${a.run.replace(/\/$/, '')}/export-tfjs`);
       process.stderr.write(
         `exported step ${t.step} of ${t.spec.name} from ${t.source}:\n${files.map((f) => `  ${f}`).join('\n')}\n`,
       );
@@ -106,13 +112,10 @@ export function predictCommand(y: Argv): Argv {
         throw new TrainerError('ERR_BAD_CONFIG', `--top ${a.top} must be 1..10`, { hint: 'e.g. --top 3' });
       const t = openTrained(a.run);
       const images = readImages(a.images.map(String));
-      const preds = await predictTrained(
-        t,
+      const inputs = await trainedInputs(t, async () =>
         trainedDataset(t, await prepareCifar(t.config.dataset.name, a.dataDir)),
-        images,
-        a.backend,
-        a.top,
       );
+      const preds = await predictTrained(t, inputs, images, a.backend, a.top);
       let right = 0;
       for (const p of preds) {
         if (p.label !== null && p.top[0]!.cls === p.label) right++;

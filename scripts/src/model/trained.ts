@@ -3,8 +3,8 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CIFAR_CLASSES, type Dataset, type ModelSpec, type TrainConfig } from '@dtrain/common';
-import { checkpointModelSpec, readCheckpoint } from '@dtrain/coordinator';
+import { type Dataset, datasetClasses, type ModelSpec, type TrainConfig } from '@dtrain/common';
+import { checkpointModelSpec, type ModelInputs, readCheckpoint } from '@dtrain/coordinator';
 import {
   type BackendChoice,
   loadDataset,
@@ -22,6 +22,8 @@ export interface Trained {
   config: TrainConfig;
   spec: ModelSpec;
   weights: Float32Array;
+  /** Class names and input standardization as the checkpoint recorded them (null: an older checkpoint). */
+  inputs: ModelInputs | null;
 }
 
 export function openTrained(source: string): Trained {
@@ -32,7 +34,20 @@ export function openTrained(source: string): Trained {
     config: ckpt.state.config,
     spec: checkpointModelSpec(ckpt),
     weights: ckpt.weights,
+    inputs: ckpt.state.inputs ?? null,
   };
+}
+
+/**
+ * Class names and input standardization: the checkpoint's; for an older checkpoint the names of its
+ * dataset's classes and, only where it standardized inputs (--normalize), the statistics of its dataset,
+ * loaded for that (the one case that needs the data).
+ */
+export async function trainedInputs(t: Trained, loadData: () => Promise<Dataset>): Promise<ModelInputs> {
+  if (t.inputs) return t.inputs;
+  const classes = [...datasetClasses(t.config.dataset)];
+  if (!t.config.dataset.normalize) return { classes };
+  return { classes, ...((await loadData()).channelStats() ?? {}) };
 }
 
 export function trainedDataset(t: Trained, cifarDir: string): Dataset {
@@ -83,7 +98,7 @@ export interface Prediction {
 /** Top-k classes of each image, preprocessed as the run's dataset is (scale to [0,1], then its channel stats). */
 export async function predictTrained(
   t: Trained,
-  dataset: Dataset,
+  inputs: ModelInputs,
   images: readonly InputImage[],
   backend: BackendChoice,
   k = 3,
@@ -91,7 +106,7 @@ export async function predictTrained(
   await selectBackend(backend);
   const net = new Network(t.spec);
   net.setWeights(t.weights);
-  const stats = dataset.channelStats();
+  const stats = inputs.mean && inputs.std ? { mean: inputs.mean, std: inputs.std } : null;
   const px = 32 * 32 * 3;
   const x = new Float32Array(images.length * px);
   images.forEach((im, i) => {
@@ -107,7 +122,7 @@ export async function predictTrained(
   return images.map((im, i) => {
     const p = Array.from(probs.subarray(i * classes, (i + 1) * classes), (v, cls) => ({
       cls,
-      name: CIFAR_CLASSES[cls] ?? String(cls),
+      name: inputs.classes[cls] ?? String(cls),
       p: v,
     }));
     return { name: im.name, label: im.label, top: p.sort((a, b) => b.p - a.p).slice(0, k) };
@@ -115,20 +130,20 @@ export async function predictTrained(
 }
 
 /** model.json + weights.bin (tf.loadLayersModel), preprocessing.json (what inputs the model expects). */
-export async function exportTfjs(t: Trained, dataset: Dataset, dir: string): Promise<string[]> {
+export async function exportTfjs(t: Trained, inputs: ModelInputs, dir: string): Promise<string[]> {
   mkdirSync(dir, { recursive: true });
   await selectBackend('wasm'); // no compute here; the cpu backend would print tfjs' Node.js banner
   const model = toLayersModel(t.spec, t.weights);
   const files = await saveLayersModel(model, dir);
   model.dispose();
-  const stats = dataset.channelStats();
+  const stats = inputs.mean && inputs.std ? { mean: inputs.mean, std: inputs.std } : null;
   const pre = {
     input: 'float32 [batch, 32, 32, 3], RGB, row-major (NHWC)',
     scale: 1 / 255,
     ...(stats ? { mean: stats.mean, std: stats.std } : {}),
     formula: stats ? 'x = (pixel / 255 - mean[c]) / std[c]' : 'x = pixel / 255',
     output: 'logits (apply softmax for probabilities)',
-    classes: [...CIFAR_CLASSES].slice(0, t.spec.classes),
+    classes: inputs.classes.slice(0, t.spec.classes),
     model: t.spec.name,
     step: t.step,
     source: t.source,
