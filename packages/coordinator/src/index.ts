@@ -22,6 +22,7 @@ export {
   type PoolOptions,
   type RoundOutcome,
   type RunPool,
+  readyLine,
   type StepRound,
   WorkerPool,
 } from './pool.js';

@@ -108,6 +108,18 @@ interface OpenRound {
   failures: Map<number, number>;
 }
 
+/** Most characters of a backend's reason on the worker-ready line (summary.json keeps all of it). */
+const READY_REASON_CHARS = 120;
+
+/** "worker w0 ready (backend wasm: why)", the why only the first time it is seen, cut to a line's length. */
+export function readyLine(label: string, backend: string, reason: string, seen: Set<string>): string {
+  const key = `${backend}\n${reason}`;
+  if (seen.has(key)) return `worker ${label} ready (backend ${backend}, as above)`;
+  seen.add(key);
+  const why = reason.length > READY_REASON_CHARS ? `${reason.slice(0, READY_REASON_CHARS - 3)}...` : reason;
+  return `worker ${label} ready (backend ${backend}${why ? `: ${why}` : ''})`;
+}
+
 export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
   readonly speeds = new SpeedTracker();
   private readonly server: CoordinatorServer;
@@ -239,9 +251,12 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
     await this.server.close();
   }
 
+  /** Backend reasons already printed (each once: a worker's is as long as its backend's story). */
+  private readonly reasonsSeen = new Set<string>();
+
   private onReady(conn: WorkerConn): void {
     const h = conn.hello!;
-    this.opts.log(`worker ${conn.label} ready (backend ${h.backend}: ${h.backendReason})`);
+    this.opts.log(readyLine(conn.label, h.backend, h.backendReason, this.reasonsSeen));
     if (this.published) this.publishWeights(this.published.version, this.published.weights);
     this.emit('joined', conn);
     this.open?.round.workerJoined();

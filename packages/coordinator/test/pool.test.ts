@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { encode, type GradientMsg } from '@dtrain/common';
-import { type RoundTask, WorkerPool } from '@dtrain/coordinator';
+import { type RoundTask, readyLine, WorkerPool } from '@dtrain/coordinator';
 import { CoordinatorLink } from '@dtrain/worker/link';
 
 const P = 4;
@@ -156,4 +156,17 @@ test('a divergence report is believed only from the worker holding that shard: a
     logs.join('\n'),
   );
   await pool.shutdown('test over');
+});
+
+test("a worker's ready line says its backend's reason once, cut to a line; the next worker with the same says so", () => {
+  const seen = new Set<string>();
+  const reason = `@tensorflow/tfjs-node-gpu: no native binding (${'x'.repeat(300)})`;
+  const first = readyLine('w0@a#0', 'wasm', reason, seen);
+  assert.ok(first.length < 180, `${first.length} characters`);
+  assert.match(
+    first,
+    /^worker w0@a#0 ready \(backend wasm: @tensorflow\/tfjs-node-gpu: no native binding \(x+\.\.\.\)$/,
+  );
+  assert.equal(readyLine('w1@a#1', 'wasm', reason, seen), 'worker w1@a#1 ready (backend wasm, as above)');
+  assert.equal(readyLine('w2@b#0', 'cpu', 'asked for', seen), 'worker w2@b#0 ready (backend cpu: asked for)');
 });

@@ -2,7 +2,7 @@
 // processes, or workers that connect from other machines), print a table, write reports. The list
 // options (--momenta, --forms, ...) are parsed by experiment/plans.ts.
 
-import { DATASET_NAMES } from '@dtrain/common';
+import { DATASET_NAMES, TrainerError } from '@dtrain/common';
 import type { Argv } from 'yargs';
 import {
   choiceList,
@@ -26,6 +26,7 @@ import {
   resolveToken,
   toTrainConfig,
 } from '../options/options.js';
+import { configKeysHere } from '../options/run-request.js';
 import { serverTls } from '../options/secrets.js';
 
 function momentumOptions<T>(y: Argv<T>) {
@@ -52,7 +53,8 @@ function momentumOptions<T>(y: Argv<T>) {
 }
 
 function sweepOptions<T>(y: Argv<T>) {
-  return poolOptions(y)
+  return Object.keys(SWEEP_REPLACES)
+    .reduce((h, one) => h.hide(one), poolOptions(y))
     .option('batch-sizes', { type: 'string', default: '32,64,128,256', describe: 'comma-separated GLOBAL batch sizes' })
     .option('optimizers', {
       type: 'string',
@@ -107,6 +109,28 @@ function sweepOptions<T>(y: Argv<T>) {
     );
 }
 
+/** One run's options that a sweep's grid replaces: hidden from its help, refused when given (with the list to use). */
+export const SWEEP_REPLACES: Record<string, string> = {
+  'batch-size': 'batch-sizes',
+  optimizer: 'optimizers',
+  momentum: 'momenta',
+  'lr-scaling': 'lr-scalings',
+  'warmup-steps': 'warmups',
+  'lr-schedule': 'schedules',
+  seed: 'seeds',
+};
+
+/** Refuse a single-run option given to a sweep on its command line or in its --config file (a DTRAIN_* variable is ignored). */
+export function refuseReplaced(argv: readonly string[], configKeys: readonly string[]): void {
+  for (const [one, list] of Object.entries(SWEEP_REPLACES)) {
+    if (argv.some((x) => x === `--${one}` || x.startsWith(`--${one}=`)) || configKeys.includes(one)) {
+      throw new TrainerError('ERR_BAD_CONFIG', `a sweep takes --${list} (a list): --${one} is for one run`, {
+        hint: `e.g. --${list} ${one === 'seed' ? '1,2,3' : 'A,B'}; a single value is a list of one`,
+      });
+    }
+  }
+}
+
 export type PoolArgs = OptionsOf<typeof poolOptions<object>>;
 
 export function momentumCommand(y: Argv): Argv {
@@ -132,6 +156,7 @@ export function sweepCommand(y: Argv): Argv {
     'grid over batch size x optimizer x momentum x lr scaling x warmup x schedule x seed on one pool; steps to target, reports',
     sweepOptions,
     async (a) => {
+      refuseReplaced(process.argv.slice(2), configKeysHere());
       const axes: SweepAxes = {
         batchSizes: numbers(a.batchSizes, '--batch-sizes'),
         optimizers: choiceList(a.optimizers, SWEEP_OPTIMIZERS, '--optimizers'),

@@ -64,15 +64,16 @@ export function statusLine(s: Status, width: number): string {
     `${s.workers} workers`,
     s.coordMs === null ? '' : `coordinator ${s.coordMs.toFixed(1)} ms/step`,
   ].filter(Boolean);
-  for (let keep = tail.length; keep >= 2; keep--) {
+  // whole parts only: the least important go first, then the bar (never a part cut in the middle)
+  for (let keep = tail.length; keep >= 1; keep--) {
     const rest = tail.slice(0, keep).join(' | ');
     const room = width - head.length - rest.length - 4; // " [" + "] "
-    if (room >= 10 || keep === 2) {
-      const bar = Math.max(0, Math.min(30, room));
+    if (room >= 10) {
+      const bar = Math.min(30, room);
       const filled = Math.round((bar * pct) / 100);
-      const line = bar > 0 ? `${head} [${'#'.repeat(filled)}${'-'.repeat(bar - filled)}] ${rest}` : `${head} ${rest}`;
-      return line.slice(0, Math.max(0, width));
+      return `${head} [${'#'.repeat(filled)}${'-'.repeat(bar - filled)}] ${rest}`;
     }
+    if (keep <= 2 && head.length + 1 + rest.length <= width) return `${head} ${rest}`;
   }
   return head.slice(0, width);
 }

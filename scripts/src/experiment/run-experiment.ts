@@ -177,9 +177,23 @@ class PlanDriver {
     this.current = null;
     if (i === this.runs - 1 || !isOutcome(o.summary.status)) this.local.expectExit(); // the pool closes after this run
     if (o.skipped) this.log(`run ${i + 1}/${this.runs}: ${o.name} already completed; kept`);
-    else this.ran++;
+    else {
+      this.ran++;
+      this.log(runEndLine(i, this.runs, o));
+    }
     writeRunReport(o.dir, readMetrics(o.dir), o.summary);
   }
+}
+
+/** What a finished run of a sweep or experiment came to, in one line. */
+export function runEndLine(i: number, runs: number, o: RunOutcome): string {
+  const s = o.summary;
+  const pct = (x: number | null | undefined) => (x === null || x === undefined ? '-' : `${(x * 100).toFixed(2)}%`);
+  const target = o.stepsToTarget === null ? 'target not reached' : `target at step ${o.stepsToTarget}`;
+  return (
+    `run ${i + 1}/${runs}: ${o.name} ${s.status} after ${s.steps} steps: best val ${pct(o.bestValAccuracy)}, ` +
+    `test ${pct(s.final.test?.accuracy)}, ${target}`
+  );
 }
 
 /** The table on stdout (and for a sweep the best learning rates), then the reports. */

@@ -34,14 +34,17 @@ export function runRequest(a: CoordinatorArgs): RunRequest {
 
 /** The options given to this process: its command line, DTRAIN_* variables and the keys of its --config file. */
 export function givenHere(): Set<string> {
+  return givenOptions(process.argv.slice(2), process.env, configKeysHere());
+}
+
+/** The keys of this process's --config file (none without one). */
+export function configKeysHere(): string[] {
   const argv = process.argv.slice(2);
   const at = argv.findIndex((x) => x === '--config' || x.startsWith('--config='));
   const file = at < 0 ? undefined : argv[at]!.includes('=') ? argv[at]!.slice('--config='.length) : argv[at + 1];
-  let configKeys: string[] = [];
   try {
-    configKeys = file ? Object.keys(readConfigFile(file)) : []; // YAML or JSON, as main.ts read it
+    return file ? Object.keys(readConfigFile(file)) : []; // YAML or JSON, as main.ts read it
   } catch {
-    /* main.ts already refused an unreadable --config */
+    return []; // main.ts already refused an unreadable --config
   }
-  return givenOptions(argv, process.env, configKeys);
 }

@@ -43,7 +43,8 @@ export const TRAIN_FLAGS = {
     type: 'string',
     default: 'synthetic' as const,
     choices: DATASET_NAMES,
-    describe: 'synthetic (embedded, CIFAR-10-shaped, generated from --seed) or cifar10 (fetched on first use)',
+    describe:
+      'the images: generated ones embedded in dtrain (CIFAR-10-shaped, from --seed), or CIFAR-10 (fetched on first use)',
     group: DATA,
     path: 'dataset.name',
     role: 'meaning',

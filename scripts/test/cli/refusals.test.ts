@@ -191,3 +191,16 @@ test('a port in use is refused without leaving an empty run directory', async ()
   assert.match(r.stderr, /cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE[\s\S]*hint: choose another --port/);
   assert.equal(existsSync(out), false);
 });
+
+test("a sweep refuses one run's option its grid replaces (it was silently ignored), and its help lists only the list", () => {
+  const err = refused(
+    ['sweep', '--batch-size', '32', '--local', '0'],
+    /a sweep takes --batch-sizes \(a list\): --batch-size is for one run/,
+  );
+  assert.match(err, /hint: e\.g\. --batch-sizes/);
+  refused(['sweep', '--seed=3', '--local', '0'], /a sweep takes --seeds \(a list\): --seed is for one run/);
+  const help = dtrain(['sweep', '--help']).stdout;
+  assert.match(help, /--batch-sizes/);
+  assert.doesNotMatch(help, /^\s+--batch-size\s/m);
+  assert.doesNotMatch(help, /^\s+--seed\s/m);
+});

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type Status, statusLine, workersLine } from '../../src/console/progress.js';
+import { runEndLine } from '../../src/experiment/run-experiment.js';
 
 const s: Status = {
   step: 250,
@@ -31,6 +32,26 @@ test('narrow lines drop the least important fields first and keep the ETA; nothi
   assert.ok(at40.length <= 40, at40);
   assert.match(at40, /^step 250\/500 .*50% \| ETA 1:35$/);
   assert.equal(statusLine({ ...s, etaSeconds: 7_500 }, 60).includes('ETA 2h05m'), true);
+  // every width from the head alone to a full line: whole fields only, never a cut one (no "accuracy 87.3" tail)
+  const fields = [
+    '50%',
+    'ETA 1:35',
+    'loss 0.4123',
+    'accuracy 87.3%',
+    'epoch 2.50',
+    '881 img/s',
+    '2 workers',
+    'coordinator 2.6 ms/step',
+  ];
+  for (let width = 14; width <= 160; width++) {
+    const line = statusLine(s, width);
+    assert.ok(line.length <= width, `${width}: ${line}`);
+    const parts = line
+      .replace(/^step 250\/500( \[[#-]*\])? ?/, '')
+      .split(' | ')
+      .filter(Boolean);
+    for (const p of parts) assert.ok(fields.includes(p), `${width}: "${p}" in ${line}`);
+  }
 });
 
 test('the summary names at most 8 workers, busiest first, and counts the rest', () => {
@@ -48,4 +69,17 @@ test('the summary names at most 8 workers, busiest first, and counts the rest', 
   assert.ok(line.startsWith('w1 [wasm] 640 samples, w0 [wasm] 0 samples'), line);
   assert.ok(line.endsWith('and 14 more connection(s)'), line);
   assert.equal(workersLine([]), 'none');
+});
+
+test("a sweep's finished run gets a line with its result", () => {
+  const o = {
+    name: 'b64-momentum0.9-lr0.1-s1',
+    summary: { status: 'completed', steps: 1200, final: { test: { accuracy: 0.6123 } } },
+    bestValAccuracy: 0.6234,
+    stepsToTarget: 950,
+  } as never;
+  assert.equal(
+    runEndLine(2, 12, o),
+    'run 3/12: b64-momentum0.9-lr0.1-s1 completed after 1200 steps: best val 62.34%, test 61.23%, target at step 950',
+  );
 });
