@@ -12,7 +12,14 @@ function launchOptions<T>(y: Argv<T>) {
   return schedOption(backendOption(serveOptions(y), 'the workers'), "workers'")
     .option('gpus', {
       type: 'string',
-      describe: 'comma-separated GPU indices, one per worker (round robin), e.g. 0,1,2,3',
+      describe:
+        'comma-separated GPU indices, one per worker (round robin), e.g. 0,1,2,3; refused where the GPU backend does not load',
+      group: 'Network:',
+    })
+    .option('allow-cpu', {
+      type: 'boolean',
+      default: false,
+      describe: 'with --gpus: train on the CPU, with a warning, where the GPU backend does not load (default: refuse)',
       group: 'Network:',
     })
     .option('hostfile', {

@@ -152,6 +152,28 @@ function coordinatorWaitsFor(f: ClusterFlags, layout: HostLayout | null, size: n
   return workers;
 }
 
+/**
+ * A worker's GPU on its node: its place among the node's worker ranks (on the coordinator's node rank 0, local
+ * rank 0, trains on no GPU unless --coordinator-worker, so the workers there start at GPU 0 too), wrapped
+ * around the node's GPUs where the scheduler says how many (SLURM_GPUS_ON_NODE). [index, why].
+ */
+export function gpuFor(
+  localRank: number,
+  nodeIndex: number | null,
+  coordinatorWorker: boolean,
+  gpusOnNode?: string,
+): [string, string] {
+  const skip = nodeIndex === 0 && !coordinatorWorker ? 1 : 0;
+  let index = Math.max(0, localRank - skip);
+  let why = skip ? `local rank ${localRank} - 1: rank 0 on this node only coordinates` : `local rank ${localRank}`;
+  const gpus = Number(gpusOnNode);
+  if (gpusOnNode !== undefined && Number.isInteger(gpus) && gpus > 0 && index >= gpus) {
+    why += `, wrapped around SLURM_GPUS_ON_NODE=${gpus}: this GPU is shared with another worker`;
+    index %= gpus;
+  }
+  return [String(index), why];
+}
+
 export function resolveCluster(f: ClusterFlags, env: Env): ClusterPlan {
   const scheduler = detectScheduler(env);
   const why: string[] = [`scheduler: ${scheduler === 'none' ? 'none detected (flags only)' : scheduler}`];
@@ -177,11 +199,16 @@ export function resolveCluster(f: ClusterFlags, env: Env): ClusterPlan {
   const workers = role === 'coordinator' ? coordinatorWaitsFor(f, layout, size?.[0] ?? null, why) : null;
   const runsWorker = role === 'worker' || f.coordinatorWorker;
   const given = env['CUDA_VISIBLE_DEVICES'];
-  const cudaVisibleDevices = runsWorker && given === undefined ? String(localRank) : null;
+  const nodeIndex =
+    layout?.nodeIndex ??
+    (env['SLURM_NODEID'] !== undefined ? Number(env['SLURM_NODEID']) : rank === localRank ? 0 : null);
+  const gpu =
+    runsWorker && given === undefined
+      ? gpuFor(localRank, nodeIndex, f.coordinatorWorker, env['SLURM_GPUS_ON_NODE'])
+      : null;
+  const cudaVisibleDevices = gpu ? gpu[0] : null;
   if (runsWorker)
-    why.push(
-      `CUDA_VISIBLE_DEVICES=${given ?? cudaVisibleDevices} (${given === undefined ? 'from the local rank' : 'set by the scheduler'})`,
-    );
+    why.push(`CUDA_VISIBLE_DEVICES=${given ?? cudaVisibleDevices} (${gpu ? gpu[1] : 'set by the scheduler'})`);
   const relay = layout ? hostRelay(layout, role, localRank, f.relayPort ?? f.port + 1) : null;
   if (relay)
     why.push(

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { TrainerError } from '@dtrain/common';
+import { tryNative } from '@dtrain/worker';
 import { type HostSlots, parseHostfile } from '../cluster/hostfile.js';
 import { spawnRemoteWorker } from '../cluster/ssh.js';
 import { prepareCifar } from '../data/fetch.js';
@@ -17,6 +18,8 @@ export interface LaunchWorkers extends WorkerSettings {
   /** Local workers (without a hostfile). */
   count: number;
   gpus: string | undefined;
+  /** With --gpus: go on (warned) on CPU where the GPU backend does not load. */
+  allowCpu?: boolean;
   hostfile: string | undefined;
   /** The port to listen on (0: any free one); with a hostfile: this machine's address as the hosts reach it, ssh details. */
   advertise: string;
@@ -31,6 +34,7 @@ export async function runLaunch(run: RunRequest, w: LaunchWorkers): Promise<numb
   // with relays, a host of several slots is one connection (its relay) to wait for
   const workers = hosts ? hosts.reduce((n, h) => n + (w.relays && h.slots > 1 ? 1 : h.slots), 0) : w.count;
   const gpus = parseGpus(w.gpus, w.count); // a bad --gpus is refused before anything starts
+  if (w.gpus) checkGpuBackend(w.gpus, w.backend, w.allowCpu === true, tryNative);
   const token = run.token ?? randomBytes(16).toString('hex');
   // Fetch once here so the workers find the files in place instead of fetching side by side.
   const dataDir = run.config.dataset.name === 'cifar10' ? await prepareCifar('cifar10', run.dataDir) : run.dataDir;
@@ -54,6 +58,28 @@ export async function runLaunch(run: RunRequest, w: LaunchWorkers): Promise<numb
   const summary = await started.finished;
   await (local as LocalWorkers | null)?.stop();
   return exitCodeFor(summary);
+}
+
+/**
+ * --gpus asks for GPUs: refuse (exit 2) where the workers would train on the CPU instead (a CPU backend asked
+ * for, or @tensorflow/tfjs-node-gpu not loading here), unless --allow-cpu, which warns.
+ */
+export function checkGpuBackend(
+  gpus: string,
+  backend: string,
+  allowCpu: boolean,
+  loadGpu: (pkg: '@tensorflow/tfjs-node-gpu') => string | null,
+  warn: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+): void {
+  const why = ['wasm', 'wasm-simd', 'cpu'].includes(backend)
+    ? `--backend ${backend} runs on the CPU`
+    : loadGpu('@tensorflow/tfjs-node-gpu');
+  if (why === null) return;
+  const message = `--gpus ${gpus}: the workers would train on the CPU (${why})`;
+  if (allowCpu) return warn(`warning: ${message}; going on (--allow-cpu)`);
+  throw new TrainerError('ERR_BAD_CONFIG', message, {
+    hint: 'see docs/backends.md for the GPU backend (CUDA 11.2 + cuDNN 8.1); or add --allow-cpu to train on the CPU anyway',
+  });
 }
 
 /** Workers (or a relay per host of several slots) on the hostfile's hosts over ssh. */

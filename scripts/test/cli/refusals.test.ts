@@ -204,3 +204,11 @@ test("a sweep refuses one run's option its grid replaces (it was silently ignore
   assert.doesNotMatch(help, /^\s+--batch-size\s/m);
   assert.doesNotMatch(help, /^\s+--seed\s/m);
 });
+
+test('launch --gpus where the GPU backend does not load (this machine) is refused with --allow-cpu as the way on', () => {
+  const err = refused(
+    ['launch', '--workers', '1', '--gpus', '0'],
+    /--gpus 0: the workers would train on the CPU \(@tensorflow\/tfjs-node-gpu/,
+  );
+  assert.match(err, /hint: .*--allow-cpu/);
+});

@@ -120,3 +120,51 @@ test(
     );
   },
 );
+
+test('GPUs per node: 2 nodes x 5 tasks with 4 GPUs each; rank 0 only coordinates, so node 1 uses GPUs 0-3 (it used 1-4)', () => {
+  const gpuOf = (rank: number, extra: Record<string, string> = {}) => {
+    const [node, local] = [Math.floor(rank / 5), rank % 5];
+    const env = {
+      SLURM_PROCID: String(rank),
+      SLURM_NTASKS: '10',
+      SLURM_LOCALID: String(local),
+      SLURM_NODEID: String(node),
+      SLURM_STEP_ID: '0',
+      SLURM_STEP_NODELIST: 'gpu[01-02]',
+      SLURM_STEP_TASKS_PER_NODE: '5(x2)',
+      SLURM_GPUS_ON_NODE: '4',
+      ...extra,
+    };
+    return resolveCluster(flags(), env);
+  };
+  assert.deepEqual(
+    [1, 2, 3, 4].map((r) => gpuOf(r).cudaVisibleDevices),
+    ['0', '1', '2', '3'],
+  );
+  assert.deepEqual(
+    [5, 6, 7, 8, 9].map((r) => gpuOf(r).cudaVisibleDevices),
+    ['0', '1', '2', '3', '0'],
+  );
+  assert.ok(
+    gpuOf(9).why.some((l) =>
+      /CUDA_VISIBLE_DEVICES=0 \(local rank 4, wrapped around SLURM_GPUS_ON_NODE=4: this GPU is shared/.test(l),
+    ),
+  );
+  assert.ok(
+    gpuOf(1).why.some((l) =>
+      /CUDA_VISIBLE_DEVICES=0 \(local rank 1 - 1: rank 0 on this node only coordinates\)/.test(l),
+    ),
+  );
+  // with --coordinator-worker rank 0 trains on GPU 0 and the others keep their local rank
+  const withWorker = (rank: number) =>
+    resolveCluster(flags({ coordinatorWorker: true }), {
+      SLURM_PROCID: String(rank),
+      SLURM_NTASKS: '10',
+      SLURM_LOCALID: String(rank % 5),
+      SLURM_NODEID: String(Math.floor(rank / 5)),
+      SLURM_STEP_ID: '0',
+      SLURM_STEP_NODELIST: 'gpu[01-02]',
+      SLURM_STEP_TASKS_PER_NODE: '5(x2)',
+    }).cudaVisibleDevices;
+  assert.deepEqual([0, 1, 4, 5].map(withWorker), ['0', '1', '4', '0']);
+});
