@@ -8,8 +8,9 @@ import { backendOption, checkPort, resolveToken, schedOption, serveOptions } fro
 import { runRequest } from '../options/run-request.js';
 import { runLaunch } from '../runs/launch.js';
 
-function launchOptions<T>(y: Argv<T>) {
-  return schedOption(backendOption(serveOptions(y), 'the workers'), "workers'")
+/** Which GPUs the local workers use. */
+function gpuOptions<T>(y: Argv<T>) {
+  return y
     .option('gpus', {
       type: 'string',
       describe:
@@ -21,7 +22,11 @@ function launchOptions<T>(y: Argv<T>) {
       default: false,
       describe: 'with --gpus: train on the CPU, with a warning, where the GPU backend does not load (default: refuse)',
       group: 'Network:',
-    })
+    });
+}
+
+function launchOptions<T>(y: Argv<T>) {
+  return gpuOptions(schedOption(backendOption(serveOptions(y), 'the workers'), "workers'"))
     .option('hostfile', {
       type: 'string',
       describe:
