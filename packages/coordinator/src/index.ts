@@ -14,6 +14,7 @@ export {
   writeCheckpoint,
 } from './checkpoint.js';
 export { Coordinator, type CoordinatorOptions } from './coordinator.js';
+export { Dashboard, type DashboardOptions, MAX_VIEWERS } from './dashboard.js';
 export { AdaptiveDeadline } from './deadline.js';
 export { PlateauWatch } from './plateau.js';
 export {

@@ -179,7 +179,14 @@ export function sweepCommand(y: Argv): Argv {
 }
 
 /** The pool options, checked. */
-function experimentPool(a: PoolArgs & { dataset: string; trace?: string | undefined }): ExperimentPool {
+function experimentPool(
+  a: PoolArgs & { dataset: string; trace?: string | undefined; dashboardPort?: number | undefined },
+): ExperimentPool {
+  if (a.dashboardPort !== undefined) {
+    throw new TrainerError('ERR_BAD_CONFIG', '--dashboard-port is not served for sweeps and experiments yet', {
+      hint: "watch one run with dtrain launch or coordinator --dashboard-port; a sweep's runs each write report.html and TensorBoard files",
+    });
+  }
   return {
     ...a,
     port: checkPort(a.port),

@@ -4,7 +4,7 @@
 import type { ServerTls } from '@dtrain/coordinator';
 import type { RunRequest } from '../runs/coordinator.js';
 import { readConfigFile } from './config-file.js';
-import { checkSeconds, type TrainInput, toTrainConfig } from './options.js';
+import { checkPort, checkSeconds, type TrainInput, toTrainConfig } from './options.js';
 import { givenOptions } from './resume-options.js';
 
 export type CoordinatorArgs = TrainInput & {
@@ -29,6 +29,9 @@ export function runRequest(a: CoordinatorArgs): RunRequest {
     tls: a.tls,
     waitTimeoutMs: checkSeconds(a.waitTimeout, '--wait-timeout') * 1000,
     ...(a.trace ? { trace: a.trace } : {}),
+    ...(a.dashboardPort !== undefined
+      ? { dashboard: { host: a.dashboardHost, port: checkPort(a.dashboardPort, '--dashboard-port') } }
+      : {}),
   };
 }
 

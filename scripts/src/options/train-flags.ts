@@ -344,6 +344,21 @@ export const TRAIN_FLAGS = {
     role: 'process',
   },
   out: { type: 'string', describe: 'run directory (default: runs/<timestamp>)', group: RUN, role: 'process' },
+  'dashboard-port': {
+    type: 'number',
+    describe:
+      'serve a live dashboard of the run over HTTP on this port (0: any free one; its address is printed): loss, ' +
+      "accuracy, learning rate, noise scale, step times, workers; read-only, behind the run's token when it has one",
+    group: RUN,
+    role: 'process',
+  },
+  'dashboard-host': {
+    type: 'string',
+    default: '127.0.0.1',
+    describe: 'the address the dashboard listens on (default loopback; e.g. 0.0.0.0 to reach it from other hosts)',
+    group: RUN,
+    role: 'process',
+  },
   trace: {
     type: 'string',
     describe:

@@ -9,9 +9,11 @@ import { type TrainConfig, TrainerError } from '@dtrain/common';
 import {
   type Coordinator,
   clearRunDir,
+  Dashboard,
   defaultRunDir,
   listCheckpoints,
   openSoloRun,
+  type RunPool,
   type RunSummary,
   readCheckpointState,
   readMetrics,
@@ -42,6 +44,8 @@ export interface RunRequest {
   waitTimeoutMs: number;
   /** --trace FILE (Chrome trace events). */
   trace?: string;
+  /** --dashboard-port (and --dashboard-host): serve the live dashboard there. */
+  dashboard?: { host: string; port: number };
 }
 
 export interface StartedCoordinator {
@@ -97,7 +101,10 @@ export async function startCoordinator(
     () => reporter.done(),
   );
   const unsave = saveOnCrash((e) => keptAfterCrash(coord.crash(e)));
-  const finished = solo.run().then((summary) => {
+  const dashboard = req.dashboard ? await openDashboard(req.dashboard, req.token, coord, solo.pool) : null;
+  const finished = solo.run().then(async (summary) => {
+    dashboard?.finished(summary.status);
+    await dashboard?.close();
     unsave();
     reporter.done();
     interrupts.dispose();
@@ -106,6 +113,19 @@ export async function startCoordinator(
     return summary;
   });
   return { coord, port, finished };
+}
+
+/** The live dashboard of `coord`'s run, its address printed. */
+async function openDashboard(
+  at: { host: string; port: number },
+  token: string | undefined,
+  coord: Coordinator,
+  pool: RunPool,
+): Promise<Dashboard> {
+  const d = await Dashboard.open({ ...at, token, log: (l) => process.stderr.write(`${l}\n`) });
+  d.attach(coord, pool);
+  process.stderr.write(`dashboard: ${d.url}\n`);
+  return d;
 }
 
 /** A fresh run in a directory that holds one: refused, or (--overwrite) cleared under the directory's lock. */
