@@ -24,7 +24,10 @@ export interface ComputeBenchResult {
   numTensorsDrift: number;
   rssMbStart: number;
   rssMbEnd: number;
-  /** RSS after a full GC at each tenth of the iterations: flat means no growth (without the GC it drifts up until V8 collects). */
+  /**
+   * RSS after a full GC at each tenth of the iterations (not timed): flat means no growth (without the GC it
+   * drifts up until V8 collects).
+   */
   rssMbTrace: number[];
 }
 
@@ -51,6 +54,8 @@ export async function benchCompute(
   model: string | ModelSpec,
   batchSize: number,
   iterations: number,
+  /** Also the per-kernel breakdown (one profiled pass more) and the memory trace (full GCs, not timed); default both. */
+  detail = true,
 ): Promise<ComputeBenchResult> {
   const spec = typeof model === 'string' ? getModelSpec(model) : model;
   const net = new Network(spec);
@@ -60,25 +65,25 @@ export async function benchCompute(
   const y = new Int32Array(batchSize);
   ds.fillBatch('train', [...Array(batchSize).keys()], x, y);
   const g = new Float32Array(net.paramCount);
-  for (let i = 0; i < 3; i++) net.computeShard(x, y, batchSize, g);
+  for (let i = 0; i < (detail ? 3 : 1); i++) net.computeShard(x, y, batchSize, g); // warm-up
   const tensors0 = tf.memory().numTensors;
   const rss0 = process.memoryUsage().rss;
   const rssTrace: number[] = [];
   const gc = fullGc();
   const every = Math.max(1, Math.floor(iterations / 10));
-  const t0 = performance.now();
+  let busy = 0; // the passes only: the memory trace's full GCs are not timed
   for (let i = 0; i < iterations; i++) {
+    const t = performance.now();
     net.computeShard(x, y, batchSize, g);
-    if ((i + 1) % every === 0) {
+    busy += performance.now() - t;
+    if (detail && (i + 1) % every === 0) {
       gc();
       rssTrace.push(Math.round(process.memoryUsage().rss / 2 ** 20));
     }
   }
-  const ms = (performance.now() - t0) / iterations;
-  const prof = await tf.profile(() => {
-    net.computeShard(x, y, batchSize, g);
-  });
+  const ms = busy / iterations;
   const kernelsMs: Record<string, number> = {};
+  const prof = detail ? await tf.profile(() => void net.computeShard(x, y, batchSize, g)) : { kernels: [] };
   for (const k of prof.kernels)
     kernelsMs[k.name] = (kernelsMs[k.name] ?? 0) + (typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0);
   const sorted = Object.fromEntries(

@@ -54,9 +54,9 @@ export async function runDoctor(write: (line: string) => void): Promise<void> {
   write(`worker scheduling (--sched batch): ${applySchedPolicy('batch').reason}`);
   const backend = await selectBackend('auto');
   write(`auto backend: ${backend.name} (${backend.reason})`);
-  const probe = await benchCompute(backend, 'reference-cnn', 64, 1);
+  const probe = await benchCompute(backend, 'reference-cnn', 64, 1, false);
   const iterations = Math.max(1, Math.min(50, Math.floor(2000 / probe.msPerBatch)));
-  const r = iterations > 1 ? await benchCompute(backend, 'reference-cnn', 64, iterations) : probe;
+  const r = iterations > 1 ? await benchCompute(backend, 'reference-cnn', 64, iterations, false) : probe;
   write(
     `speed probe (reference-cnn, batch 64, forward+backward, ${r.iterations} iterations): ${r.imagesPerSecond} images/s, ${r.gflopsPerSecond} GFLOP/s`,
   );
@@ -69,8 +69,8 @@ export async function runDoctor(write: (line: string) => void): Promise<void> {
   const alone: number[] = [];
   const beside: number[] = [];
   for (let i = 0; i < 3; i++) {
-    alone.push((await benchCompute(backend, 'reference-cnn', 64, n)).imagesPerSecond);
-    beside.push((await besideBusyCore(() => benchCompute(backend, 'reference-cnn', 64, n))).imagesPerSecond);
+    alone.push((await benchCompute(backend, 'reference-cnn', 64, n, false)).imagesPerSecond);
+    beside.push((await besideBusyCore(() => benchCompute(backend, 'reference-cnn', 64, n, false))).imagesPerSecond);
   }
   const a = median(alone);
   const b = median(beside);
@@ -86,7 +86,7 @@ export async function runDoctor(write: (line: string) => void): Promise<void> {
 export function doctorCommand(y: Argv): Argv {
   return y.command(
     'doctor',
-    'print versions, which backends load and why not, GPU visibility, and a 2-second speed probe',
+    'print versions, which backends load and why not, GPU visibility, a 2-second speed probe and the same beside a busy core (about 10 s in all)',
     ignoredTokenOptions,
     async () => {
       await runDoctor((l) => process.stdout.write(l + '\n'));
