@@ -53,6 +53,38 @@ export function optimizerKey(o: RunOutcome): string {
     .join(' ');
 }
 
+const OPTIMIZER_NAMES: Record<string, string> = {
+  sgd: 'SGD',
+  momentum: 'momentum',
+  nesterov: 'Nesterov',
+  adam: 'Adam',
+  adamw: 'AdamW',
+  lars: 'LARS',
+  lamb: 'LAMB',
+};
+
+/**
+ * A person's name for an optimizer key ("momentum0.9 sqrt w0 constant" -> "momentum 0.9"), adding the lr
+ * scaling, warmup and schedule only where the sweep's keys differ in them.
+ */
+export function plainOptimizer(key: string, keys: readonly string[]): string {
+  const parts = (k: string) => k.split(' ');
+  const [opt = '', scaling, warm, schedule] = parts(key);
+  const m = /^([a-z]+)([\d.]+)?$/.exec(opt);
+  const name = m ? `${OPTIMIZER_NAMES[m[1]!] ?? m[1]}${m[2] ? ` ${m[2]}` : ''}` : opt;
+  const varies = (i: number) => new Set(keys.map((k) => parts(k)[i])).size > 1;
+  const extra: string[] = [];
+  if (scaling && varies(1)) extra.push(scaling === 'none' ? 'no lr scaling' : `${scaling} lr scaling`);
+  if (warm && varies(2)) extra.push(`warmup ${warm.replace(/^w/, '')}`);
+  if (schedule && varies(3)) extra.push(`${schedule} lr`);
+  return extra.length ? `${name}, ${extra.join(', ')}` : name;
+}
+
+/** The base learning rate of a cell's runs (before --lr-scaling: what the run names carry). */
+export function baseLr(cell: Cell): number {
+  return Number(cell.runs[0]?.labels['lr'] ?? cell.runs[0]?.summary.config?.lr ?? cell.lr);
+}
+
 function spread(values: number[]): { median: number | null; min: number | null; max: number | null } {
   return values.length === 0
     ? { median: null, min: null, max: null }

@@ -56,8 +56,9 @@ const COLORS = [
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
 /**
- * Ticks of a logarithmic y axis: 1 and 3 times each power of ten within the data's range (Chart.js's own
- * log ticks crowd, e.g. 7 and 10 drawn over each other). Null when the data has no positive values.
+ * Ticks of a logarithmic y axis: 1 and 3 times the powers of ten, from the one below the lowest value to the
+ * one above the highest (the axis ends there: no point sits on an edge without a tick near it;
+ * Chart.js's own log ticks crowd, e.g. 7 and 10 drawn over each other). Null when no value is positive.
  */
 export function logTicks(series: readonly Series[]): number[] | null {
   const ys = series
@@ -65,14 +66,19 @@ export function logTicks(series: readonly Series[]): number[] | null {
     .filter((y): y is number => y !== null && y > 0 && Number.isFinite(y));
   if (ys.length === 0) return null;
   const [lo, hi] = [Math.min(...ys), Math.max(...ys)];
-  const ticks: number[] = [];
-  for (let k = Math.floor(Math.log10(lo)); k <= Math.ceil(Math.log10(hi)); k++) {
-    for (const m of [1, 3]) {
-      const v = Number((m * 10 ** k).toPrecision(1));
-      if (v >= lo && v <= hi) ticks.push(v);
-    }
+  const all: number[] = [];
+  for (let k = Math.floor(Math.log10(lo)) - 1; k <= Math.ceil(Math.log10(hi)); k++) {
+    for (const m of [1, 3]) all.push(Number((m * 10 ** k).toPrecision(1)));
   }
-  return ticks.length >= 2 ? ticks : null; // a narrower range: Chart.js's own ticks
+  const first = all.filter((v) => v < lo).at(-1)!; // strictly: no point on the axis line itself
+  const last = all.find((v) => v > hi)!;
+  return all.filter((v) => v >= first && v <= last);
+}
+
+/** A log x axis with ticks at given values: it spans them and the data, with a margin, so no tick falls outside. */
+function logXRange(c: ChartSpec): { min: number; max: number } {
+  const xs = [...(c.ticksAt ?? []), ...c.series.flatMap((s) => s.data.map((p) => p.x))].filter((x) => x > 0);
+  return { min: Math.min(...xs) / 1.3, max: Math.max(...xs) * 1.3 };
 }
 
 export function chartConfig(c: ChartSpec): {
@@ -110,11 +116,12 @@ export function chartConfig(c: ChartSpec): {
           type: c.logX ? 'logarithmic' : 'linear',
           title: { display: true, text: c.x },
           ...(c.ticksAt ? { ticksAt: c.ticksAt } : {}),
+          ...(c.ticksAt && c.logX ? logXRange(c) : {}),
         },
         y: {
           type: c.logY ? 'logarithmic' : 'linear',
           title: { display: true, text: c.y },
-          ...(yTicks ? { ticksAt: yTicks } : {}),
+          ...(yTicks ? { ticksAt: yTicks, min: yTicks[0], max: yTicks.at(-1) } : {}),
         },
       },
     },

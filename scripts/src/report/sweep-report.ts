@@ -9,7 +9,15 @@ import { writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { median } from '@dtrain/common';
 import { criticalBatchRows, type StudyRun } from '../analysis/study.js';
-import { aggregateSeeds, type Best, bestPerBatch, optimizerKey, peakLr } from '../experiment/best.js';
+import {
+  aggregateSeeds,
+  type Best,
+  baseLr,
+  bestPerBatch,
+  optimizerKey,
+  peakLr,
+  plainOptimizer,
+} from '../experiment/best.js';
 import type { RunOutcome } from '../experiment/run-plan.js';
 import { type ChartSpec, htmlPage, htmlTable, type Point, type Series, toCsv } from './run-report.js';
 
@@ -26,6 +34,15 @@ function errorBars(points: { x: number; lo: number | null; hi: number | null }[]
     ]);
 }
 
+/** Each optimizer key's plain name in this sweep (best.ts plainOptimizer). */
+function namer(best: readonly Best[]): (key: string) => string {
+  const keys = [...new Set(best.map((b) => b.optimizer))];
+  return (key) => plainOptimizer(key, keys);
+}
+
+/** Points of optimizer i of n moved a few percent apart on the log batch axis, so equal batches do not overlap. */
+const dodge = (i: number, n: number) => (x: number) => x * 1.05 ** (i - (n - 1) / 2);
+
 /** The measured B_simple: median over the best runs of their late-training medians. */
 export function measuredNoiseScale(best: readonly Best[]): number | null {
   const values = best
@@ -35,6 +52,43 @@ export function measuredNoiseScale(best: readonly Best[]): number | null {
   return values.length ? median(values) : null;
 }
 
+/** One optimizer's series of the steps chart: its best points, seed ranges, perfect scaling, misses (at `top`). */
+function optimizerSteps(
+  mine: Best[],
+  label: string,
+  color: number,
+  at: (x: number) => number,
+  batches: number[],
+  top: number,
+) {
+  const reached = mine.filter((b) => b.cell !== null);
+  const first = reached[0];
+  const out: Series[] = [
+    { label, color, points: true, data: reached.map((b) => ({ x: at(b.batchSize), y: b.cell!.steps.median })) },
+  ];
+  const bars = errorBars(reached.map((b) => ({ x: at(b.batchSize), lo: b.cell!.steps.min, hi: b.cell!.steps.max })));
+  if (bars.length) out.push({ label: `${label}: range over seeds`, color, data: bars });
+  if (first)
+    out.push({
+      label: `${label}: perfect scaling`,
+      color,
+      dashed: true,
+      data: batches
+        .filter((b) => b >= first.batchSize)
+        .map((b) => ({ x: b, y: (first.cell!.steps.median! * first.batchSize) / b })),
+    });
+  const missed = mine.filter((b) => b.cell === null);
+  if (missed.length)
+    out.push({
+      label: `${label}: target not reached`,
+      color,
+      noLine: true,
+      pointStyle: 'crossRot',
+      data: missed.map((b) => ({ x: at(b.batchSize), y: top })),
+    });
+  return out;
+}
+
 function stepsChart(best: Best[], batches: number[], bSimple: number | null): ChartSpec {
   const optimizers = [...new Set(best.map((b) => b.optimizer))];
   const reachedSteps = best.flatMap((b) =>
@@ -42,35 +96,17 @@ function stepsChart(best: Best[], batches: number[], bSimple: number | null): Ch
   );
   const top = Math.max(1, ...reachedSteps) * 2; // where "never reached" markers sit
   const low = Math.max(1, Math.min(...reachedSteps, top) / 2);
-  const series: Series[] = optimizers.flatMap((opt, color) => {
-    const mine = best.filter((b) => b.optimizer === opt);
-    const reached = mine.filter((b) => b.cell !== null);
-    const first = reached[0];
-    const out: Series[] = [
-      { label: opt, color, points: true, data: reached.map((b) => ({ x: b.batchSize, y: b.cell!.steps.median })) },
-    ];
-    const bars = errorBars(reached.map((b) => ({ x: b.batchSize, lo: b.cell!.steps.min, hi: b.cell!.steps.max })));
-    if (bars.length) out.push({ label: `${opt}: range over seeds`, color, data: bars });
-    if (first)
-      out.push({
-        label: `${opt}: perfect scaling`,
-        color,
-        dashed: true,
-        data: batches
-          .filter((b) => b >= first.batchSize)
-          .map((b) => ({ x: b, y: (first.cell!.steps.median! * first.batchSize) / b })),
-      });
-    const missed = mine.filter((b) => b.cell === null);
-    if (missed.length)
-      out.push({
-        label: `${opt}: target not reached`,
-        color,
-        noLine: true,
-        pointStyle: 'crossRot',
-        data: missed.map((b) => ({ x: b.batchSize, y: top })),
-      });
-    return out;
-  });
+  const name = namer(best);
+  const series: Series[] = optimizers.flatMap((opt, color) =>
+    optimizerSteps(
+      best.filter((b) => b.optimizer === opt),
+      name(opt),
+      color,
+      dodge(color, optimizers.length),
+      batches,
+      top,
+    ),
+  );
   if (bSimple !== null)
     series.push({
       label: `B_simple measured (${Math.round(bSimple)})`,
@@ -95,11 +131,14 @@ function stepsChart(best: Best[], batches: number[], bSimple: number | null): Ch
 
 function lrChart(best: Best[], batches: number[]): ChartSpec {
   const optimizers = [...new Set(best.map((b) => b.optimizer))];
+  const name = namer(best);
   const series: Series[] = optimizers.map((opt, color) => ({
-    label: opt,
+    label: name(opt),
     color,
     points: true,
-    data: best.filter((b) => b.optimizer === opt && b.cell).map((b) => ({ x: b.batchSize, y: b.cell!.lr })),
+    data: best
+      .filter((b) => b.optimizer === opt && b.cell)
+      .map((b) => ({ x: dodge(color, optimizers.length)(b.batchSize), y: b.cell!.lr })),
   }));
   const ref = best.find((b) => b.cell);
   if (ref) {
@@ -121,7 +160,7 @@ function lrChart(best: Best[], batches: number[]): ChartSpec {
     id: 'lr',
     title: 'Best learning rate vs batch size',
     x: 'batch size',
-    y: 'learning rate',
+    y: 'peak learning rate (after --lr-scaling)',
     logX: true,
     logY: true,
     ticksAt: batches,
@@ -131,6 +170,7 @@ function lrChart(best: Best[], batches: number[]): ChartSpec {
 
 function accuracyChart(best: Best[], batches: number[]): ChartSpec {
   const optimizers = [...new Set(best.map((b) => b.optimizer))];
+  const name = namer(best);
   return {
     id: 'acc',
     title: 'Final test accuracy of the best runs vs batch size',
@@ -140,18 +180,19 @@ function accuracyChart(best: Best[], batches: number[]): ChartSpec {
     ticksAt: batches,
     series: optimizers.flatMap((opt, color) => {
       const mine = best.filter((b) => b.optimizer === opt && b.cell);
+      const at = dodge(color, optimizers.length);
       return [
         {
-          label: opt,
+          label: name(opt),
           color,
           points: true,
-          data: mine.map((b) => ({ x: b.batchSize, y: b.cell!.finalAccuracy.median })),
+          data: mine.map((b) => ({ x: at(b.batchSize), y: b.cell!.finalAccuracy.median })),
         },
         {
-          label: `${opt}: range over seeds`,
+          label: `${name(opt)}: range over seeds`,
           color,
           data: errorBars(
-            mine.map((b) => ({ x: b.batchSize, lo: b.cell!.finalAccuracy.min, hi: b.cell!.finalAccuracy.max })),
+            mine.map((b) => ({ x: at(b.batchSize), lo: b.cell!.finalAccuracy.min, hi: b.cell!.finalAccuracy.max })),
           ),
         },
       ];
@@ -168,10 +209,12 @@ export function sweepCharts(outcomes: readonly RunOutcome[]): ChartSpec[] {
 
 /** One row per batch size x optimizer: the best learning rate and what it achieved. */
 export function bestRows(best: readonly Best[], dir: string): Record<string, unknown>[] {
+  const name = namer(best);
   return best.map((b) => ({
     batchSize: b.batchSize,
-    optimizer: b.optimizer,
-    bestLr: b.cell?.lr ?? null,
+    optimizer: name(b.optimizer),
+    bestPeakLr: b.cell?.lr ?? null,
+    bestBaseLr: b.cell ? baseLr(b.cell) : null,
     stepsToTarget: b.cell?.steps.median ?? 'not reached',
     stepsMin: b.cell?.steps.min ?? null,
     stepsMax: b.cell?.steps.max ?? null,
@@ -215,9 +258,9 @@ const CRITICAL_NOTE =
   'bootstrap interval over seeds and learning rates (bCritLow..bCritHigh; empty with one seed and one learning rate per ' +
   'batch size). bSimpleNearTarget: the measured noise scale within 20% of the crossing, median over the best runs.';
 
-/** A sweep run for the critical-batch analysis: its optimizer, batch, learning rate and curves. */
-function studyRun(o: RunOutcome): StudyRun {
-  return { optimizer: optimizerKey(o), batchSize: o.batchSize, lr: peakLr(o), curves: o.curves };
+/** A sweep run for the critical-batch analysis: its optimizer (by its plain name among `keys`), batch, learning rate and curves. */
+function studyRun(o: RunOutcome, keys: readonly string[]): StudyRun {
+  return { optimizer: plainOptimizer(optimizerKey(o), keys), batchSize: o.batchSize, lr: peakLr(o), curves: o.curves };
 }
 
 /** report.html, best.csv, critical-batch.csv, results.csv and results.json of a sweep. */
@@ -231,7 +274,11 @@ export function writeSweepReport(
   const best = bestPerBatch(aggregateSeeds(outcomes));
   const bests = bestRows(best, dir);
   const rows = outcomes.map((o) => sweepRow(o, dir));
-  const critical = criticalBatchRows(outcomes.map(studyRun), targets);
+  const keys = [...new Set(outcomes.map(optimizerKey))];
+  const critical = criticalBatchRows(
+    outcomes.map((o) => studyRun(o, keys)),
+    targets,
+  );
   writeFileSync(join(dir, 'results.csv'), toCsv(rows));
   writeFileSync(join(dir, 'best.csv'), toCsv(bests));
   writeFileSync(join(dir, 'critical-batch.csv'), toCsv(critical as unknown as Record<string, unknown>[]));
@@ -245,7 +292,8 @@ export function writeSweepReport(
     `the fewest steps to the target (median over seeds; ties: higher final accuracy), as Shallue et al. (2019) define steps to target. ` +
     `Perfect scaling: steps x batch size constant. B_simple: the measured gradient ` +
     `noise scale (median over the second half of each best run)${bSimple !== null ? `, ${Math.round(bSimple)}` : ''}, ` +
-    'a prediction of the critical batch size (McCandlish et al. 2018).';
+    'a prediction of the critical batch size (McCandlish et al. 2018). Learning rates: bestPeakLr is the peak rate a run ' +
+    'trained with (after --lr-scaling), bestBaseLr the rate before scaling, which the run names carry.';
   const table =
     `<h3>Best per batch size</h3>${htmlTable(bests)}<h3>Critical batch size</h3><p>${CRITICAL_NOTE}</p>` +
     `${htmlTable(critical as unknown as Record<string, unknown>[])}<h3>Every run</h3>${htmlTable(rows)}`;

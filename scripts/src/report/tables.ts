@@ -1,6 +1,6 @@
 // The tables an experiment prints: each run's outcome, and the best learning rate per batch size x optimizer.
 
-import { aggregateSeeds, bestPerBatch } from '../experiment/best.js';
+import { aggregateSeeds, baseLr, bestPerBatch, plainOptimizer } from '../experiment/best.js';
 import type { RunOutcome } from '../experiment/run-plan.js';
 
 const pct = (v: unknown) => (typeof v === 'number' ? `${(v * 100).toFixed(2)}%` : '-');
@@ -42,14 +42,20 @@ export function formatTable(outcomes: RunOutcome[], target: number): string[] {
 
 /** The best learning rate per batch size x optimizer (Shallue et al.), for the terminal. */
 export function formatBest(outcomes: RunOutcome[]): string[] {
-  const rows = bestPerBatch(aggregateSeeds(outcomes)).map((b) => [
-    b.optimizer,
+  const best = bestPerBatch(aggregateSeeds(outcomes));
+  const keys = [...new Set(best.map((b) => b.optimizer))];
+  const rows = best.map((b) => [
+    plainOptimizer(b.optimizer, keys),
     String(b.batchSize),
     b.cell ? String(b.cell.lr) : '-',
+    b.cell ? String(baseLr(b.cell)) : '-',
     b.cell ? num(b.cell.steps.median, 0) : 'not reached',
     b.cell && b.cell.steps.min !== b.cell.steps.max ? `${b.cell.steps.min}-${b.cell.steps.max}` : '',
     b.cell ? pct(b.cell.finalAccuracy.median) : '-',
     b.atEdge ? `at the ${b.atEdge} end of the grid` : '',
   ]);
-  return alignColumns(['optimizer', 'batch', 'best lr', 'steps to target', 'seed range', 'test acc', 'note'], rows);
+  return alignColumns(
+    ['optimizer', 'batch', 'best peak lr', 'base lr (run name)', 'steps to target', 'seed range', 'test acc', 'note'],
+    rows,
+  );
 }

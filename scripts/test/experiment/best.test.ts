@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { aggregateSeeds, bestPerBatch, optimizerKey } from '../../src/experiment/best.js';
+import { aggregateSeeds, bestPerBatch, optimizerKey, plainOptimizer } from '../../src/experiment/best.js';
 import { fixtureSweep, outcome } from './fixtures.js';
 
 test('runs that differ only in seed form one cell: median and range of steps, misses counted as never', () => {
@@ -44,4 +44,26 @@ test('a best learning rate at the end of the grid is flagged', () => {
   );
   assert.equal(mid[0]!.atEdge, null);
   assert.equal(optimizerKey(outcome(32, 'momentum', 0.1, 1, 1)), 'momentum0.9 none w0 constant');
+});
+
+test('optimizer keys in plain words: the optimizer, and only what differs across the sweep', () => {
+  const keys = [
+    'sgd none w0 constant',
+    'momentum0.9 none w0 constant',
+    'lars0.9 none w0 constant',
+    'adamw none w0 constant',
+  ];
+  assert.deepEqual(
+    keys.map((k) => plainOptimizer(k, keys)),
+    ['SGD', 'momentum 0.9', 'LARS 0.9', 'AdamW'],
+  );
+  const varied = ['momentum0.9 none w0 constant', 'momentum0.9 sqrt w100 constant', 'momentum0.99 linear w0 cosine'];
+  assert.deepEqual(
+    varied.map((k) => plainOptimizer(k, varied)),
+    [
+      'momentum 0.9, no lr scaling, warmup 0, constant lr',
+      'momentum 0.9, sqrt lr scaling, warmup 100, constant lr',
+      'momentum 0.99, linear lr scaling, warmup 0, cosine lr',
+    ],
+  );
 });

@@ -96,7 +96,7 @@ test('run, sweep and comparison reports render every chart in headless Chromium'
   assert.ok(statSync(join(shots, 'sweep.png')).size > 10_000);
 });
 
-test('log-scale y ticks: 1 and 3 times the powers of ten inside the data, none crowding; too narrow a range leaves Chart.js its own', () => {
+test('log-scale y ticks: 1 and 3 times the powers of ten from below the lowest value to above the highest, none crowding', () => {
   assert.deepEqual(
     logTicks([
       {
@@ -108,7 +108,7 @@ test('log-scale y ticks: 1 and 3 times the powers of ten inside the data, none c
         ],
       },
     ]),
-    [0.1, 0.3, 1, 3, 10],
+    [0.03, 0.1, 0.3, 1, 3, 10, 30],
   );
   assert.deepEqual(
     logTicks([
@@ -120,9 +120,9 @@ test('log-scale y ticks: 1 and 3 times the powers of ten inside the data, none c
         ],
       },
     ]),
-    [1000, 3000],
+    [300, 1000, 3000, 10000],
   );
-  assert.equal(
+  assert.deepEqual(
     logTicks([
       {
         label: 'flat',
@@ -132,7 +132,19 @@ test('log-scale y ticks: 1 and 3 times the powers of ten inside the data, none c
         ],
       },
     ]),
-    null,
+    [300, 1000],
+  );
+  assert.deepEqual(
+    logTicks([
+      {
+        label: 'exact',
+        data: [
+          { x: 1, y: 0.1 },
+          { x: 2, y: 3 },
+        ],
+      },
+    ]),
+    [0.03, 0.1, 0.3, 1, 3, 10],
   );
   assert.equal(logTicks([{ label: 'none', data: [{ x: 1, y: 0 }] }]), null);
 });
