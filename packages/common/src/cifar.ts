@@ -40,38 +40,48 @@ export const CIFAR_SHA256: Record<string, string> = {
   'test_batch.bin': '8e2eb146ae340b09e24670f29cabc6326dba54da8789dab6768acf480273f65b',
 };
 
+/** How a CIFAR binary file lays out its records: label bytes before the pixels, which one is the label, how many classes. */
+export interface CifarLayout {
+  dataset: 'cifar10' | 'cifar100';
+  labelBytes: number;
+  labelAt: number;
+  classes: number;
+}
+
+export const CIFAR10_LAYOUT: CifarLayout = { dataset: 'cifar10', labelBytes: 1, labelAt: 0, classes: 10 };
+
 /** Parse one binary batch file into HWC uint8 images; rejects truncated or malformed data. */
-export function parseCifarBatch(bytes: Uint8Array, name: string): ImageSet {
-  if (bytes.length === 0 || bytes.length % CIFAR_RECORD_BYTES !== 0) {
+export function parseCifarBatch(bytes: Uint8Array, name: string, layout: CifarLayout = CIFAR10_LAYOUT): ImageSet {
+  const recordBytes = layout.labelBytes + CIFAR_PIXELS * 3;
+  const what = layout.dataset === 'cifar10' ? 'CIFAR-10' : 'CIFAR-100';
+  const hint = `delete the file and run: dtrain data fetch ${layout.dataset}`;
+  if (bytes.length === 0 || bytes.length % recordBytes !== 0) {
     throw new TrainerError(
       'ERR_BAD_CONFIG',
-      `${name}: ${bytes.length} bytes is not a whole number of ${CIFAR_RECORD_BYTES}-byte CIFAR-10 records (truncated or not a CIFAR-10 file)`,
-      {
-        hint: 'delete the file and run: dtrain data fetch cifar10',
-      },
+      `${name}: ${bytes.length} bytes is not a whole number of ${recordBytes}-byte ${what} records (truncated or not a ${what} file)`,
+      { hint },
     );
   }
-  const count = bytes.length / CIFAR_RECORD_BYTES;
+  const count = bytes.length / recordBytes;
   const images = new Uint8Array(count * CIFAR_PIXELS * 3);
   const labels = new Uint8Array(count);
   for (let r = 0; r < count; r++) {
-    const src = r * CIFAR_RECORD_BYTES;
-    const label = bytes[src]!;
-    if (label > 9) {
+    const src = r * recordBytes;
+    const label = bytes[src + layout.labelAt]!;
+    if (label >= layout.classes) {
       throw new TrainerError(
         'ERR_BAD_CONFIG',
-        `${name}: record ${r} has label ${label}; CIFAR-10 labels are 0..9 (corrupt file)`,
-        {
-          hint: 'delete the file and run: dtrain data fetch cifar10',
-        },
+        `${name}: record ${r} has label ${label}; ${what} labels are 0..${layout.classes - 1} (corrupt file)`,
+        { hint },
       );
     }
     labels[r] = label;
     const dst = r * CIFAR_PIXELS * 3;
+    const px = src + layout.labelBytes;
     for (let p = 0; p < CIFAR_PIXELS; p++) {
-      images[dst + p * 3] = bytes[src + 1 + p]!;
-      images[dst + p * 3 + 1] = bytes[src + 1 + CIFAR_PIXELS + p]!;
-      images[dst + p * 3 + 2] = bytes[src + 1 + 2 * CIFAR_PIXELS + p]!;
+      images[dst + p * 3] = bytes[px + p]!;
+      images[dst + p * 3 + 1] = bytes[px + CIFAR_PIXELS + p]!;
+      images[dst + p * 3 + 2] = bytes[px + 2 * CIFAR_PIXELS + p]!;
     }
   }
   return { images, labels, count };

@@ -5,7 +5,7 @@ import { GRAD_WIRES, type GradWire } from './compress.js';
 import { type DatasetSpec, datasetShape, trainSplitSize, validateDatasetSpec } from './datasets.js';
 import { TrainerError } from './errors.js';
 import { MAX_BATCH_SIZE, MAX_WORKERS } from './limits.js';
-import { buildManifest, getModelSpec, hasBatchNorm, type ModelSpec, paramCount } from './model.js';
+import { buildManifest, getModelSpec, hasBatchNorm, type ModelSpec, paramCount, withClasses } from './model.js';
 import { parseModelSpec } from './model-check.js';
 import { type OptimizerConfig, validateOptimizer } from './optim/config.js';
 import { type ScheduleConfig, scaledLr, validateSchedule } from './schedule.js';
@@ -133,9 +133,11 @@ function intIn(value: number, min: number, max: number, flag: string, hint: stri
   }
 }
 
-/** The layer spec a run trains: its model file's, or the zoo's. */
-export function modelSpecOf(c: Pick<TrainConfig, 'model' | 'modelSpec'>): ModelSpec {
-  return c.modelSpec ?? getModelSpec(c.model);
+/** The layer spec a run trains: its model file's, or the zoo's scoring the dataset's classes (e.g. 100 for CIFAR-100). */
+export function modelSpecOf(c: Pick<TrainConfig, 'model' | 'modelSpec'> & { dataset?: DatasetSpec }): ModelSpec {
+  if (c.modelSpec) return c.modelSpec;
+  const spec = getModelSpec(c.model);
+  return c.dataset ? withClasses(spec, datasetShape(c.dataset).classes) : spec;
 }
 
 /** The model reads the dataset's images and scores its classes. */
@@ -161,7 +163,7 @@ function checkModelFitsData(spec: ModelSpec, dataset: DatasetSpec): void {
 
 /** Throws ERR_BAD_CONFIG naming the value and the fix; returns the derived numbers. */
 export function validateConfig(c: TrainConfig): Derived {
-  const spec = c.modelSpec ? parseModelSpec(c.modelSpec) : getModelSpec(c.model);
+  const spec = c.modelSpec ? parseModelSpec(c.modelSpec) : modelSpecOf(c);
   const manifest = buildManifest(spec);
   validateDatasetSpec(c.dataset);
   checkModelFitsData(spec, c.dataset);

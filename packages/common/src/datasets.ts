@@ -3,6 +3,7 @@
 // (--data-dir) is each machine's own business and not part of the spec.
 
 import { CIFAR_CLASSES, CIFAR_RECORDS_PER_FILE, CIFAR_TRAIN_FILES } from './cifar.js';
+import { CIFAR100_CLASSES } from './cifar100.js';
 import { TrainerError } from './errors.js';
 import { MAX_SYNTHETIC_IMAGES } from './limits.js';
 import { SYNTHETIC_CLASSES } from './synthetic.js';
@@ -21,7 +22,8 @@ export interface SyntheticDatasetSpec extends CommonSpec {
 }
 
 export interface Cifar10DatasetSpec extends CommonSpec {
-  name: 'cifar10';
+  /** CIFAR-10, or CIFAR-100 (fine labels): the same image format and splits. */
+  name: 'cifar10' | 'cifar100';
   /** Use the first N training / test samples (0: all). */
   limitTrain: number;
   limitTest: number;
@@ -29,18 +31,18 @@ export interface Cifar10DatasetSpec extends CommonSpec {
 
 export type DatasetSpec = SyntheticDatasetSpec | Cifar10DatasetSpec;
 
-export const DATASET_NAMES = ['synthetic', 'cifar10'] as const;
+export const DATASET_NAMES = ['synthetic', 'cifar10', 'cifar100'] as const;
 export const CIFAR_TRAIN_SIZE = CIFAR_TRAIN_FILES.length * CIFAR_RECORDS_PER_FILE;
 export const CIFAR_TEST_SIZE = CIFAR_RECORDS_PER_FILE;
 
 /** The names of a dataset's classes, by label (no data needed). */
 export function datasetClasses(spec: DatasetSpec): readonly string[] {
-  return spec.name === 'cifar10' ? CIFAR_CLASSES : SYNTHETIC_CLASSES;
+  return spec.name === 'cifar10' ? CIFAR_CLASSES : spec.name === 'cifar100' ? CIFAR100_CLASSES : SYNTHETIC_CLASSES;
 }
 
 /** What a dataset's samples are: [height, width, channels] images of one of `classes` classes. */
-export function datasetShape(_spec: DatasetSpec): { inputShape: [number, number, number]; classes: number } {
-  return { inputShape: [32, 32, 3], classes: 10 };
+export function datasetShape(spec: DatasetSpec): { inputShape: [number, number, number]; classes: number } {
+  return { inputShape: [32, 32, 3], classes: datasetClasses(spec).length };
 }
 
 export function badDataset(msg: string, hint: string): never {
@@ -64,6 +66,7 @@ export function validateDatasetSpec(spec: DatasetSpec): void {
       }
       return;
     case 'cifar10':
+    case 'cifar100':
       if (!Number.isInteger(spec.limitTrain) || spec.limitTrain < 0) {
         badDataset(`--limit-train ${spec.limitTrain} must be a whole number >= 0`, 'use 0 for all 50,000');
       }

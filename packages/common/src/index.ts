@@ -6,6 +6,7 @@ export * from './auth.js';
 export * from './averaging.js';
 export * from './balance.js';
 export * from './cifar.js';
+export * from './cifar100.js';
 export * from './codec.js';
 export * from './compress.js';
 export * from './config.js';

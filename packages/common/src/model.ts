@@ -111,6 +111,13 @@ export function getModelSpec(name: string): ModelSpec {
   return spec;
 }
 
+/** `spec` scoring `classes` classes: its last (dense) layer that wide; the same spec when it already is. */
+export function withClasses(spec: ModelSpec, classes: number): ModelSpec {
+  const last = spec.layers[spec.layers.length - 1];
+  if (spec.classes === classes || last?.type !== 'dense') return spec;
+  return { ...spec, classes, layers: [...spec.layers.slice(0, -1), { ...last, units: classes }] };
+}
+
 export interface LayerShape {
   layer: LayerSpec;
   input: number[];

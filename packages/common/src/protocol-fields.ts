@@ -152,7 +152,8 @@ export function datasetSpec(o: Obj, key: string): DatasetSpec {
       testSize: int(d, 'testSize', 1, MAX_SYNTHETIC_IMAGES),
     };
   }
-  if (name === 'cifar10') return { name, ...common, limitTrain: int(d, 'limitTrain'), limitTest: int(d, 'limitTest') };
+  if (name === 'cifar10' || name === 'cifar100')
+    return { name, ...common, limitTrain: int(d, 'limitTrain'), limitTest: int(d, 'limitTest') };
   return fail('ERR_BAD_FRAME', `unknown dataset "${name}"`);
 }
 

@@ -10,6 +10,8 @@ import {
   CIFAR_RECORD_BYTES,
   CIFAR_TEST_FILE,
   CIFAR_TRAIN_FILES,
+  CIFAR100_CLASSES,
+  CIFAR100_LAYOUT,
   cropFlipFor,
   encodeCifarBatch,
   parseCifarBatch,
@@ -168,4 +170,26 @@ test('augmentation: crop with zero padding and flip, a pure function of (seed, e
   ds.fillBatch('train', [4, 7], a, y, { seed: 3, epoch: 1 });
   ds.fillBatch('train', [7], b.subarray(3072), y, { seed: 3, epoch: 1 });
   assert.deepEqual(a.subarray(3072), b.subarray(3072), 'the same sample gets the same crop whatever batch it is in');
+});
+
+test('CIFAR-100 records: coarse and fine label bytes before the pixels; the fine label is read; 100 and above refused', () => {
+  const rec = new Uint8Array(2 * 3074);
+  rec[0] = 4;
+  rec[1] = 99;
+  rec[2] = 200; // first red pixel
+  rec[3074] = 1;
+  rec[3075] = 7;
+  const set = parseCifarBatch(rec, 'train.bin', CIFAR100_LAYOUT);
+  assert.deepEqual([set.count, ...set.labels], [2, 99, 7]);
+  assert.equal(set.images[0], 200);
+  rec[3075] = 100;
+  assert.throws(
+    () => parseCifarBatch(rec, 'train.bin', CIFAR100_LAYOUT),
+    /record 1 has label 100; CIFAR-100 labels are 0\.\.99/,
+  );
+  assert.throws(
+    () => parseCifarBatch(rec.subarray(1), 'train.bin', CIFAR100_LAYOUT),
+    /not a whole number of 3074-byte CIFAR-100 records/,
+  );
+  assert.equal(CIFAR100_CLASSES.length, 100);
 });

@@ -8,9 +8,11 @@ import {
   initWeights,
   isRunningStat,
   modelFingerprint,
+  modelSpecOf,
   paramCount,
   trainableCount,
   updateRunningStats,
+  withClasses,
 } from '@dtrain/common';
 
 test('the reference CNN has 122,570 parameters in a contiguous manifest', () => {
@@ -102,4 +104,28 @@ test('running statistics follow the moments with PyTorch momentum 0.1', () => {
   const running = Float32Array.of(0, 1);
   updateRunningStats(running, Float32Array.of(2, 3));
   assert.deepEqual([...running], [Math.fround(0.2), Math.fround(1.2)]);
+});
+
+test('a zoo model for a dataset of other classes: its last layer that wide (CIFAR-100: 100), fingerprint its own', () => {
+  const dataset = {
+    name: 'cifar100',
+    seed: 1,
+    valFraction: 0,
+    normalize: false,
+    augment: false,
+    limitTrain: 0,
+    limitTest: 0,
+  } as const;
+  const spec = modelSpecOf({ model: 'resnet20', dataset });
+  assert.equal(spec.classes, 100);
+  assert.deepEqual(spec.layers.at(-1), { type: 'dense', units: 100, activation: 'linear' });
+  assert.equal(paramCount(buildManifest(spec)) - paramCount(buildManifest(getModelSpec('resnet20'))), 90 * 65);
+  assert.notEqual(modelFingerprint(spec), modelFingerprint(getModelSpec('resnet20')));
+  const ten = { ...dataset, name: 'cifar10' as const };
+  assert.equal(
+    modelSpecOf({ model: 'resnet20', dataset: ten }),
+    getModelSpec('resnet20'),
+    'the same spec where the classes agree',
+  );
+  assert.equal(withClasses(getModelSpec('tiny-cnn'), 10), getModelSpec('tiny-cnn'));
 });

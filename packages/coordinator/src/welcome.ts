@@ -16,7 +16,7 @@ export function runWelcome(runId: string, config: TrainConfig, manifest: Manifes
     runId,
     model: modelSpecOf(config).name,
     modelFingerprint: modelFingerprint(modelSpecOf(config)),
-    ...(config.modelSpec ? { modelSpec: config.modelSpec } : {}),
+    modelSpec: modelSpecOf(config), // the zoo's spec may be widened to the dataset's classes
     manifest,
     dataset: config.dataset,
     datasetFingerprint: dataset.fingerprint,

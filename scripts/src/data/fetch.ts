@@ -31,6 +31,7 @@ import {
 import { checkCifarFiles, makeDir, writeFileAtomic } from '@dtrain/common/files';
 import { PNG } from 'pngjs';
 import * as tar from 'tar';
+import { fetchCifar100 } from './fetch-cifar100.js';
 
 export const OFFICIAL_URL = 'https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz';
 export const OFFICIAL_MD5 = 'c32a1d4ab5d03f1284b67883e8d87530';
@@ -42,8 +43,8 @@ function cacheRoot(): string {
   return process.env['DTRAIN_CACHE'] ?? join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'dtrain');
 }
 
-export function defaultCifarDir(): string {
-  return join(cacheRoot(), 'cifar10');
+export function defaultCifarDir(dataset = 'cifar10'): string {
+  return join(cacheRoot(), dataset);
 }
 
 /** Generated images of the embedded dataset, shared by a run's coordinator and workers. */
@@ -74,7 +75,7 @@ function install(src: string, dir: string, log: Log): void {
   log(`verified SHA-256 of ${FILES.length} files; installed in ${dir}`);
 }
 
-function download(url: string, to: string, log: Log, timeoutMs = 15_000): Promise<void> {
+export function download(url: string, to: string, log: Log, timeoutMs = 15_000): Promise<void> {
   return new Promise((resolve, reject) => {
     const req = get(url, { timeout: timeoutMs }, (res) => {
       if (res.statusCode !== 200) {
@@ -191,9 +192,11 @@ export async function fetchCifar10(dir: string, log: Log): Promise<string> {
   });
 }
 
-/** Where CIFAR-10 lives for a run; fetched into the cache on first use unless --data-dir is given. */
+/** Where CIFAR-10 or CIFAR-100 lives for a run; fetched into the cache on first use unless --data-dir is given. */
 export async function prepareCifar(dataset: string, dataDir: string | undefined): Promise<string> {
-  const dir = dataDir ?? defaultCifarDir();
-  if (dataset === 'cifar10' && !dataDir) await fetchCifar10(dir, (l) => process.stderr.write(`[data] ${l}\n`));
+  const dir = dataDir ?? defaultCifarDir(dataset === 'cifar100' ? 'cifar100' : 'cifar10');
+  const log = (l: string) => process.stderr.write(`[data] ${l}\n`);
+  if (dataset === 'cifar10' && !dataDir) await fetchCifar10(dir, log);
+  if (dataset === 'cifar100' && !dataDir) await fetchCifar100(dir, log);
   return dir;
 }

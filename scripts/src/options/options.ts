@@ -38,7 +38,7 @@ export function toTrainConfig(a: TrainInput): TrainConfig {
   const config: Record<string, unknown> = {};
   const args = a as unknown as Record<string, unknown>;
   for (const [flag, row] of Object.entries(TRAIN_FLAGS) as [string, FlagRow][]) {
-    if (!row.path || (row.only && row.only !== a.dataset)) continue;
+    if (!row.path || (row.only && !row.only.includes(a.dataset))) continue;
     const given = args[camel(flag)];
     const value = row.to ? row.to(given, a) : given;
     if (value !== undefined) for (const path of [row.path].flat()) setAt(config, path, value);

@@ -22,8 +22,8 @@ export interface FlagRow extends Options {
   role: FlagRole;
   /** Where the value goes in the config (several places for the seed); absent for process flags. */
   path?: ConfigPath | readonly ConfigPath[];
-  /** Only for this dataset (its spec has no such field otherwise). */
-  only?: 'synthetic' | 'cifar10';
+  /** Only for these datasets (their specs have no such field otherwise). */
+  only?: readonly string[];
   /** The config value from the flag's (undefined: the key is left out). */
   to?: (value: any, args: { workers: number; optimizer?: string | undefined; optimizers?: unknown }) => unknown;
 }
@@ -59,20 +59,20 @@ export const TRAIN_FLAGS = {
   'limit-train': {
     type: 'number',
     default: 0,
-    describe: 'cifar10: use the first N training images (0: all 50,000)',
+    describe: 'cifar10, cifar100: use the first N training images (0: all 50,000)',
     group: DATA,
     path: 'dataset.limitTrain',
     role: 'meaning',
-    only: 'cifar10',
+    only: ['cifar10', 'cifar100'],
   },
   'limit-test': {
     type: 'number',
     default: 0,
-    describe: 'cifar10: use the first N test images (0: all 10,000)',
+    describe: 'cifar10, cifar100: use the first N test images (0: all 10,000)',
     group: DATA,
     path: 'dataset.limitTest',
     role: 'meaning',
-    only: 'cifar10',
+    only: ['cifar10', 'cifar100'],
   },
   normalize: {
     type: 'boolean',
@@ -97,7 +97,7 @@ export const TRAIN_FLAGS = {
     group: DATA,
     path: 'dataset.trainSize',
     role: 'meaning',
-    only: 'synthetic',
+    only: ['synthetic'],
   },
   'test-size': {
     type: 'number',
@@ -106,7 +106,7 @@ export const TRAIN_FLAGS = {
     group: DATA,
     path: 'dataset.testSize',
     role: 'meaning',
-    only: 'synthetic',
+    only: ['synthetic'],
   },
   'val-fraction': {
     type: 'number',

@@ -78,7 +78,8 @@ function startHostRelay(plan: ClusterPlan, token: string | undefined, giveUpSeco
 }
 
 async function runRankZero(plan: ClusterPlan, run: RunRequest, r: RankSettings): Promise<number> {
-  const dataDir = run.config.dataset.name === 'cifar10' ? await prepareCifar('cifar10', run.dataDir) : run.dataDir;
+  const dataDir =
+    run.config.dataset.name === 'synthetic' ? run.dataDir : await prepareCifar(run.config.dataset.name, run.dataDir);
   const workers = plan.workers ?? run.config.workers;
   const local = new LocalWorkers({
     // the job's other ranks may still come: only a job whose one worker is this one fails at once

@@ -37,7 +37,8 @@ export async function runLaunch(run: RunRequest, w: LaunchWorkers): Promise<numb
   if (w.gpus) checkGpuBackend(w.gpus, w.backend, w.allowCpu === true, tryNative);
   const token = run.token ?? randomBytes(16).toString('hex');
   // Fetch once here so the workers find the files in place instead of fetching side by side.
-  const dataDir = run.config.dataset.name === 'cifar10' ? await prepareCifar('cifar10', run.dataDir) : run.dataDir;
+  const dataDir =
+    run.config.dataset.name === 'synthetic' ? run.dataDir : await prepareCifar(run.config.dataset.name, run.dataDir);
   const listen = { host: hosts ? '0.0.0.0' : '127.0.0.1', port: w.port };
   const settings = { ...w, dataDir };
   let local: LocalWorkers | null = null;

@@ -4,7 +4,7 @@
 import type { Dataset } from '../data.js';
 import { badDataset, type DatasetSpec, validateDatasetSpec } from '../datasets.js';
 import { syntheticDataset } from '../synthetic.js';
-import { loadCifar10 } from './cifar-files.js';
+import { loadCifar10, loadCifar100 } from './cifar-files.js';
 import { cachedSyntheticSource } from './synthetic-files.js';
 
 export interface DataLocation {
@@ -26,8 +26,10 @@ export function buildDataset(spec: DatasetSpec, loc: DataLocation = {}): Dataset
       opts,
       loc.syntheticCacheDir ? cachedSyntheticSource(loc.syntheticCacheDir) : undefined,
     );
-  if (!loc.cifarDir) badDataset('no CIFAR-10 directory given', 'pass --data-dir DIR or run: dtrain data fetch cifar10');
-  return loadCifar10(loc.cifarDir, {
+  if (!loc.cifarDir)
+    badDataset(`no ${spec.name} directory given`, `pass --data-dir DIR or run: dtrain data fetch ${spec.name}`);
+  const load = spec.name === 'cifar100' ? loadCifar100 : loadCifar10;
+  return load(loc.cifarDir, {
     ...opts,
     limitTrain: spec.limitTrain,
     limitTest: spec.limitTest,

@@ -12,6 +12,13 @@ import {
   limitSet,
   parseCifarBatch,
 } from '../cifar.js';
+import {
+  CIFAR100_CLASSES,
+  CIFAR100_LAYOUT,
+  CIFAR100_MANIFEST,
+  CIFAR100_TEST_FILE,
+  CIFAR100_TRAIN_FILE,
+} from '../cifar100.js';
 import { type DatasetOptions, type ImageSet, InMemoryDataset } from '../data.js';
 import { sha256Hex } from '../digest.js';
 import { TrainerError } from '../errors.js';
@@ -49,6 +56,55 @@ function readBatch(dir: string, file: string, verify: boolean): ImageSet {
     });
   }
   return parseCifarBatch(bytes, p);
+}
+
+/** The SHA-256 of CIFAR-100's files as recorded when they were extracted from the verified archive (null: none). */
+function cifar100Manifest(dir: string): Record<string, string> | null {
+  try {
+    return JSON.parse(readFileSync(join(dir, CIFAR100_MANIFEST), 'utf8')) as Record<string, string>;
+  } catch {
+    return null;
+  }
+}
+
+function readCifar100(dir: string, file: string, verify: boolean): ImageSet {
+  const p = join(dir, file);
+  const hint = `run: dtrain data fetch cifar100 --dir ${dir}`;
+  if (!existsSync(p)) throw new TrainerError('ERR_BAD_CONFIG', `CIFAR-100 file ${p} is missing`, { hint });
+  const bytes = readFileSync(p);
+  const recorded = verify ? cifar100Manifest(dir) : null;
+  if (verify && !recorded)
+    throw new TrainerError(
+      'ERR_BAD_CONFIG',
+      `${dir} holds CIFAR-100 files that were not extracted from the verified archive`,
+      {
+        hint,
+      },
+    );
+  if (recorded && sha256Hex(bytes) !== recorded[file]) {
+    throw new TrainerError(
+      'ERR_BAD_CONFIG',
+      `CIFAR-100 file ${p} changed since it was extracted from the verified archive`,
+      {
+        hint: `delete ${dir} and ${hint.replace('run: ', '')}`,
+      },
+    );
+  }
+  return parseCifarBatch(bytes, p, CIFAR100_LAYOUT);
+}
+
+/** Load CIFAR-100 (fine labels) from a directory holding train.bin and test.bin. */
+export function loadCifar100(dir: string, o: CifarLoadOptions): InMemoryDataset {
+  const train = limitSet(readCifar100(dir, CIFAR100_TRAIN_FILE, o.verify), o.limitTrain);
+  const test = limitSet(readCifar100(dir, CIFAR100_TEST_FILE, o.verify), o.limitTest);
+  return new InMemoryDataset(
+    'cifar100',
+    CIFAR100_CLASSES.length,
+    train,
+    test,
+    o,
+    `cifar100:${o.limitTrain}:${o.limitTest}`,
+  );
 }
 
 /** Load CIFAR-10 from a directory of the six official binary files. */
