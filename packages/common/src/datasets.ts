@@ -29,14 +29,37 @@ export interface Cifar10DatasetSpec extends CommonSpec {
   limitTest: number;
 }
 
-export type DatasetSpec = SyntheticDatasetSpec | Cifar10DatasetSpec;
+/** Your own images: one subfolder per class (`--dataset folder:PATH`), resized to 32x32 RGB. */
+export interface FolderDatasetSpec extends CommonSpec {
+  name: 'folder';
+  /** The folder as the coordinator found it (a worker with its copy elsewhere: --data-dir). */
+  path: string;
+  /** The class names: the subfolders, sorted. */
+  classes: string[];
+  /** Images in all classes (the folder is checked against it on every machine). */
+  images: number;
+  /** The part of the images held out as the test split, drawn by seed. */
+  testFraction: number;
+}
 
-export const DATASET_NAMES = ['synthetic', 'cifar10', 'cifar100'] as const;
+export type DatasetSpec = SyntheticDatasetSpec | Cifar10DatasetSpec | FolderDatasetSpec;
+
+/** Most images and classes a folder dataset may have. */
+export const MAX_FOLDER_IMAGES = 500_000;
+export const MAX_FOLDER_CLASSES = 256; // labels are bytes
+
+/** Images of a folder dataset held out for testing: testFraction of them, at least one. */
+export function folderTestCount(images: number, testFraction: number): number {
+  return Math.max(1, Math.round(images * testFraction));
+}
+
+export const DATASET_NAMES = ['synthetic', 'cifar10', 'cifar100', 'folder:PATH'] as const;
 export const CIFAR_TRAIN_SIZE = CIFAR_TRAIN_FILES.length * CIFAR_RECORDS_PER_FILE;
 export const CIFAR_TEST_SIZE = CIFAR_RECORDS_PER_FILE;
 
 /** The names of a dataset's classes, by label (no data needed). */
 export function datasetClasses(spec: DatasetSpec): readonly string[] {
+  if (spec.name === 'folder') return spec.classes;
   return spec.name === 'cifar10' ? CIFAR_CLASSES : spec.name === 'cifar100' ? CIFAR100_CLASSES : SYNTHETIC_CLASSES;
 }
 
@@ -74,6 +97,8 @@ export function validateDatasetSpec(spec: DatasetSpec): void {
         badDataset(`--limit-test ${spec.limitTest} must be a whole number >= 0`, 'use 0 for all 10,000');
       }
       return;
+    case 'folder':
+      return validateFolderSpec(spec);
     default:
       badDataset(
         `unknown dataset "${String((spec as { name: unknown }).name)}"`,
@@ -82,8 +107,28 @@ export function validateDatasetSpec(spec: DatasetSpec): void {
   }
 }
 
+function validateFolderSpec(spec: FolderDatasetSpec): void {
+  if (typeof spec.path !== 'string' || spec.path.length === 0 || spec.path.length > 4096)
+    badDataset('folder dataset: no path', 'use --dataset folder:PATH');
+  const c = spec.classes;
+  if (!Array.isArray(c) || c.length < 2 || c.length > MAX_FOLDER_CLASSES || new Set(c).size !== c.length) {
+    badDataset(
+      `folder dataset: ${Array.isArray(c) ? c.length : 0} classes`,
+      `give 2..${MAX_FOLDER_CLASSES} subfolders of distinct names, one per class`,
+    );
+  }
+  if (c.some((n) => typeof n !== 'string' || n.length === 0 || n.length > 255))
+    badDataset('folder dataset: a class name is not 1..255 characters', 'rename the subfolder');
+  if (!Number.isInteger(spec.images) || spec.images < 2 || spec.images > MAX_FOLDER_IMAGES) {
+    badDataset(`folder dataset: ${spec.images} images`, `give 2..${MAX_FOLDER_IMAGES} images`);
+  }
+  if (!(spec.testFraction > 0 && spec.testFraction < 1))
+    badDataset(`--test-fraction ${spec.testFraction} must be in (0, 1)`, 'use e.g. --test-fraction 0.2');
+}
+
 function rawTrainSize(spec: DatasetSpec): number {
   if (spec.name === 'synthetic') return spec.trainSize;
+  if (spec.name === 'folder') return spec.images - folderTestCount(spec.images, spec.testFraction);
   return spec.limitTrain > 0 ? Math.min(spec.limitTrain, CIFAR_TRAIN_SIZE) : CIFAR_TRAIN_SIZE;
 }
 

@@ -2,7 +2,7 @@
 // checks its type, size and range, and fails with ERR_BAD_FRAME naming the field.
 
 import { decompress, GRAD_WIRES, type GradWire } from './compress.js';
-import type { DatasetSpec } from './datasets.js';
+import { type DatasetSpec, MAX_FOLDER_CLASSES, MAX_FOLDER_IMAGES } from './datasets.js';
 import { type ErrorCode, TrainerError } from './errors.js';
 import { MAX_BATCH_SIZE, MAX_SYNTHETIC_IMAGES } from './limits.js';
 import type { Manifest } from './model.js';
@@ -150,6 +150,21 @@ export function datasetSpec(o: Obj, key: string): DatasetSpec {
       ...common,
       trainSize: int(d, 'trainSize', 1, MAX_SYNTHETIC_IMAGES),
       testSize: int(d, 'testSize', 1, MAX_SYNTHETIC_IMAGES),
+    };
+  }
+  if (name === 'folder') {
+    const classes = d['classes'];
+    if (!Array.isArray(classes) || classes.length > MAX_FOLDER_CLASSES)
+      return fail('ERR_BAD_FRAME', `dataset.classes: not a list of at most ${MAX_FOLDER_CLASSES}`);
+    return {
+      name,
+      ...common,
+      path: str(d, 'path', 4096),
+      classes: classes.map((c) =>
+        typeof c === 'string' && c.length <= 255 ? c : fail('ERR_BAD_FRAME', 'dataset.classes: not names'),
+      ),
+      images: int(d, 'images', 2, MAX_FOLDER_IMAGES),
+      testFraction: finite(d, 'testFraction', 0),
     };
   }
   if (name === 'cifar10' || name === 'cifar100')

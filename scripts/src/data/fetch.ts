@@ -194,6 +194,7 @@ export async function fetchCifar10(dir: string, log: Log): Promise<string> {
 
 /** Where CIFAR-10 or CIFAR-100 lives for a run; fetched into the cache on first use unless --data-dir is given. */
 export async function prepareCifar(dataset: string, dataDir: string | undefined): Promise<string> {
+  if (dataset === 'folder' || dataset.startsWith('folder:')) return dataDir ?? ''; // the spec's path, or this machine's copy
   const dir = dataDir ?? defaultCifarDir(dataset === 'cifar100' ? 'cifar100' : 'cifar10');
   const log = (l: string) => process.stderr.write(`[data] ${l}\n`);
   if (dataset === 'cifar10' && !dataDir) await fetchCifar10(dir, log);

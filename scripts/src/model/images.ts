@@ -1,9 +1,10 @@
-// Images for `dtrain predict`: PNG and JPEG files (32x32, as the model was trained) and CIFAR-10 binary
+// Images for `dtrain predict`: PNG and JPEG files (any size, resized to the model's 32x32) and CIFAR-10 binary
 // files (records of 1 label byte + 3072 bytes, channel-planar), as float32 HWC pixels in [0,255].
 
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { TrainerError } from '@dtrain/common';
+import { resizeRgb } from '@dtrain/common/files';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 
@@ -20,15 +21,10 @@ const RECORD = 1 + SIDE * SIDE * 3;
 /** Most images one predict call reads (a CIFAR batch file holds 10,000). */
 export const MAX_IMAGES = 100_000;
 
+/** An image at the model's 32x32, resized as a folder dataset's images are (area averaging) when it is not. */
 function fromRgba(name: string, width: number, height: number, rgba: Uint8Array): InputImage {
-  if (width !== SIDE || height !== SIDE) {
-    throw new TrainerError('ERR_BAD_INPUT', `${name} is ${width}x${height}; the model takes ${SIDE}x${SIDE} images`, {
-      hint: `resize it first, e.g. convert ${name} -resize 32x32! small.png`,
-    });
-  }
-  const pixels = new Float32Array(SIDE * SIDE * 3);
-  for (let i = 0; i < SIDE * SIDE; i++) for (let c = 0; c < 3; c++) pixels[i * 3 + c] = rgba[i * 4 + c]!;
-  return { name, pixels, label: null };
+  const rgb = resizeRgb({ width, height, data: rgba }, SIDE);
+  return { name, pixels: Float32Array.from(rgb), label: null };
 }
 
 function cifarRecords(name: string, bytes: Buffer): InputImage[] {

@@ -2,8 +2,8 @@
 // (train-flags.ts), and the options of serving, listening and pools; validation itself lives in
 // @dtrain/common (validateConfig, called once by the coordinator).
 
-import { type TrainConfig, TrainerError } from '@dtrain/common';
-import { isModelFile, readModelFile } from '@dtrain/common/files';
+import { type FolderDatasetSpec, type TrainConfig, TrainerError } from '@dtrain/common';
+import { folderDatasetSpec, isModelFile, readModelFile } from '@dtrain/common/files';
 import { BACKEND_CHOICES, SCHED_POLICIES } from '@dtrain/worker';
 import type { Argv } from 'yargs';
 import { setAt } from './config-path.js';
@@ -34,16 +34,27 @@ export type OptionsOf<B extends (y: Argv<object>) => Argv<unknown>> = NamedOptio
 /** What toTrainConfig reads: the training options, from the command line or built by a benchmark. */
 export type TrainInput = OptionsOf<typeof trainOptions<object>>;
 
+/** A --dataset value's kind: folder:PATH is 'folder'. */
+const datasetKind = (dataset: string): string => (dataset.startsWith('folder:') ? 'folder' : dataset);
+
+/** The folder dataset's spec: the flags' common settings, and the folder scanned now. */
+function folderOf(d: Record<string, unknown>, path: string): FolderDatasetSpec {
+  const o = { seed: Number(d['seed']), valFraction: Number(d['valFraction']), normalize: d['normalize'] === true };
+  return folderDatasetSpec(path, { ...o, augment: d['augment'] === true, testFraction: Number(d['testFraction']) });
+}
+
 export function toTrainConfig(a: TrainInput): TrainConfig {
   const config: Record<string, unknown> = {};
   const args = a as unknown as Record<string, unknown>;
   for (const [flag, row] of Object.entries(TRAIN_FLAGS) as [string, FlagRow][]) {
-    if (!row.path || (row.only && !row.only.includes(a.dataset))) continue;
+    if (!row.path || (row.only && !row.only.includes(datasetKind(a.dataset)))) continue;
     const given = args[camel(flag)];
     const value = row.to ? row.to(given, a) : given;
     if (value !== undefined) for (const path of [row.path].flat()) setAt(config, path, value);
   }
   if (typeof config.model === 'string' && isModelFile(config.model)) config.modelSpec = readModelFile(config.model);
+  if (a.dataset.startsWith('folder:'))
+    config.dataset = folderOf(config.dataset as Record<string, unknown>, a.dataset.slice(7));
   return config as unknown as TrainConfig;
 }
 

@@ -41,10 +41,11 @@ export const TRAIN_FLAGS = {
   },
   dataset: {
     type: 'string',
-    default: 'synthetic' as const,
-    choices: DATASET_NAMES,
+    default: 'synthetic',
     describe:
-      'the images: generated ones embedded in dtrain (CIFAR-10-shaped, from --seed), or CIFAR-10 (fetched on first use)',
+      `the images, one of ${DATASET_NAMES.join(', ')}: generated ones embedded in dtrain (CIFAR-10-shaped, from ` +
+      '--seed); CIFAR-10 or CIFAR-100 (fine labels; fetched on first use); or your own, one subfolder of PNG/JPEG ' +
+      'files per class (resized to 32x32)',
     group: DATA,
     path: 'dataset.name',
     role: 'meaning',
@@ -55,6 +56,15 @@ export const TRAIN_FLAGS = {
       'cifar10: directory with the six binary files (default: the cache, $XDG_CACHE_HOME/dtrain/cifar10 or ~/.cache/dtrain/cifar10)',
     group: DATA,
     role: 'process',
+  },
+  'test-fraction': {
+    type: 'number',
+    default: 0.2,
+    describe: 'folder: the part of the images held out as the test split (a fixed draw by --seed)',
+    group: DATA,
+    path: 'dataset.testFraction',
+    role: 'meaning',
+    only: ['folder'],
   },
   'limit-train': {
     type: 'number',

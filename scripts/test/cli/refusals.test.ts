@@ -212,3 +212,14 @@ test('launch --gpus where the GPU backend does not load (this machine) is refuse
   );
   assert.match(err, /hint: .*--allow-cpu/);
 });
+
+test('an unknown dataset lists the choices; a folder dataset that is not there names it', () => {
+  refused(
+    ['launch', '--workers', '1', '--dataset', 'imagenet'],
+    /unknown dataset "imagenet"[\s\S]*hint: choose one of: synthetic, cifar10, cifar100, folder:PATH/,
+  );
+  refused(
+    ['launch', '--workers', '1', '--dataset', 'folder:/nonexistent/images'],
+    /--dataset folder:\/nonexistent\/images: ENOENT/,
+  );
+});

@@ -34,12 +34,21 @@ test('PNG, JPEG and CIFAR .bin records become RGB pixels in [0, 255], row-major'
   assert.equal(d!.name, `${join(dir, 'c.bin')}#1`);
 });
 
-test('images that are not 32x32, not images, or not whole CIFAR records are refused by name', () => {
+test('an image of another size is resized to 32x32 (each pixel the mean of the area it covers)', () => {
   const dir = tempDir('images');
   const big = new PNG({ width: 64, height: 48 });
+  for (let y = 0; y < 48; y++)
+    for (let x = 0; x < 64; x++) big.data.set([x < 32 ? 255 : 0, 100, (y * 255) / 47, 255], (y * 64 + x) * 4);
   const file = join(dir, 'big.png');
   writeFileSync(file, PNG.sync.write(big));
-  assert.throws(() => readImages([file]), /big\.png is 64x48; the model takes 32x32 images/);
+  const [img] = readImages([file]);
+  assert.equal(img!.pixels.length, 32 * 32 * 3);
+  assert.deepEqual([img!.pixels[0], img!.pixels[1]], [255, 100], 'left half red');
+  assert.equal(img!.pixels[(0 * 32 + 31) * 3], 0, 'right half not');
+});
+
+test('images that are not images, or not whole CIFAR records, are refused by name', () => {
+  const dir = tempDir('images');
   writeFileSync(join(dir, 'short.bin'), Buffer.alloc(100));
   assert.throws(() => readImages([join(dir, 'short.bin')]), /not a whole number of 3073-byte CIFAR-10 records/);
   writeFileSync(join(dir, 'x.gif'), 'GIF89a');

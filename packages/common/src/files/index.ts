@@ -3,6 +3,8 @@
 
 export * from './build-dataset.js';
 export * from './cifar-files.js';
+export * from './folder-dataset.js';
+export * from './image-files.js';
 export * from './make-dir.js';
 export * from './model-file.js';
 export * from './synthetic-files.js';
