@@ -16,7 +16,8 @@ const $ = (id) => document.getElementById(id);
 const q = location.search;
 const es = new EventSource('events' + q);
 es.addEventListener('snapshot', (e) => { const d = JSON.parse(e.data); S.run = d.run; S.points = d.points; S.evals = d.evals;
-  S.workers = new Map(d.workers.map((w) => [w.label, w])); draw(); });
+  S.workers = new Map(d.workers.map((w) => [w.label, w])); S.grid = d.grid; draw(); });
+es.addEventListener('grid', (e) => { S.grid = JSON.parse(e.data).grid; draw(); });
 es.addEventListener('step', (e) => { const d = JSON.parse(e.data); S.points.push(d.point);
   if (S.points.length > 8000) S.points = S.points.filter((_, i) => i % 2 === 0);
   for (const w of d.workers) S.workers.set(w.label, w); draw(); });
@@ -29,7 +30,16 @@ let pending = false;
 function draw() { if (pending) return; pending = true; requestAnimationFrame(() => { pending = false; render(); }); }
 function text(el, t) { el.textContent = t; return el; }
 function cell(tr, t, cls) { const td = text(document.createElement('td'), t); if (cls) td.className = cls; tr.appendChild(td); }
+function pct(v) { return v === null || v === undefined ? '-' : (100 * v).toFixed(2) + '%'; }
+function renderGrid() {
+  $('gridbox').style.display = S.grid ? '' : 'none'; if (!S.grid) return;
+  const gt = $('grid'); gt.replaceChildren();
+  for (const g of S.grid) { const tr = document.createElement('tr'); tr.dataset.run = g.name;
+    cell(tr, g.name); cell(tr, g.state, g.state === 'running' ? 'ready' : ''); cell(tr, g.steps === null ? '-' : String(g.steps));
+    cell(tr, g.stepsToTarget === null ? '-' : String(g.stepsToTarget)); cell(tr, pct(g.bestValAccuracy)); cell(tr, pct(g.testAccuracy)); gt.appendChild(tr); }
+}
 function render() {
+  renderGrid();
   const r = S.run; if (!r) return;
   const last = S.points[S.points.length - 1];
   text($('title'), 'dtrain run ' + r.runId + ' (' + r.status + ')');
@@ -72,6 +82,8 @@ function chart(id, series) {
 export function dashboardPage(): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>dtrain dashboard</title>
 <meta name="viewport" content="width=device-width"><style>${STYLE}</style></head><body>
+<div id="gridbox" style="display:none"><h2>runs</h2><table><thead><tr><th>run</th><th>state</th><th>steps</th>
+<th>steps to target</th><th>best val</th><th>test</th></tr></thead><tbody id="grid"></tbody></table></div>
 <h1 id="title">dtrain run</h1><div class="muted"><span id="what"></span> | <span id="conn">connecting</span></div>
 <p>step <b id="step">0</b> / <span id="total">?</span></p><div id="bar"><div id="fill"></div></div><p id="now" class="muted"></p>
 <div class="grid"><div>loss<canvas id="loss"></canvas></div><div>accuracy<canvas id="acc"></canvas></div>

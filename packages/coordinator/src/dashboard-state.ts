@@ -45,11 +45,22 @@ export interface RunView {
   status: 'running' | string;
 }
 
+/** A sweep's or experiment's run, on the dashboard's grid. */
+export interface GridRow {
+  name: string;
+  state: 'pending' | 'running' | string;
+  steps: number | null;
+  bestValAccuracy: number | null;
+  testAccuracy: number | null;
+  stepsToTarget: number | null;
+}
+
 export type Update =
   | { kind: 'step'; point: StepPoint; workers: WorkerView[] }
   | { kind: 'eval'; record: EvalRecord }
   | { kind: 'worker'; worker: WorkerView }
-  | { kind: 'status'; status: string };
+  | { kind: 'status'; status: string }
+  | { kind: 'grid'; grid: GridRow[] };
 
 export class DashboardState {
   private points: StepPoint[] = [];

@@ -10,7 +10,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { describeOptimizer, isLoopback, UPGRADE_HEADERS_TIMEOUT_MS } from '@dtrain/common';
 import type { Coordinator } from './coordinator.js';
 import { dashboardPage } from './dashboard-page.js';
-import { DashboardState, type Update } from './dashboard-state.js';
+import { DashboardState, type GridRow, type Update } from './dashboard-state.js';
 import type { RunPool } from './pool.js';
 import type { WorkerConn } from './server.js';
 
@@ -32,6 +32,8 @@ export class Dashboard {
   private readonly viewers = new Set<ServerResponse>();
   private readonly sockets = new Set<Socket>();
   private state: DashboardState | null = null;
+  /** A sweep's runs (null for a single run). */
+  private grid: GridRow[] | null = null;
   private readonly keepalive: NodeJS.Timeout;
 
   private constructor(
@@ -84,7 +86,9 @@ export class Dashboard {
       status: 'running',
     });
     this.state = state;
-    for (const conn of pool.ready()) this.publish(state.worker(conn.label, identity(conn)));
+    for (const conn of pool.ready()) state.worker(conn.label, identity(conn));
+    this.send(frame('snapshot', this.snapshot())); // pages open on an earlier run start over
+
     const on = {
       step: (r: Parameters<DashboardState['step']>[0]) => this.publish(state.step(r)),
       eval: (r: Parameters<DashboardState['evaluation']>[0]) => this.publish(state.evaluation(r)),
@@ -107,6 +111,23 @@ export class Dashboard {
       pool.off('demoted', on.demoted);
       pool.off('promoted', on.promoted);
     };
+  }
+
+  /** A sweep's or experiment's runs, shown as a grid above the current run. */
+  setGrid(rows: GridRow[]): void {
+    this.grid = rows;
+    this.publish({ kind: 'grid', grid: rows });
+  }
+
+  /** One grid row changed (its state or result). */
+  updateGrid(i: number, change: Partial<GridRow>): void {
+    if (!this.grid?.[i]) return;
+    Object.assign(this.grid[i]!, change);
+    this.publish({ kind: 'grid', grid: this.grid });
+  }
+
+  private snapshot() {
+    return { ...(this.state?.snapshot() ?? { run: null, points: [], evals: [], workers: [] }), grid: this.grid };
   }
 
   /** The run ended: viewers see how. */
@@ -136,7 +157,7 @@ export class Dashboard {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
     this.viewers.add(res);
     res.once('close', () => this.viewers.delete(res));
-    if (this.state) res.write(frame('snapshot', this.state.snapshot()));
+    if (this.state || this.grid) res.write(frame('snapshot', this.snapshot()));
   }
 
   private publish(u: Update): void {

@@ -15,6 +15,7 @@ export {
 } from './checkpoint.js';
 export { Coordinator, type CoordinatorOptions } from './coordinator.js';
 export { Dashboard, type DashboardOptions, MAX_VIEWERS } from './dashboard.js';
+export type { GridRow } from './dashboard-state.js';
 export { AdaptiveDeadline } from './deadline.js';
 export { PlateauWatch } from './plateau.js';
 export {

@@ -26,7 +26,7 @@ import {
   resolveToken,
   toTrainConfig,
 } from '../options/options.js';
-import { configKeysHere } from '../options/run-request.js';
+import { configKeysHere, givenHere } from '../options/run-request.js';
 import { serverTls } from '../options/secrets.js';
 
 function momentumOptions<T>(y: Argv<T>) {
@@ -140,7 +140,7 @@ export function momentumCommand(y: Argv): Argv {
     momentumOptions,
     async (a) => {
       const plan = momentumPlan(
-        toTrainConfig(a),
+        toTrainConfig(withLocalWorkers(a)),
         numbers(a.momenta, '--momenta'),
         choiceList(a.forms, MOMENTUM_FORMS, '--forms'),
         a.withNesterov,
@@ -169,7 +169,7 @@ export function sweepCommand(y: Argv): Argv {
       };
       // Stopping at the target: periodic evaluations on validation only, the test split once at the end.
       const base = {
-        ...toTrainConfig(a),
+        ...toTrainConfig(withLocalWorkers(a)),
         ...(a.stopAtTarget ? { stopAtValAccuracy: a.target, testEvery: 'end' as const } : {}),
       };
       const plan = withEvalsPerEpoch(sweepPlan(base, axes), a.evalsPerEpoch);
@@ -178,15 +178,22 @@ export function sweepCommand(y: Argv): Argv {
   );
 }
 
+/** With --local N and no --workers given, each run waits for those N workers (not the default 2). */
+function withLocalWorkers<T extends { local: number; workers: number; minWorkers?: number | undefined }>(a: T): T {
+  const given = givenHere();
+  if (a.local < 1 || given.has('workers')) return a;
+  return { ...a, workers: a.local, ...(given.has('min-workers') ? {} : { minWorkers: undefined }) };
+}
+
 /** The pool options, checked. */
 function experimentPool(
-  a: PoolArgs & { dataset: string; trace?: string | undefined; dashboardPort?: number | undefined },
+  a: PoolArgs & {
+    dataset: string;
+    trace?: string | undefined;
+    dashboardPort?: number | undefined;
+    dashboardHost?: string | undefined;
+  },
 ): ExperimentPool {
-  if (a.dashboardPort !== undefined) {
-    throw new TrainerError('ERR_BAD_CONFIG', '--dashboard-port is not served for sweeps and experiments yet', {
-      hint: "watch one run with dtrain launch or coordinator --dashboard-port; a sweep's runs each write report.html and TensorBoard files",
-    });
-  }
   return {
     ...a,
     port: checkPort(a.port),
@@ -194,5 +201,8 @@ function experimentPool(
     tls: serverTls(a),
     waitTimeoutMs: checkSeconds(a.waitTimeout, '--wait-timeout') * 1000,
     ...(a.trace ? { traceDir: a.trace } : {}),
+    ...(a.dashboardPort !== undefined
+      ? { dashboard: { host: a.dashboardHost ?? '127.0.0.1', port: checkPort(a.dashboardPort, '--dashboard-port') } }
+      : {}),
   };
 }

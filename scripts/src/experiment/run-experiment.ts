@@ -8,7 +8,15 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { modelSpecOf, TrainerError, validateConfig } from '@dtrain/common';
 import { makeDir } from '@dtrain/common/files';
-import { type Coordinator, defaultRunDir, isOutcome, readMetrics, type ServerTls } from '@dtrain/coordinator';
+import {
+  type Coordinator,
+  Dashboard,
+  defaultRunDir,
+  isOutcome,
+  type RunPool,
+  readMetrics,
+  type ServerTls,
+} from '@dtrain/coordinator';
 import { type BackendChoice, benchCompute, type SchedPolicy, selectBackend } from '@dtrain/worker';
 import { onInterrupt } from '../console/interrupt.js';
 import { saveOnCrash } from '../console/last-resort.js';
@@ -38,6 +46,8 @@ export interface ExperimentPool {
   target: number;
   dryRun: boolean;
   waitTimeoutMs: number;
+  /** --dashboard-port (and --dashboard-host): the live dashboard, with the grid of runs. */
+  dashboard?: { host: string; port: number };
 }
 
 /** --dry-run: each planned run and its steps, and the time they would take from a short compute probe per batch size. */
@@ -105,7 +115,23 @@ export async function runExperiment(kind: string, plan: PlannedRun[], a: Experim
     });
   const cifarDir = await prepareCifar(a.dataset, a.dataDir);
   const token = a.token ?? (a.local > 0 ? randomBytes(16).toString('hex') : undefined);
-  const driver = new PlanDriver(plan.length, a, token, cifarDir);
+  const dashboard = a.dashboard
+    ? await Dashboard.open({ ...a.dashboard, token, log: (l) => process.stderr.write(`${l}\n`) })
+    : null;
+  if (dashboard) {
+    process.stderr.write(`dashboard: ${dashboard.url}\n`);
+    dashboard.setGrid(
+      plan.map((r) => ({
+        name: r.name,
+        state: 'pending',
+        steps: null,
+        bestValAccuracy: null,
+        testAccuracy: null,
+        stepsToTarget: null,
+      })),
+    );
+  }
+  const driver = new PlanDriver(plan.length, a, token, cifarDir, dashboard);
   const interrupts = onInterrupt(
     () => driver.interrupt(),
     () => driver.reporter?.done(),
@@ -118,6 +144,7 @@ export async function runExperiment(kind: string, plan: PlannedRun[], a: Experim
   if (interrupts.requested) process.exitCode = 130;
   else if (driver.gone) process.exitCode = 1;
   driver.local.kill();
+  await dashboard?.close();
   printAndReport(kind, outRoot, outcomes, a.target);
   return outcomes;
 }
@@ -130,6 +157,7 @@ class PlanDriver {
   readonly local = new LocalWorkers({ onAllGone: (e) => ((this.gone = e), this.current?.abandon(e)) });
   private current: Coordinator | null = null;
   private unsave = (): void => undefined;
+  private detach = (): void => undefined;
   private ran = 0;
   private readonly started = Date.now();
 
@@ -138,6 +166,7 @@ class PlanDriver {
     private readonly a: ExperimentPool,
     private readonly token: string | undefined,
     private readonly cifarDir: string | undefined,
+    private readonly dashboard: Dashboard | null = null,
   ) {}
 
   log(line: string): void {
@@ -161,7 +190,10 @@ class PlanDriver {
     for (let i = 0; i < a.local; i++) this.local.spawn(i, `ws://127.0.0.1:${port}`, token ?? '', how);
   }
 
-  onRunStart(i: number, run: PlannedRun, coord: Coordinator): void {
+  onRunStart(i: number, run: PlannedRun, coord: Coordinator, pool: RunPool): void {
+    this.detach();
+    this.detach = this.dashboard?.attach(coord, pool) ?? (() => undefined);
+    this.dashboard?.updateGrid(i, { state: 'running' });
     const eta = this.ran > 0 ? (((Date.now() - this.started) / this.ran) * (this.runs - i)) / 1000 : null;
     this.log(`run ${i + 1}/${this.runs}: ${run.name}${eta !== null ? ` (ETA ${Math.round(eta)} s)` : ''}`);
     this.reporter = attachProgress(coord);
@@ -171,6 +203,14 @@ class PlanDriver {
   }
 
   onRunEnd(i: number, o: RunOutcome): void {
+    const s = o.summary;
+    this.dashboard?.updateGrid(i, {
+      state: o.skipped ? 'kept' : s.status,
+      steps: s.steps,
+      bestValAccuracy: o.bestValAccuracy,
+      testAccuracy: s.final.test?.accuracy ?? null,
+      stepsToTarget: o.stepsToTarget,
+    });
     this.unsave();
     this.reporter?.done();
     this.reporter = null;

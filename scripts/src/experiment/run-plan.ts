@@ -13,6 +13,7 @@ import {
   isOutcome,
   listCheckpoints,
   type MetricRecord,
+  type RunPool,
   type RunSummary,
   readCheckpoint,
   readMetrics,
@@ -138,7 +139,7 @@ function finishedSummary(dir: string): RunSummary | null {
 
 export interface PlanHooks {
   onPoolReady?: (port: number) => void;
-  onRunStart?: (i: number, run: PlannedRun, coord: Coordinator) => void;
+  onRunStart?: (i: number, run: PlannedRun, coord: Coordinator, pool: RunPool) => void;
   onRunEnd?: (i: number, o: RunOutcome) => void;
 }
 
@@ -215,7 +216,7 @@ export async function runPlan(
           listening = true;
         }
         sink = (l) => coord.log(l);
-        hooks.onRunStart?.(i, run, coord);
+        hooks.onRunStart?.(i, run, coord, workers);
         summary = await coord.run();
       }
       const outcome = outcomeOf(run, dir, summary, done !== null, target);

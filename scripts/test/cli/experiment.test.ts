@@ -117,3 +117,31 @@ test(
     );
   },
 );
+
+test('sweep --local 1 without --workers runs each point on that one worker (it waited for the default 2), and says each result', () => {
+  const out = join(tempDir('local1'), 'sweep');
+  const r = dtrain([
+    'sweep',
+    '--model',
+    'tiny-cnn',
+    '--train-size',
+    '320',
+    '--test-size',
+    '32',
+    '--epochs',
+    '1',
+    '--batch-sizes',
+    '32',
+    '--optimizers',
+    'sgd',
+    '--local',
+    '1',
+    '--wait-timeout',
+    '30',
+    '--out',
+    out,
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /waiting for 1 worker\(s\)/);
+  assert.match(r.stderr, /run 1\/1: b32-sgd\S* completed after 8 steps: best val [\d.]+%, test [\d.]+%, target/);
+});
