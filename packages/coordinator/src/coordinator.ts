@@ -225,6 +225,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       reducer.add(gradient); // summed in shard order whatever the arrival order
       tally.accept(conn.label, gradient);
       this.records.shardDone(conn, gradient);
+      this.emit('shard', conn.label, gradient.count);
     };
     const [tasks, timeoutMs] = [stepTasks(shards, step, version, this.train.epoch, group), this.config.stepTimeoutMs];
     const round = this.pool.runRound({ kind: 'step', step, version, tasks, timeoutMs, onAccepted }, this.halt.signal);

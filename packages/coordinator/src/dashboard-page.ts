@@ -58,7 +58,7 @@ function render() {
   for (const w of [...S.workers.values()].sort((a, b) => a.label.localeCompare(b.label))) {
     const tr = document.createElement('tr'); tr.dataset.worker = w.label;
     cell(tr, w.label); cell(tr, w.host); cell(tr, w.backend); cell(tr, w.state, w.state); cell(tr, w.why);
-    cell(tr, String(w.steps)); cell(tr, w.computeMs.toFixed(0)); cell(tr, w.downloadMs.toFixed(0)); cell(tr, w.uploadMs.toFixed(0));
+    cell(tr, String(w.steps)); cell(tr, String(w.shards)); cell(tr, String(w.samples)); cell(tr, w.computeMs.toFixed(0)); cell(tr, w.downloadMs.toFixed(0)); cell(tr, w.uploadMs.toFixed(0));
     wt.appendChild(tr);
   }
   const et = $('evals'); et.replaceChildren();
@@ -89,7 +89,7 @@ export function dashboardPage(): string {
 <div class="grid"><div>loss<canvas id="loss"></canvas></div><div>accuracy<canvas id="acc"></canvas></div>
 <div>learning rate<canvas id="lr"></canvas></div><div>gradient noise scale B_simple<canvas id="noise"></canvas></div></div>
 <h2>workers</h2><table><thead><tr><th>worker</th><th>host</th><th>backend</th><th>state</th><th>why</th><th>steps</th>
-<th>compute ms</th><th>download ms</th><th>upload ms</th></tr></thead><tbody id="workers"></tbody></table>
+<th>shards</th><th>samples</th><th>compute ms</th><th>download ms</th><th>upload ms</th></tr></thead><tbody id="workers"></tbody></table>
 <h2>evaluations</h2><table><thead><tr><th>step</th><th>split</th><th>loss</th><th>accuracy</th></tr></thead><tbody id="evals"></tbody></table>
 <script>${SCRIPT}</script></body></html>`;
 }

@@ -27,8 +27,10 @@ export interface WorkerView {
   backend: string;
   state: 'ready' | 'demoted' | 'lost';
   why: string;
-  /** Steps it computed for (this attempt). */
+  /** Steps it computed for, results (shards) and samples it delivered (this attempt). */
   steps: number;
+  shards: number;
+  samples: number;
   computeMs: number;
   downloadMs: number;
   uploadMs: number;
@@ -98,6 +100,12 @@ export class DashboardState {
     return { kind: 'step', point, workers: [...this.workers.values()] };
   }
 
+  /** A result of `label` covering `samples` was accepted (counted; shown with the next step). */
+  shard(label: string, samples: number): void {
+    const w = this.workers.get(label);
+    if (w) Object.assign(w, { shards: w.shards + 1, samples: w.samples + samples });
+  }
+
   evaluation(record: EvalRecord): Update {
     this.evals.push(record);
     return { kind: 'eval', record };
@@ -111,6 +119,8 @@ export class DashboardState {
       state: 'ready' as const,
       why: '',
       steps: 0,
+      shards: 0,
+      samples: 0,
       computeMs: 0,
       downloadMs: 0,
       uploadMs: 0,

@@ -92,6 +92,7 @@ export class Dashboard {
     const on = {
       step: (r: Parameters<DashboardState['step']>[0]) => this.publish(state.step(r)),
       eval: (r: Parameters<DashboardState['evaluation']>[0]) => this.publish(state.evaluation(r)),
+      shard: (label: string, samples: number) => state.shard(label, samples),
       joined: (conn: WorkerConn) =>
         this.publish(state.worker(conn.label, { ...identity(conn), state: 'ready', why: '' })),
       lost: (conn: WorkerConn, why: string) => this.publish(state.worker(conn.label, { state: 'lost', why })),
@@ -99,13 +100,13 @@ export class Dashboard {
         this.publish(state.worker(conn.label, { state: 'demoted', why: `no answer within ${Math.round(ms)} ms` })),
       promoted: (conn: WorkerConn) => this.publish(state.worker(conn.label, { state: 'ready', why: '' })),
     };
-    coord.on('step', on.step).on('eval', on.eval);
+    coord.on('step', on.step).on('eval', on.eval).on('shard', on.shard);
     pool.on('joined', on.joined);
     pool.on('lost', on.lost);
     pool.on('demoted', on.demoted);
     pool.on('promoted', on.promoted);
     return () => {
-      coord.off('step', on.step).off('eval', on.eval);
+      coord.off('step', on.step).off('eval', on.eval).off('shard', on.shard);
       pool.off('joined', on.joined);
       pool.off('lost', on.lost);
       pool.off('demoted', on.demoted);

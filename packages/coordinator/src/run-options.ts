@@ -33,4 +33,6 @@ export interface CoordinatorEvents {
   step: [StepRecord];
   eval: [EvalRecord];
   workers: [number];
+  /** A worker's result was accepted: its label and the samples it covered. */
+  shard: [string, number];
 }

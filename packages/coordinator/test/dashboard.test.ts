@@ -100,3 +100,41 @@ test('dashboard: token, GET only, a snapshot then each step and worker change, a
     await d.close();
   }
 });
+
+test("dashboard: each worker's shards and samples count the results accepted from it", async () => {
+  const d = await Dashboard.open({ host: '127.0.0.1', port: 0, token: undefined, log: () => undefined });
+  try {
+    const { coord, pool } = standIns();
+    d.attach(coord, pool);
+    const step = {
+      type: 'step',
+      step: 1,
+      epoch: 0.1,
+      loss: 2,
+      accuracy: 0.1,
+      lr: 0.1,
+      samples: 8,
+      bSimple: null,
+      stepMs: 10,
+      waitMs: 5,
+      coordMs: 1,
+      computeMs: { 'w0@h#0': 4 },
+      links: {},
+    };
+    const evs = await events(
+      `${d.url}events`,
+      (e) => e.some((x) => x.event === 'step'),
+      () => {
+        setTimeout(() => {
+          coord.emit('shard', 'w0@h#0', 5);
+          coord.emit('shard', 'w0@h#0', 3);
+          coord.emit('step', step as never);
+        }, 50);
+      },
+    );
+    const w = evs.find((e) => e.event === 'step')!.data.workers[0];
+    assert.deepEqual([w.steps, w.shards, w.samples], [1, 2, 8]);
+  } finally {
+    await d.close();
+  }
+});
