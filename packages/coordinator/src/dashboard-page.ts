@@ -58,7 +58,8 @@ function render() {
   for (const w of [...S.workers.values()].sort((a, b) => a.label.localeCompare(b.label))) {
     const tr = document.createElement('tr'); tr.dataset.worker = w.label;
     cell(tr, w.label); cell(tr, w.host); cell(tr, w.backend); cell(tr, w.state, w.state); cell(tr, w.why);
-    cell(tr, String(w.steps)); cell(tr, String(w.shards)); cell(tr, String(w.samples)); cell(tr, w.computeMs.toFixed(0)); cell(tr, w.downloadMs.toFixed(0)); cell(tr, w.uploadMs.toFixed(0));
+    cell(tr, String(w.steps)); cell(tr, String(w.shards)); cell(tr, String(w.samples));
+    cell(tr, w.computeMs.toFixed(0)); cell(tr, w.downloadMs.toFixed(0)); cell(tr, w.uploadMs.toFixed(0));
     wt.appendChild(tr);
   }
   const et = $('evals'); et.replaceChildren();
