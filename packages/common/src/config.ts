@@ -60,7 +60,18 @@ export interface TrainConfig extends ScheduleParams {
    * bits then depend on its topology).
    */
   groupSize?: number | 'auto';
+  /**
+   * Validation accuracies whose crossing a study measures: once the last validation accuracy is within
+   * NEAR_TARGET of one not yet reached, evaluate every EVAL_RESOLUTION of the steps so far (so the crossing
+   * is resolved to that fraction of the steps to it) besides the --eval-every cadence.
+   */
+  evalNearTargets?: number[];
 }
+
+/** How close (in validation accuracy) to a target the finer evaluation cadence starts. */
+export const NEAR_TARGET = 0.05;
+/** The finer cadence: an evaluation every this fraction of the steps so far (at least every step). */
+export const EVAL_RESOLUTION = 0.02;
 
 /** Samples per group of an evaluation under the invariant reduction (the chunk size then changes no bits). */
 export const EVAL_GROUP_SIZE = 50;
@@ -94,6 +105,7 @@ export const OPERATIONAL_KEYS = [
   'stepTimeoutMs',
   'patienceEpochs',
   'saveGradients',
+  'evalNearTargets',
 ] as const satisfies readonly (keyof TrainConfig)[];
 
 export interface Derived {
@@ -243,6 +255,12 @@ function checkRunRules(c: TrainConfig): void {
     });
   }
   checkGroups(c);
+  const near = c.evalNearTargets ?? [];
+  if (!Array.isArray(near) || near.length > 8 || near.some((t) => !(t > 0 && t < 1))) {
+    throw new TrainerError('ERR_BAD_CONFIG', `--eval-near-targets ${String(near)}: up to 8 accuracies in (0, 1)`, {
+      hint: 'e.g. --eval-near-targets 0.55,0.6,0.65',
+    });
+  }
   if (!(c.stepTimeoutMs >= 100)) {
     throw new TrainerError('ERR_BAD_CONFIG', `--step-timeout ${c.stepTimeoutMs / 1000}s is too short`, {
       hint: 'use e.g. --step-timeout 120',

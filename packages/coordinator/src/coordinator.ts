@@ -260,7 +260,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       const record = await evaluateSplit(this.pool, this.config, at, this.halt.signal);
       if (!record) return;
       this.trace?.evaluation(split, record.step, from, performance.now());
-      if (split === 'val') this.rules.observeValidation(record.epoch, record.loss, record.accuracy, final);
+      if (split === 'val') this.rules.observeValidation(record.step, record.epoch, record.loss, record.accuracy, final);
       this.records.evaluated(record);
       this.note(
         `evaluation (${split}) at step ${record.step}: loss ${record.loss.toFixed(4)}, accuracy ${(record.accuracy * 100).toFixed(2)}%`,

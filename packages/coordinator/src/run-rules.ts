@@ -1,13 +1,15 @@
-// When a run evaluates, checkpoints and ends early: every --eval-every steps (or at each epoch's end),
+// When a run evaluates, checkpoints and ends early: every --eval-every steps (or at each epoch's end), and
+// near a target of --eval-near-targets every EVAL_RESOLUTION of the steps so far,
 // every --checkpoint-every steps or --checkpoint-seconds, at --stop-at-val-accuracy, and when --patience
 // epochs pass without a new best validation loss or accuracy (plateau.ts). The loop asks; these answer.
 
-import type { TrainConfig } from '@dtrain/common';
+import { EVAL_RESOLUTION, NEAR_TARGET, type TrainConfig } from '@dtrain/common';
 import { PlateauWatch } from './plateau.js';
 
 export class RunRules {
   private lastCheckpointAt: number;
   private lastValAccuracy: number | null = null;
+  private lastEvalStep = 0;
   private readonly plateau: PlateauWatch;
   /** Set when --patience ended the run (status stalled): why. */
   stalledReason: string | null = null;
@@ -22,10 +24,17 @@ export class RunRules {
     this.plateau = new PlateauWatch(config.patienceEpochs ?? 0, startEpoch);
   }
 
-  /** After `step`: every --eval-every steps, else when the step closed an epoch. */
+  /** After `step`: every --eval-every steps, else when the step closed an epoch; more often near a target. */
   evaluationDue(step: number, atEpochStart: boolean): boolean {
     const every = this.config.evalEvery;
-    return every > 0 ? step % every === 0 : atEpochStart;
+    return (every > 0 ? step % every === 0 : atEpochStart) || this.nearTargetDue(step);
+  }
+
+  /** Within NEAR_TARGET below a target not yet reached: due once EVAL_RESOLUTION of the steps passed since the last. */
+  private nearTargetDue(step: number): boolean {
+    const acc = this.lastValAccuracy;
+    const near = (this.config.evalNearTargets ?? []).some((t) => acc !== null && acc < t && t - acc <= NEAR_TARGET);
+    return near && step - this.lastEvalStep >= Math.max(1, Math.floor(EVAL_RESOLUTION * step));
   }
 
   /** Every --checkpoint-every steps, and once --checkpoint-seconds passed since the last checkpoint. */
@@ -40,8 +49,9 @@ export class RunRules {
   }
 
   /** A validation result (the final evaluation does not count towards patience). */
-  observeValidation(epoch: number, loss: number, accuracy: number, final: boolean): void {
+  observeValidation(step: number, epoch: number, loss: number, accuracy: number, final: boolean): void {
     this.lastValAccuracy = accuracy;
+    this.lastEvalStep = step;
     if (!final && this.plateau.observe(epoch, loss, accuracy)) this.stalledReason ??= this.plateau.reason();
   }
 

@@ -36,6 +36,17 @@ export function crossingStep(evals: Curves['evals'], target: number): number | n
 }
 
 /** The median B_simple over the steps within `window` (a fraction) of `step` (null without estimates). */
+/**
+ * How finely the crossing of `target` is resolved: the steps between the evaluations around it as a fraction
+ * of the crossing's step (null when never crossed; 0 when crossed at the first evaluation).
+ */
+export function crossingResolution(evals: Curves['evals'], target: number): number | null {
+  const i = evals.findIndex((e) => e.accuracy >= target);
+  if (i < 0) return null;
+  const step = crossingStep(evals, target)!;
+  return i === 0 || step <= 0 ? 0 : (evals[i]!.step - evals[i - 1]!.step) / step;
+}
+
 export function noiseScaleNear(noise: Curves['noise'], step: number, window = 0.2): number | null {
   const near = noise
     .filter((n) => n.step >= step * (1 - window) && n.step <= step * (1 + window))

@@ -168,8 +168,10 @@ export function sweepCommand(y: Argv): Argv {
         lrs: lrGrid(a.lrs, a.lrRange, a.lr),
       };
       // Stopping at the target: periodic evaluations on validation only, the test split once at the end.
+      const config = toTrainConfig(withLocalWorkers(a));
       const base = {
-        ...toTrainConfig(withLocalWorkers(a)),
+        ...config,
+        evalNearTargets: config.evalNearTargets ?? [a.target], // the crossing resolved to 2% of its steps
         ...(a.stopAtTarget ? { stopAtValAccuracy: a.target, testEvery: 'end' as const } : {}),
       };
       const plan = withEvalsPerEpoch(sweepPlan(base, axes), a.evalsPerEpoch);

@@ -127,7 +127,7 @@ export function resumable(dir: string, config: TrainConfig): { dir: string; over
     return null; // unreadable: redo the run
   }
   const overrides: Record<string, unknown> = {};
-  for (const k of OPERATIONAL_KEYS) overrides[k] = config[k] ?? 0;
+  for (const k of OPERATIONAL_KEYS) overrides[k] = config[k] ?? (k === 'evalNearTargets' ? [] : 0); // absent: off
   return { dir, overrides: overrides as Partial<TrainConfig> };
 }
 

@@ -9,6 +9,7 @@
 
 import { DATASET_NAMES, STEP_TIMEOUT_MS } from '@dtrain/common';
 import type { Options } from 'yargs';
+import { numbers } from '../experiment/plans.js';
 import type { ConfigPath } from './config-path.js';
 import { OPTIMIZER_FLAGS } from './optimizer-flags.js';
 
@@ -241,6 +242,16 @@ export const TRAIN_FLAGS = {
     group: RUN,
     path: 'evalEvery',
     role: 'applied',
+  },
+  'eval-near-targets': {
+    type: 'string',
+    describe:
+      'validation accuracies whose crossing you measure, e.g. 0.55,0.6: within 0.05 below one not yet reached, also ' +
+      'evaluate every 2% of the steps so far (a sweep: its --target by default)',
+    group: RUN,
+    path: 'evalNearTargets',
+    role: 'operational',
+    to: (v: string | undefined) => (v === undefined ? undefined : numbers(v, '--eval-near-targets')),
   },
   'eval-chunk': {
     type: 'number',

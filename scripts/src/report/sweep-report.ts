@@ -8,6 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { median } from '@dtrain/common';
+import { crossingResolution } from '../analysis/crossing.js';
 import { criticalBatchRows, type StudyRun } from '../analysis/study.js';
 import {
   aggregateSeeds,
@@ -232,7 +233,7 @@ export function bestRows(best: readonly Best[], dir: string): Record<string, unk
   }));
 }
 
-export function sweepRow(o: RunOutcome, dir: string): Record<string, unknown> {
+export function sweepRow(o: RunOutcome, dir: string, target: number): Record<string, unknown> {
   const s = o.summary;
   return {
     run: { href: `${relative(dir, o.dir)}/report.html`, text: o.name },
@@ -243,6 +244,7 @@ export function sweepRow(o: RunOutcome, dir: string): Record<string, unknown> {
     finalTestAccuracy: s.final.test?.accuracy ?? null,
     bestValAccuracy: o.bestValAccuracy,
     stepsToTarget: o.stepsToTarget,
+    crossingResolution: crossingResolution(o.curves.evals, target),
     examplesToTarget: o.examplesToTarget,
     epochsToTarget: o.epochsToTarget,
     secondsToTarget: o.secondsToTarget,
@@ -273,7 +275,7 @@ export function writeSweepReport(
 ): string {
   const best = bestPerBatch(aggregateSeeds(outcomes));
   const bests = bestRows(best, dir);
-  const rows = outcomes.map((o) => sweepRow(o, dir));
+  const rows = outcomes.map((o) => sweepRow(o, dir, target));
   const keys = [...new Set(outcomes.map(optimizerKey))];
   const critical = criticalBatchRows(
     outcomes.map((o) => studyRun(o, keys)),

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { MetricRecord } from '@dtrain/coordinator';
-import { crossingStep, curvesOf, noiseScaleNear } from '../../src/analysis/crossing.js';
+import { crossingResolution, crossingStep, curvesOf, noiseScaleNear } from '../../src/analysis/crossing.js';
 
 test('the crossing is interpolated between the evaluations around the target', () => {
   const evals = [
@@ -28,4 +28,18 @@ test('curves from metric records; B_simple near a step is the median within the 
   assert.deepEqual(c.evals, [{ step: 100, accuracy: 0.5 }]);
   assert.equal(noiseScaleNear(c.noise, 100, 0.15), 20);
   assert.equal(noiseScaleNear(c.noise, 1000), null);
+});
+
+test("a crossing's resolution: the evaluations' spacing around it over its step", () => {
+  const evals = [
+    { step: 100, accuracy: 0.4 },
+    { step: 200, accuracy: 0.55 },
+    { step: 204, accuracy: 0.58 },
+    { step: 208, accuracy: 0.61 },
+  ];
+  assert.equal(crossingResolution(evals, 0.5), 100 / crossingStep(evals, 0.5)!);
+  assert.equal(crossingResolution(evals, 0.6), 4 / crossingStep(evals, 0.6)!);
+  assert.ok(crossingResolution(evals, 0.6)! < 0.02);
+  assert.equal(crossingResolution(evals, 0.3), 0, 'at the first evaluation');
+  assert.equal(crossingResolution(evals, 0.7), null);
 });
