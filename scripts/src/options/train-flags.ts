@@ -9,8 +9,8 @@
 
 import { DATASET_NAMES, STEP_TIMEOUT_MS } from '@dtrain/common';
 import type { Options } from 'yargs';
-import { numbers } from '../experiment/plans.js';
 import type { ConfigPath } from './config-path.js';
+import { OBSERVE_FLAGS } from './observe-flags.js';
 import { OPTIMIZER_FLAGS } from './optimizer-flags.js';
 
 const DATA = 'Model and data:';
@@ -243,16 +243,6 @@ export const TRAIN_FLAGS = {
     path: 'evalEvery',
     role: 'applied',
   },
-  'eval-near-targets': {
-    type: 'string',
-    describe:
-      'validation accuracies whose crossing you measure, e.g. 0.55,0.6: within 0.05 below one not yet reached, also ' +
-      'evaluate every 2% of the steps so far (a sweep: its --target by default)',
-    group: RUN,
-    path: 'evalNearTargets',
-    role: 'operational',
-    to: (v: string | undefined) => (v === undefined ? undefined : numbers(v, '--eval-near-targets')),
-  },
   'eval-chunk': {
     type: 'number',
     default: 500,
@@ -365,29 +355,6 @@ export const TRAIN_FLAGS = {
     role: 'process',
   },
   out: { type: 'string', describe: 'run directory (default: runs/<timestamp>)', group: RUN, role: 'process' },
-  'dashboard-port': {
-    type: 'number',
-    describe:
-      'serve a live dashboard of the run over HTTP on this port (0: any free one; its address is printed): loss, ' +
-      "accuracy, learning rate, noise scale, step times, workers; read-only, behind the run's token when it has one",
-    group: RUN,
-    role: 'process',
-  },
-  'dashboard-host': {
-    type: 'string',
-    default: '127.0.0.1',
-    describe: 'the address the dashboard listens on (default loopback; e.g. 0.0.0.0 to reach it from other hosts)',
-    group: RUN,
-    role: 'process',
-  },
-  trace: {
-    type: 'string',
-    describe:
-      "write the run's timeline to FILE in the Chrome trace-event format (open in ui.perfetto.dev or chrome://tracing): " +
-      "per step the coordinator phases and each worker's download, compute and upload; evaluations",
-    group: RUN,
-    role: 'process',
-  },
   overwrite: {
     type: 'boolean',
     default: false,
@@ -403,4 +370,5 @@ export const TRAIN_FLAGS = {
     group: RUN,
     role: 'process',
   },
+  ...OBSERVE_FLAGS,
 } as const satisfies Record<string, FlagRow>;
