@@ -37,7 +37,7 @@ import WebSocket from 'ws';
 import type { WorkerOptions, WorkerResult } from './client-options.js';
 import { HANDSHAKE_PAYLOAD_BYTES, setMaxPayload } from './frame-limit.js';
 import { computing, gradientFrame } from './gradient-frame.js';
-import { joinRun, welcomedBounds } from './join.js';
+import { joinRun, runDataLocation, welcomedBounds } from './join.js';
 import { CloseReporter, describeConnectError, isPlainRefusal, RefusalJudge } from './refusal.js';
 import type { WorkerTrainer } from './trainer.js';
 import { watchCoordinator } from './watchdog.js';
@@ -337,7 +337,11 @@ export class WorkerClient {
     const t0 = performance.now();
     this.trainer?.dispose();
     this.early = [];
-    const loc = this.opts.prepareData ? await this.opts.prepareData(msg.dataset) : {};
+    const loc = await runDataLocation(this.opts.prepareData, msg.dataset);
+    if (loc instanceof TrainerError) {
+      ws.close(1000, 'this worker cannot load the run dataset');
+      return this.end({ reason: loc.describe(), ok: false, steps: this.steps, permanent: true });
+    }
     this.trainer = joinRun(msg, loc, this.opts.maxShard);
     this.compressor = new GradientCompressor(msg.gradWire ?? 'fp32');
     this.gradFrames = new FramePool(tensorFrameCapacity(this.trainer.net.paramCount));

@@ -24,6 +24,7 @@ import {
   CIFAR_SHA256,
   CIFAR_TEST_FILE,
   CIFAR_TRAIN_FILES,
+  type DatasetSpec,
   encodeCifarBatch,
   sha256Hex,
   TrainerError,
@@ -194,10 +195,21 @@ export async function fetchCifar10(dir: string, log: Log): Promise<string> {
 
 /** Where CIFAR-10 or CIFAR-100 lives for a run; fetched into the cache on first use unless --data-dir is given. */
 export async function prepareCifar(dataset: string, dataDir: string | undefined): Promise<string> {
-  if (dataset === 'folder' || dataset.startsWith('folder:')) return dataDir ?? ''; // the spec's path, or this machine's copy
+  if (dataset === 'folder' || dataset.startsWith('folder:')) return dataDir ?? '';
   const dir = dataDir ?? defaultCifarDir(dataset === 'cifar100' ? 'cifar100' : 'cifar10');
   const log = (l: string) => process.stderr.write(`[data] ${l}\n`);
   if (dataset === 'cifar10' && !dataDir) await fetchCifar10(dir, log);
   if (dataset === 'cifar100' && !dataDir) await fetchCifar100(dir, log);
   return dir;
+}
+
+/** Where a run's local workers find its data (their --data-dir): the CIFAR directory, the folder, or as given. */
+export async function dataDirFor(run: {
+  config: { dataset: DatasetSpec };
+  dataDir: string | undefined;
+}): Promise<string | undefined> {
+  const d = run.config.dataset;
+  if (d.name === 'synthetic') return run.dataDir;
+  if (d.name === 'folder') return run.dataDir ?? d.path;
+  return prepareCifar(d.name, run.dataDir);
 }

@@ -5,7 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { hostname } from 'node:os';
 import type { ClusterPlan } from '../cluster/resolve.js';
-import { prepareCifar } from '../data/fetch.js';
+import { dataDirFor } from '../data/fetch.js';
 import { LocalWorkers, type WorkerSettings } from '../processes/local-workers.js';
 import { CLI_PATH as CLI } from '../processes/path.js';
 import { exitCodeFor, forWorkers, type RunRequest, startCoordinator } from './coordinator.js';
@@ -78,8 +78,7 @@ function startHostRelay(plan: ClusterPlan, token: string | undefined, giveUpSeco
 }
 
 async function runRankZero(plan: ClusterPlan, run: RunRequest, r: RankSettings): Promise<number> {
-  const dataDir =
-    run.config.dataset.name === 'synthetic' ? run.dataDir : await prepareCifar(run.config.dataset.name, run.dataDir);
+  const dataDir = await dataDirFor(run);
   const workers = plan.workers ?? run.config.workers;
   const local = new LocalWorkers({
     // the job's other ranks may still come: only a job whose one worker is this one fails at once

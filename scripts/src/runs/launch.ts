@@ -9,7 +9,7 @@ import { TrainerError } from '@dtrain/common';
 import { tryNative } from '@dtrain/worker';
 import { type HostSlots, parseHostfile } from '../cluster/hostfile.js';
 import { spawnRemoteWorker } from '../cluster/ssh.js';
-import { prepareCifar } from '../data/fetch.js';
+import { dataDirFor } from '../data/fetch.js';
 import { LocalWorkers, parseGpus, type WorkerSettings } from '../processes/local-workers.js';
 import { exitCodeFor, forWorkers, type RunRequest, startCoordinator } from './coordinator.js';
 
@@ -37,8 +37,7 @@ export async function runLaunch(run: RunRequest, w: LaunchWorkers): Promise<numb
   if (w.gpus) checkGpuBackend(w.gpus, w.backend, w.allowCpu === true, tryNative);
   const token = run.token ?? randomBytes(16).toString('hex');
   // Fetch once here so the workers find the files in place instead of fetching side by side.
-  const dataDir =
-    run.config.dataset.name === 'synthetic' ? run.dataDir : await prepareCifar(run.config.dataset.name, run.dataDir);
+  const dataDir = await dataDirFor(run);
   const listen = { host: hosts ? '0.0.0.0' : '127.0.0.1', port: w.port };
   const settings = { ...w, dataDir };
   let local: LocalWorkers | null = null;

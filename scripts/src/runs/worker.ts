@@ -2,6 +2,7 @@
 // backend and CPU policy, serve a coordinator until it is done with us, and say why we stopped.
 
 import { hostname } from 'node:os';
+import { TrainerError } from '@dtrain/common';
 import {
   applySchedPolicy,
   type BackendChoice,
@@ -29,6 +30,17 @@ export interface WorkerRun {
   exitWithStdin?: boolean | undefined;
 }
 
+/** A coordinator cannot choose which folder of this machine a worker reads: the worker's own --data-dir says. */
+export function folderNeedsDataDir(path: string): TrainerError {
+  return new TrainerError(
+    'ERR_BAD_CONFIG',
+    `the run trains on a folder dataset (${path.slice(0, 200)}); this worker has no --data-dir`,
+    {
+      hint: "give the worker its copy of the folder: dtrain worker --data-dir DIR (launch and cluster pass the run's folder)",
+    },
+  );
+}
+
 export async function runWorker(a: WorkerRun): Promise<number> {
   if (a.gpu !== undefined) process.env['CUDA_VISIBLE_DEVICES'] = String(a.gpu);
   const name = a.name ?? `${hostname()}-${process.pid}`;
@@ -49,6 +61,7 @@ export async function runWorker(a: WorkerRun): Promise<number> {
     ...(a.tls ? { tls: a.tls } : {}),
     prepareData: async (spec) => {
       if (spec.name === 'synthetic') await warmSyntheticCache(spec, syntheticCacheDir()); // off the event loop: pings stay answered
+      if (spec.name === 'folder' && !a.dataDir) throw folderNeedsDataDir(spec.path);
       return { cifarDir: await prepareCifar(spec.name, a.dataDir), syntheticCacheDir: syntheticCacheDir() };
     },
     log: a.quiet ? () => undefined : log,

@@ -1,6 +1,7 @@
 // --dataset folder:PATH: your own images, one subfolder per class, PNG and JPEG of any size.
 
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -8,6 +9,7 @@ import { buildDataset, folderDatasetSpec, loadFolderDataset } from '@dtrain/comm
 import { readCheckpoint } from '@dtrain/coordinator';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
+import { CLI_PATH } from '../../src/processes/path.js';
 import { startRun, tempDir, testConfig, worker } from '../integration/harness.js';
 
 const COLOURS: Record<string, [number, number, number]> = {
@@ -99,4 +101,31 @@ test("a run on a folder dataset trains the zoo model widened to its classes; the
   const ckpt = readCheckpoint(run.out);
   assert.equal(ckpt.state.modelSpec!.classes, 3);
   assert.deepEqual(ckpt.state.inputs!.classes, ['cats', 'dogs', 'owls']);
+});
+
+/** The CLI in a child process, awaited (the coordinator runs in this one: it must keep answering). */
+function cli(args: string[]): Promise<{ status: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI_PATH, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (status) => resolve({ status, stderr }));
+  });
+}
+
+test('a worker reads a folder only from its own --data-dir: a coordinator cannot choose a folder of its machine', async () => {
+  const dir = imageFolder();
+  const run = await startRun(
+    testConfig({ dataset: folderDatasetSpec(dir, base), batchSize: 9, maxSteps: 1, workers: 1 }),
+    {
+      waitTimeoutMs: 20_000,
+    },
+  );
+  const summary = run.run();
+  const r = await cli(['worker', '--connect', run.url, '--backend', 'wasm', '--give-up', '5']);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /trains on a folder dataset \(.*\); this worker has no --data-dir/);
+  const ok = await cli(['worker', '--connect', run.url, '--backend', 'wasm', '--data-dir', dir, '--quiet']);
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.equal((await summary).status, 'completed');
 });
