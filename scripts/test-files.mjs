@@ -11,6 +11,7 @@ const HOSTS = [
   'scripts/dist/test/integration/engines.test.js',
   'scripts/dist/test/integration/tensorboard.test.js',
   'scripts/dist/test/integration/dashboard.test.js',
+  'scripts/dist/test/integration/resnet-reference.test.js',
   'scripts/dist/test/integration/schedulers.test.js',
   'scripts/dist/test/integration/multihost.test.js',
   'scripts/dist/test/integration/cluster-relays.test.js',
