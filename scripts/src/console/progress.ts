@@ -78,6 +78,21 @@ export function statusLine(s: Status, width: number): string {
   return head.slice(0, width);
 }
 
+/** `line` as lines of at most `width` columns, broken at spaces (a word longer than that is cut), continuations indented. */
+export function wrapLine(line: string, width: number): string[] {
+  const out: string[] = [];
+  let rest = line;
+  const room = Math.max(10, width);
+  while (rest.length > room) {
+    const at = rest.lastIndexOf(' ', room);
+    const cut = at > room / 3 ? at : room;
+    out.push(rest.slice(0, cut).trimEnd());
+    rest = `  ${rest.slice(cut).trimStart()}`;
+  }
+  out.push(rest);
+  return out;
+}
+
 /** Running means of loss and accuracy over the current epoch, weighted by samples. */
 class EpochMeans {
   private epoch = -1;
@@ -123,7 +138,8 @@ export function attachProgress(coord: Coordinator, stream: NodeJS.WriteStream = 
     bar = multi.create(status.total, status.step);
   }
   const log = (line: string): void => {
-    if (multi) multi.log(line + '\n');
+    // on a terminal every logged line fits it: a wrapped one is partly overwritten when the bar redraws
+    if (multi) for (const l of wrapLine(line, width())) multi.log(l + '\n');
     else stream.write(line + '\n');
   };
   coord.on('workers', (n) => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type Status, statusLine, workersLine } from '../../src/console/progress.js';
+import { type Status, statusLine, workersLine, wrapLine } from '../../src/console/progress.js';
 import { runEndLine } from '../../src/experiment/run-experiment.js';
 
 const s: Status = {
@@ -81,5 +81,20 @@ test("a sweep's finished run gets a line with its result", () => {
   assert.equal(
     runEndLine(2, 12, o),
     'run 3/12: b64-momentum0.9-lr0.1-s1 completed after 1200 steps: best val 62.34%, test 61.23%, target at step 950',
+  );
+});
+
+test('a logged line wider than the terminal is wrapped at spaces into lines that fit (a wrapped line was partly overwritten by the bar)', () => {
+  const line = 'evaluation (test) at step 382, epoch 1.00: loss 1.7143, accuracy 46.71% (10000 images, 14176 ms)';
+  const lines = wrapLine(line, 40);
+  assert.ok(
+    lines.every((l) => l.length <= 40),
+    JSON.stringify(lines),
+  );
+  assert.equal(lines.map((l) => l.trim()).join(' '), line);
+  assert.deepEqual(wrapLine('short', 40), ['short']);
+  assert.ok(
+    wrapLine('x'.repeat(100), 40).every((l) => l.length <= 40),
+    'a long word is cut',
   );
 });
