@@ -7,7 +7,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { describeOptimizer, isLoopback, UPGRADE_HEADERS_TIMEOUT_MS } from '@dtrain/common';
+import { describeOptimizer, isLoopback, TrainerError, UPGRADE_HEADERS_TIMEOUT_MS } from '@dtrain/common';
 import type { Coordinator } from './coordinator.js';
 import { dashboardPage } from './dashboard-page.js';
 import { DashboardState, type GridRow, type Update } from './dashboard-state.js';
@@ -58,8 +58,18 @@ export class Dashboard {
     });
     server.on('request', (req, res) => d.handle(req, res));
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(o.port, o.host, () => resolve());
+      const refuse = (e: Error) =>
+        reject(
+          new TrainerError('ERR_BAD_CONFIG', `--dashboard-port ${o.port} on ${o.host}: ${e.message}`, {
+            hint: 'choose another --dashboard-port (0: any free one)',
+          }),
+        );
+      server.once('error', refuse);
+      server.listen(o.port, o.host, () => {
+        server.off('error', refuse);
+        server.on('error', (e) => o.log(`dashboard: ${e.message}`)); // never the run's end
+        resolve();
+      });
     });
     if (!isLoopback(o.host) && !o.token)
       o.log(`dashboard: listening on ${o.host} without a token: anyone who reaches it sees the run`);

@@ -13,11 +13,11 @@ import {
   defaultRunDir,
   listCheckpoints,
   openSoloRun,
-  type RunPool,
   type RunSummary,
   readCheckpointState,
   readMetrics,
   type ServerTls,
+  type SoloRunOptions,
 } from '@dtrain/coordinator';
 import { onInterrupt } from '../console/interrupt.js';
 import { saveOnCrash } from '../console/last-resort.js';
@@ -54,21 +54,14 @@ export interface StartedCoordinator {
   finished: Promise<RunSummary>;
 }
 
-/** Build, bind and start a coordinator with a progress display; Ctrl-C stops it gracefully. */
-export async function startCoordinator(
+/** What the run is opened with: the request's settings, and the run directory cleared or kept before the data comes. */
+function soloOptions(
   req: RunRequest,
-  onListening?: (port: number) => void,
-): Promise<StartedCoordinator> {
-  const resume = resolveAutoResume(req.resume, req.out);
-  if (req.resume === 'auto')
-    process.stderr.write(
-      resume
-        ? `--resume auto: continuing the run in ${resume}\n`
-        : `--resume auto: no checkpoint in ${req.out}; starting a fresh run there\n`,
-    );
-  const out = req.out ?? (resume ? resume.replace(/\/checkpoints\/step-\d+\/?$/, '') : defaultRunDir());
-  let reporterLog: (l: string) => void = (l) => process.stderr.write(l + '\n');
-  const solo = await openSoloRun({
+  out: string,
+  resume: string | undefined,
+  log: (l: string) => void,
+): SoloRunOptions {
+  return {
     config: req.config,
     host: req.host,
     port: req.port,
@@ -83,7 +76,31 @@ export async function startCoordinator(
     resumeOverrides: resume ? resumeOverrides(req.given, req.config, readCheckpointState(resume).config) : {},
     ...(resume ? { resume, overwrite: req.overwrite } : {}),
     ...(req.tls ? { tls: req.tls } : {}),
-    log: (l) => reporterLog(l),
+    log,
+  };
+}
+
+/** Build, bind and start a coordinator with a progress display; Ctrl-C stops it gracefully. */
+export async function startCoordinator(
+  req: RunRequest,
+  onListening?: (port: number) => void,
+): Promise<StartedCoordinator> {
+  const resume = resolveAutoResume(req.resume, req.out);
+  if (req.resume === 'auto')
+    process.stderr.write(
+      resume
+        ? `--resume auto: continuing the run in ${resume}\n`
+        : `--resume auto: no checkpoint in ${req.out}; starting a fresh run there\n`,
+    );
+  const out = req.out ?? (resume ? resume.replace(/\/checkpoints\/step-\d+\/?$/, '') : defaultRunDir());
+  let reporterLog: (l: string) => void = (l) => process.stderr.write(l + '\n');
+  // bound first: a dashboard port in use is refused before the run directory or the workers exist
+  const dashboard = req.dashboard
+    ? await Dashboard.open({ ...req.dashboard, token: req.token, log: (l) => process.stderr.write(`${l}\n`) })
+    : null;
+  const solo = await openSoloRun(soloOptions(req, out, resume, (l) => reporterLog(l))).catch(async (e: unknown) => {
+    await dashboard?.close(); // the run did not start: nothing to watch
+    throw e;
   });
   const { coord, port } = solo;
   for (const line of describeRun(coord.config, coord.derived)) process.stderr.write(line + '\n');
@@ -101,7 +118,10 @@ export async function startCoordinator(
     () => reporter.done(),
   );
   const unsave = saveOnCrash((e) => keptAfterCrash(coord.crash(e)));
-  const dashboard = req.dashboard ? await openDashboard(req.dashboard, req.token, coord, solo.pool) : null;
+  if (dashboard) {
+    dashboard.attach(coord, solo.pool);
+    process.stderr.write(`dashboard: ${dashboard.url}\n`);
+  }
   const finished = solo.run().then(async (summary) => {
     dashboard?.finished(summary.status);
     await dashboard?.close();
@@ -113,19 +133,6 @@ export async function startCoordinator(
     return summary;
   });
   return { coord, port, finished };
-}
-
-/** The live dashboard of `coord`'s run, its address printed. */
-async function openDashboard(
-  at: { host: string; port: number },
-  token: string | undefined,
-  coord: Coordinator,
-  pool: RunPool,
-): Promise<Dashboard> {
-  const d = await Dashboard.open({ ...at, token, log: (l) => process.stderr.write(`${l}\n`) });
-  d.attach(coord, pool);
-  process.stderr.write(`dashboard: ${d.url}\n`);
-  return d;
 }
 
 /** A fresh run in a directory that holds one: refused, or (--overwrite) cleared under the directory's lock. */

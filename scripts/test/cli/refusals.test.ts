@@ -223,3 +223,23 @@ test('an unknown dataset lists the choices; a folder dataset that is not there n
     /--dataset folder:\/nonexistent\/images: ENOENT/,
   );
 });
+
+test('a dashboard port in use is refused before the run directory or any worker exists', async () => {
+  const blocker = createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+  const port = (blocker.address() as { port: number }).port;
+  const out = join(tempDir('busy-dash'), 'run');
+  const r = spawnSync(
+    process.execPath,
+    [CLI_PATH, 'launch', '--workers', '1', '--dashboard-port', String(port), '--out', out],
+    {
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  );
+  blocker.close();
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, new RegExp(`--dashboard-port ${port} on 127\\.0\\.0\\.1: listen EADDRINUSE`));
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+  assert.equal(existsSync(out), false);
+});
