@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The batch-size study, strengthened (issue 28): the same model, data split, optimizers and lr scaling as
+# bench/batch-size-study.sh (reference CNN, CIFAR-10 45,000/5,000/10,000, SGD vs momentum 0.9 in the ema
+# form, lrs given at batch 64 and scaled by sqrt(B/64), 2 wasm-simd workers), now to THREE targets from the
+# same runs: each run goes on to 65% validation accuracy (--target 0.65 --stop-at-target), evaluates once
+# per epoch and, within 5 points below a target it has not reached, every 2% of its steps so far
+# (--eval-near-targets), so the report interpolates each crossing at 2% resolution. --patience 5 ends runs
+# that stop learning. Stages, cheapest information first, all into one directory (sweep2/):
+#   1. the new batch sizes between the old ones: 32, 128, 512 x {SGD, momentum} x base lr 0.03, 0.1, 0.3;
+#   2. the old batch sizes again, to 65% this time: 16, 64, 256, 1024 x the same grid;
+#   3. seeds 2 and 3 at every best point (bench/best-points.mjs picks them from stages 1-2);
+#   4. the optimizers said to extend perfect scaling (Zhang et al. 2019; You et al. 2017, 2020) where
+#      momentum stopped scaling: Adam (base lr 0.0003, 0.001, 0.003) and LAMB (0.003, 0.01, 0.03) at 256,
+#      1024 and 4096 (4096: 60-epoch cap);
+#   5. ResNet-8 (batch norm over groups of 16), momentum at 64, 256, 1024, lr 0.1, 0.3, 1.0.
+# Resumable: run it again and it skips finished runs and continues an interrupted one from its newest
+# checkpoint; run it in pieces, `timeout 100m bench/batch-size-study-2.sh` (STAGES="3 4" picks stages).
+# The report: `dtrain report --sweep bench/results/batch-size-cifar10/sweep2 --targets 0.55,0.6,0.65`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=bench/results/batch-size-cifar10
+DTRAIN="node scripts/dist/src/cli.js"
+mkdir -p "$OUT/sweep2"
+{ echo "study 2 piece: $(nproc) vCPU $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs), $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r)";
+  echo "node: $(node --version); dtrain: $($DTRAIN --version); stages: ${STAGES:-1 2 3 4 5}"; echo "started: $(date -u +%FT%TZ)"; } >> "$OUT/machine.txt"
+COMMON=(--dataset cifar10 --val-fraction 0.1 --momenta 0.9 --momentum-form ema --lr-scalings sqrt --base-batch-size 64
+  --target 0.65 --stop-at-target --eval-near-targets 0.55,0.6,0.65 --evals-per-epoch 1 --patience 5
+  --local 2 --backend wasm-simd --checkpoint-seconds 300 --keep-checkpoints 1 --out "$OUT/sweep2")
+GRID=(--optimizers sgd,momentum --lrs 0.03,0.1,0.3 --seeds 1)
+child=
+trap '[ -n "$child" ] && kill -TERM "$child" 2>/dev/null' TERM INT
+# Runs a command in the background so a TERM (from `timeout`) reaches it; stops the script when it fails.
+bg() { "$@" & child=$!; wait "$child" || { status=$?; wait "$child" 2>/dev/null || true; return "$status"; }; child=; }
+stage() { [[ " ${STAGES:-1 2 3 4 5} " == *" $1 "* ]]; }
+finished() { grep -qsE '"status": *"(completed|diverged|stalled)"' "$1/summary.json"; }
+sweep() { bg $DTRAIN sweep "${COMMON[@]}" "$@"; }
+
+status=0
+for b in 32 128 512; do
+  [ $status = 0 ] && stage 1 && { sweep --batch-sizes $b "${GRID[@]}" --epochs $((b >= 512 ? 40 : 30)) || status=$?; }
+done
+for b in 16 64 256 1024; do
+  [ $status = 0 ] && stage 2 && { sweep --batch-sizes $b "${GRID[@]}" --epochs $((b >= 512 ? 40 : 30)) || status=$?; }
+done
+if [ $status = 0 ] && stage 3; then
+  while read -r b opt lr epochs; do
+    sweep --batch-sizes "$b" --optimizers "$opt" --lrs "$lr" --seeds 2,3 --epochs "$epochs" || { status=$?; break; }
+  done < <(node bench/best-points.mjs "$OUT/sweep2" 0.65)
+fi
+for b in 256 1024 4096; do
+  e=$((b >= 4096 ? 60 : 40))
+  [ $status = 0 ] && stage 4 && { sweep --batch-sizes $b --optimizers adam --lrs 0.0003,0.001,0.003 --seeds 1 --epochs $e || status=$?; }
+  [ $status = 0 ] && stage 4 && { sweep --batch-sizes $b --optimizers lamb --lrs 0.003,0.01,0.03 --seeds 1 --epochs $e || status=$?; }
+done
+[ $status = 0 ] && stage 5 && { sweep --model resnet8 --group-size 16 --batch-sizes 64,256,1024 --optimizers momentum --lrs 0.1,0.3,1 --seeds 1 --epochs 30 || status=$?; }
+
+# Archive finished runs (bench/archive-run.mjs: checkpoints removed, step records cut to what reports read,
+# gzipped); an unfinished run keeps its newest checkpoint to continue from.
+for summary in "$OUT"/sweep2/*/summary.json; do
+  dir=$(dirname "$summary")
+  finished "$dir" && [ -d "$dir/checkpoints" ] && node bench/archive-run.mjs "$dir"
+done
+exit "$status"
