@@ -1,9 +1,9 @@
 // The codec: encode(msg) -> bytes, decode(bytes) -> unknown (STYLE.md #5). msgpackr is an implementation
 // detail. Two frame layouts:
 // - plain: one msgpack map (handshake, control, results without tensors);
-// - tensor: a message with exactly one Float32Array/Uint32Array field (weights, gradient, assign, evaluate):
+// - tensor: a message with exactly one typed-array field (weights, weightsDelta, gradient, assign, evaluate):
 //     [0]        0xC1, the one byte msgpack never uses, so the layouts cannot be confused
-//     [1]        dtype: 1 float32, 2 uint32, 3 uint16 (bf16/fp16 gradients), 4 int8 blocks (gradients:
+//     [1]        dtype: 1 float32, 2 uint32, 3 uint16 (bf16/fp16 gradients and weight deltas), 4 int8 blocks (
 //                ceil(n / GRAD_BLOCK) float32 scales, then n int8 values)
 //     [2, 4)     zero
 //     [4, 8)     element count n, u32 little-endian
@@ -17,7 +17,15 @@
 import { Packr } from 'msgpackr';
 import { GRAD_BLOCK, type WireGradient } from './compress.js';
 import { TrainerError } from './errors.js';
-import type { AssignMsg, CoordinatorMsg, EvaluateMsg, GradientMsg, WeightsMsg, WorkerMsg } from './protocol.js';
+import type {
+  AssignMsg,
+  CoordinatorMsg,
+  EvaluateMsg,
+  GradientMsg,
+  WeightsDeltaMsg,
+  WeightsMsg,
+  WorkerMsg,
+} from './protocol.js';
 
 const packr = new Packr({ useRecords: false, moreTypes: false, bundleStrings: false });
 
@@ -100,6 +108,7 @@ function writeTensorFrame(buffer: Uint8Array, field: string, dtype: Dtype, n: nu
  * buffer of at least tensorFrameCapacity(n) bytes, 4-byte aligned); any other, plain msgpack.
  */
 export function encode(msg: CoordinatorMsg | WorkerMsg, into?: Uint8Array): Uint8Array {
+  if (msg.kind === 'weightsDelta') return encodeWeightsDelta(msg, into);
   if (!(msg.kind in TENSOR_FIELDS)) return packr.pack(msg);
   const m = msg as TensorMsg;
   const field = TENSOR_FIELDS[m.kind];
@@ -111,15 +120,23 @@ export function encode(msg: CoordinatorMsg | WorkerMsg, into?: Uint8Array): Uint
   return finishTensorFrame(buffer, fields as TensorHeader<TensorMsg>, t.length);
 }
 
-/**
- * A gradient in its wire format (see compress.ts): float32 as encode() does; bf16/fp16 as uint16 elements;
- * int8 as blocks (scales, then values). The header says which ("wire").
- */
-export function encodeGradient(fields: Omit<GradientMsg, 'grad'>, g: WireGradient): Uint8Array {
-  if (g.wire === 'fp32') return encode({ ...fields, grad: g.data as Float32Array });
+/** Bytes a bf16/fp16 or int8-block tensor frame of n values needs at most. */
+export function compressedFrameCapacity(wire: 'bf16' | 'fp16' | 'int8', n: number): number {
+  return TENSOR_PREFIX_BYTES + payloadBytes(wire === 'int8' ? 'int8blocks' : 'uint16', n) + MAX_TENSOR_HEADER_BYTES;
+}
+
+/** A frame of compressed values (uint16, or int8 blocks: scales, then values) in `field`, "wire" in its header. */
+function compressedFrame(
+  field: string,
+  fields: object,
+  g: Omit<WireGradient, 'wire'> & { wire: 'bf16' | 'fp16' | 'int8' },
+  into?: Uint8Array,
+): Uint8Array {
   const n = g.data.length;
   const dtype: Dtype = g.wire === 'int8' ? 'int8blocks' : 'uint16';
-  const buffer = new Uint8Array(TENSOR_PREFIX_BYTES + payloadBytes(dtype, n) + MAX_TENSOR_HEADER_BYTES);
+  const buffer = into ?? new Uint8Array(compressedFrameCapacity(g.wire, n));
+  if (buffer.byteLength < compressedFrameCapacity(g.wire, n))
+    throw new Error(`frame buffer of ${buffer.byteLength} bytes cannot hold ${n} ${g.wire} values`);
   if (g.wire === 'int8') {
     const scales = g.scales!;
     buffer.set(new Uint8Array(scales.buffer, scales.byteOffset, scales.byteLength), TENSOR_PREFIX_BYTES);
@@ -127,7 +144,22 @@ export function encodeGradient(fields: Omit<GradientMsg, 'grad'>, g: WireGradien
   } else {
     buffer.set(new Uint8Array(g.data.buffer, g.data.byteOffset, 2 * n), TENSOR_PREFIX_BYTES);
   }
-  return writeTensorFrame(buffer, 'grad', dtype, n, { ...fields, wire: g.wire });
+  return writeTensorFrame(buffer, field, dtype, n, { ...fields, wire: g.wire });
+}
+
+/**
+ * A gradient in its wire format (see compress.ts): float32 as encode() does; bf16/fp16 as uint16 elements;
+ * int8 as blocks (scales, then values). The header says which ("wire").
+ */
+export function encodeGradient(fields: Omit<GradientMsg, 'grad'>, g: WireGradient): Uint8Array {
+  if (g.wire === 'fp32') return encode({ ...fields, grad: g.data as Float32Array });
+  return compressedFrame('grad', fields, { ...g, wire: g.wire });
+}
+
+/** A weight delta (weight-delta.ts) as a compressed tensor frame, into `into` when given (compressedFrameCapacity). */
+function encodeWeightsDelta(msg: WeightsDeltaMsg, into?: Uint8Array): Uint8Array {
+  const { data, scales, ...fields } = msg;
+  return compressedFrame('data', fields, { wire: msg.wire, data, ...(scales ? { scales } : {}) }, into);
 }
 
 /**

@@ -10,6 +10,7 @@ import { parseModelSpec } from './model-check.js';
 import { type OptimizerConfig, validateOptimizer } from './optim/config.js';
 import { type ScheduleConfig, scaledLr, validateSchedule } from './schedule.js';
 import { stepsPerEpoch } from './sharding.js';
+import { WEIGHT_WIRES, type WeightWire } from './weight-delta.js';
 
 /** Learning-rate settings of a run (batch size and total steps come from the run itself). */
 export type ScheduleParams = Omit<ScheduleConfig, 'batchSize' | 'totalSteps'>;
@@ -39,8 +40,10 @@ export interface TrainConfig extends ScheduleParams {
   checkpointEvery: number;
   /** Keep only the newest N checkpoints (0 or absent: all). */
   keepCheckpoints?: number;
-  /** How workers send gradients: fp32 (default), bf16, fp16 or int8 (with error feedback); weights stay fp32. */
+  /** How workers send gradients: fp32 (default), bf16, fp16 or int8 (with error feedback). */
   gradWire?: GradWire;
+  /** How the coordinator sends weights: fp32 (default), or bf16/int8 deltas from the shared view (weight-delta.ts). */
+  weightWire?: WeightWire;
   /** 'end': evaluate the test split only at the end (periodic evaluations use validation only); default: every time. */
   testEvery?: 'eval' | 'end';
   /** End the run (completed) at the first evaluation whose validation accuracy reaches this (0 or absent: off). */
@@ -223,6 +226,13 @@ function checkRunRules(c: TrainConfig): void {
       'ERR_BAD_CONFIG',
       `--grad-wire ${String(c.gradWire)} is not one of ${GRAD_WIRES.join(', ')}`,
       { hint: 'e.g. --grad-wire int8' },
+    );
+  }
+  if (c.weightWire !== undefined && !WEIGHT_WIRES.includes(c.weightWire)) {
+    throw new TrainerError(
+      'ERR_BAD_CONFIG',
+      `--weight-wire ${String(c.weightWire)} is not one of ${WEIGHT_WIRES.join(', ')}`,
+      { hint: 'e.g. --weight-wire int8' },
     );
   }
   const stop = c.stopAtValAccuracy ?? 0;

@@ -24,6 +24,8 @@ export type ErrorCode =
   | 'ERR_NO_WORKERS'
   | 'ERR_DIVERGED'
   | 'ERR_BAD_INPUT'
+  /** A weight delta that does not apply to the weights this process holds (a missed version, a digest that differs). */
+  | 'ERR_VIEW_MISMATCH'
   /** A worker could not compute a task it was given (its model or backend failed, not the frame). */
   | 'ERR_COMPUTE';
 

@@ -34,3 +34,4 @@ export * from './sharding.js';
 export * from './stats.js';
 export * from './synthetic.js';
 export * from './tfevents.js';
+export * from './weight-delta.js';

@@ -1,7 +1,10 @@
 // Named limits with units, in one place (STYLE.md #6; defaults after ws and tRPC keep-alive).
 
-/** Protocol version; bump on any incompatible change to protocol.ts (6: compressed gradient frames, welcome.gradWire; 7: hello.slots). */
-export const PROTOCOL_VERSION = 9;
+/**
+ * Protocol version; bump on any incompatible change to protocol.ts (6: compressed gradient frames, welcome.gradWire;
+ * 7: hello.slots; 10: weightsDelta, welcome.weightWire).
+ */
+export const PROTOCOL_VERSION = 10;
 
 /** Coordinator pings every worker this often. */
 export const HEARTBEAT_INTERVAL_MS = 10_000;

@@ -6,6 +6,8 @@ import { type DatasetSpec, MAX_FOLDER_CLASSES, MAX_FOLDER_IMAGES } from './datas
 import { type ErrorCode, TrainerError } from './errors.js';
 import { MAX_BATCH_SIZE, MAX_SYNTHETIC_IMAGES } from './limits.js';
 import type { Manifest } from './model.js';
+import type { WeightsDeltaMsg } from './protocol.js';
+import { WEIGHT_WIRES, type WeightWire } from './weight-delta.js';
 
 export type Obj = Record<string, unknown>;
 
@@ -84,6 +86,35 @@ export function gradWireOf(v: unknown): GradWire {
   if (typeof v !== 'string' || !(GRAD_WIRES as readonly string[]).includes(v))
     fail('ERR_BAD_FRAME', 'field "gradWire" must be one of fp32, bf16, fp16, int8');
   return v as GradWire;
+}
+
+export function weightWireOf(v: unknown): WeightWire {
+  if (typeof v !== 'string' || !(WEIGHT_WIRES as readonly string[]).includes(v))
+    fail('ERR_BAD_FRAME', 'field "weightWire" must be one of fp32, bf16, int8');
+  return v as WeightWire;
+}
+
+const DIGEST = /^[0-9a-f]{32}$/;
+
+/** A weight delta (weight-delta.ts), its version after its base, its values typed and sized, its scales finite. */
+export function weightsDelta(o: Obj, length: number): WeightsDeltaMsg {
+  const [version, base, wire] = [int(o, 'version'), int(o, 'base'), weightWireOf(o['wire'])];
+  if (base >= version) fail('ERR_BAD_FRAME', `a weight delta from version ${base} to ${version}`);
+  if (wire === 'fp32') fail('ERR_BAD_FRAME', 'a weight delta is bf16 or int8 (fp32 weights travel whole)');
+  const data = o['data'];
+  if (!(data instanceof (wire === 'int8' ? Int8Array : Uint16Array)))
+    fail('ERR_BAD_FRAME', `field "data" must be ${wire} values`);
+  if (data.length !== length)
+    fail('ERR_SHAPE_MISMATCH', `field "data" has ${data.length} values, the manifest says ${length}`);
+  const digest = o['digest'];
+  if (digest !== undefined && (typeof digest !== 'string' || !DIGEST.test(digest)))
+    fail('ERR_BAD_FRAME', 'field "digest" must be 32 hex digits');
+  const d = { kind: 'weightsDelta' as const, version, base, wire, data, ...(digest === undefined ? {} : { digest }) };
+  if (wire === 'bf16') return d;
+  const scales = o['$scales'];
+  if (!(scales instanceof Float32Array && scales.every((x) => Number.isFinite(x) && x >= 0)))
+    fail('ERR_NON_FINITE', 'int8 weight-delta scales must be finite and >= 0');
+  return { ...d, scales };
 }
 
 /** A gradient in any wire format (compress.ts), validated and returned as float32 values. */

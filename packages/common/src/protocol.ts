@@ -21,8 +21,11 @@ import {
   int,
   manifest,
   str,
+  weightsDelta,
+  weightWireOf,
   wireGradient,
 } from './protocol-fields.js';
+import type { WeightDelta, WeightWire } from './weight-delta.js';
 
 export { allFinite } from './protocol-fields.js';
 
@@ -50,6 +53,8 @@ export interface WelcomeMsg {
   maxShard: number;
   /** How gradients travel (compress.ts); absent: fp32. */
   gradWire?: GradWire;
+  /** How weights travel (weight-delta.ts): bf16/int8 deltas from the view every process holds; absent: fp32. */
+  weightWire?: WeightWire;
 }
 export interface RejectMsg {
   kind: 'reject';
@@ -60,6 +65,13 @@ export interface WeightsMsg {
   kind: 'weights';
   version: number;
   data: Float32Array;
+}
+/** The weights at `version` as Q(w - view) from the view at `base` (weight-delta.ts); `digest` of the view it yields, now and then. */
+export interface WeightsDeltaMsg extends WeightDelta {
+  kind: 'weightsDelta';
+  version: number;
+  base: number;
+  digest?: string;
 }
 export interface AssignMsg {
   kind: 'assign';
@@ -84,7 +96,15 @@ export interface ShutdownMsg {
   kind: 'shutdown';
   reason: string;
 }
-export type CoordinatorMsg = ChallengeMsg | WelcomeMsg | RejectMsg | WeightsMsg | AssignMsg | EvaluateMsg | ShutdownMsg;
+export type CoordinatorMsg =
+  | ChallengeMsg
+  | WelcomeMsg
+  | RejectMsg
+  | WeightsMsg
+  | WeightsDeltaMsg
+  | AssignMsg
+  | EvaluateMsg
+  | ShutdownMsg;
 
 // ---- worker -> coordinator ----
 export interface HelloMsg {
@@ -241,11 +261,14 @@ export function parseCoordinatorMsg(raw: unknown, ctx: ParseContext): Coordinato
         datasetFingerprint: str(o, 'datasetFingerprint', 64),
         maxShard: int(o, 'maxShard', 1, MAX_BATCH_SIZE),
         ...(o['gradWire'] === undefined ? {} : { gradWire: gradWireOf(o['gradWire']) }),
+        ...(o['weightWire'] === undefined ? {} : { weightWire: weightWireOf(o['weightWire']) }),
       };
     case 'reject':
       return { kind, code: str(o, 'code', 64), message: str(o, 'message', 4000) };
     case 'weights':
       return { kind, version: int(o, 'version'), data: floats(o, 'data', ctx.paramCount) };
+    case 'weightsDelta':
+      return weightsDelta(o, ctx.paramCount);
     case 'assign':
       return {
         kind,

@@ -39,6 +39,7 @@ import { failureOf, type RunSummary } from './summary.js';
 import { cutOver, stepReducer, stepTasks } from './tasks.js';
 import { TraceWriter } from './trace.js';
 import { CentralUpdate } from './update.js';
+import { WeightView } from './weight-view.js';
 import { runWelcome } from './welcome.js';
 
 export type { CoordinatorEvents, CoordinatorOptions } from './run-options.js';
@@ -52,6 +53,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private waiting = false;
   private done = false;
   private readonly update: CentralUpdate;
+  /** What each version of the weights publishes (whole, or a delta under --weight-wire). */
+  private readonly view: WeightView;
   private readonly dataset: Dataset;
   private readonly pool: RunPool;
   private readonly train: TrainState;
@@ -79,6 +82,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const save = (step: number, g: Float32Array) =>
       step <= (this.config.saveGradients ?? 0) && this.runDir.writeGradient(step, g);
     this.update = new CentralUpdate(this.config.optimizer, this.manifest, start, save);
+    this.view = new WeightView(this.config.weightWire ?? 'fp32');
     this.train = start.train;
     this.startStep = start.train.step;
     this.dataset = buildDataset(this.config.dataset, opts.data);
@@ -230,7 +234,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const [tasks, timeoutMs] = [stepTasks(shards, step, version, this.train.epoch, group), this.config.stepTimeoutMs];
     const round = this.pool.runRound({ kind: 'step', step, version, tasks, timeoutMs, onAccepted }, this.halt.signal);
     const assigned = performance.now();
-    this.pool.publishWeights(version, this.update.weights);
+    this.publish(version);
     const shared = performance.now();
     this.records.flush(); // the last step's record, off the critical path
     const outcome = await round;
@@ -249,7 +253,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   /** Sharded evaluation of the validation (if any) and test splits at the current weights. */
   private async evaluateAll(final = false): Promise<void> {
     this.records.flush();
-    this.pool.publishWeights(this.train.step, this.update.weights);
+    this.publish(this.train.step, true); // evaluated: whole, so the workers evaluate w itself
     const splits = final || this.config.testEvery !== 'end' ? (['val', 'test'] as const) : (['val'] as const);
     for (const split of splits) {
       const n = this.dataset.size(split);
@@ -311,9 +315,16 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     return summary;
   }
 
-  /** Write a checkpoint of the current state, after the metrics records up to it. */
+  /** Publish a version of the weights: whole, or as a delta from the view (--weight-wire); `flush`: whole. */
+  private publish(version: number, flush = false): void {
+    const p = this.view.publish(version, this.update.weights, flush);
+    this.pool.publishWeights(version, p.weights, p.delta);
+  }
+
+  /** Write a checkpoint of the current state, after the metrics records up to it (its version then goes whole). */
   private checkpoint(): string {
     this.rules.checkpointed();
+    this.view.flush(this.train.step);
     this.records.flush();
     const { weights, optimizer } = this.update;
     const keep = this.config.keepCheckpoints ?? 0;

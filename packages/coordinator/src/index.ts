@@ -24,10 +24,10 @@ export {
   type PoolOptions,
   type RoundOutcome,
   type RunPool,
-  readyLine,
   type StepRound,
   WorkerPool,
 } from './pool.js';
+export { readyLine } from './pool-events.js';
 export { Round, type RoundTask } from './round.js';
 export { RunLog } from './run-log.js';
 export {
@@ -45,4 +45,5 @@ export { linkTimes, samplesDigest } from './step-stats.js';
 export { isOutcome, type RunSummary, readSummary } from './summary.js';
 export { evalTasks, stepTasks } from './tasks.js';
 export { type Arrival, TraceWriter } from './trace.js';
+export { type Publication, WeightView } from './weight-view.js';
 export { type WeightsFrame, WeightsFrames } from './weights-frame.js';

@@ -1,5 +1,5 @@
 // A run's view of its pool while it lasts: workers joining, lost, demoted and promoted go to the run's
-// records, and the ready count to whoever listens (the progress display).
+// records, and the ready count to whoever listens (the progress display); the line a worker's readiness logs.
 
 import type { RunPool } from './pool.js';
 import type { RunLog } from './run-log.js';
@@ -40,4 +40,16 @@ export function watchPool(pool: RunPool, records: RunLog, w: PoolWatch): () => v
     pool.off('demoted', handlers.demoted);
     pool.off('promoted', handlers.promoted);
   };
+}
+
+/** Most characters of a backend's reason on the worker-ready line (summary.json keeps all of it). */
+const READY_REASON_CHARS = 120;
+
+/** "worker w0 ready (backend wasm: why)", the why only the first time it is seen, cut to a line's length. */
+export function readyLine(label: string, backend: string, reason: string, seen: Set<string>): string {
+  const key = `${backend}\n${reason}`;
+  if (seen.has(key)) return `worker ${label} ready (backend ${backend}, as above)`;
+  seen.add(key);
+  const why = reason.length > READY_REASON_CHARS ? `${reason.slice(0, READY_REASON_CHARS - 3)}...` : reason;
+  return `worker ${label} ready (backend ${backend}${why ? `: ${why}` : ''})`;
 }

@@ -13,12 +13,14 @@ import {
   type ParseContext,
   SpeedTracker,
   TrainerError,
+  type WeightsDeltaMsg,
 } from '@dtrain/common';
 import { AdaptiveDeadline } from './deadline.js';
+import { readyLine } from './pool-events.js';
 import { Round, type RoundTask } from './round.js';
 import { CoordinatorServer, type RunWelcome, type ServerTls, type WorkerConn } from './server.js';
 import { type WorkerNeed, waitForWorkers } from './waiting.js';
-import { WeightsFrames } from './weights-frame.js';
+import { type Published, WeightsFrames } from './weights-frame.js';
 
 export interface PoolOptions {
   host: string;
@@ -90,7 +92,7 @@ export interface RunPool {
   readonly bytes: { in: number; out: number };
   ready(): WorkerConn[];
   setRun(welcome: RunWelcome, ctx: ParseContext): void;
-  publishWeights(version: number, weights: Float32Array): void;
+  publishWeights(version: number, weights: Float32Array, delta?: WeightsDeltaMsg): void;
   runRound(spec: StepRound | EvalRound, signal: AbortSignal): Promise<RoundOutcome | null>;
   waitForWorkers(need: WorkerNeed, signal: AbortSignal): Promise<boolean>;
   on<K extends keyof PoolEvents>(event: K, listener: (...args: PoolEvents[K]) => void): unknown;
@@ -108,23 +110,11 @@ interface OpenRound {
   failures: Map<number, number>;
 }
 
-/** Most characters of a backend's reason on the worker-ready line (summary.json keeps all of it). */
-const READY_REASON_CHARS = 120;
-
-/** "worker w0 ready (backend wasm: why)", the why only the first time it is seen, cut to a line's length. */
-export function readyLine(label: string, backend: string, reason: string, seen: Set<string>): string {
-  const key = `${backend}\n${reason}`;
-  if (seen.has(key)) return `worker ${label} ready (backend ${backend}, as above)`;
-  seen.add(key);
-  const why = reason.length > READY_REASON_CHARS ? `${reason.slice(0, READY_REASON_CHARS - 3)}...` : reason;
-  return `worker ${label} ready (backend ${backend}${why ? `: ${why}` : ''})`;
-}
-
 export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
   readonly speeds = new SpeedTracker();
   private readonly server: CoordinatorServer;
   private weightFrames = new WeightsFrames(0);
-  private published: { version: number; weights: Float32Array } | null = null;
+  private published: Published | null = null;
   private open: OpenRound | null = null;
   /** Ends the current wait for workers early (a worker joined). */
   private wake: (() => void) | null = null;
@@ -180,9 +170,13 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
   }
 
   /** Make `weights` at `version` current: sent now to every ready worker that lacks it, later to joiners. */
-  publishWeights(version: number, weights: Float32Array): void {
-    this.published = { version, weights };
-    this.weightFrames.share(this.ready(), version, weights, (c, bytes, pooled) => this.server.send(c, bytes, pooled));
+  publishWeights(version: number, weights: Float32Array, delta?: WeightsDeltaMsg): void {
+    this.published = { version, weights, ...(delta ? { delta } : {}) };
+    this.shareWeights(this.published);
+  }
+
+  private shareWeights(p: Published): void {
+    this.weightFrames.share(this.ready(), p, (c, bytes, pooled) => this.server.send(c, bytes, pooled));
   }
 
   /**
@@ -257,7 +251,7 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
   private onReady(conn: WorkerConn): void {
     const h = conn.hello!;
     this.opts.log(readyLine(conn.label, h.backend, h.backendReason, this.reasonsSeen));
-    if (this.published) this.publishWeights(this.published.version, this.published.weights);
+    if (this.published) this.shareWeights(this.published);
     this.emit('joined', conn);
     this.open?.round.workerJoined();
     this.wake?.();

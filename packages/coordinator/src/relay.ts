@@ -17,12 +17,14 @@ import {
   evalChunks,
   type GradientMsg,
   groupCount,
+  HeldView,
   joinSums,
   type NodeSums,
   paramCount,
   RECONNECT_INITIAL_MS,
   RECONNECT_MAX_MS,
   type RejectMsg,
+  receiveWeights,
   type Shard,
   TrainerError,
   TreeSum,
@@ -121,7 +123,8 @@ export class Relay {
   private readonly pool: WorkerPool;
   private link: CoordinatorLink | null = null;
   private params = 0;
-  private weightsVersion = -1;
+  /** The weights' view under a compressed weight wire (weight-delta.ts): held here, its deltas forwarded as they came. */
+  private held: HeldView | null = null;
   /** Upstream work, served one round at a time in arrival order. */
   private queue: Promise<void> = Promise.resolve();
   private readonly halt = new AbortController();
@@ -221,9 +224,16 @@ export class Relay {
       case 'welcome':
         return this.onWelcome(m);
       case 'weights':
-        this.weightsVersion = m.version;
-        this.pool.publishWeights(m.version, Float32Array.from(m.data)); // the frame's buffer is not ours to keep
+      case 'weightsDelta': {
+        const w = receiveWeights(this.held, m);
+        // the frame's buffer is not ours to keep; a delta goes on to the local workers at its base as it came
+        this.pool.publishWeights(
+          m.version,
+          this.held ? w : Float32Array.from(w),
+          m.kind === 'weightsDelta' ? m : undefined,
+        );
         return;
+      }
       case 'assign':
         return void this.enqueue(() => this.onAssign(m));
       case 'evaluate':
@@ -252,6 +262,7 @@ export class Relay {
   private async onWelcome(w: WelcomeMsg): Promise<void> {
     this.refusals.welcomed();
     this.params = paramCount(w.manifest);
+    this.held = w.weightWire ? new HeldView() : null;
     const { kind: _k, workerId: _id, ...run } = w;
     this.pool.setRun(run as RunWelcome, { paramCount: this.params, trainSize: 1 << 30, evalSize: 1 << 30 });
     const need = { workers: this.o.localWorkers, minWorkers: 1, started: false, timeoutMs: this.o.waitTimeoutMs };

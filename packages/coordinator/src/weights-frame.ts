@@ -2,8 +2,18 @@
 // each step and sent to every worker (and to workers that join later) without a fresh 490 KB buffer
 // each time. A buffer is reused only after ws has written out every send of it (FramePool holds).
 // It also remembers which version each connection was last sent, so a version goes to a worker once.
+// With --weight-wire bf16/int8 a version also comes as a delta (weight-delta.ts): a connection that holds
+// the delta's base gets the delta; any other (a joiner, a reconnect, one that missed a version) gets the
+// view whole in float32.
 
-import { encode, FramePool, type PooledFrame, tensorFrameCapacity } from '@dtrain/common';
+import {
+  compressedFrameCapacity,
+  encode,
+  FramePool,
+  type PooledFrame,
+  tensorFrameCapacity,
+  type WeightsDeltaMsg,
+} from '@dtrain/common';
 
 export interface WeightsFrame {
   bytes: Uint8Array;
@@ -13,14 +23,25 @@ export interface WeightsFrame {
 
 export type SendFrame<C> = (conn: C, bytes: Uint8Array, pooled: PooledFrame) => void;
 
+/** What is published at a version: the weights (the view, under a compressed weight wire) and maybe a delta to them. */
+export interface Published {
+  version: number;
+  weights: Float32Array;
+  delta?: WeightsDeltaMsg;
+}
+
 export class WeightsFrames {
   private readonly pool: FramePool;
+  private readonly deltaPool: FramePool;
   private current: WeightsFrame | null = null;
+  private currentDelta: WeightsFrame | null = null;
   /** Connection id -> the version last sent to it. */
   private readonly sent = new Map<number, number>();
 
   constructor(paramCount: number) {
     this.pool = new FramePool(tensorFrameCapacity(paramCount));
+    const most = Math.max(compressedFrameCapacity('bf16', paramCount), compressedFrameCapacity('int8', paramCount));
+    this.deltaPool = new FramePool(most);
   }
 
   /** The frame of `weights` at `version`, encoded on first use of that version. */
@@ -33,18 +54,24 @@ export class WeightsFrames {
     return this.current;
   }
 
-  /** Send `version` to each of `conns` that was not sent it yet (a new connection: always). */
-  share<C extends { id: number }>(
-    conns: readonly C[],
-    version: number,
-    weights: Float32Array,
-    send: SendFrame<C>,
-  ): void {
+  /** The frame of a delta, encoded on first use of its version. */
+  private deltaFrame(d: WeightsDeltaMsg): WeightsFrame {
+    if (this.currentDelta?.version !== d.version) {
+      this.currentDelta?.pooled.release();
+      const pooled = this.deltaPool.take();
+      this.currentDelta = { bytes: encode(d, pooled.buffer), pooled, version: d.version };
+    }
+    return this.currentDelta;
+  }
+
+  /** Send `p.version` to each of `conns` that was not sent it yet: the delta to those at its base, else whole. */
+  share<C extends { id: number }>(conns: readonly C[], p: Published, send: SendFrame<C>): void {
     for (const c of conns) {
-      if (this.sent.get(c.id) === version) continue;
-      const f = this.frame(version, weights);
+      const had = this.sent.get(c.id);
+      if (had === p.version) continue;
+      const f = p.delta && had === p.delta.base ? this.deltaFrame(p.delta) : this.frame(p.version, p.weights);
       send(c, f.bytes, f.pooled);
-      this.sent.set(c.id, version);
+      this.sent.set(c.id, p.version);
     }
   }
 

@@ -22,5 +22,6 @@ export function runWelcome(runId: string, config: TrainConfig, manifest: Manifes
     datasetFingerprint: dataset.fingerprint,
     maxShard: Math.max(config.batchSize, config.evalChunk, groupSizeOf(config), evalGroupSizeOf(config)),
     ...(config.gradWire && config.gradWire !== 'fp32' ? { gradWire: config.gradWire } : {}),
+    ...(config.weightWire && config.weightWire !== 'fp32' ? { weightWire: config.weightWire } : {}),
   };
 }

@@ -16,19 +16,21 @@ import {
   GradientCompressor,
   HANDSHAKE_TIMEOUT_MS,
   HEARTBEAT_INTERVAL_MS,
+  HeldView,
   isTrainerError,
   maxCoordinatorFrameBytes,
   missingFrames,
   type ParseContext,
   PONG_DEADLINE_MS,
-  PROTOCOL_VERSION,
   parseCoordinatorMsg,
   RECONNECT_INITIAL_MS,
   RECONNECT_MAX_MS,
   type RejectMsg,
+  receiveWeights,
   type SessionCipher,
   TrainerError,
   tensorFrameCapacity,
+  type WeightsDeltaMsg,
   type WeightsMsg,
   type WelcomeMsg,
   type WorkerMsg,
@@ -38,7 +40,7 @@ import type { WorkerOptions, WorkerResult } from './client-options.js';
 import { HANDSHAKE_PAYLOAD_BYTES, setMaxPayload } from './frame-limit.js';
 import { computing, gradientFrame } from './gradient-frame.js';
 import { joinRun, runDataLocation, welcomedBounds } from './join.js';
-import { CloseReporter, describeConnectError, isPlainRefusal, RefusalJudge } from './refusal.js';
+import { CloseReporter, describeConnectError, isPlainRefusal, RefusalJudge, unanswerableChallenge } from './refusal.js';
 import type { WorkerTrainer } from './trainer.js';
 import { watchCoordinator } from './watchdog.js';
 
@@ -69,6 +71,8 @@ export class WorkerClient {
   private trainer: WorkerTrainer | null = null;
   /** Gradient compression for the current run (its error-feedback residual lives here). */
   private compressor = new GradientCompressor('fp32');
+  /** The weights' view under a compressed weight wire (weight-delta.ts); null: fp32 weights. */
+  private held: HeldView | null = null;
   private ctx: ParseContext = { paramCount: 0, trainSize: 0, evalSize: 0 };
   private steps = 0;
   /** Reused gradient frames: the gradient is computed straight into one (no per-step 490 KB buffer). */
@@ -262,8 +266,7 @@ export class WorkerClient {
 
   /** Dispatch one validated message to its handler. */
   private async handle(ws: WebSocket, msg: CoordinatorMsg): Promise<void> {
-    if (msg.kind === 'welcome' || msg.kind === 'assign' || msg.kind === 'evaluate' || msg.kind === 'weights')
-      this.lastWork = Date.now();
+    if (msg.kind !== 'challenge' && msg.kind !== 'reject' && msg.kind !== 'shutdown') this.lastWork = Date.now();
     switch (msg.kind) {
       case 'challenge':
         return this.onChallenge(ws, msg);
@@ -272,6 +275,7 @@ export class WorkerClient {
       case 'reject':
         return this.onReject(ws, msg);
       case 'weights':
+      case 'weightsDelta':
         return this.onWeights(ws, msg);
       case 'assign':
         return this.onAssign(ws, msg);
@@ -302,21 +306,10 @@ export class WorkerClient {
 
   /** Prove the token (if the coordinator asks for one) and say who we are. */
   private onChallenge(ws: WebSocket, msg: ChallengeMsg): void {
-    if (msg.protocol !== PROTOCOL_VERSION) {
-      const reason = `the coordinator speaks protocol ${msg.protocol}, this worker ${PROTOCOL_VERSION}: run the same dtrain version on both`;
-      this.end({ reason: `ERR_PROTOCOL_VERSION: ${reason}`, ok: false, steps: this.steps, permanent: true });
-      closeWith(ws, 1008, 'ERR_PROTOCOL_VERSION');
-      return;
-    }
-    if (msg.auth && !this.opts.token) {
-      this.end({
-        reason: 'the coordinator requires a token: pass --token or set DTRAIN_TOKEN',
-        ok: false,
-        steps: this.steps,
-        permanent: true,
-      });
-      closeWith(ws, 1008, 'no token');
-      return;
+    const refused = unanswerableChallenge(msg, !!this.opts.token);
+    if (refused) {
+      this.end({ reason: refused.reason, ok: false, steps: this.steps, permanent: true });
+      return closeWith(ws, 1008, refused.close);
     }
     const b = this.opts.backend;
     const { hello, session } = answerChallenge(msg, this.opts.token, {
@@ -344,6 +337,7 @@ export class WorkerClient {
     }
     this.trainer = joinRun(msg, loc, this.opts.maxShard);
     this.compressor = new GradientCompressor(msg.gradWire ?? 'fp32');
+    this.held = msg.weightWire ? new HeldView() : null;
     this.gradFrames = new FramePool(tensorFrameCapacity(this.trainer.net.paramCount));
     this.ctx = welcomedBounds(this.trainer, msg, this.opts.maxShard);
     if (!setMaxPayload(ws, maxCoordinatorFrameBytes(this.ctx.paramCount, this.ctx.trainSize))) {
@@ -358,8 +352,9 @@ export class WorkerClient {
   }
 
   /** New weights: run the assignments that were waiting for them. */
-  private onWeights(ws: WebSocket, msg: WeightsMsg): void {
-    this.requireTrainer().setWeights(msg.version, msg.data);
+  private onWeights(ws: WebSocket, msg: WeightsMsg | WeightsDeltaMsg): void {
+    const trainer = this.requireTrainer();
+    trainer.setWeights(msg.version, receiveWeights(this.held, msg));
     const now = performance.now();
     for (const a of this.early.splice(0)) this.compute(ws, a.msg, now - a.at);
   }

@@ -3,8 +3,10 @@
 // peer: drop this connection and dial again); and a failed dial in words a person can act on.
 
 import {
+  type ChallengeMsg,
   decode,
   MAX_HANDSHAKE_BYTES,
+  PROTOCOL_VERSION,
   parseCoordinatorMsg,
   printable,
   RECONNECT_MAX_MS,
@@ -69,6 +71,17 @@ export class RefusalJudge {
 }
 
 /** A plaintext `reject` of a permanent kind (a frame a worker in session reads unsealed before the welcome); anything else is not. */
+/** A challenge this worker cannot answer, for good (exit 2): another protocol version, or a token it does not hold. */
+export function unanswerableChallenge(msg: ChallengeMsg, hasToken: boolean): { reason: string; close: string } | null {
+  if (msg.protocol !== PROTOCOL_VERSION) {
+    const why = `the coordinator speaks protocol ${msg.protocol}, this worker ${PROTOCOL_VERSION}: run the same dtrain version on both`;
+    return { reason: `ERR_PROTOCOL_VERSION: ${why}`, close: 'ERR_PROTOCOL_VERSION' };
+  }
+  if (msg.auth && !hasToken)
+    return { reason: 'the coordinator requires a token: pass --token or set DTRAIN_TOKEN', close: 'no token' };
+  return null;
+}
+
 export function isPlainRefusal(data: Buffer): boolean {
   try {
     const msg = parseCoordinatorMsg(decode(data, MAX_HANDSHAKE_BYTES), { paramCount: 0, trainSize: 0, evalSize: 0 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { judgeRefusal, RefusalJudge } from '../src/refusal.js';
+import { PROTOCOL_VERSION } from '@dtrain/common';
+import { judgeRefusal, RefusalJudge, unanswerableChallenge } from '../src/refusal.js';
 
 const reject = (code: string, message = 'm') => ({ kind: 'reject' as const, code, message });
 
@@ -29,4 +30,14 @@ test('a refused token is believed on the third connection in a row; a welcome in
     'permanent',
     'only the token is doubted',
   );
+});
+
+test('a challenge of another protocol version, or one asking for a token this worker lacks, cannot be answered', () => {
+  const challenge = { kind: 'challenge' as const, protocol: PROTOCOL_VERSION, nonce: 'n', auth: false };
+  assert.equal(unanswerableChallenge(challenge, false), null);
+  assert.equal(unanswerableChallenge({ ...challenge, auth: true }, true), null);
+  assert.match(unanswerableChallenge({ ...challenge, auth: true }, false)!.reason, /requires a token/);
+  const other = unanswerableChallenge({ ...challenge, protocol: PROTOCOL_VERSION + 1 }, true)!;
+  assert.match(other.reason, /^ERR_PROTOCOL_VERSION: the coordinator speaks protocol \d+, this worker \d+/);
+  assert.equal(other.close, 'ERR_PROTOCOL_VERSION');
 });

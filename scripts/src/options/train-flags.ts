@@ -305,9 +305,22 @@ export const TRAIN_FLAGS = {
     choices: ['fp32', 'bf16', 'fp16', 'int8'] as const,
     describe:
       'how workers send gradients: fp32, bf16/fp16 (2 bytes), int8 (1 byte, a scale per ' +
-      '4096 values); rounding error is fed back into the next gradient; weights stay fp32',
+      '4096 values); rounding error is fed back into the next gradient (--weight-wire: the weights)',
     group: RUN,
     path: 'gradWire',
+    role: 'meaning',
+    to: (v: string) => (v !== 'fp32' ? v : undefined),
+  },
+  'weight-wire': {
+    type: 'string',
+    default: 'fp32' as const,
+    choices: ['fp32', 'bf16', 'int8'] as const,
+    describe:
+      'how the coordinator sends weights: fp32, or bf16/int8 deltas from the copy every process holds (EF21-P: ' +
+      'the rounding is made up in the next delta); evaluated and checkpointed versions go as fp32, so ' +
+      'evaluations, checkpoints and resumes see the exact weights',
+    group: RUN,
+    path: 'weightWire',
     role: 'meaning',
     to: (v: string) => (v !== 'fp32' ? v : undefined),
   },

@@ -118,6 +118,24 @@ test(
   },
 );
 
+test(
+  '--weight-wire int8 keeps the contract: 1 worker, 3 workers, and a relay of 2 beside a direct worker give the same bits',
+  {
+    timeout: 120_000,
+  },
+  async () => {
+    const int8 = { ...config, weightWire: 'int8' as const };
+    const reference = fingerprint((await train(int8, 1)).out);
+    assert.notDeepEqual(
+      reference.weights,
+      fingerprint((await train(config, 1)).out).weights,
+      'int8 weights change the bits',
+    );
+    assert.deepEqual(fingerprint((await train({ ...int8, workers: 3 }, 3)).out), reference, '3 workers');
+    assert.deepEqual(fingerprint((await withRelay(int8)).out), reference, 'a relay of 2 and a direct worker');
+  },
+);
+
 test('without groups the bits depend on the cut (so the test above can fail)', { timeout: 120_000 }, async () => {
   const legacy = { ...config, groupSize: 0 };
   const [one, two] = [await train(legacy, 1), await train({ ...legacy, workers: 2 }, 2)];

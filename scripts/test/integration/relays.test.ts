@@ -186,3 +186,29 @@ test(
     );
   },
 );
+
+test(
+  '--weight-wire int8 through a relay: it holds the view and forwards each delta as it came; bitwise across two relay runs, close to direct workers',
+  { timeout: 120_000 },
+  async () => {
+    const c = (o: Partial<TrainConfig> = {}) => config({ weightWire: 'int8', maxSteps: 12, ...o });
+    const direct = await train(c({ workers: 2, minWorkers: 2 }), 2);
+    const a = await viaRelays(c(), 1, 2);
+    const b = await viaRelays(c(), 1, 2);
+    assert.equal(a.summary.status, 'completed', a.summary.error);
+    exactSamples(a.out, c());
+    assert.deepEqual(a.weights, b.weights, 'the same topology twice: bit for bit');
+    let [diff, norm] = [0, 0];
+    a.weights.forEach((w, i) => {
+      diff += (w - direct.weights[i]!) ** 2;
+      norm += direct.weights[i]! ** 2;
+    });
+    assert.ok(Math.sqrt(diff / norm) < 1e-3, `relative distance from direct workers ${Math.sqrt(diff / norm)}`);
+    const steps = records(a.out).filter((r): r is StepRecord => r.type === 'step' && r.step > 1);
+    const fp32Frame = 4 * a.weights.length;
+    assert.ok(
+      steps.every((s) => s.bytesOut < 0.3 * fp32Frame),
+      'the relay was sent deltas, not whole weights',
+    );
+  },
+);

@@ -1,0 +1,143 @@
+// Weights on the wire in fewer bits (--weight-wire bf16|int8): EF21-P, "error feedback in the primal space"
+// (Gruntkowska, Tyurin and Richtarik 2023; the preserved central model of Philippenko and Dieuleveut 2021).
+// Every process holds the same `view` of the weights. After each update the coordinator sends
+// Q(w - view), the quantized distance from that view to its weights w, and every process (the coordinator
+// included) adds the decoded delta to its view with one function, applyDelta, so all views stay equal bit
+// for bit. The quantization error is not lost: the next delta is taken from the new view to the next w, so
+// workers compute at a point at most half a quantization step from w and the offset never accumulates.
+// A flush sends the view as float32 (view := w): the first version, joiners and reconnects (those not at
+// the delta's base), and every version that is evaluated or checkpointed, so evaluation, checkpoints and
+// exports are w and a resume is bitwise. Every VIEW_DIGEST_EVERY versions a delta carries a digest of the
+// view it yields, and a receiver whose view differs drops the connection (its next one starts from a flush).
+
+import { createHash } from 'node:crypto';
+import { fromBf16, GRAD_BLOCK, toBf16 } from './compress.js';
+import { TrainerError } from './errors.js';
+import type { WeightsDeltaMsg, WeightsMsg } from './protocol.js';
+
+export type WeightWire = 'fp32' | 'bf16' | 'int8';
+export const WEIGHT_WIRES: readonly WeightWire[] = ['fp32', 'bf16', 'int8'];
+/** A delta's digest rides along when its version is a multiple of this. */
+export const VIEW_DIGEST_EVERY = 100;
+
+export interface WeightDelta {
+  wire: 'bf16' | 'int8';
+  data: Uint16Array | Int8Array;
+  /** int8: one float32 scale per GRAD_BLOCK values (max |delta| / 127). */
+  scales?: Float32Array;
+}
+
+/** Q(w - view) in `wire`; null when a value is not finite (the caller flushes: the run is diverging). */
+export function encodeDelta(w: Float32Array, view: Float32Array, wire: 'bf16' | 'int8'): WeightDelta | null {
+  return wire === 'int8' ? int8Delta(w, view) : bf16Delta(w, view);
+}
+
+function bf16Delta(w: Float32Array, view: Float32Array): WeightDelta | null {
+  const data = new Uint16Array(w.length);
+  for (let i = 0; i < w.length; i++) {
+    const d = Math.fround(w[i]! - view[i]!);
+    if (!Number.isFinite(d)) return null;
+    data[i] = toBf16(d);
+  }
+  return { wire: 'bf16', data };
+}
+
+function int8Delta(w: Float32Array, view: Float32Array): WeightDelta | null {
+  const n = w.length;
+  const data = new Int8Array(n);
+  const scales = new Float32Array(Math.ceil(n / GRAD_BLOCK));
+  for (let b = 0, lo = 0; lo < n; b++, lo += GRAD_BLOCK) {
+    const hi = Math.min(n, lo + GRAD_BLOCK);
+    let max = 0;
+    for (let i = lo; i < hi; i++) max = Math.max(max, Math.abs(Math.fround(w[i]! - view[i]!)));
+    const scale = Math.fround(max / 127);
+    if (!Number.isFinite(scale)) return null;
+    scales[b] = scale;
+    if (scale === 0) continue;
+    for (let i = lo; i < hi; i++) {
+      data[i] = Math.max(-127, Math.min(127, Math.round(Math.fround(w[i]! - view[i]!) / scale)));
+    }
+  }
+  return { wire: 'int8', data, scales };
+}
+
+/**
+ * view += decode(delta): the one function every process runs, so every view is the same bits. Plain float64
+ * arithmetic on float32 values, each result rounded to float32 in a fixed order (no fused multiply-add, no
+ * relaxed SIMD): int8 adds fround(q * scale), bf16 adds the bf16 value.
+ */
+export function applyDelta(view: Float32Array, d: WeightDelta): void {
+  if (d.data.length !== view.length) {
+    throw new TrainerError(
+      'ERR_SHAPE_MISMATCH',
+      `a weight delta of ${d.data.length} values for ${view.length} weights`,
+    );
+  }
+  if (d.wire === 'bf16') {
+    const h = d.data as Uint16Array;
+    for (let i = 0; i < view.length; i++) view[i] = Math.fround(view[i]! + fromBf16(h[i]!));
+    return;
+  }
+  const q = d.data as Int8Array;
+  const scales = d.scales!;
+  for (let b = 0, lo = 0; lo < view.length; b++, lo += GRAD_BLOCK) {
+    const scale = scales[b]!;
+    if (scale === 0) continue;
+    for (let i = lo, hi = Math.min(view.length, lo + GRAD_BLOCK); i < hi; i++) {
+      view[i] = Math.fround(view[i]! + Math.fround(q[i]! * scale));
+    }
+  }
+}
+
+/** First 32 hex digits of the SHA-256 of the view's bytes. */
+export function viewDigest(view: Float32Array): string {
+  return createHash('sha256')
+    .update(new Uint8Array(view.buffer, view.byteOffset, view.byteLength))
+    .digest('hex')
+    .slice(0, 32);
+}
+
+/** The versioned view a receiver (worker or relay) holds: set by a float32 frame, moved by deltas. */
+export class HeldView {
+  private values: Float32Array | null = null;
+  version = -1;
+
+  /** A float32 frame: the view is a copy of it (the frame's buffer is not ours to keep). */
+  full(version: number, data: Float32Array): Float32Array {
+    this.values = Float32Array.from(data);
+    this.version = version;
+    return this.values;
+  }
+
+  /** A delta from `base` to `version`: applied to the view, checked against `digest` when it carries one. */
+  delta(version: number, base: number, d: WeightDelta, digest?: string): Float32Array {
+    if (!this.values || base !== this.version) {
+      throw new TrainerError(
+        'ERR_VIEW_MISMATCH',
+        `a weight delta from version ${base} arrived, but this process holds ${this.values ? `version ${this.version}` : 'no weights'}`,
+      );
+    }
+    applyDelta(this.values, d);
+    this.version = version;
+    if (digest !== undefined && viewDigest(this.values) !== digest) {
+      this.values = null;
+      throw new TrainerError(
+        'ERR_VIEW_MISMATCH',
+        `the weights after the delta to version ${version} differ from the coordinator's (digest ${digest}); reconnecting for a float32 copy`,
+      );
+    }
+    return this.values;
+  }
+}
+
+/**
+ * The weights a receiver computes with after a weights frame: the frame's own values under an fp32 weight
+ * wire (`held` null), else its view set whole or moved by the delta.
+ */
+export function receiveWeights(held: HeldView | null, msg: WeightsMsg | WeightsDeltaMsg): Float32Array {
+  if (msg.kind === 'weights') return held ? held.full(msg.version, msg.data) : msg.data;
+  if (!held) {
+    throw new TrainerError('ERR_UNEXPECTED_MESSAGE', 'a weight delta arrived, but this run sends its weights as fp32');
+  }
+  return held.delta(msg.version, msg.base, msg, msg.digest);
+}
