@@ -1,8 +1,17 @@
 // A protocol-complete stand-in worker for exchange and scale benchmarks: answers every assignment (at
 // once, or after a simulated compute time) with a fixed random gradient of the right size (no tfjs), so
-// only the coordinator and the wire are measured.
+// only the coordinator and the wire are measured (and, under --weight-wire, the decode every worker runs).
 
-import { type AssignMsg, encodeGradient, GradientCompressor, type Manifest, paramCount, Rng } from '@dtrain/common';
+import {
+  type AssignMsg,
+  encodeGradient,
+  GradientCompressor,
+  HeldView,
+  type Manifest,
+  paramCount,
+  Rng,
+  receiveWeights,
+} from '@dtrain/common';
 import { CoordinatorLink } from '@dtrain/worker/link';
 
 /**
@@ -18,6 +27,7 @@ export async function runEchoWorker(url: string, token: string | undefined, comp
   const welcome = await link.join({ token, name: 'echo' });
   let grad = gradientOf(welcome.manifest);
   let compressor = new GradientCompressor(welcome.gradWire ?? 'fp32');
+  let view = welcome.weightWire ? new HeldView() : null; // weight deltas are applied, as a worker does
   let held = -1;
   let waiting: AssignMsg[] = [];
   const answer = (m: AssignMsg): void => {
@@ -44,9 +54,11 @@ export async function runEchoWorker(url: string, token: string | undefined, comp
       // the next run of an experiment
       grad = gradientOf(m.manifest);
       compressor = new GradientCompressor(m.gradWire ?? 'fp32');
+      view = m.weightWire ? new HeldView() : null;
       held = -1;
       link.send({ kind: 'ready', modelFingerprint: m.modelFingerprint, datasetFingerprint: m.datasetFingerprint });
-    } else if (m.kind === 'weights') {
+    } else if (m.kind === 'weights' || m.kind === 'weightsDelta') {
+      receiveWeights(view, m);
       held = m.version;
       const due = waiting.filter((a) => a.version <= held);
       waiting = waiting.filter((a) => a.version > held);

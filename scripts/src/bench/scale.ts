@@ -17,6 +17,7 @@ import {
   paramCount,
   type TrainConfig,
   TrainerError,
+  type WeightWire,
 } from '@dtrain/common';
 import { openSoloRun, type StepRecord } from '@dtrain/coordinator';
 import { syntheticCacheDir } from '../data/fetch.js';
@@ -31,6 +32,7 @@ export interface ScalePoint {
   steps: number;
   computeMs: number;
   gradWire: GradWire;
+  weightWire: WeightWire;
   stepMs: number;
   coordCpuMsPerStep: number;
   coordMs: number;
@@ -52,9 +54,10 @@ export const localEchoWorkers =
       stdio: 'inherit',
     });
 
-function benchConfig(model: string, workers: number, steps: number, gradWire: GradWire): TrainConfig {
+function benchConfig(model: string, workers: number, steps: number, wires: Wires): TrainConfig {
   return {
-    ...(gradWire === 'fp32' ? {} : { gradWire }),
+    ...(wires.gradWire === 'fp32' ? {} : { gradWire: wires.gradWire }),
+    ...(wires.weightWire === 'fp32' ? {} : { weightWire: wires.weightWire }),
     model,
     dataset: {
       name: 'synthetic',
@@ -109,20 +112,27 @@ export function linkBounds(workers: number, params: number, gbit: number): { fla
   };
 }
 
-export async function measureScalePoint(o: {
-  model: string;
-  workers: number;
-  connections?: number;
-  steps: number;
-  computeMs: number;
+/** How gradients and weights travel. */
+export interface Wires {
   gradWire: GradWire;
-  host: string;
-  advertise: string;
-  linkGbit: number | null;
-  spawner: WorkerSpawner;
-}): Promise<ScalePoint> {
+  weightWire: WeightWire;
+}
+
+export async function measureScalePoint(
+  o: Wires & {
+    model: string;
+    workers: number;
+    connections?: number;
+    steps: number;
+    computeMs: number;
+    host: string;
+    advertise: string;
+    linkGbit: number | null;
+    spawner: WorkerSpawner;
+  },
+): Promise<ScalePoint> {
   const connections = o.connections ?? o.workers; // relays: H connections for N workers
-  const config = { ...benchConfig(o.model, connections, o.steps, o.gradWire), batchSize: 4 * o.workers };
+  const config = { ...benchConfig(o.model, connections, o.steps, o), batchSize: 4 * o.workers };
   const { coord, port, run } = await openSoloRun({
     config,
     host: o.host,
@@ -158,6 +168,7 @@ export async function measureScalePoint(o: {
     steps: warm.length,
     computeMs: o.computeMs,
     gradWire: o.gradWire,
+    weightWire: o.weightWire,
     stepMs: m((r) => r.stepMs),
     coordCpuMsPerStep: Number(((cpu.user + cpu.system) / 1000 / Math.max(1, warm.length)).toFixed(3)),
     coordMs: m((r) => r.coordMs),
@@ -199,12 +210,11 @@ export function rateGbit(rate: string): number {
   return bits / 1e9;
 }
 
-export interface ScaleArgs {
+export interface ScaleArgs extends Wires {
   models: string[];
   workers: number[];
   steps: number;
   computeMs: number;
-  gradWire: GradWire;
   netnsHosts: number;
   rate: string;
   maxBytesPerStep: number;
@@ -286,6 +296,7 @@ export async function benchScale(a: ScaleArgs, print: (line: string) => void): P
           steps: a.steps,
           computeMs: a.computeMs,
           gradWire: a.gradWire,
+          weightWire: a.weightWire,
           host,
           advertise: host,
           linkGbit: net ? rateGbit(a.rate) : null,

@@ -126,6 +126,7 @@ export function benchCommand(y: Argv): Argv {
               steps: a.steps,
               computeMs: a.computeMs,
               gradWire: a.gradWire,
+              weightWire: a.weightWire,
               netnsHosts: a.netnsHosts,
               rate: a.rate,
               maxBytesPerStep: a.maxBytesPerStep,

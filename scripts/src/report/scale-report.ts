@@ -7,7 +7,12 @@ import { join } from 'node:path';
 import type { ScalePoint } from '../bench/scale.js';
 import { type ChartSpec, htmlPage, htmlTable, type Series } from './run-report.js';
 
-type Row = ScalePoint & { where: string };
+/** A point as written: files from before --weight-wire have no weightWire (fp32). */
+type Row = Omit<ScalePoint, 'weightWire'> & { weightWire?: ScalePoint['weightWire']; where: string };
+
+/** "int8", or "fp32 / weights int8" when the weights travelled compressed too. */
+const wire = (r: Row): string =>
+  r.weightWire && r.weightWire !== 'fp32' ? `${r.gradWire} / weights ${r.weightWire}` : r.gradWire;
 
 export function readScaleResults(dir: string): Row[] {
   return readdirSync(dir)
@@ -43,7 +48,7 @@ export function scaleTable(rows: readonly Row[]): string[] {
   const body = rows.map((r) => [
     r.where,
     r.model,
-    r.gradWire,
+    wire(r),
     String(r.workers),
     fmt(r.stepMs),
     fmt(r.coordCpuMsPerStep),
@@ -65,7 +70,7 @@ export function scaleTable(rows: readonly Row[]): string[] {
 /** "loopback", "1gbit", "10gbit int8": what distinguishes a group of points within one model's chart. */
 const short = (r: Row): string => {
   const extra = /links, (.+)$/.exec(r.where)?.[1]; // e.g. "relays"
-  return `${r.linkGbit === null ? 'loopback' : `${r.linkGbit} Gbit/s`}${r.gradWire === 'fp32' ? '' : ` ${r.gradWire}`}${extra ? ` ${extra}` : ''}`;
+  return `${r.linkGbit === null ? 'loopback' : `${r.linkGbit} Gbit/s`}${wire(r) === 'fp32' ? '' : ` ${wire(r)}`}${extra ? ` ${extra}` : ''}`;
 };
 
 /** Per model: coordinator CPU per step against N (dashed: memcpy), and step time against the link bounds. */
