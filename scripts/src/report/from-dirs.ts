@@ -12,8 +12,8 @@ import { writeRunReport } from './run-report.js';
 import { writeSweepReport } from './sweep-report.js';
 
 export function loadRun(dir: string): ComparedRun {
-  if (!existsSync(join(dir, 'metrics.jsonl'))) {
-    throw new TrainerError('ERR_BAD_CONFIG', `${dir} is not a run directory (no metrics.jsonl)`, {
+  if (!existsSync(join(dir, 'metrics.jsonl')) && !existsSync(join(dir, 'metrics.jsonl.gz'))) {
+    throw new TrainerError('ERR_BAD_CONFIG', `${dir} is not a run directory (no metrics.jsonl, nor an archived .gz)`, {
       hint: 'give directories that dtrain launch, coordinator or a sweep wrote, e.g. runs/demo',
     });
   }

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { TrainerError } from '@dtrain/common';
 import { writePartialSweepReport, writeReport } from '../../src/report/from-dirs.js';
 import { runRecords, summary } from '../experiment/fixtures.js';
@@ -31,10 +32,18 @@ test("dtrain report overlays the runs given, links each one's report and refresh
   assert.ok(dirs.every((d) => existsSync(join(d, 'report.html'))));
 });
 
+test('an archived run (metrics.jsonl.gz, as bench/archive-run.mjs leaves it) is a run too', () => {
+  const dir = fakeRun(tempDir('archived'), 'old', 1);
+  writeFileSync(join(dir, 'metrics.jsonl.gz'), gzipSync(readFileSync(join(dir, 'metrics.jsonl'))));
+  rmSync(join(dir, 'metrics.jsonl'));
+  const html = readFileSync(writeReport([dir], join(dir, '..', 'one.html'), 'one run'), 'utf8');
+  assert.equal((html.match(/<canvas /g) ?? []).length, 3);
+});
+
 test('a directory that is not a run is refused by name', () => {
   assert.throws(
     () => writeReport([tempDir('empty')], 'x.html', 't'),
-    (e: unknown) => e instanceof TrainerError && /is not a run directory \(no metrics.jsonl\)/.test(e.message),
+    (e: unknown) => e instanceof TrainerError && /is not a run directory \(no metrics.jsonl, nor an archived .gz\)/.test(e.message),
   );
 });
 
