@@ -11,7 +11,7 @@
 // view it yields, and a receiver whose view differs drops the connection (its next one starts from a flush).
 
 import { createHash } from 'node:crypto';
-import { fromBf16, GRAD_BLOCK, toBf16 } from './compress.js';
+import { GRAD_BLOCK } from './compress.js';
 import { TrainerError } from './errors.js';
 import type { WeightsDeltaMsg, WeightsMsg } from './protocol.js';
 
@@ -33,11 +33,18 @@ export function encodeDelta(w: Float32Array, view: Float32Array, wire: 'bf16' | 
 }
 
 function bf16Delta(w: Float32Array, view: Float32Array): WeightDelta | null {
-  const data = new Uint16Array(w.length);
-  for (let i = 0; i < w.length; i++) {
-    const d = Math.fround(w[i]! - view[i]!);
-    if (!Number.isFinite(d)) return null;
-    data[i] = toBf16(d);
+  const n = w.length;
+  const data = new Uint16Array(n);
+  const d = new Float32Array(Math.min(n, GRAD_BLOCK)); // one block of w - view, rounded to float32
+  const bits = new Uint32Array(d.buffer);
+  for (let lo = 0; lo < n; lo += GRAD_BLOCK) {
+    const len = Math.min(n, lo + GRAD_BLOCK) - lo;
+    for (let i = 0; i < len; i++) d[i] = w[lo + i]! - view[lo + i]!;
+    for (let i = 0; i < len; i++) {
+      const x = bits[i]!;
+      if ((x & 0x7f800000) === 0x7f800000) return null; // not finite
+      data[lo + i] = ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff; // round to nearest even, as toBf16
+    }
   }
   return { wire: 'bf16', data };
 }
@@ -46,16 +53,24 @@ function int8Delta(w: Float32Array, view: Float32Array): WeightDelta | null {
   const n = w.length;
   const data = new Int8Array(n);
   const scales = new Float32Array(Math.ceil(n / GRAD_BLOCK));
+  const d = new Float32Array(Math.min(n, GRAD_BLOCK)); // one block of w - view, rounded to float32
   for (let b = 0, lo = 0; lo < n; b++, lo += GRAD_BLOCK) {
-    const hi = Math.min(n, lo + GRAD_BLOCK);
+    const len = Math.min(n, lo + GRAD_BLOCK) - lo;
     let max = 0;
-    for (let i = lo; i < hi; i++) max = Math.max(max, Math.abs(Math.fround(w[i]! - view[i]!)));
+    for (let i = 0; i < len; i++) {
+      const v = (d[i] = w[lo + i]! - view[lo + i]!);
+      const a = v < 0 ? -v : v;
+      if (a > max) max = a;
+      else if (a !== a) return null; // NaN
+    }
     const scale = Math.fround(max / 127);
     if (!Number.isFinite(scale)) return null;
     scales[b] = scale;
     if (scale === 0) continue;
-    for (let i = lo; i < hi; i++) {
-      data[i] = Math.max(-127, Math.min(127, Math.round(Math.fround(w[i]! - view[i]!) / scale)));
+    const inv = 1 / scale;
+    for (let i = 0; i < len; i++) {
+      const q = Math.round(d[i]! * inv);
+      data[lo + i] = q > 127 ? 127 : q < -127 ? -127 : q;
     }
   }
   return { wire: 'int8', data, scales };
@@ -64,7 +79,8 @@ function int8Delta(w: Float32Array, view: Float32Array): WeightDelta | null {
 /**
  * view += decode(delta): the one function every process runs, so every view is the same bits. Plain float64
  * arithmetic on float32 values, each result rounded to float32 in a fixed order (no fused multiply-add, no
- * relaxed SIMD): int8 adds fround(q * scale), bf16 adds the bf16 value.
+ * relaxed SIMD): int8 adds fround(q * scale), bf16 adds the bf16 value (a float32 whose low 16 bits are zero);
+ * each sum is exact in float64 or rounded twice, which for an add gives the float32 sum (53 >= 2 * 24 + 2).
  */
 export function applyDelta(view: Float32Array, d: WeightDelta): void {
   if (d.data.length !== view.length) {
@@ -75,7 +91,13 @@ export function applyDelta(view: Float32Array, d: WeightDelta): void {
   }
   if (d.wire === 'bf16') {
     const h = d.data as Uint16Array;
-    for (let i = 0; i < view.length; i++) view[i] = Math.fround(view[i]! + fromBf16(h[i]!));
+    const f = new Float32Array(Math.min(view.length, GRAD_BLOCK)); // one block of decoded values
+    const bits = new Uint32Array(f.buffer);
+    for (let lo = 0; lo < view.length; lo += GRAD_BLOCK) {
+      const len = Math.min(view.length, lo + GRAD_BLOCK) - lo;
+      for (let i = 0; i < len; i++) bits[i] = h[lo + i]! << 16;
+      for (let i = 0; i < len; i++) view[lo + i] = view[lo + i]! + f[i]!;
+    }
     return;
   }
   const q = d.data as Int8Array;
