@@ -113,18 +113,26 @@ export class GradientCompressor {
 
   private int8(grad: Float32Array): WireGradient {
     const n = grad.length;
-    const e = this.residual;
+    const e = this.residual; // holds v = gradient + residual until a block is quantized, then what it lost
     const data = new Int8Array(n);
     const scales = new Float32Array(Math.ceil(n / GRAD_BLOCK));
     for (let b = 0, lo = 0; lo < n; b++, lo += GRAD_BLOCK) {
       const hi = Math.min(n, lo + GRAD_BLOCK);
       let max = 0;
-      for (let i = lo; i < hi; i++) max = Math.max(max, Math.abs(Math.fround(grad[i]! + e[i]!)));
+      for (let i = lo; i < hi; i++) {
+        const v = (e[i] = grad[i]! + e[i]!);
+        const a = v < 0 ? -v : v;
+        if (a > max) max = a;
+        else if (a !== a) max = Number.NaN; // a NaN makes the scale NaN, as the boundary then refuses
+      }
       const scale = Math.fround(max / 127);
       scales[b] = scale;
+      if (!(scale > 0)) continue; // all zero (or not finite): values 0, the residual keeps v
+      const inv = 1 / scale;
       for (let i = lo; i < hi; i++) {
-        const v = Math.fround(grad[i]! + e[i]!);
-        const q = scale > 0 ? Math.max(-127, Math.min(127, Math.round(v / scale))) : 0;
+        const v = e[i]!;
+        const r = Math.round(v * inv);
+        const q = r > 127 ? 127 : r < -127 ? -127 : r;
         data[i] = q;
         e[i] = v - Math.fround(q * scale);
       }
