@@ -2,7 +2,8 @@
 # Issue 17: what compressed gradients cost in accuracy on real CIFAR-10. The momentum experiment's momentum
 # run (reference CNN, batch 64, lr 0.01, Keras-form momentum 0.9, 40,000 train / 10,000 validation, 10
 # epochs, 2 wasm workers), with gradients sent as fp32, bf16, fp16 and int8 (error feedback at the worker),
-# same seed; fp32 also with seeds 2 and 3 for the seed-to-seed spread the others are judged against.
+# same seed; fp32 also with seeds 2 and 3 for the seed-to-seed spread the others are judged against. Issue 29:
+# int8 both ways (--grad-wire int8 --weight-wire int8), seeds 1-3.
 #
 # Resumable: a run whose summary.json says "completed" is kept; an interrupted one continues from its
 # newest checkpoint. Results: bench/results/grad-wire-cifar10/ (table.md, one directory per run).
@@ -12,11 +13,11 @@ OUT=bench/results/grad-wire-cifar10
 mkdir -p "$OUT"
 { echo "machine: $(nproc) vCPU $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs), $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r)";
   echo "node: $(node --version); dtrain: $(node scripts/dist/src/cli.js --version)"; echo "started: $(date -u +%FT%TZ)"; } >> "$OUT/machine.txt"
-run() { # name wire seed
+run() { # name grad-wire seed [weight-wire]
   local dir="$OUT/$1"
   if grep -qs '"status": *"completed"' "$dir/summary.json"; then echo "$1: already completed; kept"; return; fi
   node scripts/dist/src/cli.js launch --dataset cifar10 --val-fraction 0.2 --batch-size 64 --epochs 10 --lr 0.01 \
-    --momentum 0.9 --momentum-form keras --seed "$3" --grad-wire "$2" --workers 2 --backend wasm \
+    --momentum 0.9 --momentum-form keras --seed "$3" --grad-wire "$2" --weight-wire "${4:-fp32}" --workers 2 --backend wasm \
     --checkpoint-seconds 120 --keep-checkpoints 1 --out "$dir" --resume auto
   node bench/archive-run.mjs "$dir"
 }
@@ -26,5 +27,8 @@ run bf16-s1 bf16 1
 run fp16-s1 fp16 1
 run fp32-s2 fp32 2
 run fp32-s3 fp32 3
+run int8both-s1 int8 1 int8
+run int8both-s2 int8 2 int8
+run int8both-s3 int8 3 int8
 node bench/grad-wire-table.mjs "$OUT" > "$OUT/table.md"
 cat "$OUT/table.md"

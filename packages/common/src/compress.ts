@@ -1,7 +1,8 @@
 // Gradients on the wire in fewer bits (--grad-wire): bf16 and fp16 (2 bytes per value, round to nearest
 // even) and int8 (1 byte per value, one float32 scale per block of GRAD_BLOCK values: scale = max|v|/127).
 // The worker keeps what rounding lost and adds it to its next gradient (error feedback, as in 1-bit SGD
-// and Dettmers 2015), so nothing is lost for good, only delayed. Weights always travel as float32.
+// and Dettmers 2015), so nothing is lost for good, only delayed. A checkpointed step's gradient goes whole
+// with the residual drained into it (drain), so every residual is zero at a checkpoint.
 
 export type GradWire = 'fp32' | 'bf16' | 'fp16' | 'int8';
 export const GRAD_WIRES: readonly GradWire[] = ['fp32', 'bf16', 'fp16', 'int8'];
@@ -162,6 +163,18 @@ export class GradientCompressor {
       }
     }
     return { wire, data };
+  }
+
+  /**
+   * The gradient to send uncompressed at a flush (a checkpointed step): the residual added into `grad` in
+   * place, then zeroed, so a resume from that checkpoint (residuals zero) continues with the same bits.
+   */
+  drain(grad: Float32Array): Float32Array {
+    if (this.residual.length !== grad.length) return grad;
+    const e = this.residual;
+    for (let i = 0; i < grad.length; i++) grad[i] = grad[i]! + e[i]!;
+    e.fill(0);
+    return grad;
   }
 
   /** Forget the residual (a new run, or a gradient that was never applied). */

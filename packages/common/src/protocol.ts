@@ -82,6 +82,8 @@ export interface AssignMsg {
   indices: Uint32Array;
   /** The worker-count-invariant reduction (group-tree.ts): the indices are groups of this many, summed along the tree. */
   groupSize?: number;
+  /** This step is checkpointed: send the gradient uncompressed with the error-feedback residual added, and start it over. */
+  flush?: boolean;
 }
 export interface EvaluateMsg {
   kind: 'evaluate';
@@ -278,6 +280,7 @@ export function parseCoordinatorMsg(raw: unknown, ctx: ParseContext): Coordinato
         shardId: int(o, 'shardId'),
         indices: indices(o, 'indices', ctx.trainSize, ctx.maxShard),
         ...groupSizeOf(o),
+        ...(o['flush'] === undefined ? {} : { flush: bool(o, 'flush') }),
       };
     case 'evaluate': {
       const split = str(o, 'split', 8);

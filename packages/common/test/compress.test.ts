@@ -113,3 +113,18 @@ test('hostile compressed frames are refused: NaN scales, wrong sizes, reserved k
     (e: unknown) => e instanceof TrainerError && e.code === 'ERR_SHAPE_MISMATCH',
   );
 });
+
+test('drain: a flushed gradient carries the residual whole and the residual starts over', () => {
+  const c = new GradientCompressor('int8');
+  const g = Float32Array.from({ length: 10 }, (_, i) => (i - 4.5) / 7);
+  const sent = decompress(c.compress(g), new Float32Array(10));
+  const lost = g.map((v, i) => v - sent[i]!);
+  assert.ok(
+    lost.some((v) => v !== 0),
+    'int8 lost something',
+  );
+  const next = Float32Array.from({ length: 10 }, () => 0.25);
+  const whole = c.drain(Float32Array.from(next));
+  whole.forEach((v, i) => assert.equal(v, Math.fround(0.25 + lost[i]!), `value ${i}`));
+  assert.deepEqual(c.drain(Float32Array.from(next)), next, 'nothing left to drain');
+});

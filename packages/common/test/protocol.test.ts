@@ -42,6 +42,17 @@ test('gradient and weights frames round-trip through the codec as aligned typed 
     ctx,
   );
   assert.deepEqual(a.kind === 'assign' && [...a.indices], [5, 7, 99]);
+  const flush = {
+    kind: 'assign',
+    step: 2,
+    version: 1,
+    epoch: 0,
+    shardId: 1,
+    indices: new Uint32Array([5]),
+    flush: true,
+  };
+  assert.equal((parseCoordinatorMsg(flush, ctx) as { flush?: boolean }).flush, true);
+  assert.throws(() => parseCoordinatorMsg({ ...flush, flush: 'yes' }, ctx), /"flush"/);
 });
 
 test('malformed frames are refused with a reason', () => {

@@ -71,6 +71,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private readonly rules: RunRules;
   private readonly cursor: EpochCursor;
   private evalId = 0;
+  /** Decided before each step (its gradients then travel uncompressed, residuals drained: resume is bitwise). */
+  private checkpointAfterStep = false;
 
   constructor(private readonly opts: CoordinatorOptions) {
     super();
@@ -188,7 +190,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         if (this.rules.evaluationDue(this.train.step, this.cursor.atEpochStart) && !last) await this.evaluateAll();
         // reached the stop accuracy or stalled: the final evaluation below repeats it with the test split
         if (this.rules.reachedStopAccuracy() || this.rules.stalledReason !== null) break;
-        if (this.rules.checkpointDue(this.train.step) && !last) this.checkpoint();
+        if (this.checkpointAfterStep && !last) this.checkpoint();
       }
       if (this.failure) throw this.failure;
       if (this.stopReason !== null) status = 'stopped';
@@ -231,7 +233,10 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       this.records.shardDone(conn, gradient);
       this.emit('shard', conn.label, gradient.count);
     };
-    const [tasks, timeoutMs] = [stepTasks(shards, step, version, this.train.epoch, group), this.config.stepTimeoutMs];
+    this.checkpointAfterStep = this.rules.checkpointDue(step);
+    const flush = this.checkpointAfterStep && (this.config.gradWire ?? 'fp32') !== 'fp32';
+    const tasks = stepTasks(shards, step, version, this.train.epoch, group, flush);
+    const timeoutMs = this.config.stepTimeoutMs;
     const round = this.pool.runRound({ kind: 'step', step, version, tasks, timeoutMs, onAccepted }, this.halt.signal);
     const assigned = performance.now();
     this.publish(version);

@@ -1,9 +1,10 @@
 // A per-host relay (hierarchical aggregation): to the coordinator it is one worker; behind it, the
 // host's local workers. Each shard it is given is cut over its ready local workers (cutBatch, as the
 // coordinator cuts a batch), their gradient sums are added in sub-shard order (a fixed order: for a
-// fixed topology the relay's sum is bit-reproducible) and go up as one frame; the weights come down once
-// and are shared locally. A dead local worker's part is recomputed by another (the pool's rounds
-// reassign); a dead relay's shard is reassigned by the coordinator like any worker's.
+// fixed topology the relay's sum is bit-reproducible) and go up as one frame (under --grad-wire compressed
+// here, at the host boundary, with one residual per host); the weights come down once and are shared
+// locally. A dead local worker's part is recomputed by another (the pool's rounds reassign); a dead
+// relay's shard is reassigned by the coordinator like any worker's.
 
 import { hostname } from 'node:os';
 import {
@@ -14,7 +15,9 @@ import {
   type EvalResultMsg,
   type EvaluateMsg,
   encode,
+  encodeGradient,
   evalChunks,
+  GradientCompressor,
   type GradientMsg,
   groupCount,
   HeldView,
@@ -125,6 +128,8 @@ export class Relay {
   private params = 0;
   /** The weights' view under a compressed weight wire (weight-delta.ts): held here, its deltas forwarded as they came. */
   private held: HeldView | null = null;
+  /** --grad-wire at the host boundary: the local sum is compressed here, one residual per host (not per worker). */
+  private compressor = new GradientCompressor('fp32');
   /** Upstream work, served one round at a time in arrival order. */
   private queue: Promise<void> = Promise.resolve();
   private readonly halt = new AbortController();
@@ -263,7 +268,8 @@ export class Relay {
     this.refusals.welcomed();
     this.params = paramCount(w.manifest);
     this.held = w.weightWire ? new HeldView() : null;
-    const { kind: _k, workerId: _id, ...run } = w;
+    this.compressor = new GradientCompressor(w.gradWire ?? 'fp32');
+    const { kind: _k, workerId: _id, gradWire: _local, ...run } = w; // local workers send fp32 to the relay
     this.pool.setRun(run as RunWelcome, { paramCount: this.params, trainSize: 1 << 30, evalSize: 1 << 30 });
     const need = { workers: this.o.localWorkers, minWorkers: 1, started: false, timeoutMs: this.o.waitTimeoutMs };
     if (!(await this.pool.waitForWorkers(need, this.halt.signal))) return;
@@ -300,7 +306,20 @@ export class Relay {
       });
       return;
     }
-    this.link!.send(msg.groupSize ? sumAlongTree(parts, shards, msg) : sumInOrder(parts, msg, this.params));
+    this.sendGradient(
+      msg.groupSize ? sumAlongTree(parts, shards, msg) : sumInOrder(parts, msg, this.params),
+      !!msg.flush,
+    );
+  }
+
+  /** The host's gradient up: compressed with the host's residual, or whole at a flush (a checkpointed step). */
+  private sendGradient(g: GradientMsg, flush: boolean): void {
+    if (this.compressor.wire === 'fp32' || flush) {
+      this.compressor.drain(g.grad);
+      return this.link!.send(g);
+    }
+    const { grad, ...fields } = g;
+    this.link!.sendRaw(encodeGradient(fields, this.compressor.compress(grad)), true);
   }
 
   /** Local workers could not compute a part: the coordinator counts it against the task, as a worker's failure. */

@@ -37,7 +37,10 @@ export class RunRules {
     return near && step - this.lastEvalStep >= Math.max(1, Math.floor(EVAL_RESOLUTION * step));
   }
 
-  /** Every --checkpoint-every steps, and once --checkpoint-seconds passed since the last checkpoint. */
+  /**
+   * Whether step `step` ends with a checkpoint: every --checkpoint-every steps, and once --checkpoint-seconds
+   * passed since the last checkpoint. Asked as the step starts, so its gradients can travel whole (a flush).
+   */
   checkpointDue(step: number): boolean {
     const { checkpointEvery, checkpointSeconds = 0 } = this.config;
     if (checkpointEvery > 0 && step % checkpointEvery === 0) return true;

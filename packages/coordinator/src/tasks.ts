@@ -51,6 +51,7 @@ export function stepTasks(
   version: number,
   epoch: number,
   groupSize = 0,
+  flush = false,
 ): RoundTask[] {
   return shards.map((s) => ({
     id: s.shardId,
@@ -64,6 +65,7 @@ export function stepTasks(
       shardId: s.shardId,
       indices: s.indices.slice(),
       ...(groupSize > 0 ? { groupSize } : {}),
+      ...(flush ? { flush } : {}),
     }),
   }));
 }

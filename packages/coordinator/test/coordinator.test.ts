@@ -194,7 +194,7 @@ test('--checkpoint-seconds: a checkpoint once that much time passed since the la
     return rounds(spec);
   };
   const coord = new Coordinator({
-    config: { ...config(0), maxSteps: 4, checkpointSeconds: 1 },
+    config: { ...config(0), maxSteps: 5, checkpointSeconds: 1 },
     pool,
     out,
     waitTimeoutMs: 1000,
@@ -202,10 +202,11 @@ test('--checkpoint-seconds: a checkpoint once that much time passed since the la
     clock: () => now,
   });
   assert.equal((await coord.run()).status, 'completed');
-  // 0.4, 0.8, 1.2 s -> step 3; then 0.4 s later step 4 is the final one
+  // decided as a step starts (its gradients then travel whole under --grad-wire): steps 1-4 start at 0,
+  // 0.4, 0.8, 1.2 s, so the checkpoint follows step 4; step 5 is the final one
   assert.deepEqual(
     listCheckpoints(out).map((d) => basename(d)),
-    [0, 3, 4].map(checkpointName),
+    [0, 4, 5].map(checkpointName),
   );
 });
 

@@ -14,16 +14,18 @@ import {
 } from '@dtrain/common';
 import { CoordinatorLink } from '@dtrain/worker/link';
 
+/** The fixed gradient an echo worker sends: small uniform values, one per parameter. */
+function gradientOf(manifest: Manifest): Float32Array {
+  const rng = new Rng(1);
+  return Float32Array.from({ length: paramCount(manifest) }, () => rng.uniform(-1e-3, 1e-3));
+}
+
 /**
  * Like a real worker, a gradient goes out only once the weights it is for have arrived, then (with
  * `computeMs`) that much later: a simulated compute time.
  */
 export async function runEchoWorker(url: string, token: string | undefined, computeMs = 0): Promise<void> {
   const link = await openWithRetry(url, 30_000);
-  const gradientOf = (manifest: Manifest): Float32Array => {
-    const rng = new Rng(1);
-    return Float32Array.from({ length: paramCount(manifest) }, () => rng.uniform(-1e-3, 1e-3));
-  };
   const welcome = await link.join({ token, name: 'echo' });
   let grad = gradientOf(welcome.manifest);
   let compressor = new GradientCompressor(welcome.gradWire ?? 'fp32');

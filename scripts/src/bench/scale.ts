@@ -156,6 +156,15 @@ export async function measureScalePoint(
   await allExited(kids, 10_000);
   for (const k of kids) if (k.exitCode === null) k.kill('SIGKILL');
   const warm = records.filter((r) => r.step > warmup);
+  return scalePoint(o, warm, (cpu.user + cpu.system) / 1000);
+}
+
+/** A point from its warm steps' records and the coordinator's CPU milliseconds over them. */
+function scalePoint(
+  o: Wires & { model: string; workers: number; computeMs: number; linkGbit: number | null },
+  warm: StepRecord[],
+  cpuMs: number,
+): ScalePoint {
   const m = (f: (r: StepRecord) => number) => Number(median(warm.map(f)).toFixed(3));
   const params = paramCount(buildManifest(getModelSpec(o.model)));
   const bytesIn = m((r) => r.bytesIn);
@@ -170,7 +179,7 @@ export async function measureScalePoint(
     gradWire: o.gradWire,
     weightWire: o.weightWire,
     stepMs: m((r) => r.stepMs),
-    coordCpuMsPerStep: Number(((cpu.user + cpu.system) / 1000 / Math.max(1, warm.length)).toFixed(3)),
+    coordCpuMsPerStep: Number((cpuMs / Math.max(1, warm.length)).toFixed(3)),
     coordMs: m((r) => r.coordMs),
     bytesInPerStep: bytesIn,
     bytesOutPerStep: bytesOut,

@@ -263,7 +263,8 @@ export const TRAIN_FLAGS = {
     type: 'number',
     default: 0,
     describe:
-      'also write a checkpoint when this many seconds passed since the last one (0: off); for preemptible or requeued jobs',
+      'also write a checkpoint after the first step that starts once this many seconds passed since the last one (0: off); ' +
+      'for preemptible or requeued jobs',
     group: RUN,
     path: 'checkpointSeconds',
     role: 'operational',

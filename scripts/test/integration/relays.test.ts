@@ -212,3 +212,21 @@ test(
     );
   },
 );
+
+test(
+  '--grad-wire int8 through a relay: compressed at the host boundary (the relay sends 1 byte per value, its workers fp32)',
+  {
+    timeout: 120_000,
+  },
+  async () => {
+    const c = config({ gradWire: 'int8', maxSteps: 10 });
+    const [a, b] = [await viaRelays(c, 1, 2), await viaRelays(c, 1, 2)];
+    assert.equal(a.summary.status, 'completed', a.summary.error);
+    assert.deepEqual(a.weights, b.weights, 'one residual per host, the same topology twice: bit for bit');
+    const steps = records(a.out).filter((r): r is StepRecord => r.type === 'step');
+    assert.ok(
+      steps.every((s) => s.bytesIn < 0.3 * 4 * a.weights.length),
+      `bytes in per step ${steps.map((s) => s.bytesIn).join(', ')}`,
+    );
+  },
+);

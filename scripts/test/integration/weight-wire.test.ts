@@ -63,3 +63,24 @@ test('int8 weights for 120 steps: every digest agrees (no worker reconnects), an
   assert.equal(resumed.summary.steps, 120);
   assert.deepEqual(Buffer.from(resumed.weights.buffer), Buffer.from(full.weights.buffer));
 });
+
+test('int8 both ways: a resume from a checkpoint is bitwise (the gradients of a checkpointed step go uncompressed, residuals start over)', async () => {
+  const cfg = testConfig({
+    maxSteps: 40,
+    epochs: 10,
+    workers: 2,
+    minWorkers: 2,
+    checkpointEvery: 15,
+    gradWire: 'int8',
+    weightWire: 'int8',
+  });
+  const full = await train(cfg, 2);
+  assert.equal(full.summary.status, 'completed', full.summary.error);
+  const ck = listCheckpoints(full.out).find((d) => d.endsWith('step-00000015'));
+  assert.ok(ck, 'checkpoint at step 15');
+  const resumed = await train(cfg, 2, { resume: ck! });
+  assert.deepEqual(Buffer.from(resumed.weights.buffer), Buffer.from(full.weights.buffer));
+  const steps = records(full.out).filter((x): x is StepRecord => x.type === 'step');
+  const int8Bytes = steps.find((s) => s.step === 14)!.bytesIn;
+  assert.ok(steps.find((s) => s.step === 15)!.bytesIn > 3.5 * int8Bytes, 'step 15 came in as fp32');
+});

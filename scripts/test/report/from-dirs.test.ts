@@ -43,7 +43,8 @@ test('an archived run (metrics.jsonl.gz, as bench/archive-run.mjs leaves it) is 
 test('a directory that is not a run is refused by name', () => {
   assert.throws(
     () => writeReport([tempDir('empty')], 'x.html', 't'),
-    (e: unknown) => e instanceof TrainerError && /is not a run directory \(no metrics.jsonl, nor an archived .gz\)/.test(e.message),
+    (e: unknown) =>
+      e instanceof TrainerError && /is not a run directory \(no metrics.jsonl, nor an archived .gz\)/.test(e.message),
   );
 });
 
