@@ -189,7 +189,7 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
         liveWorkers: () => this.ready(),
         send: (c, f) => this.server.send(c, f),
         log: this.opts.log,
-        timeoutMs: (task) => this.deadlines.forTask(task.count, spec.timeoutMs),
+        timeoutMs: (samples) => this.deadlines.forTask(samples, spec.timeoutMs),
         missedDeadline: (ids) => this.demote(ids, performance.now() - open.startedAt),
       },
       spec.tasks,

@@ -16,8 +16,12 @@ export interface RoundTask {
 export interface RoundHost {
   liveWorkers(): WorkerConn[];
   send(conn: WorkerConn, frame: Uint8Array): void;
-  /** How long a task may take before it also goes to another worker (a number, or per task). */
-  timeoutMs: number | ((task: RoundTask) => number);
+  /**
+   * How long a task may take before it also goes to another worker: a number, or one for the samples its
+   * worker computes until it is done (its unfinished tasks, in the order sent, this one included: a worker
+   * given ten evaluation chunks at once computes them one after another).
+   */
+  timeoutMs: number | ((samples: number) => number);
   /** Ids of the workers that held a task past its deadline (the pool demotes them). */
   missedDeadline?: (workerIds: number[]) => void;
   log: (line: string) => void;
@@ -30,6 +34,8 @@ export class Round<R> {
   /** taskId -> workers currently holding it (first entry is the latest owner). */
   private readonly holders = new Map<number, Set<number>>();
   private readonly timers = new Map<number, NodeJS.Timeout>();
+  /** The deadline each task was given when it was last sent. */
+  private readonly deadlines = new Map<number, number>();
   private readonly byId = new Map<number, RoundTask>();
   private queue: number[] = [];
   private resolve: ((r: Map<number, R>) => void) | null = null;
@@ -125,16 +131,27 @@ export class Round<R> {
     if (!holders) this.holders.set(taskId, (holders = new Set()));
     holders.add(conn.id);
     this.host.send(conn, task.frame);
+    this.arm(taskId, this.queuedSamples(conn));
+  }
+
+  /** (Re)start a task's deadline for a worker that has `samples` to compute until it is done. */
+  private arm(taskId: number, samples: number): void {
     this.clearTimer(taskId);
+    const t = this.host.timeoutMs;
+    const ms = typeof t === 'number' ? t : t(samples);
+    this.deadlines.set(taskId, ms);
     this.timers.set(
       taskId,
-      setTimeout(() => this.onDeadline(taskId), this.timeoutOf(taskId)),
+      setTimeout(() => this.onDeadline(taskId), ms),
     );
   }
 
-  private timeoutOf(taskId: number): number {
-    const t = this.host.timeoutMs;
-    return typeof t === 'number' ? t : t(this.byId.get(taskId)!);
+  /** The samples of the unfinished tasks `conn` holds (sent in order, so all of them come before or with the last). */
+  private queuedSamples(conn: WorkerConn): number {
+    let n = 0;
+    for (const [taskId, h] of this.holders)
+      if (h.has(conn.id) && !this.results.has(taskId)) n += this.byId.get(taskId)!.count;
+    return n;
   }
 
   private onDeadline(taskId: number): void {
@@ -142,7 +159,7 @@ export class Round<R> {
     if (this.results.has(taskId)) return;
     const late = [...(this.holders.get(taskId) ?? [])];
     if (late.length > 0) this.host.missedDeadline?.(late);
-    this.reassign(taskId, `deadline of ${Math.round(this.timeoutOf(taskId))} ms passed`);
+    this.reassign(taskId, `deadline of ${Math.round(this.deadlines.get(taskId) ?? 0)} ms passed`);
   }
 
   private reassign(taskId: number, why: string): void {
@@ -153,10 +170,7 @@ export class Round<R> {
         this.queue.push(taskId);
         this.host.log(`task ${taskId}: ${why}; waiting for a worker`);
       } else {
-        this.timers.set(
-          taskId,
-          setTimeout(() => this.onDeadline(taskId), this.timeoutOf(taskId)),
-        );
+        this.arm(taskId, this.byId.get(taskId)!.count);
       }
       return;
     }

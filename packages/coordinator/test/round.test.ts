@@ -76,3 +76,33 @@ test('with no live worker, tasks wait for one to join', async () => {
   round.offer(c, 1, 'y');
   assert.equal((await done).size, 2);
 });
+
+test('a task waits behind the ones sent to its worker before it: its deadline covers their samples too', async () => {
+  const asked: number[] = [];
+  const a = conn(0);
+  const b = conn(1);
+  const env = host([a, b]);
+  const round = new Round<string>(
+    {
+      ...env.h,
+      timeoutMs: (samples: number) => {
+        asked.push(samples);
+        return 10_000;
+      },
+    },
+    Array.from({ length: 6 }, (_, i) => ({ id: i, frame: new Uint8Array([i]), count: 10 * (i + 1) })),
+  );
+  const done = round.run();
+  // a gets tasks 0, 2, 4 (10, 30, 50 samples), b tasks 1, 3, 5 (20, 40, 60), in that order
+  assert.deepEqual(asked, [10, 20, 40, 60, 90, 120]);
+  try {
+    round.offer(a, 0, 'x');
+    env.live.splice(1, 1);
+    round.workerLost(b); // b's three go to a, behind what a still holds (30 + 50)
+    assert.deepEqual(asked.slice(6), [100, 140, 200]);
+    for (const id of [1, 2, 3, 4, 5]) round.offer(a, id, 'x');
+    assert.equal((await done).size, 6);
+  } finally {
+    round.cancel();
+  }
+});
