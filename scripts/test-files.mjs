@@ -22,6 +22,7 @@ const HOSTS = [
 /** Tests outside integration/ that start processes or train for real (they belong with the integration tier). */
 const SPAWNING = [
   'packages/worker/dist/test/sched.test.js',
+  'scripts/dist/test/bench/floor.test.js',
   'packages/worker/dist/test/profile.test.js',
   'scripts/dist/test/processes/children.test.js',
   'scripts/dist/test/processes/local-workers.test.js',

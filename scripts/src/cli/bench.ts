@@ -1,13 +1,15 @@
 // `dtrain bench <what>`: compute (one worker: images/s, GFLOP/s, kernel times), scaling (1 vs 2 local
-// workers), exchange (coordinator ms per step with echo workers), and the echo worker itself.
+// workers), exchange (coordinator ms per step with echo workers), scale, floor (a plain socket pump and
+// memcpy: the CPU floor of moving a step's bytes), and the echo worker itself.
 // Each prints one JSON line; the benchmarks live in ../bench/.
 
-import { MODELS, type ModelSpec, TrainerError } from '@dtrain/common';
+import { buildManifest, getModelSpec, MODELS, type ModelSpec, paramCount, TrainerError } from '@dtrain/common';
 import { isModelFile, readModelFile } from '@dtrain/common/files';
 import { benchCompute, selectBackend } from '@dtrain/worker';
 import type { Argv, Options } from 'yargs';
 import { runEchoWorker } from '../bench/echo-worker.js';
 import { benchExchange } from '../bench/exchange.js';
+import { measureFloor } from '../bench/floor.js';
 import { benchPeer } from '../bench/peer.js';
 import { benchScale, machine } from '../bench/scale.js';
 import { benchScaling } from '../bench/scaling.js';
@@ -18,7 +20,7 @@ import { writeScaleReport } from '../report/scale-report.js';
 /** A zoo name, or the spec of a model file (--model path/model.json). */
 const modelArg = (model: string): string | ModelSpec => (isModelFile(model) ? readModelFile(model) : model);
 
-const BENCHES = ['compute', 'exchange', 'scaling', 'scale', 'scale-report', 'peer', 'echo-worker'] as const;
+const BENCHES = ['compute', 'exchange', 'scaling', 'scale', 'scale-report', 'floor', 'peer', 'echo-worker'] as const;
 
 const BENCH_FLAGS = {
   steps: { type: 'number', default: 300, describe: 'steps (exchange) or iterations (compute) to measure' },
@@ -39,11 +41,17 @@ const BENCH_FLAGS = {
     default: 0,
     describe: 'scale, echo-worker: simulated compute time per step (ms)',
   },
-  'workers-list': { type: 'string', default: '1,2,4,8,16,32,64', describe: 'scale: worker counts' },
+  'workers-list': { type: 'string', default: '1,2,4,8,16,32,64', describe: 'scale, floor: worker counts' },
+  transport: {
+    type: 'string',
+    choices: ['tcp', 'unix'] as const,
+    default: 'tcp' as const,
+    describe: 'floor: loopback TCP or a Unix socket between the pump and its clients',
+  },
   models: {
     type: 'string',
     default: 'reference-cnn,mlp-1m,mlp-11m',
-    describe: 'scale: model sizes (122,570, 986,570 and 10,821,340 parameters)',
+    describe: 'scale, floor: model sizes (122,570, 986,570 and 10,821,340 parameters)',
   },
   'netns-hosts': {
     type: 'number',
@@ -134,6 +142,14 @@ export function benchCommand(y: Argv): Argv {
             },
             (l) => process.stdout.write(l + '\n'),
           );
+          break;
+        case 'floor':
+          print({ bench: 'floor', ...machine() });
+          for (const model of choiceList(a.models, Object.keys(MODELS), '--models'))
+            for (const workers of numbers(a.workersList, '--workers-list')) {
+              const params = paramCount(buildManifest(getModelSpec(model)));
+              print({ model, ...(await measureFloor({ params, workers, steps: a.steps, transport: a.transport })) });
+            }
           break;
         case 'peer':
           print(await benchPeer(peerArgs(a), (l) => process.stderr.write(`${l}\n`)));

@@ -1,0 +1,19 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { measureFloor, memcpyNsPerByte } from '../../src/bench/floor.js';
+
+test('bench floor: the pump moves N x P x 4 bytes each way per step over TCP and a Unix socket, and prices them', async () => {
+  for (const transport of ['tcp', 'unix'] as const) {
+    const p = await measureFloor({ params: 50_000, workers: 2, steps: 12, transport });
+    assert.equal(p.transport, transport);
+    assert.equal(p.bytesPerStep, 2 * 2 * 4 * 50_000, 'in and out, both workers');
+    assert.equal(p.steps, 9, 'the steps after a warmup of a quarter');
+    assert.ok(p.serverCpuMsPerStep > 0 && p.serverNsPerByte > 0 && p.stepMs > 0, JSON.stringify(p));
+    assert.equal(p.floorOverMemcpy, Number((p.serverNsPerByte / p.memcpyNsPerByte).toFixed(2)));
+  }
+});
+
+test('memcpy is priced per byte of a buffer too large for the caches', () => {
+  const ns = memcpyNsPerByte(8 * 1024 * 1024);
+  assert.ok(ns > 0 && ns < 10, `${ns} ns per byte`);
+});
