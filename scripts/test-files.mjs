@@ -9,6 +9,7 @@ import { join } from 'node:path';
 /** Tests that need root or installed system services. */
 const HOSTS = [
   'scripts/dist/test/integration/engines.test.js',
+  'scripts/dist/test/integration/doctor-hosts.test.js',
   'scripts/dist/test/integration/tensorboard.test.js',
   'scripts/dist/test/integration/dashboard.test.js',
   'scripts/dist/test/integration/resnet-reference.test.js',
@@ -23,6 +24,7 @@ const HOSTS = [
 const SPAWNING = [
   'packages/worker/dist/test/sched.test.js',
   'scripts/dist/test/bench/floor.test.js',
+  'scripts/dist/test/doctor/hosts.test.js',
   'packages/worker/dist/test/profile.test.js',
   'scripts/dist/test/processes/children.test.js',
   'scripts/dist/test/processes/local-workers.test.js',

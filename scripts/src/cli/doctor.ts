@@ -4,11 +4,15 @@
 // first, and that caps what 2 workers can give over 1 before any trainer overhead (bench/RESULTS.md).
 
 import { execFileSync, spawn } from 'node:child_process';
-import { cpus, totalmem } from 'node:os';
-import { median } from '@dtrain/common';
+import { cpus, hostname, totalmem } from 'node:os';
+import { buildManifest, getModelSpec, median, paramCount, TrainerError } from '@dtrain/common';
+import { isModelFile, readModelFile } from '@dtrain/common/files';
 import { applySchedPolicy, benchCompute, selectBackend, tfjsVersions, tryNative } from '@dtrain/worker';
 import type { Argv } from 'yargs';
-import { ignoredTokenOptions } from '../options/options.js';
+import { readHostfile } from '../cluster/hostfile.js';
+import { doctorHosts, sshRunner } from '../doctor/hosts.js';
+import { probeLink } from '../doctor/link-probe.js';
+import { checkPort, ignoredTokenOptions } from '../options/options.js';
 
 function nvidiaSmi(): string {
   try {
@@ -83,13 +87,88 @@ export async function runDoctor(write: (line: string) => void): Promise<void> {
   );
 }
 
+function doctorOptions<T>(y: Argv<T>) {
+  return ignoredTokenOptions(y)
+    .option('hosts', {
+      type: 'string',
+      describe:
+        'a hostfile ("host slots=N" lines): each host probes its link to this machine over ssh (round trip, ' +
+        'goodput each way), then the communication per step of each exchange mode is predicted',
+      group: 'Hosts:',
+    })
+    .option('model', {
+      type: 'string',
+      default: 'reference-cnn',
+      describe: 'with --hosts: the model to predict for',
+      group: 'Hosts:',
+    })
+    .option('advertise', {
+      type: 'string',
+      describe: "with --hosts: this machine's address as the hosts reach it (default: its hostname)",
+      group: 'Hosts:',
+    })
+    .option('probe-port', {
+      type: 'number',
+      default: 0,
+      describe: 'with --hosts: the probe server port (0: any)',
+      group: 'Hosts:',
+    })
+    .option('probe-bytes', {
+      type: 'number',
+      default: 16 * 1024 * 1024,
+      describe: 'bytes each probe sends each way (more: a steadier goodput on fast links)',
+      group: 'Hosts:',
+    })
+    .option('ssh-option', {
+      type: 'string',
+      array: true,
+      default: [] as string[],
+      describe: 'with --hosts: extra ssh -o options',
+      group: 'Hosts:',
+    })
+    .option('remote-command', {
+      type: 'string',
+      default: 'dtrain',
+      describe: 'with --hosts: dtrain on the hosts',
+      group: 'Hosts:',
+    })
+    .option('probe-link', {
+      type: 'string',
+      hidden: true,
+      describe: 'ADDR:PORT: probe the link to a doctor --hosts (what each host runs)',
+    })
+    .example(
+      '$0 doctor --hosts hosts --advertise 10.0.0.1',
+      "each host's link to this machine, and what each mode would cost",
+    );
+}
+
 export function doctorCommand(y: Argv): Argv {
   return y.command(
     'doctor',
-    'print versions, which backends load and why not, GPU visibility, a 2-second speed probe and the same beside a busy core (about 10 s in all)',
-    ignoredTokenOptions,
-    async () => {
-      await runDoctor((l) => process.stdout.write(l + '\n'));
+    'print versions, which backends load and why not, GPU visibility, a 2-second speed probe and the same beside a busy core (about 10 s in all); --hosts: the links of a cluster',
+    doctorOptions,
+    async (a) => {
+      const write = (l: string): void => void process.stdout.write(l + '\n');
+      if (a.probeLink !== undefined) {
+        const m = /^(.+):(\d+)$/.exec(a.probeLink);
+        if (!m) throw new TrainerError('ERR_BAD_CONFIG', `--probe-link ${a.probeLink} is not ADDR:PORT`);
+        return write(JSON.stringify(await probeLink(m[1]!, Number(m[2]), a.probeBytes)));
+      }
+      if (a.hosts === undefined) return runDoctor(write);
+      const spec = isModelFile(a.model) ? readModelFile(a.model) : getModelSpec(a.model);
+      await doctorHosts(
+        {
+          hosts: readHostfile(a.hosts, '--hosts'),
+          model: a.model,
+          params: paramCount(buildManifest(spec)),
+          advertise: a.advertise ?? hostname(),
+          port: checkPort(a.probePort, '--probe-port'),
+          probeBytes: a.probeBytes,
+          runner: sshRunner(a.sshOption.map(String), a.remoteCommand),
+        },
+        write,
+      );
     },
   );
 }

@@ -1,6 +1,7 @@
 // Hostfiles in the DeepSpeed / Horovod format: one host per line, "host slots=N" (N workers there;
 // default 1), "#" comments and blank lines ignored. `user@host` and `host:port` pass through to ssh.
 
+import { readFileSync } from 'node:fs';
 import { TrainerError } from '@dtrain/common';
 
 export interface HostSlots {
@@ -40,4 +41,17 @@ export function parseHostfile(text: string, name = 'hostfile'): HostSlots[] {
   if (hosts.length === 0)
     throw new TrainerError('ERR_BAD_CONFIG', `${name} lists no host`, { hint: 'add lines such as "gpu01 slots=4"' });
   return hosts;
+}
+
+/** The hosts of the hostfile at `path` (`flag` names it in refusals). */
+export function readHostfile(path: string, flag = '--hostfile'): HostSlots[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new TrainerError('ERR_BAD_CONFIG', `${flag} ${path}: ${(e as Error).message}`, {
+      hint: 'give a file with lines such as "gpu01 slots=4"',
+    });
+  }
+  return parseHostfile(text, path);
 }

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { TrainerError } from '@dtrain/common';
 import { tryNative } from '@dtrain/worker';
-import { type HostSlots, parseHostfile } from '../cluster/hostfile.js';
+import { type HostSlots, readHostfile } from '../cluster/hostfile.js';
 import { spawnRemoteWorker } from '../cluster/ssh.js';
 import { dataDirFor } from '../data/fetch.js';
 import { LocalWorkers, parseGpus, type WorkerSettings } from '../processes/local-workers.js';
@@ -30,7 +30,7 @@ export interface LaunchWorkers extends WorkerSettings {
 }
 
 export async function runLaunch(run: RunRequest, w: LaunchWorkers): Promise<number> {
-  const hosts = w.hostfile ? readHosts(w.hostfile) : null;
+  const hosts = w.hostfile ? readHostfile(w.hostfile) : null;
   // with relays, a host of several slots is one connection (its relay) to wait for
   const workers = hosts ? hosts.reduce((n, h) => n + (w.relays && h.slots > 1 ? 1 : h.slots), 0) : w.count;
   const gpus = parseGpus(w.gpus, w.count); // a bad --gpus is refused before anything starts
@@ -104,16 +104,4 @@ function startRemote(local: LocalWorkers, hosts: HostSlots[], url: string, token
       );
     }
   }
-}
-
-function readHosts(path: string): HostSlots[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new TrainerError('ERR_BAD_CONFIG', `--hostfile ${path}: ${(e as Error).message}`, {
-      hint: 'give a file with lines such as "gpu01 slots=4"',
-    });
-  }
-  return parseHostfile(text, path);
 }
