@@ -2,6 +2,7 @@
 // why not, CUDA visibility for the GPU package, CPU count, worker scheduling, a 2-second speed probe, and
 // the same probe beside a busy core: on VMs whose vCPUs share physical cores, a second worker slows the
 // first, and that caps what 2 workers can give over 1 before any trainer overhead (bench/RESULTS.md).
+// `--hosts FILE`: the links of a cluster (../doctor/hosts.ts).
 
 import { execFileSync, spawn } from 'node:child_process';
 import { cpus, hostname, totalmem } from 'node:os';
@@ -146,7 +147,8 @@ function doctorOptions<T>(y: Argv<T>) {
 export function doctorCommand(y: Argv): Argv {
   return y.command(
     'doctor',
-    'print versions, which backends load and why not, GPU visibility, a 2-second speed probe and the same beside a busy core (about 10 s in all); --hosts: the links of a cluster',
+    'print versions, which backends load and why not, GPU visibility, a 2-second speed probe and the same beside a ' +
+      'busy core (about 10 s in all); --hosts: the links of a cluster and what each exchange mode would cost',
     doctorOptions,
     async (a) => {
       const write = (l: string): void => void process.stdout.write(l + '\n');
