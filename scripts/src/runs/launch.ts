@@ -4,7 +4,6 @@
 // the run ends failed at once with what they said.
 
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { TrainerError } from '@dtrain/common';
 import { tryNative } from '@dtrain/worker';
 import { type HostSlots, readHostfile } from '../cluster/hostfile.js';
