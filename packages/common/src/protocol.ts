@@ -31,6 +31,9 @@ export { allFinite } from './protocol-fields.js';
 
 export type EvalSplit = 'val' | 'test';
 
+/** Most characters of a relay's note. */
+export const MAX_NOTE_CHARS = 500;
+
 // ---- coordinator -> worker ----
 export interface ChallengeMsg {
   kind: 'challenge';
@@ -164,7 +167,12 @@ export interface DivergedMsg {
   shardId: number;
   what: 'loss' | 'gradient';
 }
-export type WorkerMsg = HelloMsg | ReadyMsg | GradientMsg | EvalResultMsg | FailMsg | DivergedMsg;
+/** A relay's word about its local workers (a deadline missed, a worker lost): the coordinator logs it under the relay's name. */
+export interface NoteMsg {
+  kind: 'note';
+  text: string;
+}
+export type WorkerMsg = HelloMsg | ReadyMsg | GradientMsg | EvalResultMsg | FailMsg | DivergedMsg | NoteMsg;
 
 export interface ParseContext {
   paramCount: number;
@@ -233,6 +241,8 @@ export function parseWorkerMsg(raw: unknown, ctx: ParseContext): WorkerMsg {
       };
     case 'fail':
       return { kind, code: str(o, 'code', 64), message: str(o, 'message', 4000) };
+    case 'note':
+      return { kind, text: str(o, 'text', MAX_NOTE_CHARS) };
     case 'diverged': {
       const what = str(o, 'what', 16);
       if (what !== 'loss' && what !== 'gradient') fail('ERR_BAD_FRAME', `field "what" must be loss or gradient`);

@@ -5,6 +5,7 @@ import {
   encode,
   encodeUnchecked,
   MAX_BATCH_SIZE,
+  MAX_NOTE_CHARS,
   MAX_SYNTHETIC_IMAGES,
   type ParseContext,
   parseCoordinatorMsg,
@@ -53,6 +54,15 @@ test('gradient and weights frames round-trip through the codec as aligned typed 
   };
   assert.equal((parseCoordinatorMsg(flush, ctx) as { flush?: boolean }).flush, true);
   assert.throws(() => parseCoordinatorMsg({ ...flush, flush: 'yes' }, ctx), /"flush"/);
+});
+
+test("a relay's note is text of at most MAX_NOTE_CHARS characters", () => {
+  assert.deepEqual(parseWorkerMsg({ kind: 'note', text: 'worker w3 left' }, ctx), {
+    kind: 'note',
+    text: 'worker w3 left',
+  });
+  assert.throws(() => parseWorkerMsg({ kind: 'note', text: 'x'.repeat(MAX_NOTE_CHARS + 1) }, ctx), /"text"/);
+  assert.throws(() => parseWorkerMsg({ kind: 'note', text: 7 }, ctx), /"text" must be a string/);
 });
 
 test('malformed frames are refused with a reason', () => {

@@ -22,6 +22,7 @@ import {
   groupCount,
   HeldView,
   joinSums,
+  MAX_NOTE_CHARS,
   type NodeSums,
   paramCount,
   RECONNECT_INITIAL_MS,
@@ -122,6 +123,9 @@ export function sumInOrder(
   return upward(up, { count, lossSum, correct, computeMs, grad });
 }
 
+/** The local pool's lines the coordinator is told (rate-limited there). */
+const NOTED = /deadline of|no answer within|left \(|answered again/;
+
 export class Relay {
   private readonly pool: WorkerPool;
   private link: CoordinatorLink | null = null;
@@ -145,7 +149,11 @@ export class Relay {
       port: o.port,
       token: o.localToken,
       maxParams: 64 * 1024 * 1024,
-      log: (l) => o.log(`[local] ${l}`),
+      log: (l) => {
+        o.log(`[local] ${l}`);
+        // a local worker late, demoted or lost: the coordinator's log names it, not only this host's
+        if (NOTED.test(l)) this.link?.send({ kind: 'note', text: l.slice(0, MAX_NOTE_CHARS) });
+      },
     });
   }
 

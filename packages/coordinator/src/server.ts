@@ -22,6 +22,7 @@ import {
   type HelloMsg,
   isTrainerError,
   LineLimiter,
+  MAX_NOTE_CHARS,
   maxMessageBytes,
   missingFrames,
   type ParseContext,
@@ -315,6 +316,9 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
         this.peerLine('worker-fail', `worker ${printable(conn.label)} reported ${msg.code}: ${printable(msg.message)}`);
         if (conn.state === 'ready') this.emit('failed', conn, msg);
         return closeWith(conn.ws, 1000, 'worker failed');
+      case 'note': // a relay naming its late or lost local worker; escaped and rate-limited
+        this.expect(conn, 'ready', msg.kind);
+        return this.peerLine('relay-note', `${printable(conn.label)}: ${printable(msg.text, MAX_NOTE_CHARS)}`);
       default: {
         const never: never = msg;
         throw new TrainerError('ERR_UNKNOWN_KIND', `unhandled ${(never as { kind: string }).kind}`);

@@ -2,6 +2,8 @@
 // attached directly; a local worker killed behind a relay, and a relay killed mid-run.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { epochOrder, indicesDigest, planBatch, type TrainConfig } from '@dtrain/common';
 import type { StepRecord } from '@dtrain/coordinator';
@@ -159,6 +161,12 @@ test(
     assert.ok(killed);
     assert.equal(r.summary.status, 'completed', r.summary.error);
     exactSamples(r.out, c);
+    const log = readFileSync(join(r.out, 'run.log'), 'utf8');
+    assert.match(
+      log,
+      /relay0@[^:]*: worker r0w0@\S+ left \(/,
+      "the coordinator's log names the local worker behind the relay",
+    );
   },
 );
 
