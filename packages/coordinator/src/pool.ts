@@ -25,6 +25,8 @@ import { type Published, WeightsFrames } from './weights-frame.js';
 export interface PoolOptions {
   host: string;
   port: number;
+  /** Listen on this Unix socket instead (ServerOptions.socketPath). */
+  socketPath?: string;
   token: string | undefined;
   /** The largest model any run on this pool will have (bounds every frame). */
   maxParams: number;
@@ -133,6 +135,7 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
       pongDeadlineMs: opts.pongDeadlineMs,
       log: opts.log,
       ...(opts.tls ? { tls: opts.tls } : {}),
+      ...(opts.socketPath ? { socketPath: opts.socketPath } : {}),
     });
     this.server.on('ready', (c) => this.onReady(c));
     this.server.on('lost', (c, why) => this.onLost(c, why));

@@ -45,9 +45,10 @@ export interface RelayOptions {
   /** The coordinator. */
   url: string;
   token: string | undefined;
-  /** Where local workers connect (loopback by default) and with which token. */
+  /** Where local workers connect (loopback by default, or `socketPath`, a Unix socket) and with which token. */
   host: string;
   port: number;
+  socketPath?: string;
   localToken: string | undefined;
   /** Local workers to wait for before saying ready upstream. */
   localWorkers: number;
@@ -149,6 +150,7 @@ export class Relay {
       port: o.port,
       token: o.localToken,
       maxParams: 64 * 1024 * 1024,
+      ...(o.socketPath ? { socketPath: o.socketPath } : {}),
       log: (l) => {
         o.log(`[local] ${l}`);
         // a local worker late, demoted or lost: the coordinator's log names it, not only this host's

@@ -50,6 +50,8 @@ export type RunWelcome = Omit<WelcomeMsg, 'kind' | 'workerId'>;
 export interface ServerOptions {
   host: string;
   port: number;
+  /** Listen on this Unix socket instead of host:port (a relay's host-local workers). */
+  socketPath?: string;
   token: string | undefined;
   /** The largest model any run on this server will have: bounds every frame (ws maxPayload). */
   maxParams: number;
@@ -135,24 +137,28 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
       this.http = http;
       this.wss = wss;
       wss.on('error', () => undefined); // ws re-emits the HTTP server's errors; the listener below reports them
+      const where = this.opts.socketPath ?? `${this.opts.host}:${this.opts.port}`;
       http.once('error', (e) =>
         reject(
-          new TrainerError('ERR_BAD_CONFIG', `cannot listen on ${this.opts.host}:${this.opts.port}: ${e.message}`, {
+          new TrainerError('ERR_BAD_CONFIG', `cannot listen on ${where}: ${e.message}`, {
             hint: 'choose another --port (or 0 for any free port) or stop the process using it',
           }),
         ),
       );
-      http.listen(this.opts.port, this.opts.host, () => {
+      const listening = (): void => {
         const addr = http.address();
-        this.port = typeof addr === 'object' && addr ? addr.port : this.opts.port;
-        const warning = openListenerWarning(this.opts.host, this.port, !!this.opts.token || !!this.opts.tls?.clientCa);
+        this.port = typeof addr === 'object' && addr ? addr.port : 0; // 0: a Unix socket
+        const closed = !!this.opts.token || !!this.opts.tls?.clientCa;
+        const warning = this.opts.socketPath ? null : openListenerWarning(this.opts.host, this.port, closed);
         if (warning) this.opts.log(warning);
         resolve(this.port);
-      });
+      };
+      if (this.opts.socketPath) http.listen(this.opts.socketPath, listening);
+      else http.listen(this.opts.port, this.opts.host, listening);
       wss.on('connection', (ws, req) => {
         // First, before any branch: ws emits protocol errors (bad lengths, opcodes, masks, close codes, UTF-8)
         // on the socket at any time, also while we refuse or close it, and an 'error' without a listener kills the process.
-        const address = req.socket.remoteAddress ?? 'unknown';
+        const address = req.socket.remoteAddress ?? (this.opts.socketPath ? 'local' : 'unknown');
         ws.on('error', (e) => this.peerLine('socket-error', `connection from ${address}: socket error: ${e.message}`));
         this.accept(ws, address);
       });

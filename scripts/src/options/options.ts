@@ -105,12 +105,19 @@ export function checkSeconds(seconds: number, flag: string): number {
 
 /** A coordinator's address from a flag: ws:// or wss://, a host, a port in 1..65535 if given. */
 export function checkConnect(url: string, flag = '--connect'): string {
-  const hint = { hint: 'use e.g. ws://10.0.0.1:7070 (wss:// for TLS; [::1] for IPv6)' };
+  const hint = {
+    hint: 'use e.g. ws://10.0.0.1:7070 (wss:// for TLS; [::1] for IPv6; ws+unix:/path for a Unix socket)',
+  };
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
     throw new TrainerError('ERR_BAD_CONFIG', `${flag} "${url}" is not a valid address (host or port malformed)`, hint);
+  }
+  if (parsed.protocol === 'ws+unix:') {
+    if (!parsed.pathname.startsWith('/'))
+      throw new TrainerError('ERR_BAD_CONFIG', `${flag} "${url}" names no absolute socket path`, hint);
+    return url; // a relay's host-local Unix socket
   }
   if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') {
     throw new TrainerError('ERR_BAD_CONFIG', `${flag} "${url}" is not a ws:// or wss:// address`, hint);

@@ -1,9 +1,12 @@
 // `dtrain relay`: one host's workers behind one connection to the coordinator (@dtrain/coordinator/relay).
-// It starts its local workers under the one supervisor (or, --no-spawn, waits for a job's ranks to dial
-// it); when every worker it started has exited, it leaves at once (its coordinator reassigns its shard)
+// It starts its local workers under the one supervisor, on a Unix socket (or, --no-spawn, waits for a
+// job's ranks to dial its loopback port); when every worker it started has exited, it leaves at once (its coordinator reassigns its shard)
 // instead of waiting for them.
 
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { STEP_TIMEOUT_MS } from '@dtrain/common';
 import { Relay } from '@dtrain/coordinator/relay';
 import { LocalWorkers, type WorkerSettings } from '../processes/local-workers.js';
@@ -28,11 +31,15 @@ export async function runRelay(r: RelayRun): Promise<number> {
   const localToken = r.spawn ? randomBytes(16).toString('hex') : r.token;
   let gone: string | null = null;
   const local = new LocalWorkers({ onAllGone: (e) => ((gone = e.describe()), relay.stop()) });
+  // workers it starts itself dial a Unix socket in a directory only this user can enter (no TCP/IP stack)
+  const dir = r.spawn ? mkdtempSync(join(tmpdir(), 'dtrain-relay-')) : null;
+  const socketPath = dir ? join(dir, 'local.sock') : undefined;
   const relay = new Relay({
     url: r.connect,
     token: r.token,
     host: '127.0.0.1',
     port: r.listenPort,
+    ...(socketPath ? { socketPath } : {}),
     localToken,
     localWorkers: r.local,
     stepTimeoutMs: STEP_TIMEOUT_MS,
@@ -42,8 +49,7 @@ export async function runRelay(r: RelayRun): Promise<number> {
     log,
     onListening: (port) => {
       if (!r.spawn) return log(`relay: waiting for ${r.local} local workers at ws://127.0.0.1:${port}`);
-      for (let i = 0; i < r.local; i++)
-        local.spawn(i, `ws://127.0.0.1:${port}`, localToken ?? '', r.workers, String(i));
+      for (let i = 0; i < r.local; i++) local.spawn(i, `ws+unix:${socketPath}`, localToken ?? '', r.workers, String(i));
     },
   });
   const stop = (): void => {
@@ -59,5 +65,6 @@ export async function runRelay(r: RelayRun): Promise<number> {
     return gone ? 1 : 0;
   } finally {
     local.kill();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { epochOrder, indicesDigest, planBatch, type TrainConfig } from '@dtrain/common';
 import type { StepRecord } from '@dtrain/coordinator';
 import { Relay } from '@dtrain/coordinator/relay';
-import { quiet, records, startRun, testConfig, train, worker } from './harness.js';
+import { quiet, records, startRun, tempDir, testConfig, train, worker } from './harness.js';
 
 const config = (o: Partial<TrainConfig> = {}): TrainConfig =>
   testConfig({ maxSteps: 8, workers: 1, minWorkers: 1, ...o });
@@ -20,6 +20,8 @@ async function viaRelays(
   local: number,
   hooks: {
     onStep?: (step: number, ctl: { relays: Relay[]; locals: Awaited<ReturnType<typeof worker>>[] }) => void;
+    /** Local workers dial a Unix socket in this directory instead of loopback TCP. */
+    unixDir?: string;
   } = {},
 ) {
   const run = await startRun(c);
@@ -39,8 +41,10 @@ async function viaRelays(
       giveUpMs: 5_000,
       name: `relay${r}`,
       log: quiet,
+      ...(hooks.unixDir ? { socketPath: join(hooks.unixDir, `relay${r}.sock`) } : {}),
       onListening: (port) => {
-        for (let i = 0; i < local; i++) void worker(`ws://127.0.0.1:${port}`, `r${r}w${i}`).then((w) => locals.push(w));
+        const url = hooks.unixDir ? `ws+unix:${join(hooks.unixDir, `relay${r}.sock`)}` : `ws://127.0.0.1:${port}`;
+        for (let i = 0; i < local; i++) void worker(url, `r${r}w${i}`).then((w) => locals.push(w));
       },
     });
     rs.push(relay);
@@ -238,3 +242,10 @@ test(
     );
   },
 );
+
+test('local workers on a Unix socket: the same bits as on loopback TCP', { timeout: 120_000 }, async () => {
+  const tcp = await viaRelays(config(), 1, 2);
+  const unix = await viaRelays(config(), 1, 2, { unixDir: tempDir('relay-unix') });
+  assert.equal(unix.summary.status, 'completed', unix.summary.error);
+  assert.deepEqual(unix.weights, tcp.weights);
+});
