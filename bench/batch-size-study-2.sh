@@ -12,10 +12,11 @@
 #   4. the optimizers said to extend perfect scaling (Zhang et al. 2019; You et al. 2017, 2020) where
 #      momentum stopped scaling: Adam (base lr 0.0003, 0.001, 0.003) and LAMB (0.003, 0.01, 0.03) at 256,
 #      1024 and 4096 (4096: 60-epoch cap);
-#   5. ResNet-8 (batch norm over groups of 16), momentum at 64, 256, 1024, lr 0.1, 0.3, 1.0.
+#   5. ResNet-8 (batch norm over groups of 16), momentum at 64, 256, 1024, lr 0.1, 0.3, 1.0 (in sweep2-resnet8/).
 # Resumable: run it again and it skips finished runs and continues an interrupted one from its newest
 # checkpoint; run it in pieces, `timeout 100m bench/batch-size-study-2.sh` (STAGES="3 4" picks stages).
-# The report: `dtrain report --sweep bench/results/batch-size-cifar10/sweep2 --targets 0.55,0.6,0.65`.
+# The report: `dtrain report --sweep bench/results/batch-size-cifar10/sweep2 --targets 0.55,0.6,0.65`; sweep2/plan.json
+# lists the planned cells, and the report marks those no run covered ("planned, not run (budget)").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=bench/results/batch-size-cifar10
@@ -52,11 +53,12 @@ for b in 256 1024 4096; do
   [ $status = 0 ] && stage 4 && { sweep --batch-sizes $b --optimizers adam --lrs 0.0003,0.001,0.003 --seeds 1 --epochs $e || status=$?; }
   [ $status = 0 ] && stage 4 && { sweep --batch-sizes $b --optimizers lamb --lrs 0.003,0.01,0.03 --seeds 1 --epochs $e || status=$?; }
 done
-[ $status = 0 ] && stage 5 && { sweep --model resnet8 --group-size 16 --batch-sizes 64,256,1024 --optimizers momentum --lrs 0.1,0.3,1 --seeds 1 --epochs 30 || status=$?; }
+[ $status = 0 ] && stage 5 && { bg $DTRAIN sweep "${COMMON[@]/%sweep2/sweep2-resnet8}" --model resnet8 --group-size 16 --batch-sizes 64,256,1024 --optimizers momentum --lrs 0.1,0.3,1 --seeds 1 --epochs 30 || status=$?; }
 
 # Archive finished runs (bench/archive-run.mjs: checkpoints removed, step records cut to what reports read,
 # gzipped); an unfinished run keeps its newest checkpoint to continue from.
-for summary in "$OUT"/sweep2/*/summary.json; do
+for summary in "$OUT"/sweep2/*/summary.json "$OUT"/sweep2-resnet8/*/summary.json; do
+  [ -f "$summary" ] || continue
   dir=$(dirname "$summary")
   finished "$dir" && [ -d "$dir/checkpoints" ] && node bench/archive-run.mjs "$dir"
 done

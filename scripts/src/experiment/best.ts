@@ -26,6 +26,23 @@ export interface Best {
   /** The best learning rate sits at the low or high end of the grid tried (the grid should be widened). */
   atEdge: 'low' | 'high' | null;
   lrsTried: number[];
+  /** A cell of the study's plan with no finished run (the budget did not cover it). */
+  notRun?: boolean;
+}
+
+/** A cell a study planned: a batch size and an optimizer key (optimizerKey: "momentum0.9 sqrt w0 constant"). */
+export interface PlannedCell {
+  batchSize: number;
+  optimizer: string;
+}
+
+/** `best` with a not-run entry for every planned cell that has no run at all, in the same order. */
+export function withPlanned(best: readonly Best[], planned: readonly PlannedCell[]): Best[] {
+  const have = new Set(best.map((b) => `${b.optimizer}|${b.batchSize}`));
+  const missing = planned
+    .filter((p) => !have.has(`${p.optimizer}|${p.batchSize}`))
+    .map((p): Best => ({ ...p, cell: null, atEdge: null, lrsTried: [], notRun: true }));
+  return [...best, ...missing].sort((a, b) => a.optimizer.localeCompare(b.optimizer) || a.batchSize - b.batchSize);
 }
 
 /** The run's peak learning rate after --lr-scaling (the grid's value when the run has no full config). */

@@ -1,11 +1,12 @@
 // Reports rebuilt from run directories on disk (`dtrain report`): runs overlaid, each run's own report
 // refreshed, and a sweep's report from the runs it finished so far.
 
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { optimizerKind, TrainerError } from '@dtrain/common';
 import { isOutcome, readMetrics, readSummary } from '@dtrain/coordinator';
 import { curvesOf } from '../analysis/crossing.js';
+import type { PlannedCell } from '../experiment/best.js';
 import { lateNoiseScale, type RunOutcome, toTarget } from '../experiment/run-plan.js';
 import { type ComparedRun, writeCompareReport } from './compare-report.js';
 import { writeRunReport } from './run-report.js';
@@ -66,5 +67,38 @@ export function writePartialSweepReport(dir: string, target?: number, targets?: 
       hint: 'give the --out directory of a sweep',
     });
   const t = target ?? (outcomes[0]!.summary.config.stopAtValAccuracy || 0.5);
-  return writeSweepReport(dir, `dtrain sweep (${outcomes.length} finished runs)`, outcomes, t, targets ?? [t]);
+  const title = `dtrain sweep (${outcomes.length} finished runs)`;
+  return writeSweepReport(dir, title, outcomes, t, targets ?? [t], readPlan(dir));
+}
+
+/**
+ * The cells a study planned (`plan.json` in its sweep directory: {"cells": [{"batchSize": 32, "optimizer":
+ * "momentum0.9 sqrt w0 constant"}, ...]}), so its report marks those no run covered; none without the file.
+ */
+export function readPlan(dir: string): PlannedCell[] {
+  const path = join(dir, 'plan.json');
+  if (!existsSync(path)) return [];
+  const bad = (why: string): never => {
+    throw new TrainerError('ERR_BAD_CONFIG', `${path}: ${why}`, {
+      hint: 'plan.json lists the study\'s cells: {"cells": [{"batchSize": 32, "optimizer": "sgd sqrt w0 constant"}]}',
+    });
+  };
+  let plan: unknown;
+  try {
+    plan = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    return bad((e as Error).message);
+  }
+  const cells = (plan as { cells?: unknown }).cells;
+  if (!Array.isArray(cells) || cells.length > 10_000) return bad('"cells" is not a list of at most 10,000 cells');
+  return cells.map((c: { batchSize?: unknown; optimizer?: unknown }, i) => {
+    if (
+      !Number.isInteger(c?.batchSize) ||
+      (c.batchSize as number) < 1 ||
+      typeof c.optimizer !== 'string' ||
+      c.optimizer.length > 200
+    )
+      return bad(`cell ${i} needs a whole batchSize >= 1 and an optimizer key`);
+    return { batchSize: c.batchSize as number, optimizer: c.optimizer };
+  });
 }

@@ -16,8 +16,10 @@ import {
   baseLr,
   bestPerBatch,
   optimizerKey,
+  type PlannedCell,
   peakLr,
   plainOptimizer,
+  withPlanned,
 } from '../experiment/best.js';
 import type { RunOutcome } from '../experiment/run-plan.js';
 import { type ChartSpec, htmlPage, htmlTable, type Point, type Series, toCsv } from './run-report.js';
@@ -78,7 +80,7 @@ function optimizerSteps(
         .filter((b) => b >= first.batchSize)
         .map((b) => ({ x: b, y: (first.cell!.steps.median! * first.batchSize) / b })),
     });
-  const missed = mine.filter((b) => b.cell === null);
+  const missed = mine.filter((b) => b.cell === null && !b.notRun);
   if (missed.length)
     out.push({
       label: `${label}: target not reached`,
@@ -86,6 +88,15 @@ function optimizerSteps(
       noLine: true,
       pointStyle: 'crossRot',
       data: missed.map((b) => ({ x: at(b.batchSize), y: top })),
+    });
+  const notRun = mine.filter((b) => b.notRun);
+  if (notRun.length)
+    out.push({
+      label: `${label}: planned, not run (budget)`,
+      color,
+      noLine: true,
+      pointStyle: 'rect',
+      data: notRun.map((b) => ({ x: at(b.batchSize), y: top })),
     });
   return out;
 }
@@ -201,10 +212,10 @@ function accuracyChart(best: Best[], batches: number[]): ChartSpec {
   };
 }
 
-/** The charts of a sweep report, from its outcomes. */
-export function sweepCharts(outcomes: readonly RunOutcome[]): ChartSpec[] {
-  const best = bestPerBatch(aggregateSeeds(outcomes));
-  const batches = sorted(outcomes.map((o) => o.batchSize));
+/** The charts of a sweep report, from its outcomes (and the cells its plan has that no run covers). */
+export function sweepCharts(outcomes: readonly RunOutcome[], planned: readonly PlannedCell[] = []): ChartSpec[] {
+  const best = withPlanned(bestPerBatch(aggregateSeeds(outcomes)), planned);
+  const batches = sorted([...outcomes.map((o) => o.batchSize), ...planned.map((p) => p.batchSize)]);
   return [stepsChart(best, batches, measuredNoiseScale(best)), lrChart(best, batches), accuracyChart(best, batches)];
 }
 
@@ -216,7 +227,7 @@ export function bestRows(best: readonly Best[], dir: string): Record<string, unk
     optimizer: name(b.optimizer),
     bestPeakLr: b.cell?.lr ?? null,
     bestBaseLr: b.cell ? baseLr(b.cell) : null,
-    stepsToTarget: b.cell?.steps.median ?? 'not reached',
+    stepsToTarget: b.cell?.steps.median ?? (b.notRun ? 'not run (budget)' : 'not reached'),
     stepsMin: b.cell?.steps.min ?? null,
     stepsMax: b.cell?.steps.max ?? null,
     seedsReached: b.cell ? `${b.cell.steps.reached}/${b.cell.runs.length}` : '0',
@@ -272,8 +283,9 @@ export function writeSweepReport(
   outcomes: readonly RunOutcome[],
   target: number,
   targets: readonly number[] = [target],
+  planned: readonly PlannedCell[] = [],
 ): string {
-  const best = bestPerBatch(aggregateSeeds(outcomes));
+  const best = withPlanned(bestPerBatch(aggregateSeeds(outcomes)), planned);
   const bests = bestRows(best, dir);
   const rows = outcomes.map((o) => sweepRow(o, dir, target));
   const keys = [...new Set(outcomes.map(optimizerKey))];
@@ -300,6 +312,6 @@ export function writeSweepReport(
     `<h3>Best per batch size</h3>${htmlTable(bests)}<h3>Critical batch size</h3><p>${CRITICAL_NOTE}</p>` +
     `${htmlTable(critical as unknown as Record<string, unknown>[])}<h3>Every run</h3>${htmlTable(rows)}`;
   const path = join(dir, 'report.html');
-  writeFileSync(path, htmlPage(title, intro, sweepCharts(outcomes), table));
+  writeFileSync(path, htmlPage(title, intro, sweepCharts(outcomes, planned), table));
   return path;
 }

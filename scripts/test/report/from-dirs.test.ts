@@ -92,4 +92,23 @@ test("dtrain report --sweep rebuilds a sweep's report from its finished runs; an
   assert.equal(critical.length, 3, 'one row per optimizer x target');
   assert.match(critical[0]!, /optimizer,target,batchSizes,sMin,bCrit,bCritLow,bCritHigh,bSimpleNearTarget/);
   assert.throws(() => writePartialSweepReport(tempDir('empty-sweep')), /holds no finished sweep run/);
+  // a study's plan: cells no run covered are marked in the table and the figure
+  const plan = { cells: [16, 32, 64, 128].map((batchSize) => ({ batchSize, optimizer: 'sgd none w0 constant' })) };
+  writeFileSync(join(root, 'plan.json'), JSON.stringify(plan));
+  const html = readFileSync(writePartialSweepReport(root), 'utf8');
+  const [head, ...rows] = readFileSync(join(root, 'best.csv'), 'utf8').trim().split('\n');
+  const steps = head!.split(',').indexOf('stepsToTarget');
+  assert.deepEqual(
+    rows.map((r) => [r.split(',')[0], r.split(',')[steps]]),
+    [
+      ['16', 'not run (budget)'],
+      ['32', rows[1]!.split(',')[steps]],
+      ['64', rows[2]!.split(',')[steps]],
+      ['128', 'not run (budget)'],
+    ],
+  );
+  assert.ok(rows.slice(1, 3).every((r) => r.split(',')[steps] !== 'not run (budget)'));
+  assert.match(html, /SGD: planned, not run \(budget\)/);
+  writeFileSync(join(root, 'plan.json'), '{"cells": [{"batchSize": 0}]}');
+  assert.throws(() => writePartialSweepReport(root), /plan.json: cell 0 needs a whole batchSize >= 1/);
 });
