@@ -24,17 +24,40 @@ function node(shardId: number, lo: number, hi: number) {
   return { shardId, count, ...s.finish() };
 }
 
-function reduceAs(nodes: [number, number][], order: number[]) {
+/** `lent`: each node's gradient is lent, and spoiled (NaN) when given back, to catch a read after release. */
+function reduceAs(nodes: [number, number][], order: number[], lent = false) {
   const r = new GroupReducer(
     new Float32Array(3),
     nodes.map(([lo, hi]) => ({ lo, hi })),
     B,
     G,
   );
-  for (const i of order) r.add(node(i, nodes[i]![0], nodes[i]![1]));
+  let given = 0;
+  for (const i of order) {
+    const n = node(i, nodes[i]![0], nodes[i]![1]);
+    r.add(n, lent ? () => void (given++, n.grad.fill(Number.NaN)) : undefined);
+  }
   assert.equal(r.complete, true);
-  return r.finish();
+  const out = r.finish();
+  if (lent) assert.equal(given, nodes.length, 'every lent buffer given back once');
+  return out;
 }
+
+test('lent gradient buffers: each given back once, none read after (the result is that of unlent ones)', () => {
+  const cut: [number, number][] = [
+    [0, 2],
+    [2, 3],
+    [3, 4],
+    [4, 6],
+  ];
+  for (const order of [
+    [3, 1, 0, 2],
+    [0, 1, 2, 3],
+    [2, 0, 3, 1],
+  ])
+    assert.deepEqual(reduceAs(cut, order, true), reduceAs(cut, order));
+  assert.deepEqual(reduceAs([[0, 6]], [0], true), reduceAs([[0, 6]], [0]));
+});
 
 test('the reduction of any cut into tree nodes, in any order, equals one node holding every group', () => {
   const whole = reduceAs([[0, 6]], [0]);

@@ -44,7 +44,8 @@ export interface StepRound {
   version: number;
   tasks: readonly RoundTask[];
   timeoutMs: number;
-  onAccepted: (conn: WorkerConn, gradient: GradientMsg) => void;
+  /** An accepted gradient; `release` gives back its receive buffer (pass it to the reducer, or call it once read). */
+  onAccepted: (conn: WorkerConn, gradient: GradientMsg, release?: () => void) => void;
 }
 
 /** An evaluation's chunks. */
@@ -139,7 +140,9 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
     });
     this.server.on('ready', (c) => this.onReady(c));
     this.server.on('lost', (c, why) => this.onLost(c, why));
-    this.server.on('gradient', (c, m, ms) => this.admitGradient(c, m, ms));
+    this.server.on('gradient', (c, m, ms, release) => {
+      if (!this.admitGradient(c, m, ms, release ?? undefined)) release?.();
+    });
     this.server.on('evalResult', (c, m) => this.admitEvalResult(c, m));
     this.server.on('diverged', (c, m) => this.admitDivergence(c, m));
     this.server.on('failed', (c, m) => this.taskFailed(c, m));
@@ -269,13 +272,14 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
     this.open?.round.workerLost(conn);
   }
 
-  private admitGradient(conn: WorkerConn, msg: GradientMsg, decodeMs: number): void {
+  /** Whether the gradient was handed on (with its receive buffer, which is then the taker's to give back). */
+  private admitGradient(conn: WorkerConn, msg: GradientMsg, decodeMs: number, release?: () => void): boolean {
     this.promote(conn);
     const open = this.open;
     if (open?.spec.kind !== 'step' || msg.step !== open.spec.step) {
       const at = open?.spec.kind === 'step' ? `step ${open.spec.step}` : 'no open step';
       this.opts.log(`worker ${conn.label}: ERR_STALE_GRADIENT: gradient for step ${msg.step} while at ${at}; dropped`);
-      return;
+      return false;
     }
     const { spec, round } = open;
     const expected = round.expectedCount(msg.shardId);
@@ -287,13 +291,14 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
           `shard ${msg.shardId}: ${msg.count} samples at v${msg.version}, planned ${expected} at v${spec.version}`,
         ),
       );
-      return;
+      return false;
     }
-    if (!this.admit(conn, open, msg.shardId)) return;
+    if (!this.admit(conn, open, msg.shardId)) return false;
     if (round.reassigned === 0) this.deadlines.observe(performance.now() - open.startedAt, msg.count);
     open.decodeMs += decodeMs;
     this.speeds.observe(conn.id, msg.computeMs, msg.count);
-    spec.onAccepted(conn, msg);
+    spec.onAccepted(conn, msg, release);
+    return true;
   }
 
   private admitEvalResult(conn: WorkerConn, msg: EvalResultMsg): void {

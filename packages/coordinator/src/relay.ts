@@ -300,7 +300,10 @@ export class Relay {
         version: msg.version,
         tasks,
         timeoutMs: this.o.stepTimeoutMs,
-        onAccepted: (_c, g) => void parts.set(g.shardId, { ...g, grad: Float32Array.from(g.grad) }),
+        onAccepted: (_c, g, release) => {
+          parts.set(g.shardId, { ...g, grad: Float32Array.from(g.grad) });
+          release?.();
+        },
       },
       this.rounds,
     );
@@ -329,7 +332,7 @@ export class Relay {
       return this.link!.send(g);
     }
     const { grad, ...fields } = g;
-    this.link!.sendRaw(encodeGradient(fields, this.compressor.compress(grad)), true);
+    this.link!.sendFrame(encodeGradient(fields, this.compressor.compress(grad)));
   }
 
   /** Local workers could not compute a part: the coordinator counts it against the task, as a worker's failure. */
