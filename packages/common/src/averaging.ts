@@ -28,12 +28,9 @@ export interface Reduced {
   small: SmallBatches;
 }
 
-/**
- * A step's reduction: results go in as they arrive, finish() once all of them are in. A result's gradient may
- * sit in a lent receive buffer: `release` gives it back, and the reducer calls it once it no longer reads it.
- */
+/** A step's reduction: results go in as they arrive, finish() once all of them are in. */
 export interface Reducer {
-  add(r: ShardResult, release?: () => void): void;
+  add(r: ShardResult): void;
   readonly complete: boolean;
   finish(): Reduced;
 }
@@ -47,8 +44,6 @@ export function sumSquares(a: Float32Array): number {
 /** One step's reduction; feed shards as they arrive, then finish() once all of them are in. */
 export class ShardReducer implements Reducer {
   private readonly pending = new Map<number, ShardResult>();
-  /** The lent buffers of the pending shards, given back once folded. */
-  private readonly releases = new Map<number, () => void>();
   private readonly stats: { count: number; sumSq: number; lossSum: number }[] = [];
   private next = 0;
   private correct = 0;
@@ -64,7 +59,7 @@ export class ShardReducer implements Reducer {
     private readonly trainable = out.length,
   ) {}
 
-  add(r: ShardResult, release?: () => void): void {
+  add(r: ShardResult): void {
     if (r.grad.length !== this.out.length) {
       throw new TrainerError(
         'ERR_SHAPE_MISMATCH',
@@ -88,23 +83,16 @@ export class ShardReducer implements Reducer {
     this.correct += r.correct;
     this.samples += r.count;
     this.pending.set(r.shardId, r);
-    if (release) this.releases.set(r.shardId, release);
     // fold every shard that is next in id order, except the very last one (finish() fuses it)
     for (let s = this.pending.get(this.next); s && this.next < this.shardCount - 1; s = this.pending.get(this.next)) {
       if (this.next === 0) this.out.set(s.grad);
       else for (let i = 0, o = this.out, g = s.grad; i < o.length; i++) o[i] = o[i]! + g[i]!;
-      this.pending.delete(this.next);
-      this.giveBack(this.next++);
+      this.pending.delete(this.next++);
     }
   }
 
   get complete(): boolean {
     return this.pending.size + this.next === this.shardCount;
-  }
-
-  private giveBack(shardId: number): void {
-    this.releases.get(shardId)?.();
-    this.releases.delete(shardId);
   }
 
   /** Add the last shard, divide by the sample count and take |mean|^2, in one pass. */
@@ -133,7 +121,6 @@ export class ShardReducer implements Reducer {
         if (i < this.trainable) normSq += Math.fround(v) * Math.fround(v);
       }
     }
-    this.giveBack(this.shardCount - 1);
     return {
       meanGrad: o,
       meanLoss: this.stats.reduce((a, s) => a + s.lossSum, 0) / this.samples, // in shard order

@@ -58,37 +58,3 @@ export class FramePool {
     return this.frames.length;
   }
 }
-
-/**
- * Buffers that frames received in pieces are put together in (chunks.ts): lent to a connection for one frame,
- * given back by whoever reads the frame last (a reducer, once it has added the gradient in), and lent again.
- * A buffer never given back is simply collected; one given back while still read would be a bug, so each
- * lease gives back once.
- */
-export class ReceiveBuffers {
-  private readonly free: Uint8Array[] = [];
-
-  /** @param maxFree buffers kept for reuse */
-  constructor(private readonly maxFree = 16) {}
-
-  /** A buffer of at least `bytes` (4-byte aligned, at offset 0 of its own memory). */
-  take(bytes: number): Uint8Array {
-    const i = this.free.findIndex((b) => b.byteLength >= bytes);
-    return i >= 0 ? this.free.splice(i, 1)[0]! : new Uint8Array(bytes);
-  }
-
-  /** Whoever holds a view of `buffer`'s memory gives it back with the function returned (at most once). */
-  lease(view: Uint8Array): () => void {
-    let given = false;
-    return () => {
-      if (given) return;
-      given = true;
-      if (this.free.length < this.maxFree) this.free.push(new Uint8Array(view.buffer, 0, view.buffer.byteLength));
-    };
-  }
-
-  /** Buffers waiting to be lent (for tests and diagnostics). */
-  get size(): number {
-    return this.free.length;
-  }
-}

@@ -15,23 +15,16 @@ export interface NodeSums {
   /** Sum over the node's groups of |group gradient sum / group size|^2, in tree order. */
   meanSqSum: number;
   grad: Float32Array;
-  /** Gives `grad`'s lent receive buffer back (Reducer.add). */
-  release?: () => void;
 }
 
-/** Join two nodes' sums (the gradient added into the left one's buffer; the right one's given back). */
-export const joinSums: Combine<NodeSums> = (a, b) => {
-  const grad = addInto(a.grad, b.grad);
-  b.release?.();
-  return {
-    count: a.count + b.count,
-    lossSum: a.lossSum + b.lossSum,
-    correct: a.correct + b.correct,
-    meanSqSum: a.meanSqSum + b.meanSqSum,
-    grad,
-    ...(a.release ? { release: a.release } : {}),
-  };
-};
+/** Join two nodes' sums (the gradient added into the left one's buffer). */
+export const joinSums: Combine<NodeSums> = (a, b) => ({
+  count: a.count + b.count,
+  lossSum: a.lossSum + b.lossSum,
+  correct: a.correct + b.correct,
+  meanSqSum: a.meanSqSum + b.meanSqSum,
+  grad: addInto(a.grad, b.grad),
+});
 
 /** A task of the invariant reduction: which groups [lo, hi) of the batch's tree it covers. */
 export interface TreeNode {
@@ -62,7 +55,7 @@ export class GroupReducer implements Reducer {
     this.tree = new TreeSum(groupCount(samples, groupSize), joinSums);
   }
 
-  add(r: GroupResult, release?: () => void): void {
+  add(r: GroupResult): void {
     const node = this.nodes[r.shardId];
     if (!node || this.seen.has(r.shardId)) {
       throw new TrainerError('ERR_DUPLICATE_GRADIENT', `shard ${r.shardId} is not expected in this reduction`);
@@ -75,8 +68,7 @@ export class GroupReducer implements Reducer {
     }
     this.seen.add(r.shardId);
     const { count, lossSum, correct, grad } = r;
-    const sums = { count, lossSum, correct, meanSqSum: r.meanSqSum ?? 0, grad };
-    this.tree.add(node.lo, node.hi, release ? { ...sums, release } : sums);
+    this.tree.add(node.lo, node.hi, { count, lossSum, correct, meanSqSum: r.meanSqSum ?? 0, grad });
   }
 
   get complete(): boolean {
@@ -96,7 +88,6 @@ export class GroupReducer implements Reducer {
       o[i] = v;
       if (i < this.trainable) normSq += v * v;
     }
-    root.release?.();
     return {
       meanGrad: o,
       meanLoss: root.lossSum / this.samples,

@@ -5,7 +5,6 @@ export * from './augment.js';
 export * from './auth.js';
 export * from './averaging.js';
 export * from './balance.js';
-export * from './chunks.js';
 export * from './cifar.js';
 export * from './cifar100.js';
 export * from './codec.js';

@@ -2,9 +2,9 @@
 
 /**
  * Protocol version; bump on any incompatible change to protocol.ts (6: compressed gradient frames, welcome.gradWire;
- * 7: hello.slots; 10: weightsDelta, welcome.weightWire; 11: large frames in pieces, chunks.ts).
+ * 7: hello.slots; 10: weightsDelta, welcome.weightWire).
  */
-export const PROTOCOL_VERSION = 11;
+export const PROTOCOL_VERSION = 10;
 
 /** Coordinator pings every worker this often. */
 export const HEARTBEAT_INTERVAL_MS = 10_000;

@@ -24,40 +24,17 @@ function node(shardId: number, lo: number, hi: number) {
   return { shardId, count, ...s.finish() };
 }
 
-/** `lent`: each node's gradient is lent, and spoiled (NaN) when given back, to catch a read after release. */
-function reduceAs(nodes: [number, number][], order: number[], lent = false) {
+function reduceAs(nodes: [number, number][], order: number[]) {
   const r = new GroupReducer(
     new Float32Array(3),
     nodes.map(([lo, hi]) => ({ lo, hi })),
     B,
     G,
   );
-  let given = 0;
-  for (const i of order) {
-    const n = node(i, nodes[i]![0], nodes[i]![1]);
-    r.add(n, lent ? () => void (given++, n.grad.fill(Number.NaN)) : undefined);
-  }
+  for (const i of order) r.add(node(i, nodes[i]![0], nodes[i]![1]));
   assert.equal(r.complete, true);
-  const out = r.finish();
-  if (lent) assert.equal(given, nodes.length, 'every lent buffer given back once');
-  return out;
+  return r.finish();
 }
-
-test('lent gradient buffers: each given back once, none read after (the result is that of unlent ones)', () => {
-  const cut: [number, number][] = [
-    [0, 2],
-    [2, 3],
-    [3, 4],
-    [4, 6],
-  ];
-  for (const order of [
-    [3, 1, 0, 2],
-    [0, 1, 2, 3],
-    [2, 0, 3, 1],
-  ])
-    assert.deepEqual(reduceAs(cut, order, true), reduceAs(cut, order));
-  assert.deepEqual(reduceAs([[0, 6]], [0], true), reduceAs([[0, 6]], [0]));
-});
 
 test('the reduction of any cut into tree nodes, in any order, equals one node holding every group', () => {
   const whole = reduceAs([[0, 6]], [0]);

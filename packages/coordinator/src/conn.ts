@@ -1,17 +1,13 @@
 // One worker's connection as the server sees it (state, proof, session, byte counts), and how a frame
-// from it is read: opened (session), size-checked for its state, put together from pieces (a large
-// gradient, into a lent receive buffer), decoded and validated.
+// from it is read: opened (session), size-checked for its state, decoded and validated.
 
 import { randomBytes } from 'node:crypto';
 import {
-  CHUNK_MAGIC,
-  ChunkAssembler,
   decode,
   type HelloMsg,
   maxWorkerFrameBytes,
   type ParseContext,
   parseWorkerMsg,
-  type ReceiveBuffers,
   type SessionCipher,
   TrainerError,
   type WorkerMsg,
@@ -37,8 +33,6 @@ export interface WorkerConn {
   served: boolean;
   /** Sealed frames that arrived (checked against the worker's pings: missingFrames). */
   sealedIn: number;
-  /** A frame arriving in pieces (chunks.ts), or null. */
-  chunks: ChunkAssembler | null;
 }
 
 const RESULT_KINDS: ReadonlySet<unknown> = new Set(['gradient', 'evalResult', 'diverged']);
@@ -61,60 +55,28 @@ export function newConn(id: number, ws: WebSocket, address: string): WorkerConn 
     label: `#${id}@${address}`,
     session: null,
     served: false,
-    chunks: null,
     ...counts,
   };
 }
 
-/** What a frame is checked against: the pool's largest model, the current run's bounds; where pieces are put together. */
+/** What a frame is checked against: the pool's largest model, the current run's bounds. */
 export interface FrameBounds {
   maxParams: number;
   ctx: ParseContext;
   log: (line: string) => void;
-  buffers: ReceiveBuffers;
 }
 
-/** A frame read: its message and, for a gradient put together from pieces, how to give its buffer back. */
-export interface Received {
-  msg: WorkerMsg;
-  release: (() => void) | null;
-}
-
-/**
- * Open (session), size-check, put together (pieces of a large frame, only from a ready worker), decode and
- * validate a frame; null while pieces are still coming, and for a late result of the previous run.
- */
-export function readFrame(conn: WorkerConn, data: Buffer, isBinary: boolean, b: FrameBounds): Received | null {
+/** Open (session), size-check, decode and validate a frame; null for a late result of the previous run. */
+export function readFrame(conn: WorkerConn, data: Buffer, isBinary: boolean, b: FrameBounds): WorkerMsg | null {
   if (!isBinary) throw new TrainerError('ERR_BAD_FRAME', 'text frames are not part of the protocol');
   const frame = conn.session ? conn.session.open(data) : data;
   // A worker welcomed to the next run may still deliver results of the last one: stale, not hostile.
   const between = conn.state === 'welcomed' && conn.served;
   const limit = maxWorkerFrameBytes(conn.state === 'ready' || between, between ? b.maxParams : b.ctx.paramCount);
-  let whole: Uint8Array = frame;
-  let release: (() => void) | null = null;
-  if (frame.length > 0 && frame[0] === CHUNK_MAGIC) {
-    if (conn.state !== 'ready' && !between)
-      throw new TrainerError('ERR_UNEXPECTED_MESSAGE', 'a frame in pieces before the worker is ready');
-    if (!conn.chunks?.busy) conn.chunks = new ChunkAssembler(limit);
-    const done = conn.chunks.add(frame, (n) => b.buffers.take(n));
-    if (!done) return null;
-    [whole, release] = [done, b.buffers.lease(done)];
-  } else if (conn.chunks?.busy) {
-    throw new TrainerError('ERR_BAD_FRAME', 'a frame arrived in the middle of a frame in pieces');
+  const raw = decode(frame, limit);
+  if (between && isResult(raw)) {
+    b.log(`worker ${conn.label}: a result of the previous run arrived after the next run's welcome; dropped`);
+    return null;
   }
-  try {
-    const raw = decode(whole, limit);
-    if (between && isResult(raw)) {
-      b.log(`worker ${conn.label}: a result of the previous run arrived after the next run's welcome; dropped`);
-      release?.();
-      return null;
-    }
-    const msg = parseWorkerMsg(raw, b.ctx);
-    if (msg.kind === 'gradient') return { msg, release };
-    release?.();
-    return { msg, release: null };
-  } catch (e) {
-    release?.();
-    throw e;
-  }
+  return parseWorkerMsg(raw, b.ctx);
 }

@@ -227,11 +227,11 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const shards = cutOver(batch, ready, this.config.balance === 'speed' ? this.pool.speeds : null, group);
     const reducer = stepReducer(this.update.meanGrad, shards, batch.length, group, this.update.trainable);
     const tally = new StepTally();
-    const onAccepted = (conn: WorkerConn, gradient: GradientMsg, release?: () => void): void => {
+    const onAccepted = (conn: WorkerConn, gradient: GradientMsg): void => {
+      reducer.add(gradient); // summed in shard order whatever the arrival order
       tally.accept(conn.label, gradient);
       this.records.shardDone(conn, gradient);
       this.emit('shard', conn.label, gradient.count);
-      reducer.add(gradient, release); // summed in shard order whatever the arrival order; it gives the buffer back
     };
     this.checkpointAfterStep = this.rules.checkpointDue(step);
     const flush = this.checkpointAfterStep && (this.config.gradWire ?? 'fp32') !== 'fp32';

@@ -44,8 +44,7 @@ export interface StepRound {
   version: number;
   tasks: readonly RoundTask[];
   timeoutMs: number;
-  /** An accepted gradient; `release` gives back its receive buffer (pass it to the reducer, or call it once read). */
-  onAccepted: (conn: WorkerConn, gradient: GradientMsg, release?: () => void) => void;
+  onAccepted: (conn: WorkerConn, gradient: GradientMsg) => void;
 }
 
 /** An evaluation's chunks. */
@@ -140,9 +139,7 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
     });
     this.server.on('ready', (c) => this.onReady(c));
     this.server.on('lost', (c, why) => this.onLost(c, why));
-    this.server.on('gradient', (c, m, ms, release) => {
-      if (!this.admitGradient(c, m, ms, release ?? undefined)) release?.();
-    });
+    this.server.on('gradient', (c, m, ms) => this.admitGradient(c, m, ms));
     this.server.on('evalResult', (c, m) => this.admitEvalResult(c, m));
     this.server.on('diverged', (c, m) => this.admitDivergence(c, m));
     this.server.on('failed', (c, m) => this.taskFailed(c, m));
@@ -272,14 +269,13 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
     this.open?.round.workerLost(conn);
   }
 
-  /** Whether the gradient was handed on (with its receive buffer, which is then the taker's to give back). */
-  private admitGradient(conn: WorkerConn, msg: GradientMsg, decodeMs: number, release?: () => void): boolean {
+  private admitGradient(conn: WorkerConn, msg: GradientMsg, decodeMs: number): void {
     this.promote(conn);
     const open = this.open;
     if (open?.spec.kind !== 'step' || msg.step !== open.spec.step) {
       const at = open?.spec.kind === 'step' ? `step ${open.spec.step}` : 'no open step';
       this.opts.log(`worker ${conn.label}: ERR_STALE_GRADIENT: gradient for step ${msg.step} while at ${at}; dropped`);
-      return false;
+      return;
     }
     const { spec, round } = open;
     const expected = round.expectedCount(msg.shardId);
@@ -291,14 +287,13 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
           `shard ${msg.shardId}: ${msg.count} samples at v${msg.version}, planned ${expected} at v${spec.version}`,
         ),
       );
-      return false;
+      return;
     }
-    if (!this.admit(conn, open, msg.shardId)) return false;
+    if (!this.admit(conn, open, msg.shardId)) return;
     if (round.reassigned === 0) this.deadlines.observe(performance.now() - open.startedAt, msg.count);
     open.decodeMs += decodeMs;
     this.speeds.observe(conn.id, msg.computeMs, msg.count);
-    spec.onAccepted(conn, msg, release);
-    return true;
+    spec.onAccepted(conn, msg);
   }
 
   private admitEvalResult(conn: WorkerConn, msg: EvalResultMsg): void {

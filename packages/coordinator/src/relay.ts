@@ -300,10 +300,7 @@ export class Relay {
         version: msg.version,
         tasks,
         timeoutMs: this.o.stepTimeoutMs,
-        onAccepted: (_c, g, release) => {
-          parts.set(g.shardId, { ...g, grad: Float32Array.from(g.grad) });
-          release?.();
-        },
+        onAccepted: (_c, g) => void parts.set(g.shardId, { ...g, grad: Float32Array.from(g.grad) }),
       },
       this.rounds,
     );
@@ -332,7 +329,7 @@ export class Relay {
       return this.link!.send(g);
     }
     const { grad, ...fields } = g;
-    this.link!.sendFrame(encodeGradient(fields, this.compressor.compress(grad)));
+    this.link!.sendRaw(encodeGradient(fields, this.compressor.compress(grad)), true);
   }
 
   /** Local workers could not compute a part: the coordinator counts it against the task, as a worker's failure. */

@@ -31,13 +31,13 @@ import {
   PROTOCOL_VERSION,
   printable,
   type ReadyMsg,
-  ReceiveBuffers,
   TrainerError,
   type WelcomeMsg,
+  type WorkerMsg,
 } from '@dtrain/common';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { Admission, type AdmissionLimits, DEFAULT_ADMISSION } from './admission.js';
-import { type ConnState, newConn, type Received, readFrame, type WorkerConn } from './conn.js';
+import { type ConnState, newConn, readFrame, type WorkerConn } from './conn.js';
 import { acceptHello, checkReady, handshakeDeadlines } from './handshake.js';
 import { createHttpServer, openListenerWarning, type ServerTls } from './http.js';
 
@@ -69,8 +69,7 @@ export interface ServerOptions {
 export interface ServerEvents {
   ready: [WorkerConn];
   lost: [WorkerConn, string];
-  /** The gradient, ms to read it, and how to give back its receive buffer (null: none was lent). */
-  gradient: [WorkerConn, GradientMsg, number, (() => void) | null];
+  gradient: [WorkerConn, GradientMsg, number];
   evalResult: [WorkerConn, EvalResultMsg];
   diverged: [WorkerConn, DivergedMsg];
   /** A ready worker said it failed (its compute threw): it closes next. */
@@ -94,8 +93,6 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
   private ctx: ParseContext;
   /** Lines a peer can cause (refusals, socket errors) are rate-limited per kind. */
   private readonly lines = new LineLimiter();
-  /** Where gradients that arrive in pieces are put together (lent per frame, given back by the reducer). */
-  private readonly buffers = new ReceiveBuffers();
 
   constructor(private readonly opts: ServerOptions) {
     super();
@@ -276,8 +273,6 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
       stopDeadlines();
       const wasReady = conn.state === 'ready';
       conn.state = 'closed';
-      const unfinished = conn.chunks?.abandon();
-      if (unfinished) this.buffers.lease(unfinished)();
       this.conns.delete(conn.id);
       this.admission.left(conn);
       if (wasReady) this.emit('lost', conn, closeWords(code, printable(reason.toString())));
@@ -296,16 +291,15 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
       this.bytesIn += data.length;
     }
     try {
-      const bounds = { maxParams: this.maxParams, ctx: this.ctx, log: this.opts.log, buffers: this.buffers };
-      const got = readFrame(conn, data, isBinary, bounds);
-      if (got) this.dispatch(conn, got, t0);
+      const msg = readFrame(conn, data, isBinary, { maxParams: this.maxParams, ctx: this.ctx, log: this.opts.log });
+      if (msg) this.dispatch(conn, msg, t0);
     } catch (e) {
       const err = isTrainerError(e) ? e : new TrainerError('ERR_BAD_FRAME', String((e as Error)?.message ?? e));
       this.reject(conn, err);
     }
   }
 
-  private dispatch(conn: WorkerConn, { msg, release }: Received, t0: number): void {
+  private dispatch(conn: WorkerConn, msg: WorkerMsg, t0: number): void {
     switch (msg.kind) {
       case 'hello':
         this.expect(conn, 'challenged', msg.kind);
@@ -315,7 +309,7 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
         return this.onReady(conn, msg);
       case 'gradient':
         this.expect(conn, 'ready', msg.kind);
-        return void this.emit('gradient', conn, msg, performance.now() - t0, release);
+        return void this.emit('gradient', conn, msg, performance.now() - t0);
       case 'evalResult':
         this.expect(conn, 'ready', msg.kind);
         return void this.emit('evalResult', conn, msg);

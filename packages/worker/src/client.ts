@@ -7,7 +7,6 @@ import {
   answerChallenge,
   type ChallengeMsg,
   type CoordinatorMsg,
-  chunkFrame,
   closeCodeFor,
   closeWith,
   decode,
@@ -21,7 +20,6 @@ import {
   isTrainerError,
   maxCoordinatorFrameBytes,
   missingFrames,
-  needsChunks,
   type ParseContext,
   PONG_DEADLINE_MS,
   parseCoordinatorMsg,
@@ -380,10 +378,7 @@ export class WorkerClient {
       this.steps++;
       if (!(frame instanceof Uint8Array)) return this.send(ws, frame); // diverged: never send non-finite numbers
       if (ws.readyState !== WebSocket.OPEN) return;
-      if (needsChunks(frame)) {
-        // in pieces, each its own (sealed) frame: the coordinator puts them together in a buffer it reuses
-        for (const piece of chunkFrame(frame)) this.session ? this.sendSealed(ws, this.session, piece) : ws.send(piece);
-      } else if (this.session)
+      if (this.session)
         this.sendSealed(ws, this.session, frame); // a sealed copy: the pooled buffer is free at once
       else pooled.sendWith((done) => ws.send(frame, done));
     } finally {

@@ -6,13 +6,11 @@
 import {
   answerChallenge,
   type CoordinatorMsg,
-  chunkFrame,
   decode,
   encode,
   frameCount,
   MAX_CLIENT_FRAME_BYTES,
   missingFrames,
-  needsChunks,
   type ParseContext,
   paramCount,
   parseCoordinatorMsg,
@@ -96,16 +94,10 @@ export class CoordinatorLink {
   }
 
   send(msg: WorkerMsg): void {
-    this.sendFrame(encode(msg));
-  }
-
-  /** An encoded frame, in pieces when it is large (chunks.ts), each sealed in the session and counted. */
-  sendFrame(frame: Uint8Array): void {
+    const frame = encode(msg);
     if (this.ws.readyState !== WebSocket.OPEN) return;
-    for (const piece of needsChunks(frame) ? chunkFrame(frame) : [frame]) {
-      this.ws.send(this.session ? this.session.seal(piece) : piece);
-      if (this.session) this.ws.ping(frameCount(this.session.sealed));
-    }
+    this.ws.send(this.session ? this.session.seal(frame) : frame);
+    if (this.session) this.ws.ping(frameCount(this.session.sealed));
   }
 
   /** Send bytes no correct worker sends (tests and fuzzers); `sealed`: inside the session, as an insider would. */

@@ -2,8 +2,6 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   buildManifest,
-  CHUNK_MAGIC,
-  ChunkAssembler,
   type CoordinatorMsg,
   type DatasetSpec,
   decode,
@@ -33,11 +31,8 @@ async function fakeCoordinator(
       const inbox: WorkerMsg[] = [];
       const waiters: ((m: WorkerMsg) => void)[] = [];
       const ctx = { paramCount: paramCount(buildManifest(getModelSpec('tiny-cnn'))), trainSize: 64, evalSize: 8 };
-      const pieces = new ChunkAssembler(1 << 24); // a large gradient comes in pieces
       ws.on('message', (d: Buffer) => {
-        const whole = d[0] === CHUNK_MAGIC ? pieces.add(d, (n) => new Uint8Array(n)) : d;
-        if (!whole) return;
-        const m = parseWorkerMsg(decode(whole, 1 << 24), ctx);
+        const m = parseWorkerMsg(decode(d, 1 << 24), ctx);
         const w = waiters.shift();
         if (w) w(m);
         else inbox.push(m);

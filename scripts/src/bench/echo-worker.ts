@@ -47,7 +47,7 @@ export async function runEchoWorker(url: string, token: string | undefined, comp
     const send = (): void =>
       compressor.wire === 'fp32'
         ? link.send({ ...fields, grad })
-        : link.sendFrame(encodeGradient(fields, compressor.compress(grad)));
+        : link.sendRaw(encodeGradient(fields, compressor.compress(grad)), true);
     if (computeMs > 0) setTimeout(send, computeMs);
     else send();
   };
