@@ -9,7 +9,7 @@ test('bench floor: the pump moves N x P x 4 bytes each way per step over TCP and
     assert.equal(p.bytesPerStep, 2 * 2 * 4 * 50_000, 'in and out, both workers');
     assert.equal(p.steps, 9, 'the steps after a warmup of a quarter');
     assert.ok(p.serverCpuMsPerStep > 0 && p.serverNsPerByte > 0 && p.stepMs > 0, JSON.stringify(p));
-    assert.equal(p.floorOverMemcpy, Number((p.serverNsPerByte / p.memcpyNsPerByte).toFixed(2)));
+    assert.ok(Math.abs(p.floorOverMemcpy - p.serverNsPerByte / p.memcpyNsPerByte) < 0.05 * p.floorOverMemcpy + 0.02);
   }
 });
 
