@@ -174,30 +174,31 @@ test(
   },
 );
 
-test(
-  'a relay lost mid-run: the coordinator gives its shard to the other relay; every step uses exactly its samples',
-  { timeout: 120_000 },
-  async () => {
-    const c = config({ maxSteps: 12, workers: 2, minWorkers: 1 });
-    let killed = false;
-    const r = await viaRelays(c, 2, 2, {
-      onStep: (step, ctl) => {
-        if (step === 4 && !killed) {
-          killed = true;
-          ctl.relays[0]!.stop();
-        }
-      },
-    });
-    assert.ok(killed);
-    assert.equal(r.summary.status, 'completed', r.summary.error);
-    exactSamples(r.out, c);
-    const s = records(r.out).filter((x): x is StepRecord => x.type === 'step');
-    assert.ok(
-      s.some((x) => x.workers === 1),
-      'it trained on with one relay',
-    );
-  },
-);
+for (const wires of [{}, { gradWire: 'int8', weightWire: 'int8' }] as const)
+  test(
+    `a relay lost mid-run: the coordinator gives its shard to the other relay; every step uses exactly its samples${'gradWire' in wires ? ' (int8 both ways)' : ''}`,
+    { timeout: 120_000 },
+    async () => {
+      const c = config({ maxSteps: 12, workers: 2, minWorkers: 1, ...wires });
+      let killed = false;
+      const r = await viaRelays(c, 2, 2, {
+        onStep: (step, ctl) => {
+          if (step === 4 && !killed) {
+            killed = true;
+            ctl.relays[0]!.stop();
+          }
+        },
+      });
+      assert.ok(killed);
+      assert.equal(r.summary.status, 'completed', r.summary.error);
+      exactSamples(r.out, c);
+      const s = records(r.out).filter((x): x is StepRecord => x.type === 'step');
+      assert.ok(
+        s.some((x) => x.workers === 1),
+        'it trained on with one relay',
+      );
+    },
+  );
 
 test(
   '--weight-wire int8 through a relay: it holds the view and forwards each delta as it came; bitwise across two relay runs, close to direct workers',
