@@ -176,7 +176,8 @@ test(
 
 for (const wires of [{}, { gradWire: 'int8', weightWire: 'int8' }] as const)
   test(
-    `a relay lost mid-run: the coordinator gives its shard to the other relay; every step uses exactly its samples${'gradWire' in wires ? ' (int8 both ways)' : ''}`,
+    'a relay lost mid-run: the coordinator gives its shard to the other relay; every step uses exactly its samples' +
+      ('gradWire' in wires ? ' (int8 both ways)' : ''),
     { timeout: 120_000 },
     async () => {
       const c = config({ maxSteps: 12, workers: 2, minWorkers: 1, ...wires });
