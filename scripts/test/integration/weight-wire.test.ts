@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import type { TrainConfig } from '@dtrain/common';
 import { listCheckpoints, type StepRecord } from '@dtrain/coordinator';
 import { records, testConfig, train } from './harness.js';
 
@@ -17,6 +18,9 @@ const rel = (a: Float32Array, b: Float32Array): number => {
   });
   return Math.sqrt(diff / norm);
 };
+
+/** Two workers, up to 10 epochs of the embedded data (16 steps each). */
+const longer = (o: Partial<TrainConfig>): TrainConfig => testConfig({ epochs: 10, workers: 2, minWorkers: 2, ...o });
 
 const bytesOutPerStep = (out: string): number => {
   const steps = records(out).filter((x): x is StepRecord => x.type === 'step' && x.step > 1); // step 1: whole
@@ -40,15 +44,7 @@ test('--weight-wire bf16 and int8 cut the bytes the coordinator sends by 2x and 
 });
 
 test('int8 weights for 120 steps: every digest agrees (no worker reconnects), and a resume from a checkpoint is bitwise', async () => {
-  const cfg = testConfig({
-    maxSteps: 120,
-    epochs: 10,
-    workers: 2,
-    minWorkers: 2,
-    checkpointEvery: 30,
-    evalEvery: 40,
-    weightWire: 'int8',
-  });
+  const cfg = longer({ maxSteps: 120, checkpointEvery: 30, evalEvery: 40, weightWire: 'int8' });
   const full = await train(cfg, 2);
   assert.equal(full.summary.status, 'completed', full.summary.error);
   const log = readFileSync(join(full.out, 'run.log'), 'utf8');
@@ -65,15 +61,7 @@ test('int8 weights for 120 steps: every digest agrees (no worker reconnects), an
 });
 
 test('int8 both ways: a resume from a checkpoint is bitwise (the gradients of a checkpointed step go uncompressed, residuals start over)', async () => {
-  const cfg = testConfig({
-    maxSteps: 40,
-    epochs: 10,
-    workers: 2,
-    minWorkers: 2,
-    checkpointEvery: 15,
-    gradWire: 'int8',
-    weightWire: 'int8',
-  });
+  const cfg = longer({ maxSteps: 40, checkpointEvery: 15, gradWire: 'int8', weightWire: 'int8' });
   const full = await train(cfg, 2);
   assert.equal(full.summary.status, 'completed', full.summary.error);
   const ck = listCheckpoints(full.out).find((d) => d.endsWith('step-00000015'));
