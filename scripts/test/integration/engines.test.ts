@@ -191,3 +191,35 @@ test(
     );
   },
 );
+
+test(
+  'doctor --hosts over ssh: each reachable host probes its link, one without sshd is named, every mode is predicted',
+  { skip: unavailable ?? false, timeout: 120_000 },
+  async () => {
+    const hostfile = join(dir, 'doctor-hosts');
+    writeFileSync(hostfile, ['h1', 'h2', 'h3'].map((h) => `${net.host(h).ip} slots=2`).join('\n') + '\n');
+    const p = net.spawn(net.host('coord'), [
+      dtrain,
+      'doctor',
+      '--hosts',
+      hostfile,
+      '--advertise',
+      net.host('coord').ip,
+      '--remote-command',
+      dtrain,
+      '--probe-bytes',
+      String(2 * 1024 * 1024),
+      ...ssh.options.flatMap((o) => ['--ssh-option', o]),
+    ]);
+    assert.equal(await p.exited, 0, p.lines.join('\n'));
+    for (const h of ['h1', 'h2'])
+      assert.ok(
+        p.lines.some((l) =>
+          new RegExp(`^${net.host(h).ip} \\(2 workers\\): round trip [\\d.]+ ms, up [\\d.]+ Mbit/s`).test(l),
+        ),
+        p.lines.join('\n'),
+      );
+    assert.ok(p.lines.some((l) => l.startsWith(`${net.host('h3').ip}: no probe (`)));
+    assert.equal(p.lines.filter((l) => /^ {2}(star|relays), (fp32|int8) both ways: [\d.]+ ms/.test(l)).length, 4);
+  },
+);
