@@ -121,7 +121,8 @@ export class GradientCompressor {
       const hi = Math.min(n, lo + GRAD_BLOCK);
       let max = 0;
       for (let i = lo; i < hi; i++) {
-        const v = (e[i] = grad[i]! + e[i]!);
+        e[i] = grad[i]! + e[i]!;
+        const v = e[i]!; // the float32 sum (not the float64 one the assignment yields)
         const a = v < 0 ? -v : v;
         if (a > max) max = a;
         else if (a !== a) max = Number.NaN; // a NaN makes the scale NaN, as the boundary then refuses

@@ -27,9 +27,31 @@ export interface WeightDelta {
   scales?: Float32Array;
 }
 
+/**
+ * What encodes and applies int8 weight deltas: the JavaScript here (jsDeltaKernel), or dtrain's SIMD kernels
+ * (the worker package's, where they load), which give the same bits (a test compares them).
+ */
+export interface DeltaKernel {
+  /** Q(w - view) as int8 blocks; null when a difference is not finite. */
+  encodeInt8(w: Float32Array, view: Float32Array): WeightDelta | null;
+  /** view += q * scale, each product and sum rounded to float32. */
+  applyInt8(view: Float32Array, q: Int8Array, scales: Float32Array): void;
+}
+
 /** Q(w - view) in `wire`; null when a value is not finite (the caller flushes: the run is diverging). */
-export function encodeDelta(w: Float32Array, view: Float32Array, wire: 'bf16' | 'int8'): WeightDelta | null {
-  return wire === 'int8' ? int8Delta(w, view) : bf16Delta(w, view);
+export function encodeDelta(
+  w: Float32Array,
+  view: Float32Array,
+  wire: 'bf16' | 'int8',
+  kernel: DeltaKernel = jsDeltaKernel,
+): WeightDelta | null {
+  return wire === 'int8' ? kernel.encodeInt8(w, view) : bf16Delta(w, view);
+}
+
+/** x rounded to the nearest integer, ties to even (as wasm's f32x4.nearest). */
+function roundHalfEven(x: number): number {
+  const r = Math.round(x); // ties up
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 function bf16Delta(w: Float32Array, view: Float32Array): WeightDelta | null {
@@ -49,6 +71,7 @@ function bf16Delta(w: Float32Array, view: Float32Array): WeightDelta | null {
   return { wire: 'bf16', data };
 }
 
+/** The JavaScript int8 encode: float32 differences, scale max/127, each times fround(1/scale) rounded half to even. */
 function int8Delta(w: Float32Array, view: Float32Array): WeightDelta | null {
   const n = w.length;
   const data = new Int8Array(n);
@@ -58,7 +81,8 @@ function int8Delta(w: Float32Array, view: Float32Array): WeightDelta | null {
     const len = Math.min(n, lo + GRAD_BLOCK) - lo;
     let max = 0;
     for (let i = 0; i < len; i++) {
-      const v = (d[i] = w[lo + i]! - view[lo + i]!);
+      d[i] = w[lo + i]! - view[lo + i]!;
+      const v = d[i]!; // the float32 difference (not the float64 one the assignment yields)
       const a = v < 0 ? -v : v;
       if (a > max) max = a;
       else if (a !== a) return null; // NaN
@@ -67,47 +91,48 @@ function int8Delta(w: Float32Array, view: Float32Array): WeightDelta | null {
     if (!Number.isFinite(scale)) return null;
     scales[b] = scale;
     if (scale === 0) continue;
-    const inv = 1 / scale;
+    const inv = Math.fround(1 / scale);
     for (let i = 0; i < len; i++) {
-      const q = Math.round(d[i]! * inv);
+      const q = roundHalfEven(Math.fround(d[i]! * inv));
       data[lo + i] = q > 127 ? 127 : q < -127 ? -127 : q;
     }
   }
   return { wire: 'int8', data, scales };
 }
 
-/**
- * view += decode(delta): the one function every process runs, so every view is the same bits. Plain float64
- * arithmetic on float32 values, each result rounded to float32 in a fixed order (no fused multiply-add, no
- * relaxed SIMD): int8 adds fround(q * scale), bf16 adds the bf16 value (a float32 whose low 16 bits are zero);
- * each sum is exact in float64 or rounded twice, which for an add gives the float32 sum (53 >= 2 * 24 + 2).
- */
-export function applyDelta(view: Float32Array, d: WeightDelta): void {
-  if (d.data.length !== view.length) {
-    throw new TrainerError(
-      'ERR_SHAPE_MISMATCH',
-      `a weight delta of ${d.data.length} values for ${view.length} weights`,
-    );
-  }
-  if (d.wire === 'bf16') {
-    const h = d.data as Uint16Array;
-    const f = new Float32Array(Math.min(view.length, GRAD_BLOCK)); // one block of decoded values
-    const bits = new Uint32Array(f.buffer);
-    for (let lo = 0; lo < view.length; lo += GRAD_BLOCK) {
-      const len = Math.min(view.length, lo + GRAD_BLOCK) - lo;
-      for (let i = 0; i < len; i++) bits[i] = h[lo + i]! << 16;
-      for (let i = 0; i < len; i++) view[lo + i] = view[lo + i]! + f[i]!;
-    }
-    return;
-  }
-  const q = d.data as Int8Array;
-  const scales = d.scales!;
+function applyInt8(view: Float32Array, q: Int8Array, scales: Float32Array): void {
   for (let b = 0, lo = 0; lo < view.length; b++, lo += GRAD_BLOCK) {
     const scale = scales[b]!;
     if (scale === 0) continue;
     for (let i = lo, hi = Math.min(view.length, lo + GRAD_BLOCK); i < hi; i++) {
       view[i] = Math.fround(view[i]! + Math.fround(q[i]! * scale));
     }
+  }
+}
+
+export const jsDeltaKernel: DeltaKernel = { encodeInt8: int8Delta, applyInt8 };
+
+/**
+ * view += decode(delta): the one definition every process runs, so every view is the same bits: each result
+ * rounded to float32 in a fixed order (no fused multiply-add, no relaxed SIMD): int8 adds fround(q * scale)
+ * (the kernel's: JavaScript or SIMD, the same bits), bf16 adds the bf16 value (a float32 whose low 16 bits
+ * are zero); a float64 sum of float32 values rounded to float32 is the float32 sum (53 >= 2 * 24 + 2).
+ */
+export function applyDelta(view: Float32Array, d: WeightDelta, kernel: DeltaKernel = jsDeltaKernel): void {
+  if (d.data.length !== view.length) {
+    throw new TrainerError(
+      'ERR_SHAPE_MISMATCH',
+      `a weight delta of ${d.data.length} values for ${view.length} weights`,
+    );
+  }
+  if (d.wire === 'int8') return kernel.applyInt8(view, d.data as Int8Array, d.scales!);
+  const h = d.data as Uint16Array;
+  const f = new Float32Array(Math.min(view.length, GRAD_BLOCK)); // one block of decoded values
+  const bits = new Uint32Array(f.buffer);
+  for (let lo = 0; lo < view.length; lo += GRAD_BLOCK) {
+    const len = Math.min(view.length, lo + GRAD_BLOCK) - lo;
+    for (let i = 0; i < len; i++) bits[i] = h[lo + i]! << 16;
+    for (let i = 0; i < len; i++) view[lo + i] = view[lo + i]! + f[i]!;
   }
 }
 
@@ -124,6 +149,8 @@ export class HeldView {
   private values: Float32Array | null = null;
   version = -1;
 
+  constructor(private readonly kernel: DeltaKernel = jsDeltaKernel) {}
+
   /** A float32 frame: the view is a copy of it (the frame's buffer is not ours to keep). */
   full(version: number, data: Float32Array): Float32Array {
     this.values = Float32Array.from(data);
@@ -139,7 +166,7 @@ export class HeldView {
         `a weight delta from version ${base} arrived, but this process holds ${this.values ? `version ${this.version}` : 'no weights'}`,
       );
     }
-    applyDelta(this.values, d);
+    applyDelta(this.values, d, this.kernel);
     this.version = version;
     if (digest !== undefined && viewDigest(this.values) !== digest) {
       this.values = null;

@@ -35,6 +35,7 @@ import {
   type WelcomeMsg,
 } from '@dtrain/common';
 import { CoordinatorLink, RefusalJudge } from '@dtrain/worker/link';
+import { deltaKernel } from '@dtrain/worker/quantize';
 import { evalSums } from './evaluation.js';
 import { type RoundOutcome, WorkerPool } from './pool.js';
 import type { RoundTask } from './round.js';
@@ -277,7 +278,7 @@ export class Relay {
   private async onWelcome(w: WelcomeMsg): Promise<void> {
     this.refusals.welcomed();
     this.params = paramCount(w.manifest);
-    this.held = w.weightWire ? new HeldView() : null;
+    this.held = w.weightWire ? new HeldView(deltaKernel()) : null;
     this.compressor = new GradientCompressor(w.gradWire ?? 'fp32');
     const { kind: _k, workerId: _id, gradWire: _local, ...run } = w; // local workers send fp32 to the relay
     this.pool.setRun(run as RunWelcome, { paramCount: this.params, trainSize: 1 << 30, evalSize: 1 << 30 });

@@ -7,12 +7,14 @@
 
 import {
   applyDelta,
+  type DeltaKernel,
   encodeDelta,
   VIEW_DIGEST_EVERY,
   viewDigest,
   type WeightsDeltaMsg,
   type WeightWire,
 } from '@dtrain/common';
+import { deltaKernel } from '@dtrain/worker/quantize';
 
 export interface Publication {
   /** What goes whole to a worker that does not hold the delta's base: w, or the view. */
@@ -25,7 +27,10 @@ export class WeightView {
   private last: Publication & { version: number } = { version: -1, weights: new Float32Array(0) };
   private flushAt = -1;
 
-  constructor(private readonly wire: WeightWire) {}
+  constructor(
+    private readonly wire: WeightWire,
+    private readonly kernel: DeltaKernel = deltaKernel(),
+  ) {}
 
   /** Version `version` is checkpointed: publish it whole (a no-op once it went out, see above). */
   flush(version: number): void {
@@ -37,14 +42,15 @@ export class WeightView {
     if (this.wire === 'fp32') return { weights: w };
     if (version === this.last.version) return this.last;
     const base = this.last.version;
-    const delta = this.view && !flush && version !== this.flushAt ? encodeDelta(w, this.view, this.wire) : null;
+    const delta =
+      this.view && !flush && version !== this.flushAt ? encodeDelta(w, this.view, this.wire, this.kernel) : null;
     if (!this.view || !delta) {
       this.view ??= new Float32Array(w.length);
       this.view.set(w);
       this.last = { version, weights: this.view };
       return this.last;
     }
-    applyDelta(this.view, delta);
+    applyDelta(this.view, delta, this.kernel);
     const digest = version % VIEW_DIGEST_EVERY === 0 ? { digest: viewDigest(this.view) } : {};
     this.last = { version, weights: this.view, delta: { kind: 'weightsDelta', version, base, ...delta, ...digest } };
     return this.last;

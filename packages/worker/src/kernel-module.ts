@@ -122,6 +122,9 @@ export interface KernelExports {
     sw: number,
   ): void;
   sumRows(dy: number, out: number, m: number, c: number): void;
+  /** assembly/quantize.ts: int8 weight deltas. */
+  weightDeltaInt8(w: number, view: number, n: number, q: number, scales: number, scratch: number): number;
+  applyDeltaInt8(view: number, q: number, scales: number, n: number): void;
   batchNormTrain(
     x: number,
     gamma: number,

@@ -13,6 +13,7 @@ import {
   receiveWeights,
 } from '@dtrain/common';
 import { CoordinatorLink } from '@dtrain/worker/link';
+import { deltaKernel } from '@dtrain/worker/quantize';
 
 /** The fixed gradient an echo worker sends: small uniform values, one per parameter. */
 function gradientOf(manifest: Manifest): Float32Array {
@@ -29,7 +30,7 @@ export async function runEchoWorker(url: string, token: string | undefined, comp
   const welcome = await link.join({ token, name: 'echo' });
   let grad = gradientOf(welcome.manifest);
   let compressor = new GradientCompressor(welcome.gradWire ?? 'fp32');
-  let view = welcome.weightWire ? new HeldView() : null; // weight deltas are applied, as a worker does
+  let view = welcome.weightWire ? new HeldView(deltaKernel()) : null; // weight deltas are applied, as a worker does
   let held = -1;
   let waiting: AssignMsg[] = [];
   const answer = (m: AssignMsg): void => {
@@ -56,7 +57,7 @@ export async function runEchoWorker(url: string, token: string | undefined, comp
       // the next run of an experiment
       grad = gradientOf(m.manifest);
       compressor = new GradientCompressor(m.gradWire ?? 'fp32');
-      view = m.weightWire ? new HeldView() : null;
+      view = m.weightWire ? new HeldView(deltaKernel()) : null;
       held = -1;
       link.send({ kind: 'ready', modelFingerprint: m.modelFingerprint, datasetFingerprint: m.datasetFingerprint });
     } else if (m.kind === 'weights' || m.kind === 'weightsDelta') {

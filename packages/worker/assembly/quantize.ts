@@ -1,0 +1,97 @@
+// Weight deltas as int8 blocks (common/src/weight-delta.ts), in SIMD: the same numbers as the JavaScript
+// there, bit for bit. Every operation rounds to float32 once and in the same order (sub, abs, max, div,
+// reciprocal, mul, round half to even, clamp; convert, mul, add); no relaxed SIMD, so the FMA build of
+// this module computes these exactly as the baseline does.
+
+const BLOCK: i32 = 4096;
+
+/** The largest lane of a float32x4 (a NaN lane gives NaN). */
+function maxLanes(v: v128): f32 {
+  const a = f32x4.extract_lane(v, 0);
+  const b = f32x4.extract_lane(v, 1);
+  const c = f32x4.extract_lane(v, 2);
+  const d = f32x4.extract_lane(v, 3);
+  return Mathf.max(Mathf.max(a, b), Mathf.max(c, d));
+}
+
+/** Quantize one block's differences (at `d`, float32) with `inv` into q[0..len) as int8, round half to even. */
+function quantizeBlock(d: usize, q: usize, len: i32, inv: f32): void {
+  const vinv = f32x4.splat(inv);
+  const hi = f32x4.splat(127);
+  const lo = f32x4.splat(-127);
+  let i = 0;
+  for (; i + 16 <= len; i += 16) {
+    const p = d + (<usize>i << 2);
+    const a = i32x4.trunc_sat_f32x4_s(f32x4.max(lo, f32x4.min(hi, f32x4.nearest(f32x4.mul(v128.load(p), vinv)))));
+    const b = i32x4.trunc_sat_f32x4_s(f32x4.max(lo, f32x4.min(hi, f32x4.nearest(f32x4.mul(v128.load(p, 16), vinv)))));
+    const c = i32x4.trunc_sat_f32x4_s(f32x4.max(lo, f32x4.min(hi, f32x4.nearest(f32x4.mul(v128.load(p, 32), vinv)))));
+    const e = i32x4.trunc_sat_f32x4_s(f32x4.max(lo, f32x4.min(hi, f32x4.nearest(f32x4.mul(v128.load(p, 48), vinv)))));
+    v128.store(q + <usize>i, i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(a, b), i16x8.narrow_i32x4_s(c, e)));
+  }
+  for (; i < len; i++) {
+    const x: f32 = nearest<f32>(load<f32>(d + (<usize>i << 2)) * inv);
+    store<i8>(q + <usize>i, <i8>(<i32>Mathf.max(<f32>-127, Mathf.min(<f32>127, x))));
+  }
+}
+
+/**
+ * q, scales = Q(w - view): per block of 4096 the float32 differences (in `scratch`, 16 KiB), their largest
+ * magnitude / 127 as the scale, each difference times 1/scale rounded half to even and clamped to +-127.
+ * Returns 0 when a difference is not finite (nothing useful is written), else 1.
+ */
+export function weightDeltaInt8(w: usize, view: usize, n: i32, q: usize, scales: usize, scratch: usize): i32 {
+  for (let start = 0, b = 0; start < n; start += BLOCK, b++) {
+    const len = min(BLOCK, n - start);
+    const pw = w + (<usize>start << 2);
+    const pv = view + (<usize>start << 2);
+    let vmax = f32x4.splat(0);
+    let i = 0;
+    for (; i + 4 <= len; i += 4) {
+      const d = f32x4.sub(v128.load(pw + (<usize>i << 2)), v128.load(pv + (<usize>i << 2)));
+      v128.store(scratch + (<usize>i << 2), d);
+      vmax = f32x4.max(vmax, f32x4.abs(d));
+    }
+    let max = maxLanes(vmax);
+    for (; i < len; i++) {
+      const d = load<f32>(pw + (<usize>i << 2)) - load<f32>(pv + (<usize>i << 2));
+      store<f32>(scratch + (<usize>i << 2), d);
+      max = Mathf.max(max, Mathf.abs(d));
+    }
+    if (!isFinite<f32>(max)) return 0;
+    const scale: f32 = max / 127;
+    store<f32>(scales + (<usize>b << 2), scale);
+    if (scale == 0) {
+      memory.fill(q + <usize>start, 0, <usize>len);
+      continue;
+    }
+    quantizeBlock(scratch, q + <usize>start, len, <f32>1 / scale);
+  }
+  return 1;
+}
+
+/** view += q * scale per block: each product and each sum rounded to float32. */
+export function applyDeltaInt8(view: usize, q: usize, scales: usize, n: i32): void {
+  for (let start = 0, b = 0; start < n; start += BLOCK, b++) {
+    const len = min(BLOCK, n - start);
+    const scale = load<f32>(scales + (<usize>b << 2));
+    if (scale == 0) continue;
+    const vs = f32x4.splat(scale);
+    const pv = view + (<usize>start << 2);
+    const pq = q + <usize>start;
+    let i = 0;
+    for (; i + 16 <= len; i += 16) {
+      const bytes = v128.load(pq + <usize>i);
+      const l16 = i16x8.extend_low_i8x16_s(bytes);
+      const h16 = i16x8.extend_high_i8x16_s(bytes);
+      const p = pv + (<usize>i << 2);
+      v128.store(p, f32x4.add(v128.load(p), f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(l16)), vs)));
+      v128.store(p, f32x4.add(v128.load(p, 16), f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(l16)), vs)), 16);
+      v128.store(p, f32x4.add(v128.load(p, 32), f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(h16)), vs)), 32);
+      v128.store(p, f32x4.add(v128.load(p, 48), f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(h16)), vs)), 48);
+    }
+    for (; i < len; i++) {
+      const p = pv + (<usize>i << 2);
+      store<f32>(p, load<f32>(p) + <f32>load<i8>(pq + <usize>i) * scale);
+    }
+  }
+}

@@ -1,0 +1,77 @@
+// dtrain's SIMD kernels for int8 weight deltas (assembly/quantize.ts) as a DeltaKernel (common's
+// weight-delta.ts), for the coordinator, relays and workers alike: the arrays are copied into a memory of its
+// own, worked on there and copied back. The same bits as the JavaScript kernel (a test compares them); null
+// where the module cannot be loaded (the JavaScript kernel is used then).
+
+import { type DeltaKernel, GRAD_BLOCK, jsDeltaKernel, type WeightDelta } from '@dtrain/common';
+import { instantiateKernels, type KernelExports } from './kernel-module.js';
+
+const PAGE = 65536;
+const SCRATCH = 4 * GRAD_BLOCK;
+
+class WasmDeltaKernel implements DeltaKernel {
+  private readonly memory = new WebAssembly.Memory({ initial: 1 });
+  private readonly k: KernelExports;
+
+  constructor() {
+    this.k = instantiateKernels(this.memory, 'simd');
+  }
+
+  /** Offsets of w, view, q, scales and the scratch block for n values, the memory grown to hold them. */
+  private layout(n: number): { w: number; view: number; q: number; scales: number; scratch: number } {
+    const w = 0;
+    const view = 4 * n;
+    const q = 8 * n;
+    const scales = q + Math.ceil(n / 16) * 16;
+    const scratch = scales + 4 * Math.ceil(n / GRAD_BLOCK) + 16;
+    const need = Math.ceil((scratch + SCRATCH) / PAGE);
+    const have = this.memory.buffer.byteLength / PAGE;
+    if (need > have) this.memory.grow(need - have);
+    return { w, view, q, scales, scratch };
+  }
+
+  encodeInt8(w: Float32Array, view: Float32Array): WeightDelta | null {
+    const n = w.length;
+    const at = this.layout(n);
+    const buf = this.memory.buffer;
+    new Float32Array(buf, at.w, n).set(w);
+    new Float32Array(buf, at.view, n).set(view);
+    if (!this.k.weightDeltaInt8(at.w, at.view, n, at.q, at.scales, at.scratch)) return null;
+    const blocks = Math.ceil(n / GRAD_BLOCK);
+    return {
+      wire: 'int8',
+      data: new Int8Array(buf, at.q, n).slice(),
+      scales: new Float32Array(buf, at.scales, blocks).slice(),
+    };
+  }
+
+  applyInt8(view: Float32Array, q: Int8Array, scales: Float32Array): void {
+    const n = view.length;
+    const at = this.layout(n);
+    const buf = this.memory.buffer;
+    const v = new Float32Array(buf, at.view, n);
+    v.set(view);
+    new Int8Array(buf, at.q, n).set(q);
+    new Float32Array(buf, at.scales, scales.length).set(scales);
+    this.k.applyDeltaInt8(at.view, at.q, at.scales, n);
+    view.set(v);
+  }
+}
+
+let kernel: DeltaKernel | null | undefined;
+
+/** The SIMD delta kernel (one per process), or null where it cannot be loaded. */
+export function wasmDeltaKernel(): DeltaKernel | null {
+  if (kernel !== undefined) return kernel;
+  try {
+    kernel = new WasmDeltaKernel();
+  } catch {
+    kernel = null;
+  }
+  return kernel;
+}
+
+/** The kernel to use: SIMD where it loads, else JavaScript (the same bits either way). */
+export function deltaKernel(): DeltaKernel {
+  return wasmDeltaKernel() ?? jsDeltaKernel;
+}

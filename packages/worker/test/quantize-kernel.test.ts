@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { GRAD_BLOCK, jsDeltaKernel, Rng, type WeightDelta } from '@dtrain/common';
+import { wasmDeltaKernel } from '../src/quantize-kernel.js';
+
+const bytes = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+
+function pair(n: number, seed: number): { w: Float32Array; view: Float32Array } {
+  const rng = new Rng(seed);
+  const view = Float32Array.from({ length: n }, () => (rng.next() - 0.5) * 10 ** Math.floor(rng.next() * 6 - 3));
+  const w = Float32Array.from(view, (v, i) => {
+    const k = i % 7;
+    // differences of many sizes, exact ties at half a step, zeros, and whole zero blocks
+    if (i >= GRAD_BLOCK && i < 2 * GRAD_BLOCK) return v;
+    return k === 0 ? v : k === 1 ? v + 2.5 / 127 : v + (rng.next() - 0.5) * 10 ** (k - 5);
+  });
+  return { w, view };
+}
+
+test("the SIMD int8 delta kernel gives the JavaScript kernel's bits: encode (values and scales) and apply", () => {
+  const wasm = wasmDeltaKernel();
+  assert.ok(wasm, 'the kernels load here');
+  for (const [n, seed] of [
+    [1, 1],
+    [15, 2],
+    [17, 3],
+    [GRAD_BLOCK, 4],
+    [3 * GRAD_BLOCK + 13, 5],
+    [122_570, 6],
+  ] as const) {
+    const { w, view } = pair(n, seed);
+    const a = jsDeltaKernel.encodeInt8(w, view)!;
+    const b: WeightDelta = wasm!.encodeInt8(w, view)!;
+    assert.deepEqual(bytes(b.scales!), bytes(a.scales!), `n ${n}: scales`);
+    assert.deepEqual(bytes(b.data), bytes(a.data), `n ${n}: values`);
+    const [va, vb] = [Float32Array.from(view), Float32Array.from(view)];
+    jsDeltaKernel.applyInt8(va, a.data as Int8Array, a.scales!);
+    wasm!.applyInt8(vb, b.data as Int8Array, b.scales!);
+    assert.deepEqual(bytes(vb), bytes(va), `n ${n}: applied`);
+  }
+});
+
+test('a difference that is not finite: neither kernel makes a delta', () => {
+  const wasm = wasmDeltaKernel()!;
+  for (const bad of [Number.NaN, Number.POSITIVE_INFINITY]) {
+    const w = new Float32Array(40);
+    w[37] = bad;
+    assert.equal(jsDeltaKernel.encodeInt8(w, new Float32Array(40)), null);
+    assert.equal(wasm.encodeInt8(w, new Float32Array(40)), null);
+  }
+});
