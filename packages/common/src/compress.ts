@@ -4,6 +4,8 @@
 // and Dettmers 2015), so nothing is lost for good, only delayed. A checkpointed step's gradient goes whole
 // with the residual drained into it (drain), so every residual is zero at a checkpoint.
 
+import type { DeltaKernel } from './weight-delta.js';
+
 export type GradWire = 'fp32' | 'bf16' | 'fp16' | 'int8';
 export const GRAD_WIRES: readonly GradWire[] = ['fp32', 'bf16', 'fp16', 'int8'];
 /** Values per int8 scale. */
@@ -96,6 +98,46 @@ export function decompress(g: WireGradient, out: Float32Array): Float32Array {
   return out;
 }
 
+/** x rounded to the nearest integer, ties to even (as wasm's f32x4.nearest). */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x); // ties up
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * int8 blocks with error feedback, in JavaScript: v = grad + residual (float32, kept in `residual`), scale =
+ * max |v| / 127 per block, q = fround(v * fround(1/scale)) rounded half to even and clamped, residual = v -
+ * fround(q * scale); a block whose scale is 0 or not finite sends zeros and keeps v.
+ */
+export function compressInt8(grad: Float32Array, e: Float32Array): { data: Int8Array; scales: Float32Array } {
+  const n = grad.length;
+  const data = new Int8Array(n);
+  const scales = new Float32Array(Math.ceil(n / GRAD_BLOCK));
+  for (let b = 0, lo = 0; lo < n; b++, lo += GRAD_BLOCK) {
+    const hi = Math.min(n, lo + GRAD_BLOCK);
+    let max = 0;
+    for (let i = lo; i < hi; i++) {
+      e[i] = grad[i]! + e[i]!;
+      const v = e[i]!; // the float32 sum (not the float64 one the assignment yields)
+      const a = v < 0 ? -v : v;
+      if (a > max) max = a;
+      else if (a !== a) max = Number.NaN; // a NaN makes the scale NaN, as the boundary then refuses
+    }
+    const scale = Math.fround(max / 127);
+    scales[b] = scale;
+    if (!(scale > 0) || !Number.isFinite(scale)) continue; // values 0, the residual keeps v
+    const inv = Math.fround(1 / scale);
+    for (let i = lo; i < hi; i++) {
+      const v = e[i]!;
+      const r = roundHalfEven(Math.fround(v * inv));
+      const q = r > 127 ? 127 : r < -127 ? -127 : r;
+      data[i] = q;
+      e[i] = v - Math.fround(q * scale);
+    }
+  }
+  return { data, scales };
+}
+
 /**
  * One worker's compression with error feedback: v = gradient + residual is rounded to the wire format and
  * what rounding lost (v - sent, in float32) is the next residual. One pass per value (two for int8: the
@@ -104,7 +146,11 @@ export function decompress(g: WireGradient, out: Float32Array): Float32Array {
 export class GradientCompressor {
   private residual = new Float32Array(0);
 
-  constructor(readonly wire: GradWire) {}
+  /** @param kernel int8's arithmetic: JavaScript (compressInt8) or the SIMD kernels, the same bits */
+  constructor(
+    readonly wire: GradWire,
+    private readonly kernel: Pick<DeltaKernel, 'compressInt8'> = { compressInt8 },
+  ) {}
 
   compress(grad: Float32Array): WireGradient {
     if (this.wire === 'fp32') return { wire: 'fp32', data: grad };
@@ -113,33 +159,7 @@ export class GradientCompressor {
   }
 
   private int8(grad: Float32Array): WireGradient {
-    const n = grad.length;
-    const e = this.residual; // holds v = gradient + residual until a block is quantized, then what it lost
-    const data = new Int8Array(n);
-    const scales = new Float32Array(Math.ceil(n / GRAD_BLOCK));
-    for (let b = 0, lo = 0; lo < n; b++, lo += GRAD_BLOCK) {
-      const hi = Math.min(n, lo + GRAD_BLOCK);
-      let max = 0;
-      for (let i = lo; i < hi; i++) {
-        e[i] = grad[i]! + e[i]!;
-        const v = e[i]!; // the float32 sum (not the float64 one the assignment yields)
-        const a = v < 0 ? -v : v;
-        if (a > max) max = a;
-        else if (a !== a) max = Number.NaN; // a NaN makes the scale NaN, as the boundary then refuses
-      }
-      const scale = Math.fround(max / 127);
-      scales[b] = scale;
-      if (!(scale > 0)) continue; // all zero (or not finite): values 0, the residual keeps v
-      const inv = 1 / scale;
-      for (let i = lo; i < hi; i++) {
-        const v = e[i]!;
-        const r = Math.round(v * inv);
-        const q = r > 127 ? 127 : r < -127 ? -127 : r;
-        data[i] = q;
-        e[i] = v - Math.fround(q * scale);
-      }
-    }
-    return { wire: 'int8', data, scales };
+    return { wire: 'int8', ...this.kernel.compressInt8(grad, this.residual) };
   }
 
   private half(grad: Float32Array, wire: 'bf16' | 'fp16'): WireGradient {

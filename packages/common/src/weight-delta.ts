@@ -11,7 +11,7 @@
 // view it yields, and a receiver whose view differs drops the connection (its next one starts from a flush).
 
 import { createHash } from 'node:crypto';
-import { GRAD_BLOCK } from './compress.js';
+import { compressInt8, GRAD_BLOCK, roundHalfEven } from './compress.js';
 import { TrainerError } from './errors.js';
 import type { WeightsDeltaMsg, WeightsMsg } from './protocol.js';
 
@@ -36,6 +36,8 @@ export interface DeltaKernel {
   encodeInt8(w: Float32Array, view: Float32Array): WeightDelta | null;
   /** view += q * scale, each product and sum rounded to float32. */
   applyInt8(view: Float32Array, q: Int8Array, scales: Float32Array): void;
+  /** A gradient as int8 blocks with error feedback (compress.ts compressInt8); `residual` is updated. */
+  compressInt8(grad: Float32Array, residual: Float32Array): { data: Int8Array; scales: Float32Array };
 }
 
 /** Q(w - view) in `wire`; null when a value is not finite (the caller flushes: the run is diverging). */
@@ -46,12 +48,6 @@ export function encodeDelta(
   kernel: DeltaKernel = jsDeltaKernel,
 ): WeightDelta | null {
   return wire === 'int8' ? kernel.encodeInt8(w, view) : bf16Delta(w, view);
-}
-
-/** x rounded to the nearest integer, ties to even (as wasm's f32x4.nearest). */
-function roundHalfEven(x: number): number {
-  const r = Math.round(x); // ties up
-  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 function bf16Delta(w: Float32Array, view: Float32Array): WeightDelta | null {
@@ -110,7 +106,7 @@ function applyInt8(view: Float32Array, q: Int8Array, scales: Float32Array): void
   }
 }
 
-export const jsDeltaKernel: DeltaKernel = { encodeInt8: int8Delta, applyInt8 };
+export const jsDeltaKernel: DeltaKernel = { encodeInt8: int8Delta, applyInt8, compressInt8 };
 
 /**
  * view += decode(delta): the one definition every process runs, so every view is the same bits: each result

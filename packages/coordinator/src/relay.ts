@@ -279,7 +279,7 @@ export class Relay {
     this.refusals.welcomed();
     this.params = paramCount(w.manifest);
     this.held = w.weightWire ? new HeldView(deltaKernel()) : null;
-    this.compressor = new GradientCompressor(w.gradWire ?? 'fp32');
+    this.compressor = new GradientCompressor(w.gradWire ?? 'fp32', deltaKernel());
     const { kind: _k, workerId: _id, gradWire: _local, ...run } = w; // local workers send fp32 to the relay
     this.pool.setRun(run as RunWelcome, { paramCount: this.params, trainSize: 1 << 30, evalSize: 1 << 30 });
     const need = { workers: this.o.localWorkers, minWorkers: 1, started: false, timeoutMs: this.o.waitTimeoutMs };

@@ -95,3 +95,52 @@ export function applyDeltaInt8(view: usize, q: usize, scales: usize, n: i32): vo
     }
   }
 }
+
+/**
+ * A gradient as int8 blocks with error feedback (common's GradientCompressor): v = grad + resid (float32,
+ * kept in resid), scale = max |v| / 127 per block, q = v * (1/scale) rounded half to even and clamped, and
+ * resid = v - q * scale. A block whose scale is 0 (or not finite) sends zeros and keeps v in resid.
+ */
+export function compressGradInt8(grad: usize, resid: usize, n: i32, q: usize, scales: usize): void {
+  for (let start = 0, b = 0; start < n; start += BLOCK, b++) {
+    const len = min(BLOCK, n - start);
+    const pg = grad + (<usize>start << 2);
+    const pe = resid + (<usize>start << 2);
+    let vmax = f32x4.splat(0);
+    let i = 0;
+    for (; i + 4 <= len; i += 4) {
+      const v = f32x4.add(v128.load(pg + (<usize>i << 2)), v128.load(pe + (<usize>i << 2)));
+      v128.store(pe + (<usize>i << 2), v);
+      vmax = f32x4.max(vmax, f32x4.abs(v));
+    }
+    let max = maxLanes(vmax);
+    for (; i < len; i++) {
+      const v = load<f32>(pg + (<usize>i << 2)) + load<f32>(pe + (<usize>i << 2));
+      store<f32>(pe + (<usize>i << 2), v);
+      max = Mathf.max(max, Mathf.abs(v));
+    }
+    const scale: f32 = max / 127;
+    store<f32>(scales + (<usize>b << 2), scale);
+    if (!(scale > 0) || !isFinite<f32>(scale)) {
+      memory.fill(q + <usize>start, 0, <usize>len);
+      continue;
+    }
+    quantizeBlock(pe, q + <usize>start, len, <f32>1 / scale);
+    const vs = f32x4.splat(scale);
+    const pq = q + <usize>start;
+    for (i = 0; i + 16 <= len; i += 16) {
+      const bytes = v128.load(pq + <usize>i);
+      const l16 = i16x8.extend_low_i8x16_s(bytes);
+      const h16 = i16x8.extend_high_i8x16_s(bytes);
+      const p = pe + (<usize>i << 2);
+      v128.store(p, f32x4.sub(v128.load(p), f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(l16)), vs)));
+      v128.store(p, f32x4.sub(v128.load(p, 16), f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(l16)), vs)), 16);
+      v128.store(p, f32x4.sub(v128.load(p, 32), f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(h16)), vs)), 32);
+      v128.store(p, f32x4.sub(v128.load(p, 48), f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(h16)), vs)), 48);
+    }
+    for (; i < len; i++) {
+      const p = pe + (<usize>i << 2);
+      store<f32>(p, load<f32>(p) - <f32>load<i8>(pq + <usize>i) * scale);
+    }
+  }
+}

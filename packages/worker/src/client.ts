@@ -337,7 +337,7 @@ export class WorkerClient {
       return this.end({ reason: loc.describe(), ok: false, steps: this.steps, permanent: true });
     }
     this.trainer = joinRun(msg, loc, this.opts.maxShard);
-    this.compressor = new GradientCompressor(msg.gradWire ?? 'fp32');
+    this.compressor = new GradientCompressor(msg.gradWire ?? 'fp32', deltaKernel());
     this.held = msg.weightWire ? new HeldView(deltaKernel()) : null;
     this.gradFrames = new FramePool(tensorFrameCapacity(this.trainer.net.paramCount));
     this.ctx = welcomedBounds(this.trainer, msg, this.opts.maxShard);

@@ -125,6 +125,7 @@ export interface KernelExports {
   /** assembly/quantize.ts: int8 weight deltas. */
   weightDeltaInt8(w: number, view: number, n: number, q: number, scales: number, scratch: number): number;
   applyDeltaInt8(view: number, q: number, scales: number, n: number): void;
+  compressGradInt8(grad: number, resid: number, n: number, q: number, scales: number): void;
   batchNormTrain(
     x: number,
     gamma: number,

@@ -1,5 +1,5 @@
-// dtrain's SIMD kernels for int8 weight deltas (assembly/quantize.ts) as a DeltaKernel (common's
-// weight-delta.ts), for the coordinator, relays and workers alike: the arrays are copied into a memory of its
+// dtrain's SIMD kernels for int8 weight deltas and gradients (assembly/quantize.ts) as a DeltaKernel
+// (common's weight-delta.ts), for the coordinator, relays and workers alike: the arrays are copied into a memory of its
 // own, worked on there and copied back. The same bits as the JavaScript kernel (a test compares them); null
 // where the module cannot be loaded (the JavaScript kernel is used then).
 
@@ -43,6 +43,19 @@ class WasmDeltaKernel implements DeltaKernel {
       data: new Int8Array(buf, at.q, n).slice(),
       scales: new Float32Array(buf, at.scales, blocks).slice(),
     };
+  }
+
+  compressInt8(grad: Float32Array, residual: Float32Array): { data: Int8Array; scales: Float32Array } {
+    const n = grad.length;
+    const at = this.layout(n); // grad where w goes, the residual where the view goes
+    const buf = this.memory.buffer;
+    new Float32Array(buf, at.w, n).set(grad);
+    const e = new Float32Array(buf, at.view, n);
+    e.set(residual);
+    this.k.compressGradInt8(at.w, at.view, n, at.q, at.scales);
+    residual.set(e);
+    const blocks = Math.ceil(n / GRAD_BLOCK);
+    return { data: new Int8Array(buf, at.q, n).slice(), scales: new Float32Array(buf, at.scales, blocks).slice() };
   }
 
   applyInt8(view: Float32Array, q: Int8Array, scales: Float32Array): void {

@@ -40,6 +40,22 @@ test("the SIMD int8 delta kernel gives the JavaScript kernel's bits: encode (val
   }
 });
 
+test('gradient compression with error feedback: the SIMD kernel gives the JavaScript bits, residuals included, over steps', () => {
+  const wasm = wasmDeltaKernel()!;
+  for (const n of [7, 33, GRAD_BLOCK + 5, 100_000]) {
+    const [ea, eb] = [new Float32Array(n), new Float32Array(n)];
+    for (let step = 0; step < 4; step++) {
+      const { w: g } = pair(n, 10 * n + step); // values of many sizes, ties, a zero block
+      if (step === 2) g.fill(0, 0, Math.min(n, 20)); // a block that is all zero but its residual
+      const a = jsDeltaKernel.compressInt8(g, ea);
+      const b = wasm.compressInt8(g, eb);
+      assert.deepEqual(bytes(b.scales), bytes(a.scales), `n ${n} step ${step}: scales`);
+      assert.deepEqual(bytes(b.data), bytes(a.data), `n ${n} step ${step}: values`);
+      assert.deepEqual(bytes(eb), bytes(ea), `n ${n} step ${step}: residuals`);
+    }
+  }
+});
+
 test('a difference that is not finite: neither kernel makes a delta', () => {
   const wasm = wasmDeltaKernel()!;
   for (const bad of [Number.NaN, Number.POSITIVE_INFINITY]) {

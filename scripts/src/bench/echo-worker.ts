@@ -29,7 +29,7 @@ export async function runEchoWorker(url: string, token: string | undefined, comp
   const link = await openWithRetry(url, 30_000);
   const welcome = await link.join({ token, name: 'echo' });
   let grad = gradientOf(welcome.manifest);
-  let compressor = new GradientCompressor(welcome.gradWire ?? 'fp32');
+  let compressor = new GradientCompressor(welcome.gradWire ?? 'fp32', deltaKernel());
   let view = welcome.weightWire ? new HeldView(deltaKernel()) : null; // weight deltas are applied, as a worker does
   let held = -1;
   let waiting: AssignMsg[] = [];
@@ -56,7 +56,7 @@ export async function runEchoWorker(url: string, token: string | undefined, comp
     if (m.kind === 'welcome') {
       // the next run of an experiment
       grad = gradientOf(m.manifest);
-      compressor = new GradientCompressor(m.gradWire ?? 'fp32');
+      compressor = new GradientCompressor(m.gradWire ?? 'fp32', deltaKernel());
       view = m.weightWire ? new HeldView(deltaKernel()) : null;
       held = -1;
       link.send({ kind: 'ready', modelFingerprint: m.modelFingerprint, datasetFingerprint: m.datasetFingerprint });
