@@ -7,7 +7,7 @@ import { type ErrorCode, TrainerError } from './errors.js';
 import { MAX_BATCH_SIZE, MAX_SYNTHETIC_IMAGES } from './limits.js';
 import type { Manifest } from './model.js';
 import type { WeightsDeltaMsg } from './protocol.js';
-import { WEIGHT_WIRES, type WeightWire } from './weight-delta.js';
+import { type DeltaKernel, WEIGHT_WIRES, type WeightWire } from './weight-delta.js';
 
 export type Obj = Record<string, unknown>;
 
@@ -118,7 +118,7 @@ export function weightsDelta(o: Obj, length: number): WeightsDeltaMsg {
 }
 
 /** A gradient in any wire format (compress.ts), validated and returned as float32 values. */
-export function wireGradient(o: Obj, length: number): Float32Array {
+export function wireGradient(o: Obj, length: number, int8?: Pick<DeltaKernel, 'applyInt8'>): Float32Array {
   const wire = o['wire'] === undefined ? 'fp32' : gradWireOf(o['wire']);
   if (wire === 'fp32') return floats(o, 'grad', length);
   const v = o['grad'];
@@ -130,10 +130,18 @@ export function wireGradient(o: Obj, length: number): Float32Array {
   if (wire === 'int8' && !(scales instanceof Float32Array && scales.every((x) => Number.isFinite(x) && x >= 0))) {
     fail('ERR_NON_FINITE', 'int8 gradient scales must be finite and >= 0');
   }
-  const out = decompress(
-    { wire, data: v, ...(wire === 'int8' ? { scales: scales as Float32Array } : {}) },
-    new Float32Array(length),
-  );
+  // int8 through a kernel: zeros + q * scale is q * scale (no value is -0), the bits decompress gives
+  const out =
+    wire === 'int8' && int8
+      ? (() => {
+          const z = new Float32Array(length);
+          int8.applyInt8(z, v as Int8Array, scales as Float32Array);
+          return z;
+        })()
+      : decompress(
+          { wire, data: v, ...(wire === 'int8' ? { scales: scales as Float32Array } : {}) },
+          new Float32Array(length),
+        );
   if (!allFinite(out))
     fail('ERR_NON_FINITE', `field "grad" has a non-finite value at ${out.findIndex((x) => !Number.isFinite(x))}`);
   return out;

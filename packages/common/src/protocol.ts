@@ -25,7 +25,7 @@ import {
   weightWireOf,
   wireGradient,
 } from './protocol-fields.js';
-import type { WeightDelta, WeightWire } from './weight-delta.js';
+import type { DeltaKernel, WeightDelta, WeightWire } from './weight-delta.js';
 
 export { allFinite } from './protocol-fields.js';
 
@@ -180,6 +180,8 @@ export interface ParseContext {
   evalSize: number;
   /** The most samples one assignment may carry (a worker learns it at the welcome; default MAX_BATCH_SIZE). */
   maxShard?: number;
+  /** Expands int8 gradients (the SIMD kernels where they load; default JavaScript, the same bits). */
+  int8?: Pick<DeltaKernel, 'applyInt8'>;
 }
 
 /** The bounds of a run's frames: its gradient length and the sample indices its dataset has. */
@@ -225,7 +227,7 @@ export function parseWorkerMsg(raw: unknown, ctx: ParseContext): WorkerMsg {
         lossSum: finite(o, 'lossSum', 0),
         correct: int(o, 'correct'),
         computeMs: finite(o, 'computeMs', 0),
-        grad: wireGradient(o, ctx.paramCount),
+        grad: wireGradient(o, ctx.paramCount, ctx.int8),
         ...(o['fetchMs'] === undefined ? {} : { fetchMs: finite(o, 'fetchMs', 0) }),
         ...(o['meanSqSum'] === undefined ? {} : { meanSqSum: finite(o, 'meanSqSum', 0) }),
       };

@@ -35,6 +35,7 @@ import {
   type WelcomeMsg,
   type WorkerMsg,
 } from '@dtrain/common';
+import { deltaKernel } from '@dtrain/worker/quantize';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { Admission, type AdmissionLimits, DEFAULT_ADMISSION } from './admission.js';
 import { type ConnState, newConn, readFrame, type WorkerConn } from './conn.js';
@@ -116,7 +117,7 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
       );
     }
     this.welcome = welcome;
-    this.ctx = ctx;
+    this.ctx = { ...ctx, int8: deltaKernel() };
     for (const c of this.conns.values()) {
       if (c.state === 'ready' || c.state === 'welcomed' || c.state === 'waiting') this.sendWelcome(c, welcome);
     }

@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { GRAD_BLOCK, jsDeltaKernel, Rng, type WeightDelta } from '@dtrain/common';
+import {
+  decode,
+  encodeGradient,
+  GRAD_BLOCK,
+  GradientCompressor,
+  type GradientMsg,
+  jsDeltaKernel,
+  parseWorkerMsg,
+  Rng,
+  type WeightDelta,
+} from '@dtrain/common';
 import { wasmDeltaKernel } from '../src/quantize-kernel.js';
 
 const bytes = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
@@ -54,6 +64,19 @@ test('gradient compression with error feedback: the SIMD kernel gives the JavaSc
       assert.deepEqual(bytes(eb), bytes(ea), `n ${n} step ${step}: residuals`);
     }
   }
+});
+
+test("the coordinator expands an int8 gradient through the kernel to decompress's bits", () => {
+  const n = 2 * GRAD_BLOCK + 3;
+  const g = pair(n, 77).w;
+  const frame = encodeGradient(
+    { kind: 'gradient', step: 1, version: 0, shardId: 0, count: 1, lossSum: 1, correct: 0, computeMs: 1 },
+    new GradientCompressor('int8').compress(g),
+  );
+  const ctx = { paramCount: n, trainSize: 10, evalSize: 10 };
+  const js = parseWorkerMsg(decode(frame, 1 << 24), ctx) as GradientMsg;
+  const simd = parseWorkerMsg(decode(frame, 1 << 24), { ...ctx, int8: wasmDeltaKernel()! }) as GradientMsg;
+  assert.deepEqual(bytes(simd.grad), bytes(js.grad));
 });
 
 test('a difference that is not finite: neither kernel makes a delta', () => {
