@@ -203,6 +203,18 @@ export async function prepareCifar(dataset: string, dataDir: string | undefined)
   return dir;
 }
 
+/**
+ * A run's data location on this machine: prepareCifar's directory, and whether loading it must check the
+ * files (not when they were just fetched or verified into the cache: that would hash them twice).
+ */
+export async function cifarLocation(
+  dataset: string,
+  dataDir: string | undefined,
+): Promise<{ cifarDir: string; verify: boolean }> {
+  const cifarDir = await prepareCifar(dataset, dataDir);
+  return { cifarDir, verify: dataDir !== undefined || (dataset !== 'cifar10' && dataset !== 'cifar100') };
+}
+
 /** Where a run's local workers find its data (their --data-dir): the CIFAR directory, the folder, or as given. */
 export async function dataDirFor(run: {
   config: { dataset: DatasetSpec };

@@ -22,7 +22,7 @@ import {
 import { onInterrupt } from '../console/interrupt.js';
 import { saveOnCrash } from '../console/last-resort.js';
 import { attachProgress, describeRun, summaryLines } from '../console/progress.js';
-import { prepareCifar, syntheticCacheDir } from '../data/fetch.js';
+import { cifarLocation, syntheticCacheDir } from '../data/fetch.js';
 import { resumeOverrides } from '../options/resume-options.js';
 import { writeRunReport } from '../report/run-report.js';
 
@@ -71,7 +71,7 @@ function soloOptions(
     ...(req.trace ? { trace: req.trace } : {}),
     prepare: async (config) => {
       if (!resume) refuseToReplace(out, req.overwrite); // after the config's check, before a download
-      return { cifarDir: await prepareCifar(config.dataset.name, req.dataDir), syntheticCacheDir: syntheticCacheDir() };
+      return { ...(await cifarLocation(config.dataset.name, req.dataDir)), syntheticCacheDir: syntheticCacheDir() };
     },
     resumeOverrides: resume ? resumeOverrides(req.given, req.config, readCheckpointState(resume).config) : {},
     ...(resume ? { resume, overwrite: req.overwrite } : {}),

@@ -11,7 +11,7 @@ import {
   selectBackend,
   WorkerClient,
 } from '@dtrain/worker';
-import { prepareCifar, syntheticCacheDir } from '../data/fetch.js';
+import { cifarLocation, syntheticCacheDir } from '../data/fetch.js';
 import { warmSyntheticCache } from '../data/synthetic-thread.js';
 
 /** What a worker process runs with (from `dtrain worker`'s options, or `dtrain cluster`'s plan). */
@@ -62,7 +62,7 @@ export async function runWorker(a: WorkerRun): Promise<number> {
     prepareData: async (spec) => {
       if (spec.name === 'synthetic') await warmSyntheticCache(spec, syntheticCacheDir()); // off the event loop: pings stay answered
       if (spec.name === 'folder' && !a.dataDir) throw folderNeedsDataDir(spec.path);
-      return { cifarDir: await prepareCifar(spec.name, a.dataDir), syntheticCacheDir: syntheticCacheDir() };
+      return { ...(await cifarLocation(spec.name, a.dataDir)), syntheticCacheDir: syntheticCacheDir() };
     },
     log: a.quiet ? () => undefined : log,
     warn: log,

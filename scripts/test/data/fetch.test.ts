@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseCifarBatch } from '@dtrain/common';
 import { PNG } from 'pngjs';
-import { pngToBatch } from '../../src/data/fetch.js';
+import { cifarLocation, pngToBatch } from '../../src/data/fetch.js';
 
 test('row i of the PNG becomes record i, with its label', () => {
   const png = new PNG({ width: 1024, height: 2 });
@@ -20,4 +20,10 @@ test('row i of the PNG becomes record i, with its label', () => {
   const p = 1024 + 5; // image 1, pixel 5
   assert.deepEqual([...set.images.subarray(p * 3, p * 3 + 3)], [p % 251, (p + 7) % 253, (p + 13) % 255]);
   assert.throws(() => pngToBatch(PNG.sync.write(png), [1, 2, 3], 'x.png'), /expected 1024x3/);
+});
+
+test('a run verifies CIFAR files once: the cache is checked when it is prepared, a --data-dir when it is loaded', async () => {
+  assert.deepEqual(await cifarLocation('cifar10', '/data/cifar10'), { cifarDir: '/data/cifar10', verify: true });
+  assert.deepEqual(await cifarLocation('cifar100', '/data/c100'), { cifarDir: '/data/c100', verify: true });
+  assert.equal((await cifarLocation('synthetic', undefined)).verify, true, 'nothing was checked, nothing skipped');
 });
