@@ -88,6 +88,9 @@ export function gradWireOf(v: unknown): GradWire {
   return v as GradWire;
 }
 
+/** The largest int8 scale whose 127 multiples are still finite float32 (the float32 just below FLOAT32_MAX / 127). */
+const MAX_INT8_SCALE = 2.6793883890187504e36;
+
 export function weightWireOf(v: unknown): WeightWire {
   if (typeof v !== 'string' || !(WEIGHT_WIRES as readonly string[]).includes(v))
     fail('ERR_BAD_FRAME', 'field "weightWire" must be one of fp32, bf16, int8');
@@ -118,7 +121,7 @@ export function weightsDelta(o: Obj, length: number): WeightsDeltaMsg {
 }
 
 /** A gradient in any wire format (compress.ts), validated and returned as float32 values. */
-export function wireGradient(o: Obj, length: number, int8?: Pick<DeltaKernel, 'applyInt8'>): Float32Array {
+export function wireGradient(o: Obj, length: number, int8?: Pick<DeltaKernel, 'expandInt8'>): Float32Array {
   const wire = o['wire'] === undefined ? 'fp32' : gradWireOf(o['wire']);
   if (wire === 'fp32') return floats(o, 'grad', length);
   const v = o['grad'];
@@ -126,22 +129,17 @@ export function wireGradient(o: Obj, length: number, int8?: Pick<DeltaKernel, 'a
   if (!(v instanceof want)) fail('ERR_BAD_FRAME', `field "grad" must be ${wire} values`);
   if (v.length !== length)
     fail('ERR_SHAPE_MISMATCH', `field "grad" has ${v.length} values, the manifest says ${length}`);
-  const scales = o['$scales'];
-  if (wire === 'int8' && !(scales instanceof Float32Array && scales.every((x) => Number.isFinite(x) && x >= 0))) {
-    fail('ERR_NON_FINITE', 'int8 gradient scales must be finite and >= 0');
+  const out = new Float32Array(length);
+  if (wire === 'int8') {
+    // a scale of at most FLOAT32_MAX / 127 keeps every q * scale finite: no pass to check them
+    const scales = o['$scales'];
+    if (!(scales instanceof Float32Array && scales.every((x) => x >= 0 && x <= MAX_INT8_SCALE)))
+      fail('ERR_NON_FINITE', 'int8 gradient scales must be finite, >= 0 and at most 3.4e38 / 127');
+    if (int8) int8.expandInt8(v as Int8Array, scales, out);
+    else decompress({ wire, data: v, scales }, out);
+    return out;
   }
-  // int8 through a kernel: zeros + q * scale is q * scale (no value is -0), the bits decompress gives
-  const out =
-    wire === 'int8' && int8
-      ? (() => {
-          const z = new Float32Array(length);
-          int8.applyInt8(z, v as Int8Array, scales as Float32Array);
-          return z;
-        })()
-      : decompress(
-          { wire, data: v, ...(wire === 'int8' ? { scales: scales as Float32Array } : {}) },
-          new Float32Array(length),
-        );
+  decompress({ wire, data: v }, out);
   if (!allFinite(out))
     fail('ERR_NON_FINITE', `field "grad" has a non-finite value at ${out.findIndex((x) => !Number.isFinite(x))}`);
   return out;

@@ -181,7 +181,7 @@ export interface ParseContext {
   /** The most samples one assignment may carry (a worker learns it at the welcome; default MAX_BATCH_SIZE). */
   maxShard?: number;
   /** Expands int8 gradients (the SIMD kernels where they load; default JavaScript, the same bits). */
-  int8?: Pick<DeltaKernel, 'applyInt8'>;
+  int8?: Pick<DeltaKernel, 'expandInt8'>;
 }
 
 /** The bounds of a run's frames: its gradient length and the sample indices its dataset has. */

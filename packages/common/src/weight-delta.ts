@@ -11,7 +11,7 @@
 // view it yields, and a receiver whose view differs drops the connection (its next one starts from a flush).
 
 import { createHash } from 'node:crypto';
-import { compressInt8, GRAD_BLOCK, roundHalfEven } from './compress.js';
+import { compressInt8, decompress, GRAD_BLOCK, roundHalfEven } from './compress.js';
 import { TrainerError } from './errors.js';
 import type { WeightsDeltaMsg, WeightsMsg } from './protocol.js';
 
@@ -38,6 +38,10 @@ export interface DeltaKernel {
   applyInt8(view: Float32Array, q: Int8Array, scales: Float32Array): void;
   /** A gradient as int8 blocks with error feedback (compress.ts compressInt8); `residual` is updated. */
   compressInt8(grad: Float32Array, residual: Float32Array): { data: Int8Array; scales: Float32Array };
+  /** out = q * scale (compress.ts decompress's bits). */
+  expandInt8(q: Int8Array, scales: Float32Array, out: Float32Array): void;
+  /** encodeInt8, then applyInt8 of the result to `view` (one visit of the data where the kernel can). */
+  encodeApplyInt8(w: Float32Array, view: Float32Array): WeightDelta | null;
 }
 
 /** Q(w - view) in `wire`; null when a value is not finite (the caller flushes: the run is diverging). */
@@ -106,7 +110,17 @@ function applyInt8(view: Float32Array, q: Int8Array, scales: Float32Array): void
   }
 }
 
-export const jsDeltaKernel: DeltaKernel = { encodeInt8: int8Delta, applyInt8, compressInt8 };
+export const jsDeltaKernel: DeltaKernel = {
+  encodeInt8: int8Delta,
+  applyInt8,
+  compressInt8,
+  expandInt8: (q, scales, out) => void decompress({ wire: 'int8', data: q, scales }, out),
+  encodeApplyInt8: (w, view) => {
+    const d = int8Delta(w, view);
+    if (d) applyInt8(view, d.data as Int8Array, d.scales!);
+    return d;
+  },
+};
 
 /**
  * view += decode(delta): the one definition every process runs, so every view is the same bits: each result

@@ -128,3 +128,23 @@ test('drain: a flushed gradient carries the residual whole and the residual star
   whole.forEach((v, i) => assert.equal(v, Math.fround(0.25 + lost[i]!), `value ${i}`));
   assert.deepEqual(c.drain(Float32Array.from(next)), next, 'nothing left to drain');
 });
+
+test('an int8 gradient whose scale could overflow float32 is refused; the largest allowed stays finite', () => {
+  const fields = {
+    kind: 'gradient' as const,
+    step: 1,
+    version: 0,
+    shardId: 0,
+    count: 1,
+    lossSum: 1,
+    correct: 0,
+    computeMs: 1,
+  };
+  const ctx = { paramCount: 3, trainSize: 10, evalSize: 10 };
+  const frame = (scale: number) =>
+    encodeGradient(fields, { wire: 'int8', data: new Int8Array([127, -127, 5]), scales: new Float32Array([scale]) });
+  const ok = parseWorkerMsg(decode(frame(2.6793883890187504e36), 1 << 20), ctx) as { grad: Float32Array };
+  assert.ok(ok.grad.every(Number.isFinite));
+  assert.throws(() => parseWorkerMsg(decode(frame(2.68e36), 1 << 20), ctx), /at most 3.4e38 \/ 127/);
+  assert.throws(() => parseWorkerMsg(decode(frame(Number.NaN), 1 << 20), ctx), /scales must be finite/);
+});

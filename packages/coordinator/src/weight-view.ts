@@ -11,6 +11,7 @@ import {
   encodeDelta,
   VIEW_DIGEST_EVERY,
   viewDigest,
+  type WeightDelta,
   type WeightsDeltaMsg,
   type WeightWire,
 } from '@dtrain/common';
@@ -42,17 +43,23 @@ export class WeightView {
     if (this.wire === 'fp32') return { weights: w };
     if (version === this.last.version) return this.last;
     const base = this.last.version;
-    const delta =
-      this.view && !flush && version !== this.flushAt ? encodeDelta(w, this.view, this.wire, this.kernel) : null;
+    const delta = this.view && !flush && version !== this.flushAt ? this.step(w, this.view, this.wire) : null;
     if (!this.view || !delta) {
       this.view ??= new Float32Array(w.length);
       this.view.set(w);
       this.last = { version, weights: this.view };
       return this.last;
     }
-    applyDelta(this.view, delta, this.kernel);
     const digest = version % VIEW_DIGEST_EVERY === 0 ? { digest: viewDigest(this.view) } : {};
     this.last = { version, weights: this.view, delta: { kind: 'weightsDelta', version, base, ...delta, ...digest } };
     return this.last;
+  }
+
+  /** The delta from `view` to `w`, applied to `view` (null, and `view` untouched, when it cannot be made). */
+  private step(w: Float32Array, view: Float32Array, wire: 'bf16' | 'int8'): WeightDelta | null {
+    if (wire === 'int8') return this.kernel.encodeApplyInt8(w, view);
+    const d = encodeDelta(w, view, wire, this.kernel);
+    if (d) applyDelta(view, d, this.kernel);
+    return d;
   }
 }

@@ -15,4 +15,4 @@ export { conv2dForward } from './conv-forward';
 // slower than the baseline (measured with both builds side by side on conv2 of the reference CNN).
 export { forward4x8 } from './conv-forward';
 export { batchNormTrain, batchNormGrad } from './batch-norm';
-export { weightDeltaInt8, applyDeltaInt8, compressGradInt8 } from './quantize';
+export { weightDeltaInt8, applyDeltaInt8, compressGradInt8, expandInt8 } from './quantize';

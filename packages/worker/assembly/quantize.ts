@@ -144,3 +144,26 @@ export function compressGradInt8(grad: usize, resid: usize, n: i32, q: usize, sc
     }
   }
 }
+
+/** out = q * scale per block (float32 products: common's decompress, bit for bit). */
+export function expandInt8(q: usize, scales: usize, n: i32, out: usize): void {
+  for (let start = 0, b = 0; start < n; start += BLOCK, b++) {
+    const len = min(BLOCK, n - start);
+    const scale = load<f32>(scales + (<usize>b << 2));
+    const vs = f32x4.splat(scale);
+    const po = out + (<usize>start << 2);
+    const pq = q + <usize>start;
+    let i = 0;
+    for (; i + 16 <= len; i += 16) {
+      const bytes = v128.load(pq + <usize>i);
+      const l16 = i16x8.extend_low_i8x16_s(bytes);
+      const h16 = i16x8.extend_high_i8x16_s(bytes);
+      const p = po + (<usize>i << 2);
+      v128.store(p, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(l16)), vs));
+      v128.store(p, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(l16)), vs), 16);
+      v128.store(p, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(h16)), vs), 32);
+      v128.store(p, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(h16)), vs), 48);
+    }
+    for (; i < len; i++) store<f32>(po + (<usize>i << 2), <f32>load<i8>(pq + <usize>i) * scale);
+  }
+}

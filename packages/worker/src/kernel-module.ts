@@ -126,6 +126,7 @@ export interface KernelExports {
   weightDeltaInt8(w: number, view: number, n: number, q: number, scales: number, scratch: number): number;
   applyDeltaInt8(view: number, q: number, scales: number, n: number): void;
   compressGradInt8(grad: number, resid: number, n: number, q: number, scales: number): void;
+  expandInt8(q: number, scales: number, n: number, out: number): void;
   batchNormTrain(
     x: number,
     gamma: number,

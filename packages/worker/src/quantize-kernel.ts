@@ -58,6 +58,27 @@ class WasmDeltaKernel implements DeltaKernel {
     return { data: new Int8Array(buf, at.q, n).slice(), scales: new Float32Array(buf, at.scales, blocks).slice() };
   }
 
+  expandInt8(q: Int8Array, scales: Float32Array, out: Float32Array): void {
+    const n = out.length;
+    const at = this.layout(n); // the values where the view goes
+    const buf = this.memory.buffer;
+    new Int8Array(buf, at.q, n).set(q);
+    new Float32Array(buf, at.scales, scales.length).set(scales);
+    this.k.expandInt8(at.q, at.scales, n, at.view);
+    out.set(new Float32Array(buf, at.view, n));
+  }
+
+  /** Encode, then apply to `view`, in one visit of the memory (the coordinator's step). */
+  encodeApplyInt8(w: Float32Array, view: Float32Array): WeightDelta | null {
+    const d = this.encodeInt8(w, view); // leaves w, view, q and scales in place
+    if (!d) return null;
+    const n = w.length;
+    const at = this.layout(n);
+    this.k.applyDeltaInt8(at.view, at.q, at.scales, n);
+    view.set(new Float32Array(this.memory.buffer, at.view, n));
+    return d;
+  }
+
   applyInt8(view: Float32Array, q: Int8Array, scales: Float32Array): void {
     const n = view.length;
     const at = this.layout(n);

@@ -79,6 +79,24 @@ test("the coordinator expands an int8 gradient through the kernel to decompress'
   assert.deepEqual(bytes(simd.grad), bytes(js.grad));
 });
 
+test('expansion and the fused encode-and-apply: the same bits in SIMD and JavaScript (-0 included)', () => {
+  const wasm = wasmDeltaKernel()!;
+  const n = 2 * GRAD_BLOCK + 21;
+  const q = Int8Array.from({ length: n }, (_, i) => ((i * 37) % 255) - 127);
+  const scales = new Float32Array([0.015, 0, 3.25e-7]); // a zero scale with negative values gives -0
+  const [a, b] = [new Float32Array(n), new Float32Array(n)];
+  jsDeltaKernel.expandInt8(q, scales, a);
+  wasm.expandInt8(q, scales, b);
+  assert.deepEqual(bytes(b), bytes(a));
+  const { w, view } = pair(n, 5);
+  const [va, vb] = [Float32Array.from(view), Float32Array.from(view)];
+  const da = jsDeltaKernel.encodeApplyInt8(w, va)!;
+  const db = wasm.encodeApplyInt8(w, vb)!;
+  assert.deepEqual(bytes(db.data), bytes(da.data));
+  assert.deepEqual(bytes(vb), bytes(va), 'the view moved the same way');
+  assert.notDeepEqual(bytes(va), bytes(view));
+});
+
 test('a difference that is not finite: neither kernel makes a delta', () => {
   const wasm = wasmDeltaKernel()!;
   for (const bad of [Number.NaN, Number.POSITIVE_INFINITY]) {
