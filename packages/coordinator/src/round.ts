@@ -159,7 +159,12 @@ export class Round<R> {
     if (this.results.has(taskId)) return;
     const late = [...(this.holders.get(taskId) ?? [])];
     if (late.length > 0) this.host.missedDeadline?.(late);
-    this.reassign(taskId, `deadline of ${Math.round(this.deadlines.get(taskId) ?? 0)} ms passed`);
+    const names = this.host
+      .liveWorkers()
+      .filter((w) => late.includes(w.id))
+      .map((w) => w.label);
+    const who = names.length ? ` (held by ${names.join(', ')})` : '';
+    this.reassign(taskId, `deadline of ${Math.round(this.deadlines.get(taskId) ?? 0)} ms passed${who}`);
   }
 
   private reassign(taskId: number, why: string): void {

@@ -50,7 +50,8 @@ test('a task past its deadline is sent to another worker; the first result wins'
   const a = conn(0);
   const b = conn(1);
   const env = host([a, b], 30);
-  const round = new Round<string>(env.h, tasks(2));
+  const lines: string[] = [];
+  const round = new Round<string>({ ...env.h, log: (l) => lines.push(l) }, tasks(2));
   const done = round.run();
   assert.equal(round.offer(b, 1, 'b1'), 'accepted');
   await new Promise((r) => setTimeout(r, 60));
@@ -58,6 +59,7 @@ test('a task past its deadline is sent to another worker; the first result wins'
     env.sent.some(([w, t]) => w === 1 && t === 0),
     'task 0 re-sent to worker 1',
   );
+  assert.deepEqual(lines, ['task 0: deadline of 30 ms passed (held by w0); reassigned to w1'], 'the late worker named');
   assert.equal(round.offer(b, 0, 'b0'), 'accepted');
   assert.equal(round.offer(a, 0, 'a0-late'), 'duplicate');
   assert.equal((await done).get(0), 'b0');
