@@ -128,6 +128,26 @@ export class NetHarness {
     return sh('ip', ['netns', 'exec', host.ns, ...argv]);
   }
 
+  /**
+   * Bytes each shaped link has sent so far (tc's counters: Ethernet frames, headers and ACKs included), by
+   * host name ('root' for this process's own link, its `down` the hosts' `up` together): `up` from the host
+   * onto the bridge, `down` to it.
+   */
+  linkBytes(): Map<string, { up: number; down: number }> {
+    const sent = (out: string): number => Number(/Sent (\d+) bytes/.exec(out)?.[1] ?? Number.NaN);
+    const qdisc = (dev: string) => ['-s', 'qdisc', 'show', 'dev', dev];
+    const m = new Map<string, { up: number; down: number }>();
+    for (const h of this.hosts)
+      m.set(h.name, { up: sent(this.exec(h, ['tc', ...qdisc('eth0')])), down: sent(sh('tc', qdisc(h.veth))) });
+    // this process's link: its own side's counter going out; coming in, the hosts' traffic (the bridge port's
+    // counter toward this namespace reads 0 here), which in these benchmarks is all addressed to it
+    if (this.root) {
+      const down = [...m.values()].reduce((a, l) => a + l.up, 0);
+      m.set('root', { up: sent(sh('tc', qdisc(`${this.id}r0`))), down });
+    }
+    return m;
+  }
+
   /** Start `dtrain <args>` inside a host (ip netns exec execs it: the pid is dtrain's). */
   dtrain(host: Host, args: string[], env: NodeJS.ProcessEnv = {}): SpawnedProcess {
     return this.spawn(host, [process.execPath, CLI_PATH, ...args], env);

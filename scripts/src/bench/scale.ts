@@ -42,6 +42,24 @@ export interface ScalePoint {
   linkGbit: number | null;
   flatBoundMs: number | null;
   ringBoundMs: number | null;
+  /** On namespace hosts: what each link carried per warm step (tc's counters, frames and ACKs included). */
+  linkBytesPerStep?: Record<string, { up: number; down: number }>;
+}
+
+type LinkCounters = () => Map<string, { up: number; down: number }>;
+
+/** Per-step bytes of each link between two counter snapshots `steps` steps apart. */
+export function perStep(
+  a: ReturnType<LinkCounters>,
+  b: ReturnType<LinkCounters>,
+  steps: number,
+): Record<string, { up: number; down: number }> {
+  const out: Record<string, { up: number; down: number }> = {};
+  for (const [host, end] of b) {
+    const start = a.get(host) ?? { up: 0, down: 0 };
+    out[host] = { up: Math.round((end.up - start.up) / steps), down: Math.round((end.down - start.down) / steps) };
+  }
+  return out;
 }
 
 /** Where simulated workers run: local processes, or (namespace hosts) a command prefix per worker. */
@@ -129,6 +147,7 @@ export async function measureScalePoint(
     advertise: string;
     linkGbit: number | null;
     spawner: WorkerSpawner;
+    linkBytes?: LinkCounters | undefined;
   },
 ): Promise<ScalePoint> {
   const connections = o.connections ?? o.workers; // relays: H connections for N workers
@@ -147,8 +166,10 @@ export async function measureScalePoint(
   const records: StepRecord[] = [];
   const warmup = Math.min(5, Math.floor(o.steps / 4));
   let cpu0: NodeJS.CpuUsage | null = null;
+  const links: ReturnType<LinkCounters>[] = [];
   coord.on('step', (r) => {
     records.push(r);
+    if ((r.step === warmup || r.step === o.steps) && o.linkBytes) links.push(o.linkBytes());
     if (r.step === warmup) cpu0 = process.cpuUsage();
   });
   await run();
@@ -156,7 +177,8 @@ export async function measureScalePoint(
   await allExited(kids, 10_000);
   for (const k of kids) if (k.exitCode === null) k.kill('SIGKILL');
   const warm = records.filter((r) => r.step > warmup);
-  return scalePoint(o, warm, (cpu.user + cpu.system) / 1000);
+  const p = scalePoint(o, warm, (cpu.user + cpu.system) / 1000);
+  return links.length === 2 ? { ...p, linkBytesPerStep: perStep(links[0]!, links[1]!, warm.length) } : p;
 }
 
 /** A point from its warm steps' records and the coordinator's CPU milliseconds over them. */
@@ -310,6 +332,7 @@ export async function benchScale(a: ScaleArgs, print: (line: string) => void): P
           advertise: host,
           linkGbit: net ? rateGbit(a.rate) : null,
           spawner,
+          linkBytes: net ? () => net.linkBytes() : undefined,
         });
         points.push(p);
         print(

@@ -77,6 +77,19 @@ test(
     // 2 x 18,234 params x 4 bytes = 1.167 Mbit at 100 Mbit/s: 11.67 ms; a step cannot beat the flat bound
     assert.equal(p!.flatBoundMs, 11.67);
     assert.ok(p!.stepMs >= p!.flatBoundMs!, `step ${p!.stepMs} ms vs bound ${p!.flatBoundMs} ms`);
+    // tc's counters: each host's link carries one gradient up and one weights copy down per step, the
+    // coordinator's both; plus TCP/IP and Ethernet headers and ACKs (a few per cent), nothing else. The
+    // counters are read as step records come out, so a window's edges may cut a step's traffic (+-1 of 15)
+    const payload = p!.params * 4;
+    const links = p!.linkBytesPerStep!;
+    for (const h of ['w1', 'w2'])
+      for (const dir of ['up', 'down'] as const)
+        assert.ok(
+          links[h]![dir] > 0.9 * payload && links[h]![dir] < 1.2 * payload,
+          `${h} ${dir}: ${links[h]![dir]} bytes per step vs ${payload}`,
+        );
+    const root = links['root']!;
+    assert.ok(root.down > 1.8 * payload && root.down < 2.4 * payload, JSON.stringify(links));
   },
 );
 
