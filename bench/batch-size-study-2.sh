@@ -8,7 +8,7 @@
 # that stop learning. Stages, cheapest information first, all into one directory (sweep2/):
 #   1. the new batch sizes between the old ones: 32, 128, 512 x {SGD, momentum} x base lr 0.03, 0.1, 0.3;
 #   2. the old batch sizes again, to 65% this time: 16, 64, 256, 1024 x the same grid;
-#   3. seeds 2 and 3 at every best point (bench/best-points.mjs picks them from stages 1-2);
+#   3. seeds 2 and 3 at every best point and its lr neighbours (bench/best-points.mjs picks them);
 #   4. the optimizers said to extend perfect scaling (Zhang et al. 2019; You et al. 2017, 2020) where
 #      momentum stopped scaling: Adam (base lr 0.0003, 0.001, 0.003) and LAMB (0.003, 0.01, 0.03) at 256,
 #      1024 and 4096 (4096: 60-epoch cap);
