@@ -1,9 +1,9 @@
 // Archive a finished run directory for the repository: metrics.jsonl -> metrics.jsonl.gz with each step
 // record cut to the fields reports and steps-to-target read, its numbers to 6 significant digits (all
-// eval and event records kept whole),
-// checkpoints removed. dtrain reads metrics.jsonl.gz when metrics.jsonl is gone.
+// eval and event records kept whole), checkpoints and TensorBoard event files removed (the same numbers
+// as the metrics, several MB a long run). dtrain reads metrics.jsonl.gz when metrics.jsonl is gone.
 // Usage: node bench/archive-run.mjs RUN_DIR...
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 
@@ -22,5 +22,6 @@ for (const dir of process.argv.slice(2)) {
   writeFileSync(gz, gzipSync(lines.join('\n') + '\n', { level: 9 }));
   rmSync(plain, { force: true });
   rmSync(join(dir, 'checkpoints'), { recursive: true, force: true });
+  for (const f of readdirSync(dir)) if (f.startsWith('events.out.tfevents.')) rmSync(join(dir, f), { force: true });
   process.stdout.write(`archived ${dir}: ${lines.length} records\n`);
 }
