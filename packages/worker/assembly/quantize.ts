@@ -14,6 +14,33 @@ function maxLanes(v: v128): f32 {
   return Mathf.max(Mathf.max(a, b), Mathf.max(c, d));
 }
 
+/** The q values `part` (0..3) of 16 int8 values as float32x4 (exact: |q| <= 127). */
+// @ts-ignore: decorator
+@inline
+function quarter(bytes: v128, part: i32): v128 {
+  const half = part < 2 ? i16x8.extend_low_i8x16_s(bytes) : i16x8.extend_high_i8x16_s(bytes);
+  return f32x4.convert_i32x4_s(part % 2 == 0 ? i32x4.extend_low_i16x8_s(half) : i32x4.extend_high_i16x8_s(half));
+}
+
+/** The differences `a - b` (sign -1) or sums `a + b` (sign 1) of one block into `out`, float32; their largest magnitude. */
+function combineBlock(a: usize, b: usize, out: usize, len: i32, sign: f32): f32 {
+  const vs = f32x4.splat(sign);
+  let vmax = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const v = f32x4.add(v128.load(a + (<usize>i << 2)), f32x4.mul(v128.load(b + (<usize>i << 2)), vs));
+    v128.store(out + (<usize>i << 2), v);
+    vmax = f32x4.max(vmax, f32x4.abs(v));
+  }
+  let max = maxLanes(vmax);
+  for (; i < len; i++) {
+    const v = load<f32>(a + (<usize>i << 2)) + load<f32>(b + (<usize>i << 2)) * sign;
+    store<f32>(out + (<usize>i << 2), v);
+    max = Mathf.max(max, Mathf.abs(v));
+  }
+  return max;
+}
+
 /** Quantize one block's differences (at `d`, float32) with `inv` into q[0..len) as int8, round half to even. */
 function quantizeBlock(d: usize, q: usize, len: i32, inv: f32): void {
   const vinv = f32x4.splat(inv);
@@ -42,21 +69,7 @@ function quantizeBlock(d: usize, q: usize, len: i32, inv: f32): void {
 export function weightDeltaInt8(w: usize, view: usize, n: i32, q: usize, scales: usize, scratch: usize): i32 {
   for (let start = 0, b = 0; start < n; start += BLOCK, b++) {
     const len = min(BLOCK, n - start);
-    const pw = w + (<usize>start << 2);
-    const pv = view + (<usize>start << 2);
-    let vmax = f32x4.splat(0);
-    let i = 0;
-    for (; i + 4 <= len; i += 4) {
-      const d = f32x4.sub(v128.load(pw + (<usize>i << 2)), v128.load(pv + (<usize>i << 2)));
-      v128.store(scratch + (<usize>i << 2), d);
-      vmax = f32x4.max(vmax, f32x4.abs(d));
-    }
-    let max = maxLanes(vmax);
-    for (; i < len; i++) {
-      const d = load<f32>(pw + (<usize>i << 2)) - load<f32>(pv + (<usize>i << 2));
-      store<f32>(scratch + (<usize>i << 2), d);
-      max = Mathf.max(max, Mathf.abs(d));
-    }
+    const max = combineBlock(w + (<usize>start << 2), view + (<usize>start << 2), scratch, len, -1);
     if (!isFinite<f32>(max)) return 0;
     const scale: f32 = max / 127;
     store<f32>(scales + (<usize>b << 2), scale);
@@ -81,13 +94,11 @@ export function applyDeltaInt8(view: usize, q: usize, scales: usize, n: i32): vo
     let i = 0;
     for (; i + 16 <= len; i += 16) {
       const bytes = v128.load(pq + <usize>i);
-      const l16 = i16x8.extend_low_i8x16_s(bytes);
-      const h16 = i16x8.extend_high_i8x16_s(bytes);
       const p = pv + (<usize>i << 2);
-      v128.store(p, f32x4.add(v128.load(p), f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(l16)), vs)));
-      v128.store(p, f32x4.add(v128.load(p, 16), f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(l16)), vs)), 16);
-      v128.store(p, f32x4.add(v128.load(p, 32), f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(h16)), vs)), 32);
-      v128.store(p, f32x4.add(v128.load(p, 48), f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(h16)), vs)), 48);
+      v128.store(p, f32x4.add(v128.load(p), f32x4.mul(quarter(bytes, 0), vs)));
+      v128.store(p, f32x4.add(v128.load(p, 16), f32x4.mul(quarter(bytes, 1), vs)), 16);
+      v128.store(p, f32x4.add(v128.load(p, 32), f32x4.mul(quarter(bytes, 2), vs)), 32);
+      v128.store(p, f32x4.add(v128.load(p, 48), f32x4.mul(quarter(bytes, 3), vs)), 48);
     }
     for (; i < len; i++) {
       const p = pv + (<usize>i << 2);
@@ -104,21 +115,8 @@ export function applyDeltaInt8(view: usize, q: usize, scales: usize, n: i32): vo
 export function compressGradInt8(grad: usize, resid: usize, n: i32, q: usize, scales: usize): void {
   for (let start = 0, b = 0; start < n; start += BLOCK, b++) {
     const len = min(BLOCK, n - start);
-    const pg = grad + (<usize>start << 2);
     const pe = resid + (<usize>start << 2);
-    let vmax = f32x4.splat(0);
-    let i = 0;
-    for (; i + 4 <= len; i += 4) {
-      const v = f32x4.add(v128.load(pg + (<usize>i << 2)), v128.load(pe + (<usize>i << 2)));
-      v128.store(pe + (<usize>i << 2), v);
-      vmax = f32x4.max(vmax, f32x4.abs(v));
-    }
-    let max = maxLanes(vmax);
-    for (; i < len; i++) {
-      const v = load<f32>(pg + (<usize>i << 2)) + load<f32>(pe + (<usize>i << 2));
-      store<f32>(pe + (<usize>i << 2), v);
-      max = Mathf.max(max, Mathf.abs(v));
-    }
+    const max = combineBlock(grad + (<usize>start << 2), pe, pe, len, 1);
     const scale: f32 = max / 127;
     store<f32>(scales + (<usize>b << 2), scale);
     if (!(scale > 0) || !isFinite<f32>(scale)) {
@@ -128,15 +126,14 @@ export function compressGradInt8(grad: usize, resid: usize, n: i32, q: usize, sc
     quantizeBlock(pe, q + <usize>start, len, <f32>1 / scale);
     const vs = f32x4.splat(scale);
     const pq = q + <usize>start;
-    for (i = 0; i + 16 <= len; i += 16) {
+    let i = 0;
+    for (; i + 16 <= len; i += 16) {
       const bytes = v128.load(pq + <usize>i);
-      const l16 = i16x8.extend_low_i8x16_s(bytes);
-      const h16 = i16x8.extend_high_i8x16_s(bytes);
       const p = pe + (<usize>i << 2);
-      v128.store(p, f32x4.sub(v128.load(p), f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(l16)), vs)));
-      v128.store(p, f32x4.sub(v128.load(p, 16), f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(l16)), vs)), 16);
-      v128.store(p, f32x4.sub(v128.load(p, 32), f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(h16)), vs)), 32);
-      v128.store(p, f32x4.sub(v128.load(p, 48), f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(h16)), vs)), 48);
+      v128.store(p, f32x4.sub(v128.load(p), f32x4.mul(quarter(bytes, 0), vs)));
+      v128.store(p, f32x4.sub(v128.load(p, 16), f32x4.mul(quarter(bytes, 1), vs)), 16);
+      v128.store(p, f32x4.sub(v128.load(p, 32), f32x4.mul(quarter(bytes, 2), vs)), 32);
+      v128.store(p, f32x4.sub(v128.load(p, 48), f32x4.mul(quarter(bytes, 3), vs)), 48);
     }
     for (; i < len; i++) {
       const p = pe + (<usize>i << 2);
@@ -156,13 +153,11 @@ export function expandInt8(q: usize, scales: usize, n: i32, out: usize): void {
     let i = 0;
     for (; i + 16 <= len; i += 16) {
       const bytes = v128.load(pq + <usize>i);
-      const l16 = i16x8.extend_low_i8x16_s(bytes);
-      const h16 = i16x8.extend_high_i8x16_s(bytes);
       const p = po + (<usize>i << 2);
-      v128.store(p, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(l16)), vs));
-      v128.store(p, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(l16)), vs), 16);
-      v128.store(p, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(h16)), vs), 32);
-      v128.store(p, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(h16)), vs), 48);
+      v128.store(p, f32x4.mul(quarter(bytes, 0), vs));
+      v128.store(p, f32x4.mul(quarter(bytes, 1), vs), 16);
+      v128.store(p, f32x4.mul(quarter(bytes, 2), vs), 32);
+      v128.store(p, f32x4.mul(quarter(bytes, 3), vs), 48);
     }
     for (; i < len; i++) store<f32>(po + (<usize>i << 2), <f32>load<i8>(pq + <usize>i) * scale);
   }
