@@ -26,6 +26,11 @@ export function toBf16(v: number): number {
   f32[0] = v;
   const x = u32[0]!;
   if ((x & 0x7f800000) === 0x7f800000 && (x & 0x7fffff) !== 0) return (x >>> 16) | 0x40;
+  return bf16OfBits(x);
+}
+
+/** toBf16 of the float32 (not a NaN) whose bits are `x`. */
+export function bf16OfBits(x: number): number {
   return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
 }
 
@@ -99,9 +104,15 @@ export function decompress(g: WireGradient, out: Float32Array): Float32Array {
 }
 
 /** x rounded to the nearest integer, ties to even (as wasm's f32x4.nearest). */
-export function roundHalfEven(x: number): number {
+function roundHalfEven(x: number): number {
   const r = Math.round(x); // ties up
   return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** A float32 value's int8 code: fround(v * inv) rounded half to even, clamped to +-127 (inv = fround(1/scale)). */
+export function quantizeInt8(v: number, inv: number): number {
+  const r = roundHalfEven(Math.fround(v * inv));
+  return r > 127 ? 127 : r < -127 ? -127 : r;
 }
 
 /**
@@ -129,8 +140,7 @@ export function compressInt8(grad: Float32Array, e: Float32Array): { data: Int8A
     const inv = Math.fround(1 / scale);
     for (let i = lo; i < hi; i++) {
       const v = e[i]!;
-      const r = roundHalfEven(Math.fround(v * inv));
-      const q = r > 127 ? 127 : r < -127 ? -127 : r;
+      const q = quantizeInt8(v, inv);
       data[i] = q;
       e[i] = v - Math.fround(q * scale);
     }

@@ -7,7 +7,7 @@ import { type ErrorCode, TrainerError } from './errors.js';
 import { MAX_BATCH_SIZE, MAX_SYNTHETIC_IMAGES } from './limits.js';
 import type { Manifest } from './model.js';
 import type { WeightsDeltaMsg } from './protocol.js';
-import { type DeltaKernel, WEIGHT_WIRES, type WeightWire } from './weight-delta.js';
+import { type DeltaKernel, jsDeltaKernel, WEIGHT_WIRES, type WeightWire } from './weight-delta.js';
 
 export type Obj = Record<string, unknown>;
 
@@ -135,8 +135,7 @@ export function wireGradient(o: Obj, length: number, int8?: Pick<DeltaKernel, 'e
     const scales = o['$scales'];
     if (!(scales instanceof Float32Array && scales.every((x) => x >= 0 && x <= MAX_INT8_SCALE)))
       fail('ERR_NON_FINITE', 'int8 gradient scales must be finite, >= 0 and at most 3.4e38 / 127');
-    if (int8) int8.expandInt8(v as Int8Array, scales, out);
-    else decompress({ wire, data: v, scales }, out);
+    (int8 ?? jsDeltaKernel).expandInt8(v as Int8Array, scales, out);
     return out;
   }
   decompress({ wire, data: v }, out);

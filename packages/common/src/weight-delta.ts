@@ -11,7 +11,7 @@
 // view it yields, and a receiver whose view differs drops the connection (its next one starts from a flush).
 
 import { createHash } from 'node:crypto';
-import { compressInt8, decompress, GRAD_BLOCK, roundHalfEven } from './compress.js';
+import { bf16OfBits, compressInt8, decompress, GRAD_BLOCK, quantizeInt8 } from './compress.js';
 import { TrainerError } from './errors.js';
 import type { WeightsDeltaMsg, WeightsMsg } from './protocol.js';
 
@@ -65,7 +65,7 @@ function bf16Delta(w: Float32Array, view: Float32Array): WeightDelta | null {
     for (let i = 0; i < len; i++) {
       const x = bits[i]!;
       if ((x & 0x7f800000) === 0x7f800000) return null; // not finite
-      data[lo + i] = ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff; // round to nearest even, as toBf16
+      data[lo + i] = bf16OfBits(x);
     }
   }
   return { wire: 'bf16', data };
@@ -92,10 +92,7 @@ function int8Delta(w: Float32Array, view: Float32Array): WeightDelta | null {
     scales[b] = scale;
     if (scale === 0) continue;
     const inv = Math.fround(1 / scale);
-    for (let i = 0; i < len; i++) {
-      const q = roundHalfEven(Math.fround(d[i]! * inv));
-      data[lo + i] = q > 127 ? 127 : q < -127 ? -127 : q;
-    }
+    for (let i = 0; i < len; i++) data[lo + i] = quantizeInt8(d[i]!, inv);
   }
   return { wire: 'int8', data, scales };
 }

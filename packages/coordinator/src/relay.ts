@@ -35,7 +35,7 @@ import {
   type WelcomeMsg,
 } from '@dtrain/common';
 import { CoordinatorLink, RefusalJudge } from '@dtrain/worker/link';
-import { deltaKernel } from '@dtrain/worker/quantize';
+import { runWires } from '@dtrain/worker/quantize';
 import { evalSums } from './evaluation.js';
 import { type RoundOutcome, WorkerPool } from './pool.js';
 import type { RoundTask } from './round.js';
@@ -278,8 +278,7 @@ export class Relay {
   private async onWelcome(w: WelcomeMsg): Promise<void> {
     this.refusals.welcomed();
     this.params = paramCount(w.manifest);
-    this.held = w.weightWire ? new HeldView(deltaKernel()) : null;
-    this.compressor = new GradientCompressor(w.gradWire ?? 'fp32', deltaKernel());
+    ({ compressor: this.compressor, held: this.held } = runWires(w));
     const { kind: _k, workerId: _id, gradWire: _local, ...run } = w; // local workers send fp32 to the relay
     this.pool.setRun(run as RunWelcome, { paramCount: this.params, trainSize: 1 << 30, evalSize: 1 << 30 });
     const need = { workers: this.o.localWorkers, minWorkers: 1, started: false, timeoutMs: this.o.waitTimeoutMs };

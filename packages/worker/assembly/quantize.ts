@@ -41,6 +41,24 @@ function combineBlock(a: usize, b: usize, out: usize, len: i32, sign: f32): f32 
   return max;
 }
 
+/** p += q * scale over one block: each product and each sum rounded to float32. */
+function addScaledBlock(p: usize, q: usize, len: i32, scale: f32): void {
+  const vs = f32x4.splat(scale);
+  let i = 0;
+  for (; i + 16 <= len; i += 16) {
+    const bytes = v128.load(q + <usize>i);
+    const at = p + (<usize>i << 2);
+    v128.store(at, f32x4.add(v128.load(at), f32x4.mul(quarter(bytes, 0), vs)));
+    v128.store(at, f32x4.add(v128.load(at, 16), f32x4.mul(quarter(bytes, 1), vs)), 16);
+    v128.store(at, f32x4.add(v128.load(at, 32), f32x4.mul(quarter(bytes, 2), vs)), 32);
+    v128.store(at, f32x4.add(v128.load(at, 48), f32x4.mul(quarter(bytes, 3), vs)), 48);
+  }
+  for (; i < len; i++) {
+    const at = p + (<usize>i << 2);
+    store<f32>(at, load<f32>(at) + <f32>load<i8>(q + <usize>i) * scale);
+  }
+}
+
 /** Quantize one block's differences (at `d`, float32) with `inv` into q[0..len) as int8, round half to even. */
 function quantizeBlock(d: usize, q: usize, len: i32, inv: f32): void {
   const vinv = f32x4.splat(inv);
@@ -88,22 +106,7 @@ export function applyDeltaInt8(view: usize, q: usize, scales: usize, n: i32): vo
     const len = min(BLOCK, n - start);
     const scale = load<f32>(scales + (<usize>b << 2));
     if (scale == 0) continue;
-    const vs = f32x4.splat(scale);
-    const pv = view + (<usize>start << 2);
-    const pq = q + <usize>start;
-    let i = 0;
-    for (; i + 16 <= len; i += 16) {
-      const bytes = v128.load(pq + <usize>i);
-      const p = pv + (<usize>i << 2);
-      v128.store(p, f32x4.add(v128.load(p), f32x4.mul(quarter(bytes, 0), vs)));
-      v128.store(p, f32x4.add(v128.load(p, 16), f32x4.mul(quarter(bytes, 1), vs)), 16);
-      v128.store(p, f32x4.add(v128.load(p, 32), f32x4.mul(quarter(bytes, 2), vs)), 32);
-      v128.store(p, f32x4.add(v128.load(p, 48), f32x4.mul(quarter(bytes, 3), vs)), 48);
-    }
-    for (; i < len; i++) {
-      const p = pv + (<usize>i << 2);
-      store<f32>(p, load<f32>(p) + <f32>load<i8>(pq + <usize>i) * scale);
-    }
+    addScaledBlock(view + (<usize>start << 2), q + <usize>start, len, scale);
   }
 }
 
@@ -124,21 +127,7 @@ export function compressGradInt8(grad: usize, resid: usize, n: i32, q: usize, sc
       continue;
     }
     quantizeBlock(pe, q + <usize>start, len, <f32>1 / scale);
-    const vs = f32x4.splat(scale);
-    const pq = q + <usize>start;
-    let i = 0;
-    for (; i + 16 <= len; i += 16) {
-      const bytes = v128.load(pq + <usize>i);
-      const p = pe + (<usize>i << 2);
-      v128.store(p, f32x4.sub(v128.load(p), f32x4.mul(quarter(bytes, 0), vs)));
-      v128.store(p, f32x4.sub(v128.load(p, 16), f32x4.mul(quarter(bytes, 1), vs)), 16);
-      v128.store(p, f32x4.sub(v128.load(p, 32), f32x4.mul(quarter(bytes, 2), vs)), 32);
-      v128.store(p, f32x4.sub(v128.load(p, 48), f32x4.mul(quarter(bytes, 3), vs)), 48);
-    }
-    for (; i < len; i++) {
-      const p = pe + (<usize>i << 2);
-      store<f32>(p, load<f32>(p) - <f32>load<i8>(pq + <usize>i) * scale);
-    }
+    addScaledBlock(pe, q + <usize>start, len, -scale); // resid = v - q * scale: -(q * scale) is q * -scale exactly
   }
 }
 

@@ -40,7 +40,7 @@ import type { WorkerOptions, WorkerResult } from './client-options.js';
 import { HANDSHAKE_PAYLOAD_BYTES, setMaxPayload } from './frame-limit.js';
 import { computing, gradientFrame } from './gradient-frame.js';
 import { joinRun, runDataLocation, welcomedBounds } from './join.js';
-import { deltaKernel } from './quantize-kernel.js';
+import { runWires } from './quantize-kernel.js';
 import { CloseReporter, describeConnectError, isPlainRefusal, RefusalJudge, unanswerableChallenge } from './refusal.js';
 import type { WorkerTrainer } from './trainer.js';
 import { watchCoordinator } from './watchdog.js';
@@ -337,8 +337,7 @@ export class WorkerClient {
       return this.end({ reason: loc.describe(), ok: false, steps: this.steps, permanent: true });
     }
     this.trainer = joinRun(msg, loc, this.opts.maxShard);
-    this.compressor = new GradientCompressor(msg.gradWire ?? 'fp32', deltaKernel());
-    this.held = msg.weightWire ? new HeldView(deltaKernel()) : null;
+    ({ compressor: this.compressor, held: this.held } = runWires(msg));
     this.gradFrames = new FramePool(tensorFrameCapacity(this.trainer.net.paramCount));
     this.ctx = welcomedBounds(this.trainer, msg, this.opts.maxShard);
     if (!setMaxPayload(ws, maxCoordinatorFrameBytes(this.ctx.paramCount, this.ctx.trainSize))) {

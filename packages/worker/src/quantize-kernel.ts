@@ -3,7 +3,15 @@
 // own, worked on there and copied back. The same bits as the JavaScript kernel (a test compares them); null
 // where the module cannot be loaded (the JavaScript kernel is used then).
 
-import { type DeltaKernel, GRAD_BLOCK, jsDeltaKernel, type WeightDelta } from '@dtrain/common';
+import {
+  type DeltaKernel,
+  GRAD_BLOCK,
+  GradientCompressor,
+  HeldView,
+  jsDeltaKernel,
+  type WeightDelta,
+  type WelcomeMsg,
+} from '@dtrain/common';
 import { instantiateKernels, type KernelExports } from './kernel-module.js';
 
 const PAGE = 65536;
@@ -108,4 +116,16 @@ export function wasmDeltaKernel(): DeltaKernel | null {
 /** The kernel to use: SIMD where it loads, else JavaScript (the same bits either way). */
 export function deltaKernel(): DeltaKernel {
   return wasmDeltaKernel() ?? jsDeltaKernel;
+}
+
+/** A run's wires as a sender of gradients holds them: its compressor and, under a compressed weight wire, its view. */
+export function runWires(w: Pick<WelcomeMsg, 'gradWire' | 'weightWire'>): {
+  compressor: GradientCompressor;
+  held: HeldView | null;
+} {
+  const kernel = deltaKernel();
+  return {
+    compressor: new GradientCompressor(w.gradWire ?? 'fp32', kernel),
+    held: w.weightWire ? new HeldView(kernel) : null,
+  };
 }

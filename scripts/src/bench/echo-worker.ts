@@ -2,18 +2,9 @@
 // once, or after a simulated compute time) with a fixed random gradient of the right size (no tfjs), so
 // only the coordinator and the wire are measured (and, under --weight-wire, the decode every worker runs).
 
-import {
-  type AssignMsg,
-  encodeGradient,
-  GradientCompressor,
-  HeldView,
-  type Manifest,
-  paramCount,
-  Rng,
-  receiveWeights,
-} from '@dtrain/common';
+import { type AssignMsg, encodeGradient, type Manifest, paramCount, Rng, receiveWeights } from '@dtrain/common';
 import { CoordinatorLink } from '@dtrain/worker/link';
-import { deltaKernel } from '@dtrain/worker/quantize';
+import { runWires } from '@dtrain/worker/quantize';
 
 /** The fixed gradient an echo worker sends: small uniform values, one per parameter. */
 function gradientOf(manifest: Manifest): Float32Array {
@@ -29,8 +20,7 @@ export async function runEchoWorker(url: string, token: string | undefined, comp
   const link = await openWithRetry(url, 30_000);
   const welcome = await link.join({ token, name: 'echo' });
   let grad = gradientOf(welcome.manifest);
-  let compressor = new GradientCompressor(welcome.gradWire ?? 'fp32', deltaKernel());
-  let view = welcome.weightWire ? new HeldView(deltaKernel()) : null; // weight deltas are applied, as a worker does
+  let { compressor, held: view } = runWires(welcome); // weight deltas are applied, as a worker does
   let held = -1;
   let waiting: AssignMsg[] = [];
   const answer = (m: AssignMsg): void => {
@@ -56,8 +46,7 @@ export async function runEchoWorker(url: string, token: string | undefined, comp
     if (m.kind === 'welcome') {
       // the next run of an experiment
       grad = gradientOf(m.manifest);
-      compressor = new GradientCompressor(m.gradWire ?? 'fp32', deltaKernel());
-      view = m.weightWire ? new HeldView(deltaKernel()) : null;
+      ({ compressor, held: view } = runWires(m));
       held = -1;
       link.send({ kind: 'ready', modelFingerprint: m.modelFingerprint, datasetFingerprint: m.datasetFingerprint });
     } else if (m.kind === 'weights' || m.kind === 'weightsDelta') {

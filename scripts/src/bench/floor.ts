@@ -10,7 +10,7 @@ import { mkdtempSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { median } from '@dtrain/common';
+import { memcpyMs } from './scale.js';
 
 export interface FloorPoint {
   params: number;
@@ -42,17 +42,9 @@ for (let c = 0; c < Number(n); c++) {
   s.on('connect', () => s.write(out));
 }`;
 
-/** ns per byte of Buffer.copy on a 64 MB buffer (median of 5). */
+/** ns per byte of Buffer.copy on a 64 MB buffer (memcpyMs: median of 5). */
 export function memcpyNsPerByte(bytes = 64 * 1024 * 1024): number {
-  const src = Buffer.alloc(bytes, 1);
-  const dst = Buffer.alloc(bytes);
-  src.copy(dst); // pages in
-  const times = Array.from({ length: 5 }, () => {
-    const t0 = performance.now();
-    src.copy(dst);
-    return performance.now() - t0;
-  });
-  return (median(times) * 1e6) / bytes;
+  return (memcpyMs(bytes) * 1e6) / bytes;
 }
 
 /** The pump for one (P, N): the server's CPU per step over the steps after a warmup of a quarter. */
