@@ -148,10 +148,7 @@ export class Round<R> {
 
   /** The samples of the unfinished tasks `conn` holds (sent in order, so all of them come before or with the last). */
   private queuedSamples(conn: WorkerConn): number {
-    let n = 0;
-    for (const [taskId, h] of this.holders)
-      if (h.has(conn.id) && !this.results.has(taskId)) n += this.byId.get(taskId)!.count;
-    return n;
+    return this.heldBy(conn).reduce((n, taskId) => n + this.byId.get(taskId)!.count, 0);
   }
 
   private onDeadline(taskId: number): void {
