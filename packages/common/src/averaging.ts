@@ -24,6 +24,8 @@ export interface Reduced {
   samples: number;
   /** |meanGrad|^2 */
   meanNormSq: number;
+  /** Every value of meanGrad is finite (taken in the same pass: no second pass over the mean). */
+  finite: boolean;
   /** The step's small-batch gradients for the noise-scale estimate (shards, or groups). */
   small: SmallBatches;
 }
@@ -33,6 +35,14 @@ export interface Reducer {
   add(r: ShardResult): void;
   readonly complete: boolean;
   finish(): Reduced;
+}
+
+/**
+ * The mean is finite exactly when both are: Σ v² over float32 values is finite in float64 unless one of them
+ * is ±Infinity or NaN, and `tail` (Σ v * 0 over the values outside the norm) is 0 unless one of them is.
+ */
+export function finiteNorm(normSq: number, tail: number): boolean {
+  return Number.isFinite(normSq) && tail === 0;
 }
 
 export function sumSquares(a: Float32Array): number {
@@ -107,26 +117,32 @@ export class ShardReducer implements Reducer {
     const inv = 1 / this.samples;
     const o = this.out;
     const g = last.grad;
+    const t = this.trainable;
     let normSq = 0;
+    let tail = 0;
     if (this.shardCount === 1) {
-      for (let i = 0; i < o.length; i++) {
+      for (let i = 0; i < t; i++) {
         const v = (0 + g[i]!) * inv;
         o[i] = v;
-        if (i < this.trainable) normSq += Math.fround(v) * Math.fround(v);
+        normSq += Math.fround(v) * Math.fround(v);
       }
+      for (let i = t; i < o.length; i++) o[i] = (0 + g[i]!) * inv;
     } else {
-      for (let i = 0; i < o.length; i++) {
+      for (let i = 0; i < t; i++) {
         const v = Math.fround(o[i]! + g[i]!) * inv;
         o[i] = v;
-        if (i < this.trainable) normSq += Math.fround(v) * Math.fround(v);
+        normSq += Math.fround(v) * Math.fround(v);
       }
+      for (let i = t; i < o.length; i++) o[i] = Math.fround(o[i]! + g[i]!) * inv;
     }
+    for (let i = t; i < o.length; i++) tail += o[i]! * 0;
     return {
       meanGrad: o,
       meanLoss: this.stats.reduce((a, s) => a + s.lossSum, 0) / this.samples, // in shard order
       accuracy: this.correct / this.samples,
       samples: this.samples,
       meanNormSq: normSq,
+      finite: finiteNorm(normSq, tail),
       small: shardSmallBatches(this.stats),
     };
   }

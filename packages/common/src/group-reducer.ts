@@ -3,7 +3,7 @@
 // in float64, all along the tree; correct answers and samples exactly). Nodes are joined as their siblings
 // arrive; finish() divides by the batch size. A relay joins the nodes of its own task the same way.
 
-import type { Reduced, Reducer, ShardResult } from './averaging.js';
+import { finiteNorm, type Reduced, type Reducer, type ShardResult } from './averaging.js';
 import { TrainerError } from './errors.js';
 import { addInto, type Combine, groupCount, TreeSum } from './group-tree.js';
 
@@ -82,11 +82,18 @@ export class GroupReducer implements Reducer {
     }
     const inv = 1 / this.samples;
     const [o, g] = [this.out, root.grad];
+    const t = this.trainable;
     let normSq = 0;
-    for (let i = 0; i < o.length; i++) {
+    let tail = 0;
+    for (let i = 0; i < t; i++) {
       const v = Math.fround(g[i]! * inv);
       o[i] = v;
-      if (i < this.trainable) normSq += v * v;
+      normSq += v * v;
+    }
+    for (let i = t; i < o.length; i++) {
+      const v = Math.fround(g[i]! * inv);
+      o[i] = v;
+      tail += v * 0;
     }
     return {
       meanGrad: o,
@@ -94,6 +101,7 @@ export class GroupReducer implements Reducer {
       accuracy: root.correct / this.samples,
       samples: this.samples,
       meanNormSq: normSq,
+      finite: finiteNorm(normSq, tail),
       small: groupSmallBatches(this.samples, this.groupSize, root.meanSqSum),
     };
   }

@@ -68,3 +68,23 @@ test('the loss is summed in shard order whatever the arrival order', () => {
   assert.equal(meanLoss([3, 2, 1, 0]), meanLoss([0, 1, 2, 3]));
   assert.equal(meanLoss([1, 3, 0, 2]), meanLoss([0, 1, 2, 3]));
 });
+
+test('finish says whether the mean is finite: finite shards whose sum overflows float32, or a running statistic that is not', () => {
+  const big = 3e38; // finite in float32; two of them are not
+  const fine = new ShardReducer(new Float32Array(3), 2, 2);
+  fine.add(shard(0, 1, [1, 2, 3]));
+  fine.add(shard(1, 1, [4, 5, 6]));
+  assert.equal(fine.finish().finite, true);
+  const over = new ShardReducer(new Float32Array(3), 2, 2);
+  over.add(shard(0, 1, [big, 0, 0]));
+  over.add(shard(1, 1, [big, 0, 0]));
+  const o = over.finish();
+  assert.equal(o.finite, false);
+  assert.equal(o.meanGrad[0], Number.POSITIVE_INFINITY);
+  for (const shards of [1, 2]) {
+    // the third value is outside the norm (a running statistic): its overflow is seen all the same
+    const tail = new ShardReducer(new Float32Array(3), shards, 2);
+    for (let s = 0; s < shards; s++) tail.add(shard(s, 1, [0, 0, shards === 1 ? Number.NaN : big]));
+    assert.equal(tail.finish().finite, false, `${shards} shard(s)`);
+  }
+});

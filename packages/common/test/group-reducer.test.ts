@@ -78,3 +78,49 @@ test('the groups as small batches: harmonic sizes with a short last group', () =
   assert.deepEqual(groupSmallBatches(16, 16, 2), { k: 1, invCountSum: 1 / 16, meanSqSum: 2 });
   assert.equal(noiseEstimate(groupSmallBatches(16, 16, 2), 16, 1), null, 'one group: no estimate');
 });
+
+test('finish says whether the mean is finite, in and outside the norm (running statistics)', () => {
+  const result = (shardId: number, grad: number[]) => ({
+    shardId,
+    count: G,
+    lossSum: 0,
+    correct: 0,
+    meanSqSum: 0,
+    grad: Float32Array.from(grad),
+  });
+  const reduce = (grads: number[][]) => {
+    const r = new GroupReducer(
+      new Float32Array(3),
+      [
+        { lo: 0, hi: 1 },
+        { lo: 1, hi: 2 },
+      ],
+      2 * G,
+      G,
+      2,
+    );
+    grads.forEach((g, i) => r.add(result(i, g)));
+    return r.finish().finite;
+  };
+  assert.equal(
+    reduce([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]),
+    true,
+  );
+  assert.equal(
+    reduce([
+      [3e38, 0, 0],
+      [3e38, 0, 0],
+    ]),
+    false,
+  ); // finite nodes, a sum past float32
+  assert.equal(
+    reduce([
+      [0, 0, 3e38],
+      [0, 0, 3e38],
+    ]),
+    false,
+  ); // the same outside the norm
+});

@@ -62,7 +62,7 @@ export class CentralUpdate {
     }
     if (outcome.failed) throw computeFailure(`step ${step}`, outcome.failed);
     const reduced = reducer.finish();
-    if (!allFinite(reduced.meanGrad)) throw divergedError(step, lr, 'the mean gradient is not finite');
+    if (!reduced.finite) throw divergedError(step, lr, 'the mean gradient is not finite');
     const est = noiseEstimate(reduced.small, reduced.samples, reduced.meanNormSq);
     const bSimple = est ? this.noise.update(est) : null;
     this.onMeanGradient?.(step, reduced.meanGrad);
