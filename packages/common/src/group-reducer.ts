@@ -80,21 +80,8 @@ export class GroupReducer implements Reducer {
     if (root.count !== this.samples) {
       throw new TrainerError('ERR_NO_WORKERS', `the reduction holds ${root.count} of ${this.samples} samples`);
     }
-    const inv = 1 / this.samples;
-    const [o, g] = [this.out, root.grad];
-    const t = this.trainable;
-    let normSq = 0;
-    let tail = 0;
-    for (let i = 0; i < t; i++) {
-      const v = Math.fround(g[i]! * inv);
-      o[i] = v;
-      normSq += v * v;
-    }
-    for (let i = t; i < o.length; i++) {
-      const v = Math.fround(g[i]! * inv);
-      o[i] = v;
-      tail += v * 0;
-    }
+    const o = this.out;
+    const { normSq, tail } = meanInPlace(o, this.samples, this.trainable, root.grad);
     return {
       meanGrad: o,
       meanLoss: root.lossSum / this.samples,
@@ -112,4 +99,27 @@ export function groupSmallBatches(samples: number, groupSize: number, meanSqSum:
   const k = groupCount(samples, groupSize);
   const last = samples - (k - 1) * groupSize;
   return { k, invCountSum: (k - 1) / groupSize + 1 / last, meanSqSum };
+}
+
+/** sum / samples into `out` (which may be `sum`) in float32, with |mean|² of the first `trainable` values. */
+export function meanInPlace(
+  out: Float32Array,
+  samples: number,
+  trainable: number,
+  sum: Float32Array = out,
+): { normSq: number; tail: number } {
+  const inv = 1 / samples;
+  let normSq = 0;
+  let tail = 0;
+  for (let i = 0; i < trainable; i++) {
+    const v = Math.fround(sum[i]! * inv);
+    out[i] = v;
+    normSq += v * v;
+  }
+  for (let i = trainable; i < out.length; i++) {
+    const v = Math.fround(sum[i]! * inv);
+    out[i] = v;
+    tail += v * 0;
+  }
+  return { normSq, tail };
 }

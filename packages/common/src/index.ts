@@ -31,6 +31,7 @@ export * from './rng.js';
 export * from './schedule.js';
 export * from './session.js';
 export * from './sharding.js';
+export * from './slices.js';
 export * from './stats.js';
 export * from './synthetic.js';
 export * from './tfevents.js';

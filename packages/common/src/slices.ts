@@ -1,0 +1,142 @@
+// Sharded summation (SSCU: sharded summation, central update). With H host servers, the parameter vector
+// is cut into H contiguous slices aligned to the int8 block; host server j owns slice j: every host sends
+// it slice j of its node's sum, it joins them along the batch's summation tree and sends the joined slice
+// to the coordinator, which applies the update and sends slice j of the new weights back through it.
+// Adding is element by element, so joining slices along the tree gives exactly the bits of joining the
+// whole vectors: a sharded run is bitwise a run through relays with the same hosts (SlicedReducer below
+// equals GroupReducer over the same nodes).
+
+import { finiteNorm, type Reduced, type Reducer } from './averaging.js';
+import { GRAD_BLOCK } from './compress.js';
+import { TrainerError } from './errors.js';
+import { type GroupResult, groupSmallBatches, meanInPlace, type NodeSums, type TreeNode } from './group-reducer.js';
+import { addInto, groupCount, TreeSum } from './group-tree.js';
+
+export interface Slice {
+  offset: number;
+  length: number;
+}
+
+/**
+ * `n` values over `owners` owners: contiguous, in owner order, cut at multiples of `block` (the last
+ * slice ends at n), sizes differing by at most one block; with fewer blocks than owners some are empty.
+ */
+export function sliceLayout(n: number, owners: number, block = GRAD_BLOCK): Slice[] {
+  if (!(Number.isInteger(owners) && owners >= 1 && Number.isInteger(n) && n >= 0 && block >= 1))
+    throw new TrainerError('ERR_BAD_CONFIG', `cannot cut ${n} values over ${owners} owners`);
+  const blocks = Math.ceil(n / block);
+  const edge = (h: number) => Math.min(n, Math.floor((h * blocks) / owners) * block);
+  return Array.from({ length: owners }, (_, h) => ({ offset: edge(h), length: edge(h + 1) - edge(h) }));
+}
+
+/**
+ * What an owner gathers for its slice in one step: each node's part, joined along the tree over the
+ * batch's groups as parts arrive. A node that comes again (its task was reassigned after the first holder
+ * sent) is dropped: by the invariance contract its values are the same bits.
+ */
+export class SliceJoin {
+  private readonly tree: TreeSum<Float32Array>;
+  private readonly seen = new Set<string>();
+
+  constructor(
+    groups: number,
+    readonly slice: Slice,
+  ) {
+    this.tree = new TreeSum(groups, addInto);
+  }
+
+  /** Whether the part was new (false: a repeat of a node already here). */
+  add(lo: number, hi: number, part: Float32Array): boolean {
+    if (part.length !== this.slice.length)
+      throw new TrainerError(
+        'ERR_SHAPE_MISMATCH',
+        `a part of [${lo}, ${hi}) has ${part.length} values, the slice ${this.slice.length}`,
+      );
+    const key = `${lo}:${hi}`;
+    if (this.seen.has(key)) return false;
+    this.seen.add(key);
+    this.tree.add(lo, hi, part);
+    return true;
+  }
+
+  get complete(): boolean {
+    return this.tree.complete;
+  }
+
+  /** The slice summed over every group of the batch. */
+  sum(): Float32Array {
+    return this.tree.root();
+  }
+}
+
+/**
+ * The coordinator's reduction of a sharded step: each task's counts joined along the tree (as
+ * GroupReducer joins them) and each owner's joined slice put in place; finish() as GroupReducer's.
+ */
+export class SlicedReducer implements Reducer {
+  private readonly tally: TreeSum<Omit<NodeSums, 'grad'>>;
+  private readonly seenTasks = new Set<number>();
+  private readonly seenSlices = new Set<number>();
+
+  constructor(
+    private readonly out: Float32Array,
+    private readonly nodes: readonly TreeNode[],
+    private readonly slices: readonly Slice[],
+    private readonly samples: number,
+    private readonly groupSize: number,
+    private readonly trainable = out.length,
+  ) {
+    this.tally = new TreeSum(groupCount(samples, groupSize), (a, b) => ({
+      count: a.count + b.count,
+      lossSum: a.lossSum + b.lossSum,
+      correct: a.correct + b.correct,
+      meanSqSum: a.meanSqSum + b.meanSqSum,
+    }));
+  }
+
+  /** A task's counts; its gradient went to the owners, so it comes with none. */
+  add(r: GroupResult): void {
+    const node = this.nodes[r.shardId];
+    if (!node || this.seenTasks.has(r.shardId))
+      throw new TrainerError('ERR_DUPLICATE_GRADIENT', `shard ${r.shardId} is not expected in this reduction`);
+    if (r.grad.length !== 0)
+      throw new TrainerError('ERR_SHAPE_MISMATCH', `shard ${r.shardId} came with a gradient; its owners hold it`);
+    this.seenTasks.add(r.shardId);
+    const { count, lossSum, correct } = r;
+    this.tally.add(node.lo, node.hi, { count, lossSum, correct, meanSqSum: r.meanSqSum ?? 0 });
+  }
+
+  /** Owner `index`'s slice, summed over the whole batch. */
+  addSlice(index: number, sum: Float32Array): void {
+    const s = this.slices[index];
+    if (!s || this.seenSlices.has(index))
+      throw new TrainerError('ERR_DUPLICATE_GRADIENT', `slice ${index} is not expected in this reduction`);
+    if (sum.length !== s.length)
+      throw new TrainerError('ERR_SHAPE_MISMATCH', `slice ${index} has ${sum.length} values, expected ${s.length}`);
+    this.seenSlices.add(index);
+    this.out.set(sum, s.offset);
+  }
+
+  get complete(): boolean {
+    return this.tally.complete && this.seenSlices.size === this.slices.length;
+  }
+
+  finish(): Reduced {
+    const root = this.tally.root();
+    if (root.count !== this.samples || this.seenSlices.size !== this.slices.length)
+      throw new TrainerError(
+        'ERR_NO_WORKERS',
+        `the reduction holds ${root.count} of ${this.samples} samples, ${this.seenSlices.size} of ${this.slices.length} slices`,
+      );
+    const { normSq, tail } = meanInPlace(this.out, this.samples, this.trainable);
+    return {
+      meanGrad: this.out,
+      meanLoss: root.lossSum / this.samples,
+      accuracy: root.correct / this.samples,
+      samples: this.samples,
+      meanNormSq: normSq,
+      finite: finiteNorm(normSq, tail),
+      small: groupSmallBatches(this.samples, this.groupSize, root.meanSqSum),
+    };
+  }
+}
