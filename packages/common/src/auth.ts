@@ -1,6 +1,6 @@
 // Token proof for the handshake: HMAC-SHA256 (RFC 2104) under the shared token of the whole handshake
 // transcript (the coordinator's challenge and the worker's hello but its proof: both nonces, protocol,
-// name, host, pid, backend, slots), hex on the wire, compared in constant time. Because the worker signs
+// name, host, pid, backend, slots, mesh port), hex on the wire, compared in constant time. Because the worker signs
 // its own fresh nonce too, it is no signing oracle for whatever a peer sends it; because every field is
 // bound, a hello rewritten on the path (more slots, another name) fails the proof; and the coordinator
 // proves the token back by the session it derives from the same transcript (session.ts).
@@ -25,6 +25,7 @@ export function handshakeTranscript(
     hello.backend,
     hello.backendReason,
     hello.slots ?? null,
+    hello.mesh ?? null,
   ];
   return createHash('sha256').update(JSON.stringify(fields)).digest('hex');
 }

@@ -22,6 +22,8 @@ import type {
   CoordinatorMsg,
   EvaluateMsg,
   GradientMsg,
+  PartMsg,
+  SliceMsg,
   WeightsDeltaMsg,
   WeightsMsg,
   WorkerMsg,
@@ -63,8 +65,15 @@ export function floatPayload(buffer: Uint8Array, n: number): Float32Array {
 }
 
 /** The messages that travel as tensor frames, and which field is their tensor. */
-export type TensorMsg = WeightsMsg | GradientMsg | AssignMsg | EvaluateMsg;
-const TENSOR_FIELDS = { weights: 'data', gradient: 'grad', assign: 'indices', evaluate: 'indices' } as const;
+export type TensorMsg = WeightsMsg | GradientMsg | AssignMsg | EvaluateMsg | PartMsg | SliceMsg;
+const TENSOR_FIELDS = {
+  weights: 'data',
+  gradient: 'grad',
+  assign: 'indices',
+  evaluate: 'indices',
+  part: 'grad',
+  slice: 'grad',
+} as const;
 type TensorField<M extends TensorMsg> = (typeof TENSOR_FIELDS)[M['kind']];
 /** A tensor message without its tensor: what goes in the frame's msgpack header. */
 export type TensorHeader<M extends TensorMsg> = M extends TensorMsg ? Omit<M, TensorField<M>> : never;

@@ -4,7 +4,7 @@
  * Protocol version; bump on any incompatible change to protocol.ts (6: compressed gradient frames, welcome.gradWire;
  * 7: hello.slots; 10: weightsDelta, welcome.weightWire).
  */
-export const PROTOCOL_VERSION = 10;
+export const PROTOCOL_VERSION = 11;
 
 /** Coordinator pings every worker this often. */
 export const HEARTBEAT_INTERVAL_MS = 10_000;

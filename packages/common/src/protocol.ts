@@ -25,9 +25,22 @@ import {
   weightWireOf,
   wireGradient,
 } from './protocol-fields.js';
+import {
+  type MeshMsg,
+  type MeshReadyMsg,
+  type PartMsg,
+  parseMesh,
+  parseMeshReady,
+  parsePart,
+  parseSlice,
+  type SliceMsg,
+  sliceValues,
+  weightsSlice,
+} from './protocol-mesh.js';
 import type { DeltaKernel, WeightDelta, WeightWire } from './weight-delta.js';
 
 export { allFinite } from './protocol-fields.js';
+export type { MeshMsg, MeshReadyMsg, PartMsg, SliceMsg } from './protocol-mesh.js';
 
 export type EvalSplit = 'val' | 'test';
 
@@ -68,6 +81,8 @@ export interface WeightsMsg {
   kind: 'weights';
   version: number;
   data: Float32Array;
+  /** Sharded summation: only this slice of the weights (protocol-mesh.ts); absent: all of them. */
+  slice?: number;
 }
 /** The weights at `version` as Q(w - view) from the view at `base` (weight-delta.ts); `digest` of the view it yields, now and then. */
 export interface WeightsDeltaMsg extends WeightDelta {
@@ -87,6 +102,8 @@ export interface AssignMsg {
   groupSize?: number;
   /** This step is checkpointed: send the gradient uncompressed with the error-feedback residual added, and start it over. */
   flush?: boolean;
+  /** Sharded summation: the task's node [lo, hi) in the step's tree over `groups` groups; its slices go to their owners. */
+  node?: { lo: number; hi: number; groups: number };
 }
 export interface EvaluateMsg {
   kind: 'evaluate';
@@ -109,7 +126,8 @@ export type CoordinatorMsg =
   | WeightsDeltaMsg
   | AssignMsg
   | EvaluateMsg
-  | ShutdownMsg;
+  | ShutdownMsg
+  | MeshMsg;
 
 // ---- worker -> coordinator ----
 export interface HelloMsg {
@@ -124,6 +142,8 @@ export interface HelloMsg {
   backendReason: string;
   /** Workers behind this connection (a relay's local workers; 1 for a worker): even shards are cut in proportion. */
   slots?: number;
+  /** A host server's mesh port: it can own a slice of the summation (peers dial it there). */
+  mesh?: number;
 }
 export interface ReadyMsg {
   kind: 'ready';
@@ -144,6 +164,8 @@ export interface GradientMsg {
   fetchMs?: number;
   /** With groupSize: the sum over the groups of |group gradient sum / group size|^2 (the noise-scale estimate's). */
   meanSqSum?: number;
+  /** Sharded summation: the gradient went to the slices' owners (grad is empty); these are the node's counts. */
+  sliced?: boolean;
 }
 export interface EvalResultMsg {
   kind: 'evalResult';
@@ -172,7 +194,17 @@ export interface NoteMsg {
   kind: 'note';
   text: string;
 }
-export type WorkerMsg = HelloMsg | ReadyMsg | GradientMsg | EvalResultMsg | FailMsg | DivergedMsg | NoteMsg;
+export type WorkerMsg =
+  | HelloMsg
+  | ReadyMsg
+  | GradientMsg
+  | EvalResultMsg
+  | FailMsg
+  | DivergedMsg
+  | NoteMsg
+  | MeshReadyMsg
+  | PartMsg
+  | SliceMsg;
 
 export interface ParseContext {
   paramCount: number;
@@ -210,6 +242,7 @@ export function parseWorkerMsg(raw: unknown, ctx: ParseContext): WorkerMsg {
         backend: str(o, 'backend', 32),
         backendReason: str(o, 'backendReason', 2000),
         ...(o['slots'] === undefined ? {} : { slots: int(o, 'slots', 1, MAX_WORKERS) }),
+        ...(o['mesh'] === undefined ? {} : { mesh: int(o, 'mesh', 1, 65535) }),
       };
     case 'ready':
       return {
@@ -227,7 +260,7 @@ export function parseWorkerMsg(raw: unknown, ctx: ParseContext): WorkerMsg {
         lossSum: finite(o, 'lossSum', 0),
         correct: int(o, 'correct'),
         computeMs: finite(o, 'computeMs', 0),
-        grad: wireGradient(o, ctx.paramCount, ctx.int8),
+        ...gradientOf(o, ctx),
         ...(o['fetchMs'] === undefined ? {} : { fetchMs: finite(o, 'fetchMs', 0) }),
         ...(o['meanSqSum'] === undefined ? {} : { meanSqSum: finite(o, 'meanSqSum', 0) }),
       };
@@ -245,6 +278,12 @@ export function parseWorkerMsg(raw: unknown, ctx: ParseContext): WorkerMsg {
       return { kind, code: str(o, 'code', 64), message: str(o, 'message', 4000) };
     case 'note':
       return { kind, text: str(o, 'text', MAX_NOTE_CHARS) };
+    case 'meshReady':
+      return parseMeshReady(o);
+    case 'part':
+      return parsePart(o, ctx.paramCount);
+    case 'slice':
+      return parseSlice(o, ctx.paramCount);
     case 'diverged': {
       const what = str(o, 'what', 16);
       if (what !== 'loss' && what !== 'gradient') fail('ERR_BAD_FRAME', `field "what" must be loss or gradient`);
@@ -279,8 +318,14 @@ export function parseCoordinatorMsg(raw: unknown, ctx: ParseContext): Coordinato
       };
     case 'reject':
       return { kind, code: str(o, 'code', 64), message: str(o, 'message', 4000) };
-    case 'weights':
-      return { kind, version: int(o, 'version'), data: floats(o, 'data', ctx.paramCount) };
+    case 'weights': {
+      const part = weightsSlice(o);
+      const data =
+        part.slice === undefined ? floats(o, 'data', ctx.paramCount) : sliceValues(o, ctx.paramCount, 'data');
+      return { kind, version: int(o, 'version'), data, ...part };
+    }
+    case 'mesh':
+      return parseMesh(o);
     case 'weightsDelta':
       return weightsDelta(o, ctx.paramCount);
     case 'assign':
@@ -293,6 +338,7 @@ export function parseCoordinatorMsg(raw: unknown, ctx: ParseContext): Coordinato
         indices: indices(o, 'indices', ctx.trainSize, ctx.maxShard),
         ...groupSizeOf(o),
         ...(o['flush'] === undefined ? {} : { flush: bool(o, 'flush') }),
+        ...(o['node'] === undefined ? {} : { node: treeNode(o['node']) }),
       };
     case 'evaluate': {
       const split = str(o, 'split', 8);
@@ -315,4 +361,20 @@ export function parseCoordinatorMsg(raw: unknown, ctx: ParseContext): Coordinato
 
 function groupSizeOf(o: Record<string, unknown>): { groupSize?: number } {
   return o['groupSize'] === undefined ? {} : { groupSize: int(o, 'groupSize', 1, MAX_BATCH_SIZE) };
+}
+
+/** A gradient's values: none when `sliced` (its owners hold them), else the model's. */
+function gradientOf(o: Record<string, unknown>, ctx: ParseContext): { grad: Float32Array; sliced?: true } {
+  if (o['sliced'] === undefined || !bool(o, 'sliced')) return { grad: wireGradient(o, ctx.paramCount, ctx.int8) };
+  const grad = o['grad'];
+  if (!(grad instanceof Float32Array && grad.length === 0))
+    fail('ERR_SHAPE_MISMATCH', 'a sliced gradient carries no values (they went to the owners)');
+  return { grad, sliced: true };
+}
+
+function treeNode(v: unknown): { lo: number; hi: number; groups: number } {
+  const o = asObject(v);
+  const groups = int(o, 'groups', 1, MAX_BATCH_SIZE);
+  const lo = int(o, 'lo', 0, groups - 1);
+  return { lo, hi: int(o, 'hi', lo + 1, groups), groups };
 }

@@ -87,7 +87,7 @@ export function missingFrames(ping: Buffer, arrived: number): number {
 }
 
 /** Who a worker says it is in its hello. */
-export type WorkerIdentity = Pick<HelloMsg, 'name' | 'host' | 'pid' | 'backend' | 'backendReason' | 'slots'>;
+export type WorkerIdentity = Pick<HelloMsg, 'name' | 'host' | 'pid' | 'backend' | 'backendReason' | 'slots' | 'mesh'>;
 
 /**
  * A worker's answer to a challenge: its hello (with a fresh nonce of its own and, when the coordinator

@@ -39,7 +39,7 @@ export class SliceJoin {
   private readonly seen = new Set<string>();
 
   constructor(
-    groups: number,
+    readonly groups: number,
     readonly slice: Slice,
   ) {
     this.tree = new TreeSum(groups, addInto);
@@ -86,6 +86,8 @@ export class SlicedReducer implements Reducer {
     private readonly groupSize: number,
     private readonly trainable = out.length,
   ) {
+    // an empty slice has no owner's message to wait for
+    slices.forEach((s, i) => s.length === 0 && this.seenSlices.add(i));
     this.tally = new TreeSum(groupCount(samples, groupSize), (a, b) => ({
       count: a.count + b.count,
       lossSum: a.lossSum + b.lossSum,
@@ -117,8 +119,12 @@ export class SlicedReducer implements Reducer {
     this.out.set(sum, s.offset);
   }
 
+  get slicesComplete(): boolean {
+    return this.seenSlices.size === this.slices.length;
+  }
+
   get complete(): boolean {
-    return this.tally.complete && this.seenSlices.size === this.slices.length;
+    return this.tally.complete && this.slicesComplete;
   }
 
   finish(): Reduced {

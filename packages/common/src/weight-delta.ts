@@ -191,6 +191,8 @@ export class HeldView {
  * wire (`held` null), else its view set whole or moved by the delta.
  */
 export function receiveWeights(held: HeldView | null, msg: WeightsMsg | WeightsDeltaMsg): Float32Array {
+  if (msg.kind === 'weights' && msg.slice !== undefined)
+    throw new TrainerError('ERR_UNEXPECTED_MESSAGE', 'a slice of the weights arrived: slices go to host servers');
   if (msg.kind === 'weights') return held ? held.full(msg.version, msg.data) : msg.data;
   if (!held) {
     throw new TrainerError('ERR_UNEXPECTED_MESSAGE', 'a weight delta arrived, but this run sends its weights as fp32');

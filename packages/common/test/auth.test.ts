@@ -23,7 +23,9 @@ test('the token proof is HMAC-SHA256 over the SHA-256 of the whole handshake (ch
   assert.equal(
     t,
     createHash('sha256')
-      .update(JSON.stringify([PROTOCOL_VERSION, 'c1', true, PROTOCOL_VERSION, 'w1', 'w', 'h', 7, 'wasm', 'r', null]))
+      .update(
+        JSON.stringify([PROTOCOL_VERSION, 'c1', true, PROTOCOL_VERSION, 'w1', 'w', 'h', 7, 'wasm', 'r', null, null]),
+      )
       .digest('hex'),
   );
   const mac = proveToken('key', t);
@@ -38,6 +40,7 @@ test('a proof does not carry over to another token, nonce or hello field (a rewr
   for (const changed of [
     { nonce: 'w2' },
     { slots: 200 },
+    { mesh: 9999 },
     { name: 'fake' },
     { host: 'x' },
     { backend: 'cuda' },

@@ -27,6 +27,8 @@ export interface WorkerConn {
   bytesOut: number;
   /** Label for logs and metrics: name@host#id. */
   label: string;
+  /** The address its connection came from (a host server's mesh is reached there). */
+  address: string;
   /** With a token: seals every frame after the worker's proof (session.ts). */
   session: SessionCipher | null;
   /** Was ready for some run (its late results may still arrive after the next welcome). */
@@ -53,6 +55,7 @@ export function newConn(id: number, ws: WebSocket, address: string): WorkerConn 
     nonce,
     hello: null,
     label: `#${id}@${address}`,
+    address,
     session: null,
     served: false,
     ...counts,

@@ -12,7 +12,6 @@ import {
   type Derived,
   datasetClasses,
   EpochCursor,
-  type GradientMsg,
   groupSizeOf,
   learningRate,
   type Manifest,
@@ -25,7 +24,7 @@ import {
 import { buildDataset } from '@dtrain/common/files';
 import { checkpointState, listCheckpoints, startState, type TrainState, writeCheckpoint } from './checkpoint.js';
 import { evaluateSplit } from './evaluation.js';
-import type { RunPool } from './pool.js';
+import type { MeshPool, RunPool } from './pool.js';
 import { watchPool } from './pool-events.js';
 import { completedSummary, guardResume } from './resume.js';
 import { endLine, startLine } from './run-lines.js';
@@ -33,10 +32,11 @@ import { RunLog } from './run-log.js';
 import type { CoordinatorEvents, CoordinatorOptions } from './run-options.js';
 import { RunRules } from './run-rules.js';
 import type { RunDir } from './rundir.js';
-import type { WorkerConn } from './server.js';
-import { bytesSince, StepTally, stepRecord } from './step-stats.js';
+import { MeshPlan } from './sharded-step.js';
+import { type StepInput, startAttempt } from './step-round.js';
+import { bytesSince, stepRecord } from './step-stats.js';
 import { failureOf, type RunSummary } from './summary.js';
-import { cutOver, stepReducer, stepTasks } from './tasks.js';
+import { cutOver } from './tasks.js';
 import { TraceWriter } from './trace.js';
 import { CentralUpdate } from './update.js';
 import { WeightView } from './weight-view.js';
@@ -73,6 +73,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private evalId = 0;
   /** Decided before each step (its gradients then travel uncompressed, residuals drained: resume is bitwise). */
   private checkpointAfterStep = false;
+  /** Sharded summation over the run's host servers, where the pool has them and the run allows it. */
+  private mesh: MeshPlan | null = null;
 
   constructor(private readonly opts: CoordinatorOptions) {
     super();
@@ -169,6 +171,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const wall0 = this.train.wallMs;
     let status: RunSummary['status'] = 'completed';
     let error: string | undefined;
+    this.mesh = this.meshAllowed()
+      ? new MeshPlan(this.pool as RunPool & { mesh: MeshPool }, this.weights.length, (l) => this.log(l))
+      : null;
     const unwatch = watchPool(this.pool, this.records, {
       step: () => this.train.step,
       onCount: (n) => this.emit('workers', n),
@@ -209,6 +214,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       if (status === 'diverged') this.records.event(this.train.step, 'diverged', error);
     } finally {
       unwatch();
+      this.mesh?.detach();
       this.train.wallMs = wall0 + (performance.now() - t0);
     }
     return this.finish(status, error);
@@ -222,37 +228,55 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const t0 = performance.now();
     const bytes0 = { ...this.pool.bytes };
     const [step, version, ready] = [this.train.step + 1, this.train.step, this.pool.ready()];
-    const group = groupSizeOf(this.config);
+    const groupSize = groupSizeOf(this.config);
     const batch = this.cursor.nextBatch();
-    const shards = cutOver(batch, ready, this.config.balance === 'speed' ? this.pool.speeds : null, group);
-    const reducer = stepReducer(this.update.meanGrad, shards, batch.length, group, this.update.trainable);
-    const tally = new StepTally();
-    const onAccepted = (conn: WorkerConn, gradient: GradientMsg): void => {
-      reducer.add(gradient); // summed in shard order whatever the arrival order
-      tally.accept(conn.label, gradient);
-      this.records.shardDone(conn, gradient);
-      this.emit('shard', conn.label, gradient.count);
-    };
+    const shards = cutOver(batch, ready, this.config.balance === 'speed' ? this.pool.speeds : null, groupSize);
     this.checkpointAfterStep = this.rules.checkpointDue(step);
-    const flush = this.checkpointAfterStep && (this.config.gradWire ?? 'fp32') !== 'fp32';
-    const tasks = stepTasks(shards, step, version, this.train.epoch, group, flush);
-    const timeoutMs = this.config.stepTimeoutMs;
-    const round = this.pool.runRound({ kind: 'step', step, version, tasks, timeoutMs, onAccepted }, this.halt.signal);
+    const input: StepInput = {
+      ...{ pool: this.pool, step, version, epoch: this.train.epoch, shards, samples: batch.length, groupSize },
+      flush: this.checkpointAfterStep && (this.config.gradWire ?? 'fp32') !== 'fp32',
+      ...{ timeoutMs: this.config.stepTimeoutMs, meanGrad: this.update.meanGrad, trainable: this.update.trainable },
+      onShard: (conn, gradient) => (
+        this.records.shardDone(conn, gradient), this.emit('shard', conn.label, gradient.count)
+      ),
+      signal: this.halt.signal,
+    };
+    const mesh = this.mesh?.prepare(ready) ? this.mesh : null;
+    let attempt = startAttempt(input, mesh);
     const assigned = performance.now();
-    this.publish(version);
+    this.publish(version, false, mesh);
     const shared = performance.now();
     this.records.flush(); // the last step's record, off the critical path
-    const outcome = await round;
-    if (!outcome) return false;
+    let outcome = await attempt.result;
+    let meshEpoch = mesh?.epoch ?? 0;
+    if (outcome === 'fallback') {
+      meshEpoch = 0;
+      this.log(`step ${step}: a host of the mesh was lost or late; the step runs again through the star`);
+      this.pool.mesh?.forgetSent(); // the slices of its version may not have reached every host
+      attempt = startAttempt(input, null);
+      this.publish(version);
+      outcome = await attempt.result;
+    }
+    if (!outcome || outcome === 'fallback') return false;
     const reduce = performance.now();
     const lr = learningRate(scheduleOf(this.config), this.train.step);
-    const applied = this.update.apply(step, lr, outcome, reducer);
+    const applied = this.update.apply(step, lr, outcome, attempt.reducer);
     this.cursor.advance(applied.reduced.samples);
     const marks = { t0, assigned, shared, reduce, end: performance.now() };
+    const tally = attempt.tally;
     this.trace?.step(step, marks, tally.arrivals);
     const [epoch, workers, bytes] = [this.cursor.epochFloat, ready.length, bytesSince(bytes0, this.pool.bytes)];
-    this.records.hold(stepRecord({ step, epoch, lr, shards, tally, workers, outcome, marks, bytes }, applied));
+    const facts = { step, epoch, lr, shards, tally, workers, outcome, marks, bytes, mesh: meshEpoch };
+    this.records.hold(stepRecord(facts, applied));
     return true;
+  }
+
+  /** Sharded summation needs host servers, the invariant reduction and fp32 on both wires (v1). */
+  private meshAllowed(): boolean {
+    const c = this.config;
+    return (
+      !!this.pool.mesh && groupSizeOf(c) > 0 && (c.gradWire ?? 'fp32') === 'fp32' && (c.weightWire ?? 'fp32') === 'fp32'
+    );
   }
 
   /** Sharded evaluation of the validation (if any) and test splits at the current weights. */
@@ -321,9 +345,10 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   }
 
   /** Publish a version of the weights: whole, or as a delta from the view (--weight-wire); `flush`: whole. */
-  private publish(version: number, flush = false): void {
+  private publish(version: number, flush = false, mesh: MeshPlan | null = null): void {
     const p = this.view.publish(version, this.update.weights, flush);
-    this.pool.publishWeights(version, p.weights, p.delta);
+    if (mesh) mesh.publish(version, p.weights);
+    else this.pool.publishWeights(version, p.weights, p.delta);
   }
 
   /** Write a checkpoint of the current state, after the metrics records up to it (its version then goes whole). */

@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import {
   type DivergedMsg,
   type EvalResultMsg,
+  encode,
   type FailMsg,
   type GradientMsg,
   type ParseContext,
@@ -17,89 +18,23 @@ import {
 } from '@dtrain/common';
 import { AdaptiveDeadline } from './deadline.js';
 import { readyLine } from './pool-events.js';
-import { Round, type RoundTask } from './round.js';
-import { CoordinatorServer, type RunWelcome, type ServerTls, type WorkerConn } from './server.js';
+import { Round } from './round.js';
+import { CoordinatorServer, type RunWelcome, type WorkerConn } from './server.js';
 import { type WorkerNeed, waitForWorkers } from './waiting.js';
 import { type Published, WeightsFrames } from './weights-frame.js';
 
-export interface PoolOptions {
-  host: string;
-  port: number;
-  /** Listen on this Unix socket instead (ServerOptions.socketPath). */
-  socketPath?: string;
-  token: string | undefined;
-  /** The largest model any run on this pool will have (bounds every frame). */
-  maxParams: number;
-  heartbeatMs?: number;
-  pongDeadlineMs?: number;
-  /** Serve wss:// (see ServerTls). */
-  tls?: ServerTls;
-  log: (line: string) => void;
-}
+export * from './pool-types.js';
 
-/** A training step's shards: results are gradients of `step`, computed from weights `version`. */
-export interface StepRound {
-  kind: 'step';
-  step: number;
-  version: number;
-  tasks: readonly RoundTask[];
-  timeoutMs: number;
-  onAccepted: (conn: WorkerConn, gradient: GradientMsg) => void;
-}
-
-/** An evaluation's chunks. */
-export interface EvalRound {
-  kind: 'eval';
-  evalId: number;
-  tasks: readonly RoundTask[];
-  timeoutMs: number;
-  onAccepted: (conn: WorkerConn, result: EvalResultMsg) => void;
-}
-
-export interface RoundOutcome {
-  /** Tasks sent again after a loss or a deadline. */
-  reassigned: number;
-  /** Receive + decode + validate time of the accepted results' frames. */
-  decodeMs: number;
-  /** Set when a worker reported a non-finite loss or gradient: the step ended there, unfinished. */
-  diverged?: { worker: string; shardId: number; what: 'loss' | 'gradient' };
-  /** Set when one task's compute failed on MAX_TASK_FAILURES tries: the round ended there, unfinished. */
-  failed?: { worker: string; taskId: number; tries: number; message: string };
-}
-
-/** A task whose compute fails this many times (on any workers) ends its round: it would fail everywhere. */
-export const MAX_TASK_FAILURES = 3;
-
-/** The error a round that ended on a task no worker could compute ends its run with. */
-export function computeFailure(what: string, f: NonNullable<RoundOutcome['failed']>): TrainerError {
-  return new TrainerError(
-    'ERR_COMPUTE',
-    `${what}: task ${f.taskId} failed ${f.tries} times (last on worker ${f.worker}): ${f.message}`,
-    { hint: 'the workers cannot compute this model or data (see their logs); the last good checkpoint is kept' },
-  );
-}
-
-export interface PoolEvents {
-  joined: [WorkerConn];
-  lost: [WorkerConn, string];
-  /** A worker held a task past its deadline: no new tasks until it answers again. */
-  demoted: [WorkerConn, number];
-  /** A demoted worker answered: it gets tasks again. */
-  promoted: [WorkerConn];
-}
-
-/** What a run needs of its pool (a fake one in the loop's unit test). */
-export interface RunPool {
-  readonly speeds: SpeedTracker;
-  readonly bytes: { in: number; out: number };
-  ready(): WorkerConn[];
-  setRun(welcome: RunWelcome, ctx: ParseContext): void;
-  publishWeights(version: number, weights: Float32Array, delta?: WeightsDeltaMsg): void;
-  runRound(spec: StepRound | EvalRound, signal: AbortSignal): Promise<RoundOutcome | null>;
-  waitForWorkers(need: WorkerNeed, signal: AbortSignal): Promise<boolean>;
-  on<K extends keyof PoolEvents>(event: K, listener: (...args: PoolEvents[K]) => void): unknown;
-  off<K extends keyof PoolEvents>(event: K, listener: (...args: PoolEvents[K]) => void): unknown;
-}
+import {
+  type EvalRound,
+  MAX_TASK_FAILURES,
+  type MeshPool,
+  type PoolEvents,
+  type PoolOptions,
+  type RoundOutcome,
+  type RunPool,
+  type StepRound,
+} from './pool-types.js';
 
 interface OpenRound {
   spec: StepRound | EvalRound;
@@ -143,6 +78,11 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
     this.server.on('evalResult', (c, m) => this.admitEvalResult(c, m));
     this.server.on('diverged', (c, m) => this.admitDivergence(c, m));
     this.server.on('failed', (c, m) => this.taskFailed(c, m));
+    this.server.on('mesh', (c, m) => {
+      if (m.kind === 'meshReady') this.emit('meshReady', c, m.epoch);
+      else if (m.kind === 'slice') this.emit('slice', c, m);
+      else this.reject(c, new TrainerError('ERR_UNEXPECTED_MESSAGE', 'a part of a slice goes to its owner'));
+    });
   }
 
   /** Bind; resolves with the port (useful with port 0). */
@@ -177,6 +117,25 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
     this.published = { version, weights, ...(delta ? { delta } : {}) };
     this.shareWeights(this.published);
   }
+
+  /** Sharded summation (host-mesh.ts, sharded-step.ts): what it sends through this pool. */
+  readonly mesh: MeshPool = {
+    send: (conn, msg) => this.server.send(conn, encode(msg)),
+    publishSlices: (version, weights, layout, owners) => {
+      if (owners.every((c) => this.weightFrames.has(c.id, version))) return; // sent whole already (an evaluation's)
+      owners.forEach((c, j) => {
+        const { offset, length } = layout[j]!;
+        if (length > 0)
+          this.server.send(
+            c,
+            encode({ kind: 'weights', version, slice: j, data: weights.subarray(offset, offset + length) }),
+          );
+        this.weightFrames.markSent(c.id, version);
+      });
+    },
+    forgetSent: () => this.weightFrames.forgetAll(),
+    reject: (conn, err) => this.reject(conn, err),
+  };
 
   private shareWeights(p: Published): void {
     this.weightFrames.share(this.ready(), p, (c, bytes, pooled) => this.server.send(c, bytes, pooled));
@@ -278,6 +237,11 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
       return;
     }
     const { spec, round } = open;
+    if (!!msg.sliced !== !!spec.sliced) {
+      // an answer to the same step's other attempt (sharded, then the star after an owner was lost)
+      this.opts.log(`worker ${conn.label}: ERR_STALE_GRADIENT: a ${msg.sliced ? 'sliced' : 'whole'} gradient; dropped`);
+      return;
+    }
     const expected = round.expectedCount(msg.shardId);
     if (expected !== msg.count || msg.version !== spec.version) {
       this.reject(

@@ -10,37 +10,30 @@ import { hostname } from 'node:os';
 import {
   type AssignMsg,
   type CoordinatorMsg,
-  cutBatch,
-  cutGroups,
   type EvalResultMsg,
   type EvaluateMsg,
   encode,
   encodeGradient,
-  evalChunks,
   GradientCompressor,
   type GradientMsg,
   groupCount,
   HeldView,
-  joinSums,
   MAX_NOTE_CHARS,
-  type NodeSums,
   paramCount,
   RECONNECT_INITIAL_MS,
   RECONNECT_MAX_MS,
   type RejectMsg,
   receiveWeights,
-  type Shard,
   TrainerError,
-  TreeSum,
   type WelcomeMsg,
 } from '@dtrain/common';
 import { CoordinatorLink, RefusalJudge } from '@dtrain/worker/link';
 import { runWires } from '@dtrain/worker/quantize';
 import { evalSums } from './evaluation.js';
+import { HostMesh } from './host-mesh.js';
 import { type RoundOutcome, WorkerPool } from './pool.js';
-import type { RoundTask } from './round.js';
+import { evalSubShards, subTasks, sumAlongTree, sumInOrder } from './relay-sums.js';
 import type { RunWelcome } from './server.js';
-import { stepTasks } from './tasks.js';
 
 export interface RelayOptions {
   /** The coordinator. */
@@ -61,68 +54,9 @@ export interface RelayOptions {
   log: (line: string) => void;
   /** Called once the local pool listens (start the local workers here). */
   onListening?: (port: number) => void;
-}
-
-/**
- * A shard's indices cut over the relay's ready local workers: one assignment frame each; a node of the
- * invariant reduction's tree as the nodes of its own tree that cover each worker's range of its groups.
- */
-export function subTasks(msg: AssignMsg, workerIds: readonly number[]): { tasks: RoundTask[]; shards: Shard[] } {
-  const g = msg.groupSize ?? 0;
-  const shards = g > 0 ? cutGroups(msg.indices, g, workerIds, null) : cutBatch(msg.indices, workerIds, null);
-  return { tasks: stepTasks(shards, msg.step, msg.version, msg.epoch, g), shards };
-}
-
-/** The local nodes' sums joined along the task's tree: the relay's one gradient for its node. */
-export function sumAlongTree(
-  parts: ReadonlyMap<number, GradientMsg>,
-  shards: readonly Shard[],
-  up: Pick<AssignMsg, 'step' | 'version' | 'shardId'>,
-): GradientMsg {
-  const tree = new TreeSum<NodeSums>(Math.max(...shards.map((s) => s.node!.hi)), joinSums);
-  let computeMs = 0;
-  for (const [id, g] of parts) {
-    const { count, lossSum, correct, grad } = g;
-    tree.add(shards[id]!.node!.lo, shards[id]!.node!.hi, {
-      count,
-      lossSum,
-      correct,
-      grad,
-      meanSqSum: g.meanSqSum ?? 0,
-    });
-    computeMs = Math.max(computeMs, g.computeMs);
-  }
-  return upward(up, { ...tree.root(), computeMs });
-}
-
-/** The relay's one gradient message for the shard it was given. */
-function upward(
-  up: Pick<AssignMsg, 'step' | 'version' | 'shardId'>,
-  sums: Pick<GradientMsg, 'count' | 'lossSum' | 'correct' | 'computeMs' | 'grad' | 'meanSqSum'>,
-): GradientMsg {
-  return { kind: 'gradient', step: up.step, version: up.version, shardId: up.shardId, ...sums };
-}
-
-/** The local gradient sums added in sub-shard order: the relay's one gradient for its shard. */
-export function sumInOrder(
-  parts: ReadonlyMap<number, GradientMsg>,
-  up: Pick<AssignMsg, 'step' | 'version' | 'shardId'>,
-  n: number,
-): GradientMsg {
-  const grad = new Float32Array(n);
-  let count = 0;
-  let lossSum = 0;
-  let correct = 0;
-  let computeMs = 0;
-  for (const id of [...parts.keys()].sort((a, b) => a - b)) {
-    const g = parts.get(id)!;
-    for (let i = 0; i < n; i++) grad[i] = grad[i]! + g.grad[i]!;
-    count += g.count;
-    lossSum += g.lossSum;
-    correct += g.correct;
-    computeMs = Math.max(computeMs, g.computeMs);
-  }
-  return upward(up, { count, lossSum, correct, computeMs, grad });
+  /** Sharded summation: where other hosts reach this one (a port on `meshHost`, 0: any free one); absent: no mesh. */
+  meshPort?: number;
+  meshHost?: string;
 }
 
 /** The local pool's lines the coordinator is told (rate-limited there). */
@@ -143,6 +77,9 @@ export class Relay {
   private rounds: AbortSignal = this.halt.signal;
   /** Reads refusals as a worker does (a refused token believed only on several connections in a row). */
   private readonly refusals: RefusalJudge;
+  /** This host's part in sharded summation (with `meshPort`), and the port peers reach it on. */
+  private readonly mesh: HostMesh | null;
+  private meshPort: number | undefined;
 
   constructor(private readonly o: RelayOptions) {
     this.refusals = new RefusalJudge(o.url);
@@ -158,6 +95,14 @@ export class Relay {
         if (NOTED.test(l)) this.link?.send({ kind: 'note', text: l.slice(0, MAX_NOTE_CHARS) });
       },
     });
+    this.mesh =
+      o.meshPort === undefined
+        ? null
+        : new HostMesh(
+            { host: o.meshHost ?? '0.0.0.0', port: o.meshPort, token: o.token, log: o.log },
+            (m) => this.link?.send(m),
+            (version, w) => this.pool.publishWeights(version, w),
+          );
   }
 
   /**
@@ -166,6 +111,7 @@ export class Relay {
    */
   async run(): Promise<string> {
     this.o.onListening?.(await this.pool.listen());
+    this.meshPort = await this.mesh?.listen();
     let since = Date.now();
     let delay = RECONNECT_INITIAL_MS;
     try {
@@ -192,6 +138,7 @@ export class Relay {
     } finally {
       this.halt.abort();
       await this.queue.catch(() => undefined);
+      await this.mesh?.close();
       await this.pool.shutdown('relay stopping');
     }
   }
@@ -211,6 +158,7 @@ export class Relay {
         backend: 'relay',
         backendReason: `relay for ${this.o.localWorkers} local workers`,
         slots: this.o.localWorkers,
+        ...(this.meshPort ? { mesh: this.meshPort } : {}),
       });
       for (let m = await link.next(); m; m = await link.next()) {
         if (m.kind === 'shutdown') return m.reason;
@@ -239,8 +187,12 @@ export class Relay {
     switch (m.kind) {
       case 'welcome':
         return this.onWelcome(m);
+      case 'mesh':
+        return void this.mesh?.form(m);
       case 'weights':
       case 'weightsDelta': {
+        if (m.kind === 'weights' && m.slice !== undefined) return this.mesh?.weights(m, true);
+        this.mesh?.wholeArrived(m.version);
         const w = receiveWeights(this.held, m);
         // the frame's buffer is not ours to keep; a delta goes on to the local workers at its base as it came
         this.pool.publishWeights(
@@ -281,6 +233,7 @@ export class Relay {
     ({ compressor: this.compressor, held: this.held } = runWires(w));
     const { kind: _k, workerId: _id, gradWire: _local, ...run } = w; // local workers send fp32 to the relay
     this.pool.setRun(run as RunWelcome, { paramCount: this.params, trainSize: 1 << 30, evalSize: 1 << 30 });
+    this.mesh?.setRun(run as RunWelcome, this.params);
     const need = { workers: this.o.localWorkers, minWorkers: 1, started: false, timeoutMs: this.o.waitTimeoutMs };
     if (!(await this.pool.waitForWorkers(need, this.halt.signal))) return;
     this.o.log(`relay: ${this.pool.ready().length} local worker(s) ready for run ${w.runId}`);
@@ -316,10 +269,9 @@ export class Relay {
       });
       return;
     }
-    this.sendGradient(
-      msg.groupSize ? sumAlongTree(parts, shards, msg) : sumInOrder(parts, msg, this.params),
-      !!msg.flush,
-    );
+    const sum = msg.groupSize ? sumAlongTree(parts, shards, msg) : sumInOrder(parts, msg, this.params);
+    if (msg.node && this.mesh) return this.mesh.send(msg, sum); // its slices to their owners
+    this.sendGradient(sum, !!msg.flush);
   }
 
   /** The host's gradient up: compressed with the host's residual, or whole at a flush (a checkpointed step). */
@@ -375,11 +327,4 @@ export class Relay {
     const computeMs = Math.max(0, ...[...results.values()].map((r) => r.computeMs));
     this.link!.send({ kind: 'evalResult', evalId: msg.evalId, shardId: msg.shardId, ...sums, computeMs });
   }
-}
-
-/** An evaluation chunk cut over the local workers: even parts, or the nodes of its groups' tree. */
-export function evalSubShards(msg: EvaluateMsg, workerIds: readonly number[]): Shard[] {
-  if (msg.groupSize) return cutGroups(msg.indices, msg.groupSize, workerIds, null);
-  const chunk = Math.ceil(msg.indices.length / Math.max(1, workerIds.length));
-  return evalChunks(msg.indices.length, chunk).map((c) => ({ ...c, indices: c.indices.map((i) => msg.indices[i]!) }));
 }

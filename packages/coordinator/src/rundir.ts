@@ -45,6 +45,8 @@ export interface StepRecord {
   bSimple: number | null;
   /** With --clip-grad-norm: the mean gradient's global L2 norm before clipping (clipped when above the limit). */
   gradNorm?: number;
+  /** Summed by the host servers' mesh (sharded summation), in this mesh epoch; absent: through the star. */
+  mesh?: number;
   time: number;
 }
 

@@ -23,14 +23,17 @@ import {
   isTrainerError,
   LineLimiter,
   MAX_NOTE_CHARS,
+  type MeshReadyMsg,
   maxMessageBytes,
   missingFrames,
   type ParseContext,
+  type PartMsg,
   PONG_DEADLINE_MS,
   type PooledFrame,
   PROTOCOL_VERSION,
   printable,
   type ReadyMsg,
+  type SliceMsg,
   TrainerError,
   type WelcomeMsg,
   type WorkerMsg,
@@ -75,6 +78,8 @@ export interface ServerEvents {
   diverged: [WorkerConn, DivergedMsg];
   /** A ready worker said it failed (its compute threw): it closes next. */
   failed: [WorkerConn, FailMsg];
+  /** Sharded summation's messages from a ready connection (its listener judges whether it may send them). */
+  mesh: [WorkerConn, MeshReadyMsg | PartMsg | SliceMsg];
 }
 
 export class CoordinatorServer extends EventEmitter<ServerEvents> {
@@ -323,6 +328,11 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
         this.peerLine('worker-fail', `worker ${printable(conn.label)} reported ${msg.code}: ${printable(msg.message)}`);
         if (conn.state === 'ready') this.emit('failed', conn, msg);
         return closeWith(conn.ws, 1000, 'worker failed');
+      case 'meshReady':
+      case 'part':
+      case 'slice':
+        this.expect(conn, 'ready', msg.kind);
+        return void this.emit('mesh', conn, msg);
       case 'note': // a relay naming its late or lost local worker; escaped and rate-limited
         this.expect(conn, 'ready', msg.kind);
         return this.peerLine('relay-note', `${printable(conn.label)}: ${printable(msg.text, MAX_NOTE_CHARS)}`);

@@ -58,6 +58,8 @@ export interface StepFacts {
   marks: StepMarks;
   /** Bytes the pool received and sent during the step. */
   bytes: { in: number; out: number };
+  /** The mesh epoch that summed it (sharded summation); absent or 0: the star. */
+  mesh?: number;
 }
 
 /** The step's line in metrics.jsonl. */
@@ -82,6 +84,7 @@ export function stepRecord(f: StepFacts, { reduced, est, bSimple, preClipNorm }:
     traceSigma: est?.traceSigma ?? null,
     bSimple,
     ...(preClipNorm !== null ? { gradNorm: preClipNorm } : {}),
+    ...(f.mesh ? { mesh: f.mesh } : {}),
     time: Date.now(),
   };
 }

@@ -52,6 +52,8 @@ export function stepTasks(
   epoch: number,
   groupSize = 0,
   flush = false,
+  /** Sharded summation: the step's tree has this many groups, and each task says its node in it. */
+  groups = 0,
 ): RoundTask[] {
   return shards.map((s) => ({
     id: s.shardId,
@@ -66,6 +68,7 @@ export function stepTasks(
       indices: s.indices.slice(),
       ...(groupSize > 0 ? { groupSize } : {}),
       ...(flush ? { flush } : {}),
+      ...(groups > 0 && s.node ? { node: { lo: s.node.lo, hi: s.node.hi, groups } } : {}),
     }),
   }));
 }

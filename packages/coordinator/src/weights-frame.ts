@@ -75,6 +75,21 @@ export class WeightsFrames {
     }
   }
 
+  /** Whether this connection was sent `version`. */
+  has(connId: number, version: number): boolean {
+    return this.sent.get(connId) === version;
+  }
+
+  /** `version` reached this connection another way (as slices through the mesh). */
+  markSent(connId: number, version: number): void {
+    this.sent.set(connId, version);
+  }
+
+  /** Nothing is known to have arrived anywhere: every connection gets the next version whole. */
+  forgetAll(): void {
+    this.sent.clear();
+  }
+
   /** A connection closed: a later one with the same id starts from nothing. */
   forget(connId: number): void {
     this.sent.delete(connId);

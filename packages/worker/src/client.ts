@@ -288,6 +288,8 @@ export class WorkerClient {
       case 'shutdown':
         this.end({ reason: msg.reason, ok: true, steps: this.steps });
         return closeWith(ws, 1000, 'bye');
+      case 'mesh':
+        throw new TrainerError('ERR_UNEXPECTED_MESSAGE', 'a mesh of host servers was offered to a worker');
       default: {
         const never: never = msg;
         throw new TrainerError('ERR_UNKNOWN_KIND', `unhandled ${(never as { kind: string }).kind}`);

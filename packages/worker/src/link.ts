@@ -130,6 +130,8 @@ export class CoordinatorLink {
       backend?: string;
       backendReason?: string;
       slots?: number;
+      /** A host server's mesh port (sharded summation). */
+      mesh?: number;
     } = {},
   ): Promise<void> {
     const { hello, session } = answerChallenge(await this.expect('challenge'), o.token, {
@@ -139,6 +141,7 @@ export class CoordinatorLink {
       backend: o.backend ?? 'none',
       backendReason: o.backendReason ?? 'protocol link',
       ...(o.slots === undefined ? {} : { slots: o.slots }),
+      ...(o.mesh === undefined ? {} : { mesh: o.mesh }),
     });
     this.send(hello);
     this.session = session;

@@ -41,6 +41,20 @@ function relayOptions<T>(y: Argv<T>) {
       describe: 'loopback port the local workers connect to (0: any)',
       group: 'Network:',
     })
+    .option('mesh-port', {
+      type: 'number',
+      default: 0,
+      describe:
+        'port (on every interface) where the other hosts reach this one for sharded summation: where every ' +
+        "worker of a run is a relay, each owns a slice of the gradient's sum (0: any free port)",
+      group: 'Network:',
+    })
+    .option('mesh', {
+      type: 'boolean',
+      default: true,
+      describe: 'take part in sharded summation (--no-mesh: this host sends its whole sum to the coordinator)',
+      group: 'Network:',
+    })
     .option('data-dir', { type: 'string', describe: 'cifar10: directory with the binary files for the local workers' })
     .option('name', { type: 'string', describe: "name in the coordinator's logs (default: host-relay)" })
     .option('exit-with-stdin', {
@@ -70,6 +84,7 @@ export function relayCommand(y: Argv): Argv {
       local: a.local,
       spawn: a.spawn,
       listenPort: checkPort(a.listenPort, '--listen-port'),
+      ...(a.mesh ? { meshPort: checkPort(a.meshPort, '--mesh-port') } : {}),
       workers: { backend: a.backend, dataDir: a.dataDir, sched: a.sched },
       name: a.name,
       giveUpSeconds: checkSeconds(a.giveUp, '--give-up'),

@@ -18,6 +18,8 @@ export interface RelayRun {
   local: number;
   spawn: boolean;
   listenPort: number;
+  /** Sharded summation: the port other hosts reach this one on (0: any); absent: no mesh. */
+  meshPort?: number;
   workers: WorkerSettings;
   name: string | undefined;
   giveUpSeconds: number;
@@ -40,6 +42,7 @@ export async function runRelay(r: RelayRun): Promise<number> {
     host: '127.0.0.1',
     port: r.listenPort,
     ...(socketPath ? { socketPath } : {}),
+    ...(r.meshPort === undefined ? {} : { meshPort: r.meshPort }),
     localToken,
     localWorkers: r.local,
     stepTimeoutMs: STEP_TIMEOUT_MS,

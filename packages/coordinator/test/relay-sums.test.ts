@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type AssignMsg, decode, type GradientMsg, parseCoordinatorMsg } from '@dtrain/common';
-import { subTasks, sumAlongTree, sumInOrder } from '../src/relay.js';
+import { subTasks, sumAlongTree, sumInOrder } from '../src/relay-sums.js';
 
 const assign: AssignMsg = {
   kind: 'assign',

@@ -1,0 +1,144 @@
+// Sharded summation at the coordinator (common/slices.ts; the hosts' side is host-mesh.ts): which host
+// servers form a run's mesh, and one step's round through it. A mesh is formed over the ready
+// connections when every one of them is a host server with a mesh port (two or more); its owners are
+// those connections in id order, owner j summing slice j. A step goes through the mesh only once every
+// owner said its links are up; otherwise, and whenever an owner is lost, the step goes through the star
+// (the relays' whole sums), so a lost host costs one step's repeat and never a sample.
+
+import { type Slice, type SlicedReducer, type SliceMsg, sliceLayout, TrainerError } from '@dtrain/common';
+import type { MeshPool, RoundOutcome, RunPool, StepRound } from './pool-types.js';
+import type { WorkerConn } from './server.js';
+
+/** Where an owner's mesh server is reached: the address its uplink came from, the port its hello named. */
+export function meshUrl(c: Pick<WorkerConn, 'address' | 'hello'>): string {
+  const a = c.address.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
+  return `ws://${a.includes(':') ? `[${a}]` : a}:${c.hello?.mesh ?? 0}`;
+}
+
+export class MeshPlan {
+  private epochNo = 0;
+  private owners: WorkerConn[] = [];
+  private readonly acked = new Set<number>();
+  private layoutOf: Slice[] = [];
+  private readonly onReady = (c: WorkerConn, epoch: number): void => {
+    if (epoch === this.epochNo && this.owners.includes(c)) this.acked.add(c.id);
+  };
+  /** An owner was lost: the next step forms a mesh of those left (the current one still knows its owners). */
+  private broken = false;
+  private readonly onLost = (c: WorkerConn): void => {
+    if (this.owners.includes(c)) this.broken = true;
+  };
+
+  constructor(
+    private readonly pool: RunPool & { mesh: MeshPool },
+    private readonly params: number,
+    private readonly log: (line: string) => void,
+  ) {
+    pool.on('meshReady', this.onReady);
+    pool.on('lost', this.onLost);
+  }
+
+  detach(): void {
+    this.pool.off('meshReady', this.onReady);
+    this.pool.off('lost', this.onLost);
+  }
+
+  get epoch(): number {
+    return this.epochNo;
+  }
+
+  get layout(): readonly Slice[] {
+    return this.layoutOf;
+  }
+
+  ownerOf(index: number): WorkerConn | undefined {
+    return this.owners[index];
+  }
+
+  isOwner(c: WorkerConn): boolean {
+    return this.owners.includes(c);
+  }
+
+  /** A version of the weights as slices, each to its owner (which passes it on to the other hosts). */
+  publish(version: number, weights: Float32Array): void {
+    this.pool.mesh.publishSlices(version, weights, this.layoutOf, this.owners);
+  }
+
+  /** At a step's start: forms the mesh anew if the ready connections changed; true once it is ready to use. */
+  prepare(ready: readonly WorkerConn[]): boolean {
+    const hosts = ready.filter((c) => c.hello?.mesh !== undefined);
+    if (hosts.length < 2 || hosts.length !== ready.length) {
+      if (this.owners.length > 0) this.log(`mesh: epoch ${this.epochNo} ends; the steps go through the star`);
+      this.owners = [];
+      return false;
+    }
+    const sorted = [...hosts].sort((a, b) => a.id - b.id);
+    if (this.broken || sorted.length !== this.owners.length || sorted.some((c, i) => c !== this.owners[i]))
+      this.form(sorted);
+    return this.acked.size === this.owners.length;
+  }
+
+  private form(owners: WorkerConn[]): void {
+    this.epochNo++;
+    this.broken = false;
+    this.owners = owners;
+    this.acked.clear();
+    this.layoutOf = sliceLayout(this.params, owners.length);
+    const urls = owners.map(meshUrl);
+    owners.forEach((c, index) => this.pool.mesh.send(c, { kind: 'mesh', epoch: this.epochNo, index, owners: urls }));
+    const sizes = this.layoutOf.map((s) => s.length).join('/');
+    this.log(`mesh: epoch ${this.epochNo} over ${owners.length} host servers (${urls.join(' ')}; slices ${sizes})`);
+  }
+}
+
+/**
+ * One step's round through the mesh: the tasks' counts through the pool's round, the owners' slices into
+ * `reducer` as they come. 'fallback' when an owner was lost or a slice did not come within the step's
+ * time: the caller repeats the step through the star.
+ */
+export async function shardedRound(
+  pool: RunPool & { mesh: MeshPool },
+  plan: MeshPlan,
+  spec: StepRound,
+  reducer: SlicedReducer,
+  signal: AbortSignal,
+): Promise<RoundOutcome | null | 'fallback'> {
+  const stop = new AbortController();
+  const halt = (): void => stop.abort();
+  signal.addEventListener('abort', halt);
+  let fallback = false;
+  let slicesIn: () => void = () => undefined;
+  const whole = new Promise<void>((r) => (slicesIn = r));
+  const onLost = (c: WorkerConn): void => {
+    if (!plan.isOwner(c)) return;
+    fallback = true;
+    stop.abort();
+    slicesIn();
+  };
+  const onSlice = (c: WorkerConn, m: SliceMsg): void => {
+    if (m.epoch !== plan.epoch || m.step !== spec.step) return; // an earlier attempt's
+    if (plan.ownerOf(m.index) !== c)
+      return pool.mesh.reject(c, new TrainerError('ERR_UNEXPECTED_MESSAGE', `slice ${m.index} is not this host's`));
+    try {
+      reducer.addSlice(m.index, m.grad);
+    } catch (e) {
+      return pool.mesh.reject(c, e instanceof TrainerError ? e : new TrainerError('ERR_BAD_FRAME', String(e)));
+    }
+    if (reducer.slicesComplete) slicesIn();
+  };
+  pool.on('lost', onLost);
+  pool.on('slice', onSlice);
+  try {
+    const outcome = await pool.runRound({ ...spec, sliced: true }, stop.signal);
+    if (fallback) return 'fallback';
+    if (!outcome || outcome.diverged || outcome.failed) return outcome;
+    const late = setTimeout(() => ((fallback = true), slicesIn()), spec.timeoutMs);
+    await whole;
+    clearTimeout(late);
+    return fallback ? 'fallback' : outcome;
+  } finally {
+    signal.removeEventListener('abort', halt);
+    pool.off('lost', onLost);
+    pool.off('slice', onSlice);
+  }
+}

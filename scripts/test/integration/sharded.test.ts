@@ -1,0 +1,95 @@
+// Sharded summation over real sockets (common/slices.ts, host-mesh.ts, sharded-step.ts): host servers
+// (relays with a mesh port) each own a slice of the gradient's sum; the weights are bitwise those of the
+// same relays sending their whole sums, and a host lost mid-run costs a step's repeat, never a sample.
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { epochOrder, indicesDigest, planBatch, type TrainConfig } from '@dtrain/common';
+import { readCheckpoint, type StepRecord } from '@dtrain/coordinator';
+import { Relay } from '@dtrain/coordinator/relay';
+import { quiet, records, startRun, testConfig, worker } from './harness.js';
+
+const config = (o: Partial<TrainConfig> = {}): TrainConfig =>
+  testConfig({ maxSteps: 8, workers: 3, minWorkers: 1, groupSize: 'auto', ...o });
+
+/** A run on `hosts` relays of one in-process worker each; `mesh`: they take part in sharded summation. */
+async function viaHosts(c: TrainConfig, hosts: number, mesh: boolean, onStep?: (step: number, rs: Relay[]) => void) {
+  const run = await startRun(c);
+  const summaryP = run.run();
+  const relays: Relay[] = [];
+  const locals: Awaited<ReturnType<typeof worker>>[] = [];
+  const done = Array.from({ length: hosts }, (_, r) => {
+    const relay = new Relay({
+      url: run.url,
+      token: undefined,
+      host: '127.0.0.1',
+      port: 0,
+      localToken: undefined,
+      localWorkers: 1,
+      stepTimeoutMs: 20_000,
+      waitTimeoutMs: 20_000,
+      giveUpMs: 5_000,
+      name: `host${r}`,
+      log: quiet,
+      ...(mesh ? { meshPort: 0, meshHost: '127.0.0.1' } : {}),
+      onListening: (port) => void worker(`ws://127.0.0.1:${port}`, `h${r}w0`).then((w) => locals.push(w)),
+    });
+    relays.push(relay);
+    return relay.run();
+  });
+  run.coord.on('step', (rec) => onStep?.(rec.step, relays));
+  const summary = await summaryP;
+  await Promise.allSettled(done);
+  await Promise.allSettled(locals.map((l) => l.done));
+  const log = readFileSync(join(run.out, 'run.log'), 'utf8');
+  return { summary, out: run.out, log, weights: readCheckpoint(run.out).weights };
+}
+
+/** Every step applied exactly the planned samples, once. */
+function exactSamples(out: string, c: TrainConfig): void {
+  const steps = records(out).filter((r): r is StepRecord => r.type === 'step');
+  const n = c.dataset.name === 'synthetic' ? c.dataset.trainSize - Math.floor(c.dataset.trainSize * 0.2) : 0;
+  const perEpoch = Math.floor(n / c.batchSize);
+  assert.deepEqual(
+    steps.map((s) => s.step),
+    Array.from({ length: c.maxSteps }, (_, i) => i + 1),
+  );
+  for (const s of steps) {
+    const planned = planBatch(
+      epochOrder(n, c.seed, Math.floor((s.step - 1) / perEpoch)),
+      (s.step - 1) % perEpoch,
+      c.batchSize,
+    );
+    assert.equal(s.samplesDigest, indicesDigest(planned), `step ${s.step}`);
+  }
+}
+
+test('sharded summation over 3 host servers is bitwise the same hosts sending whole sums', async () => {
+  const c = config();
+  const sharded = await viaHosts(c, 3, true);
+  const whole = await viaHosts(c, 3, false);
+  assert.equal(sharded.summary.status, 'completed');
+  assert.match(sharded.log, /mesh: epoch 1 over 3 host servers/);
+  assert.doesNotMatch(whole.log, /mesh: epoch/);
+  assert.deepEqual(sharded.weights, whole.weights);
+  exactSamples(sharded.out, c);
+  const meshed = (out: string) => records(out).filter((r) => r.type === 'step' && (r as StepRecord).mesh).length;
+  assert.ok(meshed(sharded.out) >= c.maxSteps - 2, `${meshed(sharded.out)} of ${c.maxSteps} steps through the mesh`);
+  assert.equal(meshed(whole.out), 0);
+});
+
+test('a host server lost mid-run: its step runs again through the star, a mesh of the rest follows, no sample lost', async () => {
+  const c = config({ maxSteps: 10 });
+  const r = await viaHosts(c, 3, true, (step, rs) => step === 4 && rs[1]!.stop());
+  assert.equal(r.summary.status, 'completed');
+  assert.match(r.log, /mesh: epoch 2 over 2 host servers/);
+  assert.match(r.log, /step 5: a host of the mesh was lost or late; the step runs again through the star/);
+  exactSamples(r.out, c);
+  const epochs = records(r.out).flatMap((x) => (x.type === 'step' ? [(x as StepRecord).mesh ?? 0] : []));
+  assert.ok(
+    epochs.slice(-3).every((e) => e === 2),
+    `the last steps through the second mesh: ${epochs.join(' ')}`,
+  );
+});
