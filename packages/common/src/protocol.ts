@@ -251,19 +251,7 @@ export function parseWorkerMsg(raw: unknown, ctx: ParseContext): WorkerMsg {
         datasetFingerprint: str(o, 'datasetFingerprint', 64),
       };
     case 'gradient':
-      return {
-        kind,
-        step: int(o, 'step'),
-        version: int(o, 'version'),
-        shardId: int(o, 'shardId'),
-        count: int(o, 'count', 1, MAX_BATCH_SIZE),
-        lossSum: finite(o, 'lossSum', 0),
-        correct: int(o, 'correct'),
-        computeMs: finite(o, 'computeMs', 0),
-        ...gradientOf(o, ctx),
-        ...(o['fetchMs'] === undefined ? {} : { fetchMs: finite(o, 'fetchMs', 0) }),
-        ...(o['meanSqSum'] === undefined ? {} : { meanSqSum: finite(o, 'meanSqSum', 0) }),
-      };
+      return parseGradient(o, ctx);
     case 'evalResult':
       return {
         kind,
@@ -302,20 +290,7 @@ export function parseCoordinatorMsg(raw: unknown, ctx: ParseContext): Coordinato
     case 'challenge':
       return { kind, protocol: int(o, 'protocol'), nonce: str(o, 'nonce', 128), auth: bool(o, 'auth') };
     case 'welcome':
-      return {
-        kind,
-        workerId: int(o, 'workerId'),
-        runId: str(o, 'runId'),
-        model: str(o, 'model', 128),
-        modelFingerprint: str(o, 'modelFingerprint', 64),
-        ...(o['modelSpec'] === undefined ? {} : { modelSpec: parseModelSpec(o['modelSpec']) }),
-        manifest: manifest(o, 'manifest'),
-        dataset: datasetSpec(o, 'dataset'),
-        datasetFingerprint: str(o, 'datasetFingerprint', 64),
-        maxShard: int(o, 'maxShard', 1, MAX_BATCH_SIZE),
-        ...(o['gradWire'] === undefined ? {} : { gradWire: gradWireOf(o['gradWire']) }),
-        ...(o['weightWire'] === undefined ? {} : { weightWire: weightWireOf(o['weightWire']) }),
-      };
+      return parseWelcome(o);
     case 'reject':
       return { kind, code: str(o, 'code', 64), message: str(o, 'message', 4000) };
     case 'weights': {
@@ -377,4 +352,37 @@ function treeNode(v: unknown): { lo: number; hi: number; groups: number } {
   const groups = int(o, 'groups', 1, MAX_BATCH_SIZE);
   const lo = int(o, 'lo', 0, groups - 1);
   return { lo, hi: int(o, 'hi', lo + 1, groups), groups };
+}
+
+function parseGradient(o: Record<string, unknown>, ctx: ParseContext): GradientMsg {
+  return {
+    kind: 'gradient',
+    step: int(o, 'step'),
+    version: int(o, 'version'),
+    shardId: int(o, 'shardId'),
+    count: int(o, 'count', 1, MAX_BATCH_SIZE),
+    lossSum: finite(o, 'lossSum', 0),
+    correct: int(o, 'correct'),
+    computeMs: finite(o, 'computeMs', 0),
+    ...gradientOf(o, ctx),
+    ...(o['fetchMs'] === undefined ? {} : { fetchMs: finite(o, 'fetchMs', 0) }),
+    ...(o['meanSqSum'] === undefined ? {} : { meanSqSum: finite(o, 'meanSqSum', 0) }),
+  };
+}
+
+function parseWelcome(o: Record<string, unknown>): WelcomeMsg {
+  return {
+    kind: 'welcome',
+    workerId: int(o, 'workerId'),
+    runId: str(o, 'runId'),
+    model: str(o, 'model', 128),
+    modelFingerprint: str(o, 'modelFingerprint', 64),
+    ...(o['modelSpec'] === undefined ? {} : { modelSpec: parseModelSpec(o['modelSpec']) }),
+    manifest: manifest(o, 'manifest'),
+    dataset: datasetSpec(o, 'dataset'),
+    datasetFingerprint: str(o, 'datasetFingerprint', 64),
+    maxShard: int(o, 'maxShard', 1, MAX_BATCH_SIZE),
+    ...(o['gradWire'] === undefined ? {} : { gradWire: gradWireOf(o['gradWire']) }),
+    ...(o['weightWire'] === undefined ? {} : { weightWire: weightWireOf(o['weightWire']) }),
+  };
 }
