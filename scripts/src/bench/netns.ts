@@ -4,7 +4,7 @@
 // Everything is torn down on close(), and on process exit even when a test fails.
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI_PATH } from '../processes/path.js';
 
@@ -82,6 +82,9 @@ export class NetHarness {
 
   private build(names: string[]): void {
     sh('ip', ['link', 'add', this.bridge, 'type', 'bridge']);
+    // the bridge must not answer ARP for this namespace's address (.1 on its own veth): frames to the
+    // bridge's MAC would reach this namespace past that veth's shaping and counters
+    writeFileSync(`/proc/sys/net/ipv4/conf/${this.bridge}/arp_ignore`, '1');
     sh('ip', ['link', 'set', this.bridge, 'up']);
     const first = this.opts.rootHost ? 2 : 1;
     if (this.opts.rootHost) {
@@ -130,8 +133,8 @@ export class NetHarness {
 
   /**
    * Bytes each shaped link has sent so far (tc's counters: Ethernet frames, headers and ACKs included), by
-   * host name ('root' for this process's own link, its `down` the hosts' `up` together): `up` from the host
-   * onto the bridge, `down` to it.
+   * host name ('root' for this process's own link, its `down` the bytes its side received): `up` from the
+   * host onto the bridge, `down` to it.
    */
   linkBytes(): Map<string, { up: number; down: number }> {
     const sent = (out: string): number => Number(/Sent (\d+) bytes/.exec(out)?.[1] ?? Number.NaN);
@@ -139,11 +142,11 @@ export class NetHarness {
     const m = new Map<string, { up: number; down: number }>();
     for (const h of this.hosts)
       m.set(h.name, { up: sent(this.exec(h, ['tc', ...qdisc('eth0')])), down: sent(sh('tc', qdisc(h.veth))) });
-    // this process's link: its own side's counter going out; coming in, the hosts' traffic (the bridge port's
-    // counter toward this namespace reads 0 here), which in these benchmarks is all addressed to it
+    // this process's link: its own side's counter going out; coming in, what its side received (the bridge
+    // port's qdisc counter toward this namespace reads 0 here; the hosts also send to each other under a mesh)
     if (this.root) {
-      const down = [...m.values()].reduce((a, l) => a + l.up, 0);
-      m.set('root', { up: sent(sh('tc', qdisc(`${this.id}r0`))), down });
+      const received = Number(readFileSync(`/sys/class/net/${this.id}r0/statistics/rx_bytes`, 'utf8'));
+      m.set('root', { up: sent(sh('tc', qdisc(`${this.id}r0`))), down: received });
     }
     return m;
   }

@@ -30,6 +30,8 @@ export interface ScalePoint {
   params: number;
   workers: number;
   steps: number;
+  /** Of them, summed by the hosts' mesh (sharded summation). */
+  meshSteps: number;
   computeMs: number;
   gradWire: GradWire;
   weightWire: WeightWire;
@@ -142,6 +144,8 @@ export async function measureScalePoint(
     model: string;
     workers: number;
     connections?: number;
+    /** The invariant reduction (groups of the batch): what sharded summation needs; relayed points use it either way. */
+    groups?: boolean;
     steps: number;
     computeMs: number;
     host: string;
@@ -152,7 +156,11 @@ export async function measureScalePoint(
   },
 ): Promise<ScalePoint> {
   const connections = o.connections ?? o.workers; // relays: H connections for N workers
-  const config = { ...benchConfig(o.model, connections, o.steps, o), batchSize: 4 * o.workers };
+  const config = {
+    ...benchConfig(o.model, connections, o.steps, o),
+    batchSize: 4 * o.workers,
+    ...(o.groups ? { groupSize: 'auto' as const } : {}),
+  };
   const { coord, port, run } = await openSoloRun({
     config,
     host: o.host,
@@ -198,6 +206,7 @@ function scalePoint(
     params,
     workers: o.workers,
     steps: warm.length,
+    meshSteps: warm.filter((r) => r.mesh).length,
     computeMs: o.computeMs,
     gradWire: o.gradWire,
     weightWire: o.weightWire,
@@ -251,6 +260,8 @@ export interface ScaleArgs extends Wires {
   rate: string;
   maxBytesPerStep: number;
   relays?: boolean;
+  /** With relays: sharded summation over them (false: each sends its whole sum). */
+  mesh?: boolean;
 }
 
 const RELAY_PORT = 7199;
@@ -263,6 +274,7 @@ export const relayedEchoWorkers = (
   net: NetHarness,
   workers: number,
   computeMs: number,
+  mesh = true,
 ): { relays: number; spawner: WorkerSpawner } => {
   const hosts = net.hosts.slice(0, Math.min(net.hosts.length, workers));
   const behind = (h: number): number => Math.floor(workers / hosts.length) + (h < workers % hosts.length ? 1 : 0);
@@ -279,6 +291,7 @@ export const relayedEchoWorkers = (
         '--no-spawn',
         '--listen-port',
         String(RELAY_PORT),
+        ...(mesh ? [] : ['--no-mesh']),
       ]);
       for (let i = 0; i < behind(h); i++)
         net.dtrain(host, [
@@ -318,13 +331,14 @@ export async function benchScale(a: ScaleArgs, print: (line: string) => void): P
           );
           continue;
         }
-        const relayed = net && a.relays ? relayedEchoWorkers(net, workers, a.computeMs) : null;
+        const relayed = net && a.relays ? relayedEchoWorkers(net, workers, a.computeMs, a.mesh ?? true) : null;
         const spawner = relayed?.spawner ?? (net ? netnsEchoWorkers(net, a.computeMs) : localEchoWorkers(a.computeMs));
         const host = net ? net.root!.ip : '127.0.0.1';
         const p = await measureScalePoint({
           model,
           workers,
           connections: relayed?.relays ?? workers,
+          groups: !!relayed,
           steps: a.steps,
           computeMs: a.computeMs,
           gradWire: a.gradWire,
@@ -339,7 +353,7 @@ export async function benchScale(a: ScaleArgs, print: (line: string) => void): P
         print(
           JSON.stringify({
             ...p,
-            where: net ? `${a.netnsHosts} namespace hosts, ${a.rate} links${relayed ? ', relays' : ''}` : 'loopback',
+            where: net ? `${a.netnsHosts} namespace hosts, ${a.rate} links${relayed ? relayedHow(a) : ''}` : 'loopback',
           }),
         );
       }
@@ -347,4 +361,9 @@ export async function benchScale(a: ScaleArgs, print: (line: string) => void): P
     await net?.close();
   }
   return points;
+}
+
+/** How a relayed point sums: through a mesh of the hosts, or through the coordinator. */
+function relayedHow(a: ScaleArgs): string {
+  return a.mesh === false || a.netnsHosts < 2 ? ', relays' : ', relays, sharded summation';
 }

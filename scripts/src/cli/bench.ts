@@ -67,7 +67,14 @@ const BENCH_FLAGS = {
   relays: {
     type: 'boolean',
     default: false,
-    describe: 'scale, with --netns-hosts: one relay per host in front of its workers',
+    describe:
+      'scale, with --netns-hosts: one relay per host in front of its workers; with two or more hosts they sum ' +
+      'the gradient in slices (sharded summation; --no-mesh: each sends its whole sum to the coordinator)',
+  },
+  mesh: {
+    type: 'boolean',
+    default: true,
+    describe: 'scale, with --relays: sharded summation over the hosts (--no-mesh: the star through relays)',
   },
   'peer-dir': {
     type: 'string',
@@ -139,6 +146,7 @@ export function benchCommand(y: Argv): Argv {
               rate: a.rate,
               maxBytesPerStep: a.maxBytesPerStep,
               relays: a.relays,
+              mesh: a.mesh,
             },
             (l) => process.stdout.write(l + '\n'),
           );

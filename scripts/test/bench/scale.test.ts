@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { sliceLayout } from '@dtrain/common';
 import { netnsUnavailable } from '../../src/bench/netns.js';
 import { benchScale, linkBounds, rateGbit } from '../../src/bench/scale.js';
 
@@ -129,6 +130,7 @@ test(
         rate: '1gbit',
         maxBytesPerStep: 1e9,
         relays: true,
+        mesh: false,
       },
       () => undefined,
     );
@@ -138,5 +140,34 @@ test(
       `in ${p!.bytesInPerStep}: 2 relays x ${perHost}`,
     );
     assert.equal(p!.workers, 4);
+  },
+);
+
+test(
+  'sharded summation on namespace hosts: each link carries P + (H - 1) x its slice each way, the coordinator P',
+  { skip: unavailable ?? false, timeout: 120_000 },
+  async () => {
+    const [p] = await benchScale(
+      {
+        ...{ models: ['tiny-cnn'], workers: [3], steps: 16, computeMs: 0, gradWire: 'fp32', weightWire: 'fp32' },
+        ...{ netnsHosts: 3, rate: '1gbit', maxBytesPerStep: 1e9, relays: true },
+      },
+      () => undefined,
+    );
+    assert.ok(p!.meshSteps >= p!.steps - 1, `${p!.meshSteps} of ${p!.steps} steps through the mesh`);
+    const P = p!.params * 4;
+    const slices = sliceLayout(p!.params, 3).map((s) => s.length * 4);
+    const links = p!.linkBytesPerStep!;
+    // payload plus framing, TCP/IP and Ethernet headers and ACKs (a few per cent); a window's edges may cut a step
+    const near = (got: number, want: number, what: string) =>
+      assert.ok(got > 0.93 * want && got < 1.15 * want, `${what}: ${got} bytes per step vs ${want}`);
+    // which host owns which slice follows the order they connected in: compare the links by size
+    const want = slices.map((s) => P + 2 * s).sort((a, b) => a - b);
+    for (const dir of ['up', 'down'] as const) {
+      const got = ['w1', 'w2', 'w3'].map((h) => links[h]![dir]).sort((a, b) => a - b);
+      got.forEach((g, i) => near(g, want[i]!, `${dir} of the host with the ${i + 1}. smallest slice`));
+    }
+    near(links['root']!.up, P, 'coordinator up');
+    near(links['root']!.down, P, 'coordinator down');
   },
 );
