@@ -108,15 +108,20 @@ export class SlicedReducer implements Reducer {
     this.tally.add(node.lo, node.hi, { count, lossSum, correct, meanSqSum: r.meanSqSum ?? 0 });
   }
 
-  /** Owner `index`'s slice, summed over the whole batch. */
-  addSlice(index: number, sum: Float32Array): void {
+  /**
+   * Owner `index`'s slice, summed over the whole batch: its mean goes in place at once (the same float32
+   * division as GroupReducer's), so the slice can be applied before the others arrive. Returns the slice.
+   */
+  addSlice(index: number, sum: Float32Array): Slice {
     const s = this.slices[index];
     if (!s || this.seenSlices.has(index))
       throw new TrainerError('ERR_DUPLICATE_GRADIENT', `slice ${index} is not expected in this reduction`);
     if (sum.length !== s.length)
       throw new TrainerError('ERR_SHAPE_MISMATCH', `slice ${index} has ${sum.length} values, expected ${s.length}`);
     this.seenSlices.add(index);
-    this.out.set(sum, s.offset);
+    const inv = 1 / this.samples;
+    for (let i = 0; i < sum.length; i++) this.out[s.offset + i] = Math.fround(sum[i]! * inv);
+    return s;
   }
 
   get slicesComplete(): boolean {
@@ -134,7 +139,7 @@ export class SlicedReducer implements Reducer {
         'ERR_NO_WORKERS',
         `the reduction holds ${root.count} of ${this.samples} samples, ${this.seenSlices.size} of ${this.slices.length} slices`,
       );
-    const { normSq, tail } = meanInPlace(this.out, this.samples, this.trainable);
+    const { normSq, tail } = meanInPlace(this.out, 1, this.trainable); // the means are in place: a pass for the norm
     return {
       meanGrad: this.out,
       meanLoss: root.lossSum / this.samples,

@@ -32,6 +32,7 @@ import { RunLog } from './run-log.js';
 import type { CoordinatorEvents, CoordinatorOptions } from './run-options.js';
 import { RunRules } from './run-rules.js';
 import type { RunDir } from './rundir.js';
+import type { WorkerConn } from './server.js';
 import { MeshPlan } from './sharded-step.js';
 import { type StepInput, startAttempt } from './step-round.js';
 import { bytesSince, stepRecord } from './step-stats.js';
@@ -241,7 +242,39 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       ),
       signal: this.halt.signal,
     };
+    const lr = learningRate(scheduleOf(this.config), this.train.step);
+    const { attempt, outcome, meshEpoch, early, assigned, shared } = await this.stepRound(input, ready, lr);
+    if (!outcome) return false;
+    const reduce = performance.now();
+    const applied =
+      early && meshEpoch > 0
+        ? this.update.finishSlices(step, lr, outcome, attempt.reducer)
+        : this.update.apply(step, lr, outcome, attempt.reducer);
+    this.cursor.advance(applied.reduced.samples);
+    const marks = { t0, assigned, shared, reduce, end: performance.now() };
+    const tally = attempt.tally;
+    this.trace?.step(step, marks, tally.arrivals);
+    const [epoch, workers, bytes] = [this.cursor.epochFloat, ready.length, bytesSince(bytes0, this.pool.bytes)];
+    const facts = { step, epoch, lr, shards, tally, workers, outcome, marks, bytes, mesh: meshEpoch };
+    this.records.hold(stepRecord(facts, applied));
+    return true;
+  }
+
+  /**
+   * A step's round: through the mesh where it is ready (each slice applied and sent back as it lands,
+   * where the optimizer is elementwise), else the star; a mesh attempt that falls back is undone and the
+   * step runs again through the star. Order on the wire: assignments, the weights they need, then the
+   * last step's record.
+   */
+  private async stepRound(input: StepInput, ready: readonly WorkerConn[], lr: number) {
+    const { step, version } = input;
     const mesh = this.mesh?.prepare(ready) ? this.mesh : null;
+    const early = !!mesh && this.update.sliceable;
+    if (early)
+      input.onMean = (index, slice) => {
+        this.update.applySlice(step, lr, slice);
+        mesh.publishSlice(step, index, this.update.weights);
+      };
     let attempt = startAttempt(input, mesh);
     const assigned = performance.now();
     this.publish(version, false, mesh);
@@ -251,24 +284,14 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     let meshEpoch = mesh?.epoch ?? 0;
     if (outcome === 'fallback') {
       meshEpoch = 0;
+      this.update.undoSlices();
       this.log(`step ${step}: a host of the mesh was lost or late; the step runs again through the star`);
       this.pool.mesh?.forgetSent(); // the slices of its version may not have reached every host
-      attempt = startAttempt(input, null);
+      attempt = startAttempt({ ...input, onMean: undefined }, null);
       this.publish(version);
       outcome = await attempt.result;
     }
-    if (!outcome || outcome === 'fallback') return false;
-    const reduce = performance.now();
-    const lr = learningRate(scheduleOf(this.config), this.train.step);
-    const applied = this.update.apply(step, lr, outcome, attempt.reducer);
-    this.cursor.advance(applied.reduced.samples);
-    const marks = { t0, assigned, shared, reduce, end: performance.now() };
-    const tally = attempt.tally;
-    this.trace?.step(step, marks, tally.arrivals);
-    const [epoch, workers, bytes] = [this.cursor.epochFloat, ready.length, bytesSince(bytes0, this.pool.bytes)];
-    const facts = { step, epoch, lr, shards, tally, workers, outcome, marks, bytes, mesh: meshEpoch };
-    this.records.hold(stepRecord(facts, applied));
-    return true;
+    return { attempt, outcome: outcome === 'fallback' ? null : outcome, meshEpoch, early, assigned, shared };
   }
 
   /** Sharded summation needs host servers, the invariant reduction and fp32 on both wires (v1). */

@@ -6,7 +6,6 @@ import {
   type EvalResultMsg,
   type GradientMsg,
   type ParseContext,
-  type Slice,
   type SliceMsg,
   type SpeedTracker,
   TrainerError,
@@ -106,8 +105,10 @@ export interface RunPool {
 /** What sharded summation needs of a pool: messages to one connection, slices of a version, refusals. */
 export interface MeshPool {
   send(conn: WorkerConn, msg: CoordinatorMsg): void;
-  /** Each owner its slice of `weights` at `version` (they pass them on); counted as sent to every owner. */
-  publishSlices(version: number, weights: Float32Array, layout: readonly Slice[], owners: readonly WorkerConn[]): void;
+  /** Owner `index` its slice `data` of the weights at `version` (it passes it on); the owner counts as sent it. */
+  publishSlice(version: number, index: number, data: Float32Array, owner: WorkerConn): void;
+  /** Whether `conn` was sent `version` (whole, or its slice as an owner). */
+  hasVersion(conn: WorkerConn, version: number): boolean;
   /** Forget which versions went where: the next publish sends the weights whole to every worker. */
   forgetSent(): void;
   reject(conn: WorkerConn, err: TrainerError): void;

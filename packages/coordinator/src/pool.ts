@@ -121,18 +121,11 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
   /** Sharded summation (host-mesh.ts, sharded-step.ts): what it sends through this pool. */
   readonly mesh: MeshPool = {
     send: (conn, msg) => this.server.send(conn, encode(msg)),
-    publishSlices: (version, weights, layout, owners) => {
-      if (owners.every((c) => this.weightFrames.has(c.id, version))) return; // sent whole already (an evaluation's)
-      owners.forEach((c, j) => {
-        const { offset, length } = layout[j]!;
-        if (length > 0)
-          this.server.send(
-            c,
-            encode({ kind: 'weights', version, slice: j, data: weights.subarray(offset, offset + length) }),
-          );
-        this.weightFrames.markSent(c.id, version);
-      });
+    publishSlice: (version, index, data, owner) => {
+      if (data.length > 0) this.server.send(owner, encode({ kind: 'weights', version, slice: index, data }));
+      this.weightFrames.markSent(owner.id, version);
     },
+    hasVersion: (conn, version) => this.weightFrames.has(conn.id, version),
     forgetSent: () => this.weightFrames.forgetAll(),
     reject: (conn, err) => this.reject(conn, err),
   };

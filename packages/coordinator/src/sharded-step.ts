@@ -59,9 +59,19 @@ export class MeshPlan {
     return this.owners.includes(c);
   }
 
-  /** A version of the weights as slices, each to its owner (which passes it on to the other hosts). */
+  /** A version of the weights as slices, each to its owner (which passes it on to the other hosts), where not sent yet. */
   publish(version: number, weights: Float32Array): void {
-    this.pool.mesh.publishSlices(version, weights, this.layoutOf, this.owners);
+    this.owners.forEach((c, j) => this.hasVersion(c, version) || this.publishSlice(version, j, weights));
+  }
+
+  /** Slice `index` of the weights at `version` to its owner. */
+  publishSlice(version: number, index: number, weights: Float32Array): void {
+    const { offset, length } = this.layoutOf[index]!;
+    this.pool.mesh.publishSlice(version, index, weights.subarray(offset, offset + length), this.owners[index]!);
+  }
+
+  private hasVersion(c: WorkerConn, version: number): boolean {
+    return this.pool.mesh.hasVersion(c, version);
   }
 
   /** At a step's start: forms the mesh anew if the ready connections changed; true once it is ready to use. */
@@ -102,8 +112,11 @@ export async function shardedRound(
   spec: StepRound,
   reducer: SlicedReducer,
   signal: AbortSignal,
+  /** Each slice as its mean lands (it may be applied at once); a throw ends the round with that error. */
+  onMean: (index: number, slice: Slice) => void = () => undefined,
 ): Promise<RoundOutcome | null | 'fallback'> {
   const stop = new AbortController();
+  let failure: unknown = null;
   const halt = (): void => stop.abort();
   signal.addEventListener('abort', halt);
   let fallback = false;
@@ -119,10 +132,18 @@ export async function shardedRound(
     if (m.epoch !== plan.epoch || m.step !== spec.step) return; // an earlier attempt's
     if (plan.ownerOf(m.index) !== c)
       return pool.mesh.reject(c, new TrainerError('ERR_UNEXPECTED_MESSAGE', `slice ${m.index} is not this host's`));
+    let slice: Slice;
     try {
-      reducer.addSlice(m.index, m.grad);
+      slice = reducer.addSlice(m.index, m.grad);
     } catch (e) {
       return pool.mesh.reject(c, e instanceof TrainerError ? e : new TrainerError('ERR_BAD_FRAME', String(e)));
+    }
+    try {
+      onMean(m.index, slice);
+    } catch (e) {
+      failure = e; // the slice diverged: the round ends here
+      stop.abort();
+      return slicesIn();
     }
     if (reducer.slicesComplete) slicesIn();
   };
@@ -130,11 +151,13 @@ export async function shardedRound(
   pool.on('slice', onSlice);
   try {
     const outcome = await pool.runRound({ ...spec, sliced: true }, stop.signal);
+    if (failure !== null) throw failure;
     if (fallback) return 'fallback';
     if (!outcome || outcome.diverged || outcome.failed) return outcome;
     const late = setTimeout(() => ((fallback = true), slicesIn()), spec.timeoutMs);
     await whole;
     clearTimeout(late);
+    if (failure !== null) throw failure;
     return fallback ? 'fallback' : outcome;
   } finally {
     signal.removeEventListener('abort', halt);

@@ -2,7 +2,7 @@
 // through the mesh of host servers (sharded-step.ts: counts here, slices from their owners). The
 // coordinator's loop runs a step's mesh attempt and, if it falls back, the same step through the star.
 
-import { type GradientMsg, groupCount, type Reducer, type Shard, SlicedReducer } from '@dtrain/common';
+import { type GradientMsg, groupCount, type Reducer, type Shard, type Slice, SlicedReducer } from '@dtrain/common';
 import type { MeshPool, RoundOutcome, RunPool } from './pool-types.js';
 import type { WorkerConn } from './server.js';
 import { type MeshPlan, shardedRound } from './sharded-step.js';
@@ -24,6 +24,8 @@ export interface StepInput {
   trainable: number;
   /** Each accepted result, for the run's records. */
   onShard: (conn: WorkerConn, gradient: GradientMsg) => void;
+  /** Through the mesh: each slice's mean as it lands (applied there at once where the optimizer allows). */
+  onMean?: (index: number, slice: Slice) => void;
   signal: AbortSignal;
 }
 
@@ -55,7 +57,7 @@ export function startAttempt(x: StepInput, mesh: MeshPlan | null): Attempt {
   const tasks = stepTasks(x.shards, x.step, x.version, x.epoch, x.groupSize, x.flush, groups);
   const spec = { kind: 'step' as const, step: x.step, version: x.version, tasks, timeoutMs: x.timeoutMs, onAccepted };
   const result = mesh
-    ? shardedRound(x.pool as RunPool & { mesh: MeshPool }, mesh, spec, reducer as SlicedReducer, x.signal)
+    ? shardedRound(x.pool as RunPool & { mesh: MeshPool }, mesh, spec, reducer as SlicedReducer, x.signal, x.onMean)
     : x.pool.runRound(spec, x.signal);
   return { reducer, tally, result };
 }

@@ -13,6 +13,7 @@ import {
   type OptimizerConfig,
   type Reduced,
   type Reducer,
+  type Slice,
   trainableCount,
   updateRunningStats,
 } from '@dtrain/common';
@@ -36,6 +37,8 @@ export class CentralUpdate {
   /** The weights stopped being finite (divergence): the last good checkpoint on disk is the run's. */
   spoiled = false;
   private readonly noise = new NoiseScaleTracker();
+  /** The slices of the current sharded step applied so far, as they were before (applySlice). */
+  private undo: { offset: number; weights: Float32Array; state: (readonly [string, Float32Array])[] }[] = [];
 
   constructor(
     config: OptimizerConfig,
@@ -75,5 +78,58 @@ export class CentralUpdate {
       throw divergedError(step, lr, 'the updated weights are not finite');
     }
     return { reduced, est, bSimple, preClipNorm };
+  }
+
+  /** Sharded summation: whether each slice can be applied as it arrives (an elementwise optimizer). */
+  get sliceable(): boolean {
+    return this.optimizer.elementwise;
+  }
+
+  /**
+   * Apply one slice whose mean is in meanGrad before the others arrive: checked, kept for an undo, updated
+   * (the bits of the whole update there); throws ERR_DIVERGED with every applied slice undone.
+   */
+  applySlice(step: number, lr: number, s: Slice): void {
+    const [a, b, t] = [s.offset, s.offset + s.length, this.trainable];
+    if (!allFinite(this.meanGrad.subarray(a, b))) {
+      this.undoSlices();
+      throw divergedError(step, lr, 'the mean gradient is not finite');
+    }
+    const state = Object.entries(this.optimizer.state()).map(
+      ([k, v]) => [k, v.slice(a, Math.min(b, v.length))] as const,
+    );
+    this.undo.push({ offset: a, weights: this.weights.slice(a, b), state });
+    if (a < t)
+      this.optimizer.stepRange(step, lr, this.weights.subarray(0, t), this.meanGrad.subarray(0, t), a, Math.min(b, t));
+    if (b > t) updateRunningStats(this.weights.subarray(Math.max(a, t), b), this.meanGrad.subarray(Math.max(a, t), b));
+    if (!allFinite(this.weights.subarray(a, b))) {
+      this.undoSlices();
+      throw divergedError(step, lr, 'the updated weights are not finite');
+    }
+  }
+
+  /** The slices applied so far go back to what they were (the step fell back to the star, or diverged). */
+  undoSlices(): void {
+    const state = this.optimizer.state();
+    for (const u of this.undo.splice(0).reverse()) {
+      this.weights.set(u.weights, u.offset);
+      for (const [k, v] of u.state) state[k]!.set(v, u.offset);
+    }
+  }
+
+  /** A sharded step whose slices were applied as they came: its records (norms, noise scale); throws as apply(). */
+  finishSlices(step: number, lr: number, outcome: RoundOutcome, reducer: Reducer): Applied {
+    if (outcome.diverged || outcome.failed) this.undoSlices();
+    if (outcome.diverged) {
+      const d = outcome.diverged;
+      throw divergedError(step, lr, `worker ${d.worker}'s ${d.what} for shard ${d.shardId} is not finite`);
+    }
+    if (outcome.failed) throw computeFailure(`step ${step}`, outcome.failed);
+    this.undo = [];
+    const reduced = reducer.finish();
+    const est = noiseEstimate(reduced.small, reduced.samples, reduced.meanNormSq);
+    const bSimple = est ? this.noise.update(est) : null;
+    this.onMeanGradient?.(step, reduced.meanGrad);
+    return { reduced, est, bSimple, preClipNorm: null };
   }
 }

@@ -67,7 +67,15 @@ function exactSamples(out: string, c: TrainConfig): void {
 }
 
 test('sharded summation over 3 host servers is bitwise the same hosts sending whole sums', async () => {
-  const c = config();
+  await sameBits(config());
+});
+
+test('the same with Adam (slices applied as they land) and LARS (a whole update once every slice is in)', async () => {
+  const kinds = [{ kind: 'adam' as const, momentum: 0 }, { kind: 'lars' as const }];
+  for (const k of kinds) await sameBits(config({ maxSteps: 5, lr: 0.01, optimizer: { ...config().optimizer, ...k } }));
+});
+
+async function sameBits(c: TrainConfig): Promise<void> {
   const sharded = await viaHosts(c, 3, true);
   const whole = await viaHosts(c, 3, false);
   assert.equal(sharded.summary.status, 'completed');
@@ -78,7 +86,7 @@ test('sharded summation over 3 host servers is bitwise the same hosts sending wh
   const meshed = (out: string) => records(out).filter((r) => r.type === 'step' && (r as StepRecord).mesh).length;
   assert.ok(meshed(sharded.out) >= c.maxSteps - 2, `${meshed(sharded.out)} of ${c.maxSteps} steps through the mesh`);
   assert.equal(meshed(whole.out), 0);
-});
+}
 
 test('a host server lost mid-run: its step runs again through the star, a mesh of the rest follows, no sample lost', async () => {
   const c = config({ maxSteps: 10 });

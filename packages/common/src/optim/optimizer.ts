@@ -61,6 +61,36 @@ export class Optimizer {
     return norm;
   }
 
+  /**
+   * Whether an update is element by element (no norm over a tensor or the vector: not LARS or LAMB, no
+   * clipping), so a range of θ can be updated alone with the bits of the whole update (stepRange).
+   */
+  get elementwise(): boolean {
+    return this.h.clip === 0 && this.h.kind !== 'lars' && this.h.kind !== 'lamb';
+  }
+
+  /** step() on θ[from, to) alone (elementwise optimizers only): the same bits there as the whole update's. */
+  stepRange(t: number, lr: number, theta: Float32Array, grad: Float32Array, from: number, to: number): void {
+    if (!this.elementwise)
+      throw new TrainerError('ERR_BAD_CONFIG', `${this.h.kind} with clipping or trust ratios updates whole tensors`);
+    const parts = this.segments.flatMap((s) => {
+      const [a, b] = [Math.max(from, s.offset), Math.min(to, s.offset + s.length)];
+      return a < b ? [{ ...s, offset: a, length: b - a }] : [];
+    });
+    const c = this.config;
+    if (isAdaptive(this.h.kind)) {
+      const p = { ...this.h, kind: this.h.kind as 'adam' | 'adamw', weightDecay: c.weightDecay };
+      return adaptiveStep(p, t, lr, theta, grad, { m: this.buffers['adam-m']!, v: this.buffers['adam-v']! }, parts);
+    }
+    const velocity = this.buffers['velocity'] ?? (this.unused ??= new Float32Array(theta.length));
+    const oneRun = !this.h.exclude1d || c.weightDecay === 0;
+    for (const s of oneRun ? [{ offset: from, length: to - from, vector: false }] : parts) {
+      const [a, b] = [s.offset, s.offset + s.length];
+      const cs = s.vector ? { ...c, weightDecay: 0 } : c;
+      sgdStep(cs, lr, theta.subarray(a, b), grad.subarray(a, b), velocity.subarray(a, b));
+    }
+  }
+
   /** sgd, momentum, nesterov: one pass, or one per tensor when 1-D tensors skip the decay. */
   private sgd(lr: number, theta: Float32Array, grad: Float32Array): void {
     const velocity = this.buffers['velocity'] ?? (this.unused ??= new Float32Array(theta.length));

@@ -112,3 +112,53 @@ test('a state buffer of the wrong length is refused', () => {
     /adam-m has 2 values, the model 3/,
   );
 });
+
+test('an elementwise optimizer updates any range alone with the bits of the whole update; LARS, LAMB and clipping refuse', () => {
+  const manifest: Manifest = [
+    { name: 'c/kernel', shape: [3, 3], offset: 0, length: 9 },
+    { name: 'c/bias', shape: [3], offset: 9, length: 3 },
+    { name: 'd/kernel', shape: [3, 2], offset: 12, length: 6 },
+  ];
+  const n = 18;
+  const grads = [1, 2, 3].map((k) =>
+    Float32Array.from({ length: n }, (_, i) => Math.sin(k * 5 + i) * 10 ** ((i % 3) - 1)),
+  );
+  const kinds: Partial<OptimizerConfig>[] = [
+    {},
+    { momentum: 0.9 },
+    { momentum: 0.9, nesterov: true },
+    { momentum: 0.9, form: 'ema', dampening: 0.9 },
+    { momentum: 0.9, form: 'keras' },
+    { momentum: 0.9, exclude1d: true },
+    { kind: 'adam', momentum: 0 },
+    { kind: 'adamw', momentum: 0, exclude1d: true },
+  ];
+  for (const k of kinds) {
+    const whole = new Optimizer({ ...base, ...k }, manifest);
+    const ranged = new Optimizer({ ...base, ...k }, manifest);
+    const [a, b] = [
+      Float32Array.from({ length: n }, (_, i) => 1 - i / 7),
+      Float32Array.from({ length: n }, (_, i) => 1 - i / 7),
+    ];
+    grads.forEach((g, t) => {
+      whole.step(t + 1, 0.1, a, g);
+      for (const [from, to] of [
+        [0, 5],
+        [5, 11],
+        [11, 18],
+      ])
+        ranged.stepRange(t + 1, 0.1, b, g, from!, to!);
+    });
+    assert.deepEqual(b, a, JSON.stringify(k));
+    assert.deepEqual(ranged.state(), whole.state(), JSON.stringify(k));
+  }
+  for (const k of [
+    { kind: 'lars' as const, momentum: 0.9 },
+    { kind: 'lamb' as const, momentum: 0 },
+    { clipGradNorm: 1 },
+  ]) {
+    const o = new Optimizer({ ...base, ...k }, manifest);
+    assert.equal(o.elementwise, false);
+    assert.throws(() => o.stepRange(1, 0.1, new Float32Array(n), grads[0]!, 0, 5), /updates whole tensors/);
+  }
+});
