@@ -15,11 +15,16 @@ export function meshUrl(c: Pick<WorkerConn, 'address' | 'hello'>): string {
   return `ws://${a.includes(':') ? `[${a}]` : a}:${c.hello?.mesh ?? 0}`;
 }
 
+/** How long a mesh may take to link up before the coordinator says why the steps stay on the star. */
+const MESH_READY_MS = 30_000;
+
 export class MeshPlan {
   private epochNo = 0;
   private owners: WorkerConn[] = [];
   private readonly acked = new Set<number>();
   private layoutOf: Slice[] = [];
+  private formedAt = 0;
+  private warned = false;
   private readonly onReady = (c: WorkerConn, epoch: number): void => {
     if (epoch === this.epochNo && this.owners.includes(c)) this.acked.add(c.id);
   };
@@ -85,12 +90,23 @@ export class MeshPlan {
     const sorted = [...hosts].sort((a, b) => a.id - b.id);
     if (this.broken || sorted.length !== this.owners.length || sorted.some((c, i) => c !== this.owners[i]))
       this.form(sorted);
-    return this.acked.size === this.owners.length;
+    const ready = this.acked.size === this.owners.length;
+    if (!ready && !this.warned && Date.now() - this.formedAt > MESH_READY_MS) {
+      this.warned = true;
+      this.log(
+        `mesh: epoch ${this.epochNo} not ready after ${MESH_READY_MS / 1000} s (${this.acked.size} of ${this.owners.length} ` +
+          "hosts reached every other one); the steps go through the star. Hosts must reach each other's mesh " +
+          'port (dtrain relay --mesh-port; --no-mesh turns it off)',
+      );
+    }
+    return ready;
   }
 
   private form(owners: WorkerConn[]): void {
     this.epochNo++;
     this.broken = false;
+    this.formedAt = Date.now();
+    this.warned = false;
     this.owners = owners;
     this.acked.clear();
     this.layoutOf = sliceLayout(this.params, owners.length);

@@ -7,16 +7,22 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { epochOrder, indicesDigest, planBatch, type TrainConfig } from '@dtrain/common';
-import { readCheckpoint, type StepRecord } from '@dtrain/coordinator';
+import { listCheckpoints, readCheckpoint, type StepRecord } from '@dtrain/coordinator';
 import { Relay } from '@dtrain/coordinator/relay';
-import { quiet, records, startRun, testConfig, worker } from './harness.js';
+import { quiet, records, startRun, tempDir, testConfig, worker } from './harness.js';
 
 const config = (o: Partial<TrainConfig> = {}): TrainConfig =>
   testConfig({ maxSteps: 8, workers: 3, minWorkers: 1, groupSize: 'auto', ...o });
 
 /** A run on `hosts` relays of one in-process worker each; `mesh`: they take part in sharded summation. */
-async function viaHosts(c: TrainConfig, hosts: number, mesh: boolean, onStep?: (step: number, rs: Relay[]) => void) {
-  const run = await startRun(c);
+async function viaHosts(
+  c: TrainConfig,
+  hosts: number,
+  mesh: boolean,
+  onStep?: (step: number, rs: Relay[]) => void,
+  runOptions: Parameters<typeof startRun>[1] = {},
+) {
+  const run = await startRun(c, runOptions);
   const summaryP = run.run();
   const relays: Relay[] = [];
   const locals: Awaited<ReturnType<typeof worker>>[] = [];
@@ -100,4 +106,15 @@ test('a host server lost mid-run: its step runs again through the star, a mesh o
     epochs.slice(-3).every((e) => e === 2),
     `the last steps through the second mesh: ${epochs.join(' ')}`,
   );
+});
+
+test('a resume through the mesh from a checkpoint mid-run is bitwise the run that never stopped', async () => {
+  const c = config({ checkpointEvery: 4 });
+  const straight = await viaHosts(c, 3, true);
+  const step4 = listCheckpoints(straight.out).find((d) => d.endsWith('step-00000004'))!;
+  const resumed = await viaHosts(c, 3, true, undefined, { resume: step4, out: tempDir('resumed') });
+  assert.equal(resumed.summary.status, 'completed');
+  assert.equal(resumed.summary.steps, c.maxSteps);
+  assert.match(resumed.log, /mesh: epoch 1 over 3 host servers/);
+  assert.deepEqual(resumed.weights, straight.weights);
 });
