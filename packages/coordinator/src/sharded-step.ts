@@ -90,8 +90,8 @@ export class MeshPlan {
     const sorted = [...hosts].sort((a, b) => a.id - b.id);
     if (this.broken || sorted.length !== this.owners.length || sorted.some((c, i) => c !== this.owners[i]))
       this.form(sorted);
-    const ready = this.acked.size === this.owners.length;
-    if (!ready && !this.warned && Date.now() - this.formedAt > MESH_READY_MS) {
+    const linked = this.acked.size === this.owners.length;
+    if (!linked && !this.warned && Date.now() - this.formedAt > MESH_READY_MS) {
       this.warned = true;
       this.log(
         `mesh: epoch ${this.epochNo} not ready after ${MESH_READY_MS / 1000} s (${this.acked.size} of ${this.owners.length} ` +
@@ -99,7 +99,7 @@ export class MeshPlan {
           'port (dtrain relay --mesh-port; --no-mesh turns it off)',
       );
     }
-    return ready;
+    return linked;
   }
 
   private form(owners: WorkerConn[]): void {
