@@ -124,6 +124,11 @@ export class SlicedReducer implements Reducer {
     return s;
   }
 
+  /** The slices not in yet, by owner index. */
+  missingSlices(): number[] {
+    return this.slices.flatMap((_, i) => (this.seenSlices.has(i) ? [] : [i]));
+  }
+
   get slicesComplete(): boolean {
     return this.seenSlices.size === this.slices.length;
   }

@@ -64,6 +64,12 @@ export class MeshPlan {
     return this.owners.includes(c);
   }
 
+  /** A step waited past its time for these slices: say whose they are (the hang is attributed, not guessed). */
+  late(step: number, missing: readonly number[], ms: number): void {
+    const whose = missing.map((j) => `slice ${j} (owner ${this.owners[j]?.label ?? '?'})`).join(', ');
+    this.log(`step ${step}: ${whose} did not come within ${Math.round(ms / 1000)} s of the step's counts`);
+  }
+
   /** A version of the weights as slices, each to its owner (which passes it on to the other hosts), where not sent yet. */
   publish(version: number, weights: Float32Array): void {
     this.owners.forEach((c, j) => this.hasVersion(c, version) || this.publishSlice(version, j, weights));
@@ -170,7 +176,11 @@ export async function shardedRound(
     if (failure !== null) throw failure;
     if (fallback) return 'fallback';
     if (!outcome || outcome.diverged || outcome.failed) return outcome;
-    const late = setTimeout(() => ((fallback = true), slicesIn()), spec.timeoutMs);
+    const late = setTimeout(() => {
+      plan.late(spec.step, reducer.missingSlices(), spec.timeoutMs);
+      fallback = true;
+      slicesIn();
+    }, spec.timeoutMs);
     await whole;
     clearTimeout(late);
     if (failure !== null) throw failure;

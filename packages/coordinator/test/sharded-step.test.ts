@@ -1,0 +1,121 @@
+// The coordinator's side of sharded summation against a fake pool: when a mesh is formed and ready, a
+// step's slices, a late slice named with its owner, a slice from a stranger, an owner lost mid-step.
+
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { test } from 'node:test';
+import { type CoordinatorMsg, SlicedReducer, type SliceMsg, type TrainerError } from '@dtrain/common';
+import type { PoolEvents, RoundOutcome, StepRound } from '../src/pool-types.js';
+import type { WorkerConn } from '../src/server.js';
+import { MeshPlan, meshUrl, shardedRound } from '../src/sharded-step.js';
+
+const conn = (id: number, mesh?: number): WorkerConn =>
+  ({ id, label: `h${id}`, address: `::ffff:10.0.0.${id}`, hello: mesh ? { mesh } : {} }) as unknown as WorkerConn;
+
+class FakePool extends EventEmitter<PoolEvents> {
+  sent: [number, CoordinatorMsg][] = [];
+  rejected: [number, string][] = [];
+  readonly speeds = undefined as never;
+  readonly bytes = { in: 0, out: 0 };
+  constructor(readonly conns: WorkerConn[]) {
+    super();
+  }
+  ready = () => this.conns;
+  setRun = () => undefined;
+  publishWeights = () => undefined;
+  waitForWorkers = async () => true;
+  runRound = async (_spec: StepRound, signal: AbortSignal): Promise<RoundOutcome | null> =>
+    signal.aborted ? null : { reassigned: 0, decodeMs: 0 };
+  mesh = {
+    send: (c: WorkerConn, m: CoordinatorMsg) => void this.sent.push([c.id, m]),
+    publishSlice: () => undefined,
+    hasVersion: () => false,
+    forgetSent: () => undefined,
+    reject: (c: WorkerConn, e: TrainerError) => void this.rejected.push([c.id, e.code]),
+  };
+}
+
+test('a mesh forms over two or more host servers when every ready worker is one, and is ready once all link up', () => {
+  const [a, b, w] = [conn(1, 4001), conn(2, 4002), conn(3)];
+  const pool = new FakePool([a, b, w]);
+  const logs: string[] = [];
+  const plan = new MeshPlan(pool as never, 20_000, (l) => logs.push(l));
+  assert.equal(plan.prepare([a, b, w]), false, 'a plain worker among them: the star');
+  assert.equal(pool.sent.length, 0);
+  assert.equal(plan.prepare([a]), false, 'one host: the star');
+  assert.equal(plan.prepare([b, a]), false, 'formed, not linked up yet');
+  assert.deepEqual(
+    pool.sent.map(([id, m]) => [id, m.kind === 'mesh' && m.index, m.kind === 'mesh' && m.owners]),
+    [
+      [1, 0, ['ws://10.0.0.1:4001', 'ws://10.0.0.2:4002']],
+      [2, 1, ['ws://10.0.0.1:4001', 'ws://10.0.0.2:4002']],
+    ],
+  );
+  pool.emit('meshReady', a, 1);
+  pool.emit('meshReady', b, 0); // an old epoch's: not counted
+  assert.equal(plan.prepare([a, b]), false);
+  pool.emit('meshReady', b, 1);
+  assert.equal(plan.prepare([a, b]), true);
+  assert.deepEqual(plan.layout, [
+    { offset: 0, length: 8192 },
+    { offset: 8192, length: 11808 },
+  ]);
+  pool.emit('lost', a, 'gone');
+  const c = conn(4, 4004);
+  assert.equal(plan.prepare([b, c]), false, 'an owner lost: a new epoch');
+  assert.equal(plan.epoch, 2);
+  assert.match(logs.join('\n'), /mesh: epoch 2 over 2 host servers/);
+  assert.equal(meshUrl(conn(9, 5000)), 'ws://10.0.0.9:5000');
+  assert.equal(meshUrl({ address: 'fe80::1', hello: { mesh: 7 } } as never), 'ws://[fe80::1]:7');
+});
+
+function readyPlan(timeoutMs: number) {
+  const [a, b] = [conn(1, 4001), conn(2, 4002)];
+  const pool = new FakePool([a, b]);
+  const logs: string[] = [];
+  const plan = new MeshPlan(pool as never, 20_000, (l) => logs.push(l));
+  plan.prepare([a, b]);
+  pool.emit('meshReady', a, 1);
+  pool.emit('meshReady', b, 1);
+  assert.equal(plan.prepare([a, b]), true);
+  const reducer = new SlicedReducer(new Float32Array(20_000), [{ lo: 0, hi: 1 }], plan.layout, 4, 4);
+  const spec: StepRound = { kind: 'step', step: 7, version: 6, tasks: [], timeoutMs, onAccepted: () => undefined };
+  const slice = (index: number, step = 7): SliceMsg => ({
+    kind: 'slice',
+    epoch: 1,
+    step,
+    version: 6,
+    index,
+    grad: new Float32Array(plan.layout[index]!.length),
+  });
+  return { a, b, pool, plan, logs, reducer, spec, slice };
+}
+
+test("a step's slices from their owners complete it; a stranger's or an old step's do not", async () => {
+  const { a, b, pool, plan, reducer, spec, slice } = readyPlan(5_000);
+  const applied: number[] = [];
+  const round = shardedRound(pool as never, plan, spec, reducer, new AbortController().signal, (j) => applied.push(j));
+  pool.emit('slice', a, slice(1)); // not a's: refused
+  pool.emit('slice', b, slice(1, 6)); // an earlier step's: dropped
+  pool.emit('slice', b, slice(1));
+  pool.emit('slice', a, slice(0));
+  assert.deepEqual(await round, { reassigned: 0, decodeMs: 0 });
+  assert.deepEqual(applied, [1, 0]);
+  assert.deepEqual(pool.rejected, [[1, 'ERR_UNEXPECTED_MESSAGE']]);
+});
+
+test('a slice that does not come is named with its owner, and the step falls back to the star', async () => {
+  const { b, pool, plan, logs, reducer, spec, slice } = readyPlan(50);
+  const round = shardedRound(pool as never, plan, spec, reducer, new AbortController().signal);
+  pool.emit('slice', b, slice(1));
+  assert.equal(await round, 'fallback');
+  assert.match(logs.join('\n'), /step 7: slice 0 \(owner h1\) did not come within 0 s/);
+});
+
+test('an owner lost mid-step: the step falls back to the star at once', async () => {
+  const { a, pool, plan, reducer, spec } = readyPlan(60_000);
+  pool.runRound = (_s, signal) => new Promise((r) => signal.addEventListener('abort', () => r(null)));
+  const round = shardedRound(pool as never, plan, spec, reducer, new AbortController().signal);
+  pool.emit('lost', a, 'gone');
+  assert.equal(await round, 'fallback');
+});
