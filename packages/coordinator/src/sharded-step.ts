@@ -150,25 +150,13 @@ export async function shardedRound(
     stop.abort();
     slicesIn();
   };
-  const onSlice = (c: WorkerConn, m: SliceMsg): void => {
-    if (m.epoch !== plan.epoch || m.step !== spec.step) return; // an earlier attempt's
-    if (plan.ownerOf(m.index) !== c)
-      return pool.mesh.reject(c, new TrainerError('ERR_UNEXPECTED_MESSAGE', `slice ${m.index} is not this host's`));
-    let slice: Slice;
-    try {
-      slice = reducer.addSlice(m.index, m.grad);
-    } catch (e) {
-      return pool.mesh.reject(c, e instanceof TrainerError ? e : new TrainerError('ERR_BAD_FRAME', String(e)));
-    }
-    try {
-      onMean(m.index, slice);
-    } catch (e) {
-      failure = e; // the slice diverged: the round ends here
+  const onSlice = sliceTaker(pool, plan, spec.step, reducer, onMean, (e) => {
+    if (e !== undefined) {
+      failure = e; // a slice diverged: the round ends here
       stop.abort();
-      return slicesIn();
     }
-    if (reducer.slicesComplete) slicesIn();
-  };
+    slicesIn();
+  });
   pool.on('lost', onLost);
   pool.on('slice', onSlice);
   try {
@@ -190,4 +178,35 @@ export async function shardedRound(
     pool.off('lost', onLost);
     pool.off('slice', onSlice);
   }
+}
+
+/**
+ * What takes the owners' slices of step `step`: an earlier attempt's are dropped, a stranger's refused;
+ * each lands in the reducer and goes to `onMean`; `done` once all are in (or with what `onMean` threw).
+ */
+function sliceTaker(
+  pool: { mesh: MeshPool },
+  plan: MeshPlan,
+  step: number,
+  reducer: SlicedReducer,
+  onMean: (index: number, slice: Slice) => void,
+  done: (failure?: unknown) => void,
+): (c: WorkerConn, m: SliceMsg) => void {
+  return (c, m) => {
+    if (m.epoch !== plan.epoch || m.step !== step) return;
+    if (plan.ownerOf(m.index) !== c)
+      return pool.mesh.reject(c, new TrainerError('ERR_UNEXPECTED_MESSAGE', `slice ${m.index} is not this host's`));
+    let slice: Slice;
+    try {
+      slice = reducer.addSlice(m.index, m.grad);
+    } catch (e) {
+      return pool.mesh.reject(c, e instanceof TrainerError ? e : new TrainerError('ERR_BAD_FRAME', String(e)));
+    }
+    try {
+      onMean(m.index, slice);
+    } catch (e) {
+      return done(e);
+    }
+    if (reducer.slicesComplete) done();
+  };
 }
