@@ -160,8 +160,11 @@ function compressedFrame(
  * A gradient in its wire format (see compress.ts): float32 as encode() does; bf16/fp16 as uint16 elements;
  * int8 as blocks (scales, then values). The header says which ("wire").
  */
-export function encodeGradient(fields: Omit<GradientMsg, 'grad'>, g: WireGradient): Uint8Array {
-  if (g.wire === 'fp32') return encode({ ...fields, grad: g.data as Float32Array });
+export function encodeGradient(
+  fields: Omit<GradientMsg, 'grad'> | Omit<PartMsg, 'grad'> | Omit<SliceMsg, 'grad'>,
+  g: WireGradient,
+): Uint8Array {
+  if (g.wire === 'fp32') return encode({ ...fields, grad: g.data as Float32Array } as GradientMsg | PartMsg | SliceMsg);
   return compressedFrame('grad', fields, { ...g, wire: g.wire });
 }
 

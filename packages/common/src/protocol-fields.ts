@@ -4,7 +4,7 @@
 import { decompress, GRAD_WIRES, type GradWire } from './compress.js';
 import { type DatasetSpec, MAX_FOLDER_CLASSES, MAX_FOLDER_IMAGES } from './datasets.js';
 import { type ErrorCode, TrainerError } from './errors.js';
-import { MAX_BATCH_SIZE, MAX_SYNTHETIC_IMAGES } from './limits.js';
+import { MAX_BATCH_SIZE, MAX_SYNTHETIC_IMAGES, MAX_WORKERS } from './limits.js';
 import type { Manifest } from './model.js';
 import type { WeightsDeltaMsg } from './protocol.js';
 import { type DeltaKernel, jsDeltaKernel, WEIGHT_WIRES, type WeightWire } from './weight-delta.js';
@@ -102,17 +102,22 @@ const DIGEST = /^[0-9a-f]{32}$/;
 /** A weight delta (weight-delta.ts), its version after its base, its values typed and sized, its scales finite. */
 export function weightsDelta(o: Obj, length: number): WeightsDeltaMsg {
   const [version, base, wire] = [int(o, 'version'), int(o, 'base'), weightWireOf(o['wire'])];
+  const part = o['slice'] === undefined ? {} : { slice: int(o, 'slice', 0, MAX_WORKERS - 1) };
   if (base >= version) fail('ERR_BAD_FRAME', `a weight delta from version ${base} to ${version}`);
   if (wire === 'fp32') fail('ERR_BAD_FRAME', 'a weight delta is bf16 or int8 (fp32 weights travel whole)');
   const data = o['data'];
   if (!(data instanceof (wire === 'int8' ? Int8Array : Uint16Array)))
     fail('ERR_BAD_FRAME', `field "data" must be ${wire} values`);
-  if (data.length !== length)
+  if (part.slice === undefined ? data.length !== length : data.length > length)
     fail('ERR_SHAPE_MISMATCH', `field "data" has ${data.length} values, the manifest says ${length}`);
   const digest = o['digest'];
   if (digest !== undefined && (typeof digest !== 'string' || !DIGEST.test(digest)))
     fail('ERR_BAD_FRAME', 'field "digest" must be 32 hex digits');
-  const d = { kind: 'weightsDelta' as const, version, base, wire, data, ...(digest === undefined ? {} : { digest }) };
+  const d = {
+    ...{ kind: 'weightsDelta' as const, version, base, wire, data },
+    ...(digest === undefined ? {} : { digest }),
+    ...part,
+  };
   if (wire === 'bf16') return d;
   const scales = o['$scales'];
   if (!(scales instanceof Float32Array && scales.every((x) => Number.isFinite(x) && x >= 0)))
@@ -121,15 +126,21 @@ export function weightsDelta(o: Obj, length: number): WeightsDeltaMsg {
 }
 
 /** A gradient in any wire format (compress.ts), validated and returned as float32 values. */
-export function wireGradient(o: Obj, length: number, int8?: Pick<DeltaKernel, 'expandInt8'>): Float32Array {
+export function wireGradient(
+  o: Obj,
+  length: number,
+  int8?: Pick<DeltaKernel, 'expandInt8'>,
+  /** A slice's values (protocol-mesh.ts): at most `length` of them. */
+  upTo = false,
+): Float32Array {
   const wire = o['wire'] === undefined ? 'fp32' : gradWireOf(o['wire']);
-  if (wire === 'fp32') return floats(o, 'grad', length);
+  if (wire === 'fp32') return upTo ? sliceFloats(o, 'grad', length) : floats(o, 'grad', length);
   const v = o['grad'];
   const want = wire === 'int8' ? Int8Array : Uint16Array;
   if (!(v instanceof want)) fail('ERR_BAD_FRAME', `field "grad" must be ${wire} values`);
-  if (v.length !== length)
+  if (upTo ? v.length > length : v.length !== length)
     fail('ERR_SHAPE_MISMATCH', `field "grad" has ${v.length} values, the manifest says ${length}`);
-  const out = new Float32Array(length);
+  const out = new Float32Array(v.length);
   if (wire === 'int8') {
     // a scale of at most FLOAT32_MAX / 127 keeps every q * scale finite: no pass to check them
     const scales = o['$scales'];
@@ -209,3 +220,13 @@ export function datasetSpec(o: Obj, key: string): DatasetSpec {
 }
 
 /** What a side knows when it parses: the parameter count (after the handshake) and data split sizes. */
+
+/** A slice's float32 values: at most the model's, all finite (the exact length is the mesh layout's). */
+export function sliceFloats(o: Obj, key: string, paramCount: number): Float32Array {
+  const v = o[key];
+  if (!(v instanceof Float32Array)) fail('ERR_BAD_FRAME', `field "${key}" must be a float32 array`);
+  if (v.length > paramCount)
+    fail('ERR_SHAPE_MISMATCH', `field "${key}" has ${v.length} values, the model ${paramCount}`);
+  if (!allFinite(v)) fail('ERR_NON_FINITE', `field "${key}" has a non-finite value`);
+  return v;
+}

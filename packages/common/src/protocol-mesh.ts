@@ -6,7 +6,8 @@
 // against the mesh's layout where it is known (the owner's join, the coordinator's reducer).
 
 import { MAX_BATCH_SIZE, MAX_WORKERS } from './limits.js';
-import { allFinite, fail, int, type Obj } from './protocol-fields.js';
+import type { ParseContext } from './protocol.js';
+import { bool, fail, int, type Obj, wireGradient } from './protocol-fields.js';
 
 /** Coordinator -> host server: the owners' mesh servers by slice index, and which slice is this host's. */
 export interface MeshMsg {
@@ -30,6 +31,8 @@ export interface PartMsg {
   lo: number;
   hi: number;
   groups: number;
+  /** A checkpointed step's: sent uncompressed, and the owner's error-feedback residual starts over. */
+  flush?: boolean;
   grad: Float32Array;
 }
 /** Owner -> coordinator: slice `index` of the step's gradient, summed over the whole batch. */
@@ -61,15 +64,25 @@ export function parseMeshReady(o: Obj): MeshReadyMsg {
   return { kind: 'meshReady', epoch: int(o, 'epoch') };
 }
 
-export function parsePart(o: Obj, paramCount: number): PartMsg {
+export function parsePart(o: Obj, ctx: ParseContext): PartMsg {
   const groups = int(o, 'groups', 1, MAX_BATCH_SIZE);
   const lo = int(o, 'lo', 0, groups - 1);
   const hi = int(o, 'hi', lo + 1, groups);
-  return { kind: 'part', ...stepOf(o), lo, hi, groups, grad: sliceValues(o, paramCount) };
+  const flush = o['flush'] === undefined ? {} : { flush: bool(o, 'flush') };
+  return {
+    kind: 'part',
+    ...stepOf(o),
+    lo,
+    hi,
+    groups,
+    ...flush,
+    grad: wireGradient(o, ctx.paramCount, ctx.int8, true),
+  };
 }
 
-export function parseSlice(o: Obj, paramCount: number): SliceMsg {
-  return { kind: 'slice', ...stepOf(o), grad: sliceValues(o, paramCount) };
+/** Values in any gradient wire (compress.ts), expanded to float32 here, at the boundary. */
+export function parseSlice(o: Obj, ctx: ParseContext): SliceMsg {
+  return { kind: 'slice', ...stepOf(o), grad: wireGradient(o, ctx.paramCount, ctx.int8, true) };
 }
 
 /** The optional slice of a `weights` message (absent: the whole vector). */
@@ -83,14 +96,4 @@ function stepOf(o: Obj): { epoch: number; step: number; version: number; index: 
 
 function indexOf(o: Obj): number {
   return int(o, 'index', 0, MAX_WORKERS - 1);
-}
-
-/** A slice's float32 values: at most the model's, all finite (the exact length is the layout's). */
-export function sliceValues(o: Obj, paramCount: number, key = 'grad'): Float32Array {
-  const v = o[key];
-  if (!(v instanceof Float32Array)) fail('ERR_BAD_FRAME', `field "${key}" must be a float32 array`);
-  if (v.length > paramCount)
-    fail('ERR_SHAPE_MISMATCH', `field "${key}" has ${v.length} values, the model ${paramCount}`);
-  if (!allFinite(v)) fail('ERR_NON_FINITE', `field "${key}" has a non-finite value`);
-  return v;
 }

@@ -20,6 +20,7 @@ import {
   indices,
   int,
   manifest,
+  sliceFloats,
   str,
   weightsDelta,
   weightWireOf,
@@ -34,7 +35,6 @@ import {
   parsePart,
   parseSlice,
   type SliceMsg,
-  sliceValues,
   weightsSlice,
 } from './protocol-mesh.js';
 import type { DeltaKernel, WeightDelta, WeightWire } from './weight-delta.js';
@@ -90,6 +90,8 @@ export interface WeightsDeltaMsg extends WeightDelta {
   version: number;
   base: number;
   digest?: string;
+  /** Sharded summation: only this slice of the delta (protocol-mesh.ts); absent: all of it. */
+  slice?: number;
 }
 export interface AssignMsg {
   kind: 'assign';
@@ -269,9 +271,9 @@ export function parseWorkerMsg(raw: unknown, ctx: ParseContext): WorkerMsg {
     case 'meshReady':
       return parseMeshReady(o);
     case 'part':
-      return parsePart(o, ctx.paramCount);
+      return parsePart(o, ctx);
     case 'slice':
-      return parseSlice(o, ctx.paramCount);
+      return parseSlice(o, ctx);
     case 'diverged': {
       const what = str(o, 'what', 16);
       if (what !== 'loss' && what !== 'gradient') fail('ERR_BAD_FRAME', `field "what" must be loss or gradient`);
@@ -296,7 +298,7 @@ export function parseCoordinatorMsg(raw: unknown, ctx: ParseContext): Coordinato
     case 'weights': {
       const part = weightsSlice(o);
       const data =
-        part.slice === undefined ? floats(o, 'data', ctx.paramCount) : sliceValues(o, ctx.paramCount, 'data');
+        part.slice === undefined ? floats(o, 'data', ctx.paramCount) : sliceFloats(o, 'data', ctx.paramCount);
       return { kind, version: int(o, 'version'), data, ...part };
     }
     case 'mesh':

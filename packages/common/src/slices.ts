@@ -7,7 +7,7 @@
 // equals GroupReducer over the same nodes).
 
 import { finiteNorm, type Reduced, type Reducer } from './averaging.js';
-import { GRAD_BLOCK } from './compress.js';
+import { GRAD_BLOCK, type WireGradient } from './compress.js';
 import { TrainerError } from './errors.js';
 import { type GroupResult, groupSmallBatches, meanInPlace, type NodeSums, type TreeNode } from './group-reducer.js';
 import { addInto, groupCount, TreeSum } from './group-tree.js';
@@ -155,4 +155,12 @@ export class SlicedReducer implements Reducer {
       small: groupSmallBatches(this.samples, this.groupSize, root.meanSqSum),
     };
   }
+}
+
+/** A slice of a gradient in its wire format (compress.ts): its values, and for int8 its blocks' scales. */
+export function sliceWire(g: WireGradient, s: Slice): WireGradient {
+  const data = g.data.subarray(s.offset, s.offset + s.length);
+  if (g.wire !== 'int8') return { wire: g.wire, data };
+  const first = s.offset / GRAD_BLOCK;
+  return { wire: 'int8', data, scales: g.scales!.subarray(first, first + Math.ceil(s.length / GRAD_BLOCK)) };
 }

@@ -268,8 +268,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
    */
   private async stepRound(input: StepInput, ready: readonly WorkerConn[], lr: number) {
     const { step, version } = input;
-    const mesh = this.mesh?.prepare(ready) ? this.mesh : null;
-    const early = !!mesh && this.update.sliceable;
+    const mesh = (await this.mesh?.prepare(ready, this.halt.signal)) ? this.mesh : null;
+    const fp32 = (this.config.gradWire ?? 'fp32') === 'fp32' && (this.config.weightWire ?? 'fp32') === 'fp32';
+    const early = !!mesh && fp32 && this.update.sliceable; // a delta of the view is made whole, once all are in
     if (early)
       input.onMean = (index, slice) => {
         this.update.applySlice(step, lr, slice);
@@ -294,12 +295,10 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     return { attempt, outcome: outcome === 'fallback' ? null : outcome, meshEpoch, early, assigned, shared };
   }
 
-  /** Sharded summation needs host servers, the invariant reduction and fp32 on both wires (v1). */
+  /** Sharded summation needs host servers and the invariant reduction. */
   private meshAllowed(): boolean {
     const c = this.config;
-    return (
-      !!this.pool.mesh && groupSizeOf(c) > 0 && (c.gradWire ?? 'fp32') === 'fp32' && (c.weightWire ?? 'fp32') === 'fp32'
-    );
+    return !!this.pool.mesh && groupSizeOf(c) > 0;
   }
 
   /** Sharded evaluation of the validation (if any) and test splits at the current weights. */
@@ -370,7 +369,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   /** Publish a version of the weights: whole, or as a delta from the view (--weight-wire); `flush`: whole. */
   private publish(version: number, flush = false, mesh: MeshPlan | null = null): void {
     const p = this.view.publish(version, this.update.weights, flush);
-    if (mesh) mesh.publish(version, p.weights);
+    if (mesh) mesh.publish({ version, weights: p.weights, ...(p.delta ? { delta: p.delta } : {}) });
     else this.pool.publishWeights(version, p.weights, p.delta);
   }
 

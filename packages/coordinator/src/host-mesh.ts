@@ -9,19 +9,26 @@
 import { hostname } from 'node:os';
 import {
   type AssignMsg,
+  decompress,
   encode,
+  encodeGradient,
+  GradientCompressor,
   type GradientMsg,
+  type GradWire,
   type MeshMsg,
   type PartMsg,
   type Slice,
   SliceJoin,
   sliceLayout,
+  sliceWire,
   TrainerError,
+  type WeightsDeltaMsg,
   type WeightsMsg,
-  type WorkerMsg,
+  type WireGradient,
 } from '@dtrain/common';
 import { CoordinatorLink } from '@dtrain/worker/link';
 import { CoordinatorServer, type RunWelcome, type WorkerConn } from './server.js';
+import { SliceAssembly } from './weight-slices.js';
 
 export interface HostMeshOptions {
   /** Where peers dial this host's mesh server. */
@@ -45,15 +52,18 @@ export class HostMesh {
   private readonly server: CoordinatorServer;
   private params = 0;
   private state: MeshState | null = null;
-  private readonly joins = new Map<number, { join: SliceJoin; version: number }>();
-  private assembly: { version: number; data: Float32Array; have: Set<number> } | null = null;
+  private readonly joins = new Map<number, { join: SliceJoin; version: number; flush: boolean }>();
+  private assembly = new SliceAssembly(0);
+  /** The run's gradient wire, and this owner's error feedback for the joined slices it sends up. */
+  private wire: GradWire = 'fp32';
+  private owned = new GradientCompressor('fp32');
 
   constructor(
     private readonly o: HostMeshOptions,
-    /** To the coordinator, on this host's uplink. */
-    private readonly up: (msg: WorkerMsg) => void,
-    /** A version put together from its slices: on to the local workers. */
-    private readonly publish: (version: number, weights: Float32Array) => void,
+    /** This host's uplink to the coordinator (null between connections). */
+    private readonly uplink: () => CoordinatorLink | null,
+    /** A version put together from its slices, as if the coordinator had sent it whole. */
+    private readonly publish: (whole: WeightsMsg | WeightsDeltaMsg) => void,
   ) {
     this.server = new CoordinatorServer({
       host: o.host,
@@ -72,6 +82,8 @@ export class HostMesh {
   /** The run the coordinator welcomed this host to: the mesh server serves the same one to its peers. */
   setRun(run: RunWelcome, params: number): void {
     this.params = params;
+    this.wire = run.gradWire ?? 'fp32';
+    this.assembly = new SliceAssembly(params);
     this.server.setRun(run, { paramCount: params, trainSize: 0, evalSize: 0 });
   }
 
@@ -85,20 +97,26 @@ export class HostMesh {
       links: new Map(),
     };
     this.state = state;
+    this.owned = new GradientCompressor(this.wire);
     try {
       await Promise.all(m.owners.map((url, j) => (j === m.index ? null : this.dial(state, j, url))));
     } catch (e) {
       this.o.log(`mesh: epoch ${m.epoch} not formed (${(e as Error).message}); the steps stay on the star`);
       return;
     }
-    if (this.state === state) this.up({ kind: 'meshReady', epoch: m.epoch });
+    if (this.state === state) this.uplink()?.send({ kind: 'meshReady', epoch: m.epoch });
   }
 
-  /** A sharded task's sum: each slice to its owner (this host's own joined here), the counts upward. */
-  send(msg: AssignMsg, g: GradientMsg): void {
+  /**
+   * A sharded task's sum: each slice to its owner (this host's own joined here), the counts upward. Under
+   * --grad-wire the sum is compressed once, with this host's residual; a checkpointed step's goes whole.
+   */
+  send(msg: AssignMsg, g: GradientMsg, host: GradientCompressor): void {
     const s = this.state;
     const node = msg.node;
     if (!s || !node) throw new TrainerError('ERR_UNEXPECTED_MESSAGE', 'a sharded task arrived without a mesh');
+    const flush = !!msg.flush;
+    const wire: WireGradient = flush ? { wire: 'fp32', data: host.drain(g.grad) } : host.compress(g.grad);
     const head = {
       epoch: s.epoch,
       step: msg.step,
@@ -109,38 +127,29 @@ export class HostMesh {
     };
     s.layout.forEach((slice, j) => {
       if (slice.length === 0) return;
-      const grad = g.grad.subarray(slice.offset, slice.offset + slice.length);
-      if (j === s.index) this.join({ kind: 'part', ...head, index: j, grad: grad.slice() });
-      else s.links.get(j)?.send({ kind: 'part', ...head, index: j, grad });
+      const part = sliceWire(wire, slice);
+      const fields = { kind: 'part' as const, ...head, index: j, ...(flush ? { flush } : {}) };
+      if (j === s.index) this.join({ ...fields, grad: decompress(part, new Float32Array(slice.length)) });
+      else s.links.get(j)?.sendRaw(encodeGradient(fields, part), true);
     });
-    this.up({ ...g, grad: new Float32Array(0), sliced: true });
+    this.uplink()?.send({ ...g, grad: new Float32Array(0), sliced: true });
   }
 
   /** A slice of the weights: this host's own from the coordinator (passed on to every peer), or another's. */
-  weights(m: WeightsMsg, fromCoordinator: boolean): void {
+  weights(m: WeightsMsg | WeightsDeltaMsg, fromCoordinator: boolean): void {
     const s = this.state;
     if (!s || m.slice === undefined || m.slice >= s.layout.length) return;
     if (fromCoordinator) {
       const frame = encode(m);
       for (const c of this.server.readyWorkers()) this.server.send(c, frame);
     }
-    const slice = s.layout[m.slice]!;
-    if (m.data.length !== slice.length) return this.o.log(`mesh: a slice of ${m.data.length} values; dropped`);
-    if (this.assembly && m.version < this.assembly.version) return;
-    if (this.assembly?.version !== m.version)
-      this.assembly = { version: m.version, data: new Float32Array(this.params), have: new Set() };
-    const a = this.assembly;
-    a.data.set(m.data, slice.offset);
-    a.have.add(m.slice);
-    if (a.have.size === s.layout.filter((x) => x.length > 0).length) {
-      this.assembly = null;
-      this.publish(a.version, a.data);
-    }
+    const whole = this.assembly.add(m, s.layout);
+    if (whole) this.publish(whole);
   }
 
   /** A whole version came on the star: a partial one at or below it is moot. */
   wholeArrived(version: number): void {
-    if (this.assembly && this.assembly.version <= version) this.assembly = null;
+    this.assembly.drop(version);
   }
 
   async close(): Promise<void> {
@@ -152,7 +161,7 @@ export class HostMesh {
     for (const l of this.state?.links.values() ?? []) l.close();
     this.state = null;
     this.joins.clear();
-    this.assembly = null;
+    this.assembly.drop(Number.MAX_SAFE_INTEGER);
   }
 
   private async dial(state: MeshState, j: number, url: string): Promise<void> {
@@ -166,7 +175,7 @@ export class HostMesh {
   private async read(state: MeshState, link: CoordinatorLink): Promise<void> {
     try {
       for (let m = await link.next(); m && this.state === state; m = await link.next()) {
-        if (m.kind === 'weights') this.weights(m, false);
+        if (m.kind === 'weights' || m.kind === 'weightsDelta') this.weights(m, false);
         else if (m.kind === 'welcome')
           link.send({ kind: 'ready', modelFingerprint: m.modelFingerprint, datasetFingerprint: m.datasetFingerprint });
       }
@@ -187,21 +196,24 @@ export class HostMesh {
     }
   }
 
-  /** A part of this host's slice: joined along the step's tree; once whole, the slice goes up. */
+  /** A part of this host's slice: joined along the step's tree; once whole, the slice goes up (compressed with this owner's residual). */
   private join(m: PartMsg): void {
     const s = this.state!;
     let j = this.joins.get(m.step);
     if (!j) {
-      j = { join: new SliceJoin(m.groups, s.layout[s.index]!), version: m.version };
+      j = { join: new SliceJoin(m.groups, s.layout[s.index]!), version: m.version, flush: false };
       this.joins.set(m.step, j);
       for (const step of this.joins.keys()) if (this.joins.size > OPEN_JOINS) this.joins.delete(step);
     }
     if (j.join.groups !== m.groups || j.version !== m.version)
       throw new TrainerError('ERR_BAD_FRAME', `a part of step ${m.step} disagrees with its tree or version`);
+    j.flush ||= !!m.flush;
     if (!j.join.add(m.lo, m.hi, m.grad) || !j.join.complete) return;
     this.joins.delete(m.step);
-    const { epoch, index } = s;
-    this.up({ kind: 'slice', epoch, step: m.step, version: m.version, index, grad: j.join.sum() });
+    const fields = { kind: 'slice' as const, epoch: s.epoch, step: m.step, version: m.version, index: s.index };
+    const sum = j.join.sum();
+    const out: WireGradient = j.flush ? { wire: 'fp32', data: this.owned.drain(sum) } : this.owned.compress(sum);
+    this.uplink()?.sendRaw(encodeGradient(fields, out), true);
   }
 
   private refuse(c: WorkerConn, what: string): void {

@@ -10,6 +10,7 @@ import {
   type SpeedTracker,
   TrainerError,
   type WeightsDeltaMsg,
+  type WeightsMsg,
 } from '@dtrain/common';
 import type { RoundTask } from './round.js';
 import type { RunWelcome, ServerTls, WorkerConn } from './server.js';
@@ -105,8 +106,8 @@ export interface RunPool {
 /** What sharded summation needs of a pool: messages to one connection, slices of a version, refusals. */
 export interface MeshPool {
   send(conn: WorkerConn, msg: CoordinatorMsg): void;
-  /** Owner `index` its slice `data` of the weights at `version` (it passes it on); the owner counts as sent it. */
-  publishSlice(version: number, index: number, data: Float32Array, owner: WorkerConn): void;
+  /** An owner its slice of a version's weights or delta (`msg.slice`; it passes it on); the owner counts as sent it. */
+  publishSlice(msg: WeightsMsg | WeightsDeltaMsg, owner: WorkerConn): void;
   /** Whether `conn` was sent `version` (whole, or its slice as an owner). */
   hasVersion(conn: WorkerConn, version: number): boolean;
   /** Forget which versions went where: the next publish sends the weights whole to every worker. */

@@ -121,9 +121,9 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
   /** Sharded summation (host-mesh.ts, sharded-step.ts): what it sends through this pool. */
   readonly mesh: MeshPool = {
     send: (conn, msg) => this.server.send(conn, encode(msg)),
-    publishSlice: (version, index, data, owner) => {
-      if (data.length > 0) this.server.send(owner, encode({ kind: 'weights', version, slice: index, data }));
-      this.weightFrames.markSent(owner.id, version);
+    publishSlice: (msg, owner) => {
+      if (msg.data.length > 0) this.server.send(owner, encode(msg));
+      this.weightFrames.markSent(owner.id, msg.version);
     },
     hasVersion: (conn, version) => this.weightFrames.has(conn.id, version),
     forgetSent: () => this.weightFrames.forgetAll(),

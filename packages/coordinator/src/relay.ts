@@ -25,6 +25,8 @@ import {
   type RejectMsg,
   receiveWeights,
   TrainerError,
+  type WeightsDeltaMsg,
+  type WeightsMsg,
   type WelcomeMsg,
 } from '@dtrain/common';
 import { CoordinatorLink, RefusalJudge } from '@dtrain/worker/link';
@@ -100,8 +102,8 @@ export class Relay {
         ? null
         : new HostMesh(
             { host: o.meshHost ?? '0.0.0.0', port: o.meshPort, token: o.token, log: o.log },
-            (m) => this.link?.send(m),
-            (version, w) => this.pool.publishWeights(version, w),
+            () => this.link,
+            (whole) => this.whole(whole),
           );
   }
 
@@ -191,16 +193,9 @@ export class Relay {
         return void this.mesh?.form(m);
       case 'weights':
       case 'weightsDelta': {
-        if (m.kind === 'weights' && m.slice !== undefined) return this.mesh?.weights(m, true);
+        if (m.slice !== undefined) return this.mesh?.weights(m, true);
         this.mesh?.wholeArrived(m.version);
-        const w = receiveWeights(this.held, m);
-        // the frame's buffer is not ours to keep; a delta goes on to the local workers at its base as it came
-        this.pool.publishWeights(
-          m.version,
-          this.held ? w : Float32Array.from(w),
-          m.kind === 'weightsDelta' ? m : undefined,
-        );
-        return;
+        return this.whole(m);
       }
       case 'assign':
         return void this.enqueue(() => this.onAssign(m));
@@ -211,6 +206,17 @@ export class Relay {
       default:
         return;
     }
+  }
+
+  /** A whole version (from the coordinator, or put together from the mesh's slices): to the local workers. */
+  private whole(m: WeightsMsg | WeightsDeltaMsg): void {
+    const w = receiveWeights(this.held, m);
+    // the frame's buffer is not ours to keep; a delta goes on to the local workers at its base as it came
+    this.pool.publishWeights(
+      m.version,
+      this.held ? w : Float32Array.from(w),
+      m.kind === 'weightsDelta' ? m : undefined,
+    );
   }
 
   /** As a worker reads a refusal (RefusalJudge): a permanent one ends the relay (exit 2), any other costs a reconnect. */
@@ -270,7 +276,7 @@ export class Relay {
       return;
     }
     const sum = msg.groupSize ? sumAlongTree(parts, shards, msg) : sumInOrder(parts, msg, this.params);
-    if (msg.node && this.mesh) return this.mesh.send(msg, sum); // its slices to their owners
+    if (msg.node && this.mesh) return this.mesh.send(msg, sum, this.compressor); // its slices to their owners
     this.sendGradient(sum, !!msg.flush);
   }
 

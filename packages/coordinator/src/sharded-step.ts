@@ -5,9 +5,18 @@
 // owner said its links are up; otherwise, and whenever an owner is lost, the step goes through the star
 // (the relays' whole sums), so a lost host costs one step's repeat and never a sample.
 
-import { type Slice, type SlicedReducer, type SliceMsg, sliceLayout, TrainerError } from '@dtrain/common';
+import {
+  type Slice,
+  type SlicedReducer,
+  type SliceMsg,
+  sliceLayout,
+  sliceWire,
+  TrainerError,
+  type WeightsDeltaMsg,
+} from '@dtrain/common';
 import type { MeshPool, RoundOutcome, RunPool, StepRound } from './pool-types.js';
 import type { WorkerConn } from './server.js';
+import type { Published } from './weights-frame.js';
 
 /** Where an owner's mesh server is reached: the address its uplink came from, the port its hello named. */
 export function meshUrl(c: Pick<WorkerConn, 'address' | 'hello'>): string {
@@ -27,7 +36,10 @@ export class MeshPlan {
   private warned = false;
   private readonly onReady = (c: WorkerConn, epoch: number): void => {
     if (epoch === this.epochNo && this.owners.includes(c)) this.acked.add(c.id);
+    if (this.linked) this.wake?.();
   };
+  /** Ends a wait for the mesh to link up. */
+  private wake: (() => void) | null = null;
   /** An owner was lost: the next step forms a mesh of those left (the current one still knows its owners). */
   private broken = false;
   private readonly onLost = (c: WorkerConn): void => {
@@ -38,6 +50,8 @@ export class MeshPlan {
     private readonly pool: RunPool & { mesh: MeshPool },
     private readonly params: number,
     private readonly log: (line: string) => void,
+    /** How long a new mesh may take to link up (a step waits for it) before the steps go through the star. */
+    private readonly readyMs = MESH_READY_MS,
   ) {
     pool.on('meshReady', this.onReady);
     pool.on('lost', this.onLost);
@@ -70,15 +84,24 @@ export class MeshPlan {
     this.log(`step ${step}: ${whose} did not come within ${Math.round(ms / 1000)} s of the step's counts`);
   }
 
-  /** A version of the weights as slices, each to its owner (which passes it on to the other hosts), where not sent yet. */
-  publish(version: number, weights: Float32Array): void {
-    this.owners.forEach((c, j) => this.hasVersion(c, version) || this.publishSlice(version, j, weights));
+  /**
+   * A version as slices, each to its owner (which passes it on to the other hosts), where not sent yet: the
+   * delta's slices where every owner holds its base, else the weights' (the view, whole).
+   */
+  publish(p: Published): void {
+    const atBase = !!p.delta && this.owners.every((c) => this.hasVersion(c, p.delta!.base));
+    this.owners.forEach((c, j) => {
+      if (this.hasVersion(c, p.version)) return;
+      if (atBase) this.pool.mesh.publishSlice({ ...deltaSlice(p.delta!, this.layoutOf[j]!), slice: j }, c);
+      else this.publishSlice(p.version, j, p.weights);
+    });
   }
 
   /** Slice `index` of the weights at `version` to its owner. */
   publishSlice(version: number, index: number, weights: Float32Array): void {
     const { offset, length } = this.layoutOf[index]!;
-    this.pool.mesh.publishSlice(version, index, weights.subarray(offset, offset + length), this.owners[index]!);
+    const data = weights.subarray(offset, offset + length);
+    this.pool.mesh.publishSlice({ kind: 'weights', version, slice: index, data }, this.owners[index]!);
   }
 
   private hasVersion(c: WorkerConn, version: number): boolean {
@@ -86,7 +109,7 @@ export class MeshPlan {
   }
 
   /** At a step's start: forms the mesh anew if the ready connections changed; true once it is ready to use. */
-  prepare(ready: readonly WorkerConn[]): boolean {
+  async prepare(ready: readonly WorkerConn[], signal?: AbortSignal): Promise<boolean> {
     const hosts = ready.filter((c) => c.hello?.mesh !== undefined);
     if (hosts.length < 2 || hosts.length !== ready.length) {
       if (this.owners.length > 0) this.log(`mesh: epoch ${this.epochNo} ends; the steps go through the star`);
@@ -96,16 +119,38 @@ export class MeshPlan {
     const sorted = [...hosts].sort((a, b) => a.id - b.id);
     if (this.broken || sorted.length !== this.owners.length || sorted.some((c, i) => c !== this.owners[i]))
       this.form(sorted);
-    const linked = this.acked.size === this.owners.length;
-    if (!linked && !this.warned && Date.now() - this.formedAt > MESH_READY_MS) {
+    // a new mesh is waited for (up to MESH_READY_MS), so a step goes through the star only when it cannot form:
+    // under a compressed wire the star and the mesh differ in their bits, and a run (or its resume) must not
+    // depend on how fast the hosts linked up
+    const left = this.readyMs - (Date.now() - this.formedAt);
+    if (!this.linked && left > 0) await this.linkedWithin(left, signal);
+    if (!this.linked && !this.warned) {
       this.warned = true;
       this.log(
-        `mesh: epoch ${this.epochNo} not ready after ${MESH_READY_MS / 1000} s (${this.acked.size} of ${this.owners.length} ` +
+        `mesh: epoch ${this.epochNo} not ready after ${this.readyMs / 1000} s (${this.acked.size} of ${this.owners.length} ` +
           "hosts reached every other one); the steps go through the star. Hosts must reach each other's mesh " +
           'port (dtrain relay --mesh-port; --no-mesh turns it off)',
       );
     }
-    return linked;
+    return this.linked;
+  }
+
+  private get linked(): boolean {
+    return this.owners.length > 0 && this.acked.size === this.owners.length;
+  }
+
+  private linkedWithin(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        this.wake = null;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal?.addEventListener('abort', done);
+      this.wake = done;
+    });
   }
 
   private form(owners: WorkerConn[]): void {
@@ -209,4 +254,10 @@ function sliceTaker(
     }
     if (reducer.slicesComplete) done();
   };
+}
+
+/** A slice of a weight delta: its values, and for int8 its blocks' scales (slices start at block edges). */
+function deltaSlice(d: WeightsDeltaMsg, s: Slice): WeightsDeltaMsg {
+  const part = sliceWire({ wire: d.wire, data: d.data, ...(d.scales ? { scales: d.scales } : {}) }, s);
+  return { ...d, data: part.data as Int8Array | Uint16Array, ...(part.scales ? { scales: part.scales } : {}) };
 }

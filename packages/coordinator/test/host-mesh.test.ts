@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { WorkerMsg } from '@dtrain/common';
+import { decode, parseWorkerMsg, type WorkerMsg } from '@dtrain/common';
 import { CoordinatorLink } from '@dtrain/worker/link';
 import { HostMesh } from '../src/host-mesh.js';
 import type { RunWelcome } from '../src/server.js';
@@ -26,12 +26,20 @@ const RUN: RunWelcome = {
   maxShard: 256,
 };
 
+/** What the mesh sends up, decoded as the coordinator would. */
+const fakeUplink = (up: WorkerMsg[]) =>
+  ({
+    send: (m: WorkerMsg) => void up.push(m),
+    sendRaw: (b: Uint8Array) =>
+      void up.push(parseWorkerMsg(decode(b, 1 << 20), { paramCount: 4, trainSize: 0, evalSize: 0 })),
+  }) as unknown as CoordinatorLink;
+
 /** A mesh of one owner (this host: no links to dial) and a peer joined to its mesh server. */
 async function meshAndPeer(token: string | undefined) {
   const up: WorkerMsg[] = [];
   const mesh = new HostMesh(
     { host: '127.0.0.1', port: 0, token, log: () => undefined },
-    (m) => up.push(m),
+    () => fakeUplink(up),
     () => {},
   );
   const port = await mesh.listen();
@@ -95,7 +103,7 @@ test('a peer without the job token does not get in', { timeout: 20_000 }, async 
   const up: WorkerMsg[] = [];
   const mesh = new HostMesh(
     { host: '127.0.0.1', port: 0, token: 'tok', log: () => undefined },
-    (m) => up.push(m),
+    () => fakeUplink(up),
     () => {},
   );
   const port = await mesh.listen();

@@ -35,15 +35,15 @@ class FakePool extends EventEmitter<PoolEvents> {
   };
 }
 
-test('a mesh forms over two or more host servers when every ready worker is one, and is ready once all link up', () => {
+test('a mesh forms over two or more host servers when every ready worker is one; a step waits for it to link up', async () => {
   const [a, b, w] = [conn(1, 4001), conn(2, 4002), conn(3)];
   const pool = new FakePool([a, b, w]);
   const logs: string[] = [];
-  const plan = new MeshPlan(pool as never, 20_000, (l) => logs.push(l));
-  assert.equal(plan.prepare([a, b, w]), false, 'a plain worker among them: the star');
+  const plan = new MeshPlan(pool as never, 20_000, (l) => logs.push(l), 200);
+  assert.equal(await plan.prepare([a, b, w]), false, 'a plain worker among them: the star');
   assert.equal(pool.sent.length, 0);
-  assert.equal(plan.prepare([a]), false, 'one host: the star');
-  assert.equal(plan.prepare([b, a]), false, 'formed, not linked up yet');
+  assert.equal(await plan.prepare([a]), false, 'one host: the star');
+  const linking = plan.prepare([b, a]);
   assert.deepEqual(
     pool.sent.map(([id, m]) => [id, m.kind === 'mesh' && m.index, m.kind === 'mesh' && m.owners]),
     [
@@ -53,18 +53,18 @@ test('a mesh forms over two or more host servers when every ready worker is one,
   );
   pool.emit('meshReady', a, 1);
   pool.emit('meshReady', b, 0); // an old epoch's: not counted
-  assert.equal(plan.prepare([a, b]), false);
   pool.emit('meshReady', b, 1);
-  assert.equal(plan.prepare([a, b]), true);
+  assert.equal(await linking, true, 'the step waited for the mesh');
   assert.deepEqual(plan.layout, [
     { offset: 0, length: 8192 },
     { offset: 8192, length: 11808 },
   ]);
   pool.emit('lost', a, 'gone');
   const c = conn(4, 4004);
-  assert.equal(plan.prepare([b, c]), false, 'an owner lost: a new epoch');
+  assert.equal(await plan.prepare([b, c]), false, 'an owner lost: a new epoch, which never links up');
   assert.equal(plan.epoch, 2);
   assert.match(logs.join('\n'), /mesh: epoch 2 over 2 host servers/);
+  assert.match(logs.join('\n'), /mesh: epoch 2 not ready after 0.2 s \(0 of 2 hosts/);
   assert.equal(meshUrl(conn(9, 5000)), 'ws://10.0.0.9:5000');
   assert.equal(meshUrl({ address: 'fe80::1', hello: { mesh: 7 } } as never), 'ws://[fe80::1]:7');
 });
@@ -74,10 +74,13 @@ function readyPlan(timeoutMs: number) {
   const pool = new FakePool([a, b]);
   const logs: string[] = [];
   const plan = new MeshPlan(pool as never, 20_000, (l) => logs.push(l));
-  plan.prepare([a, b]);
+  const linking = plan.prepare([a, b]);
   pool.emit('meshReady', a, 1);
   pool.emit('meshReady', b, 1);
-  assert.equal(plan.prepare([a, b]), true);
+  return { a, b, pool, plan, logs, linking, ...stepOf(plan, timeoutMs) };
+}
+
+function stepOf(plan: MeshPlan, timeoutMs: number) {
   const reducer = new SlicedReducer(new Float32Array(20_000), [{ lo: 0, hi: 1 }], plan.layout, 4, 4);
   const spec: StepRound = { kind: 'step', step: 7, version: 6, tasks: [], timeoutMs, onAccepted: () => undefined };
   const slice = (index: number, step = 7): SliceMsg => ({
@@ -88,11 +91,12 @@ function readyPlan(timeoutMs: number) {
     index,
     grad: new Float32Array(plan.layout[index]!.length),
   });
-  return { a, b, pool, plan, logs, reducer, spec, slice };
+  return { reducer, spec, slice };
 }
 
 test("a step's slices from their owners complete it; a stranger's or an old step's do not", async () => {
-  const { a, b, pool, plan, reducer, spec, slice } = readyPlan(5_000);
+  const { a, b, pool, plan, reducer, spec, slice, linking } = readyPlan(5_000);
+  assert.equal(await linking, true);
   const applied: number[] = [];
   const round = shardedRound(pool as never, plan, spec, reducer, new AbortController().signal, (j) => applied.push(j));
   pool.emit('slice', a, slice(1)); // not a's: refused
@@ -105,7 +109,8 @@ test("a step's slices from their owners complete it; a stranger's or an old step
 });
 
 test('a slice that does not come is named with its owner, and the step falls back to the star', async () => {
-  const { b, pool, plan, logs, reducer, spec, slice } = readyPlan(50);
+  const { b, pool, plan, logs, reducer, spec, slice, linking } = readyPlan(50);
+  assert.equal(await linking, true);
   const round = shardedRound(pool as never, plan, spec, reducer, new AbortController().signal);
   pool.emit('slice', b, slice(1));
   assert.equal(await round, 'fallback');
@@ -113,7 +118,8 @@ test('a slice that does not come is named with its owner, and the step falls bac
 });
 
 test('an owner lost mid-step: the step falls back to the star at once', async () => {
-  const { a, pool, plan, reducer, spec } = readyPlan(60_000);
+  const { a, pool, plan, reducer, spec, linking } = readyPlan(60_000);
+  assert.equal(await linking, true);
   pool.runRound = (_s, signal) => new Promise((r) => signal.addEventListener('abort', () => r(null)));
   const round = shardedRound(pool as never, plan, spec, reducer, new AbortController().signal);
   pool.emit('lost', a, 'gone');

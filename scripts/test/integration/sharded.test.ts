@@ -118,3 +118,19 @@ test('a resume through the mesh from a checkpoint mid-run is bitwise the run tha
   assert.match(resumed.log, /mesh: epoch 1 over 3 host servers/);
   assert.deepEqual(resumed.weights, straight.weights);
 });
+
+test('int8 both ways through the mesh: the same bits twice, every step meshed, and a resume from a checkpoint bitwise', async () => {
+  // lossy wires are outside the worker-count contract (the star and the mesh compress at different places):
+  // every step of these runs, the resumed one's first included, waits for all three hosts
+  const c = config({ gradWire: 'int8', weightWire: 'int8', checkpointEvery: 4, minWorkers: 3 });
+  const a = await viaHosts(c, 3, true);
+  const b = await viaHosts(c, 3, true);
+  assert.equal(a.summary.status, 'completed');
+  exactSamples(a.out, c);
+  const meshed = records(a.out).filter((r) => r.type === 'step' && (r as StepRecord).mesh).length;
+  assert.equal(meshed, c.maxSteps, 'every step through the mesh (a step waits for a new mesh to link up)');
+  assert.deepEqual(a.weights, b.weights, 'two runs');
+  const step4 = listCheckpoints(a.out).find((d) => d.endsWith('step-00000004'))!;
+  const resumed = await viaHosts(c, 3, true, undefined, { resume: step4, out: tempDir('resumed-int8') });
+  assert.deepEqual(resumed.weights, a.weights, 'resumed');
+});
