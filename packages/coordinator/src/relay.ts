@@ -239,7 +239,7 @@ export class Relay {
     ({ compressor: this.compressor, held: this.held } = runWires(w));
     const { kind: _k, workerId: _id, gradWire: _local, ...run } = w; // local workers send fp32 to the relay
     this.pool.setRun(run as RunWelcome, { paramCount: this.params, trainSize: 1 << 30, evalSize: 1 << 30 });
-    this.mesh?.setRun(run as RunWelcome, this.params);
+    this.mesh?.setRun({ ...(run as RunWelcome), ...(w.gradWire ? { gradWire: w.gradWire } : {}) }, this.params); // owners compress as hosts do
     const need = { workers: this.o.localWorkers, minWorkers: 1, started: false, timeoutMs: this.o.waitTimeoutMs };
     if (!(await this.pool.waitForWorkers(need, this.halt.signal))) return;
     this.o.log(`relay: ${this.pool.ready().length} local worker(s) ready for run ${w.runId}`);

@@ -129,6 +129,12 @@ test('int8 both ways through the mesh: the same bits twice, every step meshed, a
   exactSamples(a.out, c);
   const meshed = records(a.out).filter((r) => r.type === 'step' && (r as StepRecord).mesh).length;
   assert.equal(meshed, c.maxSteps, 'every step through the mesh (a step waits for a new mesh to link up)');
+  // the owners' slices come compressed: about a byte per value (4 were they float32), but at checkpointed steps
+  const bytesIn = records(a.out).flatMap((r) =>
+    r.type === 'step' && r.step % 4 !== 0 ? [(r as StepRecord).bytesIn] : [],
+  );
+  const p = a.weights.length;
+  assert.ok(Math.max(...bytesIn) < 1.5 * p, `the coordinator took ${bytesIn.join(', ')} bytes a step for ${p} values`);
   assert.deepEqual(a.weights, b.weights, 'two runs');
   const step4 = listCheckpoints(a.out).find((d) => d.endsWith('step-00000004'))!;
   const resumed = await viaHosts(c, 3, true, undefined, { resume: step4, out: tempDir('resumed-int8') });
