@@ -80,18 +80,28 @@ export class GroupReducer implements Reducer {
     if (root.count !== this.samples) {
       throw new TrainerError('ERR_NO_WORKERS', `the reduction holds ${root.count} of ${this.samples} samples`);
     }
-    const o = this.out;
-    const { normSq, tail } = meanInPlace(o, this.samples, this.trainable, root.grad);
-    return {
-      meanGrad: o,
-      meanLoss: root.lossSum / this.samples,
-      accuracy: root.correct / this.samples,
-      samples: this.samples,
-      meanNormSq: normSq,
-      finite: finiteNorm(normSq, tail),
-      small: groupSmallBatches(this.samples, this.groupSize, root.meanSqSum),
-    };
+    const norms = meanInPlace(this.out, this.samples, this.trainable, root.grad);
+    return groupReduced(this.out, root, norms, this.samples, this.groupSize);
   }
+}
+
+/** A reduction along the groups' tree: the mean in `meanGrad`, the root's counts, the norms of the mean. */
+export function groupReduced(
+  meanGrad: Float32Array,
+  root: Omit<NodeSums, 'grad'>,
+  { normSq, tail }: { normSq: number; tail: number },
+  samples: number,
+  groupSize: number,
+): Reduced {
+  return {
+    meanGrad,
+    meanLoss: root.lossSum / samples,
+    accuracy: root.correct / samples,
+    samples,
+    meanNormSq: normSq,
+    finite: finiteNorm(normSq, tail),
+    small: groupSmallBatches(samples, groupSize, root.meanSqSum),
+  };
 }
 
 /** The batch's groups as the noise estimate's small batches (all of G samples but maybe the last). */

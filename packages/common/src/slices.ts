@@ -6,10 +6,10 @@
 // whole vectors: a sharded run is bitwise a run through relays with the same hosts (SlicedReducer below
 // equals GroupReducer over the same nodes).
 
-import { finiteNorm, type Reduced, type Reducer } from './averaging.js';
+import { type Reduced, type Reducer } from './averaging.js';
 import { GRAD_BLOCK, type WireGradient } from './compress.js';
 import { TrainerError } from './errors.js';
-import { type GroupResult, groupSmallBatches, meanInPlace, type NodeSums, type TreeNode } from './group-reducer.js';
+import { type GroupResult, groupReduced, meanInPlace, type NodeSums, type TreeNode } from './group-reducer.js';
 import { addInto, groupCount, TreeSum } from './group-tree.js';
 
 export interface Slice {
@@ -144,16 +144,8 @@ export class SlicedReducer implements Reducer {
         'ERR_NO_WORKERS',
         `the reduction holds ${root.count} of ${this.samples} samples, ${this.seenSlices.size} of ${this.slices.length} slices`,
       );
-    const { normSq, tail } = meanInPlace(this.out, 1, this.trainable); // the means are in place: a pass for the norm
-    return {
-      meanGrad: this.out,
-      meanLoss: root.lossSum / this.samples,
-      accuracy: root.correct / this.samples,
-      samples: this.samples,
-      meanNormSq: normSq,
-      finite: finiteNorm(normSq, tail),
-      small: groupSmallBatches(this.samples, this.groupSize, root.meanSqSum),
-    };
+    const norms = meanInPlace(this.out, 1, this.trainable); // the means are in place: a pass for the norm
+    return groupReduced(this.out, root, norms, this.samples, this.groupSize);
   }
 }
 

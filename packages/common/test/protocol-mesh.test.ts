@@ -14,6 +14,11 @@ const ctx: ParseContext = { paramCount: 5, trainSize: 100, evalSize: 20 };
 const code = (c: string) => (e: unknown) => e instanceof TrainerError && e.code === c;
 const worker = (m: object) => parseWorkerMsg(decode(encodeUnchecked(m as never), 1 << 20), ctx);
 const coordinator = (m: object) => parseCoordinatorMsg(decode(encodeUnchecked(m as never), 1 << 20), ctx);
+const g = { kind: 'gradient', step: 1, version: 0, shardId: 0, count: 4, lossSum: 1, correct: 0, computeMs: 1 };
+const assign = (node: object) => ({
+  ...{ kind: 'assign', step: 1, version: 0, epoch: 0, shardId: 0, indices: new Uint32Array([1]) },
+  node,
+});
 const part = (o: object = {}) => ({
   kind: 'part',
   epoch: 1,
@@ -42,18 +47,8 @@ test('mesh messages round-trip: the mesh, its readiness, parts, slices, weight s
   );
   assert.equal(w.kind === 'weights' && w.slice, 1);
   const node = { lo: 1, hi: 2, groups: 4 };
-  const a = coordinator({
-    kind: 'assign',
-    step: 1,
-    version: 0,
-    epoch: 0,
-    shardId: 0,
-    indices: new Uint32Array([1]),
-    groupSize: 4,
-    node,
-  });
+  const a = coordinator({ ...assign(node), groupSize: 4 });
   assert.deepEqual(a.kind === 'assign' && a.node, node);
-  const g = { kind: 'gradient', step: 1, version: 0, shardId: 0, count: 4, lossSum: 1, correct: 0, computeMs: 1 };
   const sliced = worker({ ...g, grad: new Float32Array(0), sliced: true });
   assert.equal(sliced.kind === 'gradient' && sliced.sliced, true);
 });
@@ -76,7 +71,6 @@ test('mesh messages out of bounds are refused with a code', () => {
       code(c),
       JSON.stringify(m, (_k, v) => (ArrayBuffer.isView(v) ? [...(v as Float32Array)] : v)),
     );
-  const g = { kind: 'gradient', step: 1, version: 0, shardId: 0, count: 4, lossSum: 1, correct: 0, computeMs: 1 };
   assert.throws(() => worker({ ...g, grad: new Float32Array(5), sliced: true }), code('ERR_SHAPE_MISMATCH'));
   const meshes: object[] = [
     { kind: 'mesh', epoch: 1, index: 2, owners: ['ws://a:1', 'ws://b:2'] }, // index past the owners
@@ -87,15 +81,7 @@ test('mesh messages out of bounds are refused with a code', () => {
     { kind: 'mesh', epoch: 1, index: 0, owners: Array.from({ length: 257 }, () => 'ws://a:1') },
   ];
   for (const m of meshes) assert.throws(() => coordinator(m), code('ERR_BAD_FRAME'), JSON.stringify(m).slice(0, 80));
-  const node = (n: object) => ({
-    kind: 'assign',
-    step: 1,
-    version: 0,
-    epoch: 0,
-    shardId: 0,
-    indices: new Uint32Array([1]),
-    node: n,
-  });
+  const node = assign;
   for (const n of [
     { lo: 0, hi: 5, groups: 4 },
     { lo: 3, hi: 3, groups: 4 },

@@ -6,25 +6,9 @@ import { test } from 'node:test';
 import { decode, parseWorkerMsg, type WorkerMsg } from '@dtrain/common';
 import { CoordinatorLink } from '@dtrain/worker/link';
 import { HostMesh } from '../src/host-mesh.js';
-import type { RunWelcome } from '../src/server.js';
+import { tinyRun } from './fixtures.js';
 
-const RUN: RunWelcome = {
-  runId: 'r',
-  model: 'tiny-cnn',
-  modelFingerprint: 'mfp',
-  manifest: [{ name: 'w', shape: [4], offset: 0, length: 4 }],
-  dataset: {
-    name: 'synthetic',
-    trainSize: 10,
-    testSize: 10,
-    seed: 1,
-    valFraction: 0,
-    normalize: false,
-    augment: false,
-  },
-  datasetFingerprint: 'dfp',
-  maxShard: 256,
-};
+const RUN = tinyRun(4);
 
 /** What the mesh sends up, decoded as the coordinator would. */
 const fakeUplink = (up: WorkerMsg[]) =>

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { encode, type GradientMsg } from '@dtrain/common';
 import { type RoundTask, readyLine, WorkerPool } from '@dtrain/coordinator';
 import { CoordinatorLink } from '@dtrain/worker/link';
+import { tinyRun } from './fixtures.js';
 
 const P = 4;
 const grad = (step: number, shardId: number, count: number): GradientMsg => ({
@@ -34,26 +35,7 @@ const task = (shardId: number, count: number): RoundTask => ({
 async function poolWithWorkers(n: number): Promise<{ pool: WorkerPool; links: CoordinatorLink[]; logs: string[] }> {
   const logs: string[] = [];
   const pool = new WorkerPool({ host: '127.0.0.1', port: 0, token: undefined, maxParams: P, log: (l) => logs.push(l) });
-  pool.setRun(
-    {
-      runId: 'r',
-      model: 'm',
-      modelFingerprint: 'mfp',
-      manifest: [{ name: 'w', shape: [P], offset: 0, length: P }],
-      dataset: {
-        name: 'synthetic',
-        trainSize: 100,
-        testSize: 10,
-        seed: 1,
-        valFraction: 0,
-        normalize: false,
-        augment: false,
-      },
-      datasetFingerprint: 'dfp',
-      maxShard: 256,
-    },
-    { paramCount: P, trainSize: 100, evalSize: 10 },
-  );
+  pool.setRun(tinyRun(P, 100), { paramCount: P, trainSize: 100, evalSize: 10 });
   const port = await pool.listen();
   const links: CoordinatorLink[] = [];
   for (let i = 0; i < n; i++) {

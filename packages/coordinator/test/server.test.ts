@@ -4,30 +4,15 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { encodeUnchecked, type HelloMsg, PROTOCOL_VERSION } from '@dtrain/common';
-import { CoordinatorServer, type RunWelcome } from '@dtrain/coordinator';
+import { CoordinatorServer } from '@dtrain/coordinator';
 import { CoordinatorLink } from '@dtrain/worker/link';
 import WebSocket from 'ws';
+import { tinyRun } from './fixtures.js';
 
 const TOKEN = 's3cret';
 let server: CoordinatorServer;
 let url = '';
-const RUN: RunWelcome = {
-  runId: 'r',
-  model: 'tiny-cnn',
-  modelFingerprint: 'mfp',
-  manifest: [{ name: 'w', shape: [4], offset: 0, length: 4 }],
-  dataset: {
-    name: 'synthetic',
-    trainSize: 10,
-    testSize: 10,
-    seed: 1,
-    valFraction: 0,
-    normalize: false,
-    augment: false,
-  },
-  datasetFingerprint: 'dfp',
-  maxShard: 256,
-};
+const RUN = tinyRun(4);
 const RUN_CONTEXT = { paramCount: 4, trainSize: 10, evalSize: 10 };
 
 before(async () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { TrainConfig } from '@dtrain/common';
 import type { DataLocation } from '@dtrain/common/files';
 import { type Coordinator, openSoloRun, type RunSummary, readCheckpoint } from '@dtrain/coordinator';
+import { Relay, type RelayOptions } from '@dtrain/coordinator/relay';
 import { type BackendInfo, selectBackend, WorkerClient, type WorkerResult } from '@dtrain/worker';
 
 export const quiet = (): void => undefined;
@@ -132,3 +133,12 @@ export async function train(
 }
 
 export { readMetrics as records } from '@dtrain/coordinator';
+
+/** A relay for tests (no token, loopback, short timeouts) in front of `local` workers; `o` adds or overrides options. */
+export function testRelay(url: string, name: string, local: number, o: Partial<RelayOptions> = {}): Relay {
+  return new Relay({
+    ...{ url, token: undefined, host: '127.0.0.1', port: 0, localToken: undefined, localWorkers: local },
+    ...{ stepTimeoutMs: 20_000, waitTimeoutMs: 20_000, giveUpMs: 5_000, name, log: quiet },
+    ...o,
+  });
+}

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { epochOrder, indicesDigest, planBatch, type TrainConfig } from '@dtrain/common';
 import type { StepRecord } from '@dtrain/coordinator';
 import { Relay } from '@dtrain/coordinator/relay';
-import { quiet, records, startRun, tempDir, testConfig, train, worker } from './harness.js';
+import { quiet, records, startRun, tempDir, testConfig, testRelay, train, worker } from './harness.js';
 
 const config = (o: Partial<TrainConfig> = {}): TrainConfig =>
   testConfig({ maxSteps: 8, workers: 1, minWorkers: 1, ...o });
@@ -29,18 +29,7 @@ async function viaRelays(
   const rs: Relay[] = [];
   const locals: Awaited<ReturnType<typeof worker>>[] = [];
   const done = Array.from({ length: relays }, (_, r) => {
-    const relay = new Relay({
-      url: run.url,
-      token: undefined,
-      host: '127.0.0.1',
-      port: 0,
-      localToken: undefined,
-      localWorkers: local,
-      stepTimeoutMs: 20_000,
-      waitTimeoutMs: 20_000,
-      giveUpMs: 5_000,
-      name: `relay${r}`,
-      log: quiet,
+    const relay = testRelay(run.url, `relay${r}`, local, {
       ...(hooks.unixDir ? { socketPath: join(hooks.unixDir, `relay${r}.sock`) } : {}),
       onListening: (port) => {
         const url = hooks.unixDir ? `ws+unix:${join(hooks.unixDir, `relay${r}.sock`)}` : `ws://127.0.0.1:${port}`;

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { epochOrder, indicesDigest, planBatch, type TrainConfig } from '@dtrain/common';
 import { listCheckpoints, readCheckpoint, type StepRecord } from '@dtrain/coordinator';
-import { Relay } from '@dtrain/coordinator/relay';
-import { quiet, records, startRun, tempDir, testConfig, worker } from './harness.js';
+import type { Relay } from '@dtrain/coordinator/relay';
+import { records, startRun, tempDir, testConfig, testRelay, worker } from './harness.js';
 
 const config = (o: Partial<TrainConfig> = {}): TrainConfig =>
   testConfig({ maxSteps: 8, workers: 3, minWorkers: 1, groupSize: 'auto', ...o });
@@ -27,18 +27,7 @@ async function viaHosts(
   const relays: Relay[] = [];
   const locals: Awaited<ReturnType<typeof worker>>[] = [];
   const done = Array.from({ length: hosts }, (_, r) => {
-    const relay = new Relay({
-      url: run.url,
-      token: undefined,
-      host: '127.0.0.1',
-      port: 0,
-      localToken: undefined,
-      localWorkers: 1,
-      stepTimeoutMs: 20_000,
-      waitTimeoutMs: 20_000,
-      giveUpMs: 5_000,
-      name: `host${r}`,
-      log: quiet,
+    const relay = testRelay(run.url, `host${r}`, 1, {
       ...(mesh ? { meshPort: 0, meshHost: '127.0.0.1' } : {}),
       onListening: (port) => void worker(`ws://127.0.0.1:${port}`, `h${r}w0`).then((w) => locals.push(w)),
     });
