@@ -7,6 +7,7 @@ import { type ErrorCode, TrainerError } from './errors.js';
 import { MAX_BATCH_SIZE, MAX_SYNTHETIC_IMAGES, MAX_WORKERS } from './limits.js';
 import type { Manifest } from './model.js';
 import type { WeightsDeltaMsg } from './protocol.js';
+import { MAX_CHUNKS } from './slices.js';
 import { type DeltaKernel, jsDeltaKernel, WEIGHT_WIRES, type WeightWire } from './weight-delta.js';
 
 export type Obj = Record<string, unknown>;
@@ -102,7 +103,7 @@ const DIGEST = /^[0-9a-f]{32}$/;
 /** A weight delta (weight-delta.ts), its version after its base, its values typed and sized, its scales finite. */
 export function weightsDelta(o: Obj, length: number): WeightsDeltaMsg {
   const [version, base, wire] = [int(o, 'version'), int(o, 'base'), weightWireOf(o['wire'])];
-  const part = o['slice'] === undefined ? {} : { slice: int(o, 'slice', 0, MAX_WORKERS - 1) };
+  const part = o['slice'] === undefined ? {} : { slice: int(o, 'slice', 0, MAX_WORKERS * MAX_CHUNKS - 1) };
   if (base >= version) fail('ERR_BAD_FRAME', `a weight delta from version ${base} to ${version}`);
   if (wire === 'fp32') fail('ERR_BAD_FRAME', 'a weight delta is bf16 or int8 (fp32 weights travel whole)');
   const data = o['data'];

@@ -8,13 +8,19 @@
 import { MAX_BATCH_SIZE, MAX_WORKERS } from './limits.js';
 import type { ParseContext } from './protocol.js';
 import { bool, fail, int, type Obj, wireGradient } from './protocol-fields.js';
+import { MAX_CHUNKS } from './slices.js';
 
-/** Coordinator -> host server: the owners' mesh servers by slice index, and which slice is this host's. */
+/**
+ * Coordinator -> host server: the owners' mesh servers in owner order, which one this host is, and how many
+ * slices each owner holds (`chunks`: the vector is cut into owners x chunks slices, owner j holding the
+ * j-th run of `chunks` of them; slices.ts).
+ */
 export interface MeshMsg {
   kind: 'mesh';
   epoch: number;
   index: number;
   owners: string[];
+  chunks: number;
 }
 /** Host server -> coordinator: its links to every other owner of `epoch` are up. */
 export interface MeshReadyMsg {
@@ -57,7 +63,8 @@ export function parseMesh(o: Obj): MeshMsg {
       fail('ERR_BAD_FRAME', `owner ${i} is not a ws:// or wss:// address`);
     return u;
   });
-  return { kind: 'mesh', epoch: int(o, 'epoch'), index: int(o, 'index', 0, urls.length - 1), owners: urls };
+  const chunks = int(o, 'chunks', 1, MAX_CHUNKS);
+  return { kind: 'mesh', epoch: int(o, 'epoch'), index: int(o, 'index', 0, urls.length - 1), owners: urls, chunks };
 }
 
 export function parseMeshReady(o: Obj): MeshReadyMsg {
@@ -87,13 +94,13 @@ export function parseSlice(o: Obj, ctx: ParseContext): SliceMsg {
 
 /** The optional slice of a `weights` message (absent: the whole vector). */
 export function weightsSlice(o: Obj): { slice?: number } {
-  return o['slice'] === undefined ? {} : { slice: int(o, 'slice', 0, MAX_WORKERS - 1) };
+  return o['slice'] === undefined ? {} : { slice: indexOf(o, 'slice') };
 }
 
 function stepOf(o: Obj): { epoch: number; step: number; version: number; index: number } {
   return { epoch: int(o, 'epoch'), step: int(o, 'step'), version: int(o, 'version'), index: indexOf(o) };
 }
 
-function indexOf(o: Obj): number {
-  return int(o, 'index', 0, MAX_WORKERS - 1);
+function indexOf(o: Obj, key = 'index'): number {
+  return int(o, key, 0, MAX_WORKERS * MAX_CHUNKS - 1);
 }

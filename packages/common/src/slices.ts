@@ -29,6 +29,27 @@ export function sliceLayout(n: number, owners: number, block = GRAD_BLOCK): Slic
   return Array.from({ length: owners }, (_, h) => ({ offset: edge(h), length: edge(h + 1) - edge(h) }));
 }
 
+/** Most slices an owner's part is cut into (its chunks: streamed, so the phases of a step overlap). */
+export const MAX_CHUNKS = 16;
+
+/**
+ * How many slices each of `owners` owners gets: about one int8 block (4,096 values) each, so each travels,
+ * is summed, applied and passed on while the next is still coming; at most MAX_CHUNKS.
+ */
+export function chunksPerOwner(n: number, owners: number, block = GRAD_BLOCK): number {
+  return Math.max(1, Math.min(MAX_CHUNKS, Math.floor(Math.ceil(n / block) / owners)));
+}
+
+/** Which owner holds slice `s` of a mesh with `chunks` slices per owner (owners hold contiguous runs). */
+export function ownerOfSlice(s: number, chunks: number): number {
+  return Math.floor(s / chunks);
+}
+
+/** The order slices go out in: chunk by chunk across owners, so every owner's first chunk is summed first. */
+export function streamOrder(owners: number, chunks: number): number[] {
+  return Array.from({ length: owners * chunks }, (_, i) => (i % owners) * chunks + Math.floor(i / owners));
+}
+
 /**
  * What an owner gathers for its slice in one step: each node's part, joined along the tree over the
  * batch's groups as parts arrive. A node that comes again (its task was reassigned after the first holder

@@ -33,7 +33,7 @@ const part = (o: object = {}) => ({
 });
 
 test('mesh messages round-trip: the mesh, its readiness, parts, slices, weight slices, a task node, a sliced gradient', () => {
-  const mesh = { kind: 'mesh', epoch: 2, index: 1, owners: ['ws://10.0.0.1:4000', 'ws://[fe80::1]:4001'] };
+  const mesh = { kind: 'mesh', epoch: 2, index: 1, owners: ['ws://10.0.0.1:4000', 'ws://[fe80::1]:4001'], chunks: 3 };
   assert.deepEqual(coordinator(mesh), mesh);
   assert.deepEqual(worker({ kind: 'meshReady', epoch: 2 }), { kind: 'meshReady', epoch: 2 });
   const p = worker(part());
@@ -58,7 +58,7 @@ test('mesh messages out of bounds are refused with a code', () => {
     [part({ hi: 5 }), 'ERR_BAD_FRAME'], // past the tree
     [part({ lo: 2, hi: 2 }), 'ERR_BAD_FRAME'], // empty node
     [part({ groups: 0 }), 'ERR_BAD_FRAME'],
-    [part({ index: 256 }), 'ERR_BAD_FRAME'],
+    [part({ index: 256 * 16 }), 'ERR_BAD_FRAME'],
     [part({ grad: new Float32Array(6) }), 'ERR_SHAPE_MISMATCH'], // longer than the model
     [part({ grad: new Float32Array([1, Number.NaN]) }), 'ERR_NON_FINITE'],
     [part({ grad: [1, 2] }), 'ERR_BAD_FRAME'],
@@ -78,7 +78,10 @@ test('mesh messages out of bounds are refused with a code', () => {
     { kind: 'mesh', epoch: 1, index: 0, owners: ['http://a:1'] },
     { kind: 'mesh', epoch: 1, index: 0, owners: ['ws://a:1/path'] },
     { kind: 'mesh', epoch: 1, index: 0, owners: [`ws://${'a'.repeat(400)}:1`] },
-    { kind: 'mesh', epoch: 1, index: 0, owners: Array.from({ length: 257 }, () => 'ws://a:1') },
+    { kind: 'mesh', epoch: 1, index: 0, owners: Array.from({ length: 257 }, () => 'ws://a:1'), chunks: 1 },
+    { kind: 'mesh', epoch: 1, index: 0, owners: ['ws://a:1'], chunks: 0 },
+    { kind: 'mesh', epoch: 1, index: 0, owners: ['ws://a:1'], chunks: 17 },
+    { kind: 'mesh', epoch: 1, index: 0, owners: ['ws://a:1'] },
   ];
   for (const m of meshes) assert.throws(() => coordinator(m), code('ERR_BAD_FRAME'), JSON.stringify(m).slice(0, 80));
   const node = assign;

@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { addInto, GroupReducer, SlicedReducer, SliceJoin, sliceLayout, TreeStack } from '@dtrain/common';
+import {
+  addInto,
+  chunksPerOwner,
+  GroupReducer,
+  ownerOfSlice,
+  SlicedReducer,
+  SliceJoin,
+  sliceLayout,
+  streamOrder,
+  TreeStack,
+} from '@dtrain/common';
 
 test('slices are contiguous, cover the vector, start at block multiples and differ by at most one block', () => {
   for (const [n, h] of [
@@ -124,4 +134,17 @@ test('the coordinator refuses a repeated slice or task, a task with a gradient, 
   assert.throws(() => r.finish(), /1 of 2 slices/);
   r.addSlice(0, Float32Array.of(0, 4));
   assert.deepEqual([...r.finish().meanGrad], [0, 1, 1, 2]);
+});
+
+test('owners hold runs of chunks of about a block each; slices go out chunk by chunk across owners', () => {
+  assert.equal(chunksPerOwner(122_570, 8), 3); // 30 blocks
+  assert.equal(chunksPerOwner(18_234, 3), 1); // 5 blocks
+  assert.equal(chunksPerOwner(986_570, 8), 16); // 241 blocks, capped
+  assert.equal(chunksPerOwner(10, 4), 1);
+  assert.deepEqual(
+    [0, 1, 2, 3, 4, 5].map((s) => ownerOfSlice(s, 3)),
+    [0, 0, 0, 1, 1, 1],
+  );
+  assert.deepEqual(streamOrder(2, 3), [0, 3, 1, 4, 2, 5]);
+  assert.deepEqual(streamOrder(3, 1), [0, 1, 2]);
 });

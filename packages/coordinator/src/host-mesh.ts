@@ -16,11 +16,13 @@ import {
   type GradientMsg,
   type GradWire,
   type MeshMsg,
+  ownerOfSlice,
   type PartMsg,
   type Slice,
   SliceJoin,
   sliceLayout,
   sliceWire,
+  streamOrder,
   TrainerError,
   type WeightsDeltaMsg,
   type WeightsMsg,
@@ -40,23 +42,27 @@ export interface HostMeshOptions {
 
 interface MeshState {
   epoch: number;
+  /** This host's owner index, the owners' count, and the slices each holds. */
   index: number;
+  owners: number;
+  chunks: number;
   layout: Slice[];
   links: Map<number, CoordinatorLink>;
 }
 
-/** Steps whose joins an owner keeps at once (the current one, and a late one's parts). */
+/** Steps whose joins an owner keeps at once (the current one, and a late one's parts), per slice it owns. */
 const OPEN_JOINS = 4;
 
 export class HostMesh {
   private readonly server: CoordinatorServer;
   private params = 0;
   private state: MeshState | null = null;
-  private readonly joins = new Map<number, { join: SliceJoin; version: number; flush: boolean }>();
+  /** By step and slice ("step:slice"). */
+  private readonly joins = new Map<string, { join: SliceJoin; version: number; flush: boolean }>();
   private assembly = new SliceAssembly(0);
   /** The run's gradient wire, and this owner's error feedback for the joined slices it sends up. */
   private wire: GradWire = 'fp32';
-  private owned = new GradientCompressor('fp32');
+  private owned = new Map<number, GradientCompressor>();
 
   constructor(
     private readonly o: HostMeshOptions,
@@ -90,14 +96,11 @@ export class HostMesh {
   /** A new mesh from the coordinator: links to every other owner, then `meshReady` upward. */
   async form(m: MeshMsg): Promise<void> {
     this.drop();
-    const state: MeshState = {
-      epoch: m.epoch,
-      index: m.index,
-      layout: sliceLayout(this.params, m.owners.length),
-      links: new Map(),
-    };
+    const { epoch, index, chunks } = m;
+    const layout = sliceLayout(this.params, m.owners.length * chunks);
+    const state: MeshState = { epoch, index, owners: m.owners.length, chunks, layout, links: new Map() };
     this.state = state;
-    this.owned = new GradientCompressor(this.wire);
+    this.owned = new Map();
     try {
       await Promise.all(m.owners.map((url, j) => (j === m.index ? null : this.dial(state, j, url))));
     } catch (e) {
@@ -125,13 +128,15 @@ export class HostMesh {
       hi: node.hi,
       groups: node.groups,
     };
-    s.layout.forEach((slice, j) => {
-      if (slice.length === 0) return;
+    for (const j of streamOrder(s.owners, s.chunks)) {
+      const slice = s.layout[j]!;
+      if (slice.length === 0) continue;
       const part = sliceWire(wire, slice);
       const fields = { kind: 'part' as const, ...head, index: j, ...(flush ? { flush } : {}) };
-      if (j === s.index) this.join({ ...fields, grad: decompress(part, new Float32Array(slice.length)) });
-      else s.links.get(j)?.sendRaw(encodeGradient(fields, part), true);
-    });
+      const owner = ownerOfSlice(j, s.chunks);
+      if (owner === s.index) this.join({ ...fields, grad: decompress(part, new Float32Array(slice.length)) });
+      else s.links.get(owner)?.sendRaw(encodeGradient(fields, part), true);
+    }
     this.uplink()?.send({ ...g, grad: new Float32Array(0), sliced: true });
   }
 
@@ -188,7 +193,8 @@ export class HostMesh {
   private onPart(c: WorkerConn, m: PartMsg): void {
     const s = this.state;
     if (!s || m.epoch !== s.epoch) return; // a part of a mesh that was re-formed since
-    if (m.index !== s.index) return this.refuse(c, `a part of slice ${m.index} (this host owns ${s.index})`);
+    if (m.index >= s.layout.length || ownerOfSlice(m.index, s.chunks) !== s.index)
+      return this.refuse(c, `a part of slice ${m.index} (this host is owner ${s.index})`);
     try {
       this.join(m);
     } catch (e) {
@@ -199,20 +205,23 @@ export class HostMesh {
   /** A part of this host's slice: joined along the step's tree; once whole, the slice goes up (compressed with this owner's residual). */
   private join(m: PartMsg): void {
     const s = this.state!;
-    let j = this.joins.get(m.step);
+    const key = `${m.step}:${m.index}`;
+    let j = this.joins.get(key);
     if (!j) {
-      j = { join: new SliceJoin(m.groups, s.layout[s.index]!), version: m.version, flush: false };
-      this.joins.set(m.step, j);
-      for (const step of this.joins.keys()) if (this.joins.size > OPEN_JOINS) this.joins.delete(step);
+      j = { join: new SliceJoin(m.groups, s.layout[m.index]!), version: m.version, flush: false };
+      this.joins.set(key, j);
+      for (const k of this.joins.keys()) if (this.joins.size > OPEN_JOINS * s.chunks) this.joins.delete(k);
     }
     if (j.join.groups !== m.groups || j.version !== m.version)
       throw new TrainerError('ERR_BAD_FRAME', `a part of step ${m.step} disagrees with its tree or version`);
     j.flush ||= !!m.flush;
     if (!j.join.add(m.lo, m.hi, m.grad) || !j.join.complete) return;
-    this.joins.delete(m.step);
-    const fields = { kind: 'slice' as const, epoch: s.epoch, step: m.step, version: m.version, index: s.index };
+    this.joins.delete(key);
+    const fields = { kind: 'slice' as const, epoch: s.epoch, step: m.step, version: m.version, index: m.index };
     const sum = j.join.sum();
-    const out: WireGradient = j.flush ? { wire: 'fp32', data: this.owned.drain(sum) } : this.owned.compress(sum);
+    let own = this.owned.get(m.index);
+    if (!own) this.owned.set(m.index, (own = new GradientCompressor(this.wire))); // a residual per slice
+    const out: WireGradient = j.flush ? { wire: 'fp32', data: own.drain(sum) } : own.compress(sum);
     this.uplink()?.sendRaw(encodeGradient(fields, out), true);
   }
 

@@ -6,11 +6,14 @@
 // (the relays' whole sums), so a lost host costs one step's repeat and never a sample.
 
 import {
+  chunksPerOwner,
+  ownerOfSlice,
   type Slice,
   type SlicedReducer,
   type SliceMsg,
   sliceLayout,
   sliceWire,
+  streamOrder,
   TrainerError,
   type WeightsDeltaMsg,
 } from '@dtrain/common';
@@ -32,6 +35,8 @@ export class MeshPlan {
   private owners: WorkerConn[] = [];
   private readonly acked = new Set<number>();
   private layoutOf: Slice[] = [];
+  /** Slices per owner (chunksPerOwner). */
+  private chunks = 1;
   private formedAt = 0;
   private warned = false;
   private readonly onReady = (c: WorkerConn, epoch: number): void => {
@@ -70,8 +75,9 @@ export class MeshPlan {
     return this.layoutOf;
   }
 
+  /** The owner of slice `index` (owners hold runs of `chunks` slices). */
   ownerOf(index: number): WorkerConn | undefined {
-    return this.owners[index];
+    return this.owners[ownerOfSlice(index, this.chunks)];
   }
 
   isOwner(c: WorkerConn): boolean {
@@ -80,7 +86,7 @@ export class MeshPlan {
 
   /** A step waited past its time for these slices: say whose they are (the hang is attributed, not guessed). */
   late(step: number, missing: readonly number[], ms: number): void {
-    const whose = missing.map((j) => `slice ${j} (owner ${this.owners[j]?.label ?? '?'})`).join(', ');
+    const whose = missing.map((j) => `slice ${j} (owner ${this.ownerOf(j)?.label ?? '?'})`).join(', ');
     this.log(`step ${step}: ${whose} did not come within ${Math.round(ms / 1000)} s of the step's counts`);
   }
 
@@ -90,18 +96,20 @@ export class MeshPlan {
    */
   publish(p: Published): void {
     const atBase = !!p.delta && this.owners.every((c) => this.hasVersion(c, p.delta!.base));
-    this.owners.forEach((c, j) => {
-      if (this.hasVersion(c, p.version)) return;
+    const due = this.owners.map((c) => !this.hasVersion(c, p.version));
+    for (const j of streamOrder(this.owners.length, this.chunks)) {
+      const c = this.owners[ownerOfSlice(j, this.chunks)]!;
+      if (!due[ownerOfSlice(j, this.chunks)]) continue;
       if (atBase) this.pool.mesh.publishSlice({ ...deltaSlice(p.delta!, this.layoutOf[j]!), slice: j }, c);
       else this.publishSlice(p.version, j, p.weights);
-    });
+    }
   }
 
   /** Slice `index` of the weights at `version` to its owner. */
   publishSlice(version: number, index: number, weights: Float32Array): void {
     const { offset, length } = this.layoutOf[index]!;
     const data = weights.subarray(offset, offset + length);
-    this.pool.mesh.publishSlice({ kind: 'weights', version, slice: index, data }, this.owners[index]!);
+    this.pool.mesh.publishSlice({ kind: 'weights', version, slice: index, data }, this.ownerOf(index)!);
   }
 
   private hasVersion(c: WorkerConn, version: number): boolean {
@@ -160,11 +168,16 @@ export class MeshPlan {
     this.warned = false;
     this.owners = owners;
     this.acked.clear();
-    this.layoutOf = sliceLayout(this.params, owners.length);
+    this.chunks = chunksPerOwner(this.params, owners.length);
+    this.layoutOf = sliceLayout(this.params, owners.length * this.chunks);
     const urls = owners.map(meshUrl);
-    owners.forEach((c, index) => this.pool.mesh.send(c, { kind: 'mesh', epoch: this.epochNo, index, owners: urls }));
+    const { chunks, epochNo: epoch } = this;
+    owners.forEach((c, index) => this.pool.mesh.send(c, { kind: 'mesh', epoch, index, owners: urls, chunks }));
     const sizes = this.layoutOf.map((s) => s.length).join('/');
-    this.log(`mesh: epoch ${this.epochNo} over ${owners.length} host servers (${urls.join(' ')}; slices ${sizes})`);
+    const each = this.chunks > 1 ? `, ${this.chunks} slices each` : '';
+    this.log(
+      `mesh: epoch ${this.epochNo} over ${owners.length} host servers${each} (${urls.join(' ')}; slices ${sizes})`,
+    );
   }
 }
 

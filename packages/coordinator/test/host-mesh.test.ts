@@ -28,7 +28,7 @@ async function meshAndPeer(token: string | undefined) {
   );
   const port = await mesh.listen();
   mesh.setRun(RUN, 4);
-  await mesh.form({ kind: 'mesh', epoch: 3, index: 0, owners: [`ws://127.0.0.1:${port}`] });
+  await mesh.form({ kind: 'mesh', epoch: 3, index: 0, owners: [`ws://127.0.0.1:${port}`], chunks: 1 });
   const peer = await CoordinatorLink.open(`ws://127.0.0.1:${port}`);
   await peer.join({ token, name: 'peer' });
   return { mesh, peer, up, port };

@@ -45,20 +45,32 @@ test('a mesh forms over two or more host servers when every ready worker is one;
   assert.equal(await plan.prepare([a]), false, 'one host: the star');
   const linking = plan.prepare([b, a]);
   assert.deepEqual(
-    pool.sent.map(([id, m]) => [id, m.kind === 'mesh' && m.index, m.kind === 'mesh' && m.owners]),
+    pool.sent.map(([id, m]) => [
+      id,
+      m.kind === 'mesh' && m.index,
+      m.kind === 'mesh' && m.owners,
+      m.kind === 'mesh' && m.chunks,
+    ]),
     [
-      [1, 0, ['ws://10.0.0.1:4001', 'ws://10.0.0.2:4002']],
-      [2, 1, ['ws://10.0.0.1:4001', 'ws://10.0.0.2:4002']],
+      [1, 0, ['ws://10.0.0.1:4001', 'ws://10.0.0.2:4002'], 2],
+      [2, 1, ['ws://10.0.0.1:4001', 'ws://10.0.0.2:4002'], 2],
     ],
   );
   pool.emit('meshReady', a, 1);
   pool.emit('meshReady', b, 0); // an old epoch's: not counted
   pool.emit('meshReady', b, 1);
   assert.equal(await linking, true, 'the step waited for the mesh');
+  // 5 blocks over 2 owners: 2 slices each, about a block apiece; owner 0 holds slices 0 and 1
   assert.deepEqual(plan.layout, [
-    { offset: 0, length: 8192 },
-    { offset: 8192, length: 11808 },
+    { offset: 0, length: 4096 },
+    { offset: 4096, length: 4096 },
+    { offset: 8192, length: 4096 },
+    { offset: 12288, length: 7712 },
   ]);
+  assert.deepEqual(
+    [0, 1, 2, 3].map((j) => plan.ownerOf(j)),
+    [a, a, b, b],
+  );
   pool.emit('lost', a, 'gone');
   const c = conn(4, 4004);
   assert.equal(await plan.prepare([b, c]), false, 'an owner lost: a new epoch, which never links up');
@@ -73,7 +85,7 @@ function readyPlan(timeoutMs: number) {
   const [a, b] = [conn(1, 4001), conn(2, 4002)];
   const pool = new FakePool([a, b]);
   const logs: string[] = [];
-  const plan = new MeshPlan(pool as never, 20_000, (l) => logs.push(l));
+  const plan = new MeshPlan(pool as never, 8192, (l) => logs.push(l)); // 2 blocks: one slice per owner
   const linking = plan.prepare([a, b]);
   pool.emit('meshReady', a, 1);
   pool.emit('meshReady', b, 1);
@@ -81,7 +93,7 @@ function readyPlan(timeoutMs: number) {
 }
 
 function stepOf(plan: MeshPlan, timeoutMs: number) {
-  const reducer = new SlicedReducer(new Float32Array(20_000), [{ lo: 0, hi: 1 }], plan.layout, 4, 4);
+  const reducer = new SlicedReducer(new Float32Array(8192), [{ lo: 0, hi: 1 }], plan.layout, 4, 4);
   const spec: StepRound = { kind: 'step', step: 7, version: 6, tasks: [], timeoutMs, onAccepted: () => undefined };
   const slice = (index: number, step = 7): SliceMsg => ({
     kind: 'slice',
