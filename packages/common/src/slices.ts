@@ -33,11 +33,12 @@ export function sliceLayout(n: number, owners: number, block = GRAD_BLOCK): Slic
 export const MAX_CHUNKS = 16;
 
 /**
- * How many slices each of `owners` owners gets: about one int8 block (4,096 values) each, so each travels,
- * is summed, applied and passed on while the next is still coming; at most MAX_CHUNKS.
+ * How many slices each of `owners` owners gets: about 16 kB on the wire each (`blocksPerChunk` int8 blocks
+ * of 4,096 values: 1 in float32, 2 in bf16/fp16, 4 in int8), so each travels, is summed, applied and passed
+ * on while the next is still coming; at most MAX_CHUNKS.
  */
-export function chunksPerOwner(n: number, owners: number, block = GRAD_BLOCK): number {
-  return Math.max(1, Math.min(MAX_CHUNKS, Math.floor(Math.ceil(n / block) / owners)));
+export function chunksPerOwner(n: number, owners: number, blocksPerChunk = 1, block = GRAD_BLOCK): number {
+  return Math.max(1, Math.min(MAX_CHUNKS, Math.floor(Math.ceil(n / block) / owners / blocksPerChunk)));
 }
 
 /** Which owner holds slice `s` of a mesh with `chunks` slices per owner (owners hold contiguous runs). */

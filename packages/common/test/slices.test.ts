@@ -141,6 +141,8 @@ test('owners hold runs of chunks of about a block each; slices go out chunk by c
   assert.equal(chunksPerOwner(18_234, 3), 1); // 5 blocks
   assert.equal(chunksPerOwner(986_570, 8), 16); // 241 blocks, capped
   assert.equal(chunksPerOwner(10, 4), 1);
+  assert.equal(chunksPerOwner(122_570, 8, 4), 1); // int8: 4 blocks make 16 kB
+  assert.equal(chunksPerOwner(986_570, 8, 4), 7);
   assert.deepEqual(
     [0, 1, 2, 3, 4, 5].map((s) => ownerOfSlice(s, 3)),
     [0, 0, 0, 1, 1, 1],

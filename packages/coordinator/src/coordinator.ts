@@ -172,9 +172,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const wall0 = this.train.wallMs;
     let status: RunSummary['status'] = 'completed';
     let error: string | undefined;
-    this.mesh = this.meshAllowed()
-      ? new MeshPlan(this.pool as RunPool & { mesh: MeshPool }, this.weights.length, (l) => this.log(l))
-      : null;
+    this.mesh = this.meshAllowed() ? this.meshPlan() : null;
     const unwatch = watchPool(this.pool, this.records, {
       step: () => this.train.step,
       onCount: (n) => this.emit('workers', n),
@@ -293,6 +291,14 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       outcome = await attempt.result;
     }
     return { attempt, outcome: outcome === 'fallback' ? null : outcome, meshEpoch, early, assigned, shared };
+  }
+
+  /** The run's mesh: slices of about 16 kB on the wire (1 int8 block a slice in float32, 4 in int8 both ways). */
+  private meshPlan(): MeshPlan {
+    const bytes = (w: string | undefined) => (!w || w === 'fp32' ? 4 : w === 'int8' ? 1 : 2);
+    const widest = Math.max(bytes(this.config.gradWire), bytes(this.config.weightWire));
+    const pool = this.pool as RunPool & { mesh: MeshPool };
+    return new MeshPlan(pool, this.weights.length, (l) => this.log(l), undefined, 4 / widest);
   }
 
   /** Sharded summation needs host servers and the invariant reduction. */

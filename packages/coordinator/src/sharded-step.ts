@@ -57,6 +57,8 @@ export class MeshPlan {
     private readonly log: (line: string) => void,
     /** How long a new mesh may take to link up (a step waits for it) before the steps go through the star. */
     private readonly readyMs = MESH_READY_MS,
+    /** Int8 blocks per slice (chunksPerOwner): about 16 kB on the wire whatever it carries. */
+    private readonly blocksPerChunk = 1,
   ) {
     pool.on('meshReady', this.onReady);
     pool.on('lost', this.onLost);
@@ -168,7 +170,7 @@ export class MeshPlan {
     this.warned = false;
     this.owners = owners;
     this.acked.clear();
-    this.chunks = chunksPerOwner(this.params, owners.length);
+    this.chunks = chunksPerOwner(this.params, owners.length, this.blocksPerChunk);
     this.layoutOf = sliceLayout(this.params, owners.length * this.chunks);
     const urls = owners.map(meshUrl);
     const { chunks, epochNo: epoch } = this;
