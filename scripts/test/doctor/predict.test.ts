@@ -19,8 +19,11 @@ test('every mode on two hosts of 4 at 1 Gbit/s: the bytes through the busiest li
     'relays, fp32 both ways': Number(((2 * 490_280 * 8) / 1e6 + 0.1).toFixed(2)),
     'star, int8 both ways': Number(((8 * 122_690 * 8) / 1e6 + 0.1).toFixed(2)),
     'relays, int8 both ways': Number(((2 * 122_690 * 8) / 1e6 + 0.1).toFixed(2)),
+    // 30 blocks over 2 hosts: 15 each; a host's link: the vector plus the other's share of its slices
+    'sharded summation, fp32 both ways': Number((((490_280 + 15 * 16_384) * 8) / 1e6 + 0.2).toFixed(2)),
+    'sharded summation, int8 both ways': Number((((122_690 + 15 * 4_096) * 8) / 1e6 + 0.2).toFixed(2)),
   });
-  assert.equal(modes[0]!.mode, 'relays, int8 both ways', 'fastest first');
+  assert.equal(modes[0]!.mode, 'sharded summation, int8 both ways', 'fastest first');
   assert.match(modes.at(-1)!.limit, /the coordinator's link in \(3\.92 MB per step\)/);
 });
 
@@ -30,4 +33,5 @@ test("a host's slow link sets the step where the coordinator's is not the limit"
   assert.equal(relays.limit, "slow's link down");
   assert.equal(relays.ms, Number(((490_280 * 8) / 1e5 + 0.1).toFixed(2)));
   assert.deepEqual(predictModes([], 10), []);
+  assert.ok(!predictModes([link('a', 4)], 10).some((m) => m.mode.startsWith('sharded')), 'one host: no mesh');
 });
