@@ -267,8 +267,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private async stepRound(input: StepInput, ready: readonly WorkerConn[], lr: number) {
     const { step, version } = input;
     const mesh = (await this.mesh?.prepare(ready, this.halt.signal)) ? this.mesh : null;
-    const fp32 = (this.config.gradWire ?? 'fp32') === 'fp32' && (this.config.weightWire ?? 'fp32') === 'fp32';
-    const early = !!mesh && fp32 && this.update.sliceable; // a delta of the view is made whole, once all are in
+    const fp32 = (this.config.weightWire ?? 'fp32') === 'fp32'; // a delta of the view is made whole, once all are in
+    const early = !!mesh && fp32 && this.update.sliceable;
     if (early)
       input.onMean = (index, slice) => {
         this.update.applySlice(step, lr, slice);

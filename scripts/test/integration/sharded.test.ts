@@ -133,3 +133,11 @@ test('int8 both ways through the mesh: the same bits twice, every step meshed, a
   const resumed = await viaHosts(c, 3, true, undefined, { resume: step4, out: tempDir('resumed-int8') });
   assert.deepEqual(resumed.weights, a.weights, 'resumed');
 });
+
+test('int8 gradients with fp32 weights through the mesh (slices applied as they land): the same bits twice', async () => {
+  const c = config({ gradWire: 'int8', minWorkers: 3 });
+  const [a, b] = [await viaHosts(c, 3, true), await viaHosts(c, 3, true)];
+  assert.equal(a.summary.status, 'completed');
+  exactSamples(a.out, c);
+  assert.deepEqual(a.weights, b.weights);
+});
