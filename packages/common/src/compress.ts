@@ -196,6 +196,11 @@ export class GradientCompressor {
     return { wire, data };
   }
 
+  /** What goes on the wire: the gradient compressed, or whole with the residual drained into it at a flush. */
+  toWire(grad: Float32Array, flush: boolean): WireGradient {
+    return flush ? { wire: 'fp32', data: this.drain(grad) } : this.compress(grad);
+  }
+
   /**
    * The gradient to send uncompressed at a flush (a checkpointed step): the residual added into `grad` in
    * place, then zeroed, so a resume from that checkpoint (residuals zero) continues with the same bits.

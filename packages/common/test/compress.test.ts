@@ -127,6 +127,12 @@ test('drain: a flushed gradient carries the residual whole and the residual star
   const whole = c.drain(Float32Array.from(next));
   whole.forEach((v, i) => assert.equal(v, Math.fround(0.25 + lost[i]!), `value ${i}`));
   assert.deepEqual(c.drain(Float32Array.from(next)), next, 'nothing left to drain');
+  // toWire: compressed, or at a flush whole with the residual drained into it
+  const t = new GradientCompressor('int8');
+  assert.equal(t.toWire(Float32Array.from(g), false).wire, 'int8');
+  const flushed = t.toWire(Float32Array.from(next), true);
+  assert.equal(flushed.wire, 'fp32');
+  (flushed.data as Float32Array).forEach((v, i) => assert.equal(v, Math.fround(0.25 + lost[i]!), `flushed ${i}`));
 });
 
 test('an int8 gradient whose scale could overflow float32 is refused; the largest allowed stays finite', () => {

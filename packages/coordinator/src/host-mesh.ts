@@ -26,7 +26,6 @@ import {
   TrainerError,
   type WeightsDeltaMsg,
   type WeightsMsg,
-  type WireGradient,
 } from '@dtrain/common';
 import { CoordinatorLink } from '@dtrain/worker/link';
 import { CoordinatorServer, type RunWelcome, type WorkerConn } from './server.js';
@@ -119,7 +118,7 @@ export class HostMesh {
     const node = msg.node;
     if (!s || !node) throw new TrainerError('ERR_UNEXPECTED_MESSAGE', 'a sharded task arrived without a mesh');
     const flush = !!msg.flush;
-    const wire: WireGradient = flush ? { wire: 'fp32', data: host.drain(g.grad) } : host.compress(g.grad);
+    const wire = host.toWire(g.grad, flush);
     const head = {
       epoch: s.epoch,
       step: msg.step,
@@ -135,7 +134,7 @@ export class HostMesh {
       const fields = { kind: 'part' as const, ...head, index: j, ...(flush ? { flush } : {}) };
       const owner = ownerOfSlice(j, s.chunks);
       if (owner === s.index) this.join({ ...fields, grad: decompress(part, new Float32Array(slice.length)) });
-      else s.links.get(owner)?.sendRaw(encodeGradient(fields, part), true);
+      else s.links.get(owner)?.sendFrame(encodeGradient(fields, part));
     }
     this.uplink()?.send({ ...g, grad: new Float32Array(0), sliced: true });
   }
@@ -221,8 +220,7 @@ export class HostMesh {
     const sum = j.join.sum();
     let own = this.owned.get(m.index);
     if (!own) this.owned.set(m.index, (own = new GradientCompressor(this.wire))); // a residual per slice
-    const out: WireGradient = j.flush ? { wire: 'fp32', data: own.drain(sum) } : own.compress(sum);
-    this.uplink()?.sendRaw(encodeGradient(fields, out), true);
+    this.uplink()?.sendFrame(encodeGradient(fields, own.toWire(sum, j.flush)));
   }
 
   private refuse(c: WorkerConn, what: string): void {

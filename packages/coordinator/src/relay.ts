@@ -282,12 +282,8 @@ export class Relay {
 
   /** The host's gradient up: compressed with the host's residual, or whole at a flush (a checkpointed step). */
   private sendGradient(g: GradientMsg, flush: boolean): void {
-    if (this.compressor.wire === 'fp32' || flush) {
-      this.compressor.drain(g.grad);
-      return this.link!.send(g);
-    }
     const { grad, ...fields } = g;
-    this.link!.sendRaw(encodeGradient(fields, this.compressor.compress(grad)), true);
+    this.link!.sendFrame(encodeGradient(fields, this.compressor.toWire(grad, flush)));
   }
 
   /** Local workers could not compute a part: the coordinator counts it against the task, as a worker's failure. */

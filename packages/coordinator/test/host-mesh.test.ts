@@ -14,7 +14,7 @@ const RUN = tinyRun(4);
 const fakeUplink = (up: WorkerMsg[]) =>
   ({
     send: (m: WorkerMsg) => void up.push(m),
-    sendRaw: (b: Uint8Array) =>
+    sendFrame: (b: Uint8Array) =>
       void up.push(parseWorkerMsg(decode(b, 1 << 20), { paramCount: 4, trainSize: 0, evalSize: 0 })),
   }) as unknown as CoordinatorLink;
 
@@ -50,8 +50,9 @@ const part = (o: object) => ({
 test(
   "an owner joins its peers' parts along the tree and sends the slice up once it is whole",
   { timeout: 20_000 },
-  async () => {
+  async (t) => {
     const { mesh, peer, up } = await meshAndPeer('tok');
+    t.after(() => (peer.close(), mesh.close())); // also when an assertion fails: no server left open
     assert.deepEqual(up, [{ kind: 'meshReady', epoch: 3 }]);
     peer.send(part({ lo: 1, hi: 2, grad: Float32Array.of(10, 20, 30, 40) }));
     peer.send(part({ lo: 1, hi: 2, grad: Float32Array.of(99, 99, 99, 99) })); // a repeat: dropped
@@ -62,37 +63,35 @@ test(
     const s = up[1]!;
     assert.equal(s.kind, 'slice');
     assert.deepEqual(s.kind === 'slice' && [...s.grad], [11, 22, 33, 44]);
-    peer.close();
-    await mesh.close();
   },
 );
 
 test(
   'a peer sending a part of another slice, of the wrong length or of another tree is refused',
   { timeout: 20_000 },
-  async () => {
+  async (t) => {
     for (const bad of [part({ index: 1 }), part({ grad: Float32Array.of(1) }), part({ step: 2, groups: 3 })]) {
       const { mesh, peer, up } = await meshAndPeer(undefined);
+      t.after(() => mesh.close());
       if (bad.step === 2) peer.send(part({ step: 2 })); // the step's tree has 2 groups; then one says 3
       peer.send(bad);
       const closed = await peer.closed;
       assert.equal(closed.code, 1008, JSON.stringify({ ...bad, grad: [...bad.grad] }));
       assert.equal(up.filter((m) => m.kind === 'slice').length, 0);
-      await mesh.close();
     }
   },
 );
 
-test('a peer without the job token does not get in', { timeout: 20_000 }, async () => {
+test('a peer without the job token does not get in', { timeout: 20_000 }, async (t) => {
   const up: WorkerMsg[] = [];
   const mesh = new HostMesh(
     { host: '127.0.0.1', port: 0, token: 'tok', log: () => undefined },
     () => fakeUplink(up),
     () => {},
   );
+  t.after(() => mesh.close());
   const port = await mesh.listen();
   mesh.setRun(RUN, 4);
   const peer = await CoordinatorLink.open(`ws://127.0.0.1:${port}`);
   await assert.rejects(peer.join({ token: 'wrong', name: 'stranger' }));
-  await mesh.close();
 });

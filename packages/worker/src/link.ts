@@ -94,7 +94,11 @@ export class CoordinatorLink {
   }
 
   send(msg: WorkerMsg): void {
-    const frame = encode(msg);
+    this.sendFrame(encode(msg));
+  }
+
+  /** An encoded message (a compressed gradient, codec.ts), sealed and counted as send() does. */
+  sendFrame(frame: Uint8Array): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
     this.ws.send(this.session ? this.session.seal(frame) : frame);
     if (this.session) this.ws.ping(frameCount(this.session.sealed));

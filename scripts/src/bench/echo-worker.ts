@@ -35,10 +35,7 @@ export async function runEchoWorker(url: string, token: string | undefined, comp
       correct: 0,
       computeMs,
     };
-    const send = (): void =>
-      compressor.wire === 'fp32'
-        ? link.send({ ...fields, grad })
-        : link.sendRaw(encodeGradient(fields, compressor.compress(grad)), true);
+    const send = (): void => link.sendFrame(encodeGradient(fields, compressor.compress(grad)));
     if (computeMs > 0) setTimeout(send, computeMs);
     else send();
   };
