@@ -126,16 +126,21 @@ export class ShardReducer implements Reducer {
         o[i] = v;
         normSq += Math.fround(v) * Math.fround(v);
       }
-      for (let i = t; i < o.length; i++) o[i] = (0 + g[i]!) * inv;
+      for (let i = t; i < o.length; i++) {
+        o[i] = (0 + g[i]!) * inv;
+        tail += o[i]! * 0; // the stored float32 value
+      }
     } else {
       for (let i = 0; i < t; i++) {
         const v = Math.fround(o[i]! + g[i]!) * inv;
         o[i] = v;
         normSq += Math.fround(v) * Math.fround(v);
       }
-      for (let i = t; i < o.length; i++) o[i] = Math.fround(o[i]! + g[i]!) * inv;
+      for (let i = t; i < o.length; i++) {
+        o[i] = Math.fround(o[i]! + g[i]!) * inv;
+        tail += o[i]! * 0; // the stored float32 value
+      }
     }
-    for (let i = t; i < o.length; i++) tail += o[i]! * 0;
     return {
       meanGrad: o,
       meanLoss: this.stats.reduce((a, s) => a + s.lossSum, 0) / this.samples, // in shard order

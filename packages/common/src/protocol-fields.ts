@@ -4,10 +4,10 @@
 import { decompress, GRAD_WIRES, type GradWire } from './compress.js';
 import { type DatasetSpec, MAX_FOLDER_CLASSES, MAX_FOLDER_IMAGES } from './datasets.js';
 import { type ErrorCode, TrainerError } from './errors.js';
-import { MAX_BATCH_SIZE, MAX_SYNTHETIC_IMAGES, MAX_WORKERS } from './limits.js';
+import { MAX_BATCH_SIZE, MAX_SYNTHETIC_IMAGES } from './limits.js';
 import type { Manifest } from './model.js';
 import type { WeightsDeltaMsg } from './protocol.js';
-import { MAX_CHUNKS } from './slices.js';
+import { MAX_SLICES } from './slices.js';
 import { type DeltaKernel, jsDeltaKernel, WEIGHT_WIRES, type WeightWire } from './weight-delta.js';
 
 export type Obj = Record<string, unknown>;
@@ -71,10 +71,11 @@ export function allFinite(v: Float32Array): boolean {
   return a + b + c + d === 0;
 }
 
-export function floats(o: Obj, key: string, length: number): Float32Array {
+/** Float32 values, all finite: `length` of them, or with `upTo` (a slice's, protocol-mesh.ts) at most that many. */
+export function floats(o: Obj, key: string, length: number, upTo = false): Float32Array {
   const v = o[key];
   if (!(v instanceof Float32Array)) fail('ERR_BAD_FRAME', `field "${key}" must be a float32 array`);
-  if (v.length !== length)
+  if (upTo ? v.length > length : v.length !== length)
     fail('ERR_SHAPE_MISMATCH', `field "${key}" has ${v.length} values, the manifest says ${length}`);
   if (!allFinite(v)) {
     const i = v.findIndex((x) => !Number.isFinite(x));
@@ -100,10 +101,15 @@ export function weightWireOf(v: unknown): WeightWire {
 
 const DIGEST = /^[0-9a-f]{32}$/;
 
+/** The optional slice of a weights or weight-delta message (sharded summation; absent: the whole vector). */
+export function sliceOf(o: Obj): { slice?: number } {
+  return o['slice'] === undefined ? {} : { slice: int(o, 'slice', 0, MAX_SLICES - 1) };
+}
+
 /** A weight delta (weight-delta.ts), its version after its base, its values typed and sized, its scales finite. */
 export function weightsDelta(o: Obj, length: number): WeightsDeltaMsg {
   const [version, base, wire] = [int(o, 'version'), int(o, 'base'), weightWireOf(o['wire'])];
-  const part = o['slice'] === undefined ? {} : { slice: int(o, 'slice', 0, MAX_WORKERS * MAX_CHUNKS - 1) };
+  const part = sliceOf(o);
   if (base >= version) fail('ERR_BAD_FRAME', `a weight delta from version ${base} to ${version}`);
   if (wire === 'fp32') fail('ERR_BAD_FRAME', 'a weight delta is bf16 or int8 (fp32 weights travel whole)');
   const data = o['data'];
@@ -135,7 +141,7 @@ export function wireGradient(
   upTo = false,
 ): Float32Array {
   const wire = o['wire'] === undefined ? 'fp32' : gradWireOf(o['wire']);
-  if (wire === 'fp32') return upTo ? sliceFloats(o, 'grad', length) : floats(o, 'grad', length);
+  if (wire === 'fp32') return floats(o, 'grad', length, upTo);
   const v = o['grad'];
   const want = wire === 'int8' ? Int8Array : Uint16Array;
   if (!(v instanceof want)) fail('ERR_BAD_FRAME', `field "grad" must be ${wire} values`);
@@ -221,13 +227,3 @@ export function datasetSpec(o: Obj, key: string): DatasetSpec {
 }
 
 /** What a side knows when it parses: the parameter count (after the handshake) and data split sizes. */
-
-/** A slice's float32 values: at most the model's, all finite (the exact length is the mesh layout's). */
-export function sliceFloats(o: Obj, key: string, paramCount: number): Float32Array {
-  const v = o[key];
-  if (!(v instanceof Float32Array)) fail('ERR_BAD_FRAME', `field "${key}" must be a float32 array`);
-  if (v.length > paramCount)
-    fail('ERR_SHAPE_MISMATCH', `field "${key}" has ${v.length} values, the model ${paramCount}`);
-  if (!allFinite(v)) fail('ERR_NON_FINITE', `field "${key}" has a non-finite value`);
-  return v;
-}

@@ -8,7 +8,7 @@
 import { MAX_BATCH_SIZE, MAX_WORKERS } from './limits.js';
 import type { ParseContext } from './protocol.js';
 import { bool, fail, int, type Obj, wireGradient } from './protocol-fields.js';
-import { MAX_CHUNKS } from './slices.js';
+import { MAX_CHUNKS, MAX_SLICES } from './slices.js';
 
 /**
  * Coordinator -> host server: the owners' mesh servers in owner order, which one this host is, and how many
@@ -92,15 +92,10 @@ export function parseSlice(o: Obj, ctx: ParseContext): SliceMsg {
   return { kind: 'slice', ...stepOf(o), grad: wireGradient(o, ctx.paramCount, ctx.int8, true) };
 }
 
-/** The optional slice of a `weights` message (absent: the whole vector). */
-export function weightsSlice(o: Obj): { slice?: number } {
-  return o['slice'] === undefined ? {} : { slice: indexOf(o, 'slice') };
-}
-
 function stepOf(o: Obj): { epoch: number; step: number; version: number; index: number } {
   return { epoch: int(o, 'epoch'), step: int(o, 'step'), version: int(o, 'version'), index: indexOf(o) };
 }
 
-function indexOf(o: Obj, key = 'index'): number {
-  return int(o, key, 0, MAX_WORKERS * MAX_CHUNKS - 1);
+function indexOf(o: Obj): number {
+  return int(o, 'index', 0, MAX_SLICES - 1);
 }

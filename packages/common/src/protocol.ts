@@ -20,7 +20,7 @@ import {
   indices,
   int,
   manifest,
-  sliceFloats,
+  sliceOf,
   str,
   weightsDelta,
   weightWireOf,
@@ -35,7 +35,6 @@ import {
   parsePart,
   parseSlice,
   type SliceMsg,
-  weightsSlice,
 } from './protocol-mesh.js';
 import type { DeltaKernel, WeightDelta, WeightWire } from './weight-delta.js';
 
@@ -296,9 +295,8 @@ export function parseCoordinatorMsg(raw: unknown, ctx: ParseContext): Coordinato
     case 'reject':
       return { kind, code: str(o, 'code', 64), message: str(o, 'message', 4000) };
     case 'weights': {
-      const part = weightsSlice(o);
-      const data =
-        part.slice === undefined ? floats(o, 'data', ctx.paramCount) : sliceFloats(o, 'data', ctx.paramCount);
+      const part = sliceOf(o);
+      const data = floats(o, 'data', ctx.paramCount, part.slice !== undefined);
       return { kind, version: int(o, 'version'), data, ...part };
     }
     case 'mesh':

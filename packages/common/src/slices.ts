@@ -9,8 +9,16 @@
 import { type Reduced, type Reducer } from './averaging.js';
 import { GRAD_BLOCK, type WireGradient } from './compress.js';
 import { TrainerError } from './errors.js';
-import { type GroupResult, groupReduced, meanInPlace, type NodeSums, type TreeNode } from './group-reducer.js';
+import {
+  type GroupResult,
+  groupReduced,
+  joinSums,
+  meanInPlace,
+  type NodeSums,
+  type TreeNode,
+} from './group-reducer.js';
 import { addInto, groupCount, TreeSum } from './group-tree.js';
+import { MAX_WORKERS } from './limits.js';
 
 export interface Slice {
   offset: number;
@@ -31,6 +39,8 @@ export function sliceLayout(n: number, owners: number, block = GRAD_BLOCK): Slic
 
 /** Most slices an owner's part is cut into (its chunks: streamed, so the phases of a step overlap). */
 export const MAX_CHUNKS = 16;
+/** Most slices a mesh has (a slice index on the wire is below it). */
+export const MAX_SLICES = MAX_WORKERS * MAX_CHUNKS;
 
 /**
  * How many slices each of `owners` owners gets: about 16 kB on the wire each (`blocksPerChunk` int8 blocks
@@ -96,7 +106,8 @@ export class SliceJoin {
  * GroupReducer joins them) and each owner's joined slice put in place; finish() as GroupReducer's.
  */
 export class SlicedReducer implements Reducer {
-  private readonly tally: TreeSum<Omit<NodeSums, 'grad'>>;
+  /** The tasks' counts joined as GroupReducer joins its nodes (their gradients are empty: the owners hold them). */
+  private readonly tally: TreeSum<NodeSums>;
   private readonly seenTasks = new Set<number>();
   private readonly seenSlices = new Set<number>();
 
@@ -110,12 +121,7 @@ export class SlicedReducer implements Reducer {
   ) {
     // an empty slice has no owner's message to wait for
     slices.forEach((s, i) => s.length === 0 && this.seenSlices.add(i));
-    this.tally = new TreeSum(groupCount(samples, groupSize), (a, b) => ({
-      count: a.count + b.count,
-      lossSum: a.lossSum + b.lossSum,
-      correct: a.correct + b.correct,
-      meanSqSum: a.meanSqSum + b.meanSqSum,
-    }));
+    this.tally = new TreeSum(groupCount(samples, groupSize), joinSums);
   }
 
   /** A task's counts; its gradient went to the owners, so it comes with none. */
@@ -126,8 +132,8 @@ export class SlicedReducer implements Reducer {
     if (r.grad.length !== 0)
       throw new TrainerError('ERR_SHAPE_MISMATCH', `shard ${r.shardId} came with a gradient; its owners hold it`);
     this.seenTasks.add(r.shardId);
-    const { count, lossSum, correct } = r;
-    this.tally.add(node.lo, node.hi, { count, lossSum, correct, meanSqSum: r.meanSqSum ?? 0 });
+    const { count, lossSum, correct, grad } = r;
+    this.tally.add(node.lo, node.hi, { count, lossSum, correct, meanSqSum: r.meanSqSum ?? 0, grad });
   }
 
   /**

@@ -241,13 +241,12 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       signal: this.halt.signal,
     };
     const lr = learningRate(scheduleOf(this.config), this.train.step);
-    const { attempt, outcome, meshEpoch, early, assigned, shared } = await this.stepRound(input, ready, lr);
+    const { attempt, outcome, meshEpoch, appliedOnArrival, assigned, shared } = await this.stepRound(input, ready, lr);
     if (!outcome) return false;
     const reduce = performance.now();
-    const applied =
-      early && meshEpoch > 0
-        ? this.update.finishSlices(step, lr, outcome, attempt.reducer)
-        : this.update.apply(step, lr, outcome, attempt.reducer);
+    const applied = appliedOnArrival
+      ? this.update.finishSlices(step, lr, outcome, attempt.reducer)
+      : this.update.apply(step, lr, outcome, attempt.reducer);
     this.cursor.advance(applied.reduced.samples);
     const marks = { t0, assigned, shared, reduce, end: performance.now() };
     const tally = attempt.tally;
@@ -267,8 +266,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   private async stepRound(input: StepInput, ready: readonly WorkerConn[], lr: number) {
     const { step, version } = input;
     const mesh = (await this.mesh?.prepare(ready, this.halt.signal)) ? this.mesh : null;
-    const fp32 = (this.config.weightWire ?? 'fp32') === 'fp32'; // a delta of the view is made whole, once all are in
-    const early = !!mesh && fp32 && this.update.sliceable;
+    const fp32Weights = (this.config.weightWire ?? 'fp32') === 'fp32'; // a view's delta is made whole, once all are in
+    const early = !!mesh && fp32Weights && this.update.sliceable;
     if (early)
       input.onMean = (index, slice) => {
         this.update.applySlice(step, lr, slice);
@@ -290,7 +289,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       this.publish(version);
       outcome = await attempt.result;
     }
-    return { attempt, outcome: outcome === 'fallback' ? null : outcome, meshEpoch, early, assigned, shared };
+    const appliedOnArrival = early && meshEpoch > 0; // not after a fallback: the star's round is applied whole
+    return { attempt, outcome: outcome === 'fallback' ? null : outcome, meshEpoch, appliedOnArrival, assigned, shared };
   }
 
   /** The run's mesh: slices of about 16 kB on the wire (1 int8 block a slice in float32, 4 in int8 both ways). */

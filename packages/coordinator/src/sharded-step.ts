@@ -100,9 +100,10 @@ export class MeshPlan {
     const atBase = !!p.delta && this.owners.every((c) => this.hasVersion(c, p.delta!.base));
     const due = this.owners.map((c) => !this.hasVersion(c, p.version));
     for (const j of streamOrder(this.owners.length, this.chunks)) {
-      const c = this.owners[ownerOfSlice(j, this.chunks)]!;
-      if (!due[ownerOfSlice(j, this.chunks)]) continue;
-      if (atBase) this.pool.mesh.publishSlice({ ...deltaSlice(p.delta!, this.layoutOf[j]!), slice: j }, c);
+      const owner = ownerOfSlice(j, this.chunks);
+      if (!due[owner]) continue;
+      if (atBase)
+        this.pool.mesh.publishSlice({ ...deltaSlice(p.delta!, this.layoutOf[j]!), slice: j }, this.owners[owner]!);
       else this.publishSlice(p.version, j, p.weights);
     }
   }

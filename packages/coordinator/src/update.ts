@@ -59,16 +59,10 @@ export class CentralUpdate {
 
   /** Reduce, check and apply step `step`'s gradient at learning rate `lr`; throws ERR_DIVERGED. */
   apply(step: number, lr: number, outcome: RoundOutcome, reducer: Reducer): Applied {
-    if (outcome.diverged) {
-      const d = outcome.diverged;
-      throw divergedError(step, lr, `worker ${d.worker}'s ${d.what} for shard ${d.shardId} is not finite`);
-    }
-    if (outcome.failed) throw computeFailure(`step ${step}`, outcome.failed);
+    completed(step, lr, outcome);
     const reduced = reducer.finish();
     if (!reduced.finite) throw divergedError(step, lr, 'the mean gradient is not finite');
-    const est = noiseEstimate(reduced.small, reduced.samples, reduced.meanNormSq);
-    const bSimple = est ? this.noise.update(est) : null;
-    this.onMeanGradient?.(step, reduced.meanGrad);
+    const { est, bSimple } = this.measure(step, reduced);
     const t = this.trainable;
     const [theta, grad] = [this.weights.subarray(0, t), reduced.meanGrad.subarray(0, t)];
     const preClipNorm = this.optimizer.step(step, lr, theta, grad, reduced.meanNormSq);
@@ -120,16 +114,26 @@ export class CentralUpdate {
   /** A sharded step whose slices were applied as they came: its records (norms, noise scale); throws as apply(). */
   finishSlices(step: number, lr: number, outcome: RoundOutcome, reducer: Reducer): Applied {
     if (outcome.diverged || outcome.failed) this.undoSlices();
-    if (outcome.diverged) {
-      const d = outcome.diverged;
-      throw divergedError(step, lr, `worker ${d.worker}'s ${d.what} for shard ${d.shardId} is not finite`);
-    }
-    if (outcome.failed) throw computeFailure(`step ${step}`, outcome.failed);
+    completed(step, lr, outcome);
     this.undo = [];
     const reduced = reducer.finish();
+    return { reduced, ...this.measure(step, reduced), preClipNorm: null };
+  }
+
+  /** A checked mean gradient's noise-scale estimate, and the --save-gradients hook. */
+  private measure(step: number, reduced: Reduced): Pick<Applied, 'est' | 'bSimple'> {
     const est = noiseEstimate(reduced.small, reduced.samples, reduced.meanNormSq);
     const bSimple = est ? this.noise.update(est) : null;
     this.onMeanGradient?.(step, reduced.meanGrad);
-    return { reduced, est, bSimple, preClipNorm: null };
+    return { est, bSimple };
   }
+}
+
+/** A round that ended unfinished (a worker's divergence, a task no worker could compute) ends the run. */
+function completed(step: number, lr: number, outcome: RoundOutcome): void {
+  if (outcome.diverged) {
+    const d = outcome.diverged;
+    throw divergedError(step, lr, `worker ${d.worker}'s ${d.what} for shard ${d.shardId} is not finite`);
+  }
+  if (outcome.failed) throw computeFailure(`step ${step}`, outcome.failed);
 }
