@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 
-const KEEP = ['type', 'step', 'epoch', 'loss', 'accuracy', 'lr', 'samples', 'workers', 'stepMs', 'waitMs', 'coordMs', 'bytesIn', 'bytesOut', 'gradNormSq', 'traceSigma', 'bSimple', 'time'];
+const KEEP = ['type', 'step', 'epoch', 'loss', 'accuracy', 'lr', 'samples', 'workers', 'stepMs', 'waitMs', 'coordMs', 'bytesIn', 'bytesOut', 'gradNormSq', 'traceSigma', 'bSimple', 'time', 'mesh'];
 for (const dir of process.argv.slice(2)) {
   const plain = join(dir, 'metrics.jsonl');
   const gz = `${plain}.gz`;

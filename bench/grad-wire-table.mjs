@@ -18,6 +18,8 @@ for (const name of readdirSync(dir).sort()) {
   const s = JSON.parse(readFileSync(summaryPath, 'utf8'));
   const evals = records(join(dir, name)).filter((r) => r.type === 'eval' && r.split === 'val');
   const best = Math.max(...evals.map((r) => r.accuracy));
-  rows.push(`| ${name} | ${s.config.gradWire ?? 'fp32'} | ${s.config.weightWire ?? 'fp32'} | ${s.config.seed} | ${s.status} | ${pct(s.final.test.accuracy)} | ${s.final.test.loss.toFixed(4)} | ${s.final.val ? pct(s.final.val.accuracy) : "-"} | ${evals.length ? pct(best) : "-"} | ${(s.bytesPerStep / 1e6).toFixed(3)} | ${s.imagesPerSecond.toFixed(0)} |`);
+  const steps = records(join(dir, name)).filter((r) => r.type === 'step');
+  const meshed = steps.filter((r) => r.mesh !== undefined).length;
+  rows.push(`| ${name} | ${s.config.gradWire ?? 'fp32'} | ${s.config.weightWire ?? 'fp32'} | ${s.config.seed} | ${s.status} | ${pct(s.final.test.accuracy)} | ${s.final.test.loss.toFixed(4)} | ${s.final.val ? pct(s.final.val.accuracy) : "-"} | ${evals.length ? pct(best) : "-"} | ${(s.bytesPerStep / 1e6).toFixed(3)} | ${s.imagesPerSecond.toFixed(0)} | ${meshed ? `${meshed} of ${steps.length}` : '-'} |`);
 }
-process.stdout.write(['| run | grad wire | weight wire | seed | status | test acc | test loss | final val acc | best val acc | MB through the coordinator per step | images/s |', '|---|---|---|---|---|---|---|---|---|---|---|', ...rows].join('\n') + '\n');
+process.stdout.write(['| run | grad wire | weight wire | seed | status | test acc | test loss | final val acc | best val acc | MB through the coordinator per step | images/s | steps through the mesh |', '|---|---|---|---|---|---|---|---|---|---|---|---|', ...rows].join('\n') + '\n');

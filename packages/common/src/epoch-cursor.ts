@@ -46,6 +46,11 @@ export class EpochCursor {
     return this.at.epoch + this.at.position / this.data.stepsPerEpoch;
   }
 
+  /** The next step closes an epoch. */
+  get nextClosesEpoch(): boolean {
+    return this.at.position + 1 >= this.data.stepsPerEpoch;
+  }
+
   /** The last step closed an epoch. */
   get atEpochStart(): boolean {
     return this.at.position === 0;

@@ -241,7 +241,13 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       signal: this.halt.signal,
     };
     const lr = learningRate(scheduleOf(this.config), this.train.step);
-    const { attempt, outcome, meshEpoch, appliedOnArrival, assigned, shared } = await this.stepRound(input, ready, lr);
+    // a version evaluated or checkpointed goes whole (view = w): known before the step, so the others can go in slices
+    const whole =
+      this.checkpointAfterStep ||
+      step === this.derived.totalSteps ||
+      this.rules.evaluationDue(step, this.cursor.nextClosesEpoch);
+    const round = await this.stepRound(input, ready, lr, whole);
+    const { attempt, outcome, meshEpoch, appliedOnArrival, assigned, shared } = round;
     if (!outcome) return false;
     const reduce = performance.now();
     const applied = appliedOnArrival
@@ -263,15 +269,17 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
    * step runs again through the star. Order on the wire: assignments, the weights they need, then the
    * last step's record.
    */
-  private async stepRound(input: StepInput, ready: readonly WorkerConn[], lr: number) {
+  private async stepRound(input: StepInput, ready: readonly WorkerConn[], lr: number, whole: boolean) {
     const { step, version } = input;
     const mesh = (await this.mesh?.prepare(ready, this.halt.signal)) ? this.mesh : null;
-    const fp32Weights = (this.config.weightWire ?? 'fp32') === 'fp32'; // a view's delta is made whole, once all are in
-    const early = !!mesh && fp32Weights && this.update.sliceable;
+    const fp32Weights = (this.config.weightWire ?? 'fp32') === 'fp32';
+    // a delta goes in slices unless its version must go whole (evaluated, checkpointed, a digest's)
+    const early = !!mesh && this.update.sliceable && (fp32Weights || (!whole && this.view.sliceable(step)));
     if (early)
       input.onMean = (index, slice) => {
         this.update.applySlice(step, lr, slice);
-        mesh.publishSlice(step, index, this.update.weights);
+        if (fp32Weights) mesh.publishSlice(step, index, this.update.weights);
+        else mesh.publishDelta(this.view.publishSlice(step, this.update.weights, index, slice));
       };
     let attempt = startAttempt(input, mesh);
     const assigned = performance.now();
@@ -283,6 +291,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     if (outcome === 'fallback') {
       meshEpoch = 0;
       this.update.undoSlices();
+      this.view.undoSlices();
       this.log(`step ${step}: a host of the mesh was lost or late; the step runs again through the star`);
       this.pool.mesh?.forgetSent(); // the slices of its version may not have reached every host
       attempt = startAttempt({ ...input, onMean: undefined }, null);
@@ -290,6 +299,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       outcome = await attempt.result;
     }
     const appliedOnArrival = early && meshEpoch > 0; // not after a fallback: the star's round is applied whole
+    if (appliedOnArrival && outcome && outcome !== 'fallback' && !outcome.diverged && !outcome.failed)
+      this.view.endSlices();
+    else this.view.undoSlices();
     return { attempt, outcome: outcome === 'fallback' ? null : outcome, meshEpoch, appliedOnArrival, assigned, shared };
   }
 

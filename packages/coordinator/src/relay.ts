@@ -103,7 +103,7 @@ export class Relay {
         : new HostMesh(
             { host: o.meshHost ?? '0.0.0.0', port: o.meshPort, token: o.token, log: o.log },
             () => this.link,
-            (whole) => this.whole(whole),
+            (whole) => this.fromMesh(whole),
           );
   }
 
@@ -217,6 +217,22 @@ export class Relay {
       this.held ? w : Float32Array.from(w),
       m.kind === 'weightsDelta' ? m : undefined,
     );
+  }
+
+  /**
+   * A version put together from the mesh's slices. A view that differs from the coordinator's (its digest;
+   * or a delta this host cannot apply) costs a reconnect, as on the star: the coordinator sends a joiner its
+   * view whole. Without one, this host's workers would wait for a version that never comes.
+   */
+  private fromMesh(m: WeightsMsg | WeightsDeltaMsg): void {
+    try {
+      this.whole(m);
+    } catch (e) {
+      this.o.log(
+        `relay: version ${m.version} from the mesh: ${(e as Error).message}; reconnecting for the whole weights`,
+      );
+      this.link?.close();
+    }
   }
 
   /** As a worker reads a refusal (RefusalJudge): a permanent one ends the relay (exit 2), any other costs a reconnect. */

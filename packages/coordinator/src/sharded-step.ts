@@ -115,6 +115,11 @@ export class MeshPlan {
     this.pool.mesh.publishSlice({ kind: 'weights', version, slice: index, data }, this.ownerOf(index)!);
   }
 
+  /** A slice of a weight delta (WeightView.publishSlice) to its owner. */
+  publishDelta(msg: WeightsDeltaMsg & { slice: number }): void {
+    this.pool.mesh.publishSlice(msg, this.ownerOf(msg.slice)!);
+  }
+
   private hasVersion(c: WorkerConn, version: number): boolean {
     return this.pool.mesh.hasVersion(c, version);
   }

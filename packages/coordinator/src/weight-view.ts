@@ -4,11 +4,16 @@
 // other goes as the delta Q(w - view), which the coordinator applies to its own view with the same function
 // the workers run. A checkpoint written at a version already sent as a delta (the last-resort one of a
 // crash, mid-step) is not a flush: its resume starts from w, not from the view the workers held.
+// Sharded summation publishes a version slice by slice as each is applied (publishSlice): the same bits
+// as the whole delta (slices start at int8 block edges), put together for whoever needs it whole (endSlices).
 
 import {
   applyDelta,
   type DeltaKernel,
   encodeDelta,
+  GRAD_BLOCK,
+  type Slice,
+  TrainerError,
   VIEW_DIGEST_EVERY,
   viewDigest,
   type WeightDelta,
@@ -27,6 +32,8 @@ export class WeightView {
   private view: Float32Array | null = null;
   private last: Publication & { version: number } = { version: -1, weights: new Float32Array(0) };
   private flushAt = -1;
+  /** A version being published in slices: its whole delta so far, and each applied slice's view before. */
+  private sliced: { msg: WeightsDeltaMsg; undo: { offset: number; view: Float32Array }[] } | null = null;
 
   constructor(
     private readonly wire: WeightWire,
@@ -41,7 +48,11 @@ export class WeightView {
   /** What publishes `version` of the weights `w` (again the same for a version already published). */
   publish(version: number, w: Float32Array, flush = false): Publication {
     if (this.wire === 'fp32') return { weights: w };
-    if (version === this.last.version) return this.last;
+    if (version === this.last.version) {
+      // an evaluated version must be w itself: the loop decides that before the step (a version in slices is a delta)
+      if (flush && this.last.delta) throw new Error(`version ${version} went out as a delta before its evaluation`);
+      return this.last;
+    }
     const base = this.last.version;
     const delta = this.view && !flush && version !== this.flushAt ? this.step(w, this.view, this.wire) : null;
     if (!this.view || !delta) {
@@ -53,6 +64,54 @@ export class WeightView {
     const digest = version % VIEW_DIGEST_EVERY === 0 ? { digest: viewDigest(this.view) } : {};
     this.last = { version, weights: this.view, delta: { kind: 'weightsDelta', version, base, ...delta, ...digest } };
     return this.last;
+  }
+
+  /**
+   * Whether `version` may go out in slices: a delta (not fp32, not the first version, not a flush) without a
+   * digest (the digest is of the whole view). The caller also keeps evaluated and checkpointed versions whole.
+   */
+  sliceable(version: number): boolean {
+    return this.wire !== 'fp32' && this.view !== null && version !== this.flushAt && version % VIEW_DIGEST_EVERY !== 0;
+  }
+
+  /** Slice `index` (`s`) of `version`'s delta from the last version, applied to the view (see sliceable). */
+  publishSlice(version: number, w: Float32Array, index: number, s: Slice): WeightsDeltaMsg & { slice: number } {
+    const view = this.view!;
+    this.sliced ??= { msg: this.wholeDelta(version, view.length), undo: [] };
+    const [a, b] = [s.offset, s.offset + s.length];
+    this.sliced.undo.push({ offset: a, view: view.slice(a, b) });
+    const d = this.step(w.subarray(a, b), view.subarray(a, b), this.wire as 'bf16' | 'int8');
+    if (!d) throw new TrainerError('ERR_DIVERGED', `the weight delta of version ${version} is not finite`);
+    const { msg } = this.sliced;
+    msg.data.set(d.data as never, a);
+    if (d.scales) msg.scales!.set(d.scales, a / GRAD_BLOCK);
+    return { ...msg, data: d.data, ...(d.scales ? { scales: d.scales } : {}), slice: index };
+  }
+
+  /** Every slice of the version is out: it is the last publication, whole for whoever needs it so. */
+  endSlices(): void {
+    if (this.sliced) this.last = { version: this.sliced.msg.version, weights: this.view!, delta: this.sliced.msg };
+    this.sliced = null;
+  }
+
+  /** The step fell back to the star (or diverged): the view's slices go back to the last version. */
+  undoSlices(): void {
+    for (const u of this.sliced?.undo.reverse() ?? []) this.view!.set(u.view, u.offset);
+    this.sliced = null;
+  }
+
+  private wholeDelta(version: number, n: number): WeightsDeltaMsg {
+    const base = this.last.version;
+    if (this.wire === 'int8')
+      return {
+        kind: 'weightsDelta',
+        version,
+        base,
+        wire: 'int8',
+        data: new Int8Array(n),
+        scales: new Float32Array(Math.ceil(n / GRAD_BLOCK)),
+      };
+    return { kind: 'weightsDelta', version, base, wire: 'bf16', data: new Uint16Array(n) };
   }
 
   /** The delta from `view` to `w`, applied to `view` (null, and `view` untouched, when it cannot be made). */

@@ -134,6 +134,18 @@ test('int8 both ways through the mesh: the same bits twice, every step meshed, a
   assert.deepEqual(resumed.weights, a.weights, 'resumed');
 });
 
+test('int8 both ways through the mesh for 110 steps: the weight deltas go in slices and every digest agrees', async () => {
+  // versions 40 and 80 are evaluated (whole: the loop knows before the step), 100 carries the view's digest
+  // (whole); every other goes out slice by slice as each is applied. A host whose view differed would leave.
+  const c = config({ gradWire: 'int8', weightWire: 'int8', maxSteps: 110, epochs: 20, evalEvery: 40, minWorkers: 3 });
+  const a = await viaHosts(c, 3, true);
+  assert.equal(a.summary.status, 'completed', a.summary.error);
+  assert.doesNotMatch(a.log, /ERR_VIEW_MISMATCH|left \((?!closed normally)/, 'no view differed');
+  const steps = records(a.out).filter((r): r is StepRecord => r.type === 'step');
+  assert.deepEqual([...new Set(steps.map((s) => s.mesh))], [1], 'every step through the first mesh');
+  assert.equal(records(a.out).filter((r) => r.type === 'eval').length >= 2, true, 'evaluated at 40 and 80');
+});
+
 test('int8 gradients with fp32 weights through the mesh (slices applied as they land): the same bits twice', async () => {
   const c = config({ gradWire: 'int8', minWorkers: 3 });
   const [a, b] = [await viaHosts(c, 3, true), await viaHosts(c, 3, true)];
