@@ -176,6 +176,9 @@ export class MeshPlan {
     this.warned = false;
     this.owners = owners;
     this.acked.clear();
+    // hosts drop a version still being put together when a new mesh forms (its slices went through the old
+    // owners): the current version goes again, whole, through the new owners
+    this.pool.mesh.forgetSent();
     this.chunks = chunksPerOwner(this.params, owners.length, this.blocksPerChunk);
     this.layoutOf = sliceLayout(this.params, owners.length * this.chunks);
     const urls = owners.map(meshUrl);

@@ -146,6 +146,34 @@ test('int8 both ways through the mesh for 110 steps: the weight deltas go in sli
   assert.equal(records(a.out).filter((r) => r.type === 'eval').length >= 2, true, 'evaluated at 40 and 80');
 });
 
+test(
+  'a host whose view drifted from the coordinator reconnects at the next digest and the run goes on',
+  { timeout: 120_000 },
+  async () => {
+    // the digest of version 100 rides in every slice of that version; a host that cannot apply the version it put
+    // together from the mesh reconnects for the whole weights (before, it closed one mesh link and its workers waited)
+    const c = config({
+      gradWire: 'int8',
+      weightWire: 'int8',
+      maxSteps: 104,
+      epochs: 20,
+      evalEvery: 1000,
+      minWorkers: 1,
+    });
+    const drift = (step: number, rs: Relay[]): void => {
+      if (step !== 95) return;
+      const held = (rs[1] as unknown as { held: { values: Float32Array } }).held;
+      held.values[0]! += 1;
+    };
+    const a = await viaHosts(c, 3, true, drift);
+    assert.equal(a.summary.status, 'completed', a.summary.error);
+    exactSamples(a.out, c);
+    assert.match(a.log, /host1.*left/, 'the drifted host left');
+    // it came back into a new mesh while a version was on its way through the old one (sent again, whole)
+    assert.match(a.log, /host1\S* left[\s\S]*mesh: epoch [2-9] over 3 host servers/, 'and came back into a new mesh');
+  },
+);
+
 test('int8 gradients with fp32 weights through the mesh (slices applied as they land): the same bits twice', async () => {
   const c = config({ gradWire: 'int8', minWorkers: 3 });
   const [a, b] = [await viaHosts(c, 3, true), await viaHosts(c, 3, true)];
