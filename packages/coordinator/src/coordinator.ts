@@ -24,7 +24,7 @@ import {
 import { buildDataset } from '@dtrain/common/files';
 import { checkpointState, listCheckpoints, startState, type TrainState, writeCheckpoint } from './checkpoint.js';
 import { evaluateSplit } from './evaluation.js';
-import type { MeshPool, RunPool } from './pool.js';
+import type { RunPool } from './pool.js';
 import { watchPool } from './pool-events.js';
 import { completedSummary, guardResume } from './resume.js';
 import { endLine, startLine } from './run-lines.js';
@@ -33,7 +33,7 @@ import type { CoordinatorEvents, CoordinatorOptions } from './run-options.js';
 import { RunRules } from './run-rules.js';
 import type { RunDir } from './rundir.js';
 import type { WorkerConn } from './server.js';
-import { MeshPlan } from './sharded-step.js';
+import { type MeshPlan, runMesh } from './sharded-step.js';
 import { type StepInput, startAttempt } from './step-round.js';
 import { bytesSince, stepRecord } from './step-stats.js';
 import { failureOf, type RunSummary } from './summary.js';
@@ -172,7 +172,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const wall0 = this.train.wallMs;
     let status: RunSummary['status'] = 'completed';
     let error: string | undefined;
-    this.mesh = this.meshAllowed() ? this.meshPlan() : null;
+    this.mesh = runMesh(this.config, this.pool, this.weights.length, (l) => this.log(l));
     const unwatch = watchPool(this.pool, this.records, {
       step: () => this.train.step,
       onCount: (n) => this.emit('workers', n),
@@ -299,24 +299,10 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       outcome = await attempt.result;
     }
     const appliedOnArrival = early && meshEpoch > 0; // not after a fallback: the star's round is applied whole
-    if (appliedOnArrival && outcome && outcome !== 'fallback' && !outcome.diverged && !outcome.failed)
-      this.view.endSlices();
-    else this.view.undoSlices();
+    this.view.settleSlices(
+      appliedOnArrival && !!outcome && outcome !== 'fallback' && !outcome.diverged && !outcome.failed,
+    );
     return { attempt, outcome: outcome === 'fallback' ? null : outcome, meshEpoch, appliedOnArrival, assigned, shared };
-  }
-
-  /** The run's mesh: slices of about 16 kB on the wire (1 int8 block a slice in float32, 4 in int8 both ways). */
-  private meshPlan(): MeshPlan {
-    const bytes = (w: string | undefined) => (!w || w === 'fp32' ? 4 : w === 'int8' ? 1 : 2);
-    const widest = Math.max(bytes(this.config.gradWire), bytes(this.config.weightWire));
-    const pool = this.pool as RunPool & { mesh: MeshPool };
-    return new MeshPlan(pool, this.weights.length, (l) => this.log(l), undefined, 4 / widest);
-  }
-
-  /** Sharded summation needs host servers and the invariant reduction. */
-  private meshAllowed(): boolean {
-    const c = this.config;
-    return !!this.pool.mesh && groupSizeOf(c) > 0;
   }
 
   /** Sharded evaluation of the validation (if any) and test splits at the current weights. */

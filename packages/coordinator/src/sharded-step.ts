@@ -7,6 +7,7 @@
 
 import {
   chunksPerOwner,
+  groupSizeOf,
   ownerOfSlice,
   type Slice,
   type SlicedReducer,
@@ -14,6 +15,7 @@ import {
   sliceLayout,
   sliceWire,
   streamOrder,
+  type TrainConfig,
   TrainerError,
   type WeightsDeltaMsg,
 } from '@dtrain/common';
@@ -25,6 +27,22 @@ import type { Published } from './weights-frame.js';
 export function meshUrl(c: Pick<WorkerConn, 'address' | 'hello'>): string {
   const a = c.address.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
   return `ws://${a.includes(':') ? `[${a}]` : a}:${c.hello?.mesh ?? 0}`;
+}
+
+/**
+ * A run's mesh, where it may have one (host servers in its pool, the invariant reduction): slices of about
+ * 16 kB on the wire (1 int8 block a slice in float32, 4 in int8 both ways).
+ */
+export function runMesh(
+  c: Pick<TrainConfig, 'gradWire' | 'weightWire' | 'groupSize' | 'batchSize'>,
+  pool: RunPool,
+  params: number,
+  log: (line: string) => void,
+): MeshPlan | null {
+  if (!pool.mesh || groupSizeOf(c) === 0) return null;
+  const bytes = (w: string | undefined) => (!w || w === 'fp32' ? 4 : w === 'int8' ? 1 : 2);
+  const widest = Math.max(bytes(c.gradWire), bytes(c.weightWire));
+  return new MeshPlan(pool as RunPool & { mesh: MeshPool }, params, log, undefined, 4 / widest);
 }
 
 /** How long a mesh may take to link up before the coordinator says why the steps stay on the star. */

@@ -88,6 +88,12 @@ export class WeightView {
     return { ...msg, data: d.data, ...(d.scales ? { scales: d.scales } : {}), slice: index };
   }
 
+  /** The step's end: its slices kept (endSlices) or undone (a fallback, a divergence). */
+  settleSlices(kept: boolean): void {
+    if (kept) this.endSlices();
+    else this.undoSlices();
+  }
+
   /** Every slice of the version is out: it is the last publication, whole for whoever needs it so. */
   endSlices(): void {
     if (this.sliced) this.last = { version: this.sliced.msg.version, weights: this.view!, delta: this.sliced.msg };

@@ -229,7 +229,10 @@ class PlanDriver {
 export function runEndLine(i: number, runs: number, o: RunOutcome): string {
   const s = o.summary;
   const pct = (x: number | null | undefined) => (x === null || x === undefined ? '-' : `${(x * 100).toFixed(2)}%`);
-  const target = o.stepsToTarget === null ? 'target not reached' : `target at step ${o.stepsToTarget}`;
+  const target =
+    o.stepsToTarget === null
+      ? 'target not reached'
+      : `target crossed at step ${o.stepsToTarget.toFixed(1)} (interpolated)`;
   return (
     `run ${i + 1}/${runs}: ${o.name} ${s.status} after ${s.steps} steps: best val ${pct(o.bestValAccuracy)}, ` +
     `test ${pct(s.final.test?.accuracy)}, ${target}`

@@ -63,7 +63,11 @@ export interface PlanPool {
   traceDir?: string;
 }
 
-/** Steps, examples, epochs and training seconds until validation accuracy first reaches `target`. */
+/**
+ * Steps, examples, epochs and training seconds until validation accuracy first reaches `target`, each
+ * interpolated linearly between the last validation evaluation below it and the first at or above it (with
+ * the same fraction: crossing.ts), so the evaluation cadence does not round the answer up.
+ */
 export function toTarget(
   records: MetricRecord[],
   target: number,
@@ -71,12 +75,23 @@ export function toTarget(
 ): Pick<RunOutcome, 'stepsToTarget' | 'examplesToTarget' | 'epochsToTarget' | 'secondsToTarget' | 'bestValAccuracy'> {
   let ms = 0;
   let best: number | null = null;
+  let below: { step: number; epoch: number; ms: number; accuracy: number } | null = null;
   let hit: { step: number; epoch: number; ms: number } | null = null;
   for (const r of records) {
     if (r.type === 'step') ms += r.stepMs;
-    if (r.type === 'eval' && r.split === 'val') {
-      best = Math.max(best ?? 0, r.accuracy);
-      if (!hit && r.accuracy >= target) hit = { step: r.step, epoch: r.epoch, ms };
+    if (r.type !== 'eval' || r.split !== 'val') continue;
+    best = Math.max(best ?? 0, r.accuracy);
+    if (hit) continue;
+    const at = { step: r.step, epoch: r.epoch, ms, accuracy: r.accuracy };
+    if (r.accuracy < target) below = at;
+    else {
+      const f = below && r.accuracy > below.accuracy ? (target - below.accuracy) / (r.accuracy - below.accuracy) : 1;
+      const lerp = (a: number, b: number): number => (below ? a + f * (b - a) : b);
+      hit = {
+        step: lerp(below?.step ?? 0, at.step),
+        epoch: lerp(below?.epoch ?? 0, at.epoch),
+        ms: lerp(below?.ms ?? 0, ms),
+      };
     }
   }
   return {

@@ -23,6 +23,7 @@ import {
 } from '../experiment/best.js';
 import type { RunOutcome } from '../experiment/run-plan.js';
 import { type ChartSpec, htmlPage, htmlTable, type Point, type Series, toCsv } from './run-report.js';
+import { bestAt, targetRows } from './targets.js';
 
 const sorted = (xs: Iterable<number>): number[] => [...new Set(xs)].sort((a, b) => a - b);
 
@@ -101,7 +102,13 @@ function optimizerSteps(
   return out;
 }
 
-function stepsChart(best: Best[], batches: number[], bSimple: number | null): ChartSpec {
+function stepsChart(
+  best: Best[],
+  batches: number[],
+  bSimple: number | null,
+  target: number,
+  first: boolean,
+): ChartSpec {
   const optimizers = [...new Set(best.map((b) => b.optimizer))];
   const reachedSteps = best.flatMap((b) =>
     b.cell?.steps.max !== null && b.cell ? [b.cell.steps.max ?? b.cell.steps.median!] : [],
@@ -129,11 +136,12 @@ function stepsChart(best: Best[], batches: number[], bSimple: number | null): Ch
         { x: bSimple, y: top },
       ],
     });
+  const pct = `${Number((target * 100).toPrecision(4))}%`;
   return {
-    id: 'steps',
-    title: 'Steps to target vs batch size (best learning rate per point)',
+    id: first ? 'steps' : `steps-${pct}`,
+    title: `Steps to ${pct} validation accuracy vs batch size (best learning rate per point, crossings interpolated)`,
     x: 'batch size',
-    y: 'steps to target',
+    y: `steps to ${pct}`,
     logX: true,
     logY: true,
     ticksAt: batches,
@@ -212,11 +220,26 @@ function accuracyChart(best: Best[], batches: number[]): ChartSpec {
   };
 }
 
-/** The charts of a sweep report, from its outcomes (and the cells its plan has that no run covers). */
-export function sweepCharts(outcomes: readonly RunOutcome[], planned: readonly PlannedCell[] = []): ChartSpec[] {
+/**
+ * The charts of a sweep report, from its outcomes (and the cells its plan has that no run covers): steps to
+ * each target (the sweep's own first), the best learning rates, and the final accuracy unless every run
+ * stopped at its target (then that panel would show only where each run stopped).
+ */
+export function sweepCharts(
+  outcomes: readonly RunOutcome[],
+  target: number,
+  planned: readonly PlannedCell[] = [],
+  targets: readonly number[] = [target],
+): ChartSpec[] {
   const best = withPlanned(bestPerBatch(aggregateSeeds(outcomes)), planned);
   const batches = sorted([...outcomes.map((o) => o.batchSize), ...planned.map((p) => p.batchSize)]);
-  return [stepsChart(best, batches, measuredNoiseScale(best)), lrChart(best, batches), accuracyChart(best, batches)];
+  const bSimple = measuredNoiseScale(best);
+  const charts = [stepsChart(best, batches, bSimple, target, true)];
+  for (const t of targets.filter((x) => x !== target))
+    charts.push(stepsChart(bestAt(outcomes, t, planned), batches, bSimple, t, false));
+  charts.push(lrChart(best, batches));
+  if (!outcomes.every((o) => (o.summary.config.stopAtValAccuracy ?? 0) > 0)) charts.push(accuracyChart(best, batches));
+  return charts;
 }
 
 /** One row per batch size x optimizer: the best learning rate and what it achieved. */
@@ -271,6 +294,11 @@ const CRITICAL_NOTE =
   'bootstrap interval over seeds and learning rates (bCritLow..bCritHigh; empty with one seed and one learning rate per ' +
   'batch size). bSimpleNearTarget: the measured noise scale within 20% of the crossing, median over the best runs.';
 
+const TARGETS_NOTE =
+  'Per target, optimizer and batch size: the learning rate with the fewest steps to that target (median over seeds), ' +
+  'the steps by the crossing interpolated between evaluations (median, min and max over seeds), how many seeds ' +
+  'reached it, and lrEdge when that rate is at the low or high end of the rates tried (not known to be the best).';
+
 /** A sweep run for the critical-batch analysis: its optimizer (by its plain name among `keys`), batch, learning rate and curves. */
 function studyRun(o: RunOutcome, keys: readonly string[]): StudyRun {
   return { optimizer: plainOptimizer(optimizerKey(o), keys), batchSize: o.batchSize, lr: peakLr(o), curves: o.curves };
@@ -296,9 +324,11 @@ export function writeSweepReport(
   writeFileSync(join(dir, 'results.csv'), toCsv(rows));
   writeFileSync(join(dir, 'best.csv'), toCsv(bests));
   writeFileSync(join(dir, 'critical-batch.csv'), toCsv(critical as unknown as Record<string, unknown>[]));
+  const perTarget = targetRows(outcomes, targets, planned);
+  writeFileSync(join(dir, 'steps-to-targets.csv'), toCsv(perTarget));
   writeFileSync(
     join(dir, 'results.json'),
-    JSON.stringify({ target, best: bests, critical, runs: rows }, null, 2) + '\n',
+    JSON.stringify({ target, best: bests, critical, stepsToTargets: perTarget, runs: rows }, null, 2) + '\n',
   );
   const bSimple = measuredNoiseScale(best);
   const intro =
@@ -310,8 +340,9 @@ export function writeSweepReport(
     'trained with (after --lr-scaling), bestBaseLr the rate before scaling, which the run names carry.';
   const table =
     `<h3>Best per batch size</h3>${htmlTable(bests)}<h3>Critical batch size</h3><p>${CRITICAL_NOTE}</p>` +
-    `${htmlTable(critical as unknown as Record<string, unknown>[])}<h3>Every run</h3>${htmlTable(rows)}`;
+    `${htmlTable(critical as unknown as Record<string, unknown>[])}<h3>Steps to each target</h3><p>${TARGETS_NOTE}</p>` +
+    `${htmlTable(perTarget)}<h3>Every run</h3>${htmlTable(rows)}`;
   const path = join(dir, 'report.html');
-  writeFileSync(path, htmlPage(title, intro, sweepCharts(outcomes, planned), table));
+  writeFileSync(path, htmlPage(title, intro, sweepCharts(outcomes, target, planned, targets), table));
   return path;
 }

@@ -76,11 +76,11 @@ test("a sweep's finished run gets a line with its result", () => {
     name: 'b64-momentum0.9-lr0.1-s1',
     summary: { status: 'completed', steps: 1200, final: { test: { accuracy: 0.6123 } } },
     bestValAccuracy: 0.6234,
-    stepsToTarget: 950,
+    stepsToTarget: 949.64,
   } as never;
   assert.equal(
     runEndLine(2, 12, o),
-    'run 3/12: b64-momentum0.9-lr0.1-s1 completed after 1200 steps: best val 62.34%, test 61.23%, target at step 950',
+    'run 3/12: b64-momentum0.9-lr0.1-s1 completed after 1200 steps: best val 62.34%, test 61.23%, target crossed at step 949.6 (interpolated)',
   );
 });
 

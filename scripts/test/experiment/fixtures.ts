@@ -22,6 +22,18 @@ export const summary = (
     },
   }) as unknown as RunSummary;
 
+/**
+ * Validation accuracy rising linearly, 0.5 at `steps` (so a target t is crossed at 2t x steps), evaluated at
+ * every tenth of 2 x steps; never reaching 0.45 when `steps` is null.
+ */
+function rampTo(steps: number | null): { step: number; accuracy: number }[] {
+  const end = steps ?? 1000;
+  return Array.from({ length: 11 }, (_, i) => ({
+    step: (i * 2 * end) / 10,
+    accuracy: steps === null ? 0.045 * i : 0.1 * i,
+  })).slice(1);
+}
+
 /** One sweep run: batch size, optimizer, lr, seed, steps to target (null: never), final accuracy, B_simple. */
 export function outcome(
   b: number,
@@ -44,7 +56,7 @@ export function outcome(
     epochsToTarget: null,
     secondsToTarget: null,
     bSimple,
-    curves: { evals: [], noise: [] },
+    curves: { evals: rampTo(steps), noise: [] },
     labels: {
       batchSize: b,
       optimizer: opt,

@@ -84,7 +84,7 @@ test('the sweep takes every optimizer: --momenta for momentum, nesterov and lars
   for (const r of plan) validateOptimizer(r.config.optimizer);
 });
 
-test('steps, examples and seconds to target come from the first validation eval at the target', () => {
+test('steps, examples, epochs and seconds to target: the crossing interpolated between validation evaluations', () => {
   const recs = [
     { type: 'step', step: 1, stepMs: 100 },
     { type: 'eval', split: 'val', step: 1, epoch: 0.5, accuracy: 0.3 },
@@ -93,13 +93,18 @@ test('steps, examples and seconds to target come from the first validation eval 
     { type: 'eval', split: 'val', step: 2, epoch: 1, accuracy: 0.6 },
     { type: 'eval', split: 'val', step: 3, epoch: 1.5, accuracy: 0.7 },
   ] as unknown as MetricRecord[];
-  assert.deepEqual(toTarget(recs, 0.5, 32), {
-    bestValAccuracy: 0.7,
-    stepsToTarget: 2,
-    examplesToTarget: 64,
-    epochsToTarget: 1,
-    secondsToTarget: 0.2,
-  });
+  // 0.5 lies 2/3 of the way from 0.3 (step 1, epoch 0.5, 0.1 s) to 0.6 (step 2, epoch 1, 0.2 s)
+  const t = toTarget(recs, 0.5, 32);
+  assert.equal(t.bestValAccuracy, 0.7);
+  for (const [got, want] of [
+    [t.stepsToTarget, 1 + 2 / 3],
+    [t.examplesToTarget, 32 * (1 + 2 / 3)],
+    [t.epochsToTarget, 0.5 + (2 / 3) * 0.5],
+    [t.secondsToTarget, 0.1 + (2 / 3) * 0.1],
+  ])
+    assert.ok(Math.abs(got! - want!) < 1e-9, `${got} vs ${want}`);
+  assert.equal(toTarget(recs, 0.3, 32).stepsToTarget, 1, 'reached at the first evaluation: that step');
+  assert.equal(toTarget(recs, 0.7, 32).stepsToTarget, 3, 'reached exactly at an evaluation: its step');
   assert.equal(toTarget(recs, 0.8, 32).stepsToTarget, null);
 });
 

@@ -18,7 +18,7 @@ function batches(data: { x: number; y: number | null }[]): number[] {
 }
 
 test('steps to target: log-log, ticks at the batch sizes run, one connected line per optimizer over the best runs', () => {
-  const [steps] = sweepCharts(fixtureSweep());
+  const [steps] = sweepCharts(fixtureSweep(), 0.5);
   assert.ok(steps!.logX && steps!.logY);
   assert.deepEqual(steps!.ticksAt, [32, 64, 128, 256]);
   const m = steps!.series.find((s) => s.label === M)!;
@@ -50,7 +50,7 @@ test('steps to target: log-log, ticks at the batch sizes run, one connected line
 });
 
 test('perfect scaling is a dashed line from the smallest batch; seeds give error bars; misses are marked', () => {
-  const [steps] = sweepCharts(fixtureSweep());
+  const [steps] = sweepCharts(fixtureSweep(), 0.5);
   const perfect = steps!.series.find((s) => s.label === `${M}: perfect scaling`)!;
   assert.equal(perfect.dashed, true);
   assert.deepEqual(perfect.data, [
@@ -77,7 +77,7 @@ test('perfect scaling is a dashed line from the smallest batch; seeds give error
 });
 
 test('the measured B_simple is a vertical line on the batch-size axis', () => {
-  const [steps] = sweepCharts(fixtureSweep());
+  const [steps] = sweepCharts(fixtureSweep(), 0.5);
   const b = steps!.series.find((s) => s.label.startsWith('B_simple measured'))!;
   // medians of 150 + B/4 over the best runs of both optimizers (sgd 32, 64, 128; momentum 32..256)
   const expected = [158, 166, 182, 158, 166, 182, 214].sort((x, y) => x - y)[3]!;
@@ -89,7 +89,7 @@ test('the measured B_simple is a vertical line on the batch-size axis', () => {
 });
 
 test('best learning rate vs batch size with linear and square-root reference lines from the smallest batch', () => {
-  const [, lr] = sweepCharts(fixtureSweep());
+  const [, lr] = sweepCharts(fixtureSweep(), 0.5);
   assert.deepEqual(lr!.ticksAt, [32, 64, 128, 256]);
   const m = lr!.series.find((s) => s.label === M)!.data;
   assert.deepEqual(batches(m), [32, 64, 128, 256]);
@@ -110,8 +110,34 @@ test('best learning rate vs batch size with linear and square-root reference lin
 });
 
 test('series of one optimizer share its colour; different optimizers differ', () => {
-  const cfg = chartConfig(sweepCharts(fixtureSweep())[0]!);
+  const cfg = chartConfig(sweepCharts(fixtureSweep(), 0.5)[0]!);
   const colour = (label: string) => cfg.data.datasets.find((d) => d['label'] === label)!['borderColor'];
   assert.equal(colour(M), colour(`${M}: perfect scaling`));
   assert.notEqual(colour(M), colour(S));
+});
+
+test('several targets: a steps chart for each from the same runs, crossings interpolated', () => {
+  const charts = sweepCharts(fixtureSweep(), 0.5, [], [0.5, 0.4]);
+  assert.deepEqual(
+    charts.map((c) => c.id),
+    ['steps', 'steps-40%', 'lr', 'acc'],
+  );
+  const ys = (i: number) => charts[i]!.series.find((x) => x.label === M)!.data.map((p) => p.y);
+  // the fixture's accuracy rises linearly to 0.5 at the steps it names: 40% comes at 0.8 of them
+  assert.deepEqual(
+    ys(1),
+    ys(0).map((y) => Number((0.8 * y!).toFixed(6))),
+  );
+  assert.match(charts[1]!.title, /Steps to 40% validation accuracy/);
+});
+
+test('runs that stopped at their target get no final-accuracy panel (it would show where each stopped)', () => {
+  const stopped = fixtureSweep().map((o) => ({
+    ...o,
+    summary: { ...o.summary, config: { ...o.summary.config, stopAtValAccuracy: 0.5 } },
+  }));
+  assert.deepEqual(
+    sweepCharts(stopped, 0.5).map((c) => c.id),
+    ['steps', 'lr'],
+  );
 });
