@@ -29,7 +29,7 @@ import {
 } from '@dtrain/common';
 import { CoordinatorLink } from '@dtrain/worker/link';
 import { CoordinatorServer, type RunWelcome, type WorkerConn } from './server.js';
-import { SliceAssembly } from './weight-slices.js';
+import { checkSlice, SliceAssembly } from './weight-slices.js';
 
 export interface HostMeshOptions {
   /** Where peers dial this host's mesh server. */
@@ -142,7 +142,8 @@ export class HostMesh {
   /** A slice of the weights: this host's own from the coordinator (passed on to every peer), or another's. */
   weights(m: WeightsMsg | WeightsDeltaMsg, fromCoordinator: boolean): void {
     const s = this.state;
-    if (!s || m.slice === undefined || m.slice >= s.layout.length) return;
+    if (!s) return;
+    checkSlice(m, s.layout); // before it is passed on: a bad slice stops here, named
     if (fromCoordinator) {
       const frame = encode(m);
       for (const c of this.server.readyWorkers()) this.server.send(c, frame);
