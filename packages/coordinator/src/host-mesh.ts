@@ -152,6 +152,18 @@ export class HostMesh {
     if (whole) this.publish(whole);
   }
 
+  /**
+   * What this host waits for from the mesh, for a hang's attribution: the version being put together and
+   * the slices (with their owners) not in yet; null when nothing is pending.
+   */
+  waiting(): string | null {
+    const s = this.state;
+    const m = s && this.assembly.missing(s.layout);
+    if (!s || !m) return null;
+    const whose = m.slices.map((j) => `${j} (owner ${ownerOfSlice(j, s.chunks)})`).join(', ');
+    return `version ${m.version} from the mesh (epoch ${s.epoch}) lacks slices ${whose}`;
+  }
+
   /** A whole version came on the star: a partial one at or below it is moot. */
   wholeArrived(version: number): void {
     this.assembly.drop(version);

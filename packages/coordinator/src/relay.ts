@@ -94,7 +94,11 @@ export class Relay {
       log: (l) => {
         o.log(`[local] ${l}`);
         // a local worker late, demoted or lost: the coordinator's log names it, not only this host's
-        if (NOTED.test(l)) this.link?.send({ kind: 'note', text: l.slice(0, MAX_NOTE_CHARS) });
+        if (!NOTED.test(l)) return;
+        // a local worker that does not answer may wait for weights the mesh has not brought: say which
+        const pending = /no answer/.test(l) ? this.mesh?.waiting() : null;
+        const text = pending ? `${l}; ${pending}` : l;
+        this.link?.send({ kind: 'note', text: text.slice(0, MAX_NOTE_CHARS) });
       },
     });
     this.mesh =

@@ -30,6 +30,14 @@ export class SliceAssembly {
     return msg;
   }
 
+  /** The version being put together and the slices (of `layout`) it still lacks; null when none is. */
+  missing(layout: readonly Slice[]): { version: number; slices: number[] } | null {
+    if (!this.cur) return null;
+    const { msg, have } = this.cur;
+    const slices = layout.flatMap((x, j) => (x.length > 0 && !have.has(j) ? [j] : []));
+    return { version: msg.version, slices };
+  }
+
   /** A whole version arrived another way: a partial one at or below it is moot. */
   drop(version: number): void {
     if (this.cur && this.cur.msg.version <= version) this.cur = null;

@@ -79,3 +79,13 @@ test('a truncated slice, one the layout does not have, or missing int8 scales is
   for (const j of [0, 1]) a.add(weights(3, j), layout);
   assert.deepEqual(a.add(weights(3, 2), layout)?.data, w);
 });
+
+test('missing: the version being put together and the slices not in yet (a hang names them)', () => {
+  const a = new SliceAssembly(N);
+  assert.equal(a.missing(layout), null);
+  a.add(delta(4, 1), layout);
+  assert.deepEqual(a.missing(layout), { version: 4, slices: [0, 2] });
+  a.add(delta(4, 0), layout);
+  a.add(delta(4, 2), layout);
+  assert.equal(a.missing(layout), null, 'complete: nothing pending');
+});
