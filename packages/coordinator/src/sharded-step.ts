@@ -42,7 +42,7 @@ export function runMesh(
   if (!pool.mesh || groupSizeOf(c) === 0) return null;
   const bytes = (w: string | undefined) => (!w || w === 'fp32' ? 4 : w === 'int8' ? 1 : 2);
   const widest = Math.max(bytes(c.gradWire), bytes(c.weightWire));
-  return new MeshPlan(pool as RunPool & { mesh: MeshPool }, params, log, undefined, 4 / widest);
+  return new MeshPlan(pool as RunPool & { mesh: MeshPool }, params, log, undefined, 4 / widest, widest < 4);
 }
 
 /** How long a mesh may take to link up before the coordinator says why the steps stay on the star. */
@@ -77,6 +77,12 @@ export class MeshPlan {
     private readonly readyMs = MESH_READY_MS,
     /** Int8 blocks per slice (chunksPerOwner): about 16 kB on the wire whatever it carries. */
     private readonly blocksPerChunk = 1,
+    /**
+     * Whether a step waits (up to readyMs) for a new mesh to link up: under a lossy wire the star and the
+     * mesh differ in their bits, and a run must not depend on how fast hosts linked up. In fp32 they are the
+     * same bits, so steps go through the star until the mesh is ready.
+     */
+    private readonly waitToLink = true,
   ) {
     pool.on('meshReady', this.onReady);
     pool.on('lost', this.onLost);
@@ -153,12 +159,11 @@ export class MeshPlan {
     const sorted = [...hosts].sort((a, b) => a.id - b.id);
     if (this.broken || sorted.length !== this.owners.length || sorted.some((c, i) => c !== this.owners[i]))
       this.form(sorted);
-    // a new mesh is waited for (up to MESH_READY_MS), so a step goes through the star only when it cannot form:
-    // under a compressed wire the star and the mesh differ in their bits, and a run (or its resume) must not
-    // depend on how fast the hosts linked up
+    // under a lossy wire a new mesh is waited for (up to readyMs), so a step goes through the star only when
+    // it cannot form (waitToLink)
     const left = this.readyMs - (Date.now() - this.formedAt);
-    if (!this.linked && left > 0) await this.linkedWithin(left, signal);
-    if (!this.linked && !this.warned) {
+    if (!this.linked && left > 0 && this.waitToLink) await this.linkedWithin(left, signal);
+    if (!this.linked && !this.warned && Date.now() - this.formedAt >= this.readyMs) {
       this.warned = true;
       this.log(
         `mesh: epoch ${this.epochNo} not ready after ${this.readyMs / 1000} s (${this.acked.size} of ${this.owners.length} ` +

@@ -81,6 +81,23 @@ test('a mesh forms over two or more host servers when every ready worker is one;
   assert.equal(meshUrl({ address: 'fe80::1', hello: { mesh: 7 } } as never), 'ws://[fe80::1]:7');
 });
 
+test('in fp32 (the same bits either way) a step does not wait for a new mesh: the star until it links up', async () => {
+  const [a, b] = [conn(1, 4001), conn(2, 4002)];
+  const pool = new FakePool([a, b]);
+  const logs: string[] = [];
+  const plan = new MeshPlan(pool as never, 8192, (l) => logs.push(l), 100, 1, false);
+  const t0 = Date.now();
+  assert.equal(await plan.prepare([a, b]), false, 'not linked yet: the star, at once');
+  assert.ok(Date.now() - t0 < 50, 'no wait');
+  assert.doesNotMatch(logs.join('\n'), /not ready/, 'no warning before its time');
+  await new Promise((r) => setTimeout(r, 120));
+  assert.equal(await plan.prepare([a, b]), false);
+  assert.match(logs.join('\n'), /mesh: epoch 1 not ready after 0.1 s/, 'said once the time passed');
+  pool.emit('meshReady', a, 1);
+  pool.emit('meshReady', b, 1);
+  assert.equal(await plan.prepare([a, b]), true, 'linked: the mesh');
+});
+
 function readyPlan(timeoutMs: number) {
   const [a, b] = [conn(1, 4001), conn(2, 4002)];
   const pool = new FakePool([a, b]);
