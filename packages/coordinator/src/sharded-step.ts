@@ -114,6 +114,7 @@ export class MeshPlan {
   late(step: number, missing: readonly number[], ms: number): void {
     const whose = missing.map((j) => `slice ${j} (owner ${this.ownerOf(j)?.label ?? '?'})`).join(', ');
     this.log(`step ${step}: ${whose} did not come within ${Math.round(ms / 1000)} s of the step's counts`);
+    this.broken = true; // a link between hosts may be dead: the next step forms a mesh anew
   }
 
   /**
