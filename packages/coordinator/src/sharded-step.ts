@@ -19,6 +19,7 @@ import {
   TrainerError,
   type WeightsDeltaMsg,
 } from '@dtrain/common';
+import { AdaptiveDeadline } from './deadline.js';
 import type { MeshPool, RoundOutcome, RunPool, StepRound } from './pool-types.js';
 import type { WorkerConn } from './server.js';
 import type { Published } from './weights-frame.js';
@@ -63,6 +64,8 @@ export class MeshPlan {
   };
   /** Ends a wait for the mesh to link up. */
   private wake: (() => void) | null = null;
+  /** How long a step's last slice takes after its counts are in (adaptive, as shard deadlines are). */
+  private readonly sliceWait = new AdaptiveDeadline();
   /** An owner was lost: the next step forms a mesh of those left (the current one still knows its owners). */
   private broken = false;
   private readonly onLost = (c: WorkerConn): void => {
@@ -110,10 +113,24 @@ export class MeshPlan {
     return this.owners.includes(c);
   }
 
+  /** A step's slices were all in `ms` after its counts (0 when they came first). */
+  slicesTook(ms: number): void {
+    this.sliceWait.observe(Math.max(ms, 0.01), 1);
+  }
+
+  /**
+   * How long a step waits for its slices once its counts are in: ADAPTIVE_DEADLINE_FACTOR x the recent median,
+   * at least the floor, at most `ceilingMs` (--step-timeout; also until enough steps were timed). So a dead link
+   * between hosts costs a step seconds, not the whole step timeout.
+   */
+  sliceDeadline(ceilingMs: number): number {
+    return this.sliceWait.forTask(1, ceilingMs);
+  }
+
   /** A step waited past its time for these slices: say whose they are (the hang is attributed, not guessed). */
   late(step: number, missing: readonly number[], ms: number): void {
     const whose = missing.map((j) => `slice ${j} (owner ${this.ownerOf(j)?.label ?? '?'})`).join(', ');
-    this.log(`step ${step}: ${whose} did not come within ${Math.round(ms / 1000)} s of the step's counts`);
+    this.log(`step ${step}: ${whose} did not come within ${(ms / 1000).toFixed(1)} s of the step's counts`);
     this.broken = true; // a link between hosts may be dead: the next step forms a mesh anew
   }
 
@@ -257,13 +274,15 @@ export async function shardedRound(
     if (failure !== null) throw failure;
     if (fallback) return 'fallback';
     if (!outcome || outcome.diverged || outcome.failed) return outcome;
+    const [countsIn, waitMs] = [performance.now(), plan.sliceDeadline(spec.timeoutMs)];
     const late = setTimeout(() => {
-      plan.late(spec.step, reducer.missingSlices(), spec.timeoutMs);
+      plan.late(spec.step, reducer.missingSlices(), waitMs);
       fallback = true;
       slicesIn();
-    }, spec.timeoutMs);
+    }, waitMs);
     await whole;
     clearTimeout(late);
+    if (!fallback) plan.slicesTook(performance.now() - countsIn);
     if (failure !== null) throw failure;
     return fallback ? 'fallback' : outcome;
   } finally {

@@ -143,13 +143,23 @@ test('a slice that does not come is named with its owner, and the step falls bac
   const round = shardedRound(pool as never, plan, spec, reducer, new AbortController().signal);
   pool.emit('slice', b, slice(1));
   assert.equal(await round, 'fallback');
-  assert.match(logs.join('\n'), /step 7: slice 0 \(owner h1\) did not come within 0 s/);
+  assert.match(logs.join('\n'), /step 7: slice 0 \(owner h1\) did not come within 0.1 s/);
   // a mesh whose slice stopped coming (a dead link between hosts) is not used again as it is: the next step
   // forms a new one, whose hosts link up anew (else every step would wait the whole step timeout)
   const next = plan.prepare([...pool.ready()]);
   assert.equal(plan.epoch, 2);
   for (const c of pool.ready()) pool.emit('meshReady', c, 2);
   assert.equal(await next, true);
+});
+
+test("a step's wait for its slices adapts: the step timeout until 8 steps were timed, then 4x their median, at least 2 s", () => {
+  const { plan } = readyPlan(60_000);
+  assert.equal(plan.sliceDeadline(60_000), 60_000);
+  for (let i = 0; i < 8; i++) plan.slicesTook(100 + i);
+  assert.equal(plan.sliceDeadline(60_000), 2_000, 'the floor');
+  for (let i = 0; i < 64; i++) plan.slicesTook(1_500);
+  assert.equal(plan.sliceDeadline(60_000), 6_000);
+  assert.equal(plan.sliceDeadline(5_000), 5_000, 'never past --step-timeout');
 });
 
 test('an owner lost mid-step: the step falls back to the star at once', async () => {

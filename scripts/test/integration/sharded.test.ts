@@ -174,6 +174,28 @@ test(
   },
 );
 
+test(
+  'a cut link between two hosts costs a step seconds: the slice is named late, the star takes the step, a new mesh the next',
+  { timeout: 120_000 },
+  async () => {
+    const c = config({ maxSteps: 24, epochs: 20, evalEvery: 1000, stepTimeoutMs: 60_000, minWorkers: 1 });
+    const cut = (step: number, rs: Relay[]): void => {
+      if (step !== 12) return;
+      const mesh = (rs[0] as unknown as { mesh: { state: { links: Map<number, { close(): void }> } } }).mesh;
+      for (const link of mesh.state.links.values()) link.close(); // host 0 can no longer reach the other owners
+    };
+    const t0 = Date.now();
+    const a = await viaHosts(c, 3, true, cut);
+    assert.equal(a.summary.status, 'completed', a.summary.error);
+    exactSamples(a.out, c);
+    assert.match(a.log, /did not come within \d+\.\d s of the step's counts/, 'the late slice named');
+    assert.match(a.log, /mesh: epoch 2 over 3 host servers/, 'a new mesh formed');
+    assert.ok(Date.now() - t0 < 40_000, 'seconds, not the 60 s step timeout');
+    const steps = records(a.out).filter((r): r is StepRecord => r.type === 'step');
+    assert.ok(steps.filter((x) => x.mesh === 2).length >= 8, 'the steps after it went through the new mesh');
+  },
+);
+
 test('int8 gradients with fp32 weights through the mesh (slices applied as they land): the same bits twice', async () => {
   const c = config({ gradWire: 'int8', minWorkers: 3 });
   const [a, b] = [await viaHosts(c, 3, true), await viaHosts(c, 3, true)];
