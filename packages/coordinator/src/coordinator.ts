@@ -299,6 +299,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       outcome = await attempt.result;
     }
     const appliedOnArrival = early && meshEpoch > 0; // not after a fallback: the star's round is applied whole
+    if (appliedOnArrival && !outcome) this.update.undoSlices(); // stopped mid-step: w stays the last whole step's
     this.view.settleSlices(
       appliedOnArrival && !!outcome && outcome !== 'fallback' && !outcome.diverged && !outcome.failed,
     );
