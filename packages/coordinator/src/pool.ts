@@ -232,7 +232,10 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
     const { spec, round } = open;
     if (!!msg.sliced !== !!spec.sliced) {
       // an answer to the same step's other attempt (sharded, then the star after an owner was lost)
-      this.opts.log(`worker ${conn.label}: ERR_STALE_GRADIENT: a ${msg.sliced ? 'sliced' : 'whole'} gradient; dropped`);
+      const [late, now] = msg.sliced ? ['mesh', 'star'] : ['star', 'mesh'];
+      this.opts.log(
+        `worker ${conn.label}: an answer to step ${msg.step} through the ${late} came after it went to the ${now}; dropped`,
+      );
       return;
     }
     const expected = round.expectedCount(msg.shardId);
