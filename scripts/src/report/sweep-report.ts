@@ -138,7 +138,7 @@ function stepsChart(
     });
   const pct = `${Number((target * 100).toPrecision(4))}%`;
   return {
-    id: first ? 'steps' : `steps-${pct}`,
+    id: first ? 'steps' : `steps-${pct.replace('%', 'pct')}`,
     title: `Steps to ${pct} validation accuracy vs batch size (best learning rate per point, crossings interpolated)`,
     x: 'batch size',
     y: `steps to ${pct}`,

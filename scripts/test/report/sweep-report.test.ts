@@ -120,7 +120,7 @@ test('several targets: a steps chart for each from the same runs, crossings inte
   const charts = sweepCharts(fixtureSweep(), 0.5, [], [0.5, 0.4]);
   assert.deepEqual(
     charts.map((c) => c.id),
-    ['steps', 'steps-40%', 'lr', 'acc'],
+    ['steps', 'steps-40pct', 'lr', 'acc'],
   );
   const ys = (i: number) => charts[i]!.series.find((x) => x.label === M)!.data.map((p) => p.y);
   // the fixture's accuracy rises linearly to 0.5 at the steps it names: 40% comes at 0.8 of them
