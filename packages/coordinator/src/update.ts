@@ -37,8 +37,10 @@ export class CentralUpdate {
   /** The weights stopped being finite (divergence): the last good checkpoint on disk is the run's. */
   spoiled = false;
   private readonly noise = new NoiseScaleTracker();
-  /** The slices of the current sharded step applied so far, as they were before (applySlice). */
-  private undo: { offset: number; weights: Float32Array; state: (readonly [string, Float32Array])[] }[] = [];
+  /** The ranges of the current sharded step applied so far (applySlice); their values before, in `before`. */
+  private undo: { a: number; b: number }[] = [];
+  /** Reused copies of the weights and the optimizer state, written range by range (no garbage per step). */
+  private before: { weights: Float32Array; state: Record<string, Float32Array> } | null = null;
 
   constructor(
     config: OptimizerConfig,
@@ -89,10 +91,14 @@ export class CentralUpdate {
       this.undoSlices();
       throw divergedError(step, lr, 'the mean gradient is not finite');
     }
-    const state = Object.entries(this.optimizer.state()).map(
-      ([k, v]) => [k, v.slice(a, Math.min(b, v.length))] as const,
-    );
-    this.undo.push({ offset: a, weights: this.weights.slice(a, b), state });
+    const state = this.optimizer.state();
+    this.before ??= {
+      weights: new Float32Array(this.weights.length),
+      state: Object.fromEntries(Object.entries(state).map(([k, v]) => [k, new Float32Array(v.length)])),
+    };
+    this.before.weights.set(this.weights.subarray(a, b), a);
+    for (const [k, v] of Object.entries(state)) if (a < v.length) this.before.state[k]!.set(v.subarray(a, b), a);
+    this.undo.push({ a, b });
     if (a < t)
       this.optimizer.stepRange(step, lr, this.weights.subarray(0, t), this.meanGrad.subarray(0, t), a, Math.min(b, t));
     if (b > t) updateRunningStats(this.weights.subarray(Math.max(a, t), b), this.meanGrad.subarray(Math.max(a, t), b));
@@ -105,9 +111,9 @@ export class CentralUpdate {
   /** The slices applied so far go back to what they were (the step fell back to the star, or diverged). */
   undoSlices(): void {
     const state = this.optimizer.state();
-    for (const u of this.undo.splice(0).reverse()) {
-      this.weights.set(u.weights, u.offset);
-      for (const [k, v] of u.state) state[k]!.set(v, u.offset);
+    for (const { a, b } of this.undo.splice(0)) {
+      this.weights.set(this.before!.weights.subarray(a, b), a);
+      for (const [k, v] of Object.entries(state)) if (a < v.length) v.set(this.before!.state[k]!.subarray(a, b), a);
     }
   }
 

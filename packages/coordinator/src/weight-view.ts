@@ -32,8 +32,10 @@ export class WeightView {
   private view: Float32Array | null = null;
   private last: Publication & { version: number } = { version: -1, weights: new Float32Array(0) };
   private flushAt = -1;
-  /** A version being published in slices: its whole delta so far, and each applied slice's view before. */
-  private sliced: { msg: WeightsDeltaMsg; undo: { offset: number; view: Float32Array }[] } | null = null;
+  /** A version being published in slices: its whole delta so far, and the ranges of the view it changed. */
+  private sliced: { msg: WeightsDeltaMsg; undo: { a: number; b: number }[] } | null = null;
+  /** The view as it was before the slices of the version being published (reused, range by range). */
+  private before: Float32Array | null = null;
 
   constructor(
     private readonly wire: WeightWire,
@@ -79,7 +81,9 @@ export class WeightView {
     const view = this.view!;
     this.sliced ??= { msg: this.wholeDelta(version, view.length), undo: [] };
     const [a, b] = [s.offset, s.offset + s.length];
-    this.sliced.undo.push({ offset: a, view: view.slice(a, b) });
+    this.before ??= new Float32Array(view.length);
+    this.before.set(view.subarray(a, b), a);
+    this.sliced.undo.push({ a, b });
     const d = this.step(w.subarray(a, b), view.subarray(a, b), this.wire as 'bf16' | 'int8');
     if (!d) throw new TrainerError('ERR_DIVERGED', `the weight delta of version ${version} is not finite`);
     const { msg } = this.sliced;
@@ -102,7 +106,7 @@ export class WeightView {
 
   /** The step fell back to the star (or diverged): the view's slices go back to the last version. */
   undoSlices(): void {
-    for (const u of this.sliced?.undo.reverse() ?? []) this.view!.set(u.view, u.offset);
+    for (const { a, b } of this.sliced?.undo ?? []) this.view!.set(this.before!.subarray(a, b), a);
     this.sliced = null;
   }
 
