@@ -24,6 +24,7 @@ import { attachProgress } from '../console/progress.js';
 import { prepareCifar } from '../data/fetch.js';
 import { LocalWorkers } from '../processes/local-workers.js';
 import { type ComparedRun, compareRows, writeCompareReport } from '../report/compare-report.js';
+import { writePartialSweepReport } from '../report/from-dirs.js';
 import { toCsv, writeRunReport } from '../report/run-report.js';
 import { writeSweepReport } from '../report/sweep-report.js';
 import { formatBest, formatTable } from '../report/tables.js';
@@ -80,9 +81,22 @@ export async function dryRunLines(
   ];
 }
 
-/** The experiment's report: runs overlaid (momentum) or the batch-size scaling report (sweep). */
-function writeExperimentReport(kind: string, outRoot: string, outcomes: RunOutcome[], target: number): string {
-  if (kind === 'sweep') return writeSweepReport(outRoot, 'dtrain sweep', outcomes, target);
+/**
+ * The experiment's report: runs overlaid (momentum) or the batch-size scaling report (sweep). A sweep's covers
+ * every finished run in its directory, earlier sweeps' into the same --out included (as `dtrain report --sweep`
+ * does), so a study run in pieces never leaves a report of its last piece alone.
+ */
+function writeExperimentReport(
+  kind: string,
+  outRoot: string,
+  outcomes: RunOutcome[],
+  target: number,
+  targets: readonly number[],
+): string {
+  if (kind === 'sweep')
+    return outcomes.length > 0
+      ? writePartialSweepReport(outRoot, target, targets)
+      : writeSweepReport(outRoot, 'dtrain sweep', outcomes, target, targets);
   const runs: ComparedRun[] = outcomes.map((o) => ({
     name: o.name,
     dir: o.dir,
@@ -145,7 +159,14 @@ export async function runExperiment(kind: string, plan: PlannedRun[], a: Experim
   else if (driver.gone) process.exitCode = 1;
   driver.local.kill();
   await dashboard?.close();
-  printAndReport(kind, outRoot, outcomes, a.target);
+  const near = plan[0]?.config.evalNearTargets ?? [];
+  printAndReport(
+    kind,
+    outRoot,
+    outcomes,
+    a.target,
+    [...new Set([a.target, ...near])].sort((x, y) => x - y),
+  );
   return outcomes;
 }
 
@@ -240,10 +261,16 @@ export function runEndLine(i: number, runs: number, o: RunOutcome): string {
 }
 
 /** The table on stdout (and for a sweep the best learning rates), then the reports. */
-function printAndReport(kind: string, outRoot: string, outcomes: RunOutcome[], target: number): void {
+function printAndReport(
+  kind: string,
+  outRoot: string,
+  outcomes: RunOutcome[],
+  target: number,
+  targets: number[],
+): void {
   for (const l of formatTable(outcomes, target)) process.stdout.write(l + '\n');
   if (kind === 'sweep') for (const l of ['', ...formatBest(outcomes)]) process.stdout.write(l + '\n');
-  const report = writeExperimentReport(kind, outRoot, outcomes, target);
+  const report = writeExperimentReport(kind, outRoot, outcomes, target, targets);
   process.stderr.write(
     `report: ${report}; numbers: ${join(outRoot, 'results.csv')}, ${join(outRoot, 'results.json')}\n`,
   );

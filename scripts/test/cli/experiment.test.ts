@@ -120,7 +120,7 @@ test(
 
 test('sweep --local 1 without --workers runs each point on that one worker (it waited for the default 2), and says each result', () => {
   const out = join(tempDir('local1'), 'sweep');
-  const r = dtrain([
+  const args = [
     'sweep',
     '--model',
     'tiny-cnn',
@@ -140,8 +140,15 @@ test('sweep --local 1 without --workers runs each point on that one worker (it w
     '30',
     '--out',
     out,
-  ]);
+  ];
+  const r = dtrain(args);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /waiting for 1 worker\(s\)/);
   assert.match(r.stderr, /run 1\/1: b32-sgd\S* completed after 8 steps: best val [\d.]+%, test [\d.]+%, target/);
+  // a second sweep into the same directory (a study in pieces): its report covers both sweeps' runs
+  const again = dtrain(args.map((x, i) => (args[i - 1] === '--batch-sizes' ? '16' : x)));
+  assert.equal(again.status, 0, again.stderr);
+  const [head, ...rows] = readFileSync(join(out, 'results.csv'), 'utf8').trim().split('\n');
+  const col = head!.split(',').indexOf('batchSize');
+  assert.deepEqual(rows.map((l) => l.split(',')[col]).sort(), ['16', '32']);
 });
