@@ -10,7 +10,7 @@
 #   2. the old batch sizes again, to 65% this time: 16, 64, 256, 1024 x two lrs per cell (below);
 #   3. seeds 2 and 3 at the best point of batch 32, 128 and 512 for each optimizer (bench/best-points.mjs);
 #   4. the optimizers said to extend perfect scaling (Zhang et al. 2019; You et al. 2017, 2020) where
-#      momentum stopped scaling: Adam (base lr 0.001, 0.003) and LAMB (0.01, 0.03) at 1024;
+#      momentum stopped scaling: Adam (base lr 0.001, 0.003) and LAMB (0.001-0.03) at 1024;
 #   5. ResNet-8 (batch norm over groups of 16), momentum at 64, 256, 1024, base lr 0.3 (in sweep2-resnet8/).
 # Stages 3-5 were cut to this (seeds and lr neighbours everywhere, Adam/LAMB at 256 and 4096 too, three
 # ResNet-8 lrs) to fit the budget of about 6 hours; plan.json keeps the cells, and the report marks
@@ -65,7 +65,9 @@ if [ $status = 0 ] && stage 3; then
 fi
 for b in 1024; do
   [ $status = 0 ] && stage 4 && { sweep --batch-sizes $b --optimizers adam --lrs 0.001,0.003 --seeds 1 --epochs 40 || status=$?; }
-  [ $status = 0 ] && stage 4 && { sweep --batch-sizes $b --optimizers lamb --lrs 0.01,0.03 --seeds 1 --epochs 40 || status=$?; }
+  # LAMB at base 0.01 and 0.03 (peak 0.04, 0.12) collapsed to chance in the first epoch (loss 2.303 from step 86):
+  # its layer-wise rate is relative to each tensor's norm, so 0.001 and 0.003 were added (2026-12-05)
+  [ $status = 0 ] && stage 4 && { sweep --batch-sizes $b --optimizers lamb --lrs 0.001,0.003,0.01,0.03 --seeds 1 --epochs 40 || status=$?; }
 done
 [ $status = 0 ] && stage 5 && { bg $DTRAIN sweep "${COMMON[@]/%sweep2/sweep2-resnet8}" --model resnet8 --group-size 16 --batch-sizes 64,256,1024 --optimizers momentum --lrs 0.3 --seeds 1 --epochs 30 || status=$?; }
 
