@@ -4,7 +4,7 @@
 // the current run failed at once (the plan stops there; the same command continues it).
 
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { modelSpecOf, TrainerError, validateConfig } from '@dtrain/common';
 import { makeDir } from '@dtrain/common/files';
@@ -15,6 +15,7 @@ import {
   isOutcome,
   type RunPool,
   readMetrics,
+  readSummary,
   type ServerTls,
 } from '@dtrain/coordinator';
 import { type BackendChoice, benchCompute, type SchedPolicy, selectBackend } from '@dtrain/worker';
@@ -81,6 +82,14 @@ export async function dryRunLines(
   ];
 }
 
+/** Whether a run directory under `dir` holds a finished run (completed, diverged or stalled). */
+function hasFinishedRun(dir: string): boolean {
+  return readdirSync(dir).some((name) => {
+    const summary = readSummary(join(dir, name));
+    return !!summary && isOutcome(summary.status);
+  });
+}
+
 /**
  * The experiment's report: runs overlaid (momentum) or the batch-size scaling report (sweep). A sweep's covers
  * every finished run in its directory, earlier sweeps' into the same --out included (as `dtrain report --sweep`
@@ -93,10 +102,13 @@ function writeExperimentReport(
   target: number,
   targets: readonly number[],
 ): string {
-  if (kind === 'sweep')
-    return outcomes.length > 0
+  if (kind === 'sweep') {
+    // a stopped run is not a result yet: with no finished run in the directory, the report is of this sweep's
+    const finished = outcomes.some((o) => isOutcome(o.summary.status)) || hasFinishedRun(outRoot);
+    return finished
       ? writePartialSweepReport(outRoot, target, targets)
       : writeSweepReport(outRoot, 'dtrain sweep', outcomes, target, targets);
+  }
   const runs: ComparedRun[] = outcomes.map((o) => ({
     name: o.name,
     dir: o.dir,
