@@ -23,16 +23,26 @@ export function curvesOf(records: readonly MetricRecord[]): Curves {
   return { evals, noise };
 }
 
+/**
+ * Where validation accuracy first reaches `target`: any quantity `of` an evaluation (its step, epoch, time)
+ * interpolated linearly between the evaluation before and the first at or above it (that one's value when it is
+ * the first evaluation); null when never reached.
+ */
+export function crossingAt<E extends { accuracy: number }>(
+  evals: readonly E[],
+  target: number,
+  of: (e: E) => number,
+): number | null {
+  const i = evals.findIndex((e) => e.accuracy >= target);
+  if (i < 0) return null;
+  const [a, b] = [evals[i - 1], evals[i]!];
+  if (!a || b.accuracy === a.accuracy) return of(b);
+  return of(a) + ((target - a.accuracy) / (b.accuracy - a.accuracy)) * (of(b) - of(a));
+}
+
 /** The interpolated step at which validation accuracy first reaches `target` (null: never). */
 export function crossingStep(evals: Curves['evals'], target: number): number | null {
-  for (let i = 0; i < evals.length; i++) {
-    const b = evals[i]!;
-    if (b.accuracy < target) continue;
-    const a = evals[i - 1];
-    if (!a || b.accuracy === a.accuracy) return b.step;
-    return a.step + ((target - a.accuracy) / (b.accuracy - a.accuracy)) * (b.step - a.step);
-  }
-  return null;
+  return crossingAt(evals, target, (e) => e.step);
 }
 
 /** The median B_simple over the steps within `window` (a fraction) of `step` (null without estimates). */

@@ -4,7 +4,7 @@
 // the current run failed at once (the plan stops there; the same command continues it).
 
 import { randomBytes } from 'node:crypto';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { modelSpecOf, TrainerError, validateConfig } from '@dtrain/common';
 import { makeDir } from '@dtrain/common/files';
@@ -15,7 +15,6 @@ import {
   isOutcome,
   type RunPool,
   readMetrics,
-  readSummary,
   type ServerTls,
 } from '@dtrain/coordinator';
 import { type BackendChoice, benchCompute, type SchedPolicy, selectBackend } from '@dtrain/worker';
@@ -25,7 +24,7 @@ import { attachProgress } from '../console/progress.js';
 import { prepareCifar } from '../data/fetch.js';
 import { LocalWorkers } from '../processes/local-workers.js';
 import { type ComparedRun, compareRows, writeCompareReport } from '../report/compare-report.js';
-import { writePartialSweepReport } from '../report/from-dirs.js';
+import { finishedOutcomes, writePartialSweepReport } from '../report/from-dirs.js';
 import { toCsv, writeRunReport } from '../report/run-report.js';
 import { writeSweepReport } from '../report/sweep-report.js';
 import { formatBest, formatTable } from '../report/tables.js';
@@ -82,14 +81,6 @@ export async function dryRunLines(
   ];
 }
 
-/** Whether a run directory under `dir` holds a finished run (completed, diverged or stalled). */
-function hasFinishedRun(dir: string): boolean {
-  return readdirSync(dir).some((name) => {
-    const summary = readSummary(join(dir, name));
-    return !!summary && isOutcome(summary.status);
-  });
-}
-
 /**
  * The experiment's report: runs overlaid (momentum) or the batch-size scaling report (sweep). A sweep's covers
  * every finished run in its directory, earlier sweeps' into the same --out included (as `dtrain report --sweep`
@@ -104,9 +95,9 @@ function writeExperimentReport(
 ): string {
   if (kind === 'sweep') {
     // a stopped run is not a result yet: with no finished run in the directory, the report is of this sweep's
-    const finished = outcomes.some((o) => isOutcome(o.summary.status)) || hasFinishedRun(outRoot);
-    return finished
-      ? writePartialSweepReport(outRoot, target, targets)
+    const finished = finishedOutcomes(outRoot, target);
+    return finished.length > 0
+      ? writePartialSweepReport(outRoot, target, targets, finished)
       : writeSweepReport(outRoot, 'dtrain sweep', outcomes, target, targets);
   }
   const runs: ComparedRun[] = outcomes.map((o) => ({

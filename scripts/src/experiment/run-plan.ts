@@ -21,7 +21,7 @@ import {
   type ServerTls,
   WorkerPool,
 } from '@dtrain/coordinator';
-import { type Curves, curvesOf } from '../analysis/crossing.js';
+import { type Curves, crossingAt, curvesOf } from '../analysis/crossing.js';
 import { syntheticCacheDir } from '../data/fetch.js';
 
 export interface PlannedRun {
@@ -74,26 +74,15 @@ export function toTarget(
   batchSize: number,
 ): Pick<RunOutcome, 'stepsToTarget' | 'examplesToTarget' | 'epochsToTarget' | 'secondsToTarget' | 'bestValAccuracy'> {
   let ms = 0;
-  let best: number | null = null;
-  let below: { step: number; epoch: number; ms: number; accuracy: number } | null = null;
-  let hit: { step: number; epoch: number; ms: number } | null = null;
+  const evals: { step: number; epoch: number; ms: number; accuracy: number }[] = [];
   for (const r of records) {
     if (r.type === 'step') ms += r.stepMs;
-    if (r.type !== 'eval' || r.split !== 'val') continue;
-    best = Math.max(best ?? 0, r.accuracy);
-    if (hit) continue;
-    const at = { step: r.step, epoch: r.epoch, ms, accuracy: r.accuracy };
-    if (r.accuracy < target) below = at;
-    else {
-      const f = below && r.accuracy > below.accuracy ? (target - below.accuracy) / (r.accuracy - below.accuracy) : 1;
-      const lerp = (a: number, b: number): number => (below ? a + f * (b - a) : b);
-      hit = {
-        step: lerp(below?.step ?? 0, at.step),
-        epoch: lerp(below?.epoch ?? 0, at.epoch),
-        ms: lerp(below?.ms ?? 0, ms),
-      };
-    }
+    if (r.type === 'eval' && r.split === 'val') evals.push({ step: r.step, epoch: r.epoch, ms, accuracy: r.accuracy });
   }
+  const best = evals.length ? evals.reduce((m, e) => Math.max(m, e.accuracy), 0) : null;
+  const at = (of: (e: (typeof evals)[number]) => number) => crossingAt(evals, target, of);
+  const step = at((e) => e.step);
+  const hit = step === null ? null : { step, epoch: at((e) => e.epoch)!, ms: at((e) => e.ms)! };
   return {
     bestValAccuracy: best,
     stepsToTarget: hit?.step ?? null,

@@ -30,8 +30,8 @@ export function writeReport(dirs: string[], out: string, title: string): string 
   return writeCompareReport(out, dirname(resolve(out)), title, runs, intro);
 }
 
-/** A sweep's report from the runs in `dir` that reached an outcome (completed or diverged). */
-export function writePartialSweepReport(dir: string, target?: number, targets?: readonly number[]): string {
+/** The runs in `dir` that reached an outcome (completed, diverged or stalled), their steps to `target` or their own. */
+export function finishedOutcomes(dir: string, target?: number): RunOutcome[] {
   const outcomes: RunOutcome[] = [];
   for (const name of readdirSync(dir).sort()) {
     const runDir = join(dir, name);
@@ -62,6 +62,16 @@ export function writePartialSweepReport(dir: string, target?: number, targets?: 
       },
     });
   }
+  return outcomes;
+}
+
+/** A sweep's report from the runs in `dir` that reached an outcome (`outcomes`: those, when read already). */
+export function writePartialSweepReport(
+  dir: string,
+  target?: number,
+  targets?: readonly number[],
+  outcomes: readonly RunOutcome[] = finishedOutcomes(dir, target),
+): string {
   if (outcomes.length === 0)
     throw new TrainerError('ERR_BAD_CONFIG', `${dir} holds no finished sweep run`, {
       hint: 'give the --out directory of a sweep',
