@@ -23,6 +23,7 @@ const HOSTS = [
 /** Tests outside integration/ that start processes or train for real (they belong with the integration tier). */
 const SPAWNING = [
   'packages/worker/dist/test/sched.test.js',
+  'scripts/dist/test/bench/exchange.test.js',
   'scripts/dist/test/bench/floor.test.js',
   'scripts/dist/test/doctor/hosts.test.js',
   'packages/worker/dist/test/profile.test.js',

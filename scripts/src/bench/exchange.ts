@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { constants, type PerformanceEntry, PerformanceObserver, performance } from 'node:perf_hooks';
 import { median, percentile } from '@dtrain/common';
 import { openSoloRun, type StepRecord } from '@dtrain/coordinator';
 import { syntheticCacheDir } from '../data/fetch.js';
@@ -46,8 +47,13 @@ export async function benchExchange(
     }),
   );
   const steps: StepRecord[] = [];
-  coord.on('step', (r) => steps.push(r));
+  const cpu = new CpuAndGc(warmFrom(a.steps));
+  coord.on('step', (r) => {
+    steps.push(r);
+    cpu.step(steps.length);
+  });
   const summary = await run();
+  cpu.stop();
   await allExited(kids);
   const timing = exchangeTimes(steps);
   return {
@@ -59,15 +65,67 @@ export async function benchExchange(
     batchSize: a.batchSize,
     steps: summary.steps,
     ...timing,
+    ...cpu.result(),
     node: process.version,
     cpu: cpus()[0]?.model ?? 'unknown',
     cores: cpus().length,
   };
 }
 
-/** Medians (and the coordinator's p90) over the warm steps: past the first fifth, at most 20 skipped. */
+/** The steps the medians skip: the first fifth, at most 20. */
+function warmFrom(steps: number): number {
+  return Math.min(20, Math.floor(steps / 5));
+}
+
+/**
+ * The coordinator process's CPU time and garbage-collection pauses over the warm steps (the workers are other
+ * processes): GC as a share of the CPU the process spent, the issue's "garbage collection <= 5% of a profile",
+ * and the part of it spent in full (mark-compact) collections.
+ */
+class CpuAndGc {
+  private readonly pauses: { at: number; ms: number; major: boolean }[] = [];
+  private start: { cpu: NodeJS.CpuUsage; at: number } | null = null;
+  private last: { cpu: NodeJS.CpuUsage; at: number; steps: number } | null = null;
+  private readonly observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
+      this.pauses.push({ at: e.startTime, ms: e.duration, major: kind === constants.NODE_PERFORMANCE_GC_MAJOR });
+    }
+  });
+
+  constructor(private readonly warm: number) {
+    this.observer.observe({ entryTypes: ['gc'] });
+  }
+
+  step(n: number): void {
+    if (n === this.warm) this.start = { cpu: process.cpuUsage(), at: performance.now() };
+    else if (this.start && n > this.warm)
+      this.last = { cpu: process.cpuUsage(this.start.cpu), at: performance.now(), steps: n - this.warm };
+  }
+
+  stop(): void {
+    this.observer.disconnect();
+  }
+
+  result(): Record<string, number> {
+    const { start, last } = this;
+    if (!start || !last) return {};
+    const inside = this.pauses.filter((p) => p.at >= start.at && p.at < last.at);
+    const sum = (ps: typeof inside) => ps.reduce((t, p) => t + p.ms, 0);
+    const cpuMs = (last.cpu.user + last.cpu.system) / 1000;
+    const fixed = (x: number, d: number) => Number(x.toFixed(d));
+    return {
+      cpuMsPerStep: fixed(cpuMs / last.steps, 3),
+      gcMsPerStep: fixed(sum(inside) / last.steps, 3),
+      gcShareOfCpu: fixed(sum(inside) / cpuMs, 4),
+      gcMajorShareOfCpu: fixed(sum(inside.filter((p) => p.major)) / cpuMs, 4),
+    };
+  }
+}
+
+/** Medians (and the coordinator's p90) over the warm steps. */
 function exchangeTimes(steps: StepRecord[]): Record<string, number> {
-  const warm = steps.slice(Math.min(20, Math.floor(steps.length / 5)));
+  const warm = steps.slice(warmFrom(steps.length));
   const m = (k: keyof StepRecord) => Number(median(warm.map((r) => r[k] as number)).toFixed(3));
   const p90 = Number(
     percentile(

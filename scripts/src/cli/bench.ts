@@ -116,7 +116,7 @@ export function benchCommand(y: Argv): Argv {
   return y.command(
     'bench <what>',
     'benchmarks: compute (one worker: images/s, GFLOP/s, kernel times), scaling (1 vs 2 local ' +
-      'workers at the same per-worker --batch-size), exchange (coordinator ms/step with echo workers)',
+      'workers at the same per-worker --batch-size), exchange (coordinator ms/step, its CPU and garbage-collection share, with echo workers)',
     benchOptions,
     async (a) => {
       switch (a.what) {
