@@ -2,28 +2,39 @@
 // to set the coordinator's CPU per step against (issue 29, design note section 4). A plain `net` pump: N
 // client connections (in one child process, over loopback TCP or a Unix socket) each send P x 4 bytes per
 // step and get P x 4 back once all N have arrived, as N workers' gradients in and the weights out; no
-// WebSocket framing, no validation, no buffers of our own per read. The server's CPU per step byte is the
-// socket floor. Beside it memcpy on a 64 MB buffer (DRAM, not cache), in ns per byte.
+// WebSocket framing, no validation. The server's CPU per step byte is the socket floor, measured two ways:
+// `reads: 'node'`, a 'data' event per read (Node allocates a buffer for each read of an accepted socket, as
+// under ws today), and `reads: 'reused'`, every read of a connection into one buffer kept for it (the accepted
+// handle re-wrapped in a Socket with `onread`, the option Node documents only for sockets a process dials:
+// what a receive path without per-read garbage could reach). Beside it memcpy on a 64 MB buffer (DRAM, not
+// cache), in ns per byte.
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer, type Socket } from 'node:net';
+import { createServer, Socket, type SocketConstructorOpts } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { memcpyMs } from './scale.js';
 
 export interface FloorPoint {
   params: number;
   workers: number;
   transport: 'tcp' | 'unix';
+  reads: FloorReads;
   steps: number;
   bytesPerStep: number;
   stepMs: number;
   serverCpuMsPerStep: number;
   serverNsPerByte: number;
+  /** The server's garbage-collection pauses, ms per step. */
+  serverGcMsPerStep: number;
   memcpyNsPerByte: number;
   floorOverMemcpy: number;
 }
+
+/** How the server reads: Node's buffer per read ('data' events) or one reused buffer per connection (onread). */
+export type FloorReads = 'node' | 'reused';
 
 /** The child's clients: each sends `bytes`, waits for `bytes` back, `steps` times (client sockets read into one static buffer). */
 const CLIENT = `
@@ -53,7 +64,9 @@ export async function measureFloor(o: {
   workers: number;
   steps: number;
   transport: 'tcp' | 'unix';
+  reads?: FloorReads;
 }): Promise<FloorPoint> {
+  const reads = o.reads ?? 'node';
   const bytes = 4 * o.params;
   const out = Buffer.alloc(bytes, 2);
   const socks: Socket[] = [];
@@ -62,16 +75,21 @@ export async function measureFloor(o: {
   let step = 0;
   let cpu0: NodeJS.CpuUsage | null = null;
   let t0 = 0;
-  const server = createServer((s) => {
-    const i = socks.push(s) - 1;
+  const gc = new GcPauses();
+  const received = (i: number, n: number): void => {
+    recv[i]! += n;
+    if (socks.length < o.workers || !recv.every((r) => r >= bytes)) return;
+    for (let k = 0; k < socks.length; k++) recv[k]! -= bytes;
+    if (++step === warmup) [cpu0, t0] = [process.cpuUsage(), performance.now()];
+    if (step === warmup) gc.start();
+    for (const x of socks) x.write(out);
+  };
+  const server = createServer({ pauseOnConnect: reads === 'reused' }, (accepted) => {
+    const i = socks.length;
     recv[i] = 0;
-    s.on('data', (chunk: Buffer) => {
-      recv[i]! += chunk.length;
-      if (socks.length < o.workers || !recv.every((r) => r >= bytes)) return;
-      for (let k = 0; k < socks.length; k++) recv[k]! -= bytes;
-      if (++step === warmup) [cpu0, t0] = [process.cpuUsage(), performance.now()];
-      for (const x of socks) x.write(out);
-    });
+    const s = reads === 'reused' ? readIntoOneBuffer(accepted, (n) => received(i, n)) : accepted;
+    socks.push(s);
+    if (reads === 'node') s.on('data', (chunk: Buffer) => received(i, chunk.length));
     s.on('error', () => undefined);
   });
   const where = o.transport === 'unix' ? join(mkdtempSync(join(tmpdir(), 'dtrain-floor-')), 'pump.sock') : 0;
@@ -83,6 +101,7 @@ export async function measureFloor(o: {
   });
   await new Promise((r) => child.on('exit', r));
   const [cpu, wall] = [process.cpuUsage(cpu0 ?? undefined), performance.now() - t0];
+  const gcMs = gc.stop();
   server.close();
   const measured = Math.max(1, step - warmup);
   const serverCpuMsPerStep = (cpu.user + cpu.system) / 1000 / measured;
@@ -93,12 +112,56 @@ export async function measureFloor(o: {
     params: o.params,
     workers: o.workers,
     transport: o.transport,
+    reads,
     steps: measured,
     bytesPerStep: stepBytes,
     stepMs: Number((wall / measured).toFixed(3)),
     serverCpuMsPerStep: Number(serverCpuMsPerStep.toFixed(3)),
     serverNsPerByte: Number(serverNsPerByte.toFixed(3)),
+    serverGcMsPerStep: Number((gcMs / measured).toFixed(3)),
     memcpyNsPerByte: Number(memcpy.toFixed(4)),
     floorOverMemcpy: Number((serverNsPerByte / memcpy).toFixed(2)),
   };
+}
+
+/**
+ * The accepted socket's handle (not yet reading: the server pauses on connect) in a new Socket that reads into
+ * one buffer: `onread` calls back with each read's length and no buffer is allocated per read. The first
+ * Socket lets go of the handle and is destroyed, so the server's count of connections stays true.
+ */
+function readIntoOneBuffer(accepted: Socket, onRead: (n: number) => void): Socket {
+  const holder = accepted as unknown as { _handle: unknown };
+  const handle = holder._handle;
+  holder._handle = null;
+  accepted.destroy();
+  const buffer = Buffer.allocUnsafe(1 << 20);
+  const s = new Socket({
+    handle,
+    onread: { buffer, callback: (n: number) => void onRead(n) },
+  } as SocketConstructorOpts);
+  s.resume();
+  return s;
+}
+
+/** Garbage-collection pauses between start() and stop(), in ms. */
+class GcPauses {
+  private ms = 0;
+  private on = false;
+  private readonly observer = new PerformanceObserver((list) => {
+    if (this.on) for (const e of list.getEntries()) this.ms += e.duration;
+  });
+
+  constructor() {
+    this.observer.observe({ entryTypes: ['gc'] });
+  }
+
+  start(): void {
+    this.on = true;
+  }
+
+  stop(): number {
+    this.on = false;
+    this.observer.disconnect();
+    return this.ms;
+  }
 }

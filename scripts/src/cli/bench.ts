@@ -156,7 +156,11 @@ export function benchCommand(y: Argv): Argv {
           for (const model of choiceList(a.models, Object.keys(MODELS), '--models'))
             for (const workers of numbers(a.workersList, '--workers-list')) {
               const params = paramCount(buildManifest(getModelSpec(model)));
-              print({ model, ...(await measureFloor({ params, workers, steps: a.steps, transport: a.transport })) });
+              for (const reads of ['node', 'reused'] as const)
+                print({
+                  model,
+                  ...(await measureFloor({ params, workers, steps: a.steps, transport: a.transport, reads })),
+                });
             }
           break;
         case 'peer':
