@@ -30,6 +30,8 @@ export const UPGRADE_HEADERS_TIMEOUT_MS = 5_000;
 export const MAX_HANDSHAKE_BYTES = 64 * 1024;
 /** Room for message fields around the float payload. */
 export const FRAME_OVERHEAD_BYTES = 64 * 1024;
+/** Bytes a server's receive pools (reused buffers for large received frames) may hold in all. */
+export const RECEIVE_POOL_BYTES = 512 * 1024 * 1024;
 /** Largest global batch we plan (bounds index lists on the wire). */
 export const MAX_BATCH_SIZE = 1 << 20;
 /** Samples a worker computes in one assignment unless told otherwise (`dtrain worker --max-shard`): what it can hold. */

@@ -8,17 +8,20 @@ import {
   maxWorkerFrameBytes,
   type ParseContext,
   parseWorkerMsg,
+  ReceivePool,
   type SessionCipher,
   TrainerError,
   type WorkerMsg,
 } from '@dtrain/common';
-import type { WebSocket } from 'ws';
+import type { ServerWebSocket } from './ws-conn.js';
 
 export type ConnState = 'challenged' | 'waiting' | 'welcomed' | 'ready' | 'closed';
 
 export interface WorkerConn {
   id: number;
-  ws: WebSocket;
+  ws: ServerWebSocket;
+  /** Lends its large frames (reused two rounds later). */
+  received: ReceivePool;
   state: ConnState;
   nonce: string;
   hello: HelloMsg | null;
@@ -45,12 +48,13 @@ function isResult(raw: unknown): boolean {
 }
 
 /** A connection that was just accepted: challenged with a fresh nonce. */
-export function newConn(id: number, ws: WebSocket, address: string): WorkerConn {
+export function newConn(id: number, ws: ServerWebSocket, address: string, received: ReceivePool): WorkerConn {
   const nonce = randomBytes(24).toString('hex');
   const counts = { lastPong: Date.now(), bytesIn: 0, bytesOut: 0, sealedIn: 0 };
   return {
     id,
     ws,
+    received,
     state: 'challenged',
     nonce,
     hello: null,
@@ -82,4 +86,39 @@ export function readFrame(conn: WorkerConn, data: Buffer, isBinary: boolean, b: 
     return null;
   }
   return parseWorkerMsg(raw, b.ctx);
+}
+
+/** Received frames of at least this many bytes are lent from the connection's pool. */
+const RECEIVE_POOL_THRESHOLD = 64 * 1024;
+/** Room for a sealed frame's tag and nonce over the frame limits readFrame applies to the opened frame. */
+const SEAL_ROOM_BYTES = 1024;
+/** A connection before its welcome sends handshake frames only. */
+export const HANDSHAKE_WIRE_BYTES = maxWorkerFrameBytes(false, 0) + SEAL_ROOM_BYTES;
+/** Tests set POISON_DTRAIN_RECEIVED=1: a reused receive buffer is filled with NaN first (a reader that held one too long fails). */
+const POISON_RECEIVED = process.env['POISON_DTRAIN_RECEIVED'] === '1';
+
+/** The largest frame a connection may send now, checked at each frame's header (readFrame checks the opened frame exactly). */
+export function wireLimit(conn: WorkerConn, maxParams: number): number {
+  const run = conn.state === 'ready' || conn.state === 'welcomed';
+  return maxWorkerFrameBytes(run, maxParams) + SEAL_ROOM_BYTES;
+}
+
+/** A new connection's receive pool (`pooled` false: nothing lent), drawing on the server's shared budget. */
+export function receivePool(pooled: boolean, budget: { bytes: number }): ReceivePool {
+  const threshold = pooled ? RECEIVE_POOL_THRESHOLD : Number.POSITIVE_INFINITY;
+  return new ReceivePool({ threshold, maxLent: 8, maxFree: 2, poison: POISON_RECEIVED, budget });
+}
+
+/** The heartbeat: a connection silent past `deadline` ms is terminated, every other one pinged. */
+export function pingOrTerminate(conns: Iterable<WorkerConn>, deadline: number, log: (line: string) => void): void {
+  const now = Date.now();
+  for (const c of conns) {
+    if (c.state === 'closed') continue;
+    if (now - c.lastPong > deadline) {
+      log(`worker ${c.label}: ERR_PONG_TIMEOUT: no pong for ${now - c.lastPong} ms; terminating`);
+      c.ws.terminate();
+      continue;
+    }
+    c.ws.ping();
+  }
 }

@@ -75,6 +75,7 @@ export class HostMesh {
       port: o.port,
       token: o.token,
       maxParams: 64 * 1024 * 1024,
+      pooledReceive: false, // no rounds here to say when a slice is read: frames are not lent
       log: (l) => o.log(`[mesh] ${l}`),
     });
     this.server.on('mesh', (c, m) => (m.kind === 'part' ? this.onPart(c, m) : this.refuse(c, `"${m.kind}"`)));

@@ -139,6 +139,7 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
    * result, or with null when `signal` aborts. The assignments are on their way when this returns.
    */
   runRound(spec: StepRound | EvalRound, signal: AbortSignal): Promise<RoundOutcome | null> {
+    this.server.nextRound(); // frames of the round before last are read by now: their buffers may be reused
     const round = new Round<true>(
       {
         liveWorkers: () => this.ready(),

@@ -4,87 +4,60 @@
 // proved itself before any run is set waits (state 'waiting') and is welcomed by the next setRun.
 
 import { EventEmitter } from 'node:events';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 import {
   type CoordinatorMsg,
   closeCodeFor,
   closeWith,
   closeWords,
-  type DivergedMsg,
-  type EvalResultMsg,
   encode,
-  type FailMsg,
   frameCount,
-  type GradientMsg,
   HANDSHAKE_TIMEOUT_MS,
   HEARTBEAT_INTERVAL_MS,
   type HelloMsg,
   isTrainerError,
   LineLimiter,
   MAX_NOTE_CHARS,
-  type MeshReadyMsg,
-  maxMessageBytes,
   missingFrames,
   type ParseContext,
-  type PartMsg,
   PONG_DEADLINE_MS,
   type PooledFrame,
   PROTOCOL_VERSION,
   printable,
+  RECEIVE_POOL_BYTES,
   type ReadyMsg,
-  type SliceMsg,
+  ReceivePool,
   TrainerError,
-  type WelcomeMsg,
   type WorkerMsg,
 } from '@dtrain/common';
 import { deltaKernel } from '@dtrain/worker/quantize';
-import { type WebSocket, WebSocketServer } from 'ws';
-import { Admission, type AdmissionLimits, DEFAULT_ADMISSION } from './admission.js';
-import { type ConnState, newConn, readFrame, type WorkerConn } from './conn.js';
+import { Admission, DEFAULT_ADMISSION } from './admission.js';
+import {
+  type ConnState,
+  HANDSHAKE_WIRE_BYTES,
+  newConn,
+  pingOrTerminate,
+  readFrame,
+  receivePool,
+  type WorkerConn,
+  wireLimit,
+} from './conn.js';
 import { acceptHello, checkReady, handshakeDeadlines } from './handshake.js';
-import { createHttpServer, openListenerWarning, type ServerTls } from './http.js';
+import { createHttpServer, openListenerWarning } from './http.js';
+import type { RunWelcome, ServerEvents, ServerOptions } from './server-types.js';
+import { ServerWebSocket } from './ws-conn.js';
 
 export type { ConnState, WorkerConn } from './conn.js';
 export type { ServerTls } from './http.js';
-
-/** What a run tells every worker at its welcome. */
-export type RunWelcome = Omit<WelcomeMsg, 'kind' | 'workerId'>;
-
-export interface ServerOptions {
-  host: string;
-  port: number;
-  /** Listen on this Unix socket instead of host:port (a relay's host-local workers). */
-  socketPath?: string;
-  token: string | undefined;
-  /** The largest model any run on this server will have: bounds every frame (ws maxPayload). */
-  maxParams: number;
-  /** Connection caps (tests use small ones). */
-  admission?: AdmissionLimits;
-  /** Serve wss:// with this certificate and key; with `clientCa`, workers must present a certificate it signed. */
-  tls?: ServerTls;
-  heartbeatMs?: number;
-  pongDeadlineMs?: number;
-  /** Until a connection's hello (default HANDSHAKE_TIMEOUT_MS; tests use short ones). */
-  handshakeTimeoutMs?: number;
-  log: (line: string) => void;
-}
-
-export interface ServerEvents {
-  ready: [WorkerConn];
-  lost: [WorkerConn, string];
-  gradient: [WorkerConn, GradientMsg, number];
-  evalResult: [WorkerConn, EvalResultMsg];
-  diverged: [WorkerConn, DivergedMsg];
-  /** A ready worker said it failed (its compute threw): it closes next. */
-  failed: [WorkerConn, FailMsg];
-  /** Sharded summation's messages from a ready connection (its listener judges whether it may send them). */
-  mesh: [WorkerConn, MeshReadyMsg | PartMsg | SliceMsg];
-}
+export type { RunWelcome, ServerEvents, ServerOptions } from './server-types.js';
 
 export class CoordinatorServer extends EventEmitter<ServerEvents> {
-  private wss: WebSocketServer | null = null;
   private http: Server | null = null;
+  /** Every upgraded connection, refused and closing ones too. */
+  private readonly clients = new Set<ServerWebSocket>();
+  /** The bytes all connections' receive pools may still take. */
+  private readonly receiveBudget = { bytes: RECEIVE_POOL_BYTES };
   /** Every TCP connection, upgraded or not, so that close() leaves none behind. */
   private readonly sockets = new Set<Socket>();
   private readonly admission: Admission<WorkerConn>;
@@ -135,14 +108,8 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
   listen(): Promise<number> {
     return new Promise((resolve, reject) => {
       const http = createHttpServer(this.opts.tls, this.sockets, this.opts.log);
-      const wss = new WebSocketServer({
-        server: http,
-        perMessageDeflate: false,
-        maxPayload: maxMessageBytes(this.maxParams),
-      });
       this.http = http;
-      this.wss = wss;
-      wss.on('error', () => undefined); // ws re-emits the HTTP server's errors; the listener below reports them
+      http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => this.upgrade(req, socket, head));
       const where = this.opts.socketPath ?? `${this.opts.host}:${this.opts.port}`;
       http.once('error', (e) =>
         reject(
@@ -161,17 +128,35 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
       };
       if (this.opts.socketPath) http.listen(this.opts.socketPath, listening);
       else http.listen(this.opts.port, this.opts.host, listening);
-      wss.on('connection', (ws, req) => {
-        // First, before any branch: ws emits protocol errors (bad lengths, opcodes, masks, close codes, UTF-8)
-        // on the socket at any time, also while we refuse or close it, and an 'error' without a listener kills the process.
-        const address = req.socket.remoteAddress ?? (this.opts.socketPath ? 'local' : 'unknown');
-        ws.on('error', (e) => this.peerLine('socket-error', `connection from ${address}: socket error: ${e.message}`));
-        this.accept(ws, address);
-      });
       const every = this.opts.heartbeatMs ?? HEARTBEAT_INTERVAL_MS;
       this.heartbeat = setInterval(() => this.checkLiveness(), every);
       this.heartbeat.unref();
     });
+  }
+
+  /**
+   * A WebSocket upgrade: answered by ServerWebSocket (reads into reused buffers), then accepted. First, before
+   * any branch: the connection reports protocol errors (bad lengths, opcodes, masks) at any time, also while we
+   * refuse or close it, and an 'error' without a listener would kill the process.
+   */
+  private upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    const address = socket.remoteAddress ?? (this.opts.socketPath ? 'local' : 'unknown');
+    const received = receivePool(this.opts.pooledReceive ?? true, this.receiveBudget);
+    const ws = ServerWebSocket.upgrade(req, socket, head, received, () => HANDSHAKE_WIRE_BYTES);
+    if (!ws) return this.peerLine('refused', `refused a connection from ${address}: not a WebSocket upgrade`);
+    ws.on('error', (e) => this.peerLine('socket-error', `connection from ${address}: socket error: ${e.message}`));
+    this.clients.add(ws);
+    ws.on('close', () => {
+      this.clients.delete(ws);
+      received.release();
+    });
+    this.accept(ws, address, received);
+    ws.start();
+  }
+
+  /** A round begins: each connection's frames lent two rounds ago may be reused (ReceivePool). */
+  nextRound(): void {
+    for (const c of this.conns.values()) c.received.nextRound();
   }
 
   /** Connections that have not proved themselves, and those that have. */
@@ -239,13 +224,10 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
   async close(): Promise<void> {
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = null;
-    const wss = this.wss;
-    const closed = new Promise<void>((r) => (wss ? wss.close(() => r()) : r()));
-    // Every upgraded socket, refused and closing ones too: ws waits for them, and a peer that never answers
-    // our close frame would hold the shutdown for ws' 30 s close timeout.
-    for (const ws of wss?.clients ?? []) ws.terminate();
+    // Every upgraded socket, refused and closing ones too: a peer that never answers our close frame would
+    // hold the shutdown for the close timeout.
+    for (const ws of this.clients) ws.terminate();
     for (const socket of this.sockets) socket.destroy();
-    await closed;
     const http = this.http;
     if (!http) return;
     for (const socket of this.sockets) socket.destroy();
@@ -258,8 +240,9 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     if (out !== null) this.opts.log(out);
   }
 
-  private accept(ws: WebSocket, address: string): void {
-    const conn = newConn(this.nextId++, ws, address);
+  private accept(ws: ServerWebSocket, address: string, received: ReceivePool): void {
+    const conn = newConn(this.nextId++, ws, address, received);
+    ws.limit = () => wireLimit(conn, this.maxParams);
     const arrival = this.admission.arrive(conn, address);
     if (!arrival.admit) {
       this.refuseAtDoor(ws, arrival.code, arrival.why);
@@ -352,7 +335,7 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
   }
 
   /** Refuse a connection before it is registered: say why in a reject message and the close code, then close. */
-  private refuseAtDoor(ws: WebSocket, code: 'ERR_TOO_MANY_WORKERS', why: string): void {
+  private refuseAtDoor(ws: ServerWebSocket, code: 'ERR_TOO_MANY_WORKERS', why: string): void {
     this.peerLine('refused', `refused a connection: ${code}: ${why}`);
     try {
       ws.send(encode({ kind: 'reject', code, message: `${why}; retrying later may succeed` }));
@@ -383,16 +366,6 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
   }
 
   private checkLiveness(): void {
-    const now = Date.now();
-    const deadline = this.opts.pongDeadlineMs ?? PONG_DEADLINE_MS;
-    for (const c of this.conns.values()) {
-      if (c.state === 'closed') continue;
-      if (now - c.lastPong > deadline) {
-        this.opts.log(`worker ${c.label}: ERR_PONG_TIMEOUT: no pong for ${now - c.lastPong} ms; terminating`);
-        c.ws.terminate();
-        continue;
-      }
-      c.ws.ping();
-    }
+    pingOrTerminate(this.conns.values(), this.opts.pongDeadlineMs ?? PONG_DEADLINE_MS, this.opts.log);
   }
 }

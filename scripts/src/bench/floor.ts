@@ -11,7 +11,7 @@
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer, Socket, type SocketConstructorOpts } from 'node:net';
+import { createServer, type Server, Socket, type SocketConstructorOpts } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
@@ -92,14 +92,7 @@ export async function measureFloor(o: {
     if (reads === 'node') s.on('data', (chunk: Buffer) => received(i, chunk.length));
     s.on('error', () => undefined);
   });
-  const where = o.transport === 'unix' ? join(mkdtempSync(join(tmpdir(), 'dtrain-floor-')), 'pump.sock') : 0;
-  await new Promise<void>((r) => server.listen(where, r));
-  const address = server.address();
-  const target = typeof address === 'string' ? address : String(address?.port);
-  const child = spawn(process.execPath, ['-e', CLIENT, target, String(o.workers), String(bytes), String(o.steps)], {
-    stdio: 'inherit',
-  });
-  await new Promise((r) => child.on('exit', r));
+  await pumpClients(server, o.transport, [String(o.workers), String(bytes), String(o.steps)]);
   const [cpu, wall] = [process.cpuUsage(cpu0 ?? undefined), performance.now() - t0];
   const gcMs = gc.stop();
   server.close();
@@ -122,6 +115,16 @@ export async function measureFloor(o: {
     memcpyNsPerByte: Number(memcpy.toFixed(4)),
     floorOverMemcpy: Number((serverNsPerByte / memcpy).toFixed(2)),
   };
+}
+
+/** Listen, then run the clients (CLIENT, with `args` after the address) in a child until they are done. */
+async function pumpClients(server: Server, transport: 'tcp' | 'unix', args: string[]): Promise<void> {
+  const where = transport === 'unix' ? join(mkdtempSync(join(tmpdir(), 'dtrain-floor-')), 'pump.sock') : 0;
+  await new Promise<void>((r) => server.listen(where, r));
+  const address = server.address();
+  const target = typeof address === 'string' ? address : String(address?.port);
+  const child = spawn(process.execPath, ['-e', CLIENT, target, ...args], { stdio: 'inherit' });
+  await new Promise((r) => child.on('exit', r));
 }
 
 /**

@@ -112,6 +112,17 @@ function benchOptions<T>(y: Argv<T>) {
 
 const print = (result: unknown): void => void process.stdout.write(JSON.stringify(result) + '\n');
 
+/** Each model x worker count, read both ways (Node's buffer per read, one reused buffer): one line each. */
+async function benchFloor(a: { models: string; workersList: string; steps: number; transport: 'tcp' | 'unix' }) {
+  print({ bench: 'floor', ...machine() });
+  for (const model of choiceList(a.models, Object.keys(MODELS), '--models'))
+    for (const workers of numbers(a.workersList, '--workers-list')) {
+      const params = paramCount(buildManifest(getModelSpec(model)));
+      for (const reads of ['node', 'reused'] as const)
+        print({ model, ...(await measureFloor({ params, workers, steps: a.steps, transport: a.transport, reads })) });
+    }
+}
+
 export function benchCommand(y: Argv): Argv {
   return y.command(
     'bench <what>',
@@ -152,16 +163,7 @@ export function benchCommand(y: Argv): Argv {
           );
           break;
         case 'floor':
-          print({ bench: 'floor', ...machine() });
-          for (const model of choiceList(a.models, Object.keys(MODELS), '--models'))
-            for (const workers of numbers(a.workersList, '--workers-list')) {
-              const params = paramCount(buildManifest(getModelSpec(model)));
-              for (const reads of ['node', 'reused'] as const)
-                print({
-                  model,
-                  ...(await measureFloor({ params, workers, steps: a.steps, transport: a.transport, reads })),
-                });
-            }
+          await benchFloor(a);
           break;
         case 'peer':
           print(await benchPeer(peerArgs(a), (l) => process.stderr.write(`${l}\n`)));

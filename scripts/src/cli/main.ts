@@ -114,16 +114,16 @@ class EnvNotForThisCommand extends Error {
 const envName = (key: string): string => `DTRAIN_${kebab(key).replace(/-/g, '_').toUpperCase()}`;
 
 /**
- * Unknown arguments that came only from the environment: one environment serves every dtrain command and
- * process (a launcher's DTRAIN_EPOCHS reaches its workers, which have no --epochs), so these are ignored.
+ * The variables of unknown arguments that came only from the environment: one environment serves every dtrain
+ * command and process (a launcher's DTRAIN_EPOCHS reaches its workers, which have no --epochs), so these are
+ * ignored; an unknown flag beside them is then refused by itself. Null if there are none.
  */
 function fromEnvironmentOnly(unknown: string[], argv: string[]): string[] | null {
   const flags = givenOptions(argv, {});
   const flagged = (k: string): boolean => flags.has(kebab(k)) || argv.some((a) => /^--?([^=]+)/.exec(a)?.[1] === k); // also -x and --fooBar as yargs names them
-  const names = unknown.map(envName);
-  return unknown.length > 0 && names.every((n) => process.env[n] !== undefined) && !unknown.some(flagged)
-    ? names
-    : null;
+  const names = unknown.filter((k) => !flagged(k)).map(envName);
+  const env = names.filter((n) => process.env[n] !== undefined);
+  return env.length > 0 ? env : null;
 }
 
 export async function main(argv: string[] = hideBin(process.argv)): Promise<void> {

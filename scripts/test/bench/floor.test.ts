@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { measureFloor, memcpyNsPerByte } from '../../src/bench/floor.js';
 
-test('bench floor: the pump moves N x P x 4 bytes each way per step over TCP and a Unix socket, reading as Node does or into one buffer, and prices them', async () => {
+test('bench floor: the pump moves N x P x 4 bytes each way per step over TCP and a Unix socket, read as Node does or into one buffer', async () => {
   for (const [transport, reads] of [
     ['tcp', 'node'],
     ['unix', 'node'],

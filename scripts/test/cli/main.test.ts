@@ -90,6 +90,14 @@ test('a DTRAIN_* variable that is not an option of this command is ignored (one 
   const flag = dtrain(['worker', '--connect', 'ws://127.0.0.1:9', '--epochs', '3']);
   assert.equal(flag.status, 2);
   assert.match(flag.stderr, /Unknown argument: epochs/);
+  // an unknown flag beside an unknown variable: the flag is refused by itself
+  const beside = spawnSync(process.execPath, [CLI_PATH, 'worker', '--connect', 'ws://127.0.0.1:9', '--epochs', '3'], {
+    encoding: 'utf8',
+    timeout: 20_000,
+    env: { ...process.env, DTRAIN_LR_SCHEDULE: 'cosine' },
+  });
+  assert.equal(beside.status, 2);
+  assert.match(beside.stderr, /Unknown argument: epochs\n/);
   // an option of this command beside one of another command: the first still applies
   const both = run(['--model', 'tiny-cnn', '--workers', '3', '--train-size', '400', '--test-size', '50'], {
     DTRAIN_BATCH_SIZE: '96',
