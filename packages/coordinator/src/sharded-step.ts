@@ -58,6 +58,12 @@ export class MeshPlan {
   private chunks = 1;
   private formedAt = 0;
   private warned = false;
+  /**
+   * An epoch did not link up within its wait and none has since: hosts that cannot reach each other (a firewall
+   * on the mesh ports) would cost every new epoch (a host joining or leaving) the whole wait again, so later
+   * epochs go through the star until they link, as fp32 ones do.
+   */
+  private failedToLink = false;
   private readonly onReady = (c: WorkerConn, epoch: number): void => {
     if (epoch === this.epochNo && this.owners.includes(c)) this.acked.add(c.id);
     if (this.linked) this.wake?.();
@@ -180,13 +186,16 @@ export class MeshPlan {
     // under a lossy wire a new mesh is waited for (up to readyMs), so a step goes through the star only when
     // it cannot form (waitToLink)
     const left = this.readyMs - (Date.now() - this.formedAt);
-    if (!this.linked && left > 0 && this.waitToLink) await this.linkedWithin(left, signal);
-    if (!this.linked && !this.warned && Date.now() - this.formedAt >= this.readyMs) {
+    if (!this.linked && left > 0 && this.waitToLink && !this.failedToLink) await this.linkedWithin(left, signal);
+    if (this.linked) this.failedToLink = false;
+    else if (!this.warned && Date.now() - this.formedAt >= this.readyMs) {
       this.warned = true;
+      this.failedToLink = true;
       this.log(
         `mesh: epoch ${this.epochNo} not ready after ${this.readyMs / 1000} s (${this.acked.size} of ${this.owners.length} ` +
-          "hosts reached every other one); the steps go through the star. Hosts must reach each other's mesh " +
-          'port (dtrain relay --mesh-port; --no-mesh turns it off)',
+          'hosts reached every other one); the steps go through the star, and later epochs do not wait for the ' +
+          "mesh until one links up. Hosts must reach each other's mesh port (dtrain relay --mesh-port; --no-mesh " +
+          'turns it off)',
       );
     }
     return this.linked;

@@ -81,6 +81,29 @@ test('a mesh forms over two or more host servers when every ready worker is one;
   assert.equal(meshUrl({ address: 'fe80::1', hello: { mesh: 7 } } as never), 'ws://[fe80::1]:7');
 });
 
+test('after an epoch that never linked up, the next epochs do not hold steps for the mesh until one links', async () => {
+  const [a, b, c] = [conn(1, 4001), conn(2, 4002), conn(3, 4003)];
+  const pool = new FakePool([a, b, c]);
+  const logs: string[] = [];
+  const plan = new MeshPlan(pool as never, 8192, (l) => logs.push(l), 150);
+  let t = Date.now();
+  assert.equal(await plan.prepare([a, b]), false);
+  assert.ok(Date.now() - t >= 140, 'the first epoch is waited for');
+  assert.match(logs.join('\n'), /later epochs do not wait for the mesh until one links up/);
+  t = Date.now();
+  assert.equal(await plan.prepare([a, b, c]), false, 'a host joins: epoch 2, not waited for');
+  assert.equal(plan.epoch, 2);
+  assert.ok(Date.now() - t < 100, `${Date.now() - t} ms`);
+  pool.emit('meshReady', a, 2);
+  pool.emit('meshReady', b, 2);
+  pool.emit('meshReady', c, 2);
+  assert.equal(await plan.prepare([a, b, c]), true, 'it links later: its steps use it');
+  pool.emit('lost', c, 'gone');
+  t = Date.now();
+  assert.equal(await plan.prepare([a, b]), false, 'epoch 3 after one that linked: waited for again');
+  assert.ok(Date.now() - t >= 140);
+});
+
 test('in fp32 (the same bits either way) a step does not wait for a new mesh: the star until it links up', async () => {
   const [a, b] = [conn(1, 4001), conn(2, 4002)];
   const pool = new FakePool([a, b]);
