@@ -87,7 +87,8 @@ export class ShardReducer implements Reducer {
     }
     this.stats[r.shardId] = {
       count: r.count,
-      sumSq: sumSquares(r.grad.subarray(0, this.trainable)),
+      // the noise scale needs two shards or more (noiseEstimate): one shard's norm is not read, so not taken
+      sumSq: this.shardCount > 1 ? sumSquares(r.grad.subarray(0, this.trainable)) : 0,
       lossSum: r.lossSum,
     };
     this.correct += r.correct;

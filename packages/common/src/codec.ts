@@ -226,27 +226,25 @@ function decodeTensorFrame(bytes: Uint8Array): Record<string, unknown> {
   }
   delete o['$tensor'];
   if ('$scales' in o) throw new TrainerError('ERR_BAD_FRAME', 'tensor frame header uses the reserved key "$scales"');
-  const copy = (): ArrayBuffer => {
-    // not bytes.slice: on a Node Buffer that is a view, not a copy
+  // The elements are read in place where they are aligned (a receive buffer starts a frame at a fresh buffer's
+  // start), else from an aligned copy; not bytes.slice: on a Node Buffer that is a view, not a copy.
+  const at = bytes.byteOffset + TENSOR_PREFIX_BYTES;
+  const aligned = at % 4 === 0;
+  const payload = (): [ArrayBuffer, number] => {
+    if (aligned) return [bytes.buffer as ArrayBuffer, at];
     const c = new Uint8Array(end - TENSOR_PREFIX_BYTES);
     c.set(bytes.subarray(TENSOR_PREFIX_BYTES, end));
-    return c.buffer;
+    return [c.buffer, 0];
   };
+  const [buffer, offset] = payload();
   if (dtype === 'int8blocks') {
-    // compressed gradients are copied (small; their views then aligned)
-    const payload = copy();
     const blocks = Math.ceil(n / GRAD_BLOCK);
-    o['$scales'] = new Float32Array(payload, 0, blocks);
-    o[field] = new Int8Array(payload, 4 * blocks, n);
+    o['$scales'] = new Float32Array(buffer, offset, blocks);
+    o[field] = new Int8Array(buffer, offset + 4 * blocks, n);
     return o;
   }
-  if (dtype === 'uint16') {
-    o[field] = new Uint16Array(copy(), 0, n);
-    return o;
-  }
-  const Ctor = dtype === 'float32' ? Float32Array : Uint32Array;
-  const at = bytes.byteOffset + TENSOR_PREFIX_BYTES;
-  o[field] = at % 4 === 0 ? new Ctor(bytes.buffer as ArrayBuffer, at, n) : new Ctor(copy(), 0, n);
+  if (dtype === 'uint16') o[field] = new Uint16Array(buffer, offset, n);
+  else o[field] = new (dtype === 'float32' ? Float32Array : Uint32Array)(buffer, offset, n);
   return o;
 }
 /**

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ShardReducer, type ShardResult, sumSquares } from '@dtrain/common';
+import { noiseEstimate, ShardReducer, type ShardResult, sumSquares } from '@dtrain/common';
 
 const shard = (shardId: number, count: number, grad: number[]): ShardResult => ({
   shardId,
@@ -22,6 +22,16 @@ test("shard sums are reduced in shard order and divided by the sample count, wit
   assert.equal(out.accuracy, 0.25);
   assert.equal(out.samples, 4);
   assert.deepEqual(out.small, { k: 2, invCountSum: 1 + 1 / 3, meanSqSum: 5 + 45 / 9 });
+});
+
+test('one shard: the mean and its norm, and no per-shard norm (the noise scale needs two shards)', () => {
+  const r = new ShardReducer(new Float32Array(2), 1);
+  r.add(shard(0, 4, [4, -8]));
+  const out = r.finish();
+  assert.deepEqual([...out.meanGrad], [1, -2]);
+  assert.equal(out.meanNormSq, 5);
+  assert.deepEqual(out.small, { k: 1, invCountSum: 1 / 4, meanSqSum: 0 });
+  assert.equal(noiseEstimate(out.small, out.samples, out.meanNormSq), null);
 });
 
 test('any arrival order gives exactly the values of adding in shard order afterwards', () => {
