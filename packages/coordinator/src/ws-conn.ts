@@ -79,6 +79,7 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> {
       setTimeout(() => socket.destroy(), CLOSE_TIMEOUT_MS).unref(); // a peer that does not read the answer
       return null;
     }
+    if (socket.destroyed) return null; // gone before its answer
     socket.setTimeout(0);
     const first = [head, ...drain(socket)].filter((b) => b.length > 0);
     const tls = socket instanceof TLSSocket;
