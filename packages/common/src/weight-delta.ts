@@ -32,7 +32,11 @@ export interface WeightDelta {
  * (the worker package's, where they load), which give the same bits (a test compares them).
  */
 export interface DeltaKernel {
-  /** Q(w - view) as int8 blocks; null when a difference is not finite. */
+  /**
+   * Q(w - view) as int8 blocks; null when a difference is not finite. The arrays may be the kernel's own,
+   * valid until its second encode after this one (the coordinator encodes once per version and keeps only the
+   * latest publication): a caller that keeps a delta longer copies it.
+   */
   encodeInt8(w: Float32Array, view: Float32Array): WeightDelta | null;
   /** view += q * scale, each product and sum rounded to float32. */
   applyInt8(view: Float32Array, q: Int8Array, scales: Float32Array): void;
@@ -40,7 +44,7 @@ export interface DeltaKernel {
   compressInt8(grad: Float32Array, residual: Float32Array): { data: Int8Array; scales: Float32Array };
   /** out = q * scale (compress.ts decompress's bits). */
   expandInt8(q: Int8Array, scales: Float32Array, out: Float32Array): void;
-  /** encodeInt8, then applyInt8 of the result to `view` (one visit of the data where the kernel can). */
+  /** encodeInt8 (its arrays valid as long), then applyInt8 of the result to `view` (one visit where the kernel can). */
   encodeApplyInt8(w: Float32Array, view: Float32Array): WeightDelta | null;
 }
 

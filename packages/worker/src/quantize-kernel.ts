@@ -20,6 +20,9 @@ const SCRATCH = 4 * GRAD_BLOCK;
 class WasmDeltaKernel implements DeltaKernel {
   private readonly memory = new WebAssembly.Memory({ initial: 1 });
   private readonly k: KernelExports;
+  /** encodeInt8's outputs, two sets used in turn (valid until the second encode after: DeltaKernel.encodeInt8). */
+  private readonly encoded: { data: Int8Array; scales: Float32Array }[] = [];
+  private turn = 0;
 
   constructor() {
     this.k = instantiateKernels(this.memory, 'simd');
@@ -45,12 +48,20 @@ class WasmDeltaKernel implements DeltaKernel {
     new Float32Array(buf, at.w, n).set(w);
     new Float32Array(buf, at.view, n).set(view);
     if (!this.k.weightDeltaInt8(at.w, at.view, n, at.q, at.scales, at.scratch)) return null;
-    const blocks = Math.ceil(n / GRAD_BLOCK);
-    return {
-      wire: 'int8',
-      data: new Int8Array(buf, at.q, n).slice(),
-      scales: new Float32Array(buf, at.scales, blocks).slice(),
-    };
+    const out = this.output(n);
+    out.data.set(new Int8Array(buf, at.q, n));
+    out.scales.set(new Float32Array(buf, at.scales, out.scales.length));
+    return { wire: 'int8', ...out };
+  }
+
+  /** The next set of encode outputs for n values (reused: no fresh arrays per version). */
+  private output(n: number): { data: Int8Array; scales: Float32Array } {
+    this.turn ^= 1;
+    const had = this.encoded[this.turn];
+    if (had?.data.length === n) return had;
+    const made = { data: new Int8Array(n), scales: new Float32Array(Math.ceil(n / GRAD_BLOCK)) };
+    this.encoded[this.turn] = made;
+    return made;
   }
 
   compressInt8(grad: Float32Array, residual: Float32Array): { data: Int8Array; scales: Float32Array } {

@@ -106,3 +106,23 @@ test('a difference that is not finite: neither kernel makes a delta', () => {
     assert.equal(wasm.encodeInt8(w, new Float32Array(40)), null);
   }
 });
+
+test('the SIMD kernel encodes into two sets of arrays in turn: a delta stays valid through the next encode', () => {
+  const wasm = wasmDeltaKernel();
+  assert.ok(wasm);
+  const a = pair(5000, 11);
+  const b = pair(5000, 12);
+  const first = wasm.encodeInt8(a.w, a.view);
+  const kept = bytes(first!.data).toString('hex');
+  const second = wasm.encodeInt8(b.w, b.view);
+  assert.notEqual(second!.data, first!.data);
+  assert.equal(bytes(first!.data).toString('hex'), kept, 'the previous delta is untouched by the next encode');
+  assert.deepEqual(bytes(second!.data), bytes(jsDeltaKernel.encodeInt8(b.w, b.view)!.data));
+  const third = wasm.encodeInt8(a.w, a.view);
+  assert.equal(third!.data, first!.data, 'the second encode after reuses the first arrays');
+  assert.equal(
+    wasm.encodeInt8(pair(77, 13).w, pair(77, 13).view)!.data.length,
+    77,
+    'another length: arrays of its own',
+  );
+});
