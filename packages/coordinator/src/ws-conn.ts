@@ -82,17 +82,18 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> {
     if (socket.destroyed) return null; // gone before its answer
     socket.setTimeout(0);
     const first = [head, ...drain(socket)].filter((b) => b.length > 0);
-    const tls = socket instanceof TLSSocket;
+    // TLS, or a Node whose sockets do not expose their handle: 'data' events (a buffer per read, as under ws)
+    const events = socket instanceof TLSSocket || !hasHandle(socket);
     let ws: ServerWebSocket | null = null;
     const feed = (bytes: Uint8Array): void => ws?.read(bytes);
-    const s = tls ? socket : rewrap(socket, feed);
+    const s = events ? socket : rewrap(socket, feed);
     ws = new ServerWebSocket(s, pool, limit);
     ws.held = first;
     s.write(
       'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
         `Sec-WebSocket-Accept: ${accept}\r\n\r\n`,
     );
-    if (tls) socket.on('data', (chunk: Buffer) => ws?.read(chunk));
+    if (events) socket.on('data', (chunk: Buffer) => ws?.read(chunk));
     return ws;
   }
 
@@ -200,6 +201,12 @@ function drain(socket: Socket): Buffer[] {
   for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null)
     out.push(chunk);
   return out;
+}
+
+/** Whether the socket's handle can be re-wrapped (Node's `_handle`: a stream handle with readStart). */
+function hasHandle(socket: Socket): boolean {
+  const handle = (socket as unknown as { _handle?: { readStart?: unknown } })._handle;
+  return typeof handle?.readStart === 'function';
 }
 
 /**
