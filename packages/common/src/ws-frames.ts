@@ -120,7 +120,6 @@ export class WsFrameReader {
 
   private startData(length: number): void {
     if (this.opcode > OP_BINARY) throw new WsProtocolError(CLOSE_PROTOCOL_ERROR, `unknown opcode ${this.opcode}`);
-    const limit = this.hooks.limit();
     if (this.opcode === OP_CONTINUATION) {
       if (!this.msg && !this.pieces)
         throw new WsProtocolError(CLOSE_PROTOCOL_ERROR, 'a continuation frame with no message to continue');
@@ -133,6 +132,7 @@ export class WsFrameReader {
     }
     if (this.msg || this.pieces)
       throw new WsProtocolError(CLOSE_PROTOCOL_ERROR, 'a new message before the last one ended');
+    const limit = this.hooks.limit();
     if (length > limit) throw new WsProtocolError(CLOSE_TOO_BIG, `message of ${length} bytes (limit ${limit})`);
     this.msgCap = this.fin ? length : limit;
     this.msg = this.hooks.lend(this.msgCap);

@@ -47,3 +47,4 @@ export { evalTasks, stepTasks } from './tasks.js';
 export { type Arrival, TraceWriter } from './trace.js';
 export { type Publication, WeightView } from './weight-view.js';
 export { type WeightsFrame, WeightsFrames } from './weights-frame.js';
+export { readIntoOneBuffer } from './ws-conn.js';

@@ -82,18 +82,18 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> {
     if (socket.destroyed) return null; // gone before its answer
     socket.setTimeout(0);
     const first = [head, ...drain(socket)].filter((b) => b.length > 0);
-    // TLS, or a Node whose sockets do not expose their handle: 'data' events (a buffer per read, as under ws)
-    const events = socket instanceof TLSSocket || !hasHandle(socket);
     let ws: ServerWebSocket | null = null;
-    const feed = (bytes: Uint8Array): void => ws?.read(bytes);
-    const s = events ? socket : rewrap(socket, feed);
+    // TLS, or a Node whose sockets do not expose their handle: 'data' events (a buffer per read, as under ws)
+    const rewrapped =
+      socket instanceof TLSSocket ? null : readIntoOneBuffer(socket, READ_BUFFER_BYTES, (bytes) => ws?.read(bytes));
+    const s = rewrapped ?? socket;
     ws = new ServerWebSocket(s, pool, limit);
     ws.held = first;
     s.write(
       'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
         `Sec-WebSocket-Accept: ${accept}\r\n\r\n`,
     );
-    if (events) socket.on('data', (chunk: Buffer) => ws?.read(chunk));
+    if (!rewrapped) socket.on('data', (chunk: Buffer) => ws?.read(chunk));
     return ws;
   }
 
@@ -203,23 +203,20 @@ function drain(socket: Socket): Buffer[] {
   return out;
 }
 
-/** Whether the socket's handle can be re-wrapped (Node's `_handle`: a stream handle with readStart). */
-function hasHandle(socket: Socket): boolean {
-  const handle = (socket as unknown as { _handle?: { readStart?: unknown } })._handle;
-  return typeof handle?.readStart === 'function';
-}
-
 /**
- * The socket's handle in a new Socket that reads into one buffer (`onread`); the old Socket lets go of the
- * handle and is destroyed, so the HTTP server's count of its connections stays true.
+ * The socket's handle in a new Socket that reads into one buffer of `bytes` (`onread`, which Node documents only
+ * for sockets a process dials): `onRead` gets a view of each read, valid during the call. The old Socket lets go
+ * of the handle and is destroyed, so its server's count of connections stays true. Null, and the socket left as
+ * it was, where it exposes no stream handle (Node's private `_handle`).
  */
-function rewrap(socket: Socket, feed: (bytes: Uint8Array) => void): Socket {
-  const holder = socket as unknown as { _handle: unknown };
+export function readIntoOneBuffer(socket: Socket, bytes: number, onRead: (data: Uint8Array) => void): Socket | null {
+  const holder = socket as unknown as { _handle?: { readStart?: unknown } | null };
   const handle = holder._handle;
+  if (typeof handle?.readStart !== 'function') return null;
   holder._handle = null;
   socket.destroy();
-  const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
-  const options = { handle, onread: { buffer, callback: (n: number) => void feed(buffer.subarray(0, n)) } };
+  const buffer = Buffer.allocUnsafe(bytes);
+  const options = { handle, onread: { buffer, callback: (n: number) => void onRead(buffer.subarray(0, n)) } };
   return new Socket(options as ConstructorParameters<typeof Socket>[0]);
 }
 

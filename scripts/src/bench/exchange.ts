@@ -5,13 +5,14 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { constants, type PerformanceEntry, PerformanceObserver, performance } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
 import { median, percentile } from '@dtrain/common';
 import { openSoloRun, type StepRecord } from '@dtrain/coordinator';
 import { syntheticCacheDir } from '../data/fetch.js';
 import { type TrainInput, toTrainConfig } from '../options/options.js';
 import { allExited } from '../processes/children.js';
 import { CLI_PATH as CLI } from '../processes/path.js';
+import { GcPauses } from './gc-pauses.js';
 
 /** With `token`, the session is sealed (AES-256-GCM both ways): the run measures what that costs. */
 export async function benchExchange(
@@ -83,19 +84,11 @@ function warmFrom(steps: number): number {
  * and the part of it spent in full (mark-compact) collections.
  */
 class CpuAndGc {
-  private readonly pauses: { at: number; ms: number; major: boolean }[] = [];
+  private readonly gc = new GcPauses();
   private start: { cpu: NodeJS.CpuUsage; at: number } | null = null;
   private last: { cpu: NodeJS.CpuUsage; at: number; steps: number } | null = null;
-  private readonly observer = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) {
-      const kind = (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
-      this.pauses.push({ at: e.startTime, ms: e.duration, major: kind === constants.NODE_PERFORMANCE_GC_MAJOR });
-    }
-  });
 
-  constructor(private readonly warm: number) {
-    this.observer.observe({ entryTypes: ['gc'] });
-  }
+  constructor(private readonly warm: number) {}
 
   step(n: number): void {
     if (n === this.warm) this.start = { cpu: process.cpuUsage(), at: performance.now() };
@@ -104,21 +97,20 @@ class CpuAndGc {
   }
 
   stop(): void {
-    this.observer.disconnect();
+    this.gc.stop();
   }
 
   result(): Record<string, number> {
     const { start, last } = this;
     if (!start || !last) return {};
-    const inside = this.pauses.filter((p) => p.at >= start.at && p.at < last.at);
-    const sum = (ps: typeof inside) => ps.reduce((t, p) => t + p.ms, 0);
+    const gcMs = this.gc.between(start.at, last.at);
     const cpuMs = (last.cpu.user + last.cpu.system) / 1000;
     const fixed = (x: number, d: number) => Number(x.toFixed(d));
     return {
       cpuMsPerStep: fixed(cpuMs / last.steps, 3),
-      gcMsPerStep: fixed(sum(inside) / last.steps, 3),
-      gcShareOfCpu: fixed(sum(inside) / cpuMs, 4),
-      gcMajorShareOfCpu: fixed(sum(inside.filter((p) => p.major)) / cpuMs, 4),
+      gcMsPerStep: fixed(gcMs / last.steps, 3),
+      gcShareOfCpu: fixed(gcMs / cpuMs, 4),
+      gcMajorShareOfCpu: fixed(this.gc.between(start.at, last.at, true) / cpuMs, 4),
     };
   }
 }

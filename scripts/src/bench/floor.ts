@@ -11,10 +11,11 @@
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer, type Server, Socket, type SocketConstructorOpts } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PerformanceObserver } from 'node:perf_hooks';
+import { readIntoOneBuffer } from '@dtrain/coordinator';
+import { GcPauses } from './gc-pauses.js';
 import { memcpyMs } from './scale.js';
 
 export interface FloorPoint {
@@ -81,20 +82,20 @@ export async function measureFloor(o: {
     if (socks.length < o.workers || !recv.every((r) => r >= bytes)) return;
     for (let k = 0; k < socks.length; k++) recv[k]! -= bytes;
     if (++step === warmup) [cpu0, t0] = [process.cpuUsage(), performance.now()];
-    if (step === warmup) gc.start();
     for (const x of socks) x.write(out);
   };
   const server = createServer({ pauseOnConnect: reads === 'reused' }, (accepted) => {
     const i = socks.length;
     recv[i] = 0;
-    const s = reads === 'reused' ? readIntoOneBuffer(accepted, (n) => received(i, n)) : accepted;
+    const s = reads === 'reused' ? reusedReads(accepted, (n) => received(i, n)) : accepted;
     socks.push(s);
     if (reads === 'node') s.on('data', (chunk: Buffer) => received(i, chunk.length));
     s.on('error', () => undefined);
   });
   await pumpClients(server, o.transport, [String(o.workers), String(bytes), String(o.steps)]);
   const [cpu, wall] = [process.cpuUsage(cpu0 ?? undefined), performance.now() - t0];
-  const gcMs = gc.stop();
+  const gcMs = cpu0 ? gc.between(t0, t0 + wall) : 0;
+  gc.stop();
   server.close();
   const measured = Math.max(1, step - warmup);
   const serverCpuMsPerStep = (cpu.user + cpu.system) / 1000 / measured;
@@ -127,44 +128,9 @@ async function pumpClients(server: Server, transport: 'tcp' | 'unix', args: stri
   await new Promise((r) => child.on('exit', r));
 }
 
-/**
- * The accepted socket's handle (not yet reading: the server pauses on connect) in a new Socket that reads into
- * one buffer: `onread` calls back with each read's length and no buffer is allocated per read. The first
- * Socket lets go of the handle and is destroyed, so the server's count of connections stays true.
- */
-function readIntoOneBuffer(accepted: Socket, onRead: (n: number) => void): Socket {
-  const holder = accepted as unknown as { _handle: unknown };
-  const handle = holder._handle;
-  holder._handle = null;
-  accepted.destroy();
-  const buffer = Buffer.allocUnsafe(1 << 20);
-  const s = new Socket({
-    handle,
-    onread: { buffer, callback: (n: number) => void onRead(n) },
-  } as SocketConstructorOpts);
-  s.resume();
+/** The accepted socket (not yet reading: the server pauses on connect) reading into one buffer (coordinator's readIntoOneBuffer). */
+function reusedReads(accepted: Socket, onRead: (n: number) => void): Socket {
+  const s = readIntoOneBuffer(accepted, 1 << 20, (data) => onRead(data.length));
+  if (!s) throw new Error("this Node's sockets expose no handle to read into one buffer");
   return s;
-}
-
-/** Garbage-collection pauses between start() and stop(), in ms. */
-class GcPauses {
-  private ms = 0;
-  private on = false;
-  private readonly observer = new PerformanceObserver((list) => {
-    if (this.on) for (const e of list.getEntries()) this.ms += e.duration;
-  });
-
-  constructor() {
-    this.observer.observe({ entryTypes: ['gc'] });
-  }
-
-  start(): void {
-    this.on = true;
-  }
-
-  stop(): number {
-    this.on = false;
-    this.observer.disconnect();
-    return this.ms;
-  }
 }
