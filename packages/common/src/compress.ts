@@ -109,10 +109,14 @@ function roundHalfEven(x: number): number {
   return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
-/** A float32 value's int8 code: fround(v * inv) rounded half to even, clamped to +-127 (inv = fround(1/scale)). */
+/**
+ * A float32 value's int8 code: fround(v * inv) rounded half to even, clamped to +-127 (inv = fround(1/scale)).
+ * A subnormal scale makes inv infinite, and 0 * inv NaN: its code is 0, as an Int8Array stores NaN and as
+ * wasm's saturating conversion gives it (so the residual v - q * scale stays v, not NaN).
+ */
 export function quantizeInt8(v: number, inv: number): number {
   const r = roundHalfEven(Math.fround(v * inv));
-  return r > 127 ? 127 : r < -127 ? -127 : r;
+  return r > 127 ? 127 : r < -127 ? -127 : r === r ? r : 0;
 }
 
 /**

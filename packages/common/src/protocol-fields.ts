@@ -132,11 +132,22 @@ export function weightsDelta(o: Obj, length: number): WeightsDeltaMsg {
   return { ...d, scales };
 }
 
+/** How a compressed gradient is expanded: the int8 kernel, and the room its float32 values go to. */
+export interface GradientDecoding {
+  /** Expands int8 gradients (the SIMD kernels where they load; default JavaScript, the same bits). */
+  int8?: Pick<DeltaKernel, 'expandInt8'>;
+  /**
+   * Room for `values` float32 values, held as long as the received frame itself (the coordinator lends it from
+   * the connection's receive pool); null or absent: a fresh array.
+   */
+  room?: (values: number) => Float32Array | null;
+}
+
 /** A gradient in any wire format (compress.ts), validated and returned as float32 values. */
 export function wireGradient(
   o: Obj,
   length: number,
-  int8?: Pick<DeltaKernel, 'expandInt8'>,
+  decoding: GradientDecoding = {},
   /** A slice's values (protocol-mesh.ts): at most `length` of them. */
   upTo = false,
 ): Float32Array {
@@ -147,13 +158,13 @@ export function wireGradient(
   if (!(v instanceof want)) fail('ERR_BAD_FRAME', `field "grad" must be ${wire} values`);
   if (upTo ? v.length > length : v.length !== length)
     fail('ERR_SHAPE_MISMATCH', `field "grad" has ${v.length} values, the manifest says ${length}`);
-  const out = new Float32Array(v.length);
+  const out = decoding.room?.(v.length) ?? new Float32Array(v.length);
   if (wire === 'int8') {
     // a scale of at most FLOAT32_MAX / 127 keeps every q * scale finite: no pass to check them
     const scales = o['$scales'];
     if (!(scales instanceof Float32Array && scales.every((x) => x >= 0 && x <= MAX_INT8_SCALE)))
       fail('ERR_NON_FINITE', 'int8 gradient scales must be finite, >= 0 and at most 3.4e38 / 127');
-    (int8 ?? jsDeltaKernel).expandInt8(v as Int8Array, scales, out);
+    (decoding.int8 ?? jsDeltaKernel).expandInt8(v as Int8Array, scales, out);
     return out;
   }
   decompress({ wire, data: v }, out);

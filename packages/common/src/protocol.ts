@@ -16,6 +16,7 @@ import {
   fail,
   finite,
   floats,
+  type GradientDecoding,
   gradWireOf,
   indices,
   int,
@@ -36,7 +37,7 @@ import {
   parseSlice,
   type SliceMsg,
 } from './protocol-mesh.js';
-import type { DeltaKernel, WeightDelta, WeightWire } from './weight-delta.js';
+import type { WeightDelta, WeightWire } from './weight-delta.js';
 
 export { allFinite } from './protocol-fields.js';
 export type { MeshMsg, MeshReadyMsg, PartMsg, SliceMsg } from './protocol-mesh.js';
@@ -207,14 +208,12 @@ export type WorkerMsg =
   | PartMsg
   | SliceMsg;
 
-export interface ParseContext {
+export interface ParseContext extends GradientDecoding {
   paramCount: number;
   trainSize: number;
   evalSize: number;
   /** The most samples one assignment may carry (a worker learns it at the welcome; default MAX_BATCH_SIZE). */
   maxShard?: number;
-  /** Expands int8 gradients (the SIMD kernels where they load; default JavaScript, the same bits). */
-  int8?: Pick<DeltaKernel, 'expandInt8'>;
 }
 
 /** The bounds of a run's frames: its gradient length and the sample indices its dataset has. */
@@ -340,7 +339,7 @@ function groupSizeOf(o: Record<string, unknown>): { groupSize?: number } {
 
 /** A gradient's values: none when `sliced` (its owners hold them), else the model's. */
 function gradientOf(o: Record<string, unknown>, ctx: ParseContext): { grad: Float32Array; sliced?: true } {
-  if (o['sliced'] === undefined || !bool(o, 'sliced')) return { grad: wireGradient(o, ctx.paramCount, ctx.int8) };
+  if (o['sliced'] === undefined || !bool(o, 'sliced')) return { grad: wireGradient(o, ctx.paramCount, ctx) };
   const grad = o['grad'];
   if (!(grad instanceof Float32Array && grad.length === 0))
     fail('ERR_SHAPE_MISMATCH', 'a sliced gradient carries no values (they went to the owners)');

@@ -47,6 +47,23 @@ test('int8 with error feedback, by hand: what rounding loses joins the next grad
   assert.deepEqual(Array.from(decompress(c.compress(g), new Float32Array(2))), [127, 0]);
 });
 
+test('int8: a block of subnormal values (its 1/scale is infinite) keeps its zeros as zeros, its residual finite', () => {
+  const c = new GradientCompressor('int8');
+  const g = Float32Array.of(0, 4e-40, -2e-40, 0); // scale 4e-40 / 127 is subnormal
+  for (let step = 0; step < 3; step++) {
+    const sent = c.compress(g);
+    const q = Array.from(sent.data as Int8Array);
+    if (step === 0) assert.deepEqual(q, [0, 127, -127, 0]);
+    assert.deepEqual([q[0], q[3]], [0, 0], `step ${step}: zeros stay zeros`);
+    const msg = encodeGradient(
+      { kind: 'gradient', step: 1, version: 0, shardId: 0, count: 1, lossSum: 1, correct: 0, computeMs: 1 },
+      sent,
+    );
+    // the next step's scales stay finite: the coordinator takes every one of them
+    parseWorkerMsg(decode(msg, 1 << 20), { paramCount: 4, trainSize: 10, evalSize: 10 });
+  }
+});
+
 test('int8 uses one scale per block of GRAD_BLOCK values', () => {
   const g = new Float32Array(GRAD_BLOCK + 2);
   g[0] = 254; // block 0: scale 2

@@ -85,7 +85,13 @@ export function readFrame(conn: WorkerConn, data: Buffer, isBinary: boolean, b: 
     b.log(`worker ${conn.label}: a result of the previous run arrived after the next run's welcome; dropped`);
     return null;
   }
-  return parseWorkerMsg(raw, b.ctx);
+  return parseWorkerMsg(raw, { ...b.ctx, room: (values) => lentFloats(conn.received, values) });
+}
+
+/** Room for a compressed gradient's float32 values, lent like the frame it came in (held as long: the round's). */
+function lentFloats(pool: ReceivePool, values: number): Float32Array | null {
+  const b = pool.lend(values * 4);
+  return b && new Float32Array(b.buffer, b.byteOffset, values);
 }
 
 /** Received frames of at least this many bytes are lent from the connection's pool. */

@@ -22,22 +22,37 @@ function quarter(bytes: v128, part: i32): v128 {
   return f32x4.convert_i32x4_s(part % 2 == 0 ? i32x4.extend_low_i16x8_s(half) : i32x4.extend_high_i16x8_s(half));
 }
 
-/** The differences `a - b` (sign -1) or sums `a + b` (sign 1) of one block into `out`, float32; their largest magnitude. */
+/**
+ * The differences `a - b` (sign -1) or sums `a + b` (sign 1) of one block into `out`, float32; their largest
+ * magnitude (NaN if one is NaN, as wasm's max gives it). The vector loop takes pseudo-maxima (one instruction
+ * each on x86, where wasm's max is several) and adds every value times 0 beside them, which is NaN exactly
+ * when a value is not finite; only then is the block's maximum taken again the exact way.
+ */
 function combineBlock(a: usize, b: usize, out: usize, len: i32, sign: f32): f32 {
   const vs = f32x4.splat(sign);
-  let vmax = f32x4.splat(0);
+  const zero = f32x4.splat(0);
+  let vmax = zero;
+  let bad = zero;
   let i = 0;
   for (; i + 4 <= len; i += 4) {
     const v = f32x4.add(v128.load(a + (<usize>i << 2)), f32x4.mul(v128.load(b + (<usize>i << 2)), vs));
     v128.store(out + (<usize>i << 2), v);
-    vmax = f32x4.max(vmax, f32x4.abs(v));
+    vmax = f32x4.pmax(vmax, f32x4.abs(v));
+    bad = f32x4.add(bad, f32x4.mul(v, zero));
   }
-  let max = maxLanes(vmax);
+  let max = v128.any_true(f32x4.ne(bad, bad)) ? maxMagnitude(out, i) : maxLanes(vmax);
   for (; i < len; i++) {
     const v = load<f32>(a + (<usize>i << 2)) + load<f32>(b + (<usize>i << 2)) * sign;
     store<f32>(out + (<usize>i << 2), v);
     max = Mathf.max(max, Mathf.abs(v));
   }
+  return max;
+}
+
+/** The largest |x| of `len` float32 values, NaN if one is NaN (wasm's max). */
+function maxMagnitude(p: usize, len: i32): f32 {
+  let max: f32 = 0;
+  for (let i = 0; i < len; i++) max = Mathf.max(max, Mathf.abs(load<f32>(p + (<usize>i << 2))));
   return max;
 }
 
@@ -59,19 +74,29 @@ function addScaledBlock(p: usize, q: usize, len: i32, scale: f32): void {
   }
 }
 
-/** Quantize one block's differences (at `d`, float32) with `inv` into q[0..len) as int8, round half to even. */
+/**
+ * Quantize one block's differences (at `d`, float32) with `inv` into q[0..len) as int8: each times `inv`,
+ * rounded half to even, clamped to +-127. The vector loop clamps first (pseudo-min and -max: exact, as no
+ * product is NaN where `inv` is finite), then rounds by adding 1.5 * 2^23 (the float32 sum rounds to an integer,
+ * ties to even, held in the low bits) and subtracting its bits: clamping to integers commutes with rounding.
+ * An infinite `inv` (a subnormal scale: 0 * inv is NaN) takes the scalar loop, which rounds then clamps.
+ */
 function quantizeBlock(d: usize, q: usize, len: i32, inv: f32): void {
   const vinv = f32x4.splat(inv);
   const hi = f32x4.splat(127);
   const lo = f32x4.splat(-127);
+  const magic = f32x4.splat(12582912);
+  const bias = i32x4.splat(0x4b400000);
   let i = 0;
-  for (; i + 16 <= len; i += 16) {
-    const p = d + (<usize>i << 2);
-    const a = i32x4.trunc_sat_f32x4_s(f32x4.max(lo, f32x4.min(hi, f32x4.nearest(f32x4.mul(v128.load(p), vinv)))));
-    const b = i32x4.trunc_sat_f32x4_s(f32x4.max(lo, f32x4.min(hi, f32x4.nearest(f32x4.mul(v128.load(p, 16), vinv)))));
-    const c = i32x4.trunc_sat_f32x4_s(f32x4.max(lo, f32x4.min(hi, f32x4.nearest(f32x4.mul(v128.load(p, 32), vinv)))));
-    const e = i32x4.trunc_sat_f32x4_s(f32x4.max(lo, f32x4.min(hi, f32x4.nearest(f32x4.mul(v128.load(p, 48), vinv)))));
-    v128.store(q + <usize>i, i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(a, b), i16x8.narrow_i32x4_s(c, e)));
+  if (isFinite<f32>(inv)) {
+    for (; i + 16 <= len; i += 16) {
+      const p = d + (<usize>i << 2);
+      const a = i32x4.sub(f32x4.add(f32x4.pmax(lo, f32x4.pmin(hi, f32x4.mul(v128.load(p), vinv))), magic), bias);
+      const b = i32x4.sub(f32x4.add(f32x4.pmax(lo, f32x4.pmin(hi, f32x4.mul(v128.load(p, 16), vinv))), magic), bias);
+      const c = i32x4.sub(f32x4.add(f32x4.pmax(lo, f32x4.pmin(hi, f32x4.mul(v128.load(p, 32), vinv))), magic), bias);
+      const e = i32x4.sub(f32x4.add(f32x4.pmax(lo, f32x4.pmin(hi, f32x4.mul(v128.load(p, 48), vinv))), magic), bias);
+      v128.store(q + <usize>i, i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(a, b), i16x8.narrow_i32x4_s(c, e)));
+    }
   }
   for (; i < len; i++) {
     const x: f32 = nearest<f32>(load<f32>(d + (<usize>i << 2)) * inv);

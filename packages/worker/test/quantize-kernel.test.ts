@@ -126,3 +126,53 @@ test('the SIMD kernel encodes into two sets of arrays in turn: a delta stays val
     'another length: arrays of its own',
   );
 });
+
+/** Blocks at the quantizer's edges: a subnormal scale (1/scale is infinite), a tiny normal one, exact halves near 127. */
+function edgeBlocks(): { w: Float32Array; view: Float32Array } {
+  const n = 4 * GRAD_BLOCK + 9;
+  const view = new Float32Array(n);
+  const w = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const b = Math.floor(i / GRAD_BLOCK);
+    const sign = i % 3 === 0 ? -1 : 1;
+    if (b === 0)
+      w[i] = sign * (i % 5) * 1e-40; // subnormal differences and zeros: the scale is subnormal
+    else if (b === 1)
+      w[i] = sign * (i % 9) * 2e-36; // a normal scale near the bottom of the range
+    else if (b === 2)
+      w[i] = sign * ((i % 255) + 0.5); // halves: ties to even, 127.5 at the top
+    else w[i] = sign * (i % 7) * 1e-3;
+  }
+  return { w, view };
+}
+
+test('at the edges (subnormal and tiny scales, ties at +-127): the SIMD kernel gives the JavaScript bits', () => {
+  const wasm = wasmDeltaKernel()!;
+  const { w, view } = edgeBlocks();
+  const a = jsDeltaKernel.encodeInt8(w, view)!;
+  const b = wasm.encodeInt8(w, view)!;
+  assert.ok(a.scales![0]! > 0 && a.scales![0]! < 1.2e-38, 'block 0 has a subnormal scale');
+  assert.deepEqual(bytes(b.scales!), bytes(a.scales!));
+  assert.deepEqual(bytes(b.data), bytes(a.data));
+  const [ea, eb] = [new Float32Array(w.length), new Float32Array(w.length)];
+  for (let step = 0; step < 2; step++) {
+    const ga = jsDeltaKernel.compressInt8(w, ea);
+    const gb = wasm.compressInt8(w, eb);
+    assert.deepEqual(bytes(gb.scales), bytes(ga.scales), `step ${step}: scales`);
+    assert.deepEqual(bytes(gb.data), bytes(ga.data), `step ${step}: values`);
+    assert.deepEqual(bytes(eb), bytes(ea), `step ${step}: residuals`);
+  }
+});
+
+test('a gradient block with an infinite or NaN value: both kernels send it as zeros with the same scale', () => {
+  const wasm = wasmDeltaKernel()!;
+  for (const bad of [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN]) {
+    const g = pair(2 * GRAD_BLOCK + 5, 91).w;
+    g[GRAD_BLOCK + 17] = bad;
+    const a = jsDeltaKernel.compressInt8(g, new Float32Array(g.length));
+    const b = wasm.compressInt8(g, new Float32Array(g.length));
+    assert.ok(Object.is(b.scales[1], a.scales[1]) && !Number.isFinite(a.scales[1]!), `${bad}: the block's scale`);
+    assert.deepEqual(bytes(b.scales.subarray(0, 1)), bytes(a.scales.subarray(0, 1)));
+    assert.deepEqual(bytes(b.data), bytes(a.data), `${bad}: values`);
+  }
+});
