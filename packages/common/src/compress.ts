@@ -124,10 +124,9 @@ export function quantizeInt8(v: number, inv: number): number {
  * max |v| / 127 per block, q = fround(v * fround(1/scale)) rounded half to even and clamped, residual = v -
  * fround(q * scale); a block whose scale is 0 or not finite sends zeros and keeps v.
  */
-export function compressInt8(grad: Float32Array, e: Float32Array): { data: Int8Array; scales: Float32Array } {
+export function compressInt8(grad: Float32Array, e: Float32Array, out = int8Room(grad.length)): Int8Codes {
   const n = grad.length;
-  const data = new Int8Array(n);
-  const scales = new Float32Array(Math.ceil(n / GRAD_BLOCK));
+  const { data, scales } = out;
   for (let b = 0, lo = 0; lo < n; b++, lo += GRAD_BLOCK) {
     const hi = Math.min(n, lo + GRAD_BLOCK);
     let max = 0;
@@ -140,7 +139,10 @@ export function compressInt8(grad: Float32Array, e: Float32Array): { data: Int8A
     }
     const scale = Math.fround(max / 127);
     scales[b] = scale;
-    if (!(scale > 0) || !Number.isFinite(scale)) continue; // values 0, the residual keeps v
+    if (!(scale > 0) || !Number.isFinite(scale)) {
+      data.fill(0, lo, hi); // values 0, the residual keeps v
+      continue;
+    }
     const inv = Math.fround(1 / scale);
     for (let i = lo; i < hi; i++) {
       const v = e[i]!;
@@ -149,16 +151,30 @@ export function compressInt8(grad: Float32Array, e: Float32Array): { data: Int8A
       e[i] = v - Math.fround(q * scale);
     }
   }
-  return { data, scales };
+  return out;
+}
+
+/** int8 codes and their scales (one per GRAD_BLOCK values). */
+export interface Int8Codes {
+  data: Int8Array;
+  scales: Float32Array;
+}
+
+/** Room for the int8 codes of n values. */
+export function int8Room(n: number): Int8Codes {
+  return { data: new Int8Array(n), scales: new Float32Array(Math.ceil(n / GRAD_BLOCK)) };
 }
 
 /**
  * One worker's compression with error feedback: v = gradient + residual is rounded to the wire format and
  * what rounding lost (v - sent, in float32) is the next residual. One pass per value (two for int8: the
- * block's max first); nothing is allocated but the wire arrays returned.
+ * block's max first). The wire arrays returned are the compressor's own, written again by its next compress:
+ * a caller encodes them into a frame first (every one does, at once), so nothing is allocated per gradient.
  */
 export class GradientCompressor {
   private residual = new Float32Array(0);
+  private int8Out: Int8Codes | null = null;
+  private halves = new Uint16Array(0);
 
   /** @param kernel int8's arithmetic: JavaScript (compressInt8) or the SIMD kernels, the same bits */
   constructor(
@@ -173,13 +189,15 @@ export class GradientCompressor {
   }
 
   private int8(grad: Float32Array): WireGradient {
-    return { wire: 'int8', ...this.kernel.compressInt8(grad, this.residual) };
+    if (this.int8Out?.data.length !== grad.length) this.int8Out = int8Room(grad.length);
+    return { wire: 'int8', ...this.kernel.compressInt8(grad, this.residual, this.int8Out) };
   }
 
   private half(grad: Float32Array, wire: 'bf16' | 'fp16'): WireGradient {
     const n = grad.length;
     const e = this.residual;
-    const data = new Uint16Array(n);
+    if (this.halves.length !== n) this.halves = new Uint16Array(n);
+    const data = this.halves;
     if (wire === 'bf16') {
       for (let i = 0; i < n; i++) {
         const v = Math.fround(grad[i]! + e[i]!);

@@ -11,7 +11,7 @@
 // view it yields, and a receiver whose view differs drops the connection (its next one starts from a flush).
 
 import { createHash } from 'node:crypto';
-import { bf16OfBits, compressInt8, decompress, GRAD_BLOCK, quantizeInt8 } from './compress.js';
+import { bf16OfBits, compressInt8, decompress, GRAD_BLOCK, type Int8Codes, quantizeInt8 } from './compress.js';
 import { TrainerError } from './errors.js';
 import type { WeightsDeltaMsg, WeightsMsg } from './protocol.js';
 
@@ -40,8 +40,8 @@ export interface DeltaKernel {
   encodeInt8(w: Float32Array, view: Float32Array): WeightDelta | null;
   /** view += q * scale, each product and sum rounded to float32. */
   applyInt8(view: Float32Array, q: Int8Array, scales: Float32Array): void;
-  /** A gradient as int8 blocks with error feedback (compress.ts compressInt8); `residual` is updated. */
-  compressInt8(grad: Float32Array, residual: Float32Array): { data: Int8Array; scales: Float32Array };
+  /** A gradient as int8 blocks with error feedback (compress.ts compressInt8) into `out` (or fresh arrays); `residual` is updated. */
+  compressInt8(grad: Float32Array, residual: Float32Array, out?: Int8Codes): Int8Codes;
   /** out = q * scale (compress.ts decompress's bits). */
   expandInt8(q: Int8Array, scales: Float32Array, out: Float32Array): void;
   /** encodeInt8 (its arrays valid as long), then applyInt8 of the result to `view` (one visit where the kernel can). */

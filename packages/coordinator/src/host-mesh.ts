@@ -28,6 +28,7 @@ import {
   type WeightsMsg,
 } from '@dtrain/common';
 import { CoordinatorLink } from '@dtrain/worker/link';
+import { deltaKernel } from '@dtrain/worker/quantize';
 import { CoordinatorServer, type RunWelcome, type WorkerConn } from './server.js';
 import { checkSlice, SliceAssembly } from './weight-slices.js';
 
@@ -233,7 +234,7 @@ export class HostMesh {
     const fields = { kind: 'slice' as const, epoch: s.epoch, step: m.step, version: m.version, index: m.index };
     const sum = j.join.sum();
     let own = this.owned.get(m.index);
-    if (!own) this.owned.set(m.index, (own = new GradientCompressor(this.wire))); // a residual per slice
+    if (!own) this.owned.set(m.index, (own = new GradientCompressor(this.wire, deltaKernel()))); // a residual per slice
     this.uplink()?.sendFrame(encodeGradient(fields, own.toWire(sum, j.flush)));
   }
 

@@ -8,6 +8,8 @@ import {
   GRAD_BLOCK,
   GradientCompressor,
   HeldView,
+  type Int8Codes,
+  int8Room,
   jsDeltaKernel,
   type WeightDelta,
   type WelcomeMsg,
@@ -64,7 +66,7 @@ class WasmDeltaKernel implements DeltaKernel {
     return made;
   }
 
-  compressInt8(grad: Float32Array, residual: Float32Array): { data: Int8Array; scales: Float32Array } {
+  compressInt8(grad: Float32Array, residual: Float32Array, out = int8Room(grad.length)): Int8Codes {
     const n = grad.length;
     const at = this.layout(n); // grad where w goes, the residual where the view goes
     const buf = this.memory.buffer;
@@ -73,8 +75,9 @@ class WasmDeltaKernel implements DeltaKernel {
     e.set(residual);
     this.k.compressGradInt8(at.w, at.view, n, at.q, at.scales);
     residual.set(e);
-    const blocks = Math.ceil(n / GRAD_BLOCK);
-    return { data: new Int8Array(buf, at.q, n).slice(), scales: new Float32Array(buf, at.scales, blocks).slice() };
+    out.data.set(new Int8Array(buf, at.q, n));
+    out.scales.set(new Float32Array(buf, at.scales, out.scales.length));
+    return out;
   }
 
   expandInt8(q: Int8Array, scales: Float32Array, out: Float32Array): void {

@@ -176,3 +176,21 @@ test('a gradient block with an infinite or NaN value: both kernels send it as ze
     assert.deepEqual(bytes(b.data), bytes(a.data), `${bad}: values`);
   }
 });
+
+test("compression into a compressor's own arrays: a block that sends nothing is zeroed over the last gradient's codes", () => {
+  const n = 2 * GRAD_BLOCK + 3;
+  for (const kernel of [jsDeltaKernel, wasmDeltaKernel()!]) {
+    const c = new GradientCompressor('int8', kernel);
+    const first = c.compress(pair(n, 21).w);
+    const codes = first.data as Int8Array;
+    assert.ok(codes.subarray(GRAD_BLOCK, 2 * GRAD_BLOCK).some((q) => q !== 0));
+    const g = pair(n, 22).w;
+    g.fill(0, GRAD_BLOCK, 2 * GRAD_BLOCK);
+    const residual = (c as unknown as { residual: Float32Array }).residual;
+    for (let i = GRAD_BLOCK; i < 2 * GRAD_BLOCK; i++) g[i] = -residual[i]!; // v = g + residual = 0: scale 0
+    const second = c.compress(g);
+    assert.equal(second.data, first.data, 'the same arrays, written again');
+    assert.equal((second as { scales?: Float32Array }).scales![1], 0);
+    assert.ok(codes.subarray(GRAD_BLOCK, 2 * GRAD_BLOCK).every((q) => q === 0), 'the zero block sends zeros');
+  }
+});
