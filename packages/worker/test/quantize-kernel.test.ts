@@ -191,6 +191,9 @@ test("compression into a compressor's own arrays: a block that sends nothing is 
     const second = c.compress(g);
     assert.equal(second.data, first.data, 'the same arrays, written again');
     assert.equal((second as { scales?: Float32Array }).scales![1], 0);
-    assert.ok(codes.subarray(GRAD_BLOCK, 2 * GRAD_BLOCK).every((q) => q === 0), 'the zero block sends zeros');
+    assert.ok(
+      codes.subarray(GRAD_BLOCK, 2 * GRAD_BLOCK).every((q) => q === 0),
+      'the zero block sends zeros',
+    );
   }
 });
