@@ -5,7 +5,7 @@
 // sequence number). A relay without the token can
 // neither read, alter, inject, drop-and-continue, replay nor reorder frames: any of these fails the tag.
 
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { type Cipher, createCipheriv, createDecipheriv, type Decipher, hkdfSync, randomBytes } from 'node:crypto';
 import { handshakeTranscript, proveToken } from './auth.js';
 import { TrainerError } from './errors.js';
 import { PROTOCOL_VERSION } from './limits.js';
@@ -38,20 +38,28 @@ export class SessionCipher {
   /** The sealed frame: ciphertext, then the 16-byte tag. */
   seal(frame: Uint8Array): Buffer {
     const cipher = createCipheriv('aes-256-gcm', this.key, this.nonce(this.role, this.sent++));
-    return Buffer.concat([cipher.update(frame), cipher.final(), cipher.getAuthTag()]);
+    const out = Buffer.allocUnsafe(frame.length + SESSION_TAG_BYTES);
+    const end = cryptInto(cipher, frame, out);
+    if (end !== frame.length) throw new Error(`AES-GCM gave ${end} bytes for ${frame.length}`);
+    out.set(cipher.getAuthTag(), end);
+    return out;
   }
 
-  /** The frame inside a sealed one from the peer; ERR_AUTH_FAILED if it was altered, replayed, reordered or forged. */
-  open(sealed: Uint8Array): Buffer {
+  /**
+   * The frame inside a sealed one from the peer; ERR_AUTH_FAILED if it was altered, replayed, reordered or
+   * forged. `inPlace`: decrypted over the sealed bytes themselves, piece by piece (for a receiver that owns
+   * them, as the coordinator owns its received frames; after a failure they are garbage, never read).
+   */
+  open(sealed: Uint8Array, inPlace = false): Buffer {
     if (sealed.length < SESSION_TAG_BYTES)
       throw new TrainerError('ERR_AUTH_FAILED', `a sealed frame of ${sealed.length} bytes has no tag`);
     const peer: SessionRole = this.role === 'coordinator' ? 'worker' : 'coordinator';
     const decipher = createDecipheriv('aes-256-gcm', this.key, this.nonce(peer, this.received));
     const end = sealed.length - SESSION_TAG_BYTES;
     decipher.setAuthTag(sealed.subarray(end));
-    const plain = decipher.update(sealed.subarray(0, end));
+    const plain = inPlace ? Buffer.from(sealed.buffer, sealed.byteOffset, end) : Buffer.allocUnsafe(end);
     try {
-      decipher.final();
+      if (cryptInto(decipher, sealed.subarray(0, end), plain) !== end) throw new Error('short');
     } catch {
       throw new TrainerError(
         'ERR_AUTH_FAILED',
@@ -68,6 +76,24 @@ export class SessionCipher {
     n.writeBigUInt64LE(seq, 4);
     return n;
   }
+}
+
+/** Input bytes per call of the cipher: 16 KiB pieces run 3.4x faster than one call on a 1 MB frame here (its one large output). */
+const CRYPT_PIECE = 16 * 1024;
+
+/** Encrypt or decrypt `input` into `out` piece by piece, then finish (GCM's tag checked when decrypting); the bytes written. */
+function cryptInto(c: Cipher | Decipher, input: Uint8Array, out: Uint8Array): number {
+  let at = 0;
+  for (let i = 0; i < input.length; i += CRYPT_PIECE) {
+    const piece = c.update(input.subarray(i, i + CRYPT_PIECE));
+    if (at + piece.length > out.length) throw new Error('the cipher gave more bytes than it was given');
+    out.set(piece, at);
+    at += piece.length;
+  }
+  const last = c.final();
+  if (at + last.length > out.length) throw new Error('the cipher gave more bytes than it was given');
+  out.set(last, at);
+  return at + last.length;
 }
 
 /**

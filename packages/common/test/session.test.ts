@@ -78,3 +78,20 @@ test('a worker that holds a token answers no challenge that does not ask for it 
       /does not ask for a token, but this worker holds one/.test(e.message),
   );
 });
+
+test('frames of many pieces seal and open, in place too (over the sealed bytes, no copy); a flipped bit still fails in place', () => {
+  const { coord, worker } = pair();
+  for (const n of [0, 1, 16 * 1024 - 1, 16 * 1024, 16 * 1024 + 1, 100_003]) {
+    const frame = Uint8Array.from({ length: n }, (_, i) => (i * 31 + 7) & 0xff);
+    const sealed = coord.seal(frame);
+    assert.equal(sealed.length, n + 16);
+    const copy = Buffer.from(coord.seal(frame)); // the next frame in the stream, opened in place below
+    assert.deepEqual([...worker.open(sealed)], [...frame], `${n} bytes`);
+    const plain = worker.open(copy, true);
+    assert.equal(plain.buffer, copy.buffer, 'opened in place: a view of the sealed bytes');
+    assert.deepEqual([...plain], [...frame], `${n} bytes in place`);
+  }
+  const s = coord.seal(new Uint8Array(40_000));
+  s[30_000]! ^= 1;
+  assert.throws(() => worker.open(s, true), authFailed);
+});

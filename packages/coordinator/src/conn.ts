@@ -76,7 +76,7 @@ export interface FrameBounds {
 /** Open (session), size-check, decode and validate a frame; null for a late result of the previous run. */
 export function readFrame(conn: WorkerConn, data: Buffer, isBinary: boolean, b: FrameBounds): WorkerMsg | null {
   if (!isBinary) throw new TrainerError('ERR_BAD_FRAME', 'text frames are not part of the protocol');
-  const frame = conn.session ? conn.session.open(data) : data;
+  const frame = conn.session ? conn.session.open(data, true) : data;
   // A worker welcomed to the next run may still deliver results of the last one: stale, not hostile.
   const between = conn.state === 'welcomed' && conn.served;
   const limit = maxWorkerFrameBytes(conn.state === 'ready' || between, between ? b.maxParams : b.ctx.paramCount);

@@ -37,6 +37,10 @@ export function resolveToken(flag: string | undefined, file?: string | undefined
     return token;
   }
   const onCommandLine = process.argv.some((a) => a === '--token' || a.startsWith('--token='));
+  if (flag === '' && onCommandLine)
+    throw new TrainerError('ERR_BAD_CONFIG', '--token is empty: the run would be open to anyone, not sealed', {
+      hint: `give the shared secret (an unset variable expands to nothing), or use $${TOKEN_ENV} or --token-file`,
+    });
   if (flag !== undefined && onCommandLine)
     process.stderr.write(
       `warning: --token is visible to other users of this host (ps); prefer $${TOKEN_ENV} or --token-file\n`,
