@@ -280,6 +280,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         this.update.applySlice(step, lr, slice);
         if (fp32Weights) mesh.publishSlice(step, index, this.update.weights);
         else mesh.publishDelta(this.view.publishSlice(step, this.update.weights, index, slice));
+        this.emit('slice', step, index);
       };
     let attempt = startAttempt(input, mesh);
     const assigned = performance.now();

@@ -35,4 +35,6 @@ export interface CoordinatorEvents {
   workers: [number];
   /** A worker's result was accepted: its label and the samples it covered. */
   shard: [string, number];
+  /** Sharded summation: a slice of a step's mean gradient was applied as it arrived (the step, the slice's index). */
+  slice: [number, number];
 }

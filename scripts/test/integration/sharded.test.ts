@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { epochOrder, indicesDigest, planBatch, type TrainConfig } from '@dtrain/common';
-import { listCheckpoints, readCheckpoint, type StepRecord } from '@dtrain/coordinator';
+import { epochOrder, indicesDigest, planBatch, type TrainConfig, TrainerError } from '@dtrain/common';
+import { type Coordinator, listCheckpoints, readCheckpoint, type StepRecord } from '@dtrain/coordinator';
 import type { Relay } from '@dtrain/coordinator/relay';
 import { records, startRun, tempDir, testConfig, testRelay, worker } from './harness.js';
 
@@ -21,8 +21,10 @@ async function viaHosts(
   mesh: boolean,
   onStep?: (step: number, rs: Relay[]) => void,
   runOptions: Parameters<typeof startRun>[1] = {},
+  onStart?: (coord: Coordinator) => void,
 ) {
   const run = await startRun(c, runOptions);
+  onStart?.(run.coord);
   const summaryP = run.run();
   const relays: Relay[] = [];
   const locals: Awaited<ReturnType<typeof worker>>[] = [];
@@ -110,6 +112,27 @@ test('a resume through the mesh from a checkpoint mid-run is bitwise the run tha
   assert.equal(resumed.summary.steps, c.maxSteps);
   assert.match(resumed.log, /mesh: epoch 1 over 3 host servers/);
   assert.deepEqual(resumed.weights, straight.weights);
+});
+
+test('a run given up mid-step after slices were applied as they came: they are undone, its checkpoint is the last whole step, a resume bitwise', async () => {
+  const c = config({ maxSteps: 6 });
+  const straight = await viaHosts({ ...c, checkpointEvery: 1 }, 3, true);
+  let applied = 0;
+  const given = await viaHosts(c, 3, true, undefined, {}, (coord) =>
+    coord.on('slice', (step) => {
+      if (step === 3 && ++applied === 1) coord.abandon(new TrainerError('ERR_NO_WORKERS', 'given up by the test'));
+    }),
+  );
+  assert.equal(given.summary.status, 'failed');
+  assert.ok(applied >= 1, 'a slice of step 3 was applied before the run was given up');
+  const last = readCheckpoint(given.out);
+  assert.equal(last.state.step, 2, 'the checkpoint is at the last whole step');
+  const step2 = readCheckpoint(listCheckpoints(straight.out).find((d) => d.endsWith('step-00000002'))!);
+  assert.deepEqual(last.weights, step2.weights, 'the applied slices of step 3 were undone');
+  assert.deepEqual(last.optimizerState, step2.optimizerState, 'and their momentum');
+  const resumed = await viaHosts(c, 3, true, undefined, { resume: given.out, out: tempDir('resumed-given') });
+  assert.equal(resumed.summary.status, 'completed');
+  assert.deepEqual(resumed.weights, straight.weights, 'resumed');
 });
 
 test('int8 both ways through the mesh: the same bits twice, every step meshed, and a resume from a checkpoint bitwise', async () => {
