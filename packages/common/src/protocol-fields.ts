@@ -71,13 +71,16 @@ export function allFinite(v: Float32Array): boolean {
   return a + b + c + d === 0;
 }
 
-/** Float32 values, all finite: `length` of them, or with `upTo` (a slice's, protocol-mesh.ts) at most that many. */
-export function floats(o: Obj, key: string, length: number, upTo = false): Float32Array {
+/**
+ * Float32 values, all finite (unless `checkFinite` is false): `length` of them, or with `upTo` (a slice's,
+ * protocol-mesh.ts) at most that many.
+ */
+export function floats(o: Obj, key: string, length: number, upTo = false, checkFinite = true): Float32Array {
   const v = o[key];
   if (!(v instanceof Float32Array)) fail('ERR_BAD_FRAME', `field "${key}" must be a float32 array`);
   if (upTo ? v.length > length : v.length !== length)
     fail('ERR_SHAPE_MISMATCH', `field "${key}" has ${v.length} values, the manifest says ${length}`);
-  if (!allFinite(v)) {
+  if (checkFinite && !allFinite(v)) {
     const i = v.findIndex((x) => !Number.isFinite(x));
     fail('ERR_NON_FINITE', `field "${key}" has a non-finite value at ${i}`);
   }
@@ -141,6 +144,12 @@ export interface GradientDecoding {
    * the connection's receive pool); null or absent: a fresh array.
    */
   room?: (values: number) => Float32Array | null;
+  /**
+   * fp32 values are not checked one by one here but in the sum they join (the coordinator's gradients): a
+   * non-finite value makes every sum it joins non-finite, and a step whose mean is not finite runs again with
+   * this off, which names the sender (one pass over each received vector saved).
+   */
+  deferFinite?: boolean;
 }
 
 /** A gradient in any wire format (compress.ts), validated and returned as float32 values. */
@@ -152,7 +161,7 @@ export function wireGradient(
   upTo = false,
 ): Float32Array {
   const wire = o['wire'] === undefined ? 'fp32' : gradWireOf(o['wire']);
-  if (wire === 'fp32') return floats(o, 'grad', length, upTo);
+  if (wire === 'fp32') return floats(o, 'grad', length, upTo, !decoding.deferFinite);
   const v = o['grad'];
   const want = wire === 'int8' ? Int8Array : Uint16Array;
   if (!(v instanceof want)) fail('ERR_BAD_FRAME', `field "grad" must be ${wire} values`);

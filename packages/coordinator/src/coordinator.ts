@@ -27,14 +27,14 @@ import { evaluateSplit } from './evaluation.js';
 import type { RunPool } from './pool.js';
 import { watchPool } from './pool-events.js';
 import { completedSummary, guardResume } from './resume.js';
-import { endLine, startLine } from './run-lines.js';
+import { endLine, evaluationLine, startLine } from './run-lines.js';
 import { RunLog } from './run-log.js';
 import type { CoordinatorEvents, CoordinatorOptions } from './run-options.js';
 import { RunRules } from './run-rules.js';
 import type { RunDir } from './rundir.js';
 import type { WorkerConn } from './server.js';
 import { type MeshPlan, runMesh } from './sharded-step.js';
-import { type StepInput, startAttempt } from './step-round.js';
+import { type AppliedRound, type StepInput, startAttempt } from './step-round.js';
 import { bytesSince, stepRecord } from './step-stats.js';
 import { failureOf, type RunSummary } from './summary.js';
 import { cutOver } from './tasks.js';
@@ -100,7 +100,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.trace = opts.trace ? new TraceWriter(opts.trace, (line) => this.log(line)) : null;
     this.pool = opts.pool;
     const welcome = runWelcome(this.runId, this.config, this.manifest, this.dataset);
-    this.pool.setRun(welcome, runBounds(start.weights.length, this.dataset));
+    this.pool.setRun(welcome, { ...runBounds(start.weights.length, this.dataset), deferFinite: true });
     this.runDir.lock(); // released when the run ends; the newer checkpoints go only after the first step, under it
     this.records.discardAfterFirstStep(discard);
   }
@@ -246,13 +246,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       this.checkpointAfterStep ||
       step === this.derived.totalSteps ||
       this.rules.evaluationDue(step, this.cursor.nextClosesEpoch);
-    const round = await this.stepRound(input, ready, lr, whole);
-    const { attempt, outcome, meshEpoch, appliedOnArrival, assigned, shared } = round;
-    if (!outcome) return false;
-    const reduce = performance.now();
-    const applied = appliedOnArrival
-      ? this.update.finishSlices(step, lr, outcome, attempt.reducer)
-      : this.update.apply(step, lr, outcome, attempt.reducer);
+    const { round, applied, reduce } = await this.roundApplied(input, ready, lr, whole);
+    const { attempt, outcome, meshEpoch, assigned, shared } = round;
+    if (!outcome || !applied) return false; // stopped
     this.cursor.advance(applied.reduced.samples);
     const marks = { t0, assigned, shared, reduce, end: performance.now() };
     const tally = attempt.tally;
@@ -261,6 +257,22 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const facts = { step, epoch, lr, shards, tally, workers, outcome, marks, bytes, mesh: meshEpoch };
     this.records.hold(stepRecord(facts, applied));
     return true;
+  }
+
+  /** A step's round, settled; where values unchecked on arrival made its mean not finite, again with each checked. */
+  private async roundApplied(
+    x: StepInput,
+    ready: readonly WorkerConn[],
+    lr: number,
+    whole: boolean,
+  ): Promise<AppliedRound> {
+    const round = await this.stepRound(x, ready, lr, whole);
+    const reduce = performance.now();
+    const applied = this.update.settle(x.step, lr, round, this.pool.valuesDeferred && round.meshEpoch === 0);
+    if (applied !== 'recheck') return { round, applied, reduce };
+    this.pool.checkEveryValue();
+    this.log(`step ${x.step}: the summed gradient is not finite; the step runs again, every value checked on arrival`);
+    return this.roundApplied(x, this.pool.ready(), lr, whole);
   }
 
   /**
@@ -323,28 +335,20 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       this.trace?.evaluation(split, record.step, from, performance.now());
       if (split === 'val') this.rules.observeValidation(record.step, record.epoch, record.loss, record.accuracy, final);
       this.records.evaluated(record);
-      this.note(
-        `evaluation (${split}) at step ${record.step}: loss ${record.loss.toFixed(4)}, accuracy ${(record.accuracy * 100).toFixed(2)}%`,
-      );
+      this.note(evaluationLine(record));
     }
   }
 
   /** Wait until enough workers are ready: all `workers` at the start, `minWorkers` later. False if stopped. */
   private async ensureWorkers(): Promise<boolean> {
     const started = this.train.step > 0 || this.resumedFrom !== null;
-    const need = started ? this.config.minWorkers : this.config.workers;
+    const { workers, minWorkers } = this.config;
+    const need = started ? minWorkers : workers;
     if (this.pool.ready().length >= need) return this.stopReason === null;
     this.waiting = true;
     this.log(`waiting for ${need} worker(s); ${this.pool.ready().length} ready`);
-    const { workers, minWorkers } = this.config;
-    try {
-      return await this.pool.waitForWorkers(
-        { workers, minWorkers, started, timeoutMs: this.opts.waitTimeoutMs },
-        this.halt.signal,
-      );
-    } finally {
-      this.waiting = false;
-    }
+    const wait = { workers, minWorkers, started, timeoutMs: this.opts.waitTimeoutMs };
+    return this.pool.waitForWorkers(wait, this.halt.signal).finally(() => (this.waiting = false));
   }
 
   /**

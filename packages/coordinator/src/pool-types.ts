@@ -94,6 +94,10 @@ export interface RunPool {
   readonly bytes: { in: number; out: number };
   ready(): WorkerConn[];
   setRun(welcome: RunWelcome, ctx: ParseContext): void;
+  /** Whether received gradients' values are left to be checked in their sum (the run's ctx.deferFinite, until checkEveryValue). */
+  readonly valuesDeferred: boolean;
+  /** From now on every received value is checked at the boundary (ctx.deferFinite off). */
+  checkEveryValue(): void;
   publishWeights(version: number, weights: Float32Array, delta?: WeightsDeltaMsg): void;
   runRound(spec: StepRound | EvalRound, signal: AbortSignal): Promise<RoundOutcome | null>;
   waitForWorkers(need: WorkerNeed, signal: AbortSignal): Promise<boolean>;

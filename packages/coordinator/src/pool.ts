@@ -104,6 +104,15 @@ export class WorkerPool extends EventEmitter<PoolEvents> implements RunPool {
     return this.server.readyWorkers().filter((c) => !this.demoted.has(c.id));
   }
 
+  /** Check every received value at the boundary from now on (the run's deferred checks found a sum not finite). */
+  checkEveryValue(): void {
+    this.server.checkEveryValue();
+  }
+
+  get valuesDeferred(): boolean {
+    return this.server.valuesDeferred;
+  }
+
   /** Start serving a run: every worker is welcomed to it and answers ready again; weights start over. */
   setRun(welcome: RunWelcome, ctx: ParseContext): void {
     this.open = null;

@@ -101,6 +101,15 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     }
   }
 
+  /** Every received value is checked at the boundary from now on (a step's sum was not finite: see deferFinite). */
+  checkEveryValue(): void {
+    this.ctx = { ...this.ctx, deferFinite: false };
+  }
+
+  get valuesDeferred(): boolean {
+    return !!this.ctx.deferFinite;
+  }
+
   /**
    * Listen; resolves with the bound port (useful with port 0). The HTTP layer cuts off upgrade requests
    * whose headers are not complete within UPGRADE_HEADERS_TIMEOUT_MS (slowloris).

@@ -8,6 +8,7 @@ import type { WorkerConn } from './server.js';
 import { type MeshPlan, shardedRound } from './sharded-step.js';
 import { StepTally } from './step-stats.js';
 import { stepReducer, stepTasks } from './tasks.js';
+import type { Applied } from './update.js';
 
 export interface StepInput {
   pool: RunPool;
@@ -33,6 +34,25 @@ export interface Attempt {
   reducer: Reducer;
   tally: StepTally;
   result: Promise<RoundOutcome | null | 'fallback'>;
+}
+
+/** A step's round as the loop saw it: its attempt (the star's after a fallback), the outcome (null: stopped), when. */
+export interface SteppedRound {
+  attempt: Attempt;
+  outcome: RoundOutcome | null;
+  /** The mesh's epoch it went through (0: the star). */
+  meshEpoch: number;
+  /** Its slices were applied as they came (sharded summation, an elementwise optimizer). */
+  appliedOnArrival: boolean;
+  assigned: number;
+  shared: number;
+}
+
+/** A step's round and its update (null: stopped), with when the update began. */
+export interface AppliedRound {
+  round: SteppedRound;
+  applied: Applied | null;
+  reduce: number;
 }
 
 /** Send a step's assignments through the mesh (`mesh` given: a ready one) or the star. */

@@ -59,10 +59,15 @@ export class CentralUpdate {
     this.meanGrad = new Float32Array(start.weights.length);
   }
 
-  /** Reduce, check and apply step `step`'s gradient at learning rate `lr`; throws ERR_DIVERGED. */
-  apply(step: number, lr: number, outcome: RoundOutcome, reducer: Reducer): Applied {
+  /**
+   * Reduce, check and apply step `step`'s gradient at learning rate `lr`; throws ERR_DIVERGED. With
+   * `unchecked` (its inputs' values were not checked on arrival), a mean that is not finite applies nothing
+   * and gives 'recheck': the step runs again with every value checked, which tells a bad input from divergence.
+   */
+  apply(step: number, lr: number, outcome: RoundOutcome, reducer: Reducer, unchecked = false): Applied | 'recheck' {
     completed(step, lr, outcome);
     const reduced = reducer.finish();
+    if (!reduced.finite && unchecked) return 'recheck';
     if (!reduced.finite) throw divergedError(step, lr, 'the mean gradient is not finite');
     const { est, bSimple } = this.measure(step, reduced);
     const t = this.trainable;
@@ -124,6 +129,21 @@ export class CentralUpdate {
     this.undo = [];
     const reduced = reducer.finish();
     return { reduced, ...this.measure(step, reduced), preClipNorm: null };
+  }
+
+  /**
+   * A step's round settled (null: it was stopped): finished slice by slice where its slices were applied as they
+   * came, else applied whole (`unchecked`: its values were not checked on arrival; see apply).
+   */
+  settle(
+    step: number,
+    lr: number,
+    r: { outcome: RoundOutcome | null; attempt: { reducer: Reducer }; appliedOnArrival: boolean },
+    unchecked: boolean,
+  ): Applied | 'recheck' | null {
+    if (!r.outcome) return null; // stopped
+    if (r.appliedOnArrival) return this.finishSlices(step, lr, r.outcome, r.attempt.reducer);
+    return this.apply(step, lr, r.outcome, r.attempt.reducer, unchecked);
   }
 
   /** A checked mean gradient's noise-scale estimate, and the --save-gradients hook. */

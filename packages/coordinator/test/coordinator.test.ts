@@ -42,6 +42,9 @@ class FakePool extends EventEmitter<PoolEvents> implements RunPool {
   readonly published: number[] = [];
   /** Fraction of each evaluation shard counted correct. */
   evalCorrect = 0;
+  /** The first shard of this step carries a NaN (while values go unchecked, or always: a sum that overflows). */
+  nanAt: { step: number; always: boolean } | null = null;
+  checked = false;
   private paramCount = 0;
 
   ready(): WorkerConn[] {
@@ -49,6 +52,12 @@ class FakePool extends EventEmitter<PoolEvents> implements RunPool {
   }
   setRun(_w: unknown, ctx: { paramCount: number }): void {
     this.paramCount = ctx.paramCount;
+  }
+  get valuesDeferred(): boolean {
+    return !this.checked;
+  }
+  checkEveryValue(): void {
+    this.checked = true; // a NaN sender is refused at the boundary from now on: its shard comes from another worker
   }
   publishWeights(version: number): void {
     this.published.push(version);
@@ -75,6 +84,8 @@ class FakePool extends EventEmitter<PoolEvents> implements RunPool {
           computeMs: 1,
           grad: new Float32Array(this.paramCount).fill(n),
         };
+        const bad = this.nanAt?.step === spec.step && task.id === 0 && (this.nanAt.always || !this.checked);
+        if (bad) g.grad[5] = Number.NaN;
         spec.onAccepted(w, g);
       } else {
         spec.onAccepted(w, {
@@ -118,15 +129,47 @@ const config = (momentum: number): TrainConfig => ({
 
 async function twoSteps(
   momentum: number,
-): Promise<{ coord: Coordinator; pool: FakePool; w0: Float32Array; out: string }> {
-  const pool = new FakePool();
+  pool = new FakePool(),
+  status = 'completed',
+): Promise<{ coord: Coordinator; pool: FakePool; w0: Float32Array; out: string; lines: string[] }> {
   const out = mkdtempSync(join(tmpdir(), 'dtrain-loop-'));
-  const coord = new Coordinator({ config: config(momentum), pool, out, waitTimeoutMs: 1000, log: () => undefined });
+  const lines: string[] = [];
+  const coord = new Coordinator({
+    config: config(momentum),
+    pool,
+    out,
+    waitTimeoutMs: 1000,
+    log: (l) => lines.push(l),
+  });
   const w0 = Float32Array.from(coord.weights);
   const summary = await coord.run();
-  assert.equal(summary.status, 'completed', summary.error);
-  return { coord, pool, w0, out };
+  assert.equal(summary.status, status, summary.error);
+  return { coord, pool, w0, out, lines };
 }
+
+test('a NaN among unchecked values: the sum is not finite, the step runs again with every value checked, nothing of it applied', async () => {
+  const pool = new FakePool();
+  pool.nanAt = { step: 2, always: false };
+  const { coord, w0, lines } = await twoSteps(0, pool);
+  assert.ok(pool.checked, 'the pool checks every value from then on');
+  assert.equal(pool.assigned.filter((a) => a.step === 2).length, 4, 'step 2 assigned twice (two shards each time)');
+  assert.ok(
+    lines.some((l) => /step 2: the summed gradient is not finite; the step runs again/.test(l)),
+    lines.join('\n'),
+  );
+  for (let i = 0; i < w0.length; i += 97) assert.equal(coord.weights[i], Math.fround(Math.fround(w0[i]! - 0.1) - 0.1));
+});
+
+test('a sum still not finite with every value checked is divergence, said as before', async () => {
+  const pool = new FakePool();
+  pool.nanAt = { step: 1, always: true };
+  const { lines } = await twoSteps(0, pool, 'diverged');
+  assert.ok(pool.checked);
+  assert.ok(
+    lines.some((l) => /the mean gradient is not finite/.test(l)),
+    lines.join('\n'),
+  );
+});
 
 test('plain SGD, lr 0.1, mean gradient 1: two steps move every weight by exactly -0.2 (in float32)', async () => {
   const { coord, w0 } = await twoSteps(0);
