@@ -3,7 +3,8 @@
 # run (reference CNN, batch 64, lr 0.01, Keras-form momentum 0.9, 40,000 train / 10,000 validation, 10
 # epochs, 2 wasm workers), with gradients sent as fp32, bf16, fp16 and int8 (error feedback at the worker),
 # same seed; fp32 also with seeds 2 and 3 for the seed-to-seed spread the others are judged against. Issue 29:
-# int8 both ways (--grad-wire int8 --weight-wire int8), seeds 1-3.
+# int8 both ways (--grad-wire int8 --weight-wire int8), seeds 1-3; then fp32 and int8 both ways with seeds 4-6
+# (tenth session), so that each mean rests on six seeds.
 #
 # Resumable: a run whose summary.json says "completed" is kept; an interrupted one continues from its
 # newest checkpoint. Results: bench/results/grad-wire-cifar10/ (table.md, one directory per run).
@@ -30,5 +31,9 @@ run fp32-s3 fp32 3
 run int8both-s1 int8 1 int8
 run int8both-s2 int8 2 int8
 run int8both-s3 int8 3 int8
+for seed in 4 5 6; do
+  run "fp32-s$seed" fp32 "$seed"
+  run "int8both-s$seed" int8 "$seed" int8
+done
 node bench/grad-wire-table.mjs "$OUT" > "$OUT/table.md"
 cat "$OUT/table.md"
