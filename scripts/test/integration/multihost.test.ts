@@ -234,3 +234,30 @@ test(
     }
   },
 );
+
+/** A relay on `host` with one local worker it starts; `mesh`: it takes part in sharded summation. */
+function relay(host: string, mesh: boolean): SpawnedProcess {
+  const url = `ws://${net.host('coord').ip}:${PORT}`;
+  const args = ['relay', '--connect', url, '--local', '1', '--backend', 'wasm', '--name', host, '--give-up', '60'];
+  return net.dtrain(net.host(host), [...args, ...(mesh ? [] : ['--no-mesh'])], { DTRAIN_TOKEN: TOKEN });
+}
+
+test(
+  'sharded summation across namespace hosts is bitwise the relays sending whole sums, every step through the mesh',
+  { skip: unavailable ?? false, timeout: 240_000 },
+  async () => {
+    const run = async (mesh: boolean) => {
+      const out = join(tempDir('multihost'), mesh ? 'sharded' : 'relays');
+      const c = coordinator(out, ['--epochs', '1', '--max-steps', '16'], 3);
+      const rs = ['h1', 'h2', 'h3'].map((h) => relay(h, mesh));
+      assert.equal(await c.exited, 0, c.lines.slice(-20).join('\n'));
+      await Promise.all(rs.map((r) => r.exited));
+      return { out, meshed: steps(readMetrics(out)).filter((r) => r.mesh).length };
+    };
+    const sharded = await run(true);
+    const relays = await run(false);
+    assert.ok(sharded.meshed >= 14, `${sharded.meshed} of 16 steps through the mesh`);
+    assert.equal(relays.meshed, 0);
+    assert.deepEqual(readCheckpoint(sharded.out).weights, readCheckpoint(relays.out).weights);
+  },
+);
