@@ -144,12 +144,6 @@ export interface GradientDecoding {
    * the connection's receive pool); null or absent: a fresh array.
    */
   room?: (values: number) => Float32Array | null;
-  /**
-   * fp32 values are not checked one by one here but in the sum they join (the coordinator's gradients): a
-   * non-finite value makes every sum it joins non-finite, and a step whose mean is not finite runs again with
-   * this off, which names the sender (one pass over each received vector saved).
-   */
-  deferFinite?: boolean;
 }
 
 /** A gradient in any wire format (compress.ts), validated and returned as float32 values. */
@@ -159,9 +153,11 @@ export function wireGradient(
   decoding: GradientDecoding = {},
   /** A slice's values (protocol-mesh.ts): at most `length` of them. */
   upTo = false,
+  /** fp32 values checked one by one here (false: in the sum they join; ParseContext.deferFinite). */
+  checkFinite = true,
 ): Float32Array {
   const wire = o['wire'] === undefined ? 'fp32' : gradWireOf(o['wire']);
-  if (wire === 'fp32') return floats(o, 'grad', length, upTo, !decoding.deferFinite);
+  if (wire === 'fp32') return floats(o, 'grad', length, upTo, checkFinite);
   const v = o['grad'];
   const want = wire === 'int8' ? Int8Array : Uint16Array;
   if (!(v instanceof want)) fail('ERR_BAD_FRAME', `field "grad" must be ${wire} values`);

@@ -83,13 +83,13 @@ export function parsePart(o: Obj, ctx: ParseContext): PartMsg {
     hi,
     groups,
     ...flush,
-    grad: wireGradient(o, ctx.paramCount, { ...ctx, deferFinite: false }, true),
+    grad: wireGradient(o, ctx.paramCount, ctx, true),
   };
 }
 
 /** Values in any gradient wire (compress.ts), expanded to float32 here, at the boundary. */
 export function parseSlice(o: Obj, ctx: ParseContext): SliceMsg {
-  return { kind: 'slice', ...stepOf(o), grad: wireGradient(o, ctx.paramCount, { ...ctx, deferFinite: false }, true) };
+  return { kind: 'slice', ...stepOf(o), grad: wireGradient(o, ctx.paramCount, ctx, true) };
 }
 
 function stepOf(o: Obj): { epoch: number; step: number; version: number; index: number } {

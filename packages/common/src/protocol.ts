@@ -214,6 +214,13 @@ export interface ParseContext extends GradientDecoding {
   evalSize: number;
   /** The most samples one assignment may carry (a worker learns it at the welcome; default MAX_BATCH_SIZE). */
   maxShard?: number;
+  /**
+   * A gradient message's fp32 values are not checked one by one here but in the sum they join (the coordinator's):
+   * a non-finite value makes every sum it joins non-finite, and a step whose mean is not finite runs again with
+   * this off, which names the sender (one pass over each received vector saved). Parts and slices of sharded
+   * summation are always checked.
+   */
+  deferFinite?: boolean;
 }
 
 /** The bounds of a run's frames: its gradient length and the sample indices its dataset has. */
@@ -339,7 +346,8 @@ function groupSizeOf(o: Record<string, unknown>): { groupSize?: number } {
 
 /** A gradient's values: none when `sliced` (its owners hold them), else the model's. */
 function gradientOf(o: Record<string, unknown>, ctx: ParseContext): { grad: Float32Array; sliced?: true } {
-  if (o['sliced'] === undefined || !bool(o, 'sliced')) return { grad: wireGradient(o, ctx.paramCount, ctx) };
+  if (o['sliced'] === undefined || !bool(o, 'sliced'))
+    return { grad: wireGradient(o, ctx.paramCount, ctx, false, !ctx.deferFinite) };
   const grad = o['grad'];
   if (!(grad instanceof Float32Array && grad.length === 0))
     fail('ERR_SHAPE_MISMATCH', 'a sliced gradient carries no values (they went to the owners)');

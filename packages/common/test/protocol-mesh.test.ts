@@ -96,3 +96,14 @@ test('mesh messages out of bounds are refused with a code', () => {
     code('ERR_SHAPE_MISMATCH'),
   );
 });
+
+test("deferFinite leaves a gradient message's fp32 values to its sum; parts and slices are checked all the same", () => {
+  const deferred = (m: object) =>
+    parseWorkerMsg(decode(encodeUnchecked(m as never), 1 << 20), { ...ctx, deferFinite: true });
+  const nan = new Float32Array([1, Number.NaN, 0, 0, 0]);
+  assert.ok(Number.isNaN((deferred({ ...g, grad: nan }) as { grad: Float32Array }).grad[1]!));
+  assert.throws(() => worker({ ...g, grad: nan }), code('ERR_NON_FINITE'), 'checked without deferFinite');
+  assert.throws(() => deferred(part({ grad: new Float32Array([1, Number.NaN]) })), code('ERR_NON_FINITE'));
+  const slice = { kind: 'slice', epoch: 1, step: 1, version: 0, index: 0, grad: new Float32Array([Infinity]) };
+  assert.throws(() => deferred(slice), code('ERR_NON_FINITE'));
+});

@@ -23,7 +23,7 @@ class WasmDeltaKernel implements DeltaKernel {
   private readonly memory = new WebAssembly.Memory({ initial: 1 });
   private readonly k: KernelExports;
   /** encodeInt8's outputs, two sets used in turn (valid until the second encode after: DeltaKernel.encodeInt8). */
-  private readonly encoded: { data: Int8Array; scales: Float32Array }[] = [];
+  private readonly encoded: Int8Codes[] = [];
   private turn = 0;
 
   constructor() {
@@ -50,20 +50,25 @@ class WasmDeltaKernel implements DeltaKernel {
     new Float32Array(buf, at.w, n).set(w);
     new Float32Array(buf, at.view, n).set(view);
     if (!this.k.weightDeltaInt8(at.w, at.view, n, at.q, at.scales, at.scratch)) return null;
-    const out = this.output(n);
-    out.data.set(new Int8Array(buf, at.q, n));
-    out.scales.set(new Float32Array(buf, at.scales, out.scales.length));
-    return { wire: 'int8', ...out };
+    return { wire: 'int8', ...this.codesInto(this.output(n), n, at.q, at.scales) };
   }
 
   /** The next set of encode outputs for n values (reused: no fresh arrays per version). */
-  private output(n: number): { data: Int8Array; scales: Float32Array } {
+  private output(n: number): Int8Codes {
     this.turn ^= 1;
     const had = this.encoded[this.turn];
     if (had?.data.length === n) return had;
-    const made = { data: new Int8Array(n), scales: new Float32Array(Math.ceil(n / GRAD_BLOCK)) };
+    const made = int8Room(n);
     this.encoded[this.turn] = made;
     return made;
+  }
+
+  /** The n codes at `q` and their scales at `scales` in the kernel's memory, copied into `out`. */
+  private codesInto(out: Int8Codes, n: number, q: number, scales: number): Int8Codes {
+    const buf = this.memory.buffer;
+    out.data.set(new Int8Array(buf, q, n));
+    out.scales.set(new Float32Array(buf, scales, out.scales.length));
+    return out;
   }
 
   compressInt8(grad: Float32Array, residual: Float32Array, out = int8Room(grad.length)): Int8Codes {
@@ -75,9 +80,7 @@ class WasmDeltaKernel implements DeltaKernel {
     e.set(residual);
     this.k.compressGradInt8(at.w, at.view, n, at.q, at.scales);
     residual.set(e);
-    out.data.set(new Int8Array(buf, at.q, n));
-    out.scales.set(new Float32Array(buf, at.scales, out.scales.length));
-    return out;
+    return this.codesInto(out, n, at.q, at.scales);
   }
 
   expandInt8(q: Int8Array, scales: Float32Array, out: Float32Array): void {
